@@ -1,0 +1,99 @@
+/**
+ * The one loader of workspace files, used by main.ts (the stacks) and by the migrator's commands.
+ * Every problem becomes a ConfigError whose message is one line naming the file and the field.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { z } from 'zod';
+import { ENV_NAME, workspaceSchema, type Workspace } from './schema';
+
+export type { Workspace } from './schema';
+
+/** A mistake in the user's input: the CLIs print its message alone (no stack) and exit non-zero. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The folder of the workspace files: this folder, unless BUCKETMOVE_WORKSPACES_DIR points elsewhere. */
+export function workspacesDir(): string {
+  return path.resolve(process.env.BUCKETMOVE_WORKSPACES_DIR ?? __dirname);
+}
+
+/** The env names that have a workspace file, sorted. */
+export function listEnvs(dir = workspacesDir()): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .filter((name) => ENV_NAME.test(name))
+    .sort();
+}
+
+export interface LoadedWorkspace extends Workspace {
+  /** The absolute path of the file it came from. */
+  readonly file: string;
+}
+
+export function loadWorkspace(env: string, dir = workspacesDir()): LoadedWorkspace {
+  const known = fs.existsSync(dir) ? listEnvs(dir) : [];
+  if (!ENV_NAME.test(env) || !known.includes(env)) {
+    throw new ConfigError(
+      `unknown env "${env}": there is no ${displayPath(path.join(dir, `${env}.json`))} (known envs: ${known.join(', ') || 'none'})`,
+    );
+  }
+  const file = path.join(dir, `${env}.json`);
+  return parseWorkspace(fs.readFileSync(file, 'utf8'), file, env);
+}
+
+/** Validates the text of a workspace file. `file` names it in errors; the env must match the file name. */
+export function parseWorkspace(text: string, file: string, env = path.basename(file, '.json')): LoadedWorkspace {
+  const where = displayPath(file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: not valid JSON (${(err as Error).message}); fix the syntax and retry`);
+  }
+  const parsed = workspaceSchema.safeParse(raw);
+  if (!parsed.success) {
+    const [first, ...rest] = parsed.error.issues;
+    const more = rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
+    throw new ConfigError(`${where}: ${describeIssue(first, raw)}${more}`);
+  }
+  if (parsed.data.env !== env) {
+    throw new ConfigError(`${where}: env: must be "${env}" to match the file name (got "${parsed.data.env}")`);
+  }
+  return { ...parsed.data, file: path.resolve(file) };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const field = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `${field ? `${field}.` : ''}${k}`);
+    return `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}: remove or correct ${keys.length > 1 ? 'them' : 'it'}`;
+  }
+  const value = valueAt(raw, issue.path);
+  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
+    return `${field}: is missing`;
+  }
+  if (issue.code === 'invalid_union' && issue.errors.length && value !== null && typeof value === 'object') {
+    // Name the alternative that came closest (for key sources: {"env": NAME} or {"secretsManager": ID}).
+    const best = issue.errors.map((errs) => errs[0]).find((e) => e && e.code !== 'unrecognized_keys') ?? issue.errors[0][0];
+    if (best) return describeIssue({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue, raw);
+  }
+  return `${field || '(top level)'}: ${issue.message}`;
+}
+
+function valueAt(raw: unknown, at: PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const k of at) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}

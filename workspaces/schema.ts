@@ -1,0 +1,191 @@
+/**
+ * The schema of a workspace file (`workspaces/<env>.json`): everything that differs between dev, staging, prod and
+ * the local S3 rig. One file serves both halves: main.ts synthesizes the stacks from it, the migrator runs from it.
+ *
+ * No secret ever lives in a workspace file: the codec's keys are named by the environment variable or Secrets
+ * Manager secret that holds them.
+ */
+import { z } from 'zod';
+
+export const ENV_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+/** A 12-digit AWS account id. On an S3-compatible target (the RGW rig) an "account" is a tenant name instead. */
+const AWS_ACCOUNT_ID = /^\d{12}$/;
+const TENANT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** The rules of S3 general purpose bucket names (docs: "Bucket naming rules"). */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long';
+  if (!/^[a-z0-9.-]+$/.test(name)) return 'may hold only lowercase letters, digits, dots and hyphens';
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  if (name.includes('..')) return 'must not hold two adjacent dots';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not look like an IP address';
+  if (name.startsWith('xn--') || name.startsWith('sthree-')) return 'must not begin with "xn--" or "sthree-"';
+  if (name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return 'must not end with "-s3alias" or "--ol-s3"';
+  return undefined;
+}
+
+const bucketName = z.string().superRefine((name, ctx) => {
+  const problem = bucketNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: `"${name}" is not a valid bucket name: it ${problem}` });
+});
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const region = z.string().regex(REGION, 'must be an AWS region such as "eu-west-1"');
+
+const IAM_NAME = /^[\w+=,.@-]{1,64}$/;
+const iamName = z.string().regex(IAM_NAME, 'must be an IAM name: 1-64 of letters, digits and +=,.@_-');
+
+const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[a-z0-9_-]*:.+$/;
+const arn = z.string().regex(ARN, 'must be an ARN such as "arn:aws:iam::111122223333:role/name"');
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID), not an alias or a bare key id');
+
+/** An S3-compatible endpoint: a URL, or "rig" for the local RGW rig (its state file names the port). */
+const endpoint = z.union([z.literal('rig'), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL or "rig"' })]);
+
+/** Where a secret comes from: the NAME of an environment variable or of a Secrets Manager secret, never its value. */
+export const keySourceSchema = z.union([
+  z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (A-Z, 0-9, _)') }),
+  z.strictObject({ secretsManager: z.string().min(1, 'must name a Secrets Manager secret (its name or ARN)') }),
+], { error: 'must be {"env": "VAR_NAME"} or {"secretsManager": "secret-name"}: the NAME of where the keys are, never a key' });
+
+const encryptionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('SSE-S3') }),
+  z.strictObject({ type: z.literal('SSE-KMS'), kmsKeyArn, bucketKey: z.boolean().default(true) }),
+]);
+
+const userSchema = z.strictObject({ name: iamName });
+
+const primarySchema = z.strictObject({
+  accountId: z.string(),
+  bucket: bucketName,
+  endpoint: endpoint.optional(),
+  encryption: encryptionSchema,
+  lifecycle: z
+    .strictObject({
+      noncurrentVersionExpirationDays: z.number().int().min(1).max(3650).default(30),
+      abortIncompleteMultipartUploadDays: z.number().int().min(1).max(365).default(7),
+    })
+    .default({ noncurrentVersionExpirationDays: 30, abortIncompleteMultipartUploadDays: 7 }),
+  appUser: userSchema,
+  /** Only in the dev workspace: a user for local development with the app's rights on the dev bucket. */
+  devUser: userSchema.optional(),
+  writerRoleName: iamName.default('bucketmove-migration-writer'),
+});
+
+const legacySchema = z.strictObject({
+  accountId: z.string(),
+  bucket: bucketName,
+  region: region.optional(),
+  endpoint: endpoint.optional(),
+  /** Set when the legacy bucket's objects are SSE-KMS encrypted: the reader role then gets kms:Decrypt on it. */
+  kmsKeyArn: kmsKeyArn.optional(),
+  /** The legacy app's IAM user and its access key ids, brought under management (import) so destroy removes them. */
+  appUser: z.strictObject({
+    name: iamName,
+    accessKeyIds: z.array(z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'must be an access key id (AKIA...)')).default([]),
+  }),
+  readerRoleName: iamName.default('bucketmove-migration-reader'),
+});
+
+const migrationSchema = z.strictObject({
+  /** Who may assume the migration roles (the principal the migrator runs as). */
+  principals: z.array(arn).min(1, 'must name at least one principal ARN that may assume the migration roles'),
+  /** The sts:ExternalId the roles require. AWS documents it as an identifier, not a secret. */
+  externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 of letters, digits and +=,.@:/-_'),
+  /** assume-role: STS AssumeRole into the reader and writer roles. static: keys from the environment (the seed's pattern). */
+  credentials: z.enum(['assume-role', 'static']).default('assume-role'),
+});
+
+const MIB = 1024 * 1024;
+export const codecSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('fernet'),
+    keys: keySourceSchema,
+    /** How the token is stored: base64url text (what Fernet.encrypt returns) or the decoded raw bytes. */
+    storage: z.enum(['base64url-text', 'raw']).default('base64url-text'),
+    /** Fernet must be read whole before its HMAC can be checked: objects above this size are refused. */
+    maxObjectBytes: z.number().int().positive().max(2048 * MIB).default(256 * MIB),
+  }),
+  z.strictObject({
+    type: z.literal('aes-256-gcm'),
+    keys: keySourceSchema,
+    /** Additional authenticated data: none, the object key (UTF-8), or a fixed string. */
+    aad: z.union([z.enum(['none', 'object-key']), z.strictObject({ fixed: z.string() })]).default('none'),
+  }),
+  z.strictObject({
+    type: z.literal('plugin'),
+    /** A module path (relative to the workspace file) whose `codec` export, or default export, implements the codec interface. */
+    module: z.string().min(1),
+    keys: keySourceSchema.optional(),
+    options: z.record(z.string(), z.unknown()).default({}),
+  }),
+]);
+
+const tagsSchema = z.record(
+  z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'tag keys must be 1-128 characters'),
+  z.string().max(256, 'tag values must be at most 256 characters'),
+);
+
+export const workspaceSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    env: z.string().regex(ENV_NAME, 'must be a lowercase env name such as "prod"'),
+    /** aws: deployed by the CDKTF stacks. s3-compatible: a local or other S3 server; the stacks are not synthesized. */
+    target: z.enum(['aws', 's3-compatible']).default('aws'),
+    region,
+    primary: primarySchema,
+    legacy: legacySchema,
+    migration: migrationSchema,
+    codec: codecSchema,
+    terraformCloud: z
+      .strictObject({
+        organization: z.string().regex(/^[\w-]{1,64}$/, 'must be a Terraform Cloud organization name'),
+        workspaces: z.strictObject({
+          primary: z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name'),
+          legacy: z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name'),
+        }),
+      })
+      .optional(),
+    /** Where the app logs the store's fallback-hit events (the audit counts them). */
+    app: z
+      .strictObject({ logGroup: z.string().min(1).optional(), localLogFile: z.string().min(1).optional() })
+      .default({}),
+    tags: tagsSchema.default({}),
+  })
+  .superRefine((ws, ctx) => {
+    const accountRule = ws.target === 'aws' ? AWS_ACCOUNT_ID : TENANT_NAME;
+    const accountHint = ws.target === 'aws' ? 'must be a 12-digit AWS account id' : 'must be a tenant name (lowercase)';
+    for (const side of ['primary', 'legacy'] as const) {
+      const id = ws[side].accountId;
+      if (!accountRule.test(id)) {
+        ctx.addIssue({ code: 'custom', path: [side, 'accountId'], message: `${accountHint} (got "${id}")` });
+      }
+      if (ws.target === 'aws' && ws[side].endpoint === 'rig') {
+        ctx.addIssue({ code: 'custom', path: [side, 'endpoint'], message: '"rig" is only for target "s3-compatible"' });
+      }
+      if (ws.target === 's3-compatible' && !ws[side].endpoint) {
+        ctx.addIssue({ code: 'custom', path: [side, 'endpoint'], message: 'is required when target is "s3-compatible"' });
+      }
+    }
+    if (ws.target === 'aws' && ws.primary.accountId === ws.legacy.accountId) {
+      ctx.addIssue({ code: 'custom', path: ['legacy', 'accountId'], message: 'must differ from primary.accountId' });
+    }
+    if (ws.target === 'aws' && !ws.terraformCloud) {
+      ctx.addIssue({ code: 'custom', path: ['terraformCloud'], message: 'is required when target is "aws" (organization and workspace names)' });
+    }
+    if (ws.primary.devUser && ws.env !== 'dev') {
+      ctx.addIssue({ code: 'custom', path: ['primary', 'devUser'], message: 'is allowed only in the dev workspace' });
+    }
+    if (ws.primary.bucket === ws.legacy.bucket && ws.primary.accountId === ws.legacy.accountId) {
+      ctx.addIssue({ code: 'custom', path: ['primary', 'bucket'], message: 'must differ from legacy.bucket' });
+    }
+  });
+
+/** A validated workspace, defaults filled in. */
+export type Workspace = z.output<typeof workspaceSchema>;
+export type KeySource = z.output<typeof keySourceSchema>;
+export type CodecConfig = z.output<typeof codecSchema>;
+export type Encryption = Workspace['primary']['encryption'];
