@@ -1,0 +1,51 @@
+/**
+ * The legacy codec: the home-grown encryption the legacy app applied before upload. The migrator and the store's
+ * read fallback decrypt with it; only the seeder and the tests encrypt.
+ */
+import type { Readable } from 'stream';
+
+/** What a codec may know about the object it works on. */
+export interface ObjectContext {
+  /** The object key (AES-GCM can bind it as additional authenticated data). */
+  readonly key: string;
+  /** The stored (ciphertext) size in bytes, when known (from ListObjects or the GET's Content-Length). */
+  readonly size?: number;
+}
+
+export interface Codec {
+  /** A short name for logs and reports, e.g. "fernet". Never holds key material. */
+  readonly name: string;
+  /**
+   * Decrypts a legacy object's stored bytes. The returned stream emits the plaintext and fails with a CodecError
+   * BEFORE it ends whenever the object does not authenticate, so a consumer that commits only on a clean end never
+   * commits bad bytes. Formats that must be read whole say so and refuse objects above their size bound.
+   */
+  decrypt(stored: Readable, ctx: ObjectContext): Readable;
+  /** The exact plaintext size for a stored size, when the format fixes it (AES-GCM: size - 28); else undefined. */
+  plaintextSize(storedSize: number): number | undefined;
+  /** Encrypts like the legacy app did, with the first (current) key. For the seeder and tests only. */
+  encrypt(plaintext: Buffer, ctx: ObjectContext): Buffer;
+}
+
+/** How a codec failed. Messages never contain key material. */
+export type CodecErrorKind =
+  /** Authentication failed: the wrong key(s), or the bytes were tampered with. */
+  | 'auth'
+  /** The bytes are not in this codec's format at all. */
+  | 'format'
+  /** The bytes are this codec's format but end early. */
+  | 'truncated'
+  /** The object is larger than the codec's bound for formats read whole. */
+  | 'too-large'
+  /** The codec's configuration or keys are unusable (a bad key length, no keys). */
+  | 'config';
+
+export class CodecError extends Error {
+  override readonly name = 'CodecError';
+  constructor(
+    readonly kind: CodecErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
