@@ -1,11 +1,13 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { createCodec, loadCodec } from '../../migrator/src/codec';
 import { resolveKeys } from '../../migrator/src/codec/keys';
 import { ConfigError, loadWorkspace, parseWorkspace } from '../../workspaces/load';
 import { collect, collectFailure } from '../helpers/streams';
+import { tmpDirPerFile } from '../helpers/tmp';
+
+const tmpDir = tmpDirPerFile('bm-ws-');
 
 const FERNET_KEY = Buffer.alloc(32, 9).toString('base64url');
 
@@ -25,7 +27,7 @@ describe('codec selection from the workspace', () => {
   });
 
   test('plug-in: module path relative to the workspace file, factory export, options passed', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-ws-'));
+    const dir = tmpDir();
     const base = JSON.parse(fs.readFileSync(loadWorkspace('local').file, 'utf8'));
     base.codec = { type: 'plugin', module: path.relative(dir, path.join(__dirname, '../fixtures/reverse-codec.ts')), options: { label: 'rvs' } };
     const ws = parseWorkspace(JSON.stringify(base), path.join(dir, 'local.json'));

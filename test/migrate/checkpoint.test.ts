@@ -1,11 +1,12 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { ConfigError } from '../../workspaces/load';
+import { tmpDirPerFile } from '../helpers/tmp';
 
 const ID = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '' };
-const tmp = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bm-cp-')), 'cp.sqlite');
+const tmpDir = tmpDirPerFile('bm-cp-');
+const tmp = () => path.join(tmpDir(), 'cp.sqlite');
 const obj = (key: string, etag = 'e1', size = 10) => ({ key, etag, size });
 
 describe('Checkpoint', () => {
