@@ -61,6 +61,8 @@ export interface RunResult {
   readonly throttles: number;
   readonly interrupted: boolean;
   readonly listingComplete: boolean;
+  /** Why the listing stopped early, when it failed (permanently, or after every attempt). */
+  readonly listingError?: string;
   /** The whole checkpoint, after this run. */
   readonly totals: Record<ObjectState, { count: number; bytes: number }>;
 }
@@ -134,8 +136,6 @@ export class MigrationRun {
     await this.dispatch();
     this.stop(); // the lister stops too once the dispatcher is done (limit, stop, or nothing left)
     await lister;
-    if (this.listingError && !this.stopping) throw this.listingError;
-    if (this.listingError && this.processed.pending === 0 && this.countProcessed() === 0) throw this.listingError;
     const finished = new Date();
     return {
       startedAt: started.toISOString(),
@@ -148,16 +148,13 @@ export class MigrationRun {
       throttles: this.pacer.throttles,
       interrupted: this.interruptedByUser,
       listingComplete: checkpoint.listCursor().complete,
+      listingError: this.listingError ? classify(this.listingError).message : undefined,
       totals: checkpoint.counts(),
     };
   }
 
   /** Set by the CLI when the stop came from the user (Ctrl-C), not from reaching the end or the limit. */
   interruptedByUser = false;
-
-  private countProcessed(): number {
-    return Object.values(this.processed).reduce((a, b) => a + b, 0);
-  }
 
   /** Multipart uploads a killed run left behind (recorded in the checkpoint) are aborted first. */
   private async cleanLeftoverUploads(): Promise<void> {
