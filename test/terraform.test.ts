@@ -6,7 +6,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadWorkspace, type LoadedWorkspace } from '../workspaces/load';
-import { linkedNotCopied, mustTerraform, offlinePlanConfig, pool, removeCliConfig, writeRoot } from './helpers/terraform';
+import {
+  importedLegacyState,
+  linkedNotCopied,
+  mustTerraform,
+  offlinePlanConfig,
+  pool,
+  removeCliConfig,
+  terraform,
+  writeRoot,
+  type TfResult,
+} from './helpers/terraform';
 import { approvalFor, cleanup, get, synthApp, tempDir, type TfJson } from './helpers/synth';
 
 const ENVS = ['dev', 'staging', 'prod'] as const;
@@ -32,6 +42,8 @@ interface ValidateResult {
 }
 const validated = new Map<string, { result: ValidateResult; linked: boolean }>();
 const plans = new Map<string, TfJson>();
+/** The teardown interlock, exercised on legacy-prod with a state that holds the imported resources. */
+const teardown = new Map<string, TfResult | TfJson>();
 
 beforeAll(async () => {
   const validateJobs = roots.map(([name, json]) => async () => {
@@ -47,8 +59,37 @@ beforeAll(async () => {
     await mustTerraform(dir, ['plan', '-input=false', '-lock=false', '-out=plan.bin']);
     plans.set(name, JSON.parse(await mustTerraform(dir, ['show', '-json', 'plan.bin'])));
   });
-  // Plans first (the longest jobs), two at a time: Terraform and the provider are CPU-bound and the machine has 2 cores.
-  await pool([...planJobs, ...validateJobs], 2);
+  const teardownJobs = [false, true].map((isApproved) => async () => {
+    const label = isApproved ? 'approved' : 'unapproved';
+    const json = isApproved ? get(approved.stacks, 'legacy-prod') : get(synth.stacks, 'legacy-prod');
+    const dir = writeRoot(path.join(work, 'teardown'), label, offlinePlanConfig(json));
+    const l = ws.prod.legacy;
+    const state = (forceDestroy: boolean) =>
+      importedLegacyState({
+        bucket: l.bucket,
+        userName: l.appUser.name,
+        userArn: `arn:aws:iam::${l.accountId}:user/${l.appUser.name}`,
+        accessKeyIds: l.appUser.accessKeyIds,
+        forceDestroy,
+      });
+    const offline = ['-input=false', '-lock=false', '-refresh=false'];
+    await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
+    // After the first deploy: imported, force_destroy false. What would the next deploy do?
+    fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(state(false)));
+    await mustTerraform(dir, ['plan', ...offline, '-out=deploy.bin']);
+    teardown.set(`${label}:deploy`, JSON.parse(await mustTerraform(dir, ['show', '-json', 'deploy.bin'])));
+    // What `cdktf destroy legacy-prod` runs: a destroy plan. Unapproved, Terraform must refuse it.
+    if (!isApproved) {
+      teardown.set('unapproved:destroy', await terraform(dir, ['plan', '-destroy', ...offline]));
+      return;
+    }
+    // Approved, after the approved deploy set force_destroy in state: destroy removes the imported resources.
+    fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(state(true)));
+    await mustTerraform(dir, ['plan', '-destroy', ...offline, '-out=destroy.bin']);
+    teardown.set('approved:destroy', JSON.parse(await mustTerraform(dir, ['show', '-json', 'destroy.bin'])));
+  });
+  // Longest jobs first, two at a time: Terraform and the provider are CPU-bound and the machine has 2 cores.
+  await pool([...planJobs, ...teardownJobs, ...validateJobs], 2);
 }, 600_000);
 
 afterAll(() => {
@@ -205,5 +246,51 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
     expect(plan().configuration.provider_config.aws.expressions.region.constant_value).toBe(w.region);
     const bucket = change('aws_s3_bucket.bucket');
     expect(bucket.after.tags_all).toEqual({ ...w.tags, 'bucketmove:stack': name });
+  });
+});
+
+describe('the teardown interlock of legacy-prod, enforced by Terraform (offline, state holding the imported resources)', () => {
+  const imported = [
+    'aws_iam_access_key.legacy-access-key-0',
+    'aws_iam_user.legacy-user',
+    'aws_s3_bucket.legacy-bucket',
+  ];
+  const actions = (plan: TfJson) =>
+    Object.fromEntries((plan.resource_changes as TfJson[]).map((r) => [r.address, r.change.actions.join(',')]));
+
+  it('without an approval, a deploy creates the reader role and leaves the legacy resources untouched', () => {
+    expect(actions(teardown.get('unapproved:deploy') as TfJson)).toEqual({
+      'aws_iam_role.reader-role': 'create',
+      'aws_iam_role_policy.reader-role-policy': 'create',
+      ...Object.fromEntries(imported.map((a) => [a, 'no-op'])),
+    });
+  });
+
+  it('without an approval, a destroy is refused by prevent_destroy on the bucket, the user and its key', () => {
+    const run = teardown.get('unapproved:destroy') as TfResult;
+    expect(run.code).not.toBe(0);
+    for (const address of imported) {
+      expect(run.stderr).toContain(`Resource ${address} has lifecycle.prevent_destroy`);
+    }
+    expect(run.stderr.match(/Error: Instance cannot be destroyed/g)).toHaveLength(imported.length);
+  });
+
+  it('with an approval, the deploy sets force_destroy on the bucket and the user (Terraform reads it from state)', () => {
+    const plan = teardown.get('approved:deploy') as TfJson;
+    expect(actions(plan)).toEqual({
+      'aws_iam_role.reader-role': 'create',
+      'aws_iam_role_policy.reader-role-policy': 'create',
+      'aws_iam_access_key.legacy-access-key-0': 'no-op',
+      'aws_iam_user.legacy-user': 'update',
+      'aws_s3_bucket.legacy-bucket': 'update',
+    });
+    for (const address of ['aws_iam_user.legacy-user', 'aws_s3_bucket.legacy-bucket']) {
+      const rc = (plan.resource_changes as TfJson[]).find((r) => r.address === address)!;
+      expect([rc.change.before.force_destroy, rc.change.after.force_destroy]).toEqual([false, true]);
+    }
+  });
+
+  it('with an approval and force_destroy applied, destroy removes the bucket, the user and its key', () => {
+    expect(actions(teardown.get('approved:destroy') as TfJson)).toEqual(Object.fromEntries(imported.map((a) => [a, 'delete'])));
   });
 });

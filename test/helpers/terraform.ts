@@ -139,3 +139,66 @@ export async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promis
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
   return results;
 }
+
+/**
+ * A Terraform state (format 4) holding what `cdktf deploy legacy-<env>` imports: the legacy bucket, user and access
+ * keys, with `force_destroy` as the last apply left it, and tags the legacy team set (the stack must leave them alone).
+ * It stands in for the real state so that the teardown interlock can be exercised offline with `-refresh=false` (no
+ * AWS call is made).
+ */
+const LEGACY_TAGS = { owner: 'chat-app-legacy', 'cost-center': '4711' };
+
+export function importedLegacyState(args: {
+  bucket: string;
+  userName: string;
+  userArn: string;
+  accessKeyIds: string[];
+  forceDestroy: boolean;
+}): TfJson {
+  const provider = 'provider["registry.terraform.io/hashicorp/aws"]';
+  const resource = (type: string, name: string, attributes: TfJson, sensitive: string[] = []) => ({
+    mode: 'managed',
+    type,
+    name,
+    provider,
+    instances: [
+      {
+        schema_version: 0,
+        attributes,
+        sensitive_attributes: sensitive.map((a) => [{ type: 'get_attr', value: a }]),
+      },
+    ],
+  });
+  return {
+    version: 4,
+    terraform_version: '1.11.4',
+    serial: 1,
+    lineage: '6b0f3c1e-0000-4000-8000-000000000000',
+    outputs: {},
+    resources: [
+      resource('aws_s3_bucket', 'legacy-bucket', {
+        id: args.bucket,
+        bucket: args.bucket,
+        arn: `arn:aws:s3:::${args.bucket}`,
+        force_destroy: args.forceDestroy,
+        tags: LEGACY_TAGS,
+        tags_all: LEGACY_TAGS,
+      }),
+      resource('aws_iam_user', 'legacy-user', {
+        id: args.userName,
+        name: args.userName,
+        arn: args.userArn,
+        path: '/',
+        force_destroy: args.forceDestroy,
+        tags: LEGACY_TAGS,
+        tags_all: LEGACY_TAGS,
+      }),
+      ...args.accessKeyIds.map((id, i) =>
+        resource('aws_iam_access_key', `legacy-access-key-${i}`, { id, user: args.userName, status: 'Active' }, [
+          'secret',
+          'ses_smtp_password_v4',
+        ]),
+      ),
+    ],
+  };
+}
