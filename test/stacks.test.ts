@@ -28,8 +28,11 @@ const ROOT = path.resolve(__dirname, '..');
 const ENVS = ['dev', 'staging', 'prod'] as const;
 const ws = Object.fromEntries(ENVS.map((e) => [e, loadWorkspace(e)])) as Record<(typeof ENVS)[number], ReturnType<typeof loadWorkspace>>;
 
+const scratch: string[] = [];
 function build(options: Partial<SynthOptions> = {}) {
-  const app = Testing.app();
+  const outdir = tempDir('testing-app');
+  scratch.push(outdir);
+  const app = Testing.app({ outdir });
   const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, ...options });
   const synth = new Map<string, string>();
   for (const stack of [...built.primary, ...built.legacy] as TerraformStack[]) synth.set(stack.node.id, Testing.synth(stack));
@@ -44,7 +47,7 @@ const approvalFile = path.join(approvalDir, 'approval.json');
 fs.writeFileSync(approvalFile, JSON.stringify(approvalFor('prod', ws.prod.legacy.bucket)));
 const approved = build({ approvalFile });
 
-afterAll(() => cleanup(approvalDir));
+afterAll(() => cleanup(approvalDir, ...scratch));
 
 describe('the app', () => {
   it('synthesizes primary-<env> and legacy-<env> for each "aws" workspace, and nothing for local (s3-compatible)', () => {
