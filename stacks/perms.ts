@@ -1,0 +1,68 @@
+/**
+ * Every IAM action the stacks grant, as named constants (the pattern of aws-cdk's aws-s3 `perms.ts`). Policies are
+ * built from these in `policies.ts`; no stack writes an action list of its own.
+ *
+ * No constant holds a wildcard action: each grant names the exact API permissions it needs, so a review of this file
+ * is a review of everything any principal of bucketmove can do.
+ */
+
+/** Read an object (GetObject, HeadObject) and its current version. */
+export const OBJECT_READ_ACTIONS = ['s3:GetObject'] as const;
+
+/** Read a specific, possibly noncurrent, version of an object (GetObject with versionId). */
+export const OBJECT_VERSION_READ_ACTIONS = ['s3:GetObjectVersion'] as const;
+
+/** List the keys of a bucket (ListObjectsV2). Granted on the bucket ARN, not on its objects. */
+export const BUCKET_LIST_ACTIONS = ['s3:ListBucket'] as const;
+
+/**
+ * Create objects: PutObject, and the multipart calls (CreateMultipartUpload, UploadPart, CompleteMultipartUpload are all
+ * authorized as s3:PutObject), plus aborting and listing the parts of one's own multipart upload (lib-storage `Upload`
+ * aborts on failure). Granted on object ARNs.
+ */
+export const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] as const;
+
+/** List the in-progress multipart uploads of a bucket (to resume or clean up). Granted on the bucket ARN. */
+export const BUCKET_MULTIPART_LIST_ACTIONS = ['s3:ListBucketMultipartUploads'] as const;
+
+/**
+ * Delete an object. On a versioned bucket this adds a delete marker; the noncurrent version stays until the lifecycle
+ * rule expires it. s3:DeleteObjectVersion (permanent deletion) is deliberately granted to nobody.
+ */
+export const OBJECT_DELETE_ACTIONS = ['s3:DeleteObject'] as const;
+
+/**
+ * What S3 needs from a KMS key to write and read SSE-KMS objects on the caller's behalf: GenerateDataKey for uploads,
+ * Decrypt for downloads and to complete multipart uploads. S3 never calls kms:Encrypt for SSE-KMS, so it is not granted.
+ * (AWS S3 User Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", Permissions: "To upload or download
+ * an object encrypted with an AWS KMS key ... you need kms:GenerateDataKey and kms:Decrypt permissions on the key";
+ * and "Multipart upload API and permissions".)
+ */
+export const KMS_SSE_READ_WRITE_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'] as const;
+
+/** Reading SSE-KMS objects needs only Decrypt. */
+export const KMS_SSE_READ_ACTIONS = ['kms:Decrypt'] as const;
+
+/** Assume a role (the trust policies of the migration roles grant this). */
+export const ASSUME_ROLE_ACTIONS = ['sts:AssumeRole'] as const;
+
+/**
+ * Used only in Deny statements of the bucket policy (transport rules apply to every S3 call on the bucket). Never in an
+ * Allow: a test checks that no Allow statement holds a wildcard action.
+ */
+export const ALL_S3_ACTIONS_FOR_DENY = ['s3:*'] as const;
+
+/** The object-creating action whose conditional-write header the bucket policy enforces for the writer role. */
+export const CONDITIONAL_WRITE_ACTIONS = ['s3:PutObject'] as const;
+
+/** The app: read, write, list and delete on its one bucket. */
+export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
+export const APP_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
+
+/** The migration writer: create objects (never delete) and read them back for the audit. */
+export const WRITER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS] as const;
+export const WRITER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
+
+/** The migration reader in the legacy account: list and read, nothing else. */
+export const READER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_VERSION_READ_ACTIONS] as const;
+export const READER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS] as const;

@@ -1,0 +1,184 @@
+/**
+ * `primary-<env>`: the new bucket and its principals, in the primary account.
+ *
+ * - The bucket, hardened as terraform-aws-modules/s3-bucket would: public access blocked (all four settings), object
+ *   ownership BucketOwnerEnforced (ACLs off), default encryption (SSE-S3, or SSE-KMS with a bucket key), versioning,
+ *   lifecycle (abort incomplete multipart uploads; expire noncurrent versions), and the bucket policy of
+ *   `policies.bucketPolicy` (TLS only, TLS >= 1.2, the writer role's writes must carry If-None-Match). The bucket holds
+ *   patients' photos, so it also carries `prevent_destroy`.
+ * - The app's IAM user, its access key in a Secrets Manager secret as {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"};
+ *   in the dev workspace only, a second user for local development with the same rights and its own secret.
+ * - The migration writer role, assumable by the configured migrator principals with the ExternalId.
+ * - Outputs: names and ARNs, never secret values.
+ */
+import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
+import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
+import type { Workspace } from '../workspaces/load';
+import { configureBackend, type BackendKind } from './backend';
+import {
+  appUserPolicy,
+  bucketArn,
+  bucketPolicy,
+  iamArn,
+  migrationTrustPolicy,
+  partitionOf,
+  renderPolicy,
+  writerRolePolicy,
+  type SseKmsKey,
+} from './policies';
+
+export interface PrimaryStackOptions {
+  backend: BackendKind;
+}
+
+/** The name of the Secrets Manager secret that holds a user's access key pair. */
+export function credentialsSecretName(env: string, userName: string): string {
+  return `bucketmove/${env}/${userName}/aws-credentials`;
+}
+
+export class PrimaryStack extends TerraformStack {
+  constructor(scope: Construct, id: string, ws: Workspace, options: PrimaryStackOptions) {
+    super(scope, id);
+    configureBackend(this, ws, 'primary', options.backend);
+
+    const partition = partitionOf(ws.region);
+    const p = ws.primary;
+    new AwsProvider(this, 'aws', {
+      region: ws.region,
+      allowedAccountIds: [p.accountId],
+      defaultTags: [{ tags: { ...ws.tags, 'bucketmove:stack': id } }],
+    });
+
+    const theBucketArn = bucketArn(partition, p.bucket);
+    const writerRoleArn = iamArn(partition, p.accountId, 'role', p.writerRoleName);
+    const kms: SseKmsKey | undefined =
+      p.encryption.type === 'SSE-KMS' ? { keyArn: p.encryption.kmsKeyArn, region: ws.region } : undefined;
+
+    // ---- the bucket ----
+    const bucket = new S3Bucket(this, 'bucket', {
+      bucket: p.bucket,
+      forceDestroy: false,
+      lifecycle: { preventDestroy: true },
+    });
+    const publicAccessBlock = new S3BucketPublicAccessBlock(this, 'public-access-block', {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketOwnershipControls(this, 'ownership', {
+      bucket: bucket.id,
+      rule: { objectOwnership: 'BucketOwnerEnforced' },
+    });
+    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+      bucket: bucket.id,
+      rule: [
+        kms
+          ? {
+              applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: kms.keyArn },
+              bucketKeyEnabled: p.encryption.type === 'SSE-KMS' ? p.encryption.bucketKey : false,
+            }
+          : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+      ],
+    });
+    const versioning = new S3BucketVersioningA(this, 'versioning', {
+      bucket: bucket.id,
+      versioningConfiguration: { status: 'Enabled' },
+    });
+    new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+      bucket: bucket.id,
+      rule: [
+        {
+          id: 'abort-incomplete-multipart-uploads',
+          status: 'Enabled',
+          filter: [{ prefix: '' }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: p.lifecycle.abortIncompleteMultipartUploadDays }],
+        },
+        {
+          id: 'expire-noncurrent-versions',
+          status: 'Enabled',
+          filter: [{ prefix: '' }],
+          noncurrentVersionExpiration: [{ noncurrentDays: p.lifecycle.noncurrentVersionExpirationDays }],
+          // Delete markers left with no versions behind them are noise; remove them.
+          expiration: [{ expiredObjectDeleteMarker: true }],
+        },
+      ],
+      // AWS: a lifecycle configuration on a versioned bucket must follow the versioning configuration.
+      dependsOn: [versioning],
+    });
+    new S3BucketPolicy(this, 'bucket-policy', {
+      bucket: bucket.id,
+      policy: renderPolicy(bucketPolicy({ bucketArn: theBucketArn, conditionalWriterArns: [writerRoleArn] })),
+      // Putting a policy while the public access block is being changed can conflict (as terraform-aws-modules does).
+      dependsOn: [publicAccessBlock],
+    });
+
+    // ---- the app's user, and in dev the local-development user ----
+    const appUser = this.bucketUser('app', ws, p.appUser.name, theBucketArn, kms);
+    new TerraformOutput(this, 'app_user_arn', { value: appUser.user.arn, description: 'The app IAM user' });
+    new TerraformOutput(this, 'app_credentials_secret_arn', {
+      value: appUser.secret.arn,
+      description: 'Secrets Manager secret holding the app user key pair as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY',
+    });
+    if (p.devUser) {
+      const devUser = this.bucketUser('dev', ws, p.devUser.name, theBucketArn, kms);
+      new TerraformOutput(this, 'dev_user_arn', { value: devUser.user.arn, description: 'The local-development IAM user' });
+      new TerraformOutput(this, 'dev_credentials_secret_arn', {
+        value: devUser.secret.arn,
+        description: 'Secrets Manager secret holding the local-development user key pair',
+      });
+    }
+
+    // ---- the migration writer role ----
+    const writer = new IamRole(this, 'writer-role', {
+      name: p.writerRoleName,
+      description: `bucketmove ${ws.env}: backfills ${p.bucket} (conditional writes only) and reads it for the audit`,
+      assumeRolePolicy: renderPolicy(migrationTrustPolicy(ws.migration)),
+    });
+    new IamRolePolicy(this, 'writer-role-policy', {
+      name: 'bucketmove-writer',
+      role: writer.name,
+      policy: renderPolicy(writerRolePolicy({ bucketArn: theBucketArn, kms })),
+    });
+
+    new TerraformOutput(this, 'bucket_name', { value: bucket.bucket, description: 'The new bucket' });
+    new TerraformOutput(this, 'bucket_arn', { value: bucket.arn, description: 'The new bucket ARN' });
+    new TerraformOutput(this, 'writer_role_arn', { value: writer.arn, description: 'The migration writer role' });
+  }
+
+  /** An IAM user with the app's rights on the bucket, its access key, and the secret that holds the key pair. */
+  private bucketUser(id: string, ws: Workspace, name: string, theBucketArn: string, kms: SseKmsKey | undefined) {
+    const user = new IamUser(this, `${id}-user`, { name });
+    new IamUserPolicy(this, `${id}-user-policy`, {
+      name: 'bucketmove-bucket-access',
+      user: user.name,
+      policy: renderPolicy(appUserPolicy({ bucketArn: theBucketArn, kms })),
+    });
+    const key = new IamAccessKey(this, `${id}-access-key`, { user: user.name });
+    const secret = new SecretsmanagerSecret(this, `${id}-credentials`, {
+      name: credentialsSecretName(ws.env, name),
+      description: `Access key of IAM user ${name} for bucket ${ws.primary.bucket}, as the env vars the app reads`,
+    });
+    new SecretsmanagerSecretVersion(this, `${id}-credentials-value`, {
+      secretId: secret.id,
+      secretString: Fn.jsonencode({ AWS_ACCESS_KEY_ID: key.id, AWS_SECRET_ACCESS_KEY: key.secret }),
+    });
+    return { user, secret };
+  }
+}

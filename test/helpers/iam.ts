@@ -1,0 +1,121 @@
+/**
+ * Reads the IAM policy documents out of a synthesized stack (cdk.tf.json) exactly as Terraform will send them, and
+ * evaluates requests against them with @cloud-copilot/iam-simulate (a devDependency, used by tests only).
+ */
+import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import type { PolicyDocument } from '../../stacks/policies';
+import type { TfJson } from './synth';
+
+export interface RoleDocs {
+  trust: PolicyDocument;
+  policies: PolicyDocument[];
+}
+
+export interface RenderedPolicies {
+  /** The bucket policy of the stack's bucket, if it has one. */
+  bucketPolicy?: PolicyDocument;
+  /** IAM user name -> its inline policies */
+  users: Map<string, PolicyDocument[]>;
+  /** IAM role name -> its trust policy and inline policies */
+  roles: Map<string, RoleDocs>;
+}
+
+/** Resolves "${aws_iam_user.app-user.name}" to the referenced resource's literal attribute. */
+function resolveRef(json: TfJson, value: string): string {
+  const m = /^\$\{(aws_[a-z0-9_]+)\.([\w-]+)\.(\w+)\}$/.exec(value);
+  if (!m) return value;
+  const target = json.resource?.[m[1]]?.[m[2]];
+  if (!target || typeof target[m[3]] !== 'string') throw new Error(`cannot resolve ${value}`);
+  return target[m[3]];
+}
+
+function entries(json: TfJson, type: string): [string, TfJson][] {
+  return Object.entries((json.resource?.[type] ?? {}) as Record<string, TfJson>);
+}
+
+export function renderedPolicies(json: TfJson): RenderedPolicies {
+  const users = new Map<string, PolicyDocument[]>();
+  const roles = new Map<string, RoleDocs>();
+  for (const [, user] of entries(json, 'aws_iam_user')) users.set(user.name, []);
+  for (const [, role] of entries(json, 'aws_iam_role')) roles.set(role.name, { trust: JSON.parse(role.assume_role_policy), policies: [] });
+  for (const [id, p] of entries(json, 'aws_iam_user_policy')) {
+    const name = resolveRef(json, p.user);
+    const list = users.get(name);
+    if (!list) throw new Error(`aws_iam_user_policy.${id} names an unknown user ${name}`);
+    list.push(JSON.parse(p.policy));
+  }
+  for (const [id, p] of entries(json, 'aws_iam_role_policy')) {
+    const name = resolveRef(json, p.role);
+    const role = roles.get(name);
+    if (!role) throw new Error(`aws_iam_role_policy.${id} names an unknown role ${name}`);
+    role.policies.push(JSON.parse(p.policy));
+  }
+  const bucketPolicies = entries(json, 'aws_s3_bucket_policy');
+  if (bucketPolicies.length > 1) throw new Error('more than one bucket policy in a stack');
+  return {
+    bucketPolicy: bucketPolicies.length ? JSON.parse(bucketPolicies[0][1].policy) : undefined,
+    users,
+    roles,
+  };
+}
+
+/** Every policy document of a stack, named by where it came from. */
+export function allPolicyDocuments(json: TfJson): { where: string; doc: PolicyDocument }[] {
+  const docs: { where: string; doc: PolicyDocument }[] = [];
+  const r = renderedPolicies(json);
+  if (r.bucketPolicy) docs.push({ where: 'bucket policy', doc: r.bucketPolicy });
+  for (const [name, list] of r.users) list.forEach((doc, i) => docs.push({ where: `user ${name} policy ${i}`, doc }));
+  for (const [name, role] of r.roles) {
+    docs.push({ where: `role ${name} trust`, doc: role.trust });
+    role.policies.forEach((doc, i) => docs.push({ where: `role ${name} policy ${i}`, doc }));
+  }
+  return docs;
+}
+
+export function must<K, V>(map: Map<K, V>, key: K): V {
+  const v = map.get(key);
+  if (v === undefined) throw new Error(`missing ${String(key)}`);
+  return v;
+}
+
+export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+export interface Request {
+  /** The principal making the request (a user ARN, or an assumed-role session ARN). */
+  principal: string;
+  /** aws:PrincipalArn of that principal (the user ARN, or the role ARN for a session). */
+  principalArn: string;
+  identityPolicies: PolicyDocument[];
+  action: string;
+  resource: string;
+  resourceAccount: string;
+  resourcePolicy?: PolicyDocument;
+  /** Extra request context (condition keys); TLS 1.3 over HTTPS is the default. */
+  context?: Record<string, string>;
+}
+
+/** The request context a real call carries: HTTPS, TLS 1.3 for S3 calls, the principal's ARN. */
+export function requestContext(req: Request): Record<string, string> {
+  const base: Record<string, string> = { 'aws:SecureTransport': 'true', 'aws:PrincipalArn': req.principalArn };
+  if (req.action.startsWith('s3:')) base['s3:TlsVersion'] = '1.3';
+  return { ...base, ...req.context };
+}
+
+export async function decide(req: Request): Promise<{ decision: Decision; ignoredContextKeys: string[] }> {
+  const simulation: Simulation = {
+    request: {
+      principal: req.principal,
+      action: req.action,
+      resource: { resource: req.resource, accountId: req.resourceAccount },
+      contextVariables: requestContext(req),
+    },
+    identityPolicies: req.identityPolicies.map((policy, i) => ({ name: `policy-${i}`, policy })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: req.resourcePolicy,
+  };
+  const result = await runSimulation(simulation, {});
+  if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
+  if (result.resultType !== 'single') throw new Error(`expected a single-resource simulation, got ${result.resultType}`);
+  return { decision: result.overallResult as Decision, ignoredContextKeys: result.result.ignoredContextKeys ?? [] };
+}

@@ -1,0 +1,289 @@
+/**
+ * The IAM allow/deny matrix: every request below is evaluated by @cloud-copilot/iam-simulate against the policies as
+ * rendered in the synthesized stacks (identity policies, the bucket policy, trust policies), as AWS would evaluate
+ * them. The account ids, bucket names and principals are those of workspaces/*.json.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { PolicyDocument } from '../stacks/policies';
+import { loadWorkspace, workspacesDir } from '../workspaces/load';
+import { allPolicyDocuments, decide, must, renderedPolicies, type Decision, type Request } from './helpers/iam';
+import { cleanup, get, synthApp, tempDir } from './helpers/synth';
+
+const synth = synthApp();
+const ws = {
+  dev: loadWorkspace('dev'),
+  staging: loadWorkspace('staging'),
+  prod: loadWorkspace('prod'),
+};
+const PRIMARY = ws.prod.primary.accountId;
+const LEGACY = ws.prod.legacy.accountId;
+const prodKey = ws.prod.primary.encryption.type === 'SSE-KMS' ? ws.prod.primary.encryption.kmsKeyArn : '';
+const stagingKey = ws.staging.primary.encryption.type === 'SSE-KMS' ? ws.staging.primary.encryption.kmsKeyArn : '';
+
+const rendered = {
+  primaryDev: renderedPolicies(get(synth.stacks, 'primary-dev')),
+  primaryStaging: renderedPolicies(get(synth.stacks, 'primary-staging')),
+  primaryProd: renderedPolicies(get(synth.stacks, 'primary-prod')),
+  legacyProd: renderedPolicies(get(synth.stacks, 'legacy-prod')),
+};
+
+// A second synth from a copy of the workspaces in which the staging legacy bucket is SSE-KMS encrypted, to check the
+// reader role's kms:Decrypt (it must appear only when legacy.kmsKeyArn is set).
+const LEGACY_KMS_KEY = `arn:aws:kms:eu-west-1:${LEGACY}:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d`;
+const kmsDir = tempDir('ws-legacy-kms');
+for (const f of fs.readdirSync(workspacesDir()).filter((f) => f.endsWith('.json'))) {
+  fs.copyFileSync(path.join(workspacesDir(), f), path.join(kmsDir, f));
+}
+const stagingRaw = JSON.parse(fs.readFileSync(path.join(kmsDir, 'staging.json'), 'utf8'));
+stagingRaw.legacy.kmsKeyArn = LEGACY_KMS_KEY;
+fs.writeFileSync(path.join(kmsDir, 'staging.json'), JSON.stringify(stagingRaw));
+const kmsSynth = synthApp({ workspacesDir: kmsDir, envs: ['staging'] });
+const legacyStagingKms = renderedPolicies(get(kmsSynth.stacks, 'legacy-staging'));
+
+afterAll(() => {
+  cleanup(synth.outdir, kmsSynth.outdir, kmsDir);
+});
+
+// ---- the actors, with their policies as rendered ----
+
+const userArn = (name: string) => `arn:aws:iam::${PRIMARY}:user/${name}`;
+const roleArn = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
+const session = (account: string, name: string) => `arn:aws:sts::${account}:assumed-role/${name}/bucketmove-session`;
+
+function user(policies: ReturnType<typeof renderedPolicies>, name: string) {
+  return { principal: userArn(name), principalArn: userArn(name), identityPolicies: must(policies.users, name) };
+}
+function role(policies: ReturnType<typeof renderedPolicies>, account: string, name: string) {
+  return { principal: session(account, name), principalArn: roleArn(account, name), identityPolicies: must(policies.roles, name).policies };
+}
+
+const prodApp = user(rendered.primaryProd, ws.prod.primary.appUser.name);
+const stagingApp = user(rendered.primaryStaging, ws.staging.primary.appUser.name);
+const devApp = user(rendered.primaryDev, ws.dev.primary.appUser.name);
+const devLocal = user(rendered.primaryDev, ws.dev.primary.devUser!.name);
+const prodWriter = role(rendered.primaryProd, PRIMARY, ws.prod.primary.writerRoleName);
+const devWriter = role(rendered.primaryDev, PRIMARY, ws.dev.primary.writerRoleName);
+const prodReader = role(rendered.legacyProd, LEGACY, ws.prod.legacy.readerRoleName);
+const stagingKmsReader = role(legacyStagingKms, LEGACY, ws.staging.legacy.readerRoleName);
+
+// The migrator's own identity policy (in the primary account, not managed by these stacks): it may call AssumeRole on
+// the two migration roles; whether the call succeeds is up to each role's trust policy.
+const migratorPolicy = (roles: string[]): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'AssumeMigrationRoles', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: roles }],
+});
+const prodMigratorRoleName = ws.prod.migration.principals[0].split('/').pop()!;
+const devMigratorRoleName = ws.dev.migration.principals[0].split('/').pop()!;
+
+// KMS keys are not managed by these stacks; their key policy is AWS's default, which delegates to IAM in the account.
+const defaultKeyPolicy = (account: string): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'EnableIamPolicies', Effect: 'Allow', Principal: { AWS: [`arn:aws:iam::${account}:root`] }, Action: ['kms:*'], Resource: ['*'] }],
+});
+
+// ---- resources ----
+const bucket = (w: typeof ws.prod) => `arn:aws:s3:::${w.primary.bucket}`;
+const object = (w: typeof ws.prod, key = 'photos/p1/x-ray.jpg') => `${bucket(w)}/${key}`;
+const legacyBucket = (w: typeof ws.prod) => `arn:aws:s3:::${w.legacy.bucket}`;
+const legacyObject = (w: typeof ws.prod) => `${legacyBucket(w)}/photos/p1/x-ray.jpg`;
+const bucketPolicyOf = (w: 'dev' | 'staging' | 'prod') =>
+  ({ dev: rendered.primaryDev, staging: rendered.primaryStaging, prod: rendered.primaryProd })[w].bucketPolicy;
+
+const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' };
+const creates = { 's3:ObjectCreationOperation': 'true' }; // PutObject, CompleteMultipartUpload
+const part = { 's3:ObjectCreationOperation': 'false' }; // CreateMultipartUpload, UploadPart, UploadPartCopy
+const ifNoneMatch = { 's3:if-none-match': '*' };
+
+type Actor = Pick<Request, 'principal' | 'principalArn' | 'identityPolicies'>;
+interface Case {
+  name: string;
+  actor: Actor;
+  action: string;
+  resource: string;
+  account: string;
+  resourcePolicy?: PolicyDocument;
+  context?: Record<string, string>;
+  expected: Decision;
+}
+const onPrimary = (w: 'dev' | 'staging' | 'prod') => ({ account: PRIMARY, resourcePolicy: bucketPolicyOf(w) });
+
+const cases: Case[] = [
+  // -- the app user: read, write, list, delete on its own bucket; nothing else
+  { name: 'prod app user reads an object of its bucket', actor: prodApp, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  { name: 'prod app user writes an object (no If-None-Match needed)', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'Allowed' },
+  { name: 'prod app user uploads a multipart part', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: part, expected: 'Allowed' },
+  { name: 'prod app user deletes an object', actor: prodApp, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  { name: 'prod app user lists its bucket', actor: prodApp, action: 's3:ListBucket', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  { name: 'prod app user aborts its multipart upload', actor: prodApp, action: 's3:AbortMultipartUpload', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  { name: 'prod app user cannot delete an object version for good', actor: prodApp, action: 's3:DeleteObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot read the staging bucket', actor: prodApp, action: 's3:GetObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot write another bucket', actor: prodApp, action: 's3:PutObject', resource: 'arn:aws:s3:::someone-elses-bucket/x', account: PRIMARY, context: creates, expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot list another bucket', actor: prodApp, action: 's3:ListBucket', resource: 'arn:aws:s3:::someone-elses-bucket', account: PRIMARY, expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot read the legacy bucket', actor: prodApp, action: 's3:GetObject', resource: legacyObject(ws.prod), account: LEGACY, expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot replace the bucket policy', actor: prodApp, action: 's3:PutBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot delete the bucket policy', actor: prodApp, action: 's3:DeleteBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot read the bucket policy', actor: prodApp, action: 's3:GetBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot delete the bucket', actor: prodApp, action: 's3:DeleteBucket', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot suspend versioning', actor: prodApp, action: 's3:PutBucketVersioning', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot change default encryption', actor: prodApp, action: 's3:PutEncryptionConfiguration', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot change the lifecycle', actor: prodApp, action: 's3:PutLifecycleConfiguration', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot lift the public access block', actor: prodApp, action: 's3:PutBucketPublicAccessBlock', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot make itself a new access key', actor: prodApp, action: 'iam:CreateAccessKey', resource: prodApp.principalArn, account: PRIMARY, expected: 'ImplicitlyDenied' },
+  { name: 'prod app user uses the bucket key through S3', actor: prodApp, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+  { name: 'prod app user cannot use the bucket key directly', actor: prodApp, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot use the staging key', actor: prodApp, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'staging app user reads its bucket', actor: stagingApp, action: 's3:GetObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'Allowed' },
+  { name: 'staging app user cannot write the prod bucket', actor: stagingApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'ImplicitlyDenied' },
+
+  // -- transport: plain HTTP and TLS < 1.2 are denied by the bucket policy, whoever asks
+  { name: 'a plain-HTTP read is denied', actor: prodApp, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), context: { 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
+  { name: 'a plain-HTTP list is denied', actor: devApp, action: 's3:ListBucket', resource: bucket(ws.dev), ...onPrimary('dev'), context: { 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
+  { name: 'a read over TLS 1.0 is denied', actor: prodApp, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:TlsVersion': '1.0' }, expected: 'ExplicitlyDenied' },
+  { name: 'a write over TLS 1.1 is denied', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, 's3:TlsVersion': '1.1' }, expected: 'ExplicitlyDenied' },
+  { name: 'a read over TLS 1.2 is allowed', actor: prodApp, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:TlsVersion': '1.2' }, expected: 'Allowed' },
+  { name: 'a plain-HTTP conditional write by the writer is denied', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch, 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
+
+  // -- the dev workspace's local-development user: the dev bucket only
+  { name: 'dev local user reads the dev bucket', actor: devLocal, action: 's3:GetObject', resource: object(ws.dev), ...onPrimary('dev'), expected: 'Allowed' },
+  { name: 'dev local user writes the dev bucket', actor: devLocal, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: creates, expected: 'Allowed' },
+  { name: 'dev local user deletes in the dev bucket', actor: devLocal, action: 's3:DeleteObject', resource: object(ws.dev), ...onPrimary('dev'), expected: 'Allowed' },
+  { name: 'dev local user lists the dev bucket', actor: devLocal, action: 's3:ListBucket', resource: bucket(ws.dev), ...onPrimary('dev'), expected: 'Allowed' },
+  { name: 'dev local user cannot read the prod bucket', actor: devLocal, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'dev local user cannot list the staging bucket', actor: devLocal, action: 's3:ListBucket', resource: bucket(ws.staging), ...onPrimary('staging'), expected: 'ImplicitlyDenied' },
+  { name: 'dev local user cannot touch the dev bucket policy', actor: devLocal, action: 's3:PutBucketPolicy', resource: bucket(ws.dev), ...onPrimary('dev'), expected: 'ImplicitlyDenied' },
+  { name: 'dev app user cannot write the prod bucket', actor: devApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'ImplicitlyDenied' },
+
+  // -- the migration writer role: conditional writes only, read for the audit, never delete
+  { name: 'writer cannot PutObject without If-None-Match', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'ExplicitlyDenied' },
+  { name: 'writer can PutObject with If-None-Match: *', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
+  { name: 'writer can upload multipart parts (no conditional header exists for them)', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: part, expected: 'Allowed' },
+  { name: 'writer cannot complete a multipart upload without If-None-Match', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: creates, expected: 'ExplicitlyDenied' },
+  { name: 'dev writer cannot PutObject without If-None-Match either', actor: devWriter, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: creates, expected: 'ExplicitlyDenied' },
+  { name: 'dev writer can PutObject with If-None-Match: *', actor: devWriter, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
+  { name: 'writer reads objects for the audit', actor: prodWriter, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  { name: 'writer lists the bucket for the audit', actor: prodWriter, action: 's3:ListBucket', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  { name: 'writer cannot delete objects', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot write the staging bucket', actor: prodWriter, action: 's3:PutObject', resource: object(ws.staging), ...onPrimary('staging'), context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot change the bucket policy', actor: prodWriter, action: 's3:PutBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'writer generates data keys with the bucket key through S3', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+  { name: 'writer decrypts with the bucket key through S3', actor: prodWriter, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+  { name: 'writer has no kms:Encrypt (S3 does not need it)', actor: prodWriter, action: 'kms:Encrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot use another key', actor: prodWriter, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'dev writer (SSE-S3) has no KMS rights at all', actor: devWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+
+  // -- the migration reader role in the legacy account: list and read the legacy bucket only
+  { name: 'reader reads a legacy object', actor: prodReader, action: 's3:GetObject', resource: legacyObject(ws.prod), account: LEGACY, expected: 'Allowed' },
+  { name: 'reader reads a legacy object version', actor: prodReader, action: 's3:GetObjectVersion', resource: legacyObject(ws.prod), account: LEGACY, expected: 'Allowed' },
+  { name: 'reader lists the legacy bucket', actor: prodReader, action: 's3:ListBucket', resource: legacyBucket(ws.prod), account: LEGACY, expected: 'Allowed' },
+  { name: 'reader cannot write the legacy bucket', actor: prodReader, action: 's3:PutObject', resource: legacyObject(ws.prod), account: LEGACY, context: creates, expected: 'ImplicitlyDenied' },
+  { name: 'reader cannot delete legacy objects', actor: prodReader, action: 's3:DeleteObject', resource: legacyObject(ws.prod), account: LEGACY, expected: 'ImplicitlyDenied' },
+  { name: 'reader cannot delete the legacy bucket', actor: prodReader, action: 's3:DeleteBucket', resource: legacyBucket(ws.prod), account: LEGACY, expected: 'ImplicitlyDenied' },
+  { name: 'reader cannot read another legacy bucket', actor: prodReader, action: 's3:GetObject', resource: legacyObject(ws.dev), account: LEGACY, expected: 'ImplicitlyDenied' },
+  { name: 'reader cannot read the new bucket', actor: prodReader, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'reader has no KMS rights without legacy.kmsKeyArn', actor: prodReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'reader with legacy.kmsKeyArn decrypts through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'Allowed' },
+  { name: 'reader with legacy.kmsKeyArn cannot encrypt', actor: stagingKmsReader, action: 'kms:GenerateDataKey', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'ImplicitlyDenied' },
+
+  // -- trust policies: the migrator principal, with the ExternalId, and nobody else
+  ...trustCases(),
+
+  // -- nobody outside the account: the bucket policy grants nothing, so another account's own Allow is not enough
+  { name: 'a principal of another account cannot read the new bucket, even with its own Allow', actor: { principal: 'arn:aws:iam::999999999999:user/stranger', principalArn: 'arn:aws:iam::999999999999:user/stranger', identityPolicies: [{ Version: '2012-10-17', Statement: [{ Sid: 'All', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [object(ws.prod)] }] }] }, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+];
+
+function trustCases(): Case[] {
+  const prodMigrator = {
+    principal: session(PRIMARY, prodMigratorRoleName),
+    principalArn: roleArn(PRIMARY, prodMigratorRoleName),
+    identityPolicies: [migratorPolicy([roleArn(PRIMARY, ws.prod.primary.writerRoleName), roleArn(LEGACY, ws.prod.legacy.readerRoleName)])],
+  };
+  const devMigrator = {
+    principal: session(PRIMARY, devMigratorRoleName),
+    principalArn: roleArn(PRIMARY, devMigratorRoleName),
+    identityPolicies: [migratorPolicy([roleArn(PRIMARY, ws.prod.primary.writerRoleName)])],
+  };
+  const stranger = {
+    principal: session(PRIMARY, 'some-other-role'),
+    principalArn: roleArn(PRIMARY, 'some-other-role'),
+    identityPolicies: [migratorPolicy([roleArn(PRIMARY, ws.prod.primary.writerRoleName)])],
+  };
+  const writerTrust = must(rendered.primaryProd.roles, ws.prod.primary.writerRoleName).trust;
+  const readerTrust = must(rendered.legacyProd.roles, ws.prod.legacy.readerRoleName).trust;
+  const writer = { resource: roleArn(PRIMARY, ws.prod.primary.writerRoleName), account: PRIMARY, resourcePolicy: writerTrust };
+  const reader = { resource: roleArn(LEGACY, ws.prod.legacy.readerRoleName), account: LEGACY, resourcePolicy: readerTrust };
+  const ext = { 'sts:ExternalId': ws.prod.migration.externalId };
+  return [
+    { name: 'the migrator assumes the writer role with the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...writer, context: ext, expected: 'Allowed' },
+    { name: 'the migrator cannot assume the writer role without the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...writer, expected: 'ImplicitlyDenied' },
+    { name: 'the migrator cannot assume the writer role with a wrong ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...writer, context: { 'sts:ExternalId': 'guess' }, expected: 'ImplicitlyDenied' },
+    { name: 'another role cannot assume the writer role, ExternalId or not', actor: stranger, action: 'sts:AssumeRole', ...writer, context: ext, expected: 'ImplicitlyDenied' },
+    { name: 'the dev migrator cannot assume the prod writer role', actor: devMigrator, action: 'sts:AssumeRole', ...writer, context: ext, expected: 'ImplicitlyDenied' },
+    { name: 'the migrator assumes the legacy reader role across accounts with the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...reader, context: ext, expected: 'Allowed' },
+    { name: 'the migrator cannot assume the reader role without the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...reader, expected: 'ImplicitlyDenied' },
+  ];
+}
+
+describe('IAM allow/deny matrix (iam-simulate on the rendered policies)', () => {
+  it('has at least 30 cases, each with a distinct name', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const { decision, ignoredContextKeys } = await decide({
+      ...c.actor,
+      action: c.action,
+      resource: c.resource,
+      resourceAccount: c.account,
+      resourcePolicy: c.resourcePolicy,
+      context: c.context,
+    });
+    // Every context key given must apply to the action, or the case would not test what it says.
+    expect(ignoredContextKeys).toEqual([]);
+    expect(decision).toBe(c.expected);
+  });
+});
+
+describe('rendered policies: no wildcard grants', () => {
+  const everyStack = [
+    ...synth.stacks.entries(),
+    ...[...kmsSynth.stacks.entries()].map(([name, json]) => [`${name} (legacy SSE-KMS variant)`, json] as const),
+  ];
+  const docs = everyStack.flatMap(([stack, json]) => allPolicyDocuments(json).map((d) => ({ ...d, stack })));
+
+  it('covers every policy document of every stack', () => {
+    // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy);
+    // legacy-<env>: reader trust, reader policy. The second synth adds primary-staging and legacy-staging again.
+    const perSynth = { primary: 4 + 4 + 5, legacy: 2 * 3 };
+    expect(docs.filter((d) => d.where === 'bucket policy')).toHaveLength(3 + 1);
+    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + 2));
+  });
+
+  it.each(docs.map((d) => [`${d.stack}: ${d.where}`, d.doc] as const))('%s allows no "*" action, resource or principal', (_w, doc) => {
+    for (const s of doc.Statement) {
+      expect(Object.keys(s)).not.toEqual(expect.arrayContaining(['NotAction']));
+      expect(Object.keys(s)).not.toEqual(expect.arrayContaining(['NotResource']));
+      expect(Object.keys(s)).not.toEqual(expect.arrayContaining(['NotPrincipal']));
+      if (s.Effect !== 'Allow') continue;
+      for (const action of s.Action) expect(action).not.toContain('*');
+      for (const resource of s.Resource ?? []) {
+        // The only wildcard allowed in an Allow is the "/*" that means "the objects of this one bucket".
+        expect(resource.replace(/^(arn:aws:s3:::[a-z0-9.-]+)\/\*$/, '$1')).not.toContain('*');
+      }
+      expect(s.Principal).not.toBe('*');
+    }
+  });
+
+  it('every bucket policy denies plain HTTP and TLS below 1.2 for every principal', () => {
+    for (const { doc } of docs.filter((d) => d.where === 'bucket policy')) {
+      const deny = doc.Statement.filter((s) => s.Effect === 'Deny' && s.Principal === '*');
+      expect(deny).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Action: ['s3:*'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          expect.objectContaining({ Action: ['s3:*'], Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } } }),
+        ]),
+      );
+    }
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * Bad workspace files: the one loader (workspaces/load.ts) turns each mistake into a one-line ConfigError naming the
+ * file and the field, and main.ts turns that into one line on stderr and exit code 1, with no stack trace.
+ */
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError, listEnvs, loadWorkspace, parseWorkspace, workspacesDir } from '../workspaces/load';
+import { approvalFor, cleanup, tempDir } from './helpers/synth';
+
+const ROOT = path.resolve(__dirname, '..');
+const devText = fs.readFileSync(path.join(workspacesDir(), 'dev.json'), 'utf8');
+const devFile = path.join(workspacesDir(), 'dev.json');
+
+/** dev.json with one change applied. */
+function devWith(mutate: (ws: any) => void): string {
+  const raw = JSON.parse(devText);
+  mutate(raw);
+  return JSON.stringify(raw, null, 2);
+}
+
+function configError(fn: () => unknown): string {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  expect((caught as Error).message).not.toContain('\n');
+  return (caught as Error).message;
+}
+
+interface BadFile {
+  what: string;
+  mutate: (ws: any) => void;
+  message: RegExp;
+}
+
+const badFiles: BadFile[] = [
+  { what: 'a missing field', mutate: (ws) => delete ws.primary.bucket, message: /dev\.json: primary\.bucket: is missing$/ },
+  { what: 'a missing section', mutate: (ws) => delete ws.migration, message: /dev\.json: migration: is missing$/ },
+  {
+    what: 'a bad account id',
+    mutate: (ws) => (ws.legacy.accountId = '12345'),
+    message: /dev\.json: legacy\.accountId: must be a 12-digit AWS account id \(got "12345"\)$/,
+  },
+  {
+    what: 'a bad bucket name',
+    mutate: (ws) => (ws.primary.bucket = 'Acme_Chat_Photos'),
+    message: /dev\.json: primary\.bucket: "Acme_Chat_Photos" is not a valid bucket name: it may hold only lowercase letters/,
+  },
+  {
+    what: 'an unknown field',
+    mutate: (ws) => (ws.primary.bucketName = 'x'),
+    message: /dev\.json: unknown field "primary\.bucketName": remove or correct it$/,
+  },
+  {
+    what: 'an env that does not match the file name',
+    mutate: (ws) => {
+      ws.env = 'qa';
+      delete ws.primary.devUser;
+    },
+    message: /dev\.json: env: must be "dev" to match the file name \(got "qa"\)$/,
+  },
+  {
+    what: 'no Terraform Cloud settings for an "aws" workspace',
+    mutate: (ws) => delete ws.terraformCloud,
+    message: /dev\.json: terraformCloud: is required when target is "aws"/,
+  },
+];
+
+describe('the workspace loader', () => {
+  it('loads every workspace file in the repository', () => {
+    expect(listEnvs()).toEqual(['dev', 'local', 'prod', 'staging']);
+    for (const env of listEnvs()) expect(loadWorkspace(env).env).toBe(env);
+  });
+
+  it.each(badFiles.map((b) => [b.what, b] as const))('rejects %s with a one-line error naming the file and field', (_w, b) => {
+    expect(configError(() => parseWorkspace(devWith(b.mutate), devFile))).toMatch(b.message);
+  });
+
+  it('rejects an unknown env, listing the known ones', () => {
+    expect(configError(() => loadWorkspace('qa'))).toMatch(/^unknown env "qa": there is no .*qa\.json \(known envs: dev, local, prod, staging\)$/);
+  });
+
+  it('rejects a file that is not JSON', () => {
+    expect(configError(() => parseWorkspace('{"env": "dev",', devFile))).toMatch(/dev\.json: not valid JSON/);
+  });
+});
+
+// ---- main.ts, as cdktf runs it ----
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  outdir: string;
+}
+
+function runMain(env: Record<string, string>, outdir: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, ...env };
+    for (const k of Object.keys(childEnv)) {
+      if (k.startsWith('BUCKETMOVE_') && !(k in env)) delete childEnv[k];
+    }
+    execFile(process.execPath, ['-r', 'ts-node/register', 'main.ts'], { cwd: ROOT, env: childEnv }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: unknown }).code as number) : 0, stdout, stderr, outdir });
+    });
+  });
+}
+
+/** A copy of the workspaces folder with dev.json replaced. */
+function workspacesWith(devJson: string): string {
+  const dir = tempDir('ws');
+  for (const f of fs.readdirSync(workspacesDir()).filter((f) => f.endsWith('.json'))) {
+    fs.copyFileSync(path.join(workspacesDir(), f), path.join(dir, f));
+  }
+  fs.writeFileSync(path.join(dir, 'dev.json'), devJson);
+  return dir;
+}
+
+describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace, no stack written', () => {
+  const scratch: string[] = [];
+  const runs = new Map<string, Promise<Run>>();
+  const expired = tempDir('expired-approval');
+  scratch.push(expired);
+  const expiredFile = path.join(expired, 'approval.json');
+  fs.writeFileSync(
+    expiredFile,
+    JSON.stringify(approvalFor('prod', loadWorkspace('prod').legacy.bucket, { approvedAt: '2024-01-01T00:00:00Z', expiresAt: '2024-01-02T00:00:00Z' })),
+  );
+
+  const errorCases: { name: string; env: () => Record<string, string>; message: RegExp }[] = [
+    ...badFiles.slice(0, 5).map((b) => ({
+      name: `a workspace file with ${b.what}`,
+      env: () => {
+        const dir = workspacesWith(devWith(b.mutate));
+        scratch.push(dir);
+        return { BUCKETMOVE_WORKSPACES_DIR: dir };
+      },
+      message: b.message,
+    })),
+    { name: 'an unknown env in BUCKETMOVE_ENVS', env: () => ({ BUCKETMOVE_ENVS: 'prod,qa' }), message: /^unknown env "qa"/ },
+    {
+      name: 'an s3-compatible env in BUCKETMOVE_ENVS',
+      env: () => ({ BUCKETMOVE_ENVS: 'local' }),
+      message: /env "local" has target "s3-compatible": stacks are synthesized only for target "aws"/,
+    },
+    { name: 'a bad BUCKETMOVE_BACKEND', env: () => ({ BUCKETMOVE_BACKEND: 's3' }), message: /BUCKETMOVE_BACKEND: must be "cloud" .* or "local" \(got "s3"\)/ },
+    {
+      name: 'an expired teardown approval',
+      env: () => ({ BUCKETMOVE_TEARDOWN_APPROVAL: expiredFile }),
+      message: /teardown approval .*approval\.json: expiresAt: expired at 2024-01-02T00:00:00Z/,
+    },
+  ];
+
+  beforeAll(async () => {
+    // Start every run at once (2 at a time would be no faster: each is mostly module loading in its own process).
+    for (const c of errorCases) {
+      const outdir = tempDir('main-out');
+      scratch.push(outdir);
+      runs.set(c.name, runMain(c.env(), outdir));
+    }
+    const ok = tempDir('main-out');
+    scratch.push(ok);
+    runs.set('ok', runMain({}, ok));
+    await Promise.all(runs.values());
+  }, 120_000);
+
+  afterAll(() => cleanup(...scratch));
+
+  it.each(errorCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+    const run = await runs.get(c.name)!;
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^bucketmove: /);
+    expect(lines[0].slice('bucketmove: '.length)).toMatch(c.message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    const stacksDir = path.join(run.outdir, 'stacks');
+    expect(fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir) : []).toEqual([]);
+  });
+
+  it('with good input, writes the six stacks and exits 0', async () => {
+    const run = await runs.get('ok')!;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(fs.readdirSync(path.join(run.outdir, 'stacks')).sort()).toEqual([
+      'legacy-dev', 'legacy-prod', 'legacy-staging', 'primary-dev', 'primary-prod', 'primary-staging',
+    ]);
+  });
+});
