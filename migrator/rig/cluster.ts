@@ -37,6 +37,14 @@ export interface Cluster {
   pids: Record<Daemon, number>;
 }
 
+/** A file that marks a directory as a rig's, so nothing else is ever removed. */
+export const MARKER = '.bucketmove-rig';
+
+/** Removes a directory only if it is a rig's (it holds the marker file). */
+export function removeRigDir(dir: string): void {
+  if (fs.existsSync(path.join(dir, MARKER))) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export class RigError extends Error {
   override readonly name = 'RigError';
 }
