@@ -17,6 +17,11 @@ const show = (file: string) => {
   return rel && !rel.startsWith('..') ? rel : file;
 };
 const say = (line: string) => process.stdout.write(`${line}\n`);
+// `npm run rig -- status | head -1` closes stdout early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)
