@@ -114,6 +114,8 @@ export const codecSchema = z.discriminatedUnion('type', [
     keys: keySourceSchema,
     /** Additional authenticated data: none, the object key (UTF-8), or a fixed string. */
     aad: z.union([z.enum(['none', 'object-key']), z.strictObject({ fixed: z.string() })]).default('none'),
+    /** With one key AES-GCM streams; with several (rotation) it must read each object whole, up to this size. */
+    maxObjectBytes: z.number().int().positive().max(2048 * MIB).default(256 * MIB),
   }),
   z.strictObject({
     type: z.literal('plugin'),

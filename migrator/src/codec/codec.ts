@@ -27,7 +27,10 @@ export interface Codec {
   encrypt(plaintext: Buffer, ctx: ObjectContext): Buffer;
 }
 
-/** How a codec failed. Messages never contain key material. */
+/**
+ * How a codec failed on one object. Messages never contain key material. (A codec's unusable configuration or keys
+ * is a ConfigError instead: it is the operator's to fix, not the object's.)
+ */
 export type CodecErrorKind =
   /** Authentication failed: the wrong key(s), or the bytes were tampered with. */
   | 'auth'
@@ -36,9 +39,7 @@ export type CodecErrorKind =
   /** The bytes are this codec's format but end early. */
   | 'truncated'
   /** The object is larger than the codec's bound for formats read whole. */
-  | 'too-large'
-  /** The codec's configuration or keys are unusable (a bad key length, no keys). */
-  | 'config';
+  | 'too-large';
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';

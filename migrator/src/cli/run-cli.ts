@@ -1,0 +1,40 @@
+/**
+ * How every command ends: its exit code, or one line on stderr for a mistake in the input (no stack trace).
+ * BUCKETMOVE_DEBUG=1 adds the stack of unexpected errors.
+ */
+import { ConfigError } from '../../../workspaces/load';
+
+/** A bad flag or argument. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const EXIT = {
+  ok: 0,
+  /** Objects failed or were quarantined / the audit found problems. */
+  failed: 1,
+  /** Bad input: flags, workspace, credentials, endpoints. Nothing was written. */
+  usage: 2,
+  /** Stopped before the end (--limit reached, or interrupted): objects remain pending. */
+  incomplete: 3,
+  interrupted: 130,
+} as const;
+
+export function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0].trim();
+}
+
+export function runCli(command: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const expected = err instanceof ConfigError || err instanceof UsageError;
+      process.stderr.write(`${command}: ${oneLine(err)}\n`);
+      if (!expected && process.env.BUCKETMOVE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+      process.exitCode = expected ? EXIT.usage : EXIT.failed;
+    },
+  );
+}

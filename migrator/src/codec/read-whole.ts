@@ -1,0 +1,35 @@
+import type { Readable } from 'stream';
+import { CodecError } from './codec';
+
+/**
+ * Reads a stream whole, refusing (and destroying the source) as soon as it passes `maxBytes`, so a huge object
+ * cannot exhaust memory. If `expectedSize` is given and fewer bytes arrive, the object is reported truncated.
+ */
+export async function readWhole(source: Readable, maxBytes: number, expectedSize?: number): Promise<Buffer> {
+  if (expectedSize !== undefined && expectedSize > maxBytes) {
+    source.destroy();
+    throw tooLarge(expectedSize, maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of source) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    total += buf.length;
+    if (total > maxBytes) {
+      source.destroy();
+      throw tooLarge(total, maxBytes);
+    }
+    chunks.push(buf);
+  }
+  if (expectedSize !== undefined && total < expectedSize) {
+    throw new CodecError('truncated', `object ended after ${total} of ${expectedSize} bytes`);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function tooLarge(size: number, maxBytes: number): CodecError {
+  return new CodecError(
+    'too-large',
+    `object exceeds ${maxBytes} bytes (at least ${size}), the bound for a format that must be read whole; raise codec.maxObjectBytes if memory allows`,
+  );
+}

@@ -1,0 +1,363 @@
+/**
+ * The durable checkpoint of a migration: one SQLite file (better-sqlite3, WAL) that records the listing cursor and,
+ * per legacy key, its state, attempts, last error and hashes. Every change is one transaction, so a crash, a kill -9
+ * or a Ctrl-C leaves it consistent, and a rerun resumes without re-listing and without re-copying what is done.
+ *
+ * Memory does not grow with the number of keys: rows live on disk and are read in key-ordered batches.
+ */
+import Database from 'better-sqlite3';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError } from '../../../workspaces/load';
+
+/** Where an object stands. */
+export type ObjectState =
+  /** Listed, not yet done (also after a temporary failure left it for a later run). */
+  | 'pending'
+  /** Decrypted and written to the new bucket by this tool. */
+  | 'copied'
+  /** The new bucket already holds this tool's copy of this source version (an earlier run wrote it). */
+  | 'already-migrated'
+  /** The new bucket holds the app's own write of the key: it is newer, and it is kept. */
+  | 'kept-app-version'
+  /** Gone from the legacy bucket before it was read (deleted by the app). */
+  | 'vanished'
+  /** Deleted by the app while this tool copied it: the copy was removed again. */
+  | 'deleted-during-copy'
+  /** A permanent failure (wrong key, tampered, not the format, truncated, access denied): needs a person. */
+  | 'quarantined'
+  /** Temporary failures exhausted this run's attempts; the next run tries again. */
+  | 'failed';
+
+export const DONE_STATES: readonly ObjectState[] = ['copied', 'already-migrated', 'kept-app-version', 'vanished', 'deleted-during-copy'];
+export const ALL_STATES: readonly ObjectState[] = ['pending', ...DONE_STATES, 'quarantined', 'failed'];
+
+export interface CheckpointIdentity {
+  readonly env: string;
+  readonly legacyBucket: string;
+  readonly newBucket: string;
+  readonly prefix: string;
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified?: string;
+}
+
+export interface ObjectRow extends ListedObject {
+  readonly state: ObjectState;
+  readonly attempts: number;
+  readonly versionId: string | null;
+  readonly errorCode: string | null;
+  readonly errorMessage: string | null;
+  readonly httpStatus: number | null;
+  readonly plaintextSha256: string | null;
+  readonly plaintextSize: number | null;
+  readonly newVersionId: string | null;
+  readonly updatedAt: string | null;
+}
+
+/** What a finished attempt records. */
+export interface Outcome {
+  readonly state: ObjectState;
+  readonly versionId?: string | null;
+  /** The source ETag actually read (it may differ from the listing's when the legacy object changed since). */
+  readonly etag?: string;
+  readonly errorCode?: string | null;
+  readonly errorMessage?: string | null;
+  readonly httpStatus?: number | null;
+  readonly plaintextSha256?: string | null;
+  readonly plaintextSize?: number | null;
+  readonly newVersionId?: string | null;
+}
+
+export interface RunRecord {
+  readonly id: number;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly outcome: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+  key TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  last_modified TEXT,
+  state TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  version_id TEXT,
+  error_code TEXT,
+  error_message TEXT,
+  http_status INTEGER,
+  plaintext_sha256 TEXT,
+  plaintext_size INTEGER,
+  new_version_id TEXT,
+  updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS objects_state ON objects(state, key);
+CREATE TABLE IF NOT EXISTS uploads (upload_id TEXT PRIMARY KEY, key TEXT NOT NULL, started_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  outcome TEXT,
+  summary TEXT
+);
+`;
+
+const SCHEMA_VERSION = '1';
+
+function rowOf(r: Record<string, unknown>): ObjectRow {
+  return {
+    key: r.key as string,
+    size: r.size as number,
+    etag: r.etag as string,
+    lastModified: (r.last_modified as string | null) ?? undefined,
+    state: r.state as ObjectState,
+    attempts: r.attempts as number,
+    versionId: r.version_id as string | null,
+    errorCode: r.error_code as string | null,
+    errorMessage: r.error_message as string | null,
+    httpStatus: r.http_status as number | null,
+    plaintextSha256: r.plaintext_sha256 as string | null,
+    plaintextSize: r.plaintext_size as number | null,
+    newVersionId: r.new_version_id as string | null,
+    updatedAt: r.updated_at as string | null,
+  };
+}
+
+export class Checkpoint {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the checkpoint for this migration. A checkpoint of another env, bucket pair or prefix
+   * is refused: resuming it would mix two migrations. `:memory:` gives a throwaway one (dry runs).
+   */
+  static open(file: string, identity: CheckpointIdentity): Checkpoint {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(SCHEMA);
+    } catch (err) {
+      throw new ConfigError(`checkpoint ${file}: cannot open it as a SQLite database (${(err as Error).message}); give another --checkpoint path`);
+    }
+    const cp = new Checkpoint(db, file);
+    const stored = cp.getMeta('identity');
+    const wanted = JSON.stringify(identity);
+    if (!stored) {
+      cp.setMeta('identity', wanted);
+      cp.setMeta('schema', SCHEMA_VERSION);
+    } else if (stored !== wanted) {
+      db.close();
+      const was = JSON.parse(stored) as CheckpointIdentity;
+      throw new ConfigError(
+        `checkpoint ${file} belongs to another migration (env ${was.env}, ${was.legacyBucket} -> ${was.newBucket}, prefix "${was.prefix}"); give another --checkpoint path`,
+      );
+    }
+    return cp;
+  }
+
+  /** Opens an existing checkpoint read-only (the audit). */
+  static openReadOnly(file: string): Checkpoint {
+    if (!fs.existsSync(file)) throw new ConfigError(`checkpoint ${file} does not exist; run the migrator first or pass --checkpoint`);
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    return new Checkpoint(db, file);
+  }
+
+  identity(): CheckpointIdentity | undefined {
+    const v = this.getMeta('identity');
+    return v ? (JSON.parse(v) as CheckpointIdentity) : undefined;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- listing -------------------------------------------------------------------------------------------------
+
+  /** Where listing resumes: after this key; `complete` once the last page was recorded. */
+  listCursor(): { startAfter?: string; complete: boolean } {
+    return { startAfter: this.getMeta('list.startAfter'), complete: this.getMeta('list.complete') === 'true' };
+  }
+
+  /** Restarts the listing from the beginning (new keys get added; changed ones become pending again). */
+  resetListing(): void {
+    this.tx(() => {
+      this.deleteMeta('list.startAfter');
+      this.deleteMeta('list.complete');
+    });
+  }
+
+  /**
+   * Records one listing page and moves the cursor past it, in one transaction. A key already known keeps its state,
+   * unless its ETag changed (the legacy object was rewritten): then it becomes pending again.
+   */
+  addListedPage(objects: readonly ListedObject[], isLastPage: boolean): number {
+    const insert = this.q(
+      `INSERT INTO objects (key, size, etag, last_modified, state, updated_at) VALUES (@key, @size, @etag, @lastModified, 'pending', @now)
+       ON CONFLICT(key) DO UPDATE SET
+         size = excluded.size, last_modified = excluded.last_modified,
+         state = CASE WHEN objects.etag = excluded.etag THEN objects.state ELSE 'pending' END,
+         attempts = CASE WHEN objects.etag = excluded.etag THEN objects.attempts ELSE 0 END,
+         etag = excluded.etag`,
+    );
+    let added = 0;
+    this.tx(() => {
+      const now = new Date().toISOString();
+      for (const o of objects) added += insert.run({ ...o, lastModified: o.lastModified ?? null, now }).changes;
+      if (objects.length) this.setMeta('list.startAfter', objects[objects.length - 1].key);
+      if (isLastPage) this.setMeta('list.complete', 'true');
+    });
+    return added;
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------------------------
+
+  /** Makes failed (and, when asked, quarantined) objects pending again, at the start of a run. */
+  requeue(opts: { quarantined: boolean }): number {
+    const states = opts.quarantined ? `('failed', 'quarantined')` : `('failed')`;
+    return this.q(`UPDATE objects SET state = 'pending', attempts = 0 WHERE state IN ${states}`).run().changes;
+  }
+
+  /** The next pending objects after `afterKey`, in key order. */
+  nextPending(afterKey: string | undefined, limit: number): ObjectRow[] {
+    const rows = afterKey === undefined
+      ? this.q(`SELECT * FROM objects WHERE state = 'pending' ORDER BY key LIMIT ?`).all(limit)
+      : this.q(`SELECT * FROM objects WHERE state = 'pending' AND key > ? ORDER BY key LIMIT ?`).all(afterKey, limit);
+    return (rows as Record<string, unknown>[]).map(rowOf);
+  }
+
+  /** Counts an attempt before it starts, so a crash loop on one object shows in its attempts. */
+  markAttempt(key: string): number {
+    const r = this.q(`UPDATE objects SET attempts = attempts + 1, updated_at = ? WHERE key = ? RETURNING attempts`).get(new Date().toISOString(), key) as
+      | { attempts: number }
+      | undefined;
+    return r?.attempts ?? 0;
+  }
+
+  record(key: string, o: Outcome): void {
+    this.db
+      .prepare(
+        `UPDATE objects SET state = @state,
+           version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag),
+           error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
+           plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
+           new_version_id = COALESCE(@newVersionId, new_version_id), updated_at = @now
+         WHERE key = @key`,
+      )
+      .run({
+        key,
+        state: o.state,
+        versionId: o.versionId ?? null,
+        etag: o.etag ?? null,
+        errorCode: o.errorCode ?? null,
+        errorMessage: o.errorMessage ?? null,
+        httpStatus: o.httpStatus ?? null,
+        plaintextSha256: o.plaintextSha256 ?? null,
+        plaintextSize: o.plaintextSize ?? null,
+        newVersionId: o.newVersionId ?? null,
+        now: new Date().toISOString(),
+      });
+  }
+
+  get(key: string): ObjectRow | undefined {
+    const r = this.q(`SELECT * FROM objects WHERE key = ?`).get(key) as Record<string, unknown> | undefined;
+    return r ? rowOf(r) : undefined;
+  }
+
+  /** Every row in key order, read in batches (memory stays flat). */
+  *rows(states?: readonly ObjectState[], batch = 1000): Generator<ObjectRow> {
+    let after = '';
+    let first = true;
+    const filter = states ? `AND state IN (${states.map(() => '?').join(',')})` : '';
+    const stmt = this.q(`SELECT * FROM objects WHERE (? OR key > ?) ${filter} ORDER BY key LIMIT ?`);
+    for (;;) {
+      const page = stmt.all(first ? 1 : 0, after, ...(states ?? []), batch) as Record<string, unknown>[];
+      if (page.length === 0) return;
+      for (const r of page) yield rowOf(r);
+      after = page[page.length - 1].key as string;
+      first = false;
+    }
+  }
+
+  counts(): Record<ObjectState, { count: number; bytes: number }> {
+    const out = Object.fromEntries(ALL_STATES.map((s) => [s, { count: 0, bytes: 0 }])) as Record<ObjectState, { count: number; bytes: number }>;
+    for (const r of this.q(`SELECT state, COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM objects GROUP BY state`).all() as {
+      state: ObjectState;
+      n: number;
+      b: number;
+    }[]) {
+      out[r.state] = { count: r.n, bytes: r.b };
+    }
+    return out;
+  }
+
+  // ---- multipart uploads in flight (so a rerun after kill -9 can abort what was left) ----------------------------
+
+  recordUpload(key: string, uploadId: string): void {
+    this.q(`INSERT OR REPLACE INTO uploads (upload_id, key, started_at) VALUES (?, ?, ?)`).run(uploadId, key, new Date().toISOString());
+  }
+
+  clearUpload(uploadId: string): void {
+    this.q(`DELETE FROM uploads WHERE upload_id = ?`).run(uploadId);
+  }
+
+  leftoverUploads(): { uploadId: string; key: string }[] {
+    return this.q(`SELECT upload_id AS uploadId, key FROM uploads ORDER BY started_at`).all() as { uploadId: string; key: string }[];
+  }
+
+  // ---- runs ----------------------------------------------------------------------------------------------------
+
+  startRun(): number {
+    return Number(this.q(`INSERT INTO runs (started_at) VALUES (?)`).run(new Date().toISOString()).lastInsertRowid);
+  }
+
+  finishRun(id: number, outcome: string, summary: unknown): void {
+    this.q(`UPDATE runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?`).run(new Date().toISOString(), outcome, JSON.stringify(summary), id);
+  }
+
+  runs(): RunRecord[] {
+    return this.q(`SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome FROM runs ORDER BY id`).all() as RunRecord[];
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------------------------
+
+  /** A prepared statement, prepared once per checkpoint. */
+  private q(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private tx(fn: () => void): void {
+    this.db.transaction(fn)();
+  }
+
+  private getMeta(k: string): string | undefined {
+    return (this.q(`SELECT v FROM meta WHERE k = ?`).get(k) as { v: string } | undefined)?.v;
+  }
+
+  private setMeta(k: string, v: string): void {
+    this.q(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`).run(k, v);
+  }
+
+  private deleteMeta(k: string): void {
+    this.q(`DELETE FROM meta WHERE k = ?`).run(k);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * One legacy object's whole way into the new bucket:
+ *   read (GET, streamed) -> decrypt (the codec) -> hash (SHA-256, size) -> write (If-None-Match: *) -> recheck
+ *
+ * Small objects (stored size up to the part size) are decrypted into memory and written with one PUT whose SHA-256
+ * is known up front. Larger ones take two passes, because the provenance metadata (which holds the plaintext's
+ * SHA-256) must be sent when the multipart upload starts: a hashing pass over the GET that is already open, then
+ * an upload pass over a second GET pinned to the same ETag, which must hash the same or the upload aborts.
+ *
+ * After a write, the legacy key is checked again: if the app deleted the photo while it was being copied (it deletes
+ * legacy first, then new), the copy just written is removed, so a deleted photo cannot come back.
+ */
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { pipeline } from 'stream/promises';
+import { Writable } from 'stream';
+import type { Codec } from '../codec/codec';
+import type { ObjectRow, Outcome } from './checkpoint';
+import { PermanentCopyError } from './classify';
+import { PlaintextHasher } from './hash-plaintext';
+import { provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
+import { readLegacy, isNotFound, type LegacyObject } from './read-legacy';
+import { headTarget, putMultipart, putWhole, removeOwnVersion, type NewObject, type Target, type WriteResult } from './write-new';
+
+export interface Source {
+  readonly client: S3Client;
+  readonly bucket: string;
+}
+
+export interface CopyDeps {
+  readonly source: Source;
+  readonly target: Target;
+  readonly codec: Codec;
+  readonly now?: () => Date;
+}
+
+export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, signal: AbortSignal): Promise<Outcome> {
+  const { source, target, codec } = deps;
+  const legacy = await readLegacy(source.client, source.bucket, row.key, { signal });
+  if (!legacy) return { state: 'vanished' };
+  const migratedAt = (deps.now?.() ?? new Date()).toISOString();
+
+  let sha256: string;
+  let size: number;
+  let written: WriteResult;
+  let obj: NewObject;
+  if (legacy.size <= target.partSize) {
+    // One pass: the plaintext is complete and authenticated before a single byte is written.
+    const hasher = new PlaintextHasher();
+    const chunks: Buffer[] = [];
+    await pipeline(
+      codec.decrypt(legacy.body, { key: row.key, size: legacy.size }),
+      hasher,
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          chunks.push(chunk);
+          done();
+        },
+      }),
+      { signal },
+    );
+    sha256 = hasher.sha256;
+    size = hasher.size;
+    obj = newObject(row.key, legacy, sha256, size, migratedAt);
+    written = await putWhole(target, obj, Buffer.concat(chunks, size), sha256, signal);
+  } else {
+    // Pass 1: hash the plaintext of the GET already open.
+    const hasher = new PlaintextHasher();
+    await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size }), hasher, discard(), { signal });
+    sha256 = hasher.sha256;
+    size = hasher.size;
+    obj = newObject(row.key, legacy, sha256, size, migratedAt);
+    // A server that ignores If-None-Match on CompleteMultipartUpload would let the upload overwrite: look first.
+    if (await headTarget(target, row.key, signal)) {
+      written = { written: false };
+    } else {
+      // Pass 2: the same ETag again, decrypted, checked against pass 1, uploaded in parts.
+      const again = await readLegacy(source.client, source.bucket, row.key, { ifMatch: legacy.etag, signal });
+      if (!again) return { state: 'vanished' };
+      const controller = new AbortController();
+      const onAbort = () => controller.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const plaintext = codec.decrypt(again.body, { key: row.key, size: again.size }).pipe(new PlaintextHasher({ sha256, size }));
+        written = await putMultipart(target, obj, plaintext, size, controller);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  const recorded = { versionId: legacy.versionId, etag: legacy.etag, plaintextSha256: sha256, plaintextSize: size };
+  if (!written.written) return { ...recorded, ...(await explainExisting(target, row.key, legacy, signal)) };
+
+  // The app deletes legacy first, then new: if legacy is gone now, the delete raced this copy; undo the copy.
+  if (!(await legacyStillThere(source, row.key, signal))) {
+    await removeOwnCopy(target, row.key, written.versionId, legacy.etag);
+    return { ...recorded, state: 'deleted-during-copy', newVersionId: written.versionId ?? null };
+  }
+  return { ...recorded, state: 'copied', newVersionId: written.versionId ?? null };
+}
+
+function newObject(key: string, legacy: LegacyObject, sha256: string, size: number, migratedAt: string): NewObject {
+  const metadata = provenanceMetadata(legacy.metadata, {
+    sourceEtag: legacy.etag,
+    sourceVersionId: legacy.versionId,
+    plaintextSha256: sha256,
+    plaintextSize: size,
+    migratedAt,
+  });
+  if (metadataBytes(metadata) > USER_METADATA_LIMIT) {
+    throw new PermanentCopyError(
+      'MetadataTooLarge',
+      `the legacy object's user metadata plus provenance is ${metadataBytes(metadata)} bytes, over S3's ${USER_METADATA_LIMIT}`,
+    );
+  }
+  return { key, contentType: legacy.contentType, cacheControl: legacy.cacheControl, contentDisposition: legacy.contentDisposition, metadata };
+}
+
+/** The key exists in the new bucket (412): an earlier run's copy of this version, the app's write, or a stale copy. */
+async function explainExisting(target: Target, key: string, legacy: LegacyObject, signal: AbortSignal): Promise<Outcome> {
+  const existing = await headTarget(target, key, signal);
+  if (!existing) {
+    // It existed a moment ago and is gone now: deleted by the app. Try the object again from the start.
+    throw Object.assign(new Error('the key was deleted from the new bucket while it was being checked'), { name: 'OperationAborted' });
+  }
+  const prov = readProvenance(existing.metadata);
+  if (!prov) return { state: 'kept-app-version', newVersionId: existing.versionId ?? null };
+  if (prov.sourceEtag === legacy.etag) {
+    return { state: 'already-migrated', newVersionId: existing.versionId ?? null, plaintextSha256: prov.plaintextSha256, plaintextSize: prov.plaintextSize };
+  }
+  throw new PermanentCopyError(
+    'SourceChangedAfterCopy',
+    `the new bucket holds a copy of an older legacy version (ETag ${prov.sourceEtag}, now ${legacy.etag}); it is kept, a person must decide`,
+  );
+}
+
+async function legacyStillThere(source: Source, key: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    await source.client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: key }), { abortSignal: signal });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Deletes the version this run wrote; on an unversioned bucket, only if the key still holds this run's copy. */
+async function removeOwnCopy(target: Target, key: string, versionId: string | undefined, sourceEtag: string): Promise<void> {
+  if (versionId && versionId !== 'null') return removeOwnVersion(target, key, versionId);
+  const now = await headTarget(target, key);
+  if (now && readProvenance(now.metadata)?.sourceEtag === sourceEtag) await removeOwnVersion(target, key, undefined);
+}
+
+function discard(): Writable {
+  return new Writable({
+    write(_chunk, _enc, done) {
+      done();
+    },
+  });
+}

@@ -1,0 +1,51 @@
+/** Step 1 of an object's way: GET the legacy object as a stream, with what must travel with it. */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'stream';
+import { bareEtag } from './provenance';
+
+export interface LegacyObject {
+  readonly body: Readable;
+  /** Stored (ciphertext) size. */
+  readonly size: number;
+  readonly etag: string;
+  /** "null" when the legacy bucket is not versioned. */
+  readonly versionId: string;
+  readonly contentType?: string;
+  readonly cacheControl?: string;
+  readonly contentDisposition?: string;
+  readonly metadata: Record<string, string>;
+}
+
+/** Undefined when the object is gone (404): the app deleted it since the listing. */
+export async function readLegacy(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  opts: { ifMatch?: string; signal?: AbortSignal } = {},
+): Promise<LegacyObject | undefined> {
+  try {
+    const out = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: opts.ifMatch ? `"${bareEtag(opts.ifMatch)}"` : undefined }),
+      { abortSignal: opts.signal },
+    );
+    return {
+      body: out.Body as Readable,
+      size: out.ContentLength ?? 0,
+      etag: bareEtag(out.ETag),
+      versionId: out.VersionId ?? 'null',
+      contentType: out.ContentType,
+      cacheControl: out.CacheControl,
+      contentDisposition: out.ContentDisposition,
+      metadata: out.Metadata ?? {},
+    };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket') return false;
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}

@@ -1,0 +1,309 @@
+/**
+ * A migration run: the lister streams legacy pages into the checkpoint while the dispatcher takes pending keys from
+ * it, in key order, and hands them to at most `concurrency` workers (fewer while S3 pushes back). Each worker copies
+ * one object (copy-object.ts), retries temporary failures with backoff, and records the outcome in the checkpoint.
+ *
+ * Memory is bounded by the memory budget (small objects whole, large ones by their multipart window) and does not
+ * grow with the number of keys. `stop()` stops taking new objects and lets those in flight finish; `abort()` also
+ * aborts those in flight (their multipart uploads are aborted; their keys stay pending for the next run).
+ */
+import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
+import type { Codec } from '../codec/codec';
+import { DONE_STATES, type Checkpoint, type ObjectRow, type ObjectState, type Outcome } from './checkpoint';
+import { classify, type Classified } from './classify';
+import { copyObject, type Source } from './copy-object';
+import { listLegacy } from './list-legacy';
+import { MemoryBudget } from './memory-budget';
+import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF } from './pacer';
+import type { Target } from './write-new';
+
+export interface RunOptions {
+  readonly concurrency: number;
+  readonly prefix: string;
+  /** Process at most this many objects in this run. */
+  readonly limit?: number;
+  /** Attempts per object in one run before it is left `failed` for the next run. */
+  readonly maxAttempts: number;
+  readonly retryQuarantined: boolean;
+  /** List the legacy bucket again from the start (new keys are added; changed ones become pending). */
+  readonly relist?: boolean;
+  /** The memory budget, bytes. */
+  readonly memoryBytes: number;
+  readonly backoff?: BackoffOptions;
+  readonly listPageSize?: number;
+}
+
+export interface RunEvents {
+  listed?(objects: number, bytes: number): void;
+  finished?(row: ObjectRow, outcome: Outcome): void;
+  retrying?(row: ObjectRow, attempt: number, why: Classified, delayMs: number): void;
+  uploadsCleaned?(count: number): void;
+}
+
+export interface RunDeps {
+  readonly source: Source;
+  readonly target: Target;
+  readonly codec: Codec;
+  readonly checkpoint: Checkpoint;
+  readonly events?: RunEvents;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RunResult {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly seconds: number;
+  /** Objects this run finished, by the state they reached. */
+  readonly processed: Record<ObjectState, number>;
+  readonly storedBytes: number;
+  readonly plaintextBytes: number;
+  readonly retries: number;
+  readonly throttles: number;
+  readonly interrupted: boolean;
+  readonly listingComplete: boolean;
+  /** The whole checkpoint, after this run. */
+  readonly totals: Record<ObjectState, { count: number; bytes: number }>;
+}
+
+const sleepFor = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+export class MigrationRun {
+  private readonly stopController = new AbortController();
+  private readonly abortController = new AbortController();
+  private readonly pacer: Pacer;
+  private readonly budget: MemoryBudget;
+  private readonly processed = Object.fromEntries(
+    (['pending', 'copied', 'already-migrated', 'kept-app-version', 'vanished', 'deleted-during-copy', 'quarantined', 'failed'] as ObjectState[]).map((s) => [s, 0]),
+  ) as Record<ObjectState, number>;
+  private storedBytes = 0;
+  private plaintextBytes = 0;
+  private retries = 0;
+  private listingDone = false;
+  private listingError?: unknown;
+  private wakeDispatcher?: () => void;
+
+  constructor(
+    private readonly deps: RunDeps,
+    private readonly opts: RunOptions,
+  ) {
+    this.pacer = new Pacer({ maxConcurrency: opts.concurrency, recoverAfter: Math.max(4, opts.concurrency), minPauseMs: 50, maxPauseMs: 5_000 });
+    this.budget = new MemoryBudget(opts.memoryBytes);
+  }
+
+  /** Stops taking new objects; those in flight finish. */
+  stop(): void {
+    this.stopController.abort();
+    this.wakeDispatcher?.();
+  }
+
+  /** Stops and aborts the objects in flight too. */
+  abort(): void {
+    this.stop();
+    this.abortController.abort();
+  }
+
+  get stopping(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  get inFlightBudget(): number {
+    return this.budget.inUse;
+  }
+
+  get pace() {
+    return this.pacer.pace;
+  }
+
+  async run(): Promise<RunResult> {
+    const started = new Date();
+    const { checkpoint } = this.deps;
+    await this.cleanLeftoverUploads();
+    checkpoint.requeue({ quarantined: this.opts.retryQuarantined });
+    if (this.opts.relist) checkpoint.resetListing();
+    const lister = this.listInto();
+    await this.dispatch();
+    this.stop(); // the lister stops too once the dispatcher is done (limit, stop, or nothing left)
+    await lister;
+    if (this.listingError && !this.stopping) throw this.listingError;
+    if (this.listingError && this.processed.pending === 0 && this.countProcessed() === 0) throw this.listingError;
+    const finished = new Date();
+    return {
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      seconds: (finished.getTime() - started.getTime()) / 1000,
+      processed: { ...this.processed },
+      storedBytes: this.storedBytes,
+      plaintextBytes: this.plaintextBytes,
+      retries: this.retries,
+      throttles: this.pacer.throttles,
+      interrupted: this.interruptedByUser,
+      listingComplete: checkpoint.listCursor().complete,
+      totals: checkpoint.counts(),
+    };
+  }
+
+  /** Set by the CLI when the stop came from the user (Ctrl-C), not from reaching the end or the limit. */
+  interruptedByUser = false;
+
+  private countProcessed(): number {
+    return Object.values(this.processed).reduce((a, b) => a + b, 0);
+  }
+
+  /** Multipart uploads a killed run left behind (recorded in the checkpoint) are aborted first. */
+  private async cleanLeftoverUploads(): Promise<void> {
+    const { checkpoint, target } = this.deps;
+    const left = checkpoint.leftoverUploads();
+    for (const u of left) {
+      try {
+        await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: u.key, UploadId: u.uploadId }));
+      } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status !== 404) throw err; // NoSuchUpload: it was completed or aborted already
+      }
+      checkpoint.clearUpload(u.uploadId);
+    }
+    if (left.length) this.deps.events?.uploadsCleaned?.(left.length);
+  }
+
+  private async listInto(): Promise<void> {
+    const { checkpoint, source } = this.deps;
+    const cursor = checkpoint.listCursor();
+    if (cursor.complete) {
+      this.listingDone = true;
+      return;
+    }
+    const signal = this.stopController.signal;
+    let attempt = 0;
+    let startAfter = cursor.startAfter;
+    while (!signal.aborted) {
+      try {
+        for await (const page of listLegacy(source.client, source.bucket, {
+          prefix: this.opts.prefix,
+          startAfter,
+          pageSize: this.opts.listPageSize,
+          signal,
+        })) {
+          checkpoint.addListedPage(page.objects, page.isLast);
+          if (page.objects.length) startAfter = page.objects[page.objects.length - 1].key;
+          attempt = 0;
+          this.deps.events?.listed?.(page.objects.length, page.objects.reduce((n, o) => n + o.size, 0));
+          this.wakeDispatcher?.();
+          if (signal.aborted) break;
+        }
+        break;
+      } catch (err) {
+        if (signal.aborted) break;
+        const why = classify(err);
+        attempt++;
+        if (why.kind === 'permanent' || attempt >= this.opts.maxAttempts) {
+          this.listingError = err;
+          break;
+        }
+        if (why.throttle) this.pacer.onThrottle();
+        await (this.deps.sleep ?? sleepFor)(backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF), signal);
+      }
+    }
+    this.listingDone = true;
+    this.wakeDispatcher?.();
+  }
+
+  private async dispatch(): Promise<void> {
+    const { checkpoint } = this.deps;
+    const inFlight = new Set<Promise<void>>();
+    let after: string | undefined;
+    let started = 0;
+    const limit = this.opts.limit ?? Infinity;
+    while (!this.stopping && started < limit) {
+      const batch = checkpoint.nextPending(after, Math.min(256, limit - started));
+      if (batch.length === 0) {
+        if (this.listingDone) break;
+        await new Promise<void>((resolve) => {
+          this.wakeDispatcher = resolve;
+          setTimeout(resolve, 250);
+        });
+        continue;
+      }
+      for (const row of batch) {
+        if (this.stopping || started >= limit) break;
+        const release = await this.pacer.admit();
+        if (this.stopping) {
+          release();
+          break;
+        }
+        after = row.key;
+        started++;
+        const job = this.work(row).finally(() => {
+          release();
+          inFlight.delete(job);
+        });
+        inFlight.add(job);
+      }
+    }
+    await Promise.all(inFlight);
+  }
+
+  private async work(row: ObjectRow): Promise<void> {
+    const { checkpoint, events } = this.deps;
+    const signal = this.abortController.signal;
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return; // stays pending
+      checkpoint.markAttempt(row.key);
+      const release = await this.budget.acquire(this.reservation(row));
+      let outcome: Outcome;
+      try {
+        outcome = await copyObject(row, this.deps, signal);
+      } catch (err) {
+        release();
+        if (signal.aborted) return; // aborted by the user: the key stays pending, nothing partial remains
+        const why = classify(err);
+        if (why.throttle) this.pacer.onThrottle();
+        if (why.kind === 'permanent' || attempt >= this.opts.maxAttempts) {
+          outcome = {
+            state: why.kind === 'permanent' ? 'quarantined' : 'failed',
+            errorCode: why.code,
+            errorMessage: why.message,
+            httpStatus: why.httpStatus ?? null,
+          };
+          checkpoint.record(row.key, outcome);
+          this.count(row, outcome);
+          return;
+        }
+        const delay = backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF);
+        this.retries++;
+        events?.retrying?.(row, attempt, why, delay);
+        await (this.deps.sleep ?? sleepFor)(delay, signal);
+        continue;
+      }
+      release();
+      this.pacer.onSuccess();
+      checkpoint.record(row.key, { errorCode: null, errorMessage: null, httpStatus: null, ...outcome });
+      this.count(row, outcome);
+      return;
+    }
+  }
+
+  /** The bytes an object may hold in memory: small ones whole (ciphertext and plaintext), large ones their window. */
+  private reservation(row: ObjectRow): number {
+    const t = this.deps.target;
+    return row.size <= t.partSize ? 2 * row.size + 64 * 1024 : (t.queueSize + 2) * t.partSize;
+  }
+
+  private count(row: ObjectRow, outcome: Outcome): void {
+    this.processed[outcome.state]++;
+    if (DONE_STATES.includes(outcome.state)) {
+      this.storedBytes += row.size;
+      this.plaintextBytes += outcome.plaintextSize ?? 0;
+    }
+    this.deps.events?.finished?.(row, outcome);
+  }
+}

@@ -1,0 +1,26 @@
+import { csvLine, encodeKey, parseCsvLine } from '../../migrator/src/report/batch-csv';
+import { reportRow } from '../../migrator/src/migrate/report';
+import type { ObjectRow } from '../../migrator/src/migrate/checkpoint';
+
+const row = (over: Partial<ObjectRow>): ObjectRow => ({
+  key: 'chats/1/photos/a.jpg', size: 10, etag: 'e', state: 'copied', attempts: 1, versionId: null, errorCode: null,
+  errorMessage: null, httpStatus: null, plaintextSha256: 'ab'.repeat(32), plaintextSize: 5, newVersionId: null, updatedAt: null, ...over,
+});
+
+describe('Report_CSV_20180820', () => {
+  test('keys are URL-encoded as S3 encodes them, "/" kept', () => {
+    expect(encodeKey('chats/a b+c%d/\u00fc(1)!.jpg')).toBe('chats/a%20b%2Bc%25d/%C3%BC%281%29%21.jpg');
+  });
+  test('seven columns, quoted where needed, and it parses back', () => {
+    const line = csvLine(reportRow('old', row({ state: 'quarantined', errorCode: 'Codec.auth', errorMessage: 'tag, "bad"', versionId: 'v1' })));
+    expect(parseCsvLine(line)).toEqual(['old', 'chats/1/photos/a.jpg', 'v1', 'failed', 'Codec.auth', '', 'Quarantined: tag, "bad"']);
+  });
+  test('legitimate outcomes succeed; pending and failed do not', () => {
+    const f = (state: ObjectRow['state']) => parseCsvLine(csvLine(reportRow('old', row({ state }))));
+    expect(f('copied').slice(3, 6)).toEqual(['succeeded', '', '200']);
+    expect(f('kept-app-version').slice(3, 6)).toEqual(['succeeded', '', '412']);
+    expect(f('vanished').slice(3, 6)).toEqual(['succeeded', '', '404']);
+    expect(f('pending').slice(3, 5)).toEqual(['failed', 'NotAttempted']);
+    expect(f('failed')[3]).toBe('failed');
+  });
+});
