@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /** A package and the program that shows it is installed. */
-interface Need {
+export interface Need {
   pkg: string;
   bin: string;
 }
@@ -50,24 +50,34 @@ function isExecutable(file: string): boolean {
 }
 
 /** The packages whose program is missing, deduplicated, in order. */
-export function missingPackages(needs: readonly Need[]): string[] {
-  return [...new Set(needs.filter((n) => !onPath(n.bin)).map((n) => n.pkg))];
+export function missingPackages(needs: readonly Need[], installed: (bin: string) => boolean = onPath): string[] {
+  return [...new Set(needs.filter((n) => !installed(n.bin)).map((n) => n.pkg))];
 }
 
 /**
  * Installs the missing packages with apt-get. Returns the packages installed (empty when nothing was missing).
  * Throws an InstallError with a one-line message where it cannot: not Debian, not root, or apt-get failed.
  */
-export function ensurePackages(needs: readonly Need[], log: (line: string) => void = () => {}): string[] {
-  const missing = missingPackages(needs);
+export interface InstallDeps {
+  /** Whether a program is installed (default: executable on PATH, or at an absolute path). */
+  readonly installed?: (bin: string) => boolean;
+  readonly isDebian?: () => boolean;
+  readonly isRoot?: () => boolean;
+}
+
+export function ensurePackages(needs: readonly Need[], log: (line: string) => void = () => {}, deps: InstallDeps = {}): string[] {
+  const installed = deps.installed ?? onPath;
+  const missing = missingPackages(needs, installed);
   if (!missing.length) return [];
   const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  if (!fs.existsSync('/etc/debian_version') || !onPath('apt-get')) {
+  const isDebian = deps.isDebian ?? (() => fs.existsSync('/etc/debian_version') && onPath('apt-get'));
+  const isRoot = deps.isRoot ?? (() => typeof process.getuid !== 'function' || process.getuid() === 0);
+  if (!isDebian()) {
     throw new InstallError(
       `missing ${missing.join(', ')}, and this is not a Debian system: install Ceph (radosgw, ceph-mon, ceph-osd) and the AWS CLI v2 yourself, or point the tests at another S3 endpoint with BUCKETMOVE_TEST_STATE`,
     );
   }
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+  if (!isRoot()) {
     throw new InstallError(`missing Debian packages ${missing.join(', ')}: run \`sudo apt-get update && sudo ${command}\` (the rig installs them itself only as root)`);
   }
   log(`installing ${missing.join(' ')} with apt-get`);
@@ -79,7 +89,7 @@ export function ensurePackages(needs: readonly Need[], log: (line: string) => vo
       throw new InstallError(`apt-get ${args[0]} failed (${why}): run \`apt-get update && ${command}\` by hand and retry`);
     }
   }
-  const still = missingPackages(needs);
+  const still = missingPackages(needs, installed);
   if (still.length) throw new InstallError(`apt-get installed ${missing.join(' ')} but ${still.join(', ')} still lack their programs`);
   return missing;
 }

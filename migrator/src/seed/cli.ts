@@ -75,7 +75,12 @@ async function main(): Promise<number> {
     }
   }
   const seed = args.seed ?? randomBytes(6).toString('hex');
-  const objects = planObjects({ count: args.count, size, oddKeys: args['odd-keys'], seed, prefix: args.prefix });
+  let objects;
+  try {
+    objects = planObjects({ count: args.count, size, oddKeys: args['odd-keys'], seed, prefix: args.prefix });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const codec = await loadCodec(ws);
   const client = createSideClient(ws, 'legacy', { credentials: 'static', transport: { maxSockets: args.concurrency * 2 } });
   try {

@@ -41,11 +41,8 @@ const JPEG = 'image/jpeg';
 /** The odd keys, relative to `<prefix>odd-keys/photos/`; sizes are drawn from the small band unless fixed. */
 function oddKeys(base: string): Array<{ name: string; why: string; size?: number; encrypted?: boolean; contentType?: string }> {
   const deep = Array.from({ length: 24 }, (_, i) => `d${String(i + 1).padStart(2, '0')}`).join('/');
-  const longName = (() => {
-    const stem = `${base}long-`;
-    const room = MAX_KEY_BYTES - Buffer.byteLength(stem) - '.jpg'.length;
-    return room > 0 ? `long-${'x'.repeat(room)}.jpg` : undefined;
-  })();
+  // Padded to exactly MAX_KEY_BYTES with the base (a base too long for it makes the plan refuse the prefix).
+  const longName = `long-${'x'.repeat(Math.max(1, MAX_KEY_BYTES - Buffer.byteLength(`${base}long-.jpg`)))}.jpg`;
   return [
     { name: 'holiday photo 1.jpg', why: 'spaces' },
     { name: 'a+b=c&d.jpg', why: 'plus, equals, ampersand' },
@@ -62,7 +59,7 @@ function oddKeys(base: string): Array<{ name: string; why: string; size?: number
     { name: ' leading-space.jpg', why: 'a leading space' },
     { name: 'trailing-space.jpg ', why: 'a trailing space' },
     { name: 'UPPER-lower.JPG', why: 'case' },
-    ...(longName ? [{ name: longName, why: `the longest key S3 allows (${MAX_KEY_BYTES} bytes)` }] : []),
+    { name: longName, why: `the longest key S3 allows (${MAX_KEY_BYTES} bytes)` },
     { name: 'empty.jpg', why: 'an empty photo (encrypted empty plaintext)', size: 0 },
     { name: 'folder-marker/', why: 'a zero-byte folder marker, stored as is (not encrypted)', size: 0, encrypted: false, contentType: 'application/x-directory' },
   ];
@@ -81,7 +78,8 @@ export function planObjects(o: PlanOptions): PlannedObject[] {
   const objects: PlannedObject[] = [];
   const seen = new Set<string>();
   const add = (obj: PlannedObject) => {
-    if (Buffer.byteLength(obj.key) > MAX_KEY_BYTES) throw new RangeError(`key of ${Buffer.byteLength(obj.key)} bytes is longer than S3 allows (${MAX_KEY_BYTES}); use a shorter --prefix`);
+    const bytes = Buffer.byteLength(obj.key);
+    if (bytes > MAX_KEY_BYTES) throw new RangeError(`--prefix is too long: it makes a key of ${bytes} bytes, and S3 allows ${MAX_KEY_BYTES}`);
     if (seen.has(obj.key)) return; // a UUID collision is as likely as the seed repeating; never write a key twice
     seen.add(obj.key);
     objects.push(obj);
