@@ -26,16 +26,21 @@ export interface CliResult {
   stderr: string;
 }
 
-let configFile: string | undefined;
-
-/** A config file that only sets path-style addressing (written once per process). */
+/**
+ * A config file that only sets path-style addressing: one per user in the temp dir, rewritten when its content is not
+ * exactly this (it holds no secret, so sharing it between runs is harmless and leaves nothing behind per run).
+ */
 function pathStyleConfig(): string {
-  if (!configFile || !fs.existsSync(configFile)) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-awscli-'));
-    configFile = path.join(dir, 'config');
-    fs.writeFileSync(configFile, '[default]\ns3 =\n    addressing_style = path\n', { mode: 0o600 });
+  const content = '[default]\ns3 =\n    addressing_style = path\n';
+  const dir = path.join(os.tmpdir(), `bucketmove-awscli-${process.getuid?.() ?? 'user'}`);
+  const file = path.join(dir, 'config');
+  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== content) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, content, { mode: 0o600 });
+    fs.renameSync(tmp, file);
   }
-  return configFile;
+  return file;
 }
 
 /** The environment the CLI runs in: nothing of the caller's AWS settings, only these keys and this region. */
