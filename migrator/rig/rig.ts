@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { LoadedWorkspace } from '../../workspaces/load';
-import { createAccounts } from './accounts';
+import { createAccounts, plannedUsers } from './accounts';
 import { expectedComm, httpStatus, isOurs, killDaemons, MARKER, removeRigDir, RigError, rssBytes, startCluster, waitGone } from './cluster';
 import { ensurePackages, SERVER_PACKAGES } from './install';
 import { readRigState, removeRigState, writeRigState, type RigState } from './state';
@@ -64,6 +64,7 @@ export async function startRig(o: StartOptions): Promise<StartResult> {
     log(`cleaning up a stopped rig (${o.statePath})`);
     await stopRig(o.statePath);
   }
+  plannedUsers(o.workspace); // a workspace the rig cannot model fails here, before anything starts
   ensurePackages(SERVER_PACKAGES, log);
 
   const t0 = process.hrtime.bigint();
