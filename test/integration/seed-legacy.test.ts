@@ -3,10 +3,10 @@
  * its manifest promises, with the legacy app's content type and metadata, odd keys included; and its CLI.
  */
 import { execFile } from 'child_process';
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Readable } from 'stream';
+import { Readable } from 'stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
@@ -16,7 +16,7 @@ import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { collect } from '../helpers/streams';
-import { legacyPython } from '../helpers/python-legacy';
+import { legacyPython, runLegacyPython } from '../helpers/python-legacy';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { testWorkspace, uniqueKey } from './helpers/rig';
 
@@ -90,6 +90,30 @@ describe('seedLegacy', () => {
   test('the same seed plans the same keys, sizes and bytes', () => {
     const again = planObjects({ count: 6, size: parseSizeSpec('1KiB-300KiB'), oddKeys: true, seed, prefix });
     expect(again).toEqual(objects);
+  });
+});
+
+describe('seedLegacy with the AES-256-GCM codec (object key as AAD)', () => {
+  test("objects decrypt with our codec and with Python's AESGCM, bound to their key", async () => {
+    const ws = testWorkspace((w) => {
+      w.codec = { type: 'aes-256-gcm', keys: { env: 'LEGACY_GCM_KEYS' }, aad: 'object-key', maxObjectBytes: 256 * 1024 * 1024 };
+    });
+    const keys = [randomBytes(32).toString('base64')];
+    const codec = createCodec(ws.codec, keys, path.dirname(ws.file));
+    const prefix = `${uniqueKey('seed-gcm')}/chats/`;
+    const objects = planObjects({ count: 3, size: parseSizeSpec('100KiB-2MiB'), oddKeys: false, seed: 'gcm', prefix });
+    const writer = createSideClient(ws, 'legacy', { credentials: 'static', env: {} });
+    const { entries } = await seedLegacy({ client: writer, codec, objects, seed: 'gcm', concurrency: 3 });
+    for (const e of entries) {
+      const got = await writer.s3.send(new GetObjectCommand({ Bucket: writer.bucket, Key: e.key }));
+      const stored = Buffer.from(await got.Body!.transformToByteArray());
+      expect(stored.length).toBe(e.size + 28); // nonce(12) | ciphertext | tag(16)
+      const { data } = await collect(codec.decrypt(Readable.from([stored]), { key: e.key, size: stored.length }));
+      expect(sha256(data)).toBe(e.sha256);
+      expect(sha256(legacyPython('gcm-decrypt', stored, keys, e.key))).toBe(e.sha256);
+      expect(runLegacyPython('gcm-decrypt', stored, keys, `${e.key}.moved`).status).toBe(3); // another key: refused
+    }
+    writer.destroy();
   });
 });
 
