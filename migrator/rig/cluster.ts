@@ -228,7 +228,7 @@ export function isOurs(pid: number, comm: string, dir: string): boolean {
 
 /** The name /proc/PID/comm must show for a PID recorded under `role` in a state file. */
 export function expectedComm(role: string): string | undefined {
-  return role === 'watchdog' ? 'node' : (DAEMON_COMM as Record<string, string>)[role];
+  return role === 'watchdog' ? 'sh' : (DAEMON_COMM as Record<string, string>)[role];
 }
 
 /**

@@ -126,16 +126,12 @@ export async function stopRig(statePath: string): Promise<number[] | undefined> 
 }
 
 /**
- * A detached process that SIGKILLs the rig's daemons and removes its directory once `ownerPid` is gone (a test run
+ * A detached shell (watchdog.sh) that SIGKILLs the rig's daemons and removes its directory once `ownerPid` is gone (a test run
  * killed with SIGKILL gets no chance to clean up itself), and exits by itself when the daemons are gone.
  */
 function startWatchdog(ownerPid: number, dir: string, pids: Record<string, number>): number {
-  const script = path.join(__dirname, 'watchdog.ts');
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, String(ownerPid), dir, JSON.stringify(pids)], {
-    detached: true,
-    stdio: 'ignore',
-    cwd: path.resolve(__dirname, '..', '..'),
-  });
+  const roles = Object.entries(pids).map(([role, pid]) => `${role}=${pid}`);
+  const child = spawn('/bin/sh', [path.join(__dirname, 'watchdog.sh'), String(ownerPid), dir, ...roles], { detached: true, stdio: 'ignore' });
   child.unref();
   if (!child.pid) throw new RigError('could not start the rig watchdog');
   return child.pid;

@@ -111,11 +111,11 @@ describe('what the rig creates from a workspace', () => {
 describe('stopping kills only our own processes', () => {
   test('a PID is ours only with the expected program and our directory on its command line', () => {
     expect(expectedComm('mon')).toBe('ceph-mon');
-    expect(expectedComm('watchdog')).toBe('node');
+    expect(expectedComm('watchdog')).toBe('sh');
     expect(expectedComm('bash')).toBeUndefined();
     // This test process is node, but its command line does not name a rig directory.
     expect(isOurs(process.pid, 'node', '/tmp/bucketmove-rig-not-this')).toBe(false);
-    expect(killDaemons({ watchdog: process.pid, mon: process.pid }, '/tmp/bucketmove-rig-not-this')).toEqual([]);
+    expect(killDaemons({ rgw: process.pid, mon: process.pid }, '/tmp/bucketmove-rig-not-this')).toEqual([]);
   });
 });
 
