@@ -1,0 +1,68 @@
+/**
+ * The rights the rig gives its principals, the way the stacks give them on AWS (stacks/perms.ts and stacks/policies.ts
+ * on the `stacks` branch: the app user reads, writes, lists and deletes its one bucket; the reader role lists and reads
+ * the legacy bucket; the writer role creates objects in the new bucket and reads them back, never deletes).
+ *
+ * What RGW 16 cannot take is left out, and said here: no kms:* statements (RGW's "testing" KMS backend has no key
+ * policies), no bucket policy on the new bucket (its conditions need TLS and s3:if-none-match, which RGW does not
+ * evaluate), and the trust policy's sts:ExternalId condition only where the server evaluates it (see accounts.ts).
+ */
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Array<{
+    Effect: 'Allow' | 'Deny';
+    Principal?: { AWS: string[] };
+    Action: string[];
+    Resource?: string[];
+    Condition?: Record<string, Record<string, string>>;
+  }>;
+}
+
+// The action lists, as in stacks/perms.ts.
+const OBJECT_READ = ['s3:GetObject'];
+const OBJECT_VERSION_READ = ['s3:GetObjectVersion'];
+const BUCKET_LIST = ['s3:ListBucket'];
+const OBJECT_WRITE = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+const BUCKET_MULTIPART_LIST = ['s3:ListBucketMultipartUploads'];
+const OBJECT_DELETE = ['s3:DeleteObject'];
+const ASSUME_ROLE = ['sts:AssumeRole'];
+
+/** RGW resolves a bucket ARN without an account to the caller's own tenant, as AWS resolves it globally. */
+const bucketArn = (bucket: string) => `arn:aws:s3:::${bucket}`;
+
+function bucketPolicy(bucket: string, bucketActions: string[], objectActions: string[]): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: bucketActions, Resource: [bucketArn(bucket)] },
+      { Effect: 'Allow', Action: objectActions, Resource: [`${bucketArn(bucket)}/*`] },
+    ],
+  };
+}
+
+/** An app user (the primary app, and the legacy app on its legacy bucket): read, write, list, delete. */
+export const appUserPolicy = (bucket: string) =>
+  bucketPolicy(bucket, [...BUCKET_LIST, ...BUCKET_MULTIPART_LIST], [...OBJECT_READ, ...OBJECT_WRITE, ...OBJECT_DELETE]);
+
+/** The migration reader role in the legacy account: list and read. */
+export const readerRolePolicy = (bucket: string) => bucketPolicy(bucket, [...BUCKET_LIST], [...OBJECT_READ, ...OBJECT_VERSION_READ]);
+
+/** The migration writer role in the primary account: create objects, read and list them; never delete. */
+export const writerRolePolicy = (bucket: string) =>
+  bucketPolicy(bucket, [...BUCKET_LIST, ...BUCKET_MULTIPART_LIST], [...OBJECT_READ, ...OBJECT_WRITE]);
+
+/** Who may assume a migration role; with the ExternalId condition when `externalId` is given. */
+export function trustPolicy(principals: readonly string[], externalId?: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: [...principals] },
+        Action: [...ASSUME_ROLE],
+        ...(externalId ? { Condition: { StringEquals: { 'sts:ExternalId': externalId } } } : {}),
+      },
+    ],
+  };
+}
