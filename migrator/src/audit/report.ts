@@ -1,0 +1,163 @@
+/**
+ * The audit report: a JSON file (the record the teardown gate reads, schema below) and a Markdown summary a person
+ * reads, both written atomically (a temp sibling, then rename), so a reader never sees half a report.
+ *
+ * Default location: .bucketmove/<env>/reports/audit-<UTC time>.json and .md; the gate takes the newest.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { z } from 'zod';
+import { ALL_STATES } from '../migrate/checkpoint';
+import { writeFileAtomic } from '../report/files';
+import { NOTICE_KINDS, PROBLEM_KINDS } from './findings';
+import { renderMarkdown } from './markdown';
+
+export const AUDIT_TOOL = 'bucketmove audit';
+export const AUDIT_FORMAT_VERSION = 1;
+
+const iso = z.iso.datetime({ offset: true });
+const count = z.number().int().nonnegative();
+const finding = z.object({ key: z.string(), kind: z.enum([...PROBLEM_KINDS, ...NOTICE_KINDS]), message: z.string() });
+const side = z.object({ bucket: z.string(), account: z.string(), endpoint: z.string().nullable() });
+
+export const auditReportSchema = z.object({
+  tool: z.literal(AUDIT_TOOL),
+  formatVersion: z.literal(AUDIT_FORMAT_VERSION),
+  env: z.string(),
+  target: z.enum(['aws', 's3-compatible']),
+  legacy: side,
+  primary: side,
+  startedAt: iso,
+  finishedAt: iso,
+  seconds: z.number().nonnegative(),
+  options: z.object({
+    deep: z.boolean(),
+    sample: count.nullable(),
+    sampleSeed: z.string().nullable(),
+    concurrency: count,
+  }),
+  checkpoint: z.object({
+    path: z.string(),
+    prefix: z.string(),
+    listingComplete: z.boolean(),
+    runs: count,
+    lastRun: z
+      .object({ id: count, startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string().nullable() })
+      .nullable(),
+    states: z.record(z.enum(ALL_STATES as [string, ...string[]]), count),
+  }),
+  legacyListing: z.object({
+    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    algorithm: z.string(),
+    objects: count,
+    bytes: count,
+  }),
+  newListing: z.object({ objects: count, bytes: count }),
+  counts: z.object({
+    legacyKeys: count,
+    verified: count,
+    appVersion: count,
+    problemKeys: count,
+    onlyInNew: count,
+    checkpointOnly: count,
+    deepCompared: count,
+    byKind: z.record(z.enum([...PROBLEM_KINDS, ...NOTICE_KINDS]), count),
+  }),
+  problems: z.object({ total: count, cap: count, listed: z.array(finding) }),
+  notices: z.object({ total: count, cap: count, listed: z.array(finding) }),
+  /** Problems of the whole migration rather than of a key (the checkpoint's listing or last run). */
+  migrationProblems: z.array(z.string()),
+  fallback: z.object({
+    source: z.object({ kind: z.enum(['cloudwatch', 'file']), location: z.string(), region: z.string().optional() }),
+    event: z.string(),
+    window: z.object({ start: iso, end: iso, seconds: z.number() }),
+    hits: count,
+    distinctKeys: count.optional(),
+    firstHitAt: iso.optional(),
+    lastHitAt: iso.optional(),
+    sampleKeys: z.array(z.string()),
+    lines: z.object({ read: count, unparsable: count, untimedHits: count }).optional(),
+    query: z.string().optional(),
+  }),
+  passed: z.boolean(),
+  reasons: z.array(z.string()),
+  summary: z.string(),
+});
+
+export type AuditReport = z.output<typeof auditReportSchema>;
+export type AuditFacts = Omit<AuditReport, 'passed' | 'reasons' | 'summary'>;
+
+/** Why the audit fails, from its figures alone (the gate recomputes this to catch a hand-edited verdict). */
+export function failureReasons(r: AuditFacts): string[] {
+  const reasons: string[] = [...r.migrationProblems];
+  const problemKinds = PROBLEM_KINDS.filter((k) => (r.counts.byKind[k] ?? 0) > 0);
+  if (r.counts.problemKeys > 0 || problemKinds.length) {
+    const detail = problemKinds.map((k) => `${k} ${r.counts.byKind[k]}`).join(', ');
+    reasons.push(`${r.counts.problemKeys} legacy key(s) with problems (${detail})`);
+  }
+  if (r.fallback.hits > 0) {
+    reasons.push(
+      `${r.fallback.hits} fallback hit(s) between ${r.fallback.window.start} and ${r.fallback.window.end}${r.fallback.lastHitAt ? ` (last at ${r.fallback.lastHitAt})` : ''}: the app still reads from the legacy bucket`,
+    );
+  }
+  if (r.legacyListing.objects !== r.counts.legacyKeys) reasons.push('the legacy listing and the keys checked disagree in number');
+  return reasons;
+}
+
+export function withVerdict(facts: AuditFacts): AuditReport {
+  const reasons = failureReasons(facts);
+  const passed = reasons.length === 0;
+  const summary = passed
+    ? `audit of ${facts.env} PASSED: ${facts.counts.legacyKeys} legacy keys (${facts.counts.verified} verified copies, ${facts.counts.appVersion} kept as the app wrote them), 0 fallback hits in ${Math.round(facts.fallback.window.seconds / 3600)} h`
+    : `audit of ${facts.env} FAILED: ${reasons.join('; ')}`;
+  return { ...facts, passed, reasons, summary };
+}
+
+/** Writes `<base>.json` and `<base>.md`; JSON last, so the gate never finds a JSON without its summary. */
+export function writeAuditReport(base: string, report: AuditReport): { json: string; markdown: string } {
+  const json = `${base}.json`;
+  const markdown = `${base}.md`;
+  writeFileAtomic(markdown, renderMarkdown(report, path.basename(json)));
+  writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);
+  return { json, markdown };
+}
+
+export class AuditReportError extends Error {
+  override readonly name = 'AuditReportError';
+}
+
+/** Reads and validates a report file; a problem is an AuditReportError with one line. */
+export function readAuditReport(file: string): AuditReport {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AuditReportError(`audit report ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new AuditReportError(`audit report ${file} is not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = auditReportSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AuditReportError(`audit report ${file} is not a bucketmove audit report (${issue.path.map(String).join('.') || 'top level'}: ${issue.message})`);
+  }
+  return parsed.data;
+}
+
+const AUDIT_NAME = /^audit-\d{8}T\d{6}\.\d{3}Z\.json$/;
+
+/** `audit-20261126T044512.123Z`: the default report name (without extension), sortable by time. */
+export function auditReportName(d = new Date()): string {
+  return `audit-${d.toISOString().replace(/[-:]/g, '')}`;
+}
+
+/** The newest `audit-*.json` in a folder (names carry a sortable UTC time), or undefined. */
+export function newestAuditReport(dir: string): string | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const names = fs.readdirSync(dir).filter((n) => AUDIT_NAME.test(n)).sort();
+  return names.length ? path.join(dir, names[names.length - 1]) : undefined;
+}

@@ -1,0 +1,217 @@
+/**
+ * One audit: counts the fallback hits of the window first (a bad log group fails before any listing), then walks the
+ * sorted merge of the legacy listing, the new bucket's listing and the checkpoint, checking every legacy key with at
+ * most `concurrency` HEADs in flight (and, with `deep`, re-reading both sides), digests the legacy listing on the way,
+ * then re-reads a random sample of verified keys (`sample`). Memory: one listing page per side, one checkpoint batch,
+ * the keys in flight, the capped findings and the sample; none of it grows with the number of keys.
+ *
+ * It returns the report; writing it is the caller's (the CLI writes nothing when the audit cannot finish).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { LoadedWorkspace } from '../../../workspaces/load';
+import type { Codec } from '../codec/codec';
+import type { Checkpoint } from '../migrate/checkpoint';
+import type { Provenance } from '../migrate/provenance';
+import { checkpointProblems, type CheckpointFacts } from './checkpoint-facts';
+import { checkKey } from './check-key';
+import { deepCompare } from './deep-compare';
+import type { FallbackCount } from './fallback-count';
+import { FindingCollector, NOTICE_KINDS, PROBLEM_KINDS, type Finding } from './findings';
+import { inKeyOrder, listObjects } from './list-objects';
+import { LISTING_DIGEST_ALGORITHM, ListingDigest } from './listing-digest';
+import { mergeListings, type MergedKey } from './merge-listings';
+import type { AuditEvents } from './progress';
+import { AUDIT_FORMAT_VERSION, AUDIT_TOOL, withVerdict, type AuditReport } from './report';
+import { Reservoir, randomSeed } from './sample';
+import type { TimeWindow } from './window';
+
+export interface BucketSide {
+  readonly client: S3Client;
+  /** The bucket as requests name it (on RGW, maybe `tenant:bucket`). */
+  readonly bucket: string;
+  /** The endpoint URL, or undefined for AWS. */
+  readonly endpoint?: string;
+}
+
+export interface AuditDeps {
+  readonly ws: LoadedWorkspace;
+  readonly legacy: BucketSide;
+  readonly current: BucketSide;
+  readonly checkpoint: Checkpoint;
+  readonly checkpointFacts: CheckpointFacts;
+  /** Needed for `deep` and `sample` (the legacy bytes are decrypted). */
+  readonly codec?: Codec;
+  readonly countFallbackHits: (window: TimeWindow) => Promise<FallbackCount>;
+  readonly events?: AuditEvents;
+  readonly now?: () => Date;
+}
+
+export interface AuditOptions {
+  readonly window: TimeWindow;
+  readonly deep: boolean;
+  /** Re-read this many randomly chosen verified keys on both sides. */
+  readonly sample?: number;
+  readonly sampleSeed?: string;
+  /** HEADs in flight. */
+  readonly concurrency: number;
+  /** Deep re-reads in flight (each may hold an object: Fernet reads whole). */
+  readonly deepConcurrency: number;
+  /** Findings listed in the report (all are counted). */
+  readonly maxListed: number;
+  readonly pageSize?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A counting semaphore for the deep re-reads. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+interface Sampled {
+  readonly key: string;
+  readonly etag: string;
+  readonly provenance: Provenance;
+}
+
+export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<AuditReport> {
+  const now = deps.now ?? (() => new Date());
+  const started = now();
+  const { ws, legacy, current, checkpointFacts: facts } = deps;
+  if ((opts.deep || opts.sample) && !deps.codec) throw new Error('runAudit: deep and sample re-reads need the codec');
+  const signal = opts.signal;
+  const deepDeps = deps.codec ? { legacy, current, codec: deps.codec } : undefined;
+
+  deps.events?.phase?.('fallback-count', { start: opts.window.start.toISOString(), end: opts.window.end.toISOString() });
+  const fallback = await deps.countFallbackHits(opts.window);
+
+  deps.events?.phase?.('merge', { legacyBucket: legacy.bucket, newBucket: current.bucket });
+  const collector = new FindingCollector(opts.maxListed);
+  const digest = new ListingDigest();
+  const newListing = { objects: 0, bytes: 0 };
+  const counts = { legacyKeys: 0, verified: 0, appVersion: 0, onlyInNew: 0, checkpointOnly: 0, deepCompared: 0 };
+  const sampleSeed = opts.sample ? (opts.sampleSeed ?? randomSeed()) : undefined;
+  const reservoir = opts.sample ? new Reservoir<Sampled>(opts.sample, sampleSeed!) : undefined;
+  const deepSlots = new Slots(opts.deepConcurrency);
+  const ctx = { lastRunStartedAt: facts.lastRun?.startedAt };
+
+  const judge = async (item: MergedKey): Promise<void> => {
+    const verdict = await checkKey(item, current, ctx, signal);
+    if (!item.legacy) {
+      if (verdict.outcome === 'only-in-new') counts.onlyInNew++;
+      else counts.checkpointOnly++;
+      return;
+    }
+    const findings: Finding[] = [...verdict.findings];
+    let outcome = verdict.outcome;
+    if (opts.deep && verdict.provenance && deepDeps) {
+      const release = await deepSlots.take();
+      try {
+        const deep = await deepCompare(item.key, item.legacy.etag, verdict.provenance, deepDeps, signal);
+        counts.deepCompared++;
+        findings.push(...deep.findings);
+        if (deep.findings.length) outcome = 'problem';
+      } finally {
+        release();
+      }
+    }
+    collector.addKey(findings);
+    if (outcome === 'verified') counts.verified++;
+    else if (outcome === 'app-version') counts.appVersion++;
+    if (outcome === 'verified' && reservoir && verdict.provenance) reservoir.offer({ key: item.key, etag: item.legacy.etag, provenance: verdict.provenance });
+    deps.events?.checked?.(outcome === 'problem');
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const merged = mergeListings({
+    legacy: listObjects(legacy.client, legacy.bucket, { pageSize: opts.pageSize, signal }),
+    current: listObjects(current.client, current.bucket, { pageSize: opts.pageSize, signal }),
+    checkpoint: inKeyOrder(deps.checkpoint.rows(), `the checkpoint ${facts.path}`),
+  });
+  for await (const item of merged) {
+    if (failure || signal?.aborted) break;
+    if (item.legacy) {
+      digest.add(item.legacy);
+      counts.legacyKeys++;
+    }
+    if (item.current) {
+      newListing.objects++;
+      newListing.bytes += item.current.size;
+    }
+    while (inFlight.size >= opts.concurrency) await Promise.race(inFlight);
+    const job: Promise<void> = judge(item)
+      .catch((err) => {
+        failure ??= err;
+      })
+      .finally(() => inFlight.delete(job));
+    inFlight.add(job);
+  }
+  await Promise.all(inFlight);
+  if (signal?.aborted) throw signal.reason ?? new Error('the audit was interrupted');
+  if (failure) throw failure;
+
+  const sampled = reservoir?.sample() ?? [];
+  if (sampled.length && deepDeps) {
+    deps.events?.phase?.('sample', { keys: sampled.length, of: reservoir!.offered, seed: sampleSeed });
+    await Promise.all(
+      sampled.map(async (s) => {
+        const release = await deepSlots.take();
+        try {
+          const deep = await deepCompare(s.key, s.etag, s.provenance, deepDeps, signal);
+          counts.deepCompared++;
+          if (deep.findings.length) {
+            collector.addKey(deep.findings);
+            counts.verified--;
+          }
+        } finally {
+          release();
+        }
+      }),
+    );
+    if (signal?.aborted) throw signal.reason ?? new Error('the audit was interrupted');
+  }
+
+  const finished = now();
+  const listed = collector.listed();
+  const byKind = collector.counts;
+  return withVerdict({
+    tool: AUDIT_TOOL,
+    formatVersion: AUDIT_FORMAT_VERSION,
+    env: ws.env,
+    target: ws.target,
+    legacy: { bucket: ws.legacy.bucket, account: ws.legacy.accountId, endpoint: legacy.endpoint ?? null },
+    primary: { bucket: ws.primary.bucket, account: ws.primary.accountId, endpoint: current.endpoint ?? null },
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+    options: { deep: opts.deep, sample: opts.sample ?? null, sampleSeed: sampleSeed ?? null, concurrency: opts.concurrency },
+    checkpoint: {
+      path: facts.path,
+      prefix: facts.prefix,
+      listingComplete: facts.listingComplete,
+      runs: facts.runs,
+      lastRun: facts.lastRun,
+      states: facts.states,
+    },
+    legacyListing: { digest: digest.digest(), algorithm: LISTING_DIGEST_ALGORITHM, objects: digest.objects, bytes: digest.bytes },
+    newListing,
+    counts: { ...counts, problemKeys: collector.problemKeys, byKind },
+    problems: { total: PROBLEM_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.problems },
+    notices: { total: NOTICE_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.notices },
+    migrationProblems: checkpointProblems(facts),
+    fallback,
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * npm run audit -- --env <env> [flags]
+ *
+ * The verify phase: proves every legacy object is in the new bucket as the migrator recorded it, and that the app no
+ * longer reads from the legacy bucket (zero fallback hits in the window). Writes a JSON report (read by the teardown
+ * gate) and a Markdown summary.
+ * Exit codes: 0 clean; 1 problems found (or the audit could not finish: nothing written); 2 bad input (nothing
+ * written); 130 interrupted (nothing written).
+ */
+import * as path from 'path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadWorkspace } from '../../../workspaces/load';
+import { createClients, preflight } from '../aws/clients';
+import { openCheckpointFor } from '../audit/checkpoint-facts';
+import { fallbackCounter, resolveFallbackSource } from '../audit/fallback-hits';
+import { AuditProgress } from '../audit/progress';
+import { auditReportName, writeAuditReport } from '../audit/report';
+import { runAudit } from '../audit/run-audit';
+import { formatDurationMs, parseTimeOrAgo } from '../audit/window';
+import { loadCodec } from '../codec';
+import { createLogger } from '../log';
+import { defaultCheckpointPath, reportsDir } from '../state-paths';
+import { EXIT, runCli, UsageError } from './run-cli';
+
+/** Tolerated difference between this machine's clock and a given --until. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+export function parseArgs(argv: string[]) {
+  return yargs(argv)
+    .scriptName('npm run audit --')
+    .usage(
+      '$0 --env <env> [options]\n\nAudits a finished migration: every legacy key must be in the new bucket with the size and plaintext SHA-256 the migrator recorded (or be the app\'s own newer write), and the app must not have read from the legacy bucket in the window. Writes a JSON report and a Markdown summary; exits 0 only when clean.',
+    )
+    .option('env', { type: 'string', demandOption: true, describe: 'Workspace to audit (a file in workspaces/, e.g. prod)' })
+    .option('checkpoint', { type: 'string', describe: "The migrator's SQLite checkpoint [default: .bucketmove/<env>/checkpoint.sqlite]" })
+    .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.json and <path>.md [default: .bucketmove/<env>/reports/audit-<time>]' })
+    .option('deep', { type: 'boolean', default: false, describe: 'Re-read every migrated key on both sides (legacy decrypted) and compare SHA-256 hashes' })
+    .option('sample', { type: 'number', describe: 'Re-read this many randomly chosen verified keys on both sides (a cheaper --deep)' })
+    .option('seed', { type: 'string', describe: 'Seed of the --sample draw, to draw the same keys again [default: random, recorded in the report]' })
+    .option('since', { type: 'string', default: '7d', describe: 'Start of the fallback-hit window: an ISO 8601 time or a duration back from now (30m, 12h, 7d, 2w)' })
+    .option('until', { type: 'string', describe: 'End of the fallback-hit window, ISO 8601 [default: now]' })
+    .option('fallback-log', { type: 'string', describe: "A JSON-lines log of the app to count fallback hits in, instead of the workspace's app.logGroup / app.localLogFile" })
+    .option('query-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for each CloudWatch Logs Insights query' })
+    .option('concurrency', { type: 'number', default: 32, describe: 'HEAD requests to the new bucket in flight' })
+    .option('deep-concurrency', { type: 'number', default: 4, describe: 'Objects re-read at once by --deep and --sample (each may be held whole in memory by the Fernet codec)' })
+    .option('max-listed', { type: 'number', default: 1000, describe: 'Findings listed in the report (all are counted)' })
+    .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
+    .conflicts('deep', 'sample')
+    .check((a) => {
+      const whole = (name: string, v: number | undefined, min: number, max: number) => {
+        if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${v})`);
+      };
+      whole('sample', a.sample, 1, 1_000_000);
+      whole('concurrency', a.concurrency, 1, 256);
+      whole('deep-concurrency', a['deep-concurrency'], 1, 64);
+      whole('max-listed', a['max-listed'], 0, 1_000_000);
+      whole('query-timeout', a['query-timeout'], 1, 3600);
+      if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
+      return true;
+    })
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err instanceof UsageError ? err : new UsageError(`${msg ?? err?.message}; see --help`);
+    })
+    .parseSync();
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(hideBin(process.argv));
+  const now = new Date();
+  const ws = loadWorkspace(args.env);
+  const until = args.until === undefined ? now : parseTimeOrAgo(args.until, '--until', now);
+  const since = parseTimeOrAgo(args.since, '--since', now);
+  if (until.getTime() > now.getTime() + CLOCK_SKEW_MS) throw new UsageError(`--until ${until.toISOString()} is in the future`);
+  if (since.getTime() >= until.getTime()) throw new UsageError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`);
+  const window = { start: since, end: until };
+  const source = resolveFallbackSource(ws, args['fallback-log']);
+  const base = args.report ? args.report.replace(/\.(json|md)$/, '') : path.join(reportsDir(ws.env), auditReportName(now));
+  const checkpointFile = args.checkpoint ?? defaultCheckpointPath(ws.env);
+
+  const tty = args.progress === 'bar' || (args.progress === 'auto' && Boolean(process.stderr.isTTY));
+  const log = createLogger({ name: 'bucketmove-audit', level: tty ? 'warn' : undefined });
+  const { checkpoint, facts } = openCheckpointFor(ws, checkpointFile);
+  try {
+    const codec = args.deep || args.sample ? await loadCodec(ws) : undefined;
+    const clients = createClients(ws);
+    try {
+      await preflight(clients.legacy);
+      await preflight(clients.primary);
+      const interrupt = new AbortController();
+      const onSignal = () => interrupt.abort(new Error('interrupted'));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const expectedKeys = Object.values(facts.states).reduce((n, c) => n + c, 0);
+      const progress = new AuditProgress({ log, tty, expectedKeys });
+      progress.start();
+      let report;
+      try {
+        report = await runAudit(
+          {
+            ws,
+            legacy: { client: clients.legacy.s3, bucket: clients.legacy.bucket, endpoint: clients.legacy.endpoint.url },
+            current: { client: clients.primary.s3, bucket: clients.primary.bucket, endpoint: clients.primary.endpoint.url },
+            checkpoint,
+            checkpointFacts: facts,
+            codec,
+            countFallbackHits: fallbackCounter(source, { timeoutMs: args['query-timeout'] * 1000, signal: interrupt.signal }),
+            events: progress,
+          },
+          {
+            window,
+            deep: args.deep,
+            sample: args.sample,
+            sampleSeed: args.seed,
+            concurrency: args.concurrency,
+            deepConcurrency: args['deep-concurrency'],
+            maxListed: args['max-listed'],
+            signal: interrupt.signal,
+          },
+        );
+      } catch (err) {
+        if (interrupt.signal.aborted) {
+          process.stderr.write('audit: interrupted; no report written\n');
+          return EXIT.interrupted;
+        }
+        throw err;
+      } finally {
+        progress.stop();
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
+      const files = writeAuditReport(base, report);
+      log.info({ event: 'audit-finished', passed: report.passed, problems: report.problems.total, fallbackHits: report.fallback.hits, report: files.json }, report.summary);
+      const f = report.fallback;
+      process.stdout.write(
+        [
+          report.summary,
+          `legacy keys ${report.counts.legacyKeys}, verified ${report.counts.verified}, app's own ${report.counts.appVersion}, with problems ${report.counts.problemKeys}, re-read ${report.counts.deepCompared}`,
+          `fallback hits ${f.hits} in ${formatDurationMs(f.window.seconds * 1000)} (${f.window.start} to ${f.window.end}, ${f.source.kind} ${f.source.location})`,
+          `legacy listing digest ${report.legacyListing.digest}`,
+          `report: ${files.json} and ${files.markdown}`,
+          '',
+        ].join('\n'),
+      );
+      return report.passed ? EXIT.ok : EXIT.failed;
+    } finally {
+      clients.legacy.destroy();
+      clients.primary.destroy();
+    }
+  } finally {
+    checkpoint.close();
+  }
+}
+
+if (require.main === module) runCli('audit', main);
