@@ -49,7 +49,10 @@ export function isProblem(kind: FindingKind): kind is ProblemKind {
   return (PROBLEM_KINDS as readonly string[]).includes(kind);
 }
 
-/** Counts findings by kind; keeps at most `cap` of them, those of the first keys in key order. */
+/**
+ * Counts keys by finding kind; lists at most `cap` problems and `cap` notices, those of the first keys in key order.
+ * A key found again later (the sample's re-reads) is added again with its new findings only.
+ */
 export class FindingCollector {
   readonly counts: Record<FindingKind, number> = Object.fromEntries(
     [...PROBLEM_KINDS, ...NOTICE_KINDS].map((k) => [k, 0]),
@@ -60,14 +63,15 @@ export class FindingCollector {
 
   constructor(readonly cap: number) {}
 
-  /** Adds the findings of one key (at most one per kind). */
+  /** Adds the findings of one key: each kind counts once per key; every distinct finding is listed (up to the cap). */
   addKey(findings: readonly Finding[]): void {
     const seen = new Set<FindingKind>();
     let problem = false;
     for (const f of findings) {
-      if (seen.has(f.kind)) continue;
-      seen.add(f.kind);
-      this.counts[f.kind]++;
+      if (!seen.has(f.kind)) {
+        seen.add(f.kind);
+        this.counts[f.kind]++;
+      }
       if (isProblem(f.kind)) problem = true;
       if (this.cap > 0) this.kept.push(f);
     }
@@ -86,7 +90,7 @@ export class FindingCollector {
   }
 
   private trim(): void {
-    const order = (a: Finding, b: Finding) => compareKeys(a.key, b.key) || a.kind.localeCompare(b.kind);
+    const order = (a: Finding, b: Finding) => compareKeys(a.key, b.key) || a.kind.localeCompare(b.kind) || a.message.localeCompare(b.message);
     const problems = this.kept.filter((f) => isProblem(f.kind)).sort(order).slice(0, this.cap);
     const notices = this.kept.filter((f) => !isProblem(f.kind)).sort(order).slice(0, this.cap);
     this.kept = [...problems, ...notices];

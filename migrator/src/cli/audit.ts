@@ -7,6 +7,7 @@
  * Exit codes: 0 clean; 1 problems found (or the audit could not finish: nothing written); 2 bad input (nothing
  * written); 130 interrupted (nothing written).
  */
+import { setMaxListeners } from 'events';
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -92,6 +93,8 @@ async function main(): Promise<number> {
       await preflight(clients.legacy);
       await preflight(clients.primary);
       const interrupt = new AbortController();
+      // Every request and stream in flight listens on it (HEADs, listings, deep re-reads): not a leak.
+      setMaxListeners(args.concurrency + 4 * args['deep-concurrency'] + 16, interrupt.signal);
       const onSignal = () => interrupt.abort(new Error('interrupted'));
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
