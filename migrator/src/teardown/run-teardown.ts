@@ -1,0 +1,175 @@
+/**
+ * The teardown gate, start to end:
+ *   1. the audit report: found, this env's, passed, fresh enough, zero fallback hits over a long enough window;
+ *   2. the legacy bucket listed again: its digest still the audit's;
+ *   3. (not in a dry run) the operator confirms;
+ *   4. the approval written (stacks/approval.ts), naming the report and the digest;
+ *   5. the legacy stack synthesized with the approval, and checked to carry it;
+ *   6. the Terraform steps: deploy with the approval, then destroy (a dry run: init + plan -destroy);
+ *   7. what is left for people, printed; a record of the teardown written next to the reports.
+ * A refusal (steps 1-2) is a TeardownRefusal with every reason; nothing is written before step 4.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
+import type { TeardownApproval } from '../../../stacks/approval';
+import type { DigestedObject } from '../audit/listing-digest';
+import { writeFileAtomic } from '../report/files';
+import { reportsDir, teardownDir } from '../state-paths';
+import { remainingWork } from './after-teardown';
+import { buildApproval, writeApproval } from './approve';
+import { loadReport, locateReport, reportRefusals } from './check-report';
+import { dryRunSteps, teardownSteps } from './destroy-legacy';
+import { TeardownRefusal } from './refusal';
+import { synthApprovedLegacyStack, type SynthResult } from './synth-legacy';
+import { commandLine, type Step, type StepRunner } from './terraform-runner';
+import { listingRefusals } from './verify-listing';
+
+export interface TeardownDeps {
+  readonly ws: LoadedWorkspace;
+  /** The folder the workspace files came from (synth loads the workspace again from it). */
+  readonly workspacesDir?: string;
+  /** The legacy bucket's listing, in order (the gate's digest). */
+  readonly listLegacy: () => AsyncIterable<DigestedObject>;
+  readonly runner: StepRunner;
+  /** Asked once every check passed, before anything is written (not in a dry run). */
+  readonly confirm?: (what: string) => Promise<boolean>;
+  /** Lines for people (stdout). */
+  readonly out: (line: string) => void;
+  readonly now?: () => Date;
+  /** Where the synth reads BUCKETMOVE_BACKEND and the cdktf context from (tests pin them). */
+  readonly processEnv?: NodeJS.ProcessEnv;
+  readonly context?: Record<string, unknown>;
+}
+
+export interface TeardownOptions {
+  /** The audit report; default: the newest in .bucketmove/<env>/reports. */
+  readonly reportPath?: string;
+  readonly maxAgeMs: number;
+  readonly minWindowMs: number;
+  readonly dryRun: boolean;
+  /** Default: .bucketmove/<env>/teardown/approval.json (a dry run uses a temp file and removes it). */
+  readonly approvalFile?: string;
+  /** The synthesized output; default .bucketmove/<env>/teardown/cdktf.out (a dry run: a temp folder, removed). */
+  readonly outdir?: string;
+  readonly approvalValidMs: number;
+  readonly approvedBy: string;
+  /** Where cdktf runs (the folder of cdktf.json); default the working folder. */
+  readonly cwd?: string;
+}
+
+export interface TeardownResult {
+  readonly status: 'destroyed' | 'dry-run' | 'failed' | 'declined';
+  readonly reportPath: string;
+  readonly listingDigest: string;
+  readonly approval?: TeardownApproval;
+  readonly approvalFile?: string;
+  readonly synth?: SynthResult;
+  readonly steps: { readonly step: Step; readonly code: number }[];
+  readonly record?: string;
+}
+
+export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Promise<TeardownResult> {
+  const { ws, out } = deps;
+  const now = deps.now?.() ?? new Date();
+  const cwd = opts.cwd ?? process.cwd();
+  if (ws.target !== 'aws') {
+    throw new ConfigError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only)`);
+  }
+
+  // 1-2: the evidence.
+  const reportPath = locateReport(ws.env, opts.reportPath);
+  const report = loadReport(reportPath);
+  const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, now });
+  if (reasons.length) throw new TeardownRefusal(reasons);
+  out(`audit report ${path.relative(cwd, reportPath) || reportPath}: passed at ${report.finishedAt}, ${report.counts.legacyKeys} legacy keys, 0 fallback hits from ${report.fallback.window.start} to ${report.fallback.window.end}`);
+  const listing = await listingRefusals(report, deps.listLegacy());
+  if (listing.reasons.length) throw new TeardownRefusal(listing.reasons);
+  out(`legacy bucket ${ws.legacy.bucket}: unchanged since the audit (${listing.objects} objects, ${listing.digest})`);
+
+  // 3: the operator.
+  const stack = `legacy-${ws.env}`;
+  if (!opts.dryRun && deps.confirm) {
+    const ok = await deps.confirm(`destroy ${stack}: the legacy bucket ${ws.legacy.bucket} with its ${listing.objects} objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`);
+    if (!ok) {
+      out('not confirmed: nothing was written or changed');
+      return { status: 'declined', reportPath, listingDigest: listing.digest, steps: [] };
+    }
+  }
+
+  // 4-5: the approval and the approved stack.
+  const scratch = opts.dryRun ? fs.mkdtempSync(path.join(os.tmpdir(), `bucketmove-teardown-${ws.env}-`)) : undefined;
+  const approvalFile = path.resolve(scratch ? path.join(scratch, 'approval.json') : (opts.approvalFile ?? path.join(teardownDir(ws.env), 'approval.json')));
+  const outdir = path.resolve(opts.outdir ?? (scratch ? path.join(scratch, 'cdktf.out') : path.join(teardownDir(ws.env), 'cdktf.out')));
+  const steps: { step: Step; code: number }[] = [];
+  try {
+    const approval = writeApproval(approvalFile, buildApproval({ ws, report, reportPath, now, validMs: opts.approvalValidMs, approvedBy: opts.approvedBy }));
+    if (!scratch) out(`approval written: ${path.relative(cwd, approvalFile)} (valid until ${approval.expiresAt})`);
+    const synth = synthApprovedLegacyStack({ env: ws.env, approvalFile, outdir, workspacesDir: deps.workspacesDir, now, processEnv: deps.processEnv, context: deps.context });
+    out(`synthesized ${stack} with the teardown approved (no prevent_destroy, force_destroy on; backend ${synth.backend}) into ${path.relative(cwd, synth.stackDir) || synth.stackDir}`);
+
+    // 6: Terraform.
+    const plan = opts.dryRun ? dryRunSteps({ env: ws.env, stackDir: synth.stackDir }) : teardownSteps({ env: ws.env, outdir, approvalFile, cwd });
+    let failed: { step: Step; code: number } | undefined;
+    for (const [i, step] of plan.entries()) {
+      out(`step ${i + 1}/${plan.length}: ${step.title}\n  $ ${commandLine(step)}`);
+      const { code } = await deps.runner(step);
+      steps.push({ step, code });
+      if (code !== 0) {
+        failed = { step, code };
+        break;
+      }
+    }
+
+    if (opts.dryRun) {
+      const would = teardownSteps({ env: ws.env, outdir: path.join(teardownDir(ws.env), 'cdktf.out'), approvalFile: path.join(teardownDir(ws.env), 'approval.json'), cwd });
+      if (failed) out(`dry run: ${failed.step.title} failed (exit ${failed.code}); nothing was changed`);
+      out(['dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:', ...would.map((s) => `  $ ${commandLine(s)}`)].join('\n'));
+      return { status: failed ? 'failed' : 'dry-run', reportPath, listingDigest: listing.digest, approval, synth, steps };
+    }
+
+    const record = writeRecord(ws.env, { reportPath, listingDigest: listing.digest, approvalFile, approval, outdir, steps, failed, now });
+    if (failed) {
+      const deployFailed = failed.step.args[0] === 'deploy';
+      out(
+        deployFailed
+          ? `teardown stopped: the deploy failed (exit ${failed.code}); nothing was destroyed. Fix the cause and run the gate again.`
+          : `teardown stopped: the destroy failed (exit ${failed.code}) after the approved deploy. The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n  $ ${commandLine(plan[1])}\n(the gate itself would now refuse if objects were already deleted: the listing changed).`,
+      );
+      return { status: 'failed', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
+    }
+    out([`${stack} is destroyed. Left for people:`, ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`)].join('\n'));
+    return { status: 'destroyed', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
+  } finally {
+    // A dry run leaves nothing behind but an --out folder it was asked for (the approval never outlives it).
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function writeRecord(
+  env: string,
+  r: { reportPath: string; listingDigest: string; approvalFile: string; approval: TeardownApproval; outdir: string; steps: { step: Step; code: number }[]; failed?: unknown; now: Date },
+): string {
+  const file = path.join(reportsDir(env), `teardown-${r.now.toISOString().replace(/[-:]/g, '')}.json`);
+  writeFileAtomic(
+    file,
+    `${JSON.stringify(
+      {
+        tool: 'bucketmove teardown',
+        env,
+        at: r.now.toISOString(),
+        finishedAt: new Date().toISOString(),
+        outcome: r.failed ? 'failed' : 'destroyed',
+        auditReport: r.reportPath,
+        listingDigest: r.listingDigest,
+        approval: { file: r.approvalFile, ...r.approval },
+        synthesized: r.outdir,
+        steps: r.steps.map((s) => ({ title: s.step.title, command: commandLine(s.step), exitCode: s.code })),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return file;
+}
