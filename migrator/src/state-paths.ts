@@ -5,21 +5,22 @@
  */
 import * as path from 'path';
 
-export function stateDir(env: string): string {
-  return path.join('.bucketmove', env);
+/** `root`: the folder the state lives under (default the working folder). */
+export function stateDir(env: string, root = '.'): string {
+  return path.join(root, '.bucketmove', env);
 }
 
 /** The migrator's default checkpoint (cli/migrate.ts writes it there); the audit reads it. */
-export function defaultCheckpointPath(env: string): string {
-  return path.join(stateDir(env), 'checkpoint.sqlite');
+export function defaultCheckpointPath(env: string, root = '.'): string {
+  return path.join(stateDir(env, root), 'checkpoint.sqlite');
 }
 
 /** The reports of the migrator and the audit. */
-export function reportsDir(env: string): string {
-  return path.join(stateDir(env), 'reports');
+export function reportsDir(env: string, root = '.'): string {
+  return path.join(stateDir(env, root), 'reports');
 }
 
 /** The teardown gate's approval file and synthesized stacks. */
-export function teardownDir(env: string): string {
-  return path.join(stateDir(env), 'teardown');
+export function teardownDir(env: string, root = '.'): string {
+  return path.join(stateDir(env, root), 'teardown');
 }

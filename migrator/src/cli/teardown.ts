@@ -68,12 +68,15 @@ async function main(): Promise<number> {
   if (ws.target !== 'aws') throw new UsageError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only)`);
   const legacy = createSideClient(ws, 'legacy');
   try {
-    await preflight(legacy);
     const stepInterrupts = () => process.stderr.write('\nteardown: interrupt passed to Terraform; waiting for it to stop\n');
     const result = await runTeardown(
       {
         ws,
-        listLegacy: () => listObjects(legacy.s3, legacy.bucket),
+        // The legacy bucket is contacted only once the report passed its checks.
+        listLegacy: async function* () {
+          await preflight(legacy);
+          yield* listObjects(legacy.s3, legacy.bucket);
+        },
         runner: async (step) => {
           // Ctrl-C reaches Terraform (same process group), which stops safely; the gate waits for it.
           process.on('SIGINT', stepInterrupts);

@@ -25,9 +25,9 @@ export interface GatePolicy {
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** The report to use: the one given, else the newest audit report of the env. Refuses when there is none. */
-export function locateReport(env: string, explicit?: string): string {
+export function locateReport(env: string, explicit?: string, stateRoot = '.'): string {
   if (explicit) return path.resolve(explicit);
-  const dir = reportsDir(env);
+  const dir = reportsDir(env, stateRoot);
   const newest = newestAuditReport(dir);
   if (!newest) throw new TeardownRefusal([`no audit report for ${env} in ${dir}; run \`npm run audit -- --env ${env}\` first (or pass --report)`]);
   return path.resolve(newest);

@@ -57,6 +57,8 @@ export interface TeardownOptions {
   readonly approvedBy: string;
   /** Where cdktf runs (the folder of cdktf.json); default the working folder. */
   readonly cwd?: string;
+  /** The folder `.bucketmove/<env>/` lives under (reports, approval, synthesized stacks, the record); default the working folder. */
+  readonly stateRoot?: string;
 }
 
 export interface TeardownResult {
@@ -79,7 +81,8 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   }
 
   // 1-2: the evidence.
-  const reportPath = locateReport(ws.env, opts.reportPath);
+  const root = opts.stateRoot ?? '.';
+  const reportPath = locateReport(ws.env, opts.reportPath, root);
   const report = loadReport(reportPath);
   const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, now });
   if (reasons.length) throw new TeardownRefusal(reasons);
@@ -99,9 +102,11 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   }
 
   // 4-5: the approval and the approved stack.
+  const realApproval = path.resolve(opts.approvalFile ?? path.join(teardownDir(ws.env, root), 'approval.json'));
+  const realOutdir = path.resolve(opts.outdir ?? path.join(teardownDir(ws.env, root), 'cdktf.out'));
   const scratch = opts.dryRun ? fs.mkdtempSync(path.join(os.tmpdir(), `bucketmove-teardown-${ws.env}-`)) : undefined;
-  const approvalFile = path.resolve(scratch ? path.join(scratch, 'approval.json') : (opts.approvalFile ?? path.join(teardownDir(ws.env), 'approval.json')));
-  const outdir = path.resolve(opts.outdir ?? (scratch ? path.join(scratch, 'cdktf.out') : path.join(teardownDir(ws.env), 'cdktf.out')));
+  const approvalFile = scratch ? path.join(scratch, 'approval.json') : realApproval;
+  const outdir = scratch && !opts.outdir ? path.join(scratch, 'cdktf.out') : realOutdir;
   const steps: { step: Step; code: number }[] = [];
   try {
     const approval = writeApproval(approvalFile, buildApproval({ ws, report, reportPath, now, validMs: opts.approvalValidMs, approvedBy: opts.approvedBy }));
@@ -123,13 +128,13 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
     }
 
     if (opts.dryRun) {
-      const would = teardownSteps({ env: ws.env, outdir: path.join(teardownDir(ws.env), 'cdktf.out'), approvalFile: path.join(teardownDir(ws.env), 'approval.json'), cwd });
+      const would = teardownSteps({ env: ws.env, outdir: realOutdir, approvalFile: realApproval, cwd });
       if (failed) out(`dry run: ${failed.step.title} failed (exit ${failed.code}); nothing was changed`);
       out(['dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:', ...would.map((s) => `  $ ${commandLine(s)}`)].join('\n'));
       return { status: failed ? 'failed' : 'dry-run', reportPath, listingDigest: listing.digest, approval, synth, steps };
     }
 
-    const record = writeRecord(ws.env, { reportPath, listingDigest: listing.digest, approvalFile, approval, outdir, steps, failed, now });
+    const record = writeRecord(reportsDir(ws.env, root), { reportPath, listingDigest: listing.digest, approvalFile, approval, outdir, steps, failed, now });
     if (failed) {
       const deployFailed = failed.step.args[0] === 'deploy';
       out(
@@ -148,16 +153,16 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
 }
 
 function writeRecord(
-  env: string,
+  dir: string,
   r: { reportPath: string; listingDigest: string; approvalFile: string; approval: TeardownApproval; outdir: string; steps: { step: Step; code: number }[]; failed?: unknown; now: Date },
 ): string {
-  const file = path.join(reportsDir(env), `teardown-${r.now.toISOString().replace(/[-:]/g, '')}.json`);
+  const file = path.join(dir, `teardown-${r.now.toISOString().replace(/[-:]/g, '')}.json`);
   writeFileAtomic(
     file,
     `${JSON.stringify(
       {
         tool: 'bucketmove teardown',
-        env,
+        env: r.approval.env,
         at: r.now.toISOString(),
         finishedAt: new Date().toISOString(),
         outcome: r.failed ? 'failed' : 'destroyed',
