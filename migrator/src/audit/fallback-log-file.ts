@@ -1,6 +1,6 @@
 /**
  * Counts the store's fallback-hit events in a local JSON-lines log file (the app's log on the rig, or any log copied
- * off a host): one JSON object per line; lines that are not JSON are counted and skipped. An event counts when its
+ * off a host): one JSON object per line; lines that are not a JSON object are counted and skipped. An event counts when its
  * `time` (ISO 8601, or epoch milliseconds as pino writes by default) falls in [start, end); a hit without a readable
  * time is counted too, since it cannot be shown to lie outside the window. Streamed: memory does not grow with the
  * file.
@@ -49,7 +49,7 @@ export async function countFallbackHitsInFile(file: string, window: TimeWindow):
       unparsable++;
       continue;
     }
-    if (rec === null || typeof rec !== 'object') {
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
       unparsable++;
       continue;
     }

@@ -1,0 +1,151 @@
+/**
+ * Counting the store's fallback hits: in a JSON-lines file, and with CloudWatch Logs Insights (a fake client that
+ * answers StartQuery / GetQueryResults / StopQuery as the service does).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { ConfigError } from '../../workspaces/load';
+import { COUNT_QUERY, countFallbackHitsInCloudWatch, InsightsQueryError, KEYS_QUERY, type LogsClient } from '../../migrator/src/audit/fallback-cloudwatch';
+import { FALLBACK_HIT_EVENT } from '../../migrator/src/audit/fallback-event';
+import { resolveFallbackSource } from '../../migrator/src/audit/fallback-hits';
+import { countFallbackHitsInFile } from '../../migrator/src/audit/fallback-log-file';
+import { loadWorkspace } from '../../workspaces/load';
+import { tmpDirPerFile } from '../helpers/tmp';
+
+const tmpDir = tmpDirPerFile('bm-fallback-');
+const window = { start: new Date('2025-06-01T00:00:00Z'), end: new Date('2025-06-08T00:00:00Z') };
+
+describe('fallback hits in a JSON-lines log file', () => {
+  test('counts the events in [start, end), skips other events and non-JSON lines, and counts untimed hits', async () => {
+    const file = path.join(tmpDir(), 'app.log');
+    const hit = (time: unknown, key: string) => JSON.stringify({ level: 'info', event: FALLBACK_HIT_EVENT, key, time });
+    fs.writeFileSync(
+      file,
+      [
+        hit('2025-05-31T23:59:59.999Z', 'before'),
+        hit('2025-06-01T00:00:00.000Z', 'at-start'),
+        hit(Date.parse('2025-06-03T12:00:00Z'), 'epoch-ms'),
+        JSON.stringify({ event: 'store.read', key: 'other-event', time: '2025-06-03T12:00:00Z' }),
+        'Error: something printed by a library',
+        '',
+        '[1,2,3]',
+        hit('not a time', 'untimed'),
+        hit('2025-06-07T23:59:59.000Z', 'at-end'),
+        hit('2025-06-08T00:00:00.000Z', 'after'),
+      ].join('\n'),
+    );
+    const c = await countFallbackHitsInFile(file, window);
+    expect(c).toMatchObject({
+      source: { kind: 'file', location: file },
+      event: 'store.fallback_hit',
+      hits: 4,
+      firstHitAt: '2025-06-01T00:00:00.000Z',
+      lastHitAt: '2025-06-07T23:59:59.000Z',
+      lines: { read: 9, unparsable: 2, untimedHits: 1 },
+      window: { start: '2025-06-01T00:00:00.000Z', end: '2025-06-08T00:00:00.000Z', seconds: 7 * 86400 },
+    });
+    expect(c.sampleKeys.sort()).toEqual(['at-end', 'at-start', 'epoch-ms', 'untimed']);
+  });
+
+  test('an empty log has zero hits; a missing one is a bad input', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'empty.log'), '');
+    expect((await countFallbackHitsInFile(path.join(dir, 'empty.log'), window)).hits).toBe(0);
+    await expect(countFallbackHitsInFile(path.join(dir, 'nope.log'), window)).rejects.toThrow(ConfigError);
+  });
+});
+
+describe('the source of fallback hits', () => {
+  test('--fallback-log, else app.logGroup, else app.localLogFile; none is a bad input', () => {
+    const dir = tmpDir();
+    const log = path.join(dir, 'a.log');
+    fs.writeFileSync(log, '');
+    const dev = loadWorkspace('dev');
+    expect(resolveFallbackSource(dev)).toEqual({ kind: 'cloudwatch', location: dev.app.logGroup, region: dev.region });
+    expect(resolveFallbackSource(dev, log)).toEqual({ kind: 'file', location: log });
+    const local = { ...loadWorkspace('local'), app: { localLogFile: log } };
+    expect(resolveFallbackSource(local)).toEqual({ kind: 'file', location: log });
+    expect(() => resolveFallbackSource({ ...dev, app: {} })).toThrow(/dev\.json: app: names no log of the store's fallback hits; set app\.logGroup/);
+    expect(() => resolveFallbackSource(dev, path.join(dir, 'missing.log'))).toThrow(/^--fallback-log: the fallback log .*missing\.log does not exist/);
+  });
+});
+
+/** A fake Logs client: each query runs `polls` rounds before it completes with `results`. */
+function fakeLogs(answers: { [query: string]: { status?: string; polls?: number; results?: { field: string; value: string }[][] } }, startError?: Error) {
+  const calls: { name: string; input: Record<string, unknown> }[] = [];
+  const polls = new Map<string, number>();
+  const client: LogsClient = {
+    send: (async (cmd: { input: Record<string, unknown> }) => {
+      const name = cmd.constructor.name;
+      calls.push({ name, input: cmd.input });
+      if (cmd instanceof StartQueryCommand) {
+        if (startError) throw startError;
+        return { queryId: `q-${String(cmd.input.queryString)}` };
+      }
+      if (cmd instanceof GetQueryResultsCommand) {
+        const q = String(cmd.input.queryId).slice(2);
+        const a = answers[q];
+        const n = (polls.get(q) ?? 0) + 1;
+        polls.set(q, n);
+        if (n <= (a.polls ?? 0)) return { status: n === 1 ? 'Scheduled' : 'Running', results: [] };
+        return { status: a.status ?? 'Complete', results: a.results ?? [] };
+      }
+      if (cmd instanceof StopQueryCommand) return { success: true };
+      throw new Error(`unexpected ${name}`);
+    }) as LogsClient['send'],
+  };
+  return { client, calls };
+}
+
+const row = (fields: Record<string, string>) => Object.entries(fields).map(([field, value]) => ({ field, value }));
+
+describe('fallback hits from CloudWatch Logs Insights', () => {
+  const base = { logGroup: '/ecs/chat-app', region: 'eu-west-1', window, timeoutMs: 60_000, pollMs: 10, sleep: async () => undefined };
+
+  test('zero hits: one count query over the window, polled until complete', async () => {
+    const { client, calls } = fakeLogs({ [COUNT_QUERY]: { polls: 3, results: [row({ hits: '0', distinctKeys: '0' })] } });
+    const c = await countFallbackHitsInCloudWatch({ ...base, client });
+    expect(c).toMatchObject({ hits: 0, distinctKeys: 0, sampleKeys: [], source: { kind: 'cloudwatch', location: '/ecs/chat-app', region: 'eu-west-1' }, query: COUNT_QUERY });
+    expect(calls[0]).toEqual({
+      name: 'StartQueryCommand',
+      input: { logGroupName: '/ecs/chat-app', startTime: window.start.getTime() / 1000, endTime: window.end.getTime() / 1000, queryString: COUNT_QUERY },
+    });
+    expect(calls.map((c) => c.name)).toEqual(['StartQueryCommand', ...Array(4).fill('GetQueryResultsCommand')]);
+    expect(COUNT_QUERY).toContain('filter event = "store.fallback_hit"');
+  });
+
+  test('no rows at all (no matching events) is zero hits too', async () => {
+    const { client } = fakeLogs({ [COUNT_QUERY]: { results: [] } });
+    expect((await countFallbackHitsInCloudWatch({ ...base, client })).hits).toBe(0);
+  });
+
+  test('hits: the count, first and last (Insights times read as UTC), and the most-hit keys', async () => {
+    const { client, calls } = fakeLogs({
+      [COUNT_QUERY]: { results: [row({ hits: '5', distinctKeys: '2', firstHit: '2025-06-02 08:00:00.000', lastHit: '2025-06-05 09:30:00.123' })] },
+      [KEYS_QUERY]: { polls: 1, results: [row({ key: 'chats/1/a.jpg', hits: '4' }), row({ key: 'chats/2/b.jpg', hits: '1' })] },
+    });
+    const c = await countFallbackHitsInCloudWatch({ ...base, client });
+    expect(c).toMatchObject({ hits: 5, distinctKeys: 2, firstHitAt: '2025-06-02T08:00:00.000Z', lastHitAt: '2025-06-05T09:30:00.123Z', sampleKeys: ['chats/1/a.jpg', 'chats/2/b.jpg'] });
+    expect(calls.filter((c) => c.name === 'StartQueryCommand').map((c) => c.input.queryString)).toEqual([COUNT_QUERY, KEYS_QUERY]);
+  });
+
+  test('a query that does not complete in time is stopped, and the count fails', async () => {
+    let t = 0;
+    const { client, calls } = fakeLogs({ [COUNT_QUERY]: { polls: 1_000 } });
+    const run = countFallbackHitsInCloudWatch({ ...base, client, timeoutMs: 5_000, now: () => t, sleep: async (ms) => void (t += ms * 100) });
+    await expect(run).rejects.toThrow(InsightsQueryError);
+    await expect(run).rejects.toThrow(/did not complete within 5 s \(stopped\); retry, or raise --query-timeout/);
+    expect(calls.filter((c) => c.name === 'StopQueryCommand')).toEqual([{ name: 'StopQueryCommand', input: { queryId: `q-${COUNT_QUERY}` } }]);
+  });
+
+  test('a failed query, a missing log group and a refused caller', async () => {
+    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({ [COUNT_QUERY]: { status: 'Failed' } }).client })).rejects.toThrow(/ended with status Failed/);
+    const missing = Object.assign(new Error('The specified log group does not exist.'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
+    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({}, missing).client })).rejects.toThrow(
+      new ConfigError('app.logGroup: log group "/ecs/chat-app" does not exist in eu-west-1; check the workspace\'s app.logGroup'),
+    );
+    const denied = Object.assign(new Error('not authorized to perform: logs:StartQuery'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({}, denied).client })).rejects.toThrow(/needs logs:StartQuery and logs:GetQueryResults/);
+  });
+});
