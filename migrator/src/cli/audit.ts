@@ -47,7 +47,6 @@ export function parseArgs(argv: string[]) {
     .option('deep-concurrency', { type: 'number', default: 4, describe: 'Objects re-read at once by --deep and --sample (each may be held whole in memory by the Fernet codec)' })
     .option('max-listed', { type: 'number', default: 1000, describe: 'Findings listed in the report (all are counted)' })
     .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
-    .conflicts('deep', 'sample')
     .check((a) => {
       const whole = (name: string, v: number | undefined, min: number, max: number) => {
         if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${v})`);
@@ -57,6 +56,7 @@ export function parseArgs(argv: string[]) {
       whole('deep-concurrency', a['deep-concurrency'], 1, 64);
       whole('max-listed', a['max-listed'], 0, 1_000_000);
       whole('query-timeout', a['query-timeout'], 1, 3600);
+      if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
       if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
       return true;
     })
