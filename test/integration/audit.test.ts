@@ -21,7 +21,7 @@ import { planObjects, type PlannedObject } from '../../migrator/src/seed/plan';
 import { photoBytes } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { tmpDirPerFile } from '../helpers/tmp';
-import { dropMigration, freshMigration, migrate, seed, type TestMigration } from './helpers/migration';
+import { dropMigration, freshMigration, migrate, seed, type TestMigration } from './helpers/own-buckets';
 
 jest.setTimeout(120_000);
 const tmpDir = tmpDirPerFile('bm-audit-');
@@ -81,9 +81,10 @@ describe('the audit after a full migration on the RGW', () => {
       await m.primary.s3.send(new PutObjectCommand({ Bucket: m.primary.bucket, Key, Body: Buffer.from(`the app's own ${Key}`), ContentType: 'image/jpeg' }));
     }
     const result = await migrate(m);
-    expect(result.totals.quarantined.count).toBe(0);
-    expect(result.totals['kept-app-version'].count).toBe(1);
-    expect(result.totals.copied.count).toBe(objects.length - 1);
+    expect(result.exitCode).toBe(0);
+    expect(result.run.totals.quarantined.count).toBe(0);
+    expect(result.run.totals['kept-app-version'].count).toBe(1);
+    expect(result.run.totals.copied.count).toBe(objects.length - 1);
     logFile = path.join(dir, 'photo-service.log');
     fs.writeFileSync(
       logFile,
@@ -237,7 +238,7 @@ describe('the audit of a migration with a quarantined object', () => {
       token[token.length - 5] = token[token.length - 5] === 0x41 ? 0x42 : 0x41; // a changed byte: the HMAC fails
       await m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: bad, Body: token }));
       const result = await migrate(m);
-      expect(result.totals.quarantined.count).toBe(1);
+      expect(result.run.totals.quarantined.count).toBe(1);
       const logFile = path.join(dir, 'empty.log');
       fs.writeFileSync(logFile, '');
 

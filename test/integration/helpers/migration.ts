@@ -1,105 +1,108 @@
 /**
- * A migration of its own for a test: a fresh legacy bucket (legacy tenant) and a fresh new bucket (primary tenant),
- * so a test can list whole buckets while other test files write to the rig's shared ones; clients signed by the two
- * tenants' admins in static mode; the seeder to fill the legacy bucket; and the real migrator (MigrationRun, as the
- * migrate CLI runs it, with its checkpoint and run records) to copy it.
+ * Helpers for migrator tests on the rig: a workspace file of their own (a temp workspaces dir), legacy objects under a
+ * prefix only this test uses, the migrator as a library call or as the CLI in a child process, and reads of the result.
  */
+import { ChildProcess, spawn } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { createSideClient, type SideClient } from '../../../migrator/src/aws/clients';
-import { createCodec, type Codec } from '../../../migrator/src/codec';
+import { migrateWorkspace, type MigrateOptions, type MigrateOutcome } from '../../../migrator/src/migrate/migrate-workspace';
 import { generateFernetKey } from '../../../migrator/src/codec/fernet';
-import { Checkpoint } from '../../../migrator/src/migrate/checkpoint';
-import { MigrationRun, type RunResult } from '../../../migrator/src/migrate/run';
-import { sseParams, type Target } from '../../../migrator/src/migrate/write-new';
-import type { PlannedObject } from '../../../migrator/src/seed/plan';
-import { seedLegacy } from '../../../migrator/src/seed/seeder';
-import { rigState, testWorkspace } from './rig';
+import { rigState, s3As, testWorkspace } from './rig';
 
-let counter = 0;
+export const REPO = path.resolve(__dirname, '../../..');
+/** The Fernet key the legacy objects of these tests are encrypted with (throwaway). */
+export const FERNET_KEY = generateFernetKey();
+process.env.LEGACY_FERNET_KEYS ??= FERNET_KEY;
+export const fernetKey = (): string => process.env.LEGACY_FERNET_KEYS!;
 
-export interface TestMigration {
-  readonly ws: LoadedWorkspace;
-  readonly legacy: SideClient;
-  readonly primary: SideClient;
-  readonly codec: Codec;
-  /** The codec's keys (for a CLI run: LEGACY_FERNET_KEYS). */
-  readonly keys: string[];
-  /** The static-key environment that makes the workspace's clients the two admins. */
-  readonly env: NodeJS.ProcessEnv;
-  readonly checkpointFile: string;
+export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** A workspace like local.json (the run's rig) written to `dir/local.json`, so the CLI can load it by env name. */
+export function writeWorkspace(dir: string, patch: (ws: LoadedWorkspace) => void = () => {}): LoadedWorkspace {
+  const ws = testWorkspace(patch);
+  const { file: _file, ...plain } = ws;
+  fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify(plain, null, 2));
+  return { ...ws, file: path.join(dir, 'local.json') };
 }
 
-/** The static keys of the two tenants' admins, in the variables a static-mode workspace reads. */
-export function adminEnv(): NodeJS.ProcessEnv {
-  const p = rigState().principals;
-  return {
-    LEGACY_AWS_ACCESS_KEY_ID: p.legacyAdmin.accessKeyId,
-    LEGACY_AWS_SECRET_ACCESS_KEY: p.legacyAdmin.secretAccessKey,
-    AWS_ACCESS_KEY_ID: p.primaryAdmin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: p.primaryAdmin.secretAccessKey,
-  };
+/** Puts stored (already encrypted) bytes into the legacy bucket as the legacy app's user. */
+export async function putLegacy(key: string, stored: Buffer, contentType = 'image/jpeg', metadata: Record<string, string> = {}): Promise<void> {
+  await s3As('legacyApp').send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: key, Body: stored, ContentType: contentType, Metadata: metadata }));
 }
 
-/** Creates two empty buckets and a workspace (static credentials) naming them. */
-export async function freshMigration(tag: string, dir: string): Promise<TestMigration> {
-  counter++;
-  const stem = `${tag}-${process.pid}-${counter}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 50);
-  const ws = testWorkspace((w) => {
-    w.legacy.bucket = `${stem}-old`;
-    w.primary.bucket = `${stem}-new`;
-    w.migration.credentials = 'static';
-  });
-  const env = adminEnv();
-  const legacy = createSideClient(ws, 'legacy', { env });
-  const primary = createSideClient(ws, 'primary', { env });
-  await legacy.s3.send(new CreateBucketCommand({ Bucket: legacy.bucket }));
-  await primary.s3.send(new CreateBucketCommand({ Bucket: primary.bucket }));
-  const keys = [generateFernetKey()];
-  const codec = createCodec(ws.codec, keys, path.dirname(ws.file));
-  return { ws, legacy, primary, codec, keys, env, checkpointFile: path.join(dir, `${stem}.sqlite`) };
+export async function putNewAsApp(key: string, body: Buffer): Promise<void> {
+  await s3As('primaryApp').send(new PutObjectCommand({ Bucket: rigState().buckets.primary, Key: key, Body: body, ContentType: 'image/jpeg' }));
 }
 
-export async function seed(m: TestMigration, objects: readonly PlannedObject[], seedName = 'audit'): Promise<void> {
-  await seedLegacy({ client: m.legacy, codec: m.codec, objects, seed: seedName, concurrency: 8 });
-}
-
-/** One migration run, as `npm run migrate` does it: checkpoint, run record, the run itself. */
-export async function migrate(m: TestMigration, opts: { relist?: boolean; retryQuarantined?: boolean } = {}): Promise<RunResult> {
-  const checkpoint = Checkpoint.open(m.checkpointFile, { env: m.ws.env, legacyBucket: m.ws.legacy.bucket, newBucket: m.ws.primary.bucket, prefix: '' });
+export async function getNew(key: string): Promise<{ body: Buffer; metadata: Record<string, string>; contentType?: string } | undefined> {
   try {
-    const target: Target = { client: m.primary.s3, bucket: m.primary.bucket, sse: sseParams(m.ws.primary.encryption), partSize: 8 * 1024 * 1024, queueSize: 2 };
-    const run = new MigrationRun(
-      { source: { client: m.legacy.s3, bucket: m.legacy.bucket }, target, codec: m.codec, checkpoint },
-      { concurrency: 8, prefix: '', maxAttempts: 3, retryQuarantined: opts.retryQuarantined ?? false, relist: opts.relist, memoryBytes: 64 * 1024 * 1024 },
-    );
-    const id = checkpoint.startRun();
-    const result = await run.run();
-    checkpoint.finishRun(id, result.totals.quarantined.count ? 'quarantined' : 'complete', { processed: result.processed });
-    return result;
-  } finally {
-    checkpoint.close();
+    const out = await s3As('primaryApp').send(new GetObjectCommand({ Bucket: rigState().buckets.primary, Key: key }));
+    return { body: Buffer.from(await out.Body!.transformToByteArray()), metadata: out.Metadata ?? {}, contentType: out.ContentType };
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
   }
 }
 
-async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (!keys.length) return;
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
+export async function headNew(key: string) {
+  return s3As('primaryApp').send(new HeadObjectCommand({ Bucket: rigState().buckets.primary, Key: key }));
 }
 
-/** Empties and deletes the two buckets (the rig's memstore keeps objects in RAM), and closes the clients. */
-export async function dropMigration(m: TestMigration): Promise<void> {
-  for (const c of [m.legacy, m.primary]) {
-    try {
-      await emptyBucket(c.s3, c.bucket);
-      await c.s3.send(new DeleteBucketCommand({ Bucket: c.bucket }));
-    } finally {
-      c.destroy();
-    }
-  }
+/** Every key under a prefix in a bucket, in order. */
+export async function listKeys(side: 'legacy' | 'primary', prefix: string): Promise<string[]> {
+  const client = s3As(side === 'legacy' ? 'legacyApp' : 'primaryApp');
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await client.send(new ListObjectsV2Command({ Bucket: rigState().buckets[side], Prefix: prefix, ContinuationToken: token }));
+    for (const o of out.Contents ?? []) keys.push(o.Key!);
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+export async function multipartUploadsUnder(prefix: string): Promise<number> {
+  const out = await s3As('primaryAdmin').send(new ListMultipartUploadsCommand({ Bucket: rigState().buckets.primary, Prefix: prefix }));
+  return out.Uploads?.length ?? 0;
+}
+
+/** The migrator as a library call, with a checkpoint and a report in `dir`. */
+export function migrateLib(ws: LoadedWorkspace, dir: string, prefix: string, o: Partial<MigrateOptions> = {}): Promise<MigrateOutcome> {
+  return migrateWorkspace(ws, {
+    prefix,
+    checkpoint: path.join(dir, 'checkpoint.sqlite'),
+    report: path.join(dir, 'report'),
+    concurrency: 8,
+    ...o,
+  });
+}
+
+export interface CliRun {
+  readonly child: ChildProcess;
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/** `npm run migrate -- ...` as a child process (ts-node, no npm wrapper so signals reach it), in `cwd`. */
+export function migrateCli(args: string[], o: { workspacesDir?: string; cwd: string; env?: NodeJS.ProcessEnv }): CliRun {
+  const child = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), path.join(REPO, 'migrator/src/cli/migrate.ts'), ...args], {
+    cwd: o.cwd,
+    env: {
+      ...process.env,
+      TS_NODE_PROJECT: path.join(REPO, 'tsconfig.json'),
+      ...(o.workspacesDir ? { BUCKETMOVE_WORKSPACES_DIR: o.workspacesDir } : {}),
+      ...o.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
 }
