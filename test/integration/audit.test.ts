@@ -65,15 +65,16 @@ describe('the audit after a full migration on the RGW', () => {
   beforeAll(async () => {
     const dir = tmpDir();
     m = await freshMigration('audit', dir);
-    const planned = planObjects({ count: 20, size: parseSizeSpec('1KiB-48KiB'), oddKeys: true, seed: 'audit', prefix: 'chats/' }).filter((o) => o.encrypted);
+    const planned = planObjects({ count: 20, size: parseSizeSpec('1KiB-48KiB'), oddKeys: true, seed: 'audit', prefix: 'chats/' });
+    expect(planned.filter((o) => !o.encrypted).map((o) => o.key)).toEqual(['chats/odd-keys/photos/folder-marker/']);
     // Keys whose UTF-8 byte order differs from JavaScript's string order (U+FF01 sorts before U+1F600 in UTF-8).
     const ordering = ['order/\u{1F600}.jpg', 'order/\uFF01.jpg', 'order/\uE000.jpg', 'order/z.jpg'].map((key, i) => ({
-      ...planned[0],
+      ...planned.find((o) => o.encrypted && !o.odd)!,
       index: 1000 + i,
       key,
       odd: 'byte order',
     }));
-    const appVersion = { ...planned[1], index: 2000, key: appKey, odd: undefined };
+    const appVersion = { ...planned.find((o) => o.encrypted && !o.odd)!, index: 2000, key: appKey, odd: undefined };
     objects = [...planned, ...ordering, appVersion];
     await seed(m, objects);
     // The app wrote one key in the new bucket before the migrator reached it, and one photo only there.

@@ -1,7 +1,8 @@
 /**
  * `--deep` and `--sample N`: re-read a migrated key on both sides and compare what the bytes hash to. The new object
  * is hashed as stored; the legacy object is read, decrypted with the workspace's codec (which fails before the end on
- * bytes that do not authenticate) and hashed. Both must hash to the provenance's plaintext SHA-256 and size. Bytes
+ * bytes that do not authenticate) and hashed; a folder marker (zero bytes, key ending in "/") is hashed as stored, as
+ * the migrator copies it. Both must hash to the provenance's plaintext SHA-256 and size. Bytes
  * stream through a hash: memory per key is the codec's (Fernet reads an object whole, AES-GCM streams).
  */
 import { createHash } from 'crypto';
@@ -11,6 +12,7 @@ import { Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { describeAwsError } from '../aws/errors';
 import { CodecError, type Codec } from '../codec/codec';
+import { isFolderMarker } from '../migrate/copy-object';
 import type { Provenance } from '../migrate/provenance';
 import { readLegacy } from '../migrate/read-legacy';
 import type { Finding } from './findings';
@@ -63,6 +65,8 @@ async function readNew(deps: DeepDeps, key: string, signal?: AbortSignal): Promi
 async function readLegacyPlaintext(deps: DeepDeps, key: string, etag: string, signal?: AbortSignal): Promise<Hashed | undefined> {
   const legacy = await readLegacy(deps.legacy.client, deps.legacy.bucket, key, { ifMatch: etag, signal });
   if (!legacy) return undefined;
+  // A folder marker is stored as is, never encrypted (the migrator copies it as the empty object it is).
+  if (isFolderMarker(key, legacy.size)) return hashStream(legacy.body, signal);
   return hashStream(deps.codec.decrypt(legacy.body, { key, size: legacy.size }), signal);
 }
 
