@@ -46,7 +46,7 @@ async function audit(m: TestMigration, logFile: string, opts: Partial<AuditOptio
         codec: m.codec,
         countFallbackHits: fallbackCounter({ kind: 'file', location: logFile }, { timeoutMs: 1000 }),
       },
-      { window: { start: new Date(now.getTime() - 7 * DAY), end: now }, deep: false, concurrency: 8, deepConcurrency: 3, maxListed: 100, ...opts },
+      { window: { start: new Date(now.getTime() - 7 * DAY), end: now }, deep: false, concurrency: 8, deepConcurrency: 3, deepMemoryBytes: 8 * 1024 * 1024, maxListed: 100, ...opts },
     );
   } finally {
     checkpoint.close();

@@ -1,9 +1,10 @@
 /**
  * One audit: counts the fallback hits of the window first (a bad log group fails before any listing), then walks the
  * sorted merge of the legacy listing, the new bucket's listing and the checkpoint, checking every legacy key with at
- * most `concurrency` HEADs in flight (and, with `deep`, re-reading both sides), digests the legacy listing on the way,
- * then re-reads a random sample of verified keys (`sample`). Memory: one listing page per side, one checkpoint batch,
- * the keys in flight, the capped findings and the sample; none of it grows with the number of keys.
+ * most `concurrency` HEADs in flight (and, with `deep`, re-reading both sides: at most `deepConcurrency` keys and
+ * `deepMemoryBytes` of object data at once), digests the legacy listing on the way, then re-reads a random sample of
+ * verified keys (`sample`). Memory: one listing page per side, one checkpoint batch, the keys in flight, the capped
+ * findings and the sample; none of it grows with the number of keys.
  *
  * It returns the report; writing it is the caller's (the CLI writes nothing when the audit cannot finish).
  */
@@ -11,6 +12,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
 import type { Checkpoint } from '../migrate/checkpoint';
+import { MemoryBudget } from '../migrate/memory-budget';
 import type { Provenance } from '../migrate/provenance';
 import { checkpointProblems, type CheckpointFacts } from './checkpoint-facts';
 import { checkKey } from './check-key';
@@ -54,8 +56,10 @@ export interface AuditOptions {
   readonly sampleSeed?: string;
   /** HEADs in flight. */
   readonly concurrency: number;
-  /** Deep re-reads in flight (each may hold an object: Fernet reads whole). */
+  /** Deep re-reads in flight. */
   readonly deepConcurrency: number;
+  /** Bytes of object data deep re-reads may hold at once (Fernet reads a token whole): each reserves twice its stored size. */
+  readonly deepMemoryBytes: number;
   /** Findings listed in the report (all are counted). */
   readonly maxListed: number;
   readonly pageSize?: number;
@@ -83,6 +87,7 @@ class Slots {
 interface Sampled {
   readonly key: string;
   readonly etag: string;
+  readonly size: number;
   readonly provenance: Provenance;
 }
 
@@ -105,6 +110,20 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   const sampleSeed = opts.sample ? (opts.sampleSeed ?? randomSeed()) : undefined;
   const reservoir = opts.sample ? new Reservoir<Sampled>(opts.sample, sampleSeed!) : undefined;
   const deepSlots = new Slots(opts.deepConcurrency);
+  const budget = new MemoryBudget(opts.deepMemoryBytes);
+  /** A deep re-read holds a slot and its share of the memory budget (the token and its plaintext, whole at worst). */
+  const deepRead = async (key: string, etag: string, storedSize: number, prov: Provenance) => {
+    const release = await deepSlots.take();
+    const free = await budget.acquire(2 * storedSize + 64 * 1024);
+    try {
+      const deep = await deepCompare(key, etag, prov, deepDeps!, signal);
+      counts.deepCompared++;
+      return deep;
+    } finally {
+      free();
+      release();
+    }
+  };
   const ctx = { lastRunStartedAt: facts.lastRun?.startedAt };
 
   const judge = async (item: MergedKey): Promise<void> => {
@@ -117,20 +136,14 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     const findings: Finding[] = [...verdict.findings];
     let outcome = verdict.outcome;
     if (opts.deep && verdict.provenance && deepDeps) {
-      const release = await deepSlots.take();
-      try {
-        const deep = await deepCompare(item.key, item.legacy.etag, verdict.provenance, deepDeps, signal);
-        counts.deepCompared++;
-        findings.push(...deep.findings);
-        if (deep.findings.length) outcome = 'problem';
-      } finally {
-        release();
-      }
+      const deep = await deepRead(item.key, item.legacy.etag, item.legacy.size, verdict.provenance);
+      findings.push(...deep.findings);
+      if (deep.findings.length) outcome = 'problem';
     }
     collector.addKey(findings);
     if (outcome === 'verified') counts.verified++;
     else if (outcome === 'app-version') counts.appVersion++;
-    if (outcome === 'verified' && reservoir && verdict.provenance) reservoir.offer({ key: item.key, etag: item.legacy.etag, provenance: verdict.provenance });
+    if (outcome === 'verified' && reservoir && verdict.provenance) reservoir.offer({ key: item.key, etag: item.legacy.etag, size: item.legacy.size, provenance: verdict.provenance });
     deps.events?.checked?.(outcome === 'problem');
   };
 
@@ -168,16 +181,10 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     deps.events?.phase?.('sample', { keys: sampled.length, of: reservoir!.offered, seed: sampleSeed });
     await Promise.all(
       sampled.map(async (s) => {
-        const release = await deepSlots.take();
-        try {
-          const deep = await deepCompare(s.key, s.etag, s.provenance, deepDeps, signal);
-          counts.deepCompared++;
-          if (deep.findings.length) {
-            collector.addKey(deep.findings);
-            counts.verified--;
-          }
-        } finally {
-          release();
+        const deep = await deepRead(s.key, s.etag, s.size, s.provenance);
+        if (deep.findings.length) {
+          collector.addKey(deep.findings);
+          counts.verified--;
         }
       }),
     );

@@ -44,7 +44,8 @@ export function parseArgs(argv: string[]) {
     .option('fallback-log', { type: 'string', describe: "A JSON-lines log of the app to count fallback hits in, instead of the workspace's app.logGroup / app.localLogFile" })
     .option('query-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for each CloudWatch Logs Insights query' })
     .option('concurrency', { type: 'number', default: 32, describe: 'HEAD requests to the new bucket in flight' })
-    .option('deep-concurrency', { type: 'number', default: 4, describe: 'Objects re-read at once by --deep and --sample (each may be held whole in memory by the Fernet codec)' })
+    .option('deep-concurrency', { type: 'number', default: 16, describe: 'Keys re-read at once by --deep and --sample' })
+    .option('memory', { type: 'number', default: 128, describe: 'MiB of object data --deep and --sample hold at once (the Fernet codec reads a token whole); a larger object runs alone' })
     .option('max-listed', { type: 'number', default: 1000, describe: 'Findings listed in the report (all are counted)' })
     .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
     .check((a) => {
@@ -55,6 +56,7 @@ export function parseArgs(argv: string[]) {
       whole('concurrency', a.concurrency, 1, 256);
       whole('deep-concurrency', a['deep-concurrency'], 1, 64);
       whole('max-listed', a['max-listed'], 0, 1_000_000);
+      whole('memory', a.memory, 16, 65_536);
       whole('query-timeout', a['query-timeout'], 1, 3600);
       if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
       if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
@@ -121,6 +123,7 @@ async function main(): Promise<number> {
             sampleSeed: args.seed,
             concurrency: args.concurrency,
             deepConcurrency: args['deep-concurrency'],
+            deepMemoryBytes: args.memory * 1024 * 1024,
             maxListed: args['max-listed'],
             signal: interrupt.signal,
           },
