@@ -146,6 +146,6 @@ describe('fallback hits from CloudWatch Logs Insights', () => {
       new ConfigError('app.logGroup: log group "/ecs/chat-app" does not exist in eu-west-1; check the workspace\'s app.logGroup'),
     );
     const denied = Object.assign(new Error('not authorized to perform: logs:StartQuery'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
-    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({}, denied).client })).rejects.toThrow(/needs logs:StartQuery and logs:GetQueryResults/);
+    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({}, denied).client })).rejects.toThrow(/needs logs:StartQuery, logs:GetQueryResults, logs:StopQuery on it$/);
   });
 });

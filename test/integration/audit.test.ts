@@ -136,6 +136,12 @@ describe('the audit after a full migration on the RGW', () => {
     expect(r.counts.deepCompared).toBe(objects.length - 1);
   });
 
+  test('an interrupted audit returns no report', async () => {
+    const stop = new AbortController();
+    stop.abort(new Error('interrupted'));
+    await expect(audit(m, logFile, { signal: stop.signal })).rejects.toThrow();
+  });
+
   describe('after damage', () => {
     const damaged: Record<string, string> = {};
     let before: AuditReport;

@@ -4,8 +4,8 @@
  * bound on the whole wait after which the query is stopped (StopQuery) and the count fails.
  *
  * Two queries: the count (hits, distinct keys, first and last hit), and, only when there are hits, the most-hit keys.
- * The caller needs logs:StartQuery, logs:GetQueryResults and logs:StopQuery on the log group (the SDK's default
- * credentials: the operator's, not the migration roles').
+ * The caller needs INSIGHTS_QUERY_ACTIONS on the log group (the SDK's default credentials: the operator's, not the
+ * migration roles').
  */
 import {
   CloudWatchLogsClient,
@@ -22,6 +22,12 @@ import { SAMPLE_KEYS, type FallbackCount } from './fallback-count';
 import { windowSeconds, type TimeWindow } from './window';
 
 export type LogsClient = Pick<CloudWatchLogsClient, 'send'>;
+
+/**
+ * What the caller (the operator running the audit, not a migration role: no stack grants these) needs on the app's log
+ * group.
+ */
+export const INSIGHTS_QUERY_ACTIONS = ['logs:StartQuery', 'logs:GetQueryResults', 'logs:StopQuery'] as const;
 
 export interface InsightsOptions {
   readonly client: LogsClient;
@@ -94,7 +100,7 @@ export async function runInsightsQuery(o: InsightsOptions, queryString: string):
       throw new ConfigError(`app.logGroup: log group "${o.logGroup}" does not exist in ${o.region}; check the workspace's app.logGroup`);
     }
     if (code === 'AccessDeniedException' || code === 'UnrecognizedClientException' || code === 'CredentialsProviderError') {
-      throw new ConfigError(`cannot query log group "${o.logGroup}" in ${o.region} (${describeAwsError(err)}); the audit needs logs:StartQuery and logs:GetQueryResults on it`);
+      throw new ConfigError(`cannot query log group "${o.logGroup}" in ${o.region} (${describeAwsError(err)}); the audit needs ${INSIGHTS_QUERY_ACTIONS.join(', ')} on it`);
     }
     throw new InsightsQueryError(`Logs Insights StartQuery on "${o.logGroup}" failed: ${describeAwsError(err)}`);
   }
