@@ -31,8 +31,6 @@ export interface CopyDeps {
   /** Whether the legacy bucket still has the key (HEAD). */
   readonly legacyExists: (key: string) => Promise<boolean>;
   readonly now?: () => Date;
-  /** Test hook: called after the copy is written and before legacy is checked again. */
-  readonly afterWrite?: (key: string) => Promise<void>;
 }
 
 export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<LegacyObject, 'body'>, plaintext: Buffer): Promise<CopyOutcome> {
@@ -52,7 +50,6 @@ export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<Legacy
     sha256,
   );
   if (!written.written) return 'existed';
-  await deps.afterWrite?.(key);
   if (await deps.legacyExists(key)) return 'written';
   await removeOwnCopy(deps.target, key, legacy.etag, written.versionId);
   return 'undone';

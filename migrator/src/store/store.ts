@@ -16,7 +16,6 @@ import type { Transport } from '../aws/http';
 import { createLogger } from '../log';
 import { sseParams, type Target } from '../migrate/write-new';
 import { STORE_ENV, storeConfigFromEnv, type SideSettings, type StoreConfig, type StoreMode } from './config';
-import type { CopyDeps } from './copy-on-miss';
 import { StoreCounters, type StoreCounts } from './counters';
 import { checkKey, StoreError, storeErrorOf, type StoreSide } from './errors';
 import { fallbackHitFields, type FallbackOp } from './fallback-events';
@@ -35,8 +34,6 @@ export interface StoreOptions {
   readonly maxCopiesInFlight?: number;
   /** Overrides of the SDK transport (timeouts, attempts). */
   readonly transport?: Partial<Transport>;
-  /** Test hook for the copy-on-miss race (see copy-on-miss.ts). */
-  readonly copyHooks?: Pick<CopyDeps, 'afterWrite' | 'now'>;
 }
 
 const MIB = 1024 * 1024;
@@ -209,7 +206,7 @@ export async function createStore(config: StoreConfig, opts: StoreOptions = {}):
       const store = () => built;
       copy = async (key, decoded) => {
         try {
-          const outcome = await copyToNew({ target, legacyExists: (k) => legacy.exists(k), ...opts.copyHooks }, key, decoded.object, decoded.plaintext!);
+          const outcome = await copyToNew({ target, legacyExists: (k) => legacy.exists(k) }, key, decoded.object, decoded.plaintext!);
           store().counters.copy(outcome);
         } catch (err) {
           store().counters.copy('failed');
