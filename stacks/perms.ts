@@ -59,8 +59,13 @@ export const CONDITIONAL_WRITE_ACTIONS = ['s3:PutObject'] as const;
 export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
 export const APP_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
-/** The migration writer: create objects (never delete) and read them back for the audit. */
-export const WRITER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS] as const;
+/**
+ * The migration writer: create objects and read them back for the audit; and delete, for one purpose only: when the
+ * app deletes a photo while the migrator is copying it (the app deletes legacy first, then new), the migrator's write
+ * can land after the app's delete, so the migrator deletes its own copy again (a delete marker on a versioned bucket,
+ * as the app's own delete). Overwrites stay impossible: the bucket policy makes every write conditional.
+ */
+export const WRITER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
 export const WRITER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /** The migration reader in the legacy account: list and read, nothing else. */

@@ -98,8 +98,9 @@ export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey }): Pol
 }
 
 /**
- * The migration writer role: create objects in the new bucket (never delete; the bucket policy makes every completed
- * write conditional on If-None-Match) and read and list it for the audit. KMS rights only with SSE-KMS, only that key.
+ * The migration writer role: create objects in the new bucket (the bucket policy makes every completed write
+ * conditional on If-None-Match), delete its own copy of a photo the app deleted during the copy (see perms.ts), and
+ * read and list it for the audit. KMS rights only with SSE-KMS, only that key.
  */
 export function writerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): PolicyDocument {
   const statements: PolicyStatement[] = [

@@ -154,7 +154,7 @@ const cases: Case[] = [
   { name: 'dev local user cannot touch the dev bucket policy', actor: devLocal, action: 's3:PutBucketPolicy', resource: bucket(ws.dev), ...onPrimary('dev'), expected: 'ImplicitlyDenied' },
   { name: 'dev app user cannot write the prod bucket', actor: devApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'ImplicitlyDenied' },
 
-  // -- the migration writer role: conditional writes only, read for the audit, never delete
+  // -- the migration writer role: conditional writes only, read for the audit, delete only to undo a raced copy
   { name: 'writer cannot PutObject without If-None-Match', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'ExplicitlyDenied' },
   { name: 'writer can PutObject with If-None-Match: *', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
   { name: 'writer can upload multipart parts (no conditional header exists for them)', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: part, expected: 'Allowed' },
@@ -163,7 +163,9 @@ const cases: Case[] = [
   { name: 'dev writer can PutObject with If-None-Match: *', actor: devWriter, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
   { name: 'writer reads objects for the audit', actor: prodWriter, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
   { name: 'writer lists the bucket for the audit', actor: prodWriter, action: 's3:ListBucket', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
-  { name: 'writer cannot delete objects', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'writer can delete (a delete marker) to undo a copy that raced the app deleting the photo', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  { name: 'writer cannot delete versions permanently', actor: prodWriter, action: 's3:DeleteObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot delete in the staging bucket', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'ImplicitlyDenied' },
   { name: 'writer cannot write the staging bucket', actor: prodWriter, action: 's3:PutObject', resource: object(ws.staging), ...onPrimary('staging'), context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
   { name: 'writer cannot change the bucket policy', actor: prodWriter, action: 's3:PutBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'writer generates data keys with the bucket key through S3', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },

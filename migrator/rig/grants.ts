@@ -1,7 +1,8 @@
 /**
- * The rights the rig gives its principals, the way the stacks give them on AWS (stacks/perms.ts and stacks/policies.ts
- * on the `stacks` branch: the app user reads, writes, lists and deletes its one bucket; the reader role lists and reads
- * the legacy bucket; the writer role creates objects in the new bucket and reads them back, never deletes).
+ * The rights the rig gives its principals, the way the stacks give them on AWS, from the same action constants
+ * (stacks/perms.ts): the app user reads, writes, lists and deletes its one bucket; the reader role lists and reads the
+ * legacy bucket; the writer role creates objects in the new bucket, reads them back, and deletes only to undo a copy
+ * that raced the app's delete.
  *
  * What RGW 16 cannot take is left out, and said here: no kms:* statements (RGW's "testing" KMS backend has no key
  * policies), no bucket policy on the new bucket (its conditions need TLS and s3:if-none-match, which RGW does not
@@ -19,14 +20,15 @@ export interface PolicyDocument {
   }>;
 }
 
-// The action lists, as in stacks/perms.ts.
-const OBJECT_READ = ['s3:GetObject'];
-const OBJECT_VERSION_READ = ['s3:GetObjectVersion'];
-const BUCKET_LIST = ['s3:ListBucket'];
-const OBJECT_WRITE = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
-const BUCKET_MULTIPART_LIST = ['s3:ListBucketMultipartUploads'];
-const OBJECT_DELETE = ['s3:DeleteObject'];
-const ASSUME_ROLE = ['sts:AssumeRole'];
+import {
+  APP_BUCKET_ACTIONS,
+  APP_OBJECT_ACTIONS,
+  ASSUME_ROLE_ACTIONS,
+  READER_BUCKET_ACTIONS,
+  READER_OBJECT_ACTIONS,
+  WRITER_BUCKET_ACTIONS,
+  WRITER_OBJECT_ACTIONS,
+} from '../../stacks/perms';
 
 /** RGW resolves a bucket ARN without an account to the caller's own tenant, as AWS resolves it globally. */
 const bucketArn = (bucket: string) => `arn:aws:s3:::${bucket}`;
@@ -42,15 +44,13 @@ function bucketPolicy(bucket: string, bucketActions: string[], objectActions: st
 }
 
 /** An app user (the primary app, and the legacy app on its legacy bucket): read, write, list, delete. */
-export const appUserPolicy = (bucket: string) =>
-  bucketPolicy(bucket, [...BUCKET_LIST, ...BUCKET_MULTIPART_LIST], [...OBJECT_READ, ...OBJECT_WRITE, ...OBJECT_DELETE]);
+export const appUserPolicy = (bucket: string) => bucketPolicy(bucket, [...APP_BUCKET_ACTIONS], [...APP_OBJECT_ACTIONS]);
 
 /** The migration reader role in the legacy account: list and read. */
-export const readerRolePolicy = (bucket: string) => bucketPolicy(bucket, [...BUCKET_LIST], [...OBJECT_READ, ...OBJECT_VERSION_READ]);
+export const readerRolePolicy = (bucket: string) => bucketPolicy(bucket, [...READER_BUCKET_ACTIONS], [...READER_OBJECT_ACTIONS]);
 
-/** The migration writer role in the primary account: create objects, read and list them; never delete. */
-export const writerRolePolicy = (bucket: string) =>
-  bucketPolicy(bucket, [...BUCKET_LIST, ...BUCKET_MULTIPART_LIST], [...OBJECT_READ, ...OBJECT_WRITE]);
+/** The migration writer role in the primary account: create objects, read and list them, undo a raced copy. */
+export const writerRolePolicy = (bucket: string) => bucketPolicy(bucket, [...WRITER_BUCKET_ACTIONS], [...WRITER_OBJECT_ACTIONS]);
 
 /** Who may assume a migration role; with the ExternalId condition when `externalId` is given. */
 export function trustPolicy(principals: readonly string[], externalId?: string): PolicyDocument {
@@ -60,7 +60,7 @@ export function trustPolicy(principals: readonly string[], externalId?: string):
       {
         Effect: 'Allow',
         Principal: { AWS: [...principals] },
-        Action: [...ASSUME_ROLE],
+        Action: [...ASSUME_ROLE_ACTIONS],
         ...(externalId ? { Condition: { StringEquals: { 'sts:ExternalId': externalId } } } : {}),
       },
     ],

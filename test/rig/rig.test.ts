@@ -84,7 +84,7 @@ describe('what the rig creates from a workspace', () => {
     expect(() => plannedUsers(make())).toThrow(message);
   });
 
-  test('the grants: app users read/write/list/delete their bucket; reader reads; writer writes, never deletes', () => {
+  test('the grants: app users read/write/list/delete their bucket; reader reads; writer writes and may delete (undo)', () => {
     expect(appUserPolicy('b').Statement).toEqual([
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: ['arn:aws:s3:::b'] },
       {
@@ -94,7 +94,8 @@ describe('what the rig creates from a workspace', () => {
       },
     ]);
     expect(readerRolePolicy('b').Statement.flatMap((s) => s.Action)).toEqual(['s3:ListBucket', 's3:GetObject', 's3:GetObjectVersion']);
-    expect(writerRolePolicy('b').Statement.flatMap((s) => s.Action)).not.toContain('s3:DeleteObject');
+    expect(writerRolePolicy('b').Statement.flatMap((s) => s.Action)).toContain('s3:DeleteObject');
+    expect(writerRolePolicy('b').Statement.flatMap((s) => s.Action)).not.toContain('s3:DeleteObjectVersion');
     expect(trustPolicy(['arn:aws:iam::primary:user/migrator'], 'x').Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': 'x' } });
     expect(trustPolicy(['arn:aws:iam::primary:user/migrator']).Statement[0]).not.toHaveProperty('Condition');
   });

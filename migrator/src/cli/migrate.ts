@@ -5,6 +5,7 @@
  * Exit codes: 0 all migrated or legitimately kept; 1 objects quarantined or failed; 2 bad input (nothing written);
  * 3 stopped with objects still pending (--limit); 130 interrupted (Ctrl-C).
  */
+import { setMaxListeners } from 'events';
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -12,13 +13,11 @@ import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, preflight } from '../aws/clients';
 import { loadCodec } from '../codec';
 import { createLogger } from '../log';
-import { Checkpoint, type ObjectState } from '../migrate/checkpoint';
 import { dryRun } from '../migrate/dry-run';
-import { MigrateProgress, formatBytes } from '../migrate/progress';
-import { writeMigrationReport, type MigrationSummary } from '../migrate/report';
-import { MigrationRun, type RunResult } from '../migrate/run';
-import { attachUploadLedger } from '../migrate/upload-ledger';
-import { sseParams, type Target } from '../migrate/write-new';
+import { migrateWorkspace } from '../migrate/migrate-workspace';
+import { formatBytes, MigrateProgress } from '../migrate/progress';
+import type { MigrationRun } from '../migrate/run';
+import { sseParams } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { EXIT, runCli, UsageError } from './run-cli';
 
@@ -42,16 +41,16 @@ export function parseArgs(argv: string[]) {
     .option('max-attempts', { type: 'number', default: 5, describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)' })
     .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
     .check((a) => {
-      const positive = (name: string, v: number | undefined, min = 1) => {
-        if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new UsageError(`--${name} must be a whole number of at least ${min} (got ${v})`);
+      const whole = (name: string, v: number | undefined, min: number, max = Infinity) => {
+        if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
+          throw new UsageError(`--${name} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''} (got ${v})`);
+        }
       };
-      positive('concurrency', a.concurrency);
-      positive('limit', a.limit);
-      positive('part-size', a['part-size'], 5);
-      positive('memory', a.memory, 16);
-      positive('max-attempts', a['max-attempts']);
-      if (a.concurrency > 256) throw new UsageError(`--concurrency must be at most 256 (got ${a.concurrency})`);
-      if (a['part-size'] > 5120) throw new UsageError('--part-size must be at most 5120 MiB (S3 limit)');
+      whole('concurrency', a.concurrency, 1, 256);
+      whole('limit', a.limit, 1);
+      whole('part-size', a['part-size'], 5, 5120);
+      whole('memory', a.memory, 16);
+      whole('max-attempts', a['max-attempts'], 1, 100);
       return true;
     })
     .strict()
@@ -77,145 +76,75 @@ function defaultPaths(ws: LoadedWorkspace, args: Args) {
 async function main(): Promise<number> {
   const args = parseArgs(hideBin(process.argv));
   const ws = loadWorkspace(args.env);
-  const codec = await loadCodec(ws);
-  const clients = createClients(ws);
+  if (args['dry-run']) return dryRunMain(ws, args);
+
   const tty = args.progress === 'bar' || (args.progress === 'auto' && Boolean(process.stderr.isTTY));
   const log = createLogger({ name: 'bucketmove-migrate', level: tty ? 'warn' : undefined });
+  const paths = defaultPaths(ws, args);
+  let run: MigrationRun | undefined;
+  let progress: MigrateProgress | undefined;
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (!run) process.exit(EXIT.interrupted); // nothing started yet: nothing to finish
+    run.interruptedByUser = true;
+    if (signals === 1) {
+      run.stop();
+      progress?.note('warn', { event: 'stopping' }, 'stopping: finishing the objects in flight (press Ctrl-C again to abort them)');
+    } else {
+      run.abort();
+      progress?.note('warn', { event: 'aborting' }, 'aborting the objects in flight (their keys stay pending)');
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const { summary, files } = await migrateWorkspace(ws, {
+    prefix: args.prefix,
+    checkpoint: paths.checkpoint,
+    report: paths.report,
+    concurrency: args.concurrency,
+    limit: args.limit,
+    maxAttempts: args['max-attempts'],
+    retryQuarantined: args['retry-quarantined'],
+    relist: args.relist,
+    memoryBytes: args.memory * MIB,
+    partSize: args['part-size'] * MIB,
+    onRun: (r) => (run = r),
+    events: (before) => {
+      const known = Object.values(before).reduce((n, c) => n + c.count, 0);
+      const redo = before.pending.count + before.failed.count + (args['retry-quarantined'] ? before.quarantined.count : 0);
+      progress = new MigrateProgress({ log, knownTotal: known, alreadyDone: known - redo, tty });
+      return progress;
+    },
+  });
+  log.info({ event: 'migration-finished', totals: summary.run.totals, exitCode: summary.exitCode, report: files.csv }, summary.verdict);
+  process.stdout.write(`${summary.verdict}\nreport: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n`);
+  return summary.exitCode;
+}
+
+async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
+  await loadCodec(ws); // the keys must be there for the real run too: say so now
+  const clients = createClients(ws);
   try {
     await preflight(clients.legacy);
     await preflight(clients.primary);
-    const source = { client: clients.legacy.s3, bucket: clients.legacy.bucket };
-    const target: Target = {
-      client: clients.primary.s3,
-      bucket: clients.primary.bucket,
-      sse: sseParams(ws.primary.encryption),
-      partSize: args['part-size'] * MIB,
-      queueSize: 4,
-    };
-    const paths = defaultPaths(ws, args);
     const interrupt = new AbortController();
-    const onSignal = () => interrupt.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-
-    if (args['dry-run']) {
-      const res = await dryRun(source, target, {
-        prefix: args.prefix,
-        limit: args.limit,
-        concurrency: args.concurrency,
-        reportCsv: args.report ? `${args.report}.csv` : undefined,
-        signal: interrupt.signal,
-      });
-      if (args.report) writeFileAtomic(`${args.report}.json`, `${JSON.stringify({ tool: 'bucketmove migrate --dry-run', env: ws.env, prefix: args.prefix, ...res }, null, 2)}\n`);
-      process.stdout.write(
-        `dry run (${ws.env}): ${res.listed} legacy objects (${formatBytes(res.listedBytes)}): ${res.wouldCopy} to copy, ${res.alreadyMigrated} already migrated, ${res.appVersionKept} kept as the app wrote them, ${res.errors} unchecked${args.report ? `; report: ${args.report}.csv` : ''}\n`,
-      );
-      return interrupt.signal.aborted ? EXIT.interrupted : res.errors ? EXIT.failed : EXIT.ok;
-    }
-
-    const checkpoint = Checkpoint.open(paths.checkpoint, { env: ws.env, legacyBucket: ws.legacy.bucket, newBucket: ws.primary.bucket, prefix: args.prefix });
-    try {
-      attachUploadLedger(target.client, checkpoint);
-      const before = checkpoint.counts();
-      const known = Object.values(before).reduce((n, c) => n + c.count, 0);
-      const progress = new MigrateProgress({ log, knownTotal: known, alreadyDone: known - before.pending.count - before.failed.count - (args['retry-quarantined'] ? before.quarantined.count : 0), tty });
-      const run = new MigrationRun(
-        { source, target, codec, checkpoint, events: progress },
-        {
-          concurrency: args.concurrency,
-          prefix: args.prefix,
-          limit: args.limit,
-          maxAttempts: args['max-attempts'],
-          retryQuarantined: args['retry-quarantined'],
-          relist: args.relist,
-          memoryBytes: args.memory * MIB,
-        },
-      );
-      let signals = 0;
-      const stopOnSignal = () => {
-        signals++;
-        run.interruptedByUser = true;
-        if (signals === 1) {
-          run.stop();
-          progress.note('warn', { event: 'stopping' }, 'stopping: finishing the objects in flight (press Ctrl-C again to abort them)');
-          process.once('SIGINT', stopOnSignal);
-          process.once('SIGTERM', stopOnSignal);
-        } else {
-          run.abort();
-          progress.note('warn', { event: 'aborting' }, 'aborting the objects in flight (their keys stay pending)');
-        }
-      };
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.once('SIGINT', stopOnSignal);
-      process.once('SIGTERM', stopOnSignal);
-      const runId = checkpoint.startRun();
-      progress.start();
-      let result: RunResult;
-      try {
-        result = await run.run();
-      } finally {
-        progress.stop();
-      }
-      const summary = summarize(ws, args, checkpoint.file, result);
-      checkpoint.finishRun(runId, summary.verdict, summary);
-      const files = writeMigrationReport(paths.report, checkpoint, summary);
-      log.info({ event: 'migration-finished', ...summary.run.totals, exitCode: summary.exitCode, report: files.csv }, summary.verdict);
-      process.stdout.write(`${summary.verdict}\nreport: ${files.csv} and ${files.json}\ncheckpoint: ${checkpoint.file}\n`);
-      return summary.exitCode;
-    } finally {
-      checkpoint.close();
-    }
+    setMaxListeners(0, interrupt.signal);
+    process.once('SIGINT', () => interrupt.abort());
+    const res = await dryRun(
+      { client: clients.legacy.s3, bucket: clients.legacy.bucket },
+      { client: clients.primary.s3, bucket: clients.primary.bucket, sse: sseParams(ws.primary.encryption), partSize: 8 * MIB, queueSize: 1 },
+      { prefix: args.prefix, limit: args.limit, concurrency: args.concurrency, reportCsv: args.report ? `${args.report}.csv` : undefined, signal: interrupt.signal },
+    );
+    if (args.report) writeFileAtomic(`${args.report}.json`, `${JSON.stringify({ tool: 'bucketmove migrate --dry-run', env: ws.env, prefix: args.prefix, ...res }, null, 2)}\n`);
+    process.stdout.write(
+      `dry run (${ws.env}): ${res.listed} legacy objects (${formatBytes(res.listedBytes)}): ${res.wouldCopy} to copy, ${res.alreadyMigrated} already migrated, ${res.appVersionKept} kept as the app wrote them, ${res.errors} unchecked${args.report ? `; report: ${args.report}.csv` : ''}\n`,
+    );
+    return interrupt.signal.aborted ? EXIT.interrupted : res.errors ? EXIT.failed : EXIT.ok;
   } finally {
     clients.legacy.destroy();
     clients.primary.destroy();
   }
-}
-
-function summarize(ws: LoadedWorkspace, args: Args, checkpointFile: string, run: RunResult): MigrationSummary {
-  const t = run.totals;
-  const ok = (s: ObjectState) => t[s].count;
-  const notMigrated = ok('quarantined') + ok('failed') + ok('pending');
-  const complete = notMigrated === 0 && run.listingComplete;
-  const exitCode = run.interrupted
-    ? EXIT.interrupted
-    : ok('quarantined') + ok('failed') > 0 || run.listingError
-      ? EXIT.failed
-      : complete
-        ? EXIT.ok
-        : EXIT.incomplete;
-  const all = Object.values(t).reduce((n, c) => n + c.count, 0);
-  const parts = [
-    `copied ${ok('copied')}`,
-    ok('already-migrated') && `already migrated ${ok('already-migrated')}`,
-    ok('kept-app-version') && `kept as the app wrote them ${ok('kept-app-version')}`,
-    ok('vanished') + ok('deleted-during-copy') && `deleted by the app ${ok('vanished') + ok('deleted-during-copy')}`,
-  ].filter(Boolean);
-  const problems = [
-    ok('quarantined') && `${ok('quarantined')} quarantined`,
-    ok('failed') && `${ok('failed')} failed (retried next run)`,
-    ok('pending') && `${ok('pending')} not attempted yet`,
-    !run.listingComplete && (run.listingError ? `listing failed: ${run.listingError}` : 'listing not finished'),
-  ].filter(Boolean);
-  const verdict = complete
-    ? `migration of ${ws.env} complete: ${all} legacy objects (${parts.join(', ')}) in ${run.seconds.toFixed(1)} s`
-    : `migration of ${ws.env} NOT complete: ${notMigrated} of ${all} objects not migrated (${problems.join(', ')}); ${parts.join(', ')}${run.interrupted ? '; interrupted' : ''}`;
-  return {
-    tool: 'bucketmove migrate',
-    reportFormat: 'Report_CSV_20180820',
-    reportColumns: [],
-    env: ws.env,
-    legacyBucket: ws.legacy.bucket,
-    newBucket: ws.primary.bucket,
-    prefix: args.prefix,
-    dryRun: false,
-    checkpoint: checkpointFile,
-    run,
-    notMigrated,
-    complete,
-    exitCode,
-    verdict,
-  };
 }
 
 if (require.main === module) runCli('migrate', main);

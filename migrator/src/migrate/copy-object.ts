@@ -7,6 +7,10 @@
  * SHA-256) must be sent when the multipart upload starts: a hashing pass over the GET that is already open, then
  * an upload pass over a second GET pinned to the same ETag, which must hash the same or the upload aborts.
  *
+ * A zero-byte object whose key ends in "/" is a folder marker (what the S3 console creates), never an encrypted photo
+ * (every encrypted form of even an empty photo has a header): it is copied as the empty object it is. Any other
+ * zero-byte object fails in the codec as truncated and goes to quarantine.
+ *
  * After a write, the legacy key is checked again: if the app deleted the photo while it was being copied (it deletes
  * legacy first, then new), the copy just written is removed, so a deleted photo cannot come back.
  */
@@ -43,7 +47,13 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
   let size: number;
   let written: WriteResult;
   let obj: NewObject;
-  if (legacy.size <= target.partSize) {
+  if (isFolderMarker(row.key, legacy.size)) {
+    legacy.body.destroy();
+    sha256 = EMPTY_SHA256;
+    size = 0;
+    obj = newObject(row.key, legacy, sha256, size, migratedAt);
+    written = await putWhole(target, obj, Buffer.alloc(0), sha256, signal);
+  } else if (legacy.size <= target.partSize) {
     // One pass: the plaintext is complete and authenticated before a single byte is written.
     const hasher = new PlaintextHasher();
     const chunks: Buffer[] = [];
@@ -97,6 +107,12 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
     return { ...recorded, state: 'deleted-during-copy', newVersionId: written.versionId ?? null };
   }
   return { ...recorded, state: 'copied', newVersionId: written.versionId ?? null };
+}
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export function isFolderMarker(key: string, storedSize: number): boolean {
+  return storedSize === 0 && key.endsWith('/');
 }
 
 function newObject(key: string, legacy: LegacyObject, sha256: string, size: number, migratedAt: string): NewObject {

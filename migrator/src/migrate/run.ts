@@ -8,6 +8,7 @@
  * aborts those in flight (their multipart uploads are aborted; their keys stay pending for the next run).
  */
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'events';
 import type { Codec } from '../codec/codec';
 import { DONE_STATES, type Checkpoint, type ObjectRow, type ObjectState, type Outcome } from './checkpoint';
 import { classify, type Classified } from './classify';
@@ -100,6 +101,8 @@ export class MigrationRun {
   ) {
     this.pacer = new Pacer({ maxConcurrency: opts.concurrency, recoverAfter: Math.max(4, opts.concurrency), minPauseMs: 50, maxPauseMs: 5_000 });
     this.budget = new MemoryBudget(opts.memoryBytes);
+    // Every request and stream in flight listens to these two signals.
+    setMaxListeners(0, this.stopController.signal, this.abortController.signal);
   }
 
   /** Stops taking new objects; those in flight finish. */

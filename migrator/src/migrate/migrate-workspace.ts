@@ -1,0 +1,141 @@
+/**
+ * The migration of one workspace, as a library call: the clients (with their preflight), the codec, the checkpoint,
+ * the run, the completion report. The CLI adds flags, signals and the progress display; tests and the demo call this.
+ */
+import type { LoadedWorkspace } from '../../../workspaces/load';
+import { createClients, preflight, type SideClientOptions } from '../aws/clients';
+import type { Codec } from '../codec/codec';
+import { loadCodec } from '../codec';
+import { Checkpoint, type ObjectState } from './checkpoint';
+import { writeMigrationReport, type MigrationSummary } from './report';
+import { MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
+import { attachUploadLedger } from './upload-ledger';
+import { sseParams, type Target } from './write-new';
+
+const MIB = 1024 * 1024;
+
+export interface MigrateOptions extends Partial<Omit<RunOptions, 'prefix'>> {
+  readonly prefix?: string;
+  readonly checkpoint: string;
+  /** Report path without extension. */
+  readonly report: string;
+  readonly partSize?: number;
+  readonly queueSize?: number;
+  /** Client options (credentials mode, transport, rig state). */
+  readonly clients?: SideClientOptions;
+  /** A codec to use instead of the workspace's (tests wrap one). */
+  readonly codec?: Codec;
+  /** Builds the run's observer from the checkpoint's counts before the run (the CLI's progress display). */
+  readonly events?: (before: Record<ObjectState, { count: number; bytes: number }>) => RunEvents & { start?(): void; stop?(): void };
+  /** Called with the run once it exists (the CLI wires Ctrl-C to it). */
+  readonly onRun?: (run: MigrationRun) => void;
+}
+
+export interface MigrateOutcome {
+  readonly summary: MigrationSummary;
+  readonly files: { csv: string; json: string };
+}
+
+export const EXIT_CODES = { ok: 0, failed: 1, incomplete: 3, interrupted: 130 } as const;
+
+export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): Promise<MigrateOutcome> {
+  const codec = o.codec ?? (await loadCodec(ws));
+  const clients = createClients(ws, o.clients);
+  try {
+    await preflight(clients.legacy);
+    await preflight(clients.primary);
+    const prefix = o.prefix ?? '';
+    const target: Target = {
+      client: clients.primary.s3,
+      bucket: clients.primary.bucket,
+      sse: sseParams(ws.primary.encryption),
+      partSize: o.partSize ?? 8 * MIB,
+      queueSize: o.queueSize ?? 4,
+    };
+    const checkpoint = Checkpoint.open(o.checkpoint, { env: ws.env, legacyBucket: ws.legacy.bucket, newBucket: ws.primary.bucket, prefix });
+    try {
+      attachUploadLedger(target.client, checkpoint);
+      const events = o.events?.(checkpoint.counts());
+      const run = new MigrationRun(
+        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, checkpoint, events },
+        {
+          concurrency: o.concurrency ?? 16,
+          prefix,
+          limit: o.limit,
+          maxAttempts: o.maxAttempts ?? 5,
+          retryQuarantined: o.retryQuarantined ?? false,
+          relist: o.relist,
+          memoryBytes: o.memoryBytes ?? 128 * MIB,
+          backoff: o.backoff,
+          listPageSize: o.listPageSize,
+        },
+      );
+      o.onRun?.(run);
+      const runId = checkpoint.startRun();
+      events?.start?.();
+      let result: RunResult;
+      try {
+        result = await run.run();
+      } finally {
+        events?.stop?.();
+      }
+      const summary = summarize(ws, prefix, checkpoint.file, result);
+      checkpoint.finishRun(runId, summary.verdict, summary);
+      const files = writeMigrationReport(o.report, checkpoint, summary);
+      return { summary, files };
+    } finally {
+      checkpoint.close();
+    }
+  } finally {
+    clients.legacy.destroy();
+    clients.primary.destroy();
+  }
+}
+
+export function summarize(ws: LoadedWorkspace, prefix: string, checkpointFile: string, run: RunResult): MigrationSummary {
+  const t = run.totals;
+  const n = (s: ObjectState) => t[s].count;
+  const notMigrated = n('quarantined') + n('failed') + n('pending');
+  const complete = notMigrated === 0 && run.listingComplete;
+  const exitCode = run.interrupted
+    ? EXIT_CODES.interrupted
+    : n('quarantined') + n('failed') > 0 || run.listingError
+      ? EXIT_CODES.failed
+      : complete
+        ? EXIT_CODES.ok
+        : EXIT_CODES.incomplete;
+  const all = Object.values(t).reduce((sum, c) => sum + c.count, 0);
+  const parts = [
+    `copied ${n('copied')}`,
+    n('already-migrated') && `already migrated ${n('already-migrated')}`,
+    n('kept-app-version') && `kept as the app wrote them ${n('kept-app-version')}`,
+    n('vanished') + n('deleted-during-copy') && `deleted by the app ${n('vanished') + n('deleted-during-copy')}`,
+  ].filter(Boolean);
+  const problems = [
+    n('quarantined') && `${n('quarantined')} quarantined`,
+    n('failed') && `${n('failed')} failed (retried next run)`,
+    n('pending') && `${n('pending')} not attempted yet`,
+    !run.listingComplete && (run.listingError ? `listing failed: ${run.listingError}` : 'listing not finished'),
+  ].filter(Boolean);
+  const processed = Object.values(run.processed).reduce((sum, c) => sum + c, 0);
+  const thisRun = `this run: ${processed} objects in ${run.seconds.toFixed(1)} s`;
+  const verdict = complete
+    ? `migration of ${ws.env} complete: ${all} legacy objects (${parts.join(', ')}); ${thisRun}`
+    : `migration of ${ws.env} NOT complete: ${notMigrated} of ${all} objects not migrated (${problems.join(', ')}); ${parts.join(', ')}; ${thisRun}${run.interrupted ? ', interrupted' : ''}`;
+  return {
+    tool: 'bucketmove migrate',
+    reportFormat: 'Report_CSV_20180820',
+    reportColumns: [],
+    env: ws.env,
+    legacyBucket: ws.legacy.bucket,
+    newBucket: ws.primary.bucket,
+    prefix,
+    dryRun: false,
+    checkpoint: checkpointFile,
+    run,
+    notMigrated,
+    complete,
+    exitCode,
+    verdict,
+  };
+}
