@@ -108,7 +108,7 @@ paxos min wait = 0.01
 
 [client.rgw]
 rgw data = ${d}/rgw
-rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+rgw frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
 rgw enable apis = s3, admin, sts, iam
 rgw sts key = ${stsKey}
 rgw s3 auth use sts = true
