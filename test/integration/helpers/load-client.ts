@@ -23,7 +23,7 @@ interface Op {
 export interface Sample {
   readonly kind: 'read-direct' | 'read-fallback' | 'read-missing' | 'write' | 'delete';
   readonly ms: number;
-  /** performance.now() when the request finished. */
+  /** performance.now() when the request finished (it started `ms` earlier). */
   readonly at: number;
 }
 
@@ -88,8 +88,8 @@ export function planOps(p: LoadPlan): Op[] {
 
 export class LoadClient {
   readonly expected = new Map<string, Expected>();
-  /** Keys whose latest state the app set (uploads, new versions, deletes), not the seeder. */
-  readonly touchedByApp = new Set<string>();
+  /** Keys whose latest state the app set (uploads, new versions, deletes), not the seeder; with the first write's end. */
+  readonly touchedByApp = new Map<string, number>();
   readonly samples: Sample[] = [];
   readonly failures: string[] = [];
   requests = 0;
@@ -175,7 +175,7 @@ export class LoadClient {
         await res.arrayBuffer();
         if (res.status !== 201) return void this.fail(op, `expected 201, got ${res.status}`);
         this.expected.set(op.key, { sha256: sha(bytes), size: bytes.length });
-        this.touchedByApp.add(op.key);
+        if (!this.touchedByApp.has(op.key)) this.touchedByApp.set(op.key, performance.now());
         sample('write');
         return undefined;
       }
@@ -183,7 +183,7 @@ export class LoadClient {
       await res.arrayBuffer();
       if (res.status !== 204) return void this.fail(op, `expected 204, got ${res.status}`);
       this.expected.set(op.key, 'deleted');
-      this.touchedByApp.add(op.key);
+      if (!this.touchedByApp.has(op.key)) this.touchedByApp.set(op.key, performance.now());
       sample('delete');
       return undefined;
     } catch (err) {
