@@ -20,7 +20,7 @@ module.exports = {
       // One local S3 rig for the run (or the endpoint of BUCKETMOVE_TEST_STATE); see test/integration/README.md.
       globalSetup: '<rootDir>/test/integration/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/setup/global-teardown.ts',
-      testTimeout: 60000,
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup/timeout.ts'],
     },
   ],
 };

@@ -17,12 +17,18 @@ describe('backoffDelay (full jitter, capped)', () => {
 });
 
 describe('nextPace (AIMD)', () => {
-  test('a throttle halves the objects in flight and starts or doubles the pause', () => {
+  test('a throttle takes a quarter of the slots; at one slot the pause starts and doubles up to its cap', () => {
     let s = initialPace(OPTS);
     s = nextPace(s, 'throttle', OPTS);
-    expect(s).toEqual({ limit: 8, pauseMs: 50, streak: 0 });
+    expect(s).toEqual({ limit: 12, pauseMs: 0, streak: 0 });
     s = nextPace(s, 'throttle', OPTS);
-    expect(s).toEqual({ limit: 4, pauseMs: 100, streak: 0 });
+    expect(s).toEqual({ limit: 9, pauseMs: 0, streak: 0 });
+    while (s.limit > 1) s = nextPace(s, 'throttle', OPTS);
+    expect(s).toEqual({ limit: 1, pauseMs: 0, streak: 0 });
+    s = nextPace(s, 'throttle', OPTS);
+    expect(s).toEqual({ limit: 1, pauseMs: 50, streak: 0 });
+    s = nextPace(s, 'throttle', OPTS);
+    expect(s).toEqual({ limit: 1, pauseMs: 100, streak: 0 });
     for (let i = 0; i < 20; i++) s = nextPace(s, 'throttle', OPTS);
     expect(s).toEqual({ limit: 1, pauseMs: 5000, streak: 0 });
   });
@@ -50,25 +56,38 @@ describe('Pacer', () => {
     await t;
     expect(third).toBe(true);
   });
-  test('after a throttle, new objects wait for the lower limit and take the pause', async () => {
+  test('after throttles, new objects wait for the lower limit; at one slot they take the pause', async () => {
     const sleeps: number[] = [];
     let now = 1000;
-    const p = new Pacer({ ...OPTS, maxConcurrency: 4 }, async (ms) => void sleeps.push(ms), () => now);
-    const held = [await p.admit(), await p.admit(), await p.admit()];
-    p.onThrottle(); // limit 2, pause 50
+    const p = new Pacer({ ...OPTS, maxConcurrency: 2, cooldownMs: 0 }, async (ms) => void sleeps.push(ms), () => now);
+    const held = [await p.admit(), await p.admit()];
+    p.onThrottle(); // limit 1
     let admitted = false;
     const next = p.admit().then((r) => ((admitted = true), r));
     held[0]();
     await new Promise((r) => setImmediate(r));
-    expect(admitted).toBe(false); // 2 still in flight, limit 2
+    expect(admitted).toBe(false); // 1 still in flight, limit 1
     held[1]();
     const releaseNext = await next;
     expect(admitted).toBe(true);
-    expect(p.throttles).toBe(1);
+    p.onThrottle(); // at one slot: pause 50
     releaseNext();
     now += 10;
-    await p.admit();
-    expect(sleeps.length).toBeGreaterThan(0);
-    expect(sleeps.every((ms) => ms > 0 && ms <= 50)).toBe(true);
+    (await p.admit())(); // the first start after the pause began goes at once
+    await p.admit(); // the next waits out the pause
+    expect(p.throttles).toBe(2);
+    expect(sleeps).toEqual([50]);
+  });
+
+  test('throttles within the cooldown count once', () => {
+    let now = 0;
+    const p = new Pacer({ ...OPTS, cooldownMs: 1000 }, async () => undefined, () => now);
+    p.onThrottle();
+    now = 500;
+    p.onThrottle();
+    expect([p.throttles, p.pace.limit]).toEqual([2, 12]);
+    now = 1600;
+    p.onThrottle();
+    expect(p.pace.limit).toBe(9);
   });
 });

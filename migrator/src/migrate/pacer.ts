@@ -3,9 +3,10 @@
  * class holds the state for a run.
  *
  * - `backoffDelay` spaces one object's retries (full jitter, capped).
- * - The run-wide pace slows every worker down while S3 pushes back (503 SlowDown, throttling): each throttle
- *   halves the number of objects allowed in flight and doubles a pause taken before each new object; successes win
- *   them back slowly (additive increase). The SDK's own retry strategy works inside each request beneath this.
+ * - The run-wide pace slows every worker down while S3 pushes back (503 SlowDown, throttling): each throttle (at most
+ *   one per cooldown) takes a quarter of the objects allowed in flight away, and at one object in flight a pause
+ *   before each new object starts and doubles; successes win them back (additive increase). The SDK's own retry
+ *   strategy (adaptive: it also rate-limits the client) works inside each request beneath this.
  */
 
 export interface BackoffOptions {
@@ -34,6 +35,8 @@ export interface PaceState {
 
 export interface PaceOptions {
   readonly maxConcurrency: number;
+  /** Throttles closer together than this count as one (a burst of 503s answers one burst of requests). */
+  readonly cooldownMs?: number;
   /** Successes needed to allow one more object in flight and to halve the pause. */
   readonly recoverAfter: number;
   readonly minPauseMs: number;
@@ -44,14 +47,16 @@ export function initialPace(opts: PaceOptions): PaceState {
   return { limit: opts.maxConcurrency, pauseMs: 0, streak: 0 };
 }
 
-/** The next pace after a throttle or a success. */
+/**
+ * The next pace after a throttle or a success. A throttle takes a quarter of the slots away (at least one is kept)
+ * and, once the run is down to one object in flight, starts or doubles a pause between object starts; every
+ * `recoverAfter` successes give a slot back and halve the pause.
+ */
 export function nextPace(state: PaceState, event: 'throttle' | 'success', opts: PaceOptions): PaceState {
   if (event === 'throttle') {
-    return {
-      limit: Math.max(1, Math.floor(state.limit / 2)),
-      pauseMs: Math.min(opts.maxPauseMs, Math.max(opts.minPauseMs, state.pauseMs * 2)),
-      streak: 0,
-    };
+    const limit = Math.max(1, Math.floor(state.limit * 0.75));
+    const pauseMs = state.limit === 1 ? Math.min(opts.maxPauseMs, Math.max(opts.minPauseMs, state.pauseMs * 2)) : state.pauseMs;
+    return { limit, pauseMs, streak: 0 };
   }
   const streak = state.streak + 1;
   if (streak < opts.recoverAfter) return { ...state, streak };
@@ -65,6 +70,7 @@ export class Pacer {
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   private nextStart = 0;
+  private lastSlowdown = -Infinity;
   throttles = 0;
 
   constructor(
@@ -98,8 +104,12 @@ export class Pacer {
     };
   }
 
+  /** S3 pushed back (503 SlowDown, 429): slow the run down, once per cooldown. */
   onThrottle(): void {
     this.throttles++;
+    const now = this.now();
+    if (now - this.lastSlowdown < (this.opts.cooldownMs ?? 1000)) return;
+    this.lastSlowdown = now;
     this.state = nextPace(this.state, 'throttle', this.opts);
   }
 

@@ -17,6 +17,7 @@ import { listLegacy } from './list-legacy';
 import { MemoryBudget } from './memory-budget';
 import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF } from './pacer';
 import type { Target } from './write-new';
+import { observeThrottling } from './throttle-observer';
 
 export interface RunOptions {
   readonly concurrency: number;
@@ -99,7 +100,8 @@ export class MigrationRun {
     private readonly deps: RunDeps,
     private readonly opts: RunOptions,
   ) {
-    this.pacer = new Pacer({ maxConcurrency: opts.concurrency, recoverAfter: Math.max(4, opts.concurrency), minPauseMs: 50, maxPauseMs: 5_000 });
+    this.pacer = new Pacer({ maxConcurrency: opts.concurrency, recoverAfter: 4, minPauseMs: 50, maxPauseMs: 2_000, cooldownMs: 1_000 });
+    for (const client of new Set([deps.source.client, deps.target.client])) observeThrottling(client, () => this.pacer.onThrottle());
     this.budget = new MemoryBudget(opts.memoryBytes);
     // Every request and stream in flight listens to these two signals.
     setMaxListeners(0, this.stopController.signal, this.abortController.signal);
@@ -209,7 +211,6 @@ export class MigrationRun {
           this.listingError = err;
           break;
         }
-        if (why.throttle) this.pacer.onThrottle();
         await (this.deps.sleep ?? sleepFor)(backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF), signal);
       }
     }
@@ -266,7 +267,6 @@ export class MigrationRun {
         release();
         if (signal.aborted) return; // aborted by the user: the key stays pending, nothing partial remains
         const why = classify(err);
-        if (why.throttle) this.pacer.onThrottle();
         if (why.kind === 'permanent' || attempt >= this.opts.maxAttempts) {
           outcome = {
             state: why.kind === 'permanent' ? 'quarantined' : 'failed',

@@ -1,0 +1,20 @@
+/**
+ * Tells the run's pacer about every throttled answer (503 SlowDown, 429, Throttling*), including those the SDK's retry
+ * strategy then retries successfully: the middleware sits below the retry step, so it sees each attempt.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { classify } from './classify';
+
+export function observeThrottling(client: S3Client, onThrottle: () => void): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (classify(err).throttle) onThrottle();
+        throw err;
+      }
+    },
+    { step: 'deserialize', priority: 'high', name: 'bucketmoveThrottleObserver', override: true },
+  );
+}
