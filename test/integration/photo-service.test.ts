@@ -180,6 +180,32 @@ describe('bad requests get a 4xx and a body that says what to fix', () => {
   });
 });
 
+test('an upload of unknown length (chunked) over the limit is refused with 413 as soon as it passes the limit', async () => {
+  const key = uniqueKey('svc/chunked');
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= 4 * MAX_BYTES) return controller.close();
+      sent += 64 * 1024;
+      controller.enqueue(photo(64 * 1024));
+    },
+  });
+  const res = await call(photoUrl(svc.url, key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body, duplex: 'half' } as RequestInit);
+  expect(res.status).toBe(413);
+  expect(res.json()).toEqual({ error: `the photo is larger than ${MAX_BYTES} bytes` });
+  expect(await existsIn('primary', key)).toBe(false);
+  // A chunked upload within the limit is fine.
+  const small = photo(1000);
+  const ok = await call(photoUrl(svc.url, key), {
+    method: 'PUT',
+    headers: { 'Content-Type': 'image/jpeg' },
+    body: new ReadableStream({ start: (c) => (c.enqueue(small), c.close()) }),
+    duplex: 'half',
+  } as RequestInit);
+  expect(ok.status).toBe(201);
+  expect(sha256((await call(photoUrl(svc.url, key))).body)).toBe(sha256(small));
+});
+
 describe('storage failures: a status and a plain message, never internals', () => {
   test('a corrupt legacy photo is 502, and no byte of it is sent', async () => {
     const key = uniqueKey('svc/corrupt');

@@ -100,18 +100,31 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
   }
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/** After a 413, this much more of the upload is read and dropped, so that the client gets to read the answer. */
+const DISCARD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The request body, up to `max` bytes. Past it: a 413, once the rest of the upload has been read and dropped (clients
+ * that write the whole body before reading, as fetch does, see the 413 instead of a broken pipe); an upload more than
+ * DISCARD_BYTES over the limit gets its connection closed instead.
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) throw new HttpError(413, `the photo is larger than ${max} bytes`, { Connection: 'close' });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw new HttpError(413, `the photo is larger than ${max} bytes`, { Connection: 'close' });
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
+  if (Number.isFinite(declared) && declared > max + DISCARD_BYTES) return Promise.reject(tooLarge(max));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      else if (size > max + DISCARD_BYTES) req.destroy();
+    });
+    req.once('end', () => (size > max ? reject(tooLarge(max)) : resolve(Buffer.concat(chunks, size))));
+    req.once('close', () => reject(new HttpError(400, 'the upload was cut short')));
+  });
 }
+
+const tooLarge = (max: number) => new HttpError(413, `the photo is larger than ${max} bytes`, { Connection: 'close' });
 
 /** Maps a failure to a status and a message for the caller; logs what happened inside (never a stack or a key). */
 function fail(log: Logger, req: IncomingMessage, res: ServerResponse, err: unknown): void {
@@ -141,7 +154,6 @@ function fail(log: Logger, req: IncomingMessage, res: ServerResponse, err: unkno
     log.error({ event: 'service.error', method: req.method, path: req.url, status, kind: e.kind, side: e.side, code: e.code, s3Status: e.httpStatus, error: describe(err) }, 'request failed');
   }
   if (res.headersSent) return void res.destroy();
-  if (status === 413) req.resume(); // drain what the client still sends, then close
   sendJson(res, status, { error: message }, headers);
 }
 
