@@ -298,6 +298,23 @@ describe('dual-read', () => {
     expect(await exists(primaryApp, state.buckets.primary, tampered)).toBe(false); // nothing copied
   });
 
+  test('a zero-byte folder marker is served (and copied) as the empty object it is, as the migrator copies it', async () => {
+    const { store } = await makeStore('dual-read', { extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } });
+    const key = `${uniqueKey('store/marker')}/folder/`;
+    await legacyApp.send(new PutObjectCommand({ Bucket: state.buckets.legacy, Key: key, Body: Buffer.alloc(0), ContentType: 'application/x-directory' }));
+    const got = await store.get(key);
+    expect(got).toMatchObject({ source: 'legacy', contentLength: 0, contentType: 'application/x-directory' });
+    expect((await bytesOf(got)).length).toBe(0);
+    await store.drain();
+    const head = await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }));
+    expect(head.ContentLength).toBe(0);
+    expect(readProvenance(head.Metadata)).toMatchObject({ plaintextSize: 0, plaintextSha256: sha256(Buffer.alloc(0)) });
+    // Any other zero-byte object is not a valid encrypted photo.
+    const empty = uniqueKey('store/empty');
+    await putLegacy(empty, Buffer.alloc(0), Buffer.alloc(0));
+    await expect(store.get(empty)).rejects.toMatchObject({ kind: 'corrupt', side: 'legacy' });
+  });
+
   test('above the buffer size a fallback streams, and a bad object fails the stream before its end', async () => {
     const { store } = await makeStore('dual-read', { bufferBytes: 1024 });
     const good = uniqueKey('store/streamed');

@@ -10,6 +10,7 @@ import { createCodec } from '../codec';
 import { CodecError, type Codec } from '../codec/codec';
 import { resolveKeys } from '../codec/keys';
 import { readWhole } from '../codec/read-whole';
+import { isFolderMarker } from '../migrate/copy-object';
 import { readLegacy, type LegacyObject } from '../migrate/read-legacy';
 import { isNoSuchKey, StoreError } from './errors';
 import { appMetadata, type Photo, type PhotoInfo, type PutOptions, type PutResult } from './photo';
@@ -49,6 +50,12 @@ export class LegacySide {
   async decode(key: string, obj: LegacyObject): Promise<DecodedLegacy> {
     const { body, ...object } = obj;
     const photo = { source: 'legacy' as const, contentType: obj.contentType, etag: `"${obj.etag}"`, metadata: obj.metadata };
+    if (isFolderMarker(key, obj.size)) {
+      // A zero-byte "folder/" object was never encrypted (consoles create them); the migrator copies it as is too.
+      body.destroy();
+      const plaintext = Buffer.alloc(0);
+      return { object, plaintext, photo: { ...photo, body: Readable.from([]), contentLength: 0 } };
+    }
     const plain = this.codec.decrypt(body, { key, size: obj.size });
     if (obj.size > this.bufferBytes) {
       return { object, photo: { ...photo, body: plain, contentLength: this.codec.plaintextSize(obj.size) } };
