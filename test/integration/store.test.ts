@@ -413,6 +413,20 @@ describe('copy-on-miss', () => {
     expect(await store.get(key)).toBeUndefined();
   });
 
+  test('a copy that fails is logged and counted; the read it came from was served all the same', async () => {
+    const { store, lines } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_COPY_ON_MISS: 'true', PHOTO_STORE_MAX_ATTEMPTS: '1' } });
+    const key = uniqueKey('store/copy-fails');
+    const plain = photo();
+    await putLegacy(key, plain);
+    proxy.setRule((r) => (r.method === 'PUT' && r.bucket === state.buckets.primary && r.key === key ? { kind: 'respond', status: 500, code: 'InternalError' } : undefined));
+    expect(sha256(await bytesOf(await store.get(key)))).toBe(sha256(plain));
+    await store.drain();
+    expect(store.counts().copies).toMatchObject({ written: 0, failed: 1 });
+    const failed = lines().map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'store.copy_failed');
+    expect(failed).toEqual([expect.objectContaining({ key, kind: 'unavailable', code: 'InternalError', status: 500, level: 'warn' })]);
+    expect(await exists(primaryApp, state.buckets.primary, key)).toBe(false);
+  });
+
   test('is refused outside dual-read', () => {
     expect(() => storeConfigFromEnv(storeEnv({ mode: 'new-only', extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } }))).toThrow(/only in dual-read/);
   });

@@ -15,10 +15,11 @@ import { createS3Client } from '../aws/clients';
 import type { Transport } from '../aws/http';
 import { createLogger } from '../log';
 import { sseParams, type Target } from '../migrate/write-new';
-import { STORE_ENV, storeConfigFromEnv, type SideSettings, type StoreConfig, type StoreMode } from './config';
+import { storeConfigFromEnv, type SideSettings, type StoreConfig, type StoreMode } from './config';
 import { StoreCounters, type StoreCounts } from './counters';
-import { checkKey, StoreError, storeErrorOf, type StoreSide } from './errors';
+import { checkKey, storeErrorOf, type StoreSide } from './errors';
 import { fallbackHitFields, type FallbackOp } from './fallback-events';
+import type { CopyOutcome } from './copy-on-miss';
 import type { DecodedLegacy, LegacySide } from './legacy-side';
 import { NewSide } from './new-side';
 import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
@@ -38,7 +39,8 @@ export interface StoreOptions {
 
 const MIB = 1024 * 1024;
 
-type CopyFn = (key: string, decoded: DecodedLegacy) => Promise<void>;
+/** Copies an authenticated fallback read into the new bucket (copy-on-miss.ts); throws what S3 throws. */
+type CopyFn = (key: string, decoded: DecodedLegacy) => Promise<CopyOutcome>;
 
 export class PhotoStore {
   readonly counters = new StoreCounters();
@@ -155,7 +157,17 @@ export class PhotoStore {
   private startCopy(key: string, decoded: DecodedLegacy): void {
     if (!decoded.plaintext) return this.counters.copy('skipped'); // streamed (too big to hold): the migrator copies it
     if (this.copies.size >= this.maxCopiesInFlight) return this.counters.copy('skipped');
-    const job: Promise<void> = this.copy!(key, decoded).finally(() => this.copies.delete(job));
+    const job: Promise<void> = this.copy!(key, decoded)
+      .then(
+        (outcome) => this.counters.copy(outcome),
+        (err: unknown) => {
+          // The read was served already; the photo stays in legacy for the migrator (or the next miss) to copy.
+          this.counters.copy('failed');
+          const e = storeErrorOf(err, 'new', 'copy-on-miss');
+          this.log.warn({ event: 'store.copy_failed', key, kind: e.kind, code: e.code, status: e.httpStatus }, e.message);
+        },
+      )
+      .finally(() => this.copies.delete(job));
     this.copies.add(job);
   }
 
@@ -203,26 +215,13 @@ export async function createStore(config: StoreConfig, opts: StoreOptions = {}):
       const { copyToNew } = await import('./copy-on-miss');
       const legacy = legacySide;
       const target: Target = { client: newSide.client, bucket: newSide.bucket, sse: newSide.sse, partSize: 5 * MIB, queueSize: 1 };
-      const store = () => built;
-      copy = async (key, decoded) => {
-        try {
-          const outcome = await copyToNew({ target, legacyExists: (k) => legacy.exists(k) }, key, decoded.object, decoded.plaintext!);
-          store().counters.copy(outcome);
-        } catch (err) {
-          store().counters.copy('failed');
-          const e = storeErrorOf(err, 'new', 'copy-on-miss');
-          log.warn({ event: 'store.copy_failed', key, kind: e.kind, code: e.code, status: e.httpStatus }, e.message);
-        }
-      };
+      copy = (key, decoded) => copyToNew({ target, legacyExists: (k) => legacy.exists(k) }, key, decoded.object, decoded.plaintext!);
     }
   }
-  const built: PhotoStore = new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4);
-  return built;
+  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4);
 }
 
 /** The store as an app builds it: settings from the environment (config.ts lists the variables). */
 export async function createStoreFromEnv(env: NodeJS.ProcessEnv = process.env, opts: Omit<StoreOptions, 'env'> = {}): Promise<PhotoStore> {
   return createStore(storeConfigFromEnv(env), { ...opts, env });
 }
-
-export { STORE_ENV, StoreError };
