@@ -23,7 +23,7 @@ export interface Codec {
   decrypt(stored: Readable, ctx: ObjectContext): Readable;
   /** The exact plaintext size for a stored size, when the format fixes it (AES-GCM: size - 28); else undefined. */
   plaintextSize(storedSize: number): number | undefined;
-  /** Encrypts like the legacy app did, with the first (current) key. For the seeder and tests only. */
+  /** Encrypts like the legacy app did, with the first (current) key: the seeder, tests, and the store in legacy-only mode. */
   encrypt(plaintext: Buffer, ctx: ObjectContext): Buffer;
 }
 
