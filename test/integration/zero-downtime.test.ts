@@ -14,6 +14,7 @@
  * also writes them to BENCHMARKS.md. Nothing here asserts on time.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { gitRevision, machineLine, writeSection } from '../../migrator/bench/benchmarks-md';
@@ -58,6 +59,7 @@ afterAll(async () => {
 });
 
 test('the photo service serves every request correctly while the migrator runs', async () => {
+  const loadAtStart = os.loadavg()[0];
   const prefix = `${uniqueKey('zdt')}/chats/`;
 
   // 1. The legacy bucket, as the legacy app left it.
@@ -214,7 +216,7 @@ test('the photo service serves every request correctly while the migrator runs',
           `Command: \`npm run bench:zero-downtime\` (test/integration/zero-downtime.test.ts on the local RGW rig: ${LEGACY_PHOTOS} legacy photos of 1-48 KiB`,
           `(Fernet); the photo service in dual-read as a child process; ${WORKERS} concurrent clients on 127.0.0.1 reading, uploading, overwriting and`,
           "deleting; the migrate CLI (`npm run migrate -- --env local --concurrency 4`) started after the first " + `${BEFORE_OPS} operations; ${AFTER_OPS} more after it ended).`,
-          `Machine: ${machineLine()}.`,
+          `Machine: ${machineLine()}; 1-minute load average ${loadAtStart.toFixed(1)} when the test started (other processes included).`,
           `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
           '',
           '| requests | count | p50 | p99 |',
