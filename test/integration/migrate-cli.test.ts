@@ -95,6 +95,7 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     // Only what was in flight at a kill is found already written on the rerun.
     expect(totals['already-migrated'].count).toBeLessThanOrEqual(3 * 6);
     expect(checkpoint.leftoverUploads()).toEqual([]);
+    expect(checkpoint.countUnrechecked()).toBe(0);
     expect(checkpoint.runs()).toHaveLength(4);
     checkpoint.close();
 

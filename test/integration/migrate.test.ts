@@ -7,13 +7,14 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import type { Codec } from '../../migrator/src/codec/codec';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { PROVENANCE } from '../../migrator/src/migrate/provenance';
+import { missingFromLegacy } from '../../migrator/src/migrate/recheck-deletes';
 import { parseCsvLine } from '../../migrator/src/report/batch-csv';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';
@@ -253,6 +254,25 @@ describe('deletes by the app during the migration', () => {
     expect(await listKeys('primary', prefix)).toEqual([`${prefix}c-kept.jpg`]);
     expect(fs.readFileSync(files.csv, 'utf8')).toContain('Deleted by the app during the copy; the copy was removed');
   });
+});
+
+describe('the delete recheck lists around gaps', () => {
+  test('a key with more than a page of other keys just before it is still judged right (continuation, not a guess)', async () => {
+    const prefix = `${uniqueKey('mig-recheck')}/`;
+    const legacyApp = s3As('legacyApp');
+    const names = Array.from({ length: 1003 }, (_, i) => `a${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < names.length; i += 50) {
+      await Promise.all(names.slice(i, i + 50).map((n) => legacyApp.send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: `${prefix}${n}`, Body: 'x' }))));
+    }
+    await legacyApp.send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: `${prefix}b`, Body: 'x' }));
+    const reader = createSideClient(testWorkspace(), 'legacy');
+    try {
+      const gone = await missingFromLegacy({ client: reader.s3, bucket: reader.bucket }, prefix, [`${prefix}a0001`, `${prefix}a0500x`, `${prefix}b`, `${prefix}c`]);
+      expect([...gone]).toEqual([`${prefix}a0500x`, `${prefix}c`]);
+    } finally {
+      reader.destroy();
+    }
+  }, 120_000);
 });
 
 describe('--dry-run', () => {
