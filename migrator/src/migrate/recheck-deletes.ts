@@ -46,7 +46,7 @@ export class DeleteRecheck {
 
   constructor(
     private readonly deps: RecheckDeps,
-    private readonly opts: { batch: number; maxDelayMs: number } = { batch: 500, maxDelayMs: 1000 },
+    private readonly opts: { batch: number; maxDelayMs: number } = { batch: 200, maxDelayMs: 100 },
   ) {}
 
   /** A copy was written: it is judged with the next batch. */
