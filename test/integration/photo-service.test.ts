@@ -13,6 +13,7 @@ import { tmpDirPerFile } from '../helpers/tmp';
 import { REPO, runPhotoServiceToExit, startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
+import { isTombstone } from '../../migrator/src/migrate/provenance';
 
 jest.setTimeout(60_000);
 
@@ -144,7 +145,7 @@ test('a missing photo is 404 with a clear body', async () => {
   expect((await call(photoUrl(svc.url, key), { method: 'HEAD' })).status).toBe(404);
 });
 
-test('DELETE removes the photo from both buckets; it stays gone', async () => {
+test('DELETE removes the photo from legacy and leaves a tombstone in new (dual-read); it stays gone', async () => {
   const key = uniqueKey('svc/delete');
   await putLegacy(key, codec.encrypt(photo(), { key }));
   expect((await call(photoUrl(svc.url, key), { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: photo() })).status).toBe(201);
@@ -152,8 +153,10 @@ test('DELETE removes the photo from both buckets; it stays gone', async () => {
   expect(del.status).toBe(204);
   expect(del.body.length).toBe(0);
   expect(await existsIn('legacy', key)).toBe(false);
-  expect(await existsIn('primary', key)).toBe(false);
+  const inNew = await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }));
+  expect([inNew.ContentLength, isTombstone(inNew.Metadata)]).toEqual([0, true]);
   expect((await call(photoUrl(svc.url, key))).status).toBe(404);
+  expect((await call(photoUrl(svc.url, key), { method: 'HEAD' })).status).toBe(404);
   expect((await call(photoUrl(svc.url, key), { method: 'DELETE' })).status).toBe(204); // idempotent
 });
 

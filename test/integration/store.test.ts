@@ -8,13 +8,13 @@ import { spawnSync } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'stream';
 import { ConfigError } from '../../workspaces/load';
 import { createCodec } from '../../migrator/src/codec';
 import { generateFernetKey } from '../../migrator/src/codec/fernet';
 import { createLogger } from '../../migrator/src/log';
-import { PROVENANCE, readProvenance } from '../../migrator/src/migrate/provenance';
+import { isTombstone, PROVENANCE, readProvenance, TOMBSTONE } from '../../migrator/src/migrate/provenance';
 import { createStoreFromEnv, storeConfigFromEnv, StoreError, type PhotoStore } from '../../migrator/src/store';
 import { countFallbackHitsInFile, FALLBACK_HIT_EVENT } from '../../migrator/src/store/fallback-events';
 import { collect, collectFailure } from '../helpers/streams';
@@ -246,22 +246,42 @@ describe('dual-read', () => {
     });
     afterAll(() => proxy.close());
 
-    test('removes both sides, legacy first, so the photo cannot come back from legacy', async () => {
+    test('removes legacy first, then leaves a tombstone in the new bucket: the photo cannot come back from either', async () => {
       const { store } = await makeStore('dual-read', { endpoint: proxy.url });
       const key = uniqueKey('store/delete');
       await putLegacy(key, photo());
       await putNew(key, photo());
       proxy.seen.length = 0;
       await store.delete(key);
-      expect(proxy.seen.filter((r) => r.method === 'DELETE').map((r) => [r.bucket, r.key])).toEqual([
-        [state.buckets.legacy, key],
-        [state.buckets.primary, key],
+      expect(proxy.seen.filter((r) => r.method === 'DELETE' || r.method === 'PUT').map((r) => [r.method, r.bucket, r.key])).toEqual([
+        ['DELETE', state.buckets.legacy, key],
+        ['PUT', state.buckets.primary, key],
       ]);
       expect(await exists(legacyApp, state.buckets.legacy, key)).toBe(false);
-      expect(await exists(primaryApp, state.buckets.primary, key)).toBe(false);
+      const tombstone = await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }));
+      expect(tombstone.ContentLength).toBe(0);
+      expect(isTombstone(tombstone.Metadata)).toBe(true);
+      const tags = await primaryApp.send(new GetObjectTaggingCommand({ Bucket: state.buckets.primary, Key: key }));
+      expect(tags.TagSet).toEqual([{ Key: TOMBSTONE.tagKey, Value: TOMBSTONE.tagValue }]);
+      const before = store.counts();
       expect(await store.get(key)).toBeUndefined();
+      expect(await store.head(key)).toBeUndefined();
+      expect(store.counts().fallbackHits).toBe(before.fallbackHits); // a tombstone is never a reason to fall back
+      // An in-flight copy (If-None-Match) is refused by the tombstone.
+      const copy = await primaryApp
+        .send(new PutObjectCommand({ Bucket: state.buckets.primary, Key: key, Body: 'late copy', IfNoneMatch: '*' }))
+        .then(() => 200, (err) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode);
+      expect(copy).toBe(412);
       await expect(store.delete(key)).resolves.toBeUndefined(); // deleting again is fine
       expect(store.counts().deletes).toBe(2);
+    });
+
+    test('new-only deletes plainly (no migration is running any more)', async () => {
+      const { store } = await makeStore('new-only');
+      const key = uniqueKey('store/delete-new-only');
+      await putNew(key, photo());
+      await store.delete(key);
+      expect(await exists(primaryApp, state.buckets.primary, key)).toBe(false);
     });
 
     test('when the legacy delete fails, nothing is deleted and the error says so', async () => {
@@ -385,7 +405,7 @@ describe('copy-on-miss', () => {
     expect(got.Metadata?.[PROVENANCE.sourceEtag]).toBeUndefined();
   });
 
-  test('a delete that races the copy wins: the copy is removed and the photo stays deleted', async () => {
+  test('a delete that races the copy wins: its tombstone refuses the copy, and the photo stays deleted throughout', async () => {
     const { store } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } });
     const deleter = (await makeStore('dual-read')).store; // another instance of the app
     const key = uniqueKey('store/copy-race');
@@ -407,8 +427,8 @@ describe('copy-on-miss', () => {
     await deleter.delete(key);
     release();
     await store.drain();
-    expect(store.counts().copies).toMatchObject({ written: 0, undone: 1 });
-    expect(await exists(primaryApp, state.buckets.primary, key)).toBe(false);
+    expect(store.counts().copies).toMatchObject({ written: 0, existed: 1, undone: 0 });
+    expect(isTombstone((await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }))).Metadata)).toBe(true);
     expect(await exists(legacyApp, state.buckets.legacy, key)).toBe(false);
     expect(await store.get(key)).toBeUndefined();
   });

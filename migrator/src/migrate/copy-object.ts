@@ -21,7 +21,7 @@ import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from './checkpoint';
 import { PermanentCopyError } from './classify';
 import { PlaintextHasher } from './hash-plaintext';
-import { provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
+import { isTombstone, provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
 import { readLegacy, type LegacyObject } from './read-legacy';
 import { headTarget, putMultipart, putWhole, type NewObject, type Target, type WriteResult } from './write-new';
 
@@ -126,13 +126,17 @@ function newObject(key: string, legacy: LegacyObject, sha256: string, size: numb
   return { key, contentType: legacy.contentType, cacheControl: legacy.cacheControl, contentDisposition: legacy.contentDisposition, metadata };
 }
 
-/** The key exists in the new bucket (412): an earlier run's copy of this version, the app's write, or a stale copy. */
+/**
+ * The key exists in the new bucket (412): the app's tombstone (it deleted the photo while this copy was in flight),
+ * an earlier run's copy of this version, the app's write, or a stale copy.
+ */
 async function explainExisting(target: Target, key: string, legacy: LegacyObject, signal: AbortSignal): Promise<Outcome> {
   const existing = await headTarget(target, key, signal);
   if (!existing) {
     // It existed a moment ago and is gone now: deleted by the app. Try the object again from the start.
     throw Object.assign(new Error('the key was deleted from the new bucket while it was being checked'), { name: 'OperationAborted' });
   }
+  if (isTombstone(existing.metadata)) return { state: 'deleted-during-copy', newVersionId: existing.versionId ?? null };
   const prov = readProvenance(existing.metadata);
   if (!prov) return { state: 'kept-app-version', newVersionId: existing.versionId ?? null };
   if (prov.sourceEtag === legacy.etag) {

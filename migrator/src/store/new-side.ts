@@ -12,9 +12,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'stream';
+import { isTombstone, TOMBSTONE } from '../migrate/provenance';
 import type { SseParams } from '../migrate/write-new';
 import { isNoSuchKey } from './errors';
 import { appMetadata, type Photo, type PhotoInfo, type PutOptions, type PutResult } from './photo';
+
+/** What the new side answers for a key that a tombstone holds: the app deleted the photo. */
+export const DELETED = Symbol('deleted');
 
 export class NewSide {
   constructor(
@@ -23,9 +27,14 @@ export class NewSide {
     readonly sse: SseParams,
   ) {}
 
-  async get(key: string): Promise<Photo | undefined> {
+  /** The photo; undefined when the key is missing; DELETED when a tombstone holds it (the app deleted the photo). */
+  async get(key: string): Promise<Photo | typeof DELETED | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (isTombstone(out.Metadata)) {
+        (out.Body as Readable | undefined)?.destroy();
+        return DELETED;
+      }
       return { source: 'new', body: out.Body as Readable, ...describe(out) };
     } catch (err) {
       if (isNoSuchKey(err)) return undefined;
@@ -33,9 +42,10 @@ export class NewSide {
     }
   }
 
-  async head(key: string): Promise<PhotoInfo | undefined> {
+  async head(key: string): Promise<PhotoInfo | typeof DELETED | undefined> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (isTombstone(out.Metadata)) return DELETED;
       return { source: 'new', ...describe(out) };
     } catch (err) {
       if (isNoSuchKey(err)) return undefined;
@@ -60,6 +70,25 @@ export class NewSide {
       }),
     );
     return { etag: out.ETag, versionId: out.VersionId, size: body.length };
+  }
+
+  /**
+   * Deletes the photo while a migration may still be copying it: a tombstone (see migrate/provenance.ts) replaces
+   * whatever the key holds, so that no copy in flight can land after the delete. Tagged for the lifecycle rule that
+   * expires tombstones.
+   */
+  async bury(key: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: Buffer.alloc(0),
+        ContentLength: 0,
+        Metadata: { [TOMBSTONE.metadataKey]: new Date().toISOString() },
+        Tagging: `${TOMBSTONE.tagKey}=${TOMBSTONE.tagValue}`,
+        ...this.sse,
+      }),
+    );
   }
 
   /** Deletes the key (on a versioned bucket: adds a delete marker). Deleting a missing key succeeds. */

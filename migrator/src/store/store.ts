@@ -4,8 +4,8 @@
  * - legacy-only (before the migration): everything on the legacy bucket, through the codec, as the legacy app did.
  * - dual-read (during): reads try the new bucket and fall back to legacy (decrypting) ONLY on 404 NoSuchKey; a 403,
  *   a 5xx, a timeout or a missing bucket on the new side is an error, never a reason to serve legacy data. Writes go to
- *   the new bucket only. Deletes remove legacy first, then new (the migrator relies on that order: after writing a
- *   copy it checks legacy again, and removes its copy if the photo is gone). Every fallback hit is counted and logged
+ *   the new bucket only. Deletes remove legacy first, then leave a tombstone in the new bucket, which refuses any
+ *   copy still in flight (If-None-Match), so a deleted photo never comes back. Every fallback hit is counted and logged
  *   as one JSON line (fallback-events.ts). Optionally, what a read fell back to is copied into the new bucket.
  * - new-only (after): the new bucket alone; the legacy client, the fallback and the codec are not even loaded.
  */
@@ -21,7 +21,7 @@ import { checkKey, storeErrorOf, type StoreSide } from './errors';
 import { fallbackHitFields, type FallbackOp } from './fallback-events';
 import type { CopyOutcome } from './copy-on-miss';
 import type { DecodedLegacy, LegacySide } from './legacy-side';
-import { NewSide } from './new-side';
+import { DELETED, NewSide } from './new-side';
 import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
 
 export interface StoreOptions {
@@ -60,6 +60,7 @@ export class PhotoStore {
     checkKey(key);
     if (this.newSide) {
       const found = await this.on('new', 'GetObject', () => this.newSide!.get(key));
+      if (found === DELETED) return this.nothing(); // a tombstone: deleted, never a reason to fall back
       if (found) {
         this.counters.read('new');
         return found;
@@ -80,6 +81,7 @@ export class PhotoStore {
     checkKey(key);
     if (this.newSide) {
       const found = await this.on('new', 'HeadObject', () => this.newSide!.head(key));
+      if (found === DELETED) return this.nothing();
       if (found) {
         this.counters.read('new');
         return found;
@@ -109,14 +111,16 @@ export class PhotoStore {
   }
 
   /**
-   * Deletes the photo from every bucket the mode uses: legacy FIRST, then new, so that a copy racing the delete
-   * (the migrator's, or copy-on-miss) sees legacy gone when it checks after writing, and removes itself. If the legacy
-   * delete fails, nothing is deleted; if the new one fails, retrying the delete finishes it. Missing keys are fine.
+   * Deletes the photo from every bucket the mode uses: legacy FIRST, then new. In dual-read the new side gets a
+   * tombstone (migrate/provenance.ts) instead of a plain delete: a copy of the photo still in flight (the migrator's,
+   * or copy-on-miss) is then refused by its If-None-Match and can never bring the photo back, not even for a moment.
+   * If the legacy delete fails, nothing is deleted; if the new one fails, retrying the delete finishes it.
    */
   async delete(key: string): Promise<void> {
     checkKey(key);
     if (this.legacySide) await this.on('legacy', 'DeleteObject', () => this.legacySide!.delete(key));
-    if (this.newSide) await this.on('new', 'DeleteObject', () => this.newSide!.delete(key));
+    if (this.newSide && this.legacySide) await this.on('new', 'PutObject', () => this.newSide!.bury(key));
+    else if (this.newSide) await this.on('new', 'DeleteObject', () => this.newSide!.delete(key));
     this.counters.delete();
   }
 
