@@ -55,8 +55,14 @@ export const ALL_S3_ACTIONS_FOR_DENY = ['s3:*'] as const;
 /** The object-creating action whose conditional-write header the bucket policy enforces for the writer role. */
 export const CONDITIONAL_WRITE_ACTIONS = ['s3:PutObject'] as const;
 
-/** The app: read, write, list and delete on its one bucket. */
-export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
+/**
+ * Tag an object as it is written (PutObject with x-amz-tagging needs it): the app's store tags its tombstones so a
+ * lifecycle rule expires them.
+ */
+export const OBJECT_TAGGING_WRITE_ACTIONS = ['s3:PutObjectTagging'] as const;
+
+/** The app: read, write (with tags), list and delete on its one bucket. */
+export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_TAGGING_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
 export const APP_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /**

@@ -21,6 +21,7 @@ import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { TOMBSTONE } from '../migrator/src/migrate/provenance';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
@@ -117,6 +118,14 @@ export class PrimaryStack extends TerraformStack {
           noncurrentVersionExpiration: [{ noncurrentDays: p.lifecycle.noncurrentVersionExpirationDays }],
           // Delete markers left with no versions behind them are noise; remove them.
           expiration: [{ expiredObjectDeleteMarker: true }],
+        },
+        {
+          // The store's tombstones (a photo deleted while the migration ran) only need to outlive the copies that were
+          // in flight when it was deleted; then they go (migrator/src/migrate/provenance.ts, TOMBSTONE).
+          id: 'expire-tombstones',
+          status: 'Enabled',
+          filter: [{ tag: [{ key: TOMBSTONE.tagKey, value: TOMBSTONE.tagValue }] }],
+          expiration: [{ days: p.lifecycle.tombstoneExpirationDays }],
         },
       ],
       // AWS: a lifecycle configuration on a versioned bucket must follow the versioning configuration.

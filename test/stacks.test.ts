@@ -133,6 +133,12 @@ describe.each(ENVS)('primary-%s', (env) => {
           status: 'Enabled',
           noncurrent_version_expiration: [{ noncurrent_days: w.primary.lifecycle.noncurrentVersionExpirationDays }],
         }),
+        expect.objectContaining({
+          id: 'expire-tombstones',
+          status: 'Enabled',
+          filter: [{ tag: [{ key: 'bucketmove', value: 'tombstone' }] }],
+          expiration: [{ days: w.primary.lifecycle.tombstoneExpirationDays }],
+        }),
       ],
     });
   });

@@ -222,7 +222,10 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
     expect(rules.map((r) => [r.id, r.status])).toEqual([
       ['abort-incomplete-multipart-uploads', 'Enabled'],
       ['expire-noncurrent-versions', 'Enabled'],
+      ['expire-tombstones', 'Enabled'],
     ]);
+    expect(rules[2].filter).toEqual([expect.objectContaining({ tag: [{ key: 'bucketmove', value: 'tombstone' }] })]);
+    expect(rules[2].expiration).toEqual([expect.objectContaining({ days: w.primary.lifecycle.tombstoneExpirationDays })]);
     expect(rules[0].abort_incomplete_multipart_upload).toEqual([{ days_after_initiation: w.primary.lifecycle.abortIncompleteMultipartUploadDays }]);
     expect(rules[1].noncurrent_version_expiration).toEqual([
       expect.objectContaining({ noncurrent_days: w.primary.lifecycle.noncurrentVersionExpirationDays }),

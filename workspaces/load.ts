@@ -14,9 +14,20 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** The folder of the workspace files: this folder, unless BUCKETMOVE_WORKSPACES_DIR points elsewhere. */
+/**
+ * The repository's root: the nearest folder above this module that holds cdktf.json. The same from the sources and
+ * from their compiled copy in dist/, so paths to the workspace files, the rig state and reports do not depend on it.
+ */
+export function repoRoot(from = __dirname): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'cdktf.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..');
+  }
+}
+
+/** The folder of the workspace files: workspaces/ at the repository root, unless BUCKETMOVE_WORKSPACES_DIR says. */
 export function workspacesDir(): string {
-  return path.resolve(process.env.BUCKETMOVE_WORKSPACES_DIR ?? __dirname);
+  return path.resolve(process.env.BUCKETMOVE_WORKSPACES_DIR ?? path.join(repoRoot(), 'workspaces'));
 }
 
 /** The env names that have a workspace file, sorted. */

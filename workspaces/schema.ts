@@ -67,8 +67,10 @@ const primarySchema = z.strictObject({
     .strictObject({
       noncurrentVersionExpirationDays: z.number().int().min(1).max(3650).default(30),
       abortIncompleteMultipartUploadDays: z.number().int().min(1).max(365).default(7),
+      /** The store's tombstones (photos deleted during the migration) expire after this many days. */
+      tombstoneExpirationDays: z.number().int().min(1).max(365).default(7),
     })
-    .default({ noncurrentVersionExpirationDays: 30, abortIncompleteMultipartUploadDays: 7 }),
+    .default({ noncurrentVersionExpirationDays: 30, abortIncompleteMultipartUploadDays: 7, tombstoneExpirationDays: 7 }),
   appUser: userSchema,
   /** Only in the dev workspace: a user for local development with the app's rights on the dev bucket. */
   devUser: userSchema.optional(),

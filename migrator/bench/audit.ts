@@ -13,7 +13,7 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { loadWorkspace } from '../../workspaces/load';
+import { loadWorkspace, repoRoot } from '../../workspaces/load';
 import { createS3Client } from '../src/aws/clients';
 import { openCheckpointFor } from '../src/audit/checkpoint-facts';
 import { fallbackCounter } from '../src/audit/fallback-hits';
@@ -27,7 +27,8 @@ import type { RigState } from '../rig/state';
 import { gitRevision, machineLine, writeSection } from './benchmarks-md';
 
 const SIZES = (process.env.BENCH_AUDIT_KEYS ?? '5000,50000').split(',').map(Number);
-const REPO = path.resolve(__dirname, '..', '..');
+/** The audit CLI as `npm run audit` runs it: the built JavaScript (npm run bench:audit builds first). */
+const AUDIT_JS = path.join(repoRoot(), 'dist/migrator/src/cli/audit.js');
 const MIB = 1024 * 1024;
 
 async function pool(n: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
@@ -49,8 +50,8 @@ function timeAudit(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise
   return new Promise((resolve) => {
     execFile(
       '/usr/bin/time',
-      ['-f', 'BENCH %e %M', process.execPath, '-r', require.resolve('ts-node/register/transpile-only'), path.join(REPO, 'migrator/src/cli/audit.ts'), ...args],
-      { cwd, env: { ...process.env, TS_NODE_PROJECT: path.join(REPO, 'tsconfig.json'), ...env }, maxBuffer: 256 * MIB },
+      ['-f', 'BENCH %e %M', process.execPath, AUDIT_JS, ...args],
+      { cwd, env: { ...process.env, ...env }, maxBuffer: 256 * MIB },
       (err, stdout, stderr) => {
         const m = /BENCH ([\d.]+) (\d+)/.exec(stderr);
         resolve({ seconds: Number(m?.[1]), peakKiB: Number(m?.[2]), code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -187,8 +188,8 @@ async function main(): Promise<void> {
       '',
       `Command: \`npm run bench:audit\` (BENCH_AUDIT_KEYS=${SIZES.join(',')}): for each size a fresh bucket pair on a local RGW rig with N legacy objects`,
       '(Fernet tokens of 64-byte photos) and their N migrated copies with provenance, a checkpoint recording them, then',
-      '`npm run audit -- --env local` as a child process under `/usr/bin/time` (wall time and peak RSS of the whole process,',
-      'ts-node included), 32 HEADs in flight. Machine: ' + machineLine() + '.',
+      '`npm run audit -- --env local` (the built JavaScript) as a child process under `/usr/bin/time` (wall time and peak',
+      'RSS of the whole process), 32 HEADs in flight. Machine: ' + machineLine() + '.',
       `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
       '',
       '| keys | mode | wall time | keys/s | peak RSS |',

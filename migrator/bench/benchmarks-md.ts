@@ -3,8 +3,9 @@ import { execSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { repoRoot } from '../../workspaces/load';
 
-export const BENCHMARKS_MD = path.resolve(__dirname, '../../BENCHMARKS.md');
+export const BENCHMARKS_MD = path.join(repoRoot(), 'BENCHMARKS.md');
 
 /** The machine, in one line: CPU model, cores, memory, Node. */
 export function machineLine(): string {
@@ -14,7 +15,7 @@ export function machineLine(): string {
 
 export function gitRevision(): string {
   try {
-    return execSync('git rev-parse --short HEAD', { cwd: __dirname, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync('git rev-parse --short HEAD', { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {
     return 'unknown';
   }

@@ -12,7 +12,7 @@ import type { LoadedWorkspace } from '../../workspaces/load';
 import { createAccounts, plannedUsers } from './accounts';
 import { expectedComm, httpStatus, isOurs, killDaemons, MARKER, removeRigDir, RigError, rssBytes, startCluster, waitGone } from './cluster';
 import { ensurePackages, SERVER_PACKAGES } from './install';
-import { readRigState, removeRigState, writeRigState, type RigState } from './state';
+import { readRigState, removeRigState, REPO_ROOT, writeRigState, type RigState } from './state';
 
 /**
  * The rig's SSE-KMS key id: an ARN-shaped name (the workspace schema wants KMS key ARNs), fixed so that a workspace
@@ -131,7 +131,7 @@ export async function stopRig(statePath: string): Promise<number[] | undefined> 
  */
 function startWatchdog(ownerPid: number, dir: string, pids: Record<string, number>): number {
   const roles = Object.entries(pids).map(([role, pid]) => `${role}=${pid}`);
-  const child = spawn('/bin/sh', [path.join(__dirname, 'watchdog.sh'), String(ownerPid), dir, ...roles], { detached: true, stdio: 'ignore' });
+  const child = spawn('/bin/sh', [path.join(REPO_ROOT, 'migrator', 'rig', 'watchdog.sh'), String(ownerPid), dir, ...roles], { detached: true, stdio: 'ignore' });
   child.unref();
   if (!child.pid) throw new RigError('could not start the rig watchdog');
   return child.pid;

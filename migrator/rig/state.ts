@@ -10,12 +10,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError, repoRoot } from '../../workspaces/load';
 
 export const RIG_STATE_ENV = 'BUCKETMOVE_RIG_STATE';
 
-/** The repository root (this file is migrator/rig/state.ts). */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** The repository root (the same from the sources and from dist/). */
+export const REPO_ROOT = repoRoot();
 
 /** The state file to use: BUCKETMOVE_RIG_STATE if set, else `.rig/state.json` at the repository root. */
 export function rigStatePath(env: NodeJS.ProcessEnv = process.env): string {

@@ -2,7 +2,7 @@
 import { judgeKey, needsHead, type HeadResult } from '../../migrator/src/audit/check-key';
 import type { MergedKey } from '../../migrator/src/audit/merge-listings';
 import type { ObjectRow } from '../../migrator/src/migrate/checkpoint';
-import { provenanceMetadata } from '../../migrator/src/migrate/provenance';
+import { provenanceMetadata, TOMBSTONE } from '../../migrator/src/migrate/provenance';
 
 const SHA = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
@@ -12,7 +12,7 @@ const legacy = { key: 'k', size: 140, etag: 'e1', lastModified: '2025-05-01T00:0
 const current = { key: 'k', size: 100, etag: 'n1' };
 const row = (over: Partial<ObjectRow> = {}): ObjectRow => ({
   key: 'k', size: 140, etag: 'e1', state: 'copied', attempts: 1, versionId: 'null', errorCode: null, errorMessage: null, httpStatus: null,
-  plaintextSha256: SHA, plaintextSize: 100, newVersionId: null, updatedAt: null, ...over,
+  plaintextSha256: SHA, plaintextSize: 100, newVersionId: null, rechecked: true, updatedAt: null, ...over,
 });
 const head = (size: number, meta: Record<string, string>): HeadResult => ({ found: true, head: { size, metadata: meta } });
 const prov = (over: { sha?: string; size?: number; etag?: string } = {}) =>
@@ -91,4 +91,23 @@ test('a HEAD that failed after the retries is a problem, not a pass', () => {
 test('keys only in the new bucket or only in the checkpoint are counted, not judged', () => {
   expect(judgeKey({ key: 'n', current }, undefined, ctx)).toEqual({ outcome: 'only-in-new', findings: [] });
   expect(judgeKey({ key: 'c', checkpoint: row({ state: 'vanished' }) }, undefined, ctx)).toEqual({ outcome: 'checkpoint-only', findings: [] });
+});
+
+test("a copy not yet rechecked against the app's deletes is a problem, in or out of legacy; a copy whose legacy key is gone, a notice", () => {
+  expect(kinds(judge({ checkpoint: row({ rechecked: false }) }, head(100, prov())))).toEqual(['unrechecked-copy']);
+  expect(judgeKey({ key: 'k', current, checkpoint: row({ rechecked: false }) }, undefined, ctx)).toEqual({
+    outcome: 'only-in-new',
+    findings: [{ key: 'k', kind: 'unrechecked-copy', message: "the migrator wrote this copy and has not checked it against the app's deletes (a run stopped in between): rerun the migrator" }],
+  });
+  expect(judgeKey({ key: 'k', current, checkpoint: row() }, undefined, ctx).findings).toEqual([
+    { key: 'k', kind: 'copy-without-legacy', message: 'deleted from the legacy bucket after it was copied (copied); the new bucket still holds the copy' },
+  ]);
+  expect(judgeKey({ key: 'k', current, checkpoint: row({ state: 'kept-app-version' }) }, undefined, ctx).findings).toEqual([]);
+});
+
+test("the app's tombstone: over a legacy key, a notice (the photo was deleted); without legacy, nothing", () => {
+  const tomb = head(0, { [TOMBSTONE.metadataKey]: '2025-06-02T00:00:00Z' });
+  expect(judge({}, tomb)).toMatchObject({ outcome: 'app-version', findings: [{ kind: 'deleted-by-app' }] });
+  // A photo copied, then deleted by the app: the new bucket holds a zero-byte tombstone, not the copy.
+  expect(judgeKey({ key: 'k', current: { key: 'k', size: 0, etag: 't' }, checkpoint: row() }, undefined, ctx).findings).toEqual([]);
 });

@@ -29,7 +29,7 @@ describe('the verdict', () => {
     expect(failed.passed).toBe(false);
     expect(failed.reasons).toEqual([
       "the migrator's listing of the legacy bucket did not finish: rerun the migrator",
-      '1 legacy key(s) with problems (missing 1, legacy-written-after-migration 1)',
+      '1 key(s) with problems (missing 1, legacy-written-after-migration 1)',
       `2 fallback hit(s) between ${f.fallback.window.start} and ${f.fallback.window.end}: the app still reads from the legacy bucket`,
     ]);
     expect(failed.summary).toMatch(/^audit of prod FAILED: the migrator's listing/);
@@ -50,7 +50,7 @@ describe('writing and reading', () => {
     expect(readAuditReport(files.json)).toEqual(report);
     const md = fs.readFileSync(files.markdown, 'utf8');
     expect(md).toMatch(/^# Audit of prod: FAILED\n/);
-    expect(md).toContain('## Why it failed\n\n- 1 legacy key(s) with problems (size-mismatch 1)');
+    expect(md).toContain('## Why it failed\n\n- 1 key(s) with problems (size-mismatch 1)');
     expect(md).toContain('| `` odd \\| key\\u000awith `tick` `` | size-mismatch | new object is 1 bytes; its provenance records 2 |');
     expect(md).toContain(`| legacy listing digest | \`${report.legacyListing.digest}\` (2 objects, 2001 bytes) |`);
     expect(md).toContain('0 `store.fallback_hit` event(s) from');

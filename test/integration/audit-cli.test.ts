@@ -92,10 +92,10 @@ describe('npm run migrate, then npm run audit, then the gate\'s checks', () => {
 
     const run = await runCliScript('audit', ['--env', 'local'], { cwd, env });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/^audit of local FAILED: 1 legacy key\(s\) with problems \(missing 1, (not-in-checkpoint|legacy-written-after-migration) 1\)/);
+    expect(run.stdout).toMatch(/^audit of local FAILED: 1 key\(s\) with problems \(missing 1, (not-in-checkpoint|legacy-written-after-migration) 1\)/);
     const newest = loadReport(locateReport('local', undefined, cwd));
     expect(newest.passed).toBe(false);
-    expect(reportRefusals(newest, m.ws, { maxAgeMs: HOUR, minWindowMs: HOUR, now: new Date() })[0]).toMatch(/^the audit failed: 1 legacy key\(s\) with problems/);
+    expect(reportRefusals(newest, m.ws, { maxAgeMs: HOUR, minWindowMs: HOUR, now: new Date() })[0]).toMatch(/^the audit failed: 1 key\(s\) with problems/);
     expect(fs.readdirSync(reports()).filter((n) => n.startsWith('audit-') && n.endsWith('.json'))).toHaveLength(2);
   });
 });

@@ -67,14 +67,17 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     writeWorkspace(wsDir);
     const cp = path.join(dir, 'cp.sqlite');
     const args = ['--env', 'local', '--prefix', prefix, '--checkpoint', cp, '--report', path.join(dir, 'report'), '--concurrency', '4', '--part-size', '5', '--progress', 'log'];
-    const killPoints: Array<[string, () => boolean]> = [
+    // Each point is judged on this run's own progress (`before`: what earlier runs left done), so a fast run that got
+    // past a later point before an earlier kill still gets a run of its own killed.
+    const killPoints: Array<[string, (before: number) => boolean]> = [
       ['listing recorded, copying barely started', () => peek(cp).rows > 0],
       ['a multipart upload in flight', () => peek(cp).uploads > 0],
-      ['120 objects done', () => peek(cp).done >= 120],
+      ['120 objects done', (before) => peek(cp).done >= Math.max(120, before + 1)],
     ];
     for (const [what, when] of killPoints) {
+      const before = peek(cp).done;
       const run = migrateCli(args, { cwd: dir, workspacesDir: wsDir });
-      await until(when, what);
+      await until(() => when(before), what);
       run.child.kill('SIGKILL');
       const res = await run.done;
       expect(res.signal).toBe('SIGKILL');
@@ -95,6 +98,7 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     // Only what was in flight at a kill is found already written on the rerun.
     expect(totals['already-migrated'].count).toBeLessThanOrEqual(3 * 6);
     expect(checkpoint.leftoverUploads()).toEqual([]);
+    expect(checkpoint.countUnrechecked()).toBe(0);
     expect(checkpoint.runs()).toHaveLength(4);
     checkpoint.close();
 

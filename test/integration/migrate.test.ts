@@ -7,13 +7,14 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import type { Codec } from '../../migrator/src/codec/codec';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
-import { PROVENANCE } from '../../migrator/src/migrate/provenance';
+import { PROVENANCE, TOMBSTONE } from '../../migrator/src/migrate/provenance';
+import { missingFromLegacy } from '../../migrator/src/migrate/recheck-deletes';
 import { parseCsvLine } from '../../migrator/src/report/batch-csv';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';
@@ -232,6 +233,24 @@ function hookedCodec(inner: Codec, before: (key: string) => Promise<void>): Code
 }
 
 describe('deletes by the app during the migration', () => {
+  test("a photo the app's store deletes while its copy is in flight: the tombstone refuses the copy", async () => {
+    const prefix = `${uniqueKey('mig-tomb')}/`;
+    const fernet = fernetCodec();
+    await putLegacy(`${prefix}a.jpg`, fernet.encrypt(Buffer.from('a')));
+    const legacyApp = s3As('legacyApp');
+    const primaryApp = s3As('primaryApp');
+    // What the store does on delete in dual-read: legacy first, then a tombstone in new (store/new-side.ts).
+    const codec = hookedCodec(fernet, async (key) => {
+      await legacyApp.send(new DeleteObjectCommand({ Bucket: rigState().buckets.legacy, Key: key }));
+      await primaryApp.send(new PutObjectCommand({ Bucket: rigState().buckets.primary, Key: key, Body: '', Metadata: { [TOMBSTONE.metadataKey]: 'now' } }));
+    });
+    const { summary } = await migrateLib(testWorkspace(), tmp(), prefix, { codec });
+    expect(summary).toMatchObject({ complete: true, exitCode: 0 });
+    expect(summary.run.totals['deleted-during-copy'].count).toBe(1);
+    const left = await headNew(`${prefix}a.jpg`);
+    expect([left.ContentLength, left.Metadata?.[PROVENANCE.sourceEtag]]).toEqual([0, undefined]);
+  });
+
   test('a photo deleted while its copy is in flight stays deleted; one deleted before it was read is reported gone', async () => {
     const prefix = `${uniqueKey('mig-delete')}/`;
     const fernet = fernetCodec();
@@ -251,8 +270,27 @@ describe('deletes by the app during the migration', () => {
     expect(summary.run.totals['deleted-during-copy'].count).toBe(1);
     expect(summary.run.totals.vanished.count).toBe(1);
     expect(await listKeys('primary', prefix)).toEqual([`${prefix}c-kept.jpg`]);
-    expect(fs.readFileSync(files.csv, 'utf8')).toContain('Deleted by the app during the copy; the copy was removed');
+    expect(fs.readFileSync(files.csv, 'utf8')).toContain('Deleted by the app during the copy; its tombstone refused the copy, or the copy was removed');
   });
+});
+
+describe('the delete recheck lists around gaps', () => {
+  test('a key with more than a page of other keys just before it is still judged right (continuation, not a guess)', async () => {
+    const prefix = `${uniqueKey('mig-recheck')}/`;
+    const legacyApp = s3As('legacyApp');
+    const names = Array.from({ length: 1003 }, (_, i) => `a${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < names.length; i += 50) {
+      await Promise.all(names.slice(i, i + 50).map((n) => legacyApp.send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: `${prefix}${n}`, Body: 'x' }))));
+    }
+    await legacyApp.send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: `${prefix}b`, Body: 'x' }));
+    const reader = createSideClient(testWorkspace(), 'legacy');
+    try {
+      const gone = await missingFromLegacy({ client: reader.s3, bucket: reader.bucket }, prefix, [`${prefix}a0001`, `${prefix}a0500x`, `${prefix}b`, `${prefix}c`]);
+      expect([...gone]).toEqual([`${prefix}a0500x`, `${prefix}c`]);
+    } finally {
+      reader.destroy();
+    }
+  }, 120_000);
 });
 
 describe('--dry-run', () => {

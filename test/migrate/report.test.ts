@@ -4,7 +4,7 @@ import type { ObjectRow } from '../../migrator/src/migrate/checkpoint';
 
 const row = (over: Partial<ObjectRow>): ObjectRow => ({
   key: 'chats/1/photos/a.jpg', size: 10, etag: 'e', state: 'copied', attempts: 1, versionId: null, errorCode: null,
-  errorMessage: null, httpStatus: null, plaintextSha256: 'ab'.repeat(32), plaintextSize: 5, newVersionId: null, updatedAt: null, ...over,
+  errorMessage: null, httpStatus: null, plaintextSha256: 'ab'.repeat(32), plaintextSize: 5, newVersionId: null, rechecked: true, updatedAt: null, ...over,
 });
 
 describe('Report_CSV_20180820', () => {

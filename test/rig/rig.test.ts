@@ -89,7 +89,7 @@ describe('what the rig creates from a workspace', () => {
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: ['arn:aws:s3:::b'] },
       {
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:DeleteObject'],
+        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObjectTagging', 's3:DeleteObject'],
         Resource: ['arn:aws:s3:::b/*'],
       },
     ]);

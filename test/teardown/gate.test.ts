@@ -115,7 +115,7 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
         f.counts.byKind.quarantined = 1;
       },
     });
-    expect(await refusal(h.run())).toBe('refused: the audit failed: 2 legacy key(s) with problems (missing 1, quarantined 1)');
+    expect(await refusal(h.run())).toBe('refused: the audit failed: 2 key(s) with problems (missing 1, quarantined 1)');
     expect(h.listed).toBe(0);
     nothingDone(h);
   });
@@ -126,7 +126,7 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     facts.counts.problemKeys = 1;
     facts.counts.byKind['hash-mismatch'] = 1;
     const file = writeReport(path.join(h.root, 'edited.json'), facts, (r) => ({ ...r, passed: true, reasons: [] }));
-    expect(await refusal(h.run({ reportPath: file }))).toMatch(/the audit report says it passed, but its figures say otherwise \(1 legacy key\(s\) with problems \(hash-mismatch 1\)\)/);
+    expect(await refusal(h.run({ reportPath: file }))).toMatch(/the audit report says it passed, but its figures say otherwise \(1 key\(s\) with problems \(hash-mismatch 1\)\)/);
     nothingDone(h);
   });
 

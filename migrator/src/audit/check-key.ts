@@ -5,15 +5,18 @@
  * - the legacy object is not newer than the last migration run (else someone still writes to legacy);
  * - the new bucket holds the key: a HEAD reads its size and provenance metadata, which must agree with the legacy
  *   object (source ETag) and with the checkpoint (plaintext SHA-256 and size);
- * - without provenance, the key is the app's own write (newer than legacy): a notice, not a problem.
+ * - without provenance, the key is the app's own write (newer than legacy): a notice, not a problem; so is the app's
+ *   tombstone (it deleted the photo) over a key the legacy bucket still holds;
+ * - a copy the checkpoint has not yet rechecked against the app's deletes is a problem (the migrator's next run does
+ *   it); a copy whose legacy key is gone since is a notice.
  *
  * `judgeKey` is the pure decision; `checkKey` adds the HEAD.
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describeAwsError } from '../aws/errors';
-import { readProvenance, bareEtag, type Provenance } from '../migrate/provenance';
+import { bareEtag, isTombstone, readProvenance, type Provenance } from '../migrate/provenance';
 import { isNotFound } from '../migrate/read-legacy';
-import type { Finding } from './findings';
+import { isProblem, type Finding } from './findings';
 import type { MergedKey } from './merge-listings';
 
 /** What a HEAD of the new object returned. */
@@ -49,6 +52,7 @@ export interface KeyVerdict {
 }
 
 const UNFINISHED = new Set(['quarantined', 'failed', 'pending']);
+const COPIED = new Set(['copied', 'already-migrated']);
 const GONE = new Set(['vanished', 'deleted-during-copy']);
 
 /** Whether the key needs a HEAD of the new object to be judged. */
@@ -58,9 +62,18 @@ export function needsHead(item: MergedKey): boolean {
 
 export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: KeyContext): KeyVerdict {
   const { key, legacy, checkpoint: cp } = item;
-  if (!legacy) return { outcome: item.current ? 'only-in-new' : 'checkpoint-only', findings: [] };
   const findings: Finding[] = [];
   const add = (kind: Finding['kind'], message: string) => findings.push({ key, kind, message });
+  if (cp && cp.rechecked === false) {
+    add('unrechecked-copy', "the migrator wrote this copy and has not checked it against the app's deletes (a run stopped in between): rerun the migrator");
+  }
+  if (!legacy) {
+    // Only when the new object is the copy's size: a photo the app deleted since holds a zero-byte tombstone instead.
+    if (item.current && cp && COPIED.has(cp.state) && cp.rechecked !== false && item.current.size === cp.plaintextSize) {
+      add('copy-without-legacy', `deleted from the legacy bucket after it was copied (${cp.state}); the new bucket still holds the copy`);
+    }
+    return { outcome: item.current ? 'only-in-new' : 'checkpoint-only', findings };
+  }
 
   const lastRun = ctx.lastRunStartedAt ? Date.parse(ctx.lastRunStartedAt) : undefined;
   const modified = legacy.lastModified ? Date.parse(legacy.lastModified) : undefined;
@@ -91,11 +104,15 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
     add('check-failed', `HEAD of the new object failed: ${head.error}`);
     return { outcome: 'problem', findings };
   }
+  if (isTombstone(head.head.metadata)) {
+    add('deleted-by-app', "the app deleted this photo (its tombstone holds the key in the new bucket); the legacy bucket still has it");
+    return { outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'app-version', findings };
+  }
   const prov = readProvenance(head.head.metadata);
   if (!prov) {
-    const copiedBefore = cp && (cp.state === 'copied' || cp.state === 'already-migrated');
+    const copiedBefore = cp && COPIED.has(cp.state);
     add('app-version', copiedBefore ? 'the app rewrote the key after it was migrated (no provenance): its write is kept' : 'the app wrote this key in the new bucket (no provenance): kept as the app wrote it');
-    return { outcome: findings.length > 1 ? 'problem' : 'app-version', findings };
+    return { outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'app-version', findings };
   }
   if (bareEtag(prov.sourceEtag) !== bareEtag(legacy.etag) && !findings.some((f) => f.kind === 'source-changed')) {
     add('source-changed', `copied from legacy ETag ${prov.sourceEtag}; the legacy object is now ETag ${legacy.etag}`);
@@ -108,7 +125,7 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
   if (cp?.plaintextSha256 && cp.plaintextSha256 !== prov.plaintextSha256) {
     add('hash-mismatch', `provenance records sha256 ${prov.plaintextSha256}; the checkpoint ${cp.plaintextSha256}`);
   }
-  return { outcome: findings.length ? 'problem' : 'verified', findings, provenance: prov };
+  return { outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'verified', findings, provenance: prov };
 }
 
 /** HEAD of a key in the new bucket; 404 is `found: false`; any other failure (after the SDK's retries) an error. */

@@ -18,8 +18,8 @@ export interface FallbackCount {
   readonly lastHitAt?: string;
   /** Up to 20 keys that were hit. */
   readonly sampleKeys: string[];
-  /** file: lines read, lines that were not JSON, hit events without a readable time (counted as hits). */
-  readonly lines?: { readonly read: number; readonly unparsable: number; readonly untimedHits: number };
+  /** file: lines read, and hit events without a readable time (counted as hits). */
+  readonly lines?: { readonly read: number; readonly untimedHits: number };
   /** cloudwatch: the Logs Insights query run, so a person can run it again. */
   readonly query?: string;
 }

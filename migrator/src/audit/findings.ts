@@ -26,12 +26,18 @@ export const PROBLEM_KINDS = [
   'legacy-written-after-migration',
   /** The key could not be checked (HEAD or deep read failed after the SDK's retries, or the legacy bytes do not decrypt). */
   'check-failed',
+  /** A copy the migrator wrote and has not yet checked against the app's deletes (a run stopped in between). */
+  'unrechecked-copy',
 ] as const;
 
 /** Not problems: reported so a person sees them. */
 export const NOTICE_KINDS = [
   /** The new bucket holds the app's own write of the key (no provenance): newer than legacy, kept as is. */
   'app-version',
+  /** Deleted from the legacy bucket after it was copied, still in the new one (the app's delete may not have finished). */
+  'copy-without-legacy',
+  /** The app deleted the photo (its tombstone holds the key in the new bucket), yet the legacy bucket still has it. */
+  'deleted-by-app',
 ] as const;
 
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];

@@ -46,7 +46,7 @@ export function renderMarkdown(r: AuditReport, jsonName: string): string {
   line(`| legacy keys | ${r.counts.legacyKeys} |`);
   line(`| verified copies | ${r.counts.verified} |`);
   line(`| kept as the app wrote them | ${r.counts.appVersion} |`);
-  line(`| with problems | ${r.counts.problemKeys} |`);
+  line(`| keys with problems | ${r.counts.problemKeys} |`);
   line(`| re-read and compared (deep) | ${r.counts.deepCompared} |`);
   line(`| only in the new bucket (the app's own) | ${r.counts.onlyInNew} |`);
   line(`| only in the checkpoint (deleted from legacy since) | ${r.counts.checkpointOnly} |`);
@@ -56,8 +56,8 @@ export function renderMarkdown(r: AuditReport, jsonName: string): string {
   line();
   const f = r.fallback;
   line(`${f.hits} \`${f.event}\` event(s) from ${f.window.start} to ${f.window.end} (${formatDurationMs(f.window.seconds * 1000)}), ${f.source.kind === 'cloudwatch' ? `CloudWatch Logs Insights on log group ${mdCode(f.source.location)} (${f.source.region})` : `log file ${mdCode(f.source.location)}`}.`);
-  if (f.hits) line(`First ${f.firstHitAt ?? '?'}, last ${f.lastHitAt ?? '?'}${f.distinctKeys !== undefined ? `, about ${f.distinctKeys} distinct keys` : ''}. Keys hit: ${f.sampleKeys.map(mdCode).join(', ') || '-'}.`);
-  if (f.lines) line(`Lines read ${f.lines.read}, not JSON ${f.lines.unparsable}, hits without a readable time ${f.lines.untimedHits} (counted).`);
+  if (f.hits) line(`First ${f.firstHitAt ?? '?'}, last ${f.lastHitAt ?? '?'}${f.distinctKeys !== undefined ? `, ${f.distinctKeys} distinct keys` : ''}. Keys hit: ${f.sampleKeys.map(mdCode).join(', ') || '-'}.`);
+  if (f.lines) line(`Lines read ${f.lines.read}; hits without a readable time ${f.lines.untimedHits} (counted).`);
   if (f.query) {
     line();
     line('```');

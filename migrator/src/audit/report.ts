@@ -76,7 +76,7 @@ export const auditReportSchema = z.object({
     firstHitAt: iso.optional(),
     lastHitAt: iso.optional(),
     sampleKeys: z.array(z.string()),
-    lines: z.object({ read: count, unparsable: count, untimedHits: count }).optional(),
+    lines: z.object({ read: count, untimedHits: count }).optional(),
     query: z.string().optional(),
   }),
   passed: z.boolean(),
@@ -93,7 +93,7 @@ export function failureReasons(r: AuditFacts): string[] {
   const problemKinds = PROBLEM_KINDS.filter((k) => (r.counts.byKind[k] ?? 0) > 0);
   if (r.counts.problemKeys > 0 || problemKinds.length) {
     const detail = problemKinds.map((k) => `${k} ${r.counts.byKind[k]}`).join(', ');
-    reasons.push(`${r.counts.problemKeys} legacy key(s) with problems (${detail})`);
+    reasons.push(`${r.counts.problemKeys} key(s) with problems (${detail})`);
   }
   if (r.fallback.hits > 0) {
     reasons.push(

@@ -131,6 +131,7 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     if (!item.legacy) {
       if (verdict.outcome === 'only-in-new') counts.onlyInNew++;
       else counts.checkpointOnly++;
+      if (verdict.findings.length) collector.addKey(verdict.findings);
       return;
     }
     const findings: Finding[] = [...verdict.findings];

@@ -138,7 +138,7 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
     );
     if (args.report) writeFileAtomic(`${args.report}.json`, `${JSON.stringify({ tool: 'bucketmove migrate --dry-run', env: ws.env, prefix: args.prefix, ...res }, null, 2)}\n`);
     process.stdout.write(
-      `dry run (${ws.env}): ${res.listed} legacy objects (${formatBytes(res.listedBytes)}): ${res.wouldCopy} to copy, ${res.alreadyMigrated} already migrated, ${res.appVersionKept} kept as the app wrote them, ${res.errors} unchecked${args.report ? `; report: ${args.report}.csv` : ''}\n`,
+      `dry run (${ws.env}): ${res.listed} legacy objects (${formatBytes(res.listedBytes)}): ${res.wouldCopy} to copy, ${res.alreadyMigrated} already migrated, ${res.appVersionKept} kept as the app wrote them, ${res.deleted} deleted by the app, ${res.errors} unchecked${args.report ? `; report: ${args.report}.csv` : ''}\n`,
     );
     return interrupt.signal.aborted ? EXIT.interrupted : res.errors ? EXIT.failed : EXIT.ok;
   } finally {

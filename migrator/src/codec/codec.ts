@@ -23,7 +23,10 @@ export interface Codec {
   decrypt(stored: Readable, ctx: ObjectContext): Readable;
   /** The exact plaintext size for a stored size, when the format fixes it (AES-GCM: size - 28); else undefined. */
   plaintextSize(storedSize: number): number | undefined;
-  /** Encrypts like the legacy app did, with the first (current) key. For the seeder and tests only. */
+  /**
+   * Encrypts like the legacy app did, with the first (current) key. For the seeder, the tests, and the store's
+   * legacy-only mode (which writes as the legacy app did).
+   */
   encrypt(plaintext: Buffer, ctx: ObjectContext): Buffer;
 }
 

@@ -30,6 +30,8 @@ export type ObjectState =
   | 'failed';
 
 export const DONE_STATES: readonly ObjectState[] = ['copied', 'already-migrated', 'kept-app-version', 'vanished', 'deleted-during-copy'];
+/** States in which the new bucket holds this tool's copy: it must survive the delete recheck. */
+export const NEEDS_RECHECK: readonly ObjectState[] = ['copied', 'already-migrated'];
 export const ALL_STATES: readonly ObjectState[] = ['pending', ...DONE_STATES, 'quarantined', 'failed'];
 
 export interface CheckpointIdentity {
@@ -56,6 +58,8 @@ export interface ObjectRow extends ListedObject {
   readonly plaintextSha256: string | null;
   readonly plaintextSize: number | null;
   readonly newVersionId: string | null;
+  /** False while a copy this tool wrote waits for its delete recheck. */
+  readonly rechecked: boolean;
   readonly updatedAt: string | null;
 }
 
@@ -96,6 +100,8 @@ CREATE TABLE IF NOT EXISTS objects (
   plaintext_sha256 TEXT,
   plaintext_size INTEGER,
   new_version_id TEXT,
+  -- 0 for a copy written but not yet seen to have survived the app's deletes (recheck-deletes.ts)
+  rechecked INTEGER NOT NULL DEFAULT 1,
   updated_at TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_state ON objects(state, key);
@@ -126,6 +132,7 @@ function rowOf(r: Record<string, unknown>): ObjectRow {
     plaintextSha256: r.plaintext_sha256 as string | null,
     plaintextSize: r.plaintext_size as number | null,
     newVersionId: r.new_version_id as string | null,
+    rechecked: r.rechecked !== 0,
     updatedAt: r.updated_at as string | null,
   };
 }
@@ -255,7 +262,7 @@ export class Checkpoint {
            version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag),
            error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
            plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
-           new_version_id = COALESCE(@newVersionId, new_version_id), updated_at = @now
+           new_version_id = COALESCE(@newVersionId, new_version_id), rechecked = @rechecked, updated_at = @now
          WHERE key = @key`,
       )
       .run({
@@ -269,8 +276,29 @@ export class Checkpoint {
         plaintextSha256: o.plaintextSha256 ?? null,
         plaintextSize: o.plaintextSize ?? null,
         newVersionId: o.newVersionId ?? null,
+        rechecked: NEEDS_RECHECK.includes(o.state) ? 0 : 1,
         now: new Date().toISOString(),
       });
+  }
+
+  /** The copy of `key` survived the app's deletes (its legacy key was still listed after the write). */
+  markRechecked(key: string): void {
+    this.q(`UPDATE objects SET rechecked = 1 WHERE key = ?`).run(key);
+  }
+
+  /** Copies written but not yet rechecked (a crash came between), in key order. */
+  *unrechecked(batch = 1000): Generator<ObjectRow> {
+    let after = '';
+    for (;;) {
+      const page = this.q(`SELECT * FROM objects WHERE rechecked = 0 AND key > ? ORDER BY key LIMIT ?`).all(after, batch) as Record<string, unknown>[];
+      if (page.length === 0) return;
+      for (const r of page) yield rowOf(r);
+      after = page[page.length - 1].key as string;
+    }
+  }
+
+  countUnrechecked(): number {
+    return (this.q(`SELECT COUNT(*) AS n FROM objects WHERE rechecked = 0`).get() as { n: number }).n;
   }
 
   get(key: string): ObjectRow | undefined {

@@ -1,6 +1,6 @@
 /**
  * One legacy object's whole way into the new bucket:
- *   read (GET, streamed) -> decrypt (the codec) -> hash (SHA-256, size) -> write (If-None-Match: *) -> recheck
+ *   read (GET, streamed) -> decrypt (the codec) -> hash (SHA-256, size) -> write (If-None-Match: *)
  *
  * Small objects (stored size up to the part size) are decrypted into memory and written with one PUT whose SHA-256
  * is known up front. Larger ones take two passes, because the provenance metadata (which holds the plaintext's
@@ -11,19 +11,19 @@
  * (every encrypted form of even an empty photo has a header): it is copied as the empty object it is. Any other
  * zero-byte object fails in the codec as truncated and goes to quarantine.
  *
- * After a write, the legacy key is checked again: if the app deleted the photo while it was being copied (it deletes
- * legacy first, then new), the copy just written is removed, so a deleted photo cannot come back.
+ * A copy is not final until recheck-deletes.ts has seen its legacy key still there after the write (the app may have
+ * deleted the photo while it was being copied).
  */
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'stream/promises';
 import { Writable } from 'stream';
 import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from './checkpoint';
 import { PermanentCopyError } from './classify';
 import { PlaintextHasher } from './hash-plaintext';
-import { provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
-import { readLegacy, isNotFound, type LegacyObject } from './read-legacy';
-import { headTarget, putMultipart, putWhole, removeOwnVersion, type NewObject, type Target, type WriteResult } from './write-new';
+import { isTombstone, provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
+import { readLegacy, type LegacyObject } from './read-legacy';
+import { headTarget, putMultipart, putWhole, type NewObject, type Target, type WriteResult } from './write-new';
 
 export interface Source {
   readonly client: S3Client;
@@ -100,12 +100,6 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
 
   const recorded = { versionId: legacy.versionId, etag: legacy.etag, plaintextSha256: sha256, plaintextSize: size };
   if (!written.written) return { ...recorded, ...(await explainExisting(target, row.key, legacy, signal)) };
-
-  // The app deletes legacy first, then new: if legacy is gone now, the delete raced this copy; undo the copy.
-  if (!(await legacyStillThere(source, row.key, signal))) {
-    await removeOwnCopy(target, row.key, written.versionId, legacy.etag);
-    return { ...recorded, state: 'deleted-during-copy', newVersionId: written.versionId ?? null };
-  }
   return { ...recorded, state: 'copied', newVersionId: written.versionId ?? null };
 }
 
@@ -132,13 +126,17 @@ function newObject(key: string, legacy: LegacyObject, sha256: string, size: numb
   return { key, contentType: legacy.contentType, cacheControl: legacy.cacheControl, contentDisposition: legacy.contentDisposition, metadata };
 }
 
-/** The key exists in the new bucket (412): an earlier run's copy of this version, the app's write, or a stale copy. */
+/**
+ * The key exists in the new bucket (412): the app's tombstone (it deleted the photo while this copy was in flight),
+ * an earlier run's copy of this version, the app's write, or a stale copy.
+ */
 async function explainExisting(target: Target, key: string, legacy: LegacyObject, signal: AbortSignal): Promise<Outcome> {
   const existing = await headTarget(target, key, signal);
   if (!existing) {
     // It existed a moment ago and is gone now: deleted by the app. Try the object again from the start.
     throw Object.assign(new Error('the key was deleted from the new bucket while it was being checked'), { name: 'OperationAborted' });
   }
+  if (isTombstone(existing.metadata)) return { state: 'deleted-during-copy', newVersionId: existing.versionId ?? null };
   const prov = readProvenance(existing.metadata);
   if (!prov) return { state: 'kept-app-version', newVersionId: existing.versionId ?? null };
   if (prov.sourceEtag === legacy.etag) {
@@ -148,23 +146,6 @@ async function explainExisting(target: Target, key: string, legacy: LegacyObject
     'SourceChangedAfterCopy',
     `the new bucket holds a copy of an older legacy version (ETag ${prov.sourceEtag}, now ${legacy.etag}); it is kept, a person must decide`,
   );
-}
-
-async function legacyStillThere(source: Source, key: string, signal: AbortSignal): Promise<boolean> {
-  try {
-    await source.client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: key }), { abortSignal: signal });
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
-
-/** Deletes the version this run wrote; on an unversioned bucket, only if the key still holds this run's copy. */
-async function removeOwnCopy(target: Target, key: string, versionId: string | undefined, sourceEtag: string): Promise<void> {
-  if (versionId && versionId !== 'null') return removeOwnVersion(target, key, versionId);
-  const now = await headTarget(target, key);
-  if (now && readProvenance(now.metadata)?.sourceEtag === sourceEtag) await removeOwnVersion(target, key, undefined);
 }
 
 function discard(): Writable {

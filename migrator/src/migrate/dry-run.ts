@@ -6,7 +6,7 @@ import { csvLine } from '../report/batch-csv';
 import { AtomicLineWriter } from '../report/files';
 import { classify } from './classify';
 import { listLegacy } from './list-legacy';
-import { readProvenance } from './provenance';
+import { isTombstone, readProvenance } from './provenance';
 import type { Source } from './copy-object';
 import { headTarget, type Target } from './write-new';
 
@@ -16,6 +16,8 @@ export interface DryRunResult {
   readonly wouldCopy: number;
   readonly alreadyMigrated: number;
   readonly appVersionKept: number;
+  /** Deleted by the app meanwhile (a tombstone holds the key). */
+  readonly deleted: number;
   readonly errors: number;
 }
 
@@ -24,7 +26,7 @@ export async function dryRun(
   target: Target,
   opts: { prefix: string; limit?: number; concurrency: number; reportCsv?: string; signal: AbortSignal },
 ): Promise<DryRunResult> {
-  const res = { listed: 0, listedBytes: 0, wouldCopy: 0, alreadyMigrated: 0, appVersionKept: 0, errors: 0 };
+  const res = { listed: 0, listedBytes: 0, wouldCopy: 0, alreadyMigrated: 0, appVersionKept: 0, deleted: 0, errors: 0 };
   const out = opts.reportCsv ? new AtomicLineWriter(opts.reportCsv) : undefined;
   try {
     const limit = opts.limit ?? Infinity;
@@ -43,6 +45,9 @@ export async function dryRun(
               if (!existing) {
                 res.wouldCopy++;
                 message = `Dry run: would decrypt and copy (${o.size} stored bytes)`;
+              } else if (isTombstone(existing.metadata)) {
+                res.deleted++;
+                message = 'Dry run: deleted by the app (a tombstone holds the key); nothing to copy';
               } else if (prov && prov.sourceEtag === o.etag) {
                 res.alreadyMigrated++;
                 message = 'Dry run: already migrated';

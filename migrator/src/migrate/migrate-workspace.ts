@@ -95,11 +95,11 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
 export function summarize(ws: LoadedWorkspace, prefix: string, checkpointFile: string, run: RunResult): MigrationSummary {
   const t = run.totals;
   const n = (s: ObjectState) => t[s].count;
-  const notMigrated = n('quarantined') + n('failed') + n('pending');
+  const notMigrated = n('quarantined') + n('failed') + n('pending') + run.unrechecked;
   const complete = notMigrated === 0 && run.listingComplete;
   const exitCode = run.interrupted
     ? EXIT_CODES.interrupted
-    : n('quarantined') + n('failed') > 0 || run.listingError
+    : n('quarantined') + n('failed') > 0 || run.listingError || run.recheckError
       ? EXIT_CODES.failed
       : complete
         ? EXIT_CODES.ok
@@ -116,6 +116,7 @@ export function summarize(ws: LoadedWorkspace, prefix: string, checkpointFile: s
     n('failed') && `${n('failed')} failed (retried next run)`,
     n('pending') && `${n('pending')} not attempted yet`,
     !run.listingComplete && (run.listingError ? `listing failed: ${run.listingError}` : 'listing not finished'),
+    run.unrechecked && `${run.unrechecked} copies not yet rechecked for deletes (${run.recheckError ?? 'the next run does it'})`,
   ].filter(Boolean);
   const processed = Object.values(run.processed).reduce((sum, c) => sum + c, 0);
   const thisRun = `this run: ${processed} objects in ${run.seconds.toFixed(1)} s`;

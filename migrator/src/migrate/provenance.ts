@@ -12,6 +12,23 @@ export const PROVENANCE = {
   migratedAt: 'bucketmove-migrated-at',
 } as const;
 
+/**
+ * A tombstone: what the app's store writes in the new bucket when it deletes a photo while the migration runs (dual-read
+ * mode), instead of a plain delete. It is a zero-byte object with this metadata key (its value: when), tagged for a
+ * lifecycle rule that expires it. Because the key exists, every copy of the photo that was still in flight (the
+ * migrator's, or copy-on-miss) is refused by `If-None-Match: *`: a deleted photo never comes back, not even briefly.
+ * The store reads a tombstone as "no such photo" and does not fall back to legacy.
+ */
+export const TOMBSTONE = {
+  metadataKey: 'bucketmove-tombstone',
+  tagKey: 'bucketmove',
+  tagValue: 'tombstone',
+} as const;
+
+export function isTombstone(meta: Record<string, string> | undefined): boolean {
+  return Boolean(meta?.[TOMBSTONE.metadataKey]);
+}
+
 /** S3's limit on a PUT's user metadata, keys and values together (UTF-8 bytes). */
 export const USER_METADATA_LIMIT = 2048;
 

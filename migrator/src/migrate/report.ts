@@ -9,7 +9,7 @@ const MESSAGES: Record<ObjectState, (r: ObjectRow) => string> = {
   'already-migrated': () => 'Already migrated by an earlier run (provenance matches this source version)',
   'kept-app-version': () => 'Kept: the app wrote this key in the new bucket; not overwritten',
   vanished: () => 'Gone from the legacy bucket before it was read (deleted by the app)',
-  'deleted-during-copy': () => 'Deleted by the app during the copy; the copy was removed',
+  'deleted-during-copy': () => 'Deleted by the app during the copy; its tombstone refused the copy, or the copy was removed',
   quarantined: (r) => `Quarantined: ${r.errorMessage ?? 'permanent failure'}`,
   failed: (r) => `Failed after retries (the next run tries again): ${r.errorMessage ?? 'temporary failure'}`,
   pending: () => 'Not attempted yet (the run was stopped or limited)',

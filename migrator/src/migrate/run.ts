@@ -10,9 +10,10 @@
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'events';
 import type { Codec } from '../codec/codec';
-import { DONE_STATES, type Checkpoint, type ObjectRow, type ObjectState, type Outcome } from './checkpoint';
+import { DONE_STATES, NEEDS_RECHECK, type Checkpoint, type ObjectRow, type ObjectState, type Outcome } from './checkpoint';
 import { classify, type Classified } from './classify';
 import { copyObject, type Source } from './copy-object';
+import { DeleteRecheck } from './recheck-deletes';
 import { listLegacy } from './list-legacy';
 import { MemoryBudget } from './memory-budget';
 import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF } from './pacer';
@@ -38,6 +39,8 @@ export interface RunOptions {
 export interface RunEvents {
   listed?(objects: number, bytes: number): void;
   finished?(row: ObjectRow, outcome: Outcome): void;
+  /** A copy was removed again: the app deleted the photo while it was being copied. */
+  undone?(key: string): void;
   retrying?(row: ObjectRow, attempt: number, why: Classified, delayMs: number): void;
   uploadsCleaned?(count: number): void;
 }
@@ -65,6 +68,10 @@ export interface RunResult {
   readonly listingComplete: boolean;
   /** Why the listing stopped early, when it failed (permanently, or after every attempt). */
   readonly listingError?: string;
+  /** Why the delete recheck of copies failed; they stay marked for the next run. */
+  readonly recheckError?: string;
+  /** Copies written but not yet rechecked (only after a recheck failure). */
+  readonly unrechecked: number;
   /** The whole checkpoint, after this run. */
   readonly totals: Record<ObjectState, { count: number; bytes: number }>;
 }
@@ -95,6 +102,7 @@ export class MigrationRun {
   private listingDone = false;
   private listingError?: unknown;
   private wakeDispatcher?: () => void;
+  private readonly recheck: DeleteRecheck;
 
   constructor(
     private readonly deps: RunDeps,
@@ -102,6 +110,17 @@ export class MigrationRun {
   ) {
     this.pacer = new Pacer({ maxConcurrency: opts.concurrency, recoverAfter: 4, minPauseMs: 50, maxPauseMs: 2_000, cooldownMs: 1_000 });
     for (const client of new Set([deps.source.client, deps.target.client])) observeThrottling(client, () => this.pacer.onThrottle());
+    this.recheck = new DeleteRecheck({
+      source: deps.source,
+      target: deps.target,
+      checkpoint: deps.checkpoint,
+      prefix: opts.prefix,
+      onUndone: (w) => {
+        this.processed.copied = Math.max(0, this.processed.copied - 1);
+        this.processed['deleted-during-copy']++;
+        deps.events?.undone?.(w.key);
+      },
+    });
     this.budget = new MemoryBudget(opts.memoryBytes);
     // Every request and stream in flight listens to these two signals.
     setMaxListeners(0, this.stopController.signal, this.abortController.signal);
@@ -135,12 +154,17 @@ export class MigrationRun {
     const started = new Date();
     const { checkpoint } = this.deps;
     await this.cleanLeftoverUploads();
+    // Copies a crash left unrechecked are judged before anything else.
+    for (const row of checkpoint.unrechecked()) this.recheck.add({ key: row.key, sourceEtag: row.etag, newVersionId: row.newVersionId });
+    let recheckError: unknown;
+    await this.recheck.drain().catch((err) => (recheckError = err));
     checkpoint.requeue({ quarantined: this.opts.retryQuarantined });
     if (this.opts.relist) checkpoint.resetListing();
     const lister = this.listInto();
-    await this.dispatch();
+    if (!recheckError) await this.dispatch();
     this.stop(); // the lister stops too once the dispatcher is done (limit, stop, or nothing left)
     await lister;
+    await this.recheck.drain().catch((err) => (recheckError ??= err));
     const finished = new Date();
     return {
       startedAt: started.toISOString(),
@@ -154,6 +178,8 @@ export class MigrationRun {
       interrupted: this.interruptedByUser,
       listingComplete: checkpoint.listCursor().complete,
       listingError: this.listingError ? classify(this.listingError).message : undefined,
+      recheckError: recheckError ? classify(recheckError).message : undefined,
+      unrechecked: checkpoint.countUnrechecked(),
       totals: checkpoint.counts(),
     };
   }
@@ -288,6 +314,7 @@ export class MigrationRun {
       this.pacer.onSuccess();
       checkpoint.record(row.key, { errorCode: null, errorMessage: null, httpStatus: null, ...outcome });
       this.count(row, outcome);
+      if (NEEDS_RECHECK.includes(outcome.state)) this.recheck.add({ key: row.key, sourceEtag: outcome.etag ?? row.etag, newVersionId: outcome.newVersionId });
       return;
     }
   }

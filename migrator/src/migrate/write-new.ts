@@ -126,7 +126,7 @@ export async function headTarget(t: Target, key: string, signal?: AbortSignal): 
   }
 }
 
-/** Removes exactly the version this tool wrote (the app deleted the photo while it was being copied). */
-export async function removeOwnVersion(t: Target, key: string, versionId: string | undefined): Promise<void> {
-  await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key, VersionId: versionId }));
+/** Deletes a key (a delete marker on a versioned bucket): only used to undo this tool's own copy. */
+export async function deleteKey(t: Target, key: string): Promise<void> {
+  await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
 }

@@ -6,6 +6,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { repoRoot } from '../../../workspaces/load';
 
 export interface Step {
   /** What the step does, for people. */
@@ -23,12 +24,11 @@ export interface StepResult {
 
 export type StepRunner = (step: Step) => Promise<StepResult>;
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** The project's own cdktf CLI (node_modules/.bin), else `cdktf` on PATH; BUCKETMOVE_CDKTF overrides. */
 export function cdktfCommand(env: NodeJS.ProcessEnv = process.env): string {
   if (env.BUCKETMOVE_CDKTF) return env.BUCKETMOVE_CDKTF;
-  const local = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf');
+  const local = path.join(repoRoot(), 'node_modules', '.bin', 'cdktf');
   return fs.existsSync(local) ? local : 'cdktf';
 }
 

@@ -1,0 +1,139 @@
+/**
+ * The last step of an object's way: making sure the app did not delete the photo while it was being copied.
+ *
+ * The app's store deletes a photo in the legacy bucket first, then in the new one. A copy whose GET came before the
+ * delete can land in the new bucket after it, which would bring the photo back. So after a copy is written, its legacy
+ * key is looked at again: still there means any delete still to come will reach the new bucket after the copy (and
+ * remove it); gone means the delete raced the copy, and the migrator removes its own copy.
+ *
+ * Looking again costs one ListObjectsV2 per batch of copies instead of one HEAD per copy: copies finish in about key
+ * order, so a listing from the first key of a batch sees most of the batch on one page (listings are strongly
+ * consistent on S3 and RGW, and every listing here starts after the writes it judges). A gap in the keys starts a new
+ * listing at the next key to judge, so a scattered batch costs at most one listing per key. Copies written but not yet
+ * rechecked are marked in the checkpoint, and a run after a crash rechecks them before it copies anything.
+ */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Checkpoint } from './checkpoint';
+import type { Source } from './copy-object';
+import { readProvenance } from './provenance';
+import { deleteKey, headTarget, type Target } from './write-new';
+
+/** S3 lists keys in the order of their UTF-8 bytes. */
+export const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+export interface Written {
+  readonly key: string;
+  /** The legacy ETag the copy was made from. */
+  readonly sourceEtag: string;
+  /** The version the copy created in the new bucket (undefined on an unversioned bucket). */
+  readonly newVersionId?: string | null;
+}
+
+export interface RecheckDeps {
+  readonly source: Source;
+  readonly target: Target;
+  readonly checkpoint: Checkpoint;
+  readonly prefix: string;
+  /** Called for each copy removed because the app deleted the photo during the copy. */
+  readonly onUndone?: (w: Written) => void;
+}
+
+export class DeleteRecheck {
+  private pending: Written[] = [];
+  private running: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private failure?: unknown;
+
+  constructor(
+    private readonly deps: RecheckDeps,
+    private readonly opts: { batch: number; maxDelayMs: number } = { batch: 200, maxDelayMs: 100 },
+  ) {}
+
+  /** A copy was written: it is judged with the next batch. */
+  add(w: Written): void {
+    this.pending.push(w);
+    if (this.pending.length >= this.opts.batch) this.flushSoon(0);
+    else this.flushSoon(this.opts.maxDelayMs);
+  }
+
+  /** Judges every copy added so far; rejects if a listing or an undo failed (they stay marked for the next run). */
+  async drain(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = this.running.then(() => this.judge());
+    await this.running;
+    if (this.failure) throw this.failure;
+  }
+
+  private flushSoon(delayMs: number): void {
+    if (this.timer && delayMs > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.running.then(() => this.judge());
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  private async judge(): Promise<void> {
+    const batch = this.pending.sort((a, b) => byteOrder(a.key, b.key));
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      const gone = await missingFromLegacy(this.deps.source, this.deps.prefix, batch.map((w) => w.key));
+      for (const w of batch) {
+        if (gone.has(w.key)) {
+          await undoCopy(this.deps.target, w);
+          this.deps.checkpoint.record(w.key, { state: 'deleted-during-copy' });
+          this.deps.onUndone?.(w);
+        } else {
+          this.deps.checkpoint.markRechecked(w.key);
+        }
+      }
+    } catch (err) {
+      this.failure ??= err;
+    }
+  }
+}
+
+/**
+ * Which of `keys` (sorted in S3's order: UTF-8 bytes) the legacy bucket no longer lists. A listing starts just before
+ * the next key to judge (its parent string sorts before it); when a page judges nothing (many other keys lie between),
+ * the listing goes on with its continuation token instead, so every request makes progress.
+ */
+export async function missingFromLegacy(source: Source, prefix: string, keys: readonly string[]): Promise<Set<string>> {
+  const gone = new Set<string>();
+  let i = 0;
+  let token: string | undefined;
+  while (i < keys.length) {
+    const out = await source.client.send(
+      new ListObjectsV2Command({
+        Bucket: source.bucket,
+        Prefix: prefix || undefined,
+        ...(token ? { ContinuationToken: token } : { StartAfter: keys[i].slice(0, -1) || undefined }),
+        MaxKeys: 1000,
+      }),
+    );
+    const listed = new Set((out.Contents ?? []).map((o) => o.Key!));
+    const last = out.Contents?.length ? out.Contents[out.Contents.length - 1].Key! : undefined;
+    const complete = !out.IsTruncated || !out.NextContinuationToken;
+    const before = i;
+    while (i < keys.length && (complete || (last !== undefined && byteOrder(keys[i], last) <= 0))) {
+      if (!listed.has(keys[i])) gone.add(keys[i]);
+      i++;
+    }
+    token = i === before ? out.NextContinuationToken : undefined;
+  }
+  return gone;
+}
+
+/**
+ * Removes the copy this tool wrote, if the key still holds it (its version, or its provenance on an unversioned
+ * bucket). A plain delete, as the app's own: on a versioned bucket it adds a delete marker.
+ */
+async function undoCopy(target: Target, w: Written): Promise<void> {
+  const now = await headTarget(target, w.key);
+  if (!now) return;
+  const ours = w.newVersionId && w.newVersionId !== 'null' ? now.versionId === w.newVersionId : readProvenance(now.metadata)?.sourceEtag === w.sourceEtag;
+  if (ours) await deleteKey(target, w.key);
+}

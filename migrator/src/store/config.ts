@@ -1,0 +1,175 @@
+/**
+ * The store's settings, read from the environment the way an app is configured: no workspace file, nothing but
+ * variables, so switching the mode (legacy-only -> dual-read -> new-only) is a config change, not a code change.
+ *
+ * | variable                         | meaning                                                                       |
+ * |----------------------------------|-------------------------------------------------------------------------------|
+ * | PHOTO_STORE_MODE                 | legacy-only, dual-read or new-only (required)                                 |
+ * | PHOTO_STORE_BUCKET               | the new bucket (all modes but legacy-only)                                    |
+ * | PHOTO_STORE_LEGACY_BUCKET        | the legacy bucket (all modes but new-only)                                    |
+ * | AWS_REGION                       | the new bucket's region (AWS_DEFAULT_REGION is read too)                      |
+ * | PHOTO_STORE_LEGACY_REGION        | the legacy bucket's region (default: AWS_REGION)                              |
+ * | PHOTO_STORE_ENDPOINT             | an S3-compatible endpoint URL for the new side (path-style); unset on AWS     |
+ * | PHOTO_STORE_LEGACY_ENDPOINT      | the same for the legacy side                                                  |
+ * | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN) | the new side's keys                               |
+ * | LEGACY_AWS_ACCESS_KEY_ID, LEGACY_AWS_SECRET_ACCESS_KEY (LEGACY_AWS_SESSION_TOKEN) | the legacy side's keys       |
+ * | PHOTO_STORE_ENCRYPTION           | SSE-S3 (default) or SSE-KMS: how `put` asks S3 to encrypt at rest             |
+ * | PHOTO_STORE_KMS_KEY_ARN          | the KMS key ARN, with SSE-KMS                                                 |
+ * | PHOTO_STORE_CODEC                | the legacy codec, as the workspace's `codec` JSON (default: Fernet, keys in   |
+ * |                                  | LEGACY_FERNET_KEYS); its keys come from the variable (or secret) it names     |
+ * | PHOTO_STORE_COPY_ON_MISS         | true: copy what a read fell back to into the new bucket (default false)       |
+ * | PHOTO_STORE_TIMEOUT_MS           | time allowed for S3 to start answering a request (default 5000)               |
+ * | PHOTO_STORE_MAX_ATTEMPTS         | attempts per S3 request, the first included (default 3)                       |
+ *
+ * Every problem is one ConfigError line naming the variable; no value of a key variable is ever echoed.
+ */
+import { ConfigError } from '../../../workspaces/load';
+import { codecSchema, type CodecConfig, type Encryption } from '../../../workspaces/schema';
+import type { Keys } from '../aws/credentials';
+
+export const STORE_MODES = ['legacy-only', 'dual-read', 'new-only'] as const;
+export type StoreMode = (typeof STORE_MODES)[number];
+
+/** Which buckets a mode uses. */
+export const usesNew = (mode: StoreMode): boolean => mode !== 'legacy-only';
+export const usesLegacy = (mode: StoreMode): boolean => mode !== 'new-only';
+
+export interface SideSettings {
+  readonly bucket: string;
+  readonly region: string;
+  /** An S3-compatible endpoint (path-style, checksums only when required); undefined on AWS. */
+  readonly endpoint?: string;
+  readonly credentials: Keys;
+}
+
+export interface StoreConfig {
+  readonly mode: StoreMode;
+  /** The new bucket; absent in legacy-only. */
+  readonly primary?: SideSettings;
+  /** The legacy bucket and its codec; absent in new-only. */
+  readonly legacy?: SideSettings & { readonly codec: CodecConfig };
+  readonly encryption: Encryption;
+  readonly copyOnMiss: boolean;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_CODEC = '{"type":"fernet","keys":{"env":"LEGACY_FERNET_KEYS"}}';
+
+const VAR = {
+  mode: 'PHOTO_STORE_MODE',
+  bucket: 'PHOTO_STORE_BUCKET',
+  legacyBucket: 'PHOTO_STORE_LEGACY_BUCKET',
+  legacyRegion: 'PHOTO_STORE_LEGACY_REGION',
+  endpoint: 'PHOTO_STORE_ENDPOINT',
+  legacyEndpoint: 'PHOTO_STORE_LEGACY_ENDPOINT',
+  encryption: 'PHOTO_STORE_ENCRYPTION',
+  kmsKeyArn: 'PHOTO_STORE_KMS_KEY_ARN',
+  codec: 'PHOTO_STORE_CODEC',
+  copyOnMiss: 'PHOTO_STORE_COPY_ON_MISS',
+  timeoutMs: 'PHOTO_STORE_TIMEOUT_MS',
+  maxAttempts: 'PHOTO_STORE_MAX_ATTEMPTS',
+} as const;
+
+/** The names of the store's variables (for docs and for tests that build an environment). */
+export const STORE_ENV = VAR;
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
+
+export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  const get = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const required = (name: string, why: string): string => {
+    const v = get(name);
+    if (!v) throw new ConfigError(`${name} is not set: ${why}`);
+    return v;
+  };
+
+  const modeText = required(VAR.mode, `set it to one of ${STORE_MODES.join(', ')}`);
+  if (!(STORE_MODES as readonly string[]).includes(modeText)) {
+    throw new ConfigError(`${VAR.mode} must be one of ${STORE_MODES.join(', ')} (got "${modeText}")`);
+  }
+  const mode = modeText as StoreMode;
+
+  const region = get('AWS_REGION') ?? get('AWS_DEFAULT_REGION');
+  const side = (which: 'primary' | 'legacy'): SideSettings => {
+    const bucketVar = which === 'primary' ? VAR.bucket : VAR.legacyBucket;
+    const endpointVar = which === 'primary' ? VAR.endpoint : VAR.legacyEndpoint;
+    const regionVar = which === 'primary' ? 'AWS_REGION' : VAR.legacyRegion;
+    const bucket = required(bucketVar, `name the ${which === 'primary' ? 'new' : 'legacy'} bucket (mode ${mode} uses it)`);
+    const sideRegion = which === 'legacy' ? (get(VAR.legacyRegion) ?? region) : region;
+    if (!sideRegion) throw new ConfigError(`${regionVar} is not set: give the region of the ${which === 'primary' ? 'new' : 'legacy'} bucket, e.g. eu-west-1`);
+    if (!REGION.test(sideRegion)) throw new ConfigError(`${regionVar} must be an AWS region such as "eu-west-1" (got "${sideRegion}")`);
+    const endpoint = get(endpointVar);
+    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/.*)?$/.test(endpoint)) {
+      throw new ConfigError(`${endpointVar} must be an http(s) URL such as http://127.0.0.1:9000 (got "${endpoint}")`);
+    }
+    return { bucket, region: sideRegion, ...(endpoint ? { endpoint } : {}), credentials: keysFrom(env, which) };
+  };
+
+  const primary = usesNew(mode) ? side('primary') : undefined;
+  const legacy = usesLegacy(mode) ? { ...side('legacy'), codec: codecFrom(get(VAR.codec) ?? DEFAULT_CODEC) } : undefined;
+
+  const encType = get(VAR.encryption) ?? 'SSE-S3';
+  let encryption: Encryption;
+  if (encType === 'SSE-S3') encryption = { type: 'SSE-S3' };
+  else if (encType === 'SSE-KMS') {
+    const arn = required(VAR.kmsKeyArn, `${VAR.encryption}=SSE-KMS needs the KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID)`);
+    if (!KMS_ARN.test(arn)) throw new ConfigError(`${VAR.kmsKeyArn} must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID), not an alias or a bare id`);
+    encryption = { type: 'SSE-KMS', kmsKeyArn: arn, bucketKey: true };
+  } else {
+    throw new ConfigError(`${VAR.encryption} must be SSE-S3 or SSE-KMS (got "${encType}")`);
+  }
+
+  const flag = get(VAR.copyOnMiss) ?? 'false';
+  if (!['true', 'false', '1', '0'].includes(flag)) throw new ConfigError(`${VAR.copyOnMiss} must be true or false (got "${flag}")`);
+  const copyOnMiss = flag === 'true' || flag === '1';
+  if (copyOnMiss && mode !== 'dual-read') throw new ConfigError(`${VAR.copyOnMiss}=true works only in dual-read mode (the mode is ${mode})`);
+
+  return {
+    mode,
+    primary,
+    legacy,
+    encryption,
+    copyOnMiss,
+    timeoutMs: intVar(get(VAR.timeoutMs), VAR.timeoutMs, 5000, 1),
+    maxAttempts: intVar(get(VAR.maxAttempts), VAR.maxAttempts, 3, 1),
+  };
+}
+
+function intVar(text: string | undefined, name: string, dflt: number, min: number): number {
+  if (text === undefined) return dflt;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be a whole number of at least ${min} (got "${text}")`);
+  return n;
+}
+
+function keysFrom(env: NodeJS.ProcessEnv, side: 'primary' | 'legacy'): Keys {
+  const p = side === 'primary' ? '' : 'LEGACY_';
+  const id = env[`${p}AWS_ACCESS_KEY_ID`]?.trim();
+  const secret = env[`${p}AWS_SECRET_ACCESS_KEY`]?.trim();
+  const token = env[`${p}AWS_SESSION_TOKEN`]?.trim();
+  const missing = [!id && `${p}AWS_ACCESS_KEY_ID`, !secret && `${p}AWS_SECRET_ACCESS_KEY`].filter(Boolean);
+  if (missing.length) {
+    throw new ConfigError(`missing ${missing.join(' and ')}: set the ${side === 'primary' ? 'new' : 'legacy'} bucket's access key in ${p}AWS_ACCESS_KEY_ID and ${p}AWS_SECRET_ACCESS_KEY`);
+  }
+  return { accessKeyId: id!, secretAccessKey: secret!, ...(token ? { sessionToken: token } : {}) };
+}
+
+function codecFrom(text: string): CodecConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${VAR.codec} is not valid JSON: give the workspace's "codec" object, e.g. ${DEFAULT_CODEC}`);
+  }
+  const parsed = codecSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${VAR.codec}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (the workspace's "codec" object, e.g. ${DEFAULT_CODEC})`);
+  }
+  return parsed.data;
+}

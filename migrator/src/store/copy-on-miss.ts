@@ -1,0 +1,64 @@
+/**
+ * Copy-on-miss (lazy migration): after a fallback read has decrypted and authenticated a legacy object whole, write
+ * that plaintext into the new bucket exactly as the migrator would: `If-None-Match: *` (never over the app's write or
+ * anyone's copy), S3's SHA-256 checksum, the configured SSE, and the migrator's provenance metadata (so the migrator
+ * and the audit take it for a migrated copy of that legacy version).
+ *
+ * The race with a delete is handled like the migrator's: the app deletes legacy first, then new. So after writing, the
+ * legacy key is checked again; if it is gone, the delete raced this copy, and the copy is removed, but only while the
+ * key still holds this very copy (same provenance ETag and, on a versioned bucket, the same version id). The removal
+ * is a plain DeleteObject (a delete marker on a versioned bucket), which the app's s3:DeleteObject right allows;
+ * deleting a version by id would need s3:DeleteObjectVersion, which nobody is granted.
+ */
+import { createHash } from 'crypto';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import type { LegacyObject } from '../migrate/read-legacy';
+import { metadataBytes, provenanceMetadata, readProvenance, USER_METADATA_LIMIT } from '../migrate/provenance';
+import { headTarget, putWhole, type Target } from '../migrate/write-new';
+
+export type CopyOutcome =
+  /** Written; legacy still there afterwards. */
+  | 'written'
+  /** The key already existed in the new bucket (412): the app's write or another copy. Nothing written. */
+  | 'existed'
+  /** Written, then removed again: the photo was deleted while it was being copied. */
+  | 'undone'
+  /** Not attempted: the metadata would not fit S3's 2 KB. */
+  | 'skipped';
+
+export interface CopyDeps {
+  readonly target: Target;
+  /** Whether the legacy bucket still has the key (HEAD). */
+  readonly legacyExists: (key: string) => Promise<boolean>;
+  readonly now?: () => Date;
+}
+
+export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<LegacyObject, 'body'>, plaintext: Buffer): Promise<CopyOutcome> {
+  const sha256 = createHash('sha256').update(plaintext).digest('hex');
+  const metadata = provenanceMetadata(legacy.metadata, {
+    sourceEtag: legacy.etag,
+    sourceVersionId: legacy.versionId,
+    plaintextSha256: sha256,
+    plaintextSize: plaintext.length,
+    migratedAt: (deps.now?.() ?? new Date()).toISOString(),
+  });
+  if (metadataBytes(metadata) > USER_METADATA_LIMIT) return 'skipped';
+  const written = await putWhole(
+    deps.target,
+    { key, contentType: legacy.contentType, cacheControl: legacy.cacheControl, contentDisposition: legacy.contentDisposition, metadata },
+    plaintext,
+    sha256,
+  );
+  if (!written.written) return 'existed';
+  if (await deps.legacyExists(key)) return 'written';
+  await removeOwnCopy(deps.target, key, legacy.etag, written.versionId);
+  return 'undone';
+}
+
+/** Deletes the key only while it holds this copy: a write of the app since then is left alone. */
+async function removeOwnCopy(t: Target, key: string, sourceEtag: string, versionId: string | undefined): Promise<void> {
+  const now = await headTarget(t, key);
+  if (!now) return; // the app's delete of the new side came after the copy and removed it already
+  const ours = readProvenance(now.metadata)?.sourceEtag === sourceEtag && (!versionId || versionId === 'null' || now.versionId === versionId);
+  if (ours) await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
+}

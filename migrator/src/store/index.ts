@@ -1,0 +1,20 @@
+/**
+ * The read-fallback photo store (expand phase): see store.ts for the modes and the rules, config.ts for the
+ * environment variables, fallback-events.ts for the fallback-hit log line and how to count it.
+ *
+ * Nothing here imports the legacy codec: it is loaded by createStore, and only in the modes that read legacy.
+ */
+export { createStore, createStoreFromEnv, PhotoStore, type StoreOptions } from './store';
+export { storeConfigFromEnv, STORE_ENV, STORE_MODES, type StoreConfig, type StoreMode } from './config';
+export { StoreError, type StoreErrorKind, type StoreSide } from './errors';
+export type { StoreCounts } from './counters';
+export type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
+export {
+  FALLBACK_HIT_EVENT,
+  FALLBACK_HITS_QUERY,
+  countFallbackHits,
+  countFallbackHitsInFile,
+  parseFallbackHit,
+  type FallbackHit,
+  type FallbackHitCount,
+} from './fallback-events';

@@ -1,0 +1,231 @@
+/**
+ * The photo store the app imports: one interface over the new bucket and the legacy one, in one of three modes.
+ *
+ * - legacy-only (before the migration): everything on the legacy bucket, through the codec, as the legacy app did.
+ * - dual-read (during): reads try the new bucket and fall back to legacy (decrypting) ONLY on 404 NoSuchKey; a 403,
+ *   a 5xx, a timeout or a missing bucket on the new side is an error, never a reason to serve legacy data. Writes go to
+ *   the new bucket only. Deletes remove legacy first, then leave a tombstone in the new bucket, which refuses any
+ *   copy still in flight (If-None-Match), so a deleted photo never comes back. Every fallback hit is counted and logged
+ *   as one JSON line (fallback-events.ts). Optionally, what a read fell back to is copied into the new bucket.
+ * - new-only (after): the new bucket alone; the legacy client, the fallback and the codec are not even loaded.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { createS3Client } from '../aws/clients';
+import type { Transport } from '../aws/http';
+import { createLogger } from '../log';
+import { sseParams, type Target } from '../migrate/write-new';
+import { storeConfigFromEnv, type SideSettings, type StoreConfig, type StoreMode } from './config';
+import { StoreCounters, type StoreCounts } from './counters';
+import { checkKey, storeErrorOf, type StoreSide } from './errors';
+import { fallbackHitFields, type FallbackOp } from './fallback-events';
+import type { CopyOutcome } from './copy-on-miss';
+import type { DecodedLegacy, LegacySide } from './legacy-side';
+import { DELETED, NewSide } from './new-side';
+import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
+
+export interface StoreOptions {
+  /** Where the fallback-hit lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
+  readonly logger?: Logger;
+  /** Where codec keys named by `{"env": ...}` are read (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Fallback objects up to this stored size are decrypted whole before they are served (default 32 MiB). */
+  readonly fallbackBufferBytes?: number;
+  /** Copy-on-miss copies running at once; more misses meanwhile are left to the migrator (default 4). */
+  readonly maxCopiesInFlight?: number;
+  /** Overrides of the SDK transport (timeouts, attempts). */
+  readonly transport?: Partial<Transport>;
+}
+
+const MIB = 1024 * 1024;
+
+/** Copies an authenticated fallback read into the new bucket (copy-on-miss.ts); throws what S3 throws. */
+type CopyFn = (key: string, decoded: DecodedLegacy) => Promise<CopyOutcome>;
+
+export class PhotoStore {
+  readonly counters = new StoreCounters();
+  private readonly copies = new Set<Promise<void>>();
+
+  constructor(
+    readonly mode: StoreMode,
+    private readonly newSide: NewSide | undefined,
+    private readonly legacySide: LegacySide | undefined,
+    private readonly log: Logger,
+    private readonly copy: CopyFn | undefined,
+    private readonly maxCopiesInFlight: number,
+  ) {}
+
+  /** The photo, or undefined when it is nowhere (404 on every bucket the mode reads). */
+  async get(key: string): Promise<Photo | undefined> {
+    checkKey(key);
+    if (this.newSide) {
+      const found = await this.on('new', 'GetObject', () => this.newSide!.get(key));
+      if (found === DELETED) return this.nothing(); // a tombstone: deleted, never a reason to fall back
+      if (found) {
+        this.counters.read('new');
+        return found;
+      }
+    }
+    if (!this.legacySide) return this.nothing();
+    const obj = await this.on('legacy', 'GetObject', () => this.legacySide!.open(key));
+    if (!obj) return this.nothing();
+    this.fellBack(key, 'get');
+    const decoded = await this.on('legacy', 'decrypt', () => this.legacySide!.decode(key, obj));
+    this.counters.read('legacy');
+    if (this.copy) this.startCopy(key, decoded);
+    return decoded.photo;
+  }
+
+  /** What a GET would return, without the bytes; undefined when the photo is nowhere. */
+  async head(key: string): Promise<PhotoInfo | undefined> {
+    checkKey(key);
+    if (this.newSide) {
+      const found = await this.on('new', 'HeadObject', () => this.newSide!.head(key));
+      if (found === DELETED) return this.nothing();
+      if (found) {
+        this.counters.read('new');
+        return found;
+      }
+    }
+    if (!this.legacySide) return this.nothing();
+    const found = await this.on('legacy', 'HeadObject', () => this.legacySide!.head(key));
+    if (!found) return this.nothing();
+    this.fellBack(key, 'head');
+    this.counters.read('legacy');
+    return found;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== undefined;
+  }
+
+  /** Writes the photo: to the new bucket (dual-read, new-only) with the configured SSE; in legacy-only, to legacy, encrypted. */
+  async put(key: string, body: Buffer, opts: PutOptions = {}): Promise<PutResult> {
+    checkKey(key);
+    if (!Buffer.isBuffer(body)) throw new TypeError('put: the body must be a Buffer');
+    const out = this.newSide
+      ? await this.on('new', 'PutObject', () => this.newSide!.put(key, body, opts))
+      : await this.on('legacy', 'PutObject', () => this.legacySide!.put(key, body, opts));
+    this.counters.write();
+    return out;
+  }
+
+  /**
+   * Deletes the photo from every bucket the mode uses: legacy FIRST, then new. In dual-read the new side gets a
+   * tombstone (migrate/provenance.ts) instead of a plain delete: a copy of the photo still in flight (the migrator's,
+   * or copy-on-miss) is then refused by its If-None-Match and can never bring the photo back, not even for a moment.
+   * If the legacy delete fails, nothing is deleted; if the new one fails, retrying the delete finishes it.
+   */
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    if (this.legacySide) await this.on('legacy', 'DeleteObject', () => this.legacySide!.delete(key));
+    if (this.newSide && this.legacySide) await this.on('new', 'PutObject', () => this.newSide!.bury(key));
+    else if (this.newSide) await this.on('new', 'DeleteObject', () => this.newSide!.delete(key));
+    this.counters.delete();
+  }
+
+  /** Checks that every bucket the mode uses answers (HeadBucket); a one-line StoreError otherwise. */
+  async preflight(): Promise<void> {
+    if (this.newSide) await this.on('new', 'HeadBucket', () => this.newSide!.checkBucket());
+    if (this.legacySide) await this.on('legacy', 'HeadBucket', () => this.legacySide!.checkBucket());
+  }
+
+  counts(): StoreCounts {
+    return this.counters.snapshot();
+  }
+
+  /** Waits for the copy-on-miss copies in flight (tests, and a graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.copies.size) await Promise.all([...this.copies]);
+  }
+
+  /** Drains, then closes the clients' sockets. */
+  async close(): Promise<void> {
+    await this.drain();
+    this.newSide?.client.destroy();
+    this.legacySide?.client.destroy();
+  }
+
+  private nothing(): undefined {
+    if (this.mode === 'dual-read') this.counters.fallbackMiss();
+    this.counters.notFound();
+    return undefined;
+  }
+
+  private fellBack(key: string, op: FallbackOp): void {
+    if (this.mode !== 'dual-read') return; // legacy-only reads are not fallbacks
+    this.counters.fallbackHit();
+    this.log.info(fallbackHitFields(key, op, this.mode), 'served from the legacy bucket');
+  }
+
+  private startCopy(key: string, decoded: DecodedLegacy): void {
+    if (!decoded.plaintext) return this.counters.copy('skipped'); // streamed (too big to hold): the migrator copies it
+    if (this.copies.size >= this.maxCopiesInFlight) return this.counters.copy('skipped');
+    const job: Promise<void> = this.copy!(key, decoded)
+      .then(
+        (outcome) => this.counters.copy(outcome),
+        (err: unknown) => {
+          // The read was served already; the photo stays in legacy for the migrator (or the next miss) to copy.
+          this.counters.copy('failed');
+          const e = storeErrorOf(err, 'new', 'copy-on-miss');
+          this.log.warn({ event: 'store.copy_failed', key, kind: e.kind, code: e.code, status: e.httpStatus }, e.message);
+        },
+      )
+      .finally(() => this.copies.delete(job));
+    this.copies.add(job);
+  }
+
+  private async on<T>(side: StoreSide, op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.counters.error(side);
+      throw storeErrorOf(err, side, op);
+    }
+  }
+}
+
+function clientFor(s: SideSettings, config: StoreConfig, transport: Partial<Transport> | undefined): S3Client {
+  return createS3Client({
+    endpoint: s.endpoint,
+    region: s.region,
+    s3Compatible: s.endpoint !== undefined,
+    credentials: s.credentials,
+    transport: {
+      retryMode: 'standard',
+      maxAttempts: config.maxAttempts,
+      connectionTimeoutMs: Math.min(config.timeoutMs, 5_000),
+      requestTimeoutMs: config.timeoutMs,
+      idleTimeoutMs: Math.max(config.timeoutMs, 10_000),
+      ...transport,
+    },
+  });
+}
+
+/**
+ * Builds the store for a configuration (see config.ts). The legacy side, the codec and copy-on-miss are loaded only
+ * when the mode uses the legacy bucket.
+ */
+export async function createStore(config: StoreConfig, opts: StoreOptions = {}): Promise<PhotoStore> {
+  const log = opts.logger ?? createLogger({ name: 'photo-store' });
+  const newSide = config.primary ? new NewSide(clientFor(config.primary, config, opts.transport), config.primary.bucket, sseParams(config.encryption)) : undefined;
+  let legacySide: LegacySide | undefined;
+  let copy: CopyFn | undefined;
+  if (config.legacy) {
+    const { LegacySide } = await import('./legacy-side');
+    const codec = await LegacySide.loadCodec(config.legacy.codec, opts.env ?? process.env, config.legacy.region);
+    legacySide = new LegacySide(clientFor(config.legacy, config, opts.transport), config.legacy.bucket, codec, opts.fallbackBufferBytes ?? 32 * MIB);
+    if (config.copyOnMiss && newSide) {
+      const { copyToNew } = await import('./copy-on-miss');
+      const legacy = legacySide;
+      const target: Target = { client: newSide.client, bucket: newSide.bucket, sse: newSide.sse, partSize: 5 * MIB, queueSize: 1 };
+      copy = (key, decoded) => copyToNew({ target, legacyExists: (k) => legacy.exists(k) }, key, decoded.object, decoded.plaintext!);
+    }
+  }
+  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4);
+}
+
+/** The store as an app builds it: settings from the environment (config.ts lists the variables). */
+export async function createStoreFromEnv(env: NodeJS.ProcessEnv = process.env, opts: Omit<StoreOptions, 'env'> = {}): Promise<PhotoStore> {
+  return createStore(storeConfigFromEnv(env), { ...opts, env });
+}
