@@ -2,7 +2,8 @@
  * The audit on the real RGW, after a real migration (the migrator's MigrationRun with its checkpoint): clean when
  * everything was copied, and each defect found on the key it was made on: a missing key, a size mismatch, a hash
  * mismatch (bytes altered in the new bucket: by --deep; a copy whose provenance disagrees with the checkpoint: without),
- * a quarantined object, a legacy object added after the migration, fallback hits in the window.
+ * a quarantined object, a legacy object added after the migration, fallback hits in the window (logged by the app's
+ * store itself, reading in dual-read mode).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -20,7 +21,11 @@ import { PROVENANCE } from '../../migrator/src/migrate/provenance';
 import { planObjects, type PlannedObject } from '../../migrator/src/seed/plan';
 import { photoBytes } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
+import { collect } from '../helpers/streams';
 import { tmpDirPerFile } from '../helpers/tmp';
+import { createLogger } from '../../migrator/src/log';
+import { createStore } from '../../migrator/src/store';
+import { rigState } from './helpers/rig';
 import { dropMigration, freshMigration, migrate, seed, type TestMigration } from './helpers/own-buckets';
 
 jest.setTimeout(120_000);
@@ -174,8 +179,33 @@ describe('the audit after a full migration on the RGW', () => {
       damaged.late = 'chats/late/written-after-migration.jpg';
       await m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: damaged.late, Body: m.codec.encrypt(Buffer.from('late'), { key: damaged.late }) }));
 
-      fs.appendFileSync(logFile, logLine({ level: 'info', time: new Date().toISOString(), event: FALLBACK_HIT_EVENT, key: damaged.missing, source: 'legacy' }));
-      fs.appendFileSync(logFile, logLine({ level: 'info', time: new Date(Date.now() - DAY).toISOString(), event: FALLBACK_HIT_EVENT, key: damaged.late }));
+      // The app's store, in dual-read, logging to the app's log: two reads fall back to legacy (the keys missing from
+      // the new bucket), and each writes its fallback-hit line.
+      fs.appendFileSync(logFile, logLine({ level: 'info', time: new Date(Date.now() - DAY).toISOString(), event: FALLBACK_HIT_EVENT, key: 'chats/yesterday.jpg' }));
+      const side = (c: TestMigration['legacy'], who: 'legacyAdmin' | 'primaryAdmin') => ({
+        bucket: c.bucket,
+        region: c.endpoint.region,
+        endpoint: c.endpoint.url,
+        credentials: { accessKeyId: rigState().principals[who].accessKeyId, secretAccessKey: rigState().principals[who].secretAccessKey },
+      });
+      const store = await createStore(
+        {
+          mode: 'dual-read',
+          primary: side(m.primary, 'primaryAdmin'),
+          legacy: { ...side(m.legacy, 'legacyAdmin'), codec: m.ws.codec },
+          encryption: { type: 'SSE-S3' },
+          copyOnMiss: false,
+          timeoutMs: 10_000,
+          maxAttempts: 3,
+        },
+        { logger: createLogger({ name: 'photo-store', destination: logFile }), env: { LEGACY_FERNET_KEYS: m.keys[0] } },
+      );
+      for (const key of [damaged.missing, damaged.late]) {
+        const photo = await store.get(key);
+        expect(photo).toBeDefined();
+        await collect(photo!.body);
+      }
+      expect(store.counters.snapshot().fallbackHits).toBe(2);
     });
 
     test('the damage the metadata shows is found on its key, and the rest stays verified', async () => {
@@ -219,10 +249,10 @@ describe('the audit after a full migration on the RGW', () => {
 
     test('fallback hits in the window fail the audit; hits before the window do not count', async () => {
       const r = await audit(m, logFile);
-      expect(r.fallback).toMatchObject({ hits: 2, sampleKeys: expect.arrayContaining([damaged.missing, damaged.late]) });
-      expect(r.reasons.join('\n')).toMatch(/2 fallback hit\(s\) between .* the app still reads from the legacy bucket/);
+      expect(r.fallback).toMatchObject({ hits: 3, sampleKeys: expect.arrayContaining([damaged.missing, damaged.late, 'chats/yesterday.jpg']) });
+      expect(r.reasons.join('\n')).toMatch(/3 fallback hit\(s\) between .* the app still reads from the legacy bucket/);
       const narrow = await audit(m, logFile, { window: { start: new Date(Date.now() - 3_600_000), end: new Date() } });
-      expect(narrow.fallback.hits).toBe(1);
+      expect(narrow.fallback).toMatchObject({ hits: 2, sampleKeys: [damaged.missing, damaged.late] });
     });
 
     test('the digest changes with the legacy object added', async () => {
