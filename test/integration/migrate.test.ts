@@ -7,7 +7,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import type { Codec } from '../../migrator/src/codec/codec';
@@ -15,6 +15,7 @@ import { FernetCodec } from '../../migrator/src/codec/fernet';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { PROVENANCE, TOMBSTONE } from '../../migrator/src/migrate/provenance';
 import { missingFromLegacy } from '../../migrator/src/migrate/recheck-deletes';
+import { abortLostTwins } from '../../migrator/src/migrate/upload-ledger';
 import { parseCsvLine } from '../../migrator/src/report/batch-csv';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';
@@ -291,6 +292,31 @@ describe('the delete recheck lists around gaps', () => {
       reader.destroy();
     }
   }, 120_000);
+});
+
+describe('a CreateMultipartUpload retried after its answer was lost', () => {
+  test("the writer's lost twin upload is aborted; the app's upload of the same key is left alone", async () => {
+    const key = `${uniqueKey('mig-twins')}/big.jpg`;
+    const writer = createSideClient(testWorkspace(), 'primary');
+    const app = s3As('primaryApp');
+    const bucket = rigState().buckets.primary;
+    try {
+      const from = new Date(Date.now() - 1000);
+      const lost = (await writer.s3.send(new CreateMultipartUploadCommand({ Bucket: writer.bucket, Key: key }))).UploadId!;
+      const ours = (await writer.s3.send(new CreateMultipartUploadCommand({ Bucket: writer.bucket, Key: key }))).UploadId!;
+      const to = new Date(Date.now() + 1000);
+      await new Promise((r) => setTimeout(r, 2500));
+      const apps = (await app.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId!;
+      expect(await abortLostTwins(writer.s3, writer.bucket, key, ours, { from, to }, 0)).toBe(1);
+      const left = (await app.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads?.map((u) => u.UploadId).sort();
+      expect(left).toEqual([ours, apps].sort());
+      expect(left).not.toContain(lost);
+      await writer.s3.send(new AbortMultipartUploadCommand({ Bucket: writer.bucket, Key: key, UploadId: ours }));
+      await app.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: apps }));
+    } finally {
+      writer.destroy();
+    }
+  });
 });
 
 describe('--dry-run', () => {

@@ -19,6 +19,7 @@ import { formatBytes, MigrateProgress } from '../migrate/progress';
 import type { MigrationRun } from '../migrate/run';
 import { sseParams } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
+import { defaultCheckpointPath, reportsDir } from '../state-paths';
 import { EXIT, runCli, UsageError } from './run-cli';
 
 const MIB = 1024 * 1024;
@@ -66,10 +67,9 @@ export function parseArgs(argv: string[]) {
 type Args = ReturnType<typeof parseArgs>;
 
 function defaultPaths(ws: LoadedWorkspace, args: Args) {
-  const dir = path.join('.bucketmove', ws.env);
   return {
-    checkpoint: args.checkpoint ?? path.join(dir, 'checkpoint.sqlite'),
-    report: args.report ?? path.join(dir, 'reports', `migrate-${fileStamp()}`),
+    checkpoint: args.checkpoint ?? defaultCheckpointPath(ws.env),
+    report: args.report ?? path.join(reportsDir(ws.env), `migrate-${fileStamp()}`),
   };
 }
 

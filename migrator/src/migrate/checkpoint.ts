@@ -306,18 +306,15 @@ export class Checkpoint {
     return r ? rowOf(r) : undefined;
   }
 
-  /** Every row in key order, read in batches (memory stays flat). */
+  /** Every row in key order, read in batches by key (memory stays flat, each batch an index range scan). */
   *rows(states?: readonly ObjectState[], batch = 1000): Generator<ObjectRow> {
-    let after = '';
-    let first = true;
     const filter = states ? `AND state IN (${states.map(() => '?').join(',')})` : '';
-    const stmt = this.q(`SELECT * FROM objects WHERE (? OR key > ?) ${filter} ORDER BY key LIMIT ?`);
-    for (;;) {
-      const page = stmt.all(first ? 1 : 0, after, ...(states ?? []), batch) as Record<string, unknown>[];
-      if (page.length === 0) return;
+    const first = this.q(`SELECT * FROM objects WHERE 1 ${filter} ORDER BY key LIMIT ?`);
+    const next = this.q(`SELECT * FROM objects WHERE key > ? ${filter} ORDER BY key LIMIT ?`);
+    let page = first.all(...(states ?? []), batch) as Record<string, unknown>[];
+    while (page.length) {
       for (const r of page) yield rowOf(r);
-      after = page[page.length - 1].key as string;
-      first = false;
+      page = next.all(page[page.length - 1].key as string, ...(states ?? []), batch) as Record<string, unknown>[];
     }
   }
 
