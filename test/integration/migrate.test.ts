@@ -243,7 +243,7 @@ describe('deletes by the app during the migration', () => {
     // What the store does on delete in dual-read: legacy first, then a tombstone in new (store/new-side.ts).
     const codec = hookedCodec(fernet, async (key) => {
       await legacyApp.send(new DeleteObjectCommand({ Bucket: rigState().buckets.legacy, Key: key }));
-      await primaryApp.send(new PutObjectCommand({ Bucket: rigState().buckets.primary, Key: key, Body: '', Metadata: { [TOMBSTONE.metadataKey]: 'now' } }));
+      await primaryApp.send(new PutObjectCommand({ Bucket: rigState().buckets.primary, Key: key, Body: Buffer.alloc(0), Metadata: { [TOMBSTONE.metadataKey]: 'now' } }));
     });
     const { summary } = await migrateLib(testWorkspace(), tmp(), prefix, { codec });
     expect(summary).toMatchObject({ complete: true, exitCode: 0 });

@@ -193,14 +193,48 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     nothingDone(h);
   });
 
-  test('for an env without stacks (target s3-compatible): a bad input, not a refusal', async () => {
+  test('for an env without stacks (target s3-compatible): a bad input without --dry-run', async () => {
     const h = harness();
     await expect(
       runTeardown(
         { ws: loadWorkspace('local'), listLegacy: () => asStream(objects), runner: async () => ({ code: 0 }), out: () => undefined, now: () => FIXED_NOW },
-        { maxAgeMs: HOUR, minWindowMs: HOUR, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
+        { maxAgeMs: HOUR, minWindowMs: HOUR, dryRun: false, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
       ),
-    ).rejects.toThrow(new ConfigError('env "local" has target "s3-compatible": it has no legacy stack to destroy (stacks exist for target "aws" only)'));
+    ).rejects.toThrow(new ConfigError('env "local" has target "s3-compatible": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence'));
+  });
+
+  test('for an env without stacks, --dry-run checks the evidence, then says what a target "aws" env would run', async () => {
+    const h = harness();
+    const local = loadWorkspace('local');
+    const finishedAt = new Date(FIXED_NOW.getTime() - HOUR);
+    writeReport(path.join(h.root, '.bucketmove', 'local', 'reports', `audit-${finishedAt.toISOString().replace(/[-:]/g, '')}.json`), cleanFacts(local, objects, finishedAt));
+    const lines: string[] = [];
+    const steps: Step[] = [];
+    const result = await runTeardown(
+      { ws: local, listLegacy: () => asStream(objects), runner: async (step) => (steps.push(step), { code: 0 }), out: (l) => lines.push(l), now: () => FIXED_NOW },
+      { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root, cwd: h.root },
+    );
+    expect(result.status).toBe('dry-run');
+    expect(steps).toEqual([]);
+    const text = lines.join('\n');
+    expect(text).toContain('legacy bucket chatapp-legacy-photos: unchanged since the audit (25 objects');
+    expect(text).toContain('Target "s3-compatible" has no Terraform stack');
+    expect(text).toMatch(/cdktf deploy legacy-local .*\n.*cdktf destroy legacy-local/);
+    expect(text).toContain('1. Switch the store to new-only');
+    expect(fs.existsSync(path.join(h.root, '.bucketmove', 'local', 'teardown'))).toBe(false);
+  });
+
+  test('for an env without stacks, --dry-run still refuses a stale report', async () => {
+    const h = harness();
+    const local = loadWorkspace('local');
+    const finishedAt = new Date(FIXED_NOW.getTime() - 48 * HOUR);
+    writeReport(path.join(h.root, '.bucketmove', 'local', 'reports', `audit-${finishedAt.toISOString().replace(/[-:]/g, '')}.json`), cleanFacts(local, objects, finishedAt));
+    await expect(
+      runTeardown(
+        { ws: local, listLegacy: () => asStream(objects), runner: async () => ({ code: 0 }), out: () => undefined, now: () => FIXED_NOW },
+        { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
+      ),
+    ).rejects.toBeInstanceOf(TeardownRefusal);
   });
 });
 

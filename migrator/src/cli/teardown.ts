@@ -65,15 +65,18 @@ async function main(): Promise<number> {
   if (approvalValidMs > 7 * 86_400_000) throw new UsageError(`--approval-valid must be at most 7d (got ${args['approval-valid']})`);
   if (!args['dry-run'] && !args.yes && !process.stdin.isTTY) throw new UsageError('stdin is not a terminal: pass --yes to destroy without the typed confirmation (or --dry-run)');
   const ws = loadWorkspace(args.env);
-  if (ws.target !== 'aws') throw new UsageError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only)`);
-  const legacy = createSideClient(ws, 'legacy');
+  if (ws.target !== 'aws' && !args['dry-run']) {
+    throw new UsageError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence`);
+  }
+  // The legacy client is made (and the bucket contacted) only once the report passed its checks.
+  let legacy: ReturnType<typeof createSideClient> | undefined;
   try {
     const stepInterrupts = () => process.stderr.write('\nteardown: interrupt passed to Terraform; waiting for it to stop\n');
     const result = await runTeardown(
       {
         ws,
-        // The legacy bucket is contacted only once the report passed its checks.
         listLegacy: async function* () {
+          legacy = createSideClient(ws, 'legacy');
           await preflight(legacy);
           yield* listObjects(legacy.s3, legacy.bucket);
         },
@@ -102,7 +105,7 @@ async function main(): Promise<number> {
     );
     return result.status === 'destroyed' || result.status === 'dry-run' ? EXIT.ok : EXIT.failed;
   } finally {
-    legacy.destroy();
+    legacy?.destroy();
   }
 }
 

@@ -76,8 +76,8 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   const { ws, out } = deps;
   const now = deps.now?.() ?? new Date();
   const cwd = opts.cwd ?? process.cwd();
-  if (ws.target !== 'aws') {
-    throw new ConfigError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only)`);
+  if (ws.target !== 'aws' && !opts.dryRun) {
+    throw new ConfigError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence`);
   }
 
   // 1-2: the evidence.
@@ -93,6 +93,19 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
 
   // 3: the operator.
   const stack = `legacy-${ws.env}`;
+  if (ws.target !== 'aws') {
+    // An S3-compatible target (the local rig) has no Terraform stack: the evidence is all a dry run can check.
+    const would = teardownSteps({ env: ws.env, outdir: path.resolve(opts.outdir ?? path.join(teardownDir(ws.env, root), 'cdktf.out')), approvalFile: path.resolve(opts.approvalFile ?? path.join(teardownDir(ws.env, root), 'approval.json')), cwd });
+    out(
+      [
+        `dry run: the evidence passes. Target "${ws.target}" has no Terraform stack to synthesize or plan; for a target "aws" env the gate would now write the approval, synthesize ${stack} with it, and run:`,
+        ...would.map((s) => `  $ ${commandLine(s)}`),
+        'Then, for people:',
+        ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`),
+      ].join('\n'),
+    );
+    return { status: 'dry-run', reportPath, listingDigest: listing.digest, steps: [] };
+  }
   if (!opts.dryRun && deps.confirm) {
     const ok = await deps.confirm(`destroy ${stack}: the legacy bucket ${ws.legacy.bucket} with its ${listing.objects} objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`);
     if (!ok) {
