@@ -17,7 +17,7 @@ describe('the verdict', () => {
   test('passes only with no problem, no fallback hit and a finished migration', () => {
     const clean = withVerdict(cleanFacts(ws, legacyObjects(3), at));
     expect(clean).toMatchObject({ passed: true, reasons: [] });
-    expect(clean.summary).toBe('audit of prod PASSED: 3 legacy keys (3 verified copies, 0 kept as the app wrote them), 0 fallback hits in 192 h');
+    expect(clean.summary).toBe('audit of prod PASSED: 3 legacy keys (3 verified copies, 0 kept as the app wrote them), 0 fallback hits in 8d 0h');
 
     const f = cleanFacts(ws, legacyObjects(3), at);
     f.counts.problemKeys = 1;

@@ -11,6 +11,7 @@ import { ALL_STATES } from '../migrate/checkpoint';
 import { writeFileAtomic } from '../report/files';
 import { NOTICE_KINDS, PROBLEM_KINDS } from './findings';
 import { renderMarkdown } from './markdown';
+import { formatDurationMs } from './window';
 
 export const AUDIT_TOOL = 'bucketmove audit';
 export const AUDIT_FORMAT_VERSION = 1;
@@ -108,7 +109,7 @@ export function withVerdict(facts: AuditFacts): AuditReport {
   const reasons = failureReasons(facts);
   const passed = reasons.length === 0;
   const summary = passed
-    ? `audit of ${facts.env} PASSED: ${facts.counts.legacyKeys} legacy keys (${facts.counts.verified} verified copies, ${facts.counts.appVersion} kept as the app wrote them), 0 fallback hits in ${Math.round(facts.fallback.window.seconds / 3600)} h`
+    ? `audit of ${facts.env} PASSED: ${facts.counts.legacyKeys} legacy keys (${facts.counts.verified} verified copies, ${facts.counts.appVersion} kept as the app wrote them), 0 fallback hits in ${formatDurationMs(facts.fallback.window.seconds * 1000)}`
     : `audit of ${facts.env} FAILED: ${reasons.join('; ')}`;
   return { ...facts, passed, reasons, summary };
 }
