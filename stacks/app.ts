@@ -10,8 +10,8 @@
  * Every input is read and checked before the first stack is built, so a mistake leaves nothing half-synthesized.
  */
 import type { App } from 'cdktf';
-import { ConfigError, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
-import { checkTeardownApproval, displayPath, readTeardownApproval, type TeardownApproval } from './approval';
+import { ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import { checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
 import { LegacyStack } from './legacy-stack';
 import { PrimaryStack } from './primary-stack';

@@ -21,7 +21,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
-import { ConfigError } from '../workspaces/load';
+import { ConfigError, displayPath, valueAt } from '../workspaces/load';
 import { bucketNameProblem, ENV_NAME } from '../workspaces/schema';
 
 /** An approval is evidence of one audit: it must be used soon after, not kept around. */
@@ -141,19 +141,4 @@ export function checkTeardownApproval(
   if (Date.parse(approval.expiresAt) <= now.getTime()) {
     throw new ConfigError(`${prefix}: expiresAt: expired at ${approval.expiresAt}; run the audit again for a fresh approval`);
   }
-}
-
-function valueAt(raw: unknown, at: PropertyKey[]): unknown {
-  let v: unknown = raw;
-  for (const k of at) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-}
-
-/** A path as the user would type it: relative to the working folder when inside it. */
-export function displayPath(file: string): string {
-  const rel = path.relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') ? rel : file;
 }

@@ -95,7 +95,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   return `${field || '(top level)'}: ${issue.message}`;
 }
 
-function valueAt(raw: unknown, at: PropertyKey[]): unknown {
+/** The value at a zod issue's path in the raw input (undefined when absent). */
+export function valueAt(raw: unknown, at: PropertyKey[]): unknown {
   let v: unknown = raw;
   for (const k of at) {
     if (v === null || typeof v !== 'object') return undefined;
@@ -104,7 +105,8 @@ function valueAt(raw: unknown, at: PropertyKey[]): unknown {
   return v;
 }
 
-function displayPath(file: string): string {
+/** A path as the user would type it: relative to the working folder when inside it. */
+export function displayPath(file: string): string {
   const rel = path.relative(process.cwd(), file);
   return rel && !rel.startsWith('..') ? rel : file;
 }

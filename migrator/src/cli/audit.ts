@@ -22,54 +22,45 @@ import { formatDurationMs, parseTimeOrAgo } from '../audit/window';
 import { loadCodec } from '../codec';
 import { createLogger } from '../log';
 import { defaultCheckpointPath, reportsDir } from '../state-paths';
-import { EXIT, runCli, UsageError } from './run-cli';
+import { checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
 
 /** Tolerated difference between this machine's clock and a given --until. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export function parseArgs(argv: string[]) {
-  return yargs(argv)
-    .scriptName('npm run audit --')
-    .usage(
-      '$0 --env <env> [options]\n\nAudits a finished migration: every legacy key must be in the new bucket with the size and plaintext SHA-256 the migrator recorded (or be the app\'s own newer write), and the app must not have read from the legacy bucket in the window. Writes a JSON report and a Markdown summary; exits 0 only when clean.',
-    )
-    .option('env', { type: 'string', demandOption: true, describe: 'Workspace to audit (a file in workspaces/, e.g. prod)' })
-    .option('checkpoint', { type: 'string', describe: "The migrator's SQLite checkpoint [default: .bucketmove/<env>/checkpoint.sqlite]" })
-    .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.json and <path>.md [default: .bucketmove/<env>/reports/audit-<time>]' })
-    .option('deep', { type: 'boolean', default: false, describe: 'Re-read every migrated key on both sides (legacy decrypted) and compare SHA-256 hashes' })
-    .option('sample', { type: 'number', describe: 'Re-read this many randomly chosen verified keys on both sides (a cheaper --deep)' })
-    .option('seed', { type: 'string', describe: 'Seed of the --sample draw, to draw the same keys again [default: random, recorded in the report]' })
-    .option('since', { type: 'string', default: '7d', describe: 'Start of the fallback-hit window: an ISO 8601 time or a duration back from now (30m, 12h, 7d, 2w)' })
-    .option('until', { type: 'string', describe: 'End of the fallback-hit window, ISO 8601 [default: now]' })
-    .option('fallback-log', { type: 'string', describe: "A JSON-lines log of the app to count fallback hits in, instead of the workspace's app.logGroup / app.localLogFile" })
-    .option('query-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for each CloudWatch Logs Insights query' })
-    .option('concurrency', { type: 'number', default: 32, describe: 'HEAD requests to the new bucket in flight' })
-    .option('deep-concurrency', { type: 'number', default: 16, describe: 'Keys re-read at once by --deep and --sample' })
-    .option('memory', { type: 'number', default: 128, describe: 'MiB of object data --deep and --sample hold at once (the Fernet codec reads a token whole); a larger object runs alone' })
-    .option('max-listed', { type: 'number', default: 1000, describe: 'Findings listed in the report (all are counted)' })
-    .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
-    .check((a) => {
-      const whole = (name: string, v: number | undefined, min: number, max: number) => {
-        if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${v})`);
-      };
-      whole('sample', a.sample, 1, 1_000_000);
-      whole('concurrency', a.concurrency, 1, 256);
-      whole('deep-concurrency', a['deep-concurrency'], 1, 64);
-      whole('max-listed', a['max-listed'], 0, 1_000_000);
-      whole('memory', a.memory, 16, 65_536);
-      whole('query-timeout', a['query-timeout'], 1, 3600);
-      if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
-      if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
-      return true;
-    })
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err instanceof UsageError ? err : new UsageError(`${msg ?? err?.message}; see --help`);
-    })
-    .parseSync();
+  return parseStrict(
+    yargs(argv)
+      .scriptName('npm run audit --')
+      .usage(
+        '$0 --env <env> [options]\n\nAudits a finished migration: every legacy key must be in the new bucket with the size and plaintext SHA-256 the migrator recorded (or be the app\'s own newer write), and the app must not have read from the legacy bucket in the window. Writes a JSON report and a Markdown summary; exits 0 only when clean.',
+      )
+      .option('env', { type: 'string', demandOption: true, describe: 'Workspace to audit (a file in workspaces/, e.g. prod)' })
+      .option('checkpoint', { type: 'string', describe: "The migrator's SQLite checkpoint [default: .bucketmove/<env>/checkpoint.sqlite]" })
+      .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.json and <path>.md [default: .bucketmove/<env>/reports/audit-<time>]' })
+      .option('deep', { type: 'boolean', default: false, describe: 'Re-read every migrated key on both sides (legacy decrypted) and compare SHA-256 hashes' })
+      .option('sample', { type: 'number', describe: 'Re-read this many randomly chosen verified keys on both sides (a cheaper --deep)' })
+      .option('seed', { type: 'string', describe: 'Seed of the --sample draw, to draw the same keys again [default: random, recorded in the report]' })
+      .option('since', { type: 'string', default: '7d', describe: 'Start of the fallback-hit window: an ISO 8601 time or a duration back from now (30m, 12h, 7d, 2w)' })
+      .option('until', { type: 'string', describe: 'End of the fallback-hit window, ISO 8601 [default: now]' })
+      .option('fallback-log', { type: 'string', describe: "A JSON-lines log of the app to count fallback hits in, instead of the workspace's app.logGroup / app.localLogFile" })
+      .option('query-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for each CloudWatch Logs Insights query' })
+      .option('concurrency', { type: 'number', default: 32, describe: 'HEAD requests to the new bucket in flight' })
+      .option('deep-concurrency', { type: 'number', default: 16, describe: 'Keys re-read at once by --deep and --sample' })
+      .option('memory', { type: 'number', default: 128, describe: 'MiB of object data --deep and --sample hold at once (the Fernet codec reads a token whole); a larger object runs alone' })
+      .option('max-listed', { type: 'number', default: 1000, describe: 'Findings listed in the report (all are counted)' })
+      .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
+      .check((a) => {
+        checkWhole('sample', a.sample, 1, 1_000_000);
+        checkWhole('concurrency', a.concurrency, 1, 256);
+        checkWhole('deep-concurrency', a['deep-concurrency'], 1, 64);
+        checkWhole('max-listed', a['max-listed'], 0, 1_000_000);
+        checkWhole('memory', a.memory, 16, 65_536);
+        checkWhole('query-timeout', a['query-timeout'], 1, 3600);
+        if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
+        if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
+        return true;
+      })
+  );
 }
 
 async function main(): Promise<number> {

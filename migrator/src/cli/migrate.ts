@@ -20,48 +20,37 @@ import type { MigrationRun } from '../migrate/run';
 import { sseParams } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { defaultCheckpointPath, reportsDir } from '../state-paths';
-import { EXIT, runCli, UsageError } from './run-cli';
+import { checkWhole, EXIT, parseStrict, runCli } from './run-cli';
 
 const MIB = 1024 * 1024;
 
 export function parseArgs(argv: string[]) {
-  return yargs(argv)
-    .scriptName('npm run migrate --')
-    .usage('$0 --env <env> [options]\n\nDecrypt-copies every legacy object into the new bucket (the backfill phase). Resumable: rerun the same command after a crash or Ctrl-C.')
-    .option('env', { type: 'string', demandOption: true, describe: 'Workspace to migrate (a file in workspaces/, e.g. prod)' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'List the legacy bucket and report what would be done; write nothing (no copies, no checkpoint)' })
-    .option('concurrency', { type: 'number', default: 16, describe: 'Objects copied at once (the run lowers it while S3 answers 503 SlowDown)' })
-    .option('prefix', { type: 'string', default: '', describe: 'Only keys under this prefix (e.g. chats/42/)' })
-    .option('limit', { type: 'number', describe: 'Process at most this many objects in this run (exit 3 if more remain)' })
-    .option('checkpoint', { type: 'string', describe: 'SQLite checkpoint file [default: .bucketmove/<env>/checkpoint.sqlite]' })
-    .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.csv (S3 Batch Operations Report_CSV_20180820) and <path>.json [default: .bucketmove/<env>/reports/migrate-<time>]' })
-    .option('retry-quarantined', { type: 'boolean', default: false, describe: 'Try quarantined objects again (after fixing keys or permissions)' })
-    .option('relist', { type: 'boolean', default: false, describe: 'List the legacy bucket again from the start (picks up keys added since the listing finished)' })
-    .option('part-size', { type: 'number', default: 8, describe: 'MiB; objects above it are copied multipart in parts of this size' })
-    .option('memory', { type: 'number', default: 128, describe: 'MiB of object data held in memory at once, across all objects in flight' })
-    .option('max-attempts', { type: 'number', default: 5, describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)' })
-    .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
-    .check((a) => {
-      const whole = (name: string, v: number | undefined, min: number, max = Infinity) => {
-        if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
-          throw new UsageError(`--${name} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''} (got ${v})`);
-        }
-      };
-      whole('concurrency', a.concurrency, 1, 256);
-      whole('limit', a.limit, 1);
-      whole('part-size', a['part-size'], 5, 5120);
-      whole('memory', a.memory, 16);
-      whole('max-attempts', a['max-attempts'], 1, 100);
-      return true;
-    })
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err instanceof UsageError ? err : new UsageError(`${msg ?? err?.message}; see --help`);
-    })
-    .parseSync();
+  return parseStrict(
+    yargs(argv)
+      .scriptName('npm run migrate --')
+      .usage('$0 --env <env> [options]\n\nDecrypt-copies every legacy object into the new bucket (the backfill phase). Resumable: rerun the same command after a crash or Ctrl-C.')
+      .option('env', { type: 'string', demandOption: true, describe: 'Workspace to migrate (a file in workspaces/, e.g. prod)' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'List the legacy bucket and report what would be done; write nothing (no copies, no checkpoint)' })
+      .option('concurrency', { type: 'number', default: 16, describe: 'Objects copied at once (the run lowers it while S3 answers 503 SlowDown)' })
+      .option('prefix', { type: 'string', default: '', describe: 'Only keys under this prefix (e.g. chats/42/)' })
+      .option('limit', { type: 'number', describe: 'Process at most this many objects in this run (exit 3 if more remain)' })
+      .option('checkpoint', { type: 'string', describe: 'SQLite checkpoint file [default: .bucketmove/<env>/checkpoint.sqlite]' })
+      .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.csv (S3 Batch Operations Report_CSV_20180820) and <path>.json [default: .bucketmove/<env>/reports/migrate-<time>]' })
+      .option('retry-quarantined', { type: 'boolean', default: false, describe: 'Try quarantined objects again (after fixing keys or permissions)' })
+      .option('relist', { type: 'boolean', default: false, describe: 'List the legacy bucket again from the start (picks up keys added since the listing finished)' })
+      .option('part-size', { type: 'number', default: 8, describe: 'MiB; objects above it are copied multipart in parts of this size' })
+      .option('memory', { type: 'number', default: 128, describe: 'MiB of object data held in memory at once, across all objects in flight' })
+      .option('max-attempts', { type: 'number', default: 5, describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)' })
+      .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
+      .check((a) => {
+        checkWhole('concurrency', a.concurrency, 1, 256);
+        checkWhole('limit', a.limit, 1);
+        checkWhole('part-size', a['part-size'], 5, 5120);
+        checkWhole('memory', a.memory, 16);
+        checkWhole('max-attempts', a['max-attempts'], 1, 100);
+        return true;
+      })
+  );
 }
 
 type Args = ReturnType<typeof parseArgs>;

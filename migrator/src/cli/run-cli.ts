@@ -2,6 +2,7 @@
  * How every command ends: its exit code, or one line on stderr for a mistake in the input (no stack trace).
  * BUCKETMOVE_DEBUG=1 adds the stack of unexpected errors.
  */
+import type { Argv } from 'yargs';
 import { ConfigError } from '../../../workspaces/load';
 
 /** A bad flag or argument. */
@@ -37,4 +38,24 @@ export function runCli(command: string, main: () => Promise<number>): void {
       process.exitCode = expected ? EXIT.usage : EXIT.failed;
     },
   );
+}
+
+/** Throws a UsageError unless `v` (a flag's value, when given) is a whole number in [min, max]. */
+export function checkWhole(name: string, v: number | undefined, min: number, max = Infinity): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
+    throw new UsageError(`--${name} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''} (got ${v})`);
+  }
+}
+
+/** How every command parses: unknown flags refused, --help, no --version, and every problem a one-line UsageError. */
+export function parseStrict<T>(y: Argv<T>): T {
+  return y
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err instanceof UsageError ? err : new UsageError(`${msg ?? err?.message}; see --help`);
+    })
+    .parseSync() as T;
 }

@@ -16,32 +16,26 @@ import { parseDuration } from '../audit/window';
 import { defaultApprover } from '../teardown/approve';
 import { runTeardown } from '../teardown/run-teardown';
 import { spawnRunner } from '../teardown/terraform-runner';
-import { EXIT, runCli, UsageError } from './run-cli';
+import { EXIT, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
-  return yargs(argv)
-    .scriptName('npm run teardown --')
-    .usage(
-      '$0 --env <env> [options]\n\nDestroys the legacy stack (legacy-<env>: the legacy bucket, user, keys and reader role) on the evidence of a passing audit: refuses unless the audit report is fresh, still matches the legacy bucket and counted zero fallback hits over a long enough window. Then writes the teardown approval, synthesizes the approved stack, and runs `cdktf deploy` (sets force_destroy) and `cdktf destroy`.',
-    )
-    .option('env', { type: 'string', demandOption: true, describe: 'Workspace whose legacy stack to destroy (a file in workspaces/, target "aws")' })
-    .option('report', { type: 'string', describe: 'The audit report (JSON) [default: the newest .bucketmove/<env>/reports/audit-*.json]' })
-    .option('max-age', { type: 'string', default: '24h', describe: 'The oldest audit report accepted (30m, 12h, 2d)' })
-    .option('min-window', { type: 'string', default: '7d', describe: 'The shortest fallback-hit window accepted: the audit must have counted zero hits over at least this long' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything, synthesize the approved stack in a temp folder and run `terraform init` + `terraform plan -destroy` there (read-only); change nothing' })
-    .option('approval', { type: 'string', describe: 'Where to write the teardown approval [default: .bucketmove/<env>/teardown/approval.json]' })
-    .option('approval-valid', { type: 'string', default: '24h', describe: 'How long the approval stays valid (at most 7d): the window to finish a destroy by hand if it fails midway' })
-    .option('approved-by', { type: 'string', describe: 'Who approves, recorded in the approval [default: <user>@<host>]' })
-    .option('out', { type: 'string', describe: 'Folder for the synthesized stacks [default: .bucketmove/<env>/teardown/cdktf.out; a dry run: a temp folder]' })
-    .option('yes', { type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when stdin is not a terminal)' })
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err instanceof UsageError ? err : new UsageError(`${msg ?? err?.message}; see --help`);
-    })
-    .parseSync();
+  return parseStrict(
+    yargs(argv)
+      .scriptName('npm run teardown --')
+      .usage(
+        '$0 --env <env> [options]\n\nDestroys the legacy stack (legacy-<env>: the legacy bucket, user, keys and reader role) on the evidence of a passing audit: refuses unless the audit report is fresh, still matches the legacy bucket and counted zero fallback hits over a long enough window. Then writes the teardown approval, synthesizes the approved stack, and runs `cdktf deploy` (sets force_destroy) and `cdktf destroy`.',
+      )
+      .option('env', { type: 'string', demandOption: true, describe: 'Workspace whose legacy stack to destroy (a file in workspaces/, target "aws")' })
+      .option('report', { type: 'string', describe: 'The audit report (JSON) [default: the newest .bucketmove/<env>/reports/audit-*.json]' })
+      .option('max-age', { type: 'string', default: '24h', describe: 'The oldest audit report accepted (30m, 12h, 2d)' })
+      .option('min-window', { type: 'string', default: '7d', describe: 'The shortest fallback-hit window accepted: the audit must have counted zero hits over at least this long' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything, synthesize the approved stack in a temp folder and run `terraform init` + `terraform plan -destroy` there (read-only); change nothing' })
+      .option('approval', { type: 'string', describe: 'Where to write the teardown approval [default: .bucketmove/<env>/teardown/approval.json]' })
+      .option('approval-valid', { type: 'string', default: '24h', describe: 'How long the approval stays valid (at most 7d): the window to finish a destroy by hand if it fails midway' })
+      .option('approved-by', { type: 'string', describe: 'Who approves, recorded in the approval [default: <user>@<host>]' })
+      .option('out', { type: 'string', describe: 'Folder for the synthesized stacks [default: .bucketmove/<env>/teardown/cdktf.out; a dry run: a temp folder]' })
+      .option('yes', { type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when stdin is not a terminal)' })
+  );
 }
 
 /** Asks the operator to type the env's name. */

@@ -9,10 +9,10 @@
  * read whole (bounded by `maxObjectBytes`) and each key is tried in order.
  */
 import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'crypto';
-import { Readable, Transform, type TransformCallback } from 'stream';
+import { Transform, type Readable, type TransformCallback } from 'stream';
 import { ConfigError } from '../../../workspaces/load';
 import { CodecError, type Codec, type ObjectContext } from './codec';
-import { readWhole } from './read-whole';
+import { decryptWhole } from './read-whole';
 
 export const NONCE_SIZE = 12;
 export const TAG_SIZE = 16;
@@ -173,13 +173,7 @@ export class AesGcmCodec implements Codec {
       stored.on('error', (err) => out.destroy(err));
       return stored.pipe(out);
     }
-    const self = this;
-    async function* plaintext(): AsyncGenerator<Buffer> {
-      const blob = await readWhole(stored, self.opts.maxObjectBytes, ctx.size);
-      const out = gcmDecrypt(self.keys, blob, aad);
-      if (out.length) yield out;
-    }
-    return Readable.from(plaintext(), { objectMode: false });
+    return decryptWhole(stored, this.opts.maxObjectBytes, ctx.size, (blob) => gcmDecrypt(this.keys, blob, aad));
   }
 
   plaintextSize(storedSize: number): number | undefined {

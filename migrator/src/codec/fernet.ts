@@ -8,10 +8,10 @@
  * and the HMAC is compared in constant time before anything is decrypted. No TTL unless asked.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'crypto';
-import { Readable } from 'stream';
+import type { Readable } from 'stream';
 import { ConfigError } from '../../../workspaces/load';
 import { CodecError, type Codec, type ObjectContext } from './codec';
-import { readWhole } from './read-whole';
+import { decryptWhole } from './read-whole';
 
 const VERSION = 0x80;
 const HEADER = 1 + 8 + 16; // version, timestamp, IV
@@ -57,11 +57,15 @@ export function generateFernetKey(): string {
   return toBase64UrlPadded(randomBytes(32));
 }
 
-/** Strict base64url (padding optional): undefined for anything else, where Buffer.from would skip bad characters. */
+/**
+ * Strict base64url (padding optional): undefined for anything else. Buffer.from skips characters that are not base64,
+ * so a token is valid only if the bytes decoded are exactly as many as its length promises.
+ */
 function decodeBase64Url(text: string): Buffer | undefined {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text) || text.replace(/=+$/, '').length % 4 === 1) return undefined;
-  if (text.includes('=') && text.length % 4 !== 0) return undefined;
-  return Buffer.from(text, 'base64url');
+  const body = text.endsWith('==') ? text.slice(0, -2) : text.endsWith('=') ? text.slice(0, -1) : text;
+  if (body.length % 4 === 1 || (body.length !== text.length && text.length % 4 !== 0)) return undefined;
+  const out = Buffer.from(body, 'base64url');
+  return out.length === Math.floor((body.length * 3) / 4) && !/[^A-Za-z0-9_-]/.test(body.slice(-4)) ? out : undefined;
 }
 
 /** Encrypts one token with a fixed IV and time when given (the spec's generate vectors), else random IV and now. */
@@ -125,16 +129,9 @@ export class FernetCodec implements Codec {
   }
 
   decrypt(stored: Readable, ctx: ObjectContext): Readable {
-    const self = this;
-    async function* plaintext(): AsyncGenerator<Buffer> {
-      const bytes = await readWhole(stored, self.opts.maxObjectBytes, ctx.size);
-      const out = fernetDecrypt(self.keys, self.unwrap(bytes), {
-        ttlSeconds: self.opts.ttlSeconds,
-        now: self.opts.now?.(),
-      });
-      if (out.length > 0) yield out;
-    }
-    return Readable.from(plaintext(), { objectMode: false });
+    return decryptWhole(stored, this.opts.maxObjectBytes, ctx.size, (bytes) =>
+      fernetDecrypt(this.keys, this.unwrap(bytes), { ttlSeconds: this.opts.ttlSeconds, now: this.opts.now?.() }),
+    );
   }
 
   plaintextSize(): number | undefined {

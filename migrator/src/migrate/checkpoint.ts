@@ -256,16 +256,14 @@ export class Checkpoint {
   }
 
   record(key: string, o: Outcome): void {
-    this.db
-      .prepare(
-        `UPDATE objects SET state = @state,
-           version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag),
-           error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
-           plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
-           new_version_id = COALESCE(@newVersionId, new_version_id), rechecked = @rechecked, updated_at = @now
-         WHERE key = @key`,
-      )
-      .run({
+    this.q(
+      `UPDATE objects SET state = @state,
+         version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag),
+         error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
+         plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
+         new_version_id = COALESCE(@newVersionId, new_version_id), rechecked = @rechecked, updated_at = @now
+       WHERE key = @key`,
+    ).run({
         key,
         state: o.state,
         versionId: o.versionId ?? null,

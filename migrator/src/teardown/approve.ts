@@ -3,8 +3,8 @@
  * this env and legacy bucket, valid from now for `validMs`, naming the audit report and its listing digest.
  */
 import * as os from 'os';
-import type { LoadedWorkspace } from '../../../workspaces/load';
-import { displayPath, MAX_APPROVAL_VALIDITY_HOURS, writeTeardownApproval, type TeardownApproval } from '../../../stacks/approval';
+import { displayPath, type LoadedWorkspace } from '../../../workspaces/load';
+import { MAX_APPROVAL_VALIDITY_HOURS, writeTeardownApproval, type TeardownApproval } from '../../../stacks/approval';
 import { UsageError } from '../cli/run-cli';
 import type { AuditReport } from '../audit/report';
 
