@@ -5,15 +5,15 @@ import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { tmpDirPerFile } from '../helpers/tmp';
-import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { fernetKey, getNew, listKeys, migrateLib, multipartUploadsUnder, sha256 } from './helpers/migration';
 import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
+import { faultRule, startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
 
 const MIB = 1024 * 1024;
 const tmp = tmpDirPerFile('bm-faults-');
 
 describe('faults between the migrator and S3', () => {
-  let proxy: FaultProxy;
+  let proxy: S3Proxy;
   afterAll(() => proxy?.close());
 
   test('with 1 in 12 requests throttled, 1 in 17 dropped and 1 in 13 cut mid-body, every object arrives intact', async () => {
@@ -27,7 +27,8 @@ describe('faults between the migrator and S3', () => {
     writer.destroy();
     const all = [...entries, ...big.entries];
 
-    proxy = await startFaultProxy(rigState().endpoint, { slowDownEvery: 12, dropEvery: 17, cutBodyEvery: 13 });
+    const faults = faultRule({ slowDownEvery: 12, dropEvery: 17, cutBodyEvery: 13 });
+    proxy = await startS3Proxy(rigState().endpoint, faults.rule);
     const { summary } = await migrateLib(testWorkspace(), tmp(), prefix, {
       clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 4, connectionTimeoutMs: 2000, idleTimeoutMs: 5000 } },
       concurrency: 8,
@@ -36,12 +37,12 @@ describe('faults between the migrator and S3', () => {
       backoff: { baseMs: 20, capMs: 500 },
     });
 
-    expect(proxy.counts.slowDowns).toBeGreaterThan(5);
-    expect(proxy.counts.drops).toBeGreaterThan(5);
-    expect(proxy.counts.cutBodies).toBeGreaterThan(3);
+    expect(faults.counts.slowDowns).toBeGreaterThan(5);
+    expect(faults.counts.drops).toBeGreaterThan(5);
+    expect(faults.counts.cutBodies).toBeGreaterThan(3);
     expect(summary).toMatchObject({ complete: true, exitCode: 0, notMigrated: 0 });
     expect(summary.run.totals.copied.count + summary.run.totals['already-migrated'].count).toBe(all.length);
-    expect(summary.run.throttles).toBe(proxy.counts.slowDowns); // the pacer heard of every 503, retried or not
+    expect(summary.run.throttles).toBe(faults.counts.slowDowns); // the pacer heard of every 503, retried or not
     expect((await listKeys('primary', prefix)).sort()).toEqual(all.map((e) => e.key).sort());
     for (const e of all) expect(sha256((await getNew(e.key))!.body)).toBe(e.sha256);
     expect(await multipartUploadsUnder(prefix)).toBe(0);
