@@ -13,9 +13,8 @@
  * `judgeKey` is the pure decision; `checkKey` adds the HEAD.
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { describeAwsError } from '../aws/errors';
+import { describeAwsError, isNoSuchKey } from '../aws/errors';
 import { bareEtag, isTombstone, readProvenance, type Provenance } from '../migrate/provenance';
-import { isNotFound } from '../migrate/read-legacy';
 import { isProblem, type Finding } from './findings';
 import type { MergedKey } from './merge-listings';
 
@@ -135,7 +134,7 @@ export async function headNew(client: S3Client, bucket: string, key: string, sig
     return { found: true, head: { size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} } };
   } catch (err) {
     if (signal?.aborted) throw err;
-    if (isNotFound(err)) return { found: false };
+    if (isNoSuchKey(err)) return { found: false };
     return { error: describeAwsError(err) };
   }
 }

@@ -16,6 +16,13 @@ export function errorCodeOf(err: unknown): string | undefined {
   return typeof e?.name === 'string' && e.name !== 'Unknown' && e.name !== 'Error' ? e.name : undefined;
 }
 
+/** A 404 about the key (NoSuchKey, or a HEAD's bodiless NotFound), as opposed to a missing bucket. */
+export function isNoSuchKey(err: unknown): boolean {
+  const code = errorCodeOf(err);
+  if (code === 'NoSuchBucket') return false;
+  return code === 'NoSuchKey' || code === 'NotFound' || httpStatusOf(err) === 404;
+}
+
 /** One line about an SDK error for logs and CLI messages: code, status and message, never a stack or a key. */
 export function describeAwsError(err: unknown): string {
   const status = httpStatusOf(err);

@@ -1,6 +1,7 @@
 /** Step 1 of an object's way: GET the legacy object as a stream, with what must travel with it. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'stream';
+import { isNoSuchKey } from '../aws/errors';
 import { bareEtag } from './provenance';
 
 export interface LegacyObject {
@@ -39,13 +40,7 @@ export async function readLegacy(
       metadata: out.Metadata ?? {},
     };
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isNoSuchKey(err)) return undefined;
     throw err;
   }
-}
-
-export function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  if (e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket') return false;
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }

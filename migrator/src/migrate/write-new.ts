@@ -13,7 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'stream';
 import type { Encryption } from '../../../workspaces/schema';
-import { isNotFound } from './read-legacy';
+import { isNoSuchKey } from '../aws/errors';
 import { sha256Base64 } from './provenance';
 
 export interface SseParams {
@@ -121,7 +121,7 @@ export async function headTarget(t: Target, key: string, signal?: AbortSignal): 
     const out = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }), { abortSignal: signal });
     return { metadata: out.Metadata ?? {}, versionId: out.VersionId, size: out.ContentLength ?? 0 };
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isNoSuchKey(err)) return undefined;
     throw err;
   }
 }

@@ -37,13 +37,6 @@ export class StoreError extends Error {
   }
 }
 
-/** A 404 about the key (NoSuchKey, or a HEAD's bodiless NotFound), as opposed to a missing bucket. */
-export function isNoSuchKey(err: unknown): boolean {
-  const code = errorCodeOf(err);
-  if (code === 'NoSuchBucket') return false;
-  return code === 'NoSuchKey' || code === 'NotFound' || httpStatusOf(err) === 404;
-}
-
 const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Wraps an SDK (or network) error of one side and operation into a StoreError. */

@@ -6,13 +6,14 @@
 import { DeleteObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'stream';
 import type { CodecConfig } from '../../../workspaces/schema';
+import { isNoSuchKey } from '../aws/errors';
 import { createCodec } from '../codec';
 import { CodecError, type Codec } from '../codec/codec';
 import { resolveKeys } from '../codec/keys';
 import { readWhole } from '../codec/read-whole';
 import { isFolderMarker } from '../migrate/copy-object';
 import { readLegacy, type LegacyObject } from '../migrate/read-legacy';
-import { isNoSuchKey, StoreError } from './errors';
+import { StoreError } from './errors';
 import { appMetadata, type Photo, type PhotoInfo, type PutOptions, type PutResult } from './photo';
 
 /** A legacy object decrypted whole (and so authenticated), with what a copy into the new bucket needs. */

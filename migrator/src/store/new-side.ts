@@ -12,9 +12,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'stream';
+import { isNoSuchKey } from '../aws/errors';
 import { isTombstone, TOMBSTONE } from '../migrate/provenance';
 import type { SseParams } from '../migrate/write-new';
-import { isNoSuchKey } from './errors';
 import { appMetadata, type Photo, type PhotoInfo, type PutOptions, type PutResult } from './photo';
 
 /** What the new side answers for a key that a tombstone holds: the app deleted the photo. */
