@@ -24,7 +24,7 @@ import { Checkpoint } from '../src/migrate/checkpoint';
 import { provenanceMetadata } from '../src/migrate/provenance';
 import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../rig/state';
-import { gitRevision, machineLine, writeSection } from './benchmarks-md';
+import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
 
 const SIZES = (process.env.BENCH_AUDIT_KEYS ?? '5000,50000').split(',').map(Number);
 /** The audit CLI as `npm run audit` runs it: the built JavaScript (npm run bench:audit builds first). */
@@ -209,7 +209,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runBench('audit', main);

@@ -1,4 +1,7 @@
-/** Writes one benchmark's section of BENCHMARKS.md, between markers, leaving the other sections as they are. */
+/**
+ * What every benchmark shares: the machine and revision lines, writing its section of BENCHMARKS.md between markers
+ * (leaving the other sections as they are), and running its main with a one-line error.
+ */
 import { execSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -29,4 +32,12 @@ export function writeSection(name: string, body: string, file = BENCHMARKS_MD): 
   const re = new RegExp(`${start}[\\s\\S]*?${end}`);
   text = re.test(text) ? text.replace(re, block) : `${text.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, text);
+}
+
+/** Runs a benchmark's main; a failure is one line on stderr and exit code 1 (its own cleanup has run by then). */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().catch((err) => {
+    process.stderr.write(`bench ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
 }

@@ -7,7 +7,7 @@ import { Readable } from 'stream';
 import { AesGcmCodec } from '../src/codec/aes-gcm';
 import type { Codec } from '../src/codec/codec';
 import { FernetCodec, generateFernetKey } from '../src/codec/fernet';
-import { gitRevision, machineLine, writeSection } from './benchmarks-md';
+import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
 
 const SIZE = 5 * 1024 * 1024;
 const ROUNDS = Number(process.env.BENCH_CODEC_ROUNDS ?? 40);
@@ -68,7 +68,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runBench('codec', main);

@@ -27,7 +27,7 @@ import { parseSizeSpec } from '../src/seed/sizes';
 import { runAwsCli } from '../rig/aws-cli';
 import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../rig/state';
-import { gitRevision, machineLine, writeSection } from './benchmarks-md';
+import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
 
 const MIB = 1024 * 1024;
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 5000);
@@ -276,15 +276,25 @@ async function main(): Promise<void> {
   for (const l of table) log(l);
   const find = (workload: string, tool: string) => rows.find((r) => r.workload.startsWith(workload) && r.tool.startsWith(tool));
   const rate = (r?: Row) => (r ? r.objects / r.m.seconds : NaN);
-  const mig = find(`${SMALL_COUNT} x`, 'bucketmove');
-  const ratios = [
-    ['aws s3 sync', rate(mig) / rate(find(`${SMALL_COUNT} x`, 'aws')), 1.5],
-    ['rclone copy', rate(mig) / rate(find(`${SMALL_COUNT} x`, 'rclone')), 1.2],
-    ['the raw PUT loop', rate(mig) / rate(find(`${SMALL_COUNT} x`, 'raw PUT')), 0.7],
-  ] as const;
-  const small = `${SMALL_COUNT} x`;
-  const getPut = rate(find(small, 'raw GET'));
-  const ceiling = rate(mig) / getPut;
+  /** Objects/s of a tool on the N x 64 KiB workload. */
+  const smallRate = (tool: string) => rate(find(`${SMALL_COUNT} x`, tool));
+  const mig = smallRate('bucketmove');
+  const throughputTargets = [
+    { what: 'aws s3 sync', base: smallRate('aws'), want: 1.5 },
+    { what: 'rclone copy', base: smallRate('rclone'), want: 1.2 },
+    { what: 'the raw PUT loop', base: smallRate('raw PUT'), want: 0.7 },
+  ];
+  const ratios = throughputTargets.map((t) => [t.what, mig / t.base, t.want] as const);
+  // The raw GET + PUT loop is the ceiling of any copy through the client: which targets does even it miss?
+  const getPut = smallRate('raw GET');
+  const ceiling = mig / getPut;
+  const ceilingMisses = throughputTargets.filter((t) => getPut / t.base < t.want).map((t) => t.what);
+  const ceilingVerdict =
+    ceilingMisses.length === throughputTargets.length
+      ? 'on this server no copy that reads the bytes through the client can meet the three throughput targets.'
+      : ceilingMisses.length > 0
+        ? `on this server no copy that reads the bytes through the client can meet the target against ${ceilingMisses.join(' or ')}.`
+        : 'such a copy could meet all three throughput targets on this server.';
   const rss = rows.filter((r) => r.tool.startsWith('bucketmove')).map((r) => [r.workload, r.m.peakRss ?? NaN] as const);
   const targets = [
     ...ratios.map(([what, got, want]) => `| migrator objects/s vs ${what} (${SMALL_COUNT} x 64 KiB) | ${fmt(got, 2)}x | >= ${want}x | ${got >= want ? 'met' : 'NOT met'} |`),
@@ -315,8 +325,7 @@ async function main(): Promise<void> {
       ...targets,
       '',
       `The migrator runs at ${fmt(ceiling * 100)}% of the raw GET + PUT loop on the same objects. That loop itself reaches`,
-      `${fmt(getPut / rate(find(small, 'aws')), 2)}x aws s3 sync, ${fmt(getPut / rate(find(small, 'rclone')), 2)}x rclone copy and ${fmt(getPut / rate(find(small, 'raw PUT')), 2)}x the raw PUT loop: on this server no copy`,
-      'that reads the bytes through the client can meet the three throughput targets.',
+      `${throughputTargets.map((t) => `${fmt(getPut / t.base, 2)}x ${t.what}`).join(', ')}: ${ceilingVerdict}`,
       '',
       '**Reading.** The client and the server share two cores, so the figures are CPU-bound: for each 64 KiB object the',
       'migrator spends about 3 ms of CPU (two signed requests, Fernet base64 + HMAC + AES, SHA-256, the SDK\'s XML and',
@@ -332,7 +341,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench('migrate', main);

@@ -12,7 +12,7 @@ import { createS3Client } from '../src/aws/clients';
 import { rssBytes } from '../rig/cluster';
 import { cephVersion } from '../rig/install';
 import { startRig, stopRig } from '../rig/rig';
-import { gitRevision, machineLine, writeSection } from './benchmarks-md';
+import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
 
 const ROUNDS = Number(process.env.BENCH_RIG_ROUNDS ?? 5);
 const MIB = 1024 * 1024;
@@ -70,7 +70,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runBench('rig', main);
