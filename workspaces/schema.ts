@@ -128,6 +128,32 @@ export const codecSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** A Lambda function name: 1-64 of letters, digits, hyphens and underscores. */
+const lambdaName = z.string().regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _');
+
+/**
+ * S3 Batch Operations as the engine of the backfill (past one machine): a Lambda function that runs the migrator's
+ * per-object decrypt-copy, the role Batch Operations runs as, and a prefix of the new bucket for the job's manifests
+ * and completion reports. Off unless enabled.
+ */
+export const batchOperationsSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  functionName: lambdaName.default('bucketmove-batch-copy'),
+  /** The function's execution role. */
+  functionRoleName: iamName.default('bucketmove-batch-copy'),
+  /** The role S3 Batch Operations assumes to read the manifest, invoke the function and write the report. */
+  operationsRoleName: iamName.default('bucketmove-batch-operations'),
+  /** Where in the new bucket the jobs' manifests and completion reports go; the app and the audit leave it alone. */
+  reportsPrefix: z
+    .string()
+    .regex(/^[a-z0-9][\w.-]*(\/[\w.-]+)*\/$/, 'must be a key prefix ending in "/", such as "bucketmove-batch/"')
+    .default('bucketmove-batch/'),
+  memoryMb: z.number().int().min(128).max(10240).default(1024),
+  timeoutSeconds: z.number().int().min(10).max(900).default(900),
+  /** Caps the function's concurrent executions (and so the job's request rate on both buckets). */
+  reservedConcurrency: z.number().int().min(1).max(1000).optional(),
+});
+
 const tagsSchema = z.record(
   z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'tag keys must be 1-128 characters'),
   z.string().max(256, 'tag values must be at most 256 characters'),
@@ -157,6 +183,15 @@ export const workspaceSchema = z
     app: z
       .strictObject({ logGroup: z.string().min(1).optional(), localLogFile: z.string().min(1).optional() })
       .default({}),
+    batchOperations: batchOperationsSchema.default({
+      enabled: false,
+      functionName: 'bucketmove-batch-copy',
+      functionRoleName: 'bucketmove-batch-copy',
+      operationsRoleName: 'bucketmove-batch-operations',
+      reportsPrefix: 'bucketmove-batch/',
+      memoryMb: 1024,
+      timeoutSeconds: 900,
+    }),
     tags: tagsSchema.default({}),
   })
   .superRefine((ws, ctx) => {
@@ -193,3 +228,4 @@ export type Workspace = z.output<typeof workspaceSchema>;
 export type KeySource = z.output<typeof keySourceSchema>;
 export type CodecConfig = z.output<typeof codecSchema>;
 export type Encryption = Workspace['primary']['encryption'];
+export type BatchOperations = Workspace['batchOperations'];

@@ -10,9 +10,9 @@ export function stateDir(env: string, root = '.'): string {
   return path.join(root, '.bucketmove', env);
 }
 
-/** The migrator's default checkpoint (cli/migrate.ts writes it there); the audit reads it. */
-export function defaultCheckpointPath(env: string, root = '.'): string {
-  return path.join(stateDir(env, root), 'checkpoint.sqlite');
+/** The migrator's default checkpoint (cli/migrate.ts writes it there); the audit reads it. One per shard of n tasks. */
+export function defaultCheckpointPath(env: string, root = '.', shard?: { index: number; count: number }): string {
+  return path.join(stateDir(env, root), shard && shard.count > 1 ? `checkpoint-shard-${shard.index}-of-${shard.count}.sqlite` : 'checkpoint.sqlite');
 }
 
 /** The reports of the migrator and the audit. */

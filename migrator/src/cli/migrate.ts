@@ -20,7 +20,8 @@ import type { MigrationRun } from '../migrate/run';
 import { sseParams } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { defaultCheckpointPath, reportsDir } from '../state-paths';
-import { checkWhole, EXIT, parseStrict, runCli } from './run-cli';
+import { parseShard, type Shard } from '../sources/shard';
+import { checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
 
 const MIB = 1024 * 1024;
 
@@ -41,6 +42,7 @@ export function parseArgs(argv: string[]) {
       .option('part-size', { type: 'number', default: 8, describe: 'MiB; objects above it are copied multipart in parts of this size' })
       .option('memory', { type: 'number', default: 128, describe: 'MiB of object data held in memory at once, across all objects in flight' })
       .option('max-attempts', { type: 'number', default: 5, describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)' })
+      .option('shard', { type: 'string', describe: 'i/n: copy only this task\'s share of the keys (a stable hash), so n tasks run in parallel copy each key once; each has its own checkpoint [default checkpoint: .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite]' })
       .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
       .check((a) => {
         checkWhole('concurrency', a.concurrency, 1, 256);
@@ -48,6 +50,8 @@ export function parseArgs(argv: string[]) {
         checkWhole('part-size', a['part-size'], 5, 5120);
         checkWhole('memory', a.memory, 16);
         checkWhole('max-attempts', a['max-attempts'], 1, 100);
+        if (a.shard !== undefined) shardOf(a.shard);
+        if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
         return true;
       })
   );
@@ -55,10 +59,19 @@ export function parseArgs(argv: string[]) {
 
 type Args = ReturnType<typeof parseArgs>;
 
-function defaultPaths(ws: LoadedWorkspace, args: Args) {
+function shardOf(text: string): Shard {
+  try {
+    return parseShard(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function defaultPaths(ws: LoadedWorkspace, args: Args, shard: Shard | undefined) {
+  const suffix = shard && shard.count > 1 ? `-shard-${shard.index}-of-${shard.count}` : '';
   return {
-    checkpoint: args.checkpoint ?? defaultCheckpointPath(ws.env),
-    report: args.report ?? path.join(reportsDir(ws.env), `migrate-${fileStamp()}`),
+    checkpoint: args.checkpoint ?? defaultCheckpointPath(ws.env, '.', shard),
+    report: args.report ?? path.join(reportsDir(ws.env), `migrate-${fileStamp()}${suffix}`),
   };
 }
 
@@ -69,7 +82,8 @@ async function main(): Promise<number> {
 
   const tty = args.progress === 'bar' || (args.progress === 'auto' && Boolean(process.stderr.isTTY));
   const log = createLogger({ name: 'bucketmove-migrate', level: tty ? 'warn' : undefined });
-  const paths = defaultPaths(ws, args);
+  const shard = args.shard === undefined ? undefined : shardOf(args.shard);
+  const paths = defaultPaths(ws, args, shard);
   let run: MigrationRun | undefined;
   let progress: MigrateProgress | undefined;
   let signals = 0;
@@ -96,6 +110,7 @@ async function main(): Promise<number> {
     maxAttempts: args['max-attempts'],
     retryQuarantined: args['retry-quarantined'],
     relist: args.relist,
+    shard,
     memoryBytes: args.memory * MIB,
     partSize: args['part-size'] * MIB,
     onRun: (r) => (run = r),

@@ -39,6 +39,10 @@ export interface CheckpointIdentity {
   readonly legacyBucket: string;
   readonly newBucket: string;
   readonly prefix: string;
+  /** The key source when it is not a listing of the legacy bucket (a manifest, pinned by its ETag). */
+  readonly source?: string;
+  /** The shard ("i/n") when the migration is split among n tasks. */
+  readonly shard?: string;
 }
 
 export interface ListedObject {
@@ -171,7 +175,7 @@ export class Checkpoint {
       db.close();
       const was = JSON.parse(stored) as CheckpointIdentity;
       throw new ConfigError(
-        `checkpoint ${file} belongs to another migration (env ${was.env}, ${was.legacyBucket} -> ${was.newBucket}, prefix "${was.prefix}"); give another --checkpoint path`,
+        `checkpoint ${file} belongs to another migration (env ${was.env}, ${was.legacyBucket} -> ${was.newBucket}, prefix "${was.prefix}"${was.shard ? `, shard ${was.shard}` : ''}${was.source ? `, ${was.source}` : ''}); give another --checkpoint path`,
       );
     }
     return cp;
@@ -195,7 +199,7 @@ export class Checkpoint {
 
   // ---- listing -------------------------------------------------------------------------------------------------
 
-  /** Where listing resumes: after this key; `complete` once the last page was recorded. */
+  /** Where listing resumes: after this cursor (the last key, for a listing); `complete` once the last page was recorded. */
   listCursor(): { startAfter?: string; complete: boolean } {
     return { startAfter: this.getMeta('list.startAfter'), complete: this.getMeta('list.complete') === 'true' };
   }
@@ -212,7 +216,7 @@ export class Checkpoint {
    * Records one listing page and moves the cursor past it, in one transaction. A key already known keeps its state,
    * unless its ETag changed (the legacy object was rewritten): then it becomes pending again.
    */
-  addListedPage(objects: readonly ListedObject[], isLastPage: boolean): number {
+  addListedPage(objects: readonly ListedObject[], isLastPage: boolean, cursor?: string): number {
     const insert = this.q(
       `INSERT INTO objects (key, size, etag, last_modified, state, updated_at) VALUES (@key, @size, @etag, @lastModified, 'pending', @now)
        ON CONFLICT(key) DO UPDATE SET
@@ -225,7 +229,8 @@ export class Checkpoint {
     this.tx(() => {
       const now = new Date().toISOString();
       for (const o of objects) added += insert.run({ ...o, lastModified: o.lastModified ?? null, now }).changes;
-      if (objects.length) this.setMeta('list.startAfter', objects[objects.length - 1].key);
+      const next = cursor ?? (objects.length ? objects[objects.length - 1].key : undefined);
+      if (next !== undefined) this.setMeta('list.startAfter', next);
       if (isLastPage) this.setMeta('list.complete', 'true');
     });
     return added;

@@ -11,6 +11,8 @@ import { writeMigrationReport, type MigrationSummary } from './report';
 import { MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
 import { attachUploadLedger } from './upload-ledger';
 import { sseParams, type Target } from './write-new';
+import type { KeySource } from '../sources/key-source';
+import { formatShard } from '../sources/shard';
 
 const MIB = 1024 * 1024;
 
@@ -23,6 +25,8 @@ export interface MigrateOptions extends Partial<Omit<RunOptions, 'prefix'>> {
   readonly queueSize?: number;
   /** Client options (credentials mode, transport, rig state). */
   readonly clients?: SideClientOptions;
+  /** Where the keys come from (default: a listing of the legacy bucket under the prefix). */
+  readonly keys?: KeySource;
   /** A codec to use instead of the workspace's (tests wrap one). */
   readonly codec?: Codec;
   /** Builds the run's observer from the checkpoint's counts before the run (the CLI's progress display). */
@@ -52,12 +56,20 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       partSize: o.partSize ?? 8 * MIB,
       queueSize: o.queueSize ?? 4,
     };
-    const checkpoint = Checkpoint.open(o.checkpoint, { env: ws.env, legacyBucket: ws.legacy.bucket, newBucket: ws.primary.bucket, prefix });
+    const shard = o.shard && o.shard.count > 1 ? formatShard(o.shard) : undefined;
+    const checkpoint = Checkpoint.open(o.checkpoint, {
+      env: ws.env,
+      legacyBucket: ws.legacy.bucket,
+      newBucket: ws.primary.bucket,
+      prefix,
+      ...(o.keys ? { source: o.keys.describe } : {}),
+      ...(shard ? { shard } : {}),
+    });
     try {
       attachUploadLedger(target.client, checkpoint);
       const events = o.events?.(checkpoint.counts());
       const run = new MigrationRun(
-        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, checkpoint, events },
+        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, checkpoint, keys: o.keys, events },
         {
           concurrency: o.concurrency ?? 16,
           prefix,
@@ -68,6 +80,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
           memoryBytes: o.memoryBytes ?? 128 * MIB,
           backoff: o.backoff,
           listPageSize: o.listPageSize,
+          shard: o.shard,
         },
       );
       o.onRun?.(run);
@@ -79,7 +92,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       } finally {
         events?.stop?.();
       }
-      const summary = summarize(ws, prefix, checkpoint.file, result);
+      const summary = summarize(ws, prefix, checkpoint.file, result, { shard, source: o.keys?.describe });
       checkpoint.finishRun(runId, summary.verdict, summary);
       const files = writeMigrationReport(o.report, checkpoint, summary);
       return { summary, files };
@@ -92,7 +105,13 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
   }
 }
 
-export function summarize(ws: LoadedWorkspace, prefix: string, checkpointFile: string, run: RunResult): MigrationSummary {
+export function summarize(
+  ws: LoadedWorkspace,
+  prefix: string,
+  checkpointFile: string,
+  run: RunResult,
+  from: { shard?: string; source?: string; tool?: MigrationSummary['tool'] } = {},
+): MigrationSummary {
   const t = run.totals;
   const n = (s: ObjectState) => t[s].count;
   const notMigrated = n('quarantined') + n('failed') + n('pending') + run.unrechecked;
@@ -120,17 +139,20 @@ export function summarize(ws: LoadedWorkspace, prefix: string, checkpointFile: s
   ].filter(Boolean);
   const processed = Object.values(run.processed).reduce((sum, c) => sum + c, 0);
   const thisRun = `this run: ${processed} objects in ${run.seconds.toFixed(1)} s`;
+  const what = `${ws.env}${from.shard ? ` (shard ${from.shard})` : ''}`;
   const verdict = complete
-    ? `migration of ${ws.env} complete: ${all} legacy objects (${parts.join(', ')}); ${thisRun}`
-    : `migration of ${ws.env} NOT complete: ${notMigrated} of ${all} objects not migrated (${problems.join(', ')}); ${parts.join(', ')}; ${thisRun}${run.interrupted ? ', interrupted' : ''}`;
+    ? `migration of ${what} complete: ${all} legacy objects (${parts.join(', ')}); ${thisRun}`
+    : `migration of ${what} NOT complete: ${notMigrated} of ${all} objects not migrated (${problems.join(', ')}); ${parts.join(', ')}; ${thisRun}${run.interrupted ? ', interrupted' : ''}`;
   return {
-    tool: 'bucketmove migrate',
+    tool: from.tool ?? 'bucketmove migrate',
     reportFormat: 'Report_CSV_20180820',
     reportColumns: [],
     env: ws.env,
     legacyBucket: ws.legacy.bucket,
     newBucket: ws.primary.bucket,
     prefix,
+    ...(from.shard ? { shard: from.shard } : {}),
+    ...(from.source ? { source: from.source } : {}),
     dryRun: false,
     checkpoint: checkpointFile,
     run,

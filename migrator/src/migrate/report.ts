@@ -37,13 +37,18 @@ export function reportRow(legacyBucket: string, r: ObjectRow): ReportRow {
 }
 
 export interface MigrationSummary {
-  readonly tool: 'bucketmove migrate';
+  /** The CLI's run, or a Batch Operations job read back from its completion report. */
+  readonly tool: 'bucketmove migrate' | 'bucketmove batch';
   readonly reportFormat: typeof REPORT_FORMAT;
   readonly reportColumns: readonly string[];
   readonly env: string;
   readonly legacyBucket: string;
   readonly newBucket: string;
   readonly prefix: string;
+  /** The shard ("i/n") when the migration is split among n tasks. */
+  readonly shard?: string;
+  /** The key source when not a listing (a manifest, or a Batch Operations job). */
+  readonly source?: string;
   readonly dryRun: boolean;
   readonly checkpoint: string;
   readonly run: RunResult;

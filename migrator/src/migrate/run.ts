@@ -14,11 +14,13 @@ import { DONE_STATES, NEEDS_RECHECK, type Checkpoint, type ObjectRow, type Objec
 import { classify, type Classified } from './classify';
 import { copyObject, type Source } from './copy-object';
 import { DeleteRecheck } from './recheck-deletes';
-import { listLegacy } from './list-legacy';
 import { MemoryBudget } from './memory-budget';
 import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF } from './pacer';
 import type { Target } from './write-new';
 import { observeThrottling } from './throttle-observer';
+import { bucketListing } from '../sources/bucket-listing';
+import type { KeySource } from '../sources/key-source';
+import { inShard, type Shard } from '../sources/shard';
 
 export interface RunOptions {
   readonly concurrency: number;
@@ -34,6 +36,8 @@ export interface RunOptions {
   readonly memoryBytes: number;
   readonly backoff?: BackoffOptions;
   readonly listPageSize?: number;
+  /** Only the keys of this shard (`--shard i/n`); the others are left to the other tasks. */
+  readonly shard?: Shard;
 }
 
 export interface RunEvents {
@@ -50,6 +54,8 @@ export interface RunDeps {
   readonly target: Target;
   readonly codec: Codec;
   readonly checkpoint: Checkpoint;
+  /** Where the keys come from (default: a listing of the source bucket under the prefix). */
+  readonly keys?: KeySource;
   readonly events?: RunEvents;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -210,21 +216,18 @@ export class MigrationRun {
       this.listingDone = true;
       return;
     }
+    const keys = this.deps.keys ?? bucketListing(source.client, source.bucket, { prefix: this.opts.prefix, pageSize: this.opts.listPageSize });
     const signal = this.stopController.signal;
     let attempt = 0;
-    let startAfter = cursor.startAfter;
+    let resumeAt = cursor.startAfter;
     while (!signal.aborted) {
       try {
-        for await (const page of listLegacy(source.client, source.bucket, {
-          prefix: this.opts.prefix,
-          startAfter,
-          pageSize: this.opts.listPageSize,
-          signal,
-        })) {
-          checkpoint.addListedPage(page.objects, page.isLast);
-          if (page.objects.length) startAfter = page.objects[page.objects.length - 1].key;
+        for await (const page of keys.pages({ cursor: resumeAt, signal })) {
+          const mine = this.opts.shard ? page.objects.filter((o) => inShard(o.key, this.opts.shard)) : page.objects;
+          checkpoint.addListedPage(mine, page.isLast, page.cursor);
+          resumeAt = page.cursor;
           attempt = 0;
-          this.deps.events?.listed?.(page.objects.length, page.objects.reduce((n, o) => n + o.size, 0));
+          this.deps.events?.listed?.(mine.length, mine.reduce((n, o) => n + Math.max(0, o.size), 0));
           this.wakeDispatcher?.();
           if (signal.aborted) break;
         }
