@@ -15,7 +15,7 @@ import * as vm from 'vm';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { loadWorkspace, repoRoot } from '../../workspaces/load';
 import { createS3Client } from '../src/aws/clients';
-import { openCheckpointFor } from '../src/audit/checkpoint-facts';
+import { openCheckpointSet } from '../src/audit/checkpoint-set';
 import { fallbackCounter } from '../src/audit/fallback-hits';
 import { runAudit } from '../src/audit/run-audit';
 import { createCodec } from '../src/codec';
@@ -112,7 +112,7 @@ async function liveHeap(wsDir: string, checkpointFile: string, s3: { legacy: S3C
   v8.setFlagsFromString('--expose_gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const ws = loadWorkspace('local', wsDir);
-  const { checkpoint, facts } = openCheckpointFor(ws, checkpointFile);
+  const checkpoints = openCheckpointSet(ws, [checkpointFile]);
   const samples: number[] = [];
   const sample = () => {
     gc();
@@ -127,8 +127,7 @@ async function liveHeap(wsDir: string, checkpointFile: string, s3: { legacy: S3C
         ws,
         legacy: { client: s3.legacy, bucket: ws.legacy.bucket },
         current: { client: s3.primary, bucket: ws.primary.bucket },
-        checkpoint,
-        checkpointFacts: facts,
+        checkpoints,
         countFallbackHits: fallbackCounter({ kind: 'file', location: log }, { timeoutMs: 1000 }),
       },
       { window: { start: new Date(now.getTime() - 86_400_000), end: now }, deep: false, concurrency: 32, deepConcurrency: 16, deepMemoryBytes: 128 * MIB, maxListed: 1000 },
@@ -136,7 +135,7 @@ async function liveHeap(wsDir: string, checkpointFile: string, s3: { legacy: S3C
     if (!report.passed) throw new Error(`the in-process audit failed: ${report.summary}`);
   } finally {
     clearInterval(timer);
-    checkpoint.close();
+    checkpoints.close();
   }
   return { firstMiB: samples[0], maxMiB: Math.max(...samples) };
 }

@@ -9,7 +9,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { openCheckpointFor } from '../../migrator/src/audit/checkpoint-facts';
+import { openCheckpointSet } from '../../migrator/src/audit/checkpoint-set';
 import { fallbackCounter } from '../../migrator/src/audit/fallback-hits';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/audit/fallback-event';
 import { listObjects } from '../../migrator/src/audit/list-objects';
@@ -38,7 +38,7 @@ function logLine(fields: Record<string, unknown>): string {
 }
 
 async function audit(m: TestMigration, logFile: string, opts: Partial<AuditOptions> = {}): Promise<AuditReport> {
-  const { checkpoint, facts } = openCheckpointFor(m.ws, m.checkpointFile);
+  const checkpoints = openCheckpointSet(m.ws, [m.checkpointFile]);
   try {
     const now = new Date();
     return await runAudit(
@@ -46,15 +46,14 @@ async function audit(m: TestMigration, logFile: string, opts: Partial<AuditOptio
         ws: m.ws,
         legacy: { client: m.legacy.s3, bucket: m.legacy.bucket, endpoint: m.legacy.endpoint.url },
         current: { client: m.primary.s3, bucket: m.primary.bucket, endpoint: m.primary.endpoint.url },
-        checkpoint,
-        checkpointFacts: facts,
+        checkpoints,
         codec: m.codec,
         countFallbackHits: fallbackCounter({ kind: 'file', location: logFile }, { timeoutMs: 1000 }),
       },
       { window: { start: new Date(now.getTime() - 7 * DAY), end: now }, deep: false, concurrency: 8, deepConcurrency: 3, deepMemoryBytes: 8 * 1024 * 1024, maxListed: 100, ...opts },
     );
   } finally {
-    checkpoint.close();
+    checkpoints.close();
   }
 }
 

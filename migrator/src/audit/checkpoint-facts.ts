@@ -9,6 +9,10 @@ import { ALL_STATES, Checkpoint, type ObjectState, type RunRecord } from '../mig
 export interface CheckpointFacts {
   readonly path: string;
   readonly prefix: string;
+  /** The shard ("i/n") the checkpoint holds, when the migration ran as n tasks (`migrate --shard i/n`). */
+  readonly shard?: string;
+  /** The key source when it was not a listing of the legacy bucket (a manifest). */
+  readonly source?: string;
   readonly listingComplete: boolean;
   readonly lastRun: RunRecord | null;
   readonly runs: number;
@@ -43,6 +47,8 @@ export function openCheckpointFor(ws: LoadedWorkspace, file: string): { checkpoi
     const facts: CheckpointFacts = {
       path: file,
       prefix: id.prefix,
+      ...(id.shard ? { shard: id.shard } : {}),
+      ...(id.source ? { source: id.source } : {}),
       listingComplete: checkpoint.listCursor().complete,
       lastRun: runs.length ? runs[runs.length - 1] : null,
       runs: runs.length,
@@ -55,11 +61,12 @@ export function openCheckpointFor(ws: LoadedWorkspace, file: string): { checkpoi
   }
 }
 
-/** Why the checkpoint alone says the migration is not finished (empty when it is). */
+/** Why the checkpoint alone says the migration is not finished (empty when it is); a shard's problems name it. */
 export function checkpointProblems(f: CheckpointFacts): string[] {
   const out: string[] = [];
+  const rerun = f.shard ? `rerun the migrator with --shard ${f.shard}` : 'rerun the migrator';
   if (!f.lastRun) out.push('the checkpoint records no migration run');
-  else if (!f.lastRun.finishedAt) out.push(`the last migration run (#${f.lastRun.id}, started ${f.lastRun.startedAt}) never finished: rerun the migrator`);
-  if (!f.listingComplete) out.push("the migrator's listing of the legacy bucket did not finish: rerun the migrator");
-  return out;
+  else if (!f.lastRun.finishedAt) out.push(`the last migration run (#${f.lastRun.id}, started ${f.lastRun.startedAt}) never finished: ${rerun}`);
+  if (!f.listingComplete) out.push(`the migrator's listing of the legacy bucket did not finish: ${rerun}`);
+  return f.shard ? out.map((p) => `shard ${f.shard} (${f.path}): ${p}`) : out;
 }

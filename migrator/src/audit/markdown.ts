@@ -13,6 +13,10 @@ function cell(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
 }
 
+function lastRunText(run: AuditReport['checkpoint']['lastRun']): string {
+  return run ? `#${run.id} started ${run.startedAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ', never finished'}` : 'none';
+}
+
 export function renderMarkdown(r: AuditReport, jsonName: string): string {
   const out: string[] = [];
   const line = (s = '') => out.push(s);
@@ -36,9 +40,28 @@ export function renderMarkdown(r: AuditReport, jsonName: string): string {
   line(`| time | ${r.startedAt} to ${r.finishedAt} (${r.seconds.toFixed(1)} s) |`);
   const mode = r.options.deep ? 'deep: every migrated key re-read on both sides' : r.options.sample ? `sample: ${r.options.sample} migrated keys re-read on both sides (seed ${r.options.sampleSeed})` : 'metadata: HEAD of every key, provenance and checkpoint compared';
   line(`| mode | ${mode} |`);
-  line(`| checkpoint | ${mdCode(r.checkpoint.path)}: ${r.checkpoint.runs} run(s), last ${r.checkpoint.lastRun ? `#${r.checkpoint.lastRun.id} started ${r.checkpoint.lastRun.startedAt}${r.checkpoint.lastRun.finishedAt ? `, finished ${r.checkpoint.lastRun.finishedAt}` : ', never finished'}` : 'none'}; listing ${r.checkpoint.listingComplete ? 'complete' : 'NOT complete'} |`);
+  const cp = r.checkpoint;
+  if (cp.shards) {
+    line(`| checkpoints | ${cp.shards.length} shards (the migration ran as ${cp.shards.length} tasks, \`--shard 1/${cp.shards.length}\` to \`${cp.shards.length}/${cp.shards.length}\`): ${cp.runs} run(s) in all; listing ${cp.listingComplete ? 'complete in every shard' : 'NOT complete in every shard'}; each below |`);
+  } else {
+    line(`| checkpoint | ${mdCode(cp.path)}: ${cp.runs} run(s), last ${lastRunText(cp.lastRun)}; listing ${cp.listingComplete ? 'complete' : 'NOT complete'} |`);
+  }
+  if (cp.source) line(`| key source | ${mdCode(cp.source)} |`);
   line(`| legacy listing digest | ${mdCode(r.legacyListing.digest)} (${r.legacyListing.objects} objects, ${r.legacyListing.bytes} bytes) |`);
+  const skipped = r.newListing.notAudited;
+  if (skipped) line(`| not audited in the new bucket | keys under ${mdCode(skipped.prefix)}: ${cell(skipped.why)} (${skipped.objects} objects, ${skipped.bytes} bytes) |`);
   line();
+  if (cp.shards) {
+    line('## Shards');
+    line();
+    line('| shard | checkpoint | runs | last run | listing | keys |');
+    line('|---|---|---:|---|---|---:|');
+    for (const s of cp.shards) {
+      const keys = Object.values(s.states).reduce((n, c) => n + c, 0);
+      line(`| ${s.shard} | ${mdCode(s.path)} | ${s.runs} | ${lastRunText(s.lastRun)} | ${s.listingComplete ? 'complete' : 'NOT complete'} | ${keys} |`);
+    }
+    line();
+  }
   line('## Counts');
   line();
   line('| | keys |');

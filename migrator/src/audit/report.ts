@@ -20,6 +20,8 @@ const iso = z.iso.datetime({ offset: true });
 const count = z.number().int().nonnegative();
 const finding = z.object({ key: z.string(), kind: z.enum([...PROBLEM_KINDS, ...NOTICE_KINDS]), message: z.string() });
 const side = z.object({ bucket: z.string(), account: z.string(), endpoint: z.string().nullable() });
+const lastRun = z.object({ id: count, startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string().nullable() }).nullable();
+const states = z.record(z.enum(ALL_STATES as [string, ...string[]]), count);
 
 export const auditReportSchema = z.object({
   tool: z.literal(AUDIT_TOOL),
@@ -37,15 +39,23 @@ export const auditReportSchema = z.object({
     sampleSeed: z.string().nullable(),
     concurrency: count,
   }),
+  /**
+   * The migrator's checkpoint; for a migration run as n tasks (`migrate --shard i/n`), the n shards' together: `path`
+   * lists their files, `runs` and `states` are sums, `listingComplete` holds when every shard's does, `lastRun` is the
+   * one that started last, and `shards` has each shard's own figures.
+   */
   checkpoint: z.object({
     path: z.string(),
     prefix: z.string(),
     listingComplete: z.boolean(),
     runs: count,
-    lastRun: z
-      .object({ id: count, startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string().nullable() })
-      .nullable(),
-    states: z.record(z.enum(ALL_STATES as [string, ...string[]]), count),
+    lastRun,
+    states,
+    /** The key source, when it was not a listing of the legacy bucket (a manifest). */
+    source: z.string().optional(),
+    shards: z
+      .array(z.object({ shard: z.string().regex(/^\d+\/\d+$/), path: z.string(), listingComplete: z.boolean(), runs: count, lastRun, states }))
+      .optional(),
   }),
   legacyListing: z.object({
     digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
@@ -53,7 +63,15 @@ export const auditReportSchema = z.object({
     objects: count,
     bytes: count,
   }),
-  newListing: z.object({ objects: count, bytes: count }),
+  /**
+   * The new bucket's keys the audit took in. `notAudited`: keys it left out because they are not photos (the S3
+   * Batch Operations jobs' manifests and completion reports under their prefix, when Batch Operations is enabled).
+   */
+  newListing: z.object({
+    objects: count,
+    bytes: count,
+    notAudited: z.object({ prefix: z.string(), why: z.string(), objects: count, bytes: count }).optional(),
+  }),
   counts: z.object({
     legacyKeys: count,
     verified: count,
@@ -108,9 +126,10 @@ export function failureReasons(r: AuditFacts): string[] {
 export function withVerdict(facts: AuditFacts): AuditReport {
   const reasons = failureReasons(facts);
   const passed = reasons.length === 0;
+  const what = facts.checkpoint.shards ? `${facts.env} (${facts.checkpoint.shards.length} shards)` : facts.env;
   const summary = passed
-    ? `audit of ${facts.env} PASSED: ${facts.counts.legacyKeys} legacy keys (${facts.counts.verified} verified copies, ${facts.counts.appVersion} kept as the app wrote them), 0 fallback hits in ${formatDurationMs(facts.fallback.window.seconds * 1000)}`
-    : `audit of ${facts.env} FAILED: ${reasons.join('; ')}`;
+    ? `audit of ${what} PASSED: ${facts.counts.legacyKeys} legacy keys (${facts.counts.verified} verified copies, ${facts.counts.appVersion} kept as the app wrote them), 0 fallback hits in ${formatDurationMs(facts.fallback.window.seconds * 1000)}`
+    : `audit of ${what} FAILED: ${reasons.join('; ')}`;
   return { ...facts, passed, reasons, summary };
 }
 

@@ -1,25 +1,28 @@
 /**
  * One audit: counts the fallback hits of the window first (a bad log group fails before any listing), then walks the
- * sorted merge of the legacy listing, the new bucket's listing and the checkpoint, checking every legacy key with at
+ * sorted merge of the legacy listing, the new bucket's listing and the checkpoint (or the k-way merge of the n
+ * checkpoints of a sharded migration, checkpoint-set.ts), checking every legacy key with at
  * most `concurrency` HEADs in flight (and, with `deep`, re-reading both sides: at most `deepConcurrency` keys and
  * `deepMemoryBytes` of object data at once), digests the legacy listing on the way, then re-reads a random sample of
  * verified keys (`sample`). Memory: one listing page per side, one checkpoint batch, the keys in flight, the capped
  * findings and the sample; none of it grows with the number of keys.
+ *
+ * With Batch Operations enabled, the new bucket's keys under its reports prefix (the jobs' manifests and completion
+ * reports, not photos) are left out of the comparison and counted apart in the report.
  *
  * It returns the report; writing it is the caller's (the CLI writes nothing when the audit cannot finish).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
-import type { Checkpoint } from '../migrate/checkpoint';
 import { MemoryBudget } from '../migrate/memory-budget';
 import type { Provenance } from '../migrate/provenance';
-import { checkpointProblems, type CheckpointFacts } from './checkpoint-facts';
+import type { CheckpointSet } from './checkpoint-set';
 import { checkKey } from './check-key';
 import { deepCompare } from './deep-compare';
 import type { FallbackCount } from './fallback-count';
 import { FindingCollector, NOTICE_KINDS, PROBLEM_KINDS, type Finding } from './findings';
-import { inKeyOrder, listObjects } from './list-objects';
+import { listObjects } from './list-objects';
 import { LISTING_DIGEST_ALGORITHM, ListingDigest } from './listing-digest';
 import { mergeListings, type MergedKey } from './merge-listings';
 import type { AuditEvents } from './progress';
@@ -39,8 +42,8 @@ export interface AuditDeps {
   readonly ws: LoadedWorkspace;
   readonly legacy: BucketSide;
   readonly current: BucketSide;
-  readonly checkpoint: Checkpoint;
-  readonly checkpointFacts: CheckpointFacts;
+  /** The migrator's checkpoint, or the n checkpoints of a migration run as n shards (checkpoint-set.ts). */
+  readonly checkpoints: CheckpointSet;
   /** Needed for `deep` and `sample` (the legacy bytes are decrypted). */
   readonly codec?: Codec;
   readonly countFallbackHits: (window: TimeWindow) => Promise<FallbackCount>;
@@ -94,7 +97,8 @@ interface Sampled {
 export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<AuditReport> {
   const now = deps.now ?? (() => new Date());
   const started = now();
-  const { ws, legacy, current, checkpointFacts: facts } = deps;
+  const { ws, legacy, current } = deps;
+  const facts = deps.checkpoints.facts;
   if ((opts.deep || opts.sample) && !deps.codec) throw new Error('runAudit: deep and sample re-reads need the codec');
   const signal = opts.signal;
   const deepDeps = deps.codec ? { legacy, current, codec: deps.codec } : undefined;
@@ -124,10 +128,14 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
       release();
     }
   };
-  const ctx = { lastRunStartedAt: facts.lastRun?.startedAt };
+  // With shards, a key's last run is the last run of its own shard.
+  const ctxOf = (key: string) => ({ lastRunStartedAt: deps.checkpoints.lastRunStartedAt(key) });
+  // The Batch Operations jobs' manifests and completion reports live in the new bucket under their prefix: not photos.
+  const batchPrefix = ws.batchOperations.enabled ? ws.batchOperations.reportsPrefix : undefined;
+  const notAudited = { objects: 0, bytes: 0 };
 
   const judge = async (item: MergedKey): Promise<void> => {
-    const verdict = await checkKey(item, current, ctx, signal);
+    const verdict = await checkKey(item, current, ctxOf(item.key), signal);
     if (!item.legacy) {
       if (verdict.outcome === 'only-in-new') counts.onlyInNew++;
       else counts.checkpointOnly++;
@@ -153,10 +161,15 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   const merged = mergeListings({
     legacy: listObjects(legacy.client, legacy.bucket, { pageSize: opts.pageSize, signal }),
     current: listObjects(current.client, current.bucket, { pageSize: opts.pageSize, signal }),
-    checkpoint: inKeyOrder(deps.checkpoint.rows(), `the checkpoint ${facts.path}`),
+    checkpoint: deps.checkpoints.rows(),
   });
   for await (const item of merged) {
     if (failure || signal?.aborted) break;
+    if (batchPrefix && item.current && !item.legacy && !item.checkpoint && item.key.startsWith(batchPrefix)) {
+      notAudited.objects++;
+      notAudited.bytes += item.current.size;
+      continue;
+    }
     if (item.legacy) {
       digest.add(item.legacy);
       counts.legacyKeys++;
@@ -213,13 +226,29 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
       runs: facts.runs,
       lastRun: facts.lastRun,
       states: facts.states,
+      ...(facts.source ? { source: facts.source } : {}),
+      ...(deps.checkpoints.shardCount
+        ? {
+            shards: deps.checkpoints.members.map(({ facts: f }) => ({
+              shard: f.shard!,
+              path: f.path,
+              listingComplete: f.listingComplete,
+              runs: f.runs,
+              lastRun: f.lastRun,
+              states: f.states,
+            })),
+          }
+        : {}),
     },
     legacyListing: { digest: digest.digest(), algorithm: LISTING_DIGEST_ALGORITHM, objects: digest.objects, bytes: digest.bytes },
-    newListing,
+    newListing: {
+      ...newListing,
+      ...(batchPrefix ? { notAudited: { prefix: batchPrefix, why: "S3 Batch Operations jobs' manifests and completion reports", ...notAudited } } : {}),
+    },
     counts: { ...counts, problemKeys: collector.problemKeys, byKind },
     problems: { total: PROBLEM_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.problems },
     notices: { total: NOTICE_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.notices },
-    migrationProblems: checkpointProblems(facts),
+    migrationProblems: deps.checkpoints.problems(),
     fallback,
   });
 }

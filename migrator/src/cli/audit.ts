@@ -3,7 +3,8 @@
  *
  * The verify phase: proves every legacy object is in the new bucket as the migrator recorded it, and that the app no
  * longer reads from the legacy bucket (zero fallback hits in the window). Writes a JSON report (read by the teardown
- * gate) and a Markdown summary.
+ * gate) and a Markdown summary. A migration run as n tasks (`migrate --shard i/n`) is audited over its n checkpoints:
+ * `--shards n` (their default paths) or `--checkpoint` once per shard; they must be shards 1/n to n/n, each once.
  * Exit codes: 0 clean; 1 problems found (or the audit could not finish: nothing written); 2 bad input (nothing
  * written); 130 interrupted (nothing written).
  */
@@ -13,7 +14,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadWorkspace } from '../../../workspaces/load';
 import { createClients, preflight } from '../aws/clients';
-import { openCheckpointFor } from '../audit/checkpoint-facts';
+import { checkpointFiles, openCheckpointSet } from '../audit/checkpoint-set';
 import { fallbackCounter, resolveFallbackSource } from '../audit/fallback-hits';
 import { AuditProgress } from '../audit/progress';
 import { auditReportName, writeAuditReport } from '../audit/report';
@@ -21,7 +22,8 @@ import { runAudit } from '../audit/run-audit';
 import { formatDurationMs, parseTimeOrAgo } from '../audit/window';
 import { loadCodec } from '../codec';
 import { createLogger } from '../log';
-import { defaultCheckpointPath, reportsDir } from '../state-paths';
+import { MAX_SHARDS } from '../sources/shard';
+import { reportsDir } from '../state-paths';
 import { checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
 
 /** Tolerated difference between this machine's clock and a given --until. */
@@ -35,7 +37,15 @@ export function parseArgs(argv: string[]) {
         '$0 --env <env> [options]\n\nAudits a finished migration: every legacy key must be in the new bucket with the size and plaintext SHA-256 the migrator recorded (or be the app\'s own newer write), and the app must not have read from the legacy bucket in the window. Writes a JSON report and a Markdown summary; exits 0 only when clean.',
       )
       .option('env', { type: 'string', demandOption: true, describe: 'Workspace to audit (a file in workspaces/, e.g. prod)' })
-      .option('checkpoint', { type: 'string', describe: "The migrator's SQLite checkpoint [default: .bucketmove/<env>/checkpoint.sqlite]" })
+      .option('checkpoint', {
+        type: 'string',
+        array: true,
+        describe: "The migrator's SQLite checkpoint; for a migration run as n tasks (--shard i/n), give each shard's checkpoint (repeat the flag) [default: .bucketmove/<env>/checkpoint.sqlite]",
+      })
+      .option('shards', {
+        type: 'number',
+        describe: 'The migration ran as n tasks (--shard 1/n to n/n): audit the n shards\' default checkpoints, .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite',
+      })
       .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.json and <path>.md [default: .bucketmove/<env>/reports/audit-<time>]' })
       .option('deep', { type: 'boolean', default: false, describe: 'Re-read every migrated key on both sides (legacy decrypted) and compare SHA-256 hashes' })
       .option('sample', { type: 'number', describe: 'Re-read this many randomly chosen verified keys on both sides (a cheaper --deep)' })
@@ -56,6 +66,8 @@ export function parseArgs(argv: string[]) {
         checkWhole('max-listed', a['max-listed'], 0, 1_000_000);
         checkWhole('memory', a.memory, 16, 65_536);
         checkWhole('query-timeout', a['query-timeout'], 1, 3600);
+        checkWhole('shards', a.shards, 1, MAX_SHARDS);
+        if (a.shards !== undefined && a.checkpoint?.length) throw new UsageError('give --shards n (the default checkpoint of each shard) or --checkpoint for each shard, not both');
         if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
         if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
         return true;
@@ -74,11 +86,12 @@ async function main(): Promise<number> {
   const window = { start: since, end: until };
   const source = resolveFallbackSource(ws, args['fallback-log']);
   const base = args.report ? args.report.replace(/\.(json|md)$/, '') : path.join(reportsDir(ws.env), auditReportName(now));
-  const checkpointFile = args.checkpoint ?? defaultCheckpointPath(ws.env);
+  const checkpointPaths = checkpointFiles(ws.env, { checkpoints: args.checkpoint, shards: args.shards });
 
   const tty = args.progress === 'bar' || (args.progress === 'auto' && Boolean(process.stderr.isTTY));
   const log = createLogger({ name: 'bucketmove-audit', level: tty ? 'warn' : undefined });
-  const { checkpoint, facts } = openCheckpointFor(ws, checkpointFile);
+  const checkpoints = openCheckpointSet(ws, checkpointPaths, args.shards);
+  const facts = checkpoints.facts;
   try {
     const codec = args.deep || args.sample ? await loadCodec(ws) : undefined;
     const clients = createClients(ws);
@@ -101,8 +114,7 @@ async function main(): Promise<number> {
             ws,
             legacy: { client: clients.legacy.s3, bucket: clients.legacy.bucket, endpoint: clients.legacy.endpoint.url },
             current: { client: clients.primary.s3, bucket: clients.primary.bucket, endpoint: clients.primary.endpoint.url },
-            checkpoint,
-            checkpointFacts: facts,
+            checkpoints,
             codec,
             countFallbackHits: fallbackCounter(source, { timeoutMs: args['query-timeout'] * 1000, signal: interrupt.signal }),
             events: progress,
@@ -149,7 +161,7 @@ async function main(): Promise<number> {
       clients.primary.destroy();
     }
   } finally {
-    checkpoint.close();
+    checkpoints.close();
   }
 }
 
