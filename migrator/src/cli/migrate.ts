@@ -50,6 +50,7 @@ export function parseArgs(argv: string[]) {
         checkWhole('part-size', a['part-size'], 5, 5120);
         checkWhole('memory', a.memory, 16);
         checkWhole('max-attempts', a['max-attempts'], 1, 100);
+        if (Array.isArray(a.shard)) throw new UsageError('--shard is given more than once: give this task\'s one i/n');
         if (a.shard !== undefined) shardOf(a.shard);
         if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
         return true;
