@@ -6,12 +6,12 @@
  * The shards' keys are disjoint (each key hashes to one shard). A key found in two checkpoints means the set is not
  * one sharded migration, and stops the audit rather than judging the key against one of the two rows.
  */
+import { ConfigError } from '../../../workspaces/load';
 import type { ObjectRow } from '../migrate/checkpoint';
 import { compareKeys } from './key-order';
 
-export class ShardOverlapError extends Error {
-  override readonly name = 'ShardOverlapError';
-}
+/** Bad input (the checkpoints given), found while merging: the CLI ends with one line and exit 2, writing nothing. */
+export class ShardOverlapError extends ConfigError {}
 
 export interface ShardRows {
   /** For messages: e.g. "shard 2/4 (.bucketmove/prod/checkpoint-shard-2-of-4.sqlite)". */
@@ -83,9 +83,8 @@ export function* mergeCheckpointRows(shards: readonly ShardRows[]): Generator<Ob
   while (heap.size) {
     const e = heap.pop()!;
     if (previous && previous.row.key === e.row.key) {
-      throw new ShardOverlapError(
-        `key ${JSON.stringify(e.row.key)} is in the checkpoints of ${shards[previous.source].label} and ${shards[e.source].label}: they are not the shards of one migration`,
-      );
+      const [a, b] = [previous.source, e.source].sort((x, y) => x - y);
+      throw new ShardOverlapError(`key ${JSON.stringify(e.row.key)} is in the checkpoints of ${shards[a].label} and ${shards[b].label}: they are not the shards of one migration`);
     }
     yield e.row;
     previous = e;
