@@ -20,8 +20,10 @@ import { inShard } from '../../migrator/src/sources/shard';
 import { defaultCheckpointPath } from '../../migrator/src/state-paths';
 import { reportRefusals } from '../../migrator/src/teardown/check-report';
 import { ConfigError, loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
+import { runCliScript } from '../helpers/cli';
 import { tmpDirPerFile } from '../helpers/tmp';
 
+jest.setTimeout(60_000);
 const tmpDir = tmpDirPerFile('bm-shards-');
 const HOUR = 3_600_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -293,5 +295,19 @@ describe('which checkpoint files the audit reads', () => {
     expect(checkpointFiles('local', {}, empty)).toEqual([path.join(empty, '.bucketmove', 'local', 'checkpoint.sqlite')]);
     expect(checkpointFiles('local', { checkpoints: ['a.sqlite', 'b.sqlite'] })).toEqual(['a.sqlite', 'b.sqlite']);
     expect(() => checkpointFiles('local', { checkpoints: ['a.sqlite'], shards: 2 })).toThrow(/^give --shards n .* or --checkpoint for each shard, not both$/);
+  });
+});
+
+describe('npm run audit with shards: bad input is one line, exit 2, nothing written', () => {
+  test.each([
+    [['--shards', '4'], /^audit: shard 1\/4: checkpoint \.bucketmove\/dev\/checkpoint-shard-1-of-4\.sqlite does not exist; run `npm run migrate -- --env dev --shard 1\/4` first/],
+    [['--shards', '0'], /^audit: --shards must be a whole number from 1 to 4096 \(got 0\)\n$/],
+    [['--shards', '2', '--checkpoint', 'a.sqlite'], /^audit: give --shards n \(the default checkpoint of each shard\) or --checkpoint for each shard, not both\n$/],
+  ])('%j', async (args, pattern) => {
+    const cwd = tmpDir();
+    const run = await runCliScript('audit', ['--env', 'dev', ...(args as string[])], { cwd });
+    expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({ code: 2, stderr: expect.stringMatching(pattern as RegExp), stdout: '' });
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(fs.readdirSync(cwd)).toEqual([]);
   });
 });
