@@ -13,6 +13,7 @@ import { ConfigError } from '../../workspaces/load';
 import { runCliScript } from '../helpers/cli';
 import { tmpDirPerFile } from '../helpers/tmp';
 
+jest.setTimeout(60_000);
 const tmpDir = tmpDirPerFile('bm-shard-');
 
 describe('shardOfKey: a stable hash', () => {

@@ -1,0 +1,190 @@
+/**
+ * Sharded runs on the RGW: 4 migrator processes (`npm run migrate -- --env local --shard i/4`), started together from
+ * one folder, each with its own default checkpoint, copy a legacy bucket of a few hundred objects (the seeder's odd
+ * keys among them) into a versioned new bucket. Each key is copied exactly once: every legacy key is in exactly one
+ * shard's checkpoint (the one its hash names), the copies add up to the number of keys, no shard met another's copy
+ * (nothing already migrated or kept), and every key in the new bucket has one version, with provenance that matches
+ * what was seeded. Then the audit over the 4 checkpoints passes (`--shards 4`, or `--checkpoint` per shard), the gate
+ * accepts its report, and the audit with a shard missing or given twice is refused in one line.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { listObjects } from '../../migrator/src/audit/list-objects';
+import { readAuditReport } from '../../migrator/src/audit/report';
+import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
+import type { MigrationSummary } from '../../migrator/src/migrate/report';
+import { readProvenance } from '../../migrator/src/migrate/provenance';
+import { planObjects } from '../../migrator/src/seed/plan';
+import { parseSizeSpec } from '../../migrator/src/seed/sizes';
+import { seedLegacy } from '../../migrator/src/seed/seeder';
+import { inShard } from '../../migrator/src/sources/shard';
+import { defaultCheckpointPath } from '../../migrator/src/state-paths';
+import { loadReport, locateReport, reportRefusals } from '../../migrator/src/teardown/check-report';
+import { listingRefusals } from '../../migrator/src/teardown/verify-listing';
+import { runCliScript, type CliRun } from '../helpers/cli';
+import { tmpDirPerFile } from '../helpers/tmp';
+import { migrateCli } from './helpers/migration';
+import { dropMigration, freshMigration, type TestMigration } from './helpers/own-buckets';
+
+jest.setTimeout(300_000);
+const tmpDir = tmpDirPerFile('bm-shards-');
+const N = 4;
+const HOUR = 3_600_000;
+
+function oneLineRefusal(run: CliRun, pattern: RegExp): void {
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({ code: 2, stdout: '', stderr: expect.stringMatching(pattern) });
+  expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+}
+
+describe(`${N} shards migrated in parallel by ${N} processes, then audited together`, () => {
+  let m: TestMigration;
+  let cwd: string;
+  let env: NodeJS.ProcessEnv;
+  /** Key -> plaintext SHA-256, as seeded. */
+  const seeded = new Map<string, string>();
+  const checkpointOf = (index: number) => path.join(cwd, defaultCheckpointPath('local', '.', { index, count: N }));
+  let runs: { code: number | null; stdout: string; stderr: string }[];
+
+  beforeAll(async () => {
+    cwd = tmpDir();
+    m = await freshMigration('shards', cwd);
+    // Versioned, so a second write of a key would show as a second version.
+    await m.primary.s3.send(new PutBucketVersioningCommand({ Bucket: m.primary.bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    const log = path.join(cwd, 'photo-service.log');
+    fs.writeFileSync(log, '');
+    const wsDir = path.join(cwd, 'workspaces');
+    fs.mkdirSync(wsDir);
+    const { file: _file, ...json } = m.ws;
+    fs.writeFileSync(path.join(wsDir, 'local.json'), JSON.stringify({ ...json, app: { localLogFile: log } }, null, 2));
+    env = { ...m.env, BUCKETMOVE_WORKSPACES_DIR: wsDir, LEGACY_FERNET_KEYS: m.keys[0] };
+
+    const objects = planObjects({ count: 300, size: parseSizeSpec('100-16KiB'), oddKeys: true, seed: 'shards', prefix: 'chats/' });
+    const { entries } = await seedLegacy({ client: m.legacy, codec: m.codec, objects, seed: 'shards', concurrency: 8 });
+    for (const e of entries) seeded.set(e.key, e.sha256);
+
+    // The 4 tasks start together; none waits for another.
+    const tasks = Array.from({ length: N }, (_, i) =>
+      migrateCli(['--env', 'local', '--shard', `${i + 1}/${N}`, '--concurrency', '4', '--progress', 'log'], { cwd, env }),
+    );
+    runs = await Promise.all(tasks.map((t) => t.done));
+  });
+  afterAll(() => dropMigration(m));
+
+  test('every shard completes, each with its own checkpoint and report', () => {
+    expect(seeded.size).toBeGreaterThanOrEqual(300);
+    runs.forEach((r, i) => {
+      expect({ shard: i + 1, code: r.code, stderr: r.stderr.includes('\n    at ') }).toEqual({ shard: i + 1, code: 0, stderr: false });
+      expect(r.stdout).toMatch(new RegExp(`^migration of local \\(shard ${i + 1}/${N}\\) complete: \\d+ legacy objects`));
+      expect(r.stdout).toContain(`checkpoint: ${defaultCheckpointPath('local', '.', { index: i + 1, count: N })}`);
+      expect(r.stdout).toMatch(new RegExp(`report: \\S+migrate-\\S+-shard-${i + 1}-of-${N}\\.csv`));
+    });
+  });
+
+  test('each key was copied exactly once: in one shard, the one its hash names, copied there and nowhere else', async () => {
+    const owner = new Map<string, number>();
+    let copied = 0;
+    for (let index = 1; index <= N; index++) {
+      const cp = Checkpoint.openReadOnly(checkpointOf(index));
+      try {
+        expect(cp.identity()).toMatchObject({ env: 'local', shard: `${index}/${N}` });
+        expect(cp.listCursor().complete).toBe(true);
+        const counts = cp.counts();
+        // No shard found another's copy in the new bucket, nor an app write: nobody else wrote its keys.
+        expect({ index, 'already-migrated': counts['already-migrated'].count, 'kept-app-version': counts['kept-app-version'].count, pending: counts.pending.count, failed: counts.failed.count, quarantined: counts.quarantined.count }).toEqual({
+          index,
+          'already-migrated': 0,
+          'kept-app-version': 0,
+          pending: 0,
+          failed: 0,
+          quarantined: 0,
+        });
+        copied += counts.copied.count;
+        for (const row of cp.rows()) {
+          expect({ key: row.key, alsoIn: owner.get(row.key), inItsShard: inShard(row.key, { index, count: N }) }).toEqual({ key: row.key, alsoIn: undefined, inItsShard: true });
+          owner.set(row.key, index);
+          expect(row.plaintextSha256).toBe(seeded.get(row.key));
+        }
+      } finally {
+        cp.close();
+      }
+    }
+    expect([...owner.keys()].sort()).toEqual([...seeded.keys()].sort());
+    expect(copied).toBe(seeded.size);
+    // Every shard had a share (300 keys in 4: an empty shard would be a broken hash).
+    for (let index = 1; index <= N; index++) expect([...owner.values()].filter((s) => s === index).length).toBeGreaterThan(30);
+
+    // The shards' JSON reports: this run's copies add up to the number of keys.
+    const reports = fs.readdirSync(path.join(cwd, '.bucketmove', 'local', 'reports')).filter((f) => /^migrate-.*-shard-\d+-of-4\.json$/.test(f));
+    expect(reports).toHaveLength(N);
+    const summaries = reports.map((f) => JSON.parse(fs.readFileSync(path.join(cwd, '.bucketmove', 'local', 'reports', f), 'utf8')) as MigrationSummary);
+    expect(summaries.map((s) => s.shard).sort()).toEqual(['1/4', '2/4', '3/4', '4/4']);
+    expect(summaries.reduce((n, s) => n + s.run.processed.copied, 0)).toBe(seeded.size);
+    expect(summaries.every((s) => s.run.processed['already-migrated'] === 0 && s.complete)).toBe(true);
+  });
+
+  test('the new bucket holds every key once (one version), with provenance matching what was seeded', async () => {
+    const versions = new Map<string, number>();
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const page = await m.primary.s3.send(new ListObjectVersionsCommand({ Bucket: m.primary.bucket, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) versions.set(v.Key!, (versions.get(v.Key!) ?? 0) + 1);
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      versionIdMarker = page.NextVersionIdMarker;
+    }
+    expect([...versions.keys()].sort()).toEqual([...seeded.keys()].sort());
+    expect([...versions.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    for (const [key, sha] of seeded) {
+      const head = await m.primary.s3.send(new HeadObjectCommand({ Bucket: m.primary.bucket, Key: key }));
+      expect({ key, sha: readProvenance(head.Metadata)?.plaintextSha256 }).toEqual({ key, sha });
+    }
+  });
+
+  test('the audit over the 4 checkpoints passes (--shards 4), names the shards, and the gate accepts its report', async () => {
+    const run = await runCliScript('audit', ['--env', 'local', '--shards', String(N)], { cwd, env });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^audit of local \\(4 shards\\) PASSED: ${seeded.size} legacy keys \\(${seeded.size} verified copies, 0 kept as the app wrote them\\), 0 fallback hits`));
+    const report = readAuditReport(path.join(cwd, lines[4].split(' ')[1]));
+    expect(report.checkpoint.shards!.map((s) => [s.shard, s.path, s.listingComplete])).toEqual(
+      Array.from({ length: N }, (_, i) => [`${i + 1}/${N}`, defaultCheckpointPath('local', '.', { index: i + 1, count: N }), true]),
+    );
+    expect(report.checkpoint.states.copied).toBe(seeded.size);
+    expect(report.migrationProblems).toEqual([]);
+    expect(fs.readFileSync(path.join(cwd, lines[4].split(' ')[3]), 'utf8')).toContain('## Shards');
+
+    const gate = loadReport(locateReport('local', undefined, cwd));
+    expect(reportRefusals(gate, m.ws, { maxAgeMs: HOUR, minWindowMs: HOUR, now: new Date() })).toEqual([]);
+    expect((await listingRefusals(gate, listObjects(m.legacy.s3, m.legacy.bucket))).reasons).toEqual([]);
+  });
+
+  test('the same audit with the 4 checkpoints given one by one, in any order', async () => {
+    const files = [3, 1, 4, 2].map(checkpointOf);
+    const run = await runCliScript('audit', ['--env', 'local', ...files.flatMap((f) => ['--checkpoint', f]), '--report', path.join(cwd, 'by-hand')], { cwd, env });
+    expect(run.code).toBe(0);
+    expect(readAuditReport(path.join(cwd, 'by-hand.json'))).toMatchObject({ passed: true, counts: { legacyKeys: seeded.size, verified: seeded.size } });
+  });
+
+  test('a shard missing or given twice is refused in one line, and no report is written', async () => {
+    const reports = () => fs.readdirSync(path.join(cwd, '.bucketmove', 'local', 'reports')).length;
+    const before = reports();
+    const cp = (i: number) => ['--checkpoint', checkpointOf(i)];
+    oneLineRefusal(await runCliScript('audit', ['--env', 'local', ...cp(1), ...cp(2), ...cp(4)], { cwd, env }), /^audit: shard 3\/4 is missing \(given: 1\/4, 2\/4, 4\/4\); give every shard's checkpoint with --checkpoint/);
+    oneLineRefusal(
+      await runCliScript('audit', ['--env', 'local', ...cp(1), ...cp(2), ...cp(3), ...cp(4), ...cp(2)], { cwd, env }),
+      /^audit: shard 2\/4 is given twice \(.*checkpoint-shard-2-of-4\.sqlite and .*checkpoint-shard-2-of-4\.sqlite\); give each shard's checkpoint once\n$/,
+    );
+    oneLineRefusal(await runCliScript('audit', ['--env', 'local'], { cwd, env }), /^audit: checkpoint \.bucketmove\/local\/checkpoint\.sqlite does not exist, but .* do: give --shards 4\n$/);
+    oneLineRefusal(await runCliScript('audit', ['--env', 'local', '--shards', '8'], { cwd, env }), /^audit: shard 1\/8: checkpoint \.bucketmove\/local\/checkpoint-shard-1-of-8\.sqlite does not exist/);
+    const aside = `${checkpointOf(3)}.aside`;
+    fs.renameSync(checkpointOf(3), aside);
+    try {
+      oneLineRefusal(await runCliScript('audit', ['--env', 'local', '--shards', '4'], { cwd, env }), /^audit: shard 3\/4: checkpoint \.bucketmove\/local\/checkpoint-shard-3-of-4\.sqlite does not exist; run `npm run migrate -- --env local --shard 3\/4` first/);
+    } finally {
+      fs.renameSync(aside, checkpointOf(3));
+    }
+    expect(reports()).toBe(before);
+  });
+});
