@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../../migrator/src/audit/list-objects';
 import { readAuditReport } from '../../migrator/src/audit/report';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
@@ -31,6 +31,20 @@ jest.setTimeout(300_000);
 const tmpDir = tmpDirPerFile('bm-shards-');
 const N = 4;
 const HOUR = 3_600_000;
+
+/** Every version and delete marker of every key (a versioned bucket keeps them after the keys are deleted). */
+async function versionsOf(s3: S3Client, bucket: string): Promise<{ Key: string; VersionId?: string }[]> {
+  const out: { Key: string; VersionId?: string }[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
+    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) out.push({ Key: v.Key!, VersionId: v.VersionId });
+    if (!page.IsTruncated) return out;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
 
 function oneLineRefusal(run: CliRun, pattern: RegExp): void {
   expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({ code: 2, stdout: '', stderr: expect.stringMatching(pattern) });
@@ -69,7 +83,13 @@ describe(`${N} shards migrated in parallel by ${N} processes, then audited toget
     );
     runs = await Promise.all(tasks.map((t) => t.done));
   });
-  afterAll(() => dropMigration(m));
+  afterAll(async () => {
+    const all = await versionsOf(m.primary.s3, m.primary.bucket);
+    for (let i = 0; i < all.length; i += 1000) {
+      await m.primary.s3.send(new DeleteObjectsCommand({ Bucket: m.primary.bucket, Delete: { Objects: all.slice(i, i + 1000), Quiet: true } }));
+    }
+    await dropMigration(m);
+  });
 
   test('every shard completes, each with its own checkpoint and report', () => {
     expect(seeded.size).toBeGreaterThanOrEqual(300);
@@ -125,15 +145,7 @@ describe(`${N} shards migrated in parallel by ${N} processes, then audited toget
 
   test('the new bucket holds every key once (one version), with provenance matching what was seeded', async () => {
     const versions = new Map<string, number>();
-    let keyMarker: string | undefined;
-    let versionIdMarker: string | undefined;
-    for (;;) {
-      const page = await m.primary.s3.send(new ListObjectVersionsCommand({ Bucket: m.primary.bucket, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
-      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) versions.set(v.Key!, (versions.get(v.Key!) ?? 0) + 1);
-      if (!page.IsTruncated) break;
-      keyMarker = page.NextKeyMarker;
-      versionIdMarker = page.NextVersionIdMarker;
-    }
+    for (const v of await versionsOf(m.primary.s3, m.primary.bucket)) versions.set(v.Key, (versions.get(v.Key) ?? 0) + 1);
     expect([...versions.keys()].sort()).toEqual([...seeded.keys()].sort());
     expect([...versions.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     for (const [key, sha] of seeded) {
