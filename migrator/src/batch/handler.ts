@@ -16,7 +16,7 @@ import { ConfigError, parseWorkspaceJson, type LoadedWorkspace } from '../../../
 import { createClients, type SideClientOptions } from '../aws/clients';
 import { loadCodec } from '../codec';
 import type { Codec } from '../codec/codec';
-import { createLogger } from '../log';
+import { createLogger, type Logger } from '../log';
 import { sseParams } from '../migrate/write-new';
 import { copyTask, type TaskDeps } from './copy-task';
 import { InvalidInvocationError, parseInvocation, type BatchResponse, type BatchTaskResult } from './invocation';
@@ -41,6 +41,8 @@ export interface HandlerOptions {
   readonly deadlineMarginMs?: number;
   readonly partSize?: number;
   readonly queueSize?: number;
+  /** Where the per-task JSON lines go (default: stderr, which Lambda sends to CloudWatch Logs). */
+  readonly log?: Logger;
 }
 
 interface Container {
@@ -77,7 +79,7 @@ export type BatchHandler = (event: unknown, context?: DeadlineContext) => Promis
 /** A handler with its own container state (the exported `handler` is one, with the defaults). */
 export function createBatchHandler(o: HandlerOptions = {}): BatchHandler {
   let container: Promise<Container> | undefined;
-  const log = createLogger({ name: 'bucketmove-batch' });
+  const log = o.log ?? createLogger({ name: 'bucketmove-batch' });
   return async (event, context) => {
     const inv = parseInvocation(event);
     container ??= buildContainer(o).catch((err: unknown) => {
