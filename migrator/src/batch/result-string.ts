@@ -38,9 +38,11 @@ export function encodeOutcome(o: Outcome): string {
   if (o.errorMessage) wire.message = o.errorMessage;
   let text = JSON.stringify(wire);
   while (Buffer.byteLength(text) > RESULT_STRING_MAX_BYTES && wire.message) {
+    // A character is 1 to 6 bytes here (UTF-8, or a JSON escape): cutting over/6 characters cuts at least that much.
     const over = Buffer.byteLength(text) - RESULT_STRING_MAX_BYTES;
-    const keep = Math.max(0, wire.message.length - over - 3);
-    wire.message = keep > 0 ? `${wire.message.slice(0, keep)}...` : undefined;
+    const base = wire.message.endsWith('...') ? wire.message.slice(0, -3) : wire.message;
+    const keep = base.length - Math.max(1, Math.ceil(over / 6));
+    wire.message = keep > 0 ? `${base.slice(0, keep)}...` : undefined;
     text = JSON.stringify(wire);
   }
   return text;
