@@ -9,7 +9,8 @@
  * aborts a multipart upload, nothing partial stays, and the task is answered TemporaryFailure.
  */
 import type { Codec } from '../codec/codec';
-import { NEEDS_RECHECK, type Outcome } from '../migrate/checkpoint';
+import type { Outcome } from '../migrate/checkpoint';
+import { NEEDS_RECHECK } from '../migrate/object-states';
 import { classify } from '../migrate/classify';
 import { copyObject, type Source } from '../migrate/copy-object';
 import { recheckCopy } from '../migrate/recheck-deletes';

@@ -10,7 +10,8 @@
  * RESULT_STRING_MAX_BYTES (1,000 UTF-8 bytes), far above the ~300 bytes of a success and small enough for any
  * CSV reader; only the message is shortened to fit.
  */
-import { ALL_STATES, type ObjectState, type Outcome } from '../migrate/checkpoint';
+import type { Outcome } from '../migrate/checkpoint';
+import { ALL_STATES, type ObjectState } from '../migrate/object-states';
 
 export const RESULT_STRING_MAX_BYTES = 1000;
 
