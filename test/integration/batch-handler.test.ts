@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { buildSync } from 'esbuild';
 import { createBatchHandler, handler as defaultHandler, WORKSPACE_ENV, type BatchHandler } from '../../migrator/src/batch/handler';
 import { InvalidInvocationError, type BatchResponse } from '../../migrator/src/batch/invocation';
 import { decodeOutcome } from '../../migrator/src/batch/result-string';
@@ -176,6 +177,27 @@ describe('the handler with the rig workspace', () => {
     }
     expect((await getNew(key))!.body.toString()).toBe('via the exported handler');
   });
+
+  test('the esbuild bundle of the handler (what Lambda runs, no node_modules) copies an object the same way', async () => {
+    const dir = tmp();
+    const outfile = path.join(dir, 'index.js');
+    buildSync({ entryPoints: [path.join(__dirname, '../../migrator/src/batch/handler.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', mainFields: ['main', 'module'], outfile, logLevel: 'silent' });
+    const key = `${prefix}bundled/über photo.jpg`;
+    const body = randomBytes(3000);
+    await putLegacy(key, fernet().encrypt(body));
+    const before = process.env[WORKSPACE_ENV];
+    process.env[WORKSPACE_ENV] = workspaceJson();
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const bundled = require(outfile) as { handler: BatchHandler };
+      const { code, outcome } = only(await bundled.handler(event([key]), { getRemainingTimeInMillis: () => 60_000 }));
+      expect([code, outcome.state, outcome.plaintextSha256]).toEqual(['Succeeded', 'copied', sha256(body)]);
+    } finally {
+      if (before === undefined) delete process.env[WORKSPACE_ENV];
+      else process.env[WORKSPACE_ENV] = before;
+    }
+    expect(sha256((await getNew(key))!.body)).toBe(sha256(body));
+  }, 60_000);
 
   test('without BUCKETMOVE_WORKSPACE the handler fails with a one-line error saying what to set', async () => {
     const bare = createBatchHandler({ env: {}, log: quiet });
