@@ -10,7 +10,7 @@ import { Readable } from 'stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateJobCommand, DescribeJobCommand, S3ControlClient, type JobDescriptor } from '@aws-sdk/client-s3-control';
-import { loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
+import { loadWorkspace, parseWorkspaceJson, type LoadedWorkspace } from '../../workspaces/load';
 import { completionRow } from '../../migrator/src/batch/completion-report';
 import { clientRequestToken, createJobInput } from '../../migrator/src/batch/create-job';
 import { decodeTaskKey, parseInvocation } from '../../migrator/src/batch/invocation';
@@ -315,5 +315,14 @@ describe('the pure parts', () => {
       errorCode: 'TemporaryFailure',
     });
     expect(outcomeOfRow({ bucket: 'b', key: 'k', taskStatus: 'succeeded', resultMessage: 'ok' })).toMatchObject({ state: 'failed', errorCode: 'UnreadableResult' });
+  });
+});
+
+describe('the workspace as JSON text (the function reads it from BUCKETMOVE_WORKSPACE)', () => {
+  test('validated by the same schema; errors name the variable, in one line', () => {
+    const { file: _f, ...plain } = loadWorkspace('prod');
+    expect(parseWorkspaceJson(JSON.stringify(plain), 'BUCKETMOVE_WORKSPACE')).toMatchObject({ env: 'prod', primary: { bucket: 'acme-chat-photos-prod' } });
+    expect(() => parseWorkspaceJson('{"env": "prod"', 'BUCKETMOVE_WORKSPACE')).toThrow(/^BUCKETMOVE_WORKSPACE: not valid JSON \(.*\); give the workspace file's content$/);
+    expect(() => parseWorkspaceJson(JSON.stringify({ ...plain, region: 'mars' }), 'BUCKETMOVE_WORKSPACE')).toThrow('BUCKETMOVE_WORKSPACE: region: must be an AWS region such as "eu-west-1"');
   });
 });
