@@ -114,7 +114,8 @@ export async function summarizeJob(ws: LoadedWorkspace, job: JobDescriptor, rows
       totals: checkpoint.counts(),
     };
     const summary = summarize(ws, '', checkpoint.file, run, { tool: 'bucketmove batch', source });
-    const runId = checkpoint.startRun();
+    // The run began when the job was created: the audit flags legacy writes after that line.
+    const runId = checkpoint.startRun(run.startedAt);
     checkpoint.finishRun(runId, summary.verdict, summary);
     const files = writeMigrationReport(o.report, checkpoint, summary);
     return { summary, files, rows: count };

@@ -330,8 +330,9 @@ export class Checkpoint {
 
   // ---- runs ----------------------------------------------------------------------------------------------------
 
-  startRun(): number {
-    return Number(this.q(`INSERT INTO runs (started_at) VALUES (?)`).run(new Date().toISOString()).lastInsertRowid);
+  /** `startedAt`: when the run began, if not now (a Batch Operations job read back after it ran). */
+  startRun(startedAt: string = new Date().toISOString()): number {
+    return Number(this.q(`INSERT INTO runs (started_at) VALUES (?)`).run(startedAt).lastInsertRowid);
   }
 
   finishRun(id: number, outcome: string, summary: unknown): void {
