@@ -7,6 +7,9 @@
  * deleted by the app); PermanentFailure where the CLI quarantines; TemporaryFailure where the CLI would retry, so
  * Batch Operations retries the task. A deadline (the function's time running out) aborts the copy in flight: lib-storage
  * aborts a multipart upload, nothing partial stays, and the task is answered TemporaryFailure.
+ *
+ * A task's s3VersionId is not used: the manifests of `npm run batch` name no versions, and like the CLI the function
+ * copies the key's current version, whose version id the result records.
  */
 import type { Codec } from '../codec/codec';
 import type { Outcome } from '../migrate/checkpoint';
