@@ -252,6 +252,30 @@ describe('a whole job: manifest given, job created, waited for, its report read 
     );
   });
 
+  test('--retry-of: a new job over only the keys the first one left failed (and quarantined, when asked)', async () => {
+    s3.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    control.on(CreateJobCommand).resolves({ JobId: JOB });
+    control.on(DescribeJobCommand).resolves({ Job: finalJob });
+    mockReport();
+    const dir = tmp();
+    const client = new S3Client({ region: 'eu-west-1' });
+    expect((await runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(dir))).kind).toBe('finished');
+
+    s3.on(PutObjectCommand).resolves({ ETag: '"r"' });
+    control.on(CreateJobCommand).resolves({ JobId: 'retry-1' });
+    const uploaded = () => String(s3.commandCalls(PutObjectCommand).at(-1)!.args[0].input.Body);
+    const retry = await runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(dir, { manifest: undefined, retryOf: JOB, wait: false }));
+    expect(retry).toMatchObject({ kind: 'started', jobId: 'retry-1' });
+    expect(s3.commandCalls(PutObjectCommand).at(-1)!.args[0].input.Key).toMatch(new RegExp(`^bucketmove-batch/manifests/prod-retry-of-${JOB}-\\d{8}T\\d{6}Z\\.csv$`));
+    expect(uploaded()).toBe('chatapp-legacy-photos,chats/3/slow.jpg\n');
+    await runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(dir, { manifest: undefined, retryOf: JOB, retryQuarantined: true, wait: false }));
+    expect(uploaded()).toBe('chatapp-legacy-photos,chats/3/bad.jpg\nchatapp-legacy-photos,chats/3/slow.jpg\n');
+
+    await expect(runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(tmp(), { manifest: undefined, retryOf: JOB, wait: false }))).rejects.toThrow(
+      new RegExp(`^no checkpoint of job ${JOB} at .*: read its report first \\(npm run batch -- --env prod --job-id ${JOB}\\) or give its --checkpoint$`),
+    );
+  });
+
   test('without --manifest: the legacy listing becomes a Bucket,Key CSV (keys URL-encoded) under the reports prefix, and the job is pinned to it', async () => {
     s3.on(ListObjectsV2Command)
       .resolvesOnce({ Contents: [{ Key: 'chats/1/a b.jpg', Size: 1, ETag: '"x"' }, { Key: 'chats/1/ü+1.jpg', Size: 1, ETag: '"y"' }], IsTruncated: true, NextContinuationToken: 't' })

@@ -6,15 +6,17 @@
  * Only on AWS: S3 Control does not exist on S3-compatible servers (Ceph RGW), and the job needs the function and the
  * roles of the primary stack, deployed when `batchOperations.enabled` is true.
  */
+import * as fs from 'fs';
 import { NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import type { JobDescriptor, S3ControlClient } from '@aws-sdk/client-s3-control';
 import { ConfigError, displayPath, type LoadedWorkspace } from '../../../workspaces/load';
 import { httpStatusOf } from '../aws/errors';
+import { Checkpoint } from '../migrate/checkpoint';
 import { completionRows, readReportManifest, reportManifestKey, type CompletionRow } from './completion-report';
 import { createJob, createJobInput, jobNames, type ManifestLocation } from './create-job';
-import { summarizeJob, type JobSummary } from './job-summary';
+import { jobSource, summarizeJob, type JobSummary } from './job-summary';
 import { describeJob, describeProgress, waitForJob, type PollOptions } from './wait-job';
-import { manifestAt, parseS3Url, writeManifest } from './write-manifest';
+import { manifestAt, parseS3Url, writeManifest, writeRetryManifest } from './write-manifest';
 
 /** Refuses, in one line, a workspace the job cannot run for. */
 export function checkBatchWorkspace(ws: LoadedWorkspace): void {
@@ -43,6 +45,9 @@ export interface BatchJobOptions {
   readonly manifest?: string;
   /** Only read this job's report (it must have been made for this env). */
   readonly jobId?: string;
+  /** A job whose report was read: a new job over the keys it left failed (and quarantined, with retryQuarantined). */
+  readonly retryOf?: string;
+  readonly retryQuarantined?: boolean;
   readonly wait: boolean;
   readonly priority?: number;
   /** Only keys under this prefix, when the manifest is written from a listing. */
@@ -67,7 +72,12 @@ export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: Batch
   let jobId = o.jobId;
   let manifest: ManifestLocation | undefined;
   if (!jobId) {
-    if (o.manifest) {
+    if (o.retryOf) {
+      const written = await retryManifest(ws, c.s3, o.checkpoint(o.retryOf), o.retryOf, o.retryQuarantined ?? false);
+      manifest = written;
+      note(`manifest: s3://${written.bucket}/${written.key} (${written.objects} keys job ${o.retryOf} left ${o.retryQuarantined ? 'failed or quarantined' : 'failed'}, ETag ${written.etag})`);
+      if (written.objects === 0) return { kind: 'nothing-to-do', manifest };
+    } else if (o.manifest) {
       const { bucket, key } = parseS3Url(o.manifest);
       manifest = await manifestAt(c.s3, bucket, key);
       note(`manifest: s3://${bucket}/${key} (ETag ${manifest.etag})`);
@@ -95,6 +105,22 @@ export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: Batch
   const rows = await reportRows(c.s3, ws.primary.bucket, reportManifestKey(names.reportPrefix, jobId));
   const summary = await summarizeJob(ws, job, rows, { checkpoint: o.checkpoint(jobId), report: o.report(jobId) });
   return { kind: 'finished', job, ...summary };
+}
+
+async function retryManifest(ws: LoadedWorkspace, s3: S3Client, file: string, jobId: string, quarantined: boolean) {
+  if (!fs.existsSync(file)) {
+    throw new ConfigError(`no checkpoint of job ${jobId} at ${displayPath(file)}: read its report first (npm run batch -- --env ${ws.env} --job-id ${jobId}) or give its --checkpoint`);
+  }
+  const checkpoint = Checkpoint.openReadOnly(file);
+  try {
+    const id = checkpoint.identity();
+    if (id?.source !== jobSource(jobId) || id.env !== ws.env || id.legacyBucket !== ws.legacy.bucket || id.newBucket !== ws.primary.bucket) {
+      throw new ConfigError(`checkpoint ${displayPath(file)} is not the one of job ${jobId} in env ${ws.env} (it records ${id?.source ?? 'no job'}, env ${id?.env ?? '?'})`);
+    }
+    return await writeRetryManifest(ws, s3, checkpoint, { jobId, quarantined });
+  } finally {
+    checkpoint.close();
+  }
 }
 
 /** The report's rows; none when the job ended before writing one (it failed before its first task). */

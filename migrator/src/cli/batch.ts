@@ -1,5 +1,5 @@
 /**
- * npm run batch -- --env <env> [--manifest s3://bucket/key] [--no-wait] [--job-id <id>]
+ * npm run batch -- --env <env> [--manifest s3://bucket/key | --retry-of <id>] [--no-wait] [--job-id <id>]
  *
  * The backfill as an S3 Batch Operations job (AWS only, `batchOperations.enabled`): writes a CSV manifest of the
  * legacy bucket into the new bucket (or takes the one given), creates the job that invokes the bucketmove function on
@@ -32,14 +32,20 @@ export function parseArgs(argv: string[]) {
       .option('prefix', { type: 'string', describe: 'Only keys under this prefix, when the manifest is written from a listing' })
       .option('wait', { type: 'boolean', default: true, describe: 'Wait for the job and read its completion report (--no-wait: create it and exit 3)' })
       .option('job-id', { type: 'string', describe: 'Create nothing: wait for this job (unless --no-wait) and read its completion report' })
+      .option('retry-of', { type: 'string', describe: 'A job whose report was read: create a new job over only the keys it left failed' })
+      .option('retry-quarantined', { type: 'boolean', default: false, describe: 'With --retry-of: its quarantined keys too (after fixing keys or permissions)' })
       .option('priority', { type: 'number', default: 10, describe: 'The job\'s priority (higher runs first among the account\'s jobs)' })
-      .option('checkpoint', { type: 'string', describe: 'SQLite checkpoint the report is recorded into [default: .bucketmove/<env>/batch-job-<id>.sqlite]' })
+      .option('checkpoint', { type: 'string', describe: "SQLite checkpoint the job's report is recorded into (with --retry-of: the retried job's) [default: .bucketmove/<env>/batch-job-<id>.sqlite]" })
       .option('report', { type: 'string', describe: 'Report path without extension [default: .bucketmove/<env>/reports/batch-<id>-<time>]' })
       .check((a) => {
         checkWhole('priority', a.priority, 0, 2147483647);
         if (a.manifest !== undefined && !/^s3:\/\/[^/]+\/.+$/.test(a.manifest)) throw new UsageError(`--manifest must be an s3://bucket/key URL (got "${a.manifest}")`);
         if (a['job-id'] !== undefined && (a.manifest !== undefined || a.prefix !== undefined)) throw new UsageError('--job-id reads an existing job: give it without --manifest and --prefix');
         if (a.manifest !== undefined && a.prefix !== undefined) throw new UsageError('--prefix applies to a manifest written from a listing: give it without --manifest');
+        if (a['retry-of'] !== undefined && (a.manifest !== undefined || a.prefix !== undefined || a['job-id'] !== undefined)) {
+          throw new UsageError('--retry-of makes its manifest from that job\'s failed keys: give it without --manifest, --prefix and --job-id');
+        }
+        if (a['retry-quarantined'] && a['retry-of'] === undefined) throw new UsageError('--retry-quarantined goes with --retry-of <job-id>');
         return true;
       }),
   );
@@ -70,16 +76,24 @@ async function main(): Promise<number> {
         manifest: args.manifest,
         prefix: args.prefix,
         jobId: args['job-id'],
+        retryOf: args['retry-of'],
+        retryQuarantined: args['retry-quarantined'],
         wait: args.wait,
         priority: args.priority,
-        checkpoint: (id) => args.checkpoint ?? path.join(stateDir(ws.env), `batch-job-${id}.sqlite`),
+        // --checkpoint names the job's checkpoint; with --retry-of, the retried job's (the new job gets the default).
+        checkpoint: (id) => {
+          const given = args['retry-of'] === undefined || id === args['retry-of'] ? args.checkpoint : undefined;
+          return given ?? path.join(stateDir(ws.env), `batch-job-${id}.sqlite`);
+        },
         report: (id) => args.report ?? path.join(reportsDir(ws.env), `batch-${id}-${stamp}`),
         note,
       },
     );
     switch (res.kind) {
       case 'nothing-to-do':
-        process.stdout.write(`the legacy bucket lists no keys${args.prefix ? ` under "${args.prefix}"` : ''}: no job created\n`);
+        process.stdout.write(
+          args['retry-of'] ? `job ${args['retry-of']} left no keys to retry: no job created\n` : `the legacy bucket lists no keys${args.prefix ? ` under "${args.prefix}"` : ''}: no job created\n`,
+        );
         return EXIT.ok;
       case 'started':
         process.stdout.write(`job ${res.jobId} created; read its report later with: npm run batch -- --env ${ws.env} --job-id ${res.jobId}\n`);
