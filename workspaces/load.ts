@@ -77,6 +77,22 @@ export function parseWorkspace(text: string, file: string, env = path.basename(f
   return { ...parsed.data, file: path.resolve(file) };
 }
 
+/**
+ * Validates a workspace given as JSON text rather than a file (the Batch Operations function reads it from an
+ * environment variable). `origin` names it in errors; relative paths in it (a codec plug-in) resolve from the working
+ * folder.
+ */
+export function parseWorkspaceJson(text: string, origin: string): LoadedWorkspace {
+  let env: unknown;
+  try {
+    env = (JSON.parse(text) as { env?: unknown })?.env;
+  } catch (err) {
+    throw new ConfigError(`${origin}: not valid JSON (${(err as Error).message}); give the workspace file's content`);
+  }
+  const ws = parseWorkspace(text, origin, typeof env === 'string' ? env : '');
+  return { ...ws, file: path.resolve(`${ws.env}.json`) };
+}
+
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const field = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {

@@ -10,29 +10,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../../../workspaces/load';
 
-/** Where an object stands. */
-export type ObjectState =
-  /** Listed, not yet done (also after a temporary failure left it for a later run). */
-  | 'pending'
-  /** Decrypted and written to the new bucket by this tool. */
-  | 'copied'
-  /** The new bucket already holds this tool's copy of this source version (an earlier run wrote it). */
-  | 'already-migrated'
-  /** The new bucket holds the app's own write of the key: it is newer, and it is kept. */
-  | 'kept-app-version'
-  /** Gone from the legacy bucket before it was read (deleted by the app). */
-  | 'vanished'
-  /** Deleted by the app while this tool copied it: the copy was removed again. */
-  | 'deleted-during-copy'
-  /** A permanent failure (wrong key, tampered, not the format, truncated, access denied): needs a person. */
-  | 'quarantined'
-  /** Temporary failures exhausted this run's attempts; the next run tries again. */
-  | 'failed';
-
-export const DONE_STATES: readonly ObjectState[] = ['copied', 'already-migrated', 'kept-app-version', 'vanished', 'deleted-during-copy'];
-/** States in which the new bucket holds this tool's copy: it must survive the delete recheck. */
-export const NEEDS_RECHECK: readonly ObjectState[] = ['copied', 'already-migrated'];
-export const ALL_STATES: readonly ObjectState[] = ['pending', ...DONE_STATES, 'quarantined', 'failed'];
+// The states live in their own module (no SQLite there), so code without a checkpoint (the Batch Operations
+// function, bundled for Lambda) can use them.
+import { ALL_STATES, NEEDS_RECHECK, type ObjectState } from './object-states';
+export { ALL_STATES, DONE_STATES, NEEDS_RECHECK, type ObjectState } from './object-states';
 
 export interface CheckpointIdentity {
   readonly env: string;
@@ -349,8 +330,9 @@ export class Checkpoint {
 
   // ---- runs ----------------------------------------------------------------------------------------------------
 
-  startRun(): number {
-    return Number(this.q(`INSERT INTO runs (started_at) VALUES (?)`).run(new Date().toISOString()).lastInsertRowid);
+  /** `startedAt`: when the run began, if not now (a Batch Operations job read back after it ran). */
+  startRun(startedAt: string = new Date().toISOString()): number {
+    return Number(this.q(`INSERT INTO runs (started_at) VALUES (?)`).run(startedAt).lastInsertRowid);
   }
 
   finishRun(id: number, outcome: string, summary: unknown): void {

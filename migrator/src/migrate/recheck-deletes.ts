@@ -129,6 +129,17 @@ export async function missingFromLegacy(source: Source, prefix: string, keys: re
 }
 
 /**
+ * The recheck of one copy, right after its write (the Batch Operations function copies one object per task, so there
+ * is no batch to share a listing with): 'kept' when its legacy key is still listed, else the copy is removed again.
+ */
+export async function recheckCopy(source: Source, target: Target, w: Written): Promise<'kept' | 'undone'> {
+  const gone = await missingFromLegacy(source, w.key, [w.key]);
+  if (!gone.has(w.key)) return 'kept';
+  await undoCopy(target, w);
+  return 'undone';
+}
+
+/**
  * Removes the copy this tool wrote, if the key still holds it (its version, or its provenance on an unversioned
  * bucket). A plain delete, as the app's own: on a versioned bucket it adds a delete marker.
  */
