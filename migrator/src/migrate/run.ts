@@ -261,6 +261,7 @@ export class MigrationRun {
     let started = 0;
     let startedThisPass = 0;
     let listedWhenPassBegan = this.listingDone;
+    let pass = 1;
     const limit = this.opts.limit ?? Infinity;
     while (!this.stopping && started < limit) {
       const batch = checkpoint.nextPending(after, 256);
@@ -274,6 +275,7 @@ export class MigrationRun {
           });
         }
         after = undefined;
+        pass++;
         startedThisPass = 0;
         listedWhenPassBegan = this.listingDone;
         continue;
@@ -286,6 +288,11 @@ export class MigrationRun {
         if (this.stopping) {
           release();
           break;
+        }
+        // The batch was read before the wait for a slot: on a later pass the key may have been done meanwhile.
+        if (pass > 1 && (inFlightKeys.has(row.key) || checkpoint.get(row.key)?.state !== 'pending')) {
+          release();
+          continue;
         }
         started++;
         startedThisPass++;
