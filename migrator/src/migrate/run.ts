@@ -4,7 +4,10 @@
  * one object (copy-object.ts), retries temporary failures with backoff, and records the outcome in the checkpoint.
  *
  * Memory is bounded by the memory budget (small objects whole, large ones by their multipart window) and does not
- * grow with the number of keys. `stop()` stops taking new objects and lets those in flight finish; `abort()` also
+ * grow with the number of keys. An object whose size the key source did not tell (a Bucket,Key manifest) reserves what
+ * the largest small object needs until its GET tells the size, then shrinks to fit, or, if it is large, reserves its
+ * upload window before the upload pass, when it holds no open stream (reservation(), copy-object.ts SizeHooks).
+ * Keys may arrive out of key order (manifests): the dispatcher makes passes until one finds nothing left behind. `stop()` stops taking new objects and lets those in flight finish; `abort()` also
  * aborts those in flight (their multipart uploads are aborted; their keys stay pending for the next run).
  */
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
