@@ -43,6 +43,7 @@ export function parseArgs(argv: string[]) {
       .option('memory', { type: 'number', default: 128, describe: 'MiB of object data held in memory at once, across all objects in flight' })
       .option('max-attempts', { type: 'number', default: 5, describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)' })
       .option('shard', { type: 'string', describe: 'i/n: copy only this task\'s share of the keys (a stable hash), so n tasks run in parallel copy each key once; each has its own checkpoint [default checkpoint: .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite]' })
+      .option('manifest', { type: 'string', describe: 'Copy the keys of this manifest instead of listing: s3://bucket/.../manifest.json (an S3 Inventory report, CSV) or s3://bucket/key (a Batch Operations CSV, Bucket,Key[,VersionId]); read with the legacy side\'s credentials and pinned by its ETag' })
       .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
       .check((a) => {
         checkWhole('concurrency', a.concurrency, 1, 256);
@@ -52,6 +53,8 @@ export function parseArgs(argv: string[]) {
         checkWhole('max-attempts', a['max-attempts'], 1, 100);
         if (Array.isArray(a.shard)) throw new UsageError('--shard is given more than once: give this task\'s one i/n');
         if (a.shard !== undefined) shardOf(a.shard);
+        if (a.manifest !== undefined && a['dry-run']) throw new UsageError('--dry-run lists the legacy bucket; give it without --manifest');
+        if (a.manifest !== undefined && !/^s3:\/\/[^/]+\/.+/.test(a.manifest)) throw new UsageError(`--manifest "${a.manifest}" is not s3://bucket/key`);
         if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
         return true;
       })
@@ -111,6 +114,7 @@ async function main(): Promise<number> {
     maxAttempts: args['max-attempts'],
     retryQuarantined: args['retry-quarantined'],
     relist: args.relist,
+    manifest: args.manifest,
     shard,
     memoryBytes: args.memory * MIB,
     partSize: args['part-size'] * MIB,

@@ -54,6 +54,8 @@ export interface Outcome {
   readonly versionId?: string | null;
   /** The source ETag actually read (it may differ from the listing's when the legacy object changed since). */
   readonly etag?: string;
+  /** The stored size actually read (a manifest row may not have told it: UNKNOWN_SIZE until then). */
+  readonly size?: number;
   readonly errorCode?: string | null;
   readonly errorMessage?: string | null;
   readonly httpStatus?: number | null;
@@ -195,16 +197,18 @@ export class Checkpoint {
 
   /**
    * Records one listing page and moves the cursor past it, in one transaction. A key already known keeps its state,
-   * unless its ETag changed (the legacy object was rewritten): then it becomes pending again.
+   * unless its ETag changed (the legacy object was rewritten): then it becomes pending again. A row without size and
+   * ETag (a Bucket,Key manifest: size -1, etag '') keeps what the checkpoint knows of the key.
    */
   addListedPage(objects: readonly ListedObject[], isLastPage: boolean, cursor?: string): number {
     const insert = this.q(
       `INSERT INTO objects (key, size, etag, last_modified, state, updated_at) VALUES (@key, @size, @etag, @lastModified, 'pending', @now)
        ON CONFLICT(key) DO UPDATE SET
-         size = excluded.size, last_modified = excluded.last_modified,
-         state = CASE WHEN objects.etag = excluded.etag THEN objects.state ELSE 'pending' END,
-         attempts = CASE WHEN objects.etag = excluded.etag THEN objects.attempts ELSE 0 END,
-         etag = excluded.etag`,
+         size = CASE WHEN excluded.size < 0 THEN objects.size ELSE excluded.size END,
+         last_modified = COALESCE(excluded.last_modified, objects.last_modified),
+         state = CASE WHEN excluded.etag = '' OR objects.etag = excluded.etag THEN objects.state ELSE 'pending' END,
+         attempts = CASE WHEN excluded.etag = '' OR objects.etag = excluded.etag THEN objects.attempts ELSE 0 END,
+         etag = CASE WHEN excluded.etag = '' THEN objects.etag ELSE excluded.etag END`,
     );
     let added = 0;
     this.tx(() => {
@@ -244,7 +248,7 @@ export class Checkpoint {
   record(key: string, o: Outcome): void {
     this.q(
       `UPDATE objects SET state = @state,
-         version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag),
+         version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag), size = COALESCE(@size, size),
          error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
          plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
          new_version_id = COALESCE(@newVersionId, new_version_id), rechecked = @rechecked, updated_at = @now
@@ -254,6 +258,7 @@ export class Checkpoint {
         state: o.state,
         versionId: o.versionId ?? null,
         etag: o.etag ?? null,
+        size: o.size ?? null,
         errorCode: o.errorCode ?? null,
         errorMessage: o.errorMessage ?? null,
         httpStatus: o.httpStatus ?? null,
@@ -304,7 +309,7 @@ export class Checkpoint {
 
   counts(): Record<ObjectState, { count: number; bytes: number }> {
     const out = Object.fromEntries(ALL_STATES.map((s) => [s, { count: 0, bytes: 0 }])) as Record<ObjectState, { count: number; bytes: number }>;
-    for (const r of this.q(`SELECT state, COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM objects GROUP BY state`).all() as {
+    for (const r of this.q(`SELECT state, COUNT(*) AS n, COALESCE(SUM(MAX(size, 0)), 0) AS b FROM objects GROUP BY state`).all() as {
       state: ObjectState;
       n: number;
       b: number;

@@ -37,10 +37,21 @@ export interface CopyDeps {
   readonly now?: () => Date;
 }
 
-export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, signal: AbortSignal): Promise<Outcome> {
+/**
+ * For an object whose size the key source did not tell (a manifest row): `sized` hears the stored size as soon as the
+ * GET answers; `beforeWindow` is awaited before the multipart upload pass, when no stream is open, so the caller can
+ * reserve the upload window's memory then (run.ts).
+ */
+export interface SizeHooks {
+  sized(storedSize: number): void;
+  beforeWindow(storedSize: number): Promise<void>;
+}
+
+export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, signal: AbortSignal, hooks?: SizeHooks): Promise<Outcome> {
   const { source, target, codec } = deps;
   const legacy = await readLegacy(source.client, source.bucket, row.key, { signal });
   if (!legacy) return { state: 'vanished' };
+  hooks?.sized(legacy.size);
   const migratedAt = (deps.now?.() ?? new Date()).toISOString();
 
   let sha256: string;
@@ -84,6 +95,7 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
       written = { written: false };
     } else {
       // Pass 2: the same ETag again, decrypted, checked against pass 1, uploaded in parts.
+      await hooks?.beforeWindow(legacy.size);
       const again = await readLegacy(source.client, source.bucket, row.key, { ifMatch: legacy.etag, signal });
       if (!again) return { state: 'vanished' };
       const controller = new AbortController();
@@ -98,7 +110,7 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
     }
   }
 
-  const recorded = { versionId: legacy.versionId, etag: legacy.etag, plaintextSha256: sha256, plaintextSize: size };
+  const recorded = { versionId: legacy.versionId, etag: legacy.etag, size: legacy.size, plaintextSha256: sha256, plaintextSize: size };
   if (!written.written) return { ...recorded, ...(await explainExisting(target, row.key, legacy, signal)) };
   return { ...recorded, state: 'copied', newVersionId: written.versionId ?? null };
 }

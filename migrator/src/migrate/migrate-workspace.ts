@@ -13,6 +13,8 @@ import { attachUploadLedger } from './upload-ledger';
 import { sseParams, type Target } from './write-new';
 import type { KeySource } from '../sources/key-source';
 import { formatShard } from '../sources/shard';
+import { openManifest } from '../sources/open-manifest';
+import { s3ManifestObjects } from '../sources/manifest-object';
 
 const MIB = 1024 * 1024;
 
@@ -27,6 +29,8 @@ export interface MigrateOptions extends Partial<Omit<RunOptions, 'prefix'>> {
   readonly clients?: SideClientOptions;
   /** Where the keys come from (default: a listing of the legacy bucket under the prefix). */
   readonly keys?: KeySource;
+  /** Or a manifest, s3://bucket/key, read with the legacy side's client (sources/open-manifest.ts). */
+  readonly manifest?: string;
   /** A codec to use instead of the workspace's (tests wrap one). */
   readonly codec?: Codec;
   /** Builds the run's observer from the checkpoint's counts before the run (the CLI's progress display). */
@@ -49,6 +53,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
     await preflight(clients.legacy);
     await preflight(clients.primary);
     const prefix = o.prefix ?? '';
+    const keys = o.keys ?? (o.manifest ? await openManifest(s3ManifestObjects(clients.legacy.s3), o.manifest, { legacyBucket: ws.legacy.bucket, prefix }) : undefined);
     const target: Target = {
       client: clients.primary.s3,
       bucket: clients.primary.bucket,
@@ -62,14 +67,14 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       legacyBucket: ws.legacy.bucket,
       newBucket: ws.primary.bucket,
       prefix,
-      ...(o.keys ? { source: o.keys.describe } : {}),
+      ...(keys ? { source: keys.describe } : {}),
       ...(shard ? { shard } : {}),
     });
     try {
       attachUploadLedger(target.client, checkpoint);
       const events = o.events?.(checkpoint.counts());
       const run = new MigrationRun(
-        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, checkpoint, keys: o.keys, events },
+        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, checkpoint, keys, events },
         {
           concurrency: o.concurrency ?? 16,
           prefix,
@@ -92,7 +97,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       } finally {
         events?.stop?.();
       }
-      const summary = summarize(ws, prefix, checkpoint.file, result, { shard, source: o.keys?.describe });
+      const summary = summarize(ws, prefix, checkpoint.file, result, { shard, source: keys?.describe });
       checkpoint.finishRun(runId, summary.verdict, summary);
       const files = writeMigrationReport(o.report, checkpoint, summary);
       return { summary, files };

@@ -4,7 +4,10 @@
  * one object (copy-object.ts), retries temporary failures with backoff, and records the outcome in the checkpoint.
  *
  * Memory is bounded by the memory budget (small objects whole, large ones by their multipart window) and does not
- * grow with the number of keys. `stop()` stops taking new objects and lets those in flight finish; `abort()` also
+ * grow with the number of keys. An object whose size the key source did not tell (a Bucket,Key manifest) reserves what
+ * the largest small object needs until its GET tells the size, then shrinks to fit, or, if it is large, reserves its
+ * upload window before the upload pass, when it holds no open stream (reservation(), copy-object.ts SizeHooks).
+ * Keys may arrive out of key order (manifests): the dispatcher makes passes until one finds nothing left behind. `stop()` stops taking new objects and lets those in flight finish; `abort()` also
  * aborts those in flight (their multipart uploads are aborted; their keys stay pending for the next run).
  */
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
@@ -12,7 +15,7 @@ import { setMaxListeners } from 'events';
 import type { Codec } from '../codec/codec';
 import { DONE_STATES, NEEDS_RECHECK, type Checkpoint, type ObjectRow, type ObjectState, type Outcome } from './checkpoint';
 import { classify, type Classified } from './classify';
-import { copyObject, type Source } from './copy-object';
+import { copyObject, type SizeHooks, type Source } from './copy-object';
 import { DeleteRecheck } from './recheck-deletes';
 import { MemoryBudget } from './memory-budget';
 import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF } from './pacer';
@@ -247,34 +250,60 @@ export class MigrationRun {
     this.wakeDispatcher?.();
   }
 
+  /**
+   * Takes pending keys in key order, in passes over the checkpoint. A manifest's keys arrive in any order, so keys can
+   * be recorded behind a pass: a pass that started anything is followed by another from the start (keys in flight,
+   * still pending, are passed over), and the dispatcher ends after a pass that found nothing to start and began when
+   * the listing was already complete.
+   */
   private async dispatch(): Promise<void> {
     const { checkpoint } = this.deps;
     const inFlight = new Set<Promise<void>>();
+    const inFlightKeys = new Set<string>();
     let after: string | undefined;
     let started = 0;
+    let startedThisPass = 0;
+    let listedWhenPassBegan = this.listingDone;
+    let pass = 1;
     const limit = this.opts.limit ?? Infinity;
     while (!this.stopping && started < limit) {
-      const batch = checkpoint.nextPending(after, Math.min(256, limit - started));
+      const batch = checkpoint.nextPending(after, 256);
       if (batch.length === 0) {
-        if (this.listingDone) break;
-        await new Promise<void>((resolve) => {
-          this.wakeDispatcher = resolve;
-          setTimeout(resolve, 250);
-        });
+        const idle = startedThisPass === 0;
+        if (idle && listedWhenPassBegan) break;
+        if (idle) {
+          await new Promise<void>((resolve) => {
+            this.wakeDispatcher = resolve;
+            setTimeout(resolve, 250);
+          });
+        }
+        after = undefined;
+        pass++;
+        startedThisPass = 0;
+        listedWhenPassBegan = this.listingDone;
         continue;
       }
       for (const row of batch) {
         if (this.stopping || started >= limit) break;
+        after = row.key;
+        if (inFlightKeys.has(row.key)) continue;
         const release = await this.pacer.admit();
         if (this.stopping) {
           release();
           break;
         }
-        after = row.key;
+        // The batch was read before the wait for a slot: on a later pass the key may have been done meanwhile.
+        if (pass > 1 && (inFlightKeys.has(row.key) || checkpoint.get(row.key)?.state !== 'pending')) {
+          release();
+          continue;
+        }
         started++;
+        startedThisPass++;
+        inFlightKeys.add(row.key);
         const job = this.work(row).finally(() => {
           release();
           inFlight.delete(job);
+          inFlightKeys.delete(row.key);
         });
         inFlight.add(job);
       }
@@ -288,10 +317,21 @@ export class MigrationRun {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) return; // stays pending
       checkpoint.markAttempt(row.key);
-      const release = await this.budget.acquire(this.reservation(row));
+      let release = await this.budget.acquire(this.reservation(row));
+      const hooks: SizeHooks | undefined = row.size >= 0 ? undefined : {
+        // The size was unknown: the reservation was the most a small object can hold; give back what this one does not need.
+        sized: (stored) => {
+          if (stored <= this.deps.target.partSize) release.shrinkTo(this.reservation({ size: stored }));
+        },
+        // A large one: its pass 1 streams within that reservation; the upload window is reserved before pass 2.
+        beforeWindow: async (stored) => {
+          release();
+          release = await this.budget.acquire(this.reservation({ size: stored }));
+        },
+      };
       let outcome: Outcome;
       try {
-        outcome = await copyObject(row, this.deps, signal);
+        outcome = await copyObject(row, this.deps, signal, hooks);
       } catch (err) {
         release();
         if (signal.aborted) return; // aborted by the user: the key stays pending, nothing partial remains
@@ -322,13 +362,21 @@ export class MigrationRun {
     }
   }
 
-  /** The bytes an object may hold in memory: small ones whole (ciphertext and plaintext), large ones their window. */
-  private reservation(row: ObjectRow): number {
+  /**
+   * The bytes an object may hold in memory: small ones whole (ciphertext and plaintext), large ones their window.
+   * An object of unknown size (UNKNOWN_SIZE, from a manifest without sizes) reserves what the largest small object
+   * holds; once the GET tells its size, a small one shrinks its reservation to fit, and a large one reserves its
+   * upload window before the upload pass (copy-object.ts SizeHooks), so the stated bound holds either way.
+   */
+  private reservation(row: Pick<ObjectRow, 'size'>): number {
     const t = this.deps.target;
-    return row.size <= t.partSize ? 2 * row.size + 64 * 1024 : (t.queueSize + 2) * t.partSize;
+    const size = row.size < 0 ? t.partSize : row.size;
+    return size <= t.partSize ? 2 * size + 64 * 1024 : (t.queueSize + 2) * t.partSize;
   }
 
-  private count(row: ObjectRow, outcome: Outcome): void {
+  private count(listed: ObjectRow, outcome: Outcome): void {
+    // The size read, or the size listed (never UNKNOWN_SIZE as bytes).
+    const row = { ...listed, size: outcome.size ?? Math.max(0, listed.size) };
     this.processed[outcome.state]++;
     if (DONE_STATES.includes(outcome.state)) {
       this.storedBytes += row.size;
