@@ -13,6 +13,7 @@
  * Batch Operations retries TemporaryFailure tasks and writes resultString into the completion report's ResultMessage.
  */
 import { z } from 'zod';
+import { decodeManifestKey } from '../sources/manifest-key';
 
 const task2 = z.object({
   taskId: z.string().min(1),
@@ -82,7 +83,7 @@ export class InvalidInvocationError extends Error {
 /** A key as the manifest and the event carry it (URL-encoded) back to the key itself. */
 export function decodeTaskKey(encoded: string): string {
   try {
-    return decodeURIComponent(encoded.replace(/\+/g, ' '));
+    return decodeManifestKey(encoded);
   } catch {
     throw new InvalidInvocationError(`s3Key "${encoded.slice(0, 100)}" is not valid URL encoding`);
   }

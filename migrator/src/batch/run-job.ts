@@ -16,7 +16,8 @@ import { completionRows, readReportManifest, reportManifestKey, type CompletionR
 import { createJob, createJobInput, jobNames, type ManifestLocation } from './create-job';
 import { jobSource, summarizeJob, type JobSummary } from './job-summary';
 import { describeJob, describeProgress, waitForJob, type PollOptions } from './wait-job';
-import { manifestAt, parseS3Url, writeManifest, writeRetryManifest } from './write-manifest';
+import { parseS3Url } from '../sources/manifest-object';
+import { manifestAt, writeManifest, writeRetryManifest } from './write-manifest';
 
 /** Refuses, in one line, a workspace the job cannot run for. */
 export function checkBatchWorkspace(ws: LoadedWorkspace): void {
@@ -78,9 +79,8 @@ export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: Batch
       note(`manifest: s3://${written.bucket}/${written.key} (${written.objects} keys job ${o.retryOf} left ${o.retryQuarantined ? 'failed or quarantined' : 'failed'}, ETag ${written.etag})`);
       if (written.objects === 0) return { kind: 'nothing-to-do', manifest };
     } else if (o.manifest) {
-      const { bucket, key } = parseS3Url(o.manifest);
-      manifest = await manifestAt(c.s3, bucket, key);
-      note(`manifest: s3://${bucket}/${key} (ETag ${manifest.etag})`);
+      manifest = await manifestAt(c.s3, parseS3Url(o.manifest));
+      note(`manifest: s3://${manifest.bucket}/${manifest.key} (ETag ${manifest.etag})`);
     } else {
       if (!c.legacy) throw new Error('no legacy client to list the bucket with');
       const written = await writeManifest(ws, c.legacy(), c.s3, { prefix: o.prefix });

@@ -4,6 +4,8 @@
  * with keys URL-encoded as S3 encodes them (every byte but unreserved characters and "/"), so tools that read Batch
  * Operations reports read this one.
  */
+import { encodeManifestKey } from '../sources/manifest-key';
+
 export const REPORT_FORMAT = 'Report_CSV_20180820';
 export const REPORT_COLUMNS = ['Bucket', 'Key', 'VersionId', 'TaskStatus', 'ErrorCode', 'HTTPStatusCode', 'ResultMessage'] as const;
 
@@ -17,9 +19,8 @@ export interface ReportRow {
   readonly resultMessage: string;
 }
 
-export function encodeKey(key: string): string {
-  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+/** Keys in the report are URL-encoded as in a manifest (sources/manifest-key.ts). */
+export const encodeKey = encodeManifestKey;
 
 function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;

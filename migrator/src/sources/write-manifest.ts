@@ -6,7 +6,7 @@
  * URL-encoded (manifest-key.ts), which also keeps commas, quotes and newlines in keys out of the CSV syntax. No gzip:
  * Batch Operations reads CSV manifests uncompressed.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough } from 'stream';
 import { once } from 'events';
@@ -62,12 +62,13 @@ export function fileSink(file: string): ManifestSink {
   };
 }
 
-export function s3Sink(client: S3Client, at: S3Location): ManifestSink {
+/** `params`: more PutObject parameters (the new bucket's server-side encryption, for a job's manifest there). */
+export function s3Sink(client: S3Client, at: S3Location, params: Partial<PutObjectCommandInput> = {}): ManifestSink {
   const body = new PassThrough();
   const abortController = new AbortController();
   const upload = new Upload({
     client,
-    params: { Bucket: at.bucket, Key: at.key, Body: body, ContentType: 'text/csv' },
+    params: { ...params, Bucket: at.bucket, Key: at.key, Body: body, ContentType: 'text/csv' },
     leavePartsOnError: false,
     abortController,
   });
