@@ -13,6 +13,7 @@ import type { App } from 'cdktf';
 import { ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
 import { checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
+import { checkLambdaBundle, defaultLambdaBundleDir } from './lambda-bundle';
 import { LegacyStack } from './legacy-stack';
 import { PrimaryStack } from './primary-stack';
 
@@ -26,6 +27,8 @@ export interface SynthOptions {
   workspacesDir?: string;
   /** The time approvals are checked against. */
   now?: Date;
+  /** The built Batch Operations bundle (default: dist/lambda/batch-copy, written by `npm run build:lambda`). */
+  lambdaBundleDir?: string;
 }
 
 export const ENV_VARS = {
@@ -91,10 +94,13 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   if (!aws.length) throw new ConfigError(`no workspace in ${dir} has target "aws": nothing to synthesize`);
 
   const approval = options.approvalFile ? readApprovalFor(options.approvalFile, aws, options.now ?? new Date()) : undefined;
+  const withBatch = aws.filter((ws) => ws.batchOperations.enabled).map((ws) => ws.env);
+  const lambdaBundleDir = options.lambdaBundleDir ?? defaultLambdaBundleDir();
+  if (withBatch.length) checkLambdaBundle(lambdaBundleDir, withBatch);
 
   const built: BuiltStacks = { primary: [], legacy: [], workspaces: aws };
   for (const ws of aws) {
-    built.primary.push(new PrimaryStack(app, `primary-${ws.env}`, ws, { backend: options.backend }));
+    built.primary.push(new PrimaryStack(app, `primary-${ws.env}`, ws, { backend: options.backend, lambdaBundleDir }));
     built.legacy.push(
       new LegacyStack(app, `legacy-${ws.env}`, ws, {
         backend: options.backend,
