@@ -14,7 +14,7 @@
 import { builtinModules } from 'module';
 import * as fs from 'fs';
 import * as path from 'path';
-import { build, type Metafile } from 'esbuild';
+import { buildSync, type Metafile } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
 import { ConfigError, displayPath, repoRoot } from '../workspaces/load';
 
@@ -54,17 +54,19 @@ export function bundleProblem(meta: Metafile, outfile: string, code: string): st
   return undefined;
 }
 
-export async function buildLambdaBundle(options: BundleOptions): Promise<BundleResult> {
+/** Builds synchronously (esbuild's buildSync), so that tests and the synth can call it at module load. */
+export function buildLambdaBundle(options: BundleOptions): BundleResult {
   const entry = path.resolve(options.entry);
   const outdir = path.resolve(options.outdir);
   if (!fs.existsSync(entry)) throw new ConfigError(`build:lambda: the handler ${displayPath(entry)} does not exist`);
   fs.mkdirSync(path.dirname(outdir), { recursive: true });
   const staging = fs.mkdtempSync(`${outdir}.tmp-`);
+  fs.chmodSync(staging, 0o755);
   try {
     const outfile = path.join(staging, LAMBDA_BUNDLE.file);
     let meta: Metafile;
     try {
-      const result = await build({
+      const result = buildSync({
         entryPoints: [entry],
         outfile,
         bundle: true,
@@ -96,11 +98,11 @@ export async function buildLambdaBundle(options: BundleOptions): Promise<BundleR
 
 if (require.main === module) {
   const root = repoRoot();
-  buildLambdaBundle({ entry: path.join(root, LAMBDA_BUNDLE.entry), outdir: path.join(root, LAMBDA_BUNDLE.dir) }).then(
-    (r) => process.stdout.write(`build:lambda: wrote ${displayPath(r.outfile)} (${(r.bytes / 1024).toFixed(0)} KiB from ${r.inputs} files)\n`),
-    (err: unknown) => {
-      process.stderr.write(`bucketmove: ${err instanceof ConfigError ? err.message : `build:lambda: ${(err as Error).message.split('\n')[0]}`}\n`);
-      process.exitCode = 1;
-    },
-  );
+  try {
+    const r = buildLambdaBundle({ entry: path.join(root, LAMBDA_BUNDLE.entry), outdir: path.join(root, LAMBDA_BUNDLE.dir) });
+    process.stdout.write(`build:lambda: wrote ${displayPath(r.outfile)} (${(r.bytes / 1024).toFixed(0)} KiB from ${r.inputs} files)\n`);
+  } catch (err) {
+    process.stderr.write(`bucketmove: ${err instanceof ConfigError ? err.message : `build:lambda: ${(err as Error).message.split('\n')[0]}`}\n`);
+    process.exitCode = 1;
+  }
 }
