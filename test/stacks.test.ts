@@ -395,6 +395,10 @@ describe('the function bundle', () => {
       `${path.join(missing, 'index.js')} is missing (batchOperations is enabled for staging): run \`npm run build:lambda\` first`,
     );
     expect([...build({ lambdaBundleDir: missing, envs: ['dev', 'prod'] }).synth.keys()]).toHaveLength(4);
+    // The teardown gate synthesizes the legacy stack alone: it names the function role but needs no bundle.
+    const legacyOnly = build({ lambdaBundleDir: missing, envs: ['staging'], legacyOnly: true }).synth;
+    expect([...legacyOnly.keys()]).toEqual(['legacy-staging']);
+    expect(legacyOnly.get('legacy-staging')).toBe(main.synth.get('legacy-staging'));
   });
 
   it('does not churn the snapshot when the code changes: only the masked content hash differs', () => {
