@@ -10,6 +10,10 @@
  *
  * The bundle is written to a temporary folder beside the target and moved into place only once it passed the checks,
  * so a failed build leaves the previous bundle (or none), never a half-written one.
+ *
+ * The build is reproducible down to the zip the stack makes of it: esbuild's output depends only on the sources, and
+ * the file gets a fixed mode and modification time (cdktf's TerraformAsset zips the folder with each file's mtime), so
+ * rebuilding unchanged code gives the same `source_code_hash` and Terraform plans no update of the function.
  */
 import { builtinModules } from 'module';
 import * as fs from 'fs';
@@ -17,6 +21,9 @@ import * as path from 'path';
 import { buildSync, type Metafile } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
 import { ConfigError, displayPath, repoRoot } from '../workspaces/load';
+
+/** The modification time of the bundle file (zip entries carry it; any fixed time after 1980, the zip epoch). */
+export const BUNDLE_MTIME = new Date('2000-01-01T00:00:00Z');
 
 /** Packages that load a native addon at run time (their JavaScript bundles fine, then fails on Lambda). */
 export const NATIVE_LOADERS = ['better-sqlite3', 'bindings', 'node-gyp-build', 'prebuild-install', 'node-pre-gyp', '@mapbox/node-pre-gyp'];
@@ -88,6 +95,8 @@ export function buildLambdaBundle(options: BundleOptions): BundleResult {
     const code = fs.readFileSync(outfile, 'utf8');
     const problem = bundleProblem(meta, path.relative(process.cwd(), outfile), code);
     if (problem) throw new ConfigError(`build:lambda: the bundle of ${displayPath(entry)} cannot run on Lambda: ${problem}`);
+    fs.chmodSync(outfile, 0o644);
+    fs.utimesSync(outfile, BUNDLE_MTIME, BUNDLE_MTIME);
     fs.rmSync(outdir, { recursive: true, force: true });
     fs.renameSync(staging, outdir);
     return { outfile: path.join(outdir, LAMBDA_BUNDLE.file), bytes: Buffer.byteLength(code), inputs: Object.keys(meta.inputs).length };

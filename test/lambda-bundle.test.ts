@@ -6,7 +6,9 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Metafile } from 'esbuild';
-import { buildLambdaBundle, bundleProblem } from '../scripts/build-lambda';
+import { createHash } from 'crypto';
+import { App, AssetType, TerraformAsset, TerraformStack } from 'cdktf';
+import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../scripts/build-lambda';
 import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
 import { ConfigError } from '../workspaces/load';
 import { cleanup, tempDir } from './helpers/synth';
@@ -70,6 +72,23 @@ describe('the bundle of the handler', () => {
     expect(message).toMatch(/^build:lambda: the bundle of \S*native-handler\.ts cannot run on Lambda: it imports better-sqlite3, which loads a native addon/);
     expect(fs.readFileSync(path.join(outdir, 'index.js'), 'utf8')).toBe(before);
     expect(fs.readdirSync(path.dirname(outdir))).toEqual(['batch-copy']);
+  });
+
+  it('is reproducible down to the zip the stack makes of it (fixed content, mode and mtime): no update planned for unchanged code', () => {
+    const zipOf = (bundleDir: string, n: number) => {
+      const outdir = path.join(work, `zip-app-${n}`);
+      const app = new App({ outdir, stackTraces: false });
+      const stack = new TerraformStack(app, 'probe');
+      const asset = new TerraformAsset(stack, 'code', { path: bundleDir, type: AssetType.ARCHIVE });
+      app.synth();
+      return createHash('sha256').update(fs.readFileSync(path.join(outdir, 'stacks', 'probe', asset.path))).digest('hex');
+    };
+    const dirs = [1, 2].map((n) => path.dirname(buildLambdaBundle({ entry: path.join(ROOT, LAMBDA_BUNDLE.entry), outdir: path.join(work, `again-${n}`, 'batch-copy') }).outfile));
+    for (const dir of dirs) {
+      const stat = fs.statSync(path.join(dir, 'index.js'));
+      expect([stat.mtime.toISOString(), (stat.mode & 0o777).toString(8)]).toEqual([BUNDLE_MTIME.toISOString(), '644']);
+    }
+    expect(zipOf(dirs[0], 1)).toBe(zipOf(dirs[1], 2));
   });
 
   it('refuses a missing entry in one line', () => {
