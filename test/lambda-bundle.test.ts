@@ -10,7 +10,8 @@ import { createHash } from 'crypto';
 import { App, AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../scripts/build-lambda';
 import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
-import { ConfigError } from '../workspaces/load';
+import { WORKSPACE_ENV_VAR, workspaceForFunction } from '../stacks/batch-operations';
+import { ConfigError, loadWorkspace } from '../workspaces/load';
 import { cleanup, tempDir } from './helpers/synth';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -18,10 +19,17 @@ const FIXTURES = path.join(__dirname, 'fixtures', 'lambda');
 const work = tempDir('lambda-build');
 afterAll(() => cleanup(work));
 
-/** Runs `script` with node in a folder outside the repository: no node_modules can be found from there. */
+/**
+ * Runs `script` with node in a folder outside the repository (no node_modules can be found from there), with the
+ * environment Lambda gives the function: its region and the workspace (staging's, as the stack sets it).
+ */
 function nodeOutside(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH ?? '' };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      AWS_REGION: 'eu-west-1',
+      [WORKSPACE_ENV_VAR]: workspaceForFunction(loadWorkspace('staging')),
+    };
     execFile(process.execPath, ['-e', script], { cwd: work, env }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
     });
