@@ -6,13 +6,17 @@
  * - BUCKETMOVE_ENVS / context `envs`: a comma-separated subset of envs to synthesize (default: every "aws" workspace).
  * - BUCKETMOVE_BACKEND / context `backend`: "cloud" (default, Terraform Cloud) or "local" (backend.ts).
  * - BUCKETMOVE_TEARDOWN_APPROVAL / context `teardownApproval`: path of a teardown approval file (approval.ts).
+ * - BUCKETMOVE_LAMBDA_BUNDLE / context `lambdaBundle`: the folder of the built Batch Operations bundle (default
+ *   dist/lambda/batch-copy, which `npm run build:lambda` writes); needed only when a workspace enables batchOperations.
  *
  * Every input is read and checked before the first stack is built, so a mistake leaves nothing half-synthesized.
  */
+import * as path from 'path';
 import type { App } from 'cdktf';
 import { ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
 import { checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
+import { checkLambdaBundle, defaultLambdaBundleDir } from './lambda-bundle';
 import { LegacyStack } from './legacy-stack';
 import { PrimaryStack } from './primary-stack';
 
@@ -26,12 +30,17 @@ export interface SynthOptions {
   workspacesDir?: string;
   /** The time approvals are checked against. */
   now?: Date;
+  /** The built Batch Operations bundle (default: dist/lambda/batch-copy, written by `npm run build:lambda`). */
+  lambdaBundleDir?: string;
+  /** Only the legacy stacks (the teardown gate): no primary stack, so no function bundle is needed. */
+  legacyOnly?: boolean;
 }
 
 export const ENV_VARS = {
   envs: 'BUCKETMOVE_ENVS',
   backend: 'BUCKETMOVE_BACKEND',
   teardownApproval: 'BUCKETMOVE_TEARDOWN_APPROVAL',
+  lambdaBundle: 'BUCKETMOVE_LAMBDA_BUNDLE',
 } as const;
 
 /** Reads the synth inputs from the environment and the app's context. */
@@ -39,10 +48,12 @@ export function resolveSynthOptions(app: App, env: NodeJS.ProcessEnv = process.e
   const envs = setting(app, env, 'envs');
   const backend = setting(app, env, 'backend');
   const approval = setting(app, env, 'teardownApproval');
+  const bundle = setting(app, env, 'lambdaBundle');
   return {
     envs: envs === undefined ? undefined : parseEnvList(envs.value, envs.source),
     backend: backend === undefined ? 'cloud' : parseBackendKind(backend.value, backend.source),
     approvalFile: approval?.value,
+    lambdaBundleDir: bundle === undefined ? undefined : path.resolve(bundle.value),
   };
 }
 
@@ -91,10 +102,13 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   if (!aws.length) throw new ConfigError(`no workspace in ${dir} has target "aws": nothing to synthesize`);
 
   const approval = options.approvalFile ? readApprovalFor(options.approvalFile, aws, options.now ?? new Date()) : undefined;
+  const withBatch = aws.filter((ws) => ws.batchOperations.enabled).map((ws) => ws.env);
+  const lambdaBundleDir = options.lambdaBundleDir ?? defaultLambdaBundleDir();
+  if (withBatch.length && !options.legacyOnly) checkLambdaBundle(lambdaBundleDir, withBatch);
 
   const built: BuiltStacks = { primary: [], legacy: [], workspaces: aws };
   for (const ws of aws) {
-    built.primary.push(new PrimaryStack(app, `primary-${ws.env}`, ws, { backend: options.backend }));
+    if (!options.legacyOnly) built.primary.push(new PrimaryStack(app, `primary-${ws.env}`, ws, { backend: options.backend, lambdaBundleDir }));
     built.legacy.push(
       new LegacyStack(app, `legacy-${ws.env}`, ws, {
         backend: options.backend,

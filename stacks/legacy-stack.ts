@@ -2,7 +2,8 @@
  * `legacy-<env>`: the teardown stack, in the legacy account.
  *
  * - The migration reader role, assumable by the migrator principals (in the primary account) with the ExternalId:
- *   list and read the legacy bucket only (kms:Decrypt only when `legacy.kmsKeyArn` is set).
+ *   list and read the legacy bucket only (kms:Decrypt only when `legacy.kmsKeyArn` is set). With
+ *   `batchOperations.enabled`, the Batch Operations function's role (primary account) may assume it too.
  * - The legacy bucket, the legacy app's IAM user and its access keys, brought under management with import blocks so
  *   that `cdktf destroy legacy-<env>` removes them once the migration is done.
  * - The safety interlock: without a teardown approval (see approval.ts) the imported resources carry
@@ -25,6 +26,7 @@ import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import type { Workspace } from '../workspaces/load';
 import type { TeardownApproval } from './approval';
 import { configureBackend, type BackendKind } from './backend';
+import { migrationPrincipals } from './batch-operations';
 import { bucketArn, migrationTrustPolicy, partitionOf, readerRolePolicy, renderPolicy } from './policies';
 
 export interface LegacyStackOptions {
@@ -56,7 +58,8 @@ export class LegacyStack extends TerraformStack {
     const reader = new IamRole(this, 'reader-role', {
       name: l.readerRoleName,
       description: `bucketmove ${ws.env}: reads ${l.bucket} for the migration to the primary account`,
-      assumeRolePolicy: renderPolicy(migrationTrustPolicy(ws.migration)),
+      // With Batch Operations enabled, the copy function's role (in the primary account) assumes this role too.
+      assumeRolePolicy: renderPolicy(migrationTrustPolicy({ principals: migrationPrincipals(ws), externalId: ws.migration.externalId })),
       tags,
     });
     new IamRolePolicy(this, 'reader-role-policy', {

@@ -77,3 +77,29 @@ export const WRITER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPAR
 /** The migration reader in the legacy account: list and read, nothing else. */
 export const READER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_VERSION_READ_ACTIONS] as const;
 export const READER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS] as const;
+
+// ---- S3 Batch Operations (workspace switch batchOperations.enabled) ----------------------------------------------
+
+/**
+ * The function writes its logs to its own log group, which Terraform creates (so no logs:CreateLogGroup). AWS Lambda
+ * Developer Guide, "Sending Lambda function logs to CloudWatch Logs": CreateLogStream and PutLogEvents.
+ */
+export const LOG_WRITE_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
+
+/** Read the codec's keys from their Secrets Manager secret (migrator/src/codec/keys.ts, GetSecretValue). */
+export const SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
+
+/** Batch Operations reads the job's manifest; GetObjectVersion when the manifest names versions. */
+export const MANIFEST_READ_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_VERSION_READ_ACTIONS] as const;
+
+/** Batch Operations writes the completion report (multipart uploads are authorized as s3:PutObject too). */
+export const REPORT_WRITE_ACTIONS = ['s3:PutObject'] as const;
+
+/**
+ * The bucket's region, which Batch Operations looks up for the manifest and report bucket (the invoke-Lambda policy of
+ * the S3 User Guide, "Granting permissions for Batch Operations", lists it). Granted on the bucket ARN.
+ */
+export const BUCKET_LOCATION_ACTIONS = ['s3:GetBucketLocation'] as const;
+
+/** Batch Operations' LambdaInvoke operation calls the function synchronously, once per batch of tasks. */
+export const LAMBDA_INVOKE_ACTIONS = ['lambda:InvokeFunction'] as const;

@@ -9,10 +9,16 @@ import {
   APP_BUCKET_ACTIONS,
   APP_OBJECT_ACTIONS,
   ASSUME_ROLE_ACTIONS,
+  BUCKET_LOCATION_ACTIONS,
   CONDITIONAL_WRITE_ACTIONS,
   KMS_SSE_READ_ACTIONS,
   KMS_SSE_READ_WRITE_ACTIONS,
+  LAMBDA_INVOKE_ACTIONS,
+  LOG_WRITE_ACTIONS,
+  MANIFEST_READ_ACTIONS,
   READER_BUCKET_ACTIONS,
+  REPORT_WRITE_ACTIONS,
+  SECRET_READ_ACTIONS,
   READER_OBJECT_ACTIONS,
   WRITER_BUCKET_ACTIONS,
   WRITER_OBJECT_ACTIONS,
@@ -23,7 +29,7 @@ export type ConditionBlock = Record<string, Record<string, string | string[]>>;
 export interface PolicyStatement {
   Sid: string;
   Effect: 'Allow' | 'Deny';
-  Principal?: '*' | { AWS: string[] };
+  Principal?: '*' | { AWS: string[] } | { Service: string[] };
   Action: string[];
   Resource?: string[];
   Condition?: ConditionBlock;
@@ -65,6 +71,30 @@ export function iamArn(partition: Partition, accountId: string, kind: 'role' | '
   return `arn:${partition}:iam::${accountId}:${kind}/${name}`;
 }
 
+/** The objects of a bucket under a key prefix ("photos/" -> arn:aws:s3:::bucket/photos/*). */
+export function prefixObjectsArn(bucketArnValue: string, prefix: string): string {
+  return `${bucketArnValue}/${prefix}*`;
+}
+
+export function lambdaFunctionArn(partition: Partition, region: string, accountId: string, name: string): string {
+  return `arn:${partition}:lambda:${region}:${accountId}:function:${name}`;
+}
+
+/** The log streams of one log group (what CreateLogStream and PutLogEvents are authorized on). */
+export function logStreamsArn(partition: Partition, region: string, accountId: string, logGroup: string): string {
+  return `arn:${partition}:logs:${region}:${accountId}:log-group:${logGroup}:*`;
+}
+
+/**
+ * A Secrets Manager secret named by the workspace: an ARN is used as given; a name is the secret of that name in the
+ * caller's account and region. Secrets Manager appends a dash and 6 random characters to every secret's ARN, which
+ * AWS's documented pattern matches with "-??????" (Secrets Manager User Guide, "Permissions policy examples").
+ */
+export function secretArn(partition: Partition, region: string, accountId: string, nameOrArn: string): string {
+  if (nameOrArn.startsWith('arn:')) return nameOrArn;
+  return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${nameOrArn}-??????`;
+}
+
 /** A KMS key that S3 uses on the caller's behalf, in the bucket's region. */
 export interface SseKmsKey {
   keyArn: string;
@@ -87,12 +117,22 @@ function kmsViaS3(sid: string, actions: readonly string[], key: SseKmsKey): Poli
 /**
  * The app's user (and the dev workspace's local-development user): read, write, list and delete on one bucket, plus
  * the KMS rights SSE-KMS needs on that bucket's key. Nothing on the bucket's configuration, nothing elsewhere.
+ * With `excludedPrefix` (Batch Operations' manifests and reports), an explicit Deny keeps its object rights off the
+ * keys under that prefix: a Deny, because an Allow on "bucket/*" cannot leave a prefix out without NotResource.
  */
-export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey }): PolicyDocument {
+export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey; excludedPrefix?: string }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'ListTheBucket', Effect: 'Allow', Action: [...APP_BUCKET_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'ReadWriteDeleteObjects', Effect: 'Allow', Action: [...APP_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
   ];
+  if (args.excludedPrefix) {
+    statements.push({
+      Sid: 'NothingUnderTheBatchOperationsPrefix',
+      Effect: 'Deny',
+      Action: [...APP_OBJECT_ACTIONS],
+      Resource: [prefixObjectsArn(args.bucketArn, args.excludedPrefix)],
+    });
+  }
   if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
   return { Version: '2012-10-17', Statement: statements };
 }
@@ -121,7 +161,69 @@ export function readerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): 
   return { Version: '2012-10-17', Statement: statements };
 }
 
-// ---- trust policy -----------------------------------------------------------------------------------------------
+/**
+ * The Batch Operations function's execution role: its own logs, and STS AssumeRole into the two migration roles (the
+ * legacy reader and the primary writer), exactly as the CLI's migrator does; all S3 and KMS rights come from those
+ * roles. With codec keys in Secrets Manager, GetSecretValue on that one secret.
+ */
+export function batchFunctionRolePolicy(args: {
+  logStreamsArn: string;
+  migrationRoleArns: readonly string[];
+  codecSecretArn?: string;
+}): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    { Sid: 'WriteItsOwnLogs', Effect: 'Allow', Action: [...LOG_WRITE_ACTIONS], Resource: [args.logStreamsArn] },
+    { Sid: 'AssumeTheMigrationRoles', Effect: 'Allow', Action: [...ASSUME_ROLE_ACTIONS], Resource: [...args.migrationRoleArns] },
+  ];
+  if (args.codecSecretArn) {
+    statements.push({ Sid: 'ReadTheCodecKeys', Effect: 'Allow', Action: [...SECRET_READ_ACTIONS], Resource: [args.codecSecretArn] });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The role S3 Batch Operations runs the job as (S3 User Guide, "Granting permissions for Batch Operations", the
+ * invoke-Lambda policy): read the manifest under `<prefix>manifests/`, write the completion report under
+ * `<prefix>reports`, invoke the one function. Nothing on the photos. With SSE-KMS the manifest and report objects are
+ * encrypted with the bucket key, so S3 needs Decrypt and GenerateDataKey on it for this role.
+ */
+export function batchOperationsRolePolicy(args: {
+  bucketArn: string;
+  manifestsPrefix: string;
+  reportsPrefix: string;
+  functionArn: string;
+  kms?: SseKmsKey;
+}): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    { Sid: 'ReadTheManifests', Effect: 'Allow', Action: [...MANIFEST_READ_ACTIONS], Resource: [prefixObjectsArn(args.bucketArn, args.manifestsPrefix)] },
+    { Sid: 'WriteTheReports', Effect: 'Allow', Action: [...REPORT_WRITE_ACTIONS], Resource: [prefixObjectsArn(args.bucketArn, args.reportsPrefix)] },
+    { Sid: 'LocateTheBucket', Effect: 'Allow', Action: [...BUCKET_LOCATION_ACTIONS], Resource: [args.bucketArn] },
+    { Sid: 'InvokeTheCopyFunction', Effect: 'Allow', Action: [...LAMBDA_INVOKE_ACTIONS], Resource: [args.functionArn] },
+  ];
+  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+// ---- trust policies ---------------------------------------------------------------------------------------------
+
+/**
+ * Trust for an AWS service principal (lambda.amazonaws.com, batchoperations.s3.amazonaws.com), only on behalf of the
+ * one account (aws:SourceAccount): the confused-deputy guard of the IAM User Guide, "The confused deputy problem".
+ */
+export function serviceTrustPolicy(args: { sid: string; service: string; sourceAccount: string }): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: args.sid,
+        Effect: 'Allow',
+        Principal: { Service: [args.service] },
+        Action: [...ASSUME_ROLE_ACTIONS],
+        Condition: { StringEquals: { 'aws:SourceAccount': args.sourceAccount } },
+      },
+    ],
+  };
+}
 
 /** Who may assume a migration role: the configured migrator principals, and only with the agreed sts:ExternalId. */
 export function migrationTrustPolicy(args: { principals: readonly string[]; externalId: string }): PolicyDocument {

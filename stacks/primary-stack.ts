@@ -9,6 +9,8 @@
  * - The app's IAM user, its access key in a Secrets Manager secret as {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"};
  *   in the dev workspace only, a second user for local development with the same rights and its own secret.
  * - The migration writer role, assumable by the configured migrator principals with the ExternalId.
+ * - With `batchOperations.enabled`: the S3 Batch Operations function, its role and the job role (batch-operations.ts);
+ *   the writer role then also trusts the function's role, and the app's user gets nothing under the jobs' prefix.
  * - Outputs: names and ARNs, never secret values.
  */
 import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
@@ -29,8 +31,9 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
-import type { Workspace } from '../workspaces/load';
+import { ConfigError, type Workspace } from '../workspaces/load';
 import { configureBackend, type BackendKind } from './backend';
+import { BatchOperations, batchLifecycleRule, batchPrefixes, migrationPrincipals } from './batch-operations';
 import {
   appUserPolicy,
   bucketArn,
@@ -45,6 +48,8 @@ import {
 
 export interface PrimaryStackOptions {
   backend: BackendKind;
+  /** The built bundle of the Batch Operations handler; required when the workspace enables batchOperations. */
+  lambdaBundleDir?: string;
 }
 
 /** The name of the Secrets Manager secret that holds a user's access key pair. */
@@ -69,6 +74,8 @@ export class PrimaryStack extends TerraformStack {
     const writerRoleArn = iamArn(partition, p.accountId, 'role', p.writerRoleName);
     const kms: SseKmsKey | undefined =
       p.encryption.type === 'SSE-KMS' ? { keyArn: p.encryption.kmsKeyArn, region: ws.region } : undefined;
+    const batch = ws.batchOperations.enabled;
+    if (batch && !options.lambdaBundleDir) throw new ConfigError(`${id}: batchOperations is enabled but no function bundle was given`);
 
     // ---- the bucket ----
     const bucket = new S3Bucket(this, 'bucket', {
@@ -127,6 +134,7 @@ export class PrimaryStack extends TerraformStack {
           filter: [{ tag: [{ key: TOMBSTONE.tagKey, value: TOMBSTONE.tagValue }] }],
           expiration: [{ days: p.lifecycle.tombstoneExpirationDays }],
         },
+        ...(batch ? [batchLifecycleRule(ws)] : []),
       ],
       // AWS: a lifecycle configuration on a versioned bucket must follow the versioning configuration.
       dependsOn: [versioning],
@@ -154,11 +162,18 @@ export class PrimaryStack extends TerraformStack {
       });
     }
 
+    // ---- S3 Batch Operations (the function, its role, the job role) ----
+    const batchOps = batch
+      ? new BatchOperations(this, 'batch-operations', { ws, bundleDir: options.lambdaBundleDir!, bucketArn: theBucketArn, writerRoleArn, kms })
+      : undefined;
+
     // ---- the migration writer role ----
     const writer = new IamRole(this, 'writer-role', {
       name: p.writerRoleName,
       description: `bucketmove ${ws.env}: backfills ${p.bucket} (conditional writes only) and reads it for the audit`,
-      assumeRolePolicy: renderPolicy(migrationTrustPolicy(ws.migration)),
+      assumeRolePolicy: renderPolicy(migrationTrustPolicy({ principals: migrationPrincipals(ws), externalId: ws.migration.externalId })),
+      // IAM refuses a trust policy that names a role which does not exist yet.
+      dependsOn: batchOps ? [batchOps.functionRole] : undefined,
     });
     new IamRolePolicy(this, 'writer-role-policy', {
       name: 'bucketmove-writer',
@@ -177,7 +192,13 @@ export class PrimaryStack extends TerraformStack {
     new IamUserPolicy(this, `${id}-user-policy`, {
       name: 'bucketmove-bucket-access',
       user: user.name,
-      policy: renderPolicy(appUserPolicy({ bucketArn: theBucketArn, kms })),
+      policy: renderPolicy(
+        appUserPolicy({
+          bucketArn: theBucketArn,
+          kms,
+          excludedPrefix: ws.batchOperations.enabled ? batchPrefixes(ws).root : undefined,
+        }),
+      ),
     });
     const key = new IamAccessKey(this, `${id}-access-key`, { user: user.name });
     const secret = new SecretsmanagerSecret(this, `${id}-credentials`, {

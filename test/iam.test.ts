@@ -26,6 +26,7 @@ const rendered = {
   primaryStaging: renderedPolicies(get(synth.stacks, 'primary-staging')),
   primaryProd: renderedPolicies(get(synth.stacks, 'primary-prod')),
   legacyProd: renderedPolicies(get(synth.stacks, 'legacy-prod')),
+  legacyStaging: renderedPolicies(get(synth.stacks, 'legacy-staging')),
 };
 
 // A second synth from a copy of the workspaces in which the staging legacy bucket is SSE-KMS encrypted, to check the
@@ -193,6 +194,9 @@ const cases: Case[] = [
   // -- trust policies: the migrator principal, with the ExternalId, and nobody else
   ...trustCases(),
 
+  // -- S3 Batch Operations (enabled in staging only)
+  ...batchCases(),
+
   // -- nobody outside the account: the bucket policy grants nothing, so another account's own Allow is not enough
   { name: 'a principal of another account cannot read the new bucket, even with its own Allow', actor: { principal: 'arn:aws:iam::999999999999:user/stranger', principalArn: 'arn:aws:iam::999999999999:user/stranger', identityPolicies: [{ Version: '2012-10-17', Statement: [{ Sid: 'All', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [object(ws.prod)] }] }] }, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
 ];
@@ -229,6 +233,88 @@ function trustCases(): Case[] {
   ];
 }
 
+function batchCases(): Case[] {
+  const w = ws.staging;
+  const b = w.batchOperations;
+  const fnRole = role(rendered.primaryStaging, PRIMARY, b.functionRoleName);
+  const opsRole = role(rendered.primaryStaging, PRIMARY, b.operationsRoleName);
+  const writerTrust = must(rendered.primaryStaging.roles, w.primary.writerRoleName).trust;
+  const readerTrust = must(rendered.legacyStaging.roles, w.legacy.readerRoleName).trust;
+  const writer = { resource: roleArn(PRIMARY, w.primary.writerRoleName), account: PRIMARY, resourcePolicy: writerTrust };
+  const reader = { resource: roleArn(LEGACY, w.legacy.readerRoleName), account: LEGACY, resourcePolicy: readerTrust };
+  const ext = { 'sts:ExternalId': w.migration.externalId };
+  const region = w.region;
+  const fnArn = `arn:aws:lambda:${region}:${PRIMARY}:function:${b.functionName}`;
+  const logStream = (group: string) => `arn:aws:logs:${region}:${PRIMARY}:log-group:${group}:log-stream:2026/11/26/[$LATEST]0123456789abcdef`;
+  const secret = (name: string) => `arn:aws:secretsmanager:${region}:${PRIMARY}:secret:${name}-Ab12Cd`;
+  const codecSecret = w.codec.keys && 'secretsManager' in w.codec.keys ? w.codec.keys.secretsManager : '';
+  const under = (key: string) => object(w, `${b.reportsPrefix}${key}`);
+  const staging = onPrimary('staging');
+  // The services assume the two roles; their trust policies name the service and this account as the source.
+  const service = (name: string) => ({ principal: name, principalArn: name, identityPolicies: [] as PolicyDocument[] });
+  const opsTrust = { resource: roleArn(PRIMARY, b.operationsRoleName), account: PRIMARY, resourcePolicy: must(rendered.primaryStaging.roles, b.operationsRoleName).trust };
+  const fnTrust = { resource: roleArn(PRIMARY, b.functionRoleName), account: PRIMARY, resourcePolicy: must(rendered.primaryStaging.roles, b.functionRoleName).trust };
+  const fromPrimary = { 'aws:SourceAccount': PRIMARY };
+  // prod keeps Batch Operations off: a role of that name in the primary account (if someone made one) gets nothing.
+  const prodFnRoleName = ws.prod.batchOperations.functionRoleName;
+  const wouldBeProdFn = {
+    principal: session(PRIMARY, prodFnRoleName),
+    principalArn: roleArn(PRIMARY, prodFnRoleName),
+    identityPolicies: [migratorPolicy([roleArn(LEGACY, ws.prod.legacy.readerRoleName)])],
+  };
+  const prodReader = { resource: roleArn(LEGACY, ws.prod.legacy.readerRoleName), account: LEGACY, resourcePolicy: must(rendered.legacyProd.roles, ws.prod.legacy.readerRoleName).trust };
+  return [
+    // the function role: the two migration roles (with the ExternalId), its logs, the codec secret; nothing else
+    { name: 'batch function role assumes the staging writer role with the ExternalId', actor: fnRole, action: 'sts:AssumeRole', ...writer, context: ext, expected: 'Allowed' },
+    { name: 'batch function role assumes the legacy reader role across accounts with the ExternalId', actor: fnRole, action: 'sts:AssumeRole', ...reader, context: ext, expected: 'Allowed' },
+    { name: 'batch function role cannot assume the writer role without the ExternalId', actor: fnRole, action: 'sts:AssumeRole', ...writer, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot assume the reader role without the ExternalId', actor: fnRole, action: 'sts:AssumeRole', ...reader, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot assume the prod writer role', actor: fnRole, action: 'sts:AssumeRole', resource: roleArn(PRIMARY, ws.prod.primary.writerRoleName), account: PRIMARY, resourcePolicy: must(rendered.primaryProd.roles, ws.prod.primary.writerRoleName).trust, context: ext, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot assume the Batch Operations role', actor: fnRole, action: 'sts:AssumeRole', ...opsTrust, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot read the legacy bucket directly', actor: fnRole, action: 's3:GetObject', resource: legacyObject(w), account: LEGACY, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot list the legacy bucket directly', actor: fnRole, action: 's3:ListBucket', resource: legacyBucket(w), account: LEGACY, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot write the new bucket directly', actor: fnRole, action: 's3:PutObject', resource: object(w), ...staging, context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot read the new bucket directly', actor: fnRole, action: 's3:GetObject', resource: object(w), ...staging, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role has no KMS rights of its own', actor: fnRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role reads the codec keys secret', actor: fnRole, action: 'secretsmanager:GetSecretValue', resource: secret(codecSecret), account: PRIMARY, expected: 'Allowed' },
+    { name: 'batch function role cannot read another secret (the app user keys)', actor: fnRole, action: 'secretsmanager:GetSecretValue', resource: secret(`bucketmove/staging/${w.primary.appUser.name}/aws-credentials`), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role writes to its own log group', actor: fnRole, action: 'logs:PutLogEvents', resource: logStream(`/aws/lambda/${b.functionName}`), account: PRIMARY, expected: 'Allowed' },
+    { name: 'batch function role cannot write to the app log group', actor: fnRole, action: 'logs:PutLogEvents', resource: logStream(w.app.logGroup!), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role cannot invoke its own function', actor: fnRole, action: 'lambda:InvokeFunction', resource: fnArn, account: PRIMARY, expected: 'ImplicitlyDenied' },
+
+    // the Batch Operations role: manifests in, reports out, the one function; never the photos
+    { name: 'batch operations role reads a manifest', actor: opsRole, action: 's3:GetObject', resource: under('manifests/job-1.csv'), ...staging, expected: 'Allowed' },
+    { name: 'batch operations role reads a version of a manifest', actor: opsRole, action: 's3:GetObjectVersion', resource: under('manifests/job-1.csv'), ...staging, expected: 'Allowed' },
+    { name: 'batch operations role writes a completion report', actor: opsRole, action: 's3:PutObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, context: creates, expected: 'Allowed' },
+    { name: 'batch operations role finds the bucket region', actor: opsRole, action: 's3:GetBucketLocation', resource: bucket(w), ...staging, expected: 'Allowed' },
+    { name: 'batch operations role invokes the copy function', actor: opsRole, action: 'lambda:InvokeFunction', resource: fnArn, account: PRIMARY, expected: 'Allowed' },
+    { name: 'batch operations role cannot invoke another function', actor: opsRole, action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${region}:${PRIMARY}:function:something-else`, account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role cannot read a photo', actor: opsRole, action: 's3:GetObject', resource: object(w), ...staging, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role cannot write a photo', actor: opsRole, action: 's3:PutObject', resource: object(w), ...staging, context: creates, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role cannot write among the manifests', actor: opsRole, action: 's3:PutObject', resource: under('manifests/job-1.csv'), ...staging, context: creates, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role cannot read the reports', actor: opsRole, action: 's3:GetObject', resource: under('reports/job-1f3c/manifest.json'), ...staging, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role cannot delete a report', actor: opsRole, action: 's3:DeleteObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role cannot read the legacy bucket', actor: opsRole, action: 's3:GetObject', resource: legacyObject(w), account: LEGACY, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role cannot list the bucket', actor: opsRole, action: 's3:ListBucket', resource: bucket(w), ...staging, expected: 'ImplicitlyDenied' },
+    { name: 'batch operations role uses the bucket key through S3 (manifests and reports are SSE-KMS)', actor: opsRole, action: 'kms:GenerateDataKey', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+    { name: 'batch operations role cannot use the bucket key directly', actor: opsRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), expected: 'ImplicitlyDenied' },
+
+    // who may assume them
+    { name: 'S3 Batch Operations assumes the job role on behalf of this account', actor: service('batchoperations.s3.amazonaws.com'), action: 'sts:AssumeRole', ...opsTrust, context: fromPrimary, expected: 'Allowed' },
+    { name: 'S3 Batch Operations cannot assume the job role on behalf of another account', actor: service('batchoperations.s3.amazonaws.com'), action: 'sts:AssumeRole', ...opsTrust, context: { 'aws:SourceAccount': '999999999999' }, expected: 'ImplicitlyDenied' },
+    { name: 'Lambda cannot assume the job role', actor: service('lambda.amazonaws.com'), action: 'sts:AssumeRole', ...opsTrust, context: fromPrimary, expected: 'ImplicitlyDenied' },
+    { name: 'Lambda assumes the function role on behalf of this account', actor: service('lambda.amazonaws.com'), action: 'sts:AssumeRole', ...fnTrust, context: fromPrimary, expected: 'Allowed' },
+    { name: 'Lambda cannot assume the function role on behalf of another account', actor: service('lambda.amazonaws.com'), action: 'sts:AssumeRole', ...fnTrust, context: { 'aws:SourceAccount': '999999999999' }, expected: 'ImplicitlyDenied' },
+    { name: 'the prod reader role does not trust a batch function role (Batch Operations is off in prod)', actor: wouldBeProdFn, action: 'sts:AssumeRole', ...prodReader, context: { 'sts:ExternalId': ws.prod.migration.externalId }, expected: 'ImplicitlyDenied' },
+
+    // the app user keeps its rights on the photos but has none under the jobs prefix
+    { name: 'staging app user still writes photos', actor: stagingApp, action: 's3:PutObject', resource: object(w), ...staging, context: creates, expected: 'Allowed' },
+    { name: 'staging app user cannot read a manifest', actor: stagingApp, action: 's3:GetObject', resource: under('manifests/job-1.csv'), ...staging, expected: 'ExplicitlyDenied' },
+    { name: 'staging app user cannot overwrite a report', actor: stagingApp, action: 's3:PutObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, context: creates, expected: 'ExplicitlyDenied' },
+    { name: 'staging app user cannot delete under the jobs prefix', actor: stagingApp, action: 's3:DeleteObject', resource: under('manifests/job-1.csv'), ...staging, expected: 'ExplicitlyDenied' },
+  ];
+}
+
 describe('IAM allow/deny matrix (iam-simulate on the rendered policies)', () => {
   it('has at least 30 cases, each with a distinct name', () => {
     expect(cases.length).toBeGreaterThanOrEqual(30);
@@ -258,11 +344,13 @@ describe('rendered policies: no wildcard grants', () => {
   const docs = everyStack.flatMap(([stack, json]) => allPolicyDocuments(json).map((d) => ({ ...d, stack })));
 
   it('covers every policy document of every stack', () => {
-    // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy);
+    // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy; staging,
+    // with Batch Operations: + trust and policy of the function role and of the job role);
     // legacy-<env>: reader trust, reader policy. The second synth adds primary-staging and legacy-staging again.
-    const perSynth = { primary: 4 + 4 + 5, legacy: 2 * 3 };
+    const batch = 4;
+    const perSynth = { primary: 4 + (4 + batch) + 5, legacy: 2 * 3 };
     expect(docs.filter((d) => d.where === 'bucket policy')).toHaveLength(3 + 1);
-    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + 2));
+    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + batch + 2));
   });
 
   it.each(docs.map((d) => [`${d.stack}: ${d.where}`, d.doc] as const))('%s allows no "*" action, resource or principal', (_w, doc) => {
@@ -273,8 +361,12 @@ describe('rendered policies: no wildcard grants', () => {
       if (s.Effect !== 'Allow') continue;
       for (const action of s.Action) expect(action).not.toContain('*');
       for (const resource of s.Resource ?? []) {
-        // The only wildcard allowed in an Allow is the "/*" that means "the objects of this one bucket".
-        expect(resource.replace(/^(arn:aws:s3:::[a-z0-9.-]+)\/\*$/, '$1')).not.toContain('*');
+        // The only wildcards allowed in an Allow: the "/*" that means "the objects of this one bucket (under this
+        // prefix)", and the ":*" that means "the log streams of this one log group".
+        const bounded = resource
+          .replace(/^(arn:aws:s3:::[a-z0-9.-]+(\/[\w.-]+)*)\/\*$/, '$1')
+          .replace(/^(arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:[\w/.-]+):\*$/, '$1');
+        expect(bounded).not.toContain('*');
       }
       expect(s.Principal).not.toBe('*');
     }

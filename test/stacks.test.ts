@@ -19,8 +19,12 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { addStacks, type SynthOptions } from '../stacks/app';
-import { loadWorkspace } from '../workspaces/load';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { ConfigError, loadWorkspace, parseWorkspace } from '../workspaces/load';
+import { migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
 import { approvalFor, cleanup, FIXED_NOW, tempDir } from './helpers/synth';
+import { maskAssetHashes, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 Testing.setupJest();
 
@@ -33,7 +37,7 @@ function build(options: Partial<SynthOptions> = {}) {
   const outdir = tempDir('testing-app');
   scratch.push(outdir);
   const app = Testing.app({ outdir });
-  const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, ...options });
+  const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), ...options });
   const synth = new Map<string, string>();
   for (const stack of [...built.primary, ...built.legacy] as TerraformStack[]) synth.set(stack.node.id, Testing.synth(stack));
   return { app, built, synth };
@@ -62,7 +66,7 @@ describe('the app', () => {
   });
 
   it.each([...main.synth.keys()].sort())('%s matches its snapshot', (name) => {
-    expect(main.synth.get(name)).toMatchSnapshot();
+    expect(maskAssetHashes(main.synth.get(name)!)).toMatchSnapshot();
   });
 
   it('legacy-prod with a teardown approval matches its snapshot', () => {
@@ -139,6 +143,9 @@ describe.each(ENVS)('primary-%s', (env) => {
           filter: [{ tag: [{ key: 'bucketmove', value: 'tombstone' }] }],
           expiration: [{ days: w.primary.lifecycle.tombstoneExpirationDays }],
         }),
+        ...(w.batchOperations.enabled
+          ? [{ id: 'expire-batch-operations-manifests-and-reports', status: 'Enabled', filter: [{ prefix: w.batchOperations.reportsPrefix }], expiration: [{ days: w.batchOperations.reportsExpirationDays }] }]
+          : []),
       ],
     });
   });
@@ -179,6 +186,9 @@ describe.each(ENVS)('primary-%s', (env) => {
       [
         'app_credentials_secret_arn', 'app_user_arn', 'bucket_arn', 'bucket_name', 'writer_role_arn',
         ...(env === 'dev' ? ['dev_credentials_secret_arn', 'dev_user_arn'] : []),
+        ...(w.batchOperations.enabled
+          ? ['batch_function_arn', 'batch_function_role_arn', 'batch_operations_role_arn', 'batch_reports_prefix']
+          : []),
       ].sort(),
     );
     for (const { value } of Object.values(outputs)) {
@@ -197,12 +207,12 @@ describe.each(ENVS)('legacy-%s', (env) => {
     expect(json(s).terraform.cloud.workspaces).toEqual({ name: w.terraformCloud!.workspaces.legacy });
   });
 
-  it('creates the reader role, trusted by the migrator principals with the ExternalId', () => {
+  it('creates the reader role, trusted by the migrator principals (and the Batch Operations function) with the ExternalId', () => {
     const [role] = resources(s, 'aws_iam_role');
     expect(role.name).toBe(w.legacy.readerRoleName);
     expect(JSON.parse(role.assume_role_policy).Statement[0]).toEqual(
       expect.objectContaining({
-        Principal: { AWS: w.migration.principals },
+        Principal: { AWS: migrationPrincipals(w) },
         Condition: { StringEquals: { 'sts:ExternalId': w.migration.externalId } },
       }),
     );
@@ -268,6 +278,140 @@ describe('backend choice', () => {
   });
 });
 
+describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod off)', () => {
+  const s = main.synth.get('primary-staging')!;
+  const w = ws.staging;
+  const b = w.batchOperations;
+  const role = (name: string) => resources(s, 'aws_iam_role').find((r) => r.name === name)!;
+  const functionRoleArn = `arn:aws:iam::${w.primary.accountId}:role/${b.functionRoleName}`;
+
+  it('is on in staging only', () => {
+    expect([ws.dev, ws.staging, ws.prod].map((x) => x.batchOperations.enabled)).toEqual([false, true, false]);
+    for (const env of ['dev', 'prod']) {
+      const other = main.synth.get(`primary-${env}`);
+      for (const type of ['aws_lambda_function', 'aws_cloudwatch_log_group']) expect(resources(other, type)).toEqual([]);
+      expect(resources(other, 'aws_iam_role').map((r) => r.name)).toEqual([ws[env as 'dev' | 'prod'].primary.writerRoleName]);
+      expect(JSON.parse(resources(other, 'aws_iam_role')[0].assume_role_policy).Statement[0].Principal.AWS).toEqual(ws[env as 'dev' | 'prod'].migration.principals);
+    }
+  });
+
+  it('creates the function from the bundle: nodejs20.x, index.handler, the workspace sizes, the workspace as JSON', () => {
+    expect(s).toHaveResourceWithProperties(LambdaFunction, {
+      function_name: b.functionName,
+      runtime: 'nodejs20.x',
+      handler: 'index.handler',
+      memory_size: b.memoryMb,
+      timeout: b.timeoutSeconds,
+      reserved_concurrent_executions: b.reservedConcurrency,
+      role: '${aws_iam_role.batch-function-role.arn}',
+      logging_config: { log_format: 'Text', log_group: '${aws_cloudwatch_log_group.batch-log-group.name}' },
+      depends_on: ['aws_iam_role_policy.batch-function-role-policy', 'aws_cloudwatch_log_group.batch-log-group'],
+    });
+    const [fn] = resources(s, 'aws_lambda_function');
+    expect(fn.filename).toMatch(/^assets\/[\w-]+\/[0-9A-F]{32}\/archive\.zip$/);
+    expect(fn.source_code_hash).toBe(`\${filebase64sha256("${fn.filename}")}`);
+    expect(Object.keys(fn.environment.variables)).toEqual(['BUCKETMOVE_WORKSPACE']);
+  });
+
+  it('gives the function the workspace as a document the loader accepts, equal to the file it came from, with no path', () => {
+    const [fn] = resources(s, 'aws_lambda_function');
+    const text: string = fn.environment.variables.BUCKETMOVE_WORKSPACE;
+    const { file: _f, ...expected } = w;
+    expect(JSON.parse(text)).not.toHaveProperty('file');
+    const { file: _g, ...reparsed } = parseWorkspace(text, '/var/task/staging.json', 'staging');
+    expect(reparsed).toEqual(expected);
+    expect(text).not.toContain(path.dirname(w.file));
+  });
+
+  it('refuses a workspace too large for Lambda environment variables, in one line', () => {
+    const big = { ...w, tags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`tag-${i}`, 'x'.repeat(100)])) };
+    expect(() => workspaceForFunction(big)).toThrow(ConfigError);
+    expect(() => workspaceForFunction(big)).toThrow(/^staging: the workspace is \d+ bytes as the function's BUCKETMOVE_WORKSPACE, over Lambda's 4096-byte limit/);
+  });
+
+  it('keeps the function logs in its own group for the workspace retention', () => {
+    expect(s).toHaveResourceWithProperties(CloudwatchLogGroup, { name: `/aws/lambda/${b.functionName}`, retention_in_days: b.logRetentionDays });
+  });
+
+  it('creates the function role trusted by Lambda and the job role trusted by Batch Operations, both for this account only', () => {
+    for (const [name, service] of [[b.functionRoleName, 'lambda.amazonaws.com'], [b.operationsRoleName, 'batchoperations.s3.amazonaws.com']]) {
+      expect(JSON.parse(role(name).assume_role_policy).Statement).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: [service] },
+          Action: ['sts:AssumeRole'],
+          Condition: { StringEquals: { 'aws:SourceAccount': w.primary.accountId } },
+        }),
+      ]);
+    }
+  });
+
+  it('lets the function role assume the writer role (created after it) and the legacy reader role, with the ExternalId', () => {
+    const writer = role(w.primary.writerRoleName);
+    expect(writer.depends_on).toEqual(['aws_iam_role.batch-function-role']);
+    const reader = resources(main.synth.get('legacy-staging'), 'aws_iam_role')[0];
+    for (const trust of [writer.assume_role_policy, reader.assume_role_policy]) {
+      expect(JSON.parse(trust).Statement).toEqual([
+        expect.objectContaining({
+          Principal: { AWS: [...w.migration.principals, functionRoleArn] },
+          Condition: { StringEquals: { 'sts:ExternalId': w.migration.externalId } },
+        }),
+      ]);
+    }
+    for (const env of ['dev', 'prod'] as const) {
+      const other = resources(main.synth.get(`legacy-${env}`), 'aws_iam_role')[0];
+      expect(JSON.parse(other.assume_role_policy).Statement[0].Principal.AWS).toEqual(ws[env].migration.principals);
+    }
+  });
+
+  it('denies the app user everything under the jobs prefix (an explicit Deny; the allow on the bucket stays)', () => {
+    const policy = JSON.parse(resources(s, 'aws_iam_user_policy')[0].policy);
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Resource: [`arn:aws:s3:::${w.primary.bucket}/${b.reportsPrefix}*`] }),
+    );
+    const prod = JSON.parse(resources(main.synth.get('primary-prod'), 'aws_iam_user_policy')[0].policy);
+    expect(prod.Statement.filter((x: { Effect: string }) => x.Effect === 'Deny')).toEqual([]);
+  });
+
+  it('outputs the function, the two roles and the prefix', () => {
+    const out = json(s).output;
+    expect(out.batch_function_arn.value).toBe('${aws_lambda_function.batch-function.arn}');
+    expect(out.batch_operations_role_arn.value).toBe('${aws_iam_role.batch-operations-role.arn}');
+    expect(out.batch_reports_prefix.value).toBe(b.reportsPrefix);
+  });
+});
+
+describe('the function bundle', () => {
+  it('is required only when a synthesized workspace enables Batch Operations: else a one-line error naming the fix', () => {
+    const missing = path.join(approvalDir, 'no-bundle-here');
+    let caught: unknown;
+    try {
+      build({ lambdaBundleDir: missing });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as Error).message).toBe(
+      `${path.join(missing, 'index.js')} is missing (batchOperations is enabled for staging): run \`npm run build:lambda\` first`,
+    );
+    expect([...build({ lambdaBundleDir: missing, envs: ['dev', 'prod'] }).synth.keys()]).toHaveLength(4);
+    // The teardown gate synthesizes the legacy stack alone: it names the function role but needs no bundle.
+    const legacyOnly = build({ lambdaBundleDir: missing, envs: ['staging'], legacyOnly: true }).synth;
+    expect([...legacyOnly.keys()]).toEqual(['legacy-staging']);
+    expect(legacyOnly.get('legacy-staging')).toBe(main.synth.get('legacy-staging'));
+  });
+
+  it('does not churn the snapshot when the code changes: only the masked content hash differs', () => {
+    const other = tempDir('other-bundle');
+    scratch.push(other);
+    fs.writeFileSync(path.join(other, 'index.js'), 'exports.handler = async () => ({ changed: true });\n');
+    const changed = build({ lambdaBundleDir: other, envs: ['staging'] }).synth.get('primary-staging')!;
+    const original = main.synth.get('primary-staging')!;
+    expect(changed).not.toBe(original);
+    expect(maskAssetHashes(changed)).toBe(maskAssetHashes(original));
+  });
+});
+
 describe('source layout rules', () => {
   const shipped = ['main.ts', ...fs.readdirSync(path.join(ROOT, 'stacks')).map((f) => path.join('stacks', f))].filter((f) =>
     f.endsWith('.ts'),
@@ -280,7 +424,7 @@ describe('source layout rules', () => {
   });
 
   it.each(shipped.filter((f) => !/stacks\/(perms|policies)\.ts$/.test(f)))('%s names no IAM action or condition key itself', (f) => {
-    expect(text(f)).not.toMatch(/['"`](s3|kms|sts|iam|secretsmanager):[A-Za-z*]/);
+    expect(text(f)).not.toMatch(/['"`](s3|kms|sts|iam|secretsmanager|logs|lambda):[A-Za-z*]/);
   });
 
   it('policies.ts takes every Action list from perms.ts (no literal action lists)', () => {

@@ -3,6 +3,7 @@
  * provider mirror; for the primary stacks also `terraform plan` with fake credentials and `terraform show -json`, with
  * assertions on the plan: the resources, no destroy or update actions, and the rendered policy documents.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadWorkspace, type LoadedWorkspace } from '../workspaces/load';
@@ -33,6 +34,8 @@ const roots: [string, TfJson][] = [
   ...synth.stacks.entries(),
   ['legacy-prod-approved', get(approved.stacks, 'legacy-prod')],
 ];
+/** The folder each root was synthesized into (its assets, such as the function's zip, are copied from there). */
+const synthDirs = new Map<string, string>([...synth.dirs.entries(), ['legacy-prod-approved', get(approved.dirs, 'legacy-prod')]]);
 
 interface ValidateResult {
   valid: boolean;
@@ -42,19 +45,29 @@ interface ValidateResult {
 }
 const validated = new Map<string, { result: ValidateResult; linked: boolean }>();
 const plans = new Map<string, TfJson>();
+/** stack name -> the base64 SHA-256 of each zip in its assets (what filebase64sha256 must give the function). */
+const zips = new Map<string, string[]>();
+function zipsOf(dir: string): string[] {
+  const assets = path.join(dir, 'assets');
+  if (!fs.existsSync(assets)) return [];
+  return (fs.readdirSync(assets, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.zip'))
+    .map((f) => createHash('sha256').update(fs.readFileSync(path.join(assets, f))).digest('base64'));
+}
 /** The teardown interlock, exercised on legacy-prod with a state that holds the imported resources. */
 const teardown = new Map<string, TfResult | TfJson>();
 
 beforeAll(async () => {
   const validateJobs = roots.map(([name, json]) => async () => {
-    const dir = writeRoot(path.join(work, 'validate'), name, json);
+    const dir = writeRoot(path.join(work, 'validate'), name, json, synthDirs.get(name));
     await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
     const out = await mustTerraform(dir, ['validate', '-json']);
     validated.set(name, { result: JSON.parse(out), linked: linkedNotCopied(dir) });
   });
   const planJobs = ENVS.map((env) => async () => {
     const name = `primary-${env}`;
-    const dir = writeRoot(path.join(work, 'plan'), name, offlinePlanConfig(get(synth.stacks, name)));
+    const dir = writeRoot(path.join(work, 'plan'), name, offlinePlanConfig(get(synth.stacks, name)), get(synth.dirs, name));
+    zips.set(name, zipsOf(dir));
     await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
     await mustTerraform(dir, ['plan', '-input=false', '-lock=false', '-out=plan.bin']);
     plans.set(name, JSON.parse(await mustTerraform(dir, ['show', '-json', 'plan.bin'])));
@@ -136,6 +149,16 @@ function expectedAddresses(w: LoadedWorkspace): string[] {
     'aws_iam_role_policy.writer-role-policy',
     ...user('app'),
     ...(w.primary.devUser ? user('dev') : []),
+    ...(w.batchOperations.enabled
+      ? [
+          'aws_cloudwatch_log_group.batch-log-group',
+          'aws_iam_role.batch-function-role',
+          'aws_iam_role_policy.batch-function-role-policy',
+          'aws_lambda_function.batch-function',
+          'aws_iam_role.batch-operations-role',
+          'aws_iam_role_policy.batch-operations-role-policy',
+        ]
+      : []),
   ].sort();
 }
 
@@ -176,6 +199,14 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
         'aws_iam_user_policy.app-user-policy.policy',
         'aws_s3_bucket_policy.bucket-policy.policy',
         ...(w.primary.devUser ? ['aws_iam_user_policy.dev-user-policy.policy'] : []),
+        ...(w.batchOperations.enabled
+          ? [
+              'aws_iam_role.batch-function-role.assume_role_policy',
+              'aws_iam_role_policy.batch-function-role-policy.policy',
+              'aws_iam_role.batch-operations-role.assume_role_policy',
+              'aws_iam_role_policy.batch-operations-role-policy.policy',
+            ]
+          : []),
       ].sort(),
     );
   });
@@ -223,6 +254,7 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
       ['abort-incomplete-multipart-uploads', 'Enabled'],
       ['expire-noncurrent-versions', 'Enabled'],
       ['expire-tombstones', 'Enabled'],
+      ...(w.batchOperations.enabled ? [['expire-batch-operations-manifests-and-reports', 'Enabled']] : []),
     ]);
     expect(rules[2].filter).toEqual([expect.objectContaining({ tag: [{ key: 'bucketmove', value: 'tombstone' }] })]);
     expect(rules[2].expiration).toEqual([expect.objectContaining({ days: w.primary.lifecycle.tombstoneExpirationDays })]);
@@ -249,6 +281,71 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
     expect(plan().configuration.provider_config.aws.expressions.region.constant_value).toBe(w.region);
     const bucket = change('aws_s3_bucket.bucket');
     expect(bucket.after.tags_all).toEqual({ ...w.tags, 'bucketmove:stack': name });
+  });
+});
+
+describe('terraform plan of the Batch Operations resources in primary-staging', () => {
+  const w = ws.staging;
+  const b = w.batchOperations;
+  const after = (address: string): TfJson => {
+    const rc = (get(plans, 'primary-staging').resource_changes as TfJson[]).find((r) => r.address === address);
+    if (!rc) throw new Error(`${address} is not in the plan`);
+    return rc.change.after;
+  };
+  const account = w.primary.accountId;
+
+  it('plans the function with the workspace settings, the bundle zip and its hash', () => {
+    const fn = after('aws_lambda_function.batch-function');
+    expect(fn).toMatchObject({
+      function_name: b.functionName,
+      runtime: 'nodejs20.x',
+      handler: 'index.handler',
+      memory_size: b.memoryMb,
+      timeout: b.timeoutSeconds,
+      reserved_concurrent_executions: b.reservedConcurrency,
+      package_type: 'Zip',
+      logging_config: [expect.objectContaining({ log_format: 'Text', log_group: `/aws/lambda/${b.functionName}` })],
+      tags_all: { ...w.tags, 'bucketmove:stack': 'primary-staging' },
+    });
+    // Terraform hashed the zip cdktf packaged from the bundle folder: the function updates when the code changes.
+    expect(zips.get('primary-staging')).toEqual([fn.source_code_hash]);
+    const [{ variables }] = fn.environment;
+    expect(Object.keys(variables)).toEqual(['BUCKETMOVE_WORKSPACE']);
+    expect(JSON.parse(variables.BUCKETMOVE_WORKSPACE)).toMatchObject({ env: 'staging', batchOperations: { enabled: true } });
+  });
+
+  it('plans the log group with its retention and the tags', () => {
+    expect(after('aws_cloudwatch_log_group.batch-log-group')).toMatchObject({
+      name: `/aws/lambda/${b.functionName}`,
+      retention_in_days: b.logRetentionDays,
+      tags_all: { ...w.tags, 'bucketmove:stack': 'primary-staging' },
+    });
+  });
+
+  it('plans both service roles with their aws:SourceAccount condition, and the writer trusting the function role', () => {
+    const trust = (address: string) => JSON.parse(after(address).assume_role_policy).Statement;
+    expect(trust('aws_iam_role.batch-function-role')).toEqual([
+      expect.objectContaining({ Principal: { Service: ['lambda.amazonaws.com'] }, Condition: { StringEquals: { 'aws:SourceAccount': account } } }),
+    ]);
+    expect(trust('aws_iam_role.batch-operations-role')).toEqual([
+      expect.objectContaining({
+        Principal: { Service: ['batchoperations.s3.amazonaws.com'] },
+        Condition: { StringEquals: { 'aws:SourceAccount': account } },
+      }),
+    ]);
+    expect(trust('aws_iam_role.writer-role')[0].Principal.AWS).toEqual([
+      ...w.migration.principals,
+      `arn:aws:iam::${account}:role/${b.functionRoleName}`,
+    ]);
+    expect(after('aws_iam_role.batch-function-role').name).toBe(b.functionRoleName);
+    expect(after('aws_iam_role.batch-operations-role').name).toBe(b.operationsRoleName);
+  });
+
+  it('plans the expiry of the manifests and reports under the prefix', () => {
+    const rules = after('aws_s3_bucket_lifecycle_configuration.lifecycle').rule as TfJson[];
+    const rule = rules.find((r) => r.id === 'expire-batch-operations-manifests-and-reports')!;
+    expect(rule.filter).toEqual([expect.objectContaining({ prefix: b.reportsPrefix })]);
+    expect(rule.expiration).toEqual([expect.objectContaining({ days: b.reportsExpirationDays })]);
   });
 });
 

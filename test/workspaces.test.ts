@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, listEnvs, loadWorkspace, parseWorkspace, workspacesDir } from '../workspaces/load';
 import { approvalFor, cleanup, tempDir } from './helpers/synth';
+import { testLambdaBundleDir } from './helpers/lambda-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 const devText = fs.readFileSync(path.join(workspacesDir(), 'dev.json'), 'utf8');
@@ -68,6 +69,28 @@ const badFiles: BadFile[] = [
     mutate: (ws) => delete ws.terraformCloud,
     message: /dev\.json: terraformCloud: is required when target is "aws"/,
   },
+  {
+    what: 'Batch Operations with the codec keys in an environment variable (a Lambda function cannot read it)',
+    mutate: (ws) => {
+      ws.batchOperations = { enabled: true };
+      ws.codec.keys = { env: 'LEGACY_FERNET_KEYS' };
+    },
+    message:
+      /dev\.json: codec\.keys: must be \{"secretsManager": "\.\.\."\} when batchOperations is enabled: the Lambda function cannot read the environment variable LEGACY_FERNET_KEYS$/,
+  },
+  {
+    what: 'Batch Operations with a plugin codec (its module is not in the bundle)',
+    mutate: (ws) => {
+      ws.batchOperations = { enabled: true };
+      ws.codec = { type: 'plugin', module: './my-codec.js', keys: { secretsManager: 'legacy/keys' } };
+    },
+    message: /dev\.json: codec\.type: a "plugin" codec cannot run in the Batch Operations function .*; disable batchOperations$/,
+  },
+  {
+    what: 'a log retention CloudWatch Logs does not offer',
+    mutate: (ws) => (ws.batchOperations = { enabled: true, logRetentionDays: 10 }),
+    message: /dev\.json: batchOperations\.logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30,/,
+  },
 ];
 
 describe('the workspace loader', () => {
@@ -78,6 +101,22 @@ describe('the workspace loader', () => {
 
   it.each(badFiles.map((b) => [b.what, b] as const))('rejects %s with a one-line error naming the file and field', (_w, b) => {
     expect(configError(() => parseWorkspace(devWith(b.mutate), devFile))).toMatch(b.message);
+  });
+
+  it('accepts Batch Operations with codec keys in Secrets Manager, and env-var keys when batch is off', () => {
+    const on = parseWorkspace(devWith((ws) => (ws.batchOperations = { enabled: true })), devFile);
+    expect(on.batchOperations).toMatchObject({ enabled: true, reportsExpirationDays: 30, logRetentionDays: 30 });
+    expect(on.codec.keys).toEqual({ secretsManager: 'legacy/photo-codec-keys-dev' });
+    expect(parseWorkspace(devWith((ws) => (ws.codec.keys = { env: 'LEGACY_FERNET_KEYS' })), devFile).batchOperations.enabled).toBe(false);
+  });
+
+  it('accepts Batch Operations with env-var keys on an s3-compatible target (no Lambda there: the handler runs locally)', () => {
+    const local = fs.readFileSync(path.join(workspacesDir(), 'local.json'), 'utf8');
+    const raw = JSON.parse(local);
+    raw.batchOperations = { enabled: true };
+    const ws = parseWorkspace(JSON.stringify(raw), path.join(workspacesDir(), 'local.json'));
+    expect(ws.batchOperations.enabled).toBe(true);
+    expect(ws.codec.keys).toEqual({ env: 'LEGACY_FERNET_KEYS' });
   });
 
   it('rejects an unknown env, listing the known ones', () => {
@@ -149,6 +188,11 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     },
     { name: 'a bad BUCKETMOVE_BACKEND', env: () => ({ BUCKETMOVE_BACKEND: 's3' }), message: /BUCKETMOVE_BACKEND: must be "cloud" .* or "local" \(got "s3"\)/ },
     {
+      name: 'staging enables Batch Operations but the function bundle was not built',
+      env: () => ({ BUCKETMOVE_LAMBDA_BUNDLE: path.join(expired, 'not-built') }),
+      message: /not-built\/index\.js is missing \(batchOperations is enabled for staging\): run `npm run build:lambda` first$/,
+    },
+    {
       name: 'an expired teardown approval',
       env: () => ({ BUCKETMOVE_TEARDOWN_APPROVAL: expiredFile }),
       message: /teardown approval .*approval\.json: expiresAt: expired at 2024-01-02T00:00:00Z/,
@@ -164,7 +208,7 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     }
     const ok = tempDir('main-out');
     scratch.push(ok);
-    runs.set('ok', runMain({}, ok));
+    runs.set('ok', runMain({ BUCKETMOVE_LAMBDA_BUNDLE: testLambdaBundleDir() }, ok));
     await Promise.all(runs.values());
   }, 120_000);
 
@@ -190,5 +234,8 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     expect(fs.readdirSync(path.join(run.outdir, 'stacks')).sort()).toEqual([
       'legacy-dev', 'legacy-prod', 'legacy-staging', 'primary-dev', 'primary-prod', 'primary-staging',
     ]);
+    // The function's code, zipped from BUCKETMOVE_LAMBDA_BUNDLE into the stack that names it.
+    const assets = path.join(run.outdir, 'stacks', 'primary-staging', 'assets');
+    expect((fs.readdirSync(assets, { recursive: true }) as string[]).filter((f) => f.endsWith('archive.zip'))).toHaveLength(1);
   });
 });

@@ -128,6 +128,9 @@ export const codecSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy, retentionInDays). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
 /** A Lambda function name: 1-64 of letters, digits, hyphens and underscores. */
 const lambdaName = z.string().regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _');
 
@@ -152,6 +155,14 @@ export const batchOperationsSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(10).max(900).default(900),
   /** Caps the function's concurrent executions (and so the job's request rate on both buckets). */
   reservedConcurrency: z.number().int().min(1).max(1000).optional(),
+  /** The manifests and completion reports under reportsPrefix expire (a lifecycle rule) after this many days. */
+  reportsExpirationDays: z.number().int().min(1).max(3650).default(30),
+  /** How long the function's CloudWatch log group keeps its logs (they name object keys, never keys or contents). */
+  logRetentionDays: z
+    .number()
+    .int()
+    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`)
+    .default(30),
 });
 
 const tagsSchema = z.record(
@@ -191,6 +202,8 @@ export const workspaceSchema = z
       reportsPrefix: 'bucketmove-batch/',
       memoryMb: 1024,
       timeoutSeconds: 900,
+      reportsExpirationDays: 30,
+      logRetentionDays: 30,
     }),
     tags: tagsSchema.default({}),
   })
@@ -217,6 +230,24 @@ export const workspaceSchema = z
     }
     if (ws.primary.devUser && ws.env !== 'dev') {
       ctx.addIssue({ code: 'custom', path: ['primary', 'devUser'], message: 'is allowed only in the dev workspace' });
+    }
+    if (ws.target === 'aws' && ws.batchOperations.enabled) {
+      // The function runs on AWS Lambda: no environment variable of the operator's shell reaches it, and a plugin
+      // module (a path beside the workspace file) is not in its bundle.
+      if (ws.codec.keys && 'env' in ws.codec.keys) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['codec', 'keys'],
+          message: `must be {"secretsManager": "..."} when batchOperations is enabled: the Lambda function cannot read the environment variable ${ws.codec.keys.env}`,
+        });
+      }
+      if (ws.codec.type === 'plugin') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['codec', 'type'],
+          message: 'a "plugin" codec cannot run in the Batch Operations function (its module is not in the bundle); disable batchOperations',
+        });
+      }
     }
     if (ws.primary.bucket === ws.legacy.bucket && ws.primary.accountId === ws.legacy.accountId) {
       ctx.addIssue({ code: 'custom', path: ['primary', 'bucket'], message: 'must differ from legacy.bucket' });

@@ -89,11 +89,16 @@ export async function mustTerraform(cwd: string, args: string[]): Promise<string
   return r.stdout;
 }
 
-/** Writes a stack's JSON into its own folder (one Terraform root per stack). */
-export function writeRoot(parent: string, name: string, json: TfJson): string {
+/**
+ * Writes a stack's JSON into its own folder (one Terraform root per stack), with the stack's `assets/` (the zips its
+ * resources name by relative path) copied from `synthDir`, the folder cdktf synthesized it into, when it has any.
+ */
+export function writeRoot(parent: string, name: string, json: TfJson, synthDir?: string): string {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json, null, 2));
+  const assets = synthDir && path.join(synthDir, 'assets');
+  if (assets && fs.existsSync(assets)) fs.cpSync(assets, path.join(dir, 'assets'), { recursive: true });
   return dir;
 }
 

@@ -65,7 +65,8 @@ export function synthApprovedLegacyStack(args: {
   freshOutdir(args.outdir);
   const app = new App({ outdir: args.outdir, stackTraces: false, context });
   const { backend } = resolveSynthOptions(app, processEnv);
-  addStacks(app, { envs: [args.env], backend, approvalFile: args.approvalFile, workspacesDir: args.workspacesDir, now: args.now });
+  // Only legacy-<env>: the primary stack is not deployed here (and would need the Batch Operations bundle built).
+  addStacks(app, { envs: [args.env], backend, approvalFile: args.approvalFile, workspacesDir: args.workspacesDir, now: args.now, legacyOnly: true });
   app.synth();
   const stack = `legacy-${args.env}`;
   const stackDir = path.join(args.outdir, 'stacks', stack);
