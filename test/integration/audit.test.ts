@@ -9,12 +9,9 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { openCheckpointSet } from '../../migrator/src/audit/checkpoint-set';
-import { fallbackCounter } from '../../migrator/src/audit/fallback-hits';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/audit/fallback-event';
 import { listObjects } from '../../migrator/src/audit/list-objects';
 import { digestListing } from '../../migrator/src/audit/listing-digest';
-import { runAudit, type AuditOptions } from '../../migrator/src/audit/run-audit';
 import type { AuditReport } from '../../migrator/src/audit/report';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { PROVENANCE } from '../../migrator/src/migrate/provenance';
@@ -25,6 +22,7 @@ import { collect } from '../helpers/streams';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { createLogger } from '../../migrator/src/log';
 import { createStore } from '../../migrator/src/store';
+import { auditMigration } from './helpers/audit';
 import { rigState } from './helpers/rig';
 import { dropMigration, freshMigration, migrate, seed, type TestMigration } from './helpers/own-buckets';
 
@@ -37,25 +35,7 @@ function logLine(fields: Record<string, unknown>): string {
   return `${JSON.stringify(fields)}\n`;
 }
 
-async function audit(m: TestMigration, logFile: string, opts: Partial<AuditOptions> = {}): Promise<AuditReport> {
-  const checkpoints = openCheckpointSet(m.ws, [m.checkpointFile]);
-  try {
-    const now = new Date();
-    return await runAudit(
-      {
-        ws: m.ws,
-        legacy: { client: m.legacy.s3, bucket: m.legacy.bucket, endpoint: m.legacy.endpoint.url },
-        current: { client: m.primary.s3, bucket: m.primary.bucket, endpoint: m.primary.endpoint.url },
-        checkpoints,
-        codec: m.codec,
-        countFallbackHits: fallbackCounter({ kind: 'file', location: logFile }, { timeoutMs: 1000 }),
-      },
-      { window: { start: new Date(now.getTime() - 7 * DAY), end: now }, deep: false, concurrency: 8, deepConcurrency: 3, deepMemoryBytes: 8 * 1024 * 1024, maxListed: 100, ...opts },
-    );
-  } finally {
-    checkpoints.close();
-  }
-}
+const audit = auditMigration;
 
 const problemsOf = (r: AuditReport) => r.problems.listed.map((f) => [f.key, f.kind]).sort();
 

@@ -14,6 +14,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { z } from 'zod';
 import { decodeTaskKey } from './invocation';
+import { readBounded } from '../read-bounded';
 
 const reportManifestSchema = z.object({
   Format: z.literal('Report_CSV_20180820'),
@@ -48,24 +49,11 @@ export function reportManifestKey(prefix: string, jobId: string): string {
 
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
-async function readSmall(body: Readable, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    total += buf.length;
-    if (total > MAX_MANIFEST_BYTES) {
-      body.destroy();
-      throw new Error(`${what} is over ${MAX_MANIFEST_BYTES} bytes: not a completion report manifest`);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, total);
-}
 
 export async function readReportManifest(s3: Pick<S3Client, 'send'>, bucket: string, key: string): Promise<ReportManifest> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const text = (await readSmall(out.Body as Readable, `s3://${bucket}/${key}`)).toString('utf8');
+  const what = `s3://${bucket}/${key}`;
+  const text = (await readBounded(out.Body as Readable, MAX_MANIFEST_BYTES, () => new Error(`${what} is over ${MAX_MANIFEST_BYTES} bytes: not a completion report manifest`))).toString('utf8');
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -1,4 +1,5 @@
 import { Readable } from 'stream';
+import { readBounded } from '../read-bounded';
 import { CodecError } from './codec';
 
 /**
@@ -10,21 +11,12 @@ export async function readWhole(source: Readable, maxBytes: number, expectedSize
     source.destroy();
     throw tooLarge(expectedSize, maxBytes);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of source) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    total += buf.length;
-    if (total > maxBytes) {
-      source.destroy();
-      throw tooLarge(total, maxBytes);
-    }
-    chunks.push(buf);
-  }
+  const whole = await readBounded(source, maxBytes, (seen) => tooLarge(seen, maxBytes));
+  const total = whole.length;
   if (expectedSize !== undefined && total < expectedSize) {
     throw new CodecError('truncated', `object ended after ${total} of ${expectedSize} bytes`);
   }
-  return Buffer.concat(chunks, total);
+  return whole;
 }
 
 function tooLarge(size: number, maxBytes: number): CodecError {

@@ -32,6 +32,7 @@ import { UNKNOWN_SIZE, type KeyPage, type KeySource } from './key-source';
 import { decodeManifestKey } from './manifest-key';
 import { formatS3Url, manifestRefused, type ManifestObjects, type S3Location } from './manifest-object';
 import type { ManifestSourceOptions } from './batch-csv-manifest';
+import { readBounded } from '../read-bounded';
 
 const InventoryManifest = z.object({
   sourceBucket: z.string().min(1),
@@ -60,17 +61,11 @@ interface Columns {
 export async function readInventoryManifest(objects: ManifestObjects, at: S3Location, etag: string, legacyBucket: string): Promise<InventoryManifest> {
   const url = formatS3Url(at);
   const { body } = await objects.open(at, { ifMatch: etag });
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const c of body) {
-    bytes += (c as Buffer).length;
-    // A manifest.json names files, not keys: even a billion-object report's is a few MB.
-    if (bytes > 64 * 1024 * 1024) throw new ConfigError(`${url} is over 64 MiB: not an S3 Inventory manifest.json`);
-    chunks.push(c as Buffer);
-  }
+  // A manifest.json names files, not keys: even a billion-object report's is a few MB.
+  const text = await readBounded(body, 64 * 1024 * 1024, () => new ConfigError(`${url} is over 64 MiB: not an S3 Inventory manifest.json`));
   let raw: unknown;
   try {
-    raw = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    raw = JSON.parse(text.toString('utf8'));
   } catch {
     throw new ConfigError(`${url} is not JSON: give the manifest.json of an S3 Inventory report`);
   }
