@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { checkpointFiles, checkShardSet, openCheckpointSet, type MemberIdentity } from '../../migrator/src/audit/checkpoint-set';
+import { checkpointFiles, checkpointOfReport, checkShardSet, openCheckpointSet, type MemberIdentity } from '../../migrator/src/audit/checkpoint-set';
 import { compareKeys } from '../../migrator/src/audit/key-order';
 import { mergeCheckpointRows, ShardOverlapError } from '../../migrator/src/audit/merge-checkpoints';
 import { readAuditReport, writeAuditReport, type AuditReport } from '../../migrator/src/audit/report';
@@ -294,7 +294,34 @@ describe('which checkpoint files the audit reads', () => {
     const empty = tmpDir();
     expect(checkpointFiles('local', {}, empty)).toEqual([path.join(empty, '.bucketmove', 'local', 'checkpoint.sqlite')]);
     expect(checkpointFiles('local', { checkpoints: ['a.sqlite', 'b.sqlite'] })).toEqual(['a.sqlite', 'b.sqlite']);
-    expect(() => checkpointFiles('local', { checkpoints: ['a.sqlite'], shards: 2 })).toThrow(/^give --shards n .* or --checkpoint for each shard, not both$/);
+    expect(() => checkpointFiles('local', { checkpoints: ['a.sqlite'], shards: 2 })).toThrow(/^give one of --shards n .*, --checkpoint for each shard, or --migrate-report for each shard, not several$/);
+  });
+
+  test("--migrate-report: each report's checkpoint, where it was written or beside the report; anything else one line", () => {
+    const dir = tmpDir();
+    const write = (name: string, body: unknown) => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, typeof body === 'string' ? body : JSON.stringify(body));
+      return file;
+    };
+    const there = write('there.sqlite', '');
+    fs.mkdirSync(path.join(dir, 'gathered'));
+    const beside = path.join(dir, 'gathered', 'checkpoint-shard-2-of-2.sqlite');
+    fs.writeFileSync(beside, '');
+    const r1 = write('r1.json', { tool: 'bucketmove migrate', env: 'local', checkpoint: there, shard: '1/2' });
+    const r2 = path.join(dir, 'gathered', 'r2.json');
+    fs.writeFileSync(r2, JSON.stringify({ tool: 'bucketmove migrate', env: 'local', checkpoint: '/elsewhere/.bucketmove/local/checkpoint-shard-2-of-2.sqlite' }));
+    expect(checkpointFiles('local', { reports: [r1, r2] })).toEqual([there, beside]);
+    expect(checkpointOfReport('local', write('job.json', { tool: 'bucketmove batch', env: 'local', checkpoint: there }))).toBe(there);
+    const refusals: [string, RegExp][] = [
+      [path.join(dir, 'absent.json'), /^--migrate-report .*absent\.json does not exist: give the \.json report npm run migrate \(or npm run batch\) wrote$/],
+      [write('text.json', 'not json'), /^--migrate-report .*text\.json is not a JSON report: give/],
+      [write('audit.json', { tool: 'bucketmove audit', env: 'local' }), /^--migrate-report .*audit\.json is not a report of npm run migrate or npm run batch/],
+      [write('prod.json', { tool: 'bucketmove migrate', env: 'prod', checkpoint: there }), /^--migrate-report .*prod\.json is a report of env "prod", not "local"$/],
+      [write('lost.json', { tool: 'bucketmove migrate', env: 'local', checkpoint: '/nowhere/cp.sqlite' }), /^--migrate-report .*lost\.json names checkpoint \/nowhere\/cp\.sqlite, which is neither there nor beside the report/],
+    ];
+    for (const [file, pattern] of refusals) expect(() => checkpointOfReport('local', file)).toThrow(pattern);
+    expect(() => checkpointFiles('local', { reports: [r1], shards: 2 })).toThrow(/not several$/);
   });
 });
 
@@ -302,7 +329,8 @@ describe('npm run audit with shards: bad input is one line, exit 2, nothing writ
   test.each([
     [['--shards', '4'], /^audit: shard 1\/4: checkpoint \.bucketmove\/dev\/checkpoint-shard-1-of-4\.sqlite does not exist; run `npm run migrate -- --env dev --shard 1\/4` first/],
     [['--shards', '0'], /^audit: --shards must be a whole number from 1 to 4096 \(got 0\)\n$/],
-    [['--shards', '2', '--checkpoint', 'a.sqlite'], /^audit: give --shards n \(the default checkpoint of each shard\) or --checkpoint for each shard, not both\n$/],
+    [['--shards', '2', '--checkpoint', 'a.sqlite'], /^audit: give one of --shards n \(the default checkpoint of each shard\), --checkpoint for each shard, or --migrate-report for each shard, not several\n$/],
+    [['--migrate-report', 'nowhere.json'], /^audit: --migrate-report nowhere\.json does not exist: give the \.json report npm run migrate \(or npm run batch\) wrote\n$/],
   ])('%j', async (args, pattern) => {
     const cwd = tmpDir();
     const run = await runCliScript('audit', ['--env', 'dev', ...(args as string[])], { cwd });

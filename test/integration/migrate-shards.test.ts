@@ -179,6 +179,21 @@ describe(`${N} shards migrated in parallel by ${N} processes, then audited toget
     expect(readAuditReport(path.join(cwd, 'by-hand.json'))).toMatchObject({ passed: true, counts: { legacyKeys: seeded.size, verified: seeded.size } });
   });
 
+  test("the same audit given the 4 shards' migrate reports (each names its checkpoint)", async () => {
+    const dir = path.join(cwd, '.bucketmove', 'local', 'reports');
+    const reports = fs.readdirSync(dir).filter((f) => /^migrate-.*-shard-\d+-of-4\.json$/.test(f)).map((f) => path.join(dir, f));
+    expect(reports).toHaveLength(N);
+    const run = await runCliScript('audit', ['--env', 'local', ...reports.flatMap((r) => ['--migrate-report', r]), '--report', path.join(cwd, 'by-reports')], { cwd, env });
+    expect(run.code).toBe(0);
+    const report = readAuditReport(path.join(cwd, 'by-reports.json'));
+    expect(report).toMatchObject({ passed: true, counts: { legacyKeys: seeded.size, verified: seeded.size } });
+    expect(report.checkpoint.shards!.map((s) => s.shard)).toEqual(['1/4', '2/4', '3/4', '4/4']);
+    oneLineRefusal(
+      await runCliScript('audit', ['--env', 'local', ...reports.slice(1).flatMap((r) => ['--migrate-report', r])], { cwd, env }),
+      /^audit: shards? .* missing \(given: /,
+    );
+  });
+
   test('a shard missing or given twice is refused in one line, and no report is written', async () => {
     const reports = () => fs.readdirSync(path.join(cwd, '.bucketmove', 'local', 'reports')).length;
     const before = reports();

@@ -114,10 +114,12 @@ export function checkShardSet(members: readonly MemberIdentity[], expected?: num
  * default paths (`--shards n`), or the default checkpoint. A default file that does not exist is a one-line error
  * with what to run (and, when only per-shard checkpoints exist, the `--shards n` to give).
  */
-export function checkpointFiles(env: string, o: { checkpoints?: readonly string[]; shards?: number }, root = '.'): string[] {
-  if (o.checkpoints?.length && o.shards !== undefined) {
-    throw new ConfigError('give --shards n (the default checkpoint of each shard) or --checkpoint for each shard, not both');
+export function checkpointFiles(env: string, o: { checkpoints?: readonly string[]; shards?: number; reports?: readonly string[] }, root = '.'): string[] {
+  const ways = [o.checkpoints?.length, o.shards !== undefined, o.reports?.length].filter(Boolean).length;
+  if (ways > 1) {
+    throw new ConfigError('give one of --shards n (the default checkpoint of each shard), --checkpoint for each shard, or --migrate-report for each shard, not several');
   }
+  if (o.reports?.length) return o.reports.map((r) => checkpointOfReport(env, r));
   if (o.checkpoints?.length) return [...o.checkpoints];
   if (o.shards !== undefined) {
     const files = Array.from({ length: o.shards }, (_, i) => defaultCheckpointPath(env, root, { index: i + 1, count: o.shards! }));
@@ -141,6 +143,30 @@ export function checkpointFiles(env: string, o: { checkpoints?: readonly string[
     }
   }
   return [file];
+}
+
+/**
+ * The checkpoint a migrator's (or a Batch Operations job's) JSON report names: the path as the report recorded it
+ * (relative to where that run was started), or, when that is not there, the same file name beside the report (the
+ * n tasks' reports and checkpoints gathered into one folder). The audit reads the checkpoint, not the report: a report
+ * is the snapshot of one run, while the checkpoint is the current record of every key.
+ */
+export function checkpointOfReport(env: string, report: string): string {
+  let summary: { tool?: unknown; env?: unknown; checkpoint?: unknown };
+  try {
+    summary = JSON.parse(fs.readFileSync(report, 'utf8')) as typeof summary;
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not a JSON report';
+    throw new ConfigError(`--migrate-report ${report} ${why}: give the .json report npm run migrate (or npm run batch) wrote`);
+  }
+  if ((summary.tool !== 'bucketmove migrate' && summary.tool !== 'bucketmove batch') || typeof summary.checkpoint !== 'string') {
+    throw new ConfigError(`--migrate-report ${report} is not a report of npm run migrate or npm run batch (no tool and checkpoint fields): give the .json report they wrote`);
+  }
+  if (summary.env !== env) throw new ConfigError(`--migrate-report ${report} is a report of env "${String(summary.env)}", not "${env}"`);
+  if (fs.existsSync(summary.checkpoint)) return summary.checkpoint;
+  const beside = path.join(path.dirname(report), path.basename(summary.checkpoint));
+  if (fs.existsSync(beside)) return beside;
+  throw new ConfigError(`--migrate-report ${report} names checkpoint ${summary.checkpoint}, which is neither there nor beside the report: copy the checkpoint next to the report, or give it with --checkpoint`);
 }
 
 function sumFacts(members: readonly CheckpointFacts[]): CheckpointFacts {

@@ -46,6 +46,11 @@ export function parseArgs(argv: string[]) {
         type: 'number',
         describe: 'The migration ran as n tasks (--shard 1/n to n/n): audit the n shards\' default checkpoints, .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite',
       })
+      .option('migrate-report', {
+        type: 'string',
+        array: true,
+        describe: "The JSON report of each shard's migrate run (or of a batch job; repeat the flag): the audit reads the checkpoint each names (where it was written, or beside the report)",
+      })
       .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.json and <path>.md [default: .bucketmove/<env>/reports/audit-<time>]' })
       .option('deep', { type: 'boolean', default: false, describe: 'Re-read every migrated key on both sides (legacy decrypted) and compare SHA-256 hashes' })
       .option('sample', { type: 'number', describe: 'Re-read this many randomly chosen verified keys on both sides (a cheaper --deep)' })
@@ -67,7 +72,9 @@ export function parseArgs(argv: string[]) {
         checkWhole('memory', a.memory, 16, 65_536);
         checkWhole('query-timeout', a['query-timeout'], 1, 3600);
         checkWhole('shards', a.shards, 1, MAX_SHARDS);
-        if (a.shards !== undefined && a.checkpoint?.length) throw new UsageError('give --shards n (the default checkpoint of each shard) or --checkpoint for each shard, not both');
+        if ([a.shards !== undefined, a.checkpoint?.length, a['migrate-report']?.length].filter(Boolean).length > 1) {
+          throw new UsageError('give one of --shards n (the default checkpoint of each shard), --checkpoint for each shard, or --migrate-report for each shard, not several');
+        }
         if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
         if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
         return true;
@@ -86,7 +93,7 @@ async function main(): Promise<number> {
   const window = { start: since, end: until };
   const source = resolveFallbackSource(ws, args['fallback-log']);
   const base = args.report ? args.report.replace(/\.(json|md)$/, '') : path.join(reportsDir(ws.env), auditReportName(now));
-  const checkpointPaths = checkpointFiles(ws.env, { checkpoints: args.checkpoint, shards: args.shards });
+  const checkpointPaths = checkpointFiles(ws.env, { checkpoints: args.checkpoint, shards: args.shards, reports: args['migrate-report'] });
 
   const tty = args.progress === 'bar' || (args.progress === 'auto' && Boolean(process.stderr.isTTY));
   const log = createLogger({ name: 'bucketmove-audit', level: tty ? 'warn' : undefined });
