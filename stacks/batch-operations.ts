@@ -37,21 +37,14 @@ import {
   serviceTrustPolicy,
   type SseKmsKey,
 } from './policies';
+import { batchPrefixes, WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
 
-/** The environment variable the handler reads the workspace from. */
-export const WORKSPACE_ENV_VAR = 'BUCKETMOVE_WORKSPACE';
 
 /** Lambda's limit on the total size of a function's environment variables (keys and values). */
 export const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
 export const LAMBDA_SERVICE = 'lambda.amazonaws.com';
 export const BATCH_OPERATIONS_SERVICE = 'batchoperations.s3.amazonaws.com';
-
-/** Where the jobs' manifests and reports go in the new bucket (the batch command uses the same two). */
-export function batchPrefixes(ws: Workspace): { root: string; manifests: string; reports: string } {
-  const root = ws.batchOperations.reportsPrefix;
-  return { root, manifests: `${root}manifests/`, reports: `${root}reports/` };
-}
 
 /** The ARN of the function's execution role (in the primary account). */
 export function batchFunctionRoleArn(ws: Workspace): string {

@@ -4,6 +4,7 @@
  * The documents hold literal ARNs computed from the validated workspace (no Terraform references), so the plan shows
  * each policy in full before anything is applied, and the tests evaluate exactly what Terraform will send to AWS.
  */
+import { objectsArn, prefixObjectsArn, s3ServiceHost } from '../workspaces/arns';
 import {
   ALL_S3_ACTIONS_FOR_DENY,
   APP_BUCKET_ACTIONS,
@@ -43,57 +44,9 @@ export interface PolicyDocument {
 /** The minimum TLS version the bucket accepts (s3:TlsVersion is numeric: "1.2"). */
 export const MIN_TLS_VERSION = '1.2';
 
-// ---- ARNs -------------------------------------------------------------------------------------------------------
+// ---- ARNs (workspaces/arns.ts, shared with the data half) -----------------------------------------------------
 
-export type Partition = 'aws' | 'aws-cn' | 'aws-us-gov';
-
-/** The AWS partition of a region (cn-* regions are aws-cn, us-gov-* are aws-us-gov). */
-export function partitionOf(region: string): Partition {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
-
-/** The host name S3 uses as kms:ViaService in a region. */
-export function s3ServiceHost(region: string): string {
-  return partitionOf(region) === 'aws-cn' ? `s3.${region}.amazonaws.com.cn` : `s3.${region}.amazonaws.com`;
-}
-
-export function bucketArn(partition: Partition, bucket: string): string {
-  return `arn:${partition}:s3:::${bucket}`;
-}
-
-export function objectsArn(bucketArnValue: string): string {
-  return `${bucketArnValue}/*`;
-}
-
-export function iamArn(partition: Partition, accountId: string, kind: 'role' | 'user', name: string): string {
-  return `arn:${partition}:iam::${accountId}:${kind}/${name}`;
-}
-
-/** The objects of a bucket under a key prefix ("photos/" -> arn:aws:s3:::bucket/photos/*). */
-export function prefixObjectsArn(bucketArnValue: string, prefix: string): string {
-  return `${bucketArnValue}/${prefix}*`;
-}
-
-export function lambdaFunctionArn(partition: Partition, region: string, accountId: string, name: string): string {
-  return `arn:${partition}:lambda:${region}:${accountId}:function:${name}`;
-}
-
-/** The log streams of one log group (what CreateLogStream and PutLogEvents are authorized on). */
-export function logStreamsArn(partition: Partition, region: string, accountId: string, logGroup: string): string {
-  return `arn:${partition}:logs:${region}:${accountId}:log-group:${logGroup}:*`;
-}
-
-/**
- * A Secrets Manager secret named by the workspace: an ARN is used as given; a name is the secret of that name in the
- * caller's account and region. Secrets Manager appends a dash and 6 random characters to every secret's ARN, which
- * AWS's documented pattern matches with "-??????" (Secrets Manager User Guide, "Permissions policy examples").
- */
-export function secretArn(partition: Partition, region: string, accountId: string, nameOrArn: string): string {
-  if (nameOrArn.startsWith('arn:')) return nameOrArn;
-  return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${nameOrArn}-??????`;
-}
+export * from '../workspaces/arns';
 
 /** A KMS key that S3 uses on the caller's behalf, in the bucket's region. */
 export interface SseKmsKey {

@@ -33,7 +33,8 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { ConfigError, type Workspace } from '../workspaces/load';
 import { configureBackend, type BackendKind } from './backend';
-import { BatchOperations, batchLifecycleRule, batchPrefixes, migrationPrincipals } from './batch-operations';
+import { batchPrefixes } from '../workspaces/batch-layout';
+import { BatchOperations, batchLifecycleRule, migrationPrincipals } from './batch-operations';
 import {
   appUserPolicy,
   bucketArn,

@@ -10,7 +10,8 @@ import { createHash } from 'crypto';
 import { App, AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../scripts/build-lambda';
 import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
-import { WORKSPACE_ENV_VAR, workspaceForFunction } from '../stacks/batch-operations';
+import { workspaceForFunction } from '../stacks/batch-operations';
+import { WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
 import { ConfigError, loadWorkspace } from '../workspaces/load';
 import { cleanup, tempDir } from './helpers/synth';
 

@@ -5,7 +5,8 @@ import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/util-retry
 import { ConfigError, loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
 import { bucketAddress } from '../../migrator/src/aws/bucket';
 import { clientConfig, createClients, createSideClient } from '../../migrator/src/aws/clients';
-import { migrationRoleArn, partitionOf, sessionName, staticCredentials } from '../../migrator/src/aws/credentials';
+import { migrationRoleArn, sessionName, staticCredentials } from '../../migrator/src/aws/credentials';
+import { partitionOf } from '../../workspaces/arns';
 import { resolveEndpoint } from '../../migrator/src/aws/endpoint';
 import { describeAwsError, errorCodeOf, httpStatusOf } from '../../migrator/src/aws/errors';
 import { createRetryStrategy, DEFAULT_TRANSPORT, transport } from '../../migrator/src/aws/http';

@@ -9,7 +9,8 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { buildSync } from 'esbuild';
-import { createBatchHandler, handler as defaultHandler, WORKSPACE_ENV, type BatchHandler } from '../../migrator/src/batch/handler';
+import { createBatchHandler, handler as defaultHandler, type BatchHandler } from '../../migrator/src/batch/handler';
+import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
 import { InvalidInvocationError, type BatchResponse } from '../../migrator/src/batch/invocation';
 import { decodeOutcome } from '../../migrator/src/batch/result-string';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
@@ -30,7 +31,7 @@ function workspaceJson(): string {
 }
 
 const quiet = createLogger({ name: 'test', level: 'silent' });
-const functionEnv = (): NodeJS.ProcessEnv => ({ [WORKSPACE_ENV]: workspaceJson(), LEGACY_FERNET_KEYS: fernetKey() });
+const functionEnv = (): NodeJS.ProcessEnv => ({ [WORKSPACE_ENV_VAR]: workspaceJson(), LEGACY_FERNET_KEYS: fernetKey() });
 
 let taskCounter = 0;
 
@@ -167,13 +168,13 @@ describe('the handler with the rig workspace', () => {
   test('the exported handler reads BUCKETMOVE_WORKSPACE from the environment', async () => {
     const key = `${prefix}default-export.jpg`;
     await putLegacy(key, fernet().encrypt(Buffer.from('via the exported handler')));
-    const before = process.env[WORKSPACE_ENV];
-    process.env[WORKSPACE_ENV] = workspaceJson();
+    const before = process.env[WORKSPACE_ENV_VAR];
+    process.env[WORKSPACE_ENV_VAR] = workspaceJson();
     try {
       expect(only(await defaultHandler(event([key]))).code).toBe('Succeeded');
     } finally {
-      if (before === undefined) delete process.env[WORKSPACE_ENV];
-      else process.env[WORKSPACE_ENV] = before;
+      if (before === undefined) delete process.env[WORKSPACE_ENV_VAR];
+      else process.env[WORKSPACE_ENV_VAR] = before;
     }
     expect((await getNew(key))!.body.toString()).toBe('via the exported handler');
   });
@@ -185,16 +186,16 @@ describe('the handler with the rig workspace', () => {
     const key = `${prefix}bundled/über photo.jpg`;
     const body = randomBytes(3000);
     await putLegacy(key, fernet().encrypt(body));
-    const before = process.env[WORKSPACE_ENV];
-    process.env[WORKSPACE_ENV] = workspaceJson();
+    const before = process.env[WORKSPACE_ENV_VAR];
+    process.env[WORKSPACE_ENV_VAR] = workspaceJson();
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const bundled = require(outfile) as { handler: BatchHandler };
       const { code, outcome } = only(await bundled.handler(event([key]), { getRemainingTimeInMillis: () => 60_000 }));
       expect([code, outcome.state, outcome.plaintextSha256]).toEqual(['Succeeded', 'copied', sha256(body)]);
     } finally {
-      if (before === undefined) delete process.env[WORKSPACE_ENV];
-      else process.env[WORKSPACE_ENV] = before;
+      if (before === undefined) delete process.env[WORKSPACE_ENV_VAR];
+      else process.env[WORKSPACE_ENV_VAR] = before;
     }
     expect(sha256((await getNew(key))!.body)).toBe(sha256(body));
   }, 60_000);

@@ -12,7 +12,8 @@ import type { JobDescriptor } from '@aws-sdk/client-s3-control';
 import { parse } from 'csv-parse/sync';
 import { completionRows, readReportManifest, reportManifestKey } from '../../migrator/src/batch/completion-report';
 import { jobNames } from '../../migrator/src/batch/create-job';
-import { createBatchHandler, WORKSPACE_ENV } from '../../migrator/src/batch/handler';
+import { createBatchHandler } from '../../migrator/src/batch/handler';
+import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
 import { summarizeJob } from '../../migrator/src/batch/job-summary';
 import { writeManifest } from '../../migrator/src/batch/write-manifest';
 import { createLogger } from '../../migrator/src/log';
@@ -71,7 +72,7 @@ describe('a Batch Operations job on the RGW (S3 Control aside)', () => {
     expect(rows.every((r) => r.length === 2 && r[0] === m.ws.legacy.bucket)).toBe(true);
     const { file: _file, ...plain } = m.ws;
     const fn = createBatchHandler({
-      env: { [WORKSPACE_ENV]: JSON.stringify(plain), LEGACY_FERNET_KEYS: m.keys.join(',') },
+      env: { [WORKSPACE_ENV_VAR]: JSON.stringify(plain), LEGACY_FERNET_KEYS: m.keys.join(',') },
       clients: { env: m.env },
       log: createLogger({ name: 'test', level: 'silent' }),
     });

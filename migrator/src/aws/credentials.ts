@@ -16,6 +16,7 @@ import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/creden
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
 import type { ResolvedEndpoint, Side } from './endpoint';
+import { iamArn, partitionOf } from '../../../workspaces/arns';
 
 export type CredentialsMode = 'assume-role' | 'static';
 
@@ -35,17 +36,11 @@ export const STATIC_KEY_ENV: Record<Side, { accessKeyId: string; secretAccessKey
   },
 };
 
-/** The AWS partition of a region (arn:aws, arn:aws-cn, arn:aws-us-gov). */
-export function partitionOf(region: string): 'aws' | 'aws-cn' | 'aws-us-gov' {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
 
 /** The ARN of a side's migration role: the reader role in the legacy account, the writer role in the primary one. */
 export function migrationRoleArn(ws: LoadedWorkspace, side: Side, region: string): string {
   const name = side === 'legacy' ? ws.legacy.readerRoleName : ws.primary.writerRoleName;
-  return `arn:${partitionOf(region)}:iam::${ws[side].accountId}:role/${name}`;
+  return iamArn(partitionOf(region), ws[side].accountId, 'role', name);
 }
 
 /** A role session name: 2-64 of [\w+=,.@-] (STS rejects anything else). */

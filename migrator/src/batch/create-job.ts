@@ -10,7 +10,8 @@
 import { createHash } from 'crypto';
 import { CreateJobCommand, type CreateJobCommandInput, type S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { partitionOf } from '../aws/credentials';
+import { bucketArn, iamArn, lambdaFunctionArn, partitionOf } from '../../../workspaces/arns';
+import { batchPrefixes } from '../../../workspaces/batch-layout';
 
 export const INVOCATION_SCHEMA_VERSION = '2.0';
 export const MANIFEST_FORMAT = 'S3BatchOperations_CSV_20180820';
@@ -37,15 +38,16 @@ export function jobNames(ws: LoadedWorkspace): JobNames {
   const account = ws.primary.accountId;
   return {
     accountId: account,
-    functionArn: `arn:${p}:lambda:${ws.region}:${account}:function:${ws.batchOperations.functionName}`,
-    roleArn: `arn:${p}:iam::${account}:role/${ws.batchOperations.operationsRoleName}`,
-    reportBucketArn: `arn:${p}:s3:::${ws.primary.bucket}`,
-    reportPrefix: `${ws.batchOperations.reportsPrefix}reports`,
+    functionArn: lambdaFunctionArn(p, ws.region, account, ws.batchOperations.functionName),
+    roleArn: iamArn(p, account, 'role', ws.batchOperations.operationsRoleName),
+    reportBucketArn: bucketArn(p, ws.primary.bucket),
+    // Batch Operations writes under `<Prefix>/job-<id>/`: the prefix goes without its closing slash.
+    reportPrefix: batchPrefixes(ws).reports.replace(/\/$/, ''),
   };
 }
 
 export function objectArn(region: string, bucket: string, key: string): string {
-  return `arn:${partitionOf(region)}:s3:::${bucket}/${key}`;
+  return `${bucketArn(partitionOf(region), bucket)}/${key}`;
 }
 
 /** At most 64 characters (CreateJob's limit): the SHA-256 of what makes the job the same job. */

@@ -12,6 +12,7 @@
  * (context.getRemainingTimeInMillis) aborts a copy that would outlive it, answered TemporaryFailure.
  */
 import { setMaxListeners } from 'events';
+import { WORKSPACE_ENV_VAR } from '../../../workspaces/batch-layout';
 import { ConfigError, parseWorkspaceJson, type LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, type SideClientOptions } from '../aws/clients';
 import { loadCodec } from '../codec';
@@ -24,8 +25,6 @@ import { encodeOutcome } from './result-string';
 
 const MIB = 1024 * 1024;
 
-/** The environment variable that holds the workspace JSON. */
-export const WORKSPACE_ENV = 'BUCKETMOVE_WORKSPACE';
 
 /** What Lambda passes as the second argument; only the deadline is used. */
 export interface DeadlineContext {
@@ -52,9 +51,9 @@ interface Container {
 
 async function buildContainer(o: HandlerOptions): Promise<Container> {
   const env = o.env ?? process.env;
-  const text = env[WORKSPACE_ENV];
-  if (!text) throw new ConfigError(`${WORKSPACE_ENV} is not set: give the function the workspace JSON (the content of workspaces/<env>.json)`);
-  const ws = parseWorkspaceJson(text, WORKSPACE_ENV);
+  const text = env[WORKSPACE_ENV_VAR];
+  if (!text) throw new ConfigError(`${WORKSPACE_ENV_VAR} is not set: give the function the workspace JSON (the content of workspaces/<env>.json)`);
+  const ws = parseWorkspaceJson(text, WORKSPACE_ENV_VAR);
   const codec: Codec = await loadCodec(ws, { env });
   const clients = createClients(ws, o.clients);
   return {

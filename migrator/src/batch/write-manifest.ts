@@ -5,6 +5,7 @@
  * its s3:// URL. Either way the job is pinned to the ETag the manifest object has now.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { batchPrefixes } from '../../../workspaces/batch-layout';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Checkpoint } from '../migrate/checkpoint';
 import type { ObjectState } from '../migrate/object-states';
@@ -27,7 +28,7 @@ export interface WrittenManifest extends ManifestLocation {
 
 /** Writes the keys of `keys` as a CSV manifest into the new bucket (with `writer`), under `<reportsPrefix>manifests/<name>.csv`. */
 async function writeJobManifest(ws: LoadedWorkspace, writer: S3Client, keys: KeySource, name: string): Promise<WrittenManifest> {
-  const at = { bucket: ws.primary.bucket, key: `${ws.batchOperations.reportsPrefix}manifests/${name}.csv` };
+  const at = { bucket: ws.primary.bucket, key: `${batchPrefixes(ws).manifests}${name}.csv` };
   const { objects } = await writeCsvManifest(keys, ws.legacy.bucket, s3Sink(writer, at, sseParams(ws.primary.encryption)));
   return { ...(await manifestAt(writer, at)), objects };
 }
