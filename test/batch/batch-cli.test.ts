@@ -21,7 +21,7 @@ describe('npm run batch refuses', () => {
 
   test('a --manifest that is not an s3:// URL, --job-id with --manifest, --retry-quarantined alone', async () => {
     const a = await runCliScript('batch', ['--env', 'dev', '--manifest', '/tmp/m.csv']);
-    expect([a.code, a.stderr.trim()]).toEqual([2, 'batch: --manifest must be an s3://bucket/key URL (got "/tmp/m.csv")']);
+    expect([a.code, a.stderr.trim()]).toEqual([2, 'batch: --manifest "/tmp/m.csv" is not an S3 object URL: give s3://bucket/key']);
     const b = await runCliScript('batch', ['--env', 'dev', '--manifest', 's3://b/k.csv', '--job-id', 'j']);
     expect([b.code, b.stderr.trim()]).toEqual([2, 'batch: --job-id reads an existing job: give it without --manifest and --prefix']);
     const c = await runCliScript('batch', ['--env', 'dev', '--retry-quarantined']);

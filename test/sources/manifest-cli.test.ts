@@ -24,7 +24,7 @@ describe('npm run manifest flags', () => {
 describe('migrate --manifest flags', () => {
   test('an s3:// object URL; not with --dry-run', () => {
     expect(migrateArgs(['--env', 'dev', '--manifest', 's3://b/x/manifest.json']).manifest).toBe('s3://b/x/manifest.json');
-    expect(usage(() => migrateArgs(['--env', 'dev', '--manifest', 'manifest.csv']))).toBe('--manifest "manifest.csv" is not s3://bucket/key');
+    expect(usage(() => migrateArgs(['--env', 'dev', '--manifest', 'manifest.csv']))).toBe('--manifest "manifest.csv" is not an S3 object URL: give s3://bucket/key');
     expect(usage(() => migrateArgs(['--env', 'dev', '--manifest', 's3://b/m.csv', '--dry-run']))).toBe('--dry-run lists the legacy bucket; give it without --manifest');
   });
 });

@@ -20,7 +20,7 @@ import { clientConfig, createS3Client, createSideClient } from '../aws/clients';
 import { runBatchJob } from '../batch/run-job';
 import { fileStamp } from '../report/files';
 import { reportsDir, stateDir } from '../state-paths';
-import { checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -39,7 +39,7 @@ export function parseArgs(argv: string[]) {
       .option('report', { type: 'string', describe: 'Report path without extension [default: .bucketmove/<env>/reports/batch-<id>-<time>]' })
       .check((a) => {
         checkWhole('priority', a.priority, 0, 2147483647);
-        if (a.manifest !== undefined && !/^s3:\/\/[^/]+\/.+$/.test(a.manifest)) throw new UsageError(`--manifest must be an s3://bucket/key URL (got "${a.manifest}")`);
+        checkS3Url('manifest', a.manifest);
         if (a['job-id'] !== undefined && (a.manifest !== undefined || a.prefix !== undefined)) throw new UsageError('--job-id reads an existing job: give it without --manifest and --prefix');
         if (a.manifest !== undefined && a.prefix !== undefined) throw new UsageError('--prefix applies to a manifest written from a listing: give it without --manifest');
         if (a['retry-of'] !== undefined && (a.manifest !== undefined || a.prefix !== undefined || a['job-id'] !== undefined)) {

@@ -17,7 +17,7 @@ import { bucketListing } from '../sources/bucket-listing';
 import { formatS3Url, parseS3Url } from '../sources/manifest-object';
 import { fileSink, s3Sink, writeManifest } from '../sources/write-manifest';
 import { stateDir } from '../state-paths';
-import { EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, EXIT, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -28,13 +28,8 @@ export function parseArgs(argv: string[]) {
       .option('prefix', { type: 'string', default: '', describe: 'Only keys under this prefix' })
       .option('out', { type: 'string', describe: 'Where to write it: s3://bucket/key (with the legacy side\'s credentials) or a file [default: .bucketmove/<env>/manifest-<time>.csv]' })
       .check((a) => {
-        if (a.out !== undefined && a.out.startsWith('s3://')) {
-          try {
-            parseS3Url(a.out);
-          } catch (err) {
-            throw new UsageError(`--out ${(err as Error).message}`);
-          }
-        } else if (a.out !== undefined && !a.out.trim()) {
+        if (a.out !== undefined && a.out.startsWith('s3://')) checkS3Url('out', a.out);
+        else if (a.out !== undefined && !a.out.trim()) {
           throw new UsageError('--out is empty: give s3://bucket/key or a file path');
         }
         return true;
@@ -52,8 +47,8 @@ async function main(): Promise<number> {
   try {
     await preflight(legacy);
     const out = args.out ?? path.join(stateDir(ws.env), `manifest-${fileStamp()}.csv`);
-    const toS3 = out.startsWith('s3://');
-    const sink = toS3 ? s3Sink(legacy.s3, parseS3Url(out)) : fileSink(out);
+    const at = out.startsWith('s3://') ? parseS3Url(out) : undefined;
+    const sink = at ? s3Sink(legacy.s3, at) : fileSink(out);
     const keys = bucketListing(legacy.s3, legacy.bucket, { prefix: args.prefix });
     let res: { objects: number; etag?: string };
     try {
@@ -65,7 +60,7 @@ async function main(): Promise<number> {
       }
       throw err;
     }
-    const where = toS3 ? formatS3Url(parseS3Url(out)) : out;
+    const where = at ? formatS3Url(at) : out;
     process.stdout.write(`manifest of ${ws.env} (${ws.legacy.bucket}${args.prefix ? `, prefix "${args.prefix}"` : ''}): ${res.objects} keys written to ${where}${res.etag ? `\netag: ${res.etag}` : ''}\n`);
     return EXIT.ok;
   } finally {

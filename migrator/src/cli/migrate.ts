@@ -21,7 +21,7 @@ import { sseParams } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { defaultCheckpointPath, reportsDir } from '../state-paths';
 import { parseShard, type Shard } from '../sources/shard';
-import { checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
 
 const MIB = 1024 * 1024;
 
@@ -54,7 +54,7 @@ export function parseArgs(argv: string[]) {
         if (Array.isArray(a.shard)) throw new UsageError('--shard is given more than once: give this task\'s one i/n');
         if (a.shard !== undefined) shardOf(a.shard);
         if (a.manifest !== undefined && a['dry-run']) throw new UsageError('--dry-run lists the legacy bucket; give it without --manifest');
-        if (a.manifest !== undefined && !/^s3:\/\/[^/]+\/.+/.test(a.manifest)) throw new UsageError(`--manifest "${a.manifest}" is not s3://bucket/key`);
+        checkS3Url('manifest', a.manifest);
         if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
         return true;
       })

@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { ConfigError } from '../../../workspaces/load';
+import { parseS3Url } from '../sources/manifest-object';
 
 /** A bad flag or argument. */
 export class UsageError extends Error {
@@ -44,6 +45,16 @@ export function runCli(command: string, main: () => Promise<number>): void {
 export function checkWhole(name: string, v: number | undefined, min: number, max = Infinity): void {
   if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
     throw new UsageError(`--${name} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''} (got ${v})`);
+  }
+}
+
+/** An s3://bucket/key flag (sources/manifest-object.ts parseS3Url), refused as a UsageError naming the flag. */
+export function checkS3Url(name: string, v: string | undefined): void {
+  if (v === undefined) return;
+  try {
+    parseS3Url(v);
+  } catch (err) {
+    throw new UsageError(`--${name} ${(err as Error).message}`);
   }
 }
 
