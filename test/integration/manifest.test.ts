@@ -13,6 +13,7 @@ import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { manifestLine } from '../../migrator/src/sources/write-manifest';
 import { runCliScript } from '../helpers/cli';
 import { tmpDirPerFile } from '../helpers/tmp';
+import { listBucketKeys } from './helpers/migration';
 import { dropMigration, freshMigration, seed, type TestMigration } from './helpers/own-buckets';
 import { migrateWorkspace } from '../../migrator/src/migrate/migrate-workspace';
 
@@ -38,13 +39,7 @@ describe('migrate --manifest on the rig', () => {
     for (const key of extraKeys) {
       await m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: key, Body: m.codec.encrypt(Buffer.from(`photo ${key}`), { key }) }));
     }
-    all = [];
-    let token: string | undefined;
-    do {
-      const out = await m.legacy.s3.send(new ListObjectsV2Command({ Bucket: m.legacy.bucket, ContinuationToken: token }));
-      all.push(...(out.Contents ?? []).map((o) => o.Key!));
-      token = out.NextContinuationToken;
-    } while (token);
+    all = await listBucketKeys(m.legacy.s3, m.legacy.bucket);
     expect(all).toHaveLength(14 + extraKeys.length);
   }, 120_000);
 
@@ -56,14 +51,7 @@ describe('migrate --manifest on the rig', () => {
   });
 
   async function newKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const out = await m.primary.s3.send(new ListObjectsV2Command({ Bucket: m.primary.bucket, ContinuationToken: token }));
-      keys.push(...(out.Contents ?? []).map((o) => o.Key!));
-      token = out.NextContinuationToken;
-    } while (token);
-    return keys.sort();
+    return (await listBucketKeys(m.primary.s3, m.primary.bucket)).sort();
   }
 
   const run = (manifest: string, checkpoint: string) =>

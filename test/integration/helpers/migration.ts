@@ -6,7 +6,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import { migrateWorkspace, type MigrateOptions, type MigrateOutcome } from '../../../migrator/src/migrate/migrate-workspace';
 import { generateFernetKey } from '../../../migrator/src/codec/fernet';
@@ -51,13 +51,17 @@ export async function headNew(key: string) {
   return s3As('primaryApp').send(new HeadObjectCommand({ Bucket: rigState().buckets.primary, Key: key }));
 }
 
-/** Every key under a prefix in a bucket, in order. */
-export async function listKeys(side: 'legacy' | 'primary', prefix: string): Promise<string[]> {
-  const client = s3As(side === 'legacy' ? 'legacyApp' : 'primaryApp');
+/** Every key under a prefix in a rig bucket, in order. */
+export function listKeys(side: 'legacy' | 'primary', prefix: string): Promise<string[]> {
+  return listBucketKeys(s3As(side === 'legacy' ? 'legacyApp' : 'primaryApp'), rigState().buckets[side], prefix);
+}
+
+/** Every key under a prefix in any bucket, in order. */
+export async function listBucketKeys(client: S3Client, bucket: string, prefix?: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const out = await client.send(new ListObjectsV2Command({ Bucket: rigState().buckets[side], Prefix: prefix, ContinuationToken: token }));
+    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     for (const o of out.Contents ?? []) keys.push(o.Key!);
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
