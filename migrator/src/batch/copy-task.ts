@@ -14,7 +14,7 @@
 import type { Codec } from '../codec/codec';
 import type { Outcome } from '../migrate/checkpoint';
 import { NEEDS_RECHECK } from '../migrate/object-states';
-import { classify } from '../migrate/classify';
+import { classify, failureOutcome } from '../migrate/classify';
 import { copyObject, type Source } from '../migrate/copy-object';
 import { recheckCopy } from '../migrate/recheck-deletes';
 import type { Target } from '../migrate/write-new';
@@ -52,10 +52,7 @@ export async function copyTask(task: BatchTask, deps: TaskDeps, signal: AbortSig
   } catch (err) {
     if (signal.aborted) return deadline();
     const why = classify(err);
-    return {
-      resultCode: why.kind === 'permanent' ? 'PermanentFailure' : 'TemporaryFailure',
-      outcome: { state: why.kind === 'permanent' ? 'quarantined' : 'failed', errorCode: why.code, errorMessage: why.message, httpStatus: why.httpStatus ?? null },
-    };
+    return { resultCode: why.kind === 'permanent' ? 'PermanentFailure' : 'TemporaryFailure', outcome: failureOutcome(why) };
   }
 }
 

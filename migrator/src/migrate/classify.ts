@@ -5,6 +5,7 @@
  * - permanent: the object goes to quarantine and the run goes on (the codec refused the bytes, 403, bad requests).
  */
 import { CodecError } from '../codec/codec';
+import type { Outcome } from './checkpoint';
 
 /** A failure that is the object's own and will not go away on retry (besides the codec's). */
 export class PermanentCopyError extends Error {
@@ -77,4 +78,14 @@ export function classify(err: unknown): Classified {
 function oneLine(s: string): string {
   const line = s.split('\n')[0].trim();
   return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}
+
+/** What a failure records: quarantined when permanent (a person must look), failed when temporary (tried again). */
+export function failureOutcome(why: Classified): Outcome {
+  return {
+    state: why.kind === 'permanent' ? 'quarantined' : 'failed',
+    errorCode: why.code,
+    errorMessage: why.message,
+    httpStatus: why.httpStatus ?? null,
+  };
 }

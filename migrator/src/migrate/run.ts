@@ -14,7 +14,7 @@ import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'events';
 import type { Codec } from '../codec/codec';
 import { DONE_STATES, NEEDS_RECHECK, type Checkpoint, type ObjectRow, type ObjectState, type Outcome } from './checkpoint';
-import { classify, type Classified } from './classify';
+import { classify, failureOutcome, type Classified } from './classify';
 import { copyObject, type SizeHooks, type Source } from './copy-object';
 import { DeleteRecheck } from './recheck-deletes';
 import { MemoryBudget } from './memory-budget';
@@ -337,12 +337,7 @@ export class MigrationRun {
         if (signal.aborted) return; // aborted by the user: the key stays pending, nothing partial remains
         const why = classify(err);
         if (why.kind === 'permanent' || attempt >= this.opts.maxAttempts) {
-          outcome = {
-            state: why.kind === 'permanent' ? 'quarantined' : 'failed',
-            errorCode: why.code,
-            errorMessage: why.message,
-            httpStatus: why.httpStatus ?? null,
-          };
+          outcome = failureOutcome(why);
           checkpoint.record(row.key, outcome);
           this.count(row, outcome);
           return;
