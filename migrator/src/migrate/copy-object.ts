@@ -16,7 +16,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'stream/promises';
-import { Writable } from 'stream';
+import { pipeline as pipelineStreams, Writable, type Readable, type Transform } from 'stream';
 import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from './checkpoint';
 import { PermanentCopyError } from './classify';
@@ -102,7 +102,9 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
       const onAbort = () => controller.abort();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        const plaintext = codec.decrypt(again.body, { key: row.key, size: again.size }).pipe(new PlaintextHasher({ sha256, size }));
+        // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
+        // waiting for bytes that never come.
+        const plaintext = pipelineTo(codec.decrypt(again.body, { key: row.key, size: again.size }), new PlaintextHasher({ sha256, size }));
         written = await putMultipart(target, obj, plaintext, size, controller);
       } finally {
         signal.removeEventListener('abort', onAbort);
@@ -158,6 +160,13 @@ async function explainExisting(target: Target, key: string, legacy: LegacyObject
     'SourceChangedAfterCopy',
     `the new bucket holds a copy of an older legacy version (ETag ${prov.sourceEtag}, now ${legacy.etag}); it is kept, a person must decide`,
   );
+}
+
+/** `from` piped into `to`, returning `to`; an error or early end anywhere destroys both with it. */
+function pipelineTo<T extends Transform>(from: Readable, to: T): T {
+  return pipelineStreams(from, to, () => {
+    /* the error reaches the reader of `to` through its destruction */
+  }) as T;
 }
 
 function discard(): Writable {
