@@ -9,19 +9,17 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'crypto';
-import { PassThrough, Readable } from 'stream';
-import type { Codec } from '../../migrator/src/codec/codec';
+import { Readable } from 'stream';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
+import { identityCodec, offlineS3Client } from '../helpers/fakes';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const MIB = 1024 * 1024;
 const ID = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '', source: 'manifest s3://m/k#e' };
 
@@ -67,14 +65,13 @@ describe('MemoryBudget.shrinkTo', () => {
 });
 
 describe('a run over keys of unknown size', () => {
-  const identity: Codec = { name: 'identity', decrypt: (s) => s.pipe(new PassThrough()), plaintextSize: (n) => n, encrypt: (b) => b };
   const sizes: Record<string, number> = { 'small.jpg': 1000, 'medium.jpg': 3 * MIB, 'large.jpg': 7 * MIB };
   const bodies = Object.fromEntries(Object.entries(sizes).map(([k, n]) => [k, Buffer.alloc(n, k.length)]));
   const etagOf = (k: string) => createHash('md5').update(bodies[k]).digest('hex');
 
   test('reserves the small-object ceiling, shrinks to fit small ones, takes the window before a large upload; records real sizes', async () => {
-    const source = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-    const target = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const source = offlineS3Client();
+    const target = offlineS3Client();
     const src = mockClient(source);
     const dst = mockClient(target);
     src.on(GetObjectCommand).callsFake((input: { Key: string }) => ({
@@ -116,7 +113,7 @@ describe('a run over keys of unknown size', () => {
         {
           source: { client: source, bucket: 'old' },
           target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize },
-          codec: identity,
+          codec: identityCodec,
           checkpoint: cp,
           keys,
           events: { finished: (row) => bytes.push(row.size) },
@@ -144,8 +141,8 @@ describe('a run over keys of unknown size', () => {
   });
 
   test('keys recorded behind the dispatcher (a manifest out of key order) are copied too', async () => {
-    const source = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-    const target = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const source = offlineS3Client();
+    const target = offlineS3Client();
     const order = ['m', 'a', 'z', 'b', 'c'];
     const src = mockClient(source);
     const dst = mockClient(target);
@@ -170,7 +167,7 @@ describe('a run over keys of unknown size', () => {
         {
           source: { client: source, bucket: 'old' },
           target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 1 },
-          codec: identity,
+          codec: identityCodec,
           checkpoint: cp,
           keys,
           events: {
