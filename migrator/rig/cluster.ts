@@ -4,7 +4,7 @@
  * lives in one directory; the daemons run in the foreground of processes this module spawns, so their PIDs are known
  * exactly, and stopping kills only those PIDs (after checking /proc that they are still our daemons).
  *
- * Settings and their reasons: ../shared/docs/local-s3-rig.md.
+ * Settings and their reasons: beside each one below, and in migrator/rig/README.md.
  */
 import { execFile, spawn, type ChildProcess } from 'child_process';
 import { randomUUID } from 'crypto';

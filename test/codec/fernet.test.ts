@@ -6,7 +6,8 @@ import { FernetCodec, fernetDecrypt, fernetEncrypt, parseFernetKeys } from '../.
 import { ConfigError } from '../../workspaces/load';
 import { chunked, collect, collectFailure } from '../helpers/streams';
 
-const VECTORS = path.resolve(__dirname, '../../../shared/vectors/fernet');
+// The spec's own vectors, copied into the repository (test/fixtures/fernet-spec/SOURCE.md).
+const VECTORS = path.resolve(__dirname, '../fixtures/fernet-spec');
 interface Vector {
   token: string;
   now: string;

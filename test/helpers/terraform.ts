@@ -1,5 +1,5 @@
 /**
- * Runs Terraform offline against the provider mirror (../shared/docs/local-s3-rig.md):
+ * Runs Terraform offline against the provider mirror:
  * - a CLI config written to a temp folder that installs hashicorp/aws only from the filesystem mirror
  *   (/opt/tf-plugins, or BUCKETMOVE_TF_PLUGIN_MIRROR) and never from the network;
  * - TF_CLI_CONFIG_FILE, CHECKPOINT_DISABLE and fake AWS credentials are set for the child process only.

@@ -216,7 +216,7 @@ describe('dual-read', () => {
     expect(out.size).toBe(plain.length);
     expect(out.etag).toMatch(/^"[0-9a-f]{32}"$/);
     await proxy.close();
-    // RGW 16 accepts SSE-S3 without applying or echoing it (../shared/docs/local-s3-rig.md): check what was asked.
+    // RGW 16 accepts SSE-S3 without applying or echoing it (migrator/rig/README.md): check what was asked.
     const sent = proxy.seen.filter((r) => r.method === 'PUT');
     expect(sent.map((r) => [r.bucket, r.key, r.headers['x-amz-server-side-encryption']])).toEqual([[state.buckets.primary, key, 'AES256']]);
     const head = await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }));
