@@ -262,7 +262,7 @@ describe('start-up', () => {
   const base = () => storeEnv({ mode: 'dual-read', fernetKeys });
 
   test.each([
-    ['no mode', { PHOTO_STORE_MODE: undefined }, /^photo-service: PHOTO_STORE_MODE is not set: set it to one of legacy-only, dual-read, new-only\n$/],
+    ['no mode', { PHOTO_STORE_MODE: undefined }, /^photo-service: PHOTO_STORE_MODE is not set: set it to one of legacy-only, read-both-write-legacy, dual-read, new-only\n$/],
     ['no codec keys', { LEGACY_FERNET_KEYS: undefined }, /^photo-service: codec\.keys: environment variable LEGACY_FERNET_KEYS is not set; /],
     ['a wrong secret key', { AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' }, /^photo-service: cannot start: HeadBucket on the new bucket failed: .*HTTP 403.*; check the buckets, endpoints and keys\n$/],
     ['a missing legacy bucket', { PHOTO_STORE_LEGACY_BUCKET: 'no-such-legacy-bucket' }, /^photo-service: cannot start: HeadBucket on the legacy bucket failed: .*404.*\n$/],

@@ -5,12 +5,13 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { usesLegacy, usesNew, type StoreMode } from '../../../migrator/src/store/modes';
 import { rigState } from './rig';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 
 export interface StoreEnvOptions {
-  readonly mode: 'legacy-only' | 'dual-read' | 'new-only';
+  readonly mode: StoreMode;
   readonly fernetKeys?: readonly string[];
   /** Both sides' endpoint (default: the rig's); e.g. a fault proxy. */
   readonly endpoint?: string;
@@ -22,7 +23,7 @@ export interface StoreEnvOptions {
 export function storeEnv(o: StoreEnvOptions): NodeJS.ProcessEnv {
   const s = rigState();
   const env: NodeJS.ProcessEnv = { PHOTO_STORE_MODE: o.mode, AWS_REGION: s.region };
-  if (o.mode !== 'legacy-only') {
+  if (usesNew(o.mode)) {
     Object.assign(env, {
       PHOTO_STORE_BUCKET: s.buckets.primary,
       PHOTO_STORE_ENDPOINT: o.endpoint ?? s.endpoint,
@@ -30,7 +31,7 @@ export function storeEnv(o: StoreEnvOptions): NodeJS.ProcessEnv {
       AWS_SECRET_ACCESS_KEY: s.principals.primaryApp.secretAccessKey,
     });
   }
-  if (o.mode !== 'new-only') {
+  if (usesLegacy(o.mode)) {
     Object.assign(env, {
       PHOTO_STORE_LEGACY_BUCKET: s.buckets.legacy,
       PHOTO_STORE_LEGACY_ENDPOINT: o.legacyEndpoint ?? o.endpoint ?? s.endpoint,
