@@ -16,6 +16,11 @@ export interface StoreEnvOptions {
   /** Both sides' endpoint (default: the rig's); e.g. a fault proxy. */
   readonly endpoint?: string;
   readonly legacyEndpoint?: string;
+  /**
+   * A test's own two buckets (helpers/own-buckets.ts) and the keys that reach them (its `env`: AWS_* and LEGACY_AWS_*),
+   * instead of the rig's buckets and app users.
+   */
+  readonly own?: { readonly primary: string; readonly legacy: string; readonly keys: NodeJS.ProcessEnv };
   readonly extra?: NodeJS.ProcessEnv;
 }
 
@@ -25,18 +30,18 @@ export function storeEnv(o: StoreEnvOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PHOTO_STORE_MODE: o.mode, AWS_REGION: s.region };
   if (usesNew(o.mode)) {
     Object.assign(env, {
-      PHOTO_STORE_BUCKET: s.buckets.primary,
+      PHOTO_STORE_BUCKET: o.own?.primary ?? s.buckets.primary,
       PHOTO_STORE_ENDPOINT: o.endpoint ?? s.endpoint,
-      AWS_ACCESS_KEY_ID: s.principals.primaryApp.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s.principals.primaryApp.secretAccessKey,
+      AWS_ACCESS_KEY_ID: o.own?.keys.AWS_ACCESS_KEY_ID ?? s.principals.primaryApp.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: o.own?.keys.AWS_SECRET_ACCESS_KEY ?? s.principals.primaryApp.secretAccessKey,
     });
   }
   if (usesLegacy(o.mode)) {
     Object.assign(env, {
-      PHOTO_STORE_LEGACY_BUCKET: s.buckets.legacy,
+      PHOTO_STORE_LEGACY_BUCKET: o.own?.legacy ?? s.buckets.legacy,
       PHOTO_STORE_LEGACY_ENDPOINT: o.legacyEndpoint ?? o.endpoint ?? s.endpoint,
-      LEGACY_AWS_ACCESS_KEY_ID: s.principals.legacyApp.accessKeyId,
-      LEGACY_AWS_SECRET_ACCESS_KEY: s.principals.legacyApp.secretAccessKey,
+      LEGACY_AWS_ACCESS_KEY_ID: o.own?.keys.LEGACY_AWS_ACCESS_KEY_ID ?? s.principals.legacyApp.accessKeyId,
+      LEGACY_AWS_SECRET_ACCESS_KEY: o.own?.keys.LEGACY_AWS_SECRET_ACCESS_KEY ?? s.principals.legacyApp.secretAccessKey,
       ...(o.fernetKeys ? { LEGACY_FERNET_KEYS: o.fernetKeys.join(',') } : {}),
     });
   }
