@@ -43,14 +43,14 @@ import { startPhotoService, storeEnv, type RunningService } from './helpers/phot
 import { startFront, type Front } from './helpers/round-robin-front';
 
 const SEED = 'rolling';
-const PHOTOS = 120;
+const PHOTOS = 60;
 const INSTANCES = 3;
 const WORKERS = 4;
 /** Each load worker pauses this long between its operations: a steady load, not a flood of a shared 2-core machine. */
 const PAUSE_MS = 30;
 /** Load operations while the whole fleet runs legacy-only, and after each instance's restart. */
-const OPS_AT_START = 150;
-const OPS_BETWEEN_RESTARTS = 40;
+const OPS_AT_START = 100;
+const OPS_BETWEEN_RESTARTS = 20;
 const MAX_OPS = 40_000;
 const MAX_DELETES = 40;
 /** A bound on the whole run (the load stops and the test fails past it); not a speed assertion. */
@@ -109,16 +109,21 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   const start = async (slot: number, mode: StoreMode) => {
     const log = path.join(dir, `instance-${slot}-${logs.length}-${mode}.log`);
     logs.push(log);
-    const env = storeEnv({ mode, fernetKeys: mig.keys, own: { primary: mig.primary.bucket, legacy: mig.legacy.bucket, keys: mig.env }, extra: { TS_NODE_TRANSPILE_ONLY: 'true' } });
-    instances[slot] = await startPhotoService(env, log);
+    const env = storeEnv({ mode, fernetKeys: mig.keys, own: { primary: mig.primary.bucket, legacy: mig.legacy.bucket, keys: mig.env } });
+    instances[slot] = await startPhotoService(env, log, { bundled: true });
     fleet.set(slot, instances[slot]!.url, mode);
   };
   await Promise.all(Array.from({ length: INSTANCES }, (_, slot) => start(slot, 'legacy-only')));
+  const debug = (what: string) => process.stderr.write(`DEBUG ${((performance.now() - t0) / 1000).toFixed(1)} s: ${what}\n`);
   const restart = async (slot: number, mode: StoreMode) => {
+    debug(`drain ${slot}`);
     await fleet.drain(slot);
+    debug(`stop ${slot}`);
     stops.push(await instances[slot]!.stop());
     instances[slot] = undefined;
+    debug(`start ${slot}`);
     await start(slot, mode);
+    debug(`started ${slot}`);
   };
 
   // The load, and the watcher that keeps reading every deleted photo.
@@ -128,13 +133,14 @@ test('a fleet of three switches mode one instance at a time through the whole ru
     const now = performance.now();
     if (phases.length) phases[phases.length - 1].end = now;
     phases.push({ name, start: now, end: Infinity });
+    process.stderr.write(`DEBUG ${((now - t0) / 1000).toFixed(1)} s: ${name} (ops ${done}, failures ${client.failures.length})\n`);
   };
   let done = 0;
   let finished = false;
   let timedOut = false;
   const untilOps = async (n: number) => {
     const target = done + n;
-    while (done < target && !finished) await sleep(20);
+    while (done < target && !finished && !timedOut) await sleep(20);
   };
   phase('legacy-only');
   const load = client.run(
@@ -154,7 +160,7 @@ test('a fleet of three switches mode one instance at a time through the whole ru
         await client.check(key);
         watched++;
       }
-      await sleep(50);
+      await sleep(200);
     }
   })();
 
@@ -166,34 +172,32 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   const write = (key: string, slot: number) => client.write(key, writeNo++, size(), pinned(slot));
   const cases = async (modes: string, slots: readonly [number, number]) => {
     const seededKeys = forCases.splice(0, 6);
-    for (const [x, y] of [slots, [slots[1], slots[0]] as const]) {
-      const fresh = () => `chats/cases/${modes}/${caseNo++}.jpg`;
-      const readBoth = async (key: string) => {
-        await client.check(key, pinned(x));
-        await client.check(key, pinned(y));
-      };
-      const k1 = fresh(); // write through one, read through both
-      await write(k1, x);
-      await readBoth(k1);
-      const k2 = fresh(); // overwrite through the other
-      await write(k2, x);
-      await write(k2, y);
-      await readBoth(k2);
-      const k3 = seededKeys.shift()!; // a new version of a photo that was in legacy
-      await write(k3, y);
-      await readBoth(k3);
-      const k4 = fresh(); // delete through the other
-      await write(k4, x);
-      await client.delete(k4, pinned(y));
-      await readBoth(k4);
-      const k5 = seededKeys.shift()!; // delete a photo that was in legacy
-      await client.delete(k5, pinned(y));
-      await readBoth(k5);
-      const k6 = seededKeys.shift()!; // delete through one, write again through the other
-      await client.delete(k6, pinned(x));
-      await write(k6, y);
-      await readBoth(k6);
-    }
+    const fresh = () => `chats/cases/${modes}/${caseNo++}.jpg`;
+    // Each case on a key of its own, all at once (the client runs the operations on one key in order).
+    await Promise.all(
+      [slots, [slots[1], slots[0]] as const].flatMap(([x, y]) => {
+        const readBoth = async (key: string) => {
+          await client.check(key, pinned(x));
+          await client.check(key, pinned(y));
+        };
+        const [k1, k2, k4] = [fresh(), fresh(), fresh()];
+        const [k3, k5, k6] = seededKeys.splice(0, 3);
+        return [
+          // write through one, read through both
+          write(k1, x).then(() => readBoth(k1)),
+          // overwrite through the other
+          write(k2, x).then(() => write(k2, y)).then(() => readBoth(k2)),
+          // a new version of a photo that was in legacy
+          write(k3, y).then(() => readBoth(k3)),
+          // delete through the other
+          write(k4, x).then(() => client.delete(k4, pinned(y))).then(() => readBoth(k4)),
+          // delete a photo that was in legacy
+          client.delete(k5, pinned(y)).then(() => readBoth(k5)),
+          // delete through one, write again through the other
+          client.delete(k6, pinned(x)).then(() => write(k6, y)).then(() => readBoth(k6)),
+        ];
+      }),
+    );
   };
   let casesRun = 0;
   /** Switches the fleet to `mode`, one instance at a time; with the first one switched, drives the pair on purpose. */
@@ -203,6 +207,7 @@ test('a fleet of three switches mode one instance at a time through the whole ru
       await restart(slot, mode);
       if (slot === 0) {
         await cases(`${from}+${mode}`, [0, 1]);
+        debug('cases done');
         casesRun++;
       }
       await untilOps(OPS_BETWEEN_RESTARTS);
@@ -217,8 +222,9 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   const audit = async (name: string, since: Date) => {
     // The fleet's log lines in one file, as a log group gathers them (each instance wrote its own).
     fs.writeFileSync(fallbackLog, logs.map((l) => (fs.existsSync(l) ? fs.readFileSync(l, 'utf8') : '')).join(''));
-    const run = await runCliScript('audit', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, name), '--fallback-log', fallbackLog, '--since', since.toISOString()], { cwd: dir, env: cliEnv });
+    const run = await runCliScript('audit', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, name), '--fallback-log', fallbackLog, '--since', since.toISOString()], { cwd: dir, env: cliEnv, bundled: true });
     audits.push(run);
+    debug(`audited: ${run.stdout.split('\n')[0]}`);
     return run;
   };
 
@@ -228,8 +234,9 @@ test('a fleet of three switches mode one instance at a time through the whole ru
     await roll('read-both-write-legacy', 'dual-read');
 
     phase('backfill (dual-read)');
-    migration = await runCliScript('migrate', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, 'migrate'), '--concurrency', '4'], { cwd: dir, env: cliEnv });
+    migration = await runCliScript('migrate', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, 'migrate'), '--concurrency', '8'], { cwd: dir, env: cliEnv, bundled: true });
     backfilledAt = performance.now();
+    debug(`migrated: ${migration.stdout.split('\n')[0]}`);
     // From here no read may fall back: once the requests that started before the migrator's end have finished.
     await fleet.settled(backfilledAt);
     const since = new Date();
@@ -243,7 +250,7 @@ test('a fleet of three switches mode one instance at a time through the whole ru
     // new-only leaves the legacy bucket alone: audit it as it stays, then the gate checks the audit against it.
     phase('audit and gate (new-only)');
     await audit('audit-for-teardown', since);
-    gate = await runCliScript('teardown', ['--env', 'local', '--dry-run', '--report', path.join(dir, 'audit-for-teardown.json'), '--min-window', '1s'], { cwd: dir, env: cliEnv });
+    gate = await runCliScript('teardown', ['--env', 'local', '--dry-run', '--report', path.join(dir, 'audit-for-teardown.json'), '--min-window', '1s'], { cwd: dir, env: cliEnv, bundled: true });
   } finally {
     finished = true;
     phases[phases.length - 1].end = performance.now();

@@ -94,7 +94,10 @@ export async function startFront(size: number): Promise<Front> {
     errors,
     set(i, url, label) {
       slots[i].agent?.destroy();
-      Object.assign(slots[i], { url: new URL(url), label, agent: new http.Agent({ keepAlive: true, maxSockets: 32 }) });
+      // Idle connections are dropped after 1 s, well before the service's keep-alive timeout (Node's default, 5 s):
+      // a connection the service closes just as the front reuses it would fail that request with ECONNRESET. (A load
+      // balancer is configured the same way: its idle timeout shorter than the targets' keep-alive timeout.)
+      Object.assign(slots[i], { url: new URL(url), label, agent: new http.Agent({ keepAlive: true, maxSockets: 32, timeout: 1000 }) });
     },
     async drain(i) {
       const slot = slots[i];
