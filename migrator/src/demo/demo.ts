@@ -194,7 +194,7 @@ async function main(): Promise<number> {
 
     step('Summary', '', '');
     const migrated = /(\d+) legacy objects/.exec(migrate.out)?.[1] ?? '?';
-    say(`photos migrated: ${migrated} (${seeded.entries.length} seeded, the rest uploaded before release 2); app requests during the demo: ${afterStats.requests} (${afterStats.uploads} uploads), failed: ${afterStats.failed}`);
+    say(`photos migrated: ${migrated} (${seeded.entries.length} seeded, the rest uploaded through legacy-only and read-both-write-legacy instances); app requests during the demo: ${afterStats.requests} (${afterStats.uploads} uploads), failed: ${afterStats.failed}`);
     if (afterStats.failures.length) say(`failures: ${afterStats.failures.join('; ')}`);
     say(`reads served from legacy: ${legacyReadsAtMigrated} until the backfill ended (legacy-only, then the fallback), ${afterStats.readsLegacy - legacyReadsAtMigrated} after it`);
     say(`three releases of ${INSTANCES} instances each, one instance at a time, without a failed request`);
