@@ -574,8 +574,8 @@ describe('bad configuration and keys', () => {
   const base = () => storeEnv({ mode: 'dual-read', fernetKeys });
 
   test.each([
-    ['PHOTO_STORE_MODE=unset', { PHOTO_STORE_MODE: undefined }, /^PHOTO_STORE_MODE is not set: set it to one of legacy-only, dual-read, new-only$/],
-    ['PHOTO_STORE_MODE=both', { PHOTO_STORE_MODE: 'both' }, /^PHOTO_STORE_MODE must be one of legacy-only, dual-read, new-only \(got "both"\)$/],
+    ['PHOTO_STORE_MODE=unset', { PHOTO_STORE_MODE: undefined }, /^PHOTO_STORE_MODE is not set: set it to one of legacy-only, read-both-write-legacy, dual-read, new-only$/],
+    ['PHOTO_STORE_MODE=both', { PHOTO_STORE_MODE: 'both' }, /^PHOTO_STORE_MODE must be one of legacy-only, read-both-write-legacy, dual-read, new-only \(got "both"\)$/],
     ['PHOTO_STORE_BUCKET=', { PHOTO_STORE_BUCKET: '' }, /^PHOTO_STORE_BUCKET is not set/],
     ['PHOTO_STORE_LEGACY_BUCKET=unset', { PHOTO_STORE_LEGACY_BUCKET: undefined }, /^PHOTO_STORE_LEGACY_BUCKET is not set/],
     ['AWS_REGION=moon-1', { AWS_REGION: 'moon-1' }, /^AWS_REGION must be an AWS region/],
