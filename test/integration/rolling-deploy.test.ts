@@ -28,7 +28,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { gitRevision, machineLine, writeSection } from '../../migrator/bench/benchmarks-md';
+import { runContextLines, writeSection } from '../../migrator/bench/benchmarks-md';
 import { isTombstone } from '../../migrator/src/migrate/provenance';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { planObjects } from '../../migrator/src/seed/plan';
@@ -338,8 +338,7 @@ test('a fleet of three switches mode one instance at a time through the whole ru
         `pausing ${PAUSE_MS} ms between operations (reads, uploads, new versions, deletes), and a watcher re-reading every deleted photo. Each switch`,
         'drains one instance at the front, stops it and starts it with the next PHOTO_STORE_MODE; the migrate, audit and teardown (dry run) CLIs run in',
         'their phases.',
-        `Machine: ${machineLine()}; 1-minute load average ${loadAtStart.toFixed(1)} when the test started (other processes included).`,
-        `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
+        ...runContextLines(loadAtStart),
         '',
         ...table,
         '',
