@@ -43,7 +43,6 @@ async function main(): Promise<number> {
 
   const server = http.createServer(photoHandler(store, { maxBytes, log }));
   server.keepAliveTimeout = keepAliveMs;
-  server.headersTimeout = Math.max(server.headersTimeout, keepAliveMs + 1_000);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? new ConfigError(`cannot listen on ${host}:${port} (${err.code}); set PORT or HOST`) : err),
