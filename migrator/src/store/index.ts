@@ -7,7 +7,7 @@
  */
 export { createStore, createStoreFromEnv, PhotoStore, type StoreOptions } from './store';
 export { storeConfigFromEnv, STORE_ENV, STORE_MODES, type StoreConfig, type StoreMode } from './config';
-export { modeRules, nextMode, type ModeRules } from './modes';
+export { modeRules, type ModeRules } from './modes';
 export { StoreError, type StoreErrorKind, type StoreSide } from './errors';
 export type { StoreCounts } from './counters';
 export type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';

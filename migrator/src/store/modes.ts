@@ -28,6 +28,7 @@
  * An S3-API gateway on this store switches the same way: the rules live here, not in the service.
  */
 
+/** In the order a release goes through them. */
 export const STORE_MODES = ['legacy-only', 'read-both-write-legacy', 'dual-read', 'new-only'] as const;
 export type StoreMode = (typeof STORE_MODES)[number];
 
@@ -72,8 +73,3 @@ export function modeRules(mode: StoreMode, s: RuleSettings = { tombstones: true 
 /** Which buckets a mode uses. */
 export const usesNew = (mode: StoreMode): boolean => modeRules(mode).read !== 'legacy';
 export const usesLegacy = (mode: StoreMode): boolean => modeRules(mode).read !== 'new';
-
-/** The mode a rolling release switches to after `mode` (undefined after new-only). */
-export function nextMode(mode: StoreMode): StoreMode | undefined {
-  return STORE_MODES[STORE_MODES.indexOf(mode) + 1];
-}
