@@ -4,6 +4,8 @@
  * nothing internal, and the start-up refusals.
  */
 import { createHash, randomBytes } from 'crypto';
+import * as http from 'http';
+import type { Socket } from 'net';
 import * as path from 'path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createCodec } from '../../migrator/src/codec';
@@ -262,7 +264,7 @@ describe('start-up', () => {
   const base = () => storeEnv({ mode: 'dual-read', fernetKeys });
 
   test.each([
-    ['no mode', { PHOTO_STORE_MODE: undefined }, /^photo-service: PHOTO_STORE_MODE is not set: set it to one of legacy-only, dual-read, new-only\n$/],
+    ['no mode', { PHOTO_STORE_MODE: undefined }, /^photo-service: PHOTO_STORE_MODE is not set: set it to one of legacy-only, read-both-write-legacy, dual-read, new-only\n$/],
     ['no codec keys', { LEGACY_FERNET_KEYS: undefined }, /^photo-service: codec\.keys: environment variable LEGACY_FERNET_KEYS is not set; /],
     ['a wrong secret key', { AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' }, /^photo-service: cannot start: HeadBucket on the new bucket failed: .*HTTP 403.*; check the buckets, endpoints and keys\n$/],
     ['a missing legacy bucket', { PHOTO_STORE_LEGACY_BUCKET: 'no-such-legacy-bucket' }, /^photo-service: cannot start: HeadBucket on the legacy bucket failed: .*404.*\n$/],
@@ -274,6 +276,41 @@ describe('start-up', () => {
     expect(res.stderr).toMatch(message);
     expect(res.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     for (const secret of [...SECRETS, 'wrong-secret-value']) expect(res.stderr + res.stdout).not.toContain(secret);
+  });
+
+  test('behind a balancer: keep-alive outlives an ALB idle timeout; SIGTERM answers the request in flight, then closes its connection at once', async () => {
+    const held = await startS3Proxy(state.endpoint);
+    const other = await startPhotoService(storeEnv({ mode: 'new-only', endpoint: held.url }), path.join(tmpDir(), 'keep-alive.log'));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = (p: string) =>
+        new Promise<{ res: http.IncomingMessage; socket: Socket }>((resolve, reject) => {
+          http.get(`${other.url}${p}`, { agent }, (res) => {
+            const socket = res.socket; // detached from the response once it ended
+            res.resume().on('end', () => resolve({ res, socket }));
+          }).on('error', reject);
+        });
+      const health = await get('/healthz');
+      expect(health.res.headers['keep-alive']).toBe('timeout=65'); // PHOTO_SERVICE_KEEP_ALIVE_MS's default, over the ALB's 60 s
+      const key = uniqueKey('svc/keep-alive');
+      let release!: () => void;
+      held.setRule((r) => (r.method === 'GET' && r.key === key ? { kind: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } : undefined));
+      const inFlight = get(`/photos/${encodeURIComponent(key)}`);
+      while (!held.seen.some((r) => r.key === key)) await new Promise((r) => setTimeout(r, 20));
+      const stopped = other.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      const { res, socket } = await inFlight;
+      expect(res.statusCode).toBe(404); // answered, although SIGTERM came while it waited for S3
+      // The connection it came on is closed by the service right after (not when the 65 s keep-alive would end it),
+      // so the service exits (jest's timeout bounds this wait).
+      await new Promise((resolve) => (socket.destroyed ? resolve(undefined) : socket.once('close', resolve)));
+      expect(await stopped).toBe(0);
+    } finally {
+      agent.destroy();
+      await other.stop();
+      await held.close();
+    }
   });
 
   test('SIGTERM stops it cleanly (exit 0) with its counters in the last line', async () => {

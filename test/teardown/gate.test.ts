@@ -220,7 +220,7 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     expect(text).toContain('legacy bucket chatapp-legacy-photos: unchanged since the audit (25 objects');
     expect(text).toContain('Target "s3-compatible" has no Terraform stack');
     expect(text).toMatch(/cdktf deploy legacy-local .*\n.*cdktf destroy legacy-local/);
-    expect(text).toContain('1. Switch the store to new-only');
+    expect(text).toContain("1. Remove the legacy side from the app's environment");
     expect(fs.existsSync(path.join(h.root, '.bucketmove', 'local', 'teardown'))).toBe(false);
   });
 
@@ -295,7 +295,7 @@ describe('with a passing report', () => {
   test('prints what is left for people, and records the teardown', () => {
     const text = h.lines.join('\n');
     expect(text).toContain('legacy-prod is destroyed. Left for people:');
-    expect(text).toMatch(/1\. Switch the store to new-only/);
+    expect(text).toMatch(/1\. Remove the legacy side from the app's environment .*PHOTO_STORE_TOMBSTONES=false/);
     expect(text).toMatch(/2\. Delete the legacy keys' secrets/);
     expect(text).toMatch(/3\. Delete the codec's key: the Secrets Manager secret "[^"]+"/);
     expect(text).toMatch(new RegExp(`4\\. Close the legacy account ${ws.legacy.accountId}`));

@@ -1,10 +1,11 @@
 /**
  * The store's settings, read from the environment the way an app is configured: no workspace file, nothing but
- * variables, so switching the mode (legacy-only -> dual-read -> new-only) is a config change, not a code change.
+ * variables, so switching the mode (legacy-only -> read-both-write-legacy -> dual-read -> new-only, see modes.ts) is a
+ * config change, not a code change.
  *
  * | variable                         | meaning                                                                       |
  * |----------------------------------|-------------------------------------------------------------------------------|
- * | PHOTO_STORE_MODE                 | legacy-only, dual-read or new-only (required)                                 |
+ * | PHOTO_STORE_MODE                 | legacy-only, read-both-write-legacy, dual-read or new-only (required)         |
  * | PHOTO_STORE_BUCKET               | the new bucket (all modes but legacy-only)                                    |
  * | PHOTO_STORE_LEGACY_BUCKET        | the legacy bucket (all modes but new-only)                                    |
  * | AWS_REGION                       | the new bucket's region (AWS_DEFAULT_REGION is read too)                      |
@@ -18,6 +19,8 @@
  * | PHOTO_STORE_CODEC                | the legacy codec, as the workspace's `codec` JSON (default: Fernet, keys in   |
  * |                                  | LEGACY_FERNET_KEYS); its keys come from the variable (or secret) it names     |
  * | PHOTO_STORE_COPY_ON_MISS         | true: copy what a read fell back to into the new bucket (default false)       |
+ * | PHOTO_STORE_TOMBSTONES           | new-only: true (default) leaves a tombstone on delete, which dual-read        |
+ * |                                  | instances need; false deletes plainly, once the legacy bucket is gone         |
  * | PHOTO_STORE_TIMEOUT_MS           | time allowed for S3 to start answering a request (default 5000)               |
  * | PHOTO_STORE_MAX_ATTEMPTS         | attempts per S3 request, the first included (default 3)                       |
  *
@@ -26,13 +29,9 @@
 import { ConfigError } from '../../../workspaces/load';
 import { codecSchema, type CodecConfig, type Encryption } from '../../../workspaces/schema';
 import type { Keys } from '../aws/credentials';
+import { STORE_MODES, usesLegacy, usesNew, type StoreMode } from './modes';
 
-export const STORE_MODES = ['legacy-only', 'dual-read', 'new-only'] as const;
-export type StoreMode = (typeof STORE_MODES)[number];
-
-/** Which buckets a mode uses. */
-export const usesNew = (mode: StoreMode): boolean => mode !== 'legacy-only';
-export const usesLegacy = (mode: StoreMode): boolean => mode !== 'new-only';
+export { STORE_MODES, type StoreMode };
 
 export interface SideSettings {
   readonly bucket: string;
@@ -50,6 +49,8 @@ export interface StoreConfig {
   readonly legacy?: SideSettings & { readonly codec: CodecConfig };
   readonly encryption: Encryption;
   readonly copyOnMiss: boolean;
+  /** new-only: deletes leave a tombstone (see modes.ts); default true. */
+  readonly tombstones?: boolean;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
 }
@@ -67,6 +68,7 @@ const VAR = {
   kmsKeyArn: 'PHOTO_STORE_KMS_KEY_ARN',
   codec: 'PHOTO_STORE_CODEC',
   copyOnMiss: 'PHOTO_STORE_COPY_ON_MISS',
+  tombstones: 'PHOTO_STORE_TOMBSTONES',
   timeoutMs: 'PHOTO_STORE_TIMEOUT_MS',
   maxAttempts: 'PHOTO_STORE_MAX_ATTEMPTS',
 } as const;
@@ -124,10 +126,12 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     throw new ConfigError(`${VAR.encryption} must be SSE-S3 or SSE-KMS (got "${encType}")`);
   }
 
-  const flag = get(VAR.copyOnMiss) ?? 'false';
-  if (!['true', 'false', '1', '0'].includes(flag)) throw new ConfigError(`${VAR.copyOnMiss} must be true or false (got "${flag}")`);
-  const copyOnMiss = flag === 'true' || flag === '1';
+  const copyOnMiss = boolVar(get(VAR.copyOnMiss), VAR.copyOnMiss, false);
   if (copyOnMiss && mode !== 'dual-read') throw new ConfigError(`${VAR.copyOnMiss}=true works only in dual-read mode (the mode is ${mode})`);
+  const tombstones = boolVar(get(VAR.tombstones), VAR.tombstones, true);
+  if (!tombstones && mode !== 'new-only') {
+    throw new ConfigError(`${VAR.tombstones}=false works only in new-only mode (the mode is ${mode}, whose deletes need tombstones in the new bucket)`);
+  }
 
   return {
     mode,
@@ -135,9 +139,16 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     legacy,
     encryption,
     copyOnMiss,
+    tombstones,
     timeoutMs: intVar(get(VAR.timeoutMs), VAR.timeoutMs, 5000, 1),
     maxAttempts: intVar(get(VAR.maxAttempts), VAR.maxAttempts, 3, 1),
   };
+}
+
+function boolVar(text: string | undefined, name: string, dflt: boolean): boolean {
+  if (text === undefined) return dflt;
+  if (!['true', 'false', '1', '0'].includes(text)) throw new ConfigError(`${name} must be true or false (got "${text}")`);
+  return text === 'true' || text === '1';
 }
 
 function intVar(text: string | undefined, name: string, dflt: number, min: number): number {
