@@ -1,6 +1,6 @@
 /**
  * The read-fallback photo store (expand phase): see store.ts for the modes and the rules, config.ts for the
- * environment variables, fallback-events.ts for the fallback-hit log line and how to count it.
+ * environment variables, fallback-events.ts for the fallback-hit and heartbeat log lines and how to read them.
  *
  * Nothing here imports the legacy codec: it is loaded by createStore, and only in the modes that read legacy.
  */
@@ -12,9 +12,12 @@ export type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
 export {
   FALLBACK_HIT_EVENT,
   FALLBACK_HITS_QUERY,
+  HEARTBEAT_EVENT,
   countFallbackHits,
   countFallbackHitsInFile,
   parseFallbackHit,
+  parseHeartbeat,
   type FallbackHit,
   type FallbackHitCount,
+  type Heartbeat,
 } from './fallback-events';

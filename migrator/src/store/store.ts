@@ -8,6 +8,9 @@
  *   copy still in flight (If-None-Match), so a deleted photo never comes back. Every fallback hit is counted and logged
  *   as one JSON line (fallback-events.ts). Optionally, what a read fell back to is copied into the new bucket.
  * - new-only (after): the new bucket alone; the legacy client, the fallback and the codec are not even loaded.
+ *
+ * In every mode the store beats (heartbeat.ts): a JSON line every interval on the same logger, with its counters, and
+ * a last one on close(); from them the audit tells a log that covers its window from one that does not.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
@@ -15,17 +18,18 @@ import { createS3Client } from '../aws/clients';
 import type { Transport } from '../aws/http';
 import { createLogger } from '../log';
 import { sseParams, type Target } from '../migrate/write-new';
-import { storeConfigFromEnv, type SideSettings, type StoreConfig, type StoreMode } from './config';
+import { HEARTBEAT_DEFAULT_MS, storeConfigFromEnv, type SideSettings, type StoreConfig, type StoreMode } from './config';
 import { StoreCounters, type StoreCounts } from './counters';
 import { checkKey, storeErrorOf, type StoreSide } from './errors';
 import { fallbackHitFields, type FallbackOp } from './fallback-events';
+import { StoreHeartbeat } from './heartbeat';
 import type { CopyOutcome } from './copy-on-miss';
 import type { DecodedLegacy, LegacySide } from './legacy-side';
 import { DELETED, NewSide } from './new-side';
 import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
 
 export interface StoreOptions {
-  /** Where the fallback-hit lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
+  /** Where the fallback-hit and heartbeat lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
   readonly logger?: Logger;
   /** Where codec keys named by `{"env": ...}` are read (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -45,6 +49,8 @@ type CopyFn = (key: string, decoded: DecodedLegacy) => Promise<CopyOutcome>;
 export class PhotoStore {
   readonly counters = new StoreCounters();
   private readonly copies = new Set<Promise<void>>();
+  /** Undefined when built without an interval (a store that does not beat). */
+  readonly heartbeat?: StoreHeartbeat;
 
   constructor(
     readonly mode: StoreMode,
@@ -53,7 +59,13 @@ export class PhotoStore {
     private readonly log: Logger,
     private readonly copy: CopyFn | undefined,
     private readonly maxCopiesInFlight: number,
-  ) {}
+    heartbeatMs?: number,
+  ) {
+    if (heartbeatMs !== undefined) {
+      this.heartbeat = new StoreHeartbeat({ log, counters: this.counters, mode, intervalMs: heartbeatMs });
+      this.heartbeat.start();
+    }
+  }
 
   /** The photo, or undefined when it is nowhere (404 on every bucket the mode reads). */
   async get(key: string): Promise<Photo | undefined> {
@@ -139,9 +151,10 @@ export class PhotoStore {
     while (this.copies.size) await Promise.all([...this.copies]);
   }
 
-  /** Drains, then closes the clients' sockets. */
+  /** Drains, writes the last heartbeat, then closes the clients' sockets. */
   async close(): Promise<void> {
     await this.drain();
+    this.heartbeat?.stop();
     this.newSide?.client.destroy();
     this.legacySide?.client.destroy();
   }
@@ -222,7 +235,7 @@ export async function createStore(config: StoreConfig, opts: StoreOptions = {}):
       copy = (key, decoded) => copyToNew({ target, legacyExists: (k) => legacy.exists(k) }, key, decoded.object, decoded.plaintext!);
     }
   }
-  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4);
+  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4, config.heartbeatMs ?? HEARTBEAT_DEFAULT_MS);
 }
 
 /** The store as an app builds it: settings from the environment (config.ts lists the variables). */
