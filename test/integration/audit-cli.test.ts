@@ -79,7 +79,7 @@ describe('npm run migrate, then npm run audit, then the gate\'s checks', () => {
     const file = locateReport('local', undefined, cwd);
     const report = loadReport(file);
     expect(report.passed).toBe(true);
-    expect(reportRefusals(report, m.ws, { maxAgeMs: HOUR, minWindowMs: 7 * 24 * HOUR, now: new Date() })).toEqual([]);
+    expect(reportRefusals(report, m.ws, { maxAgeMs: HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, now: new Date() })).toEqual([]);
     expect(await listingRefusals(report, listObjects(m.legacy.s3, m.legacy.bucket))).toMatchObject({ reasons: [], digest: report.legacyListing.digest, objects: 12 });
   });
 
@@ -95,7 +95,7 @@ describe('npm run migrate, then npm run audit, then the gate\'s checks', () => {
     expect(run.stdout).toMatch(/^audit of local FAILED: 1 key\(s\) with problems \(missing 1, (not-in-checkpoint|legacy-written-after-migration) 1\)/);
     const newest = loadReport(locateReport('local', undefined, cwd));
     expect(newest.passed).toBe(false);
-    expect(reportRefusals(newest, m.ws, { maxAgeMs: HOUR, minWindowMs: HOUR, now: new Date() })[0]).toMatch(/^the audit failed: 1 key\(s\) with problems/);
+    expect(reportRefusals(newest, m.ws, { maxAgeMs: HOUR, minWindowMs: HOUR, maxGapMs: 15 * 60_000, now: new Date() })[0]).toMatch(/^the audit failed: 1 key\(s\) with problems/);
     expect(fs.readdirSync(reports()).filter((n) => n.startsWith('audit-') && n.endsWith('.json'))).toHaveLength(2);
   });
 });

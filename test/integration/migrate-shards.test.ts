@@ -168,7 +168,7 @@ describe(`${N} shards migrated in parallel by ${N} processes, then audited toget
     expect(fs.readFileSync(path.join(cwd, lines[4].split(' ')[3]), 'utf8')).toContain('## Shards');
 
     const gate = loadReport(locateReport('local', undefined, cwd));
-    expect(reportRefusals(gate, m.ws, { maxAgeMs: HOUR, minWindowMs: HOUR, now: new Date() })).toEqual([]);
+    expect(reportRefusals(gate, m.ws, { maxAgeMs: HOUR, minWindowMs: HOUR, maxGapMs: 15 * 60_000, now: new Date() })).toEqual([]);
     expect((await listingRefusals(gate, listObjects(m.legacy.s3, m.legacy.bucket))).reasons).toEqual([]);
   });
 

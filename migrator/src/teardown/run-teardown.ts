@@ -1,6 +1,7 @@
 /**
  * The teardown gate, start to end:
- *   1. the audit report: found, this env's, passed, fresh enough, zero fallback hits over a long enough window;
+ *   1. the audit report: found, this env's, passed, fresh enough, zero fallback hits over a long enough window that
+ *      the store's heartbeats cover;
  *   2. the legacy bucket listed again: its digest still the audit's;
  *   3. (not in a dry run) the operator confirms;
  *   4. the approval written (stacks/approval.ts), naming the report and the digest;
@@ -12,6 +13,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { coverageSummary } from '../../../workspaces/audit-verdict';
 import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
 import type { TeardownApproval } from '../../../stacks/approval';
 import type { DigestedObject } from '../audit/listing-digest';
@@ -48,6 +50,8 @@ export interface TeardownOptions {
   readonly reportPath?: string;
   readonly maxAgeMs: number;
   readonly minWindowMs: number;
+  /** The longest gap allowed in the heartbeats' coverage of the window. */
+  readonly maxGapMs: number;
   readonly dryRun: boolean;
   /** Default: .bucketmove/<env>/teardown/approval.json (a dry run uses a temp file and removes it). */
   readonly approvalFile?: string;
@@ -84,9 +88,11 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   const root = opts.stateRoot ?? '.';
   const reportPath = locateReport(ws.env, opts.reportPath, root);
   const report = loadReport(reportPath);
-  const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, now });
+  const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, maxGapMs: opts.maxGapMs, now });
   if (reasons.length) throw new TeardownRefusal(reasons);
-  out(`audit report ${path.relative(cwd, reportPath) || reportPath}: passed at ${report.finishedAt}, ${report.counts.legacyKeys} legacy keys, 0 fallback hits from ${report.fallback.window.start} to ${report.fallback.window.end}`);
+  out(
+    `audit report ${path.relative(cwd, reportPath) || reportPath}: passed at ${report.finishedAt}, ${report.counts.legacyKeys} legacy keys, 0 fallback hits from ${report.fallback.window.start} to ${report.fallback.window.end}, ${coverageSummary(report.fallback.coverage)}`,
+  );
   const listing = await listingRefusals(report, deps.listLegacy());
   if (listing.reasons.length) throw new TeardownRefusal(listing.reasons);
   out(`legacy bucket ${ws.legacy.bucket}: unchanged since the audit (${listing.objects} objects, ${listing.digest})`);
