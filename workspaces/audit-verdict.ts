@@ -12,6 +12,7 @@
  * window's start and end included). The evidence fails when there are no beats, when their span falls short of the
  * window by more than the allowed gap, or when a gap is longer than it (`--max-gap`, default 15 min).
  */
+import { createHash } from 'crypto';
 import { z } from 'zod';
 
 export const AUDIT_TOOL = 'bucketmove audit';
@@ -19,6 +20,11 @@ export const AUDIT_TOOL = 'bucketmove audit';
 export const AUDIT_FORMAT_VERSION = 2;
 /** The audit's and the gate's default `--max-gap`. */
 export const DEFAULT_MAX_GAP_MS = 15 * 60_000;
+
+/** The SHA-256 of a report file's bytes, as a teardown approval records it: "sha256:<64 hex>". */
+export function reportSha256(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
 
 /** Problems: any one of them fails the audit. */
 export const PROBLEM_KINDS = [

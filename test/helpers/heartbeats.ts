@@ -50,3 +50,12 @@ export function fullCoverage(window: { start: string; end: string }, processes =
     maxGapSeconds: 900,
   };
 }
+
+/**
+ * The heartbeats of an app that has been running for `days` and keeps running: one store beating every 5 minutes from
+ * `days` ago to 30 minutes ahead, so any audit window ending in the next half hour is covered (the audit counts only
+ * the beats before its window's end).
+ */
+export function runningAppHeartbeats(days = 8, now = Date.now()): string {
+  return heartbeatLines({ instance: `${process.pid}-a99a0000`, first: new Date(now - days * 86_400_000), until: new Date(now + 30 * 60_000), everyMs: 5 * 60_000 });
+}

@@ -7,7 +7,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkTeardownApproval, readTeardownApproval } from '../../stacks/approval';
+import { checkApprovedReport, checkTeardownApproval, readTeardownApproval } from '../../stacks/approval';
+import { reportSha256 } from '../../workspaces/audit-verdict';
 import { ConfigError, loadWorkspace } from '../../workspaces/load';
 import type { AuditFacts } from '../../migrator/src/audit/report';
 import { TeardownRefusal } from '../../migrator/src/teardown/refusal';
@@ -275,7 +276,7 @@ describe('with a passing report', () => {
     result = await h.run();
   });
 
-  test('writes the approval: this env and bucket, valid now, naming the report and its listing digest', () => {
+  test('writes the approval: this env and bucket, valid now, naming the report, the hash of its bytes and its listing digest', () => {
     const file = path.join(h.root, '.bucketmove', 'prod', 'teardown', 'approval.json');
     expect(result.approvalFile).toBe(file);
     const approval = readTeardownApproval(file);
@@ -285,9 +286,14 @@ describe('with a passing report', () => {
       approvedAt: FIXED_NOW.toISOString(),
       expiresAt: new Date(FIXED_NOW.getTime() + 24 * HOUR).toISOString(),
       approvedBy: 'release-manager@example.com',
-      auditReport: { path: reportFile, listingDigest: JSON.parse(fs.readFileSync(reportFile, 'utf8')).legacyListing.digest },
+      auditReport: {
+        path: `../reports/${path.basename(reportFile)}`, // from the approval's folder
+        sha256: reportSha256(fs.readFileSync(reportFile)),
+        listingDigest: JSON.parse(fs.readFileSync(reportFile, 'utf8')).legacyListing.digest,
+      },
     });
     expect(() => checkTeardownApproval(approval, { env: 'prod', legacyBucket: ws.legacy.bucket }, FIXED_NOW)).not.toThrow();
+    expect(checkApprovedReport(approval, file)).toBe(reportFile);
   });
 
   test('synthesizes legacy-prod carrying the approval: no prevent_destroy, force_destroy on, teardown_approved', () => {

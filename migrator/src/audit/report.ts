@@ -15,6 +15,7 @@ import {
   fallbackSchema,
   findingCountsSchema,
   formatDurationMs,
+  reportSha256,
   reportShapeProblem,
 } from '../../../workspaces/audit-verdict';
 import { ALL_STATES } from '../migrate/checkpoint';
@@ -130,21 +131,26 @@ export class AuditReportError extends Error {
 
 /** Reads and validates a report file; a problem is an AuditReportError with one line. */
 export function readAuditReport(file: string): AuditReport {
-  let text: string;
+  return readAuditReportFile(file).report;
+}
+
+/** The same, with the SHA-256 of the very bytes read (what a teardown approval records). */
+export function readAuditReportFile(file: string): { report: AuditReport; sha256: string } {
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
     throw new AuditReportError(`audit report ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new AuditReportError(`audit report ${file} is not valid JSON (${(err as Error).message})`);
   }
   const problem = reportShapeProblem(raw, auditReportSchema);
   if (problem) throw new AuditReportError(`audit report ${file} ${problem}`);
-  return auditReportSchema.parse(raw);
+  return { report: auditReportSchema.parse(raw), sha256: reportSha256(bytes) };
 }
 
 const AUDIT_NAME = /^audit-\d{8}T\d{6}\.\d{3}Z\.json$/;

@@ -10,6 +10,7 @@
 import * as readline from 'readline';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { MAX_REPORT_AGE_HOURS } from '../../../stacks/approval';
 import { loadWorkspace } from '../../../workspaces/load';
 import { createSideClient, preflight } from '../aws/clients';
 import { listObjects } from '../audit/list-objects';
@@ -28,7 +29,7 @@ export function parseArgs(argv: string[]) {
       )
       .option('env', { type: 'string', demandOption: true, describe: 'Workspace whose legacy stack to destroy (a file in workspaces/, target "aws")' })
       .option('report', { type: 'string', describe: 'The audit report (JSON) [default: the newest .bucketmove/<env>/reports/audit-*.json]' })
-      .option('max-age', { type: 'string', default: '24h', describe: 'The oldest audit report accepted (30m, 12h, 2d)' })
+      .option('max-age', { type: 'string', default: '24h', describe: 'The oldest audit report accepted (30m, 12h, 2d; at most 7d)' })
       .option('min-window', { type: 'string', default: '7d', describe: 'The shortest fallback-hit window accepted: the audit must have counted zero hits over at least this long' })
       .option('max-gap', { type: 'string', default: '15m', describe: "The longest time in that window the app's heartbeats may leave uncovered, its start and end included (checked again here, whatever the audit allowed)" })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything, synthesize the approved stack in a temp folder and run `terraform init` + `terraform plan -destroy` there (read-only); change nothing' })
@@ -56,6 +57,7 @@ function typedConfirmation(env: string): (what: string) => Promise<boolean> {
 async function main(): Promise<number> {
   const args = parseArgs(hideBin(process.argv));
   const maxAgeMs = parseDuration(args['max-age'], '--max-age');
+  if (maxAgeMs > MAX_REPORT_AGE_HOURS * 3_600_000) throw new UsageError(`--max-age must be at most ${MAX_REPORT_AGE_HOURS / 24}d: synth refuses an approval of an older report (got ${args['max-age']})`);
   const minWindowMs = parseDuration(args['min-window'], '--min-window');
   const maxGapMs = parseDuration(args['max-gap'], '--max-gap');
   const approvalValidMs = parseDuration(args['approval-valid'], '--approval-valid');

@@ -11,7 +11,7 @@
 import * as path from 'path';
 import { coverageProblem } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { AuditReportError, failureReasons, newestAuditReport, readAuditReport, type AuditReport } from '../audit/report';
+import { AuditReportError, failureReasons, newestAuditReport, readAuditReportFile, type AuditReport } from '../audit/report';
 import { formatDurationMs } from '../audit/window';
 import { reportsDir } from '../state-paths';
 import { TeardownRefusal } from './refusal';
@@ -40,8 +40,13 @@ export function locateReport(env: string, explicit?: string, stateRoot = '.'): s
 
 /** Reads the report; an unreadable or foreign file is a refusal. */
 export function loadReport(file: string): AuditReport {
+  return loadReportFile(file).report;
+}
+
+/** The same, with the SHA-256 of the bytes read: the approval binds exactly what the gate checked. */
+export function loadReportFile(file: string): { report: AuditReport; sha256: string } {
   try {
-    return readAuditReport(file);
+    return readAuditReportFile(file);
   } catch (err) {
     if (err instanceof AuditReportError) throw new TeardownRefusal([err.message]);
     throw err;

@@ -4,7 +4,7 @@
  *      the store's heartbeats cover;
  *   2. the legacy bucket listed again: its digest still the audit's;
  *   3. (not in a dry run) the operator confirms;
- *   4. the approval written (stacks/approval.ts), naming the report and the digest;
+ *   4. the approval written (stacks/approval.ts), naming the report, the SHA-256 of its bytes and the digest;
  *   5. the legacy stack synthesized with the approval, and checked to carry it;
  *   6. the Terraform steps: deploy with the approval, then destroy (a dry run: init + plan -destroy);
  *   7. what is left for people, printed; a record of the teardown written next to the reports.
@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../report/files';
 import { reportsDir, teardownDir } from '../state-paths';
 import { remainingWork } from './after-teardown';
 import { buildApproval, writeApproval } from './approve';
-import { loadReport, locateReport, reportRefusals } from './check-report';
+import { loadReportFile, locateReport, reportRefusals } from './check-report';
 import { dryRunSteps, teardownSteps } from './destroy-legacy';
 import { TeardownRefusal } from './refusal';
 import { synthApprovedLegacyStack, type SynthResult } from './synth-legacy';
@@ -87,7 +87,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   // 1-2: the evidence.
   const root = opts.stateRoot ?? '.';
   const reportPath = locateReport(ws.env, opts.reportPath, root);
-  const report = loadReport(reportPath);
+  const { report, sha256: reportSha256 } = loadReportFile(reportPath);
   const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, maxGapMs: opts.maxGapMs, now });
   if (reasons.length) throw new TeardownRefusal(reasons);
   out(
@@ -128,7 +128,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   const outdir = scratch && !opts.outdir ? path.join(scratch, 'cdktf.out') : realOutdir;
   const steps: { step: Step; code: number }[] = [];
   try {
-    const approval = writeApproval(approvalFile, buildApproval({ ws, report, reportPath, now, validMs: opts.approvalValidMs, approvedBy: opts.approvedBy }));
+    const approval = writeApproval(approvalFile, buildApproval({ ws, report, reportPath, reportSha256, approvalFile, now, validMs: opts.approvalValidMs, approvedBy: opts.approvedBy }));
     if (!scratch) out(`approval written: ${path.relative(cwd, approvalFile)} (valid until ${approval.expiresAt})`);
     const synth = synthApprovedLegacyStack({ env: ws.env, approvalFile, outdir, workspacesDir: deps.workspacesDir, now, processEnv: deps.processEnv, context: deps.context });
     out(`synthesized ${stack} with the teardown approved (no prevent_destroy, force_destroy on; backend ${synth.backend}) into ${path.relative(cwd, synth.stackDir) || synth.stackDir}`);
