@@ -92,6 +92,7 @@ describe('npm run teardown: bad input and refusals', () => {
     [['--env', 'local', '--yes'], 2, /^teardown: env "local" has target "s3-compatible": it has no legacy stack to destroy .*; --dry-run still checks the evidence\n$/],
     [['--env', 'local', '--dry-run'], 1, /^teardown: refused: no audit report for local in \.bucketmove\/local\/reports; run `npm run audit -- --env local` first \(or pass --report\)\n$/],
     [['--env', 'prod', '--dry-run', '--max-age', 'forever'], 2, /^teardown: --max-age must be a duration such as 30m, 12h, 7d or 2w \(got "forever"\)\n$/],
+    [['--env', 'prod', '--dry-run', '--max-age', '8d'], 2, /^teardown: --max-age must be at most 7d: synth refuses an approval of an older report \(got 8d\)\n$/],
     [['--env', 'prod', '--dry-run', '--max-gap', '0m'], 2, /^teardown: --max-gap must be longer than zero \(got "0m"\)\n$/],
     [['--env', 'prod', '--dry-run', '--approval-valid', '8d'], 2, /^teardown: --approval-valid must be at most 7d \(got 8d\)\n$/],
     [['--env', 'prod'], 2, /^teardown: stdin is not a terminal: pass --yes to destroy without the typed confirmation \(or --dry-run\)\n$/],
