@@ -2,8 +2,9 @@
  * npm run -s photo-service
  *
  * The reference photo service, wired the way an app is: everything from the environment (the store's variables in
- * migrator/src/store/config.ts, plus PORT, HOST and PHOTO_SERVICE_MAX_BYTES), JSON log lines on stdout (the fallback
- * hits among them: redirect stdout to a file and the audit can count them). SIGTERM or SIGINT stops it gracefully.
+ * migrator/src/store/config.ts, plus PORT, HOST and PHOTO_SERVICE_MAX_BYTES), JSON log lines on stdout (the store's
+ * fallback hits and heartbeats among them: redirect stdout to a file and the audit can count the hits and measure how
+ * much of its window the file covers). SIGTERM or SIGINT stops it gracefully, the store's last heartbeat included.
  */
 import * as http from 'http';
 import { ConfigError } from '../../../workspaces/load';
