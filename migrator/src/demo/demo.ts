@@ -197,7 +197,7 @@ async function main(): Promise<number> {
     const afterStats = { ...load.stats };
     load = undefined;
     say(
-      `a DEMO window: the ${((Date.now() - migratedAt.getTime()) / 1000).toFixed(1)} s since the backfill ended, the service beating every ${DEMO_HEARTBEAT_MS} ms, gaps up to ${DEMO_MAX_GAP}; a real audit covers 7 days (--since 7d) of minute beats, gaps up to 15m (the defaults)`,
+      `a DEMO window: from the end of the backfill (${((Date.now() - migratedAt.getTime()) / 1000).toFixed(1)} s ago) to the audit, the service beating every ${DEMO_HEARTBEAT_MS} ms, gaps up to ${DEMO_MAX_GAP}; a real audit covers 7 days (--since 7d) of minute beats, gaps up to 15m (the defaults)`,
     );
     const auditBase = path.join(demoDir, 'audit');
     const audit = await runTool(
