@@ -30,7 +30,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
-import { auditVerdictSchema, failureReasons, reportSha256, reportShapeProblem } from '../workspaces/audit-verdict';
+import { auditVerdictSchema, failureReasons, parseReport, reportSha256 } from '../workspaces/audit-verdict';
 import { ConfigError, displayPath, valueAt } from '../workspaces/load';
 import { bucketNameProblem, ENV_NAME } from '../workspaces/schema';
 
@@ -189,9 +189,9 @@ export function checkApprovedReport(approval: TeardownApproval, approvalFile: st
   } catch (err) {
     throw new ConfigError(`${prefix}: the audit report ${shown} is not valid JSON (${(err as Error).message})`);
   }
-  const problem = reportShapeProblem(raw, auditVerdictSchema);
-  if (problem) throw new ConfigError(`${prefix}: the audit report ${shown} ${problem}`);
-  const report = auditVerdictSchema.parse(raw);
+  const parsed = parseReport(raw, auditVerdictSchema);
+  if ('problem' in parsed) throw new ConfigError(`${prefix}: the audit report ${shown} ${parsed.problem}`);
+  const report = parsed.report;
   const figures = failureReasons(report);
   if (!report.passed) throw new ConfigError(`${prefix}: the audit report ${shown} failed (${report.reasons.join('; ') || 'no reason recorded'}); audit again`);
   if (figures.length) throw new ConfigError(`${prefix}: the audit report ${shown} says it passed, but its figures say otherwise (${figures.join('; ')}); audit again`);

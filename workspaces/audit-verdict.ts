@@ -145,16 +145,19 @@ export const auditVerdictSchema = z.looseObject({
 /** The figures the verdict is derived from. */
 export type VerdictFigures = Pick<z.output<typeof auditVerdictSchema>, 'migrationProblems' | 'counts' | 'fallback' | 'legacyListing'>;
 
-/** Why `raw` is not a report `schema` accepts, as the end of a sentence naming the file; undefined when it is one. */
-export function reportShapeProblem(raw: unknown, schema: z.ZodType): string | undefined {
+/**
+ * `raw` as a report `schema` accepts, or why it is not one (the end of a sentence naming the file). A report of an
+ * older format is named as such.
+ */
+export function parseReport<S extends z.ZodType>(raw: unknown, schema: S): { report: z.output<S> } | { problem: string } {
   const r = raw as { tool?: unknown; formatVersion?: unknown } | null;
   if (r && typeof r === 'object' && r.tool === AUDIT_TOOL && typeof r.formatVersion === 'number' && r.formatVersion < AUDIT_FORMAT_VERSION) {
-    return `is of format ${r.formatVersion}, from before the audit measured how much of its window the app's heartbeats cover; audit again with this version`;
+    return { problem: `is of format ${r.formatVersion}, from before the audit measured how much of its window the app's heartbeats cover; audit again with this version` };
   }
   const parsed = schema.safeParse(raw);
-  if (parsed.success) return undefined;
+  if (parsed.success) return { report: parsed.data };
   const issue = parsed.error.issues[0];
-  return `is not a bucketmove audit report (${issue.path.map(String).join('.') || 'top level'}: ${issue.message})`;
+  return { problem: `is not a bucketmove audit report (${issue.path.map(String).join('.') || 'top level'}: ${issue.message})` };
 }
 
 /** Beats that are evidence: a store in legacy-only mode serves everything from legacy, hits or not. */

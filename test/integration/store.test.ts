@@ -512,7 +512,10 @@ describe('modes', () => {
     const run = (mode: 'new-only' | 'dual-read') => {
       const env = storeEnv({ mode, fernetKeys });
       const res = spawnSync(process.execPath, ['-r', 'ts-node/register', '-e', script], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
-      expect(res.stderr).toBe('');
+      // stderr is the store's default log: its heartbeats only, the last one written by close().
+      const logged = res.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event?: string; final?: boolean; mode?: string });
+      expect(logged.map((r) => r.event).every((e) => e === HEARTBEAT_EVENT)).toBe(true);
+      expect(logged[logged.length - 1]).toMatchObject({ final: true, mode });
       expect(res.status).toBe(0);
       return JSON.parse(res.stdout) as { source: string; loaded: string[] };
     };

@@ -15,8 +15,8 @@ import {
   fallbackSchema,
   findingCountsSchema,
   formatDurationMs,
+  parseReport,
   reportSha256,
-  reportShapeProblem,
 } from '../../../workspaces/audit-verdict';
 import { ALL_STATES } from '../migrate/checkpoint';
 import { writeFileAtomic } from '../report/files';
@@ -148,9 +148,9 @@ export function readAuditReportFile(file: string): { report: AuditReport; sha256
   } catch (err) {
     throw new AuditReportError(`audit report ${file} is not valid JSON (${(err as Error).message})`);
   }
-  const problem = reportShapeProblem(raw, auditReportSchema);
-  if (problem) throw new AuditReportError(`audit report ${file} ${problem}`);
-  return { report: auditReportSchema.parse(raw), sha256: reportSha256(bytes) };
+  const parsed = parseReport(raw, auditReportSchema);
+  if ('problem' in parsed) throw new AuditReportError(`audit report ${file} ${parsed.problem}`);
+  return { report: parsed.report, sha256: reportSha256(bytes) };
 }
 
 const AUDIT_NAME = /^audit-\d{8}T\d{6}\.\d{3}Z\.json$/;
