@@ -8,7 +8,7 @@ import * as path from 'path';
 import { coverageProblem, failureReasons } from '../../workspaces/audit-verdict';
 import { loadWorkspace } from '../../workspaces/load';
 import { CoverageMeter } from '../../migrator/src/audit/coverage';
-import { countFallbackHitsInCloudWatch, INSIGHTS_MAX_ROWS } from '../../migrator/src/audit/fallback-cloudwatch';
+import { countFallbackHitsInCloudWatch, coverageBinMs, INSIGHTS_MAX_ROWS } from '../../migrator/src/audit/fallback-cloudwatch';
 import type { FallbackCount } from '../../migrator/src/audit/fallback-count';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/audit/fallback-event';
 import { countFallbackHitsInFile } from '../../migrator/src/audit/fallback-log-file';
@@ -167,6 +167,10 @@ describe('the verdict on a Logs Insights answer (a fake CloudWatch Logs client)'
       [mid, end.getTime()],
     ]);
     expect(c.coverage).toMatchObject({ heartbeats: all.length, processes: 1, largestGap: { seconds: 7200 } });
+  });
+
+  test('the bins are never longer than the gap allowed, so a gap that long always shows', () => {
+    expect([15 * MIN, 5 * MIN, 3 * MIN, MIN, 30 * S, 10 * S, 2 * S].map(coverageBinMs)).toEqual([5 * MIN, 5 * MIN, MIN, MIN, 10 * S, 10 * S, S]);
   });
 
   test('a covered week passes', async () => {

@@ -21,9 +21,8 @@ import {
 import { ConfigError } from '../../../workspaces/load';
 import { clientConfig } from '../aws/clients';
 import { describeAwsError, errorCodeOf } from '../aws/errors';
-import { HEARTBEAT_EVENT } from '../store/fallback-events';
 import { CoverageMeter } from './coverage';
-import { FALLBACK_HIT_EVENT, FALLBACK_HIT_FIELDS } from './fallback-event';
+import { FALLBACK_HIT_EVENT, FALLBACK_HIT_FIELDS, HEARTBEAT_EVENT } from './fallback-event';
 import { SAMPLE_KEYS, type FallbackCount } from './fallback-count';
 import { windowSeconds, type TimeWindow } from './window';
 
