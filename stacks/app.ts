@@ -14,7 +14,7 @@
 import * as path from 'path';
 import type { App } from 'cdktf';
 import { ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
-import { checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
+import { checkApprovedReport, checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
 import { checkLambdaBundle, defaultLambdaBundleDir } from './lambda-bundle';
 import { LegacyStack } from './legacy-stack';
@@ -119,7 +119,10 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   return built;
 }
 
-/** The approval applies to the one env it names; that env must be among those synthesized and must match. */
+/**
+ * The approval applies to the one env it names; that env must be among those synthesized and must match, and the
+ * audit report it names must still be the passing one it was written for.
+ */
 function readApprovalFor(file: string, aws: LoadedWorkspace[], now: Date): TeardownApproval {
   const approval = readTeardownApproval(file);
   const where = displayPath(file);
@@ -130,5 +133,6 @@ function readApprovalFor(file: string, aws: LoadedWorkspace[], now: Date): Teard
     );
   }
   checkTeardownApproval(approval, { env: ws.env, legacyBucket: ws.legacy.bucket }, now, where);
+  checkApprovedReport(approval, file);
   return approval;
 }

@@ -23,7 +23,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { ConfigError, loadWorkspace, parseWorkspace } from '../workspaces/load';
 import { migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
-import { approvalFor, cleanup, FIXED_NOW, tempDir } from './helpers/synth';
+import { cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';
 import { maskAssetHashes, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 Testing.setupJest();
@@ -47,8 +47,7 @@ const resources = (s: string | undefined, type: string): Record<string, any>[] =
 
 const main = build();
 const approvalDir = tempDir('approval');
-const approvalFile = path.join(approvalDir, 'approval.json');
-fs.writeFileSync(approvalFile, JSON.stringify(approvalFor('prod', ws.prod.legacy.bucket)));
+const { approvalFile } = writeApprovedTeardown(approvalDir, 'prod');
 const approved = build({ approvalFile });
 
 afterAll(() => cleanup(approvalDir, ...scratch));

@@ -18,15 +18,14 @@ import {
   writeRoot,
   type TfResult,
 } from './helpers/terraform';
-import { approvalFor, cleanup, get, synthApp, tempDir, type TfJson } from './helpers/synth';
+import { cleanup, get, synthApp, tempDir, writeApprovedTeardown, type TfJson } from './helpers/synth';
 
 const ENVS = ['dev', 'staging', 'prod'] as const;
 const ws = Object.fromEntries(ENVS.map((e) => [e, loadWorkspace(e)])) as Record<(typeof ENVS)[number], LoadedWorkspace>;
 
 const work = tempDir('terraform');
 const synth = synthApp();
-const approvalFile = path.join(work, 'approval.json');
-fs.writeFileSync(approvalFile, JSON.stringify(approvalFor('prod', ws.prod.legacy.bucket)));
+const { approvalFile } = writeApprovedTeardown(work, 'prod');
 const approved = synthApp({ approvalFile, envs: ['prod'] });
 
 /** Every synthesized stack, as written by the app (unmodified), plus the approved teardown variant of legacy-prod. */

@@ -169,6 +169,9 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     expiredFile,
     JSON.stringify(approvalFor('prod', loadWorkspace('prod').legacy.bucket, { approvedAt: '2024-01-01T00:00:00Z', expiresAt: '2024-01-02T00:00:00Z' })),
   );
+  // Issue 12's case: in its window, for the right env and bucket, but naming a report that does not exist.
+  const handWrittenFile = path.join(expired, 'hand-written.json');
+  fs.writeFileSync(handWrittenFile, JSON.stringify(approvalFor('prod', loadWorkspace('prod').legacy.bucket, { approvedAt: new Date(Date.now() - 3_600_000).toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString() })));
 
   const errorCases: { name: string; env: () => Record<string, string>; message: RegExp }[] = [
     ...badFiles.slice(0, 5).map((b) => ({
@@ -196,6 +199,11 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
       name: 'an expired teardown approval',
       env: () => ({ BUCKETMOVE_TEARDOWN_APPROVAL: expiredFile }),
       message: /teardown approval .*approval\.json: expiresAt: expired at 2024-01-02T00:00:00Z/,
+    },
+    {
+      name: 'a hand-written teardown approval whose audit report does not exist',
+      env: () => ({ BUCKETMOVE_TEARDOWN_APPROVAL: handWrittenFile }),
+      message: /teardown approval .*hand-written\.json: auditReport\.path: the audit report .*reports\/audit-prod\.json cannot be read \(ENOENT\); an approval must name the report the teardown gate approved: run the gate again$/,
     },
   ];
 

@@ -21,6 +21,7 @@ import { defaultCheckpointPath } from '../../migrator/src/state-paths';
 import { reportRefusals } from '../../migrator/src/teardown/check-report';
 import { ConfigError, loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
 import { runCliScript } from '../helpers/cli';
+import { fullCoverage } from '../helpers/heartbeats';
 import { tmpDirPerFile } from '../helpers/tmp';
 
 jest.setTimeout(60_000);
@@ -183,13 +184,10 @@ async function auditShards(m: Migrated, files: string[], buckets: Buckets, ws = 
         legacy: { client: buckets.legacy, bucket: ws.legacy.bucket },
         current: { client: buckets.current, bucket: ws.primary.bucket },
         checkpoints,
-        countFallbackHits: async (window) => ({
-          source: { kind: 'file', location: 'app.log' },
-          event: 'store.fallback_hit',
-          window: { start: window.start.toISOString(), end: window.end.toISOString(), seconds: (window.end.getTime() - window.start.getTime()) / 1000 },
-          hits: 0,
-          sampleKeys: [],
-        }),
+        countFallbackHits: async (window) => {
+          const w = { start: window.start.toISOString(), end: window.end.toISOString(), seconds: (window.end.getTime() - window.start.getTime()) / 1000 };
+          return { source: { kind: 'file', location: 'app.log' }, event: 'store.fallback_hit', window: w, hits: 0, sampleKeys: [], coverage: fullCoverage(w) };
+        },
       },
       { window: { start: new Date(now.getTime() - 8 * 24 * HOUR), end: now }, deep: false, concurrency: 4, deepConcurrency: 1, deepMemoryBytes: 1 << 20, maxListed: 100 },
     );
@@ -222,7 +220,7 @@ describe('the audit over the 4 checkpoints of a sharded migration', () => {
     expect(md).toContain('| checkpoints | 4 shards (the migration ran as 4 tasks, `--shard 1/4` to `4/4`): 4 run(s) in all; listing complete in every shard; each below |');
     expect(md).toContain('## Shards');
     for (const s of back.checkpoint.shards!) expect(md).toContain(`| ${s.shard} | \`${s.path}\` | 1 | #1 started ${s.lastRun!.startedAt}, finished ${s.lastRun!.finishedAt} | complete |`);
-    expect(reportRefusals(back, m.ws, { maxAgeMs: HOUR, minWindowMs: 7 * 24 * HOUR, now: new Date() })).toEqual([]);
+    expect(reportRefusals(back, m.ws, { maxAgeMs: HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, now: new Date() })).toEqual([]);
   });
 
   test("a legacy write after the last run of the key's own shard is found, though other shards ran later", async () => {

@@ -1,7 +1,7 @@
 /**
  * The reference photo service as it runs (a child process, wired from the environment) on the real RGW: its
- * endpoints, status codes and bodies, odd keys through URLs, the fallback-hit lines on stdout, errors that name
- * nothing internal, and the start-up refusals.
+ * endpoints, status codes and bodies, odd keys through URLs, the fallback-hit and heartbeat lines on stdout, errors
+ * that name nothing internal, and the start-up refusals.
  */
 import { createHash, randomBytes } from 'crypto';
 import * as http from 'http';
@@ -10,7 +10,8 @@ import * as path from 'path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createCodec } from '../../migrator/src/codec';
 import { generateFernetKey } from '../../migrator/src/codec/fernet';
-import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
+import { countFallbackHitsInFile as auditLogFile } from '../../migrator/src/audit/fallback-log-file';
+import { countFallbackHitsInFile, HEARTBEAT_EVENT } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { REPO, runPhotoServiceToExit, startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
@@ -313,13 +314,25 @@ describe('start-up', () => {
     }
   });
 
-  test('SIGTERM stops it cleanly (exit 0) with its counters in the last line', async () => {
-    const other = await startPhotoService(storeEnv({ mode: 'new-only' }), path.join(tmpDir(), 'other.log'));
+  test('SIGTERM stops it cleanly (exit 0): its heartbeats, a last one, then its counters in the last line; the audit reads the beats', async () => {
+    const started = new Date();
+    const other = await startPhotoService(storeEnv({ mode: 'new-only', extra: { PHOTO_STORE_HEARTBEAT_MS: '200' } }), path.join(tmpDir(), 'other.log'));
+    const records = () => other.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const beats = () => records().filter((r) => r.event === HEARTBEAT_EVENT);
     const key = uniqueKey('svc/stop');
     expect((await call(photoUrl(other.url, key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: photo(10) })).status).toBe(201);
     await primaryApp.send(new DeleteObjectCommand({ Bucket: state.buckets.primary, Key: key }));
+    for (let i = 0; i < 200 && beats().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await other.stop()).toBe(0);
-    const last = JSON.parse(other.stdout().trim().split('\n').pop()!) as { event: string; counts: { writes: number } };
+    const all = beats();
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    expect(all.slice(0, -1).every((b) => b.final === undefined)).toBe(true);
+    expect(all[all.length - 1]).toMatchObject({ final: true, mode: 'new-only', intervalMs: 200, beat: all.length });
+    expect(new Set(all.map((b) => b.instance)).size).toBe(1);
+    expect(all.reduce((n, b) => n + b.counts.writes, 0)).toBe(1);
+    const last = records().pop();
     expect(last).toMatchObject({ event: 'service.stopped', counts: { writes: 1 } });
+    const audited = await auditLogFile(other.logFile, { start: started, end: new Date() });
+    expect(audited.coverage).toMatchObject({ heartbeats: all.length, processes: 1, byMode: { 'new-only': all.length }, fallbackHits: 0 });
   });
 });

@@ -39,7 +39,7 @@ const silent = pino({ level: 'silent' });
 function storeOf(w: World, i: Instance): PhotoStore {
   const newSide = usesNew(i.mode) ? new NewSide(w.current.client, 'new', { ServerSideEncryption: 'AES256' }) : undefined;
   const legacySide = usesLegacy(i.mode) ? new LegacySide(w.legacy.client, 'old', identityCodec, 1024 * 1024) : undefined;
-  return new PhotoStore(i.mode, newSide, legacySide, silent, undefined, 4, i.tombstones ?? true);
+  return new PhotoStore(i.mode, newSide, legacySide, silent, undefined, 4, { tombstones: i.tombstones ?? true });
 }
 
 /** Puts the key where a start state says, as the legacy app and the migrator would have. */

@@ -1,5 +1,6 @@
 /**
- * One audit: counts the fallback hits of the window first (a bad log group fails before any listing), then walks the
+ * One audit: counts the fallback hits of the window first, and measures how much of it the store's heartbeats cover
+ * (a bad log group fails before any listing), then walks the
  * sorted merge of the legacy listing, the new bucket's listing and the checkpoint (or the k-way merge of the n
  * checkpoints of a sharded migration, checkpoint-set.ts), checking every legacy key with at
  * most `concurrency` HEADs in flight (and, with `deep`, re-reading both sides: at most `deepConcurrency` keys and
@@ -13,6 +14,7 @@
  * It returns the report; writing it is the caller's (the CLI writes nothing when the audit cannot finish).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
 import { MemoryBudget } from '../migrate/memory-budget';
@@ -53,6 +55,8 @@ export interface AuditDeps {
 
 export interface AuditOptions {
   readonly window: TimeWindow;
+  /** The longest time in the window the heartbeats may leave uncovered (`--max-gap`); default 15 minutes. */
+  readonly maxGapMs?: number;
   readonly deep: boolean;
   /** Re-read this many randomly chosen verified keys on both sides. */
   readonly sample?: number;
@@ -249,6 +253,6 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     problems: { total: PROBLEM_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.problems },
     notices: { total: NOTICE_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.notices },
     migrationProblems: deps.checkpoints.problems(),
-    fallback,
+    fallback: { ...fallback, coverage: { ...fallback.coverage, maxGapSeconds: (opts.maxGapMs ?? DEFAULT_MAX_GAP_MS) / 1000 } },
   });
 }

@@ -23,6 +23,8 @@
  * |                                  | instances need; false deletes plainly, once the legacy bucket is gone         |
  * | PHOTO_STORE_TIMEOUT_MS           | time allowed for S3 to start answering a request (default 5000)               |
  * | PHOTO_STORE_MAX_ATTEMPTS         | attempts per S3 request, the first included (default 3)                       |
+ * | PHOTO_STORE_HEARTBEAT_MS         | how often the store logs its heartbeat line (fallback-events.ts; default      |
+ * |                                  | 60000, from 100 to 900000): the audit's proof that the log covers its window  |
  *
  * Every problem is one ConfigError line naming the variable; no value of a key variable is ever echoed.
  */
@@ -53,7 +55,14 @@ export interface StoreConfig {
   readonly tombstones?: boolean;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
+  /** The heartbeat's interval (heartbeat.ts); default HEARTBEAT_DEFAULT_MS. */
+  readonly heartbeatMs?: number;
 }
+
+/** The heartbeat's interval: one line a minute per process (7 days from 3 processes: 30,240 lines). */
+export const HEARTBEAT_DEFAULT_MS = 60_000;
+/** Longer than the audit's default --max-gap (15 min) would leave gaps the audit refuses. */
+export const HEARTBEAT_MAX_MS = 900_000;
 
 export const DEFAULT_CODEC = '{"type":"fernet","keys":{"env":"LEGACY_FERNET_KEYS"}}';
 
@@ -71,6 +80,7 @@ const VAR = {
   tombstones: 'PHOTO_STORE_TOMBSTONES',
   timeoutMs: 'PHOTO_STORE_TIMEOUT_MS',
   maxAttempts: 'PHOTO_STORE_MAX_ATTEMPTS',
+  heartbeatMs: 'PHOTO_STORE_HEARTBEAT_MS',
 } as const;
 
 /** The names of the store's variables (for docs and for tests that build an environment). */
@@ -142,6 +152,7 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     tombstones,
     timeoutMs: intVar(get(VAR.timeoutMs), VAR.timeoutMs, 5000, 1),
     maxAttempts: intVar(get(VAR.maxAttempts), VAR.maxAttempts, 3, 1),
+    heartbeatMs: intVar(get(VAR.heartbeatMs), VAR.heartbeatMs, HEARTBEAT_DEFAULT_MS, 100, HEARTBEAT_MAX_MS),
   };
 }
 
@@ -151,10 +162,12 @@ function boolVar(text: string | undefined, name: string, dflt: boolean): boolean
   return text === 'true' || text === '1';
 }
 
-function intVar(text: string | undefined, name: string, dflt: number, min: number): number {
+function intVar(text: string | undefined, name: string, dflt: number, min: number, max?: number): number {
   if (text === undefined) return dflt;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be a whole number of at least ${min} (got "${text}")`);
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    throw new ConfigError(`${name} must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`} (got "${text}")`);
+  }
   return n;
 }
 

@@ -77,3 +77,10 @@ export class StoreCounters {
     return structuredClone(this.c);
   }
 }
+
+/** What happened between two snapshots (`after` minus `before`, field by field): the counts a heartbeat reports. */
+export function countsSince(before: StoreCounts, after: StoreCounts): StoreCounts {
+  const minus = (a: unknown, b: unknown): unknown =>
+    typeof a === 'number' ? a - (b as number) : Object.fromEntries(Object.entries(a as object).map(([k, v]) => [k, minus(v, (b as Record<string, unknown>)[k])]));
+  return minus(after, before) as StoreCounts;
+}

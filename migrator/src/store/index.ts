@@ -1,7 +1,7 @@
 /**
  * The read-fallback photo store (expand phase): see modes.ts for the modes, their rules and which may run side by
  * side, store.ts for how each operation follows them, config.ts for the environment variables, fallback-events.ts
- * for the fallback-hit log line and how to count it.
+ * for the fallback-hit and heartbeat log lines and how to read them.
  *
  * Nothing here imports the legacy codec: it is loaded by createStore, and only in the modes that read legacy.
  */
@@ -14,9 +14,12 @@ export type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
 export {
   FALLBACK_HIT_EVENT,
   FALLBACK_HITS_QUERY,
+  HEARTBEAT_EVENT,
   countFallbackHits,
   countFallbackHitsInFile,
   parseFallbackHit,
+  parseHeartbeat,
   type FallbackHit,
   type FallbackHitCount,
+  type Heartbeat,
 } from './fallback-events';

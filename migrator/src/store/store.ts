@@ -17,6 +17,9 @@
  *
  * Where a mode uses both buckets, a write or delete goes to legacy first, then new: if the second step fails, the
  * operation fails and retrying it finishes it.
+ *
+ * In every mode the store beats (heartbeat.ts): a JSON line every interval on the same logger, with its counters, and
+ * a last one on close(); from them the audit tells a log that covers its window from one that does not.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
@@ -24,10 +27,11 @@ import { createS3Client } from '../aws/clients';
 import type { Transport } from '../aws/http';
 import { createLogger } from '../log';
 import { sseParams, type Target } from '../migrate/write-new';
-import { storeConfigFromEnv, type SideSettings, type StoreConfig } from './config';
+import { HEARTBEAT_DEFAULT_MS, storeConfigFromEnv, type SideSettings, type StoreConfig } from './config';
 import { StoreCounters, type StoreCounts } from './counters';
 import { checkKey, storeErrorOf, type StoreSide } from './errors';
 import { fallbackHitFields, type FallbackOp } from './fallback-events';
+import { StoreHeartbeat } from './heartbeat';
 import type { CopyOutcome } from './copy-on-miss';
 import type { DecodedLegacy, LegacySide } from './legacy-side';
 import { modeRules, usesLegacy, usesNew, type ModeRules, type StoreMode } from './modes';
@@ -35,7 +39,7 @@ import { DELETED, NewSide } from './new-side';
 import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
 
 export interface StoreOptions {
-  /** Where the fallback-hit lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
+  /** Where the fallback-hit and heartbeat lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
   readonly logger?: Logger;
   /** Where codec keys named by `{"env": ...}` are read (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -52,10 +56,19 @@ const MIB = 1024 * 1024;
 /** Copies an authenticated fallback read into the new bucket (copy-on-miss.ts); throws what S3 throws. */
 type CopyFn = (key: string, decoded: DecodedLegacy) => Promise<CopyOutcome>;
 
+export interface PhotoStoreOptions {
+  /** new-only: deletes leave a tombstone (modes.ts); default true. */
+  readonly tombstones?: boolean;
+  /** The heartbeat's interval (heartbeat.ts); without it the store does not beat. */
+  readonly heartbeatMs?: number;
+}
+
 export class PhotoStore {
   readonly counters = new StoreCounters();
   readonly rules: ModeRules;
   private readonly copies = new Set<Promise<void>>();
+  /** Undefined when built without an interval (a store that does not beat). */
+  readonly heartbeat?: StoreHeartbeat;
 
   constructor(
     readonly mode: StoreMode,
@@ -64,11 +77,14 @@ export class PhotoStore {
     private readonly log: Logger,
     private readonly copy: CopyFn | undefined,
     private readonly maxCopiesInFlight: number,
-    /** new-only: deletes leave a tombstone (modes.ts). */
-    tombstones = true,
+    options: PhotoStoreOptions = {},
   ) {
-    this.rules = modeRules(mode, { tombstones });
+    this.rules = modeRules(mode, { tombstones: options.tombstones ?? true });
     if (usesNew(mode) !== Boolean(newSide) || usesLegacy(mode) !== Boolean(legacySide)) throw new Error(`PhotoStore: give mode ${mode} exactly the sides it uses`);
+    if (options.heartbeatMs !== undefined) {
+      this.heartbeat = new StoreHeartbeat({ log, counters: this.counters, mode, intervalMs: options.heartbeatMs });
+      this.heartbeat.start();
+    }
   }
 
   /** The photo, or undefined when it is nowhere (404 on every bucket the mode reads). */
@@ -171,9 +187,10 @@ export class PhotoStore {
     while (this.copies.size) await Promise.all([...this.copies]);
   }
 
-  /** Drains, then closes the clients' sockets. */
+  /** Drains, writes the last heartbeat, then closes the clients' sockets. */
   async close(): Promise<void> {
     await this.drain();
+    this.heartbeat?.stop();
     this.newSide?.client.destroy();
     this.legacySide?.client.destroy();
   }
@@ -259,7 +276,10 @@ export async function createStore(config: StoreConfig, opts: StoreOptions = {}):
       copy = (key, decoded) => copyToNew({ target, legacyEtag: async (k) => (await legacy.head(k))?.etag }, key, decoded.object, decoded.plaintext!);
     }
   }
-  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4, config.tombstones);
+  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4, {
+    tombstones: config.tombstones,
+    heartbeatMs: config.heartbeatMs ?? HEARTBEAT_DEFAULT_MS,
+  });
 }
 
 /** The store as an app builds it: settings from the environment (config.ts lists the variables). */
