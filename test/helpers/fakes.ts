@@ -1,6 +1,9 @@
-/** Stand-ins for unit tests of the copy path: a codec that passes bytes through, and S3 clients for aws-sdk-client-mock. */
+/**
+ * Stand-ins for tests of the copy path: a codec that passes bytes through, a codec wrapper that lets the test act at an
+ * exact point of a copy, and S3 clients for aws-sdk-client-mock.
+ */
 import { S3Client } from '@aws-sdk/client-s3';
-import { PassThrough, pipeline } from 'stream';
+import { PassThrough, pipeline, Readable } from 'stream';
 import type { Codec } from '../../migrator/src/codec/codec';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -16,4 +19,22 @@ export const identityCodec: Codec = {
 /** An S3 client with fixed fake credentials, to be answered by aws-sdk-client-mock (never the network). */
 export function offlineS3Client(): S3Client {
   return new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+}
+
+/** A codec that runs `before(key)` when it starts on a key: to make the app act at an exact point of a copy. */
+export function hookedCodec(inner: Codec, before: (key: string) => Promise<void>): Codec {
+  return {
+    name: inner.name,
+    plaintextSize: (n) => inner.plaintextSize(n),
+    encrypt: (p, c) => inner.encrypt(p, c),
+    decrypt(stored, ctx) {
+      return Readable.from(
+        (async function* () {
+          await before(ctx.key);
+          yield* inner.decrypt(stored, ctx);
+        })(),
+        { objectMode: false },
+      );
+    },
+  };
 }

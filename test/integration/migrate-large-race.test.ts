@@ -1,0 +1,107 @@
+/**
+ * The app writes a large photo while the migrator is writing its copy of the same key (objects above the part size),
+ * on the real RGW, which ignores If-None-Match on CompleteMultipartUpload (migrator/rig/README.md). Deterministic: a
+ * proxy between the migrator and S3 holds the migrator's object-creating request for the key (PutObject, or a
+ * CompleteMultipartUpload), the app's store writes the key meanwhile, then the proxy lets the request through.
+ * The app's bytes must remain, and the run must record the key as kept as the app wrote it.
+ */
+import { randomBytes } from 'crypto';
+import { createStoreFromEnv, type PhotoStore } from '../../migrator/src/store';
+import { createLogger } from '../../migrator/src/log';
+import { FernetCodec } from '../../migrator/src/codec/fernet';
+import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
+import { tmpDirPerFile } from '../helpers/tmp';
+import { hookedCodec } from '../helpers/fakes';
+import { fernetKey, getNew, migrateLib, multipartUploadsUnder, putLegacy } from './helpers/migration';
+import { storeEnv } from './helpers/photo-service';
+import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
+import { startS3Proxy, type ProxiedRequest, type S3Proxy } from './helpers/s3-proxy';
+import * as path from 'path';
+
+const MIB = 1024 * 1024;
+const tmp = tmpDirPerFile('bm-large-race-');
+
+/** The request that makes the object exist: a PutObject (not a part), or a CompleteMultipartUpload. */
+const createsObject = (r: ProxiedRequest): boolean =>
+  (r.method === 'PUT' && !/(^|&)partNumber=/.test(r.query) && !r.headers['x-amz-copy-source']) ||
+  (r.method === 'POST' && /(^|&)uploadId=/.test(r.query));
+
+describe('an app write landing while the migrator writes a large object', () => {
+  let proxy: S3Proxy | undefined;
+  const stores: PhotoStore[] = [];
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  async function appStore(): Promise<PhotoStore> {
+    const dir = tmp();
+    const store = await createStoreFromEnv(storeEnv({ mode: 'dual-read', fernetKeys: [fernetKey()] }), {
+      logger: createLogger({ name: 'photo-store', destination: path.join(dir, 'store.log') }),
+    });
+    stores.push(store);
+    return store;
+  }
+
+  test('held at the write: the app PUTs the key through its store, then the write is let through: the app bytes stay', async () => {
+    const prefix = `${uniqueKey('mig-large-race')}/`;
+    const key = `${prefix}scan.jpg`;
+    const fernet = new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB });
+    await putLegacy(key, fernet.encrypt(randomBytes(12 * MIB)));
+    const appBytes = randomBytes(300_000);
+    const store = await appStore();
+
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: (r: ProxiedRequest) => void;
+    const held = new Promise<ProxiedRequest>((resolve) => (arrived = resolve));
+    proxy = await startS3Proxy(rigState().endpoint, (r) => {
+      if (r.bucket !== rigState().buckets.primary || r.key !== key || !createsObject(r)) return undefined;
+      arrived(r);
+      return { kind: 'hold', until: released };
+    });
+
+    const dir = tmp();
+    const run = migrateLib(testWorkspace(), dir, prefix, {
+      clients: { rigState: { ...rigState(), endpoint: proxy.url } },
+      partSize: 5 * MIB,
+      concurrency: 2,
+    });
+    const request = await held;
+    await store.put(key, appBytes, { contentType: 'image/jpeg' });
+    release();
+    const { summary } = await run;
+
+    expect((await getNew(key))!.body.equals(appBytes)).toBe(true);
+    const cp = Checkpoint.open(path.join(dir, 'checkpoint.sqlite'));
+    try {
+      expect(cp.get(key)?.state).toBe('kept-app-version');
+    } finally {
+      cp.close();
+    }
+    expect(summary).toMatchObject({ complete: true, exitCode: 0 });
+    expect(summary.run.totals['kept-app-version'].count).toBe(1);
+    // The write that was held is the one this server cannot make conditional at completion: a single PUT.
+    expect([request.method, summary.largeObjects.path]).toEqual(['PUT', 'single-put']);
+    expect(await multipartUploadsUnder(prefix)).toBe(0);
+  }, 120_000);
+
+  test("mid-body: the app's write lands while the migrator's single PUT is sending its bytes: the app bytes stay", async () => {
+    const prefix = `${uniqueKey('mig-large-midbody')}/`;
+    const key = `${prefix}scan.jpg`;
+    const fernet = new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB });
+    await putLegacy(key, fernet.encrypt(randomBytes(12 * MIB)));
+    const appBytes = randomBytes(1000);
+    const store = await appStore();
+    // The codec starts twice on a large object: the hashing pass, then the upload pass, whose bytes the PUT is reading.
+    let starts = 0;
+    const codec = hookedCodec(fernet, async () => {
+      if (++starts === 2) await store.put(key, appBytes, { contentType: 'image/jpeg' });
+    });
+    const { summary } = await migrateLib(testWorkspace(), tmp(), prefix, { codec, partSize: 5 * MIB, concurrency: 1 });
+    expect(starts).toBe(2);
+    expect((await getNew(key))!.body.equals(appBytes)).toBe(true);
+    expect(summary.run.totals['kept-app-version'].count).toBe(1);
+  }, 120_000);
+});
