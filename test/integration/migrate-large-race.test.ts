@@ -12,7 +12,7 @@ import { FernetCodec } from '../../migrator/src/codec/fernet';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { hookedCodec } from '../helpers/fakes';
-import { fernetKey, getNew, migrateLib, multipartUploadsUnder, putLegacy } from './helpers/migration';
+import { fernetKey, getNew, headNew, migrateLib, multipartUploadsUnder, putLegacy } from './helpers/migration';
 import { storeEnv } from './helpers/photo-service';
 import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type ProxiedRequest, type S3Proxy } from './helpers/s3-proxy';
@@ -74,7 +74,7 @@ describe('an app write landing while the migrator writes a large object', () => 
     const { summary } = await run;
 
     expect((await getNew(key))!.body.equals(appBytes)).toBe(true);
-    const cp = Checkpoint.open(path.join(dir, 'checkpoint.sqlite'));
+    const cp = Checkpoint.openReadOnly(path.join(dir, 'checkpoint.sqlite'));
     try {
       expect(cp.get(key)?.state).toBe('kept-app-version');
     } finally {
@@ -83,8 +83,13 @@ describe('an app write landing while the migrator writes a large object', () => 
     expect(summary).toMatchObject({ complete: true, exitCode: 0 });
     expect(summary.run.totals['kept-app-version'].count).toBe(1);
     // The write that was held is the one this server cannot make conditional at completion: a single PUT.
-    expect([request.method, summary.largeObjects.path]).toEqual(['PUT', 'single-put']);
+    expect([request.method, summary.largeObjects?.path]).toEqual(['PUT', 'single-put']);
+    // What the probe found on RGW 16, and that it left nothing.
+    const probe = summary.largeObjects!.probe!;
+    expect(probe).toMatchObject({ put: 'enforced', completeMultipartUpload: 'ignored', cleanedUp: true });
+    await expect(headNew(probe.key)).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
     expect(await multipartUploadsUnder(prefix)).toBe(0);
+    expect(await multipartUploadsUnder(probe.key)).toBe(0);
   }, 120_000);
 
   test("mid-body: the app's write lands while the migrator's single PUT is sending its bytes: the app bytes stay", async () => {

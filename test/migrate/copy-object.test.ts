@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'crypto';
 import { PassThrough, Readable } from 'stream';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
-import { identityCodec, offlineS3Client } from '../helpers/fakes';
+import { AWS_LARGE_OBJECTS, identityCodec, offlineS3Client } from '../helpers/fakes';
 
 const MIB = 1024 * 1024;
 
@@ -55,6 +55,7 @@ test('a GET cut mid-body in the upload pass fails the copy and aborts its multip
       source: { client: source, bucket: 'old' },
       target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 2 },
       codec: identityCodec,
+      largeObjects: AWS_LARGE_OBJECTS,
     },
     new AbortController().signal,
   );

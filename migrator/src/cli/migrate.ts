@@ -16,6 +16,7 @@ import { createLogger } from '../log';
 import { dryRun } from '../migrate/dry-run';
 import { migrateWorkspace } from '../migrate/migrate-workspace';
 import { formatBytes, MigrateProgress } from '../migrate/progress';
+import { largeObjectsLine } from '../migrate/report';
 import type { MigrationRun } from '../migrate/run';
 import { sseParams } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
@@ -126,8 +127,9 @@ async function main(): Promise<number> {
       return progress;
     },
   });
-  log.info({ event: 'migration-finished', totals: summary.run.totals, exitCode: summary.exitCode, report: files.csv }, summary.verdict);
-  process.stdout.write(`${summary.verdict}\nreport: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n`);
+  log.info({ event: 'migration-finished', totals: summary.run.totals, exitCode: summary.exitCode, report: files.csv, largeObjects: summary.largeObjects }, summary.verdict);
+  const large = summary.largeObjects ? `${largeObjectsLine(summary.largeObjects)}\n` : '';
+  process.stdout.write(`${summary.verdict}\n${large}report: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n`);
   return summary.exitCode;
 }
 

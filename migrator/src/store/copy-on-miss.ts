@@ -7,14 +7,13 @@
  * The race with a delete is handled like the migrator's: the app deletes legacy first, then new. So after writing, the
  * legacy key is checked again; if it is gone, the delete raced this copy, and the copy is removed, but only while the
  * key still holds this very copy (same provenance ETag and, on a versioned bucket, the same version id). The removal
- * is a plain DeleteObject (a delete marker on a versioned bucket), which the app's s3:DeleteObject right allows;
- * deleting a version by id would need s3:DeleteObjectVersion, which nobody is granted.
+ * is the migrator's (write-new.ts deleteIfStill): a DeleteObject conditional on the copy's ETag (a delete marker on a
+ * versioned bucket); deleting a version by id would need s3:DeleteObjectVersion, which nobody is granted.
  */
 import { createHash } from 'crypto';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { LegacyObject } from '../migrate/read-legacy';
-import { metadataBytes, provenanceMetadata, readProvenance, USER_METADATA_LIMIT } from '../migrate/provenance';
-import { headTarget, putWhole, type Target } from '../migrate/write-new';
+import { metadataBytes, provenanceMetadata, USER_METADATA_LIMIT } from '../migrate/provenance';
+import { deleteIfStill, holdsOwnCopy, putWhole, type Target } from '../migrate/write-new';
 
 export type CopyOutcome =
   /** Written; legacy still there afterwards. */
@@ -51,14 +50,6 @@ export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<Legacy
   );
   if (!written.written) return 'existed';
   if (await deps.legacyExists(key)) return 'written';
-  await removeOwnCopy(deps.target, key, legacy.etag, written.versionId);
+  await deleteIfStill(deps.target, key, (now) => holdsOwnCopy(now, { sourceEtag: legacy.etag, versionId: written.versionId }));
   return 'undone';
-}
-
-/** Deletes the key only while it holds this copy: a write of the app since then is left alone. */
-async function removeOwnCopy(t: Target, key: string, sourceEtag: string, versionId: string | undefined): Promise<void> {
-  const now = await headTarget(t, key);
-  if (!now) return; // the app's delete of the new side came after the copy and removed it already
-  const ours = readProvenance(now.metadata)?.sourceEtag === sourceEtag && (!versionId || versionId === 'null' || now.versionId === versionId);
-  if (ours) await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
 }
