@@ -6,6 +6,7 @@
  * The app's bytes must remain, and the run must record the key as kept as the app wrote it.
  */
 import { randomBytes } from 'crypto';
+import * as path from 'path';
 import { createStoreFromEnv, type PhotoStore } from '../../migrator/src/store';
 import { createLogger } from '../../migrator/src/log';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
@@ -16,7 +17,6 @@ import { fernetKey, getNew, headNew, migrateLib, multipartUploadsUnder, putLegac
 import { storeEnv } from './helpers/photo-service';
 import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type ProxiedRequest, type S3Proxy } from './helpers/s3-proxy';
-import * as path from 'path';
 
 const MIB = 1024 * 1024;
 const tmp = tmpDirPerFile('bm-large-race-');
@@ -35,6 +35,14 @@ describe('an app write landing while the migrator writes a large object', () => 
     await Promise.all(stores.splice(0).map((s) => s.close()));
   });
 
+  /** A 12 MiB photo in legacy, as the legacy app wrote it (Fernet): above the 5 MiB part size the tests use. */
+  async function largeLegacyPhoto(name: string): Promise<{ prefix: string; key: string }> {
+    const prefix = `${uniqueKey(name)}/`;
+    const key = `${prefix}scan.jpg`;
+    await putLegacy(key, new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB }).encrypt(randomBytes(12 * MIB)));
+    return { prefix, key };
+  }
+
   async function appStore(): Promise<PhotoStore> {
     const dir = tmp();
     const store = await createStoreFromEnv(storeEnv({ mode: 'dual-read', fernetKeys: [fernetKey()] }), {
@@ -45,10 +53,7 @@ describe('an app write landing while the migrator writes a large object', () => 
   }
 
   test('held at the write: the app PUTs the key through its store, then the write is let through: the app bytes stay', async () => {
-    const prefix = `${uniqueKey('mig-large-race')}/`;
-    const key = `${prefix}scan.jpg`;
-    const fernet = new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB });
-    await putLegacy(key, fernet.encrypt(randomBytes(12 * MIB)));
+    const { prefix, key } = await largeLegacyPhoto('mig-large-race');
     const appBytes = randomBytes(300_000);
     const store = await appStore();
 
@@ -93,14 +98,12 @@ describe('an app write landing while the migrator writes a large object', () => 
   }, 120_000);
 
   test("mid-body: the app's write lands while the migrator's single PUT is sending its bytes: the app bytes stay", async () => {
-    const prefix = `${uniqueKey('mig-large-midbody')}/`;
-    const key = `${prefix}scan.jpg`;
-    const fernet = new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB });
-    await putLegacy(key, fernet.encrypt(randomBytes(12 * MIB)));
+    const { prefix, key } = await largeLegacyPhoto('mig-large-midbody');
     const appBytes = randomBytes(1000);
     const store = await appStore();
     // The codec starts twice on a large object: the hashing pass, then the upload pass, whose bytes the PUT is reading.
     let starts = 0;
+    const fernet = new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB });
     const codec = hookedCodec(fernet, async () => {
       if (++starts === 2) await store.put(key, appBytes, { contentType: 'image/jpeg' });
     });

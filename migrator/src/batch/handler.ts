@@ -24,13 +24,10 @@ import type { Codec } from '../codec/codec';
 import { createLogger, type Logger } from '../log';
 import { largeObjectWrite, probeConditionalWrites } from '../migrate/conditional-write-probe';
 import { largeObjectsLine } from '../migrate/report';
-import { sseParams, type Target } from '../migrate/write-new';
+import { newBucketTarget } from '../migrate/write-new';
 import { copyTask, type TaskDeps } from './copy-task';
 import { InvalidInvocationError, parseInvocation, type BatchResponse, type BatchTaskResult } from './invocation';
 import { encodeOutcome } from './result-string';
-
-const MIB = 1024 * 1024;
-
 
 /** What Lambda passes as the second argument; only the deadline is used. */
 export interface DeadlineContext {
@@ -62,13 +59,7 @@ async function buildContainer(o: HandlerOptions, log: Logger): Promise<Container
   const ws = parseWorkspaceJson(text, WORKSPACE_ENV_VAR);
   const codec: Codec = await loadCodec(ws, { env });
   const clients = createClients(ws, o.clients);
-  const target: Target = {
-    client: clients.primary.s3,
-    bucket: clients.primary.bucket,
-    sse: sseParams(ws.primary.encryption),
-    partSize: o.partSize ?? 8 * MIB,
-    queueSize: o.queueSize ?? 4,
-  };
+  const target = newBucketTarget(ws.primary.encryption, clients.primary, o);
   const largeObjects = largeObjectWrite(await probeConditionalWrites(target));
   log.info({ event: 'batch-large-objects', path: largeObjects.path, probe: largeObjects.probe }, largeObjectsLine(largeObjects));
   return {

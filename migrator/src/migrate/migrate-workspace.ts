@@ -12,7 +12,7 @@ import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from 
 import { writeMigrationReport, type MigrationSummary } from './report';
 import { MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
 import { attachUploadLedger } from './upload-ledger';
-import { sseParams, type Target } from './write-new';
+import { newBucketTarget } from './write-new';
 import type { KeySource } from '../sources/key-source';
 import { formatShard } from '../sources/shard';
 import { openManifest } from '../sources/open-manifest';
@@ -56,13 +56,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
     await preflight(clients.primary);
     const prefix = o.prefix ?? '';
     const keys = o.keys ?? (o.manifest ? await openManifest(s3ManifestObjects(clients.legacy.s3), o.manifest, { legacyBucket: ws.legacy.bucket, prefix }) : undefined);
-    const target: Target = {
-      client: clients.primary.s3,
-      bucket: clients.primary.bucket,
-      sse: sseParams(ws.primary.encryption),
-      partSize: o.partSize ?? 8 * MIB,
-      queueSize: o.queueSize ?? 4,
-    };
+    const target = newBucketTarget(ws.primary.encryption, clients.primary, o);
     // Before the checkpoint exists: a server on which no write is safe is refused with nothing written.
     const largeObjects = largeObjectWrite(await probeConditionalWrites(target));
     const shard = o.shard && o.shard.count > 1 ? formatShard(o.shard) : undefined;

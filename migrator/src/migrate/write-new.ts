@@ -41,6 +41,19 @@ export interface Target {
   readonly queueSize: number;
 }
 
+/** The part size and parts in flight of large uploads, unless told otherwise. */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_QUEUE_SIZE = 4;
+
+/** The new bucket as the migrator writes it: through `side`'s client, with the workspace's encryption. */
+export function newBucketTarget(
+  encryption: Encryption,
+  side: { readonly s3: S3Client; readonly bucket: string },
+  o: { readonly partSize?: number; readonly queueSize?: number } = {},
+): Target {
+  return { client: side.s3, bucket: side.bucket, sse: sseParams(encryption), partSize: o.partSize ?? DEFAULT_PART_SIZE, queueSize: o.queueSize ?? DEFAULT_QUEUE_SIZE };
+}
+
 export interface NewObject {
   readonly key: string;
   readonly contentType?: string;
