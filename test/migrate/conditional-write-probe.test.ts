@@ -29,16 +29,20 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
   const client = offlineS3Client();
   const mock = mockClient(client);
   const objects = new Map<string, string>();
+  const metadata = new Map<string, Record<string, string>>();
   const uploads = new Set<string>();
   mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [] });
   mock.on(ListObjectsV2Command).resolves({ Contents: [] });
   mock.on(PutObjectCommand).callsFake((input) => {
     if (objects.has(input.Key) && input.IfNoneMatch === '*' && o.putEnforced) throw status(412, 'PreconditionFailed');
     objects.set(input.Key, '"a1"');
+    metadata.set(input.Key, input.Metadata ?? {});
     return { ETag: '"a1"' };
   });
-  mock.on(CreateMultipartUploadCommand).callsFake(() => {
+  const uploadMetadata = new Map<string, Record<string, string>>();
+  mock.on(CreateMultipartUploadCommand).callsFake((input) => {
     uploads.add('u1');
+    uploadMetadata.set('u1', input.Metadata ?? {});
     return { UploadId: 'u1' };
   });
   mock.on(UploadPartCommand).resolves({ ETag: '"p1"' });
@@ -47,6 +51,7 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
     if (objects.has(input.Key) && input.IfNoneMatch === '*' && o.completeEnforced) throw status(412, 'PreconditionFailed');
     uploads.delete(input.UploadId);
     objects.set(input.Key, '"m1-1"');
+    metadata.set(input.Key, uploadMetadata.get(input.UploadId) ?? {});
     return { ETag: '"m1-1"' };
   });
   mock.on(AbortMultipartUploadCommand).callsFake((input) => {
@@ -56,7 +61,7 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
   mock.on(HeadObjectCommand).callsFake((input) => {
     const etag = objects.get(input.Key);
     if (!etag) throw status(404, 'NotFound');
-    return { ETag: etag, ContentLength: 35, Metadata: {} };
+    return { ETag: etag, ContentLength: 35, Metadata: metadata.get(input.Key) ?? {} };
   });
   mock.on(DeleteObjectCommand).callsFake((input) => {
     if (objects.get(input.Key) !== input.IfMatch) throw status(412, 'PreconditionFailed');
@@ -64,7 +69,7 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
     return {};
   });
   const target: Target = { client, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 1 };
-  return { target, mock, objects, uploads };
+  return { target, mock, objects, uploads, metadata };
 }
 
 describe('probeConditionalWrites', () => {
@@ -80,7 +85,9 @@ describe('probeConditionalWrites', () => {
     expect(s.mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input)).toEqual([expect.objectContaining({ Key: probe.key, IfMatch: '"a1"' })]);
     expect([s.objects.size, s.uploads.size]).toEqual([0, 0]);
     // Every write of the probe carries If-None-Match (the bucket policy denies the writer's writes without it).
-    for (const c of s.mock.commandCalls(PutObjectCommand)) expect(c.args[0].input).toMatchObject({ IfNoneMatch: '*', ServerSideEncryption: 'AES256' });
+    for (const c of s.mock.commandCalls(PutObjectCommand)) {
+      expect(c.args[0].input).toMatchObject({ IfNoneMatch: '*', ServerSideEncryption: 'AES256', Metadata: { 'bucketmove-probe': 'conditional-write' } });
+    }
     expect(s.mock.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.IfNoneMatch).toBe('*');
   });
 
@@ -135,21 +142,28 @@ describe('probeConditionalWrites', () => {
     expect(s.objects.size).toBe(0);
   });
 
-  test('leftovers of a killed probe over an hour old are swept first; younger ones (another run probing) are left', async () => {
+  test('leftovers of a killed probe over an hour old are swept first; younger ones (another run probing) and photos under the prefix are left', async () => {
     const s = server({ putEnforced: true, completeEnforced: true });
     const old = new Date(Date.now() - 2 * 3600_000);
-    s.objects.set(`${PROBE_PREFIX}old`, '"o"');
-    s.objects.set(`${PROBE_PREFIX}young`, '"y"');
+    const mark = { 'bucketmove-probe': 'conditional-write' };
+    for (const [k, etag] of [['old', '"o"'], ['young', '"y"']]) {
+      s.objects.set(`${PROBE_PREFIX}${k}`, etag);
+      s.metadata.set(`${PROBE_PREFIX}${k}`, mark);
+    }
+    // A photo copied from legacy that happens to live under the prefix: not the probe's, never deleted.
+    s.objects.set(`${PROBE_PREFIX}photo.jpg`, '"p"');
+    s.metadata.set(`${PROBE_PREFIX}photo.jpg`, { 'bucketmove-source-etag': 'e' });
     s.uploads.add('stale');
     s.mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [{ Key: `${PROBE_PREFIX}old`, UploadId: 'stale', Initiated: old }] });
     s.mock.on(ListObjectsV2Command).resolves({
       Contents: [
         { Key: `${PROBE_PREFIX}old`, LastModified: old },
+        { Key: `${PROBE_PREFIX}photo.jpg`, LastModified: old },
         { Key: `${PROBE_PREFIX}young`, LastModified: new Date() },
       ],
     });
     await probeConditionalWrites(s.target);
-    expect([...s.objects.keys()]).toEqual([`${PROBE_PREFIX}young`]);
+    expect([...s.objects.keys()].sort()).toEqual([`${PROBE_PREFIX}photo.jpg`, `${PROBE_PREFIX}young`]);
     expect(s.uploads.has('stale')).toBe(false);
   });
 });

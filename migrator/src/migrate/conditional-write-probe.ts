@@ -32,10 +32,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConfigError } from '../../../workspaces/load';
 import { describeAwsError, httpStatusOf } from '../aws/errors';
-import { deleteIfStill, headTarget, isPreconditionFailed, SINGLE_PUT_LIMIT, type Target } from './write-new';
+import { deleteIfStill, headTarget, isPreconditionFailed, SINGLE_PUT_LIMIT, type ExistingObject, type Target } from './write-new';
 
 /** The reserved prefix of the probe's keys in the new bucket (no photo key starts with a dot folder of ours). */
 export const PROBE_PREFIX = '.bucketmove/probe/';
+
+/**
+ * The user metadata every probe object carries: cleanup and the sweep delete only objects that have it, so a photo
+ * that happened to live under the prefix (copied from legacy, with provenance) is never taken for a probe's leftover.
+ */
+const PROBE_MARK = { 'bucketmove-probe': 'conditional-write' } as const;
+const isProbeObject = (now: ExistingObject): boolean => now.metadata['bucketmove-probe'] === PROBE_MARK['bucketmove-probe'];
 
 /** What the probe found; `put: 'ignored'` never reaches a run (probeConditionalWrites refuses it). */
 export interface ConditionalWriteProbe {
@@ -115,7 +122,7 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
   const opts = { abortSignal: signal };
   const conditionalPut = async (): Promise<boolean> => {
     try {
-      await t.client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: '*', ...t.sse }), opts);
+      await t.client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: '*', Metadata: PROBE_MARK, ...t.sse }), opts);
       return true;
     } catch (err) {
       if (isPreconditionFailed(err)) return false;
@@ -131,9 +138,9 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
     await conditionalPut();
     const put = (await conditionalPut()) ? 'ignored' : 'enforced';
     if (put === 'ignored') {
-      result = { key, put, completeMultipartUpload: 'ignored' };
+      result = { key, put, completeMultipartUpload: 'ignored' }; // not probed: no write is safe there, the run is refused
     } else {
-      uploadId = (await t.client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, ...t.sse }), opts)).UploadId;
+      uploadId = (await t.client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...t.sse }), opts)).UploadId;
       if (!uploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
       const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body, ContentLength: body.length }), opts);
       try {
@@ -173,7 +180,7 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
   return { ...result!, cleanedUp };
 }
 
-/** Aborts the probe's upload (if still open) and deletes its key; false when something was left behind. */
+/** Aborts the probe's upload (if still open) and deletes its key if it holds a probe object; false when that failed. */
 async function cleanUp(t: Target, key: string, uploadId: string | undefined, signal?: AbortSignal): Promise<boolean> {
   let clean = true;
   if (uploadId) {
@@ -184,8 +191,7 @@ async function cleanUp(t: Target, key: string, uploadId: string | undefined, sig
     }
   }
   try {
-    // Whatever the key holds is the probe's: nobody else writes under the prefix.
-    await deleteIfStill(t, key, () => true, signal);
+    await deleteIfStill(t, key, isProbeObject, signal);
   } catch {
     clean = false;
   }
