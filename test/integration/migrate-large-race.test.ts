@@ -16,15 +16,10 @@ import { hookedCodec } from '../helpers/fakes';
 import { fernetKey, getNew, headNew, migrateLib, multipartUploadsUnder, putLegacy } from './helpers/migration';
 import { storeEnv } from './helpers/photo-service';
 import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
-import { startS3Proxy, type ProxiedRequest, type S3Proxy } from './helpers/s3-proxy';
+import { createsObject, startS3Proxy, type ProxiedRequest, type S3Proxy } from './helpers/s3-proxy';
 
 const MIB = 1024 * 1024;
 const tmp = tmpDirPerFile('bm-large-race-');
-
-/** The request that makes the object exist: a PutObject (not a part), or a CompleteMultipartUpload. */
-const createsObject = (r: ProxiedRequest): boolean =>
-  (r.method === 'PUT' && !/(^|&)partNumber=/.test(r.query) && !r.headers['x-amz-copy-source']) ||
-  (r.method === 'POST' && /(^|&)uploadId=/.test(r.query));
 
 describe('an app write landing while the migrator writes a large object', () => {
   let proxy: S3Proxy | undefined;
