@@ -32,6 +32,22 @@ export const BUCKET_MULTIPART_LIST_ACTIONS = ['s3:ListBucketMultipartUploads'] a
 export const OBJECT_DELETE_ACTIONS = ['s3:DeleteObject'] as const;
 
 /**
+ * The migration writer's one delete: to undo its own copy of a photo the app deleted while it was being copied (the
+ * app deletes legacy first, then new, so the copy can land after the app's delete; migrator/src/migrate/
+ * recheck-deletes.ts). Granted only with If-Match naming an ETag (policies.ts writerRolePolicy): the writer reads the
+ * key, recognizes its copy by the provenance metadata, and deletes only while the key still holds that very object, so
+ * it can neither delete blindly (the first half of a delete-then-put) nor remove an app write that lands in between.
+ *
+ * Why not narrower (AWS Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3"):
+ * DeleteObject takes no object-tag or metadata condition (s3:ExistingObjectTag is not among its keys; s3:if-match is),
+ * so no policy can name "the writer's own objects". s3:DeleteObjectVersion with s3:versionid is no narrower: the writer
+ * must read every object (the audit, the 412 explanation), so a HEAD gives it any current version id, and a version
+ * delete is permanent where DeleteObject on the versioned bucket only adds a delete marker over the app's version,
+ * which stays recoverable until the noncurrent-version lifecycle expires it. The writer gets no version rights at all.
+ */
+export const WRITER_UNDO_ACTIONS = [...OBJECT_DELETE_ACTIONS] as const;
+
+/**
  * What S3 needs from a KMS key to write and read SSE-KMS objects on the caller's behalf: GenerateDataKey for uploads,
  * Decrypt for downloads and to complete multipart uploads. S3 never calls kms:Encrypt for SSE-KMS, so it is not granted.
  * (AWS S3 User Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", Permissions: "To upload or download
@@ -66,12 +82,10 @@ export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIO
 export const APP_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /**
- * The migration writer: create objects and read them back for the audit; and delete, for one purpose only: when the
- * app deletes a photo while the migrator is copying it (the app deletes legacy first, then new), the migrator's write
- * can land after the app's delete, so the migrator deletes its own copy again (a delete marker on a versioned bucket,
- * as the app's own delete). Overwrites stay impossible: the bucket policy makes every write conditional.
+ * The migration writer: create objects and read them back for the audit. Overwrites stay impossible: the bucket policy
+ * makes every write conditional. Its delete is WRITER_UNDO_ACTIONS, under a condition of its own.
  */
-export const WRITER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
+export const WRITER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS] as const;
 export const WRITER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /** The migration reader in the legacy account: list and read, nothing else. */

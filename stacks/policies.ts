@@ -23,6 +23,7 @@ import {
   READER_OBJECT_ACTIONS,
   WRITER_BUCKET_ACTIONS,
   WRITER_OBJECT_ACTIONS,
+  WRITER_UNDO_ACTIONS,
 } from './perms';
 
 export type ConditionBlock = Record<string, Record<string, string | string[]>>;
@@ -91,14 +92,32 @@ export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey; exclud
 }
 
 /**
+ * The condition of the writer's delete (perms.ts WRITER_UNDO_ACTIONS): the request carries If-Match (S3 User Guide,
+ * "Enforce conditional deletes on Amazon S3 buckets", example 1: a Null test on `s3:if-match`), and not the `*` form,
+ * which would match any object that exists. S3 then deletes only while the key's current object has that ETag.
+ */
+export const UNDO_ONLY_WITH_IF_MATCH: ConditionBlock = {
+  Null: { 's3:if-match': 'false' },
+  StringNotEquals: { 's3:if-match': '*' },
+};
+
+/**
  * The migration writer role: create objects in the new bucket (the bucket policy makes every completed write
- * conditional on If-None-Match), delete its own copy of a photo the app deleted during the copy (see perms.ts), and
- * read and list it for the audit. KMS rights only with SSE-KMS, only that key.
+ * conditional on If-None-Match), read and list it for the audit, and delete only with If-Match on the ETag of the
+ * object it deletes: to undo its own copy of a photo the app deleted during the copy (see perms.ts). KMS rights only
+ * with SSE-KMS, only that key.
  */
 export function writerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'ListTheBucket', Effect: 'Allow', Action: [...WRITER_BUCKET_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'WriteAndReadObjects', Effect: 'Allow', Action: [...WRITER_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
+    {
+      Sid: 'UndoItsOwnCopyOnlyWithIfMatch',
+      Effect: 'Allow',
+      Action: [...WRITER_UNDO_ACTIONS],
+      Resource: [objectsArn(args.bucketArn)],
+      Condition: UNDO_ONLY_WITH_IF_MATCH,
+    },
   ];
   if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
   return { Version: '2012-10-17', Statement: statements };

@@ -95,6 +95,7 @@ const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' };
 const creates = { 's3:ObjectCreationOperation': 'true' }; // PutObject, CompleteMultipartUpload
 const part = { 's3:ObjectCreationOperation': 'false' }; // CreateMultipartUpload, UploadPart, UploadPartCopy
 const ifNoneMatch = { 's3:if-none-match': '*' };
+const ifMatchCopy = { 's3:if-match': '"9b2cf535f27731c974343645a3985328"' }; // DeleteObject naming the ETag of the copy
 
 type Actor = Pick<Request, 'principal' | 'principalArn' | 'identityPolicies'>;
 interface Case {
@@ -166,10 +167,19 @@ const cases: Case[] = [
   { name: 'dev writer can PutObject with If-None-Match: *', actor: devWriter, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
   { name: 'writer reads objects for the audit', actor: prodWriter, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
   { name: 'writer lists the bucket for the audit', actor: prodWriter, action: 's3:ListBucket', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
-  { name: 'writer can delete (a delete marker) to undo a copy that raced the app deleting the photo', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  // Its one delete undoes its own copy: If-Match on the ETag of the copy it just read (S3 refuses the delete with 412
+  // once the key holds anything else, such as the app's write). IAM cannot name "its own objects" (DeleteObject takes no
+  // tag or metadata condition: stacks/perms.ts WRITER_UNDO_ACTIONS), so what IAM enforces is: no blind delete, no
+  // wildcard If-Match, no version delete, no listing of versions.
+  { name: 'writer may undo its own copy: DeleteObject with If-Match on the ETag it read', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), context: ifMatchCopy, expected: 'Allowed' },
+  { name: 'dev writer may undo its own copy the same way', actor: devWriter, action: 's3:DeleteObject', resource: object(ws.dev), ...onPrimary('dev'), context: ifMatchCopy, expected: 'Allowed' },
+  { name: "writer may not delete without If-Match (a blind delete of the app's object, the first half of delete-then-put)", actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: "writer may not delete with If-Match: * (whatever the key holds, the app's object included)", actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:if-match': '*' }, expected: 'ImplicitlyDenied' },
+  { name: 'writer may not delete a version for good, even one it names', actor: prodWriter, action: 's3:DeleteObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:versionid': 'vY7Uq0s0nY7Uq0s0nY7Uq0s0nY7Uq0s0' }, expected: 'ImplicitlyDenied' },
+  { name: 'writer may not list object versions', actor: prodWriter, action: 's3:ListBucketVersions', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'writer may not read an old version of an object', actor: prodWriter, action: 's3:GetObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'writer cannot tag objects', actor: prodWriter, action: 's3:PutObjectTagging', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'writer cannot delete versions permanently', actor: prodWriter, action: 's3:DeleteObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'writer cannot delete in the staging bucket', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot delete in the staging bucket, even with If-Match', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.staging), ...onPrimary('staging'), context: ifMatchCopy, expected: 'ImplicitlyDenied' },
   { name: 'writer cannot write the staging bucket', actor: prodWriter, action: 's3:PutObject', resource: object(ws.staging), ...onPrimary('staging'), context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
   { name: 'writer cannot change the bucket policy', actor: prodWriter, action: 's3:PutBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'writer generates data keys with the bucket key through S3', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },

@@ -217,13 +217,17 @@ describe.each(ENVS)('legacy-%s', (env) => {
     );
   });
 
-  it('imports the legacy bucket, user and every access key', () => {
+  it('imports the legacy bucket and user; manages no access key, and releases any an earlier deploy managed, never destroying it', () => {
     expect(json(s).import).toEqual([
       { id: w.legacy.bucket, to: 'aws_s3_bucket.legacy-bucket' },
       { id: w.legacy.appUser.name, to: 'aws_iam_user.legacy-user' },
-      ...w.legacy.appUser.accessKeyIds.map((id, i) => ({ id, to: `aws_iam_access_key.legacy-access-key-${i}` })),
     ]);
     expect(s).toHaveResourceWithProperties(IamUser, { name: w.legacy.appUser.name });
+    expect(resources(s, 'aws_iam_access_key')).toEqual([]);
+    // By key id (an approved deploy's), and by list index (stacks synthesized before keys were addressed by id).
+    expect(json(s).removed).toEqual(
+      ['legacy-access-key', 'legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({ from: `aws_iam_access_key.${name}`, lifecycle: { destroy: false } })),
+    );
   });
 
   it('without an approval, the imported resources cannot be destroyed and the bucket is not force-destroyed', () => {
@@ -241,6 +245,25 @@ describe.each(ENVS)('legacy-%s', (env) => {
 
 describe('legacy-prod with a teardown approval', () => {
   const s = approved.synth.get('legacy-prod')!;
+
+  it('imports the listed access keys by key id, destroyable, and releases those a stack managed by list index', () => {
+    const w = ws.prod;
+    expect(json(s).import).toEqual([
+      { id: w.legacy.bucket, to: 'aws_s3_bucket.legacy-bucket' },
+      { id: w.legacy.appUser.name, to: 'aws_iam_user.legacy-user' },
+      ...w.legacy.appUser.accessKeyIds.map((id) => ({ id, to: `aws_iam_access_key.legacy-access-key["${id}"]` })),
+    ]);
+    expect(json(s).resource.aws_iam_access_key).toEqual({
+      'legacy-access-key': expect.objectContaining({
+        for_each: `\${toset(${JSON.stringify(w.legacy.appUser.accessKeyIds)})}`,
+        user: '${aws_iam_user.legacy-user.name}',
+        lifecycle: { prevent_destroy: false, ignore_changes: ['status'] },
+      }),
+    });
+    expect(json(s).removed).toEqual(
+      ['legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({ from: `aws_iam_access_key.${name}`, lifecycle: { destroy: false } })),
+    );
+  });
 
   it('lifts prevent_destroy and sets force_destroy on the bucket and the user', () => {
     expect(s).toHaveResourceWithProperties(S3Bucket, {

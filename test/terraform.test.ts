@@ -1,7 +1,9 @@
 /**
  * Offline Terraform on every synthesized stack: `terraform init -backend=false` + `terraform validate` against the
  * provider mirror; for the primary stacks also `terraform plan` with fake credentials and `terraform show -json`, with
- * assertions on the plan: the resources, no destroy or update actions, and the rendered policy documents.
+ * assertions on the plan: the resources, no destroy or update actions, and the rendered policy documents. For the
+ * legacy stack, plans against states holding the imported resources: the teardown interlock, and the legacy app's
+ * access keys, which no ordinary deploy destroys (a key dropped from the workspace included).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -14,6 +16,7 @@ import {
   offlinePlanConfig,
   pool,
   removeCliConfig,
+  startFakeIam,
   terraform,
   writeRoot,
   type TfResult,
@@ -27,6 +30,8 @@ const work = tempDir('terraform');
 const synth = synthApp();
 const { approvalFile } = writeApprovedTeardown(work, 'prod');
 const approved = synthApp({ approvalFile, envs: ['prod'] });
+/** A key the legacy workspace listed once and no longer does (the app may still sign with it). */
+const DROPPED_KEY = 'AKIAQ3EGRS7PRDDROPPED';
 
 /** Every synthesized stack, as written by the app (unmodified), plus the approved teardown variant of legacy-prod. */
 const roots: [string, TfJson][] = [
@@ -55,6 +60,7 @@ function zipsOf(dir: string): string[] {
 }
 /** The teardown interlock, exercised on legacy-prod with a state that holds the imported resources. */
 const teardown = new Map<string, TfResult | TfJson>();
+let fakeIam: Awaited<ReturnType<typeof startFakeIam>> | undefined;
 
 beforeAll(async () => {
   const validateJobs = roots.map(([name, json]) => async () => {
@@ -71,40 +77,53 @@ beforeAll(async () => {
     await mustTerraform(dir, ['plan', '-input=false', '-lock=false', '-out=plan.bin']);
     plans.set(name, JSON.parse(await mustTerraform(dir, ['show', '-json', 'plan.bin'])));
   });
-  const teardownJobs = [false, true].map((isApproved) => async () => {
-    const label = isApproved ? 'approved' : 'unapproved';
+  // The legacy stack's plans against states holding the imported resources. The workspace lists one key (A); the
+  // states hold A and a key dropped from the workspace since (DROPPED), at the addresses earlier stacks gave them.
+  const l = ws.prod.legacy;
+  const state = (forceDestroy: boolean, ids: string[], addressed: 'index' | 'key-id') =>
+    importedLegacyState({
+      bucket: l.bucket,
+      userName: l.appUser.name,
+      userArn: `arn:aws:iam::${l.accountId}:user/${l.appUser.name}`,
+      accessKeys: { ids, addressed },
+      forceDestroy,
+    });
+  const both = [...l.appUser.accessKeyIds, DROPPED_KEY];
+  const offline = ['-input=false', '-lock=false', '-refresh=false'];
+  // The approved stack imports the listed key: the provider reads it from IAM, here a fake that knows both keys.
+  fakeIam = await startFakeIam(l.appUser.name, both);
+  const teardownPlan = (label: string, isApproved: boolean, tfstate: TfJson, destroy = false) => async () => {
     const json = isApproved ? get(approved.stacks, 'legacy-prod') : get(synth.stacks, 'legacy-prod');
-    const dir = writeRoot(path.join(work, 'teardown'), label, offlinePlanConfig(json));
-    const l = ws.prod.legacy;
-    const state = (forceDestroy: boolean) =>
-      importedLegacyState({
-        bucket: l.bucket,
-        userName: l.appUser.name,
-        userArn: `arn:aws:iam::${l.accountId}:user/${l.appUser.name}`,
-        accessKeyIds: l.appUser.accessKeyIds,
-        forceDestroy,
-      });
-    const offline = ['-input=false', '-lock=false', '-refresh=false'];
+    const dir = writeRoot(path.join(work, 'teardown'), label, offlinePlanConfig(json, { iamEndpoint: fakeIam!.url }));
     await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
-    // After the first deploy: imported, force_destroy false. What would the next deploy do?
-    fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(state(false)));
-    await mustTerraform(dir, ['plan', ...offline, '-out=deploy.bin']);
-    teardown.set(`${label}:deploy`, JSON.parse(await mustTerraform(dir, ['show', '-json', 'deploy.bin'])));
-    // What `cdktf destroy legacy-prod` runs: a destroy plan. Unapproved, Terraform must refuse it.
-    if (!isApproved) {
-      teardown.set('unapproved:destroy', await terraform(dir, ['plan', '-destroy', ...offline]));
+    fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(tfstate));
+    const args = ['plan', ...(destroy ? ['-destroy'] : []), ...offline];
+    // Unapproved, a destroy must be refused: keep Terraform's answer. Otherwise the plan, as JSON.
+    if (destroy && !isApproved) {
+      teardown.set(label, await terraform(dir, args));
       return;
     }
-    // Approved, after the approved deploy set force_destroy in state: destroy removes the imported resources.
-    fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(state(true)));
-    await mustTerraform(dir, ['plan', '-destroy', ...offline, '-out=destroy.bin']);
-    teardown.set('approved:destroy', JSON.parse(await mustTerraform(dir, ['show', '-json', 'destroy.bin'])));
-  });
+    await mustTerraform(dir, [...args, '-out=plan.bin']);
+    teardown.set(label, JSON.parse(await mustTerraform(dir, ['show', '-json', 'plan.bin'])));
+  };
+  const teardownJobs = [
+    // Ordinary deploys over states from stacks that managed keys: by list index (before keys were addressed by id),
+    // and by key id (an approved deploy whose approval lapsed before the destroy).
+    teardownPlan('unapproved:deploy-over-index-keys', false, state(false, both, 'index')),
+    teardownPlan('unapproved:deploy-over-key-id-keys', false, state(false, both, 'key-id')),
+    // What `cdktf destroy legacy-prod` runs without an approval, after an ordinary deploy: refused.
+    teardownPlan('unapproved:destroy', false, state(false, [], 'key-id'), true),
+    // The approved deploy (sets force_destroy, imports the workspace's keys by id), over a state of a stack that managed
+    // keys by index; then the destroy once force_destroy is applied.
+    teardownPlan('approved:deploy', true, state(false, both, 'index')),
+    teardownPlan('approved:destroy', true, state(true, l.appUser.accessKeyIds, 'key-id'), true),
+  ];
   // Longest jobs first, two at a time: Terraform and the provider are CPU-bound and the machine has 2 cores.
   await pool([...planJobs, ...teardownJobs, ...validateJobs], 2);
 }, 600_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await fakeIam?.close();
   cleanup(work, synth.outdir, approved.outdir);
   removeCliConfig();
 });
@@ -349,47 +368,62 @@ describe('terraform plan of the Batch Operations resources in primary-staging', 
 });
 
 describe('the teardown interlock of legacy-prod, enforced by Terraform (offline, state holding the imported resources)', () => {
-  const imported = [
-    'aws_iam_access_key.legacy-access-key-0',
-    'aws_iam_user.legacy-user',
-    'aws_s3_bucket.legacy-bucket',
-  ];
-  const actions = (plan: TfJson) =>
-    Object.fromEntries((plan.resource_changes as TfJson[]).map((r) => [r.address, r.change.actions.join(',')]));
+  const [KEY] = ws.prod.legacy.appUser.accessKeyIds;
+  const keyAt = (id: string) => `aws_iam_access_key.legacy-access-key["${id}"]`;
+  const plan = (label: string) => teardown.get(label) as TfJson;
+  const actions = (p: TfJson) => Object.fromEntries((p.resource_changes as TfJson[]).map((r) => [r.address, r.change.actions.join(',')]));
+  const imports = (p: TfJson) => (p.resource_changes as TfJson[]).filter((r) => r.change.importing).map((r) => [r.address, r.change.importing.id]);
+  const untouched = { 'aws_iam_role.reader-role': 'create', 'aws_iam_role_policy.reader-role-policy': 'create', 'aws_iam_user.legacy-user': 'no-op', 'aws_s3_bucket.legacy-bucket': 'no-op' };
 
-  it('without an approval, a deploy creates the reader role and leaves the legacy resources untouched', () => {
-    expect(actions(teardown.get('unapproved:deploy') as TfJson)).toEqual({
-      'aws_iam_role.reader-role': 'create',
-      'aws_iam_role_policy.reader-role-policy': 'create',
-      ...Object.fromEntries(imported.map((a) => [a, 'no-op'])),
-    });
+  it('the workspace lists one key; the states also hold a key dropped from it', () => {
+    expect(ws.prod.legacy.appUser.accessKeyIds).toEqual([KEY]);
   });
 
-  it('without an approval, a destroy is refused by prevent_destroy on the bucket, the user and its key', () => {
+  it('an ordinary deploy over keys a stack managed by list index releases both (the dropped one too), destroys none', () => {
+    const p = plan('unapproved:deploy-over-index-keys');
+    expect(actions(p)).toEqual({ ...untouched, 'aws_iam_access_key.legacy-access-key-0': 'forget', 'aws_iam_access_key.legacy-access-key-1': 'forget' });
+    expect(JSON.stringify(p.resource_changes)).not.toContain('"delete"');
+  });
+
+  it('an ordinary deploy over keys an approved deploy managed by key id releases both, destroys none', () => {
+    const p = plan('unapproved:deploy-over-key-id-keys');
+    expect(actions(p)).toEqual({ ...untouched, [keyAt(KEY)]: 'forget', [keyAt(DROPPED_KEY)]: 'forget' });
+    expect(JSON.stringify(p.resource_changes)).not.toContain('"delete"');
+  });
+
+  it('without an approval, a destroy is refused by prevent_destroy on the bucket and the user', () => {
     const run = teardown.get('unapproved:destroy') as TfResult;
     expect(run.code).not.toBe(0);
-    for (const address of imported) {
+    for (const address of ['aws_iam_user.legacy-user', 'aws_s3_bucket.legacy-bucket']) {
       expect(run.stderr).toContain(`Resource ${address} has lifecycle.prevent_destroy`);
     }
-    expect(run.stderr.match(/Error: Instance cannot be destroyed/g)).toHaveLength(imported.length);
+    expect(run.stderr.match(/Error: Instance cannot be destroyed/g)).toHaveLength(2);
   });
 
-  it('with an approval, the deploy sets force_destroy on the bucket and the user (Terraform reads it from state)', () => {
-    const plan = teardown.get('approved:deploy') as TfJson;
-    expect(actions(plan)).toEqual({
+  it('with an approval, the deploy sets force_destroy on the bucket and the user, imports the listed key by its id, and releases index-addressed keys', () => {
+    const p = plan('approved:deploy');
+    expect(actions(p)).toEqual({
       'aws_iam_role.reader-role': 'create',
       'aws_iam_role_policy.reader-role-policy': 'create',
-      'aws_iam_access_key.legacy-access-key-0': 'no-op',
+      [keyAt(KEY)]: 'no-op',
+      'aws_iam_access_key.legacy-access-key-0': 'forget',
+      'aws_iam_access_key.legacy-access-key-1': 'forget',
       'aws_iam_user.legacy-user': 'update',
       'aws_s3_bucket.legacy-bucket': 'update',
     });
+    expect(imports(p)).toEqual([[keyAt(KEY), KEY]]);
+    expect(fakeIam!.actions).toEqual(expect.arrayContaining(['GetAccessKeyLastUsed', 'ListAccessKeys']));
     for (const address of ['aws_iam_user.legacy-user', 'aws_s3_bucket.legacy-bucket']) {
-      const rc = (plan.resource_changes as TfJson[]).find((r) => r.address === address)!;
+      const rc = (p.resource_changes as TfJson[]).find((r) => r.address === address)!;
       expect([rc.change.before.force_destroy, rc.change.after.force_destroy]).toEqual([false, true]);
     }
   });
 
-  it('with an approval and force_destroy applied, destroy removes the bucket, the user and its key', () => {
-    expect(actions(teardown.get('approved:destroy') as TfJson)).toEqual(Object.fromEntries(imported.map((a) => [a, 'delete'])));
+  it('with an approval and force_destroy applied, destroy removes the bucket, the user and its key (by key id)', () => {
+    expect(actions(plan('approved:destroy'))).toEqual({
+      [keyAt(KEY)]: 'delete',
+      'aws_iam_user.legacy-user': 'delete',
+      'aws_s3_bucket.legacy-bucket': 'delete',
+    });
   });
 });

@@ -87,6 +87,16 @@ const badFiles: BadFile[] = [
     message: /dev\.json: codec\.type: a "plugin" codec cannot run in the Batch Operations function .*; disable batchOperations$/,
   },
   {
+    what: 'more legacy access key ids than an IAM user can have',
+    mutate: (ws) => (ws.legacy.appUser.accessKeyIds = ['AKIAQ3EGRS7DEVEXAMPL1', 'AKIAQ3EGRS7DEVEXAMPL2', 'AKIAQ3EGRS7DEVEXAMPL3']),
+    message: /dev\.json: legacy\.appUser\.accessKeyIds: an IAM user has at most two access keys \(IAM quota\)/,
+  },
+  {
+    what: 'a legacy access key id given twice',
+    mutate: (ws) => (ws.legacy.appUser.accessKeyIds = ['AKIAQ3EGRS7DEVEXAMPL1', 'AKIAQ3EGRS7DEVEXAMPL1']),
+    message: /dev\.json: legacy\.appUser\.accessKeyIds: names a key id twice$/,
+  },
+  {
     what: 'a log retention CloudWatch Logs does not offer',
     mutate: (ws) => (ws.batchOperations = { enabled: true, logRetentionDays: 10 }),
     message: /dev\.json: batchOperations\.logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30,/,

@@ -84,10 +84,17 @@ const legacySchema = z.strictObject({
   endpoint: endpoint.optional(),
   /** Set when the legacy bucket's objects are SSE-KMS encrypted: the reader role then gets kms:Decrypt on it. */
   kmsKeyArn: kmsKeyArn.optional(),
-  /** The legacy app's IAM user and its access key ids, brought under management (import) so destroy removes them. */
+  /**
+   * The legacy app's IAM user (imported, so destroy removes it) and its access key ids, which only the approved teardown
+   * stack brings under management, by key id, to destroy them (stacks/legacy-stack.ts). At most two: IAM's quota.
+   */
   appUser: z.strictObject({
     name: iamName,
-    accessKeyIds: z.array(z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'must be an access key id (AKIA...)')).default([]),
+    accessKeyIds: z
+      .array(z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'must be an access key id (AKIA...)'))
+      .max(2, 'an IAM user has at most two access keys (IAM quota): list the ones the legacy app user has')
+      .refine((ids) => new Set(ids).size === ids.length, 'names a key id twice')
+      .default([]),
   }),
   readerRoleName: iamName.default('bucketmove-migration-reader'),
 });

@@ -15,6 +15,7 @@ import { mergeCheckpointRows, ShardOverlapError } from '../../migrator/src/audit
 import { readAuditReport, writeAuditReport, type AuditReport } from '../../migrator/src/audit/report';
 import { runAudit } from '../../migrator/src/audit/run-audit';
 import { Checkpoint, type ObjectRow } from '../../migrator/src/migrate/checkpoint';
+import { PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
 import { PROVENANCE } from '../../migrator/src/migrate/provenance';
 import { inShard } from '../../migrator/src/sources/shard';
 import { defaultCheckpointPath } from '../../migrator/src/state-paths';
@@ -335,5 +336,20 @@ describe('npm run audit with shards: bad input is one line, exit 2, nothing writ
     expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({ code: 2, stderr: expect.stringMatching(pattern as RegExp), stdout: '' });
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("the migrator's conditional-write probe prefix", () => {
+  test('a probe key a killed run left is not counted as an app photo; the report says it is there', async () => {
+    const m = await migratedInShards();
+    const leftover = `${PROBE_PREFIX}0b9e5f7a-0000-4000-8000-000000000000`;
+    const report = await auditShards(m, m.files, mockBuckets(() => LONG_AGO, [leftover, 'chats/new-by-app.jpg']));
+    expect(report.passed).toBe(true);
+    expect(report.counts).toMatchObject({ legacyKeys: 40, verified: 40, onlyInNew: 1 });
+    expect(report.newListing).toEqual({ objects: 41, bytes: expect.any(Number), probeLeftovers: { prefix: PROBE_PREFIX, objects: 1, bytes: 10 } });
+    const base = path.join(m.dir, 'probe');
+    writeAuditReport(base, report);
+    expect(fs.readFileSync(`${base}.md`, 'utf8')).toContain("| not audited in the new bucket | keys under `.bucketmove/probe/`: the migrator's conditional-write probe, left by a killed run (1 objects, 10 bytes) |");
+    expect(readAuditReport(`${base}.json`).newListing.probeLeftovers).toMatchObject({ objects: 1 });
   });
 });

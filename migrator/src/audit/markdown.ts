@@ -51,6 +51,8 @@ export function renderMarkdown(r: AuditReport, jsonName: string): string {
   line(`| legacy listing digest | ${mdCode(r.legacyListing.digest)} (${r.legacyListing.objects} objects, ${r.legacyListing.bytes} bytes) |`);
   const skipped = r.newListing.notAudited;
   if (skipped) line(`| not audited in the new bucket | keys under ${mdCode(skipped.prefix)}: ${cell(skipped.why)} (${skipped.objects} objects, ${skipped.bytes} bytes) |`);
+  const probes = r.newListing.probeLeftovers;
+  if (probes) line(`| not audited in the new bucket | keys under ${mdCode(probes.prefix)}: the migrator's conditional-write probe, left by a killed run (${probes.objects} objects, ${probes.bytes} bytes) |`);
   line();
   if (cp.shards) {
     line('## Shards');

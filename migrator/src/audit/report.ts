@@ -76,11 +76,14 @@ export const auditReportSchema = z.object({
   /**
    * The new bucket's keys the audit took in. `notAudited`: keys it left out because they are not photos (the S3
    * Batch Operations jobs' manifests and completion reports under their prefix, when Batch Operations is enabled).
+   * `probeLeftovers`, only when there are any: keys of the migrator's conditional-write probe that a killed run left
+   * under its reserved prefix (migrate/conditional-write-probe.ts), left out too; the next run sweeps them.
    */
   newListing: z.object({
     objects: count,
     bytes: count,
     notAudited: z.object({ prefix: z.string(), why: z.string(), objects: count, bytes: count }).optional(),
+    probeLeftovers: z.object({ prefix: z.string(), objects: count, bytes: count }).optional(),
   }),
   counts: z.object({
     legacyKeys: count,

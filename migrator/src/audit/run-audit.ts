@@ -9,7 +9,8 @@
  * findings and the sample; none of it grows with the number of keys.
  *
  * With Batch Operations enabled, the new bucket's keys under its reports prefix (the jobs' manifests and completion
- * reports, not photos) are left out of the comparison and counted apart in the report.
+ * reports, not photos) are left out of the comparison and counted apart in the report; so are keys under the
+ * migrator's conditional-write probe prefix (a killed run's leftovers; migrate/conditional-write-probe.ts).
  *
  * It returns the report; writing it is the caller's (the CLI writes nothing when the audit cannot finish).
  */
@@ -17,6 +18,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
+import { PROBE_PREFIX } from '../migrate/conditional-write-probe';
 import { MemoryBudget } from '../migrate/memory-budget';
 import type { Provenance } from '../migrate/provenance';
 import type { CheckpointSet } from './checkpoint-set';
@@ -137,6 +139,7 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   // The Batch Operations jobs' manifests and completion reports live in the new bucket under their prefix: not photos.
   const batchPrefix = ws.batchOperations.enabled ? ws.batchOperations.reportsPrefix : undefined;
   const notAudited = { objects: 0, bytes: 0 };
+  const probeLeftovers = { objects: 0, bytes: 0 };
 
   const judge = async (item: MergedKey): Promise<void> => {
     const verdict = await checkKey(item, current, ctxOf(item.key), signal);
@@ -172,6 +175,11 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     if (batchPrefix && item.current && !item.legacy && !item.checkpoint && item.key.startsWith(batchPrefix)) {
       notAudited.objects++;
       notAudited.bytes += item.current.size;
+      continue;
+    }
+    if (item.current && !item.legacy && !item.checkpoint && item.key.startsWith(PROBE_PREFIX)) {
+      probeLeftovers.objects++;
+      probeLeftovers.bytes += item.current.size;
       continue;
     }
     if (item.legacy) {
@@ -248,6 +256,7 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     newListing: {
       ...newListing,
       ...(batchPrefix ? { notAudited: { prefix: batchPrefix, why: "S3 Batch Operations jobs' manifests and completion reports", ...notAudited } } : {}),
+      ...(probeLeftovers.objects ? { probeLeftovers: { prefix: PROBE_PREFIX, ...probeLeftovers } } : {}),
     },
     counts: { ...counts, problemKeys: collector.problemKeys, byKind },
     problems: { total: PROBLEM_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.problems },

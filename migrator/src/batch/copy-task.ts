@@ -15,6 +15,7 @@ import type { Codec } from '../codec/codec';
 import type { Outcome } from '../migrate/checkpoint';
 import { NEEDS_RECHECK } from '../migrate/object-states';
 import { classify, failureOutcome } from '../migrate/classify';
+import type { LargeObjectWrite } from '../migrate/conditional-write-probe';
 import { copyObject, type Source } from '../migrate/copy-object';
 import { recheckCopy } from '../migrate/recheck-deletes';
 import type { Target } from '../migrate/write-new';
@@ -24,6 +25,8 @@ export interface TaskDeps {
   readonly source: Source;
   readonly target: Target;
   readonly codec: Codec;
+  /** How objects above the part size are written: the container's conditional-write probe (handler.ts). */
+  readonly largeObjects: LargeObjectWrite;
   /** The workspace's legacy bucket: a task for any other bucket is refused. */
   readonly legacyBucket: string;
   readonly now?: () => Date;

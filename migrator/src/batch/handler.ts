@@ -6,7 +6,11 @@
  * schema); the job's UserArguments carry {env}, which must name the same env. The clients (STS AssumeRole into the
  * reader and writer roles, with the function's own credentials as the master) and the codec (its keys from the
  * environment variable or Secrets Manager secret the workspace names) are built once per container, on the first
- * invocation, and reused by the next ones.
+ * invocation, and reused by the next ones. So is the conditional-write probe of the new bucket
+ * (migrate/conditional-write-probe.ts), which decides how objects above the part size are written: probed, not
+ * configured, because it is a fact of the server the function writes to, read with the writer's own credentials at a
+ * cost of a few small requests per container; a setting could say "enforced" of a server that is not. The container's
+ * first log line says what it found (event "batch-large-objects").
  *
  * A malformed event throws (Batch Operations then fails its tasks with the message); the deadline of the invocation
  * (context.getRemainingTimeInMillis) aborts a copy that would outlive it, answered TemporaryFailure.
@@ -18,13 +22,12 @@ import { createClients, type SideClientOptions } from '../aws/clients';
 import { loadCodec } from '../codec';
 import type { Codec } from '../codec/codec';
 import { createLogger, type Logger } from '../log';
-import { sseParams } from '../migrate/write-new';
+import { largeObjectWrite, probeConditionalWrites } from '../migrate/conditional-write-probe';
+import { largeObjectsLine } from '../migrate/report';
+import { newBucketTarget } from '../migrate/write-new';
 import { copyTask, type TaskDeps } from './copy-task';
 import { InvalidInvocationError, parseInvocation, type BatchResponse, type BatchTaskResult } from './invocation';
 import { encodeOutcome } from './result-string';
-
-const MIB = 1024 * 1024;
-
 
 /** What Lambda passes as the second argument; only the deadline is used. */
 export interface DeadlineContext {
@@ -49,27 +52,19 @@ interface Container {
   readonly deps: TaskDeps;
 }
 
-async function buildContainer(o: HandlerOptions): Promise<Container> {
+async function buildContainer(o: HandlerOptions, log: Logger): Promise<Container> {
   const env = o.env ?? process.env;
   const text = env[WORKSPACE_ENV_VAR];
   if (!text) throw new ConfigError(`${WORKSPACE_ENV_VAR} is not set: give the function the workspace JSON (the content of workspaces/<env>.json)`);
   const ws = parseWorkspaceJson(text, WORKSPACE_ENV_VAR);
   const codec: Codec = await loadCodec(ws, { env });
   const clients = createClients(ws, o.clients);
+  const target = newBucketTarget(ws.primary.encryption, clients.primary, o);
+  const largeObjects = largeObjectWrite(await probeConditionalWrites(target));
+  log.info({ event: 'batch-large-objects', path: largeObjects.path, probe: largeObjects.probe }, largeObjectsLine(largeObjects));
   return {
     ws,
-    deps: {
-      source: { client: clients.legacy.s3, bucket: clients.legacy.bucket },
-      target: {
-        client: clients.primary.s3,
-        bucket: clients.primary.bucket,
-        sse: sseParams(ws.primary.encryption),
-        partSize: o.partSize ?? 8 * MIB,
-        queueSize: o.queueSize ?? 4,
-      },
-      codec,
-      legacyBucket: ws.legacy.bucket,
-    },
+    deps: { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, largeObjects, legacyBucket: ws.legacy.bucket },
   };
 }
 
@@ -81,7 +76,7 @@ export function createBatchHandler(o: HandlerOptions = {}): BatchHandler {
   const log = o.log ?? createLogger({ name: 'bucketmove-batch' });
   return async (event, context) => {
     const inv = parseInvocation(event);
-    container ??= buildContainer(o).catch((err: unknown) => {
+    container ??= buildContainer(o, log).catch((err: unknown) => {
       container = undefined; // the next invocation tries again (a secret not readable yet, say)
       throw err;
     });

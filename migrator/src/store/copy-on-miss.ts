@@ -10,15 +10,14 @@
  * whose legacy object was rewritten meanwhile (another ETag): a read-both-write-legacy instance writes legacy, and
  * only writes new where new already holds the key, so a late copy of the older version would hide its write. (The
  * runbook turns copy-on-miss on only once every instance is dual-read, when legacy is no longer written; this recheck
- * keeps a mistake from serving an old photo for longer than the copy takes.) The removal
- * is a plain DeleteObject (a delete marker on a versioned bucket), which the app's s3:DeleteObject right allows;
+ * keeps a mistake from serving an old photo for longer than the copy takes.) The removal is the migrator's
+ * (write-new.ts deleteIfStill): a DeleteObject conditional on the copy's ETag (a delete marker on a versioned bucket);
  * deleting a version by id would need s3:DeleteObjectVersion, which nobody is granted.
  */
 import { createHash } from 'crypto';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { LegacyObject } from '../migrate/read-legacy';
-import { bareEtag, metadataBytes, provenanceMetadata, readProvenance, USER_METADATA_LIMIT } from '../migrate/provenance';
-import { headTarget, putWhole, type Target } from '../migrate/write-new';
+import { bareEtag, metadataBytes, provenanceMetadata, USER_METADATA_LIMIT } from '../migrate/provenance';
+import { deleteIfStill, holdsOwnCopy, putWhole, type Target } from '../migrate/write-new';
 
 export type CopyOutcome =
   /** Written; legacy still there afterwards. */
@@ -56,14 +55,6 @@ export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<Legacy
   if (!written.written) return 'existed';
   const etagNow = await deps.legacyEtag(key);
   if (etagNow !== undefined && bareEtag(etagNow) === bareEtag(legacy.etag)) return 'written';
-  await removeOwnCopy(deps.target, key, legacy.etag, written.versionId);
+  await deleteIfStill(deps.target, key, (now) => holdsOwnCopy(now, { sourceEtag: legacy.etag, versionId: written.versionId }));
   return 'undone';
-}
-
-/** Deletes the key only while it holds this copy: a write of the app since then is left alone. */
-async function removeOwnCopy(t: Target, key: string, sourceEtag: string, versionId: string | undefined): Promise<void> {
-  const now = await headTarget(t, key);
-  if (!now) return; // the app's delete of the new side came after the copy and removed it already
-  const ours = readProvenance(now.metadata)?.sourceEtag === sourceEtag && (!versionId || versionId === 'null' || now.versionId === versionId);
-  if (ours) await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
 }
