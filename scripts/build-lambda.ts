@@ -1,6 +1,8 @@
 /**
  * `npm run build:lambda`: bundles the Batch Operations handler (migrator/src/batch/handler.ts) with esbuild into one
- * CommonJS file for Node 20, `dist/lambda/batch-copy/index.js`, which the primary stack packages for the function.
+ * CommonJS file for the Node.js major of the functions' Lambda runtime (stacks/lambda-bundle.ts LAMBDA_RUNTIME, esbuild
+ * target from stacks/lambda-runtimes.ts), `dist/lambda/batch-copy/index.js`, which the primary stack packages for the
+ * function.
  *
  * Everything is bundled, the AWS SDK included: the runtime's own copy of the SDK has another version than the one this
  * repository pins and tests, so the bundle must not depend on it. A Lambda zip holds no node_modules, so the build
@@ -20,6 +22,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync, type Metafile } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
+import { esbuildTarget } from '../stacks/lambda-runtimes';
 import { ConfigError, displayPath, repoRoot } from '../workspaces/load';
 
 /** The modification time of the bundle file (zip entries carry it; any fixed time after 1980, the zip epoch). */
@@ -33,6 +36,8 @@ export interface BundleOptions {
   entry: string;
   /** The folder to write index.js into (replaced as a whole). */
   outdir: string;
+  /** The Lambda runtime the bundle runs on (its Node major is esbuild's target); default the stacks' runtime. */
+  runtime?: string;
 }
 
 export interface BundleResult {
@@ -78,7 +83,7 @@ export function buildLambdaBundle(options: BundleOptions): BundleResult {
         outfile,
         bundle: true,
         platform: 'node',
-        target: 'node20',
+        target: esbuildTarget(options.runtime ?? LAMBDA_BUNDLE.runtime),
         format: 'cjs',
         // Prefer each package's CommonJS build (the SDK ships both); keeps `require` semantics of the tested code.
         mainFields: ['main', 'module'],

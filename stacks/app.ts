@@ -16,7 +16,8 @@ import type { App } from 'cdktf';
 import { ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
 import { checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
-import { checkLambdaBundle, defaultLambdaBundleDir } from './lambda-bundle';
+import { checkLambdaBundle, defaultLambdaBundleDir, LAMBDA_BUNDLE } from './lambda-bundle';
+import { checkRuntime } from './lambda-runtimes';
 import { LegacyStack } from './legacy-stack';
 import { PrimaryStack } from './primary-stack';
 
@@ -28,8 +29,10 @@ export interface SynthOptions {
   approvalFile?: string;
   /** Folder of the workspace files (default: workspaces/, or BUCKETMOVE_WORKSPACES_DIR). */
   workspacesDir?: string;
-  /** The time approvals are checked against. */
+  /** The time approvals and the Lambda runtime's dates are checked against. */
   now?: Date;
+  /** Where synth's warnings go, one line each (default: stderr, as `bucketmove: warning: ...`). */
+  warn?: (line: string) => void;
   /** The built Batch Operations bundle (default: dist/lambda/batch-copy, written by `npm run build:lambda`). */
   lambdaBundleDir?: string;
   /** Only the legacy stacks (the teardown gate): no primary stack, so no function bundle is needed. */
@@ -101,10 +104,16 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   }
   if (!aws.length) throw new ConfigError(`no workspace in ${dir} has target "aws": nothing to synthesize`);
 
-  const approval = options.approvalFile ? readApprovalFor(options.approvalFile, aws, options.now ?? new Date()) : undefined;
+  const now = options.now ?? new Date();
+  const approval = options.approvalFile ? readApprovalFor(options.approvalFile, aws, now) : undefined;
   const withBatch = aws.filter((ws) => ws.batchOperations.enabled).map((ws) => ws.env);
   const lambdaBundleDir = options.lambdaBundleDir ?? defaultLambdaBundleDir();
-  if (withBatch.length && !options.legacyOnly) checkLambdaBundle(lambdaBundleDir, withBatch);
+  if (withBatch.length && !options.legacyOnly) {
+    // A function AWS would refuse to create stops the synth here, before any stack is built.
+    const warning = checkRuntime(LAMBDA_BUNDLE.runtime, now, `the Batch Operations function (${withBatch.join(', ')})`);
+    if (warning) (options.warn ?? warnOnStderr)(warning);
+    checkLambdaBundle(lambdaBundleDir, withBatch);
+  }
 
   const built: BuiltStacks = { primary: [], legacy: [], workspaces: aws };
   for (const ws of aws) {
@@ -117,6 +126,10 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
     );
   }
   return built;
+}
+
+function warnOnStderr(line: string): void {
+  process.stderr.write(`bucketmove: warning: ${line}\n`);
 }
 
 /** The approval applies to the one env it names; that env must be among those synthesized and must match. */

@@ -6,6 +6,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, displayPath, repoRoot } from '../workspaces/load';
+import type { LambdaRuntime } from './lambda-runtimes';
+
+/**
+ * The runtime of the stacks' functions: the Node.js runtime AWS supports longest (stacks/lambda-runtimes.ts has its
+ * dates; synth refuses it once AWS blocks creating functions with it). The bundle's esbuild target follows it, and a
+ * test runs the bundle on this Node major (test/lambda-bundle.test.ts).
+ */
+export const LAMBDA_RUNTIME: LambdaRuntime = 'nodejs24.x';
 
 export const LAMBDA_BUNDLE = {
   /** The handler module, relative to the repository root. */
@@ -16,7 +24,7 @@ export const LAMBDA_BUNDLE = {
   file: 'index.js',
   /** The function's handler setting: file index.js, export `handler`. */
   handler: 'index.handler',
-  runtime: 'nodejs20.x',
+  runtime: LAMBDA_RUNTIME,
 } as const;
 
 /** The bundle folder of the repository this module belongs to. */

@@ -295,10 +295,10 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
     }
   });
 
-  it('creates the function from the bundle: nodejs20.x, index.handler, the workspace sizes, the workspace as JSON', () => {
+  it('creates the function from the bundle: nodejs24.x, index.handler, the workspace sizes, the workspace as JSON', () => {
     expect(s).toHaveResourceWithProperties(LambdaFunction, {
       function_name: b.functionName,
-      runtime: 'nodejs20.x',
+      runtime: 'nodejs24.x',
       handler: 'index.handler',
       memory_size: b.memoryMb,
       timeout: b.timeoutSeconds,

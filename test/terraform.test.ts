@@ -298,7 +298,7 @@ describe('terraform plan of the Batch Operations resources in primary-staging', 
     const fn = after('aws_lambda_function.batch-function');
     expect(fn).toMatchObject({
       function_name: b.functionName,
-      runtime: 'nodejs20.x',
+      runtime: 'nodejs24.x',
       handler: 'index.handler',
       memory_size: b.memoryMb,
       timeout: b.timeoutSeconds,
