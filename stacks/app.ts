@@ -13,7 +13,7 @@
  */
 import * as path from 'path';
 import type { App } from 'cdktf';
-import { ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import { checkWorkspacesTogether, ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
 import { checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
 import { checkLambdaBundle, defaultLambdaBundleDir, LAMBDA_BUNDLE } from './lambda-bundle';
@@ -92,7 +92,11 @@ export interface BuiltStacks {
 export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   const dir = options.workspacesDir ?? workspacesDir();
   const requested = options.envs;
-  const workspaces = (requested ?? listEnvs(dir)).map((env) => loadWorkspace(env, dir));
+  // Every workspace file is loaded and checked against the others (a dev bucket equal to prod's is refused even when
+  // only dev is synthesized), then the requested envs are picked.
+  const all = listEnvs(dir).map((env) => loadWorkspace(env, dir));
+  checkWorkspacesTogether(all);
+  const workspaces = requested ? requested.map((env) => all.find((ws) => ws.env === env) ?? loadWorkspace(env, dir)) : all;
   const aws = workspaces.filter((ws) => ws.target === 'aws');
   if (requested) {
     const other = workspaces.find((ws) => ws.target !== 'aws');
