@@ -56,6 +56,12 @@ export const ALL_S3_ACTIONS_FOR_DENY = ['s3:*'] as const;
 export const CONDITIONAL_WRITE_ACTIONS = ['s3:PutObject'] as const;
 
 /**
+ * The action whose encryption headers the bucket policy checks (PutObject, CopyObject and every step of a multipart
+ * upload are authorized as s3:PutObject); used only in Deny statements.
+ */
+export const SSE_WRITE_ACTIONS = ['s3:PutObject'] as const;
+
+/**
  * Tag an object as it is written (PutObject with x-amz-tagging needs it): the app's store tags its tombstones so a
  * lifecycle rule expires them.
  */

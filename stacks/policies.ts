@@ -20,6 +20,7 @@ import {
   READER_BUCKET_ACTIONS,
   REPORT_WRITE_ACTIONS,
   SECRET_READ_ACTIONS,
+  SSE_WRITE_ACTIONS,
   READER_OBJECT_ACTIONS,
   WRITER_BUCKET_ACTIONS,
   WRITER_OBJECT_ACTIONS,
@@ -56,14 +57,27 @@ export interface SseKmsKey {
 
 // ---- identity policies ------------------------------------------------------------------------------------------
 
-function kmsViaS3(sid: string, actions: readonly string[], key: SseKmsKey): PolicyStatement {
+/** The encryption context key S3 sets on every KMS call it makes for an object (the bucket's or object's ARN). */
+export const KMS_S3_CONTEXT_KEY = 'kms:EncryptionContext:aws:s3:arn';
+
+/**
+ * The KMS rights S3 uses on the caller's behalf for one bucket's objects: only through S3 (kms:ViaService), and only
+ * for that bucket (kms:EncryptionContext:aws:s3:arn). S3 passes the bucket's ARN as the encryption context when the
+ * object uses an S3 Bucket Key, and the object's ARN otherwise (AWS S3 User Guide, "Using server-side encryption with
+ * AWS KMS keys (SSE-KMS)", Encryption context; "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys": "the bucket
+ * ARN is used as the encryption context"), so both forms are allowed, for this bucket only.
+ */
+function kmsViaS3(sid: string, actions: readonly string[], key: SseKmsKey, bucketArnValue: string): PolicyStatement {
   return {
     Sid: sid,
     Effect: 'Allow',
     Action: [...actions],
     Resource: [key.keyArn],
-    // Only when S3 calls KMS for the caller (SSE-KMS), never for direct use of the key.
-    Condition: { StringEquals: { 'kms:ViaService': s3ServiceHost(key.region) } },
+    Condition: {
+      // Only when S3 calls KMS for the caller (SSE-KMS), never for direct use of the key.
+      StringEquals: { 'kms:ViaService': s3ServiceHost(key.region) },
+      StringLike: { [KMS_S3_CONTEXT_KEY]: [bucketArnValue, objectsArn(bucketArnValue)] },
+    },
   };
 }
 
@@ -86,7 +100,7 @@ export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey; exclud
       Resource: [prefixObjectsArn(args.bucketArn, args.excludedPrefix)],
     });
   }
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -100,7 +114,7 @@ export function writerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): 
     { Sid: 'ListTheBucket', Effect: 'Allow', Action: [...WRITER_BUCKET_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'WriteAndReadObjects', Effect: 'Allow', Action: [...WRITER_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
   ];
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -110,7 +124,7 @@ export function readerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): 
     { Sid: 'ListTheLegacyBucket', Effect: 'Allow', Action: [...READER_BUCKET_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'ReadLegacyObjects', Effect: 'Allow', Action: [...READER_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
   ];
-  if (args.kms) statements.push(kmsViaS3('DecryptLegacyObjectsThroughS3', KMS_SSE_READ_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('DecryptLegacyObjectsThroughS3', KMS_SSE_READ_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -153,7 +167,7 @@ export function batchOperationsRolePolicy(args: {
     { Sid: 'LocateTheBucket', Effect: 'Allow', Action: [...BUCKET_LOCATION_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'InvokeTheCopyFunction', Effect: 'Allow', Action: [...LAMBDA_INVOKE_ACTIONS], Resource: [args.functionArn] },
   ];
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -211,8 +225,10 @@ export function migrationTrustPolicy(args: { principals: readonly string[]; exte
  *   CompleteMultipartUpload, CopyObject). The page's example 3 denies with the same pair of conditions.
  *   The writer is matched with aws:PrincipalArn (the role ARN also matches its sessions) rather than a Principal
  *   element, so the policy does not depend on the role existing when the policy is put.
+ * - Server-side encryption (sseStatements): a write that asks for another encryption than the workspace's (another
+ *   algorithm, another KMS key, or a key of the caller's own, SSE-C) is denied, whoever asks.
  */
-export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: readonly string[] }): PolicyDocument {
+export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: readonly string[]; encryption: SseHeader }): PolicyDocument {
   const everything = [args.bucketArn, objectsArn(args.bucketArn)];
   const statements: PolicyStatement[] = [
     {
@@ -246,8 +262,75 @@ export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: r
       },
     });
   }
+  statements.push(...sseStatements(objectsArn(args.bucketArn), args.encryption));
   return { Version: '2012-10-17', Statement: statements };
 }
+
+/** The server-side encryption a bucket's writes must ask for: the workspace's `primary.encryption`. */
+export interface SseHeader {
+  /** The value of x-amz-server-side-encryption. */
+  readonly algorithm: 'AES256' | 'aws:kms';
+  /** With aws:kms: the key's ARN, the value of x-amz-server-side-encryption-aws-kms-key-id. */
+  readonly kmsKeyArn?: string;
+}
+
+/**
+ * The bucket policy's encryption rules, Deny statements on s3:PutObject for every principal.
+ *
+ * Which requests carry the headers (S3 API Reference, PutObject, CopyObject, CreateMultipartUpload, UploadPart): a
+ * single PUT, a copy and the CreateMultipartUpload of a multipart upload carry x-amz-server-side-encryption (and the
+ * KMS key id); UploadPart, UploadPartCopy and CompleteMultipartUpload carry none (the upload's encryption was fixed
+ * when it was created), and all of them are authorized as s3:PutObject. A condition on a header S3 does not see
+ * treats it as absent, so a Deny of an absent header would refuse every part (as reported for UploadPart,
+ * boto/botocore#471 and aws/aws-sdk-js#1830) and every completion. s3:ObjectCreationOperation, which exempts the parts
+ * from the conditional-write Deny above, cannot exempt them here: it is true for CompleteMultipartUpload (no header)
+ * and false for CreateMultipartUpload (header), the opposite grouping of the one needed. So each rule applies to the
+ * requests that carry the header in question ("Null": false) and refuses a wrong value there, wherever in a multipart
+ * upload it sits:
+ *
+ * - DenyOtherEncryption: x-amz-server-side-encryption present and not the workspace's algorithm (SSE-S3 asked of an
+ *   SSE-KMS bucket, SSE-KMS or DSSE-KMS of an SSE-S3 one).
+ * - DenyOtherKmsKey (SSE-KMS): x-amz-server-side-encryption-aws-kms-key-id present and not the workspace's key ARN.
+ * - DenyCustomerProvidedKeys: SSE-C (x-amz-server-side-encryption-customer-algorithm present), which would leave the
+ *   object readable only with a key S3 does not keep.
+ *
+ * A write with no encryption header gets the bucket's default encryption, which the stack sets to the same algorithm
+ * and key (primary-stack.ts), so every object ends up encrypted as the workspace says; the bucketmove writers send the
+ * header anyway (migrator/src/migrate/write-new.ts sseParams: the migrator, copy-on-miss, the store's puts and
+ * tombstones, the Batch Operations manifests).
+ */
+export function sseStatements(objects: string, enc: SseHeader): PolicyStatement[] {
+  const deny = (sid: string, condition: ConditionBlock): PolicyStatement => ({
+    Sid: sid,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: [...SSE_WRITE_ACTIONS],
+    Resource: [objects],
+    Condition: condition,
+  });
+  const statements = [
+    deny('DenyOtherEncryption', {
+      Null: { [SSE_HEADER]: 'false' },
+      StringNotEquals: { [SSE_HEADER]: enc.algorithm },
+    }),
+  ];
+  if (enc.algorithm === 'aws:kms') {
+    if (!enc.kmsKeyArn) throw new Error('sseStatements: aws:kms needs the key ARN');
+    statements.push(
+      deny('DenyOtherKmsKey', {
+        Null: { [SSE_KMS_KEY_HEADER]: 'false' },
+        StringNotEquals: { [SSE_KMS_KEY_HEADER]: enc.kmsKeyArn },
+      }),
+    );
+  }
+  statements.push(deny('DenyCustomerProvidedKeys', { Null: { [SSE_C_HEADER]: 'false' } }));
+  return statements;
+}
+
+/** The S3 condition keys of the encryption headers (Service Authorization Reference, Amazon S3, condition keys). */
+export const SSE_HEADER = 's3:x-amz-server-side-encryption';
+export const SSE_KMS_KEY_HEADER = 's3:x-amz-server-side-encryption-aws-kms-key-id';
+export const SSE_C_HEADER = 's3:x-amz-server-side-encryption-customer-algorithm';
 
 /** The JSON text Terraform receives (stable key order as built above). */
 export function renderPolicy(doc: PolicyDocument): string {

@@ -142,7 +142,13 @@ export class PrimaryStack extends TerraformStack {
     });
     new S3BucketPolicy(this, 'bucket-policy', {
       bucket: bucket.id,
-      policy: renderPolicy(bucketPolicy({ bucketArn: theBucketArn, conditionalWriterArns: [writerRoleArn] })),
+      policy: renderPolicy(
+        bucketPolicy({
+          bucketArn: theBucketArn,
+          conditionalWriterArns: [writerRoleArn],
+          encryption: kms ? { algorithm: 'aws:kms', kmsKeyArn: kms.keyArn } : { algorithm: 'AES256' },
+        }),
+      ),
       // Putting a policy while the public access block is being changed can conflict (as terraform-aws-modules does).
       dependsOn: [publicAccessBlock],
     });

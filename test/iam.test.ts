@@ -91,7 +91,17 @@ const legacyObject = (w: typeof ws.prod) => `${legacyBucket(w)}/photos/p1/x-ray.
 const bucketPolicyOf = (w: 'dev' | 'staging' | 'prod') =>
   ({ dev: rendered.primaryDev, staging: rendered.primaryStaging, prod: rendered.primaryProd })[w].bucketPolicy;
 
-const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' };
+/** What S3 sends KMS for an object of `bucketArnValue` with an S3 Bucket Key: through S3, the bucket's ARN as context. */
+const viaS3 = (bucketArnValue: string) => ({
+  'kms:ViaService': 's3.eu-west-1.amazonaws.com',
+  'kms:EncryptionContext:aws:s3:arn': bucketArnValue,
+});
+/** The encryption headers of a write (PutObject, CopyObject, CreateMultipartUpload; parts and completions send none). */
+const sse = (algorithm: string, kmsKeyId?: string) => ({
+  's3:x-amz-server-side-encryption': algorithm,
+  ...(kmsKeyId ? { 's3:x-amz-server-side-encryption-aws-kms-key-id': kmsKeyId } : {}),
+});
+const sseC = { 's3:x-amz-server-side-encryption-customer-algorithm': 'AES256' };
 const creates = { 's3:ObjectCreationOperation': 'true' }; // PutObject, CompleteMultipartUpload
 const part = { 's3:ObjectCreationOperation': 'false' }; // CreateMultipartUpload, UploadPart, UploadPartCopy
 const ifNoneMatch = { 's3:if-none-match': '*' };
@@ -133,9 +143,9 @@ const cases: Case[] = [
   { name: 'prod app user cannot change the lifecycle', actor: prodApp, action: 's3:PutLifecycleConfiguration', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'prod app user cannot lift the public access block', actor: prodApp, action: 's3:PutBucketPublicAccessBlock', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'prod app user cannot make itself a new access key', actor: prodApp, action: 'iam:CreateAccessKey', resource: prodApp.principalArn, account: PRIMARY, expected: 'ImplicitlyDenied' },
-  { name: 'prod app user uses the bucket key through S3', actor: prodApp, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+  { name: 'prod app user uses the bucket key through S3', actor: prodApp, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'Allowed' },
   { name: 'prod app user cannot use the bucket key directly', actor: prodApp, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), expected: 'ImplicitlyDenied' },
-  { name: 'prod app user cannot use the staging key', actor: prodApp, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot use the staging key', actor: prodApp, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'ImplicitlyDenied' },
   { name: 'staging app user reads its bucket', actor: stagingApp, action: 's3:GetObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'Allowed' },
   { name: 'staging app user cannot write the prod bucket', actor: stagingApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'ImplicitlyDenied' },
 
@@ -146,6 +156,28 @@ const cases: Case[] = [
   { name: 'a write over TLS 1.1 is denied', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, 's3:TlsVersion': '1.1' }, expected: 'ExplicitlyDenied' },
   { name: 'a read over TLS 1.2 is allowed', actor: prodApp, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:TlsVersion': '1.2' }, expected: 'Allowed' },
   { name: 'a plain-HTTP conditional write by the writer is denied', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch, 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
+
+  // -- server-side encryption: the bucket policy refuses a write that asks for another encryption, whoever asks
+  { name: 'prod app user writes with SSE-KMS and the bucket\'s key', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('aws:kms', prodKey) }, expected: 'Allowed' },
+  { name: 'prod app user cannot write asking for SSE-S3 (the bucket is SSE-KMS)', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('AES256') }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user cannot write asking for DSSE-KMS', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('aws:kms:dsse', prodKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user cannot write with another KMS key (staging\'s)', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('aws:kms', stagingKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user cannot write with a key of its own (SSE-C)', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sseC }, expected: 'ExplicitlyDenied' },
+  { name: 'a write with no encryption header is not refused by the policy: the bucket\'s default encryption (the same key) applies', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'Allowed' },
+  { name: 'writer cannot write a conditional PUT with another KMS key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch, ...sse('aws:kms', stagingKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'writer writes a conditional PUT with the bucket\'s key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch, ...sse('aws:kms', prodKey) }, expected: 'Allowed' },
+  { name: 'writer starts a multipart upload (CreateMultipartUpload carries the header) with the bucket\'s key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...part, ...sse('aws:kms', prodKey) }, expected: 'Allowed' },
+  { name: 'writer cannot start a multipart upload with another KMS key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...part, ...sse('aws:kms', stagingKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'writer cannot start a multipart upload asking for SSE-S3', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...part, ...sse('AES256') }, expected: 'ExplicitlyDenied' },
+  { name: 'writer completes a multipart upload with If-None-Match (a completion carries no encryption header)', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
+  { name: 'dev app user writes with SSE-S3', actor: devApp, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...sse('AES256') }, expected: 'Allowed' },
+  { name: 'dev app user cannot write asking for SSE-KMS (the bucket is SSE-S3)', actor: devApp, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...sse('aws:kms', prodKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'dev local user cannot write with SSE-C', actor: devLocal, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...sseC }, expected: 'ExplicitlyDenied' },
+  { name: 'dev writer cannot upload asking for SSE-KMS', actor: devWriter, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...ifNoneMatch, ...sse('aws:kms', prodKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user uses the key through S3 for an object without a bucket key (the object\'s ARN as context)', actor: prodApp, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(object(ws.prod)), expected: 'Allowed' },
+  { name: 'prod app user cannot use the bucket key through S3 for another bucket (encryption context)', actor: prodApp, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.staging)), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot generate data keys through S3 for an object of another bucket', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(object(ws.staging)), expected: 'ImplicitlyDenied' },
+  { name: 'reader with legacy.kmsKeyArn cannot decrypt objects of another bucket through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.prod)), expected: 'ImplicitlyDenied' },
 
   // -- the dev workspace's local-development user: the dev bucket only
   { name: 'dev local user reads the dev bucket', actor: devLocal, action: 's3:GetObject', resource: object(ws.dev), ...onPrimary('dev'), expected: 'Allowed' },
@@ -172,11 +204,11 @@ const cases: Case[] = [
   { name: 'writer cannot delete in the staging bucket', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'ImplicitlyDenied' },
   { name: 'writer cannot write the staging bucket', actor: prodWriter, action: 's3:PutObject', resource: object(ws.staging), ...onPrimary('staging'), context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
   { name: 'writer cannot change the bucket policy', actor: prodWriter, action: 's3:PutBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'writer generates data keys with the bucket key through S3', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
-  { name: 'writer decrypts with the bucket key through S3', actor: prodWriter, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
-  { name: 'writer has no kms:Encrypt (S3 does not need it)', actor: prodWriter, action: 'kms:Encrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
-  { name: 'writer cannot use another key', actor: prodWriter, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
-  { name: 'dev writer (SSE-S3) has no KMS rights at all', actor: devWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'writer generates data keys with the bucket key through S3', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'Allowed' },
+  { name: 'writer decrypts with the bucket key through S3', actor: prodWriter, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'Allowed' },
+  { name: 'writer has no kms:Encrypt (S3 does not need it)', actor: prodWriter, action: 'kms:Encrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot use another key', actor: prodWriter, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'ImplicitlyDenied' },
+  { name: 'dev writer (SSE-S3) has no KMS rights at all', actor: devWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.dev)), expected: 'ImplicitlyDenied' },
 
   // -- the migration reader role in the legacy account: list and read the legacy bucket only
   { name: 'reader reads a legacy object', actor: prodReader, action: 's3:GetObject', resource: legacyObject(ws.prod), account: LEGACY, expected: 'Allowed' },
@@ -187,9 +219,9 @@ const cases: Case[] = [
   { name: 'reader cannot delete the legacy bucket', actor: prodReader, action: 's3:DeleteBucket', resource: legacyBucket(ws.prod), account: LEGACY, expected: 'ImplicitlyDenied' },
   { name: 'reader cannot read another legacy bucket', actor: prodReader, action: 's3:GetObject', resource: legacyObject(ws.dev), account: LEGACY, expected: 'ImplicitlyDenied' },
   { name: 'reader cannot read the new bucket', actor: prodReader, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'reader has no KMS rights without legacy.kmsKeyArn', actor: prodReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'ImplicitlyDenied' },
-  { name: 'reader with legacy.kmsKeyArn decrypts through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'Allowed' },
-  { name: 'reader with legacy.kmsKeyArn cannot encrypt', actor: stagingKmsReader, action: 'kms:GenerateDataKey', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'reader has no KMS rights without legacy.kmsKeyArn', actor: prodReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.prod)), expected: 'ImplicitlyDenied' },
+  { name: 'reader with legacy.kmsKeyArn decrypts through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.staging)), expected: 'Allowed' },
+  { name: 'reader with legacy.kmsKeyArn cannot encrypt', actor: stagingKmsReader, action: 'kms:GenerateDataKey', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.staging)), expected: 'ImplicitlyDenied' },
 
   // -- trust policies: the migrator principal, with the ExternalId, and nobody else
   ...trustCases(),
@@ -275,7 +307,7 @@ function batchCases(): Case[] {
     { name: 'batch function role cannot list the legacy bucket directly', actor: fnRole, action: 's3:ListBucket', resource: legacyBucket(w), account: LEGACY, expected: 'ImplicitlyDenied' },
     { name: 'batch function role cannot write the new bucket directly', actor: fnRole, action: 's3:PutObject', resource: object(w), ...staging, context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
     { name: 'batch function role cannot read the new bucket directly', actor: fnRole, action: 's3:GetObject', resource: object(w), ...staging, expected: 'ImplicitlyDenied' },
-    { name: 'batch function role has no KMS rights of its own', actor: fnRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role has no KMS rights of its own', actor: fnRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(w)), expected: 'ImplicitlyDenied' },
     { name: 'batch function role reads the codec keys secret', actor: fnRole, action: 'secretsmanager:GetSecretValue', resource: secret(codecSecret), account: PRIMARY, expected: 'Allowed' },
     { name: 'batch function role cannot read another secret (the app user keys)', actor: fnRole, action: 'secretsmanager:GetSecretValue', resource: secret(`bucketmove/staging/${w.primary.appUser.name}/aws-credentials`), account: PRIMARY, expected: 'ImplicitlyDenied' },
     { name: 'batch function role writes to its own log group', actor: fnRole, action: 'logs:PutLogEvents', resource: logStream(`/aws/lambda/${b.functionName}`), account: PRIMARY, expected: 'Allowed' },
@@ -287,6 +319,7 @@ function batchCases(): Case[] {
     { name: 'batch operations role reads a version of a manifest', actor: opsRole, action: 's3:GetObjectVersion', resource: under('manifests/job-1.csv'), ...staging, expected: 'Allowed' },
     { name: 'batch operations role writes a completion report', actor: opsRole, action: 's3:PutObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, context: creates, expected: 'Allowed' },
     { name: 'batch operations role finds the bucket region', actor: opsRole, action: 's3:GetBucketLocation', resource: bucket(w), ...staging, expected: 'Allowed' },
+    { name: 'batch operations role cannot write a report asking for SSE-S3 (the bucket is SSE-KMS)', actor: opsRole, action: 's3:PutObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, context: { ...creates, ...sse('AES256') }, expected: 'ExplicitlyDenied' },
     { name: 'batch operations role invokes the copy function', actor: opsRole, action: 'lambda:InvokeFunction', resource: fnArn, account: PRIMARY, expected: 'Allowed' },
     { name: 'batch operations role cannot invoke another function', actor: opsRole, action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${region}:${PRIMARY}:function:something-else`, account: PRIMARY, expected: 'ImplicitlyDenied' },
     { name: 'batch operations role cannot read a photo', actor: opsRole, action: 's3:GetObject', resource: object(w), ...staging, expected: 'ImplicitlyDenied' },
@@ -296,7 +329,7 @@ function batchCases(): Case[] {
     { name: 'batch operations role cannot delete a report', actor: opsRole, action: 's3:DeleteObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, expected: 'ImplicitlyDenied' },
     { name: 'batch operations role cannot read the legacy bucket', actor: opsRole, action: 's3:GetObject', resource: legacyObject(w), account: LEGACY, expected: 'ImplicitlyDenied' },
     { name: 'batch operations role cannot list the bucket', actor: opsRole, action: 's3:ListBucket', resource: bucket(w), ...staging, expected: 'ImplicitlyDenied' },
-    { name: 'batch operations role uses the bucket key through S3 (manifests and reports are SSE-KMS)', actor: opsRole, action: 'kms:GenerateDataKey', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+    { name: 'batch operations role uses the bucket key through S3 (manifests and reports are SSE-KMS)', actor: opsRole, action: 'kms:GenerateDataKey', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(w)), expected: 'Allowed' },
     { name: 'batch operations role cannot use the bucket key directly', actor: opsRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), expected: 'ImplicitlyDenied' },
 
     // who may assume them

@@ -2,7 +2,7 @@
  * Reads the IAM policy documents out of a synthesized stack (cdk.tf.json) exactly as Terraform will send them, and
  * evaluates requests against them with @cloud-copilot/iam-simulate (a devDependency, used by tests only).
  */
-import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { PolicyDocument } from '../../stacks/policies';
 import type { TfJson } from './synth';
 
@@ -117,5 +117,18 @@ export async function decide(req: Request): Promise<{ decision: Decision; ignore
   const result = await runSimulation(simulation, {});
   if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
   if (result.resultType !== 'single') throw new Error(`expected a single-resource simulation, got ${result.resultType}`);
-  return { decision: result.overallResult as Decision, ignoredContextKeys: result.result.ignoredContextKeys ?? [] };
+  const ignored = result.result.ignoredContextKeys ?? [];
+  // iam-simulate lists KMS's kms:EncryptionContext:${EncryptionContextKey} among the keys of every KMS action, but
+  // matches such "variable" keys only after a "/" (aws:PrincipalTag/x), so it drops kms:EncryptionContext:aws:s3:arn
+  // before evaluating. When that key is all it dropped, the same simulation runs unfiltered (runUnsafeSimulation skips
+  // only that input check), so the stacks' encryption-context conditions are evaluated as AWS would. (Its resource
+  // policy goes in as iam-policy's ValidatedPolicy, a plain object, because that engine reads the policy's name from
+  // the metadata it is loaded with.)
+  if (req.action.startsWith('kms:') && ignored.length && ignored.every((k) => KMS_CONTEXT_KEY.test(k))) {
+    const resourcePolicy = req.resourcePolicy && { __validated: true, policyDocument: req.resourcePolicy, metadata: { name: 'resource-policy' }, errors: [] };
+    return { decision: runUnsafeSimulation({ ...simulation, resourcePolicy }, {}) as Decision, ignoredContextKeys: [] };
+  }
+  return { decision: result.overallResult as Decision, ignoredContextKeys: ignored };
 }
+
+const KMS_CONTEXT_KEY = /^kms:EncryptionContext:[^:]+(:[^:]+)*$/i;
