@@ -109,3 +109,15 @@ export const BUCKET_LOCATION_ACTIONS = ['s3:GetBucketLocation'] as const;
 
 /** Batch Operations' LambdaInvoke operation calls the function synchronously, once per batch of tasks. */
 export const LAMBDA_INVOKE_ACTIONS = ['lambda:InvokeFunction'] as const;
+
+// ---- access logs (the log bucket of primary.accessLogs) --------------------------------------------------------
+
+/** S3 server access logging delivers log objects as the logging service principal (logging.s3.amazonaws.com). */
+export const LOG_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
+
+/**
+ * CloudTrail checks the bucket's ACL before it delivers, then writes its log files (CloudTrail User Guide, "Amazon S3
+ * bucket policy for CloudTrail").
+ */
+export const CLOUDTRAIL_ACL_CHECK_ACTIONS = ['s3:GetBucketAcl'] as const;
+export const CLOUDTRAIL_DELIVERY_ACTIONS = ['s3:PutObject'] as const;

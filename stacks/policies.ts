@@ -11,10 +11,13 @@ import {
   APP_OBJECT_ACTIONS,
   ASSUME_ROLE_ACTIONS,
   BUCKET_LOCATION_ACTIONS,
+  CLOUDTRAIL_ACL_CHECK_ACTIONS,
+  CLOUDTRAIL_DELIVERY_ACTIONS,
   CONDITIONAL_WRITE_ACTIONS,
   KMS_SSE_READ_ACTIONS,
   KMS_SSE_READ_WRITE_ACTIONS,
   LAMBDA_INVOKE_ACTIONS,
+  LOG_DELIVERY_ACTIONS,
   LOG_WRITE_ACTIONS,
   MANIFEST_READ_ACTIONS,
   READER_BUCKET_ACTIONS,
@@ -229,8 +232,29 @@ export function migrationTrustPolicy(args: { principals: readonly string[]; exte
  *   algorithm, another KMS key, or a key of the caller's own, SSE-C) is denied, whoever asks.
  */
 export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: readonly string[]; encryption: SseHeader }): PolicyDocument {
-  const everything = [args.bucketArn, objectsArn(args.bucketArn)];
-  const statements: PolicyStatement[] = [
+  const statements: PolicyStatement[] = transportDenies(args.bucketArn);
+  if (args.conditionalWriterArns.length) {
+    statements.push({
+      Sid: 'DenyMigrationWritesWithoutIfNoneMatch',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: [...CONDITIONAL_WRITE_ACTIONS],
+      Resource: [objectsArn(args.bucketArn)],
+      Condition: {
+        ArnEquals: { 'aws:PrincipalArn': [...args.conditionalWriterArns] },
+        Null: { 's3:if-none-match': 'true' },
+        Bool: { 's3:ObjectCreationOperation': 'true' },
+      },
+    });
+  }
+  statements.push(...sseStatements(objectsArn(args.bucketArn), args.encryption));
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Every request over plain HTTP, or TLS older than 1.2, is denied, whoever asks: the first rules of every bucket policy. */
+function transportDenies(bucketArnValue: string): PolicyStatement[] {
+  const everything = [bucketArnValue, objectsArn(bucketArnValue)];
+  return [
     {
       Sid: 'DenyInsecureTransport',
       Effect: 'Deny',
@@ -248,21 +272,60 @@ export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: r
       Condition: { NumericLessThan: { 's3:TlsVersion': MIN_TLS_VERSION } },
     },
   ];
-  if (args.conditionalWriterArns.length) {
+}
+
+export const S3_LOGGING_SERVICE = 'logging.s3.amazonaws.com';
+export const CLOUDTRAIL_SERVICE = 'cloudtrail.amazonaws.com';
+
+/**
+ * The log bucket's policy: the transport denies, and the one service that delivers into it, only on behalf of the
+ * photos' bucket in this account (the confused-deputy guard):
+ * - server access logging: logging.s3.amazonaws.com may PutObject under the prefix, with aws:SourceArn the photos'
+ *   bucket and aws:SourceAccount this account (S3 User Guide, "Enabling Amazon S3 server access logging", "Grant
+ *   permissions to the logging service principal by using a bucket policy"; the bucket owner enforced setting rules out
+ *   the log-delivery ACL);
+ * - CloudTrail: cloudtrail.amazonaws.com may GetBucketAcl, and PutObject under `<prefix>AWSLogs/<account>/` with the
+ *   bucket-owner-full-control ACL, with aws:SourceArn the trail (CloudTrail User Guide, "Amazon S3 bucket policy for
+ *   CloudTrail").
+ * Nobody is granted anything else: the operators read the logs with their own account's identity policies.
+ */
+export function logBucketPolicy(args: {
+  logBucketArn: string;
+  prefix: string;
+  sourceAccount: string;
+  delivery: { kind: 'server-access-logs'; sourceBucketArn: string } | { kind: 'cloudtrail'; trailArn: string };
+}): PolicyDocument {
+  const statements = transportDenies(args.logBucketArn);
+  const d = args.delivery;
+  if (d.kind === 'server-access-logs') {
     statements.push({
-      Sid: 'DenyMigrationWritesWithoutIfNoneMatch',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: [...CONDITIONAL_WRITE_ACTIONS],
-      Resource: [objectsArn(args.bucketArn)],
-      Condition: {
-        ArnEquals: { 'aws:PrincipalArn': [...args.conditionalWriterArns] },
-        Null: { 's3:if-none-match': 'true' },
-        Bool: { 's3:ObjectCreationOperation': 'true' },
-      },
+      Sid: 'S3ServerAccessLogDelivery',
+      Effect: 'Allow',
+      Principal: { Service: [S3_LOGGING_SERVICE] },
+      Action: [...LOG_DELIVERY_ACTIONS],
+      Resource: [prefixObjectsArn(args.logBucketArn, args.prefix)],
+      Condition: { ArnLike: { 'aws:SourceArn': d.sourceBucketArn }, StringEquals: { 'aws:SourceAccount': args.sourceAccount } },
     });
+  } else {
+    statements.push(
+      {
+        Sid: 'CloudTrailAclCheck',
+        Effect: 'Allow',
+        Principal: { Service: [CLOUDTRAIL_SERVICE] },
+        Action: [...CLOUDTRAIL_ACL_CHECK_ACTIONS],
+        Resource: [args.logBucketArn],
+        Condition: { StringEquals: { 'aws:SourceArn': d.trailArn } },
+      },
+      {
+        Sid: 'CloudTrailDelivery',
+        Effect: 'Allow',
+        Principal: { Service: [CLOUDTRAIL_SERVICE] },
+        Action: [...CLOUDTRAIL_DELIVERY_ACTIONS],
+        Resource: [prefixObjectsArn(args.logBucketArn, `${args.prefix}AWSLogs/${args.sourceAccount}/`)],
+        Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': d.trailArn } },
+      },
+    );
   }
-  statements.push(...sseStatements(objectsArn(args.bucketArn), args.encryption));
   return { Version: '2012-10-17', Statement: statements };
 }
 

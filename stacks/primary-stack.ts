@@ -4,8 +4,10 @@
  * - The bucket, hardened as terraform-aws-modules/s3-bucket would: public access blocked (all four settings), object
  *   ownership BucketOwnerEnforced (ACLs off), default encryption (SSE-S3, or SSE-KMS with a bucket key), versioning,
  *   lifecycle (abort incomplete multipart uploads; expire noncurrent versions), and the bucket policy of
- *   `policies.bucketPolicy` (TLS only, TLS >= 1.2, the writer role's writes must carry If-None-Match). The bucket holds
- *   patients' photos, so it also carries `prevent_destroy`.
+ *   `policies.bucketPolicy` (TLS only, TLS >= 1.2, the writer role's writes must carry If-None-Match, no write may ask
+ *   for another encryption). The bucket holds patients' photos, so it also carries `prevent_destroy`.
+ * - Its access logs (access-logs.ts): server access logging or a CloudTrail trail into a hardened log bucket; by
+ *   default on, except in dev.
  * - The app's IAM user, its access key in a Secrets Manager secret as {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"};
  *   in the dev workspace only, a second user for local development with the same rights and its own secret.
  * - The migration writer role, assumable by the configured migrator principals with the ExternalId.
@@ -32,6 +34,8 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { ConfigError, type Workspace } from '../workspaces/load';
+import { accessLogsOf } from '../workspaces/schema';
+import { AccessLogs } from './access-logs';
 import { configureBackend, type BackendKind } from './backend';
 import { batchPrefixes } from '../workspaces/batch-layout';
 import { BatchOperations, batchLifecycleRule, migrationPrincipals } from './batch-operations';
@@ -152,6 +156,12 @@ export class PrimaryStack extends TerraformStack {
       // Putting a policy while the public access block is being changed can conflict (as terraform-aws-modules does).
       dependsOn: [publicAccessBlock],
     });
+
+    // ---- access logs (primary.accessLogs: server access logging or a CloudTrail trail, into a log bucket) ----
+    const logs = accessLogsOf(ws);
+    if (logs) {
+      new AccessLogs(this, 'access-logs', { logs, partition, region: ws.region, accountId: p.accountId, source: bucket, sourceBucketName: p.bucket });
+    }
 
     // ---- the app's user, and in dev the local-development user ----
     const appUser = this.bucketUser('app', ws, p.appUser.name, theBucketArn, kms);

@@ -223,6 +223,9 @@ const cases: Case[] = [
   { name: 'reader with legacy.kmsKeyArn decrypts through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.staging)), expected: 'Allowed' },
   { name: 'reader with legacy.kmsKeyArn cannot encrypt', actor: stagingKmsReader, action: 'kms:GenerateDataKey', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.staging)), expected: 'ImplicitlyDenied' },
 
+  // -- access logs: only S3's logging service writes into the log bucket, only for this bucket in this account
+  ...accessLogCases(),
+
   // -- trust policies: the migrator principal, with the ExternalId, and nobody else
   ...trustCases(),
 
@@ -262,6 +265,26 @@ function trustCases(): Case[] {
     { name: 'the dev migrator cannot assume the prod writer role', actor: devMigrator, action: 'sts:AssumeRole', ...writer, context: ext, expected: 'ImplicitlyDenied' },
     { name: 'the migrator assumes the legacy reader role across accounts with the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...reader, context: ext, expected: 'Allowed' },
     { name: 'the migrator cannot assume the reader role without the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...reader, expected: 'ImplicitlyDenied' },
+  ];
+}
+
+function accessLogCases(): Case[] {
+  const w = ws.prod;
+  const logBucket = `arn:aws:s3:::${w.primary.bucket}-access-logs`;
+  const logObject = `${logBucket}/s3-access-logs/${PRIMARY}/eu-west-1/${w.primary.bucket}/2026/11/30/2026-11-30-10-00-00-0A1B2C3D4E5F6A7B`;
+  const onLog = { account: PRIMARY, resourcePolicy: rendered.primaryProd.logBucketPolicy };
+  const logging = { principal: 'logging.s3.amazonaws.com', principalArn: 'logging.s3.amazonaws.com', identityPolicies: [] as PolicyDocument[] };
+  const forProd = { 'aws:SourceArn': bucket(w), 'aws:SourceAccount': PRIMARY };
+  return [
+    { name: 'S3 server access logging delivers the prod bucket\'s logs into its log bucket', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd }, expected: 'Allowed' },
+    { name: 'S3 logging cannot deliver another bucket\'s logs there (aws:SourceArn)', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd, 'aws:SourceArn': bucket(ws.staging) }, expected: 'ImplicitlyDenied' },
+    { name: 'S3 logging cannot deliver on behalf of another account (aws:SourceAccount)', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd, 'aws:SourceAccount': '999999999999' }, expected: 'ImplicitlyDenied' },
+    { name: 'S3 logging cannot write outside the log prefix', actor: logging, action: 's3:PutObject', resource: `${logBucket}/elsewhere/x`, ...onLog, context: { ...creates, ...forProd }, expected: 'ImplicitlyDenied' },
+    { name: 'S3 logging cannot read the logs', actor: logging, action: 's3:GetObject', resource: logObject, ...onLog, context: forProd, expected: 'ImplicitlyDenied' },
+    { name: 'the prod app user cannot write into the log bucket', actor: prodApp, action: 's3:PutObject', resource: logObject, ...onLog, context: creates, expected: 'ImplicitlyDenied' },
+    { name: 'the prod app user cannot delete access logs', actor: prodApp, action: 's3:DeleteObject', resource: logObject, ...onLog, expected: 'ImplicitlyDenied' },
+    { name: 'the prod writer cannot read access logs', actor: prodWriter, action: 's3:GetObject', resource: logObject, ...onLog, expected: 'ImplicitlyDenied' },
+    { name: 'a plain-HTTP delivery is denied', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd, 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
   ];
 }
 
@@ -380,10 +403,13 @@ describe('rendered policies: no wildcard grants', () => {
     // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy; staging,
     // with Batch Operations: + trust and policy of the function role and of the job role);
     // legacy-<env>: reader trust, reader policy. The second synth adds primary-staging and legacy-staging again.
+    // primary-staging and primary-prod log the bucket's access into a log bucket with its own policy (dev does not).
     const batch = 4;
-    const perSynth = { primary: 4 + (4 + batch) + 5, legacy: 2 * 3 };
+    const logs = 1;
+    const perSynth = { primary: 4 + logs + (4 + logs + batch) + 5, legacy: 2 * 3 };
     expect(docs.filter((d) => d.where === 'bucket policy')).toHaveLength(3 + 1);
-    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + batch + 2));
+    expect(docs.filter((d) => d.where === 'log bucket policy')).toHaveLength(2 + 1);
+    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + logs + batch + 2));
   });
 
   it.each(docs.map((d) => [`${d.stack}: ${d.where}`, d.doc] as const))('%s allows no "*" action, resource or principal', (_w, doc) => {
@@ -405,8 +431,8 @@ describe('rendered policies: no wildcard grants', () => {
     }
   });
 
-  it('every bucket policy denies plain HTTP and TLS below 1.2 for every principal', () => {
-    for (const { doc } of docs.filter((d) => d.where === 'bucket policy')) {
+  it('every bucket policy (the log buckets\' too) denies plain HTTP and TLS below 1.2 for every principal', () => {
+    for (const { doc } of docs.filter((d) => d.where === 'bucket policy' || d.where === 'log bucket policy')) {
       const deny = doc.Statement.filter((s) => s.Effect === 'Deny' && s.Principal === '*');
       expect(deny).toEqual(
         expect.arrayContaining([

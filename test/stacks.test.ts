@@ -412,6 +412,136 @@ describe('the function bundle', () => {
   });
 });
 
+describe('access logs (primary.accessLogs: on by default, except in dev)', () => {
+  const logBucketOf = (env: 'dev' | 'staging' | 'prod') => `${ws[env].primary.bucket}-access-logs`;
+  const only = (s: string | undefined, type: string) => resources(s, type);
+
+  it('staging and prod log every request to their bucket into a log bucket of their own; dev logs nothing by default', () => {
+    for (const env of ['staging', 'prod'] as const) {
+      const s = main.synth.get(`primary-${env}`)!;
+      expect(only(s, 'aws_s3_bucket_logging')).toEqual([
+        {
+          bucket: '${aws_s3_bucket.bucket.id}',
+          target_bucket: '${aws_s3_bucket.access-log-bucket.id}',
+          target_prefix: 's3-access-logs/',
+          target_object_key_format: { partitioned_prefix: { partition_date_source: 'EventTime' } },
+          depends_on: ['aws_s3_bucket_policy.access-log-bucket-policy'],
+        },
+      ]);
+      expect(json(s).output.access_log_bucket.value).toBe('${aws_s3_bucket.access-log-bucket.bucket}');
+      expect(only(s, 'aws_s3_bucket').map((b) => b.bucket).sort()).toEqual([ws[env].primary.bucket, logBucketOf(env)].sort());
+    }
+    const dev = main.synth.get('primary-dev')!;
+    expect(only(dev, 'aws_s3_bucket_logging')).toEqual([]);
+    expect(only(dev, 'aws_s3_bucket')).toHaveLength(1);
+  });
+
+  it('hardens the log bucket: public access blocked, ACLs off, SSE-S3 (SSE-KMS cannot receive access logs), expiry, prevent_destroy', () => {
+    const s = main.synth.get('primary-prod')!;
+    const r = json(s).resource;
+    expect(r.aws_s3_bucket['access-log-bucket']).toMatchObject({ bucket: logBucketOf('prod'), force_destroy: false, lifecycle: { prevent_destroy: true } });
+    expect(r.aws_s3_bucket_public_access_block['access-log-public-access-block']).toMatchObject({
+      bucket: '${aws_s3_bucket.access-log-bucket.id}',
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+    expect(r.aws_s3_bucket_ownership_controls['access-log-ownership'].rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
+    expect(r.aws_s3_bucket_server_side_encryption_configuration['access-log-encryption'].rule).toEqual([
+      { apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } },
+    ]);
+    expect(r.aws_s3_bucket_lifecycle_configuration['access-log-lifecycle'].rule).toEqual([
+      { id: 'expire-access-logs', status: 'Enabled', filter: [{ prefix: '' }], expiration: [{ days: 365 }] },
+      { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{ prefix: '' }], abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }] },
+    ]);
+    const policy = JSON.parse(r.aws_s3_bucket_policy['access-log-bucket-policy'].policy);
+    expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'S3ServerAccessLogDelivery']);
+    expect(policy.Statement[2]).toEqual({
+      Sid: 'S3ServerAccessLogDelivery',
+      Effect: 'Allow',
+      Principal: { Service: ['logging.s3.amazonaws.com'] },
+      Action: ['s3:PutObject'],
+      Resource: [`arn:aws:s3:::${logBucketOf('prod')}/s3-access-logs/*`],
+      Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${ws.prod.primary.bucket}` }, StringEquals: { 'aws:SourceAccount': ws.prod.primary.accountId } },
+    });
+  });
+
+  describe('as a workspace option', () => {
+    const dir = tempDir('ws-access-logs');
+    scratch.push(dir);
+    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) {
+      fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
+    }
+    const edit = (env: string, accessLogs: unknown) => {
+      const raw = JSON.parse(fs.readFileSync(path.join(dir, `${env}.json`), 'utf8'));
+      raw.primary.accessLogs = accessLogs;
+      fs.writeFileSync(path.join(dir, `${env}.json`), JSON.stringify(raw));
+    };
+    edit('dev', { type: 'server-access-logs', bucket: 'acme-chat-photos-dev-logs', expirationDays: 30 });
+    edit('prod', { type: 'cloudtrail', trailName: 'bucketmove-prod-photos', prefix: 'trail/' });
+    edit('staging', { type: 'none' });
+    const variant = build({ workspacesDir: dir });
+
+    it('dev can log too, into a bucket and for a time of its choosing', () => {
+      const s = variant.synth.get('primary-dev')!;
+      expect(json(s).resource.aws_s3_bucket['access-log-bucket'].bucket).toBe('acme-chat-photos-dev-logs');
+      expect(only(s, 'aws_s3_bucket_logging')).toHaveLength(1);
+      expect(json(s).resource.aws_s3_bucket_lifecycle_configuration['access-log-lifecycle'].rule[0].expiration).toEqual([{ days: 30 }]);
+    });
+
+    it('"none" turns it off', () => {
+      const s = variant.synth.get('primary-staging')!;
+      expect(only(s, 'aws_s3_bucket_logging')).toEqual([]);
+      expect(json(s).resource.aws_s3_bucket['access-log-bucket']).toBeUndefined();
+    });
+
+    it('a named trail records the S3 data events of the bucket\'s objects instead, into the log bucket', () => {
+      const s = variant.synth.get('primary-prod')!;
+      const r = json(s).resource;
+      expect(only(s, 'aws_s3_bucket_logging')).toEqual([]);
+      expect(r.aws_cloudtrail['access-trail']).toMatchObject({
+        name: 'bucketmove-prod-photos',
+        s3_bucket_name: '${aws_s3_bucket.access-log-bucket.id}',
+        s3_key_prefix: 'trail',
+        enable_log_file_validation: true,
+        is_multi_region_trail: false,
+        include_global_service_events: false,
+        advanced_event_selector: [
+          {
+            field_selector: [
+              { field: 'eventCategory', equals: ['Data'] },
+              { field: 'resources.type', equals: ['AWS::S3::Object'] },
+              { field: 'resources.ARN', starts_with: [`arn:aws:s3:::${ws.prod.primary.bucket}/`] },
+            ],
+          },
+        ],
+        depends_on: ['aws_s3_bucket_policy.access-log-bucket-policy'],
+      });
+      const trailArn = `arn:aws:cloudtrail:eu-west-1:${ws.prod.primary.accountId}:trail/bucketmove-prod-photos`;
+      const policy = JSON.parse(r.aws_s3_bucket_policy['access-log-bucket-policy'].policy);
+      expect(policy.Statement.slice(2)).toEqual([
+        expect.objectContaining({ Sid: 'CloudTrailAclCheck', Action: ['s3:GetBucketAcl'], Condition: { StringEquals: { 'aws:SourceArn': trailArn } } }),
+        expect.objectContaining({
+          Sid: 'CloudTrailDelivery',
+          Action: ['s3:PutObject'],
+          Resource: [`arn:aws:s3:::${logBucketOf('prod')}/trail/AWSLogs/${ws.prod.primary.accountId}/*`],
+          Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
+        }),
+      ]);
+    });
+
+    it('refuses a default log bucket name S3 would refuse, in one line naming the field', () => {
+      expect(() =>
+        parseWorkspace(
+          JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(ROOT, 'workspaces', 'prod.json'), 'utf8')), primary: { ...ws.prod.primary, bucket: `a${'b'.repeat(52)}` } }),
+          path.join(dir, 'prod.json'),
+        ),
+      ).toThrow(/prod\.json: primary\.accessLogs\.bucket: the default log bucket "ab+-access-logs" must be 3 to 63 characters long: name one in primary\.accessLogs\.bucket$/);
+    });
+  });
+});
+
 describe('source layout rules', () => {
   const shipped = ['main.ts', ...fs.readdirSync(path.join(ROOT, 'stacks')).map((f) => path.join('stacks', f))].filter((f) =>
     f.endsWith('.ts'),

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { z } from 'zod';
-import { ENV_NAME, workspaceSchema, type Workspace } from './schema';
+import { accessLogsOf, ENV_NAME, workspaceSchema, type Workspace } from './schema';
 
 export type { Workspace } from './schema';
 
@@ -149,6 +149,9 @@ function claimsOf(ws: LoadedWorkspace): Claim[] {
   const legacy = `account ${ws.legacy.accountId}`;
   claim('primary.bucket', 'bucket', '', ws.primary.bucket);
   claim('legacy.bucket', 'bucket', '', ws.legacy.bucket);
+  const logs = accessLogsOf(ws);
+  claim('primary.accessLogs.bucket', 'bucket', '', logs?.bucket);
+  if (logs?.type === 'cloudtrail') claim('primary.accessLogs.trailName', 'CloudTrail trail', `${primary} ${ws.region}`, logs.trailName);
   claim('primary.appUser.name', 'IAM user', primary, ws.primary.appUser.name);
   claim('primary.devUser.name', 'IAM user', primary, ws.primary.devUser?.name);
   claim('primary.writerRoleName', 'IAM role', primary, ws.primary.writerRoleName);

@@ -58,6 +58,38 @@ const encryptionSchema = z.discriminatedUnion('type', [
 
 const userSchema = z.strictObject({ name: iamName });
 
+const logPrefix = z
+  .string()
+  .regex(/^[a-z0-9][\w.-]*(\/[\w.-]+)*\/$/, 'must be a key prefix ending in "/", such as "s3-access-logs/"');
+const logExpirationDays = z.number().int().min(1).max(3650).default(365);
+
+/**
+ * Who accessed the bucket of photos, kept in a log bucket of the primary account (created by the primary stack,
+ * hardened like the photos' bucket, SSE-S3: server access logs cannot be delivered to an SSE-KMS bucket):
+ * - server-access-logs: S3 server access logging of the bucket (S3.9);
+ * - cloudtrail: a CloudTrail trail named `trailName`, recording the S3 data events of the bucket's objects;
+ * - none.
+ * Default: server-access-logs, except in the dev workspace (none; set it to log dev too). See accessLogsOf.
+ */
+export const accessLogsSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('server-access-logs'),
+    /** The log bucket (default: `<primary.bucket>-access-logs`). */
+    bucket: bucketName.optional(),
+    prefix: logPrefix.default('s3-access-logs/'),
+    /** Log objects expire after this many days. */
+    expirationDays: logExpirationDays,
+  }),
+  z.strictObject({
+    type: z.literal('cloudtrail'),
+    trailName: z.string().regex(/^[A-Za-z0-9][\w.-]{2,127}$/, 'must be a CloudTrail trail name: 3-128 of letters, digits, ., _ and -, starting with a letter or digit'),
+    bucket: bucketName.optional(),
+    prefix: logPrefix.default('cloudtrail/'),
+    expirationDays: logExpirationDays,
+  }),
+  z.strictObject({ type: z.literal('none') }),
+]);
+
 const primarySchema = z.strictObject({
   accountId: z.string(),
   bucket: bucketName,
@@ -75,6 +107,8 @@ const primarySchema = z.strictObject({
   /** Only in the dev workspace: a user for local development with the app's rights on the dev bucket. */
   devUser: userSchema.optional(),
   writerRoleName: iamName.default('bucketmove-migration-writer'),
+  /** Access logs of the bucket (accessLogsSchema); default: server access logging, except in dev. */
+  accessLogs: accessLogsSchema.optional(),
 });
 
 const legacySchema = z.strictObject({
@@ -249,6 +283,20 @@ export const workspaceSchema = z
         });
       }
     }
+    const logs = accessLogsOf(ws);
+    if (logs) {
+      const problem = bucketNameProblem(logs.bucket);
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['primary', 'accessLogs', 'bucket'],
+          message: `the default log bucket "${logs.bucket}" ${problem}: name one in primary.accessLogs.bucket`,
+        });
+      }
+      if (logs.bucket === ws.primary.bucket) {
+        ctx.addIssue({ code: 'custom', path: ['primary', 'accessLogs', 'bucket'], message: 'must differ from primary.bucket (a bucket cannot hold its own access logs)' });
+      }
+    }
     if (ws.primary.bucket === ws.legacy.bucket && ws.primary.accountId === ws.legacy.accountId) {
       ctx.addIssue({ code: 'custom', path: ['primary', 'bucket'], message: 'must differ from legacy.bucket' });
     }
@@ -260,3 +308,16 @@ export type KeySource = z.output<typeof keySourceSchema>;
 export type CodecConfig = z.output<typeof codecSchema>;
 export type Encryption = Workspace['primary']['encryption'];
 export type BatchOperations = Workspace['batchOperations'];
+
+/** A workspace's access logs with the defaults applied: where they go, or undefined for none. */
+export type AccessLogs = Exclude<z.output<typeof accessLogsSchema>, { type: 'none' }> & { readonly bucket: string };
+
+/**
+ * The access logs a workspace gets: as configured; when not configured, server access logging into
+ * `<primary.bucket>-access-logs` (under s3-access-logs/, kept 365 days), except in the dev workspace, which has none.
+ */
+export function accessLogsOf(ws: { env: string; primary: { bucket: string; accessLogs?: z.output<typeof accessLogsSchema> } }): AccessLogs | undefined {
+  const given = ws.primary.accessLogs ?? (ws.env === 'dev' ? { type: 'none' as const } : { type: 'server-access-logs' as const, prefix: 's3-access-logs/', expirationDays: 365 });
+  if (given.type === 'none') return undefined;
+  return { ...given, bucket: given.bucket ?? `${ws.primary.bucket}-access-logs` };
+}
