@@ -35,6 +35,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { ConfigError, type Workspace } from '../workspaces/load';
 import { accessLogsOf } from '../workspaces/schema';
+import { credentialsSecretName } from '../workspaces/key-layout';
 import { AccessLogs } from './access-logs';
 import { configureBackend, type BackendKind } from './backend';
 import { batchPrefixes } from '../workspaces/batch-layout';
@@ -57,10 +58,7 @@ export interface PrimaryStackOptions {
   lambdaBundleDir?: string;
 }
 
-/** The name of the Secrets Manager secret that holds a user's access key pair. */
-export function credentialsSecretName(env: string, userName: string): string {
-  return `bucketmove/${env}/${userName}/aws-credentials`;
-}
+export { credentialsSecretName } from '../workspaces/key-layout';
 
 export class PrimaryStack extends TerraformStack {
   constructor(scope: Construct, id: string, ws: Workspace, options: PrimaryStackOptions) {
