@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { z } from 'zod';
-import { accessLogsOf, ENV_NAME, workspaceSchema, type Workspace } from './schema';
+import { accessLogsOf, ENV_NAME, keyRotationOf, workspaceSchema, type Workspace } from './schema';
 
 export type { Workspace } from './schema';
 
@@ -157,6 +157,11 @@ function claimsOf(ws: LoadedWorkspace): Claim[] {
   claim('primary.writerRoleName', 'IAM role', primary, ws.primary.writerRoleName);
   claim('legacy.readerRoleName', 'IAM role', legacy, ws.legacy.readerRoleName);
   claim('legacy.appUser.name', 'IAM user', legacy, ws.legacy.appUser.name);
+  const rotation = keyRotationOf(ws);
+  if (rotation.schedule) {
+    claim('primary.keyRotation.functionRoleName', 'IAM role', primary, rotation.functionRoleName);
+    claim('primary.keyRotation.functionName', 'Lambda function', `${primary} ${ws.region}`, rotation.functionName);
+  }
   if (ws.batchOperations.enabled) {
     const b = ws.batchOperations;
     claim('batchOperations.functionRoleName', 'IAM role', primary, b.functionRoleName);
@@ -168,6 +173,7 @@ function claimsOf(ws: LoadedWorkspace): Claim[] {
     const org = `organization "${tfc.organization}"`;
     claim('terraformCloud.workspaces.primary', 'Terraform Cloud workspace', org, tfc.workspaces.primary);
     claim('terraformCloud.workspaces.legacy', 'Terraform Cloud workspace', org, tfc.workspaces.legacy);
+    tfc.app?.workspaces.forEach((name, i) => claim(`terraformCloud.app.workspaces[${i}]`, 'Terraform Cloud workspace', org, name));
   }
   return claims;
 }

@@ -10,7 +10,7 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCliScript(cli: 'audit' | 'teardown' | 'migrate' | 'batch' | 'manifest', args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
+export function runCliScript(cli: 'audit' | 'teardown' | 'migrate' | 'batch' | 'manifest' | 'keys', args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,

@@ -30,6 +30,10 @@ export interface TargetOptions {
   readonly graceMs?: number;
   readonly now?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The pause between tries of the test step, ms (default: prove-key.ts's). */
+  readonly pauseMs?: number;
+  /** Clients signed with a candidate key (default: STS and S3 in the workspace's region); tests answer them. */
+  readonly clientsFor?: (keys: KeyPair) => KeyClients;
 }
 
 export interface Target extends RotationTarget {
@@ -46,13 +50,13 @@ export function rotationTarget(ws: Workspace, user: KeyUser, o: TargetOptions): 
   const credentials = o.credentials ?? fromNodeProviderChain();
   const iam = new IAMClient({ region, requestHandler, retryStrategy, credentials });
   const secrets = new SecretsManagerClient({ region, requestHandler, retryStrategy, credentials });
-  const clientsFor = (keys: KeyPair): KeyClients => {
+  const clientsFor = o.clientsFor ?? ((keys: KeyPair): KeyClients => {
     // A client of its own per candidate key: nothing signed with the caller's credentials is reused for it.
     const fixed = { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey };
     const sts = new STSClient({ region, credentials: fixed });
     const s3 = createS3Client({ region, s3Compatible: false, credentials: fixed });
     return { sts, s3, destroy: () => (sts.destroy(), s3.destroy()) };
-  };
+  });
   return {
     iam,
     secrets,
@@ -61,7 +65,7 @@ export function rotationTarget(ws: Workspace, user: KeyUser, o: TargetOptions): 
     userArn: iamArn(partitionOf(region), ws.primary.accountId, 'user', userName),
     bucket: ws.primary.bucket,
     graceMs: o.graceMs ?? keyRotationOf(ws).graceDays * DAY_MS,
-    prove: { clientsFor, sleep: o.sleep },
+    prove: { clientsFor, sleep: o.sleep, pauseMs: o.pauseMs },
     log: o.log,
     now: o.now,
     destroy: () => {
