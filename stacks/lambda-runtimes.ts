@@ -50,7 +50,7 @@ export function runtimeDates(runtime: string): RuntimeDates {
   return dates;
 }
 
-/** The esbuild target of a runtime's bundle ("node24" for nodejs24.x). */
+/** The esbuild target of a runtime's bundle ("node22" for nodejs22.x). */
 export function esbuildTarget(runtime: string): string {
   return `node${runtimeDates(runtime).nodeMajor}`;
 }

@@ -121,3 +121,25 @@ export const LOG_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
  */
 export const CLOUDTRAIL_ACL_CHECK_ACTIONS = ['s3:GetBucketAcl'] as const;
 export const CLOUDTRAIL_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
+
+// ---- key rotation (primary.keyRotation.schedule: the Secrets Manager rotation function) ---------------------------
+
+/**
+ * The rotation function manages the access keys of the users it rotates (migrator/src/keys/access-keys.ts): list,
+ * create, deactivate, delete. Granted on those users' ARNs only.
+ */
+export const ACCESS_KEY_ROTATION_ACTIONS = ['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'] as const;
+
+/**
+ * What a rotation function does with the secret it rotates (Secrets Manager User Guide, "Permissions for rotation
+ * function execution roles": DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage), plus
+ * ListSecretVersionIds, which migrator/src/keys/credentials-secret.ts reads the versions' dates with. Granted on the
+ * credentials secrets only.
+ */
+export const SECRET_ROTATION_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:ListSecretVersionIds',
+] as const;

@@ -6,6 +6,7 @@
  */
 import { objectsArn, prefixObjectsArn, s3ServiceHost } from '../workspaces/arns';
 import {
+  ACCESS_KEY_ROTATION_ACTIONS,
   ALL_S3_ACTIONS_FOR_DENY,
   APP_BUCKET_ACTIONS,
   APP_OBJECT_ACTIONS,
@@ -23,6 +24,7 @@ import {
   READER_BUCKET_ACTIONS,
   REPORT_WRITE_ACTIONS,
   SECRET_READ_ACTIONS,
+  SECRET_ROTATION_ACTIONS,
   SSE_WRITE_ACTIONS,
   READER_OBJECT_ACTIONS,
   WRITER_BUCKET_ACTIONS,
@@ -171,6 +173,28 @@ export function batchOperationsRolePolicy(args: {
     { Sid: 'InvokeTheCopyFunction', Effect: 'Allow', Action: [...LAMBDA_INVOKE_ACTIONS], Resource: [args.functionArn] },
   ];
   if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The key rotation function's execution role (stacks/key-rotation.ts): its own logs; the access keys of the users it
+ * rotates; the rotation actions on their credentials secrets; GetSecretValue on the Terraform Cloud token's secret when
+ * the app's keys go to Terraform Cloud. Nothing else: the test step signs with the new key, not with this role.
+ */
+export function keyRotationRolePolicy(args: {
+  logStreamsArn: string;
+  userArns: readonly string[];
+  credentialsSecretArns: readonly string[];
+  tokenSecretArn?: string;
+}): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    { Sid: 'WriteItsOwnLogs', Effect: 'Allow', Action: [...LOG_WRITE_ACTIONS], Resource: [args.logStreamsArn] },
+    { Sid: 'RotateTheUsersAccessKeys', Effect: 'Allow', Action: [...ACCESS_KEY_ROTATION_ACTIONS], Resource: [...args.userArns] },
+    { Sid: 'StageTheCredentialsSecrets', Effect: 'Allow', Action: [...SECRET_ROTATION_ACTIONS], Resource: [...args.credentialsSecretArns] },
+  ];
+  if (args.tokenSecretArn) {
+    statements.push({ Sid: 'ReadTheTerraformCloudToken', Effect: 'Allow', Action: [...SECRET_READ_ACTIONS], Resource: [args.tokenSecretArn] });
+  }
   return { Version: '2012-10-17', Statement: statements };
 }
 

@@ -17,7 +17,7 @@ import {
 import { addStacks } from '../stacks/app';
 import { ConfigError, loadWorkspace } from '../workspaces/load';
 import { approvalFor, cleanup, FIXED_NOW, tempDir } from './helpers/synth';
-import { testLambdaBundleDir } from './helpers/lambda-bundle';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 const prod = loadWorkspace('prod');
 const good = approvalFor('prod', prod.legacy.bucket) as TeardownApproval;
@@ -100,7 +100,8 @@ describe('approval checks at synth time', () => {
     fs.writeFileSync(file, JSON.stringify(approval));
     const outdir = path.join(dir, 'out');
     const app = new App({ outdir });
-    return () => addStacks(app, { backend: 'cloud', approvalFile: file, envs, now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir() });
+    return () =>
+      addStacks(app, { backend: 'cloud', approvalFile: file, envs, now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir() });
   }
 
   it('lifts the interlock of the approved env only', () => {

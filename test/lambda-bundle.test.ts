@@ -104,7 +104,7 @@ describe('the bundle of the handler', () => {
 });
 
 /**
- * The bundle on the Node major of the function's Lambda runtime (nodejs24.x: Node 24), fetched from the npm registry
+ * The bundle on the Node major of the function's Lambda runtime (nodejs22.x: Node 22), fetched from the npm registry
  * when this machine runs another one (test/helpers/runtime-node.ts). It must load, and handle a task end to end: parse
  * the event and the workspace (zod), load the codec, build the S3 clients and answer. The task is for another env, so
  * the answer (PermanentFailure, WrongEnv) needs no S3 endpoint; test/integration/batch-handler.test.ts copies an

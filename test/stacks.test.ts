@@ -24,7 +24,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { ConfigError, loadWorkspace, parseWorkspace } from '../workspaces/load';
 import { migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
 import { approvalFor, cleanup, FIXED_NOW, tempDir } from './helpers/synth';
-import { maskAssetHashes, testLambdaBundleDir } from './helpers/lambda-bundle';
+import { maskAssetHashes, testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 Testing.setupJest();
 
@@ -37,7 +37,7 @@ function build(options: Partial<SynthOptions> = {}) {
   const outdir = tempDir('testing-app');
   scratch.push(outdir);
   const app = Testing.app({ outdir });
-  const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), ...options });
+  const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir(), ...options });
   const synth = new Map<string, string>();
   for (const stack of [...built.primary, ...built.legacy] as TerraformStack[]) synth.set(stack.node.id, Testing.synth(stack));
   return { app, built, synth };
@@ -295,10 +295,10 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
     }
   });
 
-  it('creates the function from the bundle: nodejs24.x, index.handler, the workspace sizes, the workspace as JSON', () => {
+  it('creates the function from the bundle: nodejs22.x, index.handler, the workspace sizes, the workspace as JSON', () => {
     expect(s).toHaveResourceWithProperties(LambdaFunction, {
       function_name: b.functionName,
-      runtime: 'nodejs24.x',
+      runtime: 'nodejs22.x',
       handler: 'index.handler',
       memory_size: b.memoryMb,
       timeout: b.timeoutSeconds,

