@@ -226,6 +226,9 @@ const cases: Case[] = [
   // -- access logs: only S3's logging service writes into the log bucket, only for this bucket in this account
   ...accessLogCases(),
 
+  // -- the key rotation function's role: the rotated user's keys and secret, the Terraform Cloud token; nothing else
+  ...keyRotationCases(),
+
   // -- trust policies: the migrator principal, with the ExternalId, and nobody else
   ...trustCases(),
 
@@ -285,6 +288,33 @@ function accessLogCases(): Case[] {
     { name: 'the prod app user cannot delete access logs', actor: prodApp, action: 's3:DeleteObject', resource: logObject, ...onLog, expected: 'ImplicitlyDenied' },
     { name: 'the prod writer cannot read access logs', actor: prodWriter, action: 's3:GetObject', resource: logObject, ...onLog, expected: 'ImplicitlyDenied' },
     { name: 'a plain-HTTP delivery is denied', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd, 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
+  ];
+}
+
+function keyRotationCases(): Case[] {
+  const w = ws.prod;
+  const fn = role(rendered.primaryProd, PRIMARY, 'bucketmove-key-rotation-prod');
+  const appUserArn = userArn(w.primary.appUser.name);
+  const secret = (name: string) => `arn:aws:secretsmanager:eu-west-1:${PRIMARY}:secret:${name}-Ab12Cd`;
+  const appSecret = secret(`bucketmove/prod/${w.primary.appUser.name}/aws-credentials`);
+  const trust = { resource: roleArn(PRIMARY, 'bucketmove-key-rotation-prod'), account: PRIMARY, resourcePolicy: must(rendered.primaryProd.roles, 'bucketmove-key-rotation-prod').trust };
+  const lambda = { principal: 'lambda.amazonaws.com', principalArn: 'lambda.amazonaws.com', identityPolicies: [] as PolicyDocument[] };
+  return [
+    { name: 'rotation function creates an access key for the prod app user', actor: fn, action: 'iam:CreateAccessKey', resource: appUserArn, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function deletes a key of the prod app user', actor: fn, action: 'iam:DeleteAccessKey', resource: appUserArn, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function deactivates a key of the prod app user', actor: fn, action: 'iam:UpdateAccessKey', resource: appUserArn, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function cannot make keys for another user (the staging app user)', actor: fn, action: 'iam:CreateAccessKey', resource: userArn(ws.staging.primary.appUser.name), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot make keys for any other user of the account', actor: fn, action: 'iam:CreateAccessKey', resource: userArn('admin'), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot change the user\'s policy', actor: fn, action: 'iam:PutUserPolicy', resource: appUserArn, account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function stages a new version of the app user\'s secret', actor: fn, action: 'secretsmanager:PutSecretValue', resource: appSecret, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function moves the secret\'s labels', actor: fn, action: 'secretsmanager:UpdateSecretVersionStage', resource: appSecret, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function reads the Terraform Cloud token', actor: fn, action: 'secretsmanager:GetSecretValue', resource: secret(w.terraformCloud!.app!.tokenSecret!), account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function cannot write the Terraform Cloud token', actor: fn, action: 'secretsmanager:PutSecretValue', resource: secret(w.terraformCloud!.app!.tokenSecret!), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot read the codec keys', actor: fn, action: 'secretsmanager:GetSecretValue', resource: secret('legacy/photo-codec-keys-prod'), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot read the photos', actor: fn, action: 's3:GetObject', resource: object(w), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot delete the secret', actor: fn, action: 'secretsmanager:DeleteSecret', resource: appSecret, account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'Lambda assumes the rotation function\'s role on behalf of this account', actor: lambda, action: 'sts:AssumeRole', ...trust, context: { 'aws:SourceAccount': PRIMARY }, expected: 'Allowed' },
+    { name: 'Lambda cannot assume the rotation function\'s role on behalf of another account', actor: lambda, action: 'sts:AssumeRole', ...trust, context: { 'aws:SourceAccount': '999999999999' }, expected: 'ImplicitlyDenied' },
   ];
 }
 
@@ -403,13 +433,15 @@ describe('rendered policies: no wildcard grants', () => {
     // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy; staging,
     // with Batch Operations: + trust and policy of the function role and of the job role);
     // legacy-<env>: reader trust, reader policy. The second synth adds primary-staging and legacy-staging again.
-    // primary-staging and primary-prod log the bucket's access into a log bucket with its own policy (dev does not).
+    // primary-staging and primary-prod log the bucket's access into a log bucket with its own policy, and rotate the
+    // keys with a function whose role has a trust and a policy (dev does neither).
     const batch = 4;
     const logs = 1;
-    const perSynth = { primary: 4 + logs + (4 + logs + batch) + 5, legacy: 2 * 3 };
+    const rotation = 2;
+    const perSynth = { primary: 4 + logs + rotation + (4 + logs + rotation + batch) + 5, legacy: 2 * 3 };
     expect(docs.filter((d) => d.where === 'bucket policy')).toHaveLength(3 + 1);
     expect(docs.filter((d) => d.where === 'log bucket policy')).toHaveLength(2 + 1);
-    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + logs + batch + 2));
+    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + logs + rotation + batch + 2));
   });
 
   it.each(docs.map((d) => [`${d.stack}: ${d.where}`, d.doc] as const))('%s allows no "*" action, resource or principal', (_w, doc) => {
