@@ -8,7 +8,7 @@ import type { Metafile } from 'esbuild';
 import { createHash } from 'crypto';
 import { App, AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../scripts/build-lambda';
-import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
+import { KEY_ROTATION_BUNDLE, LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
 import { workspaceForFunction } from '../stacks/batch-operations';
 import { WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
 import { ConfigError, loadWorkspace } from '../workspaces/load';
@@ -17,6 +17,9 @@ import { RUNTIME_NODE_MAJOR, runScript, runtimeNode, type NodeRun } from './help
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures', 'lambda');
+// esbuild and a child Node per test: seconds each, more on a loaded machine.
+jest.setTimeout(120_000);
+
 const work = tempDir('lambda-build');
 afterAll(() => cleanup(work));
 
@@ -160,6 +163,17 @@ const runtime = runtimeNode();
       expect(res.results).toHaveLength(1);
       expect(res.results[0]).toMatchObject({ taskId: 'dGFzay0x', resultCode: 'PermanentFailure' });
       expect(res.results[0].resultString).toContain('WrongEnv');
+    });
+
+    it('builds the key rotation function into one file that loads there and refuses a malformed event in one line', async () => {
+      const r = buildLambdaBundle({ entry: path.join(ROOT, KEY_ROTATION_BUNDLE.entry), outdir: path.join(work, 'runtime-node', 'key-rotation'), runtime: KEY_ROTATION_BUNDLE.runtime });
+      expect(fs.readdirSync(path.dirname(r.outfile))).toEqual(['index.js']);
+      const run = await nodeOutside(
+        `require(${JSON.stringify(r.outfile)}).handler({ Step: 'rotate' }).then(() => process.stdout.write('resolved'), (e) => process.stdout.write(e.message))`,
+        node,
+      );
+      expect(run.stderr).not.toMatch(/Cannot find module/);
+      expect(run.stdout).toBe('invalid rotation event: expected {SecretId, ClientRequestToken, Step: createSecret|setSecret|testSecret|finishSecret}');
     });
   },
 );
