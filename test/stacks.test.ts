@@ -420,13 +420,13 @@ describe('the function bundle', () => {
 describe('the scheduled key rotation (primary.keyRotation: on by default, except in dev)', () => {
   const role = (s: string | undefined) => resources(s, 'aws_iam_role').find((r) => r.name === `bucketmove-key-rotation-${'prod'}`);
 
-  it('staging and prod rotate the app user\'s key every 90 days with a rotation function; dev has none', () => {
+  it('staging and prod rotate the app user\'s key every 45 days with a rotation function; dev has none', () => {
     for (const env of ['staging', 'prod'] as const) {
       const s = main.synth.get(`primary-${env}`)!;
       expect(s).toHaveResourceWithProperties(SecretsmanagerSecretRotation, {
         secret_id: '${aws_secretsmanager_secret.app-credentials.id}',
         rotation_lambda_arn: '${aws_lambda_function.key-rotation-function.arn}',
-        rotation_rules: { automatically_after_days: 90 },
+        rotation_rules: { automatically_after_days: 45 },
         depends_on: ['aws_lambda_permission.app-key-rotation-permission'],
       });
       expect(s).toHaveResourceWithProperties(LambdaFunction, {
@@ -465,7 +465,7 @@ describe('the scheduled key rotation (primary.keyRotation: on by default, except
     ]);
   });
 
-  it('dev can schedule it too, for both its users; the days are the workspace\'s (at most 90)', () => {
+  it('dev can schedule it too, for both its users; the days are the workspace\'s (at most 45)', () => {
     const dir = tempDir('ws-rotation');
     scratch.push(dir);
     for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
@@ -478,8 +478,8 @@ describe('the scheduled key rotation (primary.keyRotation: on by default, except
       ['${aws_secretsmanager_secret.app-credentials.id}', 30],
       ['${aws_secretsmanager_secret.dev-credentials.id}', 30],
     ]);
-    raw.primary.keyRotation = { schedule: true, afterDays: 120 };
-    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(/dev\.json: primary\.keyRotation\.afterDays: must be at most 90 \(Security Hub IAM\.3/);
+    raw.primary.keyRotation = { schedule: true, afterDays: 60 };
+    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(/dev\.json: primary\.keyRotation\.afterDays: must be at most 45: a key lives two rotation periods .*Security Hub IAM\.3/);
     raw.primary.keyRotation = { schedule: true };
     delete raw.terraformCloud.app.tokenSecret;
     expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(/dev\.json: terraformCloud\.app\.tokenSecret: is required when the key rotation is scheduled/);

@@ -377,14 +377,14 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
     expect(secretsInPlan(plan())).toEqual([]);
   });
 
-  it(keyRotationOf(w).schedule ? 'rotates the keys on a schedule of at most 90 days with the function' : 'schedules no rotation (dev: rotated by hand with npm run keys)', () => {
+  it(keyRotationOf(w).schedule ? 'rotates the keys on a schedule of at most 45 days (keys at most 90 days old) with the function' : 'schedules no rotation (dev: rotated by hand with npm run keys)', () => {
     const rotations = (plan().resource_changes as TfJson[]).filter((r) => r.type === 'aws_secretsmanager_secret_rotation');
     if (!keyRotationOf(w).schedule) {
       expect(rotations).toEqual([]);
       return;
     }
     expect(rotations.map((r) => r.change.after.rotation_rules)).toEqual([[expect.objectContaining({ automatically_after_days: keyRotationOf(w).afterDays })]]);
-    expect(keyRotationOf(w).afterDays).toBeLessThanOrEqual(90);
+    expect(keyRotationOf(w).afterDays).toBeLessThanOrEqual(45);
     expect(change('aws_lambda_function.key-rotation-function').after).toMatchObject({
       function_name: keyRotationOf(w).functionName,
       runtime: 'nodejs22.x',

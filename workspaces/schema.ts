@@ -92,13 +92,20 @@ export const accessLogsSchema = z.discriminatedUnion('type', [
 
 /**
  * The rotation of the access keys of the app user (and dev's local-development user). `npm run keys -- rotate` rotates
- * on demand in every workspace; with `schedule` (default: on, except in dev, whose key developers share and rotate by
- * hand), the primary stack also deploys a Secrets Manager rotation function that rotates every `afterDays` (at most 90:
- * Security Hub IAM.3). The old key is deactivated when the new one becomes current, and deleted `graceDays` later.
+ * on demand in every workspace: the old key is deactivated when the new one becomes current and deleted `graceDays`
+ * later. With `schedule` (default: on, except in dev, whose key developers share and rotate by hand), the primary stack
+ * also deploys a Secrets Manager rotation function that rotates every `afterDays`: the key it replaces stays usable
+ * until the next rotation deletes it (an app that reads its key when it starts has a whole period to restart), so a
+ * key lives two periods at most: `afterDays` is at most 45, for keys no older than 90 days (Security Hub IAM.3).
  */
 export const keyRotationSchema = z.strictObject({
   schedule: z.boolean().optional(),
-  afterDays: z.number().int().min(1).max(90, 'must be at most 90 (Security Hub IAM.3: keys older than 90 days)').default(90),
+  afterDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(45, 'must be at most 45: a key lives two rotation periods (current, then previous until the next rotation), and Security Hub IAM.3 flags keys older than 90 days')
+    .default(45),
   graceDays: z.number().int().min(1).max(30).default(7),
   functionName: z.string().regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _').optional(),
   functionRoleName: iamName.optional(),
@@ -380,7 +387,7 @@ export function keyRotationOf(ws: { env: string; primary: { keyRotation?: z.outp
   const name = `bucketmove-key-rotation-${ws.env}`;
   return {
     schedule: r?.schedule ?? ws.env !== 'dev',
-    afterDays: r?.afterDays ?? 90,
+    afterDays: r?.afterDays ?? 45,
     graceDays: r?.graceDays ?? 7,
     functionName: r?.functionName ?? name,
     functionRoleName: r?.functionRoleName ?? name,

@@ -74,21 +74,22 @@ it('the first rotation after deploy (rotate_immediately) creates the first key o
   expect(fn.fake.keys.get(only)!.status).toBe('Active');
 });
 
-it('a scheduled rotation: new key current, written to the app\'s Terraform Cloud workspace, old key deactivated, then deleted by the next rotation after the grace period', async () => {
+it('a scheduled rotation: new key current, written to the app\'s Terraform Cloud workspace; the old key stays usable until the next rotation deletes it', async () => {
   const fn = rotationFunction();
   const old = fn.fake.seedCurrentKey(new Date('2026-08-01T00:00:00Z'));
   await rotation(fn, 'token-1');
   const current = Object.entries(fn.fake.stagesByKey()).find(([, s]) => s.includes('AWSCURRENT'))![0];
   expect(fn.fake.stagesByKey()).toEqual({ [current]: ['AWSCURRENT', 'AWSPENDING'], [old]: ['AWSPREVIOUS'] });
-  expect(fn.fake.keys.get(old)!.status).toBe('Inactive');
+  // An app that reads its key when it starts keeps working until it restarts: the old key is left active.
+  expect(fn.fake.keys.get(old)!.status).toBe('Active');
   expect(fn.tfcCalls).toEqual([
     'GET https://app.terraform.io/api/v2/organizations/acme-health/workspaces/chat-app-prod with the token',
     'GET https://app.terraform.io/api/v2/workspaces/ws-app1/vars with the token',
     'POST https://app.terraform.io/api/v2/workspaces/ws-app1/vars with the token',
     'POST https://app.terraform.io/api/v2/workspaces/ws-app1/vars with the token',
   ]);
-  // Ninety days later: the retired key goes first (never more than two), then the next one.
-  fn.advance(90 * DAY);
+  // A period (45 days) later: the key the last rotation replaced goes first (never more than two), then the next one.
+  fn.advance(45 * DAY);
   await rotation(fn, 'token-2');
   expect(fn.fake.keys.has(old)).toBe(false);
   expect(fn.fake.keys.size).toBe(2);

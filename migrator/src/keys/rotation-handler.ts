@@ -5,8 +5,9 @@
  *
  * - createSecret, setSecret, testSecret: as `npm run keys -- rotate` does;
  * - finishSecret: the new key becomes AWSCURRENT; then (app user) it is written into the app's Terraform Cloud
- *   workspaces with the token in `terraformCloud.app.tokenSecret`, and the old key is deactivated. The old key is
- *   deleted by the next rotation's createSecret once the grace period (primary.keyRotation.graceDays) is over.
+ *   workspaces with the token in `terraformCloud.app.tokenSecret`. The old key stays usable, so that an app that reads
+ *   its key when it starts keeps working until it restarts; the next rotation's createSecret deletes it, a rotation
+ *   period (primary.keyRotation.afterDays, at most 45) later. `npm run keys -- finish` retires it sooner.
  *
  * Like the AWS rotation function templates, it first checks that the secret has rotation enabled and that the token
  * names a version staged for this rotation. The user is the one whose credentials secret this is (by name); a secret
@@ -19,7 +20,7 @@ import { ConfigError, parseWorkspaceJson } from '../../../workspaces/load';
 import { createLogger, type Logger } from '../log';
 import { STAGE } from './credentials-secret';
 import { pushToTerraformCloud, type TerraformCloudWrite } from './rotate';
-import { createSecret, finishSecret, retireOldKey, setSecret, testSecret } from './rotation-steps';
+import { createSecret, finishSecret, setSecret, testSecret } from './rotation-steps';
 import { rotationTarget, type TargetOptions } from './rotation-target';
 import { DEFAULT_TFC_HOSTNAME } from './terraform-cloud';
 
@@ -69,7 +70,7 @@ export function createRotationHandler(o: RotationHandlerOptions = {}): (event: R
     }
     if (!stages.includes(STAGE.pending)) throw new Error(`secret ${described.Name}'s version ${event.ClientRequestToken} is not AWSPENDING`);
 
-    const t = rotationTarget(ws, owner.user, { ...o.target, log, secretId: event.SecretId });
+    const t = { ...rotationTarget(ws, owner.user, { ...o.target, log, secretId: event.SecretId }), replacePrevious: true };
     try {
       switch (event.Step) {
         case 'createSecret':
@@ -98,7 +99,6 @@ export function createRotationHandler(o: RotationHandlerOptions = {}): (event: R
             };
             await pushToTerraformCloud(t, write, (line) => log.info({ event: 'keys.terraform-cloud', user: owner.userName }, line));
           }
-          await retireOldKey(t);
           return;
         }
       }

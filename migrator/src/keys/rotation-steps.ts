@@ -10,12 +10,14 @@
  * 4. finishSecret: AWSCURRENT moves to `token`; the old version becomes AWSPREVIOUS.
  * Then retireOldKey deactivates the AWSPREVIOUS key, and deleteRetiredKey deletes it once the grace period (counted
  * from the promotion, the AWSCURRENT version's creation) is over; until then it can be reactivated if something still
- * needed it.
+ * needed it. The scheduled rotation (`replacePrevious`) leaves the old key active instead, and its next createSecret
+ * deletes it, a whole rotation period later.
  *
  * Never more than two keys: before a key is created, the user's other keys are accounted for. The key of an abandoned
  * rotation (AWSPENDING, never current) is deleted; the retired key of the last rotation is deleted if its grace period
- * is over, else the rotation is refused (run `keys finish` when it is); any other key (active, or unknown to the
- * secret) is left alone and the rotation refused, saying which and what to do.
+ * is over, else the rotation is refused (run `keys finish` when it is); with `replacePrevious` (the scheduled
+ * rotation), the last rotation's key is deleted, active or not; any other key (active, or unknown to the secret) is left
+ * alone and the rotation refused, saying which and what to do.
  *
  * Every step logs what it did, naming the user and the access key ids (identifiers, not secrets); no secret half and
  * no secret value is ever logged, and the errors never hold one.
@@ -43,6 +45,11 @@ export interface RotationTarget {
   readonly bucket: string;
   /** How long a retired key is kept (inactive) before it is deleted, ms. */
   readonly graceMs: number;
+  /**
+   * The scheduled rotation: the previous rotation's key (still active: the function does not deactivate it) is deleted
+   * by the next createSecret, a rotation period after it was replaced, instead of refusing.
+   */
+  readonly replacePrevious?: boolean;
   readonly prove: Pick<ProveOptions, 'clientsFor' | 'attempts' | 'pauseMs' | 'sleep'>;
   readonly log: Logger;
   readonly now?: () => Date;
@@ -103,6 +110,9 @@ export async function createSecret(t: RotationTarget, token: string): Promise<vo
     if (k.keyId === abandonedKeyId) {
       await deleteAccessKey(t.iam, t.userName, k.keyId);
       t.log.info({ event: 'keys.create', user: t.userName, keyId: k.keyId }, 'createSecret: deleted the key of an abandoned rotation (it was never current)');
+    } else if (k.keyId === s.previousKeyId && t.replacePrevious) {
+      await deleteAccessKey(t.iam, t.userName, k.keyId);
+      t.log.info({ event: 'keys.create', user: t.userName, keyId: k.keyId }, 'createSecret: deleted the key the last rotation replaced (a rotation period ago)');
     } else if (k.keyId === s.previousKeyId && k.status === 'Inactive') {
       const until = retiredUntil(t, s);
       if (until && until > now) {
