@@ -513,7 +513,9 @@ describe('the move of a deployed stack whose state holds the keys', () => {
 describe('the functions\' runtime and the pinned provider', () => {
   it('hashicorp/aws 5.100.0 refuses nodejs24.x (so the functions run nodejs22.x until the provider moves)', () => {
     expect(runtime24!.code).not.toBe(0);
-    expect(runtime24!.stdout).toMatch(/expected runtime to be one of \[.*"nodejs22\.x"\], got nodejs24\.x/);
+    const [diagnostic] = (JSON.parse(runtime24!.stdout) as { diagnostics: { summary: string; address: string }[] }).diagnostics;
+    expect(diagnostic.address).toBe('aws_lambda_function.probe');
+    expect(diagnostic.summary).toMatch(/^expected runtime to be one of \[.*"nodejs22\.x"\], got nodejs24\.x$/);
   });
 });
 
