@@ -61,6 +61,8 @@ const badFiles: BadFile[] = [
     mutate: (ws) => {
       ws.env = 'qa';
       delete ws.primary.devUser;
+      // (qa would schedule its key rotation, which needs a Terraform Cloud token's secret for the app's workspaces)
+      delete ws.terraformCloud.app;
     },
     message: /dev\.json: env: must be "dev" to match the file name \(got "qa"\)$/,
   },
@@ -184,12 +186,13 @@ describe('the workspaces together (checkWorkspacesTogether; the app loads every 
   });
 
   it('counts further clashes after the first, in the same line', () => {
+    // The shared bucket brings its default log bucket (<bucket>-access-logs) along: three clashes.
     expect(
       clash((r) => {
         r.staging.primary.bucket = r.prod.primary.bucket;
         r.staging.primary.appUser.name = r.prod.primary.appUser.name;
       }),
-    ).toMatch(/; rename one \(and 1 more clash\)$/);
+    ).toMatch(/; rename one \(and 2 more clashes\)$/);
   });
 
   it('compares only "aws" workspaces: the local S3 rig has buckets and accounts of its own', () => {
@@ -312,8 +315,9 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     expect(fs.readdirSync(path.join(run.outdir, 'stacks')).sort()).toEqual([
       'legacy-dev', 'legacy-prod', 'legacy-staging', 'primary-dev', 'primary-prod', 'primary-staging',
     ]);
-    // The function's code, zipped from BUCKETMOVE_LAMBDA_BUNDLE into the stack that names it.
+    // The functions' code, zipped from BUCKETMOVE_LAMBDA_BUNDLE and BUCKETMOVE_KEY_ROTATION_BUNDLE into the stack.
     const assets = path.join(run.outdir, 'stacks', 'primary-staging', 'assets');
-    expect((fs.readdirSync(assets, { recursive: true }) as string[]).filter((f) => f.endsWith('archive.zip'))).toHaveLength(1);
+    const zips = (fs.readdirSync(assets, { recursive: true }) as string[]).filter((f) => f.endsWith('archive.zip'));
+    expect(zips.map((f) => f.split('_code_')[0]).sort()).toEqual(['batch-operations', 'key-rotation']);
   });
 });
