@@ -72,6 +72,12 @@ export const ALL_S3_ACTIONS_FOR_DENY = ['s3:*'] as const;
 export const CONDITIONAL_WRITE_ACTIONS = ['s3:PutObject'] as const;
 
 /**
+ * The action whose encryption headers the bucket policy checks (PutObject, CopyObject and every step of a multipart
+ * upload are authorized as s3:PutObject); used only in Deny statements.
+ */
+export const SSE_WRITE_ACTIONS = ['s3:PutObject'] as const;
+
+/**
  * Tag an object as it is written (PutObject with x-amz-tagging needs it): the app's store tags its tombstones so a
  * lifecycle rule expires them.
  */
@@ -117,3 +123,37 @@ export const BUCKET_LOCATION_ACTIONS = ['s3:GetBucketLocation'] as const;
 
 /** Batch Operations' LambdaInvoke operation calls the function synchronously, once per batch of tasks. */
 export const LAMBDA_INVOKE_ACTIONS = ['lambda:InvokeFunction'] as const;
+
+// ---- access logs (the log bucket of primary.accessLogs) --------------------------------------------------------
+
+/** S3 server access logging delivers log objects as the logging service principal (logging.s3.amazonaws.com). */
+export const LOG_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
+
+/**
+ * CloudTrail checks the bucket's ACL before it delivers, then writes its log files (CloudTrail User Guide, "Amazon S3
+ * bucket policy for CloudTrail").
+ */
+export const CLOUDTRAIL_ACL_CHECK_ACTIONS = ['s3:GetBucketAcl'] as const;
+export const CLOUDTRAIL_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
+
+// ---- key rotation (primary.keyRotation.schedule: the Secrets Manager rotation function) ---------------------------
+
+/**
+ * The rotation function manages the access keys of the users it rotates (migrator/src/keys/access-keys.ts): list,
+ * create, deactivate, delete. Granted on those users' ARNs only.
+ */
+export const ACCESS_KEY_ROTATION_ACTIONS = ['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'] as const;
+
+/**
+ * What a rotation function does with the secret it rotates (Secrets Manager User Guide, "Permissions for rotation
+ * function execution roles": DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage), plus
+ * ListSecretVersionIds, which migrator/src/keys/credentials-secret.ts reads the versions' dates with. Granted on the
+ * credentials secrets only.
+ */
+export const SECRET_ROTATION_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:ListSecretVersionIds',
+] as const;

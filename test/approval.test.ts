@@ -20,7 +20,7 @@ import { ConfigError, loadWorkspace } from '../workspaces/load';
 import type { AuditFacts } from '../migrator/src/audit/report';
 import { cleanFacts, legacyObjects, writeReport } from './helpers/audit-report';
 import { approvalFor, cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';
-import { testLambdaBundleDir } from './helpers/lambda-bundle';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 const prod = loadWorkspace('prod');
 const good = approvalFor('prod', prod.legacy.bucket) as TeardownApproval;
@@ -105,7 +105,8 @@ describe('approval checks at synth time', () => {
     fs.writeFileSync(file, JSON.stringify(approval));
     const outdir = path.join(dir, 'out');
     const app = new App({ outdir });
-    return () => addStacks(app, { backend: 'cloud', approvalFile: file, envs, now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir() });
+    return () =>
+      addStacks(app, { backend: 'cloud', approvalFile: file, envs, now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir() });
   }
 
   it('lifts the interlock of the approved env only', () => {

@@ -10,7 +10,7 @@ import { addStacks, type SynthOptions } from '../../stacks/app';
 import { reportSha256 } from '../../workspaces/audit-verdict';
 import { loadWorkspace } from '../../workspaces/load';
 import { cleanFacts, legacyObjects, writeReport } from './audit-report';
-import { testLambdaBundleDir } from './lambda-bundle';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from './lambda-bundle';
 
 export type TfJson = Record<string, any>;
 
@@ -28,7 +28,7 @@ export const FIXED_NOW = new Date('2025-06-01T12:00:00Z');
 export function synthApp(options: Partial<SynthOptions> = {}): Synthesized {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-synth-'));
   const app = new App({ outdir, stackTraces: false });
-  addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), ...options });
+  addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir(), ...options });
   app.synth();
   const stacks = new Map<string, TfJson>();
   const dirs = new Map<string, string>();

@@ -376,6 +376,8 @@ describe('when a Terraform step fails, or the operator declines', () => {
     expect(result.status).toBe('failed');
     expect(h.steps.map((s) => s.args[0])).toEqual(['deploy']);
     expect(h.lines.join('\n')).toContain('teardown stopped: the deploy failed (exit 1); nothing was destroyed.');
+    // The stacks keep state in Terraform Cloud (processEnv sets no backend): the last line names the local backend.
+    expect(h.lines.at(-1)).toMatch(/^the stacks keep their state in Terraform Cloud: .*BUCKETMOVE_BACKEND=local npm run teardown -- \.\.\.$/);
   });
 
   test('a failed destroy says how to finish it by hand with the approval', async () => {

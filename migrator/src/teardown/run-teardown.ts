@@ -26,6 +26,7 @@ import { dryRunSteps, teardownSteps } from './destroy-legacy';
 import { TeardownRefusal } from './refusal';
 import { synthApprovedLegacyStack, type SynthResult } from './synth-legacy';
 import { commandLine, type Step, type StepRunner } from './terraform-runner';
+import { cloudBackendHint } from '../../../stacks/backend';
 import { listingRefusals } from './verify-listing';
 
 export interface TeardownDeps {
@@ -149,6 +150,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
     if (opts.dryRun) {
       const would = teardownSteps({ env: ws.env, outdir: realOutdir, approvalFile: realApproval, cwd });
       if (failed) out(`dry run: ${failed.step.title} failed (exit ${failed.code}); nothing was changed`);
+      if (failed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
       out(['dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:', ...would.map((s) => `  $ ${commandLine(s)}`)].join('\n'));
       return { status: failed ? 'failed' : 'dry-run', reportPath, listingDigest: listing.digest, approval, synth, steps };
     }
@@ -161,6 +163,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
           ? `teardown stopped: the deploy failed (exit ${failed.code}); nothing was destroyed. Fix the cause and run the gate again.`
           : `teardown stopped: the destroy failed (exit ${failed.code}) after the approved deploy. The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n  $ ${commandLine(plan[1])}\n(the gate itself would now refuse if objects were already deleted: the listing changed).`,
       );
+      if (deployFailed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
       return { status: 'failed', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
     }
     out([`${stack} is destroyed. Left for people:`, ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`)].join('\n'));
