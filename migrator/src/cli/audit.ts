@@ -27,7 +27,7 @@ import { loadCodec } from '../codec';
 import { createLogger } from '../log';
 import { MAX_SHARDS } from '../sources/shard';
 import { reportsDir } from '../state-paths';
-import { checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 /** Tolerated difference between this machine's clock and a given --until. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -182,4 +182,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('audit', main);
+if (isEntry(module)) runCli('audit', main);

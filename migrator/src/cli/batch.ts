@@ -20,7 +20,7 @@ import { clientConfig, createS3Client, createSideClient } from '../aws/clients';
 import { runBatchJob } from '../batch/run-job';
 import { fileStamp } from '../report/files';
 import { reportsDir, stateDir } from '../state-paths';
-import { checkS3Url, checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -111,4 +111,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('batch', main);
+if (isEntry(module)) runCli('batch', main);

@@ -19,7 +19,7 @@ import { createLogger } from '../log';
 import { finishRotation, keyStatus, pushToTerraformCloud, rotateKey, type TerraformCloudWrite } from '../keys/rotate';
 import { rotationTarget } from '../keys/rotation-target';
 import { DEFAULT_TFC_HOSTNAME, terraformCloudToken } from '../keys/terraform-cloud';
-import { EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 const ACTIONS = ['rotate', 'finish', 'terraform-cloud', 'status'] as const;
 
@@ -95,4 +95,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('keys', main);
+if (isEntry(module)) runCli('keys', main);

@@ -17,7 +17,7 @@ import { bucketListing } from '../sources/bucket-listing';
 import { formatS3Url, parseS3Url } from '../sources/manifest-object';
 import { fileSink, s3Sink, writeManifest } from '../sources/write-manifest';
 import { stateDir } from '../state-paths';
-import { checkS3Url, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -68,4 +68,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('manifest', main);
+if (isEntry(module)) runCli('manifest', main);

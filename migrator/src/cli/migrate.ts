@@ -24,7 +24,7 @@ import { newBucketTarget } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { defaultCheckpointPath, reportsDir } from '../state-paths';
 import { parseShard, type Shard } from '../sources/shard';
-import { checkS3Url, checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 const MIB = 1024 * 1024;
 
@@ -160,4 +160,4 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('migrate', main);
+if (isEntry(module)) runCli('migrate', main);

@@ -22,6 +22,14 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * Whether `mod` is the program being run: started by node itself (`node dist/.../migrate.js`, ts-node), or by the
+ * bucketmove launcher (bin/bucketmove.js), which loads it into its own process with process.argv[1] set to its file.
+ */
+export function isEntry(mod: NodeModule): boolean {
+  return require.main === mod || process.argv[1] === mod.filename;
+}
+
 export function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split('\n')[0].trim();

@@ -18,7 +18,7 @@ import { parseDuration } from '../audit/window';
 import { defaultApprover } from '../teardown/approve';
 import { runTeardown } from '../teardown/run-teardown';
 import { spawnRunner } from '../teardown/terraform-runner';
-import { EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -109,4 +109,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('teardown', main);
+if (isEntry(module)) runCli('teardown', main);

@@ -18,7 +18,7 @@ import type { RigState } from '../../rig/state';
 import { createSideClient } from '../aws/clients';
 import { createCodec } from '../codec';
 import { generateFernetKey } from '../codec/fernet';
-import { runCli } from '../cli/run-cli';
+import { isEntry, runCli } from '../cli/run-cli';
 import { formatDuration } from '../migrate/progress';
 import { fileStamp } from '../report/files';
 import { planObjects } from '../seed/plan';
@@ -225,4 +225,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('demo', main);
+if (isEntry(module)) runCli('demo', main);

@@ -10,7 +10,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadWorkspace } from '../../../workspaces/load';
 import { createSideClient, preflight } from '../aws/clients';
-import { EXIT, runCli, UsageError } from '../cli/run-cli';
+import { EXIT, isEntry, runCli, UsageError } from '../cli/run-cli';
 import { loadCodec } from '../codec';
 import { writeManifest } from './manifest';
 import { planObjects } from './plan';
@@ -128,4 +128,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('seed-legacy', main);
+if (isEntry(module)) runCli('seed-legacy', main);

@@ -14,7 +14,7 @@
  */
 import * as http from 'http';
 import { ConfigError } from '../../../workspaces/load';
-import { runCli } from '../cli/run-cli';
+import { isEntry, runCli } from '../cli/run-cli';
 import { createLogger } from '../log';
 import { createStoreFromEnv, StoreError } from '../store';
 import { photoHandler } from './photo-service';
@@ -72,4 +72,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) runCli('photo-service', main);
+if (isEntry(module)) runCli('photo-service', main);
