@@ -109,7 +109,7 @@ function staleness(root = ROOT, entry) {
   try {
     stamp = JSON.parse(fs.readFileSync(path.join(dist, STAMP), 'utf8'));
   } catch {
-    return 'dist/ has not been built';
+    return fs.existsSync(dist) ? 'dist/ holds no finished build' : 'dist/ has not been built';
   }
   if (entry && !fs.existsSync(path.join(dist, `${entry}.js`))) return `dist/${entry}.js is missing`;
   const now = snapshot(root);
@@ -187,7 +187,7 @@ function build(root = ROOT, { entry, force = false, quiet = false } = {}) {
     }
     const buildInfo = path.join(root, 'dist', '.tsbuildinfo');
     // tsc's incremental state believes the outputs it wrote are still there: without it, it writes every file again.
-    if (force || /missing|not been built/.test(why)) fs.rmSync(buildInfo, { force: true });
+    if (force || why.endsWith(' is missing')) fs.rmSync(buildInfo, { force: true });
     const files = snapshot(root);
     if (!quiet) say(`compiling (${why}): tsc -p ${TSCONFIG}`);
     const run = spawnSync(process.execPath, [tsc, '-p', TSCONFIG], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });

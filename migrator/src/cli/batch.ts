@@ -17,6 +17,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadWorkspace } from '../../../workspaces/load';
 import { clientConfig, createS3Client, createSideClient } from '../aws/clients';
+import { nameOperations } from '../aws/errors';
 import { runBatchJob } from '../batch/run-job';
 import { fileStamp } from '../report/files';
 import { reportsDir, stateDir } from '../state-paths';
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
   const ws = loadWorkspace(args.env);
   const credentials = fromNodeProviderChain();
   const { requestHandler, retryStrategy } = clientConfig({ region: ws.region, s3Compatible: false });
-  const control = new S3ControlClient({ region: ws.region, requestHandler, retryStrategy, credentials });
+  const control = nameOperations(new S3ControlClient({ region: ws.region, requestHandler, retryStrategy, credentials }));
   const s3 = createS3Client({ region: ws.region, s3Compatible: false, credentials });
   let legacy: ReturnType<typeof createSideClient> | undefined;
   const stamp = fileStamp();

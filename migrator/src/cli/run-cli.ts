@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { ConfigError } from '../../../workspaces/load';
+import { credentialsProblem, describeAwsError, httpStatusOf, isServiceError } from '../aws/errors';
 import { parseS3Url } from '../sources/manifest-object';
 
 /** A bad flag or argument. */
@@ -35,16 +36,33 @@ export function oneLine(err: unknown): string {
   return msg.split('\n')[0].trim();
 }
 
+/**
+ * The one line and the exit code for an error that ended a command: bad input and configuration (ConfigError,
+ * UsageError), missing or refused credentials (the SDK found none; a 401 or 403 answer) exit 2; an SDK error is told by
+ * its operation, code, status and message (describeAwsError: never "UnknownError"); anything else exits 1.
+ */
+export function failure(err: unknown): { line: string; code: number; expected: boolean } {
+  if (err instanceof ConfigError || err instanceof UsageError) return { line: oneLine(err), code: EXIT.usage, expected: true };
+  const missing = credentialsProblem(err);
+  if (missing) return { line: missing, code: EXIT.usage, expected: true };
+  if (isServiceError(err)) {
+    const status = httpStatusOf(err);
+    const refused = status === 401 || status === 403;
+    return { line: `${describeAwsError(err)}${refused ? ': the credentials in use may not do this' : ''}`, code: refused ? EXIT.usage : EXIT.failed, expected: refused };
+  }
+  return { line: oneLine(err), code: EXIT.failed, expected: false };
+}
+
 export function runCli(command: string, main: () => Promise<number>): void {
   main().then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
-      const expected = err instanceof ConfigError || err instanceof UsageError;
-      process.stderr.write(`${command}: ${oneLine(err)}\n`);
+      const { line, code, expected } = failure(err);
+      process.stderr.write(`${command}: ${line}\n`);
       if (!expected && process.env.BUCKETMOVE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-      process.exitCode = expected ? EXIT.usage : EXIT.failed;
+      process.exitCode = code;
     },
   );
 }
