@@ -44,7 +44,7 @@ const COMMANDS = {
   audit: { entry: 'migrator/src/cli/audit', describe: 'verify: every legacy key in the new bucket, zero fallback hits' },
   teardown: { entry: 'migrator/src/cli/teardown', describe: 'the teardown gate: approve and destroy the legacy stack' },
   keys: { entry: 'migrator/src/cli/keys', describe: "rotate the app user's access keys (outside Terraform)" },
-  bench: { runs: ['bench:codec', 'bench:migrate', 'bench:audit', 'bench:manifest'], describe: 'every benchmark below that writes BENCHMARKS.md on its own rig, in turn (about half an hour)' },
+  bench: { runs: ['bench:codec', 'bench:migrate', 'bench:audit', 'bench:manifest'], describe: 'bench:codec, bench:migrate, bench:audit and bench:manifest in turn, each writing its section of BENCHMARKS.md (about half an hour)' },
   'bench:codec': { entry: 'migrator/bench/codec', describe: 'codec throughput (Fernet, AES-256-GCM)' },
   'bench:migrate': { entry: 'migrator/bench/migrate', describe: 'the migrator against aws s3 sync, rclone and a raw PUT loop' },
   'bench:audit': { entry: 'migrator/bench/audit', describe: 'the audit: time and memory by bucket size' },
@@ -236,7 +236,7 @@ function runChild(argv, env) {
 
 async function runSequence(name, command, args) {
   if (wantsHelp(args)) {
-    process.stdout.write(`Usage: bucketmove ${name}\n\n${command.describe}: ${command.runs.join(', ')}. Each takes --help.\n`);
+    process.stdout.write(`Usage: bucketmove ${name}\n\nRuns ${command.describe}. Each takes --help.\n`);
     return EXIT.ok;
   }
   if (args.length) {
