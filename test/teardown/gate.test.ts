@@ -246,8 +246,9 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     expect(steps).toEqual([]);
     const text = lines.join('\n');
     expect(text).toContain('legacy bucket chatapp-legacy-photos: unchanged since the audit (25 objects');
-    expect(text).toContain('Target "s3-compatible" has no Terraform stack');
-    expect(text).toMatch(/cdktf deploy legacy-local .*\n.*cdktf destroy legacy-local/);
+    expect(text).toContain('Env "local" has target "s3-compatible": it has no Terraform stack');
+    expect(text).toContain('cdktf deploy then cdktf destroy legacy-<env>');
+    expect(text).not.toContain('legacy-local'); // no such stack: never named as if it existed
     expect(text).toContain("1. Remove the legacy side from the app's environment");
     expect(fs.existsSync(path.join(h.root, '.bucketmove', 'local', 'teardown'))).toBe(false);
   });

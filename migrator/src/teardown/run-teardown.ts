@@ -101,12 +101,12 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   // 3: the operator.
   const stack = `legacy-${ws.env}`;
   if (ws.target !== 'aws') {
-    // An S3-compatible target (the local rig) has no Terraform stack: the evidence is all a dry run can check.
-    const would = teardownSteps({ env: ws.env, outdir: path.resolve(opts.outdir ?? path.join(teardownDir(ws.env, root), 'cdktf.out')), approvalFile: path.resolve(opts.approvalFile ?? path.join(teardownDir(ws.env, root), 'approval.json')), cwd });
+    // An S3-compatible target (the local rig) has no Terraform stack, so no legacy-<env> of its own to name: the
+    // evidence is all a dry run can check; what would follow on AWS is said in general terms.
     out(
       [
-        `dry run: the evidence passes. Target "${ws.target}" has no Terraform stack to synthesize or plan; for a target "aws" env the gate would now write the approval, synthesize ${stack} with it, and run:`,
-        ...would.map((s) => `  $ ${commandLine(s)}`),
+        `dry run: the evidence passes. Env "${ws.env}" has target "${ws.target}": it has no Terraform stack (stacks exist for target "aws" only), so there is nothing to synthesize, plan or destroy here.`,
+        'For a target "aws" env the gate would now write the approval, synthesize legacy-<env> with it, and run cdktf deploy then cdktf destroy legacy-<env> (that env\'s --dry-run plans it and prints the commands).',
         'Then, for people:',
         ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`),
       ].join('\n'),
