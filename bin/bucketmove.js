@@ -243,6 +243,7 @@ async function runSequence(name, command, args) {
     process.stderr.write(`${name}: takes no options (got ${args[0]}); run a single benchmark with its own options, e.g. bucketmove ${command.runs[0]} --help\n`);
     return EXIT.usage;
   }
+  build(ROOT, { entry: COMMANDS[command.runs[0]].entry }); // once, not once per part
   for (const part of command.runs) {
     const code = await runChild([__filename, part], {});
     if (code !== 0) return code;
@@ -294,18 +295,27 @@ function main(argv) {
       process.exitCode = EXIT.usage;
       return;
     }
-    if (command.jest) return void runJest(name, command, args).then((code) => (process.exitCode = code));
-    build(ROOT, { entry: command.entry ?? COMMANDS[command.runs[0]].entry });
-    if (command.runs) return void runSequence(name, command, args).then((code) => (process.exitCode = code));
+    if (command.jest) return settle(runJest(name, command, args));
+    if (command.runs) return settle(runSequence(name, command, args));
+    build(ROOT, { entry: command.entry });
     // The command runs in this process as if node had started it: process.argv[1] is its file (run-cli.ts isEntry).
     const file = path.join(DIST, `${command.entry}.js`);
     process.argv = [process.argv[0], file, ...args];
     require(file);
   } catch (err) {
-    if (!(err instanceof BuildError)) throw err;
-    say(err.message);
-    process.exitCode = EXIT.usage;
+    buildFailed(err);
   }
+}
+
+/** A build that cannot be done or fails: one line (tsc's own output came before it), exit 2. */
+function buildFailed(err) {
+  if (!(err instanceof BuildError)) throw err;
+  say(err.message);
+  process.exitCode = EXIT.usage;
+}
+
+function settle(promise) {
+  promise.then((code) => (process.exitCode = code), buildFailed);
 }
 
 module.exports = { COMMANDS, build, staleness, snapshot, sourceFiles, usage };

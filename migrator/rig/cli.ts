@@ -8,7 +8,7 @@ import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadWorkspace } from '../../workspaces/load';
-import { EXIT } from '../src/cli/run-cli';
+import { EXIT, yargsMessage } from '../src/cli/run-cli';
 import { RigError } from './cluster';
 import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES } from './install';
 import { DEFAULT_MEMSTORE_BYTES, rigStatus, startRig, stopRig } from './rig';
@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'name a command: start, stop, status or install')
     .strict()
     .fail((msg, err) => {
-      throw err ?? new ConfigError(`${msg.replace(/\s*\n\s*/g, ' ')}; see --help`);
+      throw err ?? new ConfigError(`${yargsMessage(msg)}; see --help`);
     })
     .help()
     .version(false)

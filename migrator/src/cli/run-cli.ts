@@ -84,6 +84,20 @@ export function checkS3Url(name: string, v: string | undefined): void {
   }
 }
 
+/**
+ * A yargs failure message in one line, each unknown argument named once: yargs spreads some messages over lines
+ * ("Invalid values:\n  Argument: ..."), and names an unknown --bogus-flag twice (bogus-flag, bogusFlag).
+ */
+export function yargsMessage(msg: string): string {
+  const line = msg.replace(/\s*\n\s*/g, ' ').trim();
+  const m = /^Unknown arguments?: (.*)$/.exec(line);
+  if (!m) return line;
+  const names = m[1].split(', ');
+  const kebab = (n: string) => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const kept = names.filter((n) => !(/[A-Z]/.test(n) && names.includes(kebab(n))));
+  return `Unknown argument${kept.length > 1 ? 's' : ''}: ${kept.join(', ')}`;
+}
+
 /** How every command parses: unknown flags refused, --help, no --version, and every problem a one-line UsageError. */
 export function parseStrict<T>(y: Argv<T>): T {
   return y
@@ -92,8 +106,7 @@ export function parseStrict<T>(y: Argv<T>): T {
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
-      // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): one line, all of it.
-      throw err instanceof UsageError ? err : new UsageError(`${String(msg ?? err?.message).replace(/\s*\n\s*/g, ' ')}; see --help`);
+      throw err instanceof UsageError ? err : new UsageError(`${yargsMessage(String(msg ?? err?.message))}; see --help`);
     })
     .parseSync() as T;
 }

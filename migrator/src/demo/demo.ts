@@ -12,6 +12,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadWorkspace, repoRoot } from '../../../workspaces/load';
 import { InstallError } from '../../rig/install';
 import { startRig, stopRig } from '../../rig/rig';
@@ -19,7 +21,7 @@ import type { RigState } from '../../rig/state';
 import { createSideClient } from '../aws/clients';
 import { createCodec } from '../codec';
 import { generateFernetKey } from '../codec/fernet';
-import { isEntry, runCli } from '../cli/run-cli';
+import { isEntry, parseStrict, runCli } from '../cli/run-cli';
 import { formatDuration } from '../migrate/progress';
 import { fileStamp } from '../report/files';
 import { planObjects } from '../seed/plan';
@@ -31,7 +33,8 @@ import { LightLoad } from './load';
 
 const ROOT = repoRoot();
 const DIST = path.join(ROOT, 'dist', 'migrator', 'src');
-const PHOTOS = Number(process.env.DEMO_PHOTOS ?? 300);
+const PHOTOS_DEFAULT = 300;
+const PHOTOS = Number(process.env.DEMO_PHOTOS ?? PHOTOS_DEFAULT);
 /**
  * The demo's evidence window is seconds long, not the 7 days a real audit asks for, so its service beats every 250 ms
  * (not every minute) and its audit and gate allow a 2 s gap (not 15 minutes). Said so where it is used.
@@ -91,7 +94,23 @@ async function fallbackHits(fleet: Fleet): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** No flags: --help says what the demo does; anything else is refused (exit 2). */
+export function parseArgs(argv: string[]): void {
+  parseStrict(
+    yargs(argv)
+      .scriptName('npm run demo --')
+      .usage(
+        '$0\n\nThe whole migration on this machine: a local S3 with two accounts (Ceph RGW; its Debian packages installed first if missing, as root), ' +
+          'encrypted legacy photos, and the app (two instances of the photo service under a light load) taken through the runbook one release at a time: ' +
+          'legacy-only, read-both-write-legacy, dual-read, the backfill, the audit, new-only and the teardown gate in dry run. ' +
+          'Everything it starts is stopped at the end; its reports stay in .bucketmove/demo/<time>/.',
+      )
+      .epilog(`Sized by the environment:\n  DEMO_PHOTOS: photos to seed (${PHOTOS_DEFAULT}; the seeder's odd keys come on top)`),
+  );
+}
+
 async function main(): Promise<number> {
+  parseArgs(hideBin(process.argv));
   const started = Date.now();
   const ws = loadWorkspace('local');
   const demoDir = path.join(ROOT, '.bucketmove', 'demo', fileStamp());
