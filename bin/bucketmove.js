@@ -236,7 +236,9 @@ function runChild(argv, env) {
 
 async function runSequence(name, command, args) {
   if (wantsHelp(args)) {
-    process.stdout.write(`Usage: bucketmove ${name}\n\nRuns ${command.describe}. Each takes --help.\n`);
+    process.stdout.write(
+      `Usage: bucketmove ${name}\n\nRuns ${command.describe}. Each takes --help.\n\nExit codes: 0 every part done; 1 a part failed; 2 bad input; 130 interrupted (the parts after one that did not exit 0 do not run).\n`,
+    );
     return EXIT.ok;
   }
   if (args.length) {
@@ -254,7 +256,8 @@ async function runSequence(name, command, args) {
 async function runJest(name, command, args) {
   if (wantsHelp(args)) {
     process.stdout.write(
-      `Usage: bucketmove ${name}\n\n${command.describe}: runs ${command.jest} (the integration project, on its own local S3 rig) with BUCKETMOVE_BENCH_WRITE=1, which writes its figures into BENCHMARKS.md.\n`,
+      `Usage: bucketmove ${name}\n\n${command.describe}: runs ${command.jest} (the integration project, on its own local S3 rig) with BUCKETMOVE_BENCH_WRITE=1, which writes its figures into BENCHMARKS.md.\n\n` +
+        'Exit codes: 0 passed, its figures written; 1 failed (jest says which assertion); 2 bad input (it takes no arguments); 130 interrupted.\n',
     );
     return EXIT.ok;
   }

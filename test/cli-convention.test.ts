@@ -4,13 +4,16 @@
  * (bin/bucketmove.js) knows, as `npm run <command>` runs it: through the launcher, from dist/ (compiled first if a
  * source changed, as any command would; after `npm ci` it is fresh). Also: every command has its `npm run` form,
  * going through the launcher with `exec` (so signals reach the command itself), and the exit codes the commands use
- * are the README's table.
+ * are the README's table: each command's --help ends with what the table's codes mean for it, an unknown env and no
+ * AWS credentials at all are exit 2 in one line, and a refusal of the teardown gate is exit 1. The codes that need a
+ * run (1, 3, 130) are tested with each command: test/integration/migrate-cli.test.ts (3, 130), audit-cli (1),
+ * test/batch/batch-job.test.ts and test/teardown/gate.test.ts (3, 130 as results), photo-service.test.ts (0 on SIGTERM).
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EXIT } from '../migrator/src/cli/run-cli';
+import { EXIT } from '../migrator/src/cli/exit-codes';
 
 const REPO = path.resolve(__dirname, '..');
 const LAUNCHER = path.join(REPO, 'bin', 'bucketmove.js');
@@ -25,10 +28,11 @@ interface Run {
   seconds: number;
 }
 
-function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** Runs node with `argv` in `cwd`, in `base` (this process's environment) plus `env`. */
+function run(argv: string[], env: NodeJS.ProcessEnv = {}, o: { cwd?: string; base?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: REPO, env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, argv, { cwd: o.cwd ?? REPO, env: { ...(o.base ?? process.env), ...env }, timeout: 120_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr, seconds: (Date.now() - t0) / 1000 }),
     );
   });
@@ -64,6 +68,32 @@ async function pool<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): P
 
 const names = Object.keys(COMMANDS);
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+const CODES: number[] = Object.values(EXIT);
+
+/** The codes a --help's "Exit codes:" paragraph gives (each entry "<code> <meaning>", entries split by "; "). */
+function helpExitCodes(help: string): number[] | undefined {
+  const at = help.lastIndexOf('Exit codes: ');
+  if (at < 0) return undefined;
+  const text = help.slice(at + 'Exit codes: '.length).replace(/\s*\n\s*/g, ' ').trim(); // yargs wraps it
+  return text.split(/; (?=\d+ )/).map((entry) => Number(/^(\d+) /.exec(entry)?.[1]));
+}
+
+/** The commands that take --env, with what else they need to get as far as reading the workspace. */
+const WITH_ENV: Record<string, string[]> = {
+  migrate: [],
+  manifest: [],
+  batch: [],
+  audit: [],
+  teardown: ['--dry-run'],
+  keys: ['status'],
+  'seed-legacy': ['--count', '1'],
+};
+/** An environment without any AWS credentials (nor a way to find some: no ~/.aws, no instance metadata). */
+const noCredentials = (home: string): NodeJS.ProcessEnv => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('LEGACY_AWS_'))),
+  HOME: home,
+  AWS_EC2_METADATA_DISABLED: 'true',
+});
 
 describe('every command', () => {
   let help: Record<string, Run>;
@@ -108,6 +138,14 @@ describe('every command', () => {
     expect(r.stdout).toBe('');
   });
 
+  test.each(names)('%s --help ends with its exit codes: only the table\'s, 0 and 2 among them, in order', (name) => {
+    const codes = helpExitCodes(help[name].stdout);
+    expect(codes).toBeDefined();
+    expect(codes).toEqual(expect.arrayContaining([EXIT.ok, EXIT.usage]));
+    for (const c of codes!) expect(CODES).toContain(c);
+    expect([...codes!].sort((a, b) => a - b)).toEqual(codes);
+  });
+
   test('--help started no benchmark: no temporary folder of one appeared', () => {
     const appeared = fs.readdirSync(os.tmpdir()).filter((f) => !tmpBefore.has(f) && /bench/.test(f));
     expect(appeared).toEqual([]);
@@ -144,4 +182,41 @@ describe('the launcher', () => {
     const table = readme.slice(readme.indexOf('## Exit codes'));
     for (const code of Object.values(EXIT)) expect(table).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
   });
+});
+
+describe('bad configuration and credentials: exit 2 in one line; a refusal: exit 1', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-nocreds-'));
+  afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+
+  test.each(Object.keys(WITH_ENV))('%s --env nope: exit 2, one line naming the env and the known ones', async (name) => {
+    const r = await run([...argvOf(name), ...WITH_ENV[name], '--env', 'nope']);
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
+      code: EXIT.usage,
+      stderr: `${name}: unknown env "nope": there is no workspaces/nope.json (known envs: dev, local, prod, staging)\n`,
+      stdout: '',
+    });
+  }, 120_000);
+
+  // The AWS commands with a workspace they can act on, and nothing to sign requests with.
+  test.each([
+    ['manifest', ['--env', 'dev'], 'the legacy side: no AWS credentials at all'],
+    ['keys', ['status', '--env', 'dev'], 'no AWS credentials at all'],
+    ['migrate', ['--env', 'dev'], 'codec.keys: cannot read Secrets Manager secret "legacy/photo-codec-keys-dev": no AWS credentials at all'],
+  ])('%s with no AWS credentials at all: exit 2, one line that says so and how to log in', async (name, args, says) => {
+    const r = await run([...argvOf(name), ...args], {}, { base: noCredentials(home) });
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(`${name}: ${says}: the SDK found none`)]);
+    expect(r.stderr).toContain('aws sso login');
+  }, 120_000);
+
+  test('the teardown gate without an audit report: refused, exit 1 (a finding, not a bad input)', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-gate-cwd-'));
+    try {
+      const r = await run([...argvOf('teardown'), '--env', 'dev', '--dry-run'], {}, { cwd });
+      expect(r.code).toBe(EXIT.failed);
+      expect(r.stderr).toMatch(/^teardown: refused: no audit report for dev in .*; run `npm run audit -- --env dev` first/);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 /**
  * What every benchmark shares: the machine and revision lines, writing its section of BENCHMARKS.md between markers
  * (leaving the other sections as they are), and running its main as every command runs: --help (which starts
- * nothing), unknown flags refused with exit 2, a failure in one line with exit 1, and on SIGINT or SIGTERM its rig
+ * nothing), unknown flags refused with exit 2, a failure in one line with exit 1 (2 for bad configuration), and on SIGINT or SIGTERM its rig
  * stopped and its temporary files removed (onInterrupt, benchTempDir), exit 130.
  */
 import { execSync } from 'child_process';
@@ -74,8 +74,9 @@ export interface BenchUsage {
 
 /**
  * Runs a benchmark's main, after its arguments: --help prints `usage` and starts nothing; any other argument is
- * refused (exit 2; benchmarks are sized by environment variables). A failure is one line on stderr and exit code 1
- * (its own cleanup has run by then); SIGINT or SIGTERM runs the onInterrupt cleanups, newest first, and exits 130.
+ * refused (exit 2; benchmarks are sized by environment variables). A failure is one line on stderr and exit code 1,
+ * or 2 for bad configuration, as for every command (run-cli.ts failure; its own cleanup has run by then); SIGINT or
+ * SIGTERM runs the onInterrupt cleanups, newest first, and exits 130.
  */
 export function runBench(name: string, main: () => Promise<void>, usage?: BenchUsage): void {
   try {
@@ -85,6 +86,7 @@ export function runBench(name: string, main: () => Promise<void>, usage?: BenchU
         .scriptName(`npm run bench:${name} --`)
         .usage(`$0\n\n${usage?.describe ?? `The ${name} benchmark`}. Writes its section of BENCHMARKS.md.`)
         .epilog(env),
+      { 0: 'its figures written into BENCHMARKS.md', 1: 'failed', 130: 'interrupted (its rig stopped, its temporary files removed)' },
     );
   } catch (err) {
     const f = failure(err);
@@ -103,10 +105,9 @@ export function runBench(name: string, main: () => Promise<void>, usage?: BenchU
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
-  main().catch(
-    (err) => {
-      process.stderr.write(`bench ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(EXIT.failed);
-    },
-  );
+  main().catch((err) => {
+    const f = failure(err);
+    process.stderr.write(`bench ${name}: ${f.line}\n`);
+    process.exit(f.code);
+  });
 }

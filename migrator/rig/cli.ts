@@ -8,6 +8,7 @@ import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadWorkspace } from '../../workspaces/load';
+import { exitCodesHelp } from '../src/cli/exit-codes';
 import { EXIT, yargsMessage } from '../src/cli/run-cli';
 import { RigError } from './cluster';
 import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES } from './install';
@@ -97,6 +98,7 @@ async function main(argv: string[]): Promise<void> {
       say(installed.length ? `installed ${installed.join(' ')}` : 'all packages present');
     })
     .demandCommand(1, 'name a command: start, stop, status or install')
+    .epilog(exitCodesHelp({ 1: 'the rig failed (start, stop)', 2: 'bad input, or packages missing that it cannot install (not root, not Debian)', 3: '`status`: no rig up' }))
     .strict()
     .fail((msg, err) => {
       throw err ?? new ConfigError(`${yargsMessage(msg)}; see --help`);

@@ -1,6 +1,6 @@
 /**
- * The migrate CLI as a user runs it: killed with SIGKILL at several points and rerun, stopped with Ctrl-C, and given
- * bad input (one line on stderr, exit 2, nothing written).
+ * The migrate CLI as a user runs it: killed with SIGKILL at several points and rerun, stopped with Ctrl-C (exit 130),
+ * stopped by --limit (exit 3), and given bad input (one line on stderr, exit 2, nothing written).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -157,6 +157,24 @@ describe('Ctrl-C', () => {
 
     const rerun = await migrateCli(args, { cwd: dir, workspacesDir: wsDir }).done;
     expect(rerun.code).toBe(0);
+    expect((await listKeys('primary', prefix)).length).toBe(entries.length);
+  }, 120_000);
+});
+
+describe('--limit', () => {
+  test('stops after that many objects with exit 3 (more to do) and says how many remain; the rerun finishes with exit 0', async () => {
+    const prefix = `${uniqueKey('cli-limit')}/`;
+    const entries = await seed(prefix, 12, '1KiB', 'limit');
+    const dir = tmp();
+    const wsDir = tmp();
+    writeWorkspace(wsDir);
+    const args = ['--env', 'local', '--prefix', prefix, '--checkpoint', path.join(dir, 'cp.sqlite'), '--report', path.join(dir, 'report'), '--progress', 'log'];
+    const first = await migrateCli([...args, '--limit', '5'], { cwd: dir, workspacesDir: wsDir }).done;
+    expect(first.code).toBe(3);
+    expect(first.stdout).toMatch(/^migration of local NOT complete: 7 of 12 objects not migrated \(7 not attempted yet\)/);
+    expect((await listKeys('primary', prefix)).length).toBe(5);
+    const rest = await migrateCli(args, { cwd: dir, workspacesDir: wsDir }).done;
+    expect(rest.code).toBe(0);
     expect((await listKeys('primary', prefix)).length).toBe(entries.length);
   }, 120_000);
 });

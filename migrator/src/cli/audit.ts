@@ -86,7 +86,8 @@ export function parseArgs(argv: string[]) {
         if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
         if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
         return true;
-      })
+      }),
+    { 0: 'clean', 1: 'problems found, or the audit could not finish (nothing written)', 130: 'interrupted (nothing written)' },
   );
 }
 

@@ -38,6 +38,7 @@ export function parseArgs(argv: string[]) {
         }
         return true;
       }),
+    { 0: 'written', 1: 'failed (nothing left behind)', 130: 'interrupted (nothing written)' },
   );
 }
 

@@ -60,7 +60,8 @@ export function parseArgs(argv: string[]) {
         checkS3Url('manifest', a.manifest);
         if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
         return true;
-      })
+      }),
+    { 0: 'every object migrated or legitimately kept', 1: 'objects quarantined or failed', 3: 'stopped with objects still pending (--limit): run it again', 130: 'interrupted (Ctrl-C, SIGTERM): the objects in flight finished; run it again to resume' },
   );
 }
 
@@ -144,6 +145,7 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
     const interrupt = new AbortController();
     setMaxListeners(0, interrupt.signal);
     process.once('SIGINT', () => interrupt.abort());
+    process.once('SIGTERM', () => interrupt.abort());
     const res = await dryRun(
       { client: clients.legacy.s3, bucket: clients.legacy.bucket },
       newBucketTarget(ws.primary.encryption, clients.primary, { queueSize: 1 }),

@@ -6,22 +6,14 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../../../workspaces/load';
 import { credentialsProblem, describeAwsError, httpStatusOf, isServiceError } from '../aws/errors';
 import { parseS3Url } from '../sources/manifest-object';
+import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes';
+
+export { EXIT };
 
 /** A bad flag or argument. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
-
-export const EXIT = {
-  ok: 0,
-  /** Objects failed or were quarantined / the audit found problems. */
-  failed: 1,
-  /** Bad input: flags, workspace, credentials, endpoints. Nothing was written. */
-  usage: 2,
-  /** Stopped before the end (--limit reached, or interrupted): objects remain pending. */
-  incomplete: 3,
-  interrupted: 130,
-} as const;
 
 /**
  * Whether `mod` is the program being run: started by node itself (`node dist/.../migrate.js`, ts-node), or by the
@@ -98,9 +90,13 @@ export function yargsMessage(msg: string): string {
   return `Unknown argument${kept.length > 1 ? 's' : ''}: ${kept.join(', ')}`;
 }
 
-/** How every command parses: unknown flags refused, --help, no --version, and every problem a one-line UsageError. */
-export function parseStrict<T>(y: Argv<T>): T {
+/**
+ * How every command parses: unknown flags refused, --help ending with the command's exit codes (`exits`: what the
+ * table's codes mean for it, exit-codes.ts), no --version, and every problem a one-line UsageError.
+ */
+export function parseStrict<T>(y: Argv<T>, exits: Partial<Record<ExitCode, string | true>>): T {
   return y
+    .epilog(exitCodesHelp(exits))
     .strict()
     .help()
     .version(false)

@@ -106,6 +106,7 @@ export function parseArgs(argv: string[]): void {
           'Everything it starts is stopped at the end; its reports stay in .bucketmove/demo/<time>/.',
       )
       .epilog(`Sized by the environment:\n  DEMO_PHOTOS: photos to seed (${PHOTOS_DEFAULT}; the seeder's odd keys come on top)`),
+    { 0: 'every step passed and the counts add up', 1: 'a step failed, a request failed, or the counts do not add up', 2: 'bad input, or the rig\'s packages missing and not installable', 130: 'interrupted (everything it started stopped, its rig removed)' },
   );
 }
 

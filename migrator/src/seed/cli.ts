@@ -45,6 +45,7 @@ export function parseSeedArgs(argv: string[]) {
       if (a.count === 0 && !a['odd-keys']) throw new UsageError('--count 0 writes nothing; give --count > 0 or --odd-keys');
       return true;
     }),
+    { 0: 'seeded (and the manifest written)', 1: 'a write failed' },
   );
 }
 

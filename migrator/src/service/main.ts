@@ -41,6 +41,7 @@ export function parseArgs(argv: string[]): void {
           'Configured by its environment only (no flags); JSON log lines on stdout; SIGTERM or SIGINT stops it after the requests in flight.',
       )
       .epilog(`The store's variables:\n${list(STORE_VARIABLES)}\n\nThe service's:\n${list(SERVICE_VARIABLES)}`),
+    { 0: 'stopped by SIGTERM or SIGINT (its normal stop) after the requests in flight', 1: 'failed while serving', 2: 'cannot start: configuration, buckets, endpoints or keys' },
   );
 }
 
