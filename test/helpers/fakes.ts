@@ -10,6 +10,7 @@ export const identityCodec: Codec = {
   name: 'identity',
   decrypt: (s) => pipeline(s, new PassThrough(), () => undefined),
   plaintextSize: (n) => n,
+  memoryNeed: () => 64 * 1024,
   encrypt: (b) => b,
 };
 

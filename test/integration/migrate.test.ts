@@ -220,6 +220,7 @@ function hookedCodec(inner: Codec, before: (key: string) => Promise<void>): Code
   return {
     name: inner.name,
     plaintextSize: (n) => inner.plaintextSize(n),
+    memoryNeed: (n) => inner.memoryNeed(n),
     encrypt: (p, c) => inner.encrypt(p, c),
     decrypt(stored, ctx) {
       return Readable.from(

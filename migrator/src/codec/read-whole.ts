@@ -1,4 +1,4 @@
-import { Readable } from 'stream';
+import type { Readable } from 'stream';
 import { readBounded } from '../read-bounded';
 import { CodecError } from './codec';
 
@@ -24,16 +24,4 @@ function tooLarge(size: number, maxBytes: number): CodecError {
     'too-large',
     `object exceeds ${maxBytes} bytes (at least ${size}), the bound for a format that must be read whole; raise codec.maxObjectBytes if memory allows`,
   );
-}
-
-/**
- * The plaintext stream of a format that must be read whole: reads `stored` (bounded), then decrypts it with `open`.
- * Every check happens before the first byte is emitted, so the stream fails before its end on any bad object.
- */
-export function decryptWhole(stored: Readable, maxBytes: number, expectedSize: number | undefined, open: (bytes: Buffer) => Buffer): Readable {
-  async function* plaintext(): AsyncGenerator<Buffer> {
-    const out = open(await readWhole(stored, maxBytes, expectedSize));
-    if (out.length > 0) yield out;
-  }
-  return Readable.from(plaintext(), { objectMode: false });
 }
