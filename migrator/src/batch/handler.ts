@@ -13,6 +13,7 @@
  */
 import { setMaxListeners } from 'events';
 import { WORKSPACE_ENV_VAR } from '../../../workspaces/batch-layout';
+import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import { ConfigError, parseWorkspaceJson, type LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, type SideClientOptions } from '../aws/clients';
 import { loadCodec } from '../codec';
@@ -22,9 +23,6 @@ import { sseParams } from '../migrate/write-new';
 import { copyTask, type TaskDeps } from './copy-task';
 import { InvalidInvocationError, parseInvocation, type BatchResponse, type BatchTaskResult } from './invocation';
 import { encodeOutcome } from './result-string';
-
-const MIB = 1024 * 1024;
-
 
 /** What Lambda passes as the second argument; only the deadline is used. */
 export interface DeadlineContext {
@@ -64,8 +62,9 @@ async function buildContainer(o: HandlerOptions): Promise<Container> {
         client: clients.primary.s3,
         bucket: clients.primary.bucket,
         sse: sseParams(ws.primary.encryption),
-        partSize: o.partSize ?? 8 * MIB,
-        queueSize: o.queueSize ?? 4,
+        // The window synth sizes the function for (workspaces/codec-memory.ts).
+        partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize,
+        queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize,
       },
       codec,
       legacyBucket: ws.legacy.bucket,

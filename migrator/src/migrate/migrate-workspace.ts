@@ -8,7 +8,8 @@ import type { Codec } from '../codec/codec';
 import { loadCodec } from '../codec';
 import { Checkpoint, type ObjectState } from './checkpoint';
 import { writeMigrationReport, type MigrationSummary } from './report';
-import { MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
+import { checkMemoryHoldsAnObject, MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
+import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import { attachUploadLedger } from './upload-ledger';
 import { sseParams, type Target } from './write-new';
 import type { KeySource } from '../sources/key-source';
@@ -16,7 +17,6 @@ import { formatShard } from '../sources/shard';
 import { openManifest } from '../sources/open-manifest';
 import { s3ManifestObjects } from '../sources/manifest-object';
 
-const MIB = 1024 * 1024;
 
 export interface MigrateOptions extends Partial<Omit<RunOptions, 'prefix'>> {
   readonly prefix?: string;
@@ -44,10 +44,16 @@ export interface MigrateOutcome {
   readonly files: { csv: string; json: string };
 }
 
+/** `--memory`'s default: object data held at once across all objects in flight. */
+export const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
+
 export const EXIT_CODES = { ok: 0, failed: 1, incomplete: 3, interrupted: 130 } as const;
 
 export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): Promise<MigrateOutcome> {
   const codec = o.codec ?? (await loadCodec(ws));
+  const window = { partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize, queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize };
+  const memoryBytes = o.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  checkMemoryHoldsAnObject(memoryBytes, codec, window);
   const clients = createClients(ws, o.clients);
   try {
     await preflight(clients.legacy);
@@ -58,8 +64,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       client: clients.primary.s3,
       bucket: clients.primary.bucket,
       sse: sseParams(ws.primary.encryption),
-      partSize: o.partSize ?? 8 * MIB,
-      queueSize: o.queueSize ?? 4,
+      ...window,
     };
     const shard = o.shard && o.shard.count > 1 ? formatShard(o.shard) : undefined;
     const checkpoint = Checkpoint.open(o.checkpoint, {
@@ -82,7 +87,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
           maxAttempts: o.maxAttempts ?? 5,
           retryQuarantined: o.retryQuarantined ?? false,
           relist: o.relist,
-          memoryBytes: o.memoryBytes ?? 128 * MIB,
+          memoryBytes,
           backoff: o.backoff,
           listPageSize: o.listPageSize,
           shard: o.shard,
