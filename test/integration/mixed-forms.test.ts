@@ -20,8 +20,7 @@ import { collect } from '../helpers/streams';
 import { legacyPython } from '../helpers/python-legacy';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { auditMigration } from './helpers/audit';
-import { rigState } from './helpers/rig';
-import { dropMigration, freshMigration, migrate, type TestMigration } from './helpers/own-buckets';
+import { dropMigration, freshMigration, migrate, storeSide, type TestMigration } from './helpers/own-buckets';
 
 jest.setTimeout(240_000);
 const tmpDir = tmpDirPerFile('bm-mixed-');
@@ -61,17 +60,11 @@ describe('a bucket of text and raw Fernet tokens under rotated keys, made by Pyt
   afterAll(() => dropMigration(m));
 
   test("before the copy, the store's read fallback serves both forms with the same codec setting", async () => {
-    const side = (c: TestMigration['legacy'], who: 'legacyAdmin' | 'primaryAdmin') => ({
-      bucket: c.bucket,
-      region: c.endpoint.region,
-      endpoint: c.endpoint.url,
-      credentials: { accessKeyId: rigState().principals[who].accessKeyId, secretAccessKey: rigState().principals[who].secretAccessKey },
-    });
     const store = await createStore(
       {
         mode: 'dual-read',
-        primary: side(m.primary, 'primaryAdmin'), // empty yet: every read falls back to the legacy bucket
-        legacy: { ...side(m.legacy, 'legacyAdmin'), codec: m.ws.codec },
+        primary: storeSide(m.primary, 'primaryAdmin'), // empty yet: every read falls back to the legacy bucket
+        legacy: { ...storeSide(m.legacy, 'legacyAdmin'), codec: m.ws.codec },
         encryption: { type: 'SSE-S3' },
         copyOnMiss: false,
         timeoutMs: 10_000,

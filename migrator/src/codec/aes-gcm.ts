@@ -10,11 +10,12 @@
  * `maxObjectBytes` bounds only a whole read. Keys are tried in order.
  */
 import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'crypto';
-import { pipeline, Transform, type Readable, type TransformCallback } from 'stream';
+import { pipeline, Transform, type Readable } from 'stream';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { ConfigError } from '../../../workspaces/load';
 import { CodecError, type Codec, type ObjectContext } from './codec';
 import { HoldBack } from './hold-back';
+import { ReaderStream, type ChunkReader } from './reader-stream';
 import { decryptWithSeveralKeys, type SeveralKeysFormat } from './several-keys';
 
 export const NONCE_SIZE = 12;
@@ -90,7 +91,7 @@ const AUTH_FAILED = 'AES-GCM tag does not verify: wrong key, wrong AAD, tampered
  * last TAG_SIZE bytes (hold-back.ts) as the tag. With `emit`, the first key's plaintext is emitted as it is decrypted
  * (one key: the stream); without, the plaintexts are dropped and only the tags count (several keys: finding the key).
  */
-class GcmReader {
+class GcmReader implements ChunkReader {
   storedBytes = 0;
   private readonly nonce = Buffer.alloc(NONCE_SIZE);
   private nonceLength = 0;
@@ -156,31 +157,8 @@ class GcmReader {
  * The streaming decryption with one key: errors (instead of ending) when the tag is wrong or the stream is shorter
  * than `expectedSize`.
  */
-class GcmDecryptStream extends Transform {
-  private readonly reader: GcmReader;
-
-  constructor(
-    key: Buffer,
-    aad: Buffer | undefined,
-    private readonly expectedSize: number | undefined,
-  ) {
-    super();
-    this.reader = new GcmReader([key], aad, (b) => this.push(b));
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.reader.write(chunk);
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    try {
-      this.reader.end(this.expectedSize);
-    } catch (err) {
-      return done(err as Error);
-    }
-    done();
-  }
+function gcmDecryptStream(key: Buffer, aad: Buffer | undefined, expectedSize: number | undefined): ReaderStream {
+  return new ReaderStream((emit) => new GcmReader([key], aad, emit), expectedSize);
 }
 
 /** Decrypts a whole blob, trying each key in order (tests, and small blobs in memory). */
@@ -209,7 +187,7 @@ export class AesGcmCodec implements Codec {
 
   decrypt(stored: Readable, ctx: ObjectContext): Readable {
     if (this.keys.length === 1) {
-      return pipeline(stored, new GcmDecryptStream(this.keys[0], aadFor(this.opts.aad, ctx.key), ctx.size), () => {
+      return pipeline(stored, gcmDecryptStream(this.keys[0], aadFor(this.opts.aad, ctx.key), ctx.size), () => {
         /* the error reaches the reader through the stream's destruction */
       });
     }
@@ -235,6 +213,6 @@ export class AesGcmCodec implements Codec {
       for await (const chunk of stored) reader.write(chunk as Buffer);
       return reader.end(ctx.size);
     },
-    decryptWith: (keyIndex, ctx) => new GcmDecryptStream(this.keys[keyIndex], aadFor(this.opts.aad, ctx.key), ctx.size),
+    decryptWith: (keyIndex, ctx) => gcmDecryptStream(this.keys[keyIndex], aadFor(this.opts.aad, ctx.key), ctx.size),
   };
 }

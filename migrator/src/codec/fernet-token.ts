@@ -16,10 +16,10 @@
  * tampered or the wrong key (`auth`), authentic but malformed (`format`). Messages hold no key material.
  */
 import { createDecipheriv, createHmac, timingSafeEqual, type Decipher, type Hmac } from 'crypto';
-import { Transform, type TransformCallback } from 'stream';
 import { Base64UrlDecoder, isBase64Whitespace } from './base64url';
 import { CodecError } from './codec';
 import { HoldBack } from './hold-back';
+import { ReaderStream, type ChunkReader } from './reader-stream';
 
 export const VERSION = 0x80;
 export const HEADER = 1 + 8 + 16; // version, timestamp, IV
@@ -54,7 +54,7 @@ export interface TokenReaderOptions {
 }
 
 /** Reads one token chunk by chunk; `end` returns the index (in `keys`) of the key whose HMAC verified. */
-export class FernetTokenReader {
+export class FernetTokenReader implements ChunkReader {
   /** Stored bytes seen (text or raw, as stored). */
   storedBytes = 0;
   private form?: 'text' | 'raw';
@@ -188,32 +188,6 @@ export class FernetTokenReader {
 }
 
 /** The plaintext stream of one token: fails (instead of ending) when the token does not authenticate. */
-export class FernetDecryptStream extends Transform {
-  private readonly reader: FernetTokenReader;
-
-  constructor(
-    o: Omit<TokenReaderOptions, 'emit'>,
-    private readonly expectedSize?: number,
-  ) {
-    super();
-    this.reader = new FernetTokenReader({ ...o, emit: (b) => this.push(b) });
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    try {
-      this.reader.write(chunk);
-    } catch (err) {
-      return done(err as Error);
-    }
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    try {
-      this.reader.end(this.expectedSize);
-    } catch (err) {
-      return done(err as Error);
-    }
-    done();
-  }
+export function fernetDecryptStream(o: Omit<TokenReaderOptions, 'emit'>, expectedSize?: number): ReaderStream {
+  return new ReaderStream((emit) => new FernetTokenReader({ ...o, emit }), expectedSize);
 }

@@ -18,7 +18,7 @@ import { ConfigError } from '../../../workspaces/load';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { decodeBase64Url, toBase64UrlPadded } from './base64url';
 import type { Codec, ObjectContext } from './codec';
-import { FernetDecryptStream, FernetTokenReader, HEADER, VERSION, type FernetKey, type FernetStorage } from './fernet-token';
+import { fernetDecryptStream, FernetTokenReader, HEADER, VERSION, type FernetKey, type FernetStorage } from './fernet-token';
 import { decryptWithSeveralKeys, type SeveralKeysFormat } from './several-keys';
 
 export { toBase64UrlPadded } from './base64url';
@@ -173,7 +173,7 @@ export class FernetCodec implements Codec {
 
   /** One read: `keys` share their encryption half, so one decipher serves them all; their HMACs decide at the end. */
   private stream(stored: Readable, keys: readonly FernetKey[], storage: FernetStorage, expectedSize?: number): Readable {
-    const out = new FernetDecryptStream({ storage, keys, decryptWith: keys[0].encryption, ...this.readerOptions() }, expectedSize);
+    const out = fernetDecryptStream({ storage, keys, decryptWith: keys[0].encryption, ...this.readerOptions() }, expectedSize);
     return pipeline(stored, out, () => {
       /* the error reaches the reader of `out` through its destruction */
     });
@@ -189,7 +189,7 @@ export class FernetCodec implements Codec {
     decryptWith: (keyIndex, ctx, kept) => {
       const key = this.keys[keyIndex];
       // What was kept is the raw token; a second read is the object as stored.
-      return new FernetDecryptStream(
+      return fernetDecryptStream(
         { storage: kept ? 'raw' : this.opts.storage, keys: [key], decryptWith: key.encryption, ...this.readerOptions() },
         kept ? undefined : ctx.size,
       );
