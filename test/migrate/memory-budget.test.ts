@@ -16,6 +16,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { spawnSync } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { SEVERAL_KEYS_WHOLE_READ_MAX, STREAM_HELD_BYTES } from '../../workspaces/codec-memory';
@@ -28,6 +30,7 @@ import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { checkMemoryHoldsAnObject, MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
 import { CASES } from '../fixtures/codec-memory-probe';
+import { runCliScript } from '../helpers/cli';
 import { offlineS3Client } from '../helpers/fakes';
 
 const MIB = 1024 * 1024;
@@ -183,3 +186,18 @@ describe('a run with real codecs reserves what they hold', () => {
     expect(() => checkMemoryHoldsAnObject(128 * MIB, codec, { partSize: 8 * MIB, queueSize: 4 })).not.toThrow();
   });
 });
+
+test('npm run migrate with a --memory too small for one object of --part-size: one line, exit 2, nothing written', async () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-memory-cli-'));
+  try {
+    const run = await runCliScript('migrate', ['--env', 'local', '--memory', '32', '--part-size', '8'], { cwd, env: { LEGACY_FERNET_KEYS: generateFernetKey() } });
+    expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({
+      code: 2,
+      stderr: "migrate: --memory 32 MiB cannot hold one large object's upload window (6 parts of --part-size 8 MiB) through codec fernet: it needs 49 MiB; give --memory 49 or more, or a smaller --part-size\n",
+      stdout: '',
+    });
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+}, 120_000);
