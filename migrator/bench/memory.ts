@@ -22,11 +22,12 @@ import * as path from 'path';
 import type { Readable } from 'stream';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { loadWorkspace, repoRoot } from '../../workspaces/load';
+import { loadWorkspace, repoRoot, type LoadedWorkspace } from '../../workspaces/load';
 import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
 import { createSideClient } from '../src/aws/clients';
 import { gcmEncryptStream, parseAesKeys } from '../src/codec/aes-gcm';
 import { fernetEncryptStream, generateFernetKey, parseFernetKeys } from '../src/codec/fernet';
+import { radosgwAdmin } from '../rig/cluster';
 import { startRig, stopRig } from '../rig/rig';
 import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
 import { plaintextStream, rigClient, runMeasured, writeWorkspaces } from './bench-rig';
@@ -80,6 +81,73 @@ interface Row {
   readonly fn: { peak: number; baseline: number; outcome: string };
 }
 
+/** Every size of one codec, on a rig of its own. */
+async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace): Promise<Row[]> {
+  const rows: Row[] = [];
+  const statePath = path.join(dir, 'state.json');
+  const rigDir = path.join(dir, 'rig');
+  fs.mkdirSync(rigDir, { recursive: true });
+  log(`${c.id}: starting a rig...`);
+  try {
+    const { state } = await startRig({ workspace: ws, statePath, dir: rigDir, memstoreBytes: 6 * 1024 * MIB });
+    const legacy = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', { env: {}, rigState: state });
+    const primary = rigClient(state, 'primaryAdmin');
+    const put = async (key: string, body: Readable) => {
+      await new Upload({ client: legacy.s3, params: { Bucket: legacy.bucket, Key: key, Body: body, ContentType: 'image/tiff' }, partSize: 16 * MIB, queueSize: 2 }).done();
+    };
+    const remove = async (...objects: Array<[S3Client, string, string]>) => {
+      for (const [s3, bucket, key] of objects) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await radosgwAdmin(rigDir, ['gc', 'process', '--include-all']);
+    };
+    const wsDir = path.join(dir, 'ws');
+    writeWorkspaces(wsDir, c.codec);
+    const env = { ...process.env, ...c.keysEnv, BUCKETMOVE_RIG_STATE: statePath, BUCKETMOVE_LOG_LEVEL: 'warn', BENCH_LEGACY_BUCKET: state.buckets.legacy, BUCKETMOVE_WORKSPACES_DIR: wsDir, [WORKSPACE_ENV_VAR]: functionWorkspace(wsDir) };
+    const cli = async (prefix: string) => {
+      const work = fs.mkdtempSync(path.join(dir, 'cli-'));
+      const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--memory', String(MEMORY_MIB), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
+      const r = await runMeasured(process.execPath, args, env);
+      const report = fs.existsSync(path.join(work, 'report.json')) ? (JSON.parse(fs.readFileSync(path.join(work, 'report.json'), 'utf8')) as { verdict?: string }) : {};
+      fs.rmSync(work, { recursive: true, force: true });
+      return { peak: r.peakRss ?? NaN, outcome: r.code === 0 ? 'copied' : `exit ${r.code}: ${report.verdict ?? r.out.trim().split('\n').pop()}` };
+    };
+    const fn = async (warmKey: string, key: string) => {
+      const r = await runMeasured(process.execPath, [...lambdaV8Flags(FUNCTION_MB), LAMBDA_TASK_JS, BUNDLE_JS, warmKey, key], env);
+      const line = r.out.trim().split('\n').find((l) => l.startsWith('{'));
+      if (r.code !== 0 || !line) return { peak: r.peakRss ?? NaN, baseline: NaN, outcome: `failed (exit ${r.code}): ${r.out.trim().split('\n').pop()}` };
+      const res = JSON.parse(line) as { baseline: number; peak: number; resultCode: string; result: string };
+      const outcome = res.resultCode === 'Succeeded' ? 'copied' : `${res.resultCode}: ${(JSON.parse(res.result) as { errorCode?: string }).errorCode ?? res.result}`;
+      return { peak: res.peak, baseline: res.baseline, outcome };
+    };
+
+    // The CLI's baseline: the same CLI copying one 1 KiB object; the function's warm-up object.
+    const warmKey = `bench-memory/${c.id}/warm/photo.jpg`;
+    await put(warmKey, c.encrypt(plaintextStream(1024), warmKey));
+    log(`${c.id}: the CLI's baseline (one 1 KiB object)...`);
+    const cliBaseline = (await cli(`bench-memory/${c.id}/warm/`)).peak;
+    await remove([primary, state.buckets.primary, warmKey]);
+
+    for (const sizeMib of SIZES_MIB) {
+      const key = `bench-memory/${c.id}/${sizeMib}/scan.tif`;
+      log(`${c.id}, ${sizeMib} MiB: writing the legacy object...`);
+      await put(key, c.encrypt(plaintextStream(sizeMib * MIB), key));
+      log(`${c.id}, ${sizeMib} MiB: the CLI...`);
+      const viaCli = await cli(`bench-memory/${c.id}/${sizeMib}/`);
+      await remove([primary, state.buckets.primary, key]);
+      log(`${c.id}, ${sizeMib} MiB: the function (${FUNCTION_MB} MB)...`);
+      const viaFn = await fn(warmKey, key);
+      await remove([primary, state.buckets.primary, key], [primary, state.buckets.primary, warmKey], [legacy.s3, legacy.bucket, key]);
+      const row: Row = { codec: c, sizeMib, cli: { ...viaCli, baseline: cliBaseline }, fn: viaFn };
+      log(`  CLI peak ${mib(row.cli.peak)} (baseline ${mib(cliBaseline)}, ${viaCli.outcome}); function peak ${mib(viaFn.peak)} (baseline ${mib(viaFn.baseline)}, ${viaFn.outcome})`);
+      rows.push(row);
+    }
+    legacy.destroy();
+    primary.destroy();
+  } finally {
+    await stopRig(statePath);
+  }
+  return rows;
+}
+
 /** The workspace as the function receives it (bench-rig's local.json in `wsDir`, defaults filled in, no path). */
 function functionWorkspace(wsDir: string): string {
   const { file: _file, ...doc } = loadWorkspace('local', wsDir);
@@ -94,71 +162,13 @@ async function main(): Promise<void> {
     if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`npm run build && npm run build:lambda\` (npm run bench:memory does)`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-memory-'));
-  const statePath = path.join(dir, 'state.json');
   const ws = loadWorkspace('local');
   const rows: Row[] = [];
   try {
-    log('starting a rig...');
-    fs.mkdirSync(path.join(dir, 'rig'));
-    const { state } = await startRig({ workspace: ws, statePath, dir: path.join(dir, 'rig'), memstoreBytes: 8 * 1024 * MIB });
-    const legacy = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', { env: {}, rigState: state });
-    const primary = rigClient(state, 'primaryAdmin');
-    const env = { ...process.env, BUCKETMOVE_RIG_STATE: statePath, BUCKETMOVE_LOG_LEVEL: 'warn', BENCH_LEGACY_BUCKET: state.buckets.legacy };
-    const put = async (key: string, body: Readable) => {
-      await new Upload({ client: legacy.s3, params: { Bucket: legacy.bucket, Key: key, Body: body, ContentType: 'image/tiff' }, partSize: 16 * MIB, queueSize: 2 }).done();
-    };
-    const remove = (s3: S3Client, bucket: string, key: string) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-
-    for (const c of codecCases()) {
-      const wsDir = path.join(dir, `ws-${c.id}`);
-      writeWorkspaces(wsDir, c.codec);
-      const codecEnv = { ...env, ...c.keysEnv, BUCKETMOVE_WORKSPACES_DIR: wsDir, [WORKSPACE_ENV_VAR]: functionWorkspace(wsDir) };
-      const cli = async (prefix: string) => {
-        const work = fs.mkdtempSync(path.join(dir, 'cli-'));
-        const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--memory', String(MEMORY_MIB), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
-        const r = await runMeasured(process.execPath, args, codecEnv);
-        const report = fs.existsSync(path.join(work, 'report.json')) ? (JSON.parse(fs.readFileSync(path.join(work, 'report.json'), 'utf8')) as { verdict?: string }) : {};
-        fs.rmSync(work, { recursive: true, force: true });
-        return { peak: r.peakRss ?? NaN, outcome: r.code === 0 ? 'copied' : `exit ${r.code}: ${report.verdict ?? r.out.trim().split('\n').pop()}` };
-      };
-      const fn = async (warmKey: string, key: string) => {
-        const r = await runMeasured(process.execPath, [...lambdaV8Flags(FUNCTION_MB), LAMBDA_TASK_JS, BUNDLE_JS, warmKey, key], codecEnv);
-        const line = r.out.trim().split('\n').find((l) => l.startsWith('{'));
-        if (r.code !== 0 || !line) return { peak: r.peakRss ?? NaN, baseline: NaN, outcome: `failed (exit ${r.code}): ${r.out.trim().split('\n').pop()}` };
-        const res = JSON.parse(line) as { baseline: number; peak: number; resultCode: string; result: string };
-        const outcome = res.resultCode === 'Succeeded' ? 'copied' : `${res.resultCode}: ${(JSON.parse(res.result) as { errorCode?: string }).errorCode ?? res.result}`;
-        return { peak: res.peak, baseline: res.baseline, outcome };
-      };
-
-      // The CLI's baseline: the same CLI copying one 1 KiB object; the function's warm-up object.
-      const warmKey = `bench-memory/${c.id}/warm/photo.jpg`;
-      await put(warmKey, c.encrypt(plaintextStream(1024), warmKey));
-      log(`${c.id}: the CLI's baseline (one 1 KiB object)...`);
-      const cliBaseline = (await cli(`bench-memory/${c.id}/warm/`)).peak;
-      await remove(primary, state.buckets.primary, warmKey);
-
-      for (const sizeMib of SIZES_MIB) {
-        const key = `bench-memory/${c.id}/${sizeMib}/scan.tif`;
-        log(`${c.id}, ${sizeMib} MiB: writing the legacy object...`);
-        await put(key, c.encrypt(plaintextStream(sizeMib * MIB), key));
-        log(`${c.id}, ${sizeMib} MiB: the CLI...`);
-        const viaCli = await cli(`bench-memory/${c.id}/${sizeMib}/`);
-        await remove(primary, state.buckets.primary, key);
-        log(`${c.id}, ${sizeMib} MiB: the function (${FUNCTION_MB} MB)...`);
-        const viaFn = await fn(warmKey, key);
-        await remove(primary, state.buckets.primary, key);
-        await remove(primary, state.buckets.primary, warmKey);
-        await remove(legacy.s3, legacy.bucket, key);
-        const row: Row = { codec: c, sizeMib, cli: { ...viaCli, baseline: cliBaseline }, fn: viaFn };
-        log(`  CLI peak ${mib(row.cli.peak)} (baseline ${mib(cliBaseline)}, ${viaCli.outcome}); function peak ${mib(viaFn.peak)} (baseline ${mib(viaFn.baseline)}, ${viaFn.outcome})`);
-        rows.push(row);
-      }
-      await remove(legacy.s3, legacy.bucket, warmKey);
-    }
-    legacy.destroy();
-    primary.destroy();
+    // A rig per codec, and RGW's garbage collection run after each delete: memstore holds every byte in RAM, and RGW
+    // frees a deleted object's data only when its collector runs (hours later by default).
+    for (const c of codecCases()) rows.push(...(await measureCodec(c, path.join(dir, c.id), ws)));
   } finally {
-    await stopRig(statePath);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
