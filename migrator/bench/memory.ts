@@ -42,6 +42,9 @@ const MIGRATE_JS = path.join(DIST, 'migrator/src/cli/migrate.js');
 const BUNDLE_JS = path.join(DIST, 'lambda/batch-copy/index.js');
 const LAMBDA_TASK_JS = path.join(repoRoot(), 'dist/migrator/bench/lambda-task.js');
 const FERNET_STORAGE = process.env.BENCH_FERNET_STORAGE ?? 'auto';
+/** Also, for the first codec: this many objects of MANY_MIB copied at once by the CLI (its budget full). */
+const MANY = Number(process.env.BENCH_MEMORY_MANY ?? 6);
+const MANY_MIB = 64;
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const mib = (b: number) => `${(b / MIB).toFixed(0)} MiB`;
@@ -77,12 +80,14 @@ function codecCases(): CodecCase[] {
 interface Row {
   readonly codec: CodecCase;
   readonly sizeMib: number;
+  /** Objects copied at once (1 but for the "many" row, CLI only). */
+  readonly count: number;
   readonly cli: { peak: number; baseline: number; outcome: string };
   readonly fn: { peak: number; baseline: number; outcome: string };
 }
 
 /** Every size of one codec, on a rig of its own. */
-async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace): Promise<Row[]> {
+async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many: number): Promise<Row[]> {
   const rows: Row[] = [];
   const statePath = path.join(dir, 'state.json');
   const rigDir = path.join(dir, 'rig');
@@ -136,9 +141,20 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace): Pro
       log(`${c.id}, ${sizeMib} MiB: the function (${FUNCTION_MB} MB)...`);
       const viaFn = await fn(warmKey, key);
       await remove([primary, state.buckets.primary, key], [primary, state.buckets.primary, warmKey], [legacy.s3, legacy.bucket, key]);
-      const row: Row = { codec: c, sizeMib, cli: { ...viaCli, baseline: cliBaseline }, fn: viaFn };
+      const row: Row = { codec: c, sizeMib, count: 1, cli: { ...viaCli, baseline: cliBaseline }, fn: viaFn };
       log(`  CLI peak ${mib(row.cli.peak)} (baseline ${mib(cliBaseline)}, ${viaCli.outcome}); function peak ${mib(viaFn.peak)} (baseline ${mib(viaFn.baseline)}, ${viaFn.outcome})`);
       rows.push(row);
+    }
+    if (many > 0) {
+      // The CLI with its budget full: MANY objects at once (--concurrency 16), as many as --memory lets in.
+      const keys = Array.from({ length: many }, (_, i) => `bench-memory/${c.id}/many/scan-${i}.tif`);
+      log(`${c.id}: ${many} x ${MANY_MIB} MiB at once: writing the legacy objects...`);
+      for (const key of keys) await put(key, c.encrypt(plaintextStream(MANY_MIB * MIB), key));
+      log(`${c.id}: ${many} x ${MANY_MIB} MiB at once: the CLI...`);
+      const viaCli = await cli(`bench-memory/${c.id}/many/`);
+      await remove(...keys.flatMap((key): Array<[S3Client, string, string]> => [[primary, state.buckets.primary, key], [legacy.s3, legacy.bucket, key]]));
+      log(`  CLI peak ${mib(viaCli.peak)} (baseline ${mib(cliBaseline)}, ${viaCli.outcome})`);
+      rows.push({ codec: c, sizeMib: MANY_MIB, count: many, cli: { ...viaCli, baseline: cliBaseline }, fn: { peak: NaN, baseline: NaN, outcome: 'one task at a time' } });
     }
     legacy.destroy();
     primary.destroy();
@@ -167,7 +183,7 @@ async function main(): Promise<void> {
   try {
     // A rig per codec, and RGW's garbage collection run after each delete: memstore holds every byte in RAM, and RGW
     // frees a deleted object's data only when its collector runs (hours later by default).
-    for (const c of codecCases()) rows.push(...(await measureCodec(c, path.join(dir, c.id), ws)));
+    for (const [i, c] of codecCases().entries()) rows.push(...(await measureCodec(c, path.join(dir, c.id), ws, i === 0 ? MANY : 0)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -177,8 +193,9 @@ async function main(): Promise<void> {
     const cliOk = r.cli.outcome === 'copied' && r.cli.peak <= r.cli.baseline + MEMORY_MIB * MIB;
     const fnOk = r.fn.outcome === 'copied' && r.fn.peak <= FUNCTION_MB * MIB;
     const cliCell = r.cli.outcome === 'copied' ? `${mib(r.cli.peak)} (+${mib(r.cli.peak - r.cli.baseline)})` : `${mib(r.cli.peak)}, ${r.cli.outcome}`;
-    const fnCell = r.fn.outcome === 'copied' ? `${mib(r.fn.peak)} (+${mib(r.fn.peak - r.fn.baseline)})` : `${mib(r.fn.peak)}, ${r.fn.outcome}`;
-    return `| ${r.sizeMib} MiB | ${r.codec.label} | ${cliCell} | ${verdict(cliOk)} | ${fnCell} | ${verdict(fnOk)} |`;
+    const fnCell = r.count > 1 ? r.fn.outcome : r.fn.outcome === 'copied' ? `${mib(r.fn.peak)} (+${mib(r.fn.peak - r.fn.baseline)})` : `${mib(r.fn.peak)}, ${r.fn.outcome}`;
+    const object = r.count > 1 ? `${r.count} x ${r.sizeMib} MiB at once` : `${r.sizeMib} MiB`;
+    return `| ${object} | ${r.codec.label} | ${cliCell} | ${verdict(cliOk)} | ${fnCell} | ${r.count > 1 ? '' : verdict(fnOk)} |`;
   });
   const header = [
     `| object | codec | CLI peak RSS (over its baseline) | within --memory ${MEMORY_MIB} MiB + baseline | function peak RSS (over its baseline) | within ${FUNCTION_MB} MB |`,

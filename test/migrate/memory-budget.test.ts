@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { SEVERAL_KEYS_WHOLE_READ_MAX, STREAM_HELD_BYTES } from '../../workspaces/codec-memory';
+import { COLLECTOR_SLACK_BYTES, SEVERAL_KEYS_WHOLE_READ_MAX, STREAM_HELD_BYTES } from '../../workspaces/codec-memory';
 import { ConfigError } from '../../workspaces/load';
 import { createCodec } from '../../migrator/src/codec';
 import type { Codec } from '../../migrator/src/codec/codec';
@@ -104,7 +104,7 @@ describe('a run with real codecs reserves what they hold', () => {
     return { source, target, gets, written: (k: string) => (written[k] ? Buffer.concat(written[k]) : undefined) };
   }
 
-  /** Runs with the budget's every grant recorded: the most it ever had out at once. */
+  /** Runs with the budget's every grant recorded: the most it ever had out at once. `memoryBytes`: for object data (--memory less the collector's slack). */
   async function runWith(codec: Codec, objects: Record<string, Buffer>, memoryBytes: number, concurrency: number, keys?: KeySource) {
     const b = buckets(objects);
     let most = 0;
@@ -120,7 +120,7 @@ describe('a run with real codecs reserves what they hold', () => {
     try {
       const run = new MigrationRun(
         { source: { client: b.source, bucket: 'old' }, target: { client: b.target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize }, codec, checkpoint: cp, keys },
-        { concurrency, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes },
+        { concurrency, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: memoryBytes + COLLECTOR_SLACK_BYTES },
       );
       const res = await run.run();
       return { res, most, grants, rows: Object.fromEntries(Object.keys(objects).map((k) => [k, cp.get(k)!])), ...b };
@@ -161,7 +161,9 @@ describe('a run with real codecs reserves what they hold', () => {
     expect(res.processed).toMatchObject({ copied: 1, failed: 1 });
     expect(written('small.jpg')!.equals(small)).toBe(true);
     expect(rows['big.tif']).toMatchObject({ state: 'failed', errorCode: 'OverMemoryBudget' });
-    expect(rows['big.tif'].errorMessage).toMatch(/^copying this 13 MiB object needs \d+ MiB of memory \(codec plugin:reverse: \d+ MiB, the copy: 20 MiB\), more than --memory 48 MiB; run again with --memory \d+ or more$/);
+    expect(rows['big.tif'].errorMessage).toMatch(
+      /^copying this 13 MiB object needs 70 MiB of object data \(codec plugin:reverse: 50 MiB, the copy: 20 MiB\) beside the 72 MiB kept for garbage the collector has not reclaimed yet, more than --memory 120 MiB; run again with --memory 142 or more$/,
+    );
     expect(gets['big.tif']).toBeUndefined(); // refused before its GET: nothing read, nothing written
 
     // The same from a manifest without sizes: refused once its GET tells the size, before a byte is decrypted.
@@ -177,13 +179,14 @@ describe('a run with real codecs reserves what they hold', () => {
     expect([fromManifest.gets['big.tif'], fromManifest.written('big.tif')]).toEqual([1, undefined]);
   }, 60_000);
 
-  test('a budget that cannot hold one object of the part size through the codec is refused in one line', () => {
+  test('a --memory that cannot hold one object of the part size through the codec (beside the collector\'s slack) is refused in one line', () => {
     const codec = new FernetCodec([generateFernetKey()], { storage: 'auto', maxObjectBytes: 256 * MIB });
-    expect(() => checkMemoryHoldsAnObject(16 * MIB, codec, { partSize: 8 * MIB, queueSize: 4 })).toThrow(ConfigError);
-    expect(() => checkMemoryHoldsAnObject(16 * MIB, codec, { partSize: 8 * MIB, queueSize: 4 })).toThrow(
-      /^--memory 16 MiB cannot hold one large object's upload window \(6 parts of --part-size 8 MiB\) through codec fernet: it needs 49 MiB; give --memory 49 or more, or a smaller --part-size$/,
+    const w = { partSize: 8 * MIB, queueSize: 4 };
+    expect(() => checkMemoryHoldsAnObject(100 * MIB, codec, w)).toThrow(ConfigError);
+    expect(() => checkMemoryHoldsAnObject(100 * MIB, codec, w)).toThrow(
+      /^--memory 100 MiB cannot hold one large object's upload window \(6 parts of --part-size 8 MiB\) through codec fernet: it needs 49 MiB of object data beside the 72 MiB kept for garbage the collector has not reclaimed yet; give --memory 121 or more, or a smaller --part-size$/,
     );
-    expect(() => checkMemoryHoldsAnObject(128 * MIB, codec, { partSize: 8 * MIB, queueSize: 4 })).not.toThrow();
+    expect(() => checkMemoryHoldsAnObject(128 * MIB, codec, w)).not.toThrow(); // the default
   });
 });
 
@@ -193,7 +196,8 @@ test('npm run migrate with a --memory too small for one object of --part-size: o
     const run = await runCliScript('migrate', ['--env', 'local', '--memory', '32', '--part-size', '8'], { cwd, env: { LEGACY_FERNET_KEYS: generateFernetKey() } });
     expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({
       code: 2,
-      stderr: "migrate: --memory 32 MiB cannot hold one large object's upload window (6 parts of --part-size 8 MiB) through codec fernet: it needs 49 MiB; give --memory 49 or more, or a smaller --part-size\n",
+      stderr:
+        "migrate: --memory 32 MiB cannot hold one large object's upload window (6 parts of --part-size 8 MiB) through codec fernet: it needs 49 MiB of object data beside the 72 MiB kept for garbage the collector has not reclaimed yet; give --memory 121 or more, or a smaller --part-size\n",
       stdout: '',
     });
     expect(fs.readdirSync(cwd)).toEqual([]);

@@ -14,6 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
+import { COLLECTOR_SLACK_BYTES } from '../../workspaces/codec-memory';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { MigrationRun } from '../../migrator/src/migrate/run';
@@ -118,7 +119,7 @@ describe('a run over keys of unknown size', () => {
           keys,
           events: { finished: (row) => bytes.push(row.size) },
         },
-        { concurrency: 1, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB },
+        { concurrency: 1, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES },
       );
       const res = await run.run();
       expect(res.processed.copied).toBe(3);
@@ -178,7 +179,7 @@ describe('a run over keys of unknown size', () => {
             },
           },
         },
-        { concurrency: 2, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB },
+        { concurrency: 2, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES },
       );
       const res = await run.run();
       expect(copied[0]).toBe('m');

@@ -20,7 +20,7 @@ import { DONE_STATES, NEEDS_RECHECK, type Checkpoint, type ObjectRow, type Objec
 import { classify, failureOutcome, type Classified } from './classify';
 import { copyObject, type SizeHooks, type Source } from './copy-object';
 import { DeleteRecheck } from './recheck-deletes';
-import { copyPathNeed, type CopyWindow } from '../../../workspaces/codec-memory';
+import { COLLECTOR_SLACK_BYTES, copyPathNeed, type CopyWindow } from '../../../workspaces/codec-memory';
 import { ConfigError } from '../../../workspaces/load';
 import { MemoryBudget, OverMemoryBudget } from './memory-budget';
 import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF } from './pacer';
@@ -40,7 +40,7 @@ export interface RunOptions {
   readonly retryQuarantined: boolean;
   /** List the legacy bucket again from the start (new keys are added; changed ones become pending). */
   readonly relist?: boolean;
-  /** The memory budget, bytes. */
+  /** `--memory`, bytes: the most the process's RSS may rise above its baseline (object data and the collector's slack). */
   readonly memoryBytes: number;
   readonly backoff?: BackoffOptions;
   readonly listPageSize?: number;
@@ -136,7 +136,7 @@ export class MigrationRun {
       },
     });
     checkMemoryHoldsAnObject(opts.memoryBytes, deps.codec, deps.target);
-    this.budget = new MemoryBudget(opts.memoryBytes);
+    this.budget = new MemoryBudget(objectDataBytes(opts.memoryBytes));
     // Every request and stream in flight listens to these two signals.
     setMaxListeners(0, this.stopController.signal, this.abortController.signal);
   }
@@ -394,7 +394,7 @@ export class MigrationRun {
     if (need <= this.budget.capacity) return undefined;
     const codec = this.deps.codec.memoryNeed(storedSize);
     return new OverMemoryBudget(
-      `copying this ${inMib(storedSize)} MiB object needs ${inMib(need)} MiB of memory (codec ${this.deps.codec.name}: ${inMib(codec)} MiB, the copy: ${inMib(need - codec)} MiB), more than --memory ${inMib(this.budget.capacity)} MiB; run again with --memory ${inMib(need)} or more`,
+      `copying this ${inMib(storedSize)} MiB object needs ${inMib(need)} MiB of object data (codec ${this.deps.codec.name}: ${inMib(codec)} MiB, the copy: ${inMib(need - codec)} MiB)${BESIDE_SLACK}, more than --memory ${inMib(this.opts.memoryBytes)} MiB; run again with --memory ${inMib(need + COLLECTOR_SLACK_BYTES)} or more`,
     );
   }
 
@@ -420,21 +420,32 @@ export class MigrationRun {
 const MIB = 1024 * 1024;
 const inMib = (bytes: number) => Math.ceil(bytes / MIB);
 
+/**
+ * What --memory leaves for object data: the rest is kept for garbage the collector has not reclaimed yet
+ * (workspaces/codec-memory.ts COLLECTOR_SLACK_BYTES, measured), so that the process's RSS stays within --memory above
+ * its baseline.
+ */
+export function objectDataBytes(memoryBytes: number): number {
+  return Math.max(0, memoryBytes - COLLECTOR_SLACK_BYTES);
+}
+
+const BESIDE_SLACK = ` beside the ${inMib(COLLECTOR_SLACK_BYTES)} MiB kept for garbage the collector has not reclaimed yet`;
+
 /** The bytes one object's copy holds: its codec's share and the copy path's (workspaces/codec-memory.ts). */
 function objectNeed(codec: Codec, storedSize: number, w: CopyWindow): number {
   return copyPathNeed(storedSize, w) + codec.memoryNeed(storedSize);
 }
 
 /**
- * Refuses (one line, a ConfigError: exit 2, before anything is written) a budget that cannot hold even the largest
+ * Refuses (one line, a ConfigError: exit 2, before anything is written) a --memory that cannot hold even the largest
  * small object or one large object's upload window through this codec: every such object would be refused.
  */
 export function checkMemoryHoldsAnObject(memoryBytes: number, codec: Codec, w: CopyWindow): void {
-  const small = objectNeed(codec, w.partSize, w);
-  const large = objectNeed(codec, w.partSize + 1, w);
-  if (Math.max(small, large) <= memoryBytes) return;
-  const what = large >= small ? `one large object's upload window (${w.queueSize + 2} parts of --part-size ${inMib(w.partSize)} MiB)` : `the largest small object (--part-size ${inMib(w.partSize)} MiB, held whole)`;
+  const need = Math.max(objectNeed(codec, w.partSize, w), objectNeed(codec, w.partSize + 1, w));
+  if (need <= objectDataBytes(memoryBytes)) return;
+  const large = objectNeed(codec, w.partSize + 1, w) >= objectNeed(codec, w.partSize, w);
+  const what = large ? `one large object's upload window (${w.queueSize + 2} parts of --part-size ${inMib(w.partSize)} MiB)` : `the largest small object (--part-size ${inMib(w.partSize)} MiB, held whole)`;
   throw new ConfigError(
-    `--memory ${inMib(memoryBytes)} MiB cannot hold ${what} through codec ${codec.name}: it needs ${inMib(Math.max(small, large))} MiB; give --memory ${inMib(Math.max(small, large))} or more, or a smaller --part-size`,
+    `--memory ${inMib(memoryBytes)} MiB cannot hold ${what} through codec ${codec.name}: it needs ${inMib(need)} MiB of object data${BESIDE_SLACK}; give --memory ${inMib(need + COLLECTOR_SLACK_BYTES)} or more, or a smaller --part-size`,
   );
 }
