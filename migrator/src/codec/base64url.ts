@@ -11,7 +11,8 @@ import { CodecError } from './codec';
 
 /** Padded base64url, as Python's base64.urlsafe_b64encode writes it (Fernet keys and text tokens). */
 export function toBase64UrlPadded(bytes: Buffer): string {
-  return bytes.toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  const text = bytes.toString('base64url'); // Node writes base64url without its padding
+  return text + '='.repeat((4 - (text.length % 4)) % 4);
 }
 
 const EQUALS = 0x3d;
