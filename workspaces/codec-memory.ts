@@ -92,12 +92,13 @@ export const DEFAULT_COPY_WINDOW: CopyWindow = { partSize: 8 * MIB, queueSize: 4
 
 /**
  * Garbage the collector has not reclaimed yet, on top of the live object data: V8 collects Buffers (memory outside its
- * heap) once that memory has grown by about 64 MiB since its last collection, so a process streaming objects carries
- * up to that much dead data. Measured (npm run bench:memory): at most 68 MiB of peak RSS above the baseline and the live
- * bytes this model gives, for every codec and object size, through the CLI and the function. The CLI's --memory keeps
- * this much aside, so that its peak RSS stays within --memory + its baseline (migrate/run.ts).
+ * heap) once that memory has grown by about 64 MiB since its last collection, and later when the cores are busy, so a
+ * process streaming objects carries that much dead data and more. Measured (npm run bench:memory, on a loaded machine):
+ * 54-80 MiB of peak RSS above the baseline and the live bytes this model gives, over every codec and object size,
+ * through the CLI and the function. The CLI's --memory keeps this much aside, so that its peak RSS stays within
+ * --memory + its baseline (migrate/run.ts); the function's sizing adds it.
  */
-export const COLLECTOR_SLACK_BYTES = 72 * MIB;
+export const COLLECTOR_SLACK_BYTES = 88 * MIB;
 
 /** Measured (bench:memory): the RSS of the function's bundle after a first task (clients, codec, SDK): 84-85 MiB. */
 export const BATCH_FUNCTION_BASELINE_MIB = 90;

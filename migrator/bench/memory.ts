@@ -1,6 +1,6 @@
 /**
  * Memory, measured: the peak RSS of copying one object, per codec and object size, on a local rig,
- *   - through the CLI (`npm run migrate -- --memory 128`, a process of its own), against --memory + its baseline (the
+ *   - through the CLI (`npm run migrate`, its default --memory, a process of its own), against --memory + its baseline (the
  *     peak RSS of the same CLI copying one 1 KiB object: start-up, the SDK, SQLite, the codec);
  *   - through the Batch Operations function: the built bundle (`npm run build:lambda`) in a process of its own with the
  *     V8 limits Lambda's Node.js bootstrap sets for the function's memory (old space 90%, semi space 5%: the runtime's
@@ -25,6 +25,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { loadWorkspace, repoRoot, type LoadedWorkspace } from '../../workspaces/load';
 import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
 import { createSideClient } from '../src/aws/clients';
+import { DEFAULT_MEMORY_BYTES } from '../src/migrate/migrate-workspace';
 import { gcmEncryptStream, parseAesKeys } from '../src/codec/aes-gcm';
 import { fernetEncryptStream, generateFernetKey, parseFernetKeys } from '../src/codec/fernet';
 import { radosgwAdmin } from '../rig/cluster';
@@ -35,7 +36,7 @@ import { plaintextStream, rigClient, runMeasured, writeWorkspaces } from './benc
 const MIB = 1024 * 1024;
 const SIZES_MIB = (process.env.BENCH_MEMORY_MIB ?? '1,64,256,1024').split(',').map(Number);
 const FUNCTION_MB = Number(process.env.BENCH_FUNCTION_MB ?? 1024);
-const MEMORY_MIB = 128;
+const MEMORY_MIB = DEFAULT_MEMORY_BYTES / MIB;
 const DIST = path.resolve(process.env.BENCH_MEMORY_DIST ?? path.join(repoRoot(), 'dist'));
 const OTHER_REVISION = process.env.BENCH_MEMORY_DIST !== undefined;
 const MIGRATE_JS = path.join(DIST, 'migrator/src/cli/migrate.js');

@@ -27,6 +27,7 @@ import type { Codec } from '../../migrator/src/codec/codec';
 import { FernetCodec, generateFernetKey } from '../../migrator/src/codec/fernet';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
+import { DEFAULT_MEMORY_BYTES } from '../../migrator/src/migrate/migrate-workspace';
 import { checkMemoryHoldsAnObject, MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
 import { CASES } from '../fixtures/codec-memory-probe';
@@ -162,7 +163,7 @@ describe('a run with real codecs reserves what they hold', () => {
     expect(written('small.jpg')!.equals(small)).toBe(true);
     expect(rows['big.tif']).toMatchObject({ state: 'failed', errorCode: 'OverMemoryBudget' });
     expect(rows['big.tif'].errorMessage).toMatch(
-      /^copying this 13 MiB object needs 70 MiB of object data \(codec plugin:reverse: 50 MiB, the copy: 20 MiB\) beside the 72 MiB kept for garbage the collector has not reclaimed yet, more than --memory 120 MiB; run again with --memory 142 or more$/,
+      /^copying this 13 MiB object needs 70 MiB of object data \(codec plugin:reverse: 50 MiB, the copy: 20 MiB\) beside the 88 MiB kept for garbage the collector has not reclaimed yet, more than --memory 136 MiB; run again with --memory 158 or more$/,
     );
     expect(gets['big.tif']).toBeUndefined(); // refused before its GET: nothing read, nothing written
 
@@ -184,9 +185,9 @@ describe('a run with real codecs reserves what they hold', () => {
     const w = { partSize: 8 * MIB, queueSize: 4 };
     expect(() => checkMemoryHoldsAnObject(100 * MIB, codec, w)).toThrow(ConfigError);
     expect(() => checkMemoryHoldsAnObject(100 * MIB, codec, w)).toThrow(
-      /^--memory 100 MiB cannot hold one large object's upload window \(6 parts of --part-size 8 MiB\) through codec fernet: it needs 49 MiB of object data beside the 72 MiB kept for garbage the collector has not reclaimed yet; give --memory 121 or more, or a smaller --part-size$/,
+      /^--memory 100 MiB cannot hold one large object's upload window \(6 parts of --part-size 8 MiB\) through codec fernet: it needs 49 MiB of object data beside the 88 MiB kept for garbage the collector has not reclaimed yet; give --memory 137 or more, or a smaller --part-size$/,
     );
-    expect(() => checkMemoryHoldsAnObject(128 * MIB, codec, w)).not.toThrow(); // the default
+    expect(() => checkMemoryHoldsAnObject(DEFAULT_MEMORY_BYTES, codec, w)).not.toThrow();
   });
 });
 
@@ -197,7 +198,7 @@ test('npm run migrate with a --memory too small for one object of --part-size: o
     expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({
       code: 2,
       stderr:
-        "migrate: --memory 32 MiB cannot hold one large object's upload window (6 parts of --part-size 8 MiB) through codec fernet: it needs 49 MiB of object data beside the 72 MiB kept for garbage the collector has not reclaimed yet; give --memory 121 or more, or a smaller --part-size\n",
+        "migrate: --memory 32 MiB cannot hold one large object's upload window (6 parts of --part-size 8 MiB) through codec fernet: it needs 49 MiB of object data beside the 88 MiB kept for garbage the collector has not reclaimed yet; give --memory 137 or more, or a smaller --part-size\n",
       stdout: '',
     });
     expect(fs.readdirSync(cwd)).toEqual([]);
