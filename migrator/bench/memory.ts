@@ -12,8 +12,8 @@
  * Run: npm run bench:memory (writes the "memory" section of BENCHMARKS.md). BENCH_MEMORY_MIB (1,64,256,1024),
  * BENCH_MEMORY_CODECS (all: fernet,fernet-rotated,gcm,gcm-rotated), BENCH_FUNCTION_MB (1024). To measure another
  * revision with the same objects (the "before" table), build it elsewhere and give BENCH_MEMORY_DIST=<its dist folder>
- * (its migrate.js and lambda bundle are used; nothing is written to BENCHMARKS.md; BENCH_FERNET_STORAGE=base64url-text
- * for a revision without storage "auto").
+ * and BENCH_MEMORY_REVISION=<a label> (its migrate.js and lambda bundle are used; the "memory-before" section is written;
+ * BENCH_FERNET_STORAGE=base64url-text for a revision without storage "auto").
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -203,24 +203,43 @@ async function main(): Promise<void> {
     '|---:|---|---:|:---:|---:|:---:|',
   ];
   for (const l of [...header, ...table]) log(l);
-  if (OTHER_REVISION) return; // a "before" measurement: printed, not written
   const baselines = [...new Set(rows.map((r) => r.cli.baseline))].map(mib).join(', ');
+  const how = [
+    `Machine: ${machineLine()}; the S3 server (Ceph RGW 16, memstore) runs on the same 2 cores. Memory does not depend on`,
+    "the machine's load; no rate is given here (the cores were shared with other work).",
+    '',
+    `Each object is written as the legacy app wrote it (Fernet: base64url text; AES-GCM: nonce|ciphertext|tag, AAD the`,
+    'object key), with the older key where the codec has rotated keys, then copied once through each path. CLI:',
+    `\`npm run migrate -- --memory ${MEMORY_MIB}\` (8 MiB parts, 4 in flight), its peak RSS against its baseline (${baselines}: the`,
+    `same CLI copying one 1 KiB object) + --memory. Function: the built bundle in a process with Lambda's V8 limits for`,
+    `${FUNCTION_MB} MB (${lambdaV8Flags(FUNCTION_MB).join(' ')}), peak RSS of the task measured after a warm-up task, its baseline`,
+    'the RSS before it.',
+  ];
+  if (OTHER_REVISION) {
+    // A "before" measurement of another revision's build, in a section of its own.
+    const label = process.env.BENCH_MEMORY_REVISION ?? DIST;
+    writeSection(
+      'memory-before',
+      [
+        `## Memory before this revision: ${label}`,
+        '',
+        `Command: \`BENCH_MEMORY_DIST=<that revision's dist> npm run bench:memory\` (the same objects and measurement as above, that revision's CLI`,
+        `and function bundle; BENCH_MEMORY_MIB=${SIZES_MIB.join(',')}, BENCH_FERNET_STORAGE=${FERNET_STORAGE}). Date: ${new Date().toISOString().slice(0, 10)}.`,
+        ...how,
+        '',
+        ...header,
+        ...table,
+      ].join('\n'),
+    );
+    return;
+  }
   writeSection(
     'memory',
     [
       '## Memory: one object per codec and size',
       '',
-      `Command: \`npm run bench:memory\` (BENCH_MEMORY_MIB=${SIZES_MIB.join(',')}, BENCH_FUNCTION_MB=${FUNCTION_MB}). Machine: ${machineLine()};`,
-      'the S3 server (Ceph RGW 16, memstore) runs on the same 2 cores. Memory does not depend on the machine\'s load;',
-      'no rate is given here (the cores were shared with other work).',
-      `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
-      '',
-      `Each object is written as the legacy app wrote it (Fernet: base64url text; AES-GCM: nonce|ciphertext|tag, AAD the`,
-      'object key), with the older key where the codec has rotated keys, then copied once through each path. CLI:',
-      `\`npm run migrate -- --memory ${MEMORY_MIB}\` (8 MiB parts, 4 in flight), its peak RSS against its baseline (${baselines}: the`,
-      `same CLI copying one 1 KiB object) + --memory. Function: the built bundle in a process with Lambda's V8 limits for`,
-      `${FUNCTION_MB} MB (${lambdaV8Flags(FUNCTION_MB).join(' ')}), peak RSS of the task measured after a warm-up task, its baseline`,
-      'the RSS before it.',
+      `Command: \`npm run bench:memory\` (BENCH_MEMORY_MIB=${SIZES_MIB.join(',')}, BENCH_FUNCTION_MB=${FUNCTION_MB}). Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
+      ...how,
       '',
       ...header,
       ...table,
