@@ -13,7 +13,7 @@
  * BENCH_MEMORY_CODECS (all: fernet,fernet-rotated,gcm,gcm-rotated), BENCH_FUNCTION_MB (1024). To measure another
  * revision with the same objects (the "before" table), build it elsewhere and give BENCH_MEMORY_DIST=<its dist folder>
  * and BENCH_MEMORY_REVISION=<a label> (its migrate.js and lambda bundle are used; the "memory-before" section is written;
- * BENCH_FERNET_STORAGE=base64url-text for a revision without storage "auto").
+ * BENCH_FERNET_STORAGE=base64url-text for a revision without storage "auto"; BENCH_MAX_OBJECT_MIB sets codec.maxObjectBytes).
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -64,8 +64,9 @@ interface CodecCase {
 function codecCases(): CodecCase[] {
   const [fNew, fOld] = [generateFernetKey(), generateFernetKey()];
   const [gNew, gOld] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
-  const fernet = { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: FERNET_STORAGE };
-  const gcm = { type: 'aes-256-gcm', keys: { env: 'BENCH_GCM_KEYS' }, aad: 'object-key' };
+  const bound = process.env.BENCH_MAX_OBJECT_MIB ? { maxObjectBytes: Number(process.env.BENCH_MAX_OBJECT_MIB) * MIB } : {};
+  const fernet = { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: FERNET_STORAGE, ...bound };
+  const gcm = { type: 'aes-256-gcm', keys: { env: 'BENCH_GCM_KEYS' }, aad: 'object-key', ...bound };
   const fernetText = (k: string) => (plain: Readable) => plain.pipe(fernetEncryptStream(parseFernetKeys([k])[0], 'base64url-text'));
   const gcmBlob = (k: string) => (plain: Readable, key: string) => plain.pipe(gcmEncryptStream(parseAesKeys([k])[0], Buffer.from(key)));
   const all: CodecCase[] = [
@@ -112,16 +113,18 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
       const work = fs.mkdtempSync(path.join(dir, 'cli-'));
       const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--memory', String(MEMORY_MIB), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
       const r = await runMeasured(process.execPath, args, env);
-      const report = fs.existsSync(path.join(work, 'report.json')) ? (JSON.parse(fs.readFileSync(path.join(work, 'report.json'), 'utf8')) as { verdict?: string }) : {};
+      // The report's ErrorCode column (Report_CSV_20180820: Bucket, Key, VersionId, TaskStatus, ErrorCode, ...) says why.
+      const csv = path.join(work, 'report.csv');
+      const errorCode = fs.existsSync(csv) ? fs.readFileSync(csv, 'utf8').split('\n')[0]?.split(',')[4] : undefined;
       fs.rmSync(work, { recursive: true, force: true });
-      return { peak: r.peakRss ?? NaN, outcome: r.code === 0 ? 'copied' : `exit ${r.code}: ${report.verdict ?? r.out.trim().split('\n').pop()}` };
+      return { peak: r.peakRss ?? NaN, outcome: r.code === 0 ? 'copied' : `exit ${r.code}, ${errorCode || r.out.trim().split('\n').pop()}` };
     };
     const fn = async (warmKey: string, key: string) => {
       const r = await runMeasured(process.execPath, [...lambdaV8Flags(FUNCTION_MB), LAMBDA_TASK_JS, BUNDLE_JS, warmKey, key], env);
       const line = r.out.trim().split('\n').find((l) => l.startsWith('{'));
       if (r.code !== 0 || !line) return { peak: r.peakRss ?? NaN, baseline: NaN, outcome: `failed (exit ${r.code}): ${r.out.trim().split('\n').pop()}` };
       const res = JSON.parse(line) as { baseline: number; peak: number; resultCode: string; result: string };
-      const outcome = res.resultCode === 'Succeeded' ? 'copied' : `${res.resultCode}: ${(JSON.parse(res.result) as { errorCode?: string }).errorCode ?? res.result}`;
+      const outcome = res.resultCode === 'Succeeded' ? 'copied' : `${res.resultCode}, ${(JSON.parse(res.result) as { code?: string }).code ?? res.result}`;
       return { peak: res.peak, baseline: res.baseline, outcome };
     };
 
@@ -224,7 +227,7 @@ async function main(): Promise<void> {
         `## Memory before this revision: ${label}`,
         '',
         `Command: \`BENCH_MEMORY_DIST=<that revision's dist> npm run bench:memory\` (the same objects and measurement as above, that revision's CLI`,
-        `and function bundle; BENCH_MEMORY_MIB=${SIZES_MIB.join(',')}, BENCH_FERNET_STORAGE=${FERNET_STORAGE}). Date: ${new Date().toISOString().slice(0, 10)}.`,
+        `and function bundle; BENCH_MEMORY_MIB=${SIZES_MIB.join(',')}, BENCH_FERNET_STORAGE=${FERNET_STORAGE}, BENCH_MAX_OBJECT_MIB=${process.env.BENCH_MAX_OBJECT_MIB ?? 'unset'}). Date: ${new Date().toISOString().slice(0, 10)}.`,
         ...how,
         '',
         ...header,
