@@ -1,6 +1,9 @@
 /**
- * `npm run build:lambda`: bundles the Batch Operations handler (migrator/src/batch/handler.ts) with esbuild into one
- * CommonJS file for Node 20, `dist/lambda/batch-copy/index.js`, which the primary stack packages for the function.
+ * `npm run build:lambda`: bundles each function's handler (stacks/lambda-bundle.ts LAMBDA_BUNDLES: the Batch Operations
+ * copy function, migrator/src/batch/handler.ts, and the key rotation function) with esbuild into one
+ * CommonJS file for the Node.js major of the functions' Lambda runtime (stacks/lambda-bundle.ts LAMBDA_RUNTIME, esbuild
+ * target from stacks/lambda-runtimes.ts), `dist/lambda/batch-copy/index.js` and `dist/lambda/key-rotation/index.js`,
+ * which the primary stack packages for the functions.
  *
  * Everything is bundled, the AWS SDK included: the runtime's own copy of the SDK has another version than the one this
  * repository pins and tests, so the bundle must not depend on it. A Lambda zip holds no node_modules, so the build
@@ -19,7 +22,8 @@ import { builtinModules } from 'module';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync, type Metafile } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
+import { LAMBDA_BUNDLE, LAMBDA_BUNDLES } from '../stacks/lambda-bundle';
+import { esbuildTarget } from '../stacks/lambda-runtimes';
 import { ConfigError, displayPath, repoRoot } from '../workspaces/load';
 
 /** The modification time of the bundle file (zip entries carry it; any fixed time after 1980, the zip epoch). */
@@ -33,6 +37,8 @@ export interface BundleOptions {
   entry: string;
   /** The folder to write index.js into (replaced as a whole). */
   outdir: string;
+  /** The Lambda runtime the bundle runs on (its Node major is esbuild's target); default the stacks' runtime. */
+  runtime?: string;
 }
 
 export interface BundleResult {
@@ -78,7 +84,7 @@ export function buildLambdaBundle(options: BundleOptions): BundleResult {
         outfile,
         bundle: true,
         platform: 'node',
-        target: 'node20',
+        target: esbuildTarget(options.runtime ?? LAMBDA_BUNDLE.runtime),
         format: 'cjs',
         // Prefer each package's CommonJS build (the SDK ships both); keeps `require` semantics of the tested code.
         mainFields: ['main', 'module'],
@@ -108,8 +114,10 @@ export function buildLambdaBundle(options: BundleOptions): BundleResult {
 if (require.main === module) {
   const root = repoRoot();
   try {
-    const r = buildLambdaBundle({ entry: path.join(root, LAMBDA_BUNDLE.entry), outdir: path.join(root, LAMBDA_BUNDLE.dir) });
-    process.stdout.write(`build:lambda: wrote ${displayPath(r.outfile)} (${(r.bytes / 1024).toFixed(0)} KiB from ${r.inputs} files)\n`);
+    for (const bundle of LAMBDA_BUNDLES) {
+      const r = buildLambdaBundle({ entry: path.join(root, bundle.entry), outdir: path.join(root, bundle.dir), runtime: bundle.runtime });
+      process.stdout.write(`build:lambda: wrote ${displayPath(r.outfile)} (${(r.bytes / 1024).toFixed(0)} KiB from ${r.inputs} files)\n`);
+    }
   } catch (err) {
     process.stderr.write(`bucketmove: ${err instanceof ConfigError ? err.message : `build:lambda: ${(err as Error).message.split('\n')[0]}`}\n`);
     process.exitCode = 1;

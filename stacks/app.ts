@@ -8,15 +8,19 @@
  * - BUCKETMOVE_TEARDOWN_APPROVAL / context `teardownApproval`: path of a teardown approval file (approval.ts).
  * - BUCKETMOVE_LAMBDA_BUNDLE / context `lambdaBundle`: the folder of the built Batch Operations bundle (default
  *   dist/lambda/batch-copy, which `npm run build:lambda` writes); needed only when a workspace enables batchOperations.
+ * - BUCKETMOVE_KEY_ROTATION_BUNDLE / context `keyRotationBundle`: the folder of the built key rotation bundle (default
+ *   dist/lambda/key-rotation); needed only when a workspace schedules its key rotation.
  *
  * Every input is read and checked before the first stack is built, so a mistake leaves nothing half-synthesized.
  */
 import * as path from 'path';
 import type { App } from 'cdktf';
-import { ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
-import { checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
+import { checkWorkspacesTogether, ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import { checkApprovedReport, checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
-import { checkLambdaBundle, defaultLambdaBundleDir } from './lambda-bundle';
+import { checkLambdaBundle, defaultKeyRotationBundleDir, defaultLambdaBundleDir, LAMBDA_RUNTIME } from './lambda-bundle';
+import { keyRotationOf } from '../workspaces/schema';
+import { checkRuntime } from './lambda-runtimes';
 import { LegacyStack } from './legacy-stack';
 import { PrimaryStack } from './primary-stack';
 
@@ -28,10 +32,14 @@ export interface SynthOptions {
   approvalFile?: string;
   /** Folder of the workspace files (default: workspaces/, or BUCKETMOVE_WORKSPACES_DIR). */
   workspacesDir?: string;
-  /** The time approvals are checked against. */
+  /** The time approvals and the Lambda runtime's dates are checked against. */
   now?: Date;
+  /** Where synth's warnings go, one line each (default: stderr, as `bucketmove: warning: ...`). */
+  warn?: (line: string) => void;
   /** The built Batch Operations bundle (default: dist/lambda/batch-copy, written by `npm run build:lambda`). */
   lambdaBundleDir?: string;
+  /** The built key rotation bundle (default: dist/lambda/key-rotation, written by `npm run build:lambda`). */
+  keyRotationBundleDir?: string;
   /** Only the legacy stacks (the teardown gate): no primary stack, so no function bundle is needed. */
   legacyOnly?: boolean;
 }
@@ -41,6 +49,7 @@ export const ENV_VARS = {
   backend: 'BUCKETMOVE_BACKEND',
   teardownApproval: 'BUCKETMOVE_TEARDOWN_APPROVAL',
   lambdaBundle: 'BUCKETMOVE_LAMBDA_BUNDLE',
+  keyRotationBundle: 'BUCKETMOVE_KEY_ROTATION_BUNDLE',
 } as const;
 
 /** Reads the synth inputs from the environment and the app's context. */
@@ -49,11 +58,13 @@ export function resolveSynthOptions(app: App, env: NodeJS.ProcessEnv = process.e
   const backend = setting(app, env, 'backend');
   const approval = setting(app, env, 'teardownApproval');
   const bundle = setting(app, env, 'lambdaBundle');
+  const rotationBundle = setting(app, env, 'keyRotationBundle');
   return {
     envs: envs === undefined ? undefined : parseEnvList(envs.value, envs.source),
     backend: backend === undefined ? 'cloud' : parseBackendKind(backend.value, backend.source),
     approvalFile: approval?.value,
     lambdaBundleDir: bundle === undefined ? undefined : path.resolve(bundle.value),
+    keyRotationBundleDir: rotationBundle === undefined ? undefined : path.resolve(rotationBundle.value),
   };
 }
 
@@ -89,7 +100,11 @@ export interface BuiltStacks {
 export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   const dir = options.workspacesDir ?? workspacesDir();
   const requested = options.envs;
-  const workspaces = (requested ?? listEnvs(dir)).map((env) => loadWorkspace(env, dir));
+  // Every workspace file is loaded and checked against the others (a dev bucket equal to prod's is refused even when
+  // only dev is synthesized), then the requested envs are picked.
+  const all = listEnvs(dir).map((env) => loadWorkspace(env, dir));
+  checkWorkspacesTogether(all);
+  const workspaces = requested ? requested.map((env) => all.find((ws) => ws.env === env) ?? loadWorkspace(env, dir)) : all;
   const aws = workspaces.filter((ws) => ws.target === 'aws');
   if (requested) {
     const other = workspaces.find((ws) => ws.target !== 'aws');
@@ -101,14 +116,29 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   }
   if (!aws.length) throw new ConfigError(`no workspace in ${dir} has target "aws": nothing to synthesize`);
 
-  const approval = options.approvalFile ? readApprovalFor(options.approvalFile, aws, options.now ?? new Date()) : undefined;
+  const now = options.now ?? new Date();
+  const approval = options.approvalFile ? readApprovalFor(options.approvalFile, aws, now) : undefined;
   const withBatch = aws.filter((ws) => ws.batchOperations.enabled).map((ws) => ws.env);
+  const withRotation = aws.filter((ws) => keyRotationOf(ws).schedule).map((ws) => ws.env);
   const lambdaBundleDir = options.lambdaBundleDir ?? defaultLambdaBundleDir();
-  if (withBatch.length && !options.legacyOnly) checkLambdaBundle(lambdaBundleDir, withBatch);
+  const keyRotationBundleDir = options.keyRotationBundleDir ?? defaultKeyRotationBundleDir();
+  if (!options.legacyOnly) {
+    // A function AWS would refuse to create stops the synth here, before any stack is built.
+    const functions = [
+      ...(withBatch.length ? [`the Batch Operations function (${withBatch.join(', ')})`] : []),
+      ...(withRotation.length ? [`the key rotation function (${withRotation.join(', ')})`] : []),
+    ];
+    const warning = functions.length ? checkRuntime(LAMBDA_RUNTIME, now, functions.join(' and ')) : undefined;
+    if (warning) (options.warn ?? warnOnStderr)(warning);
+    if (withBatch.length) checkLambdaBundle(lambdaBundleDir, withBatch);
+    if (withRotation.length) checkLambdaBundle(keyRotationBundleDir, withRotation, 'the key rotation is scheduled for');
+  }
 
   const built: BuiltStacks = { primary: [], legacy: [], workspaces: aws };
   for (const ws of aws) {
-    if (!options.legacyOnly) built.primary.push(new PrimaryStack(app, `primary-${ws.env}`, ws, { backend: options.backend, lambdaBundleDir }));
+    if (!options.legacyOnly) {
+      built.primary.push(new PrimaryStack(app, `primary-${ws.env}`, ws, { backend: options.backend, lambdaBundleDir, keyRotationBundleDir }));
+    }
     built.legacy.push(
       new LegacyStack(app, `legacy-${ws.env}`, ws, {
         backend: options.backend,
@@ -119,7 +149,14 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   return built;
 }
 
-/** The approval applies to the one env it names; that env must be among those synthesized and must match. */
+function warnOnStderr(line: string): void {
+  process.stderr.write(`bucketmove: warning: ${line}\n`);
+}
+
+/**
+ * The approval applies to the one env it names; that env must be among those synthesized and must match, and the
+ * audit report it names must still be the passing one it was written for.
+ */
 function readApprovalFor(file: string, aws: LoadedWorkspace[], now: Date): TeardownApproval {
   const approval = readTeardownApproval(file);
   const where = displayPath(file);
@@ -130,5 +167,6 @@ function readApprovalFor(file: string, aws: LoadedWorkspace[], now: Date): Teard
     );
   }
   checkTeardownApproval(approval, { env: ws.env, legacyBucket: ws.legacy.bucket }, now, where);
+  checkApprovedReport(approval, file);
   return approval;
 }

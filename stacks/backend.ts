@@ -34,3 +34,21 @@ export function configureBackend(stack: TerraformStack, ws: Workspace, side: 'pr
     workspaces: new NamedCloudWorkspace(ws.terraformCloud.workspaces[side]),
   });
 }
+
+/**
+ * What keeps the cdktf CLI and Terraform quiet offline (no red `[ERROR] ... getaddrinfo ENOTFOUND
+ * checkpoint-api.hashicorp.com` on every command): CHECKPOINT_DISABLE turns off Terraform's checkpoint calls and the
+ * cdktf CLI's telemetry (@cdktf/commons checkpoint.js ReportRequest), DISABLE_VERSION_CHECK the CLI's version check and
+ * its `npm view cdktf-cli version` update check (cdktf-cli bundle, handlers.js). The CLI reads them when it starts, so
+ * whatever starts it sets them: `npm run cdktf` (scripts/cdktf.ts) and the teardown gate's runner; the app the CLI runs
+ * (main.ts) starts too late to matter.
+ */
+export const QUIET_CLI_ENV: Readonly<Record<string, string>> = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true' };
+
+/**
+ * The line a failed cdktf or Terraform command gets when the stacks keep their state in Terraform Cloud: Terraform's
+ * own message says nothing of the local backend, so this names it.
+ */
+export function cloudBackendHint(command: string): string {
+  return `the stacks keep their state in Terraform Cloud: if that is what failed (not logged in: run \`terraform login\`; no network; an organization or workspace that does not exist), and the stack's state is not in Terraform Cloud (never deployed, or deployed with local state), BUCKETMOVE_BACKEND=local keeps it in a local file instead (terraform.<stack>.tfstate; it moves no state): BUCKETMOVE_BACKEND=local ${command}`;
+}

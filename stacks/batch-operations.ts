@@ -1,7 +1,7 @@
 /**
  * S3 Batch Operations as the backfill's engine, in the primary stack when the workspace's `batchOperations.enabled`:
  *
- * - The copy function (Lambda, nodejs20.x): the bundle of migrator/src/batch/handler.ts (`npm run build:lambda`),
+ * - The copy function (Lambda, the runtime of lambda-bundle.ts): the bundle of migrator/src/batch/handler.ts (`npm run build:lambda`),
  *   packaged as a TerraformAsset; the workspace as JSON in BUCKETMOVE_WORKSPACE (a workspace holds no secret by design:
  *   the codec keys are named, never given); memory, timeout and reserved concurrency from the workspace; its own log
  *   group with a retention period.

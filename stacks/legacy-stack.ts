@@ -4,8 +4,12 @@
  * - The migration reader role, assumable by the migrator principals (in the primary account) with the ExternalId:
  *   list and read the legacy bucket only (kms:Decrypt only when `legacy.kmsKeyArn` is set). With
  *   `batchOperations.enabled`, the Batch Operations function's role (primary account) may assume it too.
- * - The legacy bucket, the legacy app's IAM user and its access keys, brought under management with import blocks so
- *   that `cdktf destroy legacy-<env>` removes them once the migration is done.
+ * - The legacy bucket and the legacy app's IAM user, brought under management with import blocks so that
+ *   `cdktf destroy legacy-<env>` removes them once the migration is done.
+ * - The legacy app's access keys: only the teardown destroys them. An ordinary deploy does not manage them at all, so
+ *   dropping a key id from `legacy.appUser.accessKeyIds` (the app may still sign with that key during dual-read) can
+ *   never plan its destroy; the deploy releases (`removed`, destroy = false) whatever keys an earlier deploy managed.
+ *   The approved teardown stack imports the workspace's keys, addressed by key id, so its plans name each key.
  * - The safety interlock: without a teardown approval (see approval.ts) the imported resources carry
  *   `prevent_destroy`, so Terraform itself refuses any plan that would destroy them. With an approval for this env and
  *   bucket, `prevent_destroy` is lifted and the bucket (and user) get `force_destroy`, so destroy can empty the bucket
@@ -15,7 +19,7 @@
  * Imported resources ignore changes to their tags and to settings this stack does not own (and the provider has no
  * default tags), so deploying the stack never alters the legacy bucket or user the legacy app still relies on.
  */
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { TerraformIterator, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
@@ -28,6 +32,10 @@ import type { TeardownApproval } from './approval';
 import { configureBackend, type BackendKind } from './backend';
 import { migrationPrincipals } from './batch-operations';
 import { bucketArn, migrationTrustPolicy, partitionOf, readerRolePolicy, renderPolicy } from './policies';
+import { ImportedInstance, ReleasedFromState } from './state-blocks';
+
+/** The construct id (and Terraform name) of the legacy app's access keys, one for_each instance per key id. */
+export const LEGACY_KEYS = 'legacy-access-key';
 
 export interface LegacyStackOptions {
   backend: BackendKind;
@@ -86,14 +94,27 @@ export class LegacyStack extends TerraformStack {
     });
     user.importFrom(l.appUser.name);
 
-    l.appUser.accessKeyIds.forEach((keyId, i) => {
-      const key = new IamAccessKey(this, `legacy-access-key-${i}`, {
+    // ---- the legacy app's access keys: managed (and so destroyable) only in the approved teardown stack ----
+    // Approved: `aws_iam_access_key.legacy-access-key["<key id>"]`, one instance per key id of the workspace, imported;
+    // the user's force_destroy removes any key Terraform does not manage. Otherwise (and with no key ids): released
+    // from state, never destroyed: keys an approved deploy brought in (the approval expired before the destroy), and
+    // keys a stack synthesized before keys were addressed by id managed at list-index addresses
+    // (`legacy-access-key-<i>`; IAM gives a user at most two access keys: IAM User Guide, "IAM and AWS STS quotas").
+    const keyIds = approved ? l.appUser.accessKeyIds : [];
+    if (keyIds.length) {
+      const keys = new IamAccessKey(this, LEGACY_KEYS, {
+        forEach: TerraformIterator.fromList(keyIds),
         user: user.name,
         // The legacy app may have deactivated a key on purpose: never flip its status.
         lifecycle: interlock(['status']),
       });
-      key.importFrom(keyId);
-    });
+      for (const keyId of keyIds) {
+        new ImportedInstance(this, `import-${keyId}`, { type: 'aws_iam_access_key', name: keys.friendlyUniqueId, key: keyId }, keyId);
+      }
+    } else {
+      new ReleasedFromState(this, `release-${LEGACY_KEYS}`, `aws_iam_access_key.${LEGACY_KEYS}`);
+    }
+    for (const i of [0, 1]) new ReleasedFromState(this, `release-${LEGACY_KEYS}-${i}`, `aws_iam_access_key.${LEGACY_KEYS}-${i}`);
 
     new TerraformOutput(this, 'reader_role_arn', { value: reader.arn, description: 'The migration reader role' });
     new TerraformOutput(this, 'legacy_bucket_arn', { value: bucket.arn, description: 'The legacy bucket' });

@@ -32,6 +32,22 @@ export const BUCKET_MULTIPART_LIST_ACTIONS = ['s3:ListBucketMultipartUploads'] a
 export const OBJECT_DELETE_ACTIONS = ['s3:DeleteObject'] as const;
 
 /**
+ * The migration writer's one delete: to undo its own copy of a photo the app deleted while it was being copied (the
+ * app deletes legacy first, then new, so the copy can land after the app's delete; migrator/src/migrate/
+ * recheck-deletes.ts). Granted only with If-Match naming an ETag (policies.ts writerRolePolicy): the writer reads the
+ * key, recognizes its copy by the provenance metadata, and deletes only while the key still holds that very object, so
+ * it can neither delete blindly (the first half of a delete-then-put) nor remove an app write that lands in between.
+ *
+ * Why not narrower (AWS Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3"):
+ * DeleteObject takes no object-tag or metadata condition (s3:ExistingObjectTag is not among its keys; s3:if-match is),
+ * so no policy can name "the writer's own objects". s3:DeleteObjectVersion with s3:versionid is no narrower: the writer
+ * must read every object (the audit, the 412 explanation), so a HEAD gives it any current version id, and a version
+ * delete is permanent where DeleteObject on the versioned bucket only adds a delete marker over the app's version,
+ * which stays recoverable until the noncurrent-version lifecycle expires it. The writer gets no version rights at all.
+ */
+export const WRITER_UNDO_ACTIONS = [...OBJECT_DELETE_ACTIONS] as const;
+
+/**
  * What S3 needs from a KMS key to write and read SSE-KMS objects on the caller's behalf: GenerateDataKey for uploads,
  * Decrypt for downloads and to complete multipart uploads. S3 never calls kms:Encrypt for SSE-KMS, so it is not granted.
  * (AWS S3 User Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", Permissions: "To upload or download
@@ -56,6 +72,12 @@ export const ALL_S3_ACTIONS_FOR_DENY = ['s3:*'] as const;
 export const CONDITIONAL_WRITE_ACTIONS = ['s3:PutObject'] as const;
 
 /**
+ * The action whose encryption headers the bucket policy checks (PutObject, CopyObject and every step of a multipart
+ * upload are authorized as s3:PutObject); used only in Deny statements.
+ */
+export const SSE_WRITE_ACTIONS = ['s3:PutObject'] as const;
+
+/**
  * Tag an object as it is written (PutObject with x-amz-tagging needs it): the app's store tags its tombstones so a
  * lifecycle rule expires them.
  */
@@ -66,12 +88,10 @@ export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIO
 export const APP_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /**
- * The migration writer: create objects and read them back for the audit; and delete, for one purpose only: when the
- * app deletes a photo while the migrator is copying it (the app deletes legacy first, then new), the migrator's write
- * can land after the app's delete, so the migrator deletes its own copy again (a delete marker on a versioned bucket,
- * as the app's own delete). Overwrites stay impossible: the bucket policy makes every write conditional.
+ * The migration writer: create objects and read them back for the audit. Overwrites stay impossible: the bucket policy
+ * makes every write conditional. Its delete is WRITER_UNDO_ACTIONS, under a condition of its own.
  */
-export const WRITER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
+export const WRITER_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS] as const;
 export const WRITER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /** The migration reader in the legacy account: list and read, nothing else. */
@@ -103,3 +123,37 @@ export const BUCKET_LOCATION_ACTIONS = ['s3:GetBucketLocation'] as const;
 
 /** Batch Operations' LambdaInvoke operation calls the function synchronously, once per batch of tasks. */
 export const LAMBDA_INVOKE_ACTIONS = ['lambda:InvokeFunction'] as const;
+
+// ---- access logs (the log bucket of primary.accessLogs) --------------------------------------------------------
+
+/** S3 server access logging delivers log objects as the logging service principal (logging.s3.amazonaws.com). */
+export const LOG_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
+
+/**
+ * CloudTrail checks the bucket's ACL before it delivers, then writes its log files (CloudTrail User Guide, "Amazon S3
+ * bucket policy for CloudTrail").
+ */
+export const CLOUDTRAIL_ACL_CHECK_ACTIONS = ['s3:GetBucketAcl'] as const;
+export const CLOUDTRAIL_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
+
+// ---- key rotation (primary.keyRotation.schedule: the Secrets Manager rotation function) ---------------------------
+
+/**
+ * The rotation function manages the access keys of the users it rotates (migrator/src/keys/access-keys.ts): list,
+ * create, deactivate, delete. Granted on those users' ARNs only.
+ */
+export const ACCESS_KEY_ROTATION_ACTIONS = ['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'] as const;
+
+/**
+ * What a rotation function does with the secret it rotates (Secrets Manager User Guide, "Permissions for rotation
+ * function execution roles": DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage), plus
+ * ListSecretVersionIds, which migrator/src/keys/credentials-secret.ts reads the versions' dates with. Granted on the
+ * credentials secrets only.
+ */
+export const SECRET_ROTATION_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:ListSecretVersionIds',
+] as const;

@@ -6,23 +6,30 @@
  */
 import { objectsArn, prefixObjectsArn, s3ServiceHost } from '../workspaces/arns';
 import {
+  ACCESS_KEY_ROTATION_ACTIONS,
   ALL_S3_ACTIONS_FOR_DENY,
   APP_BUCKET_ACTIONS,
   APP_OBJECT_ACTIONS,
   ASSUME_ROLE_ACTIONS,
   BUCKET_LOCATION_ACTIONS,
+  CLOUDTRAIL_ACL_CHECK_ACTIONS,
+  CLOUDTRAIL_DELIVERY_ACTIONS,
   CONDITIONAL_WRITE_ACTIONS,
   KMS_SSE_READ_ACTIONS,
   KMS_SSE_READ_WRITE_ACTIONS,
   LAMBDA_INVOKE_ACTIONS,
+  LOG_DELIVERY_ACTIONS,
   LOG_WRITE_ACTIONS,
   MANIFEST_READ_ACTIONS,
   READER_BUCKET_ACTIONS,
   REPORT_WRITE_ACTIONS,
   SECRET_READ_ACTIONS,
+  SECRET_ROTATION_ACTIONS,
+  SSE_WRITE_ACTIONS,
   READER_OBJECT_ACTIONS,
   WRITER_BUCKET_ACTIONS,
   WRITER_OBJECT_ACTIONS,
+  WRITER_UNDO_ACTIONS,
 } from './perms';
 
 export type ConditionBlock = Record<string, Record<string, string | string[]>>;
@@ -56,14 +63,27 @@ export interface SseKmsKey {
 
 // ---- identity policies ------------------------------------------------------------------------------------------
 
-function kmsViaS3(sid: string, actions: readonly string[], key: SseKmsKey): PolicyStatement {
+/** The encryption context key S3 sets on every KMS call it makes for an object (the bucket's or object's ARN). */
+export const KMS_S3_CONTEXT_KEY = 'kms:EncryptionContext:aws:s3:arn';
+
+/**
+ * The KMS rights S3 uses on the caller's behalf for one bucket's objects: only through S3 (kms:ViaService), and only
+ * for that bucket (kms:EncryptionContext:aws:s3:arn). S3 passes the bucket's ARN as the encryption context when the
+ * object uses an S3 Bucket Key, and the object's ARN otherwise (AWS S3 User Guide, "Using server-side encryption with
+ * AWS KMS keys (SSE-KMS)", Encryption context; "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys": "the bucket
+ * ARN is used as the encryption context"), so both forms are allowed, for this bucket only.
+ */
+function kmsViaS3(sid: string, actions: readonly string[], key: SseKmsKey, bucketArnValue: string): PolicyStatement {
   return {
     Sid: sid,
     Effect: 'Allow',
     Action: [...actions],
     Resource: [key.keyArn],
-    // Only when S3 calls KMS for the caller (SSE-KMS), never for direct use of the key.
-    Condition: { StringEquals: { 'kms:ViaService': s3ServiceHost(key.region) } },
+    Condition: {
+      // Only when S3 calls KMS for the caller (SSE-KMS), never for direct use of the key.
+      StringEquals: { 'kms:ViaService': s3ServiceHost(key.region) },
+      StringLike: { [KMS_S3_CONTEXT_KEY]: [bucketArnValue, objectsArn(bucketArnValue)] },
+    },
   };
 }
 
@@ -86,21 +106,39 @@ export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey; exclud
       Resource: [prefixObjectsArn(args.bucketArn, args.excludedPrefix)],
     });
   }
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
 /**
+ * The condition of the writer's delete (perms.ts WRITER_UNDO_ACTIONS): the request carries If-Match (S3 User Guide,
+ * "Enforce conditional deletes on Amazon S3 buckets", example 1: a Null test on `s3:if-match`), and not the `*` form,
+ * which would match any object that exists. S3 then deletes only while the key's current object has that ETag.
+ */
+export const UNDO_ONLY_WITH_IF_MATCH: ConditionBlock = {
+  Null: { 's3:if-match': 'false' },
+  StringNotEquals: { 's3:if-match': '*' },
+};
+
+/**
  * The migration writer role: create objects in the new bucket (the bucket policy makes every completed write
- * conditional on If-None-Match), delete its own copy of a photo the app deleted during the copy (see perms.ts), and
- * read and list it for the audit. KMS rights only with SSE-KMS, only that key.
+ * conditional on If-None-Match), read and list it for the audit, and delete only with If-Match on the ETag of the
+ * object it deletes: to undo its own copy of a photo the app deleted during the copy (see perms.ts). KMS rights only
+ * with SSE-KMS, only that key.
  */
 export function writerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'ListTheBucket', Effect: 'Allow', Action: [...WRITER_BUCKET_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'WriteAndReadObjects', Effect: 'Allow', Action: [...WRITER_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
+    {
+      Sid: 'UndoItsOwnCopyOnlyWithIfMatch',
+      Effect: 'Allow',
+      Action: [...WRITER_UNDO_ACTIONS],
+      Resource: [objectsArn(args.bucketArn)],
+      Condition: UNDO_ONLY_WITH_IF_MATCH,
+    },
   ];
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -110,7 +148,7 @@ export function readerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): 
     { Sid: 'ListTheLegacyBucket', Effect: 'Allow', Action: [...READER_BUCKET_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'ReadLegacyObjects', Effect: 'Allow', Action: [...READER_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
   ];
-  if (args.kms) statements.push(kmsViaS3('DecryptLegacyObjectsThroughS3', KMS_SSE_READ_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('DecryptLegacyObjectsThroughS3', KMS_SSE_READ_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -153,7 +191,29 @@ export function batchOperationsRolePolicy(args: {
     { Sid: 'LocateTheBucket', Effect: 'Allow', Action: [...BUCKET_LOCATION_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'InvokeTheCopyFunction', Effect: 'Allow', Action: [...LAMBDA_INVOKE_ACTIONS], Resource: [args.functionArn] },
   ];
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms));
+  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The key rotation function's execution role (stacks/key-rotation.ts): its own logs; the access keys of the users it
+ * rotates; the rotation actions on their credentials secrets; GetSecretValue on the Terraform Cloud token's secret when
+ * the app's keys go to Terraform Cloud. Nothing else: the test step signs with the new key, not with this role.
+ */
+export function keyRotationRolePolicy(args: {
+  logStreamsArn: string;
+  userArns: readonly string[];
+  credentialsSecretArns: readonly string[];
+  tokenSecretArn?: string;
+}): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    { Sid: 'WriteItsOwnLogs', Effect: 'Allow', Action: [...LOG_WRITE_ACTIONS], Resource: [args.logStreamsArn] },
+    { Sid: 'RotateTheUsersAccessKeys', Effect: 'Allow', Action: [...ACCESS_KEY_ROTATION_ACTIONS], Resource: [...args.userArns] },
+    { Sid: 'StageTheCredentialsSecrets', Effect: 'Allow', Action: [...SECRET_ROTATION_ACTIONS], Resource: [...args.credentialsSecretArns] },
+  ];
+  if (args.tokenSecretArn) {
+    statements.push({ Sid: 'ReadTheTerraformCloudToken', Effect: 'Allow', Action: [...SECRET_READ_ACTIONS], Resource: [args.tokenSecretArn] });
+  }
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -211,10 +271,33 @@ export function migrationTrustPolicy(args: { principals: readonly string[]; exte
  *   CompleteMultipartUpload, CopyObject). The page's example 3 denies with the same pair of conditions.
  *   The writer is matched with aws:PrincipalArn (the role ARN also matches its sessions) rather than a Principal
  *   element, so the policy does not depend on the role existing when the policy is put.
+ * - Server-side encryption (sseStatements): a write that asks for another encryption than the workspace's (another
+ *   algorithm, another KMS key, or a key of the caller's own, SSE-C) is denied, whoever asks.
  */
-export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: readonly string[] }): PolicyDocument {
-  const everything = [args.bucketArn, objectsArn(args.bucketArn)];
-  const statements: PolicyStatement[] = [
+export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: readonly string[]; encryption: SseHeader }): PolicyDocument {
+  const statements: PolicyStatement[] = transportDenies(args.bucketArn);
+  if (args.conditionalWriterArns.length) {
+    statements.push({
+      Sid: 'DenyMigrationWritesWithoutIfNoneMatch',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: [...CONDITIONAL_WRITE_ACTIONS],
+      Resource: [objectsArn(args.bucketArn)],
+      Condition: {
+        ArnEquals: { 'aws:PrincipalArn': [...args.conditionalWriterArns] },
+        Null: { 's3:if-none-match': 'true' },
+        Bool: { 's3:ObjectCreationOperation': 'true' },
+      },
+    });
+  }
+  statements.push(...sseStatements(objectsArn(args.bucketArn), args.encryption));
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Every request over plain HTTP, or TLS older than 1.2, is denied, whoever asks: the first rules of every bucket policy. */
+function transportDenies(bucketArnValue: string): PolicyStatement[] {
+  const everything = [bucketArnValue, objectsArn(bucketArnValue)];
+  return [
     {
       Sid: 'DenyInsecureTransport',
       Effect: 'Deny',
@@ -232,22 +315,128 @@ export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: r
       Condition: { NumericLessThan: { 's3:TlsVersion': MIN_TLS_VERSION } },
     },
   ];
-  if (args.conditionalWriterArns.length) {
+}
+
+export const S3_LOGGING_SERVICE = 'logging.s3.amazonaws.com';
+export const CLOUDTRAIL_SERVICE = 'cloudtrail.amazonaws.com';
+
+/**
+ * The log bucket's policy: the transport denies, and the one service that delivers into it, only on behalf of the
+ * photos' bucket in this account (the confused-deputy guard):
+ * - server access logging: logging.s3.amazonaws.com may PutObject under the prefix, with aws:SourceArn the photos'
+ *   bucket and aws:SourceAccount this account (S3 User Guide, "Enabling Amazon S3 server access logging", "Grant
+ *   permissions to the logging service principal by using a bucket policy"; the bucket owner enforced setting rules out
+ *   the log-delivery ACL);
+ * - CloudTrail: cloudtrail.amazonaws.com may GetBucketAcl, and PutObject under `<prefix>AWSLogs/<account>/` with the
+ *   bucket-owner-full-control ACL, with aws:SourceArn the trail (CloudTrail User Guide, "Amazon S3 bucket policy for
+ *   CloudTrail").
+ * Nobody is granted anything else: the operators read the logs with their own account's identity policies.
+ */
+export function logBucketPolicy(args: {
+  logBucketArn: string;
+  prefix: string;
+  sourceAccount: string;
+  delivery: { kind: 'server-access-logs'; sourceBucketArn: string } | { kind: 'cloudtrail'; trailArn: string };
+}): PolicyDocument {
+  const statements = transportDenies(args.logBucketArn);
+  const d = args.delivery;
+  if (d.kind === 'server-access-logs') {
     statements.push({
-      Sid: 'DenyMigrationWritesWithoutIfNoneMatch',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: [...CONDITIONAL_WRITE_ACTIONS],
-      Resource: [objectsArn(args.bucketArn)],
-      Condition: {
-        ArnEquals: { 'aws:PrincipalArn': [...args.conditionalWriterArns] },
-        Null: { 's3:if-none-match': 'true' },
-        Bool: { 's3:ObjectCreationOperation': 'true' },
-      },
+      Sid: 'S3ServerAccessLogDelivery',
+      Effect: 'Allow',
+      Principal: { Service: [S3_LOGGING_SERVICE] },
+      Action: [...LOG_DELIVERY_ACTIONS],
+      Resource: [prefixObjectsArn(args.logBucketArn, args.prefix)],
+      Condition: { ArnLike: { 'aws:SourceArn': d.sourceBucketArn }, StringEquals: { 'aws:SourceAccount': args.sourceAccount } },
     });
+  } else {
+    statements.push(
+      {
+        Sid: 'CloudTrailAclCheck',
+        Effect: 'Allow',
+        Principal: { Service: [CLOUDTRAIL_SERVICE] },
+        Action: [...CLOUDTRAIL_ACL_CHECK_ACTIONS],
+        Resource: [args.logBucketArn],
+        Condition: { StringEquals: { 'aws:SourceArn': d.trailArn } },
+      },
+      {
+        Sid: 'CloudTrailDelivery',
+        Effect: 'Allow',
+        Principal: { Service: [CLOUDTRAIL_SERVICE] },
+        Action: [...CLOUDTRAIL_DELIVERY_ACTIONS],
+        Resource: [prefixObjectsArn(args.logBucketArn, `${args.prefix}AWSLogs/${args.sourceAccount}/`)],
+        Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': d.trailArn } },
+      },
+    );
   }
   return { Version: '2012-10-17', Statement: statements };
 }
+
+/** The server-side encryption a bucket's writes must ask for: the workspace's `primary.encryption`. */
+export interface SseHeader {
+  /** The value of x-amz-server-side-encryption. */
+  readonly algorithm: 'AES256' | 'aws:kms';
+  /** With aws:kms: the key's ARN, the value of x-amz-server-side-encryption-aws-kms-key-id. */
+  readonly kmsKeyArn?: string;
+}
+
+/**
+ * The bucket policy's encryption rules, Deny statements on s3:PutObject for every principal.
+ *
+ * Which requests carry the headers (S3 API Reference, PutObject, CopyObject, CreateMultipartUpload, UploadPart): a
+ * single PUT, a copy and the CreateMultipartUpload of a multipart upload carry x-amz-server-side-encryption (and the
+ * KMS key id); UploadPart, UploadPartCopy and CompleteMultipartUpload carry none (the upload's encryption was fixed
+ * when it was created), and all of them are authorized as s3:PutObject. A condition on a header S3 does not see
+ * treats it as absent, so a Deny of an absent header would refuse every part (as reported for UploadPart,
+ * boto/botocore#471 and aws/aws-sdk-js#1830) and every completion. s3:ObjectCreationOperation, which exempts the parts
+ * from the conditional-write Deny above, cannot exempt them here: it is true for CompleteMultipartUpload (no header)
+ * and false for CreateMultipartUpload (header), the opposite grouping of the one needed. So each rule applies to the
+ * requests that carry the header in question ("Null": false) and refuses a wrong value there, wherever in a multipart
+ * upload it sits:
+ *
+ * - DenyOtherEncryption: x-amz-server-side-encryption present and not the workspace's algorithm (SSE-S3 asked of an
+ *   SSE-KMS bucket, SSE-KMS or DSSE-KMS of an SSE-S3 one).
+ * - DenyOtherKmsKey (SSE-KMS): x-amz-server-side-encryption-aws-kms-key-id present and not the workspace's key ARN.
+ * - DenyCustomerProvidedKeys: SSE-C (x-amz-server-side-encryption-customer-algorithm present), which would leave the
+ *   object readable only with a key S3 does not keep.
+ *
+ * A write with no encryption header gets the bucket's default encryption, which the stack sets to the same algorithm
+ * and key (primary-stack.ts), so every object ends up encrypted as the workspace says; the bucketmove writers send the
+ * header anyway (migrator/src/migrate/write-new.ts sseParams: the migrator, copy-on-miss, the store's puts and
+ * tombstones, the Batch Operations manifests).
+ */
+export function sseStatements(objects: string, enc: SseHeader): PolicyStatement[] {
+  const deny = (sid: string, condition: ConditionBlock): PolicyStatement => ({
+    Sid: sid,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: [...SSE_WRITE_ACTIONS],
+    Resource: [objects],
+    Condition: condition,
+  });
+  const statements = [
+    deny('DenyOtherEncryption', {
+      Null: { [SSE_HEADER]: 'false' },
+      StringNotEquals: { [SSE_HEADER]: enc.algorithm },
+    }),
+  ];
+  if (enc.algorithm === 'aws:kms') {
+    if (!enc.kmsKeyArn) throw new Error('sseStatements: aws:kms needs the key ARN');
+    statements.push(
+      deny('DenyOtherKmsKey', {
+        Null: { [SSE_KMS_KEY_HEADER]: 'false' },
+        StringNotEquals: { [SSE_KMS_KEY_HEADER]: enc.kmsKeyArn },
+      }),
+    );
+  }
+  statements.push(deny('DenyCustomerProvidedKeys', { Null: { [SSE_C_HEADER]: 'false' } }));
+  return statements;
+}
+
+/** The S3 condition keys of the encryption headers (Service Authorization Reference, Amazon S3, condition keys). */
+export const SSE_HEADER = 's3:x-amz-server-side-encryption';
+export const SSE_KMS_KEY_HEADER = 's3:x-amz-server-side-encryption-aws-kms-key-id';
+export const SSE_C_HEADER = 's3:x-amz-server-side-encryption-customer-algorithm';
 
 /** The JSON text Terraform receives (stable key order as built above). */
 export function renderPolicy(doc: PolicyDocument): string {

@@ -4,18 +4,23 @@
  * - The bucket, hardened as terraform-aws-modules/s3-bucket would: public access blocked (all four settings), object
  *   ownership BucketOwnerEnforced (ACLs off), default encryption (SSE-S3, or SSE-KMS with a bucket key), versioning,
  *   lifecycle (abort incomplete multipart uploads; expire noncurrent versions), and the bucket policy of
- *   `policies.bucketPolicy` (TLS only, TLS >= 1.2, the writer role's writes must carry If-None-Match). The bucket holds
- *   patients' photos, so it also carries `prevent_destroy`.
- * - The app's IAM user, its access key in a Secrets Manager secret as {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"};
- *   in the dev workspace only, a second user for local development with the same rights and its own secret.
+ *   `policies.bucketPolicy` (TLS only, TLS >= 1.2, the writer role's writes must carry If-None-Match, no write may ask
+ *   for another encryption). The bucket holds patients' photos, so it also carries `prevent_destroy`.
+ * - Its access logs (access-logs.ts): server access logging or a CloudTrail trail into a hardened log bucket; by
+ *   default on, except in dev.
+ * - The app's IAM user and the Secrets Manager secret for its access key ({"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"});
+ *   in the dev workspace only, a second user for local development with the same rights and its own secret. Terraform
+ *   never creates a key or a secret value, so no secret is ever in its state: the keys are made and rotated by
+ *   `npm run keys` and, when `primary.keyRotation.schedule`, by the rotation function (key-rotation.ts). `removed`
+ *   blocks forget (without destroying) the access key and secret version an older version of this stack created, so a
+ *   deployed stack moves out of them with one deploy and a rotation (README, "Access keys").
  * - The migration writer role, assumable by the configured migrator principals with the ExternalId.
  * - With `batchOperations.enabled`: the S3 Batch Operations function, its role and the job role (batch-operations.ts);
  *   the writer role then also trusts the function's role, and the app's user gets nothing under the jobs' prefix.
  * - Outputs: names and ARNs, never secret values.
  */
-import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
@@ -30,8 +35,11 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
-import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { ConfigError, type Workspace } from '../workspaces/load';
+import { accessLogsOf, keyRotationOf } from '../workspaces/schema';
+import { KeyRotation } from './key-rotation';
+import { credentialsSecretName } from '../workspaces/key-layout';
+import { AccessLogs } from './access-logs';
 import { configureBackend, type BackendKind } from './backend';
 import { batchPrefixes } from '../workspaces/batch-layout';
 import { BatchOperations, batchLifecycleRule, migrationPrincipals } from './batch-operations';
@@ -51,12 +59,11 @@ export interface PrimaryStackOptions {
   backend: BackendKind;
   /** The built bundle of the Batch Operations handler; required when the workspace enables batchOperations. */
   lambdaBundleDir?: string;
+  /** The built bundle of the key rotation function; required when the workspace schedules its key rotation. */
+  keyRotationBundleDir?: string;
 }
 
-/** The name of the Secrets Manager secret that holds a user's access key pair. */
-export function credentialsSecretName(env: string, userName: string): string {
-  return `bucketmove/${env}/${userName}/aws-credentials`;
-}
+export { credentialsSecretName } from '../workspaces/key-layout';
 
 export class PrimaryStack extends TerraformStack {
   constructor(scope: Construct, id: string, ws: Workspace, options: PrimaryStackOptions) {
@@ -142,10 +149,22 @@ export class PrimaryStack extends TerraformStack {
     });
     new S3BucketPolicy(this, 'bucket-policy', {
       bucket: bucket.id,
-      policy: renderPolicy(bucketPolicy({ bucketArn: theBucketArn, conditionalWriterArns: [writerRoleArn] })),
+      policy: renderPolicy(
+        bucketPolicy({
+          bucketArn: theBucketArn,
+          conditionalWriterArns: [writerRoleArn],
+          encryption: kms ? { algorithm: 'aws:kms', kmsKeyArn: kms.keyArn } : { algorithm: 'AES256' },
+        }),
+      ),
       // Putting a policy while the public access block is being changed can conflict (as terraform-aws-modules does).
       dependsOn: [publicAccessBlock],
     });
+
+    // ---- access logs (primary.accessLogs: server access logging or a CloudTrail trail, into a log bucket) ----
+    const logs = accessLogsOf(ws);
+    if (logs) {
+      new AccessLogs(this, 'access-logs', { logs, partition, region: ws.region, accountId: p.accountId, source: bucket, sourceBucketName: p.bucket });
+    }
 
     // ---- the app's user, and in dev the local-development user ----
     const appUser = this.bucketUser('app', ws, p.appUser.name, theBucketArn, kms);
@@ -154,13 +173,21 @@ export class PrimaryStack extends TerraformStack {
       value: appUser.secret.arn,
       description: 'Secrets Manager secret holding the app user key pair as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY',
     });
+    const rotated = [{ id: 'app', userName: p.appUser.name, secret: appUser.secret, secretName: credentialsSecretName(ws.env, p.appUser.name) }];
     if (p.devUser) {
       const devUser = this.bucketUser('dev', ws, p.devUser.name, theBucketArn, kms);
+      rotated.push({ id: 'dev', userName: p.devUser.name, secret: devUser.secret, secretName: credentialsSecretName(ws.env, p.devUser.name) });
       new TerraformOutput(this, 'dev_user_arn', { value: devUser.user.arn, description: 'The local-development IAM user' });
       new TerraformOutput(this, 'dev_credentials_secret_arn', {
         value: devUser.secret.arn,
         description: 'Secrets Manager secret holding the local-development user key pair',
       });
+    }
+
+    // ---- the scheduled rotation of those keys (primary.keyRotation) ----
+    if (keyRotationOf(ws).schedule) {
+      if (!options.keyRotationBundleDir) throw new ConfigError(`${id}: the key rotation is scheduled but no function bundle was given`);
+      new KeyRotation(this, 'key-rotation', { ws, bundleDir: options.keyRotationBundleDir, users: rotated });
     }
 
     // ---- S3 Batch Operations (the function, its role, the job role) ----
@@ -187,7 +214,12 @@ export class PrimaryStack extends TerraformStack {
     new TerraformOutput(this, 'writer_role_arn', { value: writer.arn, description: 'The migration writer role' });
   }
 
-  /** An IAM user with the app's rights on the bucket, its access key, and the secret that holds the key pair. */
+  /**
+   * An IAM user with the app's rights on the bucket, and the secret that will hold its key pair (empty until the
+   * first rotation). The access key and secret version earlier versions of this stack created are forgotten by
+   * `removed` blocks (lifecycle destroy = false): Terraform drops them from state without deleting the key the app
+   * runs with; the next rotation replaces it.
+   */
   private bucketUser(id: string, ws: Workspace, name: string, theBucketArn: string, kms: SseKmsKey | undefined) {
     const user = new IamUser(this, `${id}-user`, { name });
     new IamUserPolicy(this, `${id}-user-policy`, {
@@ -201,15 +233,23 @@ export class PrimaryStack extends TerraformStack {
         }),
       ),
     });
-    const key = new IamAccessKey(this, `${id}-access-key`, { user: user.name });
     const secret = new SecretsmanagerSecret(this, `${id}-credentials`, {
       name: credentialsSecretName(ws.env, name),
-      description: `Access key of IAM user ${name} for bucket ${ws.primary.bucket}, as the env vars the app reads`,
+      description: `Access key of IAM user ${name} for bucket ${ws.primary.bucket}, as the env vars the app reads (written by npm run keys and the rotation function, never by Terraform)`,
     });
-    new SecretsmanagerSecretVersion(this, `${id}-credentials-value`, {
-      secretId: secret.id,
-      secretString: Fn.jsonencode({ AWS_ACCESS_KEY_ID: key.id, AWS_SECRET_ACCESS_KEY: key.secret }),
-    });
+    forgetWithoutDestroying(this, [`aws_iam_access_key.${id}-access-key`, `aws_secretsmanager_secret_version.${id}-credentials-value`]);
     return { user, secret };
   }
 }
+
+/**
+ * Terraform `removed` blocks (Terraform 1.7+, "Removing resources"): the resources at these addresses leave the state
+ * without being destroyed. An address not in the state is nothing to do. cdktf 0.21 has no construct for them, so they
+ * go in as an override of the stack's top-level `removed` list.
+ */
+function forgetWithoutDestroying(stack: TerraformStack, addresses: readonly string[]): void {
+  const blocks = addresses.map((from) => ({ from, lifecycle: { destroy: false } }));
+  removedBlocks.set(stack, [...(removedBlocks.get(stack) ?? []), ...blocks]);
+  stack.addOverride('removed', removedBlocks.get(stack));
+}
+const removedBlocks = new WeakMap<TerraformStack, { from: string; lifecycle: { destroy: boolean } }[]>();

@@ -91,10 +91,21 @@ const legacyObject = (w: typeof ws.prod) => `${legacyBucket(w)}/photos/p1/x-ray.
 const bucketPolicyOf = (w: 'dev' | 'staging' | 'prod') =>
   ({ dev: rendered.primaryDev, staging: rendered.primaryStaging, prod: rendered.primaryProd })[w].bucketPolicy;
 
-const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' };
+/** What S3 sends KMS for an object of `bucketArnValue` with an S3 Bucket Key: through S3, the bucket's ARN as context. */
+const viaS3 = (bucketArnValue: string) => ({
+  'kms:ViaService': 's3.eu-west-1.amazonaws.com',
+  'kms:EncryptionContext:aws:s3:arn': bucketArnValue,
+});
+/** The encryption headers of a write (PutObject, CopyObject, CreateMultipartUpload; parts and completions send none). */
+const sse = (algorithm: string, kmsKeyId?: string) => ({
+  's3:x-amz-server-side-encryption': algorithm,
+  ...(kmsKeyId ? { 's3:x-amz-server-side-encryption-aws-kms-key-id': kmsKeyId } : {}),
+});
+const sseC = { 's3:x-amz-server-side-encryption-customer-algorithm': 'AES256' };
 const creates = { 's3:ObjectCreationOperation': 'true' }; // PutObject, CompleteMultipartUpload
 const part = { 's3:ObjectCreationOperation': 'false' }; // CreateMultipartUpload, UploadPart, UploadPartCopy
 const ifNoneMatch = { 's3:if-none-match': '*' };
+const ifMatchCopy = { 's3:if-match': '"9b2cf535f27731c974343645a3985328"' }; // DeleteObject naming the ETag of the copy
 
 type Actor = Pick<Request, 'principal' | 'principalArn' | 'identityPolicies'>;
 interface Case {
@@ -133,9 +144,9 @@ const cases: Case[] = [
   { name: 'prod app user cannot change the lifecycle', actor: prodApp, action: 's3:PutLifecycleConfiguration', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'prod app user cannot lift the public access block', actor: prodApp, action: 's3:PutBucketPublicAccessBlock', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'prod app user cannot make itself a new access key', actor: prodApp, action: 'iam:CreateAccessKey', resource: prodApp.principalArn, account: PRIMARY, expected: 'ImplicitlyDenied' },
-  { name: 'prod app user uses the bucket key through S3', actor: prodApp, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+  { name: 'prod app user uses the bucket key through S3', actor: prodApp, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'Allowed' },
   { name: 'prod app user cannot use the bucket key directly', actor: prodApp, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), expected: 'ImplicitlyDenied' },
-  { name: 'prod app user cannot use the staging key', actor: prodApp, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'prod app user cannot use the staging key', actor: prodApp, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'ImplicitlyDenied' },
   { name: 'staging app user reads its bucket', actor: stagingApp, action: 's3:GetObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'Allowed' },
   { name: 'staging app user cannot write the prod bucket', actor: stagingApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'ImplicitlyDenied' },
 
@@ -146,6 +157,28 @@ const cases: Case[] = [
   { name: 'a write over TLS 1.1 is denied', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, 's3:TlsVersion': '1.1' }, expected: 'ExplicitlyDenied' },
   { name: 'a read over TLS 1.2 is allowed', actor: prodApp, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:TlsVersion': '1.2' }, expected: 'Allowed' },
   { name: 'a plain-HTTP conditional write by the writer is denied', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch, 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
+
+  // -- server-side encryption: the bucket policy refuses a write that asks for another encryption, whoever asks
+  { name: 'prod app user writes with SSE-KMS and the bucket\'s key', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('aws:kms', prodKey) }, expected: 'Allowed' },
+  { name: 'prod app user cannot write asking for SSE-S3 (the bucket is SSE-KMS)', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('AES256') }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user cannot write asking for DSSE-KMS', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('aws:kms:dsse', prodKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user cannot write with another KMS key (staging\'s)', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sse('aws:kms', stagingKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user cannot write with a key of its own (SSE-C)', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...sseC }, expected: 'ExplicitlyDenied' },
+  { name: 'a write with no encryption header is not refused by the policy: the bucket\'s default encryption (the same key) applies', actor: prodApp, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: creates, expected: 'Allowed' },
+  { name: 'writer cannot write a conditional PUT with another KMS key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch, ...sse('aws:kms', stagingKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'writer writes a conditional PUT with the bucket\'s key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch, ...sse('aws:kms', prodKey) }, expected: 'Allowed' },
+  { name: 'writer starts a multipart upload (CreateMultipartUpload carries the header) with the bucket\'s key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...part, ...sse('aws:kms', prodKey) }, expected: 'Allowed' },
+  { name: 'writer cannot start a multipart upload with another KMS key', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...part, ...sse('aws:kms', stagingKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'writer cannot start a multipart upload asking for SSE-S3', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...part, ...sse('AES256') }, expected: 'ExplicitlyDenied' },
+  { name: 'writer completes a multipart upload with If-None-Match (a completion carries no encryption header)', actor: prodWriter, action: 's3:PutObject', resource: object(ws.prod, 'photos/big.jpg'), ...onPrimary('prod'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
+  { name: 'dev app user writes with SSE-S3', actor: devApp, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...sse('AES256') }, expected: 'Allowed' },
+  { name: 'dev app user cannot write asking for SSE-KMS (the bucket is SSE-S3)', actor: devApp, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...sse('aws:kms', prodKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'dev local user cannot write with SSE-C', actor: devLocal, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...sseC }, expected: 'ExplicitlyDenied' },
+  { name: 'dev writer cannot upload asking for SSE-KMS', actor: devWriter, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...ifNoneMatch, ...sse('aws:kms', prodKey) }, expected: 'ExplicitlyDenied' },
+  { name: 'prod app user uses the key through S3 for an object without a bucket key (the object\'s ARN as context)', actor: prodApp, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(object(ws.prod)), expected: 'Allowed' },
+  { name: 'prod app user cannot use the bucket key through S3 for another bucket (encryption context)', actor: prodApp, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.staging)), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot generate data keys through S3 for an object of another bucket', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(object(ws.staging)), expected: 'ImplicitlyDenied' },
+  { name: 'reader with legacy.kmsKeyArn cannot decrypt objects of another bucket through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.prod)), expected: 'ImplicitlyDenied' },
 
   // -- the dev workspace's local-development user: the dev bucket only
   { name: 'dev local user reads the dev bucket', actor: devLocal, action: 's3:GetObject', resource: object(ws.dev), ...onPrimary('dev'), expected: 'Allowed' },
@@ -166,17 +199,26 @@ const cases: Case[] = [
   { name: 'dev writer can PutObject with If-None-Match: *', actor: devWriter, action: 's3:PutObject', resource: object(ws.dev), ...onPrimary('dev'), context: { ...creates, ...ifNoneMatch }, expected: 'Allowed' },
   { name: 'writer reads objects for the audit', actor: prodWriter, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
   { name: 'writer lists the bucket for the audit', actor: prodWriter, action: 's3:ListBucket', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
-  { name: 'writer can delete (a delete marker) to undo a copy that raced the app deleting the photo', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'Allowed' },
+  // Its one delete undoes its own copy: If-Match on the ETag of the copy it just read (S3 refuses the delete with 412
+  // once the key holds anything else, such as the app's write). IAM cannot name "its own objects" (DeleteObject takes no
+  // tag or metadata condition: stacks/perms.ts WRITER_UNDO_ACTIONS), so what IAM enforces is: no blind delete, no
+  // wildcard If-Match, no version delete, no listing of versions.
+  { name: 'writer may undo its own copy: DeleteObject with If-Match on the ETag it read', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), context: ifMatchCopy, expected: 'Allowed' },
+  { name: 'dev writer may undo its own copy the same way', actor: devWriter, action: 's3:DeleteObject', resource: object(ws.dev), ...onPrimary('dev'), context: ifMatchCopy, expected: 'Allowed' },
+  { name: "writer may not delete without If-Match (a blind delete of the app's object, the first half of delete-then-put)", actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: "writer may not delete with If-Match: * (whatever the key holds, the app's object included)", actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:if-match': '*' }, expected: 'ImplicitlyDenied' },
+  { name: 'writer may not delete a version for good, even one it names', actor: prodWriter, action: 's3:DeleteObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), context: { 's3:versionid': 'vY7Uq0s0nY7Uq0s0nY7Uq0s0nY7Uq0s0' }, expected: 'ImplicitlyDenied' },
+  { name: 'writer may not list object versions', actor: prodWriter, action: 's3:ListBucketVersions', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+  { name: 'writer may not read an old version of an object', actor: prodWriter, action: 's3:GetObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
   { name: 'writer cannot tag objects', actor: prodWriter, action: 's3:PutObjectTagging', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'writer cannot delete versions permanently', actor: prodWriter, action: 's3:DeleteObjectVersion', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'writer cannot delete in the staging bucket', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.staging), ...onPrimary('staging'), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot delete in the staging bucket, even with If-Match', actor: prodWriter, action: 's3:DeleteObject', resource: object(ws.staging), ...onPrimary('staging'), context: ifMatchCopy, expected: 'ImplicitlyDenied' },
   { name: 'writer cannot write the staging bucket', actor: prodWriter, action: 's3:PutObject', resource: object(ws.staging), ...onPrimary('staging'), context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
   { name: 'writer cannot change the bucket policy', actor: prodWriter, action: 's3:PutBucketPolicy', resource: bucket(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'writer generates data keys with the bucket key through S3', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
-  { name: 'writer decrypts with the bucket key through S3', actor: prodWriter, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
-  { name: 'writer has no kms:Encrypt (S3 does not need it)', actor: prodWriter, action: 'kms:Encrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
-  { name: 'writer cannot use another key', actor: prodWriter, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
-  { name: 'dev writer (SSE-S3) has no KMS rights at all', actor: devWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'writer generates data keys with the bucket key through S3', actor: prodWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'Allowed' },
+  { name: 'writer decrypts with the bucket key through S3', actor: prodWriter, action: 'kms:Decrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'Allowed' },
+  { name: 'writer has no kms:Encrypt (S3 does not need it)', actor: prodWriter, action: 'kms:Encrypt', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'ImplicitlyDenied' },
+  { name: 'writer cannot use another key', actor: prodWriter, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.prod)), expected: 'ImplicitlyDenied' },
+  { name: 'dev writer (SSE-S3) has no KMS rights at all', actor: devWriter, action: 'kms:GenerateDataKey', resource: prodKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(ws.dev)), expected: 'ImplicitlyDenied' },
 
   // -- the migration reader role in the legacy account: list and read the legacy bucket only
   { name: 'reader reads a legacy object', actor: prodReader, action: 's3:GetObject', resource: legacyObject(ws.prod), account: LEGACY, expected: 'Allowed' },
@@ -187,9 +229,15 @@ const cases: Case[] = [
   { name: 'reader cannot delete the legacy bucket', actor: prodReader, action: 's3:DeleteBucket', resource: legacyBucket(ws.prod), account: LEGACY, expected: 'ImplicitlyDenied' },
   { name: 'reader cannot read another legacy bucket', actor: prodReader, action: 's3:GetObject', resource: legacyObject(ws.dev), account: LEGACY, expected: 'ImplicitlyDenied' },
   { name: 'reader cannot read the new bucket', actor: prodReader, action: 's3:GetObject', resource: object(ws.prod), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
-  { name: 'reader has no KMS rights without legacy.kmsKeyArn', actor: prodReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'ImplicitlyDenied' },
-  { name: 'reader with legacy.kmsKeyArn decrypts through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'Allowed' },
-  { name: 'reader with legacy.kmsKeyArn cannot encrypt', actor: stagingKmsReader, action: 'kms:GenerateDataKey', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3, expected: 'ImplicitlyDenied' },
+  { name: 'reader has no KMS rights without legacy.kmsKeyArn', actor: prodReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.prod)), expected: 'ImplicitlyDenied' },
+  { name: 'reader with legacy.kmsKeyArn decrypts through S3', actor: stagingKmsReader, action: 'kms:Decrypt', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.staging)), expected: 'Allowed' },
+  { name: 'reader with legacy.kmsKeyArn cannot encrypt', actor: stagingKmsReader, action: 'kms:GenerateDataKey', resource: LEGACY_KMS_KEY, account: LEGACY, resourcePolicy: defaultKeyPolicy(LEGACY), context: viaS3(legacyBucket(ws.staging)), expected: 'ImplicitlyDenied' },
+
+  // -- access logs: only S3's logging service writes into the log bucket, only for this bucket in this account
+  ...accessLogCases(),
+
+  // -- the key rotation function's role: the rotated user's keys and secret, the Terraform Cloud token; nothing else
+  ...keyRotationCases(),
 
   // -- trust policies: the migrator principal, with the ExternalId, and nobody else
   ...trustCases(),
@@ -230,6 +278,53 @@ function trustCases(): Case[] {
     { name: 'the dev migrator cannot assume the prod writer role', actor: devMigrator, action: 'sts:AssumeRole', ...writer, context: ext, expected: 'ImplicitlyDenied' },
     { name: 'the migrator assumes the legacy reader role across accounts with the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...reader, context: ext, expected: 'Allowed' },
     { name: 'the migrator cannot assume the reader role without the ExternalId', actor: prodMigrator, action: 'sts:AssumeRole', ...reader, expected: 'ImplicitlyDenied' },
+  ];
+}
+
+function accessLogCases(): Case[] {
+  const w = ws.prod;
+  const logBucket = `arn:aws:s3:::${w.primary.bucket}-access-logs`;
+  const logObject = `${logBucket}/s3-access-logs/${PRIMARY}/eu-west-1/${w.primary.bucket}/2026/11/30/2026-11-30-10-00-00-0A1B2C3D4E5F6A7B`;
+  const onLog = { account: PRIMARY, resourcePolicy: rendered.primaryProd.logBucketPolicy };
+  const logging = { principal: 'logging.s3.amazonaws.com', principalArn: 'logging.s3.amazonaws.com', identityPolicies: [] as PolicyDocument[] };
+  const forProd = { 'aws:SourceArn': bucket(w), 'aws:SourceAccount': PRIMARY };
+  return [
+    { name: 'S3 server access logging delivers the prod bucket\'s logs into its log bucket', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd }, expected: 'Allowed' },
+    { name: 'S3 logging cannot deliver another bucket\'s logs there (aws:SourceArn)', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd, 'aws:SourceArn': bucket(ws.staging) }, expected: 'ImplicitlyDenied' },
+    { name: 'S3 logging cannot deliver on behalf of another account (aws:SourceAccount)', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd, 'aws:SourceAccount': '999999999999' }, expected: 'ImplicitlyDenied' },
+    { name: 'S3 logging cannot write outside the log prefix', actor: logging, action: 's3:PutObject', resource: `${logBucket}/elsewhere/x`, ...onLog, context: { ...creates, ...forProd }, expected: 'ImplicitlyDenied' },
+    { name: 'S3 logging cannot read the logs', actor: logging, action: 's3:GetObject', resource: logObject, ...onLog, context: forProd, expected: 'ImplicitlyDenied' },
+    { name: 'the prod app user cannot write into the log bucket', actor: prodApp, action: 's3:PutObject', resource: logObject, ...onLog, context: creates, expected: 'ImplicitlyDenied' },
+    { name: 'the prod app user cannot delete access logs', actor: prodApp, action: 's3:DeleteObject', resource: logObject, ...onLog, expected: 'ImplicitlyDenied' },
+    { name: 'the prod writer cannot read access logs', actor: prodWriter, action: 's3:GetObject', resource: logObject, ...onLog, expected: 'ImplicitlyDenied' },
+    { name: 'a plain-HTTP delivery is denied', actor: logging, action: 's3:PutObject', resource: logObject, ...onLog, context: { ...creates, ...forProd, 'aws:SecureTransport': 'false' }, expected: 'ExplicitlyDenied' },
+  ];
+}
+
+function keyRotationCases(): Case[] {
+  const w = ws.prod;
+  const fn = role(rendered.primaryProd, PRIMARY, 'bucketmove-key-rotation-prod');
+  const appUserArn = userArn(w.primary.appUser.name);
+  const secret = (name: string) => `arn:aws:secretsmanager:eu-west-1:${PRIMARY}:secret:${name}-Ab12Cd`;
+  const appSecret = secret(`bucketmove/prod/${w.primary.appUser.name}/aws-credentials`);
+  const trust = { resource: roleArn(PRIMARY, 'bucketmove-key-rotation-prod'), account: PRIMARY, resourcePolicy: must(rendered.primaryProd.roles, 'bucketmove-key-rotation-prod').trust };
+  const lambda = { principal: 'lambda.amazonaws.com', principalArn: 'lambda.amazonaws.com', identityPolicies: [] as PolicyDocument[] };
+  return [
+    { name: 'rotation function creates an access key for the prod app user', actor: fn, action: 'iam:CreateAccessKey', resource: appUserArn, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function deletes a key of the prod app user', actor: fn, action: 'iam:DeleteAccessKey', resource: appUserArn, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function deactivates a key of the prod app user', actor: fn, action: 'iam:UpdateAccessKey', resource: appUserArn, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function cannot make keys for another user (the staging app user)', actor: fn, action: 'iam:CreateAccessKey', resource: userArn(ws.staging.primary.appUser.name), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot make keys for any other user of the account', actor: fn, action: 'iam:CreateAccessKey', resource: userArn('admin'), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot change the user\'s policy', actor: fn, action: 'iam:PutUserPolicy', resource: appUserArn, account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function stages a new version of the app user\'s secret', actor: fn, action: 'secretsmanager:PutSecretValue', resource: appSecret, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function moves the secret\'s labels', actor: fn, action: 'secretsmanager:UpdateSecretVersionStage', resource: appSecret, account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function reads the Terraform Cloud token', actor: fn, action: 'secretsmanager:GetSecretValue', resource: secret(w.terraformCloud!.app!.tokenSecret!), account: PRIMARY, expected: 'Allowed' },
+    { name: 'rotation function cannot write the Terraform Cloud token', actor: fn, action: 'secretsmanager:PutSecretValue', resource: secret(w.terraformCloud!.app!.tokenSecret!), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot read the codec keys', actor: fn, action: 'secretsmanager:GetSecretValue', resource: secret('legacy/photo-codec-keys-prod'), account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot read the photos', actor: fn, action: 's3:GetObject', resource: object(w), ...onPrimary('prod'), expected: 'ImplicitlyDenied' },
+    { name: 'rotation function cannot delete the secret', actor: fn, action: 'secretsmanager:DeleteSecret', resource: appSecret, account: PRIMARY, expected: 'ImplicitlyDenied' },
+    { name: 'Lambda assumes the rotation function\'s role on behalf of this account', actor: lambda, action: 'sts:AssumeRole', ...trust, context: { 'aws:SourceAccount': PRIMARY }, expected: 'Allowed' },
+    { name: 'Lambda cannot assume the rotation function\'s role on behalf of another account', actor: lambda, action: 'sts:AssumeRole', ...trust, context: { 'aws:SourceAccount': '999999999999' }, expected: 'ImplicitlyDenied' },
   ];
 }
 
@@ -275,7 +370,7 @@ function batchCases(): Case[] {
     { name: 'batch function role cannot list the legacy bucket directly', actor: fnRole, action: 's3:ListBucket', resource: legacyBucket(w), account: LEGACY, expected: 'ImplicitlyDenied' },
     { name: 'batch function role cannot write the new bucket directly', actor: fnRole, action: 's3:PutObject', resource: object(w), ...staging, context: { ...creates, ...ifNoneMatch }, expected: 'ImplicitlyDenied' },
     { name: 'batch function role cannot read the new bucket directly', actor: fnRole, action: 's3:GetObject', resource: object(w), ...staging, expected: 'ImplicitlyDenied' },
-    { name: 'batch function role has no KMS rights of its own', actor: fnRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'ImplicitlyDenied' },
+    { name: 'batch function role has no KMS rights of its own', actor: fnRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(w)), expected: 'ImplicitlyDenied' },
     { name: 'batch function role reads the codec keys secret', actor: fnRole, action: 'secretsmanager:GetSecretValue', resource: secret(codecSecret), account: PRIMARY, expected: 'Allowed' },
     { name: 'batch function role cannot read another secret (the app user keys)', actor: fnRole, action: 'secretsmanager:GetSecretValue', resource: secret(`bucketmove/staging/${w.primary.appUser.name}/aws-credentials`), account: PRIMARY, expected: 'ImplicitlyDenied' },
     { name: 'batch function role writes to its own log group', actor: fnRole, action: 'logs:PutLogEvents', resource: logStream(`/aws/lambda/${b.functionName}`), account: PRIMARY, expected: 'Allowed' },
@@ -287,6 +382,7 @@ function batchCases(): Case[] {
     { name: 'batch operations role reads a version of a manifest', actor: opsRole, action: 's3:GetObjectVersion', resource: under('manifests/job-1.csv'), ...staging, expected: 'Allowed' },
     { name: 'batch operations role writes a completion report', actor: opsRole, action: 's3:PutObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, context: creates, expected: 'Allowed' },
     { name: 'batch operations role finds the bucket region', actor: opsRole, action: 's3:GetBucketLocation', resource: bucket(w), ...staging, expected: 'Allowed' },
+    { name: 'batch operations role cannot write a report asking for SSE-S3 (the bucket is SSE-KMS)', actor: opsRole, action: 's3:PutObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, context: { ...creates, ...sse('AES256') }, expected: 'ExplicitlyDenied' },
     { name: 'batch operations role invokes the copy function', actor: opsRole, action: 'lambda:InvokeFunction', resource: fnArn, account: PRIMARY, expected: 'Allowed' },
     { name: 'batch operations role cannot invoke another function', actor: opsRole, action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${region}:${PRIMARY}:function:something-else`, account: PRIMARY, expected: 'ImplicitlyDenied' },
     { name: 'batch operations role cannot read a photo', actor: opsRole, action: 's3:GetObject', resource: object(w), ...staging, expected: 'ImplicitlyDenied' },
@@ -296,7 +392,7 @@ function batchCases(): Case[] {
     { name: 'batch operations role cannot delete a report', actor: opsRole, action: 's3:DeleteObject', resource: under('reports/job-1f3c/results/a1b2.csv'), ...staging, expected: 'ImplicitlyDenied' },
     { name: 'batch operations role cannot read the legacy bucket', actor: opsRole, action: 's3:GetObject', resource: legacyObject(w), account: LEGACY, expected: 'ImplicitlyDenied' },
     { name: 'batch operations role cannot list the bucket', actor: opsRole, action: 's3:ListBucket', resource: bucket(w), ...staging, expected: 'ImplicitlyDenied' },
-    { name: 'batch operations role uses the bucket key through S3 (manifests and reports are SSE-KMS)', actor: opsRole, action: 'kms:GenerateDataKey', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3, expected: 'Allowed' },
+    { name: 'batch operations role uses the bucket key through S3 (manifests and reports are SSE-KMS)', actor: opsRole, action: 'kms:GenerateDataKey', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), context: viaS3(bucket(w)), expected: 'Allowed' },
     { name: 'batch operations role cannot use the bucket key directly', actor: opsRole, action: 'kms:Decrypt', resource: stagingKey, account: PRIMARY, resourcePolicy: defaultKeyPolicy(PRIMARY), expected: 'ImplicitlyDenied' },
 
     // who may assume them
@@ -347,10 +443,15 @@ describe('rendered policies: no wildcard grants', () => {
     // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy; staging,
     // with Batch Operations: + trust and policy of the function role and of the job role);
     // legacy-<env>: reader trust, reader policy. The second synth adds primary-staging and legacy-staging again.
+    // primary-staging and primary-prod log the bucket's access into a log bucket with its own policy, and rotate the
+    // keys with a function whose role has a trust and a policy (dev does neither).
     const batch = 4;
-    const perSynth = { primary: 4 + (4 + batch) + 5, legacy: 2 * 3 };
+    const logs = 1;
+    const rotation = 2;
+    const perSynth = { primary: 4 + logs + rotation + (4 + logs + rotation + batch) + 5, legacy: 2 * 3 };
     expect(docs.filter((d) => d.where === 'bucket policy')).toHaveLength(3 + 1);
-    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + batch + 2));
+    expect(docs.filter((d) => d.where === 'log bucket policy')).toHaveLength(2 + 1);
+    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + logs + rotation + batch + 2));
   });
 
   it.each(docs.map((d) => [`${d.stack}: ${d.where}`, d.doc] as const))('%s allows no "*" action, resource or principal', (_w, doc) => {
@@ -372,8 +473,8 @@ describe('rendered policies: no wildcard grants', () => {
     }
   });
 
-  it('every bucket policy denies plain HTTP and TLS below 1.2 for every principal', () => {
-    for (const { doc } of docs.filter((d) => d.where === 'bucket policy')) {
+  it('every bucket policy (the log buckets\' too) denies plain HTTP and TLS below 1.2 for every principal', () => {
+    for (const { doc } of docs.filter((d) => d.where === 'bucket policy' || d.where === 'log bucket policy')) {
       const deny = doc.Statement.filter((s) => s.Effect === 'Deny' && s.Principal === '*');
       expect(deny).toEqual(
         expect.arrayContaining([

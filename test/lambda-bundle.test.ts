@@ -2,39 +2,38 @@
  * `npm run build:lambda` (scripts/build-lambda.ts): the handler bundled by esbuild into one CommonJS file that runs
  * with no node_modules, and refused when it would load a native addon or need a package at run time.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Metafile } from 'esbuild';
 import { createHash } from 'crypto';
 import { App, AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../scripts/build-lambda';
-import { LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
+import { KEY_ROTATION_BUNDLE, LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
 import { workspaceForFunction } from '../stacks/batch-operations';
 import { WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
 import { ConfigError, loadWorkspace } from '../workspaces/load';
 import { cleanup, tempDir } from './helpers/synth';
+import { RUNTIME_NODE_MAJOR, runScript, runtimeNode, type NodeRun } from './helpers/runtime-node';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures', 'lambda');
+// esbuild and a child Node per test: seconds each, more on a loaded machine.
+jest.setTimeout(120_000);
+
 const work = tempDir('lambda-build');
 afterAll(() => cleanup(work));
 
 /**
- * Runs `script` with node in a folder outside the repository (no node_modules can be found from there), with the
- * environment Lambda gives the function: its region and the workspace (staging's, as the stack sets it).
+ * Runs `script` with node (this process's, or `node`) in a folder outside the repository (no node_modules can be
+ * found from there), with the environment Lambda gives the function: its region and the workspace (staging's, as the
+ * stack sets it).
  */
-function nodeOutside(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: 'eu-west-1',
-      [WORKSPACE_ENV_VAR]: workspaceForFunction(loadWorkspace('staging')),
-    };
-    execFile(process.execPath, ['-e', script], { cwd: work, env }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function nodeOutside(script: string, node = process.execPath, env: NodeJS.ProcessEnv = stagingFunctionEnv()): Promise<NodeRun> {
+  return runScript(node, script, { cwd: work, env });
+}
+
+function stagingFunctionEnv(): NodeJS.ProcessEnv {
+  return { AWS_REGION: 'eu-west-1', [WORKSPACE_ENV_VAR]: workspaceForFunction(loadWorkspace('staging')) };
 }
 
 describe('the bundle of the handler', () => {
@@ -106,6 +105,78 @@ describe('the bundle of the handler', () => {
     );
   });
 });
+
+/**
+ * The bundle on the Node major of the function's Lambda runtime (nodejs22.x: Node 22), fetched from the npm registry
+ * when this machine runs another one (test/helpers/runtime-node.ts). It must load, and handle a task end to end: parse
+ * the event and the workspace (zod), load the codec, build the S3 clients and answer. The task is for another env, so
+ * the answer (PermanentFailure, WrongEnv) needs no S3 endpoint; test/integration/batch-handler.test.ts copies an
+ * object with the bundle on this Node against the local S3.
+ */
+const runtime = runtimeNode();
+(runtime.ok ? describe : describe.skip)(
+  runtime.ok ? `the bundle on Node ${RUNTIME_NODE_MAJOR}, the ${LAMBDA_BUNDLE.runtime} runtime's (${runtime.version})` : `the bundle on Node ${RUNTIME_NODE_MAJOR} (skipped: ${runtime.reason})`,
+  () => {
+    const node = runtime.ok ? runtime.node : '';
+    let bundle: string;
+    beforeAll(() => {
+      bundle = buildLambdaBundle({ entry: path.join(ROOT, LAMBDA_BUNDLE.entry), outdir: path.join(work, 'runtime-node', 'batch-copy') }).outfile;
+    });
+
+    it(`runs Node ${RUNTIME_NODE_MAJOR}`, async () => {
+      const run = await nodeOutside('process.stdout.write(process.versions.node)', node);
+      expect(run.stdout.split('.')[0]).toBe(String(RUNTIME_NODE_MAJOR));
+    });
+
+    it('loads the bundle and answers a Batch Operations task (schema 2.0) with the real handler', async () => {
+      // A workspace whose clients need no server until a copy starts: static keys, an endpoint nothing listens on.
+      const { file: _file, ...local } = loadWorkspace('local');
+      const ws = {
+        ...local,
+        primary: { ...local.primary, endpoint: 'http://127.0.0.1:9' },
+        legacy: { ...local.legacy, endpoint: 'http://127.0.0.1:9' },
+        migration: { ...local.migration, credentials: 'static' },
+      };
+      const event = {
+        invocationSchemaVersion: '2.0',
+        invocationId: 'aW52b2NhdGlvbi0x',
+        job: { id: 'f3cc4f60-61f6-4a2b-8a21-d07600c373ce', userArguments: { env: 'staging' } },
+        tasks: [{ taskId: 'dGFzay0x', s3Key: 'photos/a%20b.jpg', s3VersionId: null, s3Bucket: ws.legacy.bucket }],
+      };
+      const run = await nodeOutside(
+        `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })` +
+          '.then((r) => process.stdout.write(JSON.stringify(r)), (e) => { process.stderr.write(String(e)); process.exitCode = 1; })',
+        node,
+        {
+          [WORKSPACE_ENV_VAR]: JSON.stringify(ws),
+          LEGACY_FERNET_KEYS: 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=',
+          AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+          LEGACY_AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+          LEGACY_AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        },
+      );
+      expect(run.stderr).not.toMatch(/Cannot find module|Error:/);
+      expect(run.code).toBe(0);
+      const res = JSON.parse(run.stdout);
+      expect(res).toMatchObject({ invocationSchemaVersion: '2.0', invocationId: event.invocationId, treatMissingKeysAs: 'PermanentFailure' });
+      expect(res.results).toHaveLength(1);
+      expect(res.results[0]).toMatchObject({ taskId: 'dGFzay0x', resultCode: 'PermanentFailure' });
+      expect(res.results[0].resultString).toContain('WrongEnv');
+    });
+
+    it('builds the key rotation function into one file that loads there and refuses a malformed event in one line', async () => {
+      const r = buildLambdaBundle({ entry: path.join(ROOT, KEY_ROTATION_BUNDLE.entry), outdir: path.join(work, 'runtime-node', 'key-rotation'), runtime: KEY_ROTATION_BUNDLE.runtime });
+      expect(fs.readdirSync(path.dirname(r.outfile))).toEqual(['index.js']);
+      const run = await nodeOutside(
+        `require(${JSON.stringify(r.outfile)}).handler({ Step: 'rotate' }).then(() => process.stdout.write('resolved'), (e) => process.stdout.write(e.message))`,
+        node,
+      );
+      expect(run.stderr).not.toMatch(/Cannot find module/);
+      expect(run.stdout).toBe('invalid rotation event: expected {SecretId, ClientRequestToken, Step: createSecret|setSecret|testSecret|finishSecret}');
+    });
+  },
+);
 
 describe('bundleProblem', () => {
   const out = 'out/index.js';

@@ -5,7 +5,6 @@ import 'cdktf/lib/testing/adapters/jest';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing, type TerraformStack } from 'cdktf';
-import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -17,15 +16,15 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
-import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
+import { SecretsmanagerSecretRotation } from '@cdktf/provider-aws/lib/secretsmanager-secret-rotation';
 import { addStacks, type SynthOptions } from '../stacks/app';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { ConfigError, loadWorkspace, parseWorkspace } from '../workspaces/load';
 import { checkBatchFunctionMemory, migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
 import { batchFunctionMemoryMb } from '../workspaces/codec-memory';
-import { approvalFor, cleanup, FIXED_NOW, tempDir } from './helpers/synth';
-import { maskAssetHashes, testLambdaBundleDir } from './helpers/lambda-bundle';
+import { cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';
+import { maskAssetHashes, testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 Testing.setupJest();
 
@@ -38,7 +37,7 @@ function build(options: Partial<SynthOptions> = {}) {
   const outdir = tempDir('testing-app');
   scratch.push(outdir);
   const app = Testing.app({ outdir });
-  const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), ...options });
+  const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir(), ...options });
   const synth = new Map<string, string>();
   for (const stack of [...built.primary, ...built.legacy] as TerraformStack[]) synth.set(stack.node.id, Testing.synth(stack));
   return { app, built, synth };
@@ -48,8 +47,7 @@ const resources = (s: string | undefined, type: string): Record<string, any>[] =
 
 const main = build();
 const approvalDir = tempDir('approval');
-const approvalFile = path.join(approvalDir, 'approval.json');
-fs.writeFileSync(approvalFile, JSON.stringify(approvalFor('prod', ws.prod.legacy.bucket)));
+const { approvalFile } = writeApprovedTeardown(approvalDir, 'prod');
 const approved = build({ approvalFile });
 
 afterAll(() => cleanup(approvalDir, ...scratch));
@@ -126,7 +124,7 @@ describe.each(ENVS)('primary-%s', (env) => {
 
   it('versions objects and expires what the workspace lifecycle says', () => {
     expect(s).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: 'Enabled' } });
-    const [lifecycle] = resources(s, 'aws_s3_bucket_lifecycle_configuration');
+    const lifecycle = json(s).resource.aws_s3_bucket_lifecycle_configuration.lifecycle;
     expect(lifecycle.depends_on).toEqual(['aws_s3_bucket_versioning.versioning']);
     expect(s).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
       rule: [
@@ -159,26 +157,27 @@ describe.each(ENVS)('primary-%s', (env) => {
     expect(s).toHaveResourceWithProperties(IamRole, { name: w.primary.writerRoleName });
   });
 
-  it('creates the app user (and in dev only, the local-development user), each key in its own secret', () => {
+  it('creates the app user (and in dev only, the local-development user), each with a secret for its key, but no key', () => {
     const users = resources(s, 'aws_iam_user').map((u) => u.name).sort();
     const expected = [w.primary.appUser.name, ...(w.primary.devUser ? [w.primary.devUser.name] : [])].sort();
     expect(users).toEqual(expected);
     expect(users).toHaveLength(env === 'dev' ? 2 : 1);
-    expect(resources(s, 'aws_iam_access_key')).toHaveLength(expected.length);
     expect(resources(s, 'aws_secretsmanager_secret').map((x) => x.name).sort()).toEqual(
       expected.map((u) => `bucketmove/${env}/${u}/aws-credentials`).sort(),
     );
-    expect(s).toHaveResource(IamAccessKey);
     expect(s).toHaveResource(SecretsmanagerSecret);
+    // Keys and secret values are made by `npm run keys` and the rotation function, never by Terraform (no state holds them).
+    expect(resources(s, 'aws_iam_access_key')).toEqual([]);
+    expect(resources(s, 'aws_secretsmanager_secret_version')).toEqual([]);
   });
 
-  it('stores each key pair as the env vars the app reads', () => {
-    for (const id of ['app', ...(env === 'dev' ? ['dev'] : [])]) {
-      expect(s).toHaveResourceWithProperties(SecretsmanagerSecretVersion, {
-        secret_id: `\${aws_secretsmanager_secret.${id}-credentials.id}`,
-        secret_string: `\${jsonencode({"AWS_ACCESS_KEY_ID" = aws_iam_access_key.${id}-access-key.id, "AWS_SECRET_ACCESS_KEY" = aws_iam_access_key.${id}-access-key.secret})}`,
-      });
-    }
+  it('forgets, without destroying, the key and secret version an earlier version of the stack created (removed blocks)', () => {
+    expect(json(s).removed).toEqual(
+      ['app', ...(env === 'dev' ? ['dev'] : [])].flatMap((id) => [
+        { from: `aws_iam_access_key.${id}-access-key`, lifecycle: { destroy: false } },
+        { from: `aws_secretsmanager_secret_version.${id}-credentials-value`, lifecycle: { destroy: false } },
+      ]),
+    );
   });
 
   it('outputs names and ARNs, never a secret value', () => {
@@ -190,6 +189,7 @@ describe.each(ENVS)('primary-%s', (env) => {
         ...(w.batchOperations.enabled
           ? ['batch_function_arn', 'batch_function_role_arn', 'batch_operations_role_arn', 'batch_reports_prefix']
           : []),
+        ...(env === 'dev' ? [] : ['access_log_bucket', 'key_rotation_function_arn']),
       ].sort(),
     );
     for (const { value } of Object.values(outputs)) {
@@ -219,13 +219,17 @@ describe.each(ENVS)('legacy-%s', (env) => {
     );
   });
 
-  it('imports the legacy bucket, user and every access key', () => {
+  it('imports the legacy bucket and user; manages no access key, and releases any an earlier deploy managed, never destroying it', () => {
     expect(json(s).import).toEqual([
       { id: w.legacy.bucket, to: 'aws_s3_bucket.legacy-bucket' },
       { id: w.legacy.appUser.name, to: 'aws_iam_user.legacy-user' },
-      ...w.legacy.appUser.accessKeyIds.map((id, i) => ({ id, to: `aws_iam_access_key.legacy-access-key-${i}` })),
     ]);
     expect(s).toHaveResourceWithProperties(IamUser, { name: w.legacy.appUser.name });
+    expect(resources(s, 'aws_iam_access_key')).toEqual([]);
+    // By key id (an approved deploy's), and by list index (stacks synthesized before keys were addressed by id).
+    expect(json(s).removed).toEqual(
+      ['legacy-access-key', 'legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({ from: `aws_iam_access_key.${name}`, lifecycle: { destroy: false } })),
+    );
   });
 
   it('without an approval, the imported resources cannot be destroyed and the bucket is not force-destroyed', () => {
@@ -243,6 +247,25 @@ describe.each(ENVS)('legacy-%s', (env) => {
 
 describe('legacy-prod with a teardown approval', () => {
   const s = approved.synth.get('legacy-prod')!;
+
+  it('imports the listed access keys by key id, destroyable, and releases those a stack managed by list index', () => {
+    const w = ws.prod;
+    expect(json(s).import).toEqual([
+      { id: w.legacy.bucket, to: 'aws_s3_bucket.legacy-bucket' },
+      { id: w.legacy.appUser.name, to: 'aws_iam_user.legacy-user' },
+      ...w.legacy.appUser.accessKeyIds.map((id) => ({ id, to: `aws_iam_access_key.legacy-access-key["${id}"]` })),
+    ]);
+    expect(json(s).resource.aws_iam_access_key).toEqual({
+      'legacy-access-key': expect.objectContaining({
+        for_each: `\${toset(${JSON.stringify(w.legacy.appUser.accessKeyIds)})}`,
+        user: '${aws_iam_user.legacy-user.name}',
+        lifecycle: { prevent_destroy: false, ignore_changes: ['status'] },
+      }),
+    });
+    expect(json(s).removed).toEqual(
+      ['legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({ from: `aws_iam_access_key.${name}`, lifecycle: { destroy: false } })),
+    );
+  });
 
   it('lifts prevent_destroy and sets force_destroy on the bucket and the user', () => {
     expect(s).toHaveResourceWithProperties(S3Bucket, {
@@ -290,16 +313,20 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
     expect([ws.dev, ws.staging, ws.prod].map((x) => x.batchOperations.enabled)).toEqual([false, true, false]);
     for (const env of ['dev', 'prod']) {
       const other = main.synth.get(`primary-${env}`);
-      for (const type of ['aws_lambda_function', 'aws_cloudwatch_log_group']) expect(resources(other, type)).toEqual([]);
-      expect(resources(other, 'aws_iam_role').map((r) => r.name)).toEqual([ws[env as 'dev' | 'prod'].primary.writerRoleName]);
-      expect(JSON.parse(resources(other, 'aws_iam_role')[0].assume_role_policy).Statement[0].Principal.AWS).toEqual(ws[env as 'dev' | 'prod'].migration.principals);
+      const r = json(other).resource;
+      expect([r.aws_lambda_function?.['batch-function'], r.aws_cloudwatch_log_group?.['batch-log-group']]).toEqual([undefined, undefined]);
+      // prod has the key rotation function's role besides the writer role; no Batch Operations role in either.
+      expect(resources(other, 'aws_iam_role').map((x) => x.name).sort()).toEqual(
+        [ws[env as 'dev' | 'prod'].primary.writerRoleName, ...(env === 'prod' ? ['bucketmove-key-rotation-prod'] : [])].sort(),
+      );
+      expect(JSON.parse(r.aws_iam_role['writer-role'].assume_role_policy).Statement[0].Principal.AWS).toEqual(ws[env as 'dev' | 'prod'].migration.principals);
     }
   });
 
-  it('creates the function from the bundle: nodejs20.x, index.handler, the workspace sizes, the workspace as JSON', () => {
+  it('creates the function from the bundle: nodejs22.x, index.handler, the workspace sizes, the workspace as JSON', () => {
     expect(s).toHaveResourceWithProperties(LambdaFunction, {
       function_name: b.functionName,
-      runtime: 'nodejs20.x',
+      runtime: 'nodejs22.x',
       handler: 'index.handler',
       memory_size: b.memoryMb,
       timeout: b.timeoutSeconds,
@@ -431,6 +458,205 @@ describe('the function bundle', () => {
     const original = main.synth.get('primary-staging')!;
     expect(changed).not.toBe(original);
     expect(maskAssetHashes(changed)).toBe(maskAssetHashes(original));
+  });
+});
+
+describe('the scheduled key rotation (primary.keyRotation: on by default, except in dev)', () => {
+  const role = (s: string | undefined) => resources(s, 'aws_iam_role').find((r) => r.name === `bucketmove-key-rotation-${'prod'}`);
+
+  it('staging and prod rotate the app user\'s key every 45 days with a rotation function; dev has none', () => {
+    for (const env of ['staging', 'prod'] as const) {
+      const s = main.synth.get(`primary-${env}`)!;
+      expect(s).toHaveResourceWithProperties(SecretsmanagerSecretRotation, {
+        secret_id: '${aws_secretsmanager_secret.app-credentials.id}',
+        rotation_lambda_arn: '${aws_lambda_function.key-rotation-function.arn}',
+        rotation_rules: { automatically_after_days: 45 },
+        depends_on: ['aws_lambda_permission.app-key-rotation-permission'],
+      });
+      expect(s).toHaveResourceWithProperties(LambdaFunction, {
+        function_name: `bucketmove-key-rotation-${env}`,
+        runtime: 'nodejs22.x',
+        handler: 'index.handler',
+        timeout: 300,
+        role: '${aws_iam_role.key-rotation-role.arn}',
+      });
+      const fn = json(s).resource.aws_lambda_function['key-rotation-function'];
+      expect(fn.filename).toMatch(/^assets\/[\w-]+\/[0-9A-F]{32}\/archive\.zip$/);
+      expect(Object.keys(fn.environment.variables)).toEqual(['BUCKETMOVE_WORKSPACE']);
+      expect(json(s).resource.aws_lambda_permission['app-key-rotation-permission']).toMatchObject({
+        action: 'lambda:InvokeFunction',
+        principal: 'secretsmanager.amazonaws.com',
+        source_arn: '${aws_secretsmanager_secret.app-credentials.arn}',
+        function_name: '${aws_lambda_function.key-rotation-function.function_name}',
+      });
+    }
+    const dev = main.synth.get('primary-dev')!;
+    for (const type of ['aws_secretsmanager_secret_rotation', 'aws_lambda_function', 'aws_lambda_permission']) expect(resources(dev, type)).toEqual([]);
+  });
+
+  it('the function\'s role may manage only the rotated users\' keys and secrets, and read the Terraform Cloud token', () => {
+    const s = main.synth.get('primary-prod')!;
+    const w = ws.prod;
+    const policy = JSON.parse(json(s).resource.aws_iam_role_policy['key-rotation-role-policy'].policy);
+    expect(policy.Statement.map((x: { Sid: string; Resource: string[] }) => [x.Sid, x.Resource])).toEqual([
+      ['WriteItsOwnLogs', [`arn:aws:logs:eu-west-1:${w.primary.accountId}:log-group:/aws/lambda/bucketmove-key-rotation-prod:*`]],
+      ['RotateTheUsersAccessKeys', [`arn:aws:iam::${w.primary.accountId}:user/${w.primary.appUser.name}`]],
+      ['StageTheCredentialsSecrets', [`arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:bucketmove/prod/${w.primary.appUser.name}/aws-credentials-??????`]],
+      ['ReadTheTerraformCloudToken', [`arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:${w.terraformCloud!.app!.tokenSecret}-??????`]],
+    ]);
+    expect(JSON.parse(role(s)!.assume_role_policy).Statement).toEqual([
+      expect.objectContaining({ Principal: { Service: ['lambda.amazonaws.com'] }, Condition: { StringEquals: { 'aws:SourceAccount': w.primary.accountId } } }),
+    ]);
+  });
+
+  it('dev can schedule it too, for both its users; the days are the workspace\'s (at most 45)', () => {
+    const dir = tempDir('ws-rotation');
+    scratch.push(dir);
+    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
+    const raw = JSON.parse(fs.readFileSync(path.join(dir, 'dev.json'), 'utf8'));
+    raw.primary.keyRotation = { schedule: true, afterDays: 30, graceDays: 3 };
+    raw.terraformCloud.app.tokenSecret = 'bucketmove/dev/terraform-cloud-token';
+    fs.writeFileSync(path.join(dir, 'dev.json'), JSON.stringify(raw));
+    const s = build({ workspacesDir: dir, envs: ['dev'] }).synth.get('primary-dev')!;
+    expect(resources(s, 'aws_secretsmanager_secret_rotation').map((r) => [r.secret_id, r.rotation_rules.automatically_after_days])).toEqual([
+      ['${aws_secretsmanager_secret.app-credentials.id}', 30],
+      ['${aws_secretsmanager_secret.dev-credentials.id}', 30],
+    ]);
+    raw.primary.keyRotation = { schedule: true, afterDays: 60 };
+    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(/dev\.json: primary\.keyRotation\.afterDays: must be at most 45: a key lives two rotation periods .*Security Hub IAM\.3/);
+    raw.primary.keyRotation = { schedule: true };
+    delete raw.terraformCloud.app.tokenSecret;
+    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(/dev\.json: terraformCloud\.app\.tokenSecret: is required when the key rotation is scheduled/);
+  });
+});
+
+describe('access logs (primary.accessLogs: on by default, except in dev)', () => {
+  const logBucketOf = (env: 'dev' | 'staging' | 'prod') => `${ws[env].primary.bucket}-access-logs`;
+  const only = (s: string | undefined, type: string) => resources(s, type);
+
+  it('staging and prod log every request to their bucket into a log bucket of their own; dev logs nothing by default', () => {
+    for (const env of ['staging', 'prod'] as const) {
+      const s = main.synth.get(`primary-${env}`)!;
+      expect(only(s, 'aws_s3_bucket_logging')).toEqual([
+        {
+          bucket: '${aws_s3_bucket.bucket.id}',
+          target_bucket: '${aws_s3_bucket.access-log-bucket.id}',
+          target_prefix: 's3-access-logs/',
+          target_object_key_format: { partitioned_prefix: { partition_date_source: 'EventTime' } },
+          depends_on: ['aws_s3_bucket_policy.access-log-bucket-policy'],
+        },
+      ]);
+      expect(json(s).output.access_log_bucket.value).toBe('${aws_s3_bucket.access-log-bucket.bucket}');
+      expect(only(s, 'aws_s3_bucket').map((b) => b.bucket).sort()).toEqual([ws[env].primary.bucket, logBucketOf(env)].sort());
+    }
+    const dev = main.synth.get('primary-dev')!;
+    expect(only(dev, 'aws_s3_bucket_logging')).toEqual([]);
+    expect(only(dev, 'aws_s3_bucket')).toHaveLength(1);
+  });
+
+  it('hardens the log bucket: public access blocked, ACLs off, SSE-S3 (SSE-KMS cannot receive access logs), expiry, prevent_destroy', () => {
+    const s = main.synth.get('primary-prod')!;
+    const r = json(s).resource;
+    expect(r.aws_s3_bucket['access-log-bucket']).toMatchObject({ bucket: logBucketOf('prod'), force_destroy: false, lifecycle: { prevent_destroy: true } });
+    expect(r.aws_s3_bucket_public_access_block['access-log-public-access-block']).toMatchObject({
+      bucket: '${aws_s3_bucket.access-log-bucket.id}',
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+    expect(r.aws_s3_bucket_ownership_controls['access-log-ownership'].rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
+    expect(r.aws_s3_bucket_server_side_encryption_configuration['access-log-encryption'].rule).toEqual([
+      { apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } },
+    ]);
+    expect(r.aws_s3_bucket_lifecycle_configuration['access-log-lifecycle'].rule).toEqual([
+      { id: 'expire-access-logs', status: 'Enabled', filter: [{ prefix: '' }], expiration: [{ days: 365 }] },
+      { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{ prefix: '' }], abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }] },
+    ]);
+    const policy = JSON.parse(r.aws_s3_bucket_policy['access-log-bucket-policy'].policy);
+    expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'S3ServerAccessLogDelivery']);
+    expect(policy.Statement[2]).toEqual({
+      Sid: 'S3ServerAccessLogDelivery',
+      Effect: 'Allow',
+      Principal: { Service: ['logging.s3.amazonaws.com'] },
+      Action: ['s3:PutObject'],
+      Resource: [`arn:aws:s3:::${logBucketOf('prod')}/s3-access-logs/*`],
+      Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${ws.prod.primary.bucket}` }, StringEquals: { 'aws:SourceAccount': ws.prod.primary.accountId } },
+    });
+  });
+
+  describe('as a workspace option', () => {
+    const dir = tempDir('ws-access-logs');
+    scratch.push(dir);
+    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) {
+      fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
+    }
+    const edit = (env: string, accessLogs: unknown) => {
+      const raw = JSON.parse(fs.readFileSync(path.join(dir, `${env}.json`), 'utf8'));
+      raw.primary.accessLogs = accessLogs;
+      fs.writeFileSync(path.join(dir, `${env}.json`), JSON.stringify(raw));
+    };
+    edit('dev', { type: 'server-access-logs', bucket: 'acme-chat-photos-dev-logs', expirationDays: 30 });
+    edit('prod', { type: 'cloudtrail', trailName: 'bucketmove-prod-photos', prefix: 'trail/' });
+    edit('staging', { type: 'none' });
+    const variant = build({ workspacesDir: dir });
+
+    it('dev can log too, into a bucket and for a time of its choosing', () => {
+      const s = variant.synth.get('primary-dev')!;
+      expect(json(s).resource.aws_s3_bucket['access-log-bucket'].bucket).toBe('acme-chat-photos-dev-logs');
+      expect(only(s, 'aws_s3_bucket_logging')).toHaveLength(1);
+      expect(json(s).resource.aws_s3_bucket_lifecycle_configuration['access-log-lifecycle'].rule[0].expiration).toEqual([{ days: 30 }]);
+    });
+
+    it('"none" turns it off', () => {
+      const s = variant.synth.get('primary-staging')!;
+      expect(only(s, 'aws_s3_bucket_logging')).toEqual([]);
+      expect(json(s).resource.aws_s3_bucket['access-log-bucket']).toBeUndefined();
+    });
+
+    it('a named trail records the S3 data events of the bucket\'s objects instead, into the log bucket', () => {
+      const s = variant.synth.get('primary-prod')!;
+      const r = json(s).resource;
+      expect(only(s, 'aws_s3_bucket_logging')).toEqual([]);
+      expect(r.aws_cloudtrail['access-trail']).toMatchObject({
+        name: 'bucketmove-prod-photos',
+        s3_bucket_name: '${aws_s3_bucket.access-log-bucket.id}',
+        s3_key_prefix: 'trail',
+        enable_log_file_validation: true,
+        is_multi_region_trail: false,
+        include_global_service_events: false,
+        advanced_event_selector: [
+          {
+            field_selector: [
+              { field: 'eventCategory', equals: ['Data'] },
+              { field: 'resources.type', equals: ['AWS::S3::Object'] },
+              { field: 'resources.ARN', starts_with: [`arn:aws:s3:::${ws.prod.primary.bucket}/`] },
+            ],
+          },
+        ],
+        depends_on: ['aws_s3_bucket_policy.access-log-bucket-policy'],
+      });
+      const trailArn = `arn:aws:cloudtrail:eu-west-1:${ws.prod.primary.accountId}:trail/bucketmove-prod-photos`;
+      const policy = JSON.parse(r.aws_s3_bucket_policy['access-log-bucket-policy'].policy);
+      expect(policy.Statement.slice(2)).toEqual([
+        expect.objectContaining({ Sid: 'CloudTrailAclCheck', Action: ['s3:GetBucketAcl'], Condition: { StringEquals: { 'aws:SourceArn': trailArn } } }),
+        expect.objectContaining({
+          Sid: 'CloudTrailDelivery',
+          Action: ['s3:PutObject'],
+          Resource: [`arn:aws:s3:::${logBucketOf('prod')}/trail/AWSLogs/${ws.prod.primary.accountId}/*`],
+          Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
+        }),
+      ]);
+    });
+
+    it('refuses a default log bucket name S3 would refuse, in one line naming the field', () => {
+      expect(() =>
+        parseWorkspace(
+          JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(ROOT, 'workspaces', 'prod.json'), 'utf8')), primary: { ...ws.prod.primary, bucket: `a${'b'.repeat(52)}` } }),
+          path.join(dir, 'prod.json'),
+        ),
+      ).toThrow(/prod\.json: primary\.accessLogs\.bucket: the default log bucket "ab+-access-logs" must be 3 to 63 characters long: name one in primary\.accessLogs\.bucket$/);
+    });
   });
 });
 

@@ -5,9 +5,9 @@
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, listEnvs, loadWorkspace, parseWorkspace, workspacesDir } from '../workspaces/load';
+import { checkWorkspacesTogether, ConfigError, listEnvs, loadWorkspace, parseWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
 import { approvalFor, cleanup, tempDir } from './helpers/synth';
-import { testLambdaBundleDir } from './helpers/lambda-bundle';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 const devText = fs.readFileSync(path.join(workspacesDir(), 'dev.json'), 'utf8');
@@ -61,6 +61,8 @@ const badFiles: BadFile[] = [
     mutate: (ws) => {
       ws.env = 'qa';
       delete ws.primary.devUser;
+      // (qa would schedule its key rotation, which needs a Terraform Cloud token's secret for the app's workspaces)
+      delete ws.terraformCloud.app;
     },
     message: /dev\.json: env: must be "dev" to match the file name \(got "qa"\)$/,
   },
@@ -85,6 +87,16 @@ const badFiles: BadFile[] = [
       ws.codec = { type: 'plugin', module: './my-codec.js', keys: { secretsManager: 'legacy/keys' } };
     },
     message: /dev\.json: codec\.type: a "plugin" codec cannot run in the Batch Operations function .*; disable batchOperations$/,
+  },
+  {
+    what: 'more legacy access key ids than an IAM user can have',
+    mutate: (ws) => (ws.legacy.appUser.accessKeyIds = ['AKIAQ3EGRS7DEVEXAMPL1', 'AKIAQ3EGRS7DEVEXAMPL2', 'AKIAQ3EGRS7DEVEXAMPL3']),
+    message: /dev\.json: legacy\.appUser\.accessKeyIds: an IAM user has at most two access keys \(IAM quota\)/,
+  },
+  {
+    what: 'a legacy access key id given twice',
+    mutate: (ws) => (ws.legacy.appUser.accessKeyIds = ['AKIAQ3EGRS7DEVEXAMPL1', 'AKIAQ3EGRS7DEVEXAMPL1']),
+    message: /dev\.json: legacy\.appUser\.accessKeyIds: names a key id twice$/,
   },
   {
     what: 'a log retention CloudWatch Logs does not offer',
@@ -125,6 +137,76 @@ describe('the workspace loader', () => {
 
   it('rejects a file that is not JSON', () => {
     expect(configError(() => parseWorkspace('{"env": "dev",', devFile))).toMatch(/dev\.json: not valid JSON/);
+  });
+});
+
+describe('the workspaces together (checkWorkspacesTogether; the app loads every file and checks them first)', () => {
+  const files = Object.fromEntries(listEnvs().map((env) => [env, path.join(workspacesDir(), `${env}.json`)]));
+  /** Every workspace of the repository, after `mutate` edited the raw JSON of some of them. */
+  const all = (mutate: (raw: Record<string, any>) => void = () => {}): LoadedWorkspace[] => {
+    const raw = Object.fromEntries(listEnvs().map((env) => [env, JSON.parse(fs.readFileSync(files[env], 'utf8'))]));
+    mutate(raw);
+    return listEnvs().map((env) => parseWorkspace(JSON.stringify(raw[env]), files[env]));
+  };
+  const clash = (mutate: (raw: Record<string, any>) => void) => configError(() => checkWorkspacesTogether(all(mutate)));
+
+  it('accepts the repository\'s workspaces', () => {
+    expect(() => checkWorkspacesTogether(all())).not.toThrow();
+  });
+
+  it('refuses a dev bucket equal to another environment\'s, saying the shared dev key would reach it', () => {
+    expect(clash((r) => (r.dev.primary.bucket = r.prod.primary.bucket))).toMatch(
+      /dev\.json: primary\.bucket "acme-chat-photos-prod" is prod's bucket \(primary\.bucket of \S*prod\.json\): the dev user's shared key would reach prod's photos; give dev a bucket of its own$/,
+    );
+    expect(clash((r) => (r.dev.primary.bucket = r.staging.legacy.bucket))).toMatch(/dev\.json: primary\.bucket "chatapp-legacy-photos-staging" is staging's bucket \(legacy\.bucket of/);
+  });
+
+  it('refuses two environments sharing a bucket', () => {
+    expect(clash((r) => (r.staging.legacy.bucket = r.prod.legacy.bucket))).toMatch(
+      /prod\.json legacy\.bucket and \S*staging\.json legacy\.bucket are both bucket "chatapp-legacy-photos": each environment needs buckets of its own; rename one$/,
+    );
+  });
+
+  it('refuses two environments sharing a Terraform Cloud workspace', () => {
+    expect(clash((r) => (r.staging.terraformCloud.workspaces.legacy = r.prod.terraformCloud.workspaces.primary))).toMatch(
+      /prod\.json terraformCloud\.workspaces\.primary and \S*staging\.json terraformCloud\.workspaces\.legacy are both Terraform Cloud workspace "bucketmove-primary-prod" in organization "acme-health": two stacks would share one state and undo each other; rename one$/,
+    );
+  });
+
+  it('refuses two environments sharing an IAM role or user name in one account, and allows it across accounts', () => {
+    expect(clash((r) => (r.staging.primary.writerRoleName = r.prod.primary.writerRoleName))).toMatch(
+      /prod\.json primary\.writerRoleName and \S*staging\.json primary\.writerRoleName are both IAM role "bucketmove-migration-writer-prod" in account 210987654321: two stacks would manage \(and destroy\) the same one; rename one$/,
+    );
+    expect(clash((r) => (r.dev.primary.appUser.name = r.prod.primary.appUser.name))).toMatch(/are both IAM user "chat-app-prod" in account 210987654321/);
+    expect(clash((r) => (r.staging.legacy.appUser.name = r.prod.legacy.appUser.name))).toMatch(/are both IAM user "chatapp-prod-s3" in account 123456789012/);
+    expect(() =>
+      checkWorkspacesTogether(
+        all((r) => {
+          r.staging.primary.writerRoleName = r.prod.primary.writerRoleName;
+          r.staging.primary.accountId = '333344445555';
+        }),
+      ),
+    ).not.toThrow();
+  });
+
+  it('refuses one workspace naming one IAM user twice, naming the file once', () => {
+    expect(clash((r) => (r.dev.primary.devUser.name = r.dev.primary.appUser.name))).toMatch(
+      /dev\.json: primary\.appUser\.name and primary\.devUser\.name are both IAM user "chat-app-dev" in account 210987654321/,
+    );
+  });
+
+  it('counts further clashes after the first, in the same line', () => {
+    // The shared bucket brings its default log bucket (<bucket>-access-logs) along: three clashes.
+    expect(
+      clash((r) => {
+        r.staging.primary.bucket = r.prod.primary.bucket;
+        r.staging.primary.appUser.name = r.prod.primary.appUser.name;
+      }),
+    ).toMatch(/; rename one \(and 2 more clashes\)$/);
+  });
+
+  it('compares only "aws" workspaces: the local S3 rig has buckets and accounts of its own', () => {
+    expect(() => checkWorkspacesTogether(all((r) => (r.local.primary.bucket = r.dev.primary.bucket)))).not.toThrow();
   });
 });
 
@@ -169,6 +251,9 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     expiredFile,
     JSON.stringify(approvalFor('prod', loadWorkspace('prod').legacy.bucket, { approvedAt: '2024-01-01T00:00:00Z', expiresAt: '2024-01-02T00:00:00Z' })),
   );
+  // Issue 12's case: in its window, for the right env and bucket, but naming a report that does not exist.
+  const handWrittenFile = path.join(expired, 'hand-written.json');
+  fs.writeFileSync(handWrittenFile, JSON.stringify(approvalFor('prod', loadWorkspace('prod').legacy.bucket, { approvedAt: new Date(Date.now() - 3_600_000).toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString() })));
 
   const errorCases: { name: string; env: () => Record<string, string>; message: RegExp }[] = [
     ...badFiles.slice(0, 5).map((b) => ({
@@ -180,6 +265,15 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
       },
       message: b.message,
     })),
+    {
+      name: 'dev naming prod\'s bucket, even when only dev is synthesized',
+      env: () => {
+        const dir = workspacesWith(devWith((ws) => (ws.primary.bucket = loadWorkspace('prod').primary.bucket)));
+        scratch.push(dir);
+        return { BUCKETMOVE_WORKSPACES_DIR: dir, BUCKETMOVE_ENVS: 'dev' };
+      },
+      message: /dev\.json: primary\.bucket "acme-chat-photos-prod" is prod's bucket/,
+    },
     { name: 'an unknown env in BUCKETMOVE_ENVS', env: () => ({ BUCKETMOVE_ENVS: 'prod,qa' }), message: /^unknown env "qa"/ },
     {
       name: 'an s3-compatible env in BUCKETMOVE_ENVS',
@@ -197,6 +291,11 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
       env: () => ({ BUCKETMOVE_TEARDOWN_APPROVAL: expiredFile }),
       message: /teardown approval .*approval\.json: expiresAt: expired at 2024-01-02T00:00:00Z/,
     },
+    {
+      name: 'a hand-written teardown approval whose audit report does not exist',
+      env: () => ({ BUCKETMOVE_TEARDOWN_APPROVAL: handWrittenFile }),
+      message: /teardown approval .*hand-written\.json: auditReport\.path: the audit report .*reports\/audit-prod\.json cannot be read \(ENOENT\); an approval must name the report the teardown gate approved: run the gate again$/,
+    },
   ];
 
   beforeAll(async () => {
@@ -208,9 +307,9 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     }
     const ok = tempDir('main-out');
     scratch.push(ok);
-    runs.set('ok', runMain({ BUCKETMOVE_LAMBDA_BUNDLE: testLambdaBundleDir() }, ok));
+    runs.set('ok', runMain({ BUCKETMOVE_LAMBDA_BUNDLE: testLambdaBundleDir(), BUCKETMOVE_KEY_ROTATION_BUNDLE: testKeyRotationBundleDir() }, ok));
     await Promise.all(runs.values());
-  }, 120_000);
+  }, 300_000);
 
   afterAll(() => cleanup(...scratch));
 
@@ -234,8 +333,9 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     expect(fs.readdirSync(path.join(run.outdir, 'stacks')).sort()).toEqual([
       'legacy-dev', 'legacy-prod', 'legacy-staging', 'primary-dev', 'primary-prod', 'primary-staging',
     ]);
-    // The function's code, zipped from BUCKETMOVE_LAMBDA_BUNDLE into the stack that names it.
+    // The functions' code, zipped from BUCKETMOVE_LAMBDA_BUNDLE and BUCKETMOVE_KEY_ROTATION_BUNDLE into the stack.
     const assets = path.join(run.outdir, 'stacks', 'primary-staging', 'assets');
-    expect((fs.readdirSync(assets, { recursive: true }) as string[]).filter((f) => f.endsWith('archive.zip'))).toHaveLength(1);
+    const zips = (fs.readdirSync(assets, { recursive: true }) as string[]).filter((f) => f.endsWith('archive.zip'));
+    expect(zips.map((f) => f.split('_code_')[0]).sort()).toEqual(['batch-operations', 'key-rotation']);
   });
 });

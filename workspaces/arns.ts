@@ -52,3 +52,7 @@ export function secretArn(partition: Partition, region: string, accountId: strin
   if (nameOrArn.startsWith('arn:')) return nameOrArn;
   return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${nameOrArn}-??????`;
 }
+
+export function cloudTrailArn(partition: Partition, region: string, accountId: string, trailName: string): string {
+  return `arn:${partition}:cloudtrail:${region}:${accountId}:trail/${trailName}`;
+}

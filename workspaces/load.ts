@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { z } from 'zod';
-import { ENV_NAME, workspaceSchema, type Workspace } from './schema';
+import { accessLogsOf, ENV_NAME, keyRotationOf, workspaceSchema, type Workspace } from './schema';
 
 export type { Workspace } from './schema';
 
@@ -125,4 +125,101 @@ export function valueAt(raw: unknown, at: PropertyKey[]): unknown {
 export function displayPath(file: string): string {
   const rel = path.relative(process.cwd(), file);
   return rel && !rel.startsWith('..') ? rel : file;
+}
+
+/** One name a workspace gives to something that must be unique across environments. */
+interface Claim {
+  readonly ws: LoadedWorkspace;
+  /** The workspace field, e.g. "primary.bucket". */
+  readonly field: string;
+  /** What is named, e.g. 'bucket', 'IAM role'. */
+  readonly kind: string;
+  /** Where the name must be unique, e.g. 'account 210987654321' ('' for S3 bucket names, which are global). */
+  readonly scope: string;
+  readonly name: string;
+}
+
+/** What each "aws" workspace names that no other environment (nor another field of its own) may name too. */
+function claimsOf(ws: LoadedWorkspace): Claim[] {
+  const claims: Claim[] = [];
+  const claim = (field: string, kind: string, scope: string, name: string | undefined) => {
+    if (name !== undefined) claims.push({ ws, field, kind, scope, name });
+  };
+  const primary = `account ${ws.primary.accountId}`;
+  const legacy = `account ${ws.legacy.accountId}`;
+  claim('primary.bucket', 'bucket', '', ws.primary.bucket);
+  claim('legacy.bucket', 'bucket', '', ws.legacy.bucket);
+  const logs = accessLogsOf(ws);
+  claim('primary.accessLogs.bucket', 'bucket', '', logs?.bucket);
+  if (logs?.type === 'cloudtrail') claim('primary.accessLogs.trailName', 'CloudTrail trail', `${primary} ${ws.region}`, logs.trailName);
+  claim('primary.appUser.name', 'IAM user', primary, ws.primary.appUser.name);
+  claim('primary.devUser.name', 'IAM user', primary, ws.primary.devUser?.name);
+  claim('primary.writerRoleName', 'IAM role', primary, ws.primary.writerRoleName);
+  claim('legacy.readerRoleName', 'IAM role', legacy, ws.legacy.readerRoleName);
+  claim('legacy.appUser.name', 'IAM user', legacy, ws.legacy.appUser.name);
+  const rotation = keyRotationOf(ws);
+  if (rotation.schedule) {
+    claim('primary.keyRotation.functionRoleName', 'IAM role', primary, rotation.functionRoleName);
+    claim('primary.keyRotation.functionName', 'Lambda function', `${primary} ${ws.region}`, rotation.functionName);
+  }
+  if (ws.batchOperations.enabled) {
+    const b = ws.batchOperations;
+    claim('batchOperations.functionRoleName', 'IAM role', primary, b.functionRoleName);
+    claim('batchOperations.operationsRoleName', 'IAM role', primary, b.operationsRoleName);
+    claim('batchOperations.functionName', 'Lambda function', `${primary} ${ws.region}`, b.functionName);
+  }
+  const tfc = ws.terraformCloud;
+  if (tfc) {
+    const org = `organization "${tfc.organization}"`;
+    claim('terraformCloud.workspaces.primary', 'Terraform Cloud workspace', org, tfc.workspaces.primary);
+    claim('terraformCloud.workspaces.legacy', 'Terraform Cloud workspace', org, tfc.workspaces.legacy);
+    tfc.app?.workspaces.forEach((name, i) => claim(`terraformCloud.app.workspaces[${i}]`, 'Terraform Cloud workspace', org, name));
+  }
+  return claims;
+}
+
+function why(kind: string): string {
+  switch (kind) {
+    case 'bucket':
+      return 'each environment needs buckets of its own';
+    case 'Terraform Cloud workspace':
+      return 'two stacks would share one state and undo each other';
+    default:
+      return 'two stacks would manage (and destroy) the same one';
+  }
+}
+
+/**
+ * The checks across environments, made when the workspaces are loaded together (the stacks are synthesized from all
+ * of them): no two environments may name the same bucket, Terraform Cloud workspace, or IAM role, IAM user or Lambda
+ * function in one account; and dev's bucket must not be another environment's (the dev user's key, shared with
+ * developers, would reach that environment's photos). Only workspaces with target "aws" are compared (an S3-compatible
+ * target has buckets and accounts of its own). Throws a one-line ConfigError for the first clash (and counts the rest).
+ */
+export function checkWorkspacesTogether(workspaces: readonly LoadedWorkspace[]): void {
+  const problems: string[] = [];
+  const seen = new Map<string, Claim>();
+  for (const c of workspaces.filter((ws) => ws.target === 'aws').flatMap(claimsOf)) {
+    const id = `${c.kind}\u0000${c.scope}\u0000${c.name}`;
+    const first = seen.get(id);
+    if (!first) {
+      seen.set(id, c);
+      continue;
+    }
+    const [dev, other] = first.ws.env === 'dev' ? [first, c] : [c, first];
+    if (c.kind === 'bucket' && dev.ws.env === 'dev' && dev.field === 'primary.bucket' && other.ws.env !== 'dev') {
+      problems.push(
+        `${displayPath(dev.ws.file)}: primary.bucket "${c.name}" is ${other.ws.env}'s bucket (${other.field} of ${displayPath(other.ws.file)}): the dev user's shared key would reach ${other.ws.env}'s photos; give dev a bucket of its own`,
+      );
+      continue;
+    }
+    const where = (x: Claim) => (x.ws === c.ws && x.ws === first.ws ? x.field : `${displayPath(x.ws.file)} ${x.field}`);
+    const scope = c.scope ? ` in ${c.scope}` : '';
+    const subject = first.ws === c.ws ? `${displayPath(c.ws.file)}: ${where(first)} and ${where(c)}` : `${where(first)} and ${where(c)}`;
+    problems.push(`${subject} are both ${c.kind} "${c.name}"${scope}: ${why(c.kind)}; rename one`);
+  }
+  if (problems.length) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more clash${problems.length > 2 ? 'es' : ''})` : '';
+    throw new ConfigError(`${problems[0]}${more}`);
+  }
 }

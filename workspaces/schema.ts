@@ -58,6 +58,59 @@ const encryptionSchema = z.discriminatedUnion('type', [
 
 const userSchema = z.strictObject({ name: iamName });
 
+const logPrefix = z
+  .string()
+  .regex(/^[a-z0-9][\w.-]*(\/[\w.-]+)*\/$/, 'must be a key prefix ending in "/", such as "s3-access-logs/"');
+const logExpirationDays = z.number().int().min(1).max(3650).default(365);
+
+/**
+ * Who accessed the bucket of photos, kept in a log bucket of the primary account (created by the primary stack,
+ * hardened like the photos' bucket, SSE-S3: server access logs cannot be delivered to an SSE-KMS bucket):
+ * - server-access-logs: S3 server access logging of the bucket (S3.9);
+ * - cloudtrail: a CloudTrail trail named `trailName`, recording the S3 data events of the bucket's objects;
+ * - none.
+ * Default: server-access-logs, except in the dev workspace (none; set it to log dev too). See accessLogsOf.
+ */
+export const accessLogsSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('server-access-logs'),
+    /** The log bucket (default: `<primary.bucket>-access-logs`). */
+    bucket: bucketName.optional(),
+    prefix: logPrefix.default('s3-access-logs/'),
+    /** Log objects expire after this many days. */
+    expirationDays: logExpirationDays,
+  }),
+  z.strictObject({
+    type: z.literal('cloudtrail'),
+    trailName: z.string().regex(/^[A-Za-z0-9][\w.-]{2,127}$/, 'must be a CloudTrail trail name: 3-128 of letters, digits, ., _ and -, starting with a letter or digit'),
+    bucket: bucketName.optional(),
+    prefix: logPrefix.default('cloudtrail/'),
+    expirationDays: logExpirationDays,
+  }),
+  z.strictObject({ type: z.literal('none') }),
+]);
+
+/**
+ * The rotation of the access keys of the app user (and dev's local-development user). `npm run keys -- rotate` rotates
+ * on demand in every workspace: the old key is deactivated when the new one becomes current and deleted `graceDays`
+ * later. With `schedule` (default: on, except in dev, whose key developers share and rotate by hand), the primary stack
+ * also deploys a Secrets Manager rotation function that rotates every `afterDays`: the key it replaces stays usable
+ * until the next rotation deletes it (an app that reads its key when it starts has a whole period to restart), so a
+ * key lives two periods at most: `afterDays` is at most 45, for keys no older than 90 days (Security Hub IAM.3).
+ */
+export const keyRotationSchema = z.strictObject({
+  schedule: z.boolean().optional(),
+  afterDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(45, 'must be at most 45: a key lives two rotation periods (current, then previous until the next rotation), and Security Hub IAM.3 flags keys older than 90 days')
+    .default(45),
+  graceDays: z.number().int().min(1).max(30).default(7),
+  functionName: z.string().regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _').optional(),
+  functionRoleName: iamName.optional(),
+});
+
 const primarySchema = z.strictObject({
   accountId: z.string(),
   bucket: bucketName,
@@ -75,6 +128,10 @@ const primarySchema = z.strictObject({
   /** Only in the dev workspace: a user for local development with the app's rights on the dev bucket. */
   devUser: userSchema.optional(),
   writerRoleName: iamName.default('bucketmove-migration-writer'),
+  /** Access logs of the bucket (accessLogsSchema); default: server access logging, except in dev. */
+  accessLogs: accessLogsSchema.optional(),
+  /** The rotation of the users' access keys (keyRotationSchema); default: scheduled, except in dev. */
+  keyRotation: keyRotationSchema.optional(),
 });
 
 const legacySchema = z.strictObject({
@@ -84,10 +141,17 @@ const legacySchema = z.strictObject({
   endpoint: endpoint.optional(),
   /** Set when the legacy bucket's objects are SSE-KMS encrypted: the reader role then gets kms:Decrypt on it. */
   kmsKeyArn: kmsKeyArn.optional(),
-  /** The legacy app's IAM user and its access key ids, brought under management (import) so destroy removes them. */
+  /**
+   * The legacy app's IAM user (imported, so destroy removes it) and its access key ids, which only the approved teardown
+   * stack brings under management, by key id, to destroy them (stacks/legacy-stack.ts). At most two: IAM's quota.
+   */
   appUser: z.strictObject({
     name: iamName,
-    accessKeyIds: z.array(z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'must be an access key id (AKIA...)')).default([]),
+    accessKeyIds: z
+      .array(z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'must be an access key id (AKIA...)'))
+      .max(2, 'an IAM user has at most two access keys (IAM quota): list the ones the legacy app user has')
+      .refine((ids) => new Set(ids).size === ids.length, 'names a key id twice')
+      .default([]),
   }),
   readerRoleName: iamName.default('bucketmove-migration-reader'),
 });
@@ -171,6 +235,30 @@ export const batchOperationsSchema = z.strictObject({
     .default(30),
 });
 
+const TFC_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * Where the app's keys go in Terraform Cloud (keys/terraform-cloud.ts): sensitive variables of these workspaces of the
+ * organization, written after every rotation of the app user's key.
+ */
+export const terraformCloudAppSchema = z.strictObject({
+  workspaces: z.array(z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name')).min(1, 'must name at least one workspace'),
+  variables: z
+    .strictObject({
+      accessKeyId: z.string().regex(TFC_VARIABLE, 'must be a variable name').default('AWS_ACCESS_KEY_ID'),
+      secretAccessKey: z.string().regex(TFC_VARIABLE, 'must be a variable name').default('AWS_SECRET_ACCESS_KEY'),
+    })
+    .default({ accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY' }),
+  /** env: environment variables of the runs (what the AWS provider reads); terraform: input variables. */
+  category: z.enum(['env', 'terraform']).default('env'),
+  /**
+   * The Secrets Manager secret (name or ARN, in the primary account and region) holding a Terraform Cloud API token
+   * allowed to write these workspaces' variables: the scheduled rotation function reads it. Required when the rotation
+   * is scheduled; `npm run keys` uses the token of `terraform login` instead.
+   */
+  tokenSecret: z.string().min(1).optional(),
+});
+
 const tagsSchema = z.record(
   z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'tag keys must be 1-128 characters'),
   z.string().max(256, 'tag values must be at most 256 characters'),
@@ -194,6 +282,10 @@ export const workspaceSchema = z
           primary: z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name'),
           legacy: z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name'),
         }),
+        /** Terraform Enterprise's host name; default app.terraform.io (Terraform Cloud). */
+        hostname: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a host name such as "app.terraform.io"').optional(),
+        /** The app's own Terraform Cloud workspaces, which get the app user's keys after each rotation. */
+        app: terraformCloudAppSchema.optional(),
       })
       .optional(),
     /** Where the app logs the store's fallback-hit events (the audit counts them). */
@@ -255,6 +347,31 @@ export const workspaceSchema = z
         });
       }
     }
+    const logs = accessLogsOf(ws);
+    if (logs) {
+      const problem = bucketNameProblem(logs.bucket);
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['primary', 'accessLogs', 'bucket'],
+          message: `the default log bucket "${logs.bucket}" ${problem}: name one in primary.accessLogs.bucket`,
+        });
+      }
+      if (logs.bucket === ws.primary.bucket) {
+        ctx.addIssue({ code: 'custom', path: ['primary', 'accessLogs', 'bucket'], message: 'must differ from primary.bucket (a bucket cannot hold its own access logs)' });
+      }
+    }
+    const rotation = keyRotationOf(ws);
+    if (rotation.graceDays >= rotation.afterDays) {
+      ctx.addIssue({ code: 'custom', path: ['primary', 'keyRotation', 'graceDays'], message: `must be less than afterDays (${rotation.afterDays}): the retired key must be gone before the next rotation` });
+    }
+    if (ws.target === 'aws' && rotation.schedule && ws.terraformCloud?.app && !ws.terraformCloud.app.tokenSecret) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['terraformCloud', 'app', 'tokenSecret'],
+        message: 'is required when the key rotation is scheduled: the rotation function writes the new key into the app\'s Terraform Cloud workspaces with the token in that secret (or set primary.keyRotation.schedule to false and rotate with `npm run keys`)',
+      });
+    }
     if (ws.primary.bucket === ws.legacy.bucket && ws.primary.accountId === ws.legacy.accountId) {
       ctx.addIssue({ code: 'custom', path: ['primary', 'bucket'], message: 'must differ from legacy.bucket' });
     }
@@ -266,3 +383,39 @@ export type KeySource = z.output<typeof keySourceSchema>;
 export type CodecConfig = z.output<typeof codecSchema>;
 export type Encryption = Workspace['primary']['encryption'];
 export type BatchOperations = Workspace['batchOperations'];
+
+/** A workspace's key rotation with the defaults applied. */
+export interface KeyRotation {
+  /** Whether the primary stack deploys the scheduled rotation function. */
+  readonly schedule: boolean;
+  readonly afterDays: number;
+  readonly graceDays: number;
+  readonly functionName: string;
+  readonly functionRoleName: string;
+}
+
+/** The key rotation of a workspace: scheduled unless the workspace says otherwise, except in dev (not scheduled). */
+export function keyRotationOf(ws: { env: string; primary: { keyRotation?: z.output<typeof keyRotationSchema> } }): KeyRotation {
+  const r = ws.primary.keyRotation;
+  const name = `bucketmove-key-rotation-${ws.env}`;
+  return {
+    schedule: r?.schedule ?? ws.env !== 'dev',
+    afterDays: r?.afterDays ?? 45,
+    graceDays: r?.graceDays ?? 7,
+    functionName: r?.functionName ?? name,
+    functionRoleName: r?.functionRoleName ?? name,
+  };
+}
+
+/** A workspace's access logs with the defaults applied: where they go, or undefined for none. */
+export type AccessLogs = Exclude<z.output<typeof accessLogsSchema>, { type: 'none' }> & { readonly bucket: string };
+
+/**
+ * The access logs a workspace gets: as configured; when not configured, server access logging into
+ * `<primary.bucket>-access-logs` (under s3-access-logs/, kept 365 days), except in the dev workspace, which has none.
+ */
+export function accessLogsOf(ws: { env: string; primary: { bucket: string; accessLogs?: z.output<typeof accessLogsSchema> } }): AccessLogs | undefined {
+  const given = ws.primary.accessLogs ?? (ws.env === 'dev' ? { type: 'none' as const } : { type: 'server-access-logs' as const, prefix: 's3-access-logs/', expirationDays: 365 });
+  if (given.type === 'none') return undefined;
+  return { ...given, bucket: given.bucket ?? `${ws.primary.bucket}-access-logs` };
+}

@@ -16,6 +16,17 @@ export function machineLine(): string {
   return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`;
 }
 
+/**
+ * The Machine and Date lines of a benchmark run by a test on a machine others may use too: with the 1-minute load
+ * average when it started.
+ */
+export function runContextLines(loadAtStart: number): string[] {
+  return [
+    `Machine: ${machineLine()}; 1-minute load average ${loadAtStart.toFixed(1)} when the test started (other processes included).`,
+    `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
+  ];
+}
+
 export function gitRevision(): string {
   try {
     return execSync('git rev-parse --short HEAD', { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();

@@ -39,7 +39,7 @@ describe('npm run audit: bad input', () => {
   test('--help explains the flags', async () => {
     const run = await runCliScript('audit', ['--help']);
     expect(run.code).toBe(0);
-    for (const flag of ['--env', '--deep', '--sample', '--since', '--until', '--fallback-log', '--checkpoint', '--report', '--max-listed']) expect(run.stdout).toContain(flag);
+    for (const flag of ['--env', '--deep', '--sample', '--since', '--until', '--max-gap', '--fallback-log', '--checkpoint', '--report', '--max-listed']) expect(run.stdout).toContain(flag);
   });
 
   test.each([
@@ -51,6 +51,7 @@ describe('npm run audit: bad input', () => {
     [['--env', 'dev', '--since', 'last week'], /^audit: --since must be an ISO 8601 time with a zone .* \(got "last week"\)\n$/],
     [['--env', 'dev', '--since', '1d', '--until', '2020-01-01T00:00:00Z'], /^audit: --since \(.*\) must be before --until \(2020-01-01T00:00:00.000Z\)\n$/],
     [['--env', 'dev', '--seed', 'x'], /^audit: --seed goes with --sample\n$/],
+    [['--env', 'dev', '--max-gap', 'soon'], /^audit: --max-gap must be a duration such as 30m, 12h, 7d or 2w \(got "soon"\)\n$/],
     [['--env', 'dev', '--bogus'], /^audit: Unknown argument: bogus; see --help\n$/],
     [['--env', 'dev', '--fallback-log', 'missing.log'], /^audit: --fallback-log: the fallback log missing\.log does not exist/],
     [['--env', 'dev'], /^audit: checkpoint \.bucketmove\/dev\/checkpoint\.sqlite does not exist; run the migrator first or pass --checkpoint\n$/],
@@ -84,13 +85,15 @@ describe('npm run teardown: bad input and refusals', () => {
   test('--help explains the flags', async () => {
     const run = await runCliScript('teardown', ['--help']);
     expect(run.code).toBe(0);
-    for (const flag of ['--env', '--report', '--max-age', '--min-window', '--dry-run', '--approval', '--yes']) expect(run.stdout).toContain(flag);
+    for (const flag of ['--env', '--report', '--max-age', '--min-window', '--max-gap', '--dry-run', '--approval', '--yes']) expect(run.stdout).toContain(flag);
   });
 
   test.each([
     [['--env', 'local', '--yes'], 2, /^teardown: env "local" has target "s3-compatible": it has no legacy stack to destroy .*; --dry-run still checks the evidence\n$/],
     [['--env', 'local', '--dry-run'], 1, /^teardown: refused: no audit report for local in \.bucketmove\/local\/reports; run `npm run audit -- --env local` first \(or pass --report\)\n$/],
     [['--env', 'prod', '--dry-run', '--max-age', 'forever'], 2, /^teardown: --max-age must be a duration such as 30m, 12h, 7d or 2w \(got "forever"\)\n$/],
+    [['--env', 'prod', '--dry-run', '--max-age', '8d'], 2, /^teardown: --max-age must be at most 7d: synth refuses an approval of an older report \(got 8d\)\n$/],
+    [['--env', 'prod', '--dry-run', '--max-gap', '0m'], 2, /^teardown: --max-gap must be longer than zero \(got "0m"\)\n$/],
     [['--env', 'prod', '--dry-run', '--approval-valid', '8d'], 2, /^teardown: --approval-valid must be at most 7d \(got 8d\)\n$/],
     [['--env', 'prod'], 2, /^teardown: stdin is not a terminal: pass --yes to destroy without the typed confirmation \(or --dry-run\)\n$/],
     [['--env', 'prod', '--dry-run'], 1, /^teardown: refused: no audit report for prod in \.bucketmove\/prod\/reports; run `npm run audit -- --env prod` first \(or pass --report\)\n$/],

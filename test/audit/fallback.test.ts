@@ -1,16 +1,17 @@
 /**
  * Counting the store's fallback hits: in a JSON-lines file, and with CloudWatch Logs Insights (a fake client that
- * answers StartQuery / GetQueryResults / StopQuery as the service does).
+ * answers StartQuery / GetQueryResults / StopQuery as the service does). How the heartbeats cover the window, and the
+ * verdict on it: coverage.test.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigError } from '../../workspaces/load';
-import { COUNT_QUERY, countFallbackHitsInCloudWatch, InsightsQueryError, KEYS_QUERY, type LogsClient } from '../../migrator/src/audit/fallback-cloudwatch';
+import { COUNT_QUERY, countFallbackHitsInCloudWatch, coverageQuery, InsightsQueryError, KEYS_QUERY } from '../../migrator/src/audit/fallback-cloudwatch';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/audit/fallback-event';
 import { resolveFallbackSource } from '../../migrator/src/audit/fallback-hits';
 import { countFallbackHitsInFile } from '../../migrator/src/audit/fallback-log-file';
 import { loadWorkspace } from '../../workspaces/load';
+import { fakeLogs, row } from '../helpers/fake-logs';
 import { tmpDirPerFile } from '../helpers/tmp';
 
 const tmpDir = tmpDirPerFile('bm-fallback-');
@@ -45,6 +46,14 @@ describe('fallback hits in a JSON-lines log file', () => {
       sampleKeys: ['at-start', 'epoch-ms', 'untimed', 'at-end'],
       lines: { read: 9, untimedHits: 1 },
       window: { start: '2025-06-01T00:00:00.000Z', end: '2025-06-08T00:00:00.000Z', seconds: 7 * 86400 },
+      coverage: {
+        heartbeats: 0,
+        processes: 0,
+        byMode: {},
+        coveredSeconds: 0,
+        largestGap: { seconds: 7 * 86400, start: '2025-06-01T00:00:00.000Z', end: '2025-06-08T00:00:00.000Z' },
+        fallbackHits: 0,
+      },
     });
   });
 
@@ -71,48 +80,29 @@ describe('the source of fallback hits', () => {
   });
 });
 
-/** A fake Logs client: each query runs `polls` rounds before it completes with `results`. */
-function fakeLogs(answers: { [query: string]: { status?: string; polls?: number; results?: { field: string; value: string }[][] } }, startError?: Error) {
-  const calls: { name: string; input: Record<string, unknown> }[] = [];
-  const polls = new Map<string, number>();
-  const client: LogsClient = {
-    send: (async (cmd: { input: Record<string, unknown> }) => {
-      const name = cmd.constructor.name;
-      calls.push({ name, input: cmd.input });
-      if (cmd instanceof StartQueryCommand) {
-        if (startError) throw startError;
-        return { queryId: `q-${String(cmd.input.queryString)}` };
-      }
-      if (cmd instanceof GetQueryResultsCommand) {
-        const q = String(cmd.input.queryId).slice(2);
-        const a = answers[q];
-        const n = (polls.get(q) ?? 0) + 1;
-        polls.set(q, n);
-        if (n <= (a.polls ?? 0)) return { status: n === 1 ? 'Scheduled' : 'Running', results: [] };
-        return { status: a.status ?? 'Complete', results: a.results ?? [] };
-      }
-      if (cmd instanceof StopQueryCommand) return { success: true };
-      throw new Error(`unexpected ${name}`);
-    }) as LogsClient['send'],
-  };
-  return { client, calls };
-}
-
-const row = (fields: Record<string, string>) => Object.entries(fields).map(([field, value]) => ({ field, value }));
-
 describe('fallback hits from CloudWatch Logs Insights', () => {
   const base = { logGroup: '/ecs/chat-app', region: 'eu-west-1', window, timeoutMs: 60_000, pollMs: 10, sleep: async () => undefined };
 
-  test('zero hits: one count query over the window, polled until complete', async () => {
+  test('zero hits: one count query over the window, polled until complete, then the heartbeats\' query', async () => {
     const { client, calls } = fakeLogs({ [COUNT_QUERY]: { polls: 3, results: [row({ hits: '0', distinctKeys: '0' })] } });
     const c = await countFallbackHitsInCloudWatch({ ...base, client });
-    expect(c).toMatchObject({ hits: 0, distinctKeys: 0, sampleKeys: [], source: { kind: 'cloudwatch', location: '/ecs/chat-app', region: 'eu-west-1' }, query: COUNT_QUERY });
+    const beats = coverageQuery('5m', window);
+    expect(c).toMatchObject({ hits: 0, distinctKeys: 0, sampleKeys: [], source: { kind: 'cloudwatch', location: '/ecs/chat-app', region: 'eu-west-1' }, query: COUNT_QUERY, coverageQuery: beats });
     expect(calls[0]).toEqual({
       name: 'StartQueryCommand',
       input: { logGroupName: '/ecs/chat-app', startTime: window.start.getTime() / 1000, endTime: window.end.getTime() / 1000, queryString: COUNT_QUERY },
     });
-    expect(calls.map((c) => c.name)).toEqual(['StartQueryCommand', ...Array(4).fill('GetQueryResultsCommand')]);
+    expect(calls.map((c) => c.name)).toEqual(['StartQueryCommand', ...Array(4).fill('GetQueryResultsCommand'), 'StartQueryCommand', 'GetQueryResultsCommand']);
+    expect(calls[5].input).toMatchObject({ startTime: window.start.getTime() / 1000, endTime: window.end.getTime() / 1000, queryString: beats });
     expect(COUNT_QUERY).toContain('filter event = "store.fallback_hit"');
+    expect(beats).toBe(
+      [
+        'filter event = "store.heartbeat"',
+        '| fields toMillis(@timestamp) as beatAt, toMillis(@timestamp) - periodMs as beatFrom',
+        `| filter beatAt >= ${window.start.getTime()} and beatAt < ${window.end.getTime()}`,
+        '| stats count(*) as beats, min(beatFrom) as fromMs, max(beatAt) as toMs, sum(counts.fallbackHits) as hits by instance, mode, bin(5m)',
+      ].join('\n'),
+    );
   });
 
   test('no rows at all (no matching events) is zero hits too', async () => {
@@ -127,7 +117,7 @@ describe('fallback hits from CloudWatch Logs Insights', () => {
     });
     const c = await countFallbackHitsInCloudWatch({ ...base, client });
     expect(c).toMatchObject({ hits: 5, distinctKeys: 2, firstHitAt: '2025-06-02T08:00:00.000Z', lastHitAt: '2025-06-05T09:30:00.123Z', sampleKeys: ['chats/1/a.jpg', 'chats/2/b.jpg'] });
-    expect(calls.filter((c) => c.name === 'StartQueryCommand').map((c) => c.input.queryString)).toEqual([COUNT_QUERY, KEYS_QUERY]);
+    expect(calls.filter((c) => c.name === 'StartQueryCommand').map((c) => c.input.queryString)).toEqual([COUNT_QUERY, KEYS_QUERY, coverageQuery('5m', window)]);
   });
 
   test('a query that does not complete in time is stopped, and the count fails', async () => {

@@ -17,7 +17,7 @@ describe('the verdict', () => {
   test('passes only with no problem, no fallback hit and a finished migration', () => {
     const clean = withVerdict(cleanFacts(ws, legacyObjects(3), at));
     expect(clean).toMatchObject({ passed: true, reasons: [] });
-    expect(clean.summary).toBe('audit of prod PASSED: 3 legacy keys (3 verified copies, 0 kept as the app wrote them), 0 fallback hits in 8d 0h');
+    expect(clean.summary).toBe('audit of prod PASSED: 3 legacy keys (3 verified copies, 0 kept as the app wrote them), 0 fallback hits in 8d 0h, covered by 34,560 heartbeats from 3 processes, largest gap 1m 4s');
 
     const f = cleanFacts(ws, legacyObjects(3), at);
     f.counts.problemKeys = 1;
@@ -54,6 +54,9 @@ describe('writing and reading', () => {
     expect(md).toContain('| `` odd \\| key\\u000awith `tick` `` | size-mismatch | new object is 1 bytes; its provenance records 2 |');
     expect(md).toContain(`| legacy listing digest | \`${report.legacyListing.digest}\` (2 objects, 2001 bytes) |`);
     expect(md).toContain('0 `store.fallback_hit` event(s) from');
+    expect(md).toContain('## Heartbeats: how much of the window the log covers');
+    expect(md).toContain('| heartbeats | 34,560 from 3 process(es) (dual-read 34,560) |');
+    expect(md).toMatch(/\| largest gap \| 1m 4s \(\S+ to \S+\); allowed 15m 0s \|/);
   });
 
   test('a file that is not JSON or not an audit report is refused with one line', () => {
@@ -63,6 +66,15 @@ describe('writing and reading', () => {
     expect(() => readAuditReport(path.join(dir, 'a.json'))).toThrow(AuditReportError);
     expect(() => readAuditReport(path.join(dir, 'a.json'))).toThrow(/is not valid JSON/);
     expect(() => readAuditReport(path.join(dir, 'b.json'))).toThrow(/is not a bucketmove audit report \(legacyListing\.digest: /);
+  });
+
+  test('a report of format 1 (before the heartbeats were measured) is refused, saying why', () => {
+    const dir = tmpDir();
+    const { coverage: _c, ...fallback } = cleanFacts(ws, [], at).fallback;
+    fs.writeFileSync(path.join(dir, 'old.json'), JSON.stringify({ ...withVerdict(cleanFacts(ws, [], at)), formatVersion: 1, fallback }));
+    expect(() => readAuditReport(path.join(dir, 'old.json'))).toThrow(
+      `audit report ${path.join(dir, 'old.json')} is of format 1, from before the audit measured how much of its window the app's heartbeats cover; audit again with this version`,
+    );
   });
 
   test('the newest report is the one with the latest time in its name', () => {

@@ -15,12 +15,14 @@ import { mergeCheckpointRows, ShardOverlapError } from '../../migrator/src/audit
 import { readAuditReport, writeAuditReport, type AuditReport } from '../../migrator/src/audit/report';
 import { runAudit } from '../../migrator/src/audit/run-audit';
 import { Checkpoint, type ObjectRow } from '../../migrator/src/migrate/checkpoint';
+import { PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
 import { PROVENANCE } from '../../migrator/src/migrate/provenance';
 import { inShard } from '../../migrator/src/sources/shard';
 import { defaultCheckpointPath } from '../../migrator/src/state-paths';
 import { reportRefusals } from '../../migrator/src/teardown/check-report';
 import { ConfigError, loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
 import { runCliScript } from '../helpers/cli';
+import { fullCoverage } from '../helpers/heartbeats';
 import { tmpDirPerFile } from '../helpers/tmp';
 
 jest.setTimeout(60_000);
@@ -183,13 +185,10 @@ async function auditShards(m: Migrated, files: string[], buckets: Buckets, ws = 
         legacy: { client: buckets.legacy, bucket: ws.legacy.bucket },
         current: { client: buckets.current, bucket: ws.primary.bucket },
         checkpoints,
-        countFallbackHits: async (window) => ({
-          source: { kind: 'file', location: 'app.log' },
-          event: 'store.fallback_hit',
-          window: { start: window.start.toISOString(), end: window.end.toISOString(), seconds: (window.end.getTime() - window.start.getTime()) / 1000 },
-          hits: 0,
-          sampleKeys: [],
-        }),
+        countFallbackHits: async (window) => {
+          const w = { start: window.start.toISOString(), end: window.end.toISOString(), seconds: (window.end.getTime() - window.start.getTime()) / 1000 };
+          return { source: { kind: 'file', location: 'app.log' }, event: 'store.fallback_hit', window: w, hits: 0, sampleKeys: [], coverage: fullCoverage(w) };
+        },
       },
       { window: { start: new Date(now.getTime() - 8 * 24 * HOUR), end: now }, deep: false, concurrency: 4, deepConcurrency: 1, deepMemoryBytes: 1 << 20, maxListed: 100 },
     );
@@ -222,7 +221,7 @@ describe('the audit over the 4 checkpoints of a sharded migration', () => {
     expect(md).toContain('| checkpoints | 4 shards (the migration ran as 4 tasks, `--shard 1/4` to `4/4`): 4 run(s) in all; listing complete in every shard; each below |');
     expect(md).toContain('## Shards');
     for (const s of back.checkpoint.shards!) expect(md).toContain(`| ${s.shard} | \`${s.path}\` | 1 | #1 started ${s.lastRun!.startedAt}, finished ${s.lastRun!.finishedAt} | complete |`);
-    expect(reportRefusals(back, m.ws, { maxAgeMs: HOUR, minWindowMs: 7 * 24 * HOUR, now: new Date() })).toEqual([]);
+    expect(reportRefusals(back, m.ws, { maxAgeMs: HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, now: new Date() })).toEqual([]);
   });
 
   test("a legacy write after the last run of the key's own shard is found, though other shards ran later", async () => {
@@ -337,5 +336,20 @@ describe('npm run audit with shards: bad input is one line, exit 2, nothing writ
     expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({ code: 2, stderr: expect.stringMatching(pattern as RegExp), stdout: '' });
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("the migrator's conditional-write probe prefix", () => {
+  test('a probe key a killed run left is not counted as an app photo; the report says it is there', async () => {
+    const m = await migratedInShards();
+    const leftover = `${PROBE_PREFIX}0b9e5f7a-0000-4000-8000-000000000000`;
+    const report = await auditShards(m, m.files, mockBuckets(() => LONG_AGO, [leftover, 'chats/new-by-app.jpg']));
+    expect(report.passed).toBe(true);
+    expect(report.counts).toMatchObject({ legacyKeys: 40, verified: 40, onlyInNew: 1 });
+    expect(report.newListing).toEqual({ objects: 41, bytes: expect.any(Number), probeLeftovers: { prefix: PROBE_PREFIX, objects: 1, bytes: 10 } });
+    const base = path.join(m.dir, 'probe');
+    writeAuditReport(base, report);
+    expect(fs.readFileSync(`${base}.md`, 'utf8')).toContain("| not audited in the new bucket | keys under `.bucketmove/probe/`: the migrator's conditional-write probe, left by a killed run (1 objects, 10 bytes) |");
+    expect(readAuditReport(`${base}.json`).newListing.probeLeftovers).toMatchObject({ objects: 1 });
   });
 });

@@ -6,6 +6,8 @@
 import { builtinModules } from 'module';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
+import { LAMBDA_BUNDLE } from '../../stacks/lambda-bundle';
+import { esbuildTarget } from '../../stacks/lambda-runtimes';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -14,7 +16,7 @@ test('the handler bundles without SQLite or any native addon, requiring only Nod
     entryPoints: [path.join(REPO, 'migrator/src/batch/handler.ts')],
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: esbuildTarget(LAMBDA_BUNDLE.runtime),
     format: 'cjs',
     mainFields: ['main', 'module'],
     write: false,

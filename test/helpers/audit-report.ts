@@ -1,6 +1,7 @@
 /**
- * Audit reports for the gate's tests: the figures of a clean audit of a given legacy listing (its real digest), made
- * into a report by the audit's own verdict function, with any field overridden.
+ * Audit reports for the gate's tests: the figures of a clean audit of a given legacy listing (its real digest), its
+ * window covered by the heartbeats of 3 processes, made into a report by the audit's own verdict function, with any
+ * field overridden.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -8,6 +9,7 @@ import type { LoadedWorkspace } from '../../workspaces/load';
 import { LISTING_DIGEST_ALGORITHM, ListingDigest, type DigestedObject } from '../../migrator/src/audit/listing-digest';
 import { AUDIT_FORMAT_VERSION, AUDIT_TOOL, withVerdict, type AuditFacts, type AuditReport } from '../../migrator/src/audit/report';
 import { NOTICE_KINDS, PROBLEM_KINDS } from '../../migrator/src/audit/findings';
+import { fullCoverage } from './heartbeats';
 
 const HOUR = 3_600_000;
 
@@ -19,6 +21,7 @@ export function cleanFacts(ws: LoadedWorkspace, objects: DigestedObject[], finis
   const d = new ListingDigest();
   for (const o of objects) d.add(o);
   const startedAt = new Date(finishedAt.getTime() - 60_000);
+  const window = { start: new Date(startedAt.getTime() - windowHours * HOUR).toISOString(), end: startedAt.toISOString(), seconds: windowHours * 3600 };
   const byKind = Object.fromEntries([...PROBLEM_KINDS, ...NOTICE_KINDS].map((k) => [k, 0])) as AuditFacts['counts']['byKind'];
   return {
     tool: AUDIT_TOOL,
@@ -48,9 +51,10 @@ export function cleanFacts(ws: LoadedWorkspace, objects: DigestedObject[], finis
     fallback: {
       source: { kind: 'cloudwatch', location: ws.app.logGroup ?? '/ecs/app', region: ws.region },
       event: 'store.fallback_hit',
-      window: { start: new Date(startedAt.getTime() - windowHours * HOUR).toISOString(), end: startedAt.toISOString(), seconds: windowHours * 3600 },
+      window,
       hits: 0,
       sampleKeys: [],
+      coverage: fullCoverage(window),
     },
   };
 }

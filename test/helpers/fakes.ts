@@ -1,9 +1,19 @@
-/** Stand-ins for unit tests of the copy path: a codec that passes bytes through, and S3 clients for aws-sdk-client-mock. */
+/**
+ * Stand-ins for tests of the copy path: a codec that passes bytes through, a codec wrapper that lets the test act at an
+ * exact point of a copy, and S3 clients for aws-sdk-client-mock.
+ */
 import { S3Client } from '@aws-sdk/client-s3';
-import { PassThrough, pipeline } from 'stream';
+import { PassThrough, pipeline, Readable } from 'stream';
 import type { Codec } from '../../migrator/src/codec/codec';
+import { largeObjectWrite, PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** Large objects as on AWS, which enforces If-None-Match on CompleteMultipartUpload: multipart (mocked tests). */
+export const AWS_LARGE_OBJECTS = largeObjectWrite({ key: `${PROBE_PREFIX}mocked`, put: 'enforced', completeMultipartUpload: 'enforced', cleanedUp: true });
+
+/** Large objects as on RGW 16, which ignores it there: one streamed conditional PutObject each (mocked tests). */
+export const RGW_LARGE_OBJECTS = largeObjectWrite({ key: `${PROBE_PREFIX}mocked`, put: 'enforced', completeMultipartUpload: 'ignored', cleanedUp: true });
 
 /** Plaintext = stored bytes; like the real codecs, its output fails when the stored stream does. */
 export const identityCodec: Codec = {
@@ -17,4 +27,23 @@ export const identityCodec: Codec = {
 /** An S3 client with fixed fake credentials, to be answered by aws-sdk-client-mock (never the network). */
 export function offlineS3Client(): S3Client {
   return new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+}
+
+/** A codec that runs `before(key)` when it starts on a key: to make the app act at an exact point of a copy. */
+export function hookedCodec(inner: Codec, before: (key: string) => Promise<void>): Codec {
+  return {
+    name: inner.name,
+    plaintextSize: (n) => inner.plaintextSize(n),
+    memoryNeed: (n) => inner.memoryNeed(n),
+    encrypt: (p, c) => inner.encrypt(p, c),
+    decrypt(stored, ctx) {
+      return Readable.from(
+        (async function* () {
+          await before(ctx.key);
+          yield* inner.decrypt(stored, ctx);
+        })(),
+        { objectMode: false },
+      );
+    },
+  };
 }

@@ -10,6 +10,8 @@
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { TfJson } from './synth';
@@ -110,7 +112,7 @@ export function writeRoot(parent: string, name: string, json: TfJson, synthDir?:
  * - `allowed_account_ids` is removed, because with no account-id lookup the provider cannot check it (it fails with
  *   "AWS account ID not allowed"). The caller asserts its value on the synthesized stack first.
  */
-export function offlinePlanConfig(json: TfJson): TfJson {
+export function offlinePlanConfig(json: TfJson, o: { iamEndpoint?: string } = {}): TfJson {
   const copy: TfJson = JSON.parse(JSON.stringify(json));
   delete copy.terraform.cloud;
   delete copy.terraform.backend;
@@ -119,8 +121,47 @@ export function offlinePlanConfig(json: TfJson): TfJson {
     provider.skip_credentials_validation = true;
     provider.skip_requesting_account_id = true;
     provider.skip_metadata_api_check = 'true';
+    // Imports read the object even with -refresh=false: send IAM's reads to a fake (startFakeIam).
+    if (o.iamEndpoint) provider.endpoints = [{ iam: o.iamEndpoint }];
   }
   return copy;
+}
+
+/**
+ * A stand-in for the IAM API on 127.0.0.1, answering the two reads with which the AWS provider imports an access key
+ * (GetAccessKeyLastUsed for its user, then ListAccessKeys of that user), so that a plan with `import` blocks for keys
+ * runs offline. Every other action is a 400, so a plan that asks more fails visibly. `actions` lists what was asked.
+ */
+export async function startFakeIam(user: string, keyIds: readonly string[]): Promise<{ url: string; actions: string[]; close(): Promise<void> }> {
+  const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
+  const actions: string[] = [];
+  const answer = (action: string, result: string) =>
+    `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></${action}Response>`;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const q = new URLSearchParams(body);
+      const action = q.get('Action') ?? '';
+      actions.push(action);
+      let xml: string | undefined;
+      if (action === 'GetAccessKeyLastUsed' && keyIds.includes(q.get('AccessKeyId') ?? '')) {
+        xml = answer(action, `<AccessKeyLastUsed><Region>N/A</Region><ServiceName>N/A</ServiceName></AccessKeyLastUsed><UserName>${user}</UserName>`);
+      } else if (action === 'ListAccessKeys' && q.get('UserName') === user) {
+        const members = keyIds.map((id) => `<member><UserName>${user}</UserName><AccessKeyId>${id}</AccessKeyId><Status>Active</Status><CreateDate>2020-01-01T00:00:00Z</CreateDate></member>`);
+        xml = answer(action, `<UserName>${user}</UserName><AccessKeyMetadata>${members.join('')}</AccessKeyMetadata><IsTruncated>false</IsTruncated>`);
+      }
+      res.writeHead(xml ? 200 : 400, { 'Content-Type': 'text/xml' });
+      res.end(xml ?? `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>not faked: ${action}</Message></Error></ErrorResponse>`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    actions,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** True when the provider in `.terraform` is a symlink into the mirror (no copy of the binary was made). */
@@ -146,10 +187,11 @@ export async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promis
 }
 
 /**
- * A Terraform state (format 4) holding what `cdktf deploy legacy-<env>` imports: the legacy bucket, user and access
- * keys, with `force_destroy` as the last apply left it, and tags the legacy team set (the stack must leave them alone).
- * It stands in for the real state so that the teardown interlock can be exercised offline with `-refresh=false` (no
- * AWS call is made).
+ * A Terraform state (format 4) holding what `cdktf deploy legacy-<env>` imported: the legacy bucket and user, with
+ * `force_destroy` as the last apply left it and tags the legacy team set (the stack must leave them alone), and access
+ * keys at the addresses a stack gave them: `index` (`legacy-access-key-<i>`, stacks synthesized before keys were
+ * addressed by id) or `key-id` (`legacy-access-key["<id>"]`, the approved teardown stack). It stands in for the real
+ * state so that the teardown interlock can be exercised offline with `-refresh=false` (no AWS call is made).
  */
 const LEGACY_TAGS = { owner: 'chat-app-legacy', 'cost-center': '4711' };
 
@@ -157,23 +199,25 @@ export function importedLegacyState(args: {
   bucket: string;
   userName: string;
   userArn: string;
-  accessKeyIds: string[];
+  accessKeys: { ids: string[]; addressed: 'index' | 'key-id' };
   forceDestroy: boolean;
 }): TfJson {
   const provider = 'provider["registry.terraform.io/hashicorp/aws"]';
-  const resource = (type: string, name: string, attributes: TfJson, sensitive: string[] = []) => ({
-    mode: 'managed',
-    type,
-    name,
-    provider,
-    instances: [
-      {
-        schema_version: 0,
-        attributes,
-        sensitive_attributes: sensitive.map((a) => [{ type: 'get_attr', value: a }]),
-      },
-    ],
+  const instance = (attributes: TfJson, sensitive: string[] = [], indexKey?: string) => ({
+    schema_version: 0,
+    ...(indexKey === undefined ? {} : { index_key: indexKey }),
+    attributes,
+    sensitive_attributes: sensitive.map((a) => [{ type: 'get_attr', value: a }]),
   });
+  const resource = (type: string, name: string, instances: TfJson[]) => ({ mode: 'managed', type, name, provider, instances });
+  const key = (id: string, indexKey?: string) => instance({ id, user: args.userName, status: 'Active' }, ['secret', 'ses_smtp_password_v4'], indexKey);
+  const { ids, addressed } = args.accessKeys;
+  const keys =
+    addressed === 'index'
+      ? ids.map((id, i) => resource('aws_iam_access_key', `legacy-access-key-${i}`, [key(id)]))
+      : ids.length
+        ? [resource('aws_iam_access_key', 'legacy-access-key', ids.map((id) => key(id, id)))]
+        : [];
   return {
     version: 4,
     terraform_version: '1.11.4',
@@ -181,29 +225,13 @@ export function importedLegacyState(args: {
     lineage: '6b0f3c1e-0000-4000-8000-000000000000',
     outputs: {},
     resources: [
-      resource('aws_s3_bucket', 'legacy-bucket', {
-        id: args.bucket,
-        bucket: args.bucket,
-        arn: `arn:aws:s3:::${args.bucket}`,
-        force_destroy: args.forceDestroy,
-        tags: LEGACY_TAGS,
-        tags_all: LEGACY_TAGS,
-      }),
-      resource('aws_iam_user', 'legacy-user', {
-        id: args.userName,
-        name: args.userName,
-        arn: args.userArn,
-        path: '/',
-        force_destroy: args.forceDestroy,
-        tags: LEGACY_TAGS,
-        tags_all: LEGACY_TAGS,
-      }),
-      ...args.accessKeyIds.map((id, i) =>
-        resource('aws_iam_access_key', `legacy-access-key-${i}`, { id, user: args.userName, status: 'Active' }, [
-          'secret',
-          'ses_smtp_password_v4',
-        ]),
-      ),
+      resource('aws_s3_bucket', 'legacy-bucket', [
+        instance({ id: args.bucket, bucket: args.bucket, arn: `arn:aws:s3:::${args.bucket}`, force_destroy: args.forceDestroy, tags: LEGACY_TAGS, tags_all: LEGACY_TAGS }),
+      ]),
+      resource('aws_iam_user', 'legacy-user', [
+        instance({ id: args.userName, name: args.userName, arn: args.userArn, path: '/', force_destroy: args.forceDestroy, tags: LEGACY_TAGS, tags_all: LEGACY_TAGS }),
+      ]),
+      ...keys,
     ],
   };
 }

@@ -9,20 +9,27 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { buildSync } from 'esbuild';
+import { LAMBDA_BUNDLE } from '../../stacks/lambda-bundle';
+import { esbuildTarget } from '../../stacks/lambda-runtimes';
 import { createBatchHandler, handler as defaultHandler, type BatchHandler } from '../../migrator/src/batch/handler';
 import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
 import { InvalidInvocationError, type BatchResponse } from '../../migrator/src/batch/invocation';
 import { decodeOutcome } from '../../migrator/src/batch/result-string';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
+import { PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
 import { PROVENANCE } from '../../migrator/src/migrate/provenance';
 import { createLogger } from '../../migrator/src/log';
 import { encodeKey } from '../../migrator/src/report/batch-csv';
 import { tmpDirPerFile } from '../helpers/tmp';
+import { RUNTIME_NODE_MAJOR, runScript, runtimeNode } from '../helpers/runtime-node';
+import { buildLambdaBundle } from '../../scripts/build-lambda';
+import { RIG_STATE_ENV, rigStatePath } from '../../migrator/rig/state';
 import { fernetKey, getNew, listKeys, putLegacy, putNewAsApp, sha256 } from './helpers/migration';
 import { awsCliAs, rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type ProxyRule, type S3Proxy } from './helpers/s3-proxy';
 
 const tmp = tmpDirPerFile('bm-batch-');
+const runtime = runtimeNode();
 const fernet = () => new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * 1024 * 1024 });
 
 function workspaceJson(): string {
@@ -182,7 +189,7 @@ describe('the handler with the rig workspace', () => {
   test('the esbuild bundle of the handler (what Lambda runs, no node_modules) copies an object the same way', async () => {
     const dir = tmp();
     const outfile = path.join(dir, 'index.js');
-    buildSync({ entryPoints: [path.join(__dirname, '../../migrator/src/batch/handler.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', mainFields: ['main', 'module'], outfile, logLevel: 'silent' });
+    buildSync({ entryPoints: [path.join(__dirname, '../../migrator/src/batch/handler.ts')], bundle: true, platform: 'node', target: esbuildTarget(LAMBDA_BUNDLE.runtime), format: 'cjs', mainFields: ['main', 'module'], outfile, logLevel: 'silent' });
     const key = `${prefix}bundled/über photo.jpg`;
     const body = randomBytes(3000);
     await putLegacy(key, fernet().encrypt(body));
@@ -199,6 +206,33 @@ describe('the handler with the rig workspace', () => {
     }
     expect(sha256((await getNew(key))!.body)).toBe(sha256(body));
   }, 60_000);
+
+  // The function's runtime runs another Node major than this machine (nodejs22.x: Node 22; see
+  // test/helpers/runtime-node.ts): the bundle, on that Node, in a child process with only the function's environment.
+  (runtime.ok ? test : test.skip)(
+    runtime.ok
+      ? `the bundle on Node ${RUNTIME_NODE_MAJOR} (the ${LAMBDA_BUNDLE.runtime} runtime's Node) copies an object`
+      : `the bundle on Node ${RUNTIME_NODE_MAJOR} copies an object (skipped: ${runtime.reason})`,
+    async () => {
+      const dir = tmp();
+      const outfile = buildLambdaBundle({ entry: path.join(__dirname, '../../', LAMBDA_BUNDLE.entry), outdir: path.join(dir, 'batch-copy') }).outfile;
+      const key = `${prefix}bundled/node-${RUNTIME_NODE_MAJOR} photo.jpg`;
+      const body = randomBytes(4000);
+      await putLegacy(key, fernet().encrypt(body));
+      const run = await runScript(
+        runtime.ok ? runtime.node : '',
+        `require(${JSON.stringify(outfile)}).handler(JSON.parse(process.env.EVENT), { getRemainingTimeInMillis: () => 60000 })` +
+          '.then((r) => process.stdout.write(JSON.stringify(r)), (e) => { process.stderr.write(String(e)); process.exitCode = 1; })',
+        { cwd: dir, env: { ...functionEnv(), [RIG_STATE_ENV]: rigStatePath(), EVENT: JSON.stringify(event([key])) } },
+      );
+      expect(run.stderr).not.toMatch(/Cannot find module|Error:/);
+      expect(run.code).toBe(0);
+      const { code, outcome } = only(JSON.parse(run.stdout) as BatchResponse);
+      expect([code, outcome.state, outcome.plaintextSha256]).toEqual(['Succeeded', 'copied', sha256(body)]);
+      expect(sha256((await getNew(key))!.body)).toBe(sha256(body));
+    },
+    120_000,
+  );
 
   test('without BUCKETMOVE_WORKSPACE the handler fails with a one-line error saying what to set', async () => {
     const bare = createBatchHandler({ env: {}, log: quiet });
@@ -230,6 +264,21 @@ describe('the handler through a proxy that misbehaves on cue', () => {
     expect(await getNew(key)).toBeUndefined();
     // Once S3 answers again, the retried task succeeds.
     expect(only(await fn(event([key]))).code).toBe('Succeeded');
+  });
+
+  test('the conditional-write probe meets a 503: the task is TemporaryFailure, the next one probes again and copies', async () => {
+    const key = `${prefix}probe-first.jpg`;
+    await putLegacy(key, fernet().encrypt(Buffer.from('after the probe')));
+    // A container of its own, so that its first copying task is the one that probes.
+    const fresh = createBatchHandler({ env: functionEnv(), clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 1 } }, log: quiet });
+    proxy.setRule((r) => (r.key?.startsWith(PROBE_PREFIX) ? { kind: 'respond', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' } : undefined));
+    const first = only(await fresh(event([key])));
+    proxy.setRule(undefined);
+    expect(first.code).toBe('TemporaryFailure');
+    expect(first.outcome).toMatchObject({ state: 'failed', httpStatus: 503 });
+    expect(await getNew(key)).toBeUndefined();
+    const again = only(await fresh(event([key])));
+    expect([again.code, again.outcome.state]).toEqual(['Succeeded', 'copied']);
   });
 
   test('the deadline comes while the PUT is held: the copy is aborted, TemporaryFailure, nothing written', async () => {

@@ -21,6 +21,7 @@ import { PROVENANCE } from '../../migrator/src/migrate/provenance';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { collect } from '../helpers/streams';
+import { runningAppHeartbeats } from '../helpers/heartbeats';
 import { tmpDirPerFile } from '../helpers/tmp';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -130,7 +131,7 @@ describe('a Batch Operations job on the RGW (S3 Control aside)', () => {
 
   test('the audit reads that checkpoint like any run\'s and passes', async () => {
     const logFile = path.join(dir, 'no-fallback.log');
-    fs.writeFileSync(logFile, '');
+    fs.writeFileSync(logFile, runningAppHeartbeats()); // the app ran all week without a fallback hit
     const report = await auditMigration(m, logFile, { deep: true });
     expect(report.problems.listed).toEqual([]);
     expect(report.passed).toBe(true);

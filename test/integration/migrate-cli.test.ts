@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
@@ -14,8 +15,8 @@ import { seedLegacy } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import type { ManifestEntry } from '../../migrator/src/seed/manifest';
 import { tmpDirPerFile } from '../helpers/tmp';
-import { fernetKey, getNew, listKeys, migrateCli, multipartUploadsUnder, sha256, writeWorkspace } from './helpers/migration';
-import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
+import { fernetKey, getNew, listBucketKeys, listKeys, migrateCli, multipartUploadsUnder, sha256, writeWorkspace } from './helpers/migration';
+import { rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
 
 const tmp = tmpDirPerFile('bm-cli-');
 
@@ -30,21 +31,33 @@ async function seed(prefix: string, count: number, size: string, seedName: strin
   }
 }
 
+interface Peek {
+  rows: number;
+  done: number;
+  uploads: number;
+  /** Attempts so far at keys under `large` (objects above the part size), and how many of them are started, not done. */
+  largeAttempts: number;
+  largeInFlight: number;
+}
+
 /** Reads the checkpoint a running migrator writes (WAL: readers do not block it). */
-function peek(file: string): { rows: number; done: number; uploads: number } {
-  if (!fs.existsSync(file)) return { rows: 0, done: 0, uploads: 0 };
+function peek(file: string, large?: string): Peek {
+  const none = { rows: 0, done: 0, uploads: 0, largeAttempts: 0, largeInFlight: 0 };
+  if (!fs.existsSync(file)) return none;
   try {
     const cp = Checkpoint.openReadOnly(file);
     try {
       const counts = cp.counts();
       const rows = Object.values(counts).reduce((n, c) => n + c.count, 0);
       const done = DONE_STATES.reduce((n, s) => n + counts[s].count, 0);
-      return { rows, done, uploads: cp.leftoverUploads().length };
+      const big = large ? [...cp.rows()].filter((r) => r.key.startsWith(large)) : [];
+      const largeInFlight = big.filter((r) => r.state === 'pending' && r.attempts > 0).length;
+      return { rows, done, uploads: cp.leftoverUploads().length, largeAttempts: big.reduce((n, r) => n + r.attempts, 0), largeInFlight };
     } finally {
       cp.close();
     }
   } catch {
-    return { rows: 0, done: 0, uploads: 0 }; // not created yet
+    return none; // not created yet
   }
 }
 
@@ -67,15 +80,21 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     writeWorkspace(wsDir);
     const cp = path.join(dir, 'cp.sqlite');
     const args = ['--env', 'local', '--prefix', prefix, '--checkpoint', cp, '--report', path.join(dir, 'report'), '--concurrency', '4', '--part-size', '5', '--progress', 'log'];
-    // Each point is judged on this run's own progress (`before`: what earlier runs left done), so a fast run that got
-    // past a later point before an earlier kill still gets a run of its own killed.
-    const killPoints: Array<[string, (before: number) => boolean]> = [
+    // Each point is judged on this run's own progress (`before`: what earlier runs left), so a fast run that got past a
+    // later point before an earlier kill still gets a run of its own killed.
+    const large = `${prefix}a-big/`;
+    const killPoints: Array<[string, (before: Peek) => boolean]> = [
       ['listing recorded, copying barely started', () => peek(cp).rows > 0],
-      ['a multipart upload in flight', () => peek(cp).uploads > 0],
-      ['120 objects done', (before) => peek(cp).done >= Math.max(120, before + 1)],
+      // On RGW large objects go as single conditional PUTs (it ignores If-None-Match on CompleteMultipartUpload; the
+      // run's probe finds that): a PUT cut by the kill leaves nothing, and the next run copies the object again.
+      ['a large object being copied by this run', (before) => {
+        const now = peek(cp, large);
+        return now.largeAttempts > before.largeAttempts && now.largeInFlight > 0;
+      }],
+      ['120 objects done', (before) => peek(cp).done >= Math.max(120, before.done + 1)],
     ];
     for (const [what, when] of killPoints) {
-      const before = peek(cp).done;
+      const before = peek(cp, large);
       const run = migrateCli(args, { cwd: dir, workspacesDir: wsDir });
       await until(() => when(before), what);
       run.child.kill('SIGKILL');
@@ -88,6 +107,9 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     expect(final.stderr).not.toMatch(/\n\s+at /);
     expect(final.code).toBe(0);
     expect(final.stdout).toMatch(/^migration of local complete: 202 legacy objects/);
+    // The last lines say how large objects were written, and why (the probe's finding on this server).
+    expect(final.stdout).toMatch(/\nlarge objects \(above the part size\): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload \(probed at start\)/);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).largeObjects).toMatchObject({ path: 'single-put', probe: { completeMultipartUpload: 'ignored', cleanedUp: true } });
 
     const rows = fs.readFileSync(path.join(dir, 'report.csv'), 'utf8').trim().split('\n').map(parseCsvLine);
     expect(rows).toHaveLength(all.length);
@@ -181,6 +203,27 @@ describe('bad input: one line, exit 2, nothing written', () => {
     expect(res.stderr.trim()).toMatch(/^migrate: missing AWS_SECRET_ACCESS_KEY: the primary side uses static keys/);
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
+  test('a new bucket that ignores If-None-Match even on PutObject (RGW, versioned): refused by the probe, nothing copied', async () => {
+    const admin = s3As('primaryAdmin');
+    const bucket = `bm-versioned-${process.pid}`;
+    await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+    await admin.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    const dir = tmp();
+    writeWorkspace(dir, (w) => {
+      w.migration.credentials = 'static';
+      w.primary.bucket = bucket;
+    });
+    const keys = rigState().principals.primaryAdmin;
+    const cwd = tmp();
+    const res = await migrateCli(['--env', 'local'], { cwd, workspacesDir: dir, env: { AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey } }).done;
+    expect([res.code, res.stdout]).toEqual([2, '']);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^migrate: the new bucket "${bucket}" does not refuse a PutObject with If-None-Match: \\* over an existing key \\(probed at \\.bucketmove/probe/[0-9a-f-]+\\), .*use an unversioned bucket there$`)),
+    ]);
+    expect(fs.readdirSync(cwd)).toEqual([]);
+    // The probe's key is deleted again (a delete marker over its versions: no listing shows it).
+    expect(await listBucketKeys(admin, bucket)).toEqual([]);
+  }, 60_000);
   test('an unreachable endpoint', async () => {
     const state = JSON.parse(fs.readFileSync(process.env.BUCKETMOVE_RIG_STATE!, 'utf8'));
     const file = path.join(tmp(), 'state.json');

@@ -29,12 +29,15 @@ describe('faults between the migrator and S3', () => {
 
     const faults = faultRule({ slowDownEvery: 12, dropEvery: 17, cutBodyEvery: 13 });
     proxy = await startS3Proxy(rigState().endpoint, faults.rule);
+    let slowDownsBeforeRun = 0;
     const { summary } = await migrateLib(testWorkspace(), tmp(), prefix, {
       clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 4, connectionTimeoutMs: 2000, idleTimeoutMs: 5000 } },
       concurrency: 8,
       maxAttempts: 10,
       partSize: 5 * MIB,
       backoff: { baseMs: 20, capMs: 500 },
+      // The conditional-write probe goes through the faults too, before the run (and its pacer) starts.
+      events: () => ({ start: () => (slowDownsBeforeRun = faults.counts.slowDowns) }),
     });
 
     expect(faults.counts.slowDowns).toBeGreaterThan(5);
@@ -42,7 +45,8 @@ describe('faults between the migrator and S3', () => {
     expect(faults.counts.cutBodies).toBeGreaterThan(3);
     expect(summary).toMatchObject({ complete: true, exitCode: 0, notMigrated: 0 });
     expect(summary.run.totals.copied.count + summary.run.totals['already-migrated'].count).toBe(all.length);
-    expect(summary.run.throttles).toBe(faults.counts.slowDowns); // the pacer heard of every 503, retried or not
+    expect(summary.run.throttles).toBe(faults.counts.slowDowns - slowDownsBeforeRun); // the pacer heard of every 503 of the run, retried or not
+    expect(summary.largeObjects?.probe).toMatchObject({ put: 'enforced', completeMultipartUpload: 'ignored', cleanedUp: true });
     expect((await listKeys('primary', prefix)).sort()).toEqual(all.map((e) => e.key).sort());
     for (const e of all) expect(sha256((await getNew(e.key))!.body)).toBe(e.sha256);
     expect(await multipartUploadsUnder(prefix)).toBe(0);

@@ -6,11 +6,9 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Readable } from 'stream';
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
-import type { Codec } from '../../migrator/src/codec/codec';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { PROVENANCE, TOMBSTONE } from '../../migrator/src/migrate/provenance';
@@ -21,6 +19,7 @@ import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { legacyPython } from '../helpers/python-legacy';
+import { hookedCodec } from '../helpers/fakes';
 import { tmpDirPerFile } from '../helpers/tmp';
 import {
   fernetKey, getNew, headNew, listKeys, migrateCli, migrateLib, multipartUploadsUnder, putLegacy, putNewAsApp, sha256, writeWorkspace,
@@ -214,25 +213,6 @@ describe('what the app wrote, and what cannot be decrypted', () => {
     expect((await getNew(`${prefix}bad/wrong-key.jpg`))!.body.toString()).toBe('re-encrypted with the current key');
   });
 });
-
-/** A codec that runs `before(key)` when it starts on a key: to make the app act at an exact point of a copy. */
-function hookedCodec(inner: Codec, before: (key: string) => Promise<void>): Codec {
-  return {
-    name: inner.name,
-    plaintextSize: (n) => inner.plaintextSize(n),
-    memoryNeed: (n) => inner.memoryNeed(n),
-    encrypt: (p, c) => inner.encrypt(p, c),
-    decrypt(stored, ctx) {
-      return Readable.from(
-        (async function* () {
-          await before(ctx.key);
-          yield* inner.decrypt(stored, ctx);
-        })(),
-        { objectMode: false },
-      );
-    },
-  };
-}
 
 describe('deletes by the app during the migration', () => {
   test("a photo the app's store deletes while its copy is in flight: the tombstone refuses the copy", async () => {

@@ -1,14 +1,17 @@
 /**
  * The reference photo service as it runs (a child process, wired from the environment) on the real RGW: its
- * endpoints, status codes and bodies, odd keys through URLs, the fallback-hit lines on stdout, errors that name
- * nothing internal, and the start-up refusals.
+ * endpoints, status codes and bodies, odd keys through URLs, the fallback-hit and heartbeat lines on stdout, errors
+ * that name nothing internal, and the start-up refusals.
  */
 import { createHash, randomBytes } from 'crypto';
+import * as http from 'http';
+import type { Socket } from 'net';
 import * as path from 'path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createCodec } from '../../migrator/src/codec';
 import { generateFernetKey } from '../../migrator/src/codec/fernet';
-import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
+import { countFallbackHitsInFile as auditLogFile } from '../../migrator/src/audit/fallback-log-file';
+import { countFallbackHitsInFile, HEARTBEAT_EVENT } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { REPO, runPhotoServiceToExit, startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
@@ -262,7 +265,7 @@ describe('start-up', () => {
   const base = () => storeEnv({ mode: 'dual-read', fernetKeys });
 
   test.each([
-    ['no mode', { PHOTO_STORE_MODE: undefined }, /^photo-service: PHOTO_STORE_MODE is not set: set it to one of legacy-only, dual-read, new-only\n$/],
+    ['no mode', { PHOTO_STORE_MODE: undefined }, /^photo-service: PHOTO_STORE_MODE is not set: set it to one of legacy-only, read-both-write-legacy, dual-read, new-only\n$/],
     ['no codec keys', { LEGACY_FERNET_KEYS: undefined }, /^photo-service: codec\.keys: environment variable LEGACY_FERNET_KEYS is not set; /],
     ['a wrong secret key', { AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' }, /^photo-service: cannot start: HeadBucket on the new bucket failed: .*HTTP 403.*; check the buckets, endpoints and keys\n$/],
     ['a missing legacy bucket', { PHOTO_STORE_LEGACY_BUCKET: 'no-such-legacy-bucket' }, /^photo-service: cannot start: HeadBucket on the legacy bucket failed: .*404.*\n$/],
@@ -276,13 +279,60 @@ describe('start-up', () => {
     for (const secret of [...SECRETS, 'wrong-secret-value']) expect(res.stderr + res.stdout).not.toContain(secret);
   });
 
-  test('SIGTERM stops it cleanly (exit 0) with its counters in the last line', async () => {
-    const other = await startPhotoService(storeEnv({ mode: 'new-only' }), path.join(tmpDir(), 'other.log'));
+  test('behind a balancer: keep-alive outlives an ALB idle timeout; SIGTERM answers the request in flight, then closes its connection at once', async () => {
+    const held = await startS3Proxy(state.endpoint);
+    const other = await startPhotoService(storeEnv({ mode: 'new-only', endpoint: held.url }), path.join(tmpDir(), 'keep-alive.log'));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = (p: string) =>
+        new Promise<{ res: http.IncomingMessage; socket: Socket }>((resolve, reject) => {
+          http.get(`${other.url}${p}`, { agent }, (res) => {
+            const socket = res.socket; // detached from the response once it ended
+            res.resume().on('end', () => resolve({ res, socket }));
+          }).on('error', reject);
+        });
+      const health = await get('/healthz');
+      expect(health.res.headers['keep-alive']).toBe('timeout=65'); // PHOTO_SERVICE_KEEP_ALIVE_MS's default, over the ALB's 60 s
+      const key = uniqueKey('svc/keep-alive');
+      let release!: () => void;
+      held.setRule((r) => (r.method === 'GET' && r.key === key ? { kind: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } : undefined));
+      const inFlight = get(`/photos/${encodeURIComponent(key)}`);
+      while (!held.seen.some((r) => r.key === key)) await new Promise((r) => setTimeout(r, 20));
+      const stopped = other.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      const { res, socket } = await inFlight;
+      expect(res.statusCode).toBe(404); // answered, although SIGTERM came while it waited for S3
+      // The connection it came on is closed by the service right after (not when the 65 s keep-alive would end it),
+      // so the service exits (jest's timeout bounds this wait).
+      await new Promise((resolve) => (socket.destroyed ? resolve(undefined) : socket.once('close', resolve)));
+      expect(await stopped).toBe(0);
+    } finally {
+      agent.destroy();
+      await other.stop();
+      await held.close();
+    }
+  });
+
+  test('SIGTERM stops it cleanly (exit 0): its heartbeats, a last one, then its counters in the last line; the audit reads the beats', async () => {
+    const started = new Date();
+    const other = await startPhotoService(storeEnv({ mode: 'new-only', extra: { PHOTO_STORE_HEARTBEAT_MS: '200' } }), path.join(tmpDir(), 'other.log'));
+    const records = () => other.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const beats = () => records().filter((r) => r.event === HEARTBEAT_EVENT);
     const key = uniqueKey('svc/stop');
     expect((await call(photoUrl(other.url, key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: photo(10) })).status).toBe(201);
     await primaryApp.send(new DeleteObjectCommand({ Bucket: state.buckets.primary, Key: key }));
+    for (let i = 0; i < 200 && beats().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await other.stop()).toBe(0);
-    const last = JSON.parse(other.stdout().trim().split('\n').pop()!) as { event: string; counts: { writes: number } };
+    const all = beats();
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    expect(all.slice(0, -1).every((b) => b.final === undefined)).toBe(true);
+    expect(all[all.length - 1]).toMatchObject({ final: true, mode: 'new-only', intervalMs: 200, beat: all.length });
+    expect(new Set(all.map((b) => b.instance)).size).toBe(1);
+    expect(all.reduce((n, b) => n + b.counts.writes, 0)).toBe(1);
+    const last = records().pop();
     expect(last).toMatchObject({ event: 'service.stopped', counts: { writes: 1 } });
+    const audited = await auditLogFile(other.logFile, { start: started, end: new Date() });
+    expect(audited.coverage).toMatchObject({ heartbeats: all.length, processes: 1, byMode: { 'new-only': all.length }, fallbackHits: 0 });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The read-fallback store on the real RGW: fallback on 404 NoSuchKey only (403, 5xx, timeouts, dropped connections,
  * a missing bucket are errors and legacy is never asked), writes to the new bucket only, deletes on both sides in
- * order, the three modes, copy-on-miss (If-None-Match, provenance, the delete race), counters and the fallback-hit
+ * order, the four modes, copy-on-miss (If-None-Match, provenance, the delete race), counters and the fallback-hit
  * log line, and corrupt legacy objects (an error, never bytes).
  */
 import { spawnSync } from 'child_process';
@@ -15,8 +15,8 @@ import { createCodec } from '../../migrator/src/codec';
 import { generateFernetKey } from '../../migrator/src/codec/fernet';
 import { createLogger } from '../../migrator/src/log';
 import { isTombstone, PROVENANCE, readProvenance, TOMBSTONE } from '../../migrator/src/migrate/provenance';
-import { createStoreFromEnv, storeConfigFromEnv, StoreError, type PhotoStore } from '../../migrator/src/store';
-import { countFallbackHitsInFile, FALLBACK_HIT_EVENT } from '../../migrator/src/store/fallback-events';
+import { createStoreFromEnv, storeConfigFromEnv, StoreError, type PhotoStore, type StoreMode } from '../../migrator/src/store';
+import { countFallbackHitsInFile, FALLBACK_HIT_EVENT, HEARTBEAT_EVENT } from '../../migrator/src/store/fallback-events';
 import { collect, collectFailure } from '../helpers/streams';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { REPO, storeEnv } from './helpers/photo-service';
@@ -71,14 +71,15 @@ afterAll(async () => {
 });
 
 /** A store from the environment an app would have, logging to a file of its own. */
-async function makeStore(mode: 'legacy-only' | 'dual-read' | 'new-only', o: { endpoint?: string; extra?: NodeJS.ProcessEnv; bufferBytes?: number } = {}) {
+async function makeStore(mode: StoreMode, o: { endpoint?: string; extra?: NodeJS.ProcessEnv; bufferBytes?: number } = {}) {
   const logFile = path.join(tmpDir(), 'store.log');
   const store = await createStoreFromEnv(storeEnv({ mode, fernetKeys, endpoint: o.endpoint, extra: o.extra }), {
     logger: createLogger({ name: 'photo-store', destination: logFile }),
     fallbackBufferBytes: o.bufferBytes,
   });
   stores.push(store);
-  const lines = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
+  // The lines a read or a write logged: the heartbeat (a line a minute, tested in test/store/heartbeat.test.ts) left out.
+  const lines = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && !l.includes(`"${HEARTBEAT_EVENT}"`)) : []);
   return { store, logFile, lines };
 }
 
@@ -276,11 +277,20 @@ describe('dual-read', () => {
       expect(store.counts().deletes).toBe(2);
     });
 
-    test('new-only deletes plainly (no migration is running any more)', async () => {
-      const { store } = await makeStore('new-only');
+    test('new-only leaves a tombstone (dual-read instances may still run), or deletes plainly with PHOTO_STORE_TOMBSTONES=false', async () => {
       const key = uniqueKey('store/delete-new-only');
+      await putLegacy(key, photo());
       await putNew(key, photo());
-      await store.delete(key);
+      await (await makeStore('new-only')).store.delete(key);
+      expect(await exists(legacyApp, state.buckets.legacy, key)).toBe(true); // new-only never touches legacy
+      expect(isTombstone((await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }))).Metadata)).toBe(true);
+      // A dual-read instance of the same fleet reads the tombstone as "deleted" and does not fall back to legacy.
+      const dual = (await makeStore('dual-read')).store;
+      expect(await dual.get(key)).toBeUndefined();
+      expect(dual.counts().fallbackHits).toBe(0);
+      // Once the legacy bucket is gone (after the teardown), plain deletes.
+      await putNew(key, photo());
+      await (await makeStore('new-only', { extra: { PHOTO_STORE_TOMBSTONES: 'false' } })).store.delete(key);
       expect(await exists(primaryApp, state.buckets.primary, key)).toBe(false);
     });
 
@@ -476,6 +486,42 @@ describe('modes', () => {
     expect(await exists(legacyApp, state.buckets.legacy, key)).toBe(false);
   });
 
+  test('read-both-write-legacy: reads new then legacy; writes legacy (encrypted), and new too where new holds the key', async () => {
+    const { store, lines } = await makeStore('read-both-write-legacy');
+    const seeded = uniqueKey('store/rbwl-seeded');
+    const plain = photo(1500);
+    await putLegacy(seeded, plain);
+    const got = await store.get(seeded);
+    expect([got?.source, sha256(await bytesOf(got))]).toEqual(['legacy', sha256(plain)]);
+    expect(lines().map((l) => JSON.parse(l) as { event: string; mode: string })).toEqual([expect.objectContaining({ event: FALLBACK_HIT_EVENT, mode: 'read-both-write-legacy' })]);
+
+    // A new photo: legacy only, encrypted as the legacy app did, so legacy-only instances still running serve it.
+    const fresh = uniqueKey('store/rbwl-new');
+    const v1 = photo(1200);
+    await store.put(fresh, v1, { contentType: 'image/jpeg' });
+    const stored = Buffer.from(await (await legacyApp.send(new GetObjectCommand({ Bucket: state.buckets.legacy, Key: fresh }))).Body!.transformToByteArray());
+    expect(sha256((await collect(codec.decrypt(Readable.from([stored]), { key: fresh }))).data)).toBe(sha256(v1));
+    expect(await exists(primaryApp, state.buckets.primary, fresh)).toBe(false);
+
+    // A photo a dual-read instance wrote to new: a new version goes to both, or the copy in new would hide it.
+    const dual = uniqueKey('store/rbwl-dual');
+    await putNew(dual, photo(900));
+    const v2 = photo(1100);
+    await store.put(dual, v2, { contentType: 'image/jpeg' });
+    const inNew = await primaryApp.send(new GetObjectCommand({ Bucket: state.buckets.primary, Key: dual }));
+    expect(sha256(Buffer.from(await inNew.Body!.transformToByteArray()))).toBe(sha256(v2));
+    expect(await exists(legacyApp, state.buckets.legacy, dual)).toBe(true);
+    expect(sha256(await bytesOf(await store.get(dual)))).toBe(sha256(v2));
+
+    // Deletes: legacy, and a tombstone over the photo in new; a key new does not hold gets no tombstone.
+    await store.delete(dual);
+    await store.delete(fresh);
+    expect([await exists(legacyApp, state.buckets.legacy, dual), await exists(legacyApp, state.buckets.legacy, fresh)]).toEqual([false, false]);
+    expect(isTombstone((await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: dual }))).Metadata)).toBe(true);
+    expect(await exists(primaryApp, state.buckets.primary, fresh)).toBe(false);
+    expect([await store.get(dual), await store.get(fresh)]).toEqual([undefined, undefined]);
+  });
+
   test('new-only: a photo only in legacy is not found, and legacy is never asked', async () => {
     const proxy = await startS3Proxy(state.endpoint);
     try {
@@ -512,7 +558,10 @@ describe('modes', () => {
     const run = (mode: 'new-only' | 'dual-read') => {
       const env = storeEnv({ mode, fernetKeys });
       const res = spawnSync(process.execPath, ['-r', 'ts-node/register', '-e', script], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
-      expect(res.stderr).toBe('');
+      // stderr is the store's default log: its heartbeats only, the last one written by close().
+      const logged = res.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event?: string; final?: boolean; mode?: string });
+      expect(logged.map((r) => r.event).every((e) => e === HEARTBEAT_EVENT)).toBe(true);
+      expect(logged[logged.length - 1]).toMatchObject({ final: true, mode });
       expect(res.status).toBe(0);
       return JSON.parse(res.stdout) as { source: string; loaded: string[] };
     };
@@ -530,8 +579,8 @@ describe('bad configuration and keys', () => {
   const base = () => storeEnv({ mode: 'dual-read', fernetKeys });
 
   test.each([
-    ['PHOTO_STORE_MODE=unset', { PHOTO_STORE_MODE: undefined }, /^PHOTO_STORE_MODE is not set: set it to one of legacy-only, dual-read, new-only$/],
-    ['PHOTO_STORE_MODE=both', { PHOTO_STORE_MODE: 'both' }, /^PHOTO_STORE_MODE must be one of legacy-only, dual-read, new-only \(got "both"\)$/],
+    ['PHOTO_STORE_MODE=unset', { PHOTO_STORE_MODE: undefined }, /^PHOTO_STORE_MODE is not set: set it to one of legacy-only, read-both-write-legacy, dual-read, new-only$/],
+    ['PHOTO_STORE_MODE=both', { PHOTO_STORE_MODE: 'both' }, /^PHOTO_STORE_MODE must be one of legacy-only, read-both-write-legacy, dual-read, new-only \(got "both"\)$/],
     ['PHOTO_STORE_BUCKET=', { PHOTO_STORE_BUCKET: '' }, /^PHOTO_STORE_BUCKET is not set/],
     ['PHOTO_STORE_LEGACY_BUCKET=unset', { PHOTO_STORE_LEGACY_BUCKET: undefined }, /^PHOTO_STORE_LEGACY_BUCKET is not set/],
     ['AWS_REGION=moon-1', { AWS_REGION: 'moon-1' }, /^AWS_REGION must be an AWS region/],

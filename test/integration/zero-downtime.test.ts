@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { gitRevision, machineLine, writeSection } from '../../migrator/bench/benchmarks-md';
+import { runContextLines, writeSection } from '../../migrator/bench/benchmarks-md';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
@@ -241,8 +241,7 @@ test('the photo service serves every request correctly while the migrator runs',
           `Command: \`npm run bench:zero-downtime\` (test/integration/zero-downtime.test.ts on the local RGW rig: ${LEGACY_PHOTOS} legacy photos of 1-48 KiB`,
           `(Fernet); the photo service in dual-read as a child process; ${WORKERS} concurrent clients on 127.0.0.1 reading, uploading, overwriting and`,
           "deleting; the migrate CLI (`npm run migrate -- --env local --concurrency 4`) started after the first " + `${BEFORE_OPS} operations; ${AFTER_OPS} more after it ended).`,
-          `Machine: ${machineLine()}; 1-minute load average ${loadAtStart.toFixed(1)} when the test started (other processes included).`,
-          `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
+          ...runContextLines(loadAtStart),
           '',
           '| requests | count | p50 | p99 |',
           '|---|---:|---:|---:|',

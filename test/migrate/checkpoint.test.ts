@@ -1,6 +1,7 @@
+import Database from 'better-sqlite3';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
+import { Checkpoint, CHECKPOINT_SCHEMA_VERSION } from '../../migrator/src/migrate/checkpoint';
 import { ConfigError } from '../../workspaces/load';
 import { tmpDirPerFile } from '../helpers/tmp';
 
@@ -92,5 +93,118 @@ describe('Checkpoint', () => {
     const file = tmp();
     fs.writeFileSync(file, 'this is not a database, it is a note');
     expect(() => Checkpoint.open(file, ID)).toThrow(/cannot open it as a SQLite database/);
+  });
+});
+
+describe('schema versions', () => {
+  /** A checkpoint file of the first layout of schema version 1 (test/fixtures/checkpoint-v1: how it was made). */
+  const v1File = () => {
+    const file = tmp();
+    const db = new Database(file);
+    db.exec(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'checkpoint-v1', 'checkpoint-v1.sql'), 'utf8'));
+    db.close();
+    return file;
+  };
+  const inspect = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return {
+        schema: (db.prepare(`SELECT v FROM meta WHERE k = 'schema'`).get() as { v: string }).v,
+        columns: (db.prepare(`PRAGMA table_info(objects)`).all() as { name: string }[]).map((c) => c.name),
+      };
+    } finally {
+      db.close();
+    }
+  };
+  const setSchema = (file: string, v: string) => {
+    const db = new Database(file);
+    db.prepare(`UPDATE meta SET v = ? WHERE k = 'schema'`).run(v);
+    db.close();
+  };
+
+  test('a new checkpoint records the current version', () => {
+    const file = tmp();
+    Checkpoint.open(file, ID).close();
+    expect(CHECKPOINT_SCHEMA_VERSION).toBe(2);
+    expect(inspect(file)).toMatchObject({ schema: '2' });
+  });
+
+  test('opening a version 1 checkpoint (first layout) to write upgrades it in place: the column added, rows kept, version bumped', () => {
+    const file = v1File();
+    expect(inspect(file)).toEqual({ schema: '1', columns: expect.not.arrayContaining(['rechecked']) });
+    const cp = Checkpoint.open(file, ID);
+    expect(inspect(file)).toEqual({ schema: '2', columns: expect.arrayContaining(['rechecked']) });
+    expect(cp.listCursor()).toEqual({ startAfter: 'chats/3/photo.jpg', complete: true });
+    expect(cp.get('chats/1/photo.jpg')).toMatchObject({ state: 'copied', attempts: 1, plaintextSize: 1100, rechecked: true });
+    expect(cp.get('chats/2/photo.jpg')).toMatchObject({ state: 'quarantined', errorCode: 'Codec.auth' });
+    expect(cp.countUnrechecked()).toBe(0);
+    expect(cp.nextPending(undefined, 10).map((r) => r.key)).toEqual(['chats/3/photo.jpg']);
+    expect(cp.leftoverUploads()).toEqual([{ uploadId: 'upload-1', key: 'chats/9/big.jpg' }]);
+    expect(cp.runs()).toMatchObject([{ id: 1, outcome: 'incomplete' }]);
+    // what the upgrade was for: the current code's writes, which set the new column
+    cp.record('chats/3/photo.jpg', { state: 'copied', plaintextSha256: 'b'.repeat(64), plaintextSize: 600 });
+    expect(cp.get('chats/3/photo.jpg')).toMatchObject({ state: 'copied', rechecked: false });
+    cp.close();
+    expect(() => Checkpoint.open(file, ID).close()).not.toThrow(); // upgraded once; reopening changes nothing
+    expect(inspect(file).schema).toBe('2');
+  });
+
+  test('a version 1 checkpoint of the later layout (it has the column) is only renumbered', () => {
+    const file = tmp();
+    Checkpoint.open(file, ID).close();
+    setSchema(file, '1');
+    Checkpoint.open(file, ID).close();
+    expect(inspect(file).schema).toBe('2');
+  });
+
+  test('read-only (the audit), an older checkpoint is refused in one line naming both versions and what to do, and left as it was', () => {
+    const file = v1File();
+    const before = fs.readFileSync(file);
+    expect(() => Checkpoint.openReadOnly(file)).toThrow(ConfigError);
+    expect(() => Checkpoint.openReadOnly(file)).toThrow(
+      new ConfigError(
+        `checkpoint ${file} has schema version 1, older than the version 2 this bucketmove reads; resume the migration on it once with this version (npm run migrate -- --env local --checkpoint ${file}: it upgrades the file in place and redoes nothing already done), then run this again`,
+      ),
+    );
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  test('an upgrade that fails half-way leaves the file as it was (one transaction)', () => {
+    const file = v1File();
+    const db = new Database(file);
+    // The version bump, the upgrade's last write, fails: the column added before it must be gone again.
+    db.exec(`CREATE TRIGGER no_bump BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;`);
+    db.close();
+    expect(() => Checkpoint.open(file, ID)).toThrow(
+      new ConfigError(
+        `checkpoint ${file}: the upgrade from schema version 1 to 2 failed (the disk is full); the file is as it was: finish the migration with the bucketmove that wrote it, or start a new checkpoint`,
+      ),
+    );
+    expect(inspect(file)).toEqual({ schema: '1', columns: expect.not.arrayContaining(['rechecked']) });
+  });
+
+  test('a newer checkpoint is refused, read-write and read-only, and left untouched', () => {
+    const file = tmp();
+    const cp = Checkpoint.open(file, ID);
+    cp.addListedPage([obj('a')], true);
+    cp.close();
+    setSchema(file, '3');
+    const message = `checkpoint ${file} has schema version 3, newer than the version 2 this bucketmove knows; use the bucketmove that wrote it (or a newer one): this one leaves the file untouched`;
+    expect(() => Checkpoint.open(file, ID)).toThrow(new ConfigError(message));
+    expect(() => Checkpoint.openReadOnly(file)).toThrow(new ConfigError(message));
+    expect(inspect(file).schema).toBe('3');
+  });
+
+  test('a version no bucketmove wrote, and a SQLite file that is not a checkpoint, are refused', () => {
+    const file = tmp();
+    Checkpoint.open(file, ID).close();
+    setSchema(file, 'two');
+    expect(() => Checkpoint.open(file, ID)).toThrow(`checkpoint ${file} records schema version "two", which no bucketmove writes; give another --checkpoint path`);
+    const other = tmp();
+    const db = new Database(other);
+    db.exec('CREATE TABLE notes (t TEXT)');
+    db.close();
+    expect(() => Checkpoint.open(other, ID)).toThrow(/is a SQLite database but not a bucketmove checkpoint \(it has no meta table\)/);
+    expect(() => Checkpoint.openReadOnly(other)).toThrow(/not a bucketmove checkpoint \(it has no meta table\)/);
   });
 });

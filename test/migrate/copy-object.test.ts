@@ -1,20 +1,24 @@
 /**
- * copyObject's multipart path when the second GET (the upload pass) is cut mid-body: the copy fails (to be retried)
- * and its upload is aborted, instead of the upload waiting for bytes that never come.
+ * copyObject's large-object paths, mocked: the multipart path when the second GET (the upload pass) is cut mid-body
+ * (the copy fails, to be retried, and its upload is aborted, instead of waiting for bytes that never come); a 412 at
+ * completion (AWS semantics); the single streamed PUT (RGW semantics) and its 412; the refusal above 5 GiB there.
  */
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'crypto';
 import { PassThrough, Readable } from 'stream';
+import { classify } from '../../migrator/src/migrate/classify';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
-import { identityCodec, offlineS3Client } from '../helpers/fakes';
+import { AWS_LARGE_OBJECTS, identityCodec, offlineS3Client, RGW_LARGE_OBJECTS } from '../helpers/fakes';
 
 const MIB = 1024 * 1024;
 
@@ -55,6 +59,7 @@ test('a GET cut mid-body in the upload pass fails the copy and aborts its multip
       source: { client: source, bucket: 'old' },
       target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 2 },
       codec: identityCodec,
+      largeObjects: AWS_LARGE_OBJECTS,
     },
     new AbortController().signal,
   );
@@ -62,4 +67,79 @@ test('a GET cut mid-body in the upload pass fails the copy and aborts its multip
   expect(gets).toBe(2);
   expect(dst.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   expect(dst.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input.UploadId)).toEqual(['u1']);
+});
+
+describe('objects above the part size, by the path the conditional-write probe chose', () => {
+  const body = Buffer.alloc(12 * MIB, 9);
+  const etag = createHash('md5').update(body).digest('hex');
+  const sha256 = createHash('sha256').update(body).digest();
+  const appObject = { ETag: '"app"', ContentLength: 1000, Metadata: { 'uploaded-by': 'the app' } };
+
+  function setup() {
+    const source = offlineS3Client();
+    const target = offlineS3Client();
+    const src = mockClient(source);
+    const dst = mockClient(target);
+    src.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([body]), ContentLength: body.length, ETag: `"${etag}"` }));
+    const notFound = Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    // The key is free when the copy looks before its upload pass; the app's write is there once the write is refused.
+    dst.on(HeadObjectCommand).rejectsOnce(notFound).resolves(appObject);
+    const deps = (largeObjects: typeof AWS_LARGE_OBJECTS) => ({
+      source: { client: source, bucket: 'old' },
+      target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' as const }, partSize: 5 * MIB, queueSize: 2 },
+      codec: identityCodec,
+      largeObjects,
+    });
+    return { src, dst, deps };
+  }
+  const preconditionFailed = () => Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+
+  test('AWS semantics (mocked): multipart, and a 412 at CompleteMultipartUpload is "kept as the app wrote it"', async () => {
+    const { dst, deps } = setup();
+    dst.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    dst.on(UploadPartCommand).resolves({ ETag: '"p"' });
+    dst.on(CompleteMultipartUploadCommand).rejects(preconditionFailed());
+    dst.on(AbortMultipartUploadCommand).resolves({});
+    const outcome = await copyObject({ key: 'big.jpg' }, deps(AWS_LARGE_OBJECTS), new AbortController().signal);
+    expect(outcome).toMatchObject({ state: 'kept-app-version', plaintextSize: body.length });
+    expect(dst.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.IfNoneMatch).toBe('*');
+    expect(dst.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(dst.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+  });
+
+  test('RGW semantics (mocked): one streamed PutObject with If-None-Match, its exact length and the SHA-256 of the hashing pass', async () => {
+    const { dst, deps } = setup();
+    let sent = Buffer.alloc(0);
+    dst.on(PutObjectCommand).callsFake(async (input: { Body: Readable }) => {
+      const chunks: Buffer[] = [];
+      for await (const c of input.Body) chunks.push(c as Buffer);
+      sent = Buffer.concat(chunks);
+      return { ETag: '"new"' };
+    });
+    const outcome = await copyObject({ key: 'big.jpg' }, deps(RGW_LARGE_OBJECTS), new AbortController().signal);
+    expect(outcome).toMatchObject({ state: 'copied', plaintextSize: body.length });
+    const put = dst.commandCalls(PutObjectCommand)[0].args[0].input;
+    expect(put).toMatchObject({ IfNoneMatch: '*', ContentLength: body.length, ChecksumSHA256: sha256.toString('base64'), ServerSideEncryption: 'AES256' });
+    expect(sent.equals(body)).toBe(true);
+    expect(dst.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  test('RGW semantics (mocked): the single PUT refused with 412 is "kept as the app wrote it"', async () => {
+    const { dst, deps } = setup();
+    dst.on(PutObjectCommand).rejects(preconditionFailed());
+    const outcome = await copyObject({ key: 'big.jpg' }, deps(RGW_LARGE_OBJECTS), new AbortController().signal);
+    expect(outcome.state).toBe('kept-app-version');
+  });
+
+  test('over the single-PUT limit where multipart could overwrite: quarantined with the reason, nothing written, no second GET', async () => {
+    const { src, dst, deps } = setup();
+    const small = { ...RGW_LARGE_OBJECTS, maxBytes: 6 * MIB };
+    const copy = copyObject({ key: 'big.jpg' }, deps(small), new AbortController().signal);
+    await expect(copy).rejects.toMatchObject({ code: 'NoSafeLargeWrite' });
+    await expect(copy).rejects.toThrow(/the plaintext is 12582912 bytes, over the 6291456-byte single-PUT limit, and this server ignores If-None-Match on CompleteMultipartUpload/);
+    expect(classify(await copy.catch((e: unknown) => e)).kind).toBe('permanent');
+    expect(src.commandCalls(GetObjectCommand)).toHaveLength(1);
+    expect(dst.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(dst.commandCalls(HeadObjectCommand)).toHaveLength(0);
+  });
 });

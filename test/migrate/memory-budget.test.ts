@@ -32,7 +32,7 @@ import { checkMemoryHoldsAnObject, MigrationRun } from '../../migrator/src/migra
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
 import { CASES } from '../fixtures/codec-memory-probe';
 import { runCliScript } from '../helpers/cli';
-import { offlineS3Client } from '../helpers/fakes';
+import { AWS_LARGE_OBJECTS, offlineS3Client } from '../helpers/fakes';
 
 const MIB = 1024 * 1024;
 const PROBE = path.join(__dirname, '../fixtures/codec-memory-probe.ts');
@@ -120,7 +120,7 @@ describe('a run with real codecs reserves what they hold', () => {
     const cp = Checkpoint.open(':memory:', ID);
     try {
       const run = new MigrationRun(
-        { source: { client: b.source, bucket: 'old' }, target: { client: b.target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize }, codec, checkpoint: cp, keys },
+        { source: { client: b.source, bucket: 'old' }, target: { client: b.target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize }, codec, largeObjects: AWS_LARGE_OBJECTS, checkpoint: cp, keys },
         { concurrency, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: memoryBytes + COLLECTOR_SLACK_BYTES },
       );
       const res = await run.run();

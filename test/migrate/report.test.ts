@@ -1,5 +1,6 @@
 import { csvLine, encodeKey, parseCsvLine } from '../../migrator/src/report/batch-csv';
-import { reportRow } from '../../migrator/src/migrate/report';
+import { largeObjectsLine, reportRow } from '../../migrator/src/migrate/report';
+import { AWS_LARGE_OBJECTS, RGW_LARGE_OBJECTS } from '../helpers/fakes';
 import type { ObjectRow } from '../../migrator/src/migrate/checkpoint';
 
 const row = (over: Partial<ObjectRow>): ObjectRow => ({
@@ -22,5 +23,18 @@ describe('Report_CSV_20180820', () => {
     expect(f('vanished').slice(3, 6)).toEqual(['succeeded', '', '404']);
     expect(f('pending').slice(3, 5)).toEqual(['failed', 'NotAttempted']);
     expect(f('failed')[3]).toBe('failed');
+  });
+});
+
+describe('the line on how large objects were written', () => {
+  test('names the path and the probe result behind it, and a probe key left behind', () => {
+    expect(largeObjectsLine(AWS_LARGE_OBJECTS)).toBe(
+      'large objects (above the part size): multipart uploads completed with If-None-Match, because the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key (probed at start)',
+    );
+    expect(largeObjectsLine(RGW_LARGE_OBJECTS)).toBe(
+      'large objects (above the part size): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined',
+    );
+    const left = { ...RGW_LARGE_OBJECTS, probe: { ...RGW_LARGE_OBJECTS.probe!, cleanedUp: false } };
+    expect(largeObjectsLine(left)).toMatch(/; the probe left \.bucketmove\/probe\/mocked behind \(the audit leaves its prefix out\)$/);
   });
 });

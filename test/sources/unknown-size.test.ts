@@ -19,7 +19,7 @@ import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
-import { identityCodec, offlineS3Client } from '../helpers/fakes';
+import { AWS_LARGE_OBJECTS, identityCodec, offlineS3Client } from '../helpers/fakes';
 
 const MIB = 1024 * 1024;
 const ID = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '', source: 'manifest s3://m/k#e' };
@@ -115,6 +115,7 @@ describe('a run over keys of unknown size', () => {
           source: { client: source, bucket: 'old' },
           target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize },
           codec: identityCodec,
+          largeObjects: AWS_LARGE_OBJECTS,
           checkpoint: cp,
           keys,
           events: { finished: (row) => bytes.push(row.size) },
@@ -170,6 +171,7 @@ describe('a run over keys of unknown size', () => {
           source: { client: source, bucket: 'old' },
           target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 1 },
           codec: identityCodec,
+          largeObjects: AWS_LARGE_OBJECTS,
           checkpoint: cp,
           keys,
           events: {

@@ -7,7 +7,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkTeardownApproval, readTeardownApproval } from '../../stacks/approval';
+import { checkApprovedReport, checkTeardownApproval, readTeardownApproval } from '../../stacks/approval';
+import { reportSha256 } from '../../workspaces/audit-verdict';
 import { ConfigError, loadWorkspace } from '../../workspaces/load';
 import type { AuditFacts } from '../../migrator/src/audit/report';
 import { TeardownRefusal } from '../../migrator/src/teardown/refusal';
@@ -57,7 +58,7 @@ function harness(): Harness {
           processEnv: {},
           context: {},
         },
-        { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, dryRun: false, approvalValidMs: 24 * HOUR, approvedBy: 'release-manager@example.com', stateRoot: root, cwd: root, ...opts },
+        { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, dryRun: false, approvalValidMs: 24 * HOUR, approvedBy: 'release-manager@example.com', stateRoot: root, cwd: root, ...opts },
       ),
   };
   return h;
@@ -160,6 +161,33 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     nothingDone(h);
   });
 
+  test('with heartbeats that leave a gap longer than the gate\'s own --max-gap, whatever the audit allowed', async () => {
+    const h = harness();
+    const file = report(h.root, {
+      tweak: (f) => {
+        const gapStart = new Date(Date.parse(f.fallback.window.start) + 3 * 24 * HOUR);
+        const gap = { seconds: 7200, start: gapStart.toISOString(), end: new Date(gapStart.getTime() + 2 * HOUR).toISOString() };
+        // Audited with --max-gap 3h: the audit passed it.
+        f.fallback.coverage = { ...f.fallback.coverage, coveredSeconds: f.fallback.coverage.coveredSeconds - 7200, largestGap: gap, maxGapSeconds: 3 * 3600 };
+      },
+    });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).passed).toBe(true);
+    expect(await refusal(h.run())).toMatch(
+      /^refused: the fallback evidence does not cover its window: the heartbeats leave a gap of 2h 0m \(\S+ to \S+\), longer than the 15m 0s allowed \(--max-gap\): 34,560 heartbeats from 3 processes cover 7d 21h of the 8d 0h window; no process beat \(or its log was lost\) then$/,
+    );
+    nothingDone(h);
+    await expect(h.run({ maxGapMs: 3 * HOUR })).resolves.toMatchObject({ status: 'destroyed' });
+  });
+
+  test('with a report edited to show heartbeats it did not have', async () => {
+    const h = harness();
+    const facts = cleanFacts(ws, objects, new Date(FIXED_NOW.getTime() - HOUR));
+    facts.fallback.coverage = { ...facts.fallback.coverage, heartbeats: 0, processes: 0, byMode: {}, coveredSeconds: 0, firstCoveredAt: undefined, lastCoveredAt: undefined };
+    const file = writeReport(path.join(h.root, 'edited.json'), facts, (r) => ({ ...r, passed: true, reasons: [], summary: 'audit of prod PASSED' }));
+    expect(await refusal(h.run({ reportPath: file }))).toMatch(/the audit report says it passed, but its figures say otherwise \(no heartbeats from the photo store in the 8d 0h window/);
+    nothingDone(h);
+  });
+
   test('with a fallback window shorter than --min-window, or one that ends before the audit', async () => {
     const h = harness();
     report(h.root, { windowHours: 48 });
@@ -198,7 +226,7 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     await expect(
       runTeardown(
         { ws: loadWorkspace('local'), listLegacy: () => asStream(objects), runner: async () => ({ code: 0 }), out: () => undefined, now: () => FIXED_NOW },
-        { maxAgeMs: HOUR, minWindowMs: HOUR, dryRun: false, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
+        { maxAgeMs: HOUR, minWindowMs: HOUR, maxGapMs: 15 * 60_000, dryRun: false, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
       ),
     ).rejects.toThrow(new ConfigError('env "local" has target "s3-compatible": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence'));
   });
@@ -212,7 +240,7 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     const steps: Step[] = [];
     const result = await runTeardown(
       { ws: local, listLegacy: () => asStream(objects), runner: async (step) => (steps.push(step), { code: 0 }), out: (l) => lines.push(l), now: () => FIXED_NOW },
-      { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root, cwd: h.root },
+      { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root, cwd: h.root },
     );
     expect(result.status).toBe('dry-run');
     expect(steps).toEqual([]);
@@ -220,7 +248,7 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     expect(text).toContain('legacy bucket chatapp-legacy-photos: unchanged since the audit (25 objects');
     expect(text).toContain('Target "s3-compatible" has no Terraform stack');
     expect(text).toMatch(/cdktf deploy legacy-local .*\n.*cdktf destroy legacy-local/);
-    expect(text).toContain('1. Switch the store to new-only');
+    expect(text).toContain("1. Remove the legacy side from the app's environment");
     expect(fs.existsSync(path.join(h.root, '.bucketmove', 'local', 'teardown'))).toBe(false);
   });
 
@@ -232,7 +260,7 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     await expect(
       runTeardown(
         { ws: local, listLegacy: () => asStream(objects), runner: async () => ({ code: 0 }), out: () => undefined, now: () => FIXED_NOW },
-        { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
+        { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
       ),
     ).rejects.toBeInstanceOf(TeardownRefusal);
   });
@@ -248,7 +276,7 @@ describe('with a passing report', () => {
     result = await h.run();
   });
 
-  test('writes the approval: this env and bucket, valid now, naming the report and its listing digest', () => {
+  test('writes the approval: this env and bucket, valid now, naming the report, the hash of its bytes and its listing digest', () => {
     const file = path.join(h.root, '.bucketmove', 'prod', 'teardown', 'approval.json');
     expect(result.approvalFile).toBe(file);
     const approval = readTeardownApproval(file);
@@ -258,9 +286,14 @@ describe('with a passing report', () => {
       approvedAt: FIXED_NOW.toISOString(),
       expiresAt: new Date(FIXED_NOW.getTime() + 24 * HOUR).toISOString(),
       approvedBy: 'release-manager@example.com',
-      auditReport: { path: reportFile, listingDigest: JSON.parse(fs.readFileSync(reportFile, 'utf8')).legacyListing.digest },
+      auditReport: {
+        path: `../reports/${path.basename(reportFile)}`, // from the approval's folder
+        sha256: reportSha256(fs.readFileSync(reportFile)),
+        listingDigest: JSON.parse(fs.readFileSync(reportFile, 'utf8')).legacyListing.digest,
+      },
     });
     expect(() => checkTeardownApproval(approval, { env: 'prod', legacyBucket: ws.legacy.bucket }, FIXED_NOW)).not.toThrow();
+    expect(checkApprovedReport(approval, file)).toBe(reportFile);
   });
 
   test('synthesizes legacy-prod carrying the approval: no prevent_destroy, force_destroy on, teardown_approved', () => {
@@ -295,7 +328,7 @@ describe('with a passing report', () => {
   test('prints what is left for people, and records the teardown', () => {
     const text = h.lines.join('\n');
     expect(text).toContain('legacy-prod is destroyed. Left for people:');
-    expect(text).toMatch(/1\. Switch the store to new-only/);
+    expect(text).toMatch(/1\. Remove the legacy side from the app's environment .*PHOTO_STORE_TOMBSTONES=false/);
     expect(text).toMatch(/2\. Delete the legacy keys' secrets/);
     expect(text).toMatch(/3\. Delete the codec's key: the Secrets Manager secret "[^"]+"/);
     expect(text).toMatch(new RegExp(`4\\. Close the legacy account ${ws.legacy.accountId}`));
@@ -343,6 +376,8 @@ describe('when a Terraform step fails, or the operator declines', () => {
     expect(result.status).toBe('failed');
     expect(h.steps.map((s) => s.args[0])).toEqual(['deploy']);
     expect(h.lines.join('\n')).toContain('teardown stopped: the deploy failed (exit 1); nothing was destroyed.');
+    // The stacks keep state in Terraform Cloud (processEnv sets no backend): the last line names the local backend.
+    expect(h.lines.at(-1)).toMatch(/^the stacks keep their state in Terraform Cloud: .*BUCKETMOVE_BACKEND=local npm run teardown -- \.\.\.$/);
   });
 
   test('a failed destroy says how to finish it by hand with the approval', async () => {
@@ -371,7 +406,7 @@ describe('when a Terraform step fails, or the operator declines', () => {
         processEnv: {},
         context: {},
       },
-      { maxAgeMs: 2 * HOUR, minWindowMs: HOUR, dryRun: false, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root, cwd: h.root },
+      { maxAgeMs: 2 * HOUR, minWindowMs: HOUR, maxGapMs: 15 * 60_000, dryRun: false, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root, cwd: h.root },
     );
     expect(result.status).toBe('declined');
     expect(asked).toBe(`destroy legacy-prod: the legacy bucket ${ws.legacy.bucket} with its 25 objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`);

@@ -1,4 +1,6 @@
 /** What counting fallback hits in a window yields, whichever the source. */
+import type { MeasuredCoverage } from './coverage';
+
 export interface FallbackSource {
   readonly kind: 'cloudwatch' | 'file';
   /** cloudwatch: the log group; file: the path of the JSON-lines log. */
@@ -22,6 +24,10 @@ export interface FallbackCount {
   readonly lines?: { readonly read: number; readonly untimedHits: number };
   /** cloudwatch: the Logs Insights query run, so a person can run it again. */
   readonly query?: string;
+  /** cloudwatch: the Logs Insights query of the heartbeats. */
+  readonly coverageQuery?: string;
+  /** How much of the window the store's heartbeats cover (coverage.ts). */
+  readonly coverage: MeasuredCoverage;
 }
 
 export const SAMPLE_KEYS = 20;

@@ -31,6 +31,8 @@ export interface FallbackCounterOptions {
   /** Logs Insights: the bound on each query's wait. */
   readonly timeoutMs: number;
   readonly pollMs?: number;
+  /** Logs Insights: the time bin the heartbeats are read in (coverageBinMs of the longest gap allowed). */
+  readonly binMs?: number;
   /** A CloudWatch Logs client (tests inject one); default: the SDK's for the source's region. */
   readonly logsClient?: LogsClient;
   readonly signal?: AbortSignal;
@@ -48,6 +50,7 @@ export function fallbackCounter(source: FallbackSource, o: FallbackCounterOption
         window,
         timeoutMs: o.timeoutMs,
         pollMs: o.pollMs,
+        binMs: o.binMs,
         signal: o.signal,
       });
     } finally {

@@ -4,41 +4,9 @@
  */
 import { compareKeys } from './key-order';
 
-/** Problems: any one of them fails the audit. */
-export const PROBLEM_KINDS = [
-  /** In the legacy bucket, not in the new one. */
-  'missing',
-  /** The new object's size, its provenance and the checkpoint disagree on the plaintext size. */
-  'size-mismatch',
-  /** The plaintext SHA-256 disagrees: provenance vs checkpoint, or (deep) the bytes read vs what was recorded. */
-  'hash-mismatch',
-  /** The legacy object changed after it was copied: the copy is of an older version. */
-  'source-changed',
-  /** The migrator put the key in quarantine (a permanent failure a person must look at). */
-  'quarantined',
-  /** The migrator's attempts failed; its next run tries again. */
-  'failed',
-  /** Listed by the migrator but never attempted. */
-  'pending',
-  /** A legacy key the migrator's checkpoint does not know. */
-  'not-in-checkpoint',
-  /** A legacy object written after the last migration run started: someone still writes to the legacy bucket. */
-  'legacy-written-after-migration',
-  /** The key could not be checked (HEAD or deep read failed after the SDK's retries, or the legacy bytes do not decrypt). */
-  'check-failed',
-  /** A copy the migrator wrote and has not yet checked against the app's deletes (a run stopped in between). */
-  'unrechecked-copy',
-] as const;
-
-/** Not problems: reported so a person sees them. */
-export const NOTICE_KINDS = [
-  /** The new bucket holds the app's own write of the key (no provenance): newer than legacy, kept as is. */
-  'app-version',
-  /** Deleted from the legacy bucket after it was copied, still in the new one (the app's delete may not have finished). */
-  'copy-without-legacy',
-  /** The app deleted the photo (its tombstone holds the key in the new bucket), yet the legacy bucket still has it. */
-  'deleted-by-app',
-] as const;
+// The kinds live with the verdict rule, which the stacks read too (workspaces/audit-verdict.ts).
+import { NOTICE_KINDS, PROBLEM_KINDS } from '../../../workspaces/audit-verdict';
+export { NOTICE_KINDS, PROBLEM_KINDS };
 
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 export type NoticeKind = (typeof NOTICE_KINDS)[number];

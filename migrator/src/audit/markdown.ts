@@ -1,4 +1,5 @@
 /** The audit's Markdown summary: the verdict first, then the figures a person checks, then the listed findings. */
+import { formatCount } from '../../../workspaces/audit-verdict';
 import type { AuditReport } from './report';
 import { formatDurationMs } from './window';
 
@@ -50,6 +51,8 @@ export function renderMarkdown(r: AuditReport, jsonName: string): string {
   line(`| legacy listing digest | ${mdCode(r.legacyListing.digest)} (${r.legacyListing.objects} objects, ${r.legacyListing.bytes} bytes) |`);
   const skipped = r.newListing.notAudited;
   if (skipped) line(`| not audited in the new bucket | keys under ${mdCode(skipped.prefix)}: ${cell(skipped.why)} (${skipped.objects} objects, ${skipped.bytes} bytes) |`);
+  const probes = r.newListing.probeLeftovers;
+  if (probes) line(`| not audited in the new bucket | keys under ${mdCode(probes.prefix)}: the migrator's conditional-write probe, left by a killed run (${probes.objects} objects, ${probes.bytes} bytes) |`);
   line();
   if (cp.shards) {
     line('## Shards');
@@ -85,6 +88,23 @@ export function renderMarkdown(r: AuditReport, jsonName: string): string {
     line();
     line('```');
     line(f.query);
+    line('```');
+  }
+  line();
+  const c = f.coverage;
+  line('## Heartbeats: how much of the window the log covers');
+  line();
+  line('| | |');
+  line('|---|---|');
+  line(`| heartbeats | ${formatCount(c.heartbeats)} from ${formatCount(c.processes)} process(es)${Object.keys(c.byMode).length ? ` (${Object.entries(c.byMode).map(([m, n]) => `${m} ${formatCount(n)}`).join(', ')})` : ''} |`);
+  line(`| covered | ${formatDurationMs(c.coveredSeconds * 1000)} of ${formatDurationMs(f.window.seconds * 1000)}${c.firstCoveredAt ? `, from ${c.firstCoveredAt} to ${c.lastCoveredAt}` : ''} |`);
+  line(`| largest gap | ${formatDurationMs(c.largestGap.seconds * 1000)} (${c.largestGap.start} to ${c.largestGap.end}); allowed ${formatDurationMs(c.maxGapSeconds * 1000)} |`);
+  line(`| fallback hits the heartbeats counted | ${formatCount(c.fallbackHits)} |`);
+  if (c.resolutionSeconds) line(`| resolution | ${formatDurationMs(c.resolutionSeconds * 1000)} bins (a shorter gap may not show) |`);
+  if (f.coverageQuery) {
+    line();
+    line('```');
+    line(f.coverageQuery);
     line('```');
   }
   line();

@@ -7,14 +7,24 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
+import {
+  AUDIT_FORMAT_VERSION,
+  AUDIT_TOOL,
+  coverageSummary,
+  failureReasons,
+  fallbackSchema,
+  findingCountsSchema,
+  formatDurationMs,
+  parseReport,
+  reportSha256,
+} from '../../../workspaces/audit-verdict';
 import { ALL_STATES } from '../migrate/checkpoint';
 import { writeFileAtomic } from '../report/files';
 import { NOTICE_KINDS, PROBLEM_KINDS } from './findings';
 import { renderMarkdown } from './markdown';
-import { formatDurationMs } from './window';
 
-export const AUDIT_TOOL = 'bucketmove audit';
-export const AUDIT_FORMAT_VERSION = 1;
+// The verdict rule and the schema of the fields it reads are shared with the gate and the stacks.
+export { AUDIT_FORMAT_VERSION, AUDIT_TOOL, failureReasons };
 
 const iso = z.iso.datetime({ offset: true });
 const count = z.number().int().nonnegative();
@@ -66,11 +76,14 @@ export const auditReportSchema = z.object({
   /**
    * The new bucket's keys the audit took in. `notAudited`: keys it left out because they are not photos (the S3
    * Batch Operations jobs' manifests and completion reports under their prefix, when Batch Operations is enabled).
+   * `probeLeftovers`, only when there are any: keys of the migrator's conditional-write probe that a killed run left
+   * under its reserved prefix (migrate/conditional-write-probe.ts), left out too; the next run sweeps them.
    */
   newListing: z.object({
     objects: count,
     bytes: count,
     notAudited: z.object({ prefix: z.string(), why: z.string(), objects: count, bytes: count }).optional(),
+    probeLeftovers: z.object({ prefix: z.string(), objects: count, bytes: count }).optional(),
   }),
   counts: z.object({
     legacyKeys: count,
@@ -80,24 +93,14 @@ export const auditReportSchema = z.object({
     onlyInNew: count,
     checkpointOnly: count,
     deepCompared: count,
-    byKind: z.record(z.enum([...PROBLEM_KINDS, ...NOTICE_KINDS]), count),
+    byKind: findingCountsSchema,
   }),
   problems: z.object({ total: count, cap: count, listed: z.array(finding) }),
   notices: z.object({ total: count, cap: count, listed: z.array(finding) }),
   /** Problems of the whole migration rather than of a key (the checkpoint's listing or last run). */
   migrationProblems: z.array(z.string()),
-  fallback: z.object({
-    source: z.object({ kind: z.enum(['cloudwatch', 'file']), location: z.string(), region: z.string().optional() }),
-    event: z.string(),
-    window: z.object({ start: iso, end: iso, seconds: z.number() }),
-    hits: count,
-    distinctKeys: count.optional(),
-    firstHitAt: iso.optional(),
-    lastHitAt: iso.optional(),
-    sampleKeys: z.array(z.string()),
-    lines: z.object({ read: count, untimedHits: count }).optional(),
-    query: z.string().optional(),
-  }),
+  /** The fallback hits counted in the window, and how much of the window the app's heartbeats cover. */
+  fallback: fallbackSchema,
   passed: z.boolean(),
   reasons: z.array(z.string()),
   summary: z.string(),
@@ -106,29 +109,12 @@ export const auditReportSchema = z.object({
 export type AuditReport = z.output<typeof auditReportSchema>;
 export type AuditFacts = Omit<AuditReport, 'passed' | 'reasons' | 'summary'>;
 
-/** Why the audit fails, from its figures alone (the gate recomputes this to catch a hand-edited verdict). */
-export function failureReasons(r: AuditFacts): string[] {
-  const reasons: string[] = [...r.migrationProblems];
-  const problemKinds = PROBLEM_KINDS.filter((k) => (r.counts.byKind[k] ?? 0) > 0);
-  if (r.counts.problemKeys > 0 || problemKinds.length) {
-    const detail = problemKinds.map((k) => `${k} ${r.counts.byKind[k]}`).join(', ');
-    reasons.push(`${r.counts.problemKeys} key(s) with problems (${detail})`);
-  }
-  if (r.fallback.hits > 0) {
-    reasons.push(
-      `${r.fallback.hits} fallback hit(s) between ${r.fallback.window.start} and ${r.fallback.window.end}${r.fallback.lastHitAt ? ` (last at ${r.fallback.lastHitAt})` : ''}: the app still reads from the legacy bucket`,
-    );
-  }
-  if (r.legacyListing.objects !== r.counts.legacyKeys) reasons.push('the legacy listing and the keys checked disagree in number');
-  return reasons;
-}
-
 export function withVerdict(facts: AuditFacts): AuditReport {
   const reasons = failureReasons(facts);
   const passed = reasons.length === 0;
   const what = facts.checkpoint.shards ? `${facts.env} (${facts.checkpoint.shards.length} shards)` : facts.env;
   const summary = passed
-    ? `audit of ${what} PASSED: ${facts.counts.legacyKeys} legacy keys (${facts.counts.verified} verified copies, ${facts.counts.appVersion} kept as the app wrote them), 0 fallback hits in ${formatDurationMs(facts.fallback.window.seconds * 1000)}`
+    ? `audit of ${what} PASSED: ${facts.counts.legacyKeys} legacy keys (${facts.counts.verified} verified copies, ${facts.counts.appVersion} kept as the app wrote them), 0 fallback hits in ${formatDurationMs(facts.fallback.window.seconds * 1000)}, ${coverageSummary(facts.fallback.coverage)}`
     : `audit of ${what} FAILED: ${reasons.join('; ')}`;
   return { ...facts, passed, reasons, summary };
 }
@@ -148,24 +134,26 @@ export class AuditReportError extends Error {
 
 /** Reads and validates a report file; a problem is an AuditReportError with one line. */
 export function readAuditReport(file: string): AuditReport {
-  let text: string;
+  return readAuditReportFile(file).report;
+}
+
+/** The same, with the SHA-256 of the very bytes read (what a teardown approval records). */
+export function readAuditReportFile(file: string): { report: AuditReport; sha256: string } {
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
     throw new AuditReportError(`audit report ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new AuditReportError(`audit report ${file} is not valid JSON (${(err as Error).message})`);
   }
-  const parsed = auditReportSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AuditReportError(`audit report ${file} is not a bucketmove audit report (${issue.path.map(String).join('.') || 'top level'}: ${issue.message})`);
-  }
-  return parsed.data;
+  const parsed = parseReport(raw, auditReportSchema);
+  if ('problem' in parsed) throw new AuditReportError(`audit report ${file} ${parsed.problem}`);
+  return { report: parsed.report, sha256: reportSha256(bytes) };
 }
 
 const AUDIT_NAME = /^audit-\d{8}T\d{6}\.\d{3}Z\.json$/;

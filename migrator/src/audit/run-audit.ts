@@ -1,5 +1,6 @@
 /**
- * One audit: counts the fallback hits of the window first (a bad log group fails before any listing), then walks the
+ * One audit: counts the fallback hits of the window first, and measures how much of it the store's heartbeats cover
+ * (a bad log group fails before any listing), then walks the
  * sorted merge of the legacy listing, the new bucket's listing and the checkpoint (or the k-way merge of the n
  * checkpoints of a sharded migration, checkpoint-set.ts), checking every legacy key with at
  * most `concurrency` HEADs in flight (and, with `deep`, re-reading both sides: at most `deepConcurrency` keys and
@@ -8,13 +9,16 @@
  * findings and the sample; none of it grows with the number of keys.
  *
  * With Batch Operations enabled, the new bucket's keys under its reports prefix (the jobs' manifests and completion
- * reports, not photos) are left out of the comparison and counted apart in the report.
+ * reports, not photos) are left out of the comparison and counted apart in the report; so are keys under the
+ * migrator's conditional-write probe prefix (a killed run's leftovers; migrate/conditional-write-probe.ts).
  *
  * It returns the report; writing it is the caller's (the CLI writes nothing when the audit cannot finish).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
+import { PROBE_PREFIX } from '../migrate/conditional-write-probe';
 import { MemoryBudget } from '../migrate/memory-budget';
 import type { Provenance } from '../migrate/provenance';
 import type { CheckpointSet } from './checkpoint-set';
@@ -53,6 +57,8 @@ export interface AuditDeps {
 
 export interface AuditOptions {
   readonly window: TimeWindow;
+  /** The longest time in the window the heartbeats may leave uncovered (`--max-gap`); default 15 minutes. */
+  readonly maxGapMs?: number;
   readonly deep: boolean;
   /** Re-read this many randomly chosen verified keys on both sides. */
   readonly sample?: number;
@@ -136,6 +142,7 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   // The Batch Operations jobs' manifests and completion reports live in the new bucket under their prefix: not photos.
   const batchPrefix = ws.batchOperations.enabled ? ws.batchOperations.reportsPrefix : undefined;
   const notAudited = { objects: 0, bytes: 0 };
+  const probeLeftovers = { objects: 0, bytes: 0 };
 
   const judge = async (item: MergedKey): Promise<void> => {
     const verdict = await checkKey(item, current, ctxOf(item.key), signal);
@@ -171,6 +178,11 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     if (batchPrefix && item.current && !item.legacy && !item.checkpoint && item.key.startsWith(batchPrefix)) {
       notAudited.objects++;
       notAudited.bytes += item.current.size;
+      continue;
+    }
+    if (item.current && !item.legacy && !item.checkpoint && item.key.startsWith(PROBE_PREFIX)) {
+      probeLeftovers.objects++;
+      probeLeftovers.bytes += item.current.size;
       continue;
     }
     if (item.legacy) {
@@ -247,11 +259,12 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     newListing: {
       ...newListing,
       ...(batchPrefix ? { notAudited: { prefix: batchPrefix, why: "S3 Batch Operations jobs' manifests and completion reports", ...notAudited } } : {}),
+      ...(probeLeftovers.objects ? { probeLeftovers: { prefix: PROBE_PREFIX, ...probeLeftovers } } : {}),
     },
     counts: { ...counts, problemKeys: collector.problemKeys, byKind },
     problems: { total: PROBLEM_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.problems },
     notices: { total: NOTICE_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.notices },
     migrationProblems: deps.checkpoints.problems(),
-    fallback,
+    fallback: { ...fallback, coverage: { ...fallback.coverage, maxGapSeconds: (opts.maxGapMs ?? DEFAULT_MAX_GAP_MS) / 1000 } },
   });
 }

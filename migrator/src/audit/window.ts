@@ -35,14 +35,5 @@ export function windowSeconds(w: { start: string | Date; end: string | Date }): 
   return Math.round((new Date(w.end).getTime() - new Date(w.start).getTime()) / 1000);
 }
 
-/** "7d 0h", "5h 30m", "45s": a duration for people. */
-export function formatDurationMs(ms: number): string {
-  const s = Math.round(ms / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  if (m) return `${m}m ${s % 60}s`;
-  return `${s}s`;
-}
+/** "7d 0h", "5h 30m", "45s": a duration for people (it lives with the verdict, which the stacks read too). */
+export { formatDurationMs } from '../../../workspaces/audit-verdict';

@@ -21,8 +21,9 @@ import { resolveEndpoint, SIDES, type ResolvedEndpoint, type Side } from './endp
 import { describeAwsError, httpStatusOf } from './errors';
 import { createRequestHandler, createRetryStrategy, transport as completeTransport, type Transport } from './http';
 
-// The SDK warns once per process that its releases after January 2027 need Node 22; this project pins Node 20
-// (DEVELOPERS.md), so the warning would only be noise on every CLI's stderr. An explicit setting wins.
+// The SDK warns once per process that its releases after January 2027 need Node 22; this project's tools still run
+// on Node 20 (README, Tests: Node versions), so the warning would only be noise on every CLI's stderr. An explicit
+// setting wins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export interface S3Settings {

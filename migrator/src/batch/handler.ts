@@ -6,20 +6,27 @@
  * schema); the job's UserArguments carry {env}, which must name the same env. The clients (STS AssumeRole into the
  * reader and writer roles, with the function's own credentials as the master) and the codec (its keys from the
  * environment variable or Secrets Manager secret the workspace names) are built once per container, on the first
- * invocation, and reused by the next ones.
+ * invocation, and reused by the next ones. So is the conditional-write probe of the new bucket
+ * (migrate/conditional-write-probe.ts), which decides how objects above the part size are written: probed, not
+ * configured, because it is a fact of the server the function writes to, read with the writer's own credentials at a
+ * cost of a few small requests per container; a setting could say "enforced" of a server that is not. It runs when the
+ * first task that copies needs it (a task refused for its env or bucket never probes), and a failed probe fails that
+ * task like a failed copy (TemporaryFailure for a temporary cause) and is tried again by the next. Its log line says
+ * what it found (event "batch-large-objects").
  *
  * A malformed event throws (Batch Operations then fails its tasks with the message); the deadline of the invocation
  * (context.getRemainingTimeInMillis) aborts a copy that would outlive it, answered TemporaryFailure.
  */
 import { setMaxListeners } from 'events';
 import { WORKSPACE_ENV_VAR } from '../../../workspaces/batch-layout';
-import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import { ConfigError, parseWorkspaceJson, type LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, type SideClientOptions } from '../aws/clients';
 import { loadCodec } from '../codec';
 import type { Codec } from '../codec/codec';
 import { createLogger, type Logger } from '../log';
-import { sseParams } from '../migrate/write-new';
+import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from '../migrate/conditional-write-probe';
+import { largeObjectsLine } from '../migrate/report';
+import { newBucketTarget } from '../migrate/write-new';
 import { copyTask, type TaskDeps } from './copy-task';
 import { InvalidInvocationError, parseInvocation, type BatchResponse, type BatchTaskResult } from './invocation';
 import { encodeOutcome } from './result-string';
@@ -47,28 +54,30 @@ interface Container {
   readonly deps: TaskDeps;
 }
 
-async function buildContainer(o: HandlerOptions): Promise<Container> {
+async function buildContainer(o: HandlerOptions, log: Logger): Promise<Container> {
   const env = o.env ?? process.env;
   const text = env[WORKSPACE_ENV_VAR];
   if (!text) throw new ConfigError(`${WORKSPACE_ENV_VAR} is not set: give the function the workspace JSON (the content of workspaces/<env>.json)`);
   const ws = parseWorkspaceJson(text, WORKSPACE_ENV_VAR);
   const codec: Codec = await loadCodec(ws, { env });
   const clients = createClients(ws, o.clients);
+  const target = newBucketTarget(ws.primary.encryption, clients.primary, o);
+  let probed: Promise<LargeObjectWrite> | undefined;
+  const largeObjects = () =>
+    (probed ??= probeConditionalWrites(target).then(
+      (probe) => {
+        const write = largeObjectWrite(probe);
+        log.info({ event: 'batch-large-objects', path: write.path, probe: write.probe }, largeObjectsLine(write));
+        return write;
+      },
+      (err: unknown) => {
+        probed = undefined; // the next task probes again
+        throw err;
+      },
+    ));
   return {
     ws,
-    deps: {
-      source: { client: clients.legacy.s3, bucket: clients.legacy.bucket },
-      target: {
-        client: clients.primary.s3,
-        bucket: clients.primary.bucket,
-        sse: sseParams(ws.primary.encryption),
-        // The window synth sizes the function for (workspaces/codec-memory.ts).
-        partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize,
-        queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize,
-      },
-      codec,
-      legacyBucket: ws.legacy.bucket,
-    },
+    deps: { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, largeObjects, legacyBucket: ws.legacy.bucket },
   };
 }
 
@@ -80,7 +89,7 @@ export function createBatchHandler(o: HandlerOptions = {}): BatchHandler {
   const log = o.log ?? createLogger({ name: 'bucketmove-batch' });
   return async (event, context) => {
     const inv = parseInvocation(event);
-    container ??= buildContainer(o).catch((err: unknown) => {
+    container ??= buildContainer(o, log).catch((err: unknown) => {
       container = undefined; // the next invocation tries again (a secret not readable yet, say)
       throw err;
     });

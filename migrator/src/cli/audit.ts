@@ -2,7 +2,8 @@
  * npm run audit -- --env <env> [flags]
  *
  * The verify phase: proves every legacy object is in the new bucket as the migrator recorded it, and that the app no
- * longer reads from the legacy bucket (zero fallback hits in the window). Writes a JSON report (read by the teardown
+ * longer reads from the legacy bucket (zero fallback hits in a window the store's heartbeats show the log covers, with
+ * no gap longer than --max-gap). Writes a JSON report (read by the teardown
  * gate) and a Markdown summary. A migration run as n tasks (`migrate --shard i/n`) is audited over its n checkpoints:
  * `--shards n` (their default paths) or `--checkpoint` once per shard; they must be shards 1/n to n/n, each once.
  * Exit codes: 0 clean; 1 problems found (or the audit could not finish: nothing written); 2 bad input (nothing
@@ -12,6 +13,7 @@ import { setMaxListeners } from 'events';
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { coverageSummary } from '../../../workspaces/audit-verdict';
 import { loadWorkspace } from '../../../workspaces/load';
 import { createClients, preflight } from '../aws/clients';
 import { checkpointFiles, openCheckpointSet } from '../audit/checkpoint-set';
@@ -19,7 +21,8 @@ import { fallbackCounter, resolveFallbackSource } from '../audit/fallback-hits';
 import { AuditProgress } from '../audit/progress';
 import { auditReportName, writeAuditReport } from '../audit/report';
 import { runAudit } from '../audit/run-audit';
-import { formatDurationMs, parseTimeOrAgo } from '../audit/window';
+import { coverageBinMs } from '../audit/fallback-cloudwatch';
+import { formatDurationMs, parseDuration, parseTimeOrAgo } from '../audit/window';
 import { loadCodec } from '../codec';
 import { createLogger } from '../log';
 import { MAX_SHARDS } from '../sources/shard';
@@ -57,6 +60,11 @@ export function parseArgs(argv: string[]) {
       .option('seed', { type: 'string', describe: 'Seed of the --sample draw, to draw the same keys again [default: random, recorded in the report]' })
       .option('since', { type: 'string', default: '7d', describe: 'Start of the fallback-hit window: an ISO 8601 time or a duration back from now (30m, 12h, 7d, 2w)' })
       .option('until', { type: 'string', describe: 'End of the fallback-hit window, ISO 8601 [default: now]' })
+      .option('max-gap', {
+        type: 'string',
+        default: '15m',
+        describe: "The longest time in the window the app's heartbeats may leave uncovered (a process down, a log lost), its start and end included (30s, 15m, 1h)",
+      })
       .option('fallback-log', { type: 'string', describe: "A JSON-lines log of the app to count fallback hits in, instead of the workspace's app.logGroup / app.localLogFile" })
       .option('query-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for each CloudWatch Logs Insights query' })
       .option('concurrency', { type: 'number', default: 32, describe: 'HEAD requests to the new bucket in flight' })
@@ -91,6 +99,7 @@ async function main(): Promise<number> {
   if (until.getTime() > now.getTime() + CLOCK_SKEW_MS) throw new UsageError(`--until ${until.toISOString()} is in the future`);
   if (since.getTime() >= until.getTime()) throw new UsageError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`);
   const window = { start: since, end: until };
+  const maxGapMs = parseDuration(args['max-gap'], '--max-gap');
   const source = resolveFallbackSource(ws, args['fallback-log']);
   const base = args.report ? args.report.replace(/\.(json|md)$/, '') : path.join(reportsDir(ws.env), auditReportName(now));
   const checkpointPaths = checkpointFiles(ws.env, { checkpoints: args.checkpoint, shards: args.shards, reports: args['migrate-report'] });
@@ -123,11 +132,12 @@ async function main(): Promise<number> {
             current: { client: clients.primary.s3, bucket: clients.primary.bucket, endpoint: clients.primary.endpoint.url },
             checkpoints,
             codec,
-            countFallbackHits: fallbackCounter(source, { timeoutMs: args['query-timeout'] * 1000, signal: interrupt.signal }),
+            countFallbackHits: fallbackCounter(source, { timeoutMs: args['query-timeout'] * 1000, binMs: coverageBinMs(maxGapMs), signal: interrupt.signal }),
             events: progress,
           },
           {
             window,
+            maxGapMs,
             deep: args.deep,
             sample: args.sample,
             sampleSeed: args.seed,
@@ -156,7 +166,7 @@ async function main(): Promise<number> {
         [
           report.summary,
           `legacy keys ${report.counts.legacyKeys}, verified ${report.counts.verified}, app's own ${report.counts.appVersion}, with problems ${report.counts.problemKeys}, re-read ${report.counts.deepCompared}`,
-          `fallback hits ${f.hits} in ${formatDurationMs(f.window.seconds * 1000)} (${f.window.start} to ${f.window.end}, ${f.source.kind} ${f.source.location})`,
+          `fallback hits ${f.hits} in ${formatDurationMs(f.window.seconds * 1000)} (${f.window.start} to ${f.window.end}, ${f.source.kind} ${f.source.location}), ${coverageSummary(f.coverage)} (allowed ${formatDurationMs(f.coverage.maxGapSeconds * 1000)})`,
           `legacy listing digest ${report.legacyListing.digest}`,
           `report: ${files.json} and ${files.markdown}`,
           '',

@@ -1,7 +1,9 @@
 /**
  * npm run migrate -- --env <env> [flags]
  *
- * The backfill: decrypt-copies every legacy object into the new bucket, resumably, never overwriting.
+ * The backfill: decrypt-copies every legacy object into the new bucket, resumably, never overwriting. Before the first
+ * copy, a probe of the new bucket decides how objects above the part size are written (migrate/conditional-write-probe.ts);
+ * the last lines say which way and why.
  * Exit codes: 0 all migrated or legitimately kept; 1 objects quarantined or failed; 2 bad input (nothing written);
  * 3 stopped with objects still pending (--limit); 130 interrupted (Ctrl-C).
  */
@@ -17,8 +19,9 @@ import { createLogger } from '../log';
 import { dryRun } from '../migrate/dry-run';
 import { DEFAULT_MEMORY_BYTES, migrateWorkspace } from '../migrate/migrate-workspace';
 import { formatBytes, MigrateProgress } from '../migrate/progress';
+import { largeObjectsLine } from '../migrate/report';
 import type { MigrationRun } from '../migrate/run';
-import { sseParams } from '../migrate/write-new';
+import { newBucketTarget } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { defaultCheckpointPath, reportsDir } from '../state-paths';
 import { parseShard, type Shard } from '../sources/shard';
@@ -127,8 +130,9 @@ async function main(): Promise<number> {
       return progress;
     },
   });
-  log.info({ event: 'migration-finished', totals: summary.run.totals, exitCode: summary.exitCode, report: files.csv }, summary.verdict);
-  process.stdout.write(`${summary.verdict}\nreport: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n`);
+  log.info({ event: 'migration-finished', totals: summary.run.totals, exitCode: summary.exitCode, report: files.csv, largeObjects: summary.largeObjects }, summary.verdict);
+  const large = summary.largeObjects ? `${largeObjectsLine(summary.largeObjects)}\n` : '';
+  process.stdout.write(`${summary.verdict}\n${large}report: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n`);
   return summary.exitCode;
 }
 
@@ -143,7 +147,7 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
     process.once('SIGINT', () => interrupt.abort());
     const res = await dryRun(
       { client: clients.legacy.s3, bucket: clients.legacy.bucket },
-      { client: clients.primary.s3, bucket: clients.primary.bucket, sse: sseParams(ws.primary.encryption), partSize: 8 * MIB, queueSize: 1 },
+      newBucketTarget(ws.primary.encryption, clients.primary, { queueSize: 1 }),
       { prefix: args.prefix, limit: args.limit, concurrency: args.concurrency, reportCsv: args.report ? `${args.report}.csv` : undefined, signal: interrupt.signal },
     );
     if (args.report) writeFileAtomic(`${args.report}.json`, `${JSON.stringify({ tool: 'bucketmove migrate --dry-run', env: ws.env, prefix: args.prefix, ...res }, null, 2)}\n`);

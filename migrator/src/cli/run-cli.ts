@@ -66,7 +66,8 @@ export function parseStrict<T>(y: Argv<T>): T {
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw err instanceof UsageError ? err : new UsageError(`${msg ?? err?.message}; see --help`);
+      // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): one line, all of it.
+      throw err instanceof UsageError ? err : new UsageError(`${String(msg ?? err?.message).replace(/\s*\n\s*/g, ' ')}; see --help`);
     })
     .parseSync() as T;
 }

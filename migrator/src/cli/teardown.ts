@@ -2,13 +2,15 @@
  * npm run teardown -- --env <env> [flags]
  *
  * The contract phase's gate: destroys the legacy stack only on the evidence of a passing, fresh audit whose listing
- * digest still matches the legacy bucket and which counted zero fallback hits over a long enough window.
+ * digest still matches the legacy bucket and which counted zero fallback hits over a long enough window, covered by
+ * the store's heartbeats with no gap longer than --max-gap.
  * Exit codes: 0 destroyed (or a dry run that planned cleanly); 1 refused, not confirmed, or a Terraform step failed;
  * 2 bad input (nothing written).
  */
 import * as readline from 'readline';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { MAX_REPORT_AGE_HOURS } from '../../../stacks/approval';
 import { loadWorkspace } from '../../../workspaces/load';
 import { createSideClient, preflight } from '../aws/clients';
 import { listObjects } from '../audit/list-objects';
@@ -27,8 +29,9 @@ export function parseArgs(argv: string[]) {
       )
       .option('env', { type: 'string', demandOption: true, describe: 'Workspace whose legacy stack to destroy (a file in workspaces/, target "aws")' })
       .option('report', { type: 'string', describe: 'The audit report (JSON) [default: the newest .bucketmove/<env>/reports/audit-*.json]' })
-      .option('max-age', { type: 'string', default: '24h', describe: 'The oldest audit report accepted (30m, 12h, 2d)' })
+      .option('max-age', { type: 'string', default: '24h', describe: 'The oldest audit report accepted (30m, 12h, 2d; at most 7d)' })
       .option('min-window', { type: 'string', default: '7d', describe: 'The shortest fallback-hit window accepted: the audit must have counted zero hits over at least this long' })
+      .option('max-gap', { type: 'string', default: '15m', describe: "The longest time in that window the app's heartbeats may leave uncovered, its start and end included (checked again here, whatever the audit allowed)" })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything, synthesize the approved stack in a temp folder and run `terraform init` + `terraform plan -destroy` there (read-only); change nothing' })
       .option('approval', { type: 'string', describe: 'Where to write the teardown approval [default: .bucketmove/<env>/teardown/approval.json]' })
       .option('approval-valid', { type: 'string', default: '24h', describe: 'How long the approval stays valid (at most 7d): the window to finish a destroy by hand if it fails midway' })
@@ -54,7 +57,9 @@ function typedConfirmation(env: string): (what: string) => Promise<boolean> {
 async function main(): Promise<number> {
   const args = parseArgs(hideBin(process.argv));
   const maxAgeMs = parseDuration(args['max-age'], '--max-age');
+  if (maxAgeMs > MAX_REPORT_AGE_HOURS * 3_600_000) throw new UsageError(`--max-age must be at most ${MAX_REPORT_AGE_HOURS / 24}d: synth refuses an approval of an older report (got ${args['max-age']})`);
   const minWindowMs = parseDuration(args['min-window'], '--min-window');
+  const maxGapMs = parseDuration(args['max-gap'], '--max-gap');
   const approvalValidMs = parseDuration(args['approval-valid'], '--approval-valid');
   if (approvalValidMs > 7 * 86_400_000) throw new UsageError(`--approval-valid must be at most 7d (got ${args['approval-valid']})`);
   if (!args['dry-run'] && !args.yes && !process.stdin.isTTY) throw new UsageError('stdin is not a terminal: pass --yes to destroy without the typed confirmation (or --dry-run)');
@@ -90,6 +95,7 @@ async function main(): Promise<number> {
         reportPath: args.report,
         maxAgeMs,
         minWindowMs,
+        maxGapMs,
         dryRun: args['dry-run'],
         approvalFile: args.approval,
         outdir: args.out,

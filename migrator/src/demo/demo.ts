@@ -1,12 +1,14 @@
 /**
  * npm run demo
  *
- * The whole migration in about a minute, on this machine: a local S3 with two accounts, encrypted legacy photos, the
- * app serving them in dual-read while the migrator backfills, the fallback hits falling to zero, the audit, and the
- * teardown gate in dry-run. Every step prints the command it runs and the one a user runs on AWS. Everything it starts
- * is stopped at the end (also on failure or Ctrl-C); its reports stay in .bucketmove/demo/<time>/.
+ * The whole migration in about a minute, on this machine: a local S3 with two accounts, encrypted legacy photos, and
+ * the app (two instances of the photo service under a light load) taken through the runbook's releases one instance
+ * at a time, each a config change (PHOTO_STORE_MODE, restart): legacy-only -> read-both-write-legacy -> dual-read ->
+ * the migrator's backfill (the fallback hits falling to zero) -> the audit -> new-only -> the teardown gate in dry-run.
+ * Every step prints the command it runs and the one a user runs on AWS. Everything it starts is stopped at the end
+ * (also on failure or Ctrl-C); its reports stay in .bucketmove/demo/<time>/.
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -22,17 +24,27 @@ import { fileStamp } from '../report/files';
 import { planObjects } from '../seed/plan';
 import { seedLegacy } from '../seed/seeder';
 import { parseSizeSpec } from '../seed/sizes';
+import type { StoreMode } from '../store/modes';
+import { Fleet } from './fleet';
 import { LightLoad } from './load';
 
 const ROOT = repoRoot();
 const DIST = path.join(ROOT, 'dist', 'migrator', 'src');
 const PHOTOS = Number(process.env.DEMO_PHOTOS ?? 300);
+/**
+ * The demo's evidence window is seconds long, not the 7 days a real audit asks for, so its service beats every 250 ms
+ * (not every minute) and its audit and gate allow a 2 s gap (not 15 minutes). Said so where it is used.
+ */
+const DEMO_HEARTBEAT_MS = 250;
+const DEMO_MAX_GAP = '2s';
 const tty = Boolean(process.stdout.isTTY);
 const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
 
+const INSTANCES = 2;
+
 let stepNo = 0;
-const STEPS = 8;
+const STEPS = 11;
 function step(title: string, local: string, aws: string): void {
   stepNo++;
   process.stdout.write(`\n${bold(`[${stepNo}/${STEPS}] ${title}`)}\n`);
@@ -55,18 +67,10 @@ function runTool(script: string, args: string[], env: NodeJS.ProcessEnv): Promis
   });
 }
 
-interface Service {
-  readonly url: string;
-  readonly child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** The reference photo service, wired as an app is: the store's variables, the app users' keys. */
-async function startService(state: RigState, fernetKey: string, logFile: string): Promise<Service> {
-  const env: NodeJS.ProcessEnv = {
+/** The store's variables for the rig (the app users' keys, as an app holds them), all but the mode. */
+function storeEnv(state: RigState, fernetKey: string): NodeJS.ProcessEnv {
+  return {
     PATH: process.env.PATH,
-    PORT: '0',
-    PHOTO_STORE_MODE: 'dual-read',
     AWS_REGION: state.region,
     PHOTO_STORE_BUCKET: state.buckets.primary,
     PHOTO_STORE_ENDPOINT: state.endpoint,
@@ -77,39 +81,13 @@ async function startService(state: RigState, fernetKey: string, logFile: string)
     LEGACY_AWS_ACCESS_KEY_ID: state.principals.legacyApp.accessKeyId,
     LEGACY_AWS_SECRET_ACCESS_KEY: state.principals.legacyApp.secretAccessKey,
     LEGACY_FERNET_KEYS: fernetKey,
-  };
-  const child = spawn(process.execPath, [path.join(DIST, 'service', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = fs.createWriteStream(logFile);
-  child.stdout!.pipe(log);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`the photo service did not start in 20 s: ${stderr.trim()}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      seen += d.toString();
-      const line = seen.split('\n').find((l) => l.includes('"service.listening"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(`http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the photo service exited (${code}): ${stderr.trim()}`)));
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => log.end(() => r())));
-  return {
-    url,
-    child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+    PHOTO_STORE_HEARTBEAT_MS: String(DEMO_HEARTBEAT_MS),
   };
 }
 
-async function fallbackHits(url: string): Promise<number> {
-  const res = await fetch(`${url}/metrics`);
-  return ((await res.json()) as { fallbackHits: number }).fallbackHits;
+async function fallbackHits(fleet: Fleet): Promise<number> {
+  const counts = await Promise.all(fleet.urls.map(async (url) => ((await (await fetch(`${url}/metrics`)).json()) as { fallbackHits: number }).fallbackHits));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 async function main(): Promise<number> {
@@ -121,17 +99,25 @@ async function main(): Promise<number> {
   const statePath = path.join(rigDir, 'state.json');
   const serviceLog = path.join(demoDir, 'photo-service.log');
   const rel = (p: string) => path.relative(ROOT, p);
-  let service: Service | undefined;
+  let fleet: Fleet | undefined;
   let load: LightLoad | undefined;
   const cleanup = async () => {
     await load?.stop();
-    await service?.stop();
+    await fleet?.stop();
     await stopRig(statePath).catch(() => undefined);
     fs.rmSync(rigDir, { recursive: true, force: true });
   };
   const onSignal = () => void cleanup().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** One release: every instance switched to `mode` in turn, the load going on. */
+  const release = async (mode: StoreMode) => {
+    const before = { ...load!.stats };
+    await fleet!.roll(mode, (i) => say(`instance ${i + 1} of ${INSTANCES} restarted with PHOTO_STORE_MODE=${mode}; the fleet: ${fleet!.modes.join(', ')}`));
+    await pause(500);
+    say(`meanwhile ${load!.stats.requests - before.requests} requests (${load!.stats.readsLegacy - before.readsLegacy} reads from legacy), ${load!.stats.failed - before.failed} failed`);
+  };
 
   process.stdout.write(`${bold('bucketmove demo')}: move ${PHOTOS} encrypted photos from a legacy account to the primary one, with the app serving them throughout.\n`);
   try {
@@ -154,18 +140,25 @@ async function main(): Promise<number> {
     const photos = new Map(seeded.entries.map((e) => [e.key, e.sha256]));
     say(`${seeded.entries.length} objects (${objects.filter((o) => o.odd).length} with odd keys), ${(seeded.storedBytes / 2 ** 20).toFixed(1)} MiB stored, in ${seeded.seconds.toFixed(1)} s`);
 
-    step('Expand: the app reads new, then legacy on 404 only; writes go to new', 'npm run photo-service with PHOTO_STORE_MODE=dual-read, and a light load', 'deploy the app with PHOTO_STORE_MODE=dual-read');
-    service = await startService(state, fernetKey, serviceLog);
-    load = new LightLoad({ url: service.url, photos, clients: 3, pauseMs: 20 });
+    step(`The app as it is: ${INSTANCES} instances in legacy-only, and a light load`, 'npm run photo-service with PHOTO_STORE_MODE=legacy-only, twice', '(your app, as deployed)');
+    fleet = new Fleet(path.join(DIST, 'service', 'main.js'), ROOT, storeEnv(state, fernetKey), serviceLog);
+    await fleet.launch(INSTANCES, 'legacy-only');
+    load = new LightLoad({ send: (request) => fleet!.send(request), photos, clients: 3, pauseMs: 20 });
     load.start();
-    await new Promise((r) => setTimeout(r, 2500));
-    say(`photo service at ${service.url}; after 2.5 s: ${load.stats.requests} requests, ${load.stats.readsFallback} reads fell back to legacy, ${load.stats.failed} failed`);
+    await pause(1000);
+    say(`photo service at ${fleet.urls.join(' and ')}: ${load.stats.requests} requests in 1 s, ${load.stats.failed} failed`);
+
+    step('Release 1: reads try new, then legacy; writes and deletes still go to legacy', 'restart each instance in turn with PHOTO_STORE_MODE=read-both-write-legacy', 'roll the app out with PHOTO_STORE_MODE=read-both-write-legacy');
+    await release('read-both-write-legacy');
+
+    step('Release 2 (expand): writes go to new; reads fall back to legacy on 404 only', 'restart each instance in turn with PHOTO_STORE_MODE=dual-read', 'roll the app out with PHOTO_STORE_MODE=dual-read');
+    await release('dual-read');
 
     step('Backfill: decrypt-copy every legacy object, never over what the app wrote', 'npm run migrate -- --env local', 'npm run migrate -- --env prod (assumes the reader and writer roles)');
     const hitsPerSecond: number[] = [];
-    let last = await fallbackHits(service.url);
+    let last = await fallbackHits(fleet);
     const ticker = setInterval(() => {
-      void fallbackHits(service!.url).then((n) => {
+      void fallbackHits(fleet!).then((n) => {
         hitsPerSecond.push(n - last);
         last = n;
       });
@@ -177,35 +170,52 @@ async function main(): Promise<number> {
     });
     if (migrate.code !== 0) throw new Error(`the migrator exited ${migrate.code}`);
     const migratedAt = new Date();
-    await new Promise((r) => setTimeout(r, 3200));
+    const legacyReadsAtMigrated = load.stats.readsLegacy;
+    await pause(2200);
     clearInterval(ticker);
     say(`fallback hits per second, during and after the backfill: ${hitsPerSecond.join(' ')}`);
 
-    step('Verify: every legacy key in the new bucket with its size and SHA-256; zero fallback hits since', 'npm run audit -- --env local --fallback-log <the service log>', 'npm run audit -- --env prod (fallback hits from CloudWatch Logs Insights)');
-    await load.stop();
-    const afterStats = { ...load.stats };
-    load = undefined;
+    step(
+      'Verify: every legacy key in the new bucket with its size and SHA-256; zero fallback hits since, in a log the heartbeats show covers it',
+      `npm run audit -- --env local --fallback-log <the fleet's log> --since <the backfill's end> --max-gap ${DEMO_MAX_GAP}`,
+      'npm run audit -- --env prod (fallback hits and heartbeats from CloudWatch Logs Insights, over the last 7 days, no gap over 15m)',
+    );
+    say(
+      `a DEMO window: from the end of the backfill (${((Date.now() - migratedAt.getTime()) / 1000).toFixed(1)} s ago) to the audit, the instances beating every ${DEMO_HEARTBEAT_MS} ms, gaps up to ${DEMO_MAX_GAP}; a real audit covers 7 days (--since 7d) of minute beats, gaps up to 15m (the defaults)`,
+    );
     const auditBase = path.join(demoDir, 'audit');
     const audit = await runTool(
       'cli/audit.js',
-      ['--env', 'local', '--checkpoint', checkpoint, '--report', auditBase, '--fallback-log', serviceLog, '--since', migratedAt.toISOString(), '--progress', 'log'],
+      ['--env', 'local', '--checkpoint', checkpoint, '--report', auditBase, '--fallback-log', serviceLog, '--since', migratedAt.toISOString(), '--max-gap', DEMO_MAX_GAP, '--progress', 'log'],
       { ...env, BUCKETMOVE_LOG_LEVEL: 'warn' },
     );
     if (audit.code !== 0) throw new Error(`the audit did not pass (exit ${audit.code}); see ${rel(auditBase)}.md`);
 
-    step('Contract: the teardown gate, dry run', `npm run teardown -- --env local --dry-run --report ${rel(auditBase)}.json --min-window 1s`, 'npm run teardown -- --env prod (a 7-day window without fallback hits; then cdktf deploy + destroy legacy-prod)');
-    const teardown = await runTool('cli/teardown.js', ['--env', 'local', '--dry-run', '--report', `${auditBase}.json`, '--min-window', '1s'], env);
+    step('Release 3: new-only (deletes still leave tombstones while a legacy bucket exists)', 'restart each instance in turn with PHOTO_STORE_MODE=new-only', 'roll the app out with PHOTO_STORE_MODE=new-only');
+    await release('new-only');
+    await load.stop();
+    const afterStats = { ...load.stats };
+    load = undefined;
+
+    step(
+      'Contract: the teardown gate, dry run (on the DEMO window: --min-window 1s, --max-gap 2s)',
+      `npm run teardown -- --env local --dry-run --report ${rel(auditBase)}.json --min-window 1s --max-gap ${DEMO_MAX_GAP}`,
+      'npm run teardown -- --env prod (a 7-day window without fallback hits, covered by heartbeats; then cdktf deploy + destroy legacy-prod)',
+    );
+    const teardown = await runTool('cli/teardown.js', ['--env', 'local', '--dry-run', '--report', `${auditBase}.json`, '--min-window', '1s', '--max-gap', DEMO_MAX_GAP], env);
     if (teardown.code !== 0) throw new Error(`the teardown gate refused (exit ${teardown.code})`);
 
-    step('Stop everything the demo started', 'SIGTERM to the service; the rig stopped and its folder removed', '');
+    step('Stop everything the demo started', 'SIGTERM to the instances; the rig stopped and its folder removed', '');
     await cleanup();
-    service = undefined;
+    fleet = undefined;
     say('photo service, load and local S3 stopped');
 
     step('Summary', '', '');
-    say(`photos migrated: ${seeded.entries.length}; app requests during the demo: ${afterStats.requests} (${afterStats.uploads} uploads), failed: ${afterStats.failed}`);
+    const migrated = /(\d+) legacy objects/.exec(migrate.out)?.[1] ?? '?';
+    say(`photos migrated: ${migrated} (${seeded.entries.length} seeded, the rest uploaded through legacy-only and read-both-write-legacy instances); app requests during the demo: ${afterStats.requests} (${afterStats.uploads} uploads), failed: ${afterStats.failed}`);
     if (afterStats.failures.length) say(`failures: ${afterStats.failures.join('; ')}`);
-    say(`fallback reads: ${afterStats.readsFallback} before and during the backfill, 0 after it (audit window from ${migratedAt.toISOString()})`);
+    say(`reads served from legacy: ${legacyReadsAtMigrated} until the backfill ended (legacy-only, then the fallback), ${afterStats.readsLegacy - legacyReadsAtMigrated} after it`);
+    say(`three releases of ${INSTANCES} instances each, one instance at a time, without a failed request`);
     say(`reports: ${rel(demoDir)}/ (migrate.csv + .json, audit.json + .md, photo-service.log, checkpoint.sqlite)`);
     say(`time: ${formatDuration((Date.now() - started) / 1000)}`);
     return afterStats.failed ? 1 : 0;

@@ -1,21 +1,24 @@
 /**
- * The demo's light load: a few clients of the photo service that keep reading random legacy photos (and checking the
- * bytes), and now and then upload a new photo. Counts requests, failures and which bucket served each read.
+ * The demo's light load: a few clients of the photo service that keep reading random photos (legacy ones mostly, and
+ * their own uploads; checking the bytes), and now and then upload a new photo, each request sent to the next instance
+ * of the app (fleet.ts). Counts requests, failures and which bucket served each read.
  */
 import { createHash, randomBytes } from 'crypto';
 
 export interface LoadStats {
   requests: number;
   failed: number;
-  readsDirect: number;
-  readsFallback: number;
+  /** Reads served from the new bucket, and from legacy (legacy-only instances, or a fallback). */
+  readsNew: number;
+  readsLegacy: number;
   uploads: number;
   /** The first few failures, for the summary. */
   failures: string[];
 }
 
 export interface LoadOptions {
-  readonly url: string;
+  /** Sends one request to an instance of the app (its base URL). */
+  readonly send: <T>(request: (url: string) => Promise<T>) => Promise<T>;
   /** Keys of the legacy photos, with the SHA-256 of their plaintext. */
   readonly photos: ReadonlyMap<string, string>;
   readonly clients: number;
@@ -24,10 +27,12 @@ export interface LoadOptions {
 }
 
 export class LightLoad {
-  readonly stats: LoadStats = { requests: 0, failed: 0, readsDirect: 0, readsFallback: 0, uploads: 0, failures: [] };
+  readonly stats: LoadStats = { requests: 0, failed: 0, readsNew: 0, readsLegacy: 0, uploads: 0, failures: [] };
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly keys: string[];
+  /** The load's own uploads, with the SHA-256 of their bytes. */
+  private readonly uploaded = new Map<string, string>();
 
   constructor(private readonly o: LoadOptions) {
     this.keys = [...o.photos.keys()].filter((k) => !k.endsWith('/'));
@@ -58,23 +63,34 @@ export class LightLoad {
   }
 
   private async read(): Promise<void> {
-    const key = this.keys[Math.floor(Math.random() * this.keys.length)];
+    // Mostly a legacy photo; now and then one of the load's own uploads (sent through another instance, maybe in
+    // another mode: every instance must serve it).
+    const own = this.uploaded.size > 0 && Math.random() < 0.25;
+    const pool = own ? [...this.uploaded.keys()] : this.keys;
+    const key = pool[Math.floor(Math.random() * pool.length)];
+    const want = own ? this.uploaded.get(key) : this.o.photos.get(key);
     this.stats.requests++;
-    const res = await fetch(`${this.o.url}/photos/${encodeURIComponent(key)}`);
-    const body = Buffer.from(await res.arrayBuffer());
+    const { res, body } = await this.o.send(async (url) => {
+      const res = await fetch(`${url}/photos/${encodeURIComponent(key)}`);
+      return { res, body: Buffer.from(await res.arrayBuffer()) };
+    });
     if (res.status !== 200) return this.fail(`GET ${key}: HTTP ${res.status}`);
-    if (createHash('sha256').update(body).digest('hex') !== this.o.photos.get(key)) return this.fail(`GET ${key}: wrong bytes`);
-    if (res.headers.get('x-photo-source') === 'legacy') this.stats.readsFallback++;
-    else this.stats.readsDirect++;
+    if (createHash('sha256').update(body).digest('hex') !== want) return this.fail(`GET ${key}: wrong bytes`);
+    if (res.headers.get('x-photo-source') === 'legacy') this.stats.readsLegacy++;
+    else this.stats.readsNew++;
   }
 
   private async upload(client: number, n: number): Promise<void> {
     const key = `chats/demo-${client}/photos/new-${n}-${randomBytes(4).toString('hex')}.jpg`;
     const body = randomBytes(2048 + Math.floor(Math.random() * 30_000));
     this.stats.requests++;
-    const res = await fetch(`${this.o.url}/photos/${encodeURIComponent(key)}`, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body });
-    await res.arrayBuffer();
+    const res = await this.o.send(async (url) => {
+      const res = await fetch(`${url}/photos/${encodeURIComponent(key)}`, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body });
+      await res.arrayBuffer();
+      return res;
+    });
     if (res.status !== 201 && res.status !== 200) return this.fail(`PUT ${key}: HTTP ${res.status}`);
+    this.uploaded.set(key, createHash('sha256').update(body).digest('hex'));
     this.stats.uploads++;
   }
 

@@ -4,6 +4,10 @@
  * or a Ctrl-C leaves it consistent, and a rerun resumes without re-listing and without re-copying what is done.
  *
  * Memory does not grow with the number of keys: rows live on disk and are read in key-ordered batches.
+ *
+ * The file records the version of its layout (meta `schema`, CHECKPOINT_SCHEMA_VERSION). Opening a checkpoint of an
+ * older version to write to it upgrades it in place, in one transaction (MIGRATIONS); opening one read-only (the audit)
+ * refuses it and says how to upgrade it; a newer version than this code knows is refused either way, untouched.
  */
 import Database from 'better-sqlite3';
 import * as fs from 'fs';
@@ -102,7 +106,38 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 `;
 
-const SCHEMA_VERSION = '1';
+/**
+ * The layout version this code writes and reads. History:
+ * - 1: written by every build before the version was read. Two layouts carry it: the first one (commit cbcf428) has
+ *   no `rechecked` column; the later one (since commit 7fbc545) is the layout of SCHEMA above.
+ * - 2: the layout of SCHEMA above, its version checked on every open.
+ */
+export const CHECKPOINT_SCHEMA_VERSION = 2;
+
+/**
+ * MIGRATIONS[v] upgrades a file of version v to version v + 1. They run in one transaction with the version bump, so
+ * an upgrade cut short (a crash, a full disk) leaves the file as it was.
+ */
+const MIGRATIONS: Readonly<Record<number, (db: Database.Database) => void>> = {
+  1: (db) => {
+    const columns = (db.prepare(`PRAGMA table_info(objects)`).all() as { name: string }[]).map((c) => c.name);
+    // A copy written by a build without the delete recheck has nothing left to recheck: 1, as the column's default.
+    if (!columns.includes('rechecked')) db.exec(`ALTER TABLE objects ADD COLUMN rechecked INTEGER NOT NULL DEFAULT 1`);
+  },
+};
+
+/** What the file holds: nothing yet (a new checkpoint), a checkpoint (it has the meta table), or other tables. */
+function layoutOf(db: Database.Database): 'empty' | 'checkpoint' | 'foreign' {
+  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+  if (tables.includes('meta')) return 'checkpoint';
+  return tables.length ? 'foreign' : 'empty';
+}
+
+function newerSchema(file: string, version: number): ConfigError {
+  return new ConfigError(
+    `checkpoint ${file} has schema version ${version}, newer than the version ${CHECKPOINT_SCHEMA_VERSION} this bucketmove knows; use the bucketmove that wrote it (or a newer one): this one leaves the file untouched`,
+  );
+}
 
 function rowOf(r: Record<string, unknown>): ObjectRow {
   return {
@@ -139,36 +174,111 @@ export class Checkpoint {
   static open(file: string, identity: CheckpointIdentity): Checkpoint {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     let db: Database.Database;
+    let kind: ReturnType<typeof layoutOf>;
     try {
       db = new Database(file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
-      db.exec(SCHEMA);
+      kind = layoutOf(db);
     } catch (err) {
       throw new ConfigError(`checkpoint ${file}: cannot open it as a SQLite database (${(err as Error).message}); give another --checkpoint path`);
     }
-    const cp = new Checkpoint(db, file);
-    const stored = cp.getMeta('identity');
-    const wanted = JSON.stringify(identity);
-    if (!stored) {
-      cp.setMeta('identity', wanted);
-      cp.setMeta('schema', SCHEMA_VERSION);
-    } else if (stored !== wanted) {
+    if (kind === 'foreign') {
       db.close();
-      const was = JSON.parse(stored) as CheckpointIdentity;
-      throw new ConfigError(
-        `checkpoint ${file} belongs to another migration (env ${was.env}, ${was.legacyBucket} -> ${was.newBucket}, prefix "${was.prefix}"${was.shard ? `, shard ${was.shard}` : ''}${was.source ? `, ${was.source}` : ''}); give another --checkpoint path`,
-      );
+      throw new ConfigError(`checkpoint ${file} is a SQLite database but not a bucketmove checkpoint (it has no meta table); give another --checkpoint path`);
+    }
+    const cp = new Checkpoint(db, file);
+    if (kind === 'empty') {
+      cp.tx(() => {
+        db.exec(SCHEMA);
+        cp.setMeta('identity', JSON.stringify(identity));
+        cp.setMeta('schema', String(CHECKPOINT_SCHEMA_VERSION));
+      });
+      return cp;
+    }
+    try {
+      const stored = cp.getMeta('identity');
+      const wanted = JSON.stringify(identity);
+      if (stored !== undefined && stored !== wanted) {
+        const was = JSON.parse(stored) as CheckpointIdentity;
+        throw new ConfigError(
+          `checkpoint ${file} belongs to another migration (env ${was.env}, ${was.legacyBucket} -> ${was.newBucket}, prefix "${was.prefix}"${was.shard ? `, shard ${was.shard}` : ''}${was.source ? `, ${was.source}` : ''}); give another --checkpoint path`,
+        );
+      }
+      const version = cp.schemaVersion();
+      if (version > CHECKPOINT_SCHEMA_VERSION) throw newerSchema(file, version);
+      if (version < CHECKPOINT_SCHEMA_VERSION || stored === undefined) cp.upgrade(version, identity);
+    } catch (err) {
+      db.close();
+      throw err;
     }
     return cp;
   }
 
-  /** Opens an existing checkpoint read-only (the audit). */
+  /** Opens an existing checkpoint read-only (the audit). A checkpoint of another schema version is refused. */
   static openReadOnly(file: string): Checkpoint {
     if (!fs.existsSync(file)) throw new ConfigError(`checkpoint ${file} does not exist; run the migrator first or pass --checkpoint`);
     const db = new Database(file, { readonly: true, fileMustExist: true });
-    return new Checkpoint(db, file);
+    const cp = new Checkpoint(db, file);
+    try {
+      const kind = layoutOf(db);
+      if (kind !== 'checkpoint') throw new ConfigError(`checkpoint ${file}: not a bucketmove checkpoint (${kind === 'empty' ? 'an empty database' : 'it has no meta table'}); give the migrator's checkpoint`);
+      const version = cp.schemaVersion();
+      if (version > CHECKPOINT_SCHEMA_VERSION) throw newerSchema(file, version);
+      if (version < CHECKPOINT_SCHEMA_VERSION) {
+        const id = cp.identity();
+        const how = id ? `npm run migrate -- --env ${id.env} --checkpoint ${file}${id.shard ? ` --shard ${id.shard}` : ''}` : `npm run migrate -- --checkpoint ${file}`;
+        throw new ConfigError(
+          `checkpoint ${file} has schema version ${version}, older than the version ${CHECKPOINT_SCHEMA_VERSION} this bucketmove reads; resume the migration on it once with this version (${how}: it upgrades the file in place and redoes nothing already done), then run this again`,
+        );
+      }
+    } catch (err) {
+      db.close();
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`checkpoint ${file}: cannot be read as a bucketmove checkpoint (${(err as Error).message.split('\n')[0]})`);
+    }
+    return cp;
+  }
+
+  /** The layout version the file records; a file from before versions were read may lack it (then 1). */
+  private schemaVersion(): number {
+    const text = this.getMeta('schema');
+    if (text === undefined) return 1;
+    const v = Number(text);
+    if (!Number.isSafeInteger(v) || v < 1) {
+      throw new ConfigError(`checkpoint ${this.file} records schema version "${text}", which no bucketmove writes; give another --checkpoint path`);
+    }
+    return v;
+  }
+
+  /** Upgrades the file from `from` to CHECKPOINT_SCHEMA_VERSION in one transaction (see MIGRATIONS). */
+  private upgrade(from: number, identity: CheckpointIdentity): void {
+    try {
+      this.upgradeSteps(from, identity);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(
+        `checkpoint ${this.file}: the upgrade from schema version ${from} to ${CHECKPOINT_SCHEMA_VERSION} failed (${(err as Error).message.split('\n')[0]}); the file is as it was: finish the migration with the bucketmove that wrote it, or start a new checkpoint`,
+      );
+    }
+  }
+
+  private upgradeSteps(from: number, identity: CheckpointIdentity): void {
+    this.tx(() => {
+      for (let v = from; v < CHECKPOINT_SCHEMA_VERSION; v++) {
+        const step = MIGRATIONS[v];
+        if (!step) {
+          throw new ConfigError(
+            `checkpoint ${this.file} has schema version ${from}, which this bucketmove (schema version ${CHECKPOINT_SCHEMA_VERSION}) cannot upgrade; finish the migration with the bucketmove that wrote it, or start a new checkpoint`,
+          );
+        }
+        step(this.db);
+      }
+      this.db.exec(SCHEMA); // whatever a version adds that CREATE ... IF NOT EXISTS can (tables, indexes)
+      if (this.getMeta('identity') === undefined) this.setMeta('identity', JSON.stringify(identity));
+      this.setMeta('schema', String(CHECKPOINT_SCHEMA_VERSION));
+    });
   }
 
   identity(): CheckpointIdentity | undefined {

@@ -4,8 +4,11 @@
  *
  * Small objects (stored size up to the part size) are decrypted into memory and written with one PUT whose SHA-256
  * is known up front. Larger ones take two passes, because the provenance metadata (which holds the plaintext's
- * SHA-256) must be sent when the multipart upload starts: a hashing pass over the GET that is already open, then
- * an upload pass over a second GET pinned to the same ETag, which must hash the same or the upload aborts.
+ * SHA-256) must be sent when the write starts: a hashing pass over the GET that is already open, then an upload pass
+ * over a second GET pinned to the same ETag, which must hash the same or the write fails. The upload pass writes by
+ * the path the conditional-write probe chose at the start of the run (conditional-write-probe.ts, `largeObjects`):
+ * a multipart upload where the server enforces If-None-Match at completion, else one streamed conditional PUT, which
+ * cannot overwrite either (objects above the single-PUT limit are then quarantined: no safe write exists for them).
  *
  * A zero-byte object whose key ends in "/" is a folder marker (what the S3 console creates), never an encrypted photo
  * (every encrypted form of even an empty photo has a header): it is copied as the empty object it is. Any other
@@ -21,9 +24,10 @@ import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from './checkpoint';
 import { PermanentCopyError } from './classify';
 import { PlaintextHasher } from './hash-plaintext';
+import type { LargeObjectWrite } from './conditional-write-probe';
 import { isTombstone, provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
 import { readLegacy, rereadLegacy, type LegacyObject } from './read-legacy';
-import { headTarget, putMultipart, putWhole, type NewObject, type Target, type WriteResult } from './write-new';
+import { headTarget, putMultipart, putStreamed, putWhole, type NewObject, type Target, type WriteResult } from './write-new';
 
 export interface Source {
   readonly client: S3Client;
@@ -34,6 +38,8 @@ export interface CopyDeps {
   readonly source: Source;
   readonly target: Target;
   readonly codec: Codec;
+  /** How objects above the part size are written (the conditional-write probe's choice). */
+  readonly largeObjects: LargeObjectWrite;
   readonly now?: () => Date;
 }
 
@@ -90,13 +96,17 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
     obj = newObject(row.key, legacy, sha256, size, migratedAt);
     written = await putWhole(target, obj, Buffer.concat(chunks, size), sha256, signal);
   } else {
+    const large = deps.largeObjects;
+    const known = codec.plaintextSize(legacy.size);
+    if (known !== undefined) refuseUnwritable(large, known, legacy.body);
     // Pass 1: hash the plaintext of the GET already open.
     const hasher = new PlaintextHasher();
     await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), hasher, discard(), { signal });
     sha256 = hasher.sha256;
     size = hasher.size;
+    refuseUnwritable(large, size);
     obj = newObject(row.key, legacy, sha256, size, migratedAt);
-    // A server that ignores If-None-Match on CompleteMultipartUpload would let the upload overwrite: look first.
+    // Not for safety (the write itself is conditional), but to spare the second GET when the key is taken already.
     if (await headTarget(target, row.key, signal)) {
       written = { written: false };
     } else {
@@ -111,7 +121,10 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
         // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
         // waiting for bytes that never come.
         const plaintext = pipelineTo(codec.decrypt(again.body, { key: row.key, size: again.size, reread }), new PlaintextHasher({ sha256, size }));
-        written = await putMultipart(target, obj, plaintext, size, controller);
+        written =
+          large.path === 'multipart'
+            ? await putMultipart(target, obj, plaintext, size, controller)
+            : await putStreamed(target, obj, plaintext, size, sha256, controller.signal);
       } finally {
         signal.removeEventListener('abort', onAbort);
       }
@@ -121,6 +134,20 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
   const recorded = { versionId: legacy.versionId, etag: legacy.etag, size: legacy.size, plaintextSha256: sha256, plaintextSize: size };
   if (!written.written) return { ...recorded, ...(await explainExisting(target, row.key, legacy, signal)) };
   return { ...recorded, state: 'copied', newVersionId: written.versionId ?? null };
+}
+
+/**
+ * An object above the single-PUT limit on a server that would let a multipart upload overwrite: no write of it is
+ * safe, so it is quarantined (a person copies it once the app no longer writes the key, or migrates on a server that
+ * enforces If-None-Match on CompleteMultipartUpload, where `--retry-quarantined` takes it).
+ */
+function refuseUnwritable(large: LargeObjectWrite, plaintextSize: number, open?: Readable): void {
+  if (large.maxBytes === undefined || plaintextSize <= large.maxBytes) return;
+  open?.destroy();
+  throw new PermanentCopyError(
+    'NoSafeLargeWrite',
+    `the plaintext is ${plaintextSize} bytes, over the ${large.maxBytes}-byte single-PUT limit, and this server ignores If-None-Match on CompleteMultipartUpload (probed at start): a multipart upload could overwrite the app's write, so it is not copied`,
+  );
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

@@ -1,17 +1,19 @@
 /**
- * The migration of one workspace, as a library call: the clients (with their preflight), the codec, the checkpoint,
- * the run, the completion report. The CLI adds flags, signals and the progress display; tests and the demo call this.
+ * The migration of one workspace, as a library call: the clients (with their preflight), the conditional-write probe
+ * of the new bucket (which decides how large objects are written), the codec, the checkpoint, the run, the
+ * completion report. The CLI adds flags, signals and the progress display; tests and the demo call this.
  */
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, preflight, type SideClientOptions } from '../aws/clients';
 import type { Codec } from '../codec/codec';
 import { loadCodec } from '../codec';
 import { Checkpoint, type ObjectState } from './checkpoint';
+import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from './conditional-write-probe';
 import { writeMigrationReport, type MigrationSummary } from './report';
 import { checkMemoryHoldsAnObject, MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
 import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import { attachUploadLedger } from './upload-ledger';
-import { sseParams, type Target } from './write-new';
+import { newBucketTarget } from './write-new';
 import type { KeySource } from '../sources/key-source';
 import { formatShard } from '../sources/shard';
 import { openManifest } from '../sources/open-manifest';
@@ -63,12 +65,9 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
     await preflight(clients.primary);
     const prefix = o.prefix ?? '';
     const keys = o.keys ?? (o.manifest ? await openManifest(s3ManifestObjects(clients.legacy.s3), o.manifest, { legacyBucket: ws.legacy.bucket, prefix }) : undefined);
-    const target: Target = {
-      client: clients.primary.s3,
-      bucket: clients.primary.bucket,
-      sse: sseParams(ws.primary.encryption),
-      ...window,
-    };
+    const target = newBucketTarget(ws.primary.encryption, clients.primary, window);
+    // Before the checkpoint exists: a server on which no write is safe is refused with nothing written.
+    const largeObjects = largeObjectWrite(await probeConditionalWrites(target));
     const shard = o.shard && o.shard.count > 1 ? formatShard(o.shard) : undefined;
     const checkpoint = Checkpoint.open(o.checkpoint, {
       env: ws.env,
@@ -82,7 +81,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       attachUploadLedger(target.client, checkpoint);
       const events = o.events?.(checkpoint.counts());
       const run = new MigrationRun(
-        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, checkpoint, keys, events },
+        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, largeObjects, checkpoint, keys, events },
         {
           concurrency: o.concurrency ?? 16,
           prefix,
@@ -105,7 +104,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       } finally {
         events?.stop?.();
       }
-      const summary = summarize(ws, prefix, checkpoint.file, result, { shard, source: keys?.describe });
+      const summary = summarize(ws, prefix, checkpoint.file, result, { shard, source: keys?.describe, largeObjects });
       checkpoint.finishRun(runId, summary.verdict, summary);
       const files = writeMigrationReport(o.report, checkpoint, summary);
       return { summary, files };
@@ -123,7 +122,7 @@ export function summarize(
   prefix: string,
   checkpointFile: string,
   run: RunResult,
-  from: { shard?: string; source?: string; tool?: MigrationSummary['tool'] } = {},
+  from: { shard?: string; source?: string; tool?: MigrationSummary['tool']; largeObjects?: LargeObjectWrite } = {},
 ): MigrationSummary {
   const t = run.totals;
   const n = (s: ObjectState) => t[s].count;
@@ -166,6 +165,7 @@ export function summarize(
     prefix,
     ...(from.shard ? { shard: from.shard } : {}),
     ...(from.source ? { source: from.source } : {}),
+    ...(from.largeObjects ? { largeObjects: from.largeObjects } : {}),
     dryRun: false,
     checkpoint: checkpointFile,
     run,

@@ -15,8 +15,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Checkpoint } from './checkpoint';
 import type { Source } from './copy-object';
-import { readProvenance } from './provenance';
-import { deleteKey, headTarget, type Target } from './write-new';
+import { deleteIfStill, holdsOwnCopy, type Target } from './write-new';
 
 /** S3 lists keys in the order of their UTF-8 bytes. */
 export const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -139,13 +138,7 @@ export async function recheckCopy(source: Source, target: Target, w: Written): P
   return 'undone';
 }
 
-/**
- * Removes the copy this tool wrote, if the key still holds it (its version, or its provenance on an unversioned
- * bucket). A plain delete, as the app's own: on a versioned bucket it adds a delete marker.
- */
+/** Removes the copy this tool wrote, if the key still holds it (write-new.ts deleteIfStill). */
 async function undoCopy(target: Target, w: Written): Promise<void> {
-  const now = await headTarget(target, w.key);
-  if (!now) return;
-  const ours = w.newVersionId && w.newVersionId !== 'null' ? now.versionId === w.newVersionId : readProvenance(now.metadata)?.sourceEtag === w.sourceEtag;
-  if (ours) await deleteKey(target, w.key);
+  await deleteIfStill(target, w.key, (now) => holdsOwnCopy(now, { sourceEtag: w.sourceEtag, versionId: w.newVersionId }));
 }

@@ -2,6 +2,7 @@
 import { csvLine, REPORT_COLUMNS, REPORT_FORMAT, type ReportRow } from '../report/batch-csv';
 import { AtomicLineWriter, writeFileAtomic } from '../report/files';
 import type { Checkpoint, ObjectRow, ObjectState } from './checkpoint';
+import type { LargeObjectWrite } from './conditional-write-probe';
 import type { RunResult } from './run';
 
 const MESSAGES: Record<ObjectState, (r: ObjectRow) => string> = {
@@ -49,6 +50,11 @@ export interface MigrationSummary {
   readonly shard?: string;
   /** The key source when not a listing (a manifest, or a Batch Operations job). */
   readonly source?: string;
+  /**
+   * How objects above the part size were written, why, and the conditional-write probe behind it (the CLI's run; a
+   * Batch Operations function probes in each container and logs it there).
+   */
+  readonly largeObjects?: LargeObjectWrite;
   readonly dryRun: boolean;
   readonly checkpoint: string;
   readonly run: RunResult;
@@ -73,4 +79,11 @@ export function writeMigrationReport(base: string, checkpoint: Checkpoint, summa
   }
   writeFileAtomic(json, `${JSON.stringify({ ...summary, reportColumns: REPORT_COLUMNS }, null, 2)}\n`);
   return { csv, json };
+}
+
+/** One line on how large objects were written and why, for the CLI's last lines. */
+export function largeObjectsLine(l: LargeObjectWrite): string {
+  const how = l.path === 'multipart' ? 'multipart uploads completed with If-None-Match' : 'one streamed PutObject with If-None-Match each';
+  const left = l.probe && !l.probe.cleanedUp ? `; the probe left ${l.probe.key} behind (the audit leaves its prefix out)` : '';
+  return `large objects (above the part size): ${how}, because ${l.why}${left}`;
 }

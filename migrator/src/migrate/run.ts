@@ -18,6 +18,7 @@ import { setMaxListeners } from 'events';
 import type { Codec } from '../codec/codec';
 import { DONE_STATES, NEEDS_RECHECK, type Checkpoint, type ObjectRow, type ObjectState, type Outcome } from './checkpoint';
 import { classify, failureOutcome, type Classified } from './classify';
+import type { LargeObjectWrite } from './conditional-write-probe';
 import { copyObject, type SizeHooks, type Source } from './copy-object';
 import { DeleteRecheck } from './recheck-deletes';
 import { COLLECTOR_SLACK_BYTES, copyPathNeed, type CopyWindow } from '../../../workspaces/codec-memory';
@@ -61,6 +62,8 @@ export interface RunDeps {
   readonly source: Source;
   readonly target: Target;
   readonly codec: Codec;
+  /** How objects above the part size are written (conditional-write-probe.ts). */
+  readonly largeObjects: LargeObjectWrite;
   readonly checkpoint: Checkpoint;
   /** Where the keys come from (default: a listing of the source bucket under the prefix). */
   readonly keys?: KeySource;

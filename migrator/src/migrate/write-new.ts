@@ -1,20 +1,23 @@
 /**
  * Step 3 of an object's way: write the plaintext to the new bucket, never over anything: every write carries
- * `If-None-Match: *` (a single PUT, or the CompleteMultipartUpload of lib-storage's Upload), S3's SHA-256 checksum so
- * S3 verifies the bytes, the workspace's server-side encryption, and the provenance metadata.
+ * `If-None-Match: *` (a single PUT of bytes in memory, a single PUT streamed, or the CompleteMultipartUpload of
+ * lib-storage's Upload), S3's SHA-256 checksum so S3 verifies the bytes, the workspace's server-side encryption, and
+ * the provenance metadata. And the one delete this tool makes: of its own copy, conditional on that copy's ETag.
  */
 import {
   DeleteObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
+  type S3ClientConfig,
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'stream';
+import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import type { Encryption } from '../../../workspaces/schema';
-import { isNoSuchKey } from '../aws/errors';
-import { sha256Base64 } from './provenance';
+import { httpStatusOf, isNoSuchKey } from '../aws/errors';
+import { readProvenance, sha256Base64 } from './provenance';
 
 export interface SseParams {
   readonly ServerSideEncryption: ServerSideEncryption;
@@ -37,6 +40,16 @@ export interface Target {
   readonly partSize: number;
   /** Parts of one object in flight at once. */
   readonly queueSize: number;
+}
+
+/** The new bucket as the migrator writes it: through `side`'s client, with the workspace's encryption, and the copy
+ * window (part size, parts in flight) the memory model sizes for unless told otherwise. */
+export function newBucketTarget(
+  encryption: Encryption,
+  side: { readonly s3: S3Client; readonly bucket: string },
+  o: { readonly partSize?: number; readonly queueSize?: number } = {},
+): Target {
+  return { client: side.s3, bucket: side.bucket, sse: sseParams(encryption), partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize, queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize };
 }
 
 export interface NewObject {
@@ -82,6 +95,47 @@ export async function putWhole(t: Target, o: NewObject, body: Buffer, sha256Hex:
 }
 
 /**
+ * The largest object one PutObject may carry: 5 GiB on S3 ("Uploading objects": a single PUT takes an object of up to
+ * 5 GB; larger ones need multipart), and RGW's default `rgw_max_put_size` (5368709120, measured on the rig's RGW
+ * 16.2.15 with `radosgw --show-config-value rgw_max_put_size`).
+ */
+export const SINGLE_PUT_LIMIT = 5 * 1024 ** 3;
+
+/**
+ * The SDK does not resend a streamed body (it cannot rewind it): on any failure it logs "An error was encountered in a
+ * non-retryable streaming request" through the client's logger, or console.warn when the client has none, and throws
+ * the error. The run retries the whole object itself (classify.ts), and a 412 is an answer, not a failure: the
+ * warning is noise on the CLI's terminal, so the streamed PUT runs with a logger that drops it.
+ */
+const QUIET: NonNullable<S3ClientConfig['logger']> = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * One PutObject of a plaintext stream of known length (`size`, at most SINGLE_PUT_LIMIT), with If-None-Match and the
+ * SHA-256 already known from the hashing pass: the large-object write on a server that ignores If-None-Match on
+ * CompleteMultipartUpload (conditional-write-probe.ts). Like any single PUT it is conditional where the object comes
+ * into existence, when the body is complete: an app write that lands before or during the upload wins (412), and a
+ * stream that fails midway (the codec refused the bytes, the GET was cut) fails the request, which leaves nothing.
+ */
+export async function putStreamed(t: Target, o: NewObject, body: Readable, size: number, sha256Hex: string, signal?: AbortSignal): Promise<WriteResult> {
+  const command = new PutObjectCommand({ ...baseParams(t, o), Body: body, ContentLength: size, ChecksumSHA256: sha256Base64(sha256Hex) });
+  command.middlewareStack.add(
+    (next, context) => {
+      context.logger = QUIET;
+      return next;
+    },
+    { step: 'initialize', name: 'bucketmoveQuietStreamingRetry' },
+  );
+  try {
+    const out = await t.client.send(command, { abortSignal: signal });
+    return { written: true, versionId: out.VersionId };
+  } catch (err) {
+    body.destroy();
+    if (isPreconditionFailed(err)) return { written: false };
+    throw err;
+  }
+}
+
+/**
  * A multipart upload of a plaintext stream (lib-storage): at most `queueSize` parts of `partSize` bytes in flight,
  * each part carrying its SHA-256, the completion carrying If-None-Match. If the stream fails (the codec refused the
  * bytes) or the run is aborted, lib-storage aborts the multipart upload: nothing partial is left.
@@ -114,19 +168,56 @@ export interface ExistingObject {
   readonly metadata: Record<string, string>;
   readonly versionId?: string;
   readonly size: number;
+  /** As S3 sends it, quoted: what If-Match takes. */
+  readonly etag?: string;
 }
 
 export async function headTarget(t: Target, key: string, signal?: AbortSignal): Promise<ExistingObject | undefined> {
   try {
     const out = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }), { abortSignal: signal });
-    return { metadata: out.Metadata ?? {}, versionId: out.VersionId, size: out.ContentLength ?? 0 };
+    return { metadata: out.Metadata ?? {}, versionId: out.VersionId, size: out.ContentLength ?? 0, etag: out.ETag };
   } catch (err) {
     if (isNoSuchKey(err)) return undefined;
     throw err;
   }
 }
 
-/** Deletes a key (a delete marker on a versioned bucket): only used to undo this tool's own copy. */
-export async function deleteKey(t: Target, key: string): Promise<void> {
-  await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
+/** A copy this tool wrote: made from the legacy object of this ETag, and (on a versioned bucket) created as this version. */
+export interface OwnCopy {
+  readonly sourceEtag: string;
+  readonly versionId?: string | null;
+}
+
+/** Whether the key holds that copy: its provenance names the source ETag, and its version is the one written. */
+export function holdsOwnCopy(now: ExistingObject, copy: OwnCopy): boolean {
+  const versioned = Boolean(copy.versionId) && copy.versionId !== 'null';
+  return readProvenance(now.metadata)?.sourceEtag === copy.sourceEtag && (!versioned || now.versionId === copy.versionId);
+}
+
+/**
+ * Removes the key only while it holds what `isOurs` recognizes (this tool's copy, holdsOwnCopy): a HEAD, then a DeleteObject with If-Match on the ETag that HEAD saw (a
+ * delete marker on a versioned bucket, as the app's own delete). On S3 a write of the app between the two fails the
+ * delete (412) and the app's write stays ("How to perform conditional deletes": If-Match is compared with the current
+ * version's ETag); the writer role may delete only this way (stacks/policies.ts). RGW 16 ignores If-Match on
+ * DeleteObject (migrator/rig/README.md): there the HEAD is the only check.
+ *
+ * 'deleted', or 'not-ours' when the key is gone or holds something else (the app's write, a tombstone, another copy).
+ */
+export async function deleteIfStill(
+  t: Target,
+  key: string,
+  isOurs: (now: ExistingObject) => boolean,
+  signal?: AbortSignal,
+): Promise<'deleted' | 'not-ours'> {
+  const now = await headTarget(t, key, signal);
+  if (!now || !isOurs(now)) return 'not-ours';
+  if (!now.etag) throw new Error(`the new bucket answered a HEAD of "${key}" without an ETag: the copy cannot be removed conditionally`);
+  try {
+    await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key, IfMatch: now.etag }), { abortSignal: signal });
+    return 'deleted';
+  } catch (err) {
+    // 412: the key changed since the HEAD (the app wrote it); 404: it is gone already.
+    if (isPreconditionFailed(err) || httpStatusOf(err) === 404) return 'not-ours';
+    throw err;
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * The store's settings, read from the environment the way an app is configured: no workspace file, nothing but
- * variables, so switching the mode (legacy-only -> dual-read -> new-only) is a config change, not a code change.
+ * variables, so switching the mode (legacy-only -> read-both-write-legacy -> dual-read -> new-only, see modes.ts) is a
+ * config change, not a code change.
  *
  * | variable                         | meaning                                                                       |
  * |----------------------------------|-------------------------------------------------------------------------------|
- * | PHOTO_STORE_MODE                 | legacy-only, dual-read or new-only (required)                                 |
+ * | PHOTO_STORE_MODE                 | legacy-only, read-both-write-legacy, dual-read or new-only (required)         |
  * | PHOTO_STORE_BUCKET               | the new bucket (all modes but legacy-only)                                    |
  * | PHOTO_STORE_LEGACY_BUCKET        | the legacy bucket (all modes but new-only)                                    |
  * | AWS_REGION                       | the new bucket's region (AWS_DEFAULT_REGION is read too)                      |
@@ -19,21 +20,21 @@
  * |                                  | "auto": text and raw tokens alike, keys in LEGACY_FERNET_KEYS); its keys come |
  * |                                  | from the variable (or secret) it names                                        |
  * | PHOTO_STORE_COPY_ON_MISS         | true: copy what a read fell back to into the new bucket (default false)       |
+ * | PHOTO_STORE_TOMBSTONES           | new-only: true (default) leaves a tombstone on delete, which dual-read        |
+ * |                                  | instances need; false deletes plainly, once the legacy bucket is gone         |
  * | PHOTO_STORE_TIMEOUT_MS           | time allowed for S3 to start answering a request (default 5000)               |
  * | PHOTO_STORE_MAX_ATTEMPTS         | attempts per S3 request, the first included (default 3)                       |
+ * | PHOTO_STORE_HEARTBEAT_MS         | how often the store logs its heartbeat line (fallback-events.ts; default      |
+ * |                                  | 60000, from 100 to 900000): the audit's proof that the log covers its window  |
  *
  * Every problem is one ConfigError line naming the variable; no value of a key variable is ever echoed.
  */
 import { ConfigError } from '../../../workspaces/load';
 import { codecSchema, type CodecConfig, type Encryption } from '../../../workspaces/schema';
 import type { Keys } from '../aws/credentials';
+import { STORE_MODES, usesLegacy, usesNew, type StoreMode } from './modes';
 
-export const STORE_MODES = ['legacy-only', 'dual-read', 'new-only'] as const;
-export type StoreMode = (typeof STORE_MODES)[number];
-
-/** Which buckets a mode uses. */
-export const usesNew = (mode: StoreMode): boolean => mode !== 'legacy-only';
-export const usesLegacy = (mode: StoreMode): boolean => mode !== 'new-only';
+export { STORE_MODES, type StoreMode };
 
 export interface SideSettings {
   readonly bucket: string;
@@ -51,9 +52,18 @@ export interface StoreConfig {
   readonly legacy?: SideSettings & { readonly codec: CodecConfig };
   readonly encryption: Encryption;
   readonly copyOnMiss: boolean;
+  /** new-only: deletes leave a tombstone (see modes.ts); default true. */
+  readonly tombstones?: boolean;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
+  /** The heartbeat's interval (heartbeat.ts); default HEARTBEAT_DEFAULT_MS. */
+  readonly heartbeatMs?: number;
 }
+
+/** The heartbeat's interval: one line a minute per process (7 days from 3 processes: 30,240 lines). */
+export const HEARTBEAT_DEFAULT_MS = 60_000;
+/** Longer than the audit's default --max-gap (15 min) would leave gaps the audit refuses. */
+export const HEARTBEAT_MAX_MS = 900_000;
 
 export const DEFAULT_CODEC = '{"type":"fernet","keys":{"env":"LEGACY_FERNET_KEYS"}}';
 
@@ -68,8 +78,10 @@ const VAR = {
   kmsKeyArn: 'PHOTO_STORE_KMS_KEY_ARN',
   codec: 'PHOTO_STORE_CODEC',
   copyOnMiss: 'PHOTO_STORE_COPY_ON_MISS',
+  tombstones: 'PHOTO_STORE_TOMBSTONES',
   timeoutMs: 'PHOTO_STORE_TIMEOUT_MS',
   maxAttempts: 'PHOTO_STORE_MAX_ATTEMPTS',
+  heartbeatMs: 'PHOTO_STORE_HEARTBEAT_MS',
 } as const;
 
 /** The names of the store's variables (for docs and for tests that build an environment). */
@@ -125,10 +137,12 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     throw new ConfigError(`${VAR.encryption} must be SSE-S3 or SSE-KMS (got "${encType}")`);
   }
 
-  const flag = get(VAR.copyOnMiss) ?? 'false';
-  if (!['true', 'false', '1', '0'].includes(flag)) throw new ConfigError(`${VAR.copyOnMiss} must be true or false (got "${flag}")`);
-  const copyOnMiss = flag === 'true' || flag === '1';
+  const copyOnMiss = boolVar(get(VAR.copyOnMiss), VAR.copyOnMiss, false);
   if (copyOnMiss && mode !== 'dual-read') throw new ConfigError(`${VAR.copyOnMiss}=true works only in dual-read mode (the mode is ${mode})`);
+  const tombstones = boolVar(get(VAR.tombstones), VAR.tombstones, true);
+  if (!tombstones && mode !== 'new-only') {
+    throw new ConfigError(`${VAR.tombstones}=false works only in new-only mode (the mode is ${mode}, whose deletes need tombstones in the new bucket)`);
+  }
 
   return {
     mode,
@@ -136,15 +150,25 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     legacy,
     encryption,
     copyOnMiss,
+    tombstones,
     timeoutMs: intVar(get(VAR.timeoutMs), VAR.timeoutMs, 5000, 1),
     maxAttempts: intVar(get(VAR.maxAttempts), VAR.maxAttempts, 3, 1),
+    heartbeatMs: intVar(get(VAR.heartbeatMs), VAR.heartbeatMs, HEARTBEAT_DEFAULT_MS, 100, HEARTBEAT_MAX_MS),
   };
 }
 
-function intVar(text: string | undefined, name: string, dflt: number, min: number): number {
+function boolVar(text: string | undefined, name: string, dflt: boolean): boolean {
+  if (text === undefined) return dflt;
+  if (!['true', 'false', '1', '0'].includes(text)) throw new ConfigError(`${name} must be true or false (got "${text}")`);
+  return text === 'true' || text === '1';
+}
+
+function intVar(text: string | undefined, name: string, dflt: number, min: number, max?: number): number {
   if (text === undefined) return dflt;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be a whole number of at least ${min} (got "${text}")`);
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    throw new ConfigError(`${name} must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`} (got "${text}")`);
+  }
   return n;
 }
 

@@ -6,30 +6,33 @@
  *
  * The race with a delete is handled like the migrator's: the app deletes legacy first, then new. So after writing, the
  * legacy key is checked again; if it is gone, the delete raced this copy, and the copy is removed, but only while the
- * key still holds this very copy (same provenance ETag and, on a versioned bucket, the same version id). The removal
- * is a plain DeleteObject (a delete marker on a versioned bucket), which the app's s3:DeleteObject right allows;
+ * key still holds this very copy (same provenance ETag and, on a versioned bucket, the same version id). So is a copy
+ * whose legacy object was rewritten meanwhile (another ETag): a read-both-write-legacy instance writes legacy, and
+ * only writes new where new already holds the key, so a late copy of the older version would hide its write. (The
+ * runbook turns copy-on-miss on only once every instance is dual-read, when legacy is no longer written; this recheck
+ * keeps a mistake from serving an old photo for longer than the copy takes.) The removal is the migrator's
+ * (write-new.ts deleteIfStill): a DeleteObject conditional on the copy's ETag (a delete marker on a versioned bucket);
  * deleting a version by id would need s3:DeleteObjectVersion, which nobody is granted.
  */
 import { createHash } from 'crypto';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { LegacyObject } from '../migrate/read-legacy';
-import { metadataBytes, provenanceMetadata, readProvenance, USER_METADATA_LIMIT } from '../migrate/provenance';
-import { headTarget, putWhole, type Target } from '../migrate/write-new';
+import { bareEtag, metadataBytes, provenanceMetadata, USER_METADATA_LIMIT } from '../migrate/provenance';
+import { deleteIfStill, holdsOwnCopy, putWhole, type Target } from '../migrate/write-new';
 
 export type CopyOutcome =
   /** Written; legacy still there afterwards. */
   | 'written'
   /** The key already existed in the new bucket (412): the app's write or another copy. Nothing written. */
   | 'existed'
-  /** Written, then removed again: the photo was deleted while it was being copied. */
+  /** Written, then removed again: the photo was deleted (or rewritten in legacy) while it was being copied. */
   | 'undone'
   /** Not attempted: the metadata would not fit S3's 2 KB. */
   | 'skipped';
 
 export interface CopyDeps {
   readonly target: Target;
-  /** Whether the legacy bucket still has the key (HEAD). */
-  readonly legacyExists: (key: string) => Promise<boolean>;
+  /** The legacy object's ETag now (HEAD), undefined when it is gone. */
+  readonly legacyEtag: (key: string) => Promise<string | undefined>;
   readonly now?: () => Date;
 }
 
@@ -50,15 +53,8 @@ export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<Legacy
     sha256,
   );
   if (!written.written) return 'existed';
-  if (await deps.legacyExists(key)) return 'written';
-  await removeOwnCopy(deps.target, key, legacy.etag, written.versionId);
+  const etagNow = await deps.legacyEtag(key);
+  if (etagNow !== undefined && bareEtag(etagNow) === bareEtag(legacy.etag)) return 'written';
+  await deleteIfStill(deps.target, key, (now) => holdsOwnCopy(now, { sourceEtag: legacy.etag, versionId: written.versionId }));
   return 'undone';
-}
-
-/** Deletes the key only while it holds this copy: a write of the app since then is left alone. */
-async function removeOwnCopy(t: Target, key: string, sourceEtag: string, versionId: string | undefined): Promise<void> {
-  const now = await headTarget(t, key);
-  if (!now) return; // the app's delete of the new side came after the copy and removed it already
-  const ours = readProvenance(now.metadata)?.sourceEtag === sourceEtag && (!versionId || versionId === 'null' || now.versionId === versionId);
-  if (ours) await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
 }

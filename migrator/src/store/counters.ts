@@ -8,9 +8,9 @@ import type { StoreSide } from './errors';
 export interface StoreCounts {
   /** Successful reads (get and head) by the bucket that served them. */
   readonly reads: Record<StoreSide, number>;
-  /** dual-read: served from legacy after the new bucket said 404. */
+  /** dual-read and read-both-write-legacy: served from legacy after the new bucket said 404. */
   readonly fallbackHits: number;
-  /** dual-read: the new bucket said 404 and so did the legacy one. */
+  /** dual-read and read-both-write-legacy: the new bucket said 404 and so did the legacy one. */
   readonly fallbackMisses: number;
   /** Reads that found nothing (in every mode; fallback misses included). */
   readonly notFound: number;
@@ -18,7 +18,7 @@ export interface StoreCounts {
   readonly deletes: number;
   /** Operations that failed, by the bucket that failed them (invalid keys are not counted). */
   readonly errors: Record<StoreSide, number>;
-  /** Copy-on-miss: copies written, found already there (412), undone (the photo was deleted meanwhile), failed, skipped. */
+  /** Copy-on-miss: copies written, found already there (412), undone (the photo was deleted or rewritten meanwhile), failed, skipped. */
   readonly copies: { readonly written: number; readonly existed: number; readonly undone: number; readonly failed: number; readonly skipped: number };
 }
 
@@ -76,4 +76,11 @@ export class StoreCounters {
   snapshot(): StoreCounts {
     return structuredClone(this.c);
   }
+}
+
+/** What happened between two snapshots (`after` minus `before`, field by field): the counts a heartbeat reports. */
+export function countsSince(before: StoreCounts, after: StoreCounts): StoreCounts {
+  const minus = (a: unknown, b: unknown): unknown =>
+    typeof a === 'number' ? a - (b as number) : Object.fromEntries(Object.entries(a as object).map(([k, v]) => [k, minus(v, (b as Record<string, unknown>)[k])]));
+  return minus(after, before) as StoreCounts;
 }

@@ -1,7 +1,7 @@
 /**
- * The legacy bucket through the legacy codec: what the read fallback decrypts, and (legacy-only mode) where the app
- * writes and deletes, encrypting as the legacy app did. The store loads this module only in the modes that use the
- * legacy bucket, so in new-only neither it nor the codec is ever required.
+ * The legacy bucket through the legacy codec: what the read fallback decrypts, and (legacy-only and
+ * read-both-write-legacy) where the app writes and deletes, encrypting as the legacy app did. The store loads this
+ * module only in the modes that use the legacy bucket, so in new-only neither it nor the codec is ever required.
  */
 import { DeleteObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'stream';
@@ -92,11 +92,7 @@ export class LegacySide {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    return (await this.head(key)) !== undefined;
-  }
-
-  /** legacy-only mode: writes as the legacy app did, encrypted with the codec's current key. */
+  /** legacy-only and read-both-write-legacy: writes as the legacy app did, encrypted with the codec's current key. */
   async put(key: string, body: Buffer, o: PutOptions): Promise<PutResult> {
     const stored = this.codec.encrypt(body, { key, size: body.length });
     const out = await this.client.send(

@@ -1,13 +1,25 @@
 /**
- * The photo store the app imports: one interface over the new bucket and the legacy one, in one of three modes.
+ * The photo store the app imports: one interface over the new bucket and the legacy one, in one of four modes, the
+ * steps of a rolling release (modes.ts holds the rules; README.md the table of which modes may run side by side):
  *
  * - legacy-only (before the migration): everything on the legacy bucket, through the codec, as the legacy app did.
+ * - read-both-write-legacy (the first release): reads as dual-read; writes and deletes go to legacy, as legacy-only
+ *   instances still running expect, and to the new bucket too where it holds the key (a write replaces the copy
+ *   there; a delete leaves a tombstone over a photo there), so that no reader finds an older copy in new first.
  * - dual-read (during): reads try the new bucket and fall back to legacy (decrypting) ONLY on 404 NoSuchKey; a 403,
  *   a 5xx, a timeout or a missing bucket on the new side is an error, never a reason to serve legacy data. Writes go to
  *   the new bucket only. Deletes remove legacy first, then leave a tombstone in the new bucket, which refuses any
  *   copy still in flight (If-None-Match), so a deleted photo never comes back. Every fallback hit is counted and logged
  *   as one JSON line (fallback-events.ts). Optionally, what a read fell back to is copied into the new bucket.
- * - new-only (after): the new bucket alone; the legacy client, the fallback and the codec are not even loaded.
+ * - new-only (after): the new bucket alone; the legacy client, the fallback and the codec are not even loaded. Deletes
+ *   leave a tombstone while PHOTO_STORE_TOMBSTONES is true (the default), so a dual-read instance still running never
+ *   falls back to the legacy copy of a photo deleted here.
+ *
+ * Where a mode uses both buckets, a write or delete goes to legacy first, then new: if the second step fails, the
+ * operation fails and retrying it finishes it.
+ *
+ * In every mode the store beats (heartbeat.ts): a JSON line every interval on the same logger, with its counters, and
+ * a last one on close(); from them the audit tells a log that covers its window from one that does not.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
@@ -15,17 +27,19 @@ import { createS3Client } from '../aws/clients';
 import type { Transport } from '../aws/http';
 import { createLogger } from '../log';
 import { sseParams, type Target } from '../migrate/write-new';
-import { storeConfigFromEnv, type SideSettings, type StoreConfig, type StoreMode } from './config';
+import { HEARTBEAT_DEFAULT_MS, storeConfigFromEnv, type SideSettings, type StoreConfig } from './config';
 import { StoreCounters, type StoreCounts } from './counters';
 import { checkKey, storeErrorOf, type StoreSide } from './errors';
 import { fallbackHitFields, type FallbackOp } from './fallback-events';
+import { StoreHeartbeat } from './heartbeat';
 import type { CopyOutcome } from './copy-on-miss';
 import type { DecodedLegacy, LegacySide } from './legacy-side';
+import { modeRules, usesLegacy, usesNew, type ModeRules, type StoreMode } from './modes';
 import { DELETED, NewSide } from './new-side';
 import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
 
 export interface StoreOptions {
-  /** Where the fallback-hit lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
+  /** Where the fallback-hit and heartbeat lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
   readonly logger?: Logger;
   /** Where codec keys named by `{"env": ...}` are read (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -42,9 +56,19 @@ const MIB = 1024 * 1024;
 /** Copies an authenticated fallback read into the new bucket (copy-on-miss.ts); throws what S3 throws. */
 type CopyFn = (key: string, decoded: DecodedLegacy) => Promise<CopyOutcome>;
 
+export interface PhotoStoreOptions {
+  /** new-only: deletes leave a tombstone (modes.ts); default true. */
+  readonly tombstones?: boolean;
+  /** The heartbeat's interval (heartbeat.ts); without it the store does not beat. */
+  readonly heartbeatMs?: number;
+}
+
 export class PhotoStore {
   readonly counters = new StoreCounters();
+  readonly rules: ModeRules;
   private readonly copies = new Set<Promise<void>>();
+  /** Undefined when built without an interval (a store that does not beat). */
+  readonly heartbeat?: StoreHeartbeat;
 
   constructor(
     readonly mode: StoreMode,
@@ -53,7 +77,15 @@ export class PhotoStore {
     private readonly log: Logger,
     private readonly copy: CopyFn | undefined,
     private readonly maxCopiesInFlight: number,
-  ) {}
+    options: PhotoStoreOptions = {},
+  ) {
+    this.rules = modeRules(mode, { tombstones: options.tombstones ?? true });
+    if (usesNew(mode) !== Boolean(newSide) || usesLegacy(mode) !== Boolean(legacySide)) throw new Error(`PhotoStore: give mode ${mode} exactly the sides it uses`);
+    if (options.heartbeatMs !== undefined) {
+      this.heartbeat = new StoreHeartbeat({ log, counters: this.counters, mode, intervalMs: options.heartbeatMs });
+      this.heartbeat.start();
+    }
+  }
 
   /** The photo, or undefined when it is nowhere (404 on every bucket the mode reads). */
   async get(key: string): Promise<Photo | undefined> {
@@ -99,28 +131,44 @@ export class PhotoStore {
     return (await this.head(key)) !== undefined;
   }
 
-  /** Writes the photo: to the new bucket (dual-read, new-only) with the configured SSE; in legacy-only, to legacy, encrypted. */
+  /**
+   * Writes the photo: to the new bucket with the configured SSE (dual-read, new-only); to legacy, encrypted
+   * (legacy-only); or to legacy and then, where the new bucket holds the key, to new as well (read-both-write-legacy).
+   * The result describes the copy readers now find first.
+   */
   async put(key: string, body: Buffer, opts: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
     if (!Buffer.isBuffer(body)) throw new TypeError('put: the body must be a Buffer');
-    const out = this.newSide
-      ? await this.on('new', 'PutObject', () => this.newSide!.put(key, body, opts))
-      : await this.on('legacy', 'PutObject', () => this.legacySide!.put(key, body, opts));
+    const toNew = () => this.on('new', 'PutObject', () => this.newSide!.put(key, body, opts));
+    let out: PutResult;
+    if (this.rules.write === 'new') out = await toNew();
+    else {
+      out = await this.on('legacy', 'PutObject', () => this.legacySide!.put(key, body, opts));
+      // Readers look in new first: a copy there (a dual-read instance's write, or its tombstone) would hide this write.
+      if (this.rules.write === 'legacy+new-where-present' && (await this.inNew(key)) !== undefined) out = await toNew();
+    }
     this.counters.write();
     return out;
   }
 
   /**
-   * Deletes the photo from every bucket the mode uses: legacy FIRST, then new. In dual-read the new side gets a
-   * tombstone (migrate/provenance.ts) instead of a plain delete: a copy of the photo still in flight (the migrator's,
-   * or copy-on-miss) is then refused by its If-None-Match and can never bring the photo back, not even for a moment.
+   * Deletes the photo from every bucket the mode uses: legacy FIRST, then new. The new side gets a tombstone
+   * (migrate/provenance.ts) instead of a plain delete: a copy of the photo still in flight (the migrator's, or
+   * copy-on-miss) is then refused by its If-None-Match and can never bring the photo back, not even for a moment, and
+   * a dual-read instance reads it as "deleted", never as a reason to fall back. read-both-write-legacy buries only a
+   * photo the new bucket holds; new-only deletes plainly when tombstones are turned off.
    * If the legacy delete fails, nothing is deleted; if the new one fails, retrying the delete finishes it.
    */
   async delete(key: string): Promise<void> {
     checkKey(key);
-    if (this.legacySide) await this.on('legacy', 'DeleteObject', () => this.legacySide!.delete(key));
-    if (this.newSide && this.legacySide) await this.on('new', 'PutObject', () => this.newSide!.bury(key));
-    else if (this.newSide) await this.on('new', 'DeleteObject', () => this.newSide!.delete(key));
+    const rule = this.rules.delete;
+    if (rule.startsWith('legacy')) await this.on('legacy', 'DeleteObject', () => this.legacySide!.delete(key));
+    const bury = () => this.on('new', 'PutObject', () => this.newSide!.bury(key));
+    if (rule === 'legacy+tombstone' || rule === 'tombstone') await bury();
+    else if (rule === 'legacy+tombstone-where-present') {
+      const found = await this.inNew(key);
+      if (found !== undefined && found !== DELETED) await bury();
+    } else if (rule === 'plain') await this.on('new', 'DeleteObject', () => this.newSide!.delete(key));
     this.counters.delete();
   }
 
@@ -139,21 +187,27 @@ export class PhotoStore {
     while (this.copies.size) await Promise.all([...this.copies]);
   }
 
-  /** Drains, then closes the clients' sockets. */
+  /** Drains, writes the last heartbeat, then closes the clients' sockets. */
   async close(): Promise<void> {
     await this.drain();
+    this.heartbeat?.stop();
     this.newSide?.client.destroy();
     this.legacySide?.client.destroy();
   }
 
+  /** What the new bucket holds under the key: a photo's description, DELETED (a tombstone), or undefined. */
+  private inNew(key: string) {
+    return this.on('new', 'HeadObject', () => this.newSide!.head(key));
+  }
+
   private nothing(): undefined {
-    if (this.mode === 'dual-read') this.counters.fallbackMiss();
+    if (this.rules.read === 'new-then-legacy') this.counters.fallbackMiss();
     this.counters.notFound();
     return undefined;
   }
 
   private fellBack(key: string, op: FallbackOp): void {
-    if (this.mode !== 'dual-read') return; // legacy-only reads are not fallbacks
+    if (this.rules.read !== 'new-then-legacy') return; // legacy-only reads are not fallbacks
     this.counters.fallbackHit();
     this.log.info(fallbackHitFields(key, op, this.mode), 'served from the legacy bucket');
   }
@@ -219,10 +273,13 @@ export async function createStore(config: StoreConfig, opts: StoreOptions = {}):
       const { copyToNew } = await import('./copy-on-miss');
       const legacy = legacySide;
       const target: Target = { client: newSide.client, bucket: newSide.bucket, sse: newSide.sse, partSize: 5 * MIB, queueSize: 1 };
-      copy = (key, decoded) => copyToNew({ target, legacyExists: (k) => legacy.exists(k) }, key, decoded.object, decoded.plaintext!);
+      copy = (key, decoded) => copyToNew({ target, legacyEtag: async (k) => (await legacy.head(k))?.etag }, key, decoded.object, decoded.plaintext!);
     }
   }
-  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4);
+  return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4, {
+    tombstones: config.tombstones,
+    heartbeatMs: config.heartbeatMs ?? HEARTBEAT_DEFAULT_MS,
+  });
 }
 
 /** The store as an app builds it: settings from the environment (config.ts lists the variables). */

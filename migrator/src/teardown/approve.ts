@@ -1,9 +1,11 @@
 /**
  * The approval the gate writes when every check passed (format, writer and synth-time checks: stacks/approval.ts):
- * this env and legacy bucket, valid from now for `validMs`, naming the audit report and its listing digest.
+ * this env and legacy bucket, valid from now for `validMs`, naming the audit report (its path relative to the
+ * approval's folder, as synth resolves it), the SHA-256 of the report's bytes the gate checked, and its listing digest.
  */
 import * as os from 'os';
-import { displayPath, type LoadedWorkspace } from '../../../workspaces/load';
+import * as path from 'path';
+import type { LoadedWorkspace } from '../../../workspaces/load';
 import { MAX_APPROVAL_VALIDITY_HOURS, writeTeardownApproval, type TeardownApproval } from '../../../stacks/approval';
 import { UsageError } from '../cli/run-cli';
 import type { AuditReport } from '../audit/report';
@@ -20,6 +22,10 @@ export function buildApproval(args: {
   ws: LoadedWorkspace;
   report: AuditReport;
   reportPath: string;
+  /** The SHA-256 of the report file's bytes the gate read and checked ("sha256:<hex>"). */
+  reportSha256: string;
+  /** Where the approval is written: the report's path is recorded relative to its folder. */
+  approvalFile: string;
   now: Date;
   validMs: number;
   approvedBy: string;
@@ -35,7 +41,11 @@ export function buildApproval(args: {
     approvedAt: approvedAt.toISOString(),
     expiresAt: new Date(approvedAt.getTime() + args.validMs).toISOString(),
     approvedBy: args.approvedBy,
-    auditReport: { path: displayPath(args.reportPath), listingDigest: args.report.legacyListing.digest },
+    auditReport: {
+      path: path.relative(path.dirname(path.resolve(args.approvalFile)), path.resolve(args.reportPath)),
+      sha256: args.reportSha256,
+      listingDigest: args.report.legacyListing.digest,
+    },
   };
 }
 

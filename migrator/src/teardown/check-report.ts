@@ -4,11 +4,14 @@
  * - it is for this env, its legacy bucket and account, and its new bucket;
  * - it passed, and its own figures agree that it passed (a hand-edited verdict is refused);
  * - it is younger than the maximum age;
- * - it counted zero fallback hits over a window at least the minimum length, ending when the audit ran.
+ * - it counted zero fallback hits over a window at least the minimum length, ending when the audit ran;
+ * - the store's heartbeats cover that window: some beat, their span short of the window by at most the gap allowed,
+ *   no gap longer than it (the gate's own --max-gap, whatever limit the audit was run with).
  */
 import * as path from 'path';
+import { coverageProblem } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { AuditReportError, failureReasons, newestAuditReport, readAuditReport, type AuditReport } from '../audit/report';
+import { AuditReportError, failureReasons, newestAuditReport, readAuditReportFile, type AuditReport } from '../audit/report';
 import { formatDurationMs } from '../audit/window';
 import { reportsDir } from '../state-paths';
 import { TeardownRefusal } from './refusal';
@@ -18,6 +21,8 @@ export interface GatePolicy {
   readonly maxAgeMs: number;
   /** The fallback-hit window must be at least this long. */
   readonly minWindowMs: number;
+  /** The longest gap in the heartbeats' coverage of the window. */
+  readonly maxGapMs: number;
   readonly now: Date;
 }
 
@@ -35,8 +40,13 @@ export function locateReport(env: string, explicit?: string, stateRoot = '.'): s
 
 /** Reads the report; an unreadable or foreign file is a refusal. */
 export function loadReport(file: string): AuditReport {
+  return loadReportFile(file).report;
+}
+
+/** The same, with the SHA-256 of the bytes read: the approval binds exactly what the gate checked. */
+export function loadReportFile(file: string): { report: AuditReport; sha256: string } {
   try {
-    return readAuditReport(file);
+    return readAuditReportFile(file);
   } catch (err) {
     if (err instanceof AuditReportError) throw new TeardownRefusal([err.message]);
     throw err;
@@ -71,6 +81,8 @@ export function reportRefusals(report: AuditReport, ws: LoadedWorkspace, policy:
   if (windowMs < policy.minWindowMs) {
     reasons.push(`the fallback-hit window is ${formatDurationMs(windowMs)}, shorter than the ${formatDurationMs(policy.minWindowMs)} required (--min-window); audit with a longer --since`);
   }
+  const coverage = coverageProblem(f.window, f.coverage, policy.maxGapMs);
+  if (coverage) reasons.push(`the fallback evidence does not cover its window: ${coverage}`);
   if (Date.parse(f.window.end) < Date.parse(report.startedAt) - CLOCK_SKEW_MS) {
     reasons.push(`the fallback-hit window ends at ${f.window.end}, before the audit ran (${report.startedAt}): hits since then were not counted; audit again without --until`);
   }

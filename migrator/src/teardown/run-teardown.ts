@@ -1,9 +1,10 @@
 /**
  * The teardown gate, start to end:
- *   1. the audit report: found, this env's, passed, fresh enough, zero fallback hits over a long enough window;
+ *   1. the audit report: found, this env's, passed, fresh enough, zero fallback hits over a long enough window that
+ *      the store's heartbeats cover;
  *   2. the legacy bucket listed again: its digest still the audit's;
  *   3. (not in a dry run) the operator confirms;
- *   4. the approval written (stacks/approval.ts), naming the report and the digest;
+ *   4. the approval written (stacks/approval.ts), naming the report, the SHA-256 of its bytes and the digest;
  *   5. the legacy stack synthesized with the approval, and checked to carry it;
  *   6. the Terraform steps: deploy with the approval, then destroy (a dry run: init + plan -destroy);
  *   7. what is left for people, printed; a record of the teardown written next to the reports.
@@ -12,6 +13,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { coverageSummary } from '../../../workspaces/audit-verdict';
 import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
 import type { TeardownApproval } from '../../../stacks/approval';
 import type { DigestedObject } from '../audit/listing-digest';
@@ -19,11 +21,12 @@ import { writeFileAtomic } from '../report/files';
 import { reportsDir, teardownDir } from '../state-paths';
 import { remainingWork } from './after-teardown';
 import { buildApproval, writeApproval } from './approve';
-import { loadReport, locateReport, reportRefusals } from './check-report';
+import { loadReportFile, locateReport, reportRefusals } from './check-report';
 import { dryRunSteps, teardownSteps } from './destroy-legacy';
 import { TeardownRefusal } from './refusal';
 import { synthApprovedLegacyStack, type SynthResult } from './synth-legacy';
 import { commandLine, type Step, type StepRunner } from './terraform-runner';
+import { cloudBackendHint } from '../../../stacks/backend';
 import { listingRefusals } from './verify-listing';
 
 export interface TeardownDeps {
@@ -48,6 +51,8 @@ export interface TeardownOptions {
   readonly reportPath?: string;
   readonly maxAgeMs: number;
   readonly minWindowMs: number;
+  /** The longest gap allowed in the heartbeats' coverage of the window. */
+  readonly maxGapMs: number;
   readonly dryRun: boolean;
   /** Default: .bucketmove/<env>/teardown/approval.json (a dry run uses a temp file and removes it). */
   readonly approvalFile?: string;
@@ -83,10 +88,12 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   // 1-2: the evidence.
   const root = opts.stateRoot ?? '.';
   const reportPath = locateReport(ws.env, opts.reportPath, root);
-  const report = loadReport(reportPath);
-  const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, now });
+  const { report, sha256: reportSha256 } = loadReportFile(reportPath);
+  const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, maxGapMs: opts.maxGapMs, now });
   if (reasons.length) throw new TeardownRefusal(reasons);
-  out(`audit report ${path.relative(cwd, reportPath) || reportPath}: passed at ${report.finishedAt}, ${report.counts.legacyKeys} legacy keys, 0 fallback hits from ${report.fallback.window.start} to ${report.fallback.window.end}`);
+  out(
+    `audit report ${path.relative(cwd, reportPath) || reportPath}: passed at ${report.finishedAt}, ${report.counts.legacyKeys} legacy keys, 0 fallback hits from ${report.fallback.window.start} to ${report.fallback.window.end}, ${coverageSummary(report.fallback.coverage)}`,
+  );
   const listing = await listingRefusals(report, deps.listLegacy());
   if (listing.reasons.length) throw new TeardownRefusal(listing.reasons);
   out(`legacy bucket ${ws.legacy.bucket}: unchanged since the audit (${listing.objects} objects, ${listing.digest})`);
@@ -122,7 +129,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   const outdir = scratch && !opts.outdir ? path.join(scratch, 'cdktf.out') : realOutdir;
   const steps: { step: Step; code: number }[] = [];
   try {
-    const approval = writeApproval(approvalFile, buildApproval({ ws, report, reportPath, now, validMs: opts.approvalValidMs, approvedBy: opts.approvedBy }));
+    const approval = writeApproval(approvalFile, buildApproval({ ws, report, reportPath, reportSha256, approvalFile, now, validMs: opts.approvalValidMs, approvedBy: opts.approvedBy }));
     if (!scratch) out(`approval written: ${path.relative(cwd, approvalFile)} (valid until ${approval.expiresAt})`);
     const synth = synthApprovedLegacyStack({ env: ws.env, approvalFile, outdir, workspacesDir: deps.workspacesDir, now, processEnv: deps.processEnv, context: deps.context });
     out(`synthesized ${stack} with the teardown approved (no prevent_destroy, force_destroy on; backend ${synth.backend}) into ${path.relative(cwd, synth.stackDir) || synth.stackDir}`);
@@ -143,6 +150,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
     if (opts.dryRun) {
       const would = teardownSteps({ env: ws.env, outdir: realOutdir, approvalFile: realApproval, cwd });
       if (failed) out(`dry run: ${failed.step.title} failed (exit ${failed.code}); nothing was changed`);
+      if (failed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
       out(['dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:', ...would.map((s) => `  $ ${commandLine(s)}`)].join('\n'));
       return { status: failed ? 'failed' : 'dry-run', reportPath, listingDigest: listing.digest, approval, synth, steps };
     }
@@ -155,6 +163,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
           ? `teardown stopped: the deploy failed (exit ${failed.code}); nothing was destroyed. Fix the cause and run the gate again.`
           : `teardown stopped: the destroy failed (exit ${failed.code}) after the approved deploy. The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n  $ ${commandLine(plan[1])}\n(the gate itself would now refuse if objects were already deleted: the listing changed).`,
       );
+      if (deployFailed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
       return { status: 'failed', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
     }
     out([`${stack} is destroyed. Left for people:`, ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`)].join('\n'));

@@ -6,6 +6,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { QUIET_CLI_ENV } from '../../../stacks/backend';
 import { repoRoot } from '../../../workspaces/load';
 
 export interface Step {
@@ -45,10 +46,13 @@ export function commandLine(step: Step): string {
   return [...env, q(command), ...step.args.map(q)].join(' ');
 }
 
-/** Spawns the step with stdio inherited; resolves with its exit code (127 when it cannot be started). */
+/**
+ * Spawns the step with stdio inherited; resolves with its exit code (127 when it cannot be started). The CLI's update,
+ * version and telemetry checks are off (stacks/backend.ts QUIET_CLI_ENV) unless the operator's environment says.
+ */
 export const spawnRunner: StepRunner = (step) =>
   new Promise((resolve) => {
-    const child = spawn(step.command, [...step.args], { cwd: step.cwd, env: { ...process.env, ...step.env }, stdio: 'inherit' });
+    const child = spawn(step.command, [...step.args], { cwd: step.cwd, env: { ...QUIET_CLI_ENV, ...process.env, ...step.env }, stdio: 'inherit' });
     child.on('error', () => resolve({ code: 127 }));
     child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 + 15 : 1) }));
   });

@@ -105,30 +105,42 @@ export class LoadClient {
     for (const [k, v] of legacy) this.expected.set(k, v);
   }
 
-  /** Runs `workers` workers over the operation list until `stop()` says so or the list ends; resolves with the ops done. */
-  async run(workers: number, stop: (done: number) => boolean): Promise<number> {
+  /**
+   * Runs `workers` workers over the operation list until `stop()` says so or the list ends; resolves with the ops done.
+   * Each worker pauses `pauseMs` after each of its operations (default: none, as fast as the service answers).
+   */
+  async run(workers: number, stop: (done: number) => boolean, pauseMs = 0): Promise<number> {
     let done = 0;
     const worker = async () => {
       while (this.next < this.ops.length && !stop(done)) {
         const op = this.ops[this.next++];
         await this.serialized(op.key, async () => void (await this.execute(op)));
         done++;
+        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));
     return done;
   }
 
+  /**
+   * The app writes a photo: `size` bytes of the seed's content number `index` (serialized with the other operations on
+   * its key). `via`: another base URL than the client's (e.g. one instance behind a front), for this request only.
+   */
+  write(key: string, index: number, size: number, via?: string): Promise<void> {
+    return this.serialized(key, async () => void (await this.execute({ kind: 'write', key, index, size }, via)));
+  }
+
   /** The app deletes a photo (serialized with the other operations on its key). */
-  delete(key: string): Promise<void> {
-    return this.serialized(key, async () => void (await this.execute({ kind: 'delete', key })));
+  delete(key: string, via?: string): Promise<void> {
+    return this.serialized(key, async () => void (await this.execute({ kind: 'delete', key }, via)));
   }
 
   /** Reads a key once and checks it against what it must hold; returns where it was served from. */
-  async check(key: string): Promise<string | undefined> {
+  async check(key: string, via?: string): Promise<string | undefined> {
     let source: string | undefined;
     await this.serialized(key, async () => {
-      source = await this.execute({ kind: 'read', key });
+      source = await this.execute({ kind: 'read', key }, via);
     });
     return source;
   }
@@ -144,7 +156,7 @@ export class LoadClient {
     return run;
   }
 
-  private async execute(op: Op): Promise<string | undefined> {
+  private async execute(op: Op, base = this.url): Promise<string | undefined> {
     const started = performance.now();
     const sample = (kind: Sample['kind']) => {
       const at = performance.now();
@@ -154,24 +166,26 @@ export class LoadClient {
     const want = this.expected.get(op.key);
     try {
       if (op.kind === 'read') {
-        const res = await fetch(photoUrl(this.url, op.key));
+        const res = await fetch(photoUrl(base, op.key));
         const body = Buffer.from(await res.arrayBuffer());
         const source = res.headers.get('x-photo-source') ?? undefined;
+        // Behind a front (helpers/round-robin-front.ts), which instance answered, in which mode.
+        const by = res.headers.has('x-front-label') ? ` (instance ${res.headers.get('x-front-slot')}, ${res.headers.get('x-front-label')})` : '';
         if (want === undefined || want === 'deleted') {
-          if (res.status !== 404) this.fail(op, `expected 404 (deleted), got ${res.status} from ${source}`);
+          if (res.status !== 404) this.fail(op, `expected 404 (deleted), got ${res.status} from ${source}${by}`);
           else sample('read-missing');
           return source;
         }
-        if (res.status !== 200) return void this.fail(op, `expected 200, got ${res.status}: ${body.toString().slice(0, 200)}`);
+        if (res.status !== 200) return void this.fail(op, `expected 200, got ${res.status}${by}: ${body.toString().slice(0, 200)}`);
         if (body.length !== want.size || sha(body) !== want.sha256) {
-          return void this.fail(op, `wrong bytes from ${source}: ${body.length} bytes, expected ${want.size} (the latest write)`);
+          return void this.fail(op, `wrong bytes from ${source}${by}: ${body.length} bytes, expected ${want.size} (the latest write)`);
         }
         sample(source === 'legacy' ? 'read-fallback' : 'read-direct');
         return source;
       }
       if (op.kind === 'write') {
         const bytes = contentBytes(this.seed, op.index!, op.size!);
-        const res = await fetch(photoUrl(this.url, op.key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: bytes });
+        const res = await fetch(photoUrl(base, op.key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: bytes });
         await res.arrayBuffer();
         if (res.status !== 201) return void this.fail(op, `expected 201, got ${res.status}`);
         this.expected.set(op.key, { sha256: sha(bytes), size: bytes.length });
@@ -179,7 +193,7 @@ export class LoadClient {
         sample('write');
         return undefined;
       }
-      const res = await fetch(photoUrl(this.url, op.key), { method: 'DELETE' });
+      const res = await fetch(photoUrl(base, op.key), { method: 'DELETE' });
       await res.arrayBuffer();
       if (res.status !== 204) return void this.fail(op, `expected 204, got ${res.status}`);
       this.expected.set(op.key, 'deleted');

@@ -5,16 +5,24 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { usesLegacy, usesNew, type StoreMode } from '../../../migrator/src/store/modes';
+import { bundled } from '../../helpers/bundle';
 import { rigState } from './rig';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
+const SERVICE = 'migrator/src/service/main.ts';
 
 export interface StoreEnvOptions {
-  readonly mode: 'legacy-only' | 'dual-read' | 'new-only';
+  readonly mode: StoreMode;
   readonly fernetKeys?: readonly string[];
   /** Both sides' endpoint (default: the rig's); e.g. a fault proxy. */
   readonly endpoint?: string;
   readonly legacyEndpoint?: string;
+  /**
+   * A test's own two buckets (helpers/own-buckets.ts) and the keys that reach them (its `env`: AWS_* and LEGACY_AWS_*),
+   * instead of the rig's buckets and app users.
+   */
+  readonly own?: { readonly primary: string; readonly legacy: string; readonly keys: NodeJS.ProcessEnv };
   readonly extra?: NodeJS.ProcessEnv;
 }
 
@@ -22,20 +30,20 @@ export interface StoreEnvOptions {
 export function storeEnv(o: StoreEnvOptions): NodeJS.ProcessEnv {
   const s = rigState();
   const env: NodeJS.ProcessEnv = { PHOTO_STORE_MODE: o.mode, AWS_REGION: s.region };
-  if (o.mode !== 'legacy-only') {
+  if (usesNew(o.mode)) {
     Object.assign(env, {
-      PHOTO_STORE_BUCKET: s.buckets.primary,
+      PHOTO_STORE_BUCKET: o.own?.primary ?? s.buckets.primary,
       PHOTO_STORE_ENDPOINT: o.endpoint ?? s.endpoint,
-      AWS_ACCESS_KEY_ID: s.principals.primaryApp.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s.principals.primaryApp.secretAccessKey,
+      AWS_ACCESS_KEY_ID: o.own?.keys.AWS_ACCESS_KEY_ID ?? s.principals.primaryApp.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: o.own?.keys.AWS_SECRET_ACCESS_KEY ?? s.principals.primaryApp.secretAccessKey,
     });
   }
-  if (o.mode !== 'new-only') {
+  if (usesLegacy(o.mode)) {
     Object.assign(env, {
-      PHOTO_STORE_LEGACY_BUCKET: s.buckets.legacy,
+      PHOTO_STORE_LEGACY_BUCKET: o.own?.legacy ?? s.buckets.legacy,
       PHOTO_STORE_LEGACY_ENDPOINT: o.legacyEndpoint ?? o.endpoint ?? s.endpoint,
-      LEGACY_AWS_ACCESS_KEY_ID: s.principals.legacyApp.accessKeyId,
-      LEGACY_AWS_SECRET_ACCESS_KEY: s.principals.legacyApp.secretAccessKey,
+      LEGACY_AWS_ACCESS_KEY_ID: o.own?.keys.LEGACY_AWS_ACCESS_KEY_ID ?? s.principals.legacyApp.accessKeyId,
+      LEGACY_AWS_SECRET_ACCESS_KEY: o.own?.keys.LEGACY_AWS_SECRET_ACCESS_KEY ?? s.principals.legacyApp.secretAccessKey,
       ...(o.fernetKeys ? { LEGACY_FERNET_KEYS: o.fernetKeys.join(',') } : {}),
     });
   }
@@ -58,9 +66,14 @@ export interface RunningService {
   stop(): Promise<number | null>;
 }
 
-/** Starts the service with `env` (PORT 0: any free port) and waits for its "listening" line. */
-export async function startPhotoService(env: NodeJS.ProcessEnv, logFile: string): Promise<RunningService> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', 'migrator/src/service/main.ts'], {
+/**
+ * Starts the service with `env` (PORT 0: any free port) and waits for its "listening" line. Under ts-node, as
+ * `npm run photo-service` runs it from the sources; `bundled`: its esbuild bundle (helpers/bundle.ts), which starts
+ * much faster (for tests that restart instances many times).
+ */
+export async function startPhotoService(env: NodeJS.ProcessEnv, logFile: string, o: { bundled?: boolean } = {}): Promise<RunningService> {
+  const args = o.bundled ? [bundled(SERVICE)] : ['-r', 'ts-node/register', SERVICE];
+  const child = spawn(process.execPath, args, {
     cwd: REPO,
     env: { ...cleanEnv(), PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,7 +119,7 @@ export async function startPhotoService(env: NodeJS.ProcessEnv, logFile: string)
 /** Runs the service with `env` expecting it to refuse to start; resolves with its exit code and output. */
 export function runPhotoServiceToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register', 'migrator/src/service/main.ts'], {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register', SERVICE], {
       cwd: REPO,
       env: { ...cleanEnv(), PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -32,6 +32,11 @@ export type ProxyAction =
 
 export type ProxyRule = (r: ProxiedRequest) => ProxyAction | undefined;
 
+/** The request that makes an object exist: a PutObject or CopyObject (a PUT that is not a part), or a CompleteMultipartUpload. */
+export function createsObject(r: ProxiedRequest): boolean {
+  return (r.method === 'PUT' && !/(^|&)partNumber=/.test(r.query)) || (r.method === 'POST' && /(^|&)uploadId=/.test(r.query));
+}
+
 export interface S3Proxy {
   readonly url: string;
   /** Every request seen, in order. */

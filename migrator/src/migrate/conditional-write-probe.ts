@@ -1,0 +1,212 @@
+/**
+ * Before a run writes anything: does the new bucket's server refuse a write over an existing key when asked to with
+ * `If-None-Match: *`, on a single PutObject and on CompleteMultipartUpload? S3 does both ("Conditional writes");
+ * Ceph RGW 16 honours it on PutObject only (and not at all on a versioned bucket; migrator/rig/README.md). The answer
+ * decides how objects above the part size are written (`LargeObjectWrite`):
+ *
+ * - `multipart`: the server enforces it at completion, so lib-storage's multipart upload cannot overwrite; a 412 at
+ *   completion means the app wrote the key meanwhile (copy-object.ts explains it like any 412).
+ * - `single-put`: it does not, so a multipart upload would overwrite an app write that lands while the parts go up.
+ *   Objects up to SINGLE_PUT_LIMIT (5 GiB) go as one conditional PutObject, streamed (write-new.ts putStreamed);
+ *   larger ones cannot be written safely there and are quarantined, with a reason that says so.
+ *
+ * A server that ignores If-None-Match even on PutObject gives no write this tool could make safely: the run is refused.
+ *
+ * The probe writes only under PROBE_PREFIX (a fresh key each time), in the new bucket, with the writer's own rights:
+ * PutObject, a second conditional PutObject (must be refused), a one-part multipart upload completed with
+ * If-None-Match over the key, then cleanup in every case: the upload aborted if still open, the key deleted with
+ * If-Match on its ETag (write-new.ts deleteIfStill). On a versioned bucket (AWS) the delete leaves a delete
+ * marker over the probe's noncurrent versions, which the bucket's lifecycle expires; listings and the audit never see
+ * them. Uploads and keys that an earlier probe left (a killed process) are swept first once an hour old, and the audit
+ * leaves the prefix out explicitly (audit/run-audit.ts).
+ */
+import { randomUUID } from 'crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { ConfigError } from '../../../workspaces/load';
+import { describeAwsError, httpStatusOf } from '../aws/errors';
+import { deleteIfStill, headTarget, isPreconditionFailed, SINGLE_PUT_LIMIT, type ExistingObject, type Target } from './write-new';
+
+/** The reserved prefix of the probe's keys in the new bucket (no photo key starts with a dot folder of ours). */
+export const PROBE_PREFIX = '.bucketmove/probe/';
+
+/**
+ * The user metadata every probe object carries: cleanup and the sweep delete only objects that have it, so a photo
+ * that happened to live under the prefix (copied from legacy, with provenance) is never taken for a probe's leftover.
+ */
+const PROBE_MARK = { 'bucketmove-probe': 'conditional-write' } as const;
+const isProbeObject = (now: ExistingObject): boolean => now.metadata['bucketmove-probe'] === PROBE_MARK['bucketmove-probe'];
+
+/** What the probe found; `put: 'ignored'` never reaches a run (probeConditionalWrites refuses it). */
+export interface ConditionalWriteProbe {
+  /** The key it used (gone again unless `cleanedUp` is false). */
+  readonly key: string;
+  readonly put: 'enforced' | 'ignored';
+  readonly completeMultipartUpload: 'enforced' | 'ignored';
+  /** Whether the probe's key and upload were removed again. */
+  readonly cleanedUp: boolean;
+}
+
+/** How objects above the part size are written, and why (the summary and the report name both). */
+export interface LargeObjectWrite {
+  readonly path: 'multipart' | 'single-put';
+  readonly why: string;
+  /** Objects above this plaintext size are quarantined (single-put only: SINGLE_PUT_LIMIT). */
+  readonly maxBytes?: number;
+  readonly probe?: ConditionalWriteProbe;
+}
+
+/** The choice for a probe's result (exported for tests and for the Batch Operations function's configuration). */
+export function largeObjectWrite(probe: ConditionalWriteProbe): LargeObjectWrite {
+  return probe.completeMultipartUpload === 'enforced'
+    ? {
+        path: 'multipart',
+        why: 'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key (probed at start)',
+        probe,
+      }
+    : {
+        path: 'single-put',
+        why: `the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the ${SINGLE_PUT_LIMIT}-byte single-PUT limit are quarantined`,
+        maxBytes: SINGLE_PUT_LIMIT,
+        probe,
+      };
+}
+
+/** Leftovers of a killed probe older than this are swept; younger ones may be another run's probe in progress. */
+const SWEEP_AFTER_MS = 3600_000;
+/** Fresh attempts when an answer was ambiguous (an answer lost and the request retried). */
+const ATTEMPTS = 3;
+
+class Ambiguous extends Error {}
+
+/**
+ * Probes the target (see the module doc). A refusal to write under the prefix (403) or a server that ignores
+ * If-None-Match on PutObject is a ConfigError naming what to fix; other errors are the SDK's (already retried).
+ */
+export async function probeConditionalWrites(target: Target, signal?: AbortSignal): Promise<ConditionalWriteProbe> {
+  try {
+    await sweepLeftovers(target, signal);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const probe = await probeOnce(target, signal);
+        if (probe.put === 'ignored') {
+          throw new ConfigError(
+            `the new bucket "${target.bucket}" does not refuse a PutObject with If-None-Match: * over an existing key (probed at ${probe.key}), so no copy could be written without risking an app write; Ceph RGW ignores it on versioned buckets: use an unversioned bucket there`,
+          );
+        }
+        return probe;
+      } catch (err) {
+        if (!(err instanceof Ambiguous) || attempt >= ATTEMPTS) throw err;
+      }
+    }
+  } catch (err) {
+    if (httpStatusOf(err) === 403) {
+      throw new ConfigError(
+        `the primary side: the conditional-write probe was refused writing under ${PROBE_PREFIX} in "${target.bucket}" (${describeAwsError(err)}): the writer needs s3:PutObject, s3:AbortMultipartUpload and s3:DeleteObject (with If-Match) there`,
+      );
+    }
+    throw err;
+  }
+}
+
+async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWriteProbe> {
+  const key = `${PROBE_PREFIX}${randomUUID()}`;
+  const body = Buffer.from('bucketmove conditional-write probe\n');
+  const opts = { abortSignal: signal };
+  const conditionalPut = async (): Promise<boolean> => {
+    try {
+      await t.client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: '*', Metadata: PROBE_MARK, ...t.sse }), opts);
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err)) return false;
+      throw err;
+    }
+  };
+  let uploadId: string | undefined;
+  let completed = false;
+  let result: Omit<ConditionalWriteProbe, 'cleanedUp'> | undefined;
+  let failure: unknown;
+  try {
+    // A 412 on the first PUT of a fresh key: an earlier attempt of this very request was carried out, answer lost.
+    await conditionalPut();
+    const put = (await conditionalPut()) ? 'ignored' : 'enforced';
+    if (put === 'ignored') {
+      result = { key, put, completeMultipartUpload: 'ignored' }; // not probed: no write is safe there, the run is refused
+    } else {
+      uploadId = (await t.client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...t.sse }), opts)).UploadId;
+      if (!uploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
+      const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body, ContentLength: body.length }), opts);
+      try {
+        await t.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: t.bucket,
+            Key: key,
+            UploadId: uploadId,
+            IfNoneMatch: '*',
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          }),
+          opts,
+        );
+        completed = true;
+        result = { key, put, completeMultipartUpload: 'ignored' };
+      } catch (err) {
+        if (isPreconditionFailed(err)) {
+          result = { key, put, completeMultipartUpload: 'enforced' };
+        } else if (httpStatusOf(err) === 404) {
+          // NoSuchUpload: an earlier attempt completed it, answer lost. Only a multipart ETag ("...-1") says so for sure.
+          const now = await headTarget(t, key, signal);
+          if (!now?.etag?.endsWith('-1"')) throw new Ambiguous('the probe upload vanished');
+          completed = true;
+          result = { key, put, completeMultipartUpload: 'ignored' };
+        } else if (httpStatusOf(err) === 409) {
+          throw new Ambiguous('a conflicting request on the probe key'); // ConditionalRequestConflict: try a fresh key
+        } else {
+          throw err;
+        }
+      }
+    }
+  } catch (err) {
+    failure = err;
+  }
+  const cleanedUp = await cleanUp(t, key, completed ? undefined : uploadId, signal);
+  if (failure) throw failure;
+  return { ...result!, cleanedUp };
+}
+
+/** Aborts the probe's upload (if still open) and deletes its key if it holds a probe object; false when that failed. */
+async function cleanUp(t: Target, key: string, uploadId: string | undefined, signal?: AbortSignal): Promise<boolean> {
+  let clean = true;
+  if (uploadId) {
+    try {
+      await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId }), { abortSignal: signal });
+    } catch (err) {
+      if (httpStatusOf(err) !== 404) clean = false;
+    }
+  }
+  try {
+    await deleteIfStill(t, key, isProbeObject, signal);
+  } catch {
+    clean = false;
+  }
+  return clean;
+}
+
+/** Uploads and keys under the prefix that a killed probe left, once they are over an hour old. */
+async function sweepLeftovers(t: Target, signal?: AbortSignal): Promise<void> {
+  const before = Date.now() - SWEEP_AFTER_MS;
+  const uploads = await t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), { abortSignal: signal });
+  for (const u of uploads.Uploads ?? []) {
+    if (u.Key && u.UploadId && (u.Initiated?.getTime() ?? Infinity) < before) await cleanUp(t, u.Key, u.UploadId, signal);
+  }
+  const keys = await t.client.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), { abortSignal: signal });
+  for (const o of keys.Contents ?? []) {
+    if (o.Key && (o.LastModified?.getTime() ?? Infinity) < before) await cleanUp(t, o.Key, undefined, signal);
+  }
+}
