@@ -30,8 +30,9 @@ const EXIT = { ok: 0, usage: 2, interrupted: 130 };
 class BuildError extends Error {}
 
 /**
- * The commands: a compiled entry (`entry`, relative to the repository and without extension; its source is the .ts),
- * a sequence of other commands (`runs`), or a jest test file run as a benchmark (`jest`, nothing to compile).
+ * The commands: a compiled entry (`entry`, relative to the repository and without extension; its source is the .ts;
+ * `lambda`: it also runs the Lambda bundles, built first by `npm run build:lambda`), a sequence of other commands
+ * (`runs`), or a jest test file run as a benchmark (`jest`, nothing to compile).
  */
 const COMMANDS = {
   demo: { entry: 'migrator/src/demo/demo', describe: 'the whole migration on a local S3 with two accounts' },
@@ -49,6 +50,7 @@ const COMMANDS = {
   'bench:migrate': { entry: 'migrator/bench/migrate', describe: 'the migrator against aws s3 sync, rclone and a raw PUT loop' },
   'bench:audit': { entry: 'migrator/bench/audit', describe: 'the audit: time and memory by bucket size' },
   'bench:manifest': { entry: 'migrator/bench/manifest', describe: 'memory of reading 1,000,000 keys from manifests and a listing' },
+  'bench:memory': { entry: 'migrator/bench/memory', lambda: true, describe: 'peak RSS of copying one object per codec and size, by the CLI and by the Batch function bundle' },
   'bench:rig': { entry: 'migrator/bench/rig', describe: "the local rig's start time and memory" },
   'bench:zero-downtime': { jest: 'test/integration/zero-downtime.test.ts', describe: 'requests and latencies while the migrator runs under load (a jest test)' },
   'bench:rolling-deploy': { jest: 'test/integration/rolling-deploy.test.ts', describe: 'requests and latencies per phase of the rolling deploy (a jest test)' },
@@ -202,6 +204,12 @@ function build(root = ROOT, { entry, force = false, quiet = false } = {}) {
   });
 }
 
+/** The Lambda bundles (`npm run build:lambda`: esbuild, scripts/build-lambda.ts), for a command that runs them. */
+function buildLambda() {
+  const run = spawnSync('npm', ['run', '-s', 'build:lambda'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (run.status !== 0) throw new BuildError(`the Lambda bundles did not build (npm run build:lambda, ${run.signal ?? `exit ${run.status}`}; errors above)`);
+}
+
 function usage() {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return [
@@ -301,6 +309,8 @@ function main(argv) {
     if (command.jest) return settle(runJest(name, command, args));
     if (command.runs) return settle(runSequence(name, command, args));
     build(ROOT, { entry: command.entry });
+    // A benchmark takes no arguments: with any, it only answers --help or refuses them, and needs no bundle.
+    if (command.lambda && args.length === 0) buildLambda();
     // The command runs in this process as if node had started it: process.argv[1] is its file (run-cli.ts isEntry).
     const file = path.join(DIST, `${command.entry}.js`);
     process.argv = [process.argv[0], file, ...args];

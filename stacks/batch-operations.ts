@@ -38,6 +38,7 @@ import {
   type SseKmsKey,
 } from './policies';
 import { batchPrefixes, WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
+import { batchFunctionMemoryMb } from '../workspaces/codec-memory';
 
 
 /** Lambda's limit on the total size of a function's environment variables (keys and values). */
@@ -69,6 +70,23 @@ export function workspaceForFunction(ws: Workspace): string {
   return text;
 }
 
+/**
+ * Refuses, in one line, a function whose memory cannot copy the largest object the workspace declares
+ * (`codec.maxObjectBytes`) through its codec's path: the model of workspaces/codec-memory.ts (what the codec and the
+ * copy path hold) plus the bundle's measured baseline and margin. Fernet and AES-GCM stream, so their need does not
+ * grow with the object; with several keys a small object is kept whole while its key is found.
+ */
+export function checkBatchFunctionMemory(ws: Workspace): void {
+  if (ws.codec.type === 'plugin') return; // refused for Batch Operations by the schema
+  const largest = ws.codec.maxObjectBytes;
+  const need = batchFunctionMemoryMb(ws.codec, largest);
+  const have = ws.batchOperations.memoryMb;
+  if (have >= need) return;
+  throw new ConfigError(
+    `${ws.env}: batchOperations.memoryMb ${have} cannot copy objects of up to ${Math.ceil(largest / 2 ** 20)} MiB (codec.maxObjectBytes) through the ${ws.codec.type} codec: the function needs ${need} MB (README, "Sizing the function"); set batchOperations.memoryMb to ${need} or more`,
+  );
+}
+
 /** The lifecycle rule that expires the manifests and reports (the bucket's one lifecycle configuration holds it). */
 export function batchLifecycleRule(ws: Workspace): S3BucketLifecycleConfigurationRule {
   return {
@@ -96,6 +114,7 @@ export class BatchOperations extends Construct {
   constructor(scope: Construct, id: string, props: BatchOperationsProps) {
     super(scope, id);
     const { ws } = props;
+    checkBatchFunctionMemory(ws);
     const b = ws.batchOperations;
     const partition = partitionOf(ws.region);
     const account = ws.primary.accountId;

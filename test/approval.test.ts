@@ -111,7 +111,7 @@ describe('approval checks at synth time', () => {
 
   it('lifts the interlock of the approved env only', () => {
     const { approvalFile } = writeApprovedTeardown(dir, 'prod');
-    const built = addStacks(new App({ outdir: path.join(dir, 'out') }), { backend: 'cloud', approvalFile, now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir() });
+    const built = addStacks(new App({ outdir: path.join(dir, 'out') }), { backend: 'cloud', approvalFile, now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir() });
     expect(built.legacy.map((s) => [s.node.id, s.teardownApproved])).toEqual([
       ['legacy-dev', false],
       ['legacy-prod', true],
@@ -139,7 +139,7 @@ describe('approval checks at synth time', () => {
 
 describe('an approval is bound to its evidence: synth reads the audit report again', () => {
   const at = new Date('2025-06-01T08:30:00Z');
-  const synth = (approvalFile: string) => () => addStacks(new App({ outdir: path.join(dir, 'out') }), { backend: 'cloud', approvalFile, envs: ['prod'], now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir() });
+  const synth = (approvalFile: string) => () => addStacks(new App({ outdir: path.join(dir, 'out') }), { backend: 'cloud', approvalFile, envs: ['prod'], now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir() });
   /** A report written as given (its verdict as `edit` leaves it) and an approval of it with its true hash and digest. */
   const approvalOf = (facts: AuditFacts, edit: (r: any) => any = (r) => r) => {
     const reportFile = writeReport(path.join(dir, 'reports', 'audit-prod.json'), facts, edit);

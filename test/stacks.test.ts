@@ -21,7 +21,8 @@ import { addStacks, type SynthOptions } from '../stacks/app';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { ConfigError, loadWorkspace, parseWorkspace } from '../workspaces/load';
-import { migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
+import { checkBatchFunctionMemory, migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
+import { batchFunctionMemoryMb } from '../workspaces/codec-memory';
 import { cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';
 import { maskAssetHashes, testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 
@@ -354,6 +355,27 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
     const big = { ...w, tags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`tag-${i}`, 'x'.repeat(100)])) };
     expect(() => workspaceForFunction(big)).toThrow(ConfigError);
     expect(() => workspaceForFunction(big)).toThrow(/^staging: the workspace is \d+ bytes as the function's BUCKETMOVE_WORKSPACE, over Lambda's 4096-byte limit/);
+  });
+
+  it('refuses, in one line, a function whose memory cannot hold the codec path of its largest object (the measured sizing)', () => {
+    expect(batchFunctionMemoryMb(w.codec, w.codec.type === 'plugin' ? 0 : w.codec.maxObjectBytes)).toBeLessThanOrEqual(b.memoryMb);
+    expect(() => checkBatchFunctionMemory(w)).not.toThrow();
+    const small = { ...w, batchOperations: { ...b, memoryMb: 128 } };
+    expect(() => checkBatchFunctionMemory(small)).toThrow(ConfigError);
+    expect(() => checkBatchFunctionMemory(small)).toThrow(
+      /^staging: batchOperations\.memoryMb 128 cannot copy objects of up to 256 MiB \(codec\.maxObjectBytes\) through the fernet codec: the function needs \d+ MB \(README, "Sizing the function"\); set batchOperations\.memoryMb to \d+ or more$/,
+    );
+    // Synth itself refuses it, before any stack is written.
+    const dir = tempDir('ws-small-function');
+    try {
+      for (const f of fs.readdirSync(path.dirname(w.file)).filter((f) => f.endsWith('.json'))) fs.copyFileSync(path.join(path.dirname(w.file), f), path.join(dir, f));
+      const raw = JSON.parse(fs.readFileSync(path.join(dir, 'staging.json'), 'utf8'));
+      raw.batchOperations.memoryMb = 128;
+      fs.writeFileSync(path.join(dir, 'staging.json'), JSON.stringify(raw));
+      expect(() => build({ workspacesDir: dir, envs: ['staging'] })).toThrow(/^staging: batchOperations\.memoryMb 128 cannot copy/);
+    } finally {
+      cleanup(dir);
+    }
   });
 
   it('keeps the function logs in its own group for the workspace retention', () => {

@@ -170,9 +170,15 @@ export const codecSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('fernet'),
     keys: keySourceSchema,
-    /** How the token is stored: base64url text (what Fernet.encrypt returns) or the decoded raw bytes. */
-    storage: z.enum(['base64url-text', 'raw']).default('base64url-text'),
-    /** Fernet must be read whole before its HMAC can be checked: objects above this size are refused. */
+    /**
+     * How tokens are stored: "auto" decides per object from its first byte (0x80: the raw bytes; "gAAAAA": base64url
+     * text, what Fernet.encrypt returns), so a bucket holding both is read in one run; the other two accept one form only.
+     */
+    storage: z.enum(['auto', 'base64url-text', 'raw']).default('auto'),
+    /**
+     * Fernet streams any size. Only with several keys (rotation) whose encryption halves differ, and no second read
+     * possible, is an object read whole: those above this size are refused (codec/several-keys.ts).
+     */
     maxObjectBytes: z.number().int().positive().max(2048 * MIB).default(256 * MIB),
   }),
   z.strictObject({
@@ -180,7 +186,7 @@ export const codecSchema = z.discriminatedUnion('type', [
     keys: keySourceSchema,
     /** Additional authenticated data: none, the object key (UTF-8), or a fixed string. */
     aad: z.union([z.enum(['none', 'object-key']), z.strictObject({ fixed: z.string() })]).default('none'),
-    /** With one key AES-GCM streams; with several (rotation) it must read each object whole, up to this size. */
+    /** AES-GCM streams any size; only with several keys and no second read possible is an object read whole, up to this size. */
     maxObjectBytes: z.number().int().positive().max(2048 * MIB).default(256 * MIB),
   }),
   z.strictObject({

@@ -8,16 +8,14 @@
  * Run: npm run bench (writes the table to BENCHMARKS.md). Sizes: BENCH_SMALL_COUNT (5000), BENCH_LARGE_MIB (1024),
  * BENCH_MANY_KEYS (100000; 0 skips).
  */
-import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Readable } from 'stream';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { loadWorkspace, repoRoot } from '../../workspaces/load';
-import { createS3Client, createSideClient } from '../src/aws/clients';
+import { createSideClient } from '../src/aws/clients';
 import { gcmEncryptStream } from '../src/codec/aes-gcm';
 import { createCodec } from '../src/codec';
 import { generateFernetKey } from '../src/codec/fernet';
@@ -28,6 +26,7 @@ import { runAwsCli } from '../rig/aws-cli';
 import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../rig/state';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
+import { plaintextStream, rigClient, runMeasured, writeWorkspaces, type Measured } from './bench-rig';
 
 const MIB = 1024 * 1024;
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 5000);
@@ -35,11 +34,6 @@ const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 1024) * MIB;
 const MANY_KEYS = Number(process.env.BENCH_MANY_KEYS ?? 100_000);
 const CONCURRENCY = 16;
 const MIGRATE_JS = path.join(repoRoot(), 'dist/migrator/src/cli/migrate.js');
-
-interface Measured {
-  readonly seconds: number;
-  readonly peakRss?: number;
-}
 
 interface Row {
   readonly workload: string;
@@ -55,51 +49,6 @@ async function timed(fn: () => Promise<unknown>): Promise<Measured> {
   const t = process.hrtime.bigint();
   await fn();
   return { seconds: Number(process.hrtime.bigint() - t) / 1e9 };
-}
-
-/** Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. */
-function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured & { code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const t = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    let peak = 0;
-    const sample = () => {
-      try {
-        const kb = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-        if (kb) peak = Math.max(peak, Number(kb) * 1024);
-      } catch {
-        /* exited */
-      }
-    };
-    const timer = setInterval(sample, 20);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      resolve({ seconds: Number(process.hrtime.bigint() - t) / 1e9, peakRss: peak || undefined, code: code ?? -1, out });
-    });
-  });
-}
-
-function client(state: RigState, who: keyof RigState['principals']): S3Client {
-  const p = state.principals[who];
-  return createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } });
-}
-
-/** A deterministic plaintext stream of `size` bytes (a random MiB, repeated). */
-function plaintextStream(size: number): Readable {
-  const block = randomBytes(MIB);
-  let left = size;
-  return new Readable({
-    read() {
-      if (left <= 0) return void this.push(null);
-      const n = Math.min(left, MIB);
-      left -= n;
-      this.push(n === MIB ? block : block.subarray(0, n));
-    },
-  });
 }
 
 async function rawPutLoop(s3: S3Client, bucket: string, prefix: string, count: number, size: number): Promise<Measured> {
@@ -175,12 +124,6 @@ async function migrator(statePath: string, wsDir: string, prefix: string, extraE
   }
 }
 
-function writeWorkspaces(dir: string, codec: object): void {
-  const ws = loadWorkspace('local');
-  const { file: _file, ...plain } = ws;
-  fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify({ ...plain, codec }, null, 2));
-}
-
 const fmt = (n: number, d = 0) => n.toFixed(d);
 const mib = (b?: number) => (b === undefined ? '-' : `${fmt(b / MIB)} MiB`);
 
@@ -196,7 +139,7 @@ async function main(): Promise<void> {
     onInterrupt(() => stopRig(statePath));
     const { state } = await startRig({ workspace: ws, statePath, dir: path.join(dir, 'rig'), memstoreBytes: 12 * 1024 * MIB, ownerPid: process.pid });
     process.env.BUCKETMOVE_RIG_STATE = statePath;
-    const admin = client(state, 'primaryAdmin');
+    const admin = rigClient(state, 'primaryAdmin');
     for (const b of ['bench-src', 'bench-aws', 'bench-rclone']) await admin.send(new CreateBucketCommand({ Bucket: b }));
 
     const fernetKey = generateFernetKey();

@@ -80,16 +80,37 @@ describe('AesGcmCodec', () => {
     }
   });
 
-  test('rotated keys: read whole and tried in order; bounded by maxObjectBytes', async () => {
+  test('rotated keys: tried in order; a small object kept whole in one read; bounded by maxObjectBytes without a second read', async () => {
+    const never = async (): Promise<Readable> => {
+      throw new Error('read twice');
+    };
     const oldBlob = gcm([KEY_A]).encrypt(Buffer.from('old photo'), { key: 'k' });
     const both = gcm([KEY_B, KEY_A]);
-    expect((await collect(both.decrypt(Readable.from([oldBlob]), { key: 'k' }))).data.toString()).toBe('old photo');
+    expect((await collect(both.decrypt(Readable.from([oldBlob]), { key: 'k', reread: never }))).data.toString()).toBe('old photo');
     const neither = await collectFailure(gcm([KEY_B, Buffer.alloc(32, 3).toString('base64')]).decrypt(Readable.from([oldBlob]), { key: 'k' }));
     expect(neither.error).toMatchObject({ kind: 'auth' });
     expect((neither.error as Error).message).toContain('tried 2 keys');
     const big = gcm([KEY_A]).encrypt(Buffer.alloc(10_000), { key: 'k' });
     const bounded = await collectFailure(gcm([KEY_B, KEY_A], 'none', 4096).decrypt(chunked(big, 1000), { key: 'k' }));
     expect(bounded.error).toMatchObject({ kind: 'too-large' });
+  });
+
+  test('rotated keys, a large object: read twice (the first read finds the key), each read pinned; tampering fails before the end', async () => {
+    const codec = gcm([KEY_B, KEY_A], 'object-key', 1024);
+    expect(codec.memoryNeed(1024 ** 3)).toBe(codec.memoryNeed(64 * 1024 ** 2));
+    const plain = randomBytes(9 * 1024 * 1024);
+    const blob = gcm([KEY_A], 'object-key').encrypt(plain, { key: 'big.tif' });
+    let reads = 1;
+    const reread = async () => {
+      reads++;
+      return chunked(blob, 65536);
+    };
+    const { data, ended } = await collect(codec.decrypt(chunked(blob, 65536), { key: 'big.tif', size: blob.length, reread }));
+    expect([data.equals(plain), ended, reads]).toEqual([true, true, 2]);
+    const bad = Buffer.from(blob);
+    bad[100] ^= 1;
+    const tampered = await collectFailure(codec.decrypt(chunked(bad, 65536), { key: 'big.tif', size: bad.length, reread: async () => chunked(bad, 65536) }));
+    expect(tampered).toMatchObject({ error: { kind: 'auth' }, ended: false });
   });
 
   test('a large object streams with bounded buffering (32 MiB through 64 KiB chunks)', async () => {

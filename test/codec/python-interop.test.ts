@@ -4,7 +4,7 @@ import { Readable } from 'stream';
 import { AesGcmCodec } from '../../migrator/src/codec/aes-gcm';
 import { FernetCodec, toBase64UrlPadded } from '../../migrator/src/codec/fernet';
 import { legacyPython, runLegacyPython } from '../helpers/python-legacy';
-import { collect, collectFailure } from '../helpers/streams';
+import { chunked, collect, collectFailure } from '../helpers/streams';
 
 const FERNET_OLD = toBase64UrlPadded(Buffer.alloc(32, 0x11));
 const FERNET_NEW = toBase64UrlPadded(Buffer.alloc(32, 0x22));
@@ -43,6 +43,53 @@ describe('Fernet with Python cryptography', () => {
     expect(runLegacyPython('fernet-decrypt', token, [FERNET_NEW]).status).toBe(3);
     const codec = new FernetCodec([FERNET_NEW], { storage: 'base64url-text', maxObjectBytes: MAX });
     expect((await collectFailure(codec.decrypt(Readable.from([token]), { key: 'k' }))).error).toMatchObject({ kind: 'auth' });
+  });
+});
+
+describe('Fernet: one bucket of both stored forms and rotated keys, made by Python', () => {
+  // As an app that changed over the years wrote them: text tokens (Fernet.encrypt), and the decoded raw bytes; some
+  // under the key rotated away, some under the current one.
+  const objects = SIZES.flatMap((n) =>
+    [FERNET_OLD, FERNET_NEW].flatMap((key) => {
+      const plain = randomBytes(n);
+      const text = legacyPython('fernet-encrypt', plain, [key]);
+      return [
+        { plain, stored: text, form: 'text' },
+        { plain, stored: Buffer.from(text.toString(), 'base64url'), form: 'raw' },
+      ];
+    }),
+  );
+  const auto = new FernetCodec([FERNET_NEW, FERNET_OLD], { storage: 'auto', maxObjectBytes: MAX });
+
+  test('storage "auto" with [new, old] decrypts every object, streamed in uneven chunks', async () => {
+    for (const o of objects) {
+      const { data, ended } = await collect(auto.decrypt(chunked(o.stored, 1000), { key: 'k', size: o.stored.length }));
+      expect([data.equals(o.plain), ended, o.form]).toEqual([true, true, o.form]);
+    }
+  });
+
+  test('a strict setting reads its own form only, refusing the other as "format"', async () => {
+    for (const storage of ['base64url-text', 'raw'] as const) {
+      const strict = new FernetCodec([FERNET_NEW, FERNET_OLD], { storage, maxObjectBytes: MAX });
+      for (const o of objects.filter((x) => x.plain.length === 1000)) {
+        const own = (storage === 'raw') === (o.form === 'raw');
+        if (own) expect((await collect(strict.decrypt(Readable.from([o.stored]), { key: 'k' }))).data.equals(o.plain)).toBe(true);
+        else expect((await collectFailure(strict.decrypt(Readable.from([o.stored]), { key: 'k' }))).error).toMatchObject({ kind: 'format' });
+      }
+    }
+  });
+
+  test('under "auto" the kinds stay precise: tampered is "auth", cut short is "truncated", a photo is "format"', async () => {
+    for (const o of objects.filter((x) => x.plain.length === 1000)) {
+      const tampered = Buffer.from(o.stored);
+      tampered[60] = tampered[60] === 0x41 ? 0x42 : 0x41;
+      expect(runLegacyPython('fernet-decrypt', o.form === 'text' ? tampered : Buffer.from(toBase64UrlPadded(tampered)), [FERNET_NEW, FERNET_OLD]).status).toBe(3);
+      expect((await collectFailure(auto.decrypt(Readable.from([tampered]), { key: 'k' }))).error).toMatchObject({ kind: 'auth' });
+      const cut = o.stored.subarray(0, o.stored.length - 10);
+      expect((await collectFailure(auto.decrypt(Readable.from([cut]), { key: 'k', size: o.stored.length }))).error).toMatchObject({ kind: 'truncated' });
+    }
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]);
+    expect((await collectFailure(auto.decrypt(Readable.from([jpeg]), { key: 'k' }))).error).toMatchObject({ kind: 'format' });
   });
 });
 

@@ -20,6 +20,7 @@ export const identityCodec: Codec = {
   name: 'identity',
   decrypt: (s) => pipeline(s, new PassThrough(), () => undefined),
   plaintextSize: (n) => n,
+  memoryNeed: () => 64 * 1024,
   encrypt: (b) => b,
 };
 
@@ -33,6 +34,7 @@ export function hookedCodec(inner: Codec, before: (key: string) => Promise<void>
   return {
     name: inner.name,
     plaintextSize: (n) => inner.plaintextSize(n),
+    memoryNeed: (n) => inner.memoryNeed(n),
     encrypt: (p, c) => inner.encrypt(p, c),
     decrypt(stored, ctx) {
       return Readable.from(

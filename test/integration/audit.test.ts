@@ -24,8 +24,7 @@ import { tmpDirPerFile } from '../helpers/tmp';
 import { createLogger } from '../../migrator/src/log';
 import { createStore } from '../../migrator/src/store';
 import { auditMigration } from './helpers/audit';
-import { rigState } from './helpers/rig';
-import { dropMigration, freshMigration, migrate, seed, type TestMigration } from './helpers/own-buckets';
+import { dropMigration, freshMigration, migrate, seed, storeSide, type TestMigration } from './helpers/own-buckets';
 
 jest.setTimeout(120_000);
 const tmpDir = tmpDirPerFile('bm-audit-');
@@ -163,17 +162,11 @@ describe('the audit after a full migration on the RGW', () => {
       // The app's store, in dual-read, logging to the app's log: two reads fall back to legacy (the keys missing from
       // the new bucket), and each writes its fallback-hit line.
       fs.appendFileSync(logFile, logLine({ level: 'info', time: new Date(Date.now() - DAY).toISOString(), event: FALLBACK_HIT_EVENT, key: 'chats/yesterday.jpg' }));
-      const side = (c: TestMigration['legacy'], who: 'legacyAdmin' | 'primaryAdmin') => ({
-        bucket: c.bucket,
-        region: c.endpoint.region,
-        endpoint: c.endpoint.url,
-        credentials: { accessKeyId: rigState().principals[who].accessKeyId, secretAccessKey: rigState().principals[who].secretAccessKey },
-      });
       const store = await createStore(
         {
           mode: 'dual-read',
-          primary: side(m.primary, 'primaryAdmin'),
-          legacy: { ...side(m.legacy, 'legacyAdmin'), codec: m.ws.codec },
+          primary: storeSide(m.primary, 'primaryAdmin'),
+          legacy: { ...storeSide(m.legacy, 'legacyAdmin'), codec: m.ws.codec },
           encryption: { type: 'SSE-S3' },
           copyOnMiss: false,
           timeoutMs: 10_000,

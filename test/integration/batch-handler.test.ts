@@ -16,6 +16,7 @@ import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
 import { InvalidInvocationError, type BatchResponse } from '../../migrator/src/batch/invocation';
 import { decodeOutcome } from '../../migrator/src/batch/result-string';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
+import { PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
 import { PROVENANCE } from '../../migrator/src/migrate/provenance';
 import { createLogger } from '../../migrator/src/log';
 import { encodeKey } from '../../migrator/src/report/batch-csv';
@@ -263,6 +264,21 @@ describe('the handler through a proxy that misbehaves on cue', () => {
     expect(await getNew(key)).toBeUndefined();
     // Once S3 answers again, the retried task succeeds.
     expect(only(await fn(event([key]))).code).toBe('Succeeded');
+  });
+
+  test('the conditional-write probe meets a 503: the task is TemporaryFailure, the next one probes again and copies', async () => {
+    const key = `${prefix}probe-first.jpg`;
+    await putLegacy(key, fernet().encrypt(Buffer.from('after the probe')));
+    // A container of its own, so that its first copying task is the one that probes.
+    const fresh = createBatchHandler({ env: functionEnv(), clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 1 } }, log: quiet });
+    proxy.setRule((r) => (r.key?.startsWith(PROBE_PREFIX) ? { kind: 'respond', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' } : undefined));
+    const first = only(await fresh(event([key])));
+    proxy.setRule(undefined);
+    expect(first.code).toBe('TemporaryFailure');
+    expect(first.outcome).toMatchObject({ state: 'failed', httpStatus: 503 });
+    expect(await getNew(key)).toBeUndefined();
+    const again = only(await fresh(event([key])));
+    expect([again.code, again.outcome.state]).toEqual(['Succeeded', 'copied']);
   });
 
   test('the deadline comes while the PUT is held: the copy is aborted, TemporaryFailure, nothing written', async () => {

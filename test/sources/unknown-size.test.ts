@@ -14,6 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
+import { COLLECTOR_SLACK_BYTES } from '../../workspaces/codec-memory';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { MigrationRun } from '../../migrator/src/migrate/run';
@@ -119,7 +120,7 @@ describe('a run over keys of unknown size', () => {
           keys,
           events: { finished: (row) => bytes.push(row.size) },
         },
-        { concurrency: 1, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB },
+        { concurrency: 1, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES },
       );
       const res = await run.run();
       expect(res.processed.copied).toBe(3);
@@ -131,13 +132,14 @@ describe('a run over keys of unknown size', () => {
       spy.mockRestore();
       cp.close();
     }
-    const ceiling = 2 * partSize + 64 * 1024;
-    const window = (queueSize + 2) * partSize;
+    const codecShare = identityCodec.memoryNeed(0); // a pass-through: a chunk, whatever the size
+    const ceiling = 2 * partSize + 64 * 1024 + codecShare;
+    const window = (queueSize + 2) * partSize + codecShare;
     // concurrency 1: one object after another, in key order (large, medium, small).
     expect(events).toEqual([
       `acquire ${ceiling}`, 'release', `acquire ${window}`, 'release', // large: pass 1 within the ceiling, the window for the upload
-      `acquire ${ceiling}`, `shrink ${2 * 3 * MIB + 64 * 1024}`, 'release', // medium
-      `acquire ${ceiling}`, `shrink ${2 * 1000 + 64 * 1024}`, 'release', // small
+      `acquire ${ceiling}`, `shrink ${2 * 3 * MIB + 64 * 1024 + codecShare}`, 'release', // medium
+      `acquire ${ceiling}`, `shrink ${2 * 1000 + 64 * 1024 + codecShare}`, 'release', // small
     ]);
   });
 
@@ -179,7 +181,7 @@ describe('a run over keys of unknown size', () => {
             },
           },
         },
-        { concurrency: 2, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB },
+        { concurrency: 2, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES },
       );
       const res = await run.run();
       expect(copied[0]).toBe('m');

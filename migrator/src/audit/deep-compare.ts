@@ -3,7 +3,8 @@
  * is hashed as stored; the legacy object is read, decrypted with the workspace's codec (which fails before the end on
  * bytes that do not authenticate) and hashed; a folder marker (zero bytes, key ending in "/") is hashed as stored, as
  * the migrator copies it. Both must hash to the provenance's plaintext SHA-256 and size. Bytes
- * stream through a hash: memory per key is the codec's (Fernet reads an object whole, AES-GCM streams).
+ * stream through a hash: memory per key is the codec's (a few chunks; with several keys a small object whole, or a large
+ * one read twice, pinned to its ETag).
  */
 import { createHash } from 'crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -14,7 +15,7 @@ import { describeAwsError } from '../aws/errors';
 import { CodecError, type Codec } from '../codec/codec';
 import { isFolderMarker } from '../migrate/copy-object';
 import type { Provenance } from '../migrate/provenance';
-import { readLegacy } from '../migrate/read-legacy';
+import { readLegacy, rereadLegacy } from '../migrate/read-legacy';
 import type { Finding } from './findings';
 
 export interface DeepDeps {
@@ -67,7 +68,8 @@ async function readLegacyPlaintext(deps: DeepDeps, key: string, etag: string, si
   if (!legacy) return undefined;
   // A folder marker is stored as is, never encrypted (the migrator copies it as the empty object it is).
   if (isFolderMarker(key, legacy.size)) return hashStream(legacy.body, signal);
-  return hashStream(deps.codec.decrypt(legacy.body, { key, size: legacy.size }), signal);
+  const reread = rereadLegacy(deps.legacy.client, deps.legacy.bucket, key, legacy.etag, signal);
+  return hashStream(deps.codec.decrypt(legacy.body, { key, size: legacy.size, reread }), signal);
 }
 
 function failure(err: unknown): string {

@@ -67,7 +67,7 @@ export interface AuditOptions {
   readonly concurrency: number;
   /** Deep re-reads in flight. */
   readonly deepConcurrency: number;
-  /** Bytes of object data deep re-reads may hold at once (Fernet reads a token whole): each reserves twice its stored size. */
+  /** Bytes of object data deep re-reads may hold at once: each reserves what the codec holds for it (codec.memoryNeed). */
   readonly deepMemoryBytes: number;
   /** Findings listed in the report (all are counted). */
   readonly maxListed: number;
@@ -121,10 +121,13 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   const reservoir = opts.sample ? new Reservoir<Sampled>(opts.sample, sampleSeed!) : undefined;
   const deepSlots = new Slots(opts.deepConcurrency);
   const budget = new MemoryBudget(opts.deepMemoryBytes);
-  /** A deep re-read holds a slot and its share of the memory budget (the token and its plaintext, whole at worst). */
+  /**
+   * A deep re-read holds a slot and its share of the memory budget: what the codec holds (codec.memoryNeed: a few
+   * chunks when it streams) and a chunk of each side's hash. One larger than the whole budget runs alone.
+   */
   const deepRead = async (key: string, etag: string, storedSize: number, prov: Provenance) => {
     const release = await deepSlots.take();
-    const free = await budget.acquire(2 * storedSize + 64 * 1024);
+    const free = await budget.acquire(Math.min(budget.capacity, deepDeps!.codec.memoryNeed(storedSize) + 64 * 1024));
     try {
       const deep = await deepCompare(key, etag, prov, deepDeps!, signal);
       counts.deepCompared++;

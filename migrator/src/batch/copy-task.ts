@@ -25,8 +25,12 @@ export interface TaskDeps {
   readonly source: Source;
   readonly target: Target;
   readonly codec: Codec;
-  /** How objects above the part size are written: the container's conditional-write probe (handler.ts). */
-  readonly largeObjects: LargeObjectWrite;
+  /**
+   * How objects above the part size are written: the container's conditional-write probe (handler.ts), run when the
+   * first task needs it. A probe that fails (the new bucket unreachable) fails that task like any copy, so a temporary
+   * cause is retried by Batch Operations and the next task probes again.
+   */
+  readonly largeObjects: () => Promise<LargeObjectWrite>;
   /** The workspace's legacy bucket: a task for any other bucket is refused. */
   readonly legacyBucket: string;
   readonly now?: () => Date;
@@ -46,7 +50,8 @@ export async function copyTask(task: BatchTask, deps: TaskDeps, signal: AbortSig
   }
   if (signal.aborted) return deadline();
   try {
-    let outcome = await copyObject({ key: task.key }, deps, signal);
+    const largeObjects = await deps.largeObjects();
+    let outcome = await copyObject({ key: task.key }, { ...deps, largeObjects }, signal);
     if (NEEDS_RECHECK.includes(outcome.state)) {
       const verdict = await recheckCopy(deps.source, deps.target, { key: task.key, sourceEtag: outcome.etag ?? '', newVersionId: outcome.newVersionId });
       if (verdict === 'undone') outcome = { ...outcome, state: 'deleted-during-copy' };

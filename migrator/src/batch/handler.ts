@@ -9,8 +9,10 @@
  * invocation, and reused by the next ones. So is the conditional-write probe of the new bucket
  * (migrate/conditional-write-probe.ts), which decides how objects above the part size are written: probed, not
  * configured, because it is a fact of the server the function writes to, read with the writer's own credentials at a
- * cost of a few small requests per container; a setting could say "enforced" of a server that is not. The container's
- * first log line says what it found (event "batch-large-objects").
+ * cost of a few small requests per container; a setting could say "enforced" of a server that is not. It runs when the
+ * first task that copies needs it (a task refused for its env or bucket never probes), and a failed probe fails that
+ * task like a failed copy (TemporaryFailure for a temporary cause) and is tried again by the next. Its log line says
+ * what it found (event "batch-large-objects").
  *
  * A malformed event throws (Batch Operations then fails its tasks with the message); the deadline of the invocation
  * (context.getRemainingTimeInMillis) aborts a copy that would outlive it, answered TemporaryFailure.
@@ -22,7 +24,7 @@ import { createClients, type SideClientOptions } from '../aws/clients';
 import { loadCodec } from '../codec';
 import type { Codec } from '../codec/codec';
 import { createLogger, type Logger } from '../log';
-import { largeObjectWrite, probeConditionalWrites } from '../migrate/conditional-write-probe';
+import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from '../migrate/conditional-write-probe';
 import { largeObjectsLine } from '../migrate/report';
 import { newBucketTarget } from '../migrate/write-new';
 import { copyTask, type TaskDeps } from './copy-task';
@@ -60,8 +62,19 @@ async function buildContainer(o: HandlerOptions, log: Logger): Promise<Container
   const codec: Codec = await loadCodec(ws, { env });
   const clients = createClients(ws, o.clients);
   const target = newBucketTarget(ws.primary.encryption, clients.primary, o);
-  const largeObjects = largeObjectWrite(await probeConditionalWrites(target));
-  log.info({ event: 'batch-large-objects', path: largeObjects.path, probe: largeObjects.probe }, largeObjectsLine(largeObjects));
+  let probed: Promise<LargeObjectWrite> | undefined;
+  const largeObjects = () =>
+    (probed ??= probeConditionalWrites(target).then(
+      (probe) => {
+        const write = largeObjectWrite(probe);
+        log.info({ event: 'batch-large-objects', path: write.path, probe: write.probe }, largeObjectsLine(write));
+        return write;
+      },
+      (err: unknown) => {
+        probed = undefined; // the next task probes again
+        throw err;
+      },
+    ));
   return {
     ws,
     deps: { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, largeObjects, legacyBucket: ws.legacy.bucket },

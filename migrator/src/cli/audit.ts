@@ -69,7 +69,7 @@ export function parseArgs(argv: string[]) {
       .option('query-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for each CloudWatch Logs Insights query' })
       .option('concurrency', { type: 'number', default: 32, describe: 'HEAD requests to the new bucket in flight' })
       .option('deep-concurrency', { type: 'number', default: 16, describe: 'Keys re-read at once by --deep and --sample' })
-      .option('memory', { type: 'number', default: 128, describe: 'MiB of object data --deep and --sample hold at once (the Fernet codec reads a token whole); a larger object runs alone' })
+      .option('memory', { type: 'number', default: 128, describe: 'MiB of object data --deep and --sample hold at once (what the codec holds per object: a few chunks when it streams); a larger object runs alone' })
       .option('max-listed', { type: 'number', default: 1000, describe: 'Findings listed in the report (all are counted)' })
       .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
       .check((a) => {

@@ -11,12 +11,13 @@ import { setMaxListeners } from 'events';
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { COLLECTOR_SLACK_BYTES } from '../../../workspaces/codec-memory';
 import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, preflight } from '../aws/clients';
 import { loadCodec } from '../codec';
 import { createLogger } from '../log';
 import { dryRun } from '../migrate/dry-run';
-import { migrateWorkspace } from '../migrate/migrate-workspace';
+import { DEFAULT_MEMORY_BYTES, migrateWorkspace } from '../migrate/migrate-workspace';
 import { formatBytes, MigrateProgress } from '../migrate/progress';
 import { largeObjectsLine } from '../migrate/report';
 import type { MigrationRun } from '../migrate/run';
@@ -43,7 +44,7 @@ export function parseArgs(argv: string[]) {
       .option('retry-quarantined', { type: 'boolean', default: false, describe: 'Try quarantined objects again (after fixing keys or permissions)' })
       .option('relist', { type: 'boolean', default: false, describe: 'List the legacy bucket again from the start (picks up keys added since the listing finished)' })
       .option('part-size', { type: 'number', default: 8, describe: 'MiB; objects above it are copied multipart in parts of this size' })
-      .option('memory', { type: 'number', default: 128, describe: 'MiB of object data held in memory at once, across all objects in flight' })
+      .option('memory', { type: 'number', default: DEFAULT_MEMORY_BYTES / MIB, describe: `MiB the process may hold above its baseline: object data across all objects in flight (what their codec and copy hold), and ${COLLECTOR_SLACK_BYTES / MIB} MiB kept for garbage the collector has not reclaimed yet` })
       .option('max-attempts', { type: 'number', default: 5, describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)' })
       .option('shard', { type: 'string', describe: 'i/n: copy only this task\'s share of the keys (a stable hash), so n tasks run in parallel copy each key once; each has its own checkpoint [default checkpoint: .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite]' })
       .option('manifest', { type: 'string', describe: 'Copy the keys of this manifest instead of listing: s3://bucket/.../manifest.json (an S3 Inventory report, CSV) or s3://bucket/key (a Batch Operations CSV, Bucket,Key[,VersionId]); read with the legacy side\'s credentials and pinned by its ETag' })

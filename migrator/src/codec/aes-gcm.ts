@@ -5,14 +5,18 @@
  *
  * With one key it streams: the last 16 bytes are held back as the tag, and the plaintext stream fails before its
  * end whenever the tag does not verify, so a consumer that commits only on a clean end never commits bad bytes.
- * Memory stays at one chunk. With several keys (rotation) the right one is known only at the tag, so the object is
- * read whole (bounded by `maxObjectBytes`) and each key is tried in order.
+ * Memory stays at one chunk. With several keys (rotation) the right one is known only at the tag: every key's tag is
+ * computed as the bytes arrive, a small object is kept whole meanwhile and a large one is read twice (several-keys.ts);
+ * `maxObjectBytes` bounds only a whole read. Keys are tried in order.
  */
 import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'crypto';
-import { Transform, type Readable, type TransformCallback } from 'stream';
+import { pipeline, Transform, type Readable } from 'stream';
+import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { ConfigError } from '../../../workspaces/load';
 import { CodecError, type Codec, type ObjectContext } from './codec';
-import { decryptWhole } from './read-whole';
+import { HoldBack } from './hold-back';
+import { ReaderStream, type ChunkReader } from './reader-stream';
+import { decryptWithSeveralKeys, type SeveralKeysFormat } from './several-keys';
 
 export const NONCE_SIZE = 12;
 export const TAG_SIZE = 16;
@@ -22,7 +26,7 @@ export type AadSetting = 'none' | 'object-key' | { fixed: string };
 
 export interface AesGcmOptions {
   readonly aad: AadSetting;
-  /** With several keys the object is read whole: objects above this size are refused. */
+  /** With several keys and no second read possible, objects are read whole: those above this size are refused. */
   readonly maxObjectBytes: number;
 }
 
@@ -82,105 +86,133 @@ function tooShort(size: number): CodecError {
 
 const AUTH_FAILED = 'AES-GCM tag does not verify: wrong key, wrong AAD, tampered bytes, or not AES-GCM data';
 
-/** Decrypts a whole blob, trying each key in order. */
-export function gcmDecrypt(keys: readonly Buffer[], blob: Buffer, aad?: Buffer): Buffer {
-  if (blob.length < OVERHEAD) throw tooShort(blob.length);
-  const nonce = blob.subarray(0, NONCE_SIZE);
-  const body = blob.subarray(NONCE_SIZE, blob.length - TAG_SIZE);
-  const tag = blob.subarray(blob.length - TAG_SIZE);
-  for (const key of keys) {
-    const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_SIZE });
-    if (aad) decipher.setAAD(aad);
-    decipher.setAuthTag(tag);
-    const out = decipher.update(body);
-    try {
-      return Buffer.concat([out, decipher.final()]);
-    } catch {
-      // try the next key
+/**
+ * Reads one object chunk by chunk: the nonce first, then the ciphertext into one decipher per key, holding back the
+ * last TAG_SIZE bytes (hold-back.ts) as the tag. With `emit`, the first key's plaintext is emitted as it is decrypted
+ * (one key: the stream); without, the plaintexts are dropped and only the tags count (several keys: finding the key).
+ */
+class GcmReader implements ChunkReader {
+  storedBytes = 0;
+  private readonly nonce = Buffer.alloc(NONCE_SIZE);
+  private nonceLength = 0;
+  private deciphers: DecipherGCM[] = [];
+  private readonly body = new HoldBack(TAG_SIZE, (bytes) => this.ciphertext(bytes));
+
+  constructor(
+    private readonly keys: readonly Buffer[],
+    private readonly aad: Buffer | undefined,
+    private readonly emit?: (plaintext: Buffer) => void,
+    private readonly keep?: (stored: Buffer) => void,
+  ) {}
+
+  write(chunk: Buffer): void {
+    if (!chunk.length) return;
+    this.storedBytes += chunk.length;
+    this.keep?.(chunk);
+    if (this.nonceLength < NONCE_SIZE) {
+      const take = Math.min(NONCE_SIZE - this.nonceLength, chunk.length);
+      chunk.copy(this.nonce, this.nonceLength, 0, take);
+      this.nonceLength += take;
+      chunk = chunk.subarray(take);
+      if (this.nonceLength < NONCE_SIZE) return;
+      this.deciphers = this.keys.map((key) => {
+        const d = createDecipheriv('aes-256-gcm', key, this.nonce, { authTagLength: TAG_SIZE });
+        if (this.aad) d.setAAD(this.aad);
+        return d;
+      });
+    }
+    if (chunk.length) this.body.write(chunk);
+  }
+
+  /** Verifies the tag with each key in order: the index of the first that verifies, or the CodecError. */
+  end(expectedSize?: number): number {
+    if (expectedSize !== undefined && this.storedBytes < expectedSize) {
+      throw new CodecError('truncated', `object ended after ${this.storedBytes} of ${expectedSize} bytes`);
+    }
+    if (this.storedBytes < OVERHEAD) throw tooShort(this.storedBytes);
+    for (let i = 0; i < this.deciphers.length; i++) {
+      const d = this.deciphers[i];
+      d.setAuthTag(this.body.tail);
+      let last: Buffer;
+      try {
+        last = d.final();
+      } catch {
+        continue; // try the next key
+      }
+      if (this.emit && last.length) this.emit(last);
+      return i;
+    }
+    throw new CodecError('auth', this.keys.length > 1 ? `${AUTH_FAILED} (tried ${this.keys.length} keys)` : AUTH_FAILED);
+  }
+
+  private ciphertext(bytes: Buffer): void {
+    for (let i = 0; i < this.deciphers.length; i++) {
+      const out = this.deciphers[i].update(bytes);
+      if (i === 0 && this.emit && out.length) this.emit(out);
     }
   }
-  throw new CodecError('auth', keys.length > 1 ? `${AUTH_FAILED} (tried ${keys.length} keys)` : AUTH_FAILED);
 }
 
 /**
- * The streaming decryption with one key: holds back the last TAG_SIZE bytes, verifies at flush, and errors
- * (instead of ending) when the tag is wrong or the stream is shorter than `expectedSize`.
+ * The streaming decryption with one key: errors (instead of ending) when the tag is wrong or the stream is shorter
+ * than `expectedSize`.
  */
-class GcmDecryptStream extends Transform {
-  private decipher?: DecipherGCM;
-  private head: Buffer[] = [];
-  private headLength = 0;
-  private tail = Buffer.alloc(0);
-  private total = 0;
+function gcmDecryptStream(key: Buffer, aad: Buffer | undefined, expectedSize: number | undefined): ReaderStream {
+  return new ReaderStream((emit) => new GcmReader([key], aad, emit), expectedSize);
+}
 
-  constructor(
-    private readonly key: Buffer,
-    private readonly aad: Buffer | undefined,
-    private readonly expectedSize: number | undefined,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.total += chunk.length;
-    if (!this.decipher) {
-      this.head.push(chunk);
-      this.headLength += chunk.length;
-      if (this.headLength < NONCE_SIZE) return done();
-      const first = Buffer.concat(this.head, this.headLength);
-      this.head = [];
-      this.decipher = createDecipheriv('aes-256-gcm', this.key, first.subarray(0, NONCE_SIZE), { authTagLength: TAG_SIZE });
-      if (this.aad) this.decipher.setAAD(this.aad);
-      chunk = first.subarray(NONCE_SIZE);
-    }
-    // Everything but the last TAG_SIZE bytes seen so far is ciphertext.
-    const pending = this.tail.length ? Buffer.concat([this.tail, chunk]) : chunk;
-    const cut = Math.max(0, pending.length - TAG_SIZE);
-    this.tail = Buffer.from(pending.subarray(cut));
-    done(null, cut > 0 ? this.decipher.update(pending.subarray(0, cut)) : undefined);
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.expectedSize !== undefined && this.total < this.expectedSize) {
-      return done(new CodecError('truncated', `object ended after ${this.total} of ${this.expectedSize} bytes`));
-    }
-    if (!this.decipher || this.tail.length < TAG_SIZE) return done(tooShort(this.total));
-    this.decipher.setAuthTag(this.tail);
-    try {
-      const last = this.decipher.final();
-      done(null, last.length ? last : undefined);
-    } catch {
-      done(new CodecError('auth', AUTH_FAILED));
-    }
-  }
+/** Decrypts a whole blob, trying each key in order (tests, and small blobs in memory). */
+export function gcmDecrypt(keys: readonly Buffer[], blob: Buffer, aad?: Buffer): Buffer {
+  const found = new GcmReader(keys, aad);
+  found.write(blob);
+  const out: Buffer[] = [];
+  const reader = new GcmReader([keys[found.end()]], aad, (b) => out.push(b));
+  reader.write(blob);
+  reader.end();
+  return Buffer.concat(out);
 }
 
 export class AesGcmCodec implements Codec {
   readonly name = 'aes-256-gcm';
   private readonly keys: Buffer[];
+  private readonly memory: DecryptMemory;
 
   constructor(
     keys: readonly string[],
     private readonly opts: AesGcmOptions,
   ) {
     this.keys = parseAesKeys(keys);
+    this.memory = { kind: this.keys.length === 1 ? 'streams' : 'several-keys' };
   }
 
   decrypt(stored: Readable, ctx: ObjectContext): Readable {
-    const aad = aadFor(this.opts.aad, ctx.key);
     if (this.keys.length === 1) {
-      const out = new GcmDecryptStream(this.keys[0], aad, ctx.size);
-      stored.on('error', (err) => out.destroy(err));
-      return stored.pipe(out);
+      return pipeline(stored, gcmDecryptStream(this.keys[0], aadFor(this.opts.aad, ctx.key), ctx.size), () => {
+        /* the error reaches the reader through the stream's destruction */
+      });
     }
-    return decryptWhole(stored, this.opts.maxObjectBytes, ctx.size, (blob) => gcmDecrypt(this.keys, blob, aad));
+    return decryptWithSeveralKeys(this.severalKeys, stored, ctx, this.opts.maxObjectBytes);
   }
 
   plaintextSize(storedSize: number): number | undefined {
     return storedSize >= OVERHEAD ? storedSize - OVERHEAD : undefined;
   }
 
+  memoryNeed(storedSize: number): number {
+    return decryptMemoryNeed(this.memory, storedSize);
+  }
+
   encrypt(plaintext: Buffer, ctx: ObjectContext): Buffer {
     return gcmEncrypt(this.keys[0], plaintext, aadFor(this.opts.aad, ctx.key));
   }
+
+  /** Several keys: every key's tag is computed in a first read (several-keys.ts); what is kept is the object as stored. */
+  private readonly severalKeys: SeveralKeysFormat = {
+    authenticate: async (stored, ctx, keep) => {
+      const reader = new GcmReader(this.keys, aadFor(this.opts.aad, ctx.key), undefined, keep);
+      for await (const chunk of stored) reader.write(chunk as Buffer);
+      return reader.end(ctx.size);
+    },
+    decryptWith: (keyIndex, ctx) => gcmDecryptStream(this.keys[keyIndex], aadFor(this.opts.aad, ctx.key), ctx.size),
+  };
 }

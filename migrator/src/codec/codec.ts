@@ -10,6 +10,12 @@ export interface ObjectContext {
   readonly key: string;
   /** The stored (ciphertext) size in bytes, when known (from ListObjects or the GET's Content-Length). */
   readonly size?: number;
+  /**
+   * The same stored bytes again (a new GET pinned to the same ETag), for a codec that must read a large object twice
+   * to stream it: with several keys, a first read finds the key by its MAC (codec/several-keys.ts). Without it such a
+   * codec reads the object whole, up to its `maxObjectBytes`.
+   */
+  readonly reread?: () => Promise<Readable>;
 }
 
 export interface Codec {
@@ -23,6 +29,12 @@ export interface Codec {
   decrypt(stored: Readable, ctx: ObjectContext): Readable;
   /** The exact plaintext size for a stored size, when the format fixes it (AES-GCM: size - 28); else undefined. */
   plaintextSize(storedSize: number): number | undefined;
+  /**
+   * The bytes `decrypt` holds at most for an object of this stored size when the caller gives `reread`: a few chunks
+   * when it streams, the object (or a multiple) where it reads whole. The migrator's memory budget reserves it; the
+   * model is workspaces/codec-memory.ts. A plug-in that does not declare it is assumed to hold 4x the object.
+   */
+  memoryNeed(storedSize: number): number;
   /**
    * Encrypts like the legacy app did, with the first (current) key. For the seeder, the tests, and the store's
    * legacy-only mode (which writes as the legacy app did).
@@ -41,7 +53,7 @@ export type CodecErrorKind =
   | 'format'
   /** The bytes are this codec's format but end early. */
   | 'truncated'
-  /** The object is larger than the codec's bound for formats read whole. */
+  /** The object is larger than the codec's bound for an object it must read whole. */
   | 'too-large';
 
 export class CodecError extends Error {

@@ -1,33 +1,33 @@
 /**
  * Fernet, as Python's `cryptography` package writes it (spec: github.com/fernet/spec):
  *   0x80 | timestamp (8, big-endian seconds) | IV (16) | AES-128-CBC ciphertext (PKCS7) | HMAC-SHA256 (32)
- * The key is 32 bytes, base64url: the first half signs, the second half encrypts.
+ * The key is 32 bytes, base64url: the first half signs, the second half encrypts. Tokens are stored as base64url text
+ * (what Fernet.encrypt returns) or as the raw bytes; `storage: "auto"` (the default) decides per object from its first
+ * byte, so a bucket holding both forms is read in one run.
  *
- * A token is authenticated as a whole (its HMAC covers everything before it), so it must be read whole: objects
- * above `maxObjectBytes` are refused. Keys are tried in order (MultiFernet: newest first, rotated ones after),
- * and the HMAC is compared in constant time before anything is decrypted. No TTL unless asked.
+ * Decryption streams (fernet-token.ts): the token is decoded, authenticated and decrypted as its bytes arrive, and its
+ * plaintext stream fails before its end when the HMAC (compared in constant time) does not verify. Several keys are
+ * tried in order, like MultiFernet: keys that share the encryption half stream in one read with one HMAC each; keys
+ * with different encryption halves need the key before the first plaintext byte, so a large object is read twice (the
+ * first read finds the key) and a small one is kept whole while it is authenticated (several-keys.ts). `maxObjectBytes`
+ * bounds only that whole read. No TTL unless asked.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'crypto';
-import type { Readable } from 'stream';
+import { createCipheriv, createHmac, randomBytes } from 'crypto';
+import { Readable, Transform, pipeline } from 'stream';
 import { ConfigError } from '../../../workspaces/load';
-import { CodecError, type Codec, type ObjectContext } from './codec';
-import { decryptWhole } from './read-whole';
+import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
+import { decodeBase64Url, toBase64UrlPadded } from './base64url';
+import type { Codec, ObjectContext } from './codec';
+import { fernetDecryptStream, FernetTokenReader, HEADER, VERSION, type FernetKey, type FernetStorage } from './fernet-token';
+import { decryptWithSeveralKeys, type SeveralKeysFormat } from './several-keys';
 
-const VERSION = 0x80;
-const HEADER = 1 + 8 + 16; // version, timestamp, IV
-const HMAC_SIZE = 32;
-const MIN_TOKEN = HEADER + 16 + HMAC_SIZE; // one ciphertext block at least (PKCS7 always pads)
-const MAX_CLOCK_SKEW_S = 60; // as Python's cryptography
-
-export interface FernetKey {
-  readonly signing: Buffer;
-  readonly encryption: Buffer;
-}
+export { toBase64UrlPadded } from './base64url';
+export type { FernetKey, FernetStorage } from './fernet-token';
 
 export interface FernetOptions {
-  /** How the token is stored in the object: base64url text (Fernet.encrypt's output) or the decoded bytes. */
-  readonly storage: 'base64url-text' | 'raw';
-  /** Objects above this size (stored bytes) are refused. */
+  /** How tokens are stored: decided per object ("auto"), base64url text only (Fernet.encrypt's output), or raw bytes only. */
+  readonly storage: FernetStorage;
+  /** With several keys and no second read possible, objects are read whole: those above this size are refused. */
   readonly maxObjectBytes: number;
   /** Reject tokens older than this many seconds (off by default, as the legacy app never set one). */
   readonly ttlSeconds?: number;
@@ -47,113 +47,152 @@ export function parseFernetKeys(keys: readonly string[]): FernetKey[] {
   });
 }
 
-/** Padded base64url, as Python's base64.urlsafe_b64encode writes it (Fernet keys and text tokens). */
-export function toBase64UrlPadded(bytes: Buffer): string {
-  return bytes.toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
-}
-
 /** A new random key in the form Fernet.generate_key() returns. */
 export function generateFernetKey(): string {
   return toBase64UrlPadded(randomBytes(32));
 }
 
-/**
- * Strict base64url (padding optional): undefined for anything else. Buffer.from skips characters that are not base64,
- * so a token is valid only if the bytes decoded are exactly as many as its length promises.
- */
-function decodeBase64Url(text: string): Buffer | undefined {
-  const body = text.endsWith('==') ? text.slice(0, -2) : text.endsWith('=') ? text.slice(0, -1) : text;
-  if (body.length % 4 === 1 || (body.length !== text.length && text.length % 4 !== 0)) return undefined;
-  const out = Buffer.from(body, 'base64url');
-  return out.length === Math.floor((body.length * 3) / 4) && !/[^A-Za-z0-9_-]/.test(body.slice(-4)) ? out : undefined;
+interface EncryptParts {
+  iv?: Buffer;
+  timestamp?: number;
+}
+
+function tokenHeader(opts: EncryptParts): { header: Buffer; iv: Buffer } {
+  const iv = opts.iv ?? randomBytes(16);
+  const header = Buffer.alloc(HEADER);
+  header[0] = VERSION;
+  header.writeBigUInt64BE(BigInt(opts.timestamp ?? Math.floor(Date.now() / 1000)), 1);
+  iv.copy(header, 9);
+  return { header, iv };
 }
 
 /** Encrypts one token with a fixed IV and time when given (the spec's generate vectors), else random IV and now. */
-export function fernetEncrypt(key: FernetKey, plaintext: Buffer, opts: { iv?: Buffer; timestamp?: number } = {}): Buffer {
-  const iv = opts.iv ?? randomBytes(16);
-  const ts = Buffer.alloc(8);
-  ts.writeBigUInt64BE(BigInt(opts.timestamp ?? Math.floor(Date.now() / 1000)));
+export function fernetEncrypt(key: FernetKey, plaintext: Buffer, opts: EncryptParts = {}): Buffer {
+  const { header, iv } = tokenHeader(opts);
   const cipher = createCipheriv('aes-128-cbc', key.encryption, iv);
-  const body = Buffer.concat([Buffer.from([VERSION]), ts, iv, cipher.update(plaintext), cipher.final()]);
+  const body = Buffer.concat([header, cipher.update(plaintext), cipher.final()]);
   const mac = createHmac('sha256', key.signing).update(body).digest();
   return Buffer.concat([body, mac]);
 }
 
-/** Decrypts one token (raw bytes), trying each key in order. */
-export function fernetDecrypt(
-  keys: readonly FernetKey[],
-  token: Buffer,
-  opts: { ttlSeconds?: number; now?: number } = {},
-): Buffer {
-  if (token.length === 0) throw new CodecError('truncated', 'empty object: not even a Fernet version byte');
-  if (token[0] !== VERSION) throw new CodecError('format', 'not a Fernet token (the version byte is not 0x80)');
-  if (token.length < MIN_TOKEN) {
-    throw new CodecError('truncated', `Fernet token is ${token.length} bytes, shorter than the smallest possible (${MIN_TOKEN})`);
-  }
-  const signed = token.subarray(0, token.length - HMAC_SIZE);
-  const mac = token.subarray(token.length - HMAC_SIZE);
-  const key = keys.find((k) => timingSafeEqual(createHmac('sha256', k.signing).update(signed).digest(), mac));
-  if (!key) {
-    if ((token.length - HEADER - HMAC_SIZE) % 16 !== 0) {
-      throw new CodecError('truncated', 'Fernet token is cut short (its length is not whole cipher blocks) and does not authenticate');
-    }
-    throw new CodecError('auth', `Fernet HMAC does not verify with any of the ${keys.length} key(s): wrong key or tampered bytes`);
-  }
-  const timestamp = Number(token.readBigUInt64BE(1));
-  if (opts.ttlSeconds !== undefined) {
-    const now = opts.now ?? Math.floor(Date.now() / 1000);
-    if (timestamp + opts.ttlSeconds < now) throw new CodecError('auth', 'Fernet token has expired (older than the TTL)');
-    if (now + MAX_CLOCK_SKEW_S < timestamp) throw new CodecError('auth', 'Fernet token is dated in the future beyond the allowed clock skew');
-  }
-  const ciphertext = token.subarray(HEADER, token.length - HMAC_SIZE);
-  if (ciphertext.length % 16 !== 0) {
-    throw new CodecError('format', 'Fernet token authenticates but its ciphertext is not whole AES blocks');
-  }
-  const decipher = createDecipheriv('aes-128-cbc', key.encryption, token.subarray(9, HEADER));
-  try {
-    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
-  } catch {
-    throw new CodecError('format', 'Fernet token authenticates but its padding is invalid');
-  }
+/**
+ * The same token as a stream, in either stored form (for large test objects: the seeder, the benchmarks). Text is
+ * padded base64url, as Fernet.encrypt returns it.
+ */
+export function fernetEncryptStream(key: FernetKey, storage: 'base64url-text' | 'raw', opts: EncryptParts = {}): Transform {
+  const { header, iv } = tokenHeader(opts);
+  const cipher = createCipheriv('aes-128-cbc', key.encryption, iv);
+  const hmac = createHmac('sha256', key.signing).update(header);
+  let started = false;
+  let carry = Buffer.alloc(0); // raw bytes not yet a whole group of 3 (text only)
+  const out = (t: Transform, raw: Buffer, last = false) => {
+    if (storage === 'raw') return raw.length ? t.push(raw) : true;
+    const all = carry.length ? Buffer.concat([carry, raw]) : raw;
+    const whole = last ? all.length : all.length - (all.length % 3);
+    carry = Buffer.from(all.subarray(whole));
+    return whole ? t.push(toBase64UrlPadded(all.subarray(0, whole))) : true;
+  };
+  const start = (t: Transform) => {
+    if (started) return;
+    started = true;
+    out(t, header);
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      start(this);
+      const c = cipher.update(chunk);
+      hmac.update(c);
+      out(this, c);
+      done();
+    },
+    flush(done) {
+      start(this);
+      const c = cipher.final();
+      hmac.update(c);
+      out(this, Buffer.concat([c, hmac.digest()]), true);
+      done();
+    },
+  });
+}
+
+/** Decrypts one whole token (raw bytes), trying each key in order. */
+export function fernetDecrypt(keys: readonly FernetKey[], token: Buffer, opts: { ttlSeconds?: number; now?: number } = {}): Buffer {
+  const found = new FernetTokenReader({ storage: 'raw', keys, ...opts });
+  found.write(token);
+  const key = keys[found.end()];
+  const out: Buffer[] = [];
+  const reader = new FernetTokenReader({ storage: 'raw', keys: [key], decryptWith: key.encryption, emit: (b) => out.push(b), ...opts });
+  reader.write(token);
+  reader.end();
+  return Buffer.concat(out);
 }
 
 export class FernetCodec implements Codec {
   readonly name = 'fernet';
   private readonly keys: FernetKey[];
+  /** The keys grouped by encryption half: one group streams in one read. */
+  private readonly groups: FernetKey[][];
+  private readonly memory: DecryptMemory;
 
   constructor(
     keys: readonly string[],
     private readonly opts: FernetOptions,
   ) {
     this.keys = parseFernetKeys(keys);
+    this.groups = [];
+    for (const k of this.keys) {
+      const group = this.groups.find((g) => g[0].encryption.equals(k.encryption));
+      if (group) group.push(k);
+      else this.groups.push([k]);
+    }
+    this.memory = { kind: this.groups.length === 1 ? 'streams' : 'several-keys' };
   }
 
   decrypt(stored: Readable, ctx: ObjectContext): Readable {
-    return decryptWhole(stored, this.opts.maxObjectBytes, ctx.size, (bytes) =>
-      fernetDecrypt(this.keys, this.unwrap(bytes), { ttlSeconds: this.opts.ttlSeconds, now: this.opts.now?.() }),
-    );
+    if (this.groups.length === 1) return this.stream(stored, this.groups[0], this.opts.storage, ctx.size);
+    return decryptWithSeveralKeys(this.severalKeys, stored, ctx, this.opts.maxObjectBytes);
   }
 
   plaintextSize(): number | undefined {
     return undefined;
   }
 
+  memoryNeed(storedSize: number): number {
+    return decryptMemoryNeed(this.memory, storedSize);
+  }
+
   encrypt(plaintext: Buffer): Buffer {
     const token = fernetEncrypt(this.keys[0], plaintext);
-    // Python's Fernet.encrypt returns padded base64url text.
+    // Python's Fernet.encrypt returns padded base64url text; "auto" reads both forms and writes that one.
     return this.opts.storage === 'raw' ? token : Buffer.from(toBase64UrlPadded(token));
   }
 
-  /** The stored bytes as a raw token. */
-  private unwrap(stored: Buffer): Buffer {
-    if (this.opts.storage === 'raw') return stored;
-    if (stored.length === 0) return stored;
-    const text = stored.toString('latin1').trim();
-    const decoded = decodeBase64Url(text);
-    if (decoded) return decoded;
-    if (/^gAAAA[A-Za-z0-9_-]*$/.test(text)) {
-      throw new CodecError('truncated', 'Fernet token text is cut short (its length is not whole base64 groups)');
-    }
-    throw new CodecError('format', 'not a Fernet token (the object is not base64url text)');
+  private readerOptions() {
+    return { ttlSeconds: this.opts.ttlSeconds, now: this.opts.now?.() };
   }
+
+  /** One read: `keys` share their encryption half, so one decipher serves them all; their HMACs decide at the end. */
+  private stream(stored: Readable, keys: readonly FernetKey[], storage: FernetStorage, expectedSize?: number): Readable {
+    const out = fernetDecryptStream({ storage, keys, decryptWith: keys[0].encryption, ...this.readerOptions() }, expectedSize);
+    return pipeline(stored, out, () => {
+      /* the error reaches the reader of `out` through its destruction */
+    });
+  }
+
+  /** Several encryption halves: the key is found by its HMAC first (several-keys.ts). */
+  private readonly severalKeys: SeveralKeysFormat = {
+    authenticate: async (stored, ctx, keep) => {
+      const reader = new FernetTokenReader({ storage: this.opts.storage, keys: this.keys, keep, ...this.readerOptions() });
+      for await (const chunk of stored) reader.write(chunk as Buffer);
+      return reader.end(ctx.size);
+    },
+    decryptWith: (keyIndex, ctx, kept) => {
+      const key = this.keys[keyIndex];
+      // What was kept is the raw token; a second read is the object as stored.
+      return fernetDecryptStream(
+        { storage: kept ? 'raw' : this.opts.storage, keys: [key], decryptWith: key.encryption, ...this.readerOptions() },
+        kept ? undefined : ctx.size,
+      );
+    },
+  };
 }

@@ -5,10 +5,18 @@
  *
  * The contract a plug-in must keep is the interface's: its plaintext stream fails before its end when the object
  * does not authenticate, it throws CodecError with the right kind, and its messages hold no key material.
+ *
+ * `plaintextSize` and `memoryNeed` are optional. A plug-in that does not declare `memoryNeed(storedSize)` (the bytes its
+ * decrypt holds for an object of that size) is assumed to read whole and hold PLUGIN_DEFAULT_FACTOR (4) times the
+ * object, so the migrator's memory budget stays true for it; a plug-in that streams should declare its few chunks.
  */
 import * as path from 'path';
+import { decryptMemoryNeed, PLUGIN_DEFAULT_FACTOR } from '../../../workspaces/codec-memory';
 import { ConfigError } from '../../../workspaces/load';
 import type { Codec } from './codec';
+
+/** What a plug-in module exports (or its factory returns): the Codec interface, two members optional. */
+export type PluginCodec = Omit<Codec, 'plaintextSize' | 'memoryNeed'> & Partial<Pick<Codec, 'plaintextSize' | 'memoryNeed'>>;
 
 export interface PluginInput {
   readonly keys: readonly string[];
@@ -28,7 +36,7 @@ export function loadPluginCodec(modulePath: string, baseDir: string, input: Plug
   }
   const exported = mod.codec ?? mod.createCodec ?? mod.default;
   const candidate = typeof exported === 'function' ? (exported as (i: PluginInput) => unknown)(input) : exported;
-  const codec = candidate as Partial<Codec> | undefined;
+  const codec = candidate as Partial<PluginCodec> | undefined;
   if (!codec || typeof codec.name !== 'string' || typeof codec.decrypt !== 'function' || typeof codec.encrypt !== 'function') {
     throw new ConfigError(
       `codec.module: "${modulePath}" must export (as "codec", "createCodec" or default) an object with name, decrypt and encrypt, or a factory returning one`,
@@ -39,5 +47,9 @@ export function loadPluginCodec(modulePath: string, baseDir: string, input: Plug
     decrypt: codec.decrypt.bind(codec),
     encrypt: codec.encrypt.bind(codec),
     plaintextSize: typeof codec.plaintextSize === 'function' ? codec.plaintextSize.bind(codec) : () => undefined,
+    memoryNeed:
+      typeof codec.memoryNeed === 'function'
+        ? codec.memoryNeed.bind(codec)
+        : (storedSize) => decryptMemoryNeed({ kind: 'whole', factor: PLUGIN_DEFAULT_FACTOR }, storedSize),
   };
 }

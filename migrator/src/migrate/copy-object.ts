@@ -26,7 +26,7 @@ import { PermanentCopyError } from './classify';
 import { PlaintextHasher } from './hash-plaintext';
 import type { LargeObjectWrite } from './conditional-write-probe';
 import { isTombstone, provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
-import { readLegacy, type LegacyObject } from './read-legacy';
+import { readLegacy, rereadLegacy, type LegacyObject } from './read-legacy';
 import { headTarget, putMultipart, putStreamed, putWhole, type NewObject, type Target, type WriteResult } from './write-new';
 
 export interface Source {
@@ -44,12 +44,13 @@ export interface CopyDeps {
 }
 
 /**
- * For an object whose size the key source did not tell (a manifest row): `sized` hears the stored size as soon as the
- * GET answers; `beforeWindow` is awaited before the multipart upload pass, when no stream is open, so the caller can
+ * For an object whose size the key source did not tell (a manifest row): `sized` is awaited as soon as the GET answers
+ * with the stored size (the caller may fit its memory reservation to it, or refuse the object by throwing: the GET is
+ * then let go); `beforeWindow` is awaited before the multipart upload pass, when no stream is open, so the caller can
  * reserve the upload window's memory then (run.ts).
  */
 export interface SizeHooks {
-  sized(storedSize: number): void;
+  sized(storedSize: number): Promise<void>;
   beforeWindow(storedSize: number): Promise<void>;
 }
 
@@ -57,7 +58,12 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
   const { source, target, codec } = deps;
   const legacy = await readLegacy(source.client, source.bucket, row.key, { signal });
   if (!legacy) return { state: 'vanished' };
-  hooks?.sized(legacy.size);
+  await hooks?.sized(legacy.size).catch((err: unknown) => {
+    legacy.body.destroy();
+    throw err;
+  });
+  // A codec with several keys reads a large object twice (codec.ts ObjectContext.reread): the same ETag again.
+  const reread = rereadLegacy(source.client, source.bucket, row.key, legacy.etag, signal);
   const migratedAt = (deps.now?.() ?? new Date()).toISOString();
 
   let sha256: string;
@@ -75,7 +81,7 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
     const hasher = new PlaintextHasher();
     const chunks: Buffer[] = [];
     await pipeline(
-      codec.decrypt(legacy.body, { key: row.key, size: legacy.size }),
+      codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
       hasher,
       new Writable({
         write(chunk: Buffer, _enc, done) {
@@ -95,7 +101,7 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
     if (known !== undefined) refuseUnwritable(large, known, legacy.body);
     // Pass 1: hash the plaintext of the GET already open.
     const hasher = new PlaintextHasher();
-    await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size }), hasher, discard(), { signal });
+    await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), hasher, discard(), { signal });
     sha256 = hasher.sha256;
     size = hasher.size;
     refuseUnwritable(large, size);
@@ -114,7 +120,7 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
       try {
         // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
         // waiting for bytes that never come.
-        const plaintext = pipelineTo(codec.decrypt(again.body, { key: row.key, size: again.size }), new PlaintextHasher({ sha256, size }));
+        const plaintext = pipelineTo(codec.decrypt(again.body, { key: row.key, size: again.size, reread }), new PlaintextHasher({ sha256, size }));
         written =
           large.path === 'multipart'
             ? await putMultipart(target, obj, plaintext, size, controller)

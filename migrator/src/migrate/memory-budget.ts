@@ -1,9 +1,15 @@
 /**
- * The migrator's stated memory bound: every object reserves the bytes it may buffer before it starts (a whole small
- * object, or the multipart window of a large one), and waits while the budget is spent. One reservation larger than
- * the whole budget runs alone. A reservation can shrink (an object whose size was unknown when it reserved turned out
- * smaller): the bytes go back at once, without waiting.
+ * The migrator's stated memory bound: every object reserves the bytes it may buffer before it starts (what its codec
+ * holds, and a whole small object or the multipart window of a large one: workspaces/codec-memory.ts), and waits while
+ * the budget is spent. A reservation larger than the whole budget can never be granted: it is refused with
+ * OverMemoryBudget (the run records the object as failed, naming the --memory it needs). A reservation can shrink (an
+ * object whose size was unknown when it reserved turned out smaller): the bytes go back at once, without waiting.
  */
+
+/** A reservation larger than the whole budget: the object can never be copied within it. */
+export class OverMemoryBudget extends Error {
+  override readonly name = 'OverMemoryBudget';
+}
 
 /** Gives the reservation back (once); `shrinkTo` gives back all but `bytes` of it now. */
 export type Release = (() => void) & { shrinkTo(bytes: number): void };
@@ -19,12 +25,14 @@ export class MemoryBudget {
   }
 
   async acquire(bytes: number): Promise<Release> {
-    const want = Math.min(bytes, this.capacity);
-    while (this.used > 0 && this.used + want > this.capacity) {
-      await new Promise<void>((wake) => this.waiters.push({ bytes: want, wake }));
+    if (bytes > this.capacity) {
+      throw new OverMemoryBudget(`a reservation of ${bytes} bytes is more than the whole memory budget (${this.capacity} bytes)`);
     }
-    this.used += want;
-    let held = want;
+    while (this.used + bytes > this.capacity) {
+      await new Promise<void>((wake) => this.waiters.push({ bytes, wake }));
+    }
+    this.used += bytes;
+    let held = bytes;
     let released = false;
     const giveBack = (bytes: number) => {
       this.used -= bytes;

@@ -11,7 +11,8 @@ import { EXIT } from '../cli/exit-codes';
 import { Checkpoint, type ObjectState } from './checkpoint';
 import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from './conditional-write-probe';
 import { writeMigrationReport, type MigrationSummary } from './report';
-import { MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
+import { checkMemoryHoldsAnObject, MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
+import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import { attachUploadLedger } from './upload-ledger';
 import { newBucketTarget } from './write-new';
 import type { KeySource } from '../sources/key-source';
@@ -19,7 +20,6 @@ import { formatShard } from '../sources/shard';
 import { openManifest } from '../sources/open-manifest';
 import { s3ManifestObjects } from '../sources/manifest-object';
 
-const MIB = 1024 * 1024;
 
 export interface MigrateOptions extends Partial<Omit<RunOptions, 'prefix'>> {
   readonly prefix?: string;
@@ -47,15 +47,24 @@ export interface MigrateOutcome {
   readonly files: { csv: string; json: string };
 }
 
+/**
+ * `--memory`'s default: what the process may hold above its baseline. The 104 MiB it leaves for object data beside the
+ * collector's slack (run.ts) keep two large objects in flight (49 MiB each with 8 MiB parts) and small ones beside.
+ */
+export const DEFAULT_MEMORY_BYTES = 192 * 1024 * 1024;
+
 export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): Promise<MigrateOutcome> {
   const codec = o.codec ?? (await loadCodec(ws));
+  const window = { partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize, queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize };
+  const memoryBytes = o.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  checkMemoryHoldsAnObject(memoryBytes, codec, window);
   const clients = createClients(ws, o.clients);
   try {
     await preflight(clients.legacy);
     await preflight(clients.primary);
     const prefix = o.prefix ?? '';
     const keys = o.keys ?? (o.manifest ? await openManifest(s3ManifestObjects(clients.legacy.s3), o.manifest, { legacyBucket: ws.legacy.bucket, prefix }) : undefined);
-    const target = newBucketTarget(ws.primary.encryption, clients.primary, o);
+    const target = newBucketTarget(ws.primary.encryption, clients.primary, window);
     // Before the checkpoint exists: a server on which no write is safe is refused with nothing written.
     const largeObjects = largeObjectWrite(await probeConditionalWrites(target));
     const shard = o.shard && o.shard.count > 1 ? formatShard(o.shard) : undefined;
@@ -79,7 +88,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
           maxAttempts: o.maxAttempts ?? 5,
           retryQuarantined: o.retryQuarantined ?? false,
           relist: o.relist,
-          memoryBytes: o.memoryBytes ?? 128 * MIB,
+          memoryBytes,
           backoff: o.backoff,
           listPageSize: o.listPageSize,
           shard: o.shard,

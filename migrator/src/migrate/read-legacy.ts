@@ -44,3 +44,16 @@ export async function readLegacy(
     throw err;
   }
 }
+
+/**
+ * The object's bytes read again, pinned to the ETag first read (a codec with several keys reads a large object twice:
+ * codec.ts ObjectContext.reread). If the object changed meanwhile S3 answers 412; if it was deleted, the copy fails
+ * as "OperationAborted", a temporary failure: the next attempt finds it changed or gone.
+ */
+export function rereadLegacy(client: S3Client, bucket: string, key: string, etag: string, signal?: AbortSignal): () => Promise<Readable> {
+  return async () => {
+    const again = await readLegacy(client, bucket, key, { ifMatch: etag, signal });
+    if (!again) throw Object.assign(new Error(`${key} was deleted from the legacy bucket while it was being read`), { name: 'OperationAborted' });
+    return again.body;
+  };
+}

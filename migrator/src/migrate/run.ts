@@ -3,10 +3,13 @@
  * it, in key order, and hands them to at most `concurrency` workers (fewer while S3 pushes back). Each worker copies
  * one object (copy-object.ts), retries temporary failures with backoff, and records the outcome in the checkpoint.
  *
- * Memory is bounded by the memory budget (small objects whole, large ones by their multipart window) and does not
- * grow with the number of keys. An object whose size the key source did not tell (a Bucket,Key manifest) reserves what
- * the largest small object needs until its GET tells the size, then shrinks to fit, or, if it is large, reserves its
- * upload window before the upload pass, when it holds no open stream (reservation(), copy-object.ts SizeHooks).
+ * Memory is bounded by the memory budget and does not grow with the number of keys: each object reserves what its codec
+ * holds (codec.memoryNeed: a few chunks when it streams) plus what the copy path holds (small objects whole, large ones
+ * their multipart window), waits while the budget is spent, and an object that could never fit is recorded as failed
+ * with the --memory it needs, without stopping the run. An object whose size the key source did not tell (a Bucket,Key
+ * manifest) reserves what the largest small object needs until its GET tells the size, then fits its reservation to it,
+ * and, if it is large, reserves its upload window before the upload pass, when it holds no open stream (reservation(),
+ * copy-object.ts SizeHooks).
  * Keys may arrive out of key order (manifests): the dispatcher makes passes until one finds nothing left behind. `stop()` stops taking new objects and lets those in flight finish; `abort()` also
  * aborts those in flight (their multipart uploads are aborted; their keys stay pending for the next run).
  */
@@ -18,7 +21,9 @@ import { classify, failureOutcome, type Classified } from './classify';
 import type { LargeObjectWrite } from './conditional-write-probe';
 import { copyObject, type SizeHooks, type Source } from './copy-object';
 import { DeleteRecheck } from './recheck-deletes';
-import { MemoryBudget } from './memory-budget';
+import { COLLECTOR_SLACK_BYTES, copyPathNeed, type CopyWindow } from '../../../workspaces/codec-memory';
+import { ConfigError } from '../../../workspaces/load';
+import { MemoryBudget, OverMemoryBudget } from './memory-budget';
 import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF } from './pacer';
 import type { Target } from './write-new';
 import { observeThrottling } from './throttle-observer';
@@ -36,7 +41,7 @@ export interface RunOptions {
   readonly retryQuarantined: boolean;
   /** List the legacy bucket again from the start (new keys are added; changed ones become pending). */
   readonly relist?: boolean;
-  /** The memory budget, bytes. */
+  /** `--memory`, bytes: the most the process's RSS may rise above its baseline (object data and the collector's slack). */
   readonly memoryBytes: number;
   readonly backoff?: BackoffOptions;
   readonly listPageSize?: number;
@@ -133,7 +138,8 @@ export class MigrationRun {
         deps.events?.undone?.(w.key);
       },
     });
-    this.budget = new MemoryBudget(opts.memoryBytes);
+    checkMemoryHoldsAnObject(opts.memoryBytes, deps.codec, deps.target);
+    this.budget = new MemoryBudget(objectDataBytes(opts.memoryBytes));
     // Every request and stream in flight listens to these two signals.
     setMaxListeners(0, this.stopController.signal, this.abortController.signal);
   }
@@ -320,13 +326,27 @@ export class MigrationRun {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) return; // stays pending
       checkpoint.markAttempt(row.key);
-      let release = await this.budget.acquire(this.reservation(row));
-      const hooks: SizeHooks | undefined = row.size >= 0 ? undefined : {
-        // The size was unknown: the reservation was the most a small object can hold; give back what this one does not need.
-        sized: (stored) => {
-          if (stored <= this.deps.target.partSize) release.shrinkTo(this.reservation({ size: stored }));
+      const known = row.size >= 0;
+      const over = known ? this.overBudget(row.size) : undefined;
+      if (over) return this.refuse(row, over);
+      let held = this.reservation(row);
+      let release = await this.budget.acquire(held);
+      const hooks: SizeHooks | undefined = known ? undefined : {
+        // The size was unknown: the reservation was the most a small object holds. Refuse what can never fit; a small
+        // object gives back what it does not need; a large one's first pass (hashing) holds only its codec's share.
+        sized: async (stored) => {
+          const over = this.overBudget(stored);
+          if (over) throw over;
+          const need = stored <= this.deps.target.partSize ? this.reservation({ size: stored }) : this.deps.codec.memoryNeed(stored);
+          if (need <= held) {
+            if (stored <= this.deps.target.partSize) release.shrinkTo(need);
+            return;
+          }
+          release(); // never wait while holding: take it all again
+          release = await this.budget.acquire(need);
+          held = need;
         },
-        // A large one: its pass 1 streams within that reservation; the upload window is reserved before pass 2.
+        // A large one: the upload window (and the codec's share) is reserved before pass 2, when no stream is open.
         beforeWindow: async (stored) => {
           release();
           release = await this.budget.acquire(this.reservation({ size: stored }));
@@ -338,6 +358,7 @@ export class MigrationRun {
       } catch (err) {
         release();
         if (signal.aborted) return; // aborted by the user: the key stays pending, nothing partial remains
+        if (err instanceof OverMemoryBudget) return this.refuse(row, err);
         const why = classify(err);
         if (why.kind === 'permanent' || attempt >= this.opts.maxAttempts) {
           outcome = failureOutcome(why);
@@ -361,15 +382,30 @@ export class MigrationRun {
   }
 
   /**
-   * The bytes an object may hold in memory: small ones whole (ciphertext and plaintext), large ones their window.
-   * An object of unknown size (UNKNOWN_SIZE, from a manifest without sizes) reserves what the largest small object
-   * holds; once the GET tells its size, a small one shrinks its reservation to fit, and a large one reserves its
-   * upload window before the upload pass (copy-object.ts SizeHooks), so the stated bound holds either way.
+   * The bytes an object may hold in memory: what its codec holds (codec.memoryNeed) and what the copy path holds
+   * (small ones whole, large ones their window: workspaces/codec-memory.ts). An object of unknown size (UNKNOWN_SIZE,
+   * from a manifest without sizes) reserves what the largest small object holds; once the GET tells its size, it fits
+   * its reservation to it (copy-object.ts SizeHooks), so the stated bound holds either way.
    */
   private reservation(row: Pick<ObjectRow, 'size'>): number {
-    const t = this.deps.target;
-    const size = row.size < 0 ? t.partSize : row.size;
-    return size <= t.partSize ? 2 * size + 64 * 1024 : (t.queueSize + 2) * t.partSize;
+    return objectNeed(this.deps.codec, row.size < 0 ? this.deps.target.partSize : row.size, this.deps.target);
+  }
+
+  /** Why an object of this stored size can never be copied within the budget, or undefined. */
+  private overBudget(storedSize: number): OverMemoryBudget | undefined {
+    const need = this.reservation({ size: storedSize });
+    if (need <= this.budget.capacity) return undefined;
+    const codec = this.deps.codec.memoryNeed(storedSize);
+    return new OverMemoryBudget(
+      `copying this ${inMib(storedSize)} MiB object needs ${inMib(need)} MiB of object data (codec ${this.deps.codec.name}: ${inMib(codec)} MiB, the copy: ${inMib(need - codec)} MiB)${BESIDE_SLACK}, more than --memory ${inMib(this.opts.memoryBytes)} MiB; run again with --memory ${inMib(need + COLLECTOR_SLACK_BYTES)} or more`,
+    );
+  }
+
+  /** An object that can never fit the budget: failed (a run with more --memory copies it), the run goes on. */
+  private refuse(row: ObjectRow, err: OverMemoryBudget): void {
+    const outcome: Outcome = { state: 'failed', errorCode: err.name, errorMessage: err.message, httpStatus: null };
+    this.deps.checkpoint.record(row.key, outcome);
+    this.count(row, outcome);
   }
 
   private count(listed: ObjectRow, outcome: Outcome): void {
@@ -382,4 +418,37 @@ export class MigrationRun {
     }
     this.deps.events?.finished?.(row, outcome);
   }
+}
+
+const MIB = 1024 * 1024;
+const inMib = (bytes: number) => Math.ceil(bytes / MIB);
+
+/**
+ * What --memory leaves for object data: the rest is kept for garbage the collector has not reclaimed yet
+ * (workspaces/codec-memory.ts COLLECTOR_SLACK_BYTES, measured), so that the process's RSS stays within --memory above
+ * its baseline.
+ */
+export function objectDataBytes(memoryBytes: number): number {
+  return Math.max(0, memoryBytes - COLLECTOR_SLACK_BYTES);
+}
+
+const BESIDE_SLACK = ` beside the ${inMib(COLLECTOR_SLACK_BYTES)} MiB kept for garbage the collector has not reclaimed yet`;
+
+/** The bytes one object's copy holds: its codec's share and the copy path's (workspaces/codec-memory.ts). */
+function objectNeed(codec: Codec, storedSize: number, w: CopyWindow): number {
+  return copyPathNeed(storedSize, w) + codec.memoryNeed(storedSize);
+}
+
+/**
+ * Refuses (one line, a ConfigError: exit 2, before anything is written) a --memory that cannot hold even the largest
+ * small object or one large object's upload window through this codec: every such object would be refused.
+ */
+export function checkMemoryHoldsAnObject(memoryBytes: number, codec: Codec, w: CopyWindow): void {
+  const need = Math.max(objectNeed(codec, w.partSize, w), objectNeed(codec, w.partSize + 1, w));
+  if (need <= objectDataBytes(memoryBytes)) return;
+  const large = objectNeed(codec, w.partSize + 1, w) >= objectNeed(codec, w.partSize, w);
+  const what = large ? `one large object's upload window (${w.queueSize + 2} parts of --part-size ${inMib(w.partSize)} MiB)` : `the largest small object (--part-size ${inMib(w.partSize)} MiB, held whole)`;
+  throw new ConfigError(
+    `--memory ${inMib(memoryBytes)} MiB cannot hold ${what} through codec ${codec.name}: it needs ${inMib(need)} MiB of object data${BESIDE_SLACK}; give --memory ${inMib(need + COLLECTOR_SLACK_BYTES)} or more, or a smaller --part-size`,
+  );
 }

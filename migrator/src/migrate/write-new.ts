@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'stream';
+import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import type { Encryption } from '../../../workspaces/schema';
 import { httpStatusOf, isNoSuchKey } from '../aws/errors';
 import { readProvenance, sha256Base64 } from './provenance';
@@ -41,17 +42,14 @@ export interface Target {
   readonly queueSize: number;
 }
 
-/** The part size and parts in flight of large uploads, unless told otherwise. */
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-export const DEFAULT_QUEUE_SIZE = 4;
-
-/** The new bucket as the migrator writes it: through `side`'s client, with the workspace's encryption. */
+/** The new bucket as the migrator writes it: through `side`'s client, with the workspace's encryption, and the copy
+ * window (part size, parts in flight) the memory model sizes for unless told otherwise. */
 export function newBucketTarget(
   encryption: Encryption,
   side: { readonly s3: S3Client; readonly bucket: string },
   o: { readonly partSize?: number; readonly queueSize?: number } = {},
 ): Target {
-  return { client: side.s3, bucket: side.bucket, sse: sseParams(encryption), partSize: o.partSize ?? DEFAULT_PART_SIZE, queueSize: o.queueSize ?? DEFAULT_QUEUE_SIZE };
+  return { client: side.s3, bucket: side.bucket, sse: sseParams(encryption), partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize, queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize };
 }
 
 export interface NewObject {

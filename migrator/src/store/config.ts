@@ -27,7 +27,7 @@ export const STORE_VARIABLES: readonly (readonly [string, string])[] = [
   ['LEGACY_AWS_ACCESS_KEY_ID, LEGACY_AWS_SECRET_ACCESS_KEY (LEGACY_AWS_SESSION_TOKEN)', "the legacy side's keys"],
   ['PHOTO_STORE_ENCRYPTION', 'SSE-S3 (default) or SSE-KMS: how `put` asks S3 to encrypt at rest'],
   ['PHOTO_STORE_KMS_KEY_ARN', 'the KMS key ARN, with SSE-KMS'],
-  ['PHOTO_STORE_CODEC', "the legacy codec, as the workspace's `codec` JSON (default: Fernet, keys in LEGACY_FERNET_KEYS); its keys come from the variable (or secret) it names"],
+  ['PHOTO_STORE_CODEC', "the legacy codec, as the workspace's `codec` JSON (default: Fernet, storage \"auto\": text and raw tokens alike, keys in LEGACY_FERNET_KEYS); its keys come from the variable (or secret) it names"],
   ['LEGACY_FERNET_KEYS', 'the Fernet key(s), newest first, comma-separated (the variable the default codec names)'],
   ['PHOTO_STORE_COPY_ON_MISS', 'true: copy what a read fell back to into the new bucket (default false)'],
   ['PHOTO_STORE_TOMBSTONES', 'new-only: true (default) leaves a tombstone on delete, which dual-read instances need; false deletes plainly, once the legacy bucket is gone'],

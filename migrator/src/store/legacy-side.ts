@@ -12,7 +12,7 @@ import { CodecError, type Codec } from '../codec/codec';
 import { resolveKeys } from '../codec/keys';
 import { readWhole } from '../codec/read-whole';
 import { isFolderMarker } from '../migrate/copy-object';
-import { readLegacy, type LegacyObject } from '../migrate/read-legacy';
+import { readLegacy, rereadLegacy, type LegacyObject } from '../migrate/read-legacy';
 import { StoreError } from './errors';
 import { appMetadata, type Photo, type PhotoInfo, type PutOptions, type PutResult } from './photo';
 
@@ -57,7 +57,8 @@ export class LegacySide {
       const plaintext = Buffer.alloc(0);
       return { object, plaintext, photo: { ...photo, body: Readable.from([]), contentLength: 0 } };
     }
-    const plain = this.codec.decrypt(body, { key, size: obj.size });
+    const reread = rereadLegacy(this.client, this.bucket, key, obj.etag);
+    const plain = this.codec.decrypt(body, { key, size: obj.size, reread });
     if (obj.size > this.bufferBytes) {
       return { object, photo: { ...photo, body: plain, contentLength: this.codec.plaintextSize(obj.size) } };
     }

@@ -40,6 +40,12 @@ export function adminEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** A bucket of a test migration as the photo store's settings name it, with an admin's static keys. */
+export function storeSide(c: SideClient, who: 'legacyAdmin' | 'primaryAdmin') {
+  const p = rigState().principals[who];
+  return { bucket: c.bucket, region: c.endpoint.region, endpoint: c.endpoint.url, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } };
+}
+
 /** Creates two empty buckets and a workspace (static credentials) naming them. */
 export async function freshMigration(tag: string, dir: string): Promise<TestMigration> {
   counter++;

@@ -1,0 +1,73 @@
+/**
+ * What the benchmarks that run on a local rig share: an S3 client as one of the rig's principals, a workspace folder
+ * with another codec, a deterministic plaintext of any size (streamed), and a child process measured for its peak RSS.
+ */
+import { spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Readable } from 'stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { loadWorkspace } from '../../workspaces/load';
+import { createS3Client } from '../src/aws/clients';
+import type { RigState } from '../rig/state';
+
+const MIB = 1024 * 1024;
+
+export interface Measured {
+  readonly seconds: number;
+  readonly peakRss?: number;
+}
+
+/** Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. */
+export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured & { code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    let peak = 0;
+    const sample = () => {
+      try {
+        const kb = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+        if (kb) peak = Math.max(peak, Number(kb) * 1024);
+      } catch {
+        /* exited */
+      }
+    };
+    const timer = setInterval(sample, 20);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({ seconds: Number(process.hrtime.bigint() - t) / 1e9, peakRss: peak || undefined, code: code ?? -1, out });
+    });
+  });
+}
+
+/** An S3 client as one of the rig's principals. */
+export function rigClient(state: RigState, who: keyof RigState['principals']): S3Client {
+  const p = state.principals[who];
+  return createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } });
+}
+
+/** A deterministic plaintext stream of `size` bytes (a random MiB, repeated). */
+export function plaintextStream(size: number): Readable {
+  const block = randomBytes(MIB);
+  let left = size;
+  return new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      const n = Math.min(left, MIB);
+      left -= n;
+      this.push(n === MIB ? block : block.subarray(0, n));
+    },
+  });
+}
+
+/** Writes workspaces/local.json into `dir` with another `codec` (the folder is given as BUCKETMOVE_WORKSPACES_DIR). */
+export function writeWorkspaces(dir: string, codec: object): void {
+  const { file: _file, ...plain } = loadWorkspace('local');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify({ ...plain, codec }, null, 2));
+}
