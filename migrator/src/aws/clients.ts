@@ -22,7 +22,7 @@ import { credentialsProblem, describeAwsError, httpStatusOf, nameOperations } fr
 import { createRequestHandler, createRetryStrategy, transport as completeTransport, type Transport } from './http';
 
 // The SDK warns once per process that its releases after January 2027 need Node 22; this project's tools still run
-// on Node 20 (README, Tests: Node versions), so the warning would only be noise on every CLI's stderr. An explicit
+// on Node 20 (docs/testing.md, "Node versions"), so the warning would only be noise on every CLI's stderr. An explicit
 // setting wins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
