@@ -1,7 +1,7 @@
 /**
  * npm run demo
  *
- * The whole migration in about a minute, on this machine: a local S3 with two accounts, encrypted legacy photos, and
+ * The whole migration on this machine: a local S3 with two accounts, encrypted legacy photos, and
  * the app (two instances of the photo service under a light load) taken through the runbook's releases one instance
  * at a time, each a config change (PHOTO_STORE_MODE, restart): legacy-only -> read-both-write-legacy -> dual-read ->
  * the migrator's backfill (the fallback hits falling to zero) -> the audit -> new-only -> the teardown gate in dry-run.
