@@ -1,6 +1,6 @@
 /**
  * `npm run cdktf -- <command> [args]`: the project's cdktf CLI (node_modules/.bin/cdktf, or BUCKETMOVE_CDKTF), as the
- * README runs it:
+ * docs (README, docs/stacks.md) run it:
  *
  * - quiet offline: the CLI's update, version and telemetry checks are off (stacks/backend.ts QUIET_CLI_ENV), so no red
  *   `[ERROR] ... checkpoint-api.hashicorp.com` on every command (an explicit setting in the environment wins);

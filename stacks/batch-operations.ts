@@ -14,7 +14,7 @@
  *
  * The migration roles' trust policies admit the function's role (`migrationPrincipals`): the writer role here, the
  * reader role in the legacy stack. IAM refuses a trust policy naming a role that does not exist, so the writer role
- * depends on the function role, and the primary stack must be deployed before the legacy stack (README).
+ * depends on the function role, and the primary stack must be deployed before the legacy stack (docs/stacks.md, "S3 Batch Operations").
  */
 import { Fn, TerraformAsset, AssetType, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
@@ -83,7 +83,7 @@ export function checkBatchFunctionMemory(ws: Workspace): void {
   const have = ws.batchOperations.memoryMb;
   if (have >= need) return;
   throw new ConfigError(
-    `${ws.env}: batchOperations.memoryMb ${have} cannot copy objects of up to ${Math.ceil(largest / 2 ** 20)} MiB (codec.maxObjectBytes) through the ${ws.codec.type} codec: the function needs ${need} MB (README, "Sizing the function"); set batchOperations.memoryMb to ${need} or more`,
+    `${ws.env}: batchOperations.memoryMb ${have} cannot copy objects of up to ${Math.ceil(largest / 2 ** 20)} MiB (codec.maxObjectBytes) through the ${ws.codec.type} codec: the function needs ${need} MB (docs/operations.md, "Sizing the function"); set batchOperations.memoryMb to ${need} or more`,
   );
 }
 

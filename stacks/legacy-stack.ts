@@ -14,7 +14,7 @@
  *   `prevent_destroy`, so Terraform itself refuses any plan that would destroy them. With an approval for this env and
  *   bucket, `prevent_destroy` is lifted and the bucket (and user) get `force_destroy`, so destroy can empty the bucket
  *   and remove credentials Terraform does not manage. Terraform reads force_destroy from state, so the approved stack
- *   must be deployed once before it is destroyed (README: "Tearing down the legacy account").
+ *   must be deployed once before it is destroyed (docs/stacks.md: "Tearing down the legacy account").
  *
  * Imported resources ignore changes to their tags and to settings this stack does not own (and the provider has no
  * default tags), so deploying the stack never alters the legacy bucket or user the legacy app still relies on.

@@ -13,7 +13,7 @@
  *   never creates a key or a secret value, so no secret is ever in its state: the keys are made and rotated by
  *   `npm run keys` and, when `primary.keyRotation.schedule`, by the rotation function (key-rotation.ts). `removed`
  *   blocks forget (without destroying) the access key and secret version an older version of this stack created, so a
- *   deployed stack moves out of them with one deploy and a rotation (README, "Access keys").
+ *   deployed stack moves out of them with one deploy and a rotation (docs/stacks.md, "Access keys").
  * - The migration writer role, assumable by the configured migrator principals with the ExternalId.
  * - With `batchOperations.enabled`: the S3 Batch Operations function, its role and the job role (batch-operations.ts);
  *   the writer role then also trusts the function's role, and the app's user gets nothing under the jobs' prefix.

@@ -363,7 +363,7 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
     const small = { ...w, batchOperations: { ...b, memoryMb: 128 } };
     expect(() => checkBatchFunctionMemory(small)).toThrow(ConfigError);
     expect(() => checkBatchFunctionMemory(small)).toThrow(
-      /^staging: batchOperations\.memoryMb 128 cannot copy objects of up to 256 MiB \(codec\.maxObjectBytes\) through the fernet codec: the function needs \d+ MB \(README, "Sizing the function"\); set batchOperations\.memoryMb to \d+ or more$/,
+      /^staging: batchOperations\.memoryMb 128 cannot copy objects of up to 256 MiB \(codec\.maxObjectBytes\) through the fernet codec: the function needs \d+ MB \(docs\/operations\.md, "Sizing the function"\); set batchOperations\.memoryMb to \d+ or more$/,
     );
     // Synth itself refuses it, before any stack is written.
     const dir = tempDir('ws-small-function');

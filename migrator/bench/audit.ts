@@ -8,7 +8,6 @@
 import { execFile } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
@@ -26,7 +25,7 @@ import { StoreCounters } from '../src/store/counters';
 import { heartbeatFields } from '../src/store/fallback-events';
 import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../rig/state';
-import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
+import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 
 const SIZES = (process.env.BENCH_AUDIT_KEYS ?? '5000,50000').split(',').map(Number);
 /** The audit CLI as `npm run audit` runs it: the built JavaScript (npm run bench:audit builds first). */
@@ -151,12 +150,13 @@ async function liveHeap(wsDir: string, checkpointFile: string, s3: { legacy: S3C
 }
 
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-audit-'));
+  const dir = benchTempDir('bucketmove-bench-audit-');
   const statePath = path.join(dir, 'state.json');
   const results: Measured[] = [];
   const heaps: { keys: number; firstMiB: number; maxMiB: number }[] = [];
   try {
-    const { state } = await startRig({ workspace: loadWorkspace('local'), statePath, dir: path.join(dir, 'rig') });
+    onInterrupt(() => stopRig(statePath));
+    const { state } = await startRig({ workspace: loadWorkspace('local'), statePath, dir: path.join(dir, 'rig'), ownerPid: process.pid });
     const keysOf = (p: RigState['principals']['legacyAdmin']) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
     const client = (p: RigState['principals']['legacyAdmin']) =>
       createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: keysOf(p), transport: { maxSockets: 64 } });
@@ -218,4 +218,7 @@ async function main(): Promise<void> {
   );
 }
 
-runBench('audit', main);
+runBench('audit', main, {
+  describe: "The audit's time and peak RSS against the number of keys (metadata mode; --deep on the smallest), on a local rig of its own",
+  env: [['BENCH_AUDIT_KEYS', 'comma-separated bucket sizes (5000,50000)']],
+});

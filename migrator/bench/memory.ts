@@ -17,7 +17,6 @@
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -30,7 +29,7 @@ import { gcmEncryptStream, parseAesKeys } from '../src/codec/aes-gcm';
 import { fernetEncryptStream, generateFernetKey, parseFernetKeys } from '../src/codec/fernet';
 import { radosgwAdmin } from '../rig/cluster';
 import { startRig, stopRig } from '../rig/rig';
-import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
+import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 import { plaintextStream, rigClient, runMeasured, writeWorkspaces } from './bench-rig';
 
 const MIB = 1024 * 1024;
@@ -95,8 +94,9 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
   const rigDir = path.join(dir, 'rig');
   fs.mkdirSync(rigDir, { recursive: true });
   log(`${c.id}: starting a rig...`);
+  const stopOnInterrupt = onInterrupt(() => stopRig(statePath));
   try {
-    const { state } = await startRig({ workspace: ws, statePath, dir: rigDir, memstoreBytes: 6 * 1024 * MIB });
+    const { state } = await startRig({ workspace: ws, statePath, dir: rigDir, memstoreBytes: 6 * 1024 * MIB, ownerPid: process.pid });
     const legacy = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', { env: {}, rigState: state });
     const primary = rigClient(state, 'primaryAdmin');
     const put = async (key: string, body: Readable) => {
@@ -164,6 +164,7 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
     primary.destroy();
   } finally {
     await stopRig(statePath);
+    stopOnInterrupt();
   }
   return rows;
 }
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
   for (const f of [MIGRATE_JS, BUNDLE_JS, LAMBDA_TASK_JS]) {
     if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`npm run build && npm run build:lambda\` (npm run bench:memory does)`);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-memory-'));
+  const dir = benchTempDir('bucketmove-bench-memory-');
   const ws = loadWorkspace('local');
   const rows: Row[] = [];
   try {
@@ -250,4 +251,14 @@ async function main(): Promise<void> {
   );
 }
 
-runBench('memory', main);
+runBench('memory', main, {
+  describe:
+    'Peak RSS of copying one object per codec and size, through the CLI (against --memory + its baseline) and through the Batch Operations function bundle under Lambda\'s V8 limits, on a local rig per codec',
+  env: [
+    ['BENCH_MEMORY_MIB', 'object sizes, MiB (1,64,256,1024)'],
+    ['BENCH_MEMORY_CODECS', 'codecs (fernet,fernet-rotated,gcm,gcm-rotated)'],
+    ['BENCH_FUNCTION_MB', "the function's memory, MB (1024)"],
+    ['BENCH_MEMORY_DIST, BENCH_MEMORY_REVISION', "another revision's dist folder and its label: writes the memory-before section"],
+    ['BENCH_FERNET_STORAGE, BENCH_MAX_OBJECT_MIB', 'the Fernet storage and codec.maxObjectBytes, for a revision without storage "auto"'],
+  ],
+});

@@ -25,7 +25,7 @@ import { parseSizeSpec } from '../src/seed/sizes';
 import { runAwsCli } from '../rig/aws-cli';
 import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../rig/state';
-import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
+import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 import { plaintextStream, rigClient, runMeasured, writeWorkspaces, type Measured } from './bench-rig';
 
 const MIB = 1024 * 1024;
@@ -110,7 +110,7 @@ async function rcloneCopy(state: RigState, from: string, to: string): Promise<Me
 }
 
 async function migrator(statePath: string, wsDir: string, prefix: string, extraEnv: NodeJS.ProcessEnv): Promise<Measured> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-mig-'));
+  const work = benchTempDir('bucketmove-bench-mig-');
   try {
     const r = await runMeasured(
       process.execPath,
@@ -128,15 +128,16 @@ const fmt = (n: number, d = 0) => n.toFixed(d);
 const mib = (b?: number) => (b === undefined ? '-' : `${fmt(b / MIB)} MiB`);
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(MIGRATE_JS)) throw new Error('run `npm run build` first (npm run bench does)');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-'));
+  if (!fs.existsSync(MIGRATE_JS)) throw new Error('dist/ is not built: run it as npm run bench:migrate, which builds first');
+  const dir = benchTempDir('bucketmove-bench-');
   const statePath = path.join(dir, 'state.json');
   const rows: Row[] = [];
   const ws = loadWorkspace('local');
   try {
     log('starting a rig...');
     fs.mkdirSync(path.join(dir, 'rig'));
-    const { state } = await startRig({ workspace: ws, statePath, dir: path.join(dir, 'rig'), memstoreBytes: 12 * 1024 * MIB });
+    onInterrupt(() => stopRig(statePath));
+    const { state } = await startRig({ workspace: ws, statePath, dir: path.join(dir, 'rig'), memstoreBytes: 12 * 1024 * MIB, ownerPid: process.pid });
     process.env.BUCKETMOVE_RIG_STATE = statePath;
     const admin = rigClient(state, 'primaryAdmin');
     for (const b of ['bench-src', 'bench-aws', 'bench-rclone']) await admin.send(new CreateBucketCommand({ Bucket: b }));
@@ -284,4 +285,12 @@ async function main(): Promise<void> {
   );
 }
 
-runBench('migrate', main);
+runBench('migrate', main, {
+  describe:
+    'The migrator (GET, decrypt, PUT with If-None-Match and SHA-256) against aws s3 sync, rclone copy and raw PUT and GET+PUT loops, on N x 64 KiB objects and one large object, and its peak RSS, on a local rig of its own (about half an hour)',
+  env: [
+    ['BENCH_SMALL_COUNT', 'small objects (5000)'],
+    ['BENCH_LARGE_MIB', 'the large object, MiB (1024)'],
+    ['BENCH_MANY_KEYS', 'keys for the peak RSS of many keys (100000; 0 skips it)'],
+  ],
+});

@@ -4,7 +4,6 @@
  * right after start and after a small workload. Run: npm run bench:rig
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { loadWorkspace } from '../../workspaces/load';
@@ -12,7 +11,7 @@ import { createS3Client } from '../src/aws/clients';
 import { rssBytes } from '../rig/cluster';
 import { cephVersion } from '../rig/install';
 import { startRig, stopRig } from '../rig/rig';
-import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
+import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 
 const ROUNDS = Number(process.env.BENCH_RIG_ROUNDS ?? 5);
 const MIB = 1024 * 1024;
@@ -25,10 +24,11 @@ async function main(): Promise<void> {
   const idle: number[] = [];
   const loaded: number[] = [];
   for (let i = 0; i < ROUNDS; i += 1) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-rig-'));
+    const dir = benchTempDir('bucketmove-bench-rig-');
     const statePath = path.join(dir, 'state.json');
+    onInterrupt(() => stopRig(statePath));
     try {
-      const { state } = await startRig({ workspace: ws, statePath, dir });
+      const { state } = await startRig({ workspace: ws, statePath, dir, ownerPid: process.pid });
       starts.push(state.measured!.startSeconds);
       idle.push(state.measured!.rssBytes);
       // A small workload: 200 objects of 64 KiB through the legacy app user.
@@ -70,4 +70,7 @@ async function main(): Promise<void> {
   );
 }
 
-runBench('rig', main);
+runBench('rig', main, {
+  describe: "The local S3 rig's start time (nothing to accounts ready) and memory, over several starts of rigs of its own",
+  env: [['BENCH_RIG_ROUNDS', 'starts (5)']],
+});

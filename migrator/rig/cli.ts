@@ -1,11 +1,15 @@
 /**
  * `npm run rig -- start|stop|status|install`: the local real S3 (Ceph RGW) with the two accounts of a workspace.
  * Prints endpoints, PIDs and figures, never keys: those are in the state file (mode 0600) only.
+ * Exit codes as every command's: 0 done; 1 the rig failed (start, stop); 2 bad input, or packages missing that it
+ * cannot install (not root, not Debian); 3 `status`: no rig up.
  */
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadWorkspace } from '../../workspaces/load';
+import { exitCodesHelp } from '../src/cli/exit-codes';
+import { EXIT, yargsMessage } from '../src/cli/run-cli';
 import { RigError } from './cluster';
 import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES } from './install';
 import { DEFAULT_MEMSTORE_BYTES, rigStatus, startRig, stopRig } from './rig';
@@ -77,7 +81,7 @@ async function main(argv: string[]): Promise<void> {
       const status = await rigStatus(statePath);
       if (!status) {
         say(`no rig (no ${show(statePath)})`);
-        process.exitCode = 3;
+        process.exitCode = EXIT.incomplete;
         return;
       }
       const { state } = status;
@@ -87,26 +91,33 @@ async function main(argv: string[]): Promise<void> {
       } else {
         say(`rig ${up ? 'up' : 'DOWN'} at ${state.endpoint}; ${Object.entries(state.pids ?? {}).map(([r, p]) => `${r} ${p} ${status.alive[r] ? 'alive' : 'gone'}`).join(', ')}; RSS ${(status.rssBytes / MIB).toFixed(0)} MiB`);
       }
-      if (!up) process.exitCode = 3;
+      if (!up) process.exitCode = EXIT.incomplete;
     })
-    .command('install', 'install the Debian packages the rig and the tests need (radosgw, ceph-mon, ceph-osd, ceph-common, awscli, rclone, curl)', (y) => y, () => {
+    .command('install', `install the Debian packages the rig and the tests need (${[...new Set([...SERVER_PACKAGES, ...CLIENT_PACKAGES].map((n) => n.pkg))].join(', ')}); as root, waiting for another apt-get up to 5 min`, (y) => y, () => {
       const installed = ensurePackages([...SERVER_PACKAGES, ...CLIENT_PACKAGES], (line) => process.stderr.write(`rig: ${line}\n`));
       say(installed.length ? `installed ${installed.join(' ')}` : 'all packages present');
     })
     .demandCommand(1, 'name a command: start, stop, status or install')
+    .epilog(exitCodesHelp({ 1: 'the rig failed (start, stop)', 2: 'bad input, or packages missing that it cannot install (not root, not Debian)', 3: '`status`: no rig up' }))
     .strict()
     .fail((msg, err) => {
-      throw err ?? new ConfigError(`${msg} (see --help)`);
+      throw err ?? new ConfigError(`${yargsMessage(msg)}; see --help`);
     })
     .help()
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 100))
     .parseAsync();
 }
 
 main(hideBin(process.argv)).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof RigError || err instanceof InstallError) {
+  if (err instanceof ConfigError || err instanceof InstallError) {
     process.stderr.write(`rig: ${err.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else if (err instanceof RigError) {
+    process.stderr.write(`rig: ${err.message}\n`);
+    process.exitCode = EXIT.failed;
   } else {
     process.stderr.write(`rig: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT.failed;
   }
-  process.exitCode = 1;
 });

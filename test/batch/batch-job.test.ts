@@ -295,6 +295,90 @@ describe('a whole job: manifest given, job created, waited for, its report read 
   });
 });
 
+describe('a job not finished, and Ctrl-C', () => {
+  const ws = prod();
+  const active: JobDescriptor = { JobId: JOB, Status: 'Active', Operation: { LambdaInvoke: { UserArguments: { env: 'prod' } } }, ProgressSummary: { TotalNumberOfTasks: 10, NumberOfTasksSucceeded: 4, NumberOfTasksFailed: 0 } };
+  const options = (over: Partial<BatchJobOptions>): BatchJobOptions => ({
+    wait: true,
+    checkpoint: (id) => path.join(tmp(), `batch-job-${id}.sqlite`),
+    report: (id) => path.join(tmp(), `batch-${id}`),
+    sleep: async () => {},
+    ...over,
+  });
+
+  test('--job-id without waiting, the job still running: "running" (exit 3), no report read', async () => {
+    control.on(DescribeJobCommand).resolves({ Job: active });
+    const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options({ jobId: JOB, wait: false }));
+    expect(res).toEqual({ kind: 'running', job: active });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  test('interrupted while waiting: the waiting stops at once (no further DescribeJob), the job is not touched', async () => {
+    s3.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    control.on(CreateJobCommand).resolves({ JobId: JOB });
+    control.on(DescribeJobCommand).resolves({ Job: active });
+    const interrupt = new AbortController();
+    let sleeps = 0;
+    const res = await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: new S3Client({}) },
+      options({
+        manifest: `s3://${ws.primary.bucket}/bucketmove-batch/manifests/mine.csv`,
+        signal: interrupt.signal,
+        // Ctrl-C during the second pause.
+        sleep: async () => {
+          if (++sleeps === 2) interrupt.abort();
+        },
+      }),
+    );
+    expect(res).toMatchObject({ kind: 'interrupted', jobId: JOB });
+    expect(sleeps).toBe(2);
+    // One DescribeJob before the wait, then one per pause until the abort: 1 + 2.
+    expect(control.commandCalls(DescribeJobCommand)).toHaveLength(3);
+    expect(control.calls().map((c) => c.args[0].constructor.name)).toEqual(['CreateJobCommand', 'DescribeJobCommand', 'DescribeJobCommand', 'DescribeJobCommand']);
+  });
+
+  test('waitForJob: the default pause ends at once on abort (nothing keeps the process up for the rest of it)', async () => {
+    control.on(DescribeJobCommand).resolves({ Job: active });
+    const interrupt = new AbortController();
+    const started = Date.now();
+    const waiting = waitForJob(new S3ControlClient({}), 'a', JOB, { signal: interrupt.signal, poll: { firstMs: 60_000, factor: 1, maxMs: 60_000 } });
+    setTimeout(() => interrupt.abort(), 50);
+    expect((await waiting).Status).toBe('Active');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(control.commandCalls(DescribeJobCommand)).toHaveLength(1);
+  });
+
+  test('interrupted while the manifest is written from the listing: the upload is abandoned, no job created', async () => {
+    const interrupt = new AbortController();
+    s3.on(ListObjectsV2Command).callsFake(() => {
+      interrupt.abort(); // Ctrl-C while the first page is listed
+      return { Contents: [{ Key: 'a.jpg', Size: 1, ETag: '"x"' }], IsTruncated: true, NextContinuationToken: 't' };
+    });
+    s3.on(PutObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    const client = new S3Client({ region: 'eu-west-1' });
+    const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: client, legacy: () => ({ client, bucket: ws.legacy.bucket }) }, options({ signal: interrupt.signal }));
+    expect(res).toEqual({ kind: 'interrupted' });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(control.calls()).toHaveLength(0);
+  });
+
+  test('interrupted once the manifest is written: no job created, the manifest named', async () => {
+    const interrupt = new AbortController();
+    s3.on(HeadObjectCommand).callsFake(() => {
+      interrupt.abort(); // Ctrl-C while the given manifest's ETag is read
+      return { ETag: `"${ETAG}"` };
+    });
+    const res = await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: new S3Client({}) },
+      options({ manifest: `s3://${ws.primary.bucket}/bucketmove-batch/manifests/mine.csv`, signal: interrupt.signal }),
+    );
+    expect(res).toEqual({ kind: 'interrupted', manifest: { bucket: ws.primary.bucket, key: 'bucketmove-batch/manifests/mine.csv', etag: ETAG } });
+    expect(control.calls()).toHaveLength(0);
+  });
+});
+
 describe('the pure parts', () => {
   test('the 2.0 event as AWS documents it is read; keys decoded as unquote_plus does', () => {
     const inv = parseInvocation({

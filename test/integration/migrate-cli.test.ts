@@ -1,6 +1,6 @@
 /**
- * The migrate CLI as a user runs it: killed with SIGKILL at several points and rerun, stopped with Ctrl-C, and given
- * bad input (one line on stderr, exit 2, nothing written).
+ * The migrate CLI as a user runs it: killed with SIGKILL at several points and rerun, stopped with Ctrl-C (exit 130),
+ * stopped by --limit (exit 3), and given bad input (one line on stderr, exit 2, nothing written).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -130,16 +130,25 @@ describe('killed with SIGKILL at several points, then rerun', () => {
   }, 240_000);
 });
 
+/**
+ * A prefix of `count` seeded objects for one test, and the migrate CLI over it (`migrate(more)`: with more flags) with
+ * a checkpoint, report and workspace folder of its own.
+ */
+async function cliCase(name: string, count: number, size: string, flags: string[] = []) {
+  const prefix = `${uniqueKey(name)}/`;
+  const entries = await seed(prefix, count, size, name);
+  const dir = tmp();
+  const wsDir = tmp();
+  writeWorkspace(wsDir);
+  const cp = path.join(dir, 'cp.sqlite');
+  const args = ['--env', 'local', '--prefix', prefix, '--checkpoint', cp, '--report', path.join(dir, 'report'), '--progress', 'log', ...flags];
+  return { prefix, entries, dir, cp, migrate: (more: string[] = []) => migrateCli([...args, ...more], { cwd: dir, workspacesDir: wsDir }) };
+}
+
 describe('Ctrl-C', () => {
   test('stops cleanly (exit 130, in-flight objects finish, the checkpoint and report are consistent) and a rerun completes', async () => {
-    const prefix = `${uniqueKey('cli-int')}/`;
-    const entries = await seed(prefix, 80, '1KiB-300KiB', 'interrupt');
-    const dir = tmp();
-    const wsDir = tmp();
-    writeWorkspace(wsDir);
-    const cp = path.join(dir, 'cp.sqlite');
-    const args = ['--env', 'local', '--prefix', prefix, '--checkpoint', cp, '--report', path.join(dir, 'report'), '--concurrency', '2', '--progress', 'log'];
-    const run = migrateCli(args, { cwd: dir, workspacesDir: wsDir });
+    const { prefix, entries, dir, cp, migrate } = await cliCase('cli-int', 80, '1KiB-300KiB', ['--concurrency', '2']);
+    const run = migrate();
     await until(() => peek(cp).done >= 10, '10 objects done');
     run.child.kill('SIGINT');
     const res = await run.done;
@@ -155,8 +164,21 @@ describe('Ctrl-C', () => {
     const inNew = new Set(await listKeys('primary', prefix));
     expect(rows.filter((r) => r[3] === 'succeeded').every((r) => inNew.has(decodeURIComponent(r[1])))).toBe(true);
 
-    const rerun = await migrateCli(args, { cwd: dir, workspacesDir: wsDir }).done;
+    const rerun = await migrate().done;
     expect(rerun.code).toBe(0);
+    expect((await listKeys('primary', prefix)).length).toBe(entries.length);
+  }, 120_000);
+});
+
+describe('--limit', () => {
+  test('stops after that many objects with exit 3 (more to do) and says how many remain; the rerun finishes with exit 0', async () => {
+    const { prefix, entries, migrate } = await cliCase('cli-limit', 12, '1KiB');
+    const first = await migrate(['--limit', '5']).done;
+    expect(first.code).toBe(3);
+    expect(first.stdout).toMatch(/^migration of local NOT complete: 7 of 12 objects not migrated \(7 not attempted yet\)/);
+    expect((await listKeys('primary', prefix)).length).toBe(5);
+    const rest = await migrate().done;
+    expect(rest.code).toBe(0);
     expect((await listKeys('primary', prefix)).length).toBe(entries.length);
   }, 120_000);
 });

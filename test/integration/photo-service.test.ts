@@ -1,9 +1,11 @@
 /**
  * The reference photo service as it runs (a child process, wired from the environment) on the real RGW: its
  * endpoints, status codes and bodies, odd keys through URLs, the fallback-hit and heartbeat lines on stdout, errors
- * that name nothing internal, and the start-up refusals.
+ * that name nothing internal, the start-up refusals, and SIGTERM through `npm run`.
  */
+import { spawn } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
+import * as fs from 'fs';
 import * as http from 'http';
 import type { Socket } from 'net';
 import * as path from 'path';
@@ -13,7 +15,7 @@ import { generateFernetKey } from '../../migrator/src/codec/fernet';
 import { countFallbackHitsInFile as auditLogFile } from '../../migrator/src/audit/fallback-log-file';
 import { countFallbackHitsInFile, HEARTBEAT_EVENT } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
-import { REPO, runPhotoServiceToExit, startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
+import { cleanEnv, REPO, runPhotoServiceToExit, startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
 import { isTombstone } from '../../migrator/src/migrate/provenance';
@@ -313,6 +315,46 @@ describe('start-up', () => {
       await held.close();
     }
   });
+
+  test('SIGTERM to `npm run photo-service` reaches the service (npm\'s child is the service itself): it stops cleanly, nothing left running', async () => {
+    // As a user runs it: npm, its script (exec node bin/bucketmove.js photo-service), the launcher, which runs the
+    // service in its own process (compiling dist/ first if a source changed, hence the long wait for the first line).
+    const npm = spawn('npm', ['run', '-s', 'photo-service'], {
+      cwd: REPO,
+      env: { ...cleanEnv(), PATH: process.env.PATH, PORT: '0', ...storeEnv({ mode: 'new-only', extra: { PHOTO_STORE_HEARTBEAT_MS: '200' } }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const npmExit = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    // The service's process id, from its heartbeat's instance ("<pid>-<random>").
+    let servicePid: number | undefined;
+    for (let i = 0; i < 3000 && servicePid === undefined && npm.exitCode === null; i++) {
+      const beat = out.split('\n').find((l) => l.includes(`"event":"${HEARTBEAT_EVENT}"`));
+      if (beat) servicePid = Number((JSON.parse(beat) as { instance: string }).instance.split('-')[0]);
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect({ servicePid, err }).toEqual({ servicePid: expect.any(Number), err: expect.any(String) });
+    try {
+      // npm's own child: `sh -c "exec node bin/bucketmove.js photo-service"` became the launcher, which runs the service
+      // in its process (no shell or launcher in between that a signal would stop while the service lives on).
+      const parentPid = Number(fs.readFileSync(`/proc/${servicePid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      expect(parentPid).toBe(npm.pid);
+      npm.kill('SIGTERM');
+      expect(await npmExit).toBe(0); // the service's own exit code: it finished its requests and stopped
+      expect(out.trim().split('\n').pop()).toContain('"event":"service.stopped"');
+      expect(() => process.kill(servicePid!, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' })); // no orphan
+    } finally {
+      // A regression would leave the service running on its port (and this file's pipes open): end it here.
+      try {
+        if (servicePid) process.kill(servicePid, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    }
+  }, 400_000);
 
   test('SIGTERM stops it cleanly (exit 0): its heartbeats, a last one, then its counters in the last line; the audit reads the beats', async () => {
     const started = new Date();

@@ -5,7 +5,7 @@ import { loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
 import { plannedUsers } from '../../migrator/rig/accounts';
 import { expectedComm, isOurs, killDaemons, RigError } from '../../migrator/rig/cluster';
 import { appUserPolicy, readerRolePolicy, trustPolicy, writerRolePolicy } from '../../migrator/rig/grants';
-import { ensurePackages, InstallError, SERVER_PACKAGES } from '../../migrator/rig/install';
+import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES, type AptRun } from '../../migrator/rig/install';
 import { rigKmsKeyId } from '../../migrator/rig/rig';
 import { readRigState, rigStatePath, writeRigState, type RigState } from '../../migrator/rig/state';
 import { awsCliEnv } from '../../migrator/rig/aws-cli';
@@ -135,11 +135,81 @@ describe('install step', () => {
   });
 
   test('not root: the exact command to run', () => {
-    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { installed: (b) => b !== 'radosgw', isDebian: () => true, isRoot: none })).toThrow(
+    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { installed: (n) => n.bin !== 'radosgw', isDebian: () => true, isRoot: none })).toThrow(
       new InstallError(
         'missing Debian packages radosgw: run `sudo apt-get update && sudo apt-get install -y --no-install-recommends radosgw` (the rig installs them itself only as root)',
       ),
     );
+  });
+
+  test("the tests' clients include Debian's Python with boto3 and cryptography", () => {
+    const pkgs = CLIENT_PACKAGES.map((n) => n.pkg);
+    expect(pkgs).toEqual(expect.arrayContaining(['awscli', 'rclone', 'curl', 'python3-boto3', 'python3-cryptography']));
+    const installs: string[][] = [];
+    const missing = ensurePackages(CLIENT_PACKAGES, undefined, {
+      installed: (n) => n.pythonModule === undefined || installs.length > 0, // every program there, no Python module yet
+      isDebian: () => true,
+      isRoot: () => true,
+      aptGet: (args) => (args[0] === 'install' && installs.push(args), { status: 0, output: '' }),
+    });
+    expect(missing).toEqual(['python3-boto3', 'python3-cryptography']);
+    expect(installs).toEqual([['install', '-y', '-q', '--no-install-recommends', 'python3-boto3', 'python3-cryptography']]);
+  });
+
+  /** apt-get as it answers while another apt-get holds the lock `busy` times, then as it answers `then`. */
+  function lockedApt(busy: number, then: AptRun = { status: 0, output: '' }) {
+    const calls: string[][] = [];
+    let refusals = 0;
+    const aptGet = (args: string[]): AptRun => {
+      calls.push(args);
+      if (refusals < busy) {
+        refusals++;
+        return { status: 100, output: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n' };
+      }
+      return then;
+    };
+    let clock = 0;
+    return { calls, aptGet, sleep: (ms: number) => void (clock += ms), now: () => clock };
+  }
+  const asRoot = { installed: (n: { bin?: string }) => n.bin !== 'radosgw', isDebian: () => true, isRoot: () => true };
+
+  test('another apt-get holds the lock: waits (saying so once), then installs', () => {
+    const apt = lockedApt(3);
+    const lines: string[] = [];
+    let installedNow = false;
+    const got = ensurePackages(SERVER_PACKAGES, (l) => lines.push(l), {
+      ...asRoot,
+      installed: (n) => installedNow || n.bin !== 'radosgw',
+      aptGet: (args) => {
+        const r = apt.aptGet(args);
+        if (args[0] === 'install' && r.status === 0) installedNow = true;
+        return r;
+      },
+      sleep: apt.sleep,
+      now: apt.now,
+    });
+    expect(got).toEqual(['radosgw']);
+    expect(apt.calls.map((a) => a[0])).toEqual(['update', 'update', 'update', 'update', 'install']);
+    expect(lines.filter((l) => l.includes('holds the package lock'))).toEqual([
+      'another apt-get or dpkg holds the package lock (E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?): waiting for it, up to 5 min',
+    ]);
+  });
+
+  test('the lock still held after the wait: one line with what to run, no endless wait', () => {
+    const apt = lockedApt(Infinity);
+    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { ...asRoot, aptGet: apt.aptGet, sleep: apt.sleep, now: apt.now })).toThrow(
+      /^another apt-get or dpkg still holds the package lock after 5 min \(.*\): once it has finished, run `npm run rig -- install` \(or `apt-get update && apt-get install -y --no-install-recommends radosgw`\)$/,
+    );
+    expect(apt.now()).toBeGreaterThanOrEqual(300_000);
+    expect(apt.now()).toBeLessThan(310_000);
+  });
+
+  test('any other apt-get failure: at once, with its last line', () => {
+    const apt = lockedApt(0, { status: 100, output: 'E: Unable to locate package radosgw\n' });
+    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { ...asRoot, aptGet: apt.aptGet, sleep: apt.sleep, now: apt.now })).toThrow(
+      'apt-get update failed (E: Unable to locate package radosgw): run `apt-get update && apt-get install -y --no-install-recommends radosgw` by hand and retry',
+    );
+    expect(apt.calls).toHaveLength(1);
   });
 });
 

@@ -34,7 +34,8 @@ interface Harness {
   run(opts?: Partial<TeardownOptions>, listing?: typeof objects, codes?: number[]): ReturnType<typeof runTeardown>;
 }
 
-function harness(): Harness {
+/** `o`: an interrupt signal, a hook run as each step starts (0-based), and a confirmation, for the gate's deps. */
+function harness(o: { signal?: AbortSignal; onStep?: (i: number) => void; confirm?: (what: string) => Promise<boolean> } = {}): Harness {
   const root = tmpDir();
   const h: Harness = {
     root,
@@ -51,12 +52,15 @@ function harness(): Harness {
           },
           runner: async (step) => {
             h.steps.push(step);
+            o.onStep?.(h.steps.length - 1);
             return { code: codes[h.steps.length - 1] ?? 0 };
           },
           out: (line) => h.lines.push(line),
           now: () => FIXED_NOW,
           processEnv: {},
           context: {},
+          signal: o.signal,
+          confirm: o.confirm,
         },
         { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, dryRun: false, approvalValidMs: 24 * HOUR, approvedBy: 'release-manager@example.com', stateRoot: root, cwd: root, ...opts },
       ),
@@ -246,8 +250,9 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     expect(steps).toEqual([]);
     const text = lines.join('\n');
     expect(text).toContain('legacy bucket chatapp-legacy-photos: unchanged since the audit (25 objects');
-    expect(text).toContain('Target "s3-compatible" has no Terraform stack');
-    expect(text).toMatch(/cdktf deploy legacy-local .*\n.*cdktf destroy legacy-local/);
+    expect(text).toContain('Env "local" has target "s3-compatible": it has no Terraform stack');
+    expect(text).toContain('cdktf deploy then cdktf destroy legacy-<env>');
+    expect(text).not.toContain('legacy-local'); // no such stack: never named as if it existed
     expect(text).toContain("1. Remove the legacy side from the app's environment");
     expect(fs.existsSync(path.join(h.root, '.bucketmove', 'local', 'teardown'))).toBe(false);
   });
@@ -411,5 +416,65 @@ describe('when a Terraform step fails, or the operator declines', () => {
     expect(result.status).toBe('declined');
     expect(asked).toBe(`destroy legacy-prod: the legacy bucket ${ws.legacy.bucket} with its 25 objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`);
     nothingDone(h);
+  });
+});
+
+describe('interrupted (Ctrl-C, SIGTERM): the gate stops at its next boundary', () => {
+  const record = (file: string | undefined) => JSON.parse(fs.readFileSync(file!, 'utf8')) as { outcome: string; steps: { exitCode: number }[] };
+
+  test('Ctrl-C during the deploy (Terraform stops, exit 1): no destroy; interrupted, not failed; the record says so', async () => {
+    const interrupt = new AbortController();
+    const h = harness({ signal: interrupt.signal, onStep: (i) => i === 0 && interrupt.abort() });
+    report(h.root);
+    const result = await h.run({}, objects, [1]);
+    expect(result.status).toBe('interrupted');
+    expect(h.steps.map((s) => s.args[0])).toEqual(['deploy']);
+    expect(h.lines.join('\n')).toContain('teardown interrupted during the deploy (exit 1); nothing was destroyed. Run the gate again, or, while the approval');
+    expect(record(result.record)).toMatchObject({ outcome: 'interrupted', steps: [{ exitCode: 1 }] });
+  });
+
+  test('SIGTERM during the deploy (which finishes): the destroy does not start; the line says how to finish', async () => {
+    const interrupt = new AbortController();
+    const h = harness({ signal: interrupt.signal, onStep: (i) => i === 0 && interrupt.abort() });
+    report(h.root);
+    const result = await h.run();
+    expect(result.status).toBe('interrupted');
+    expect(h.steps.map((s) => s.args[0])).toEqual(['deploy']);
+    expect(h.lines.join('\n')).toMatch(/teardown interrupted after the deploy, before the destroy; nothing was destroyed\. .*finish with\n {2}\$ BUCKETMOVE_TEARDOWN_APPROVAL=\S+ BUCKETMOVE_ENVS=prod \S*cdktf destroy legacy-prod/);
+    expect(record(result.record)).toMatchObject({ outcome: 'interrupted', steps: [{ exitCode: 0 }] });
+  });
+
+  test('interrupted during the last step, which succeeded: destroyed (the work is done)', async () => {
+    const interrupt = new AbortController();
+    const h = harness({ signal: interrupt.signal, onStep: (i) => i === 1 && interrupt.abort() });
+    report(h.root);
+    expect((await h.run()).status).toBe('destroyed');
+  });
+
+  test('Ctrl-C at the confirmation: nothing written or run', async () => {
+    const interrupt = new AbortController();
+    const h = harness({
+      signal: interrupt.signal,
+      confirm: async () => {
+        interrupt.abort();
+        return false;
+      },
+    });
+    report(h.root);
+    const result = await h.run();
+    expect(result.status).toBe('interrupted');
+    expect(h.lines.at(-1)).toBe('interrupted: nothing was written or changed');
+    nothingDone(h);
+  });
+
+  test('a dry run interrupted during its init: no plan, nothing kept', async () => {
+    const interrupt = new AbortController();
+    const h = harness({ signal: interrupt.signal, onStep: (i) => i === 0 && interrupt.abort() });
+    report(h.root);
+    const result = await h.run({ dryRun: true }, objects, [1]);
+    expect(result.status).toBe('interrupted');
+    expect(h.steps.map((s) => s.args[0])).toEqual(['init']);
+    expect(h.lines.at(-1)).toBe('dry run interrupted: nothing was changed');
+    expect(fs.existsSync(result.synth!.outdir)).toBe(false);
   });
 });

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigError } from '../../../workspaces/load';
 import { clientConfig } from '../aws/clients';
-import { describeAwsError, errorCodeOf } from '../aws/errors';
+import { describeAwsError, errorCodeOf, nameOperations } from '../aws/errors';
 import { CoverageMeter } from './coverage';
 import { FALLBACK_HIT_EVENT, FALLBACK_HIT_FIELDS, HEARTBEAT_EVENT } from './fallback-event';
 import { SAMPLE_KEYS, type FallbackCount } from './fallback-count';
@@ -101,7 +101,7 @@ const insightsPeriod = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : 
 /** A CloudWatch Logs client for the workspace's region, with the shared transport and the SDK's default credentials. */
 export function createLogsClient(region: string): CloudWatchLogsClient {
   const { requestHandler, retryStrategy } = clientConfig({ region, s3Compatible: false });
-  return new CloudWatchLogsClient({ region, requestHandler, retryStrategy });
+  return nameOperations(new CloudWatchLogsClient({ region, requestHandler, retryStrategy }));
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,7 @@
  */
 import { Presets, SingleBar } from 'cli-progress';
 import type { Logger } from '../log';
-import { formatDuration } from '../migrate/progress';
+import { timeLeft } from '../migrate/progress';
 
 export interface AuditEvents {
   /** One legacy key judged (`problem`: it has at least one problem). */
@@ -20,15 +20,16 @@ export class AuditProgress implements AuditEvents {
   private bar?: SingleBar;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly opts: { log: Logger; tty: boolean; expectedKeys: number; intervalMs?: number }) {}
+  constructor(private readonly opts: { log: Logger; tty: boolean; expectedKeys: number; intervalMs?: number; stream?: NodeJS.WritableStream }) {}
 
   start(): void {
     if (this.opts.tty) {
       this.bar = new SingleBar(
         {
-          format: ' audit {bar} {value}/{total} legacy keys | {rate} keys/s | ETA {eta} | problems {problems}',
+          // {left}, not cli-progress's own {eta}, which shows "NULL" (migrate/progress.ts).
+          format: ' audit {bar} {value}/{total} legacy keys | {rate} keys/s | ETA {left} | problems {problems}',
           hideCursor: true,
-          stream: process.stderr,
+          stream: this.opts.stream ?? process.stderr,
           fps: 5,
         },
         Presets.shades_classic,
@@ -76,6 +77,6 @@ export class AuditProgress implements AuditEvents {
 
   private payload() {
     const s = this.snapshot();
-    return { rate: s.keysPerSecond.toFixed(1), eta: s.etaSeconds === null ? '-' : formatDuration(s.etaSeconds), problems: s.problems };
+    return { rate: s.keysPerSecond.toFixed(1), left: timeLeft(s.etaSeconds), problems: s.problems };
   }
 }

@@ -18,11 +18,11 @@ import {
   type CredentialsMode,
 } from './credentials';
 import { resolveEndpoint, SIDES, type ResolvedEndpoint, type Side } from './endpoint';
-import { describeAwsError, httpStatusOf } from './errors';
+import { credentialsProblem, describeAwsError, httpStatusOf, nameOperations } from './errors';
 import { createRequestHandler, createRetryStrategy, transport as completeTransport, type Transport } from './http';
 
 // The SDK warns once per process that its releases after January 2027 need Node 22; this project's tools still run
-// on Node 20 (README, Tests: Node versions), so the warning would only be noise on every CLI's stderr. An explicit
+// on Node 20 (docs/testing.md, "Node versions"), so the warning would only be noise on every CLI's stderr. An explicit
 // setting wins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -53,7 +53,7 @@ export function clientConfig(s: Omit<S3Settings, 'credentials'>): S3ClientConfig
 
 /** A bare S3 client for an endpoint and credentials (the rig and tests use it for principals other than the sides'). */
 export function createS3Client(s: S3Settings): S3Client {
-  return new S3Client({ ...clientConfig(s), credentials: s.credentials });
+  return nameOperations(new S3Client({ ...clientConfig(s), credentials: s.credentials }));
 }
 
 export interface SideClientOptions {
@@ -111,7 +111,7 @@ export function createSideClient(ws: LoadedWorkspace, side: Side, options: SideC
       retryStrategy: createRetryStrategy(t),
     });
   }
-  const s3 = new S3Client({ ...config, credentials });
+  const s3 = nameOperations(new S3Client({ ...config, credentials }));
   // Either way the credentials act in the side's own account: the role lives there, and so does the owner of the keys.
   const bucket = bucketAddress({ bucket: ws[side].bucket, bucketAccount: endpoint.accountId, callerAccount: endpoint.accountId, s3Compatible: endpoint.s3Compatible });
   return { side, s3, bucket, endpoint, mode, roleArn, destroy: () => s3.destroy() };
@@ -139,7 +139,9 @@ export async function preflight(c: SideClient): Promise<void> {
         `the ${c.side} side: STS refused to assume ${c.roleArn} (HTTP ${status}): check that the role trusts the migrator principal and the workspace's migration.externalId`,
       );
     }
-    throw new ConfigError(`the ${c.side} side: no usable credentials (${describeAwsError(err)})`);
+    const missing = credentialsProblem(err);
+    const whose = c.mode === 'assume-role' ? `to assume ${c.roleArn} with` : 'for';
+    throw new ConfigError(missing ? `the ${c.side} side: ${missing}` : `the ${c.side} side: no usable credentials ${whose} (${describeAwsError(err)})`);
   }
   try {
     await c.s3.send(new HeadBucketCommand({ Bucket: c.bucket }));

@@ -15,9 +15,9 @@ import { Checkpoint } from '../migrate/checkpoint';
 import { completionRows, readReportManifest, reportManifestKey, type CompletionRow } from './completion-report';
 import { createJob, createJobInput, jobNames, type ManifestLocation } from './create-job';
 import { jobSource, summarizeJob, type JobSummary } from './job-summary';
-import { describeJob, describeProgress, waitForJob, type PollOptions } from './wait-job';
+import { describeJob, describeProgress, isFinished, waitForJob, type WaitOptions, type PollOptions } from './wait-job';
 import { parseS3Url } from '../sources/manifest-object';
-import { manifestAt, writeManifest, writeRetryManifest } from './write-manifest';
+import { manifestAt, writeManifest, writeRetryManifest, type WrittenManifest } from './write-manifest';
 
 /** Refuses, in one line, a workspace the job cannot run for. */
 export function checkBatchWorkspace(ws: LoadedWorkspace): void {
@@ -56,14 +56,23 @@ export interface BatchJobOptions {
   readonly checkpoint: (jobId: string) => string;
   readonly report: (jobId: string) => string;
   readonly poll?: PollOptions;
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: WaitOptions['sleep'];
   readonly note?: (line: string) => void;
+  /**
+   * Ctrl-C: stops writing the manifest (nothing written, no job created), creates no job after a manifest was written,
+   * and stops waiting for a job (which runs on). Reading a finished job's report is not interrupted.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export type BatchJobResult =
   | { readonly kind: 'nothing-to-do'; readonly manifest: ManifestLocation }
   | { readonly kind: 'started'; readonly jobId: string; readonly manifest?: ManifestLocation }
   | { readonly kind: 'suspended'; readonly job: JobDescriptor }
+  /** Not finished and not waited for (--job-id without waiting): read its report later. */
+  | { readonly kind: 'running'; readonly job: JobDescriptor }
+  /** Stopped by `signal`: before any job was created (`jobId` undefined), or while waiting for one, which runs on. */
+  | { readonly kind: 'interrupted'; readonly jobId?: string; readonly manifest?: ManifestLocation }
   | ({ readonly kind: 'finished'; readonly job: JobDescriptor } & JobSummary);
 
 export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: BatchJobOptions): Promise<BatchJobResult> {
@@ -72,22 +81,16 @@ export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: Batch
   const note = o.note ?? (() => {});
   let jobId = o.jobId;
   let manifest: ManifestLocation | undefined;
+  const interrupted = () => o.signal?.aborted ?? false;
   if (!jobId) {
-    if (o.retryOf) {
-      const written = await retryManifest(ws, c.s3, o.checkpoint(o.retryOf), o.retryOf, o.retryQuarantined ?? false);
-      manifest = written;
-      note(`manifest: s3://${written.bucket}/${written.key} (${written.objects} keys job ${o.retryOf} left ${o.retryQuarantined ? 'failed or quarantined' : 'failed'}, ETag ${written.etag})`);
-      if (written.objects === 0) return { kind: 'nothing-to-do', manifest };
-    } else if (o.manifest) {
-      manifest = await manifestAt(c.s3, parseS3Url(o.manifest));
-      note(`manifest: s3://${manifest.bucket}/${manifest.key} (ETag ${manifest.etag})`);
-    } else {
-      if (!c.legacy) throw new Error('no legacy client to list the bucket with');
-      const written = await writeManifest(ws, c.legacy(), c.s3, { prefix: o.prefix });
-      manifest = written;
-      note(`manifest: s3://${written.bucket}/${written.key} (${written.objects} keys, ETag ${written.etag})`);
-      if (written.objects === 0) return { kind: 'nothing-to-do', manifest };
+    try {
+      manifest = await jobManifest(ws, c, o, note);
+    } catch (err) {
+      if (interrupted()) return { kind: 'interrupted' }; // the manifest's writer left nothing behind
+      throw err;
     }
+    if ('objects' in manifest && manifest.objects === 0) return { kind: 'nothing-to-do', manifest };
+    if (interrupted()) return { kind: 'interrupted', manifest };
     jobId = await createJob(c.control, createJobInput(ws, manifest, { priority: o.priority }));
     note(`job ${jobId} created (function ${names.functionArn}, report under s3://${ws.primary.bucket}/${names.reportPrefix}/job-${jobId}/)`);
     if (!o.wait) return { kind: 'started', jobId, manifest };
@@ -97,17 +100,35 @@ export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: Batch
   if (userEnv !== undefined && userEnv !== ws.env) {
     throw new ConfigError(`job ${jobId} was made for env "${userEnv}", not "${ws.env}": give --env ${userEnv}`);
   }
-  if (o.wait) job = await waitForJob(c.control, names.accountId, jobId, { poll: o.poll, sleep: o.sleep, onStatus: (j) => note(describeProgress(j)) });
-  if (job.Status === 'Suspended') return { kind: 'suspended', job };
-  if (!['Complete', 'Failed', 'Cancelled'].includes(job.Status ?? '')) {
-    throw new ConfigError(`job ${jobId} is ${job.Status}, not finished: wait for it (drop --no-wait) and read its report then`);
+  if (o.wait && !interrupted()) {
+    job = await waitForJob(c.control, names.accountId, jobId, { poll: o.poll, sleep: o.sleep, signal: o.signal, onStatus: (j) => note(describeProgress(j)) });
   }
+  if (job.Status === 'Suspended') return { kind: 'suspended', job };
+  if (!isFinished(job)) return interrupted() && o.wait ? { kind: 'interrupted', jobId, manifest } : { kind: 'running', job };
   const rows = await reportRows(c.s3, ws.primary.bucket, reportManifestKey(names.reportPrefix, jobId));
   const summary = await summarizeJob(ws, job, rows, { checkpoint: o.checkpoint(jobId), report: o.report(jobId) });
   return { kind: 'finished', job, ...summary };
 }
 
-async function retryManifest(ws: LoadedWorkspace, s3: S3Client, file: string, jobId: string, quarantined: boolean) {
+/** The job's manifest: the retry of an earlier job's failures, the one given, or one written from a listing. */
+async function jobManifest(ws: LoadedWorkspace, c: BatchClients, o: BatchJobOptions, note: (line: string) => void): Promise<ManifestLocation | WrittenManifest> {
+  if (o.retryOf) {
+    const written = await retryManifest(ws, c.s3, o.checkpoint(o.retryOf), o.retryOf, o.retryQuarantined ?? false, o.signal);
+    note(`manifest: s3://${written.bucket}/${written.key} (${written.objects} keys job ${o.retryOf} left ${o.retryQuarantined ? 'failed or quarantined' : 'failed'}, ETag ${written.etag})`);
+    return written;
+  }
+  if (o.manifest) {
+    const given = await manifestAt(c.s3, parseS3Url(o.manifest));
+    note(`manifest: s3://${given.bucket}/${given.key} (ETag ${given.etag})`);
+    return given;
+  }
+  if (!c.legacy) throw new Error('no legacy client to list the bucket with');
+  const written = await writeManifest(ws, c.legacy(), c.s3, { prefix: o.prefix, signal: o.signal });
+  note(`manifest: s3://${written.bucket}/${written.key} (${written.objects} keys, ETag ${written.etag})`);
+  return written;
+}
+
+async function retryManifest(ws: LoadedWorkspace, s3: S3Client, file: string, jobId: string, quarantined: boolean, signal?: AbortSignal) {
   if (!fs.existsSync(file)) {
     throw new ConfigError(`no checkpoint of job ${jobId} at ${displayPath(file)}: read its report first (npm run batch -- --env ${ws.env} --job-id ${jobId}) or give its --checkpoint`);
   }
@@ -117,7 +138,7 @@ async function retryManifest(ws: LoadedWorkspace, s3: S3Client, file: string, jo
     if (id?.source !== jobSource(jobId) || id.env !== ws.env || id.legacyBucket !== ws.legacy.bucket || id.newBucket !== ws.primary.bucket) {
       throw new ConfigError(`checkpoint ${displayPath(file)} is not the one of job ${jobId} in env ${ws.env} (it records ${id?.source ?? 'no job'}, env ${id?.env ?? '?'})`);
     }
-    return await writeRetryManifest(ws, s3, checkpoint, { jobId, quarantined });
+    return await writeRetryManifest(ws, s3, checkpoint, { jobId, quarantined, signal });
   } finally {
     checkpoint.close();
   }

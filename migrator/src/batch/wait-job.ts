@@ -1,7 +1,9 @@
 /**
  * Waiting for a Batch Operations job: DescribeJob, again and again with a growing pause (a pure function of the
- * attempt), until the job has ended (Complete, Failed, Cancelled) or waits for a person (Suspended).
+ * attempt), until the job has ended (Complete, Failed, Cancelled), waits for a person (Suspended), or the waiting is
+ * interrupted (the job runs on: waiting is only watching it).
  */
+import { setTimeout as delay } from 'timers/promises';
 import { DescribeJobCommand, type JobDescriptor, type S3ControlClient } from '@aws-sdk/client-s3-control';
 
 export const FINAL_STATUSES = ['Complete', 'Failed', 'Cancelled'] as const;
@@ -29,20 +31,35 @@ export async function describeJob(client: Pick<S3ControlClient, 'send'>, account
 
 export interface WaitOptions {
   readonly poll?: PollOptions;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** The pause between two DescribeJob calls; it may end early when `signal` aborts. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Told of every answer (the CLI prints the progress). */
   readonly onStatus?: (job: JobDescriptor) => void;
+  /** Stops the waiting (Ctrl-C): the job's last description is returned, whatever its status. */
+  readonly signal?: AbortSignal;
 }
 
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A pause that an abort ends at once (so an interrupted wait does not keep the process up for the rest of it). */
+const sleepFor = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 export async function waitForJob(client: Pick<S3ControlClient, 'send'>, accountId: string, jobId: string, o: WaitOptions = {}): Promise<JobDescriptor> {
   for (let attempt = 1; ; attempt++) {
     const job = await describeJob(client, accountId, jobId);
     o.onStatus?.(job);
-    if ((STOPPING_STATUSES as readonly string[]).includes(job.Status ?? '')) return job;
-    await (o.sleep ?? sleepFor)(pollDelay(attempt, o.poll));
+    if (isStopping(job) || o.signal?.aborted) return job;
+    await (o.sleep ?? sleepFor)(pollDelay(attempt, o.poll), o.signal);
+    if (o.signal?.aborted) return job;
   }
+}
+
+/** Whether the job has ended or waits for a person: waiting longer would not change it. */
+export function isStopping(job: JobDescriptor): boolean {
+  return (STOPPING_STATUSES as readonly string[]).includes(job.Status ?? '');
+}
+
+/** Whether the job has ended (its completion report, if any, is written). */
+export function isFinished(job: JobDescriptor): boolean {
+  return (FINAL_STATUSES as readonly string[]).includes(job.Status ?? '');
 }
 
 /** One line on a job: its status and task counts. */

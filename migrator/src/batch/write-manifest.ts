@@ -26,10 +26,13 @@ export interface WrittenManifest extends ManifestLocation {
   readonly objects: number;
 }
 
-/** Writes the keys of `keys` as a CSV manifest into the new bucket (with `writer`), under `<reportsPrefix>manifests/<name>.csv`. */
-async function writeJobManifest(ws: LoadedWorkspace, writer: S3Client, keys: KeySource, name: string): Promise<WrittenManifest> {
+/**
+ * Writes the keys of `keys` as a CSV manifest into the new bucket (with `writer`), under
+ * `<reportsPrefix>manifests/<name>.csv`. An abort of `signal` stops it with nothing written (the upload is aborted).
+ */
+async function writeJobManifest(ws: LoadedWorkspace, writer: S3Client, keys: KeySource, name: string, signal?: AbortSignal): Promise<WrittenManifest> {
   const at = { bucket: ws.primary.bucket, key: `${batchPrefixes(ws).manifests}${name}.csv` };
-  const { objects } = await writeCsvManifest(keys, ws.legacy.bucket, s3Sink(writer, at, sseParams(ws.primary.encryption)));
+  const { objects } = await writeCsvManifest(keys, ws.legacy.bucket, s3Sink(writer, at, sseParams(ws.primary.encryption)), { signal });
   return { ...(await manifestAt(writer, at)), objects };
 }
 
@@ -38,9 +41,9 @@ export async function writeManifest(
   ws: LoadedWorkspace,
   legacy: { client: S3Client; bucket: string },
   writer: S3Client,
-  o: { prefix?: string; now?: Date } = {},
+  o: { prefix?: string; now?: Date; signal?: AbortSignal } = {},
 ): Promise<WrittenManifest> {
-  return writeJobManifest(ws, writer, bucketListing(legacy.client, legacy.bucket, { prefix: o.prefix }), `${ws.env}-${fileStamp(o.now)}`);
+  return writeJobManifest(ws, writer, bucketListing(legacy.client, legacy.bucket, { prefix: o.prefix }), `${ws.env}-${fileStamp(o.now)}`, o.signal);
 }
 
 /**
@@ -51,7 +54,7 @@ export async function writeRetryManifest(
   ws: LoadedWorkspace,
   writer: S3Client,
   checkpoint: Checkpoint,
-  o: { jobId: string; quarantined: boolean; now?: Date },
+  o: { jobId: string; quarantined: boolean; now?: Date; signal?: AbortSignal },
 ): Promise<WrittenManifest> {
   const states: ObjectState[] = o.quarantined ? ['failed', 'quarantined'] : ['failed'];
   const failedKeys: KeySource = {
@@ -68,5 +71,5 @@ export async function writeRetryManifest(
       yield { objects, cursor: '', isLast: true };
     },
   };
-  return writeJobManifest(ws, writer, failedKeys, `${ws.env}-retry-of-${o.jobId}-${fileStamp(o.now)}`);
+  return writeJobManifest(ws, writer, failedKeys, `${ws.env}-retry-of-${o.jobId}-${fileStamp(o.now)}`, o.signal);
 }

@@ -27,7 +27,7 @@ import { loadCodec } from '../codec';
 import { createLogger } from '../log';
 import { MAX_SHARDS } from '../sources/shard';
 import { reportsDir } from '../state-paths';
-import { checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 /** Tolerated difference between this machine's clock and a given --until. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -86,7 +86,8 @@ export function parseArgs(argv: string[]) {
         if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
         if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
         return true;
-      })
+      }),
+    { 0: 'clean', 1: 'problems found, or the audit could not finish (nothing written)', 130: 'interrupted (nothing written)' },
   );
 }
 
@@ -182,4 +183,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('audit', main);
+if (isEntry(module)) runCli('audit', main);

@@ -8,7 +8,9 @@
  * the primary account) create the job and read the report; the legacy bucket is listed through the reader role.
  *
  * Exit codes as migrate's: 0 all migrated or legitimately kept; 1 tasks failed or quarantined, or the job failed;
- * 2 bad input; 3 the job was created but not waited for, or is suspended.
+ * 2 bad input; 3 the job was created but not waited for, is still running (--job-id --no-wait), or is suspended;
+ * 130 interrupted: while the manifest was written (nothing written, no job created) or while waiting for the job,
+ * which runs on (Ctrl-C stops the watching, not the job; the last lines say how to read its report or cancel it).
  */
 import * as path from 'path';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
@@ -17,10 +19,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadWorkspace } from '../../../workspaces/load';
 import { clientConfig, createS3Client, createSideClient } from '../aws/clients';
+import { nameOperations } from '../aws/errors';
+import { jobNames } from '../batch/create-job';
 import { runBatchJob } from '../batch/run-job';
+import { describeProgress } from '../batch/wait-job';
 import { fileStamp } from '../report/files';
 import { reportsDir, stateDir } from '../state-paths';
-import { checkS3Url, checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -48,6 +53,7 @@ export function parseArgs(argv: string[]) {
         if (a['retry-quarantined'] && a['retry-of'] === undefined) throw new UsageError('--retry-quarantined goes with --retry-of <job-id>');
         return true;
       }),
+    { 0: 'every key migrated or legitimately kept', 1: 'tasks failed or quarantined, or the job failed', 3: 'the job is not finished (created with --no-wait, still running with --job-id, or suspended): read its report later with --job-id', 130: 'interrupted: while writing the manifest (no job created), or while waiting (the job runs on; read its report later with --job-id)' },
   );
 }
 
@@ -56,11 +62,21 @@ async function main(): Promise<number> {
   const ws = loadWorkspace(args.env);
   const credentials = fromNodeProviderChain();
   const { requestHandler, retryStrategy } = clientConfig({ region: ws.region, s3Compatible: false });
-  const control = new S3ControlClient({ region: ws.region, requestHandler, retryStrategy, credentials });
+  const control = nameOperations(new S3ControlClient({ region: ws.region, requestHandler, retryStrategy, credentials }));
   const s3 = createS3Client({ region: ws.region, s3Compatible: false, credentials });
   let legacy: ReturnType<typeof createSideClient> | undefined;
   const stamp = fileStamp();
   const note = (line: string) => process.stderr.write(`${line}\n`);
+  const later = (id: string) => `npm run batch -- --env ${ws.env} --job-id ${id}`;
+  // Ctrl-C (or SIGTERM): stop writing the manifest, or stop watching the job (which runs on); a second one: at once.
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
+    interrupt.abort();
+    note('stopping (press Ctrl-C again to stop at once)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const res = await runBatchJob(
       ws,
@@ -87,6 +103,7 @@ async function main(): Promise<number> {
         },
         report: (id) => args.report ?? path.join(reportsDir(ws.env), `batch-${id}-${stamp}`),
         note,
+        signal: interrupt.signal,
       },
     );
     switch (res.kind) {
@@ -96,8 +113,22 @@ async function main(): Promise<number> {
         );
         return EXIT.ok;
       case 'started':
-        process.stdout.write(`job ${res.jobId} created; read its report later with: npm run batch -- --env ${ws.env} --job-id ${res.jobId}\n`);
+        process.stdout.write(`job ${res.jobId} created; read its report later with: ${later(res.jobId)}\n`);
         return EXIT.incomplete;
+      case 'running':
+        process.stdout.write(`${describeProgress(res.job)}: not finished; read its report once it is with: ${later(res.job.JobId ?? args['job-id']!)}\n`);
+        return EXIT.incomplete;
+      case 'interrupted':
+        if (!res.jobId) {
+          const kept = res.manifest ? `; the manifest s3://${res.manifest.bucket}/${res.manifest.key} stays (a later run writes another)` : '; nothing was written';
+          process.stdout.write(`interrupted: no job created${kept}\n`);
+        } else {
+          process.stdout.write(
+            `interrupted: job ${res.jobId} runs on (stopping this command does not stop it); read its report later with: ${later(res.jobId)}\n` +
+              `to stop the job: aws s3control update-job-status --account-id ${jobNames(ws).accountId} --job-id ${res.jobId} --requested-job-status Cancelled\n`,
+          );
+        }
+        return EXIT.interrupted;
       case 'suspended':
         process.stdout.write(`job ${res.job.JobId} is suspended (${res.job.SuspendedCause ?? res.job.StatusUpdateReason ?? 'waiting for a person'}): resume or cancel it with aws s3control update-job-status\n`);
         return EXIT.incomplete;
@@ -105,10 +136,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${res.summary.verdict}\nreport: ${res.files.csv} and ${res.files.json}\ncheckpoint: ${res.summary.checkpoint}\n`);
     return res.summary.exitCode;
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     control.destroy();
     s3.destroy();
     legacy?.destroy();
   }
 }
 
-if (require.main === module) runCli('batch', main);
+if (isEntry(module)) runCli('batch', main);

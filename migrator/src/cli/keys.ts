@@ -19,7 +19,7 @@ import { createLogger } from '../log';
 import { finishRotation, keyStatus, pushToTerraformCloud, rotateKey, type TerraformCloudWrite } from '../keys/rotate';
 import { rotationTarget } from '../keys/rotation-target';
 import { DEFAULT_TFC_HOSTNAME, terraformCloudToken } from '../keys/terraform-cloud';
-import { EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 const ACTIONS = ['rotate', 'finish', 'terraform-cloud', 'status'] as const;
 
@@ -41,6 +41,7 @@ export function parseArgs(argv: string[]) {
       .option('deactivate', { type: 'boolean', default: true, describe: 'Deactivate the old key right after the rotation (--no-deactivate: leave it active until `finish`, for an app that reads its keys only when it starts)' })
       .option('wait', { type: 'boolean', default: false, describe: 'Wait out the grace period and delete the old key (otherwise run `finish` then)' })
       .option('terraform-cloud', { type: 'boolean', default: true, describe: 'Write the app user\'s new key into the workspace file\'s terraformCloud.app workspaces (--no-terraform-cloud: do not)' }),
+    { 1: 'refused or a step failed (the line says what to do)', 2: 'bad input, configuration or credentials (nothing changed)' },
   );
 }
 
@@ -95,4 +96,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('keys', main);
+if (isEntry(module)) runCli('keys', main);

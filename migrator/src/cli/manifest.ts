@@ -10,14 +10,18 @@
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadWorkspace } from '../../../workspaces/load';
+import { ConfigError, loadWorkspace } from '../../../workspaces/load';
 import { createSideClient, preflight } from '../aws/clients';
+import { describeAwsError, httpStatusOf, operationOf } from '../aws/errors';
 import { fileStamp } from '../report/files';
 import { bucketListing } from '../sources/bucket-listing';
 import { formatS3Url, parseS3Url } from '../sources/manifest-object';
 import { fileSink, s3Sink, writeManifest } from '../sources/write-manifest';
 import { stateDir } from '../state-paths';
-import { checkS3Url, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
+
+/** The calls that write the manifest object (lib-storage Upload: one PUT, or a multipart upload). */
+const WRITES = new Set(['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload']);
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -34,6 +38,7 @@ export function parseArgs(argv: string[]) {
         }
         return true;
       }),
+    { 0: 'written', 1: 'failed (nothing left behind)', 130: 'interrupted (nothing written)' },
   );
 }
 
@@ -58,6 +63,11 @@ async function main(): Promise<number> {
         process.stderr.write('manifest: interrupted; nothing was written\n');
         return EXIT.interrupted;
       }
+      if (at && httpStatusOf(err) === 403 && WRITES.has(operationOf(err) ?? '')) {
+        throw new ConfigError(
+          `cannot write ${formatS3Url(at)} with the legacy side's credentials (${describeAwsError(err)}): allow them s3:PutObject there, or write a file (--out <file>.csv); nothing was written`,
+        );
+      }
       throw err;
     }
     const where = at ? formatS3Url(at) : out;
@@ -68,4 +78,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('manifest', main);
+if (isEntry(module)) runCli('manifest', main);

@@ -25,7 +25,7 @@ import { newBucketTarget } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { defaultCheckpointPath, reportsDir } from '../state-paths';
 import { parseShard, type Shard } from '../sources/shard';
-import { checkS3Url, checkWhole, EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 const MIB = 1024 * 1024;
 
@@ -61,7 +61,8 @@ export function parseArgs(argv: string[]) {
         checkS3Url('manifest', a.manifest);
         if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
         return true;
-      })
+      }),
+    { 0: 'every object migrated or legitimately kept', 1: 'objects quarantined or failed', 3: 'stopped with objects still pending (--limit): run it again', 130: 'interrupted (Ctrl-C, SIGTERM): the objects in flight finished; run it again to resume' },
   );
 }
 
@@ -145,6 +146,7 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
     const interrupt = new AbortController();
     setMaxListeners(0, interrupt.signal);
     process.once('SIGINT', () => interrupt.abort());
+    process.once('SIGTERM', () => interrupt.abort());
     const res = await dryRun(
       { client: clients.legacy.s3, bucket: clients.legacy.bucket },
       newBucketTarget(ws.primary.encryption, clients.primary, { queueSize: 1 }),
@@ -161,4 +163,4 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('migrate', main);
+if (isEntry(module)) runCli('migrate', main);

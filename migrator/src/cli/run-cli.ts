@@ -4,27 +4,45 @@
  */
 import type { Argv } from 'yargs';
 import { ConfigError } from '../../../workspaces/load';
+import { credentialsProblem, describeAwsError, httpStatusOf, isServiceError } from '../aws/errors';
 import { parseS3Url } from '../sources/manifest-object';
+import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes';
+
+export { EXIT };
 
 /** A bad flag or argument. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const EXIT = {
-  ok: 0,
-  /** Objects failed or were quarantined / the audit found problems. */
-  failed: 1,
-  /** Bad input: flags, workspace, credentials, endpoints. Nothing was written. */
-  usage: 2,
-  /** Stopped before the end (--limit reached, or interrupted): objects remain pending. */
-  incomplete: 3,
-  interrupted: 130,
-} as const;
+/**
+ * Whether `mod` is the program being run: started by node itself (`node dist/.../migrate.js`, ts-node), or by the
+ * bucketmove launcher (bin/bucketmove.js), which loads it into its own process with process.argv[1] set to its file.
+ */
+export function isEntry(mod: NodeModule): boolean {
+  return require.main === mod || process.argv[1] === mod.filename;
+}
 
 export function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split('\n')[0].trim();
+}
+
+/**
+ * The one line and the exit code for an error that ended a command: bad input and configuration (ConfigError,
+ * UsageError), missing or refused credentials (the SDK found none; a 401 or 403 answer) exit 2; an SDK error is told by
+ * its operation, code, status and message (describeAwsError: never "UnknownError"); anything else exits 1.
+ */
+export function failure(err: unknown): { line: string; code: number; expected: boolean } {
+  if (err instanceof ConfigError || err instanceof UsageError) return { line: oneLine(err), code: EXIT.usage, expected: true };
+  const missing = credentialsProblem(err);
+  if (missing) return { line: missing, code: EXIT.usage, expected: true };
+  if (isServiceError(err)) {
+    const status = httpStatusOf(err);
+    const refused = status === 401 || status === 403;
+    return { line: `${describeAwsError(err)}${refused ? ': the credentials in use may not do this' : ''}`, code: refused ? EXIT.usage : EXIT.failed, expected: refused };
+  }
+  return { line: oneLine(err), code: EXIT.failed, expected: false };
 }
 
 export function runCli(command: string, main: () => Promise<number>): void {
@@ -33,10 +51,10 @@ export function runCli(command: string, main: () => Promise<number>): void {
       process.exitCode = code;
     },
     (err: unknown) => {
-      const expected = err instanceof ConfigError || err instanceof UsageError;
-      process.stderr.write(`${command}: ${oneLine(err)}\n`);
+      const { line, code, expected } = failure(err);
+      process.stderr.write(`${command}: ${line}\n`);
       if (!expected && process.env.BUCKETMOVE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-      process.exitCode = expected ? EXIT.usage : EXIT.failed;
+      process.exitCode = code;
     },
   );
 }
@@ -58,16 +76,33 @@ export function checkS3Url(name: string, v: string | undefined): void {
   }
 }
 
-/** How every command parses: unknown flags refused, --help, no --version, and every problem a one-line UsageError. */
-export function parseStrict<T>(y: Argv<T>): T {
+/**
+ * A yargs failure message in one line, each unknown argument named once: yargs spreads some messages over lines
+ * ("Invalid values:\n  Argument: ..."), and names an unknown --bogus-flag twice (bogus-flag, bogusFlag).
+ */
+export function yargsMessage(msg: string): string {
+  const line = msg.replace(/\s*\n\s*/g, ' ').trim();
+  const m = /^Unknown arguments?: (.*)$/.exec(line);
+  if (!m) return line;
+  const names = m[1].split(', ');
+  const kebab = (n: string) => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const kept = names.filter((n) => !(/[A-Z]/.test(n) && names.includes(kebab(n))));
+  return `Unknown argument${kept.length > 1 ? 's' : ''}: ${kept.join(', ')}`;
+}
+
+/**
+ * How every command parses: unknown flags refused, --help ending with the command's exit codes (`exits`: what the
+ * table's codes mean for it, exit-codes.ts), no --version, and every problem a one-line UsageError.
+ */
+export function parseStrict<T>(y: Argv<T>, exits: Partial<Record<ExitCode, string | true>>): T {
   return y
+    .epilog(exitCodesHelp(exits))
     .strict()
     .help()
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
-      // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): one line, all of it.
-      throw err instanceof UsageError ? err : new UsageError(`${String(msg ?? err?.message).replace(/\s*\n\s*/g, ' ')}; see --help`);
+      throw err instanceof UsageError ? err : new UsageError(`${yargsMessage(String(msg ?? err?.message))}; see --help`);
     })
     .parseSync() as T;
 }

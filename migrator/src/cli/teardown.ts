@@ -5,7 +5,8 @@
  * digest still matches the legacy bucket and which counted zero fallback hits over a long enough window, covered by
  * the store's heartbeats with no gap longer than --max-gap.
  * Exit codes: 0 destroyed (or a dry run that planned cleanly); 1 refused, not confirmed, or a Terraform step failed;
- * 2 bad input (nothing written).
+ * 2 bad input (nothing written); 130 interrupted (Ctrl-C, also at the confirmation, or SIGTERM): the gate stops at the
+ * next boundary (run-teardown.ts), a running Terraform step stops by itself on Ctrl-C or, on SIGTERM, finishes.
  */
 import * as readline from 'readline';
 import yargs from 'yargs';
@@ -18,7 +19,7 @@ import { parseDuration } from '../audit/window';
 import { defaultApprover } from '../teardown/approve';
 import { runTeardown } from '../teardown/run-teardown';
 import { spawnRunner } from '../teardown/terraform-runner';
-import { EXIT, parseStrict, runCli, UsageError } from './run-cli';
+import { EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(
@@ -37,22 +38,34 @@ export function parseArgs(argv: string[]) {
       .option('approval-valid', { type: 'string', default: '24h', describe: 'How long the approval stays valid (at most 7d): the window to finish a destroy by hand if it fails midway' })
       .option('approved-by', { type: 'string', describe: 'Who approves, recorded in the approval [default: <user>@<host>]' })
       .option('out', { type: 'string', describe: 'Folder for the synthesized stacks [default: .bucketmove/<env>/teardown/cdktf.out; a dry run: a temp folder]' })
-      .option('yes', { type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when stdin is not a terminal)' })
+      .option('yes', { type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when stdin is not a terminal)' }),
+    { 0: 'destroyed, or a dry run that planned cleanly', 1: 'refused, not confirmed, or a Terraform step failed', 130: 'interrupted: the running Terraform step stopped (Ctrl-C) or finished (SIGTERM) and nothing after it ran (the record says which steps ran)' },
   );
 }
 
 /** Asks the operator to type the env's name. */
-function typedConfirmation(env: string): (what: string) => Promise<boolean> {
+/** The typed confirmation; Ctrl-C at the prompt (which the terminal gives readline, not the process) is `onInterrupt`. */
+function typedConfirmation(env: string, onInterrupt: () => void): (what: string) => Promise<boolean> {
   return async (what) => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
     try {
-      const answer = await new Promise<string>((resolve) => rl.question(`About to ${what}.\nType the env name (${env}) to go ahead: `, resolve));
+      const answer = await new Promise<string>((resolve) => {
+        rl.once('SIGINT', () => {
+          process.stderr.write('\n');
+          onInterrupt();
+          resolve('');
+        });
+        rl.question(`About to ${what}.\nType the env name (${env}) to go ahead: `, resolve);
+      });
       return answer.trim() === env;
     } finally {
       rl.close();
     }
   };
 }
+
+/** The listing stopped by Ctrl-C. */
+class Interrupted extends Error {}
 
 async function main(): Promise<number> {
   const args = parseArgs(hideBin(process.argv));
@@ -69,27 +82,40 @@ async function main(): Promise<number> {
   }
   // The legacy client is made (and the bucket contacted) only once the report passed its checks.
   let legacy: ReturnType<typeof createSideClient> | undefined;
+  // Ctrl-C or SIGTERM: the gate stops at its next boundary (run-teardown.ts). A Terraform step in flight got the
+  // terminal's Ctrl-C too (same process group) and stops safely; SIGTERM, sent to the gate alone, lets it finish.
+  const interrupt = new AbortController();
+  let stepRunning = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupt.abort();
+    const during = signal === 'SIGINT' ? 'the interrupt reached Terraform too; waiting for it to stop' : 'waiting for the running Terraform step to finish';
+    process.stderr.write(`\nteardown: ${signal}: ${stepRunning ? `${during}; nothing runs after it` : 'stopping'}\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const stepInterrupts = () => process.stderr.write('\nteardown: interrupt passed to Terraform; waiting for it to stop\n');
     const result = await runTeardown(
       {
         ws,
         listLegacy: async function* () {
           legacy = createSideClient(ws, 'legacy');
           await preflight(legacy);
-          yield* listObjects(legacy.s3, legacy.bucket);
+          for await (const o of listObjects(legacy.s3, legacy.bucket)) {
+            if (interrupt.signal.aborted) throw new Interrupted();
+            yield o;
+          }
         },
         runner: async (step) => {
-          // Ctrl-C reaches Terraform (same process group), which stops safely; the gate waits for it.
-          process.on('SIGINT', stepInterrupts);
+          stepRunning = true;
           try {
             return await spawnRunner(step);
           } finally {
-            process.removeListener('SIGINT', stepInterrupts);
+            stepRunning = false;
           }
         },
-        confirm: args.yes ? undefined : typedConfirmation(ws.env),
+        confirm: args.yes ? undefined : typedConfirmation(ws.env, () => interrupt.abort()),
         out: (line) => process.stdout.write(`${line}\n`),
+        signal: interrupt.signal,
       },
       {
         reportPath: args.report,
@@ -103,10 +129,19 @@ async function main(): Promise<number> {
         approvedBy: args['approved-by'] ?? defaultApprover(),
       },
     );
+    if (result.status === 'interrupted') return EXIT.interrupted;
     return result.status === 'destroyed' || result.status === 'dry-run' ? EXIT.ok : EXIT.failed;
+  } catch (err) {
+    if (err instanceof Interrupted) {
+      process.stderr.write('teardown: interrupted while listing the legacy bucket; nothing was written or changed\n');
+      return EXIT.interrupted;
+    }
+    throw err;
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     legacy?.destroy();
   }
 }
 
-if (require.main === module) runCli('teardown', main);
+if (isEntry(module)) runCli('teardown', main);

@@ -8,6 +8,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../../../workspaces/load';
 import type { KeySource } from '../../../workspaces/schema';
+import { credentialsProblem, describeAwsError } from '../aws/errors';
 
 export interface KeyDeps {
   readonly env?: NodeJS.ProcessEnv;
@@ -32,9 +33,11 @@ export async function resolveKeys(source: KeySource, deps: KeyDeps = {}): Promis
     const out = await client.send(new GetSecretValueCommand({ SecretId: source.secretsManager }));
     text = out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary).toString('utf8') : undefined);
   } catch (err) {
-    const e = err as { name?: string; message?: string };
+    // With no credentials at all, the secret's name and rights are not the problem: say what is.
+    const missing = credentialsProblem(err);
+    if (missing) throw new ConfigError(`codec.keys: cannot read Secrets Manager secret "${source.secretsManager}": ${missing}`);
     throw new ConfigError(
-      `codec.keys: cannot read Secrets Manager secret "${source.secretsManager}" (${e.name ?? 'error'}: ${e.message ?? 'unknown'}); check its name, region and the caller's secretsmanager:GetSecretValue right`,
+      `codec.keys: cannot read Secrets Manager secret "${source.secretsManager}" (GetSecretValue: ${describeAwsError(err)}); check its name, region and the caller's secretsmanager:GetSecretValue right`,
     );
   }
   if (!text || text.trim() === '') throw new ConfigError(`codec.keys: Secrets Manager secret "${source.secretsManager}" is empty`);

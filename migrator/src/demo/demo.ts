@@ -1,7 +1,7 @@
 /**
  * npm run demo
  *
- * The whole migration in about a minute, on this machine: a local S3 with two accounts, encrypted legacy photos, and
+ * The whole migration on this machine: a local S3 with two accounts, encrypted legacy photos, and
  * the app (two instances of the photo service under a light load) taken through the runbook's releases one instance
  * at a time, each a config change (PHOTO_STORE_MODE, restart): legacy-only -> read-both-write-legacy -> dual-read ->
  * the migrator's backfill (the fallback hits falling to zero) -> the audit -> new-only -> the teardown gate in dry-run.
@@ -12,13 +12,16 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadWorkspace, repoRoot } from '../../../workspaces/load';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, loadWorkspace, repoRoot } from '../../../workspaces/load';
+import { InstallError } from '../../rig/install';
 import { startRig, stopRig } from '../../rig/rig';
 import type { RigState } from '../../rig/state';
 import { createSideClient } from '../aws/clients';
 import { createCodec } from '../codec';
 import { generateFernetKey } from '../codec/fernet';
-import { runCli } from '../cli/run-cli';
+import { isEntry, parseStrict, runCli } from '../cli/run-cli';
 import { formatDuration } from '../migrate/progress';
 import { fileStamp } from '../report/files';
 import { planObjects } from '../seed/plan';
@@ -30,7 +33,8 @@ import { LightLoad } from './load';
 
 const ROOT = repoRoot();
 const DIST = path.join(ROOT, 'dist', 'migrator', 'src');
-const PHOTOS = Number(process.env.DEMO_PHOTOS ?? 300);
+const PHOTOS_DEFAULT = 300;
+const PHOTOS = Number(process.env.DEMO_PHOTOS ?? PHOTOS_DEFAULT);
 /**
  * The demo's evidence window is seconds long, not the 7 days a real audit asks for, so its service beats every 250 ms
  * (not every minute) and its audit and gate allow a 2 s gap (not 15 minutes). Said so where it is used.
@@ -90,7 +94,24 @@ async function fallbackHits(fleet: Fleet): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** No flags: --help says what the demo does; anything else is refused (exit 2). */
+export function parseArgs(argv: string[]): void {
+  parseStrict(
+    yargs(argv)
+      .scriptName('npm run demo --')
+      .usage(
+        '$0\n\nThe whole migration on this machine: a local S3 with two accounts (Ceph RGW; its Debian packages installed first if missing, as root), ' +
+          'encrypted legacy photos, and the app (two instances of the photo service under a light load) taken through the runbook one release at a time: ' +
+          'legacy-only, read-both-write-legacy, dual-read, the backfill, the audit, new-only and the teardown gate in dry run. ' +
+          'Everything it starts is stopped at the end; its reports stay in .bucketmove/demo/<time>/.',
+      )
+      .epilog(`Sized by the environment:\n  DEMO_PHOTOS: photos to seed (${PHOTOS_DEFAULT}; the seeder's odd keys come on top)`),
+    { 0: 'every step passed and the counts add up', 1: 'a step failed, a request failed, or the counts do not add up', 2: 'bad input, or the rig\'s packages missing and not installable', 130: 'interrupted (everything it started stopped, its rig removed)' },
+  );
+}
+
 async function main(): Promise<number> {
+  parseArgs(hideBin(process.argv));
   const started = Date.now();
   const ws = loadWorkspace('local');
   const demoDir = path.join(ROOT, '.bucketmove', 'demo', fileStamp());
@@ -119,26 +140,35 @@ async function main(): Promise<number> {
     say(`meanwhile ${load!.stats.requests - before.requests} requests (${load!.stats.readsLegacy - before.readsLegacy} reads from legacy), ${load!.stats.failed - before.failed} failed`);
   };
 
-  process.stdout.write(`${bold('bucketmove demo')}: move ${PHOTOS} encrypted photos from a legacy account to the primary one, with the app serving them throughout.\n`);
+  // The legacy bucket: PHOTOS photos, plus the seeder's fixed set of keys that break naive tools.
+  const objects = planObjects({ count: PHOTOS, size: parseSizeSpec('20KiB-600KiB'), oddKeys: true, seed: 'demo', prefix: 'chats/' });
+  const odd = objects.filter((o) => o.odd).length;
+  process.stdout.write(
+    `${bold('bucketmove demo')}: move ${PHOTOS} encrypted photos and ${odd} objects with odd keys from a legacy account to the primary one, with the app serving them (and taking uploads) throughout.\n`,
+  );
   try {
     step('Two accounts, their buckets, users and migration roles', 'npm run rig -- start (Ceph RGW on 127.0.0.1, tenants "legacy" and "primary")', 'cdktf deploy primary-prod legacy-prod');
     fs.mkdirSync(path.join(rigDir, 'rig'));
-    const { state } = await startRig({ workspace: ws, statePath, dir: path.join(rigDir, 'rig'), ownerPid: process.pid });
+    // The rig installs Ceph's Debian packages if they are missing (as root, saying so; else one line on what to run).
+    const { state } = await startRig({ workspace: ws, statePath, dir: path.join(rigDir, 'rig'), ownerPid: process.pid, log: (line) => say(`rig: ${line}`) }).catch((err: unknown) => {
+      throw err instanceof InstallError ? new ConfigError(err.message) : err;
+    });
     say(`local S3 at ${state.endpoint}, ready in ${state.measured?.startSeconds.toFixed(1)} s`);
     say(`from workspaces/local.json: buckets ${state.buckets.legacy} (legacy) and ${state.buckets.primary} (new); the app users; the reader role`);
     say(`in legacy and the writer role in primary, with the rights of stacks/perms.ts. Terraform cannot apply to RGW, so the`);
     say(`rig creates the equivalent of the stacks with the SDK (the stacks themselves: npm run synth; tests plan them).`);
     const env: NodeJS.ProcessEnv = { ...process.env, BUCKETMOVE_RIG_STATE: statePath };
 
-    step(`The legacy app's photos: ${PHOTOS}, Fernet-encrypted`, `npm run seed-legacy -- --env local --count ${PHOTOS}`, '(already there: your legacy bucket)');
+    step(`The legacy app's objects: ${PHOTOS} photos and ${odd} odd keys, Fernet-encrypted`, `npm run seed-legacy -- --env local --count ${PHOTOS} --odd-keys`, '(already there: your legacy bucket)');
     const fernetKey = generateFernetKey(); // in memory and in the children's environment only
     env.LEGACY_FERNET_KEYS = fernetKey;
     const writer = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', { rigState: state, env: {} });
-    const objects = planObjects({ count: PHOTOS, size: parseSizeSpec('20KiB-600KiB'), oddKeys: true, seed: 'demo', prefix: 'chats/' });
     const seeded = await seedLegacy({ client: writer, codec: createCodec(ws.codec, [fernetKey], path.dirname(ws.file)), objects, seed: 'demo', concurrency: 16 });
     writer.destroy();
     const photos = new Map(seeded.entries.map((e) => [e.key, e.sha256]));
-    say(`${seeded.entries.length} objects (${objects.filter((o) => o.odd).length} with odd keys), ${(seeded.storedBytes / 2 ** 20).toFixed(1)} MiB stored, in ${seeded.seconds.toFixed(1)} s`);
+    say(
+      `${seeded.entries.length} objects: ${PHOTOS} photos + ${odd} odd keys (spaces, +, %, Unicode, a 1024-byte key, an empty photo, a folder marker); ${(seeded.storedBytes / 2 ** 20).toFixed(1)} MiB stored, in ${seeded.seconds.toFixed(1)} s`,
+    );
 
     step(`The app as it is: ${INSTANCES} instances in legacy-only, and a light load`, 'npm run photo-service with PHOTO_STORE_MODE=legacy-only, twice', '(your app, as deployed)');
     fleet = new Fleet(path.join(DIST, 'service', 'main.js'), ROOT, storeEnv(state, fernetKey), serviceLog);
@@ -211,18 +241,24 @@ async function main(): Promise<number> {
     say('photo service, load and local S3 stopped');
 
     step('Summary', '', '');
-    const migrated = /(\d+) legacy objects/.exec(migrate.out)?.[1] ?? '?';
-    say(`photos migrated: ${migrated} (${seeded.entries.length} seeded, the rest uploaded through legacy-only and read-both-write-legacy instances); app requests during the demo: ${afterStats.requests} (${afterStats.uploads} uploads), failed: ${afterStats.failed}`);
+    // The legacy bucket held what was seeded and what instances writing to legacy took: the migrator must have found
+    // exactly that (the load deletes nothing).
+    const migrated = Number(/(\d+) legacy objects/.exec(migrate.out)?.[1] ?? NaN);
+    const expected = seeded.entries.length + afterStats.uploadsToLegacy;
+    say(
+      `legacy objects migrated: ${migrated} = ${PHOTOS} photos + ${odd} odd keys (seeded) + ${afterStats.uploadsToLegacy} photos uploaded through legacy-only and read-both-write-legacy instances (they write to legacy)${migrated === expected ? '' : `: does not add up, ${expected} expected`}`,
+    );
+    say(`uploads straight to the new bucket (dual-read, new-only instances): ${afterStats.uploads - afterStats.uploadsToLegacy}; app requests during the demo: ${afterStats.requests}, failed: ${afterStats.failed}`);
     if (afterStats.failures.length) say(`failures: ${afterStats.failures.join('; ')}`);
     say(`reads served from legacy: ${legacyReadsAtMigrated} until the backfill ended (legacy-only, then the fallback), ${afterStats.readsLegacy - legacyReadsAtMigrated} after it`);
-    say(`three releases of ${INSTANCES} instances each, one instance at a time, without a failed request`);
+    say(`three releases of ${INSTANCES} instances each, one instance at a time, ${afterStats.failed ? `with ${afterStats.failed} failed requests` : 'without a failed request'}`);
     say(`reports: ${rel(demoDir)}/ (migrate.csv + .json, audit.json + .md, photo-service.log, checkpoint.sqlite)`);
     say(`time: ${formatDuration((Date.now() - started) / 1000)}`);
-    return afterStats.failed ? 1 : 0;
+    return afterStats.failed || migrated !== expected ? 1 : 0;
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
-if (require.main === module) runCli('demo', main);
+if (isEntry(module)) runCli('demo', main);

@@ -49,14 +49,14 @@ export class Fleet {
     return this.instances.map((i) => i.mode);
   }
 
-  /** Runs one request on the next instance in rotation. */
-  async send<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  /** Runs one request on the next instance in rotation (its URL, and the mode it runs). */
+  async send<T>(fn: (url: string, mode: StoreMode) => Promise<T>): Promise<T> {
     const serving = this.instances.filter((i) => i.serving);
     if (!serving.length) throw new Error('no photo service instance in rotation');
     const inst = serving[this.next++ % serving.length];
     inst.inFlight++;
     try {
-      return await fn(inst.url);
+      return await fn(inst.url, inst.mode);
     } finally {
       if (--inst.inFlight === 0) inst.idle?.();
     }

@@ -1,9 +1,11 @@
 /**
  * The demo's light load: a few clients of the photo service that keep reading random photos (legacy ones mostly, and
  * their own uploads; checking the bytes), and now and then upload a new photo, each request sent to the next instance
- * of the app (fleet.ts). Counts requests, failures and which bucket served each read.
+ * of the app (fleet.ts). Counts requests, failures, which bucket served each read and which bucket each upload went
+ * to (by the mode of the instance that took it), so the demo's counts add up.
  */
 import { createHash, randomBytes } from 'crypto';
+import { modeRules, type StoreMode } from '../store/modes';
 
 export interface LoadStats {
   requests: number;
@@ -12,13 +14,15 @@ export interface LoadStats {
   readsNew: number;
   readsLegacy: number;
   uploads: number;
+  /** Uploads taken by an instance that writes to the legacy bucket (legacy-only, read-both-write-legacy). */
+  uploadsToLegacy: number;
   /** The first few failures, for the summary. */
   failures: string[];
 }
 
 export interface LoadOptions {
-  /** Sends one request to an instance of the app (its base URL). */
-  readonly send: <T>(request: (url: string) => Promise<T>) => Promise<T>;
+  /** Sends one request to an instance of the app (its base URL, and the mode it runs). */
+  readonly send: <T>(request: (url: string, mode: StoreMode) => Promise<T>) => Promise<T>;
   /** Keys of the legacy photos, with the SHA-256 of their plaintext. */
   readonly photos: ReadonlyMap<string, string>;
   readonly clients: number;
@@ -27,7 +31,7 @@ export interface LoadOptions {
 }
 
 export class LightLoad {
-  readonly stats: LoadStats = { requests: 0, failed: 0, readsNew: 0, readsLegacy: 0, uploads: 0, failures: [] };
+  readonly stats: LoadStats = { requests: 0, failed: 0, readsNew: 0, readsLegacy: 0, uploads: 0, uploadsToLegacy: 0, failures: [] };
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly keys: string[];
@@ -84,14 +88,15 @@ export class LightLoad {
     const key = `chats/demo-${client}/photos/new-${n}-${randomBytes(4).toString('hex')}.jpg`;
     const body = randomBytes(2048 + Math.floor(Math.random() * 30_000));
     this.stats.requests++;
-    const res = await this.o.send(async (url) => {
+    const { res, mode } = await this.o.send(async (url, mode) => {
       const res = await fetch(`${url}/photos/${encodeURIComponent(key)}`, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body });
       await res.arrayBuffer();
-      return res;
+      return { res, mode };
     });
     if (res.status !== 201 && res.status !== 200) return this.fail(`PUT ${key}: HTTP ${res.status}`);
     this.uploaded.set(key, createHash('sha256').update(body).digest('hex'));
     this.stats.uploads++;
+    if (modeRules(mode).write !== 'new') this.stats.uploadsToLegacy++;
   }
 
   private fail(what: string): void {

@@ -12,6 +12,7 @@ import { credentialsSecretName, keyUserName, type KeyUser } from '../../../works
 import { ConfigError, type Workspace } from '../../../workspaces/load';
 import { keyRotationOf } from '../../../workspaces/schema';
 import { clientConfig, createS3Client } from '../aws/clients';
+import { nameOperations } from '../aws/errors';
 import type { Credentials } from '../aws/credentials';
 import type { Logger } from '../log';
 import type { KeyPair } from './credentials-secret';
@@ -48,12 +49,12 @@ export function rotationTarget(ws: Workspace, user: KeyUser, o: TargetOptions): 
   const region = ws.region;
   const { requestHandler, retryStrategy } = clientConfig({ region, s3Compatible: false });
   const credentials = o.credentials ?? fromNodeProviderChain();
-  const iam = new IAMClient({ region, requestHandler, retryStrategy, credentials });
-  const secrets = new SecretsManagerClient({ region, requestHandler, retryStrategy, credentials });
+  const iam = nameOperations(new IAMClient({ region, requestHandler, retryStrategy, credentials }));
+  const secrets = nameOperations(new SecretsManagerClient({ region, requestHandler, retryStrategy, credentials }));
   const clientsFor = o.clientsFor ?? ((keys: KeyPair): KeyClients => {
     // A client of its own per candidate key: nothing signed with the caller's credentials is reused for it.
     const fixed = { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey };
-    const sts = new STSClient({ region, credentials: fixed });
+    const sts = nameOperations(new STSClient({ region, credentials: fixed }));
     const s3 = createS3Client({ region, s3Compatible: false, credentials: fixed });
     return { sts, s3, destroy: () => (sts.destroy(), s3.destroy()) };
   });

@@ -7,6 +7,7 @@ import type { LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, preflight, type SideClientOptions } from '../aws/clients';
 import type { Codec } from '../codec/codec';
 import { loadCodec } from '../codec';
+import { EXIT } from '../cli/exit-codes';
 import { Checkpoint, type ObjectState } from './checkpoint';
 import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from './conditional-write-probe';
 import { writeMigrationReport, type MigrationSummary } from './report';
@@ -51,8 +52,6 @@ export interface MigrateOutcome {
  * collector's slack (run.ts) keep two large objects in flight (49 MiB each with 8 MiB parts) and small ones beside.
  */
 export const DEFAULT_MEMORY_BYTES = 192 * 1024 * 1024;
-
-export const EXIT_CODES = { ok: 0, failed: 1, incomplete: 3, interrupted: 130 } as const;
 
 export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): Promise<MigrateOutcome> {
   const codec = o.codec ?? (await loadCodec(ws));
@@ -129,12 +128,12 @@ export function summarize(
   const notMigrated = n('quarantined') + n('failed') + n('pending') + run.unrechecked;
   const complete = notMigrated === 0 && run.listingComplete;
   const exitCode = run.interrupted
-    ? EXIT_CODES.interrupted
+    ? EXIT.interrupted
     : n('quarantined') + n('failed') > 0 || run.listingError || run.recheckError
-      ? EXIT_CODES.failed
+      ? EXIT.failed
       : complete
-        ? EXIT_CODES.ok
-        : EXIT_CODES.incomplete;
+        ? EXIT.ok
+        : EXIT.incomplete;
   const all = Object.values(t).reduce((sum, c) => sum + c.count, 0);
   const parts = [
     `copied ${n('copied')}`,

@@ -25,7 +25,15 @@ export interface ProgressOptions {
   readonly alreadyDone: number;
   readonly tty: boolean;
   readonly intervalMs?: number;
+  /** Where the bar goes (default stderr). */
+  readonly stream?: NodeJS.WritableStream;
 }
+
+/**
+ * The bar's format. cli-progress fills its own {eta} token (its value wins over a payload's of that name), and prints
+ * "NULL" for it when it cannot tell, at the start and once the bar is full: the time left is ours, in {left}.
+ */
+const BAR_FORMAT = ' {bar} {value}/{total} objects | {bytes} | {rate} obj/s | ETA {left} | problems {problems}';
 
 export class MigrateProgress implements RunEvents {
   private total: number;
@@ -46,10 +54,9 @@ export class MigrateProgress implements RunEvents {
     if (this.opts.tty) {
       this.bar = new SingleBar(
         {
-          format: ' {bar} {value}/{total} objects | {bytes} | {rate} obj/s | ETA {eta} | problems {problems}',
+          format: BAR_FORMAT,
           hideCursor: true,
-          stream: process.stderr,
-          etaBuffer: 200,
+          stream: this.opts.stream ?? process.stderr,
           fps: 5,
         },
         Presets.shades_classic,
@@ -127,10 +134,15 @@ export class MigrateProgress implements RunEvents {
     return {
       bytes: `${formatBytes(s.bytes)} (${formatBytes(s.bytesPerSecond)}/s)`,
       rate: s.objectsPerSecond.toFixed(1),
-      eta: s.etaSeconds === null ? '-' : formatDuration(s.etaSeconds),
+      left: timeLeft(s.etaSeconds),
       problems: s.problems,
     };
   }
+}
+
+/** The time left for a progress bar: "-" until a rate is known. */
+export function timeLeft(seconds: number | null): string {
+  return seconds === null ? '-' : formatDuration(seconds);
 }
 
 export function formatDuration(seconds: number): string {

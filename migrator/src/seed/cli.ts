@@ -10,7 +10,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadWorkspace } from '../../../workspaces/load';
 import { createSideClient, preflight } from '../aws/clients';
-import { EXIT, runCli, UsageError } from '../cli/run-cli';
+import { EXIT, isEntry, parseStrict, runCli, UsageError } from '../cli/run-cli';
 import { loadCodec } from '../codec';
 import { writeManifest } from './manifest';
 import { planObjects } from './plan';
@@ -20,7 +20,8 @@ import { formatBytes, maxSize, parseSizeSpec } from './sizes';
 const MIB = 1024 * 1024;
 
 export function parseSeedArgs(argv: string[]) {
-  return yargs(argv)
+  return parseStrict(
+    yargs(argv)
     .scriptName('npm run seed-legacy --')
     .usage('$0 --env <env> --count <n> [options]\n\nWrites encrypted photos into the legacy bucket of an S3-compatible workspace (the local rig), as the legacy app did.')
     .option('env', { type: 'string', demandOption: true, describe: 'the workspace (workspaces/<env>.json); must target an S3-compatible server' })
@@ -43,14 +44,9 @@ export function parseSeedArgs(argv: string[]) {
       if (a.seed !== undefined && a.seed.trim() === '') throw new UsageError('--seed must not be empty');
       if (a.count === 0 && !a['odd-keys']) throw new UsageError('--count 0 writes nothing; give --count > 0 or --odd-keys');
       return true;
-    })
-    .strict()
-    .fail((msg, err) => {
-      throw err instanceof UsageError ? err : new UsageError(`${err?.message ?? msg} (see --help)`);
-    })
-    .help()
-    .version(false)
-    .parseSync();
+    }),
+    { 0: 'seeded (and the manifest written)', 1: 'a write failed' },
+  );
 }
 
 async function main(): Promise<number> {
@@ -128,4 +124,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runCli('seed-legacy', main);
+if (isEntry(module)) runCli('seed-legacy', main);

@@ -13,11 +13,37 @@
  * guide, "Connection idle timeout"; its default is 60 s): keep-alive is 65 s by default, not Node's 5 s.
  */
 import * as http from 'http';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../../../workspaces/load';
-import { runCli } from '../cli/run-cli';
+import { isEntry, parseStrict, runCli } from '../cli/run-cli';
 import { createLogger } from '../log';
 import { createStoreFromEnv, StoreError } from '../store';
+import { STORE_VARIABLES } from '../store/config';
 import { photoHandler } from './photo-service';
+
+/** The service's own variables; the store's are STORE_VARIABLES. */
+const SERVICE_VARIABLES: readonly (readonly [string, string])[] = [
+  ['PORT', 'the port to listen on (default 8080; 0: any free port)'],
+  ['HOST', 'the address to listen on (default 127.0.0.1; 0.0.0.0 in a container)'],
+  ['PHOTO_SERVICE_MAX_BYTES', 'the largest photo accepted (default 26214400, 25 MiB)'],
+  ['PHOTO_SERVICE_KEEP_ALIVE_MS', "how long an idle connection stays open (default 65000: longer than a load balancer's 60 s)"],
+];
+
+/** No flags: everything comes from the environment. --help lists it; anything else is refused (exit 2). */
+export function parseArgs(argv: string[]): void {
+  const list = (vars: typeof SERVICE_VARIABLES) => vars.map(([name, meaning]) => `  ${name}\n      ${meaning}`).join('\n');
+  parseStrict(
+    yargs(argv)
+      .scriptName('npm run photo-service --')
+      .usage(
+        '$0\n\nThe reference photo service: PUT, GET, HEAD and DELETE /photos/<key> on the photo store, GET /healthz and /metrics. ' +
+          'Configured by its environment only (no flags); JSON log lines on stdout; SIGTERM or SIGINT stops it after the requests in flight.',
+      )
+      .epilog(`The store's variables:\n${list(STORE_VARIABLES)}\n\nThe service's:\n${list(SERVICE_VARIABLES)}`),
+    { 0: 'stopped by SIGTERM or SIGINT (its normal stop) after the requests in flight', 1: 'failed while serving', 2: 'cannot start: configuration, buckets, endpoints or keys' },
+  );
+}
 
 function intEnv(name: string, dflt: number, min: number, max: number): number {
   const text = process.env[name]?.trim();
@@ -28,6 +54,7 @@ function intEnv(name: string, dflt: number, min: number, max: number): number {
 }
 
 async function main(): Promise<number> {
+  parseArgs(hideBin(process.argv));
   const port = intEnv('PORT', 8080, 0, 65535);
   const host = process.env.HOST?.trim() || '127.0.0.1';
   const maxBytes = intEnv('PHOTO_SERVICE_MAX_BYTES', 25 * 1024 * 1024, 1, 5 * 1024 ** 3);
@@ -72,4 +99,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) runCli('photo-service', main);
+if (isEntry(module)) runCli('photo-service', main);

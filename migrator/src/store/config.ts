@@ -3,29 +3,7 @@
  * variables, so switching the mode (legacy-only -> read-both-write-legacy -> dual-read -> new-only, see modes.ts) is a
  * config change, not a code change.
  *
- * | variable                         | meaning                                                                       |
- * |----------------------------------|-------------------------------------------------------------------------------|
- * | PHOTO_STORE_MODE                 | legacy-only, read-both-write-legacy, dual-read or new-only (required)         |
- * | PHOTO_STORE_BUCKET               | the new bucket (all modes but legacy-only)                                    |
- * | PHOTO_STORE_LEGACY_BUCKET        | the legacy bucket (all modes but new-only)                                    |
- * | AWS_REGION                       | the new bucket's region (AWS_DEFAULT_REGION is read too)                      |
- * | PHOTO_STORE_LEGACY_REGION        | the legacy bucket's region (default: AWS_REGION)                              |
- * | PHOTO_STORE_ENDPOINT             | an S3-compatible endpoint URL for the new side (path-style); unset on AWS     |
- * | PHOTO_STORE_LEGACY_ENDPOINT      | the same for the legacy side                                                  |
- * | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN) | the new side's keys                               |
- * | LEGACY_AWS_ACCESS_KEY_ID, LEGACY_AWS_SECRET_ACCESS_KEY (LEGACY_AWS_SESSION_TOKEN) | the legacy side's keys       |
- * | PHOTO_STORE_ENCRYPTION           | SSE-S3 (default) or SSE-KMS: how `put` asks S3 to encrypt at rest             |
- * | PHOTO_STORE_KMS_KEY_ARN          | the KMS key ARN, with SSE-KMS                                                 |
- * | PHOTO_STORE_CODEC                | the legacy codec, as the workspace's `codec` JSON (default: Fernet, storage   |
- * |                                  | "auto": text and raw tokens alike, keys in LEGACY_FERNET_KEYS); its keys come |
- * |                                  | from the variable (or secret) it names                                        |
- * | PHOTO_STORE_COPY_ON_MISS         | true: copy what a read fell back to into the new bucket (default false)       |
- * | PHOTO_STORE_TOMBSTONES           | new-only: true (default) leaves a tombstone on delete, which dual-read        |
- * |                                  | instances need; false deletes plainly, once the legacy bucket is gone         |
- * | PHOTO_STORE_TIMEOUT_MS           | time allowed for S3 to start answering a request (default 5000)               |
- * | PHOTO_STORE_MAX_ATTEMPTS         | attempts per S3 request, the first included (default 3)                       |
- * | PHOTO_STORE_HEARTBEAT_MS         | how often the store logs its heartbeat line (fallback-events.ts; default      |
- * |                                  | 60000, from 100 to 900000): the audit's proof that the log covers its window  |
+ * The variables are STORE_VARIABLES below (also what `npm run photo-service -- --help` lists).
  *
  * Every problem is one ConfigError line naming the variable; no value of a key variable is ever echoed.
  */
@@ -35,6 +13,28 @@ import type { Keys } from '../aws/credentials';
 import { STORE_MODES, usesLegacy, usesNew, type StoreMode } from './modes';
 
 export { STORE_MODES, type StoreMode };
+
+/** Every variable the store reads, and what it means. */
+export const STORE_VARIABLES: readonly (readonly [string, string])[] = [
+  ['PHOTO_STORE_MODE', `${STORE_MODES.join(', ')} (required)`],
+  ['PHOTO_STORE_BUCKET', 'the new bucket (all modes but legacy-only)'],
+  ['PHOTO_STORE_LEGACY_BUCKET', 'the legacy bucket (all modes but new-only)'],
+  ['AWS_REGION', "the new bucket's region (AWS_DEFAULT_REGION is read too)"],
+  ['PHOTO_STORE_LEGACY_REGION', "the legacy bucket's region (default: AWS_REGION)"],
+  ['PHOTO_STORE_ENDPOINT', 'an S3-compatible endpoint URL for the new side (path-style); unset on AWS'],
+  ['PHOTO_STORE_LEGACY_ENDPOINT', 'the same for the legacy side'],
+  ['AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN)', "the new side's keys"],
+  ['LEGACY_AWS_ACCESS_KEY_ID, LEGACY_AWS_SECRET_ACCESS_KEY (LEGACY_AWS_SESSION_TOKEN)', "the legacy side's keys"],
+  ['PHOTO_STORE_ENCRYPTION', 'SSE-S3 (default) or SSE-KMS: how `put` asks S3 to encrypt at rest'],
+  ['PHOTO_STORE_KMS_KEY_ARN', 'the KMS key ARN, with SSE-KMS'],
+  ['PHOTO_STORE_CODEC', "the legacy codec, as the workspace's `codec` JSON (default: Fernet, storage \"auto\": text and raw tokens alike, keys in LEGACY_FERNET_KEYS); its keys come from the variable (or secret) it names"],
+  ['LEGACY_FERNET_KEYS', 'the Fernet key(s), newest first, comma-separated (the variable the default codec names)'],
+  ['PHOTO_STORE_COPY_ON_MISS', 'true: copy what a read fell back to into the new bucket (default false)'],
+  ['PHOTO_STORE_TOMBSTONES', 'new-only: true (default) leaves a tombstone on delete, which dual-read instances need; false deletes plainly, once the legacy bucket is gone'],
+  ['PHOTO_STORE_TIMEOUT_MS', 'time allowed for S3 to start answering a request (default 5000)'],
+  ['PHOTO_STORE_MAX_ATTEMPTS', 'attempts per S3 request, the first included (default 3)'],
+  ['PHOTO_STORE_HEARTBEAT_MS', "how often the store logs its heartbeat line (default 60000, from 100 to 900000): the audit's proof that the log covers its window"],
+];
 
 export interface SideSettings {
   readonly bucket: string;

@@ -9,6 +9,9 @@
  *   6. the Terraform steps: deploy with the approval, then destroy (a dry run: init + plan -destroy);
  *   7. what is left for people, printed; a record of the teardown written next to the reports.
  * A refusal (steps 1-2) is a TeardownRefusal with every reason; nothing is written before step 4.
+ * An interruption (deps.signal: Ctrl-C, SIGTERM) stops the gate at the next boundary: before the confirmation, before
+ * the approval is written, or before the next Terraform step (the running one stops by itself on Ctrl-C, which the
+ * terminal sent it too, or finishes); status 'interrupted', and the record says which steps ran.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -44,6 +47,8 @@ export interface TeardownDeps {
   /** Where the synth reads BUCKETMOVE_BACKEND and the cdktf context from (tests pin them). */
   readonly processEnv?: NodeJS.ProcessEnv;
   readonly context?: Record<string, unknown>;
+  /** Aborted when the operator interrupts (Ctrl-C, SIGTERM): the gate stops at the next boundary. */
+  readonly signal?: AbortSignal;
 }
 
 export interface TeardownOptions {
@@ -67,7 +72,7 @@ export interface TeardownOptions {
 }
 
 export interface TeardownResult {
-  readonly status: 'destroyed' | 'dry-run' | 'failed' | 'declined';
+  readonly status: 'destroyed' | 'dry-run' | 'failed' | 'declined' | 'interrupted';
   readonly reportPath: string;
   readonly listingDigest: string;
   readonly approval?: TeardownApproval;
@@ -80,6 +85,7 @@ export interface TeardownResult {
 export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Promise<TeardownResult> {
   const { ws, out } = deps;
   const now = deps.now?.() ?? new Date();
+  const interrupted = () => deps.signal?.aborted ?? false;
   const cwd = opts.cwd ?? process.cwd();
   if (ws.target !== 'aws' && !opts.dryRun) {
     throw new ConfigError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence`);
@@ -101,24 +107,28 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   // 3: the operator.
   const stack = `legacy-${ws.env}`;
   if (ws.target !== 'aws') {
-    // An S3-compatible target (the local rig) has no Terraform stack: the evidence is all a dry run can check.
-    const would = teardownSteps({ env: ws.env, outdir: path.resolve(opts.outdir ?? path.join(teardownDir(ws.env, root), 'cdktf.out')), approvalFile: path.resolve(opts.approvalFile ?? path.join(teardownDir(ws.env, root), 'approval.json')), cwd });
+    // An S3-compatible target (the local rig) has no Terraform stack, so no legacy-<env> of its own to name: the
+    // evidence is all a dry run can check; what would follow on AWS is said in general terms.
     out(
       [
-        `dry run: the evidence passes. Target "${ws.target}" has no Terraform stack to synthesize or plan; for a target "aws" env the gate would now write the approval, synthesize ${stack} with it, and run:`,
-        ...would.map((s) => `  $ ${commandLine(s)}`),
+        `dry run: the evidence passes. Env "${ws.env}" has target "${ws.target}": it has no Terraform stack (stacks exist for target "aws" only), so there is nothing to synthesize, plan or destroy here.`,
+        'For a target "aws" env the gate would now write the approval, synthesize legacy-<env> with it, and run cdktf deploy then cdktf destroy legacy-<env> (that env\'s --dry-run plans it and prints the commands).',
         'Then, for people:',
         ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`),
       ].join('\n'),
     );
     return { status: 'dry-run', reportPath, listingDigest: listing.digest, steps: [] };
   }
-  if (!opts.dryRun && deps.confirm) {
+  if (!opts.dryRun && deps.confirm && !interrupted()) {
     const ok = await deps.confirm(`destroy ${stack}: the legacy bucket ${ws.legacy.bucket} with its ${listing.objects} objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`);
-    if (!ok) {
+    if (!ok && !interrupted()) {
       out('not confirmed: nothing was written or changed');
       return { status: 'declined', reportPath, listingDigest: listing.digest, steps: [] };
     }
+  }
+  if (interrupted()) {
+    out('interrupted: nothing was written or changed');
+    return { status: 'interrupted', reportPath, listingDigest: listing.digest, steps: [] };
   }
 
   // 4-5: the approval and the approved stack.
@@ -138,6 +148,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
     const plan = opts.dryRun ? dryRunSteps({ env: ws.env, stackDir: synth.stackDir }) : teardownSteps({ env: ws.env, outdir, approvalFile, cwd });
     let failed: { step: Step; code: number } | undefined;
     for (const [i, step] of plan.entries()) {
+      if (interrupted()) break;
       out(`step ${i + 1}/${plan.length}: ${step.title}\n  $ ${commandLine(step)}`);
       const { code } = await deps.runner(step);
       steps.push({ step, code });
@@ -147,21 +158,40 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
       }
     }
 
+    // Stopped by the operator: during a step that then failed (Ctrl-C reaches Terraform too), or before the next one.
+    const stopped = interrupted() && (failed !== undefined || steps.length < plan.length);
     if (opts.dryRun) {
       const would = teardownSteps({ env: ws.env, outdir: realOutdir, approvalFile: realApproval, cwd });
+      if (stopped) {
+        out('dry run interrupted: nothing was changed');
+        return { status: 'interrupted', reportPath, listingDigest: listing.digest, approval, synth, steps };
+      }
       if (failed) out(`dry run: ${failed.step.title} failed (exit ${failed.code}); nothing was changed`);
       if (failed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
       out(['dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:', ...would.map((s) => `  $ ${commandLine(s)}`)].join('\n'));
       return { status: failed ? 'failed' : 'dry-run', reportPath, listingDigest: listing.digest, approval, synth, steps };
     }
 
-    const record = writeRecord(reportsDir(ws.env, root), { reportPath, listingDigest: listing.digest, approvalFile, approval, outdir, steps, failed, now });
+    const outcome = stopped ? 'interrupted' : failed ? 'failed' : 'destroyed';
+    const record = writeRecord(reportsDir(ws.env, root), { reportPath, listingDigest: listing.digest, approvalFile, approval, outdir, steps, outcome, now });
+    const destroy = `  $ ${commandLine(plan[1])}`;
+    if (stopped) {
+      const destroyRan = steps.some((s) => s.step.args[0] === 'destroy');
+      out(
+        destroyRan
+          ? `teardown interrupted during the destroy (exit ${failed!.code}). The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n${destroy}`
+          : steps.length === 0
+            ? 'teardown interrupted before its first step: nothing was changed (the approval written is not used)'
+            : `teardown interrupted ${failed ? `during the deploy (exit ${failed.code}); nothing was destroyed` : 'after the deploy, before the destroy; nothing was destroyed'}. Run the gate again, or, while the approval ${path.relative(cwd, approvalFile)} is valid (until ${approval.expiresAt}), finish with\n${destroy}`,
+      );
+      return { status: 'interrupted', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
+    }
     if (failed) {
       const deployFailed = failed.step.args[0] === 'deploy';
       out(
         deployFailed
           ? `teardown stopped: the deploy failed (exit ${failed.code}); nothing was destroyed. Fix the cause and run the gate again.`
-          : `teardown stopped: the destroy failed (exit ${failed.code}) after the approved deploy. The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n  $ ${commandLine(plan[1])}\n(the gate itself would now refuse if objects were already deleted: the listing changed).`,
+          : `teardown stopped: the destroy failed (exit ${failed.code}) after the approved deploy. The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n${destroy}\n(the gate itself would now refuse if objects were already deleted: the listing changed).`,
       );
       if (deployFailed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
       return { status: 'failed', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
@@ -176,7 +206,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
 
 function writeRecord(
   dir: string,
-  r: { reportPath: string; listingDigest: string; approvalFile: string; approval: TeardownApproval; outdir: string; steps: { step: Step; code: number }[]; failed?: unknown; now: Date },
+  r: { reportPath: string; listingDigest: string; approvalFile: string; approval: TeardownApproval; outdir: string; steps: { step: Step; code: number }[]; outcome: 'destroyed' | 'failed' | 'interrupted'; now: Date },
 ): string {
   const file = path.join(dir, `teardown-${r.now.toISOString().replace(/[-:]/g, '')}.json`);
   writeFileAtomic(
@@ -187,7 +217,7 @@ function writeRecord(
         env: r.approval.env,
         at: r.now.toISOString(),
         finishedAt: new Date().toISOString(),
-        outcome: r.failed ? 'failed' : 'destroyed',
+        outcome: r.outcome,
         auditReport: r.reportPath,
         listingDigest: r.listingDigest,
         approval: { file: r.approvalFile, ...r.approval },
