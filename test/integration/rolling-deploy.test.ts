@@ -58,7 +58,7 @@ const MAX_DELETES = 40;
 const MAX_SECONDS = 400;
 /** The fleet's heartbeat interval, and the largest gap its audits allow (a restart stops one instance of three). */
 const HEARTBEAT_MS = 250;
-const MAX_GAP = '5s';
+const MAX_GAP = '10s';
 
 const tmpDir = tmpDirPerFile('bm-rolling-');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -219,10 +219,13 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   let since = new Date(8.64e15);
   const fallbackLog = path.join(dir, 'fleet.log');
   const audit = async (name: string) => {
-    await sleep(4 * HEARTBEAT_MS); // the window's last beats reach the instances' logs
+    // The window ends now; the beats up to here reach the instances' logs before they are gathered (the audit CLI's own
+    // start-up, seconds on a loaded machine, must not show as a gap at the window's end).
+    const until = new Date();
+    await sleep(4 * HEARTBEAT_MS);
     // The fleet's log lines in one file, as a log group gathers them (each instance wrote its own).
     fs.writeFileSync(fallbackLog, logs.map((l) => (fs.existsSync(l) ? fs.readFileSync(l, 'utf8') : '')).join(''));
-    const run = await runCliScript('audit', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, name), '--fallback-log', fallbackLog, '--since', since.toISOString(), '--max-gap', MAX_GAP], { cwd: dir, env: cliEnv, bundled: true });
+    const run = await runCliScript('audit', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, name), '--fallback-log', fallbackLog, '--since', since.toISOString(), '--until', until.toISOString(), '--max-gap', MAX_GAP], { cwd: dir, env: cliEnv, bundled: true });
     audits.push(run);
     return run;
   };
