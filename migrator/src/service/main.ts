@@ -18,14 +18,7 @@ import { runCli } from '../cli/run-cli';
 import { createLogger } from '../log';
 import { createStoreFromEnv, StoreError } from '../store';
 import { photoHandler } from './photo-service';
-
-function intEnv(name: string, dflt: number, min: number, max: number): number {
-  const text = process.env[name]?.trim();
-  if (!text) return dflt;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
-  return n;
-}
+import { intEnv, listen, untilStopped } from './serve';
 
 async function main(): Promise<number> {
   const port = intEnv('PORT', 8080, 0, 65535);
@@ -44,29 +37,10 @@ async function main(): Promise<number> {
 
   const server = http.createServer(photoHandler(store, { maxBytes, log }));
   server.keepAliveTimeout = keepAliveMs;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? new ConfigError(`cannot listen on ${host}:${port} (${err.code}); set PORT or HOST`) : err),
-    );
-    server.listen(port, host, resolve);
-  });
-  const address = server.address() as { port: number };
-  log.info({ event: 'service.listening', host, port: address.port, mode: store.mode }, `photo service listening on http://${host}:${address.port} (${store.mode})`);
+  const boundPort = await listen(server, host, port, 'set PORT or HOST');
+  log.info({ event: 'service.listening', host, port: boundPort, mode: store.mode }, `photo service listening on http://${host}:${boundPort} (${store.mode})`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ event: 'service.stopping', signal }, 'stopping: finishing the requests in flight');
-      // A connection whose response ends after close() would otherwise stay open for the whole keep-alive time.
-      const sweep = setInterval(() => server.closeIdleConnections(), 100);
-      server.close(() => {
-        clearInterval(sweep);
-        resolve();
-      });
-      server.closeIdleConnections();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await untilStopped([server], log, 'service.stopping');
   await store.close();
   log.info({ event: 'service.stopped', counts: store.counts() }, 'photo service stopped');
   return 0;

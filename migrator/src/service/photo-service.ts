@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
 import { StoreError, type PhotoInfo, type PhotoStore } from '../store';
+import { healthOrMetrics } from './serve';
 
 export interface ServiceOptions {
   /** The largest photo accepted, in bytes. */
@@ -47,7 +48,7 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz' || path === '/metrics') {
     if (req.method !== 'GET') throw new HttpError(405, `${path} answers GET only`, { Allow: 'GET' });
-    return sendJson(res, 200, path === '/healthz' ? { status: 'ok', mode: store.mode } : store.counts());
+    return sendJson(res, 200, healthOrMetrics(store, path));
   }
   if (!path.startsWith(PREFIX)) throw new HttpError(404, 'no such endpoint: use /photos/<key>, /healthz or /metrics');
   let key: string;
