@@ -193,7 +193,14 @@ const OVERRIDES: Record<string, string> = {
 async function getOrHead(ctx: OperationContext, c: Call): Promise<void> {
   const key = requireKey(c);
   const get = c.route.operation === 'GetObject';
-  const photo: (PhotoInfo & { body?: Readable }) | undefined = get ? await ctx.store.get(key) : await ctx.store.head(key);
+  let photo: (PhotoInfo & { body?: Readable }) | undefined = get ? await ctx.store.get(key) : await ctx.store.head(key);
+  if (!get && photo && photo.contentLength === undefined) {
+    // A fallback HEAD cannot know a Fernet photo's plaintext size without decrypting it, and S3 clients need
+    // Content-Length on HEAD (the AWS CLI's `s3 cp` fails without it): read it, as the GET that follows would.
+    const whole = await ctx.store.get(key);
+    if (whole?.contentLength !== undefined) whole.body.destroy();
+    photo = whole && { ...photo, contentLength: whole.contentLength ?? (await byteCount(whole.body)) };
+  }
   if (!photo) {
     if (!get) return void c.res.writeHead(404).end(); // HEAD answers carry no body
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.');
@@ -239,6 +246,12 @@ async function getOrHead(ctx: OperationContext, c: Call): Promise<void> {
     c.res.destroy();
     ctx.log.warn({ event: 'gateway.stream_failed', op: c.route.operation, error: (err as Error).message?.split('\n')[0] }, 'a stream failed after the headers were sent');
   }
+}
+
+async function byteCount(body: Readable): Promise<number> {
+  let n = 0;
+  for await (const chunk of body) n += (chunk as Buffer).length;
+  return n;
 }
 
 async function deleteObjects(ctx: OperationContext, c: Call): Promise<void> {
