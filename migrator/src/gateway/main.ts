@@ -30,7 +30,7 @@ import { checkWhole, EXIT, parseStrict, runCli, UsageError } from '../cli/run-cl
 import { createLogger } from '../log';
 import { listen, untilStopped } from '../service/serve';
 import { createStore, StoreError, storeConfigFromEnv } from '../store';
-import { adminHandler, s3Handler } from './server';
+import { adminHandler, onClientError, s3Handler } from './server';
 import type { AppCredentials } from './sigv4-verify';
 
 export const GATEWAY_ENV = {
@@ -144,6 +144,7 @@ async function main(): Promise<number> {
     throw new ConfigError(`--tls-cert / --tls-key are not a usable certificate and key: ${(err as Error).message.split('\n')[0]}`);
   }
   server.keepAliveTimeout = args['keep-alive-ms'];
+  server.on('clientError', onClientError(log));
   const admin = http.createServer(adminHandler(store));
   let port: number;
   let adminPort: number;

@@ -104,12 +104,20 @@ export async function runOperation(ctx: OperationContext, c: Call): Promise<void
   }
 }
 
-/** What an app may set on a PUT: Content-Type, Cache-Control, Content-Disposition and x-amz-meta-*. */
+/** S3's limit on user metadata: 2 KB, names and values in UTF-8 (Amazon S3 User Guide, "Working with object metadata"). */
+export const MAX_METADATA_BYTES = 2048;
+
+/** What an app may set on a PUT: Content-Type, Cache-Control, Content-Disposition and x-amz-meta-* (MetadataTooLarge past 2 KB). */
 function putOptions(req: IncomingMessage): PutOptions {
   const metadata: Record<string, string> = {};
+  let bytes = 0;
   for (const [name, value] of Object.entries(req.headers)) {
-    if (name.startsWith('x-amz-meta-') && value !== undefined) metadata[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? value.join(',') : value;
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
+    const k = name.slice('x-amz-meta-'.length);
+    metadata[k] = Array.isArray(value) ? value.join(',') : value;
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(metadata[k]);
   }
+  if (bytes > MAX_METADATA_BYTES) throw new S3Error('MetadataTooLarge', 400, `Your metadata headers exceed the maximum allowed metadata size (${MAX_METADATA_BYTES} bytes).`);
   return { contentType: h(req, 'content-type'), cacheControl: h(req, 'cache-control'), contentDisposition: h(req, 'content-disposition'), metadata };
 }
 

@@ -77,6 +77,26 @@ function sendError(req: IncomingMessage, res: ServerResponse, e: S3Error, reques
   if (!req.complete) req.resume();
 }
 
+/**
+ * What the server answers a request it cannot parse (Node's 'clientError'): S3's XML error instead of a bare 400 or
+ * 431, then the connection is closed. Headers over the server's limit (Node's 16 KiB; S3 allows 8 KB of request
+ * headers, "PUT request header is limited to 8 KB", Amazon S3 User Guide, "Working with object metadata") are
+ * RequestHeaderSectionTooLarge.
+ */
+export function onClientError(log: Logger): (err: NodeJS.ErrnoException, socket: import('stream').Duplex) => void {
+  return (err, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const e =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new S3Error('RequestHeaderSectionTooLarge', 400, 'Your request header section exceeds the maximum allowed size.')
+        : new S3Error('BadRequest', 400, 'The request could not be parsed.');
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    log.info({ event: 'gateway.request', requestId, op: 'unparsed', status: e.status, code: e.code }, 'request');
+    const body = errorXml(e, '', requestId);
+    socket.end(`HTTP/1.1 ${e.status} Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-amz-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+  };
+}
+
 /** The admin port: GET /healthz and GET /metrics, JSON. */
 export function adminHandler(store: PhotoStore): RequestListener {
   return (req, res) => {
