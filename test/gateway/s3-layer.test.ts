@@ -5,6 +5,7 @@
  */
 import { StoreError } from '../../migrator/src/store';
 import { compareKeys, listMerged, type Entry, type ListSource } from '../../migrator/src/store/list';
+import { s3CodeOf } from '../helpers/s3-error';
 import { S3Error, s3ErrorOf } from '../../migrator/src/gateway/errors';
 import { parseRange, preconditions } from '../../migrator/src/gateway/operations';
 import { route } from '../../migrator/src/gateway/routes';
@@ -12,15 +13,7 @@ import { deleteResultXml, errorXml, listV2Xml, parseComplete, parseDelete } from
 
 const q = (s: string) => new Map(s.split('&').filter(Boolean).map((p) => [p.split('=')[0], p.split('=')[1] ?? ''] as [string, string]));
 const op = (method: string, path: string, query = '', headers: Record<string, string> = {}) => route(method, path, q(query), headers);
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof S3Error) return `${err.status} ${err.code}`;
-    throw err;
-  }
-  return 'passed';
-};
+const codeOf = s3CodeOf;
 
 describe('routes', () => {
   test('the served operations, path-style, keys decoded', () => {

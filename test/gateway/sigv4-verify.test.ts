@@ -8,7 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
 import { decodeAwsChunked } from '../../migrator/src/gateway/aws-chunked';
 import { checkedBody } from '../../migrator/src/gateway/body';
-import { S3Error } from '../../migrator/src/gateway/errors';
+import { s3CodeOf } from '../helpers/s3-error';
 import { EMPTY_SHA256, hmacHex, sha256Hex, uriEncode, verifyRequest, type SignedRequest, type Verified } from '../../migrator/src/gateway/sigv4-verify';
 
 class NodeSha256 {
@@ -55,15 +55,7 @@ function received(r: HttpRequest): SignedRequest {
 }
 
 const verify = (r: SignedRequest, now = NOW) => verifyRequest(r, { credentials: [APP], region: REGION, now });
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof S3Error) return `${err.status} ${err.code}`;
-    throw err;
-  }
-  return 'passed';
-};
+const codeOf = s3CodeOf;
 
 describe('header-signed requests (Authorization: AWS4-HMAC-SHA256), signed by @smithy/signature-v4', () => {
   test('a GET with a signed empty payload, an odd key and a query verifies', async () => {

@@ -13,32 +13,18 @@
 import { createHash } from 'crypto';
 import type { IncomingMessage } from 'http';
 import * as zlib from 'zlib';
+import { readBounded } from '../service/serve';
 import { decodeAwsChunked } from './aws-chunked';
 import { invalidArgument, S3Error } from './errors';
 import { sha256Hex, type Verified } from './sigv4-verify';
 
-/** After a refusal for size, this much more of the upload is read and dropped so the client reads the answer. */
-const DISCARD_BYTES = 16 * 1024 * 1024;
-
 export const entityTooLarge = (max: number) => new S3Error('EntityTooLarge', 400, `Your proposed upload exceeds the maximum allowed object size (${max} bytes through this gateway).`, { Connection: 'close' });
 
-/** The raw body, up to `max` bytes (EntityTooLarge past it; the rest is drained so the client reads the error). */
+/** The raw body, up to `max` bytes (service/serve.ts readBounded): EntityTooLarge past it, IncompleteBody if cut short. */
 export function readRaw(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max + DISCARD_BYTES) {
-    req.resume();
-    return Promise.reject(entityTooLarge(max));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= max) chunks.push(chunk);
-      else if (size > max + DISCARD_BYTES) req.destroy();
-    });
-    req.once('end', () => (size > max ? reject(entityTooLarge(max)) : resolve(Buffer.concat(chunks, size))));
-    req.once('close', () => reject(new S3Error('IncompleteBody', 400, 'You did not provide the number of bytes specified by the Content-Length HTTP header')));
+  return readBounded(req, max, {
+    tooLarge: () => entityTooLarge(max),
+    cutShort: () => new S3Error('IncompleteBody', 400, 'You did not provide the number of bytes specified by the Content-Length HTTP header'),
   });
 }
 

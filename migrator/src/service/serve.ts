@@ -4,6 +4,7 @@
  * SIGTERM or SIGINT (the requests in flight are answered, then each connection is closed as soon as it is idle).
  */
 import type * as http from 'http';
+import type { IncomingMessage } from 'http';
 import type { Logger } from 'pino';
 import { ConfigError } from '../../../workspaces/load';
 import type { PhotoStore } from '../store';
@@ -54,5 +55,30 @@ export function untilStopped(servers: readonly http.Server[], log: Logger, event
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+  });
+}
+
+/** After a refusal for size, this much more of the upload is read and dropped, so that the client gets to read the answer. */
+const DISCARD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The request body, up to `max` bytes. Past it: the `tooLarge` error, once the rest of the upload has been read and
+ * dropped (clients that write the whole body before reading, as fetch does, see the answer instead of a broken pipe);
+ * an upload more than DISCARD_BYTES over the limit gets its connection closed instead. A body that ends early is the
+ * `cutShort` error.
+ */
+export function readBounded(req: IncomingMessage, max: number, errors: { tooLarge: () => Error; cutShort: () => Error }): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max + DISCARD_BYTES) return Promise.reject(errors.tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      else if (size > max + DISCARD_BYTES) req.destroy();
+    });
+    req.once('end', () => (size > max ? reject(errors.tooLarge()) : resolve(Buffer.concat(chunks, size))));
+    req.once('close', () => reject(errors.cutShort()));
   });
 }
