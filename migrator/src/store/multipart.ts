@@ -14,7 +14,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { SseParams } from '../migrate/write-new';
+import type { NewSide } from './new-side';
 import { appMetadata, type PutOptions } from './photo';
 
 export interface UploadedPart {
@@ -26,7 +26,7 @@ export class NewMultipart {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
-    private readonly sse: SseParams,
+    private readonly sse: NewSide['sse'],
   ) {}
 
   async create(key: string, o: PutOptions): Promise<string> {
