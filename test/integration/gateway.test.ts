@@ -7,15 +7,18 @@
  */
 import { execFile } from 'child_process';
 import * as http from 'http';
+import * as https from 'https';
 import { createHash, createHmac, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { promisify } from 'util';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { bundled } from '../helpers/bundle';
 import { photoBytes } from '../../migrator/src/seed/seeder';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { NAMED_SIZES } from '../../migrator/src/seed/sizes';
@@ -388,6 +391,48 @@ describe('bad input', () => {
     expect((await c.send(new HeadObjectCommand({ Bucket: bucket, Key: MIGRATED }))).$metadata.httpStatusCode).toBe(200);
     c.destroy();
   });
+});
+
+test('TLS from --tls-cert/--tls-key on a non-loopback bind, in read-both-write-legacy: writes go to legacy encrypted, multipart is refused', async () => {
+  const dir = tmpDir();
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const tlsGw = await startServerChild({
+    args: [bundled('migrator/src/gateway/main.ts'), '--env', 'local', '--host', '0.0.0.0', '--port', '0', '--admin-port', '0', '--region', state.region, '--tls-cert', cert, '--tls-key', key],
+    env: {
+      ...storeEnv({ mode: 'read-both-write-legacy', fernetKeys: m.keys, own: { primary: m.primary.bucket, legacy: m.legacy.bucket, keys: m.env } }),
+      BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: APP.accessKeyId,
+      BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: APP.secretAccessKey,
+    },
+    logFile: path.join(dir, 'gateway-tls.log'),
+    what: 'the TLS gateway',
+    urlOf: (line) => (line.includes('"gateway.listening"') ? (JSON.parse(line) as { url: string }).url.replace('0.0.0.0', '127.0.0.1') : undefined),
+  });
+  try {
+    expect(tlsGw.url).toMatch(/^https:\/\//);
+    const c = new S3Client({
+      endpoint: tlsGw.url,
+      region: state.region,
+      forcePathStyle: true,
+      credentials: { ...APP },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: fs.readFileSync(cert) }) }),
+    });
+    expect(sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))))).toBe(sha256(plain[MIGRATED]));
+    const photo = randomBytes(3000);
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'gw-tls/written-to-legacy.jpg', Body: photo, ContentType: 'image/jpeg' }));
+    const stored = await bodyOf(await m.legacy.s3.send(new GetObjectCommand({ Bucket: m.legacy.bucket, Key: 'gw-tls/written-to-legacy.jpg' })));
+    expect(stored.length).toBeGreaterThan(photo.length); // encrypted with the codec, as the legacy app wrote
+    expect(stored.includes(photo.subarray(0, 64))).toBe(false);
+    expect(sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-tls/written-to-legacy.jpg' }))))).toBe(sha256(photo));
+    await expect(c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'gw-tls/big.jpg' }))).rejects.toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+    c.destroy();
+    // Plain HTTP on the TLS port gets no S3 answer.
+    await expect(fetch(tlsGw.url.replace('https:', 'http:') + `/${bucket}/x`)).rejects.toThrow();
+  } finally {
+    expect(await tlsGw.stop()).toBe(0);
+  }
 });
 
 test('fallback hits and heartbeats are logged as the store logs them; /healthz and /metrics on the admin port; no secret in the log', async () => {
