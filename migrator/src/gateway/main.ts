@@ -40,7 +40,7 @@ export const GATEWAY_ENV = {
 
 const MIB = 1024 * 1024;
 
-interface Args {
+export interface Args {
   env: string;
   host: string;
   port: number;
@@ -79,7 +79,7 @@ function parseArgs(argv: string[]): Args {
 const LOOPBACK = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 /** The app's keys: from the secret when named, else from the two variables (never echoed). */
-async function appCredentials(args: Args, region: string, env: NodeJS.ProcessEnv): Promise<AppCredentials[]> {
+export async function appCredentials(args: Args, region: string, env: NodeJS.ProcessEnv): Promise<AppCredentials[]> {
   if (args['credentials-secret']) {
     const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const { readKeyPair } = await import('../keys/credentials-secret');
