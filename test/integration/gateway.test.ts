@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { promisify } from 'util';
-import { CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -163,6 +163,12 @@ test('the JS SDK v3 (forcePathStyle): the scenario, plus a streamed aws-chunked 
   const mp = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-extra/multipart.jpg' }));
   expect(mp.ContentLength).toBe(big.length);
   expect(sha256(await bodyOf(mp))).toBe(sha256(big));
+  // DeleteObjects (the SDK sends its CRC32 as the integrity check S3 requires): each key deleted as the store deletes.
+  const extra = ['gw-extra/streamed.jpg', 'gw-extra/multipart.jpg', 'gw-extra/never-there.jpg'];
+  const del = await c.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: extra.map((Key) => ({ Key })) } }));
+  expect((del.Deleted ?? []).map((d) => d.Key)).toEqual(extra);
+  expect(del.Errors ?? []).toEqual([]);
+  for (const k of extra) await expect(c.send(new HeadObjectCommand({ Bucket: bucket, Key: k }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   c.destroy();
 });
 

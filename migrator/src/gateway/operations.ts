@@ -262,6 +262,9 @@ async function byteCount(body: Readable): Promise<number> {
   return n;
 }
 
+/** DeleteObjects: deletes running at once. */
+const DELETES_IN_FLIGHT = 8;
+
 async function deleteObjects(ctx: OperationContext, c: Call): Promise<void> {
   const raw = await readRaw(c.req, 2 * 1024 * 1024);
   // S3 requires an integrity check on DeleteObjects (Content-MD5 or an x-amz-checksum-*): checkedBody verifies it.
@@ -269,15 +272,22 @@ async function deleteObjects(ctx: OperationContext, c: Call): Promise<void> {
     throw invalidRequest('Missing required header for this request: Content-MD5');
   }
   const { keys, quiet } = parseDelete(checkedBody(c.req, raw, c.auth).toString('utf8'));
-  const outcomes: DeleteOutcome[] = [];
-  for (const key of keys) {
-    try {
-      await ctx.store.delete(key);
-      outcomes.push({ key });
-    } catch (err) {
-      outcomes.push({ key, error: s3ErrorOf(err) });
-    }
-  }
+  // Each delete is the store's (legacy first, then a tombstone): a few at a time, the answer in the request's order.
+  const outcomes: DeleteOutcome[] = new Array(keys.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(DELETES_IN_FLIGHT, keys.length) }, async () => {
+      while (next < keys.length) {
+        const i = next++;
+        try {
+          await ctx.store.delete(keys[i]);
+          outcomes[i] = { key: keys[i] };
+        } catch (err) {
+          outcomes[i] = { key: keys[i], error: s3ErrorOf(err) };
+        }
+      }
+    }),
+  );
   sendXml(c.res, 200, deleteResultXml(outcomes, quiet));
 }
 
