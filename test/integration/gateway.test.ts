@@ -8,7 +8,7 @@
 import { execFile } from 'child_process';
 import * as http from 'http';
 import * as https from 'https';
-import { createHash, createHmac, randomBytes } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
@@ -18,7 +18,6 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { bundled } from '../helpers/bundle';
 import { photoBytes } from '../../migrator/src/seed/seeder';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { NAMED_SIZES } from '../../migrator/src/seed/sizes';
@@ -26,7 +25,8 @@ import { isTombstone } from '../../migrator/src/migrate/provenance';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { freshMigration, migrate, seed, type TestMigration } from './helpers/own-buckets';
-import { startServerChild, storeEnv, type RunningService } from './helpers/photo-service';
+import { startGateway, Sha256, signedFetch as signed } from './helpers/gateway';
+import { storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState } from './helpers/rig';
 import { runAwsCli } from '../../migrator/rig/aws-cli';
 
@@ -37,20 +37,6 @@ const state = rigState();
 const tmpDir = tmpDirPerFile('bm-gateway-');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** node:crypto as the SDK signer's hash (what @smithy/hash-node does). */
-class Sha256 {
-  private readonly h;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', Buffer.from(secret as ArrayBuffer));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.h.update(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {}
-}
 const APP = { accessKeyId: 'AKIDGATEWAYAPP', secretAccessKey: randomBytes(24).toString('base64') };
 
 const MIGRATED = 'gw/migrated photo (1).jpg';
@@ -59,7 +45,7 @@ const DELETED = 'gw/deleted.jpg';
 const plain = { [MIGRATED]: randomBytes(5000), [LEGACY_ONLY]: randomBytes(7000), [DELETED]: randomBytes(100) };
 
 let m: TestMigration;
-let gw: RunningService;
+let gw: RunningService & { admin: string };
 let admin: string;
 let bucket: string;
 
@@ -94,22 +80,16 @@ beforeAll(async () => {
   await putLegacy(DELETED, plain[DELETED]);
   await migrate(m);
   await putLegacy(LEGACY_ONLY, plain[LEGACY_ONLY]); // written after the backfill: only a fallback serves it
-  gw = await startServerChild({
-    args: ['-r', 'ts-node/register', 'migrator/src/gateway/main.ts', '--env', 'local', '--port', '0', '--admin-port', '0', '--region', state.region],
+  gw = await startGateway({
+    args: ['--region', state.region],
     env: {
       ...storeEnv({ mode: 'dual-read', fernetKeys: m.keys, own: { primary: m.primary.bucket, legacy: m.legacy.bucket, keys: m.env }, extra: { PHOTO_STORE_HEARTBEAT_MS: '1000' } }),
       BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: APP.accessKeyId,
       BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: APP.secretAccessKey,
     },
     logFile: path.join(tmpDir(), 'gateway.log'),
-    what: 'the gateway',
-    urlOf: (line) => {
-      if (!line.includes('"gateway.listening"')) return undefined;
-      const l = JSON.parse(line) as { url: string; admin: string };
-      admin = l.admin;
-      return l.url;
-    },
   });
+  admin = gw.admin;
   // Deleted through the gateway before the clients run: a tombstone in new, gone from legacy, never listed.
   const c = sdk();
   await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: DELETED }));
@@ -306,23 +286,8 @@ test("S3's errors: bad signatures, unknown keys, skew, NotImplemented naming the
 });
 
 describe('bad input', () => {
-  /** A request signed as the app by the SDK's signer, sent as is with fetch (to send what no SDK would). */
   async function signedFetch(method: string, pathAndQuery: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; text: string }> {
-    const url = new URL(gw.url + pathAndQuery);
-    const signer = new SignatureV4({ credentials: { ...APP }, region: state.region, service: 's3', sha256: Sha256, uriEscapePath: false });
-    const query: Record<string, string> = {};
-    url.searchParams.forEach((v, k) => (query[k] = v));
-    const signed = await signer.sign({
-      method,
-      protocol: 'http:',
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      query,
-      headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex'), ...headers },
-      body,
-    });
-    const res = await fetch(url, { method, headers: signed.headers as Record<string, string>, body });
+    const res = await signed(gw.url, APP, state.region, method, pathAndQuery, headers, body);
     return { status: res.status, text: await res.text() };
   }
 
@@ -404,8 +369,9 @@ test('TLS from --tls-cert/--tls-key on a non-loopback bind, in read-both-write-l
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
-  const tlsGw = await startServerChild({
-    args: [bundled('migrator/src/gateway/main.ts'), '--env', 'local', '--host', '0.0.0.0', '--port', '0', '--admin-port', '0', '--region', state.region, '--tls-cert', cert, '--tls-key', key],
+  const tlsGw = await startGateway({
+    bundled: true,
+    args: ['--host', '0.0.0.0', '--region', state.region, '--tls-cert', cert, '--tls-key', key],
     env: {
       ...storeEnv({ mode: 'read-both-write-legacy', fernetKeys: m.keys, own: { primary: m.primary.bucket, legacy: m.legacy.bucket, keys: m.env } }),
       BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: APP.accessKeyId,
@@ -413,7 +379,6 @@ test('TLS from --tls-cert/--tls-key on a non-loopback bind, in read-both-write-l
     },
     logFile: path.join(dir, 'gateway-tls.log'),
     what: 'the TLS gateway',
-    urlOf: (line) => (line.includes('"gateway.listening"') ? (JSON.parse(line) as { url: string }).url.replace('0.0.0.0', '127.0.0.1') : undefined),
   });
   try {
     expect(tlsGw.url).toMatch(/^https:\/\//);

@@ -216,6 +216,8 @@ async function getOrHead(ctx: OperationContext, c: Call): Promise<void> {
   const headers: Record<string, string> = {
     'Content-Type': photo.contentType ?? 'binary/octet-stream',
     'Accept-Ranges': 'bytes',
+    // Which bucket served it ("legacy": a fallback), as the photo service's X-Photo-Source; S3 clients ignore it.
+    'x-bucketmove-source': photo.source,
     ...(photo.etag ? { ETag: photo.etag } : {}),
     ...(photo.lastModified ? { 'Last-Modified': photo.lastModified.toUTCString() } : {}),
   };
