@@ -9,18 +9,13 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { createSideClient } from '../../migrator/src/aws/clients';
-import { createCodec } from '../../migrator/src/codec';
-import { planObjects } from '../../migrator/src/seed/plan';
-import { seedLegacy } from '../../migrator/src/seed/seeder';
-import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { gatewayApi, startGateway } from './helpers/gateway';
-import { LoadClient, planOps, type Expected } from './helpers/load-client';
-import { fernetKey, migrateCli, writeWorkspace } from './helpers/migration';
+import { LoadClient, planOps } from './helpers/load-client';
+import { fernetKey, migrateCli, seedLoadPhotos, writeWorkspace } from './helpers/migration';
 import { storeEnv, type RunningService } from './helpers/photo-service';
-import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
+import { rigState, uniqueKey } from './helpers/rig';
 
 const SEED = 'gateway-zero-downtime';
 const LEGACY_PHOTOS = 120;
@@ -41,15 +36,7 @@ afterAll(async () => {
 
 test('the gateway serves every S3 request of the app correctly while the migrator runs', async () => {
   const prefix = `${uniqueKey('gw-zdt')}/chats/`;
-  const ws = testWorkspace((w) => {
-    w.migration.credentials = 'static';
-  });
-  const codec = createCodec(ws.codec, [fernetKey()], path.dirname(ws.file));
-  const objects = planObjects({ count: LEGACY_PHOTOS, size: parseSizeSpec('1KiB-48KiB'), oddKeys: false, seed: SEED, prefix });
-  const writer = createSideClient(ws, 'legacy', { env: {} });
-  const { entries } = await seedLegacy({ client: writer, codec, objects, seed: SEED, concurrency: 8 });
-  writer.destroy();
-  const legacy = new Map<string, Expected>(entries.map((e) => [e.key, { sha256: e.sha256, size: e.size }]));
+  const legacy = await seedLoadPhotos(SEED, LEGACY_PHOTOS, prefix);
 
   const logFile = path.join(tmpDir(), 'gateway.log');
   gw = await startGateway({
