@@ -88,6 +88,18 @@ export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIO
 export const APP_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /**
+ * The S3-API gateway (migrator/src/gateway, docs/gateway.md): on the new bucket what the app's store does there (read,
+ * write and multipart, tombstones with their tag, delete, list); on the legacy bucket what the fallback and the
+ * store's deletes need (list for the merged listing, read, delete: dual-read deletes legacy first), and PutObject
+ * only in the modes that still write legacy (legacy-only, read-both-write-legacy).
+ */
+export const GATEWAY_NEW_OBJECT_ACTIONS = [...APP_OBJECT_ACTIONS] as const;
+export const GATEWAY_NEW_BUCKET_ACTIONS = [...APP_BUCKET_ACTIONS] as const;
+export const GATEWAY_LEGACY_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
+export const GATEWAY_LEGACY_WRITE_ACTIONS = ['s3:PutObject'] as const;
+export const GATEWAY_LEGACY_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS] as const;
+
+/**
  * The migration writer: create objects and read them back for the audit. Overwrites stay impossible: the bucket policy
  * makes every write conditional. Its delete is WRITER_UNDO_ACTIONS, under a condition of its own.
  */

@@ -9,6 +9,11 @@ import {
   ACCESS_KEY_ROTATION_ACTIONS,
   ALL_S3_ACTIONS_FOR_DENY,
   APP_BUCKET_ACTIONS,
+  GATEWAY_LEGACY_BUCKET_ACTIONS,
+  GATEWAY_LEGACY_OBJECT_ACTIONS,
+  GATEWAY_LEGACY_WRITE_ACTIONS,
+  GATEWAY_NEW_BUCKET_ACTIONS,
+  GATEWAY_NEW_OBJECT_ACTIONS,
   APP_OBJECT_ACTIONS,
   ASSUME_ROLE_ACTIONS,
   BUCKET_LOCATION_ACTIONS,
@@ -107,6 +112,43 @@ export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey; exclud
     });
   }
   if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The S3-API gateway's own identity (a role, or the user whose keys it is given): least privilege on both buckets
+ * (perms.ts GATEWAY_*). The legacy bucket's rights are only what the gateway's modes use: PutObject only with
+ * `writesLegacy` (legacy-only, read-both-write-legacy), nothing at all once the legacy bucket is left out (new-only).
+ * KMS rights through S3 only, on each bucket's key; GetSecretValue only on the named secrets (the codec's keys, the
+ * app's keys the gateway verifies signatures against). Cross-account, the legacy bucket's policy must grant the same.
+ */
+export function gatewayPolicy(args: {
+  newBucketArn: string;
+  kms?: SseKmsKey;
+  legacy?: { bucketArn: string; kms?: SseKmsKey; writesLegacy: boolean };
+  secretArns?: readonly string[];
+}): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    { Sid: 'ListTheNewBucket', Effect: 'Allow', Action: [...GATEWAY_NEW_BUCKET_ACTIONS], Resource: [args.newBucketArn] },
+    { Sid: 'ReadWriteDeleteNewObjects', Effect: 'Allow', Action: [...GATEWAY_NEW_OBJECT_ACTIONS], Resource: [objectsArn(args.newBucketArn)] },
+  ];
+  if (args.kms) statements.push(kmsViaS3('UseTheNewBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.newBucketArn));
+  const legacy = args.legacy;
+  if (legacy) {
+    statements.push(
+      { Sid: 'ListTheLegacyBucket', Effect: 'Allow', Action: [...GATEWAY_LEGACY_BUCKET_ACTIONS], Resource: [legacy.bucketArn] },
+      {
+        Sid: legacy.writesLegacy ? 'ReadWriteDeleteLegacyObjects' : 'ReadDeleteLegacyObjects',
+        Effect: 'Allow',
+        Action: [...GATEWAY_LEGACY_OBJECT_ACTIONS, ...(legacy.writesLegacy ? GATEWAY_LEGACY_WRITE_ACTIONS : [])],
+        Resource: [objectsArn(legacy.bucketArn)],
+      },
+    );
+    if (legacy.kms) {
+      statements.push(kmsViaS3('UseTheLegacyBucketKeyThroughS3', legacy.writesLegacy ? KMS_SSE_READ_WRITE_ACTIONS : KMS_SSE_READ_ACTIONS, legacy.kms, legacy.bucketArn));
+    }
+  }
+  if (args.secretArns?.length) statements.push({ Sid: 'ReadItsSecrets', Effect: 'Allow', Action: [...SECRET_READ_ACTIONS], Resource: [...args.secretArns] });
   return { Version: '2012-10-17', Statement: statements };
 }
 

@@ -13,11 +13,11 @@ export interface CliRun {
 
 /** `bundled`: run its esbuild bundle (helpers/bundle.ts), which starts in about a second, instead of ts-node. */
 export function runCliScript(
-  cli: 'audit' | 'teardown' | 'migrate' | 'batch' | 'manifest' | 'keys',
+  cli: 'audit' | 'teardown' | 'migrate' | 'batch' | 'manifest' | 'keys' | 'gateway',
   args: string[],
   o: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; bundled?: boolean } = {},
 ): Promise<CliRun> {
-  const entry = `migrator/src/cli/${cli}.ts`;
+  const entry = cli === 'gateway' ? 'migrator/src/gateway/main.ts' : `migrator/src/cli/${cli}.ts`;
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,

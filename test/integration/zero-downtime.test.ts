@@ -18,20 +18,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { runContextLines, writeSection } from '../../migrator/bench/benchmarks-md';
-import { createSideClient } from '../../migrator/src/aws/clients';
-import { createCodec } from '../../migrator/src/codec';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { isTombstone, PROVENANCE, readProvenance } from '../../migrator/src/migrate/provenance';
-import { planObjects } from '../../migrator/src/seed/plan';
-import { seedLegacy } from '../../migrator/src/seed/seeder';
-import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { readRigState, rigStatePath, writeRigState } from '../../migrator/rig/state';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
-import { LoadClient, percentile, planOps, type Expected, type Sample } from './helpers/load-client';
-import { fernetKey, migrateCli, writeWorkspace } from './helpers/migration';
+import { LoadClient, percentile, planOps, type Sample } from './helpers/load-client';
+import { fernetKey, migrateCli, seedLoadPhotos, writeWorkspace } from './helpers/migration';
 import { startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
-import { rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
+import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
 
 const SEED = 'zero-downtime';
@@ -81,15 +76,7 @@ test('the photo service serves every request correctly while the migrator runs',
   const prefix = `${uniqueKey('zdt')}/chats/`;
 
   // 1. The legacy bucket, as the legacy app left it.
-  const ws = testWorkspace((w) => {
-    w.migration.credentials = 'static';
-  });
-  const codec = createCodec(ws.codec, [fernetKey()], path.dirname(ws.file));
-  const objects = planObjects({ count: LEGACY_PHOTOS, size: parseSizeSpec('1KiB-48KiB'), oddKeys: false, seed: SEED, prefix });
-  const writer = createSideClient(ws, 'legacy', { env: {} });
-  const { entries } = await seedLegacy({ client: writer, codec, objects, seed: SEED, concurrency: 8 });
-  writer.destroy();
-  const legacy = new Map<string, Expected>(entries.map((e) => [e.key, { sha256: e.sha256, size: e.size }]));
+  const legacy = await seedLoadPhotos(SEED, LEGACY_PHOTOS, prefix);
   const sortedKeys = [...legacy.keys()].sort();
   const raceKeys = RACE_POSITIONS.map((i) => sortedKeys[i]);
 

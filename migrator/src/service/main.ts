@@ -21,6 +21,7 @@ import { createLogger } from '../log';
 import { createStoreFromEnv, StoreError } from '../store';
 import { STORE_VARIABLES } from '../store/config';
 import { photoHandler } from './photo-service';
+import { intEnv, listen, untilStopped } from './serve';
 
 /** The service's own variables; the store's are STORE_VARIABLES. */
 const SERVICE_VARIABLES: readonly (readonly [string, string])[] = [
@@ -45,14 +46,6 @@ export function parseArgs(argv: string[]): void {
   );
 }
 
-function intEnv(name: string, dflt: number, min: number, max: number): number {
-  const text = process.env[name]?.trim();
-  if (!text) return dflt;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
-  return n;
-}
-
 async function main(): Promise<number> {
   parseArgs(hideBin(process.argv));
   const port = intEnv('PORT', 8080, 0, 65535);
@@ -71,29 +64,10 @@ async function main(): Promise<number> {
 
   const server = http.createServer(photoHandler(store, { maxBytes, log }));
   server.keepAliveTimeout = keepAliveMs;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? new ConfigError(`cannot listen on ${host}:${port} (${err.code}); set PORT or HOST`) : err),
-    );
-    server.listen(port, host, resolve);
-  });
-  const address = server.address() as { port: number };
-  log.info({ event: 'service.listening', host, port: address.port, mode: store.mode }, `photo service listening on http://${host}:${address.port} (${store.mode})`);
+  const boundPort = await listen(server, host, port, 'set PORT or HOST');
+  log.info({ event: 'service.listening', host, port: boundPort, mode: store.mode }, `photo service listening on http://${host}:${boundPort} (${store.mode})`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ event: 'service.stopping', signal }, 'stopping: finishing the requests in flight');
-      // A connection whose response ends after close() would otherwise stay open for the whole keep-alive time.
-      const sweep = setInterval(() => server.closeIdleConnections(), 100);
-      server.close(() => {
-        clearInterval(sweep);
-        resolve();
-      });
-      server.closeIdleConnections();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await untilStopped([server], log, 'service.stopping');
   await store.close();
   log.info({ event: 'service.stopped', counts: store.counts() }, 'photo service stopped');
   return 0;

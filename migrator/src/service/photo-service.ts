@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
 import { StoreError, type PhotoInfo, type PhotoStore } from '../store';
+import { healthOrMetrics, readBounded } from './serve';
 
 export interface ServiceOptions {
   /** The largest photo accepted, in bytes. */
@@ -47,7 +48,7 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz' || path === '/metrics') {
     if (req.method !== 'GET') throw new HttpError(405, `${path} answers GET only`, { Allow: 'GET' });
-    return sendJson(res, 200, path === '/healthz' ? { status: 'ok', mode: store.mode } : store.counts());
+    return sendJson(res, 200, healthOrMetrics(store, path));
   }
   if (!path.startsWith(PREFIX)) throw new HttpError(404, 'no such endpoint: use /photos/<key>, /healthz or /metrics');
   let key: string;
@@ -100,28 +101,9 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
   }
 }
 
-/** After a 413, this much more of the upload is read and dropped, so that the client gets to read the answer. */
-const DISCARD_BYTES = 16 * 1024 * 1024;
-
-/**
- * The request body, up to `max` bytes. Past it: a 413, once the rest of the upload has been read and dropped (clients
- * that write the whole body before reading, as fetch does, see the 413 instead of a broken pipe); an upload more than
- * DISCARD_BYTES over the limit gets its connection closed instead.
- */
+/** The request body, up to `max` bytes (serve.ts readBounded): past it a 413. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max + DISCARD_BYTES) return Promise.reject(tooLarge(max));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= max) chunks.push(chunk);
-      else if (size > max + DISCARD_BYTES) req.destroy();
-    });
-    req.once('end', () => (size > max ? reject(tooLarge(max)) : resolve(Buffer.concat(chunks, size))));
-    req.once('close', () => reject(new HttpError(400, 'the upload was cut short')));
-  });
+  return readBounded(req, max, { tooLarge: () => tooLarge(max), cutShort: () => new HttpError(400, 'the upload was cut short') });
 }
 
 const tooLarge = (max: number) => new HttpError(413, `the photo is larger than ${max} bytes`, { Connection: 'close' });

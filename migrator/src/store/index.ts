@@ -11,6 +11,8 @@ export { modeRules, type ModeRules } from './modes';
 export { StoreError, type StoreErrorKind, type StoreSide } from './errors';
 export type { StoreCounts } from './counters';
 export type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
+export { compareKeys, nextStartAfter, type ListOptions, type ListPage, type ListedObject } from './list';
+export type { UploadedPart } from './multipart';
 export {
   FALLBACK_HIT_EVENT,
   FALLBACK_HITS_QUERY,

@@ -29,12 +29,14 @@ import { createLogger } from '../log';
 import { sseParams, type Target } from '../migrate/write-new';
 import { HEARTBEAT_DEFAULT_MS, storeConfigFromEnv, type SideSettings, type StoreConfig } from './config';
 import { StoreCounters, type StoreCounts } from './counters';
-import { checkKey, storeErrorOf, type StoreSide } from './errors';
+import { checkKey, StoreError, storeErrorOf, type StoreSide } from './errors';
 import { fallbackHitFields, type FallbackOp } from './fallback-events';
 import { StoreHeartbeat } from './heartbeat';
 import type { CopyOutcome } from './copy-on-miss';
 import type { DecodedLegacy, LegacySide } from './legacy-side';
 import { modeRules, usesLegacy, usesNew, type ModeRules, type StoreMode } from './modes';
+import { listMerged, s3Pages, type ListOptions, type ListPage, type ListSource } from './list';
+import { NewMultipart, type UploadedPart } from './multipart';
 import { DELETED, NewSide } from './new-side';
 import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
 
@@ -170,6 +172,66 @@ export class PhotoStore {
       if (found !== undefined && found !== DELETED) await bury();
     } else if (rule === 'plain') await this.on('new', 'DeleteObject', () => this.newSide!.delete(key));
     this.counters.delete();
+  }
+
+  /**
+   * One page of the photos as readers see them (list.ts): the buckets the mode reads merged in S3's key order, a key
+   * in both listed once (from new), tombstones and what they bury hidden.
+   */
+  async list(o: ListOptions): Promise<ListPage> {
+    const sources: ListSource[] = [];
+    if (this.newSide) {
+      const n = this.newSide;
+      const page = s3Pages(n.client, n.bucket, o);
+      sources.push({
+        side: 'new',
+        page: (after, max) => this.on('new', 'ListObjectsV2', () => page(after, max)),
+        buried: async (key) => (await this.inNew(key)) === DELETED,
+      });
+    }
+    if (this.legacySide) {
+      const l = this.legacySide;
+      const page = s3Pages(l.client, l.bucket, o);
+      sources.push({ side: 'legacy', page: (after, max) => this.on('legacy', 'ListObjectsV2', () => page(after, max)), plainSize: (n) => l.codec.plaintextSize(n) });
+    }
+    return listMerged(sources, o);
+  }
+
+  /**
+   * Multipart upload for large photos (multipart.ts), passed through to the new bucket: only where the mode writes
+   * the new bucket alone (rules.write === 'new'); elsewhere a StoreError "failed" with code NotImplemented.
+   */
+  async createMultipart(key: string, opts: PutOptions = {}): Promise<string> {
+    checkKey(key);
+    const mp = this.multipart('CreateMultipartUpload');
+    return this.on('new', 'CreateMultipartUpload', () => mp.create(key, opts));
+  }
+
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string | undefined> {
+    checkKey(key);
+    const mp = this.multipart('UploadPart');
+    return this.on('new', 'UploadPart', () => mp.uploadPart(key, uploadId, partNumber, body));
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<{ etag?: string; versionId?: string }> {
+    checkKey(key);
+    const mp = this.multipart('CompleteMultipartUpload');
+    const out = await this.on('new', 'CompleteMultipartUpload', () => mp.complete(key, uploadId, parts));
+    this.counters.write();
+    return out;
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    checkKey(key);
+    const mp = this.multipart('AbortMultipartUpload');
+    await this.on('new', 'AbortMultipartUpload', () => mp.abort(key, uploadId));
+  }
+
+  private multipart(op: string): NewMultipart {
+    if (this.rules.write !== 'new' || !this.newSide) {
+      throw new StoreError('failed', undefined, `${op}: multipart upload needs a mode that writes the new bucket alone (dual-read or new-only; the mode is ${this.mode})`, 'NotImplemented', 501);
+    }
+    return new NewMultipart(this.newSide.client, this.newSide.bucket, this.newSide.sse);
   }
 
   /** Checks that every bucket the mode uses answers (HeadBucket); a one-line StoreError otherwise. */

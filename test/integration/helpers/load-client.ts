@@ -42,6 +42,36 @@ export interface LoadPlan {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const photoUrl = (base: string, key: string) => `${base}/photos/${encodeURIComponent(key)}`;
 
+/** How the load client speaks to the app's storage: the photo service's /photos/<key> API, or S3 through the gateway. */
+export interface PhotoApi {
+  /** A read: its status, its bytes, the bucket that served it, and which instance (behind a front), when said. */
+  get(base: string, key: string): Promise<{ status: number; body: Buffer; source?: string; by: string }>;
+  /** A write: true when it was acknowledged (else the status). */
+  put(base: string, key: string, bytes: Buffer): Promise<true | number>;
+  delete(base: string, key: string): Promise<true | number>;
+}
+
+/** The reference photo service: GET/PUT/DELETE /photos/<key>, X-Photo-Source, 201 and 204. */
+export const photoServiceApi: PhotoApi = {
+  async get(base, key) {
+    const res = await fetch(photoUrl(base, key));
+    const body = Buffer.from(await res.arrayBuffer());
+    // Behind a front (helpers/round-robin-front.ts), which instance answered, in which mode.
+    const by = res.headers.has('x-front-label') ? ` (instance ${res.headers.get('x-front-slot')}, ${res.headers.get('x-front-label')})` : '';
+    return { status: res.status, body, source: res.headers.get('x-photo-source') ?? undefined, by };
+  },
+  async put(base, key, bytes) {
+    const res = await fetch(photoUrl(base, key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: bytes });
+    await res.arrayBuffer();
+    return res.status === 201 || res.status;
+  },
+  async delete(base, key) {
+    const res = await fetch(photoUrl(base, key), { method: 'DELETE' });
+    await res.arrayBuffer();
+    return res.status === 204 || res.status;
+  },
+};
+
 /** The operation list, drawn from the seed against a model of which keys exist. */
 export function planOps(p: LoadPlan): Op[] {
   const rng = new SeededRandom(`${p.seed}:ops`);
@@ -101,6 +131,7 @@ export class LoadClient {
     private readonly seed: string,
     private readonly ops: readonly Op[],
     legacy: ReadonlyMap<string, Expected>,
+    private readonly api: PhotoApi = photoServiceApi,
   ) {
     for (const [k, v] of legacy) this.expected.set(k, v);
   }
@@ -166,17 +197,13 @@ export class LoadClient {
     const want = this.expected.get(op.key);
     try {
       if (op.kind === 'read') {
-        const res = await fetch(photoUrl(base, op.key));
-        const body = Buffer.from(await res.arrayBuffer());
-        const source = res.headers.get('x-photo-source') ?? undefined;
-        // Behind a front (helpers/round-robin-front.ts), which instance answered, in which mode.
-        const by = res.headers.has('x-front-label') ? ` (instance ${res.headers.get('x-front-slot')}, ${res.headers.get('x-front-label')})` : '';
+        const { status, body, source, by } = await this.api.get(base, op.key);
         if (want === undefined || want === 'deleted') {
-          if (res.status !== 404) this.fail(op, `expected 404 (deleted), got ${res.status} from ${source}${by}`);
+          if (status !== 404) this.fail(op, `expected 404 (deleted), got ${status} from ${source}${by}`);
           else sample('read-missing');
           return source;
         }
-        if (res.status !== 200) return void this.fail(op, `expected 200, got ${res.status}${by}: ${body.toString().slice(0, 200)}`);
+        if (status !== 200) return void this.fail(op, `expected 200, got ${status}${by}: ${body.toString().slice(0, 200)}`);
         if (body.length !== want.size || sha(body) !== want.sha256) {
           return void this.fail(op, `wrong bytes from ${source}${by}: ${body.length} bytes, expected ${want.size} (the latest write)`);
         }
@@ -185,17 +212,15 @@ export class LoadClient {
       }
       if (op.kind === 'write') {
         const bytes = contentBytes(this.seed, op.index!, op.size!);
-        const res = await fetch(photoUrl(base, op.key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: bytes });
-        await res.arrayBuffer();
-        if (res.status !== 201) return void this.fail(op, `expected 201, got ${res.status}`);
+        const ok = await this.api.put(base, op.key, bytes);
+        if (ok !== true) return void this.fail(op, `the write was not acknowledged (${ok})`);
         this.expected.set(op.key, { sha256: sha(bytes), size: bytes.length });
         if (!this.touchedByApp.has(op.key)) this.touchedByApp.set(op.key, performance.now());
         sample('write');
         return undefined;
       }
-      const res = await fetch(photoUrl(base, op.key), { method: 'DELETE' });
-      await res.arrayBuffer();
-      if (res.status !== 204) return void this.fail(op, `expected 204, got ${res.status}`);
+      const ok = await this.api.delete(base, op.key);
+      if (ok !== true) return void this.fail(op, `the delete was not acknowledged (${ok})`);
       this.expected.set(op.key, 'deleted');
       if (!this.touchedByApp.has(op.key)) this.touchedByApp.set(op.key, performance.now());
       sample('delete');

@@ -10,6 +10,12 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command, GetObjectCommand, He
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import { migrateWorkspace, type MigrateOptions, type MigrateOutcome } from '../../../migrator/src/migrate/migrate-workspace';
 import { generateFernetKey } from '../../../migrator/src/codec/fernet';
+import { createSideClient } from '../../../migrator/src/aws/clients';
+import { createCodec } from '../../../migrator/src/codec';
+import { planObjects } from '../../../migrator/src/seed/plan';
+import { seedLegacy } from '../../../migrator/src/seed/seeder';
+import { parseSizeSpec } from '../../../migrator/src/seed/sizes';
+import type { Expected } from './load-client';
 import { rigState, s3As, testWorkspace } from './rig';
 
 export const REPO = path.resolve(__dirname, '../../..');
@@ -109,4 +115,23 @@ export function migrateCli(args: string[], o: { workspacesDir?: string; cwd: str
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, done };
+}
+
+/**
+ * The legacy bucket as the legacy app left it, for a load test: `count` Fernet photos of 1-48 KiB under `prefix`
+ * (the run's key), written as the legacy app's user; their plaintext's hash and size by key.
+ */
+export async function seedLoadPhotos(seed: string, count: number, prefix: string): Promise<Map<string, Expected>> {
+  const ws = testWorkspace((w) => {
+    w.migration.credentials = 'static';
+  });
+  const codec = createCodec(ws.codec, [fernetKey()], path.dirname(ws.file));
+  const objects = planObjects({ count, size: parseSizeSpec('1KiB-48KiB'), oddKeys: false, seed, prefix });
+  const writer = createSideClient(ws, 'legacy', { env: {} });
+  try {
+    const { entries } = await seedLegacy({ client: writer, codec, objects, seed, concurrency: 8 });
+    return new Map<string, Expected>(entries.map((e) => [e.key, { sha256: e.sha256, size: e.size }]));
+  } finally {
+    writer.destroy();
+  }
 }

@@ -72,13 +72,36 @@ export interface RunningService {
  * much faster (for tests that restart instances many times).
  */
 export async function startPhotoService(env: NodeJS.ProcessEnv, logFile: string, o: { bundled?: boolean } = {}): Promise<RunningService> {
-  const args = o.bundled ? [bundled(SERVICE)] : ['-r', 'ts-node/register', SERVICE];
-  const child = spawn(process.execPath, args, {
+  return startServerChild({
+    args: o.bundled ? [bundled(SERVICE)] : ['-r', 'ts-node/register', SERVICE],
+    env: { PORT: '0', ...env },
+    logFile,
+    what: 'the photo service',
+    urlOf: (line) => {
+      if (!line.includes('"service.listening"')) return undefined;
+      const { host, port } = JSON.parse(line) as { host: string; port: number };
+      return `http://${host}:${port}`;
+    },
+  });
+}
+
+/**
+ * A server of the store (the photo service, the S3 gateway) as a child process: node `args` with `env` on top of a
+ * clean environment, stdout kept (and copied to `logFile`), resolved once `urlOf` finds the URL in a stdout line.
+ */
+export async function startServerChild(o: {
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  what: string;
+  urlOf: (line: string) => string | undefined;
+}): Promise<RunningService> {
+  const child = spawn(process.execPath, o.args, {
     cwd: REPO,
-    env: { ...cleanEnv(), PORT: '0', ...env },
+    env: { ...cleanEnv(), ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const out = fs.createWriteStream(logFile);
+  const out = fs.createWriteStream(o.logFile);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -88,25 +111,26 @@ export async function startPhotoService(env: NodeJS.ProcessEnv, logFile: string,
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => out.end(() => resolve(code))));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the photo service did not start in 20 s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${o.what} did not start in 20 s; stderr: ${stderr}`)), 20_000);
     const look = () => {
-      const line = stdout.split('\n').find((l) => l.includes('"service.listening"'));
-      if (line) {
-        clearTimeout(timer);
-        const { host, port } = JSON.parse(line) as { host: string; port: number };
-        resolve(`http://${host}:${port}`);
+      for (const line of stdout.split('\n')) {
+        const found = o.urlOf(line);
+        if (found) {
+          clearTimeout(timer);
+          return resolve(found);
+        }
       }
     };
     child.stdout!.on('data', look);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`the photo service exited (${code}) before listening; stderr: ${stderr.trim()}`));
+      reject(new Error(`${o.what} exited (${code}) before listening; stderr: ${stderr.trim()}`));
     });
   });
   return {
     url,
     child,
-    logFile,
+    logFile: o.logFile,
     stdout: () => stdout,
     stderr: () => stderr,
     stop: async () => {
