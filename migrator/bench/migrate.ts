@@ -11,7 +11,7 @@
  * multipart PUT of the same size; and optionally the migrator's peak RSS for many keys.
  * Server-side copiers (`aws s3 sync` or `rclone copy` within one account) are not peers of a decrypt-copy: left out.
  * Run: npm run bench:migrate (writes the table to BENCHMARKS.md). Sizes: BENCH_SMALL_COUNT (2000), BENCH_ROUNDS (3),
- * BENCH_LARGE_MIB (1024), BENCH_MANY_KEYS (0 = skipped).
+ * BENCH_LARGE_MIB (1024), BENCH_MANY_KEYS (0 = skipped); BENCH_CPU_PROF=<dir> profiles each migrator run (cpuprofile-top.ts).
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -121,7 +121,9 @@ async function migrator(statePath: string, wsDir: string, prefix: string, extraE
   try {
     const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--concurrency', String(CONCURRENCY), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
     const env = { ...process.env, BUCKETMOVE_RIG_STATE: statePath, BUCKETMOVE_WORKSPACES_DIR: wsDir, BUCKETMOVE_LOG_LEVEL: 'warn', ...extraEnv };
-    return mustSucceed('the migrator', await runMeasured(process.execPath, args, env, { cpu: true }));
+    // BENCH_CPU_PROF=<dir>: each migrator run writes a V8 CPU profile there (summarise it with cpuprofile-top.js).
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_CPU_PROF)] : [];
+    return mustSucceed('the migrator', await runMeasured(process.execPath, [...prof, ...args], env, { cpu: true }));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
