@@ -1,7 +1,8 @@
 /**
  * The migrator benchmark against its real peers, in one run on one local rig and the same N x 64 KiB Fernet objects
  * (16 in flight), in alternating rounds, each run into a fresh new bucket:
- *   - the migrator (the built CLI: GET + decrypt + SHA-256 + PUT with If-None-Match, checkpoint, delete recheck),
+ *   - the migrator (the built CLI: GET + decrypt + SHA-256 + PUT with If-None-Match, checkpoint, delete recheck), as
+ *     one process and with --workers (BENCH_WORKERS, default the available cores),
  *   - `rclone copy` between two remotes holding the two accounts' keys (the bytes pass through rclone: the run fails
  *     if its log shows a server-side copy), without decrypting,
  *   - the afternoon script: boto3 + cryptography MultiFernet + ThreadPoolExecutor(16) (peers/fernet_copy.py),
@@ -10,7 +11,7 @@
  * of the rounds and ratios against the migrator. Then one large object: the migrator (AES-256-GCM) against a raw
  * multipart PUT of the same size; and optionally the migrator's peak RSS for many keys.
  * Server-side copiers (`aws s3 sync` or `rclone copy` within one account) are not peers of a decrypt-copy: left out.
- * Run: npm run bench:migrate (writes the table to BENCHMARKS.md). Sizes: BENCH_SMALL_COUNT (2000), BENCH_ROUNDS (3),
+ * Run: npm run bench:migrate (writes the table to BENCHMARKS.md). Sizes: BENCH_SMALL_COUNT (2000), BENCH_ROUNDS (3), BENCH_WORKERS,
  * BENCH_LARGE_MIB (1024), BENCH_MANY_KEYS (0 = skipped); BENCH_CPU_PROF=<dir> profiles each migrator run (cpuprofile-top.ts).
  */
 import { randomBytes } from 'crypto';
@@ -39,6 +40,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 1024) * MIB;
 const MANY_KEYS = Number(process.env.BENCH_MANY_KEYS ?? 0);
 const CONCURRENCY = 16;
+/** The migrator's --workers row: every core of this machine (BENCH_WORKERS to choose; 1 drops the row). */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 const MIGRATE_JS = path.join(repoRoot(), 'dist/migrator/src/cli/migrate.js');
 const RAW_GET_PUT_JS = path.join(repoRoot(), 'dist/migrator/bench/peers/raw-get-put.js');
 const FERNET_COPY_PY = path.join(repoRoot(), 'migrator/bench/peers/fernet_copy.py');
@@ -116,10 +119,10 @@ async function rcloneCopy(t: PeerTarget): Promise<Run> {
   return r;
 }
 
-async function migrator(statePath: string, wsDir: string, prefix: string, extraEnv: NodeJS.ProcessEnv): Promise<Run> {
+async function migrator(statePath: string, wsDir: string, prefix: string, extraEnv: NodeJS.ProcessEnv, workers = 1): Promise<Run> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-mig-'));
   try {
-    const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--concurrency', String(CONCURRENCY), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
+    const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--concurrency', String(CONCURRENCY), '--workers', String(workers), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
     const env = { ...process.env, BUCKETMOVE_RIG_STATE: statePath, BUCKETMOVE_WORKSPACES_DIR: wsDir, BUCKETMOVE_LOG_LEVEL: 'warn', ...extraEnv };
     // BENCH_CPU_PROF=<dir>: each migrator run writes a V8 CPU profile there (summarise it with cpuprofile-top.js).
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_CPU_PROF)] : [];
@@ -182,6 +185,14 @@ async function main(): Promise<void> {
           return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys });
         },
       ],
+      [
+        `bucketmove migrate --workers ${WORKERS} (${CONCURRENCY} in flight each)`,
+        async (newBucket) => {
+          const wsDir = path.join(dir, `ws-${newBucket}`);
+          writeWorkspaces(wsDir, { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' }, { primaryBucket: newBucket, staticCredentials: true });
+          return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys }, WORKERS);
+        },
+      ],
       [`rclone copy, one remote per account (--transfers ${CONCURRENCY}, no decrypt)`, (newBucket) => rcloneCopy({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket })],
       [
         `Python script: boto3 + MultiFernet, ThreadPoolExecutor(${CONCURRENCY})`,
@@ -192,6 +203,7 @@ async function main(): Promise<void> {
         async (newBucket) => mustSucceed('the raw GET + PUT loop', await runMeasured(process.execPath, [RAW_GET_PUT_JS], peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey), { cpu: true })),
       ],
     ];
+    if (WORKERS <= 1) tools.splice(1, 1);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [i, [tool, run]] of tools.entries()) {
         const newBucket = `bench-r${round}-t${i}`;
@@ -280,7 +292,7 @@ async function main(): Promise<void> {
     [
       '## Migrator against its peers',
       '',
-      `Command: \`BENCH_SMALL_COUNT=${SMALL_COUNT} BENCH_ROUNDS=${ROUNDS} BENCH_LARGE_MIB=${LARGE_BYTES / MIB} BENCH_MANY_KEYS=${MANY_KEYS} npm run bench:migrate\` (one local rig).`,
+      `Command: \`BENCH_SMALL_COUNT=${SMALL_COUNT} BENCH_ROUNDS=${ROUNDS} BENCH_WORKERS=${WORKERS} BENCH_LARGE_MIB=${LARGE_BYTES / MIB} BENCH_MANY_KEYS=${MANY_KEYS} npm run bench:migrate\` (one local rig).`,
       `Machine: ${machineLine()}; the S3 server (Ceph RGW 16, memstore) runs on the same cores as the clients;`,
       `1-minute load average ${fmt(loadAtStart, 1)} when the run started (other processes included: absolute rates are`,
       'only as good as that; the ratios compare tools measured in alternating rounds of the same run).',

@@ -107,6 +107,8 @@ export function defaultWorkers(env: string, args: Pick<Args, 'checkpoint' | 'sha
 }
 
 async function main(): Promise<number> {
+  // A worker's channel to the process over it never keeps it alive (one that ends early, on bad input, exits at once).
+  if (process.env[WORKER_ENV]) (process.channel as { unref?: () => void } | undefined)?.unref?.();
   const userArgs = hideBin(process.argv);
   const args = parseArgs(userArgs);
   const ws = loadWorkspace(args.env);

@@ -133,7 +133,7 @@ export interface WorkersOutcome {
 export function ownCommand(): string[] {
   const script = require.main?.filename ?? process.argv[1];
   // Under ts-node (the tests), the script is TypeScript: the worker registers ts-node too.
-  const register = script.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only'] : [];
+  const register = script.endsWith('.ts') ? ['-r', require.resolve('ts-node/register/transpile-only')] : [];
   return [process.execPath, ...process.execArgv, ...register, script];
 }
 
