@@ -14,10 +14,9 @@ import { seedLegacy } from '../../migrator/src/seed/seeder';
 import { inShard } from '../../migrator/src/sources/shard';
 import { defaultCheckpointPath } from '../../migrator/src/state-paths';
 import { runCliScript } from '../helpers/cli';
-import { runningAppHeartbeats } from '../helpers/heartbeats';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { migrateCli } from './helpers/migration';
-import { dropMigration, freshMigration, type TestMigration } from './helpers/own-buckets';
+import { cliEnv, dropMigration, freshMigration, type TestMigration } from './helpers/own-buckets';
 
 jest.setTimeout(300_000);
 const tmpDir = tmpDirPerFile('bm-workers-');
@@ -33,13 +32,7 @@ describe(`migrate --workers ${N}: one command, ${N} processes`, () => {
   beforeAll(async () => {
     cwd = tmpDir();
     m = await freshMigration('workers', cwd);
-    const log = path.join(cwd, 'photo-service.log');
-    fs.writeFileSync(log, runningAppHeartbeats());
-    const wsDir = path.join(cwd, 'workspaces');
-    fs.mkdirSync(wsDir);
-    const { file: _file, ...json } = m.ws;
-    fs.writeFileSync(path.join(wsDir, 'local.json'), JSON.stringify({ ...json, app: { localLogFile: log } }, null, 2));
-    env = { ...m.env, BUCKETMOVE_WORKSPACES_DIR: wsDir, LEGACY_FERNET_KEYS: m.keys[0] };
+    env = cliEnv(m, cwd);
     const objects = planObjects({ count: 120, size: parseSizeSpec('100-16KiB'), oddKeys: false, seed: 'workers', prefix: 'chats/' });
     const { entries } = await seedLegacy({ client: m.legacy, codec: m.codec, objects, seed: 'workers', concurrency: 8 });
     for (const e of entries) seeded.set(e.key, e.sha256);

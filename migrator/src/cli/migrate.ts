@@ -177,6 +177,16 @@ function finish(log: Logger, summary: MigrationSummary, files: { csv: string; js
 
 /** N workers over shards 1/N..N/N (migrate/workers.ts): one display, one report, one exit code. */
 async function workersMain(ws: LoadedWorkspace, args: Args, userArgs: string[], n: number, log: Logger, tty: boolean): Promise<number> {
+  // The keys and both sides' credentials are checked once, here, before any worker starts (bad input: one line, exit 2).
+  await loadCodec(ws);
+  const clients = createClients(ws);
+  try {
+    await preflight(clients.legacy);
+    await preflight(clients.primary);
+  } finally {
+    clients.legacy.destroy();
+    clients.primary.destroy();
+  }
   const base = defaultPaths(ws, args, undefined);
   const out = await runWorkers({
     ws,

@@ -153,7 +153,9 @@ export async function runWorkers(o: WorkersOptions): Promise<WorkersOutcome> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  progress.start();
+  // The display starts with the first worker's first progress line, i.e. once the workers got past their checks: a
+  // run refused for bad input shows nothing but its one line.
+  let started = false;
   try {
     const ends = await Promise.all(
       shards.map((shard, i) => {
@@ -172,6 +174,8 @@ export async function runWorkers(o: WorkersOptions): Promise<WorkersOutcome> {
           const entry = parseJsonLine(line);
           if (entry?.event === 'progress') {
             latest[i] = { done: num(entry.done), total: num(entry.total), doneThisRun: num(entry.doneThisRun), bytes: num(entry.bytes), problems: num(entry.problems) };
+            if (!started) progress.start();
+            started = true;
             return progress.absorb(sum());
           }
           if (!entry) lastLine = line.trim();
@@ -216,7 +220,7 @@ export async function runWorkers(o: WorkersOptions): Promise<WorkersOutcome> {
       for (const cp of opened) cp.close();
     }
   } finally {
-    progress.stop();
+    if (started) progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
