@@ -240,6 +240,18 @@ describe('per-object writes are queued and written in batches (one transaction p
     expect(fromOutside(file).find((r) => r.key === 'b')).toMatchObject({ state: 'copied', plaintextSize: 2 });
   });
 
+  test("get(key) waits for the key's own queued writes, not for other keys' (the dispatcher asks for every key it starts)", () => {
+    const file = tmp();
+    const cp = Checkpoint.open(file, ID);
+    cp.addListedPage([obj('a'), obj('b')], true);
+    cp.record('a', copied(1));
+    expect(cp.get('b')?.state).toBe('pending');
+    expect(fromOutside(file).find((r) => r.key === 'a')?.state).toBe('pending'); // still queued: b's read did not write it
+    expect(cp.get('a')?.state).toBe('copied'); // a's read writes a's queue first
+    expect(fromOutside(file).find((r) => r.key === 'a')?.state).toBe('copied');
+    cp.close();
+  });
+
   test(`${FLUSH_AT_OPS} queued writes are written at once, in one transaction`, () => {
     const file = tmp();
     const cp = Checkpoint.open(file, ID);

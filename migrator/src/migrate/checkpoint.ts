@@ -175,6 +175,8 @@ export class Checkpoint {
   private readonly statements = new Map<string, Database.Statement>();
   /** Per-object writes not yet in the file, in the order they were made. */
   private queued: Array<() => void> = [];
+  /** The keys the queued writes touch (get(key) of another key need not wait for them). */
+  private queuedKeys = new Set<string>();
   private flushTimer?: NodeJS.Timeout;
   /** A queued write that failed when the timer flushed it: thrown by the next call (and by close). */
   private flushError?: unknown;
@@ -315,6 +317,7 @@ export class Checkpoint {
     if (this.queued.length === 0 || !this.db.open) return;
     const writes = this.queued;
     this.queued = [];
+    this.queuedKeys = new Set();
     this.db.transaction(() => {
       for (const w of writes) w();
     })();
@@ -392,7 +395,7 @@ export class Checkpoint {
    */
   markAttempt(key: string): void {
     const now = new Date().toISOString();
-    this.enqueue(() => this.q(`UPDATE objects SET attempts = attempts + 1, updated_at = ? WHERE key = ?`).run(now, key));
+    this.enqueue(key, () => this.q(`UPDATE objects SET attempts = attempts + 1, updated_at = ? WHERE key = ?`).run(now, key));
   }
 
   /** Records a finished attempt's outcome (queued, see the module comment). */
@@ -412,7 +415,7 @@ export class Checkpoint {
       rechecked: NEEDS_RECHECK.includes(o.state) ? 0 : 1,
       now: new Date().toISOString(),
     };
-    this.enqueue(() => this.q(
+    this.enqueue(key, () => this.q(
       `UPDATE objects SET state = @state,
          version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag), size = COALESCE(@size, size),
          error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
@@ -424,7 +427,7 @@ export class Checkpoint {
 
   /** The copy of `key` survived the app's deletes (its legacy key was still listed after the write). Queued. */
   markRechecked(key: string): void {
-    this.enqueue(() => this.q(`UPDATE objects SET rechecked = 1 WHERE key = ?`).run(key));
+    this.enqueue(key, () => this.q(`UPDATE objects SET rechecked = 1 WHERE key = ?`).run(key));
   }
 
   /** Copies written but not yet rechecked (a crash came between), in key order. */
@@ -442,8 +445,11 @@ export class Checkpoint {
     return (this.q(`SELECT COUNT(*) AS n FROM objects WHERE rechecked = 0`).get() as { n: number }).n;
   }
 
+  /** One key's row. Writes queued for other keys are not written first: they cannot change it (the copy loop asks often). */
   get(key: string): ObjectRow | undefined {
-    const r = this.q(`SELECT * FROM objects WHERE key = ?`).get(key) as Record<string, unknown> | undefined;
+    const sql = `SELECT * FROM objects WHERE key = ?`;
+    const mine = this.queuedKeys.has(key) || this.flushError !== undefined;
+    const r = (mine ? this.q(sql) : this.prepared(sql)).get(key) as Record<string, unknown> | undefined;
     return r ? rowOf(r) : undefined;
   }
 
@@ -508,9 +514,10 @@ export class Checkpoint {
   }
 
   /** Queues a per-object write; the queue is written at FLUSH_AT_OPS writes or FLUSH_EVERY_MS after the first. */
-  private enqueue(write: () => void): void {
+  private enqueue(key: string, write: () => void): void {
     if (this.flushError !== undefined) this.flush(); // throws it
     this.queued.push(write);
+    this.queuedKeys.add(key);
     if (this.queued.length >= FLUSH_AT_OPS) return this.flush();
     this.flushTimer ??= setTimeout(() => {
       try {
@@ -527,6 +534,11 @@ export class Checkpoint {
    */
   private q(sql: string): Database.Statement {
     if (this.unwritten() && !this.db.inTransaction) this.flush();
+    return this.prepared(sql);
+  }
+
+  /** A prepared statement, without writing the queue first. */
+  private prepared(sql: string): Database.Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql);
