@@ -5,6 +5,7 @@
 import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -17,13 +18,23 @@ const MIB = 1024 * 1024;
 export interface Measured {
   readonly seconds: number;
   readonly peakRss?: number;
+  /** CPU seconds (user + sys) of the process and every descendant it waited for. */
+  readonly cpuSeconds?: number;
 }
 
-/** Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. */
-export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured & { code: number; out: string }> {
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. With `cpu`, runs it under GNU time
+ * (getrusage of the children: user + sys of the whole process tree, and the largest peak RSS among them) instead.
+ */
+export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { cpu?: boolean } = {}): Promise<Measured & { code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const usageFile = opts.cpu ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-time-')), 'usage') : undefined;
+    const child = usageFile
+      ? spawn(GNU_TIME, ['-f', '%U %S %M', '-o', usageFile, cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -36,11 +47,16 @@ export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv)
         /* exited */
       }
     };
-    const timer = setInterval(sample, 20);
+    const timer = usageFile ? undefined : setInterval(sample, 20);
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ seconds: Number(process.hrtime.bigint() - t) / 1e9, peakRss: peak || undefined, code: code ?? -1, out });
+      const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+      if (!usageFile) return resolve({ seconds, peakRss: peak || undefined, code: code ?? -1, out });
+      // GNU time writes "Command exited with non-zero status N" before the figures when the command failed.
+      const figures = fs.readFileSync(usageFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      fs.rmSync(path.dirname(usageFile), { recursive: true, force: true });
+      resolve({ seconds, cpuSeconds: figures[0] + figures[1], peakRss: figures[2] * 1024, code: code ?? -1, out });
     });
   });
 }
@@ -65,9 +81,18 @@ export function plaintextStream(size: number): Readable {
   });
 }
 
-/** Writes workspaces/local.json into `dir` with another `codec` (the folder is given as BUCKETMOVE_WORKSPACES_DIR). */
-export function writeWorkspaces(dir: string, codec: object): void {
+/**
+ * Writes workspaces/local.json into `dir` with another `codec` (the folder is given as BUCKETMOVE_WORKSPACES_DIR), and
+ * optionally another new bucket and static credentials (the keys then come from the environment, see aws/credentials).
+ */
+export function writeWorkspaces(dir: string, codec: object, opts: { primaryBucket?: string; staticCredentials?: boolean } = {}): void {
   const { file: _file, ...plain } = loadWorkspace('local');
+  const ws = {
+    ...plain,
+    codec,
+    primary: { ...plain.primary, bucket: opts.primaryBucket ?? plain.primary.bucket },
+    migration: opts.staticCredentials ? { ...plain.migration, credentials: 'static' } : plain.migration,
+  };
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify({ ...plain, codec }, null, 2));
+  fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify(ws, null, 2));
 }

@@ -42,7 +42,7 @@ describe('npm run migrate, then npm run audit, then the gate\'s checks', () => {
     fs.writeFileSync(path.join(wsDir, 'local.json'), JSON.stringify({ ...json, app: { localLogFile: log } }, null, 2));
     env = { ...m.env, BUCKETMOVE_WORKSPACES_DIR: wsDir, LEGACY_FERNET_KEYS: m.keys[0] };
     await seed(m, planObjects({ count: 12, size: parseSizeSpec('1KiB-32KiB'), oddKeys: false, seed: 'cli', prefix: 'chats/' }), 'cli');
-    const migrated = await runCliScript('migrate', ['--env', 'local', '--concurrency', '4'], { cwd, env });
+    const migrated = await runCliScript('migrate', ['--env', 'local', '--concurrency', '4', '--workers', '1'], { cwd, env });
     expect(migrated.stdout).toMatch(/^migration of local complete: 12 legacy objects/);
     expect(migrated.code).toBe(0);
   });

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Checkpoint, CHECKPOINT_SCHEMA_VERSION } from '../../migrator/src/migrate/checkpoint';
+import { spawnSync } from 'child_process';
+import { Checkpoint, CHECKPOINT_SCHEMA_VERSION, FLUSH_AT_OPS, FLUSH_EVERY_MS } from '../../migrator/src/migrate/checkpoint';
 import { ConfigError } from '../../workspaces/load';
 import { tmpDirPerFile } from '../helpers/tmp';
 
@@ -31,7 +32,7 @@ describe('Checkpoint', () => {
     cp.addListedPage(['d', 'a', 'c', 'b'].map((k) => obj(k)), true);
     expect(cp.nextPending(undefined, 2).map((r) => r.key)).toEqual(['a', 'b']);
     expect(cp.nextPending('b', 10).map((r) => r.key)).toEqual(['c', 'd']);
-    expect(cp.markAttempt('a')).toBe(1);
+    cp.markAttempt('a');
     cp.record('a', { state: 'copied', plaintextSha256: 'f'.repeat(64), plaintextSize: 5, versionId: 'v1', newVersionId: 'n1' });
     cp.record('b', { state: 'quarantined', errorCode: 'Codec.auth', errorMessage: 'bad tag', httpStatus: null });
     cp.record('c', { state: 'failed', errorCode: 'SlowDown', errorMessage: 'slow', httpStatus: 503 });
@@ -207,4 +208,113 @@ describe('schema versions', () => {
     expect(() => Checkpoint.open(other, ID)).toThrow(/is a SQLite database but not a bucketmove checkpoint \(it has no meta table\)/);
     expect(() => Checkpoint.openReadOnly(other)).toThrow(/not a bucketmove checkpoint \(it has no meta table\)/);
   });
+});
+
+describe('per-object writes are queued and written in batches (one transaction per tick)', () => {
+  const copied = (i: number) => ({ state: 'copied' as const, plaintextSha256: String(i).padStart(64, '0'), plaintextSize: i, newVersionId: `n${i}` });
+  /** What another process sees in the file (the checkpoint left open, as a kill -9 would leave it). */
+  const fromOutside = (file: string) => {
+    const ro = Checkpoint.openReadOnly(file);
+    try {
+      return [...ro.rows()];
+    } finally {
+      ro.close();
+    }
+  };
+
+  test('a read on the same checkpoint sees every earlier write; the file sees them after the tick, or at close', async () => {
+    const file = tmp();
+    const cp = Checkpoint.open(file, ID);
+    cp.addListedPage([obj('a'), obj('b')], true);
+    cp.markAttempt('a');
+    cp.record('a', copied(1));
+    expect(cp.get('a')).toMatchObject({ state: 'copied', attempts: 1, plaintextSize: 1, rechecked: false });
+    cp.markRechecked('a');
+    cp.markAttempt('b');
+    // Not in the file yet: a kill -9 now loses b's attempt and a's recheck, and nothing else.
+    expect(fromOutside(file).map((r) => [r.key, r.state, r.attempts, r.rechecked])).toEqual([['a', 'copied', 1, false], ['b', 'pending', 0, true]]);
+    await new Promise((r) => setTimeout(r, FLUSH_EVERY_MS * 5));
+    expect(fromOutside(file).map((r) => [r.key, r.state, r.attempts, r.rechecked])).toEqual([['a', 'copied', 1, true], ['b', 'pending', 1, true]]);
+    cp.record('b', copied(2));
+    cp.close();
+    expect(fromOutside(file).find((r) => r.key === 'b')).toMatchObject({ state: 'copied', plaintextSize: 2 });
+  });
+
+  test("get(key) waits for the key's own queued writes, not for other keys' (the dispatcher asks for every key it starts)", () => {
+    const file = tmp();
+    const cp = Checkpoint.open(file, ID);
+    cp.addListedPage([obj('a'), obj('b')], true);
+    cp.record('a', copied(1));
+    expect(cp.get('b')?.state).toBe('pending');
+    expect(fromOutside(file).find((r) => r.key === 'a')?.state).toBe('pending'); // still queued: b's read did not write it
+    expect(cp.get('a')?.state).toBe('copied'); // a's read writes a's queue first
+    expect(fromOutside(file).find((r) => r.key === 'a')?.state).toBe('copied');
+    cp.close();
+  });
+
+  test(`${FLUSH_AT_OPS} queued writes are written at once, in one transaction`, () => {
+    const file = tmp();
+    const cp = Checkpoint.open(file, ID);
+    cp.addListedPage(Array.from({ length: FLUSH_AT_OPS }, (_, i) => obj(`k${String(i).padStart(4, '0')}`)), true);
+    for (let i = 0; i < FLUSH_AT_OPS - 1; i++) cp.record(`k${String(i).padStart(4, '0')}`, copied(i));
+    expect(fromOutside(file).filter((r) => r.state === 'copied')).toHaveLength(0);
+    cp.record(`k${String(FLUSH_AT_OPS - 1).padStart(4, '0')}`, copied(FLUSH_AT_OPS - 1));
+    expect(fromOutside(file).filter((r) => r.state === 'copied')).toHaveLength(FLUSH_AT_OPS);
+    cp.close();
+  });
+
+  test('killed with SIGKILL mid-run: the file holds a prefix of the writes, never an outcome that was not recorded, and a reopen redoes the rest', () => {
+    const file = tmp();
+    const seed = Checkpoint.open(file, ID);
+    const keys = Array.from({ length: 2000 }, (_, i) => `k${String(i).padStart(5, '0')}`);
+    seed.addListedPage(keys.map((k) => obj(k)), true);
+    seed.close();
+    // A child records "attempt, outcome" per key in order, as the copy loop does, and SIGKILLs itself part-way: after
+    // some flushes (timer and full queue) and with a queue not yet written.
+    const child = `
+      const { Checkpoint } = require(${JSON.stringify(path.resolve(__dirname, '../../migrator/src/migrate/checkpoint'))});
+      const cp = Checkpoint.open(${JSON.stringify(file)}, ${JSON.stringify(ID)});
+      let i = 0;
+      const step = () => {
+        for (let n = 0; n < 7 && i < 1500; n++, i++) {
+          const key = 'k' + String(i).padStart(5, '0');
+          cp.markAttempt(key);
+          cp.record(key, { state: 'copied', plaintextSha256: String(i).padStart(64, '0'), plaintextSize: i, newVersionId: 'n' + i });
+        }
+        if (i >= 1500) { process.stdout.write(String(i)); process.kill(process.pid, 'SIGKILL'); }
+        setTimeout(step, 1);
+      };
+      step();`;
+    const res = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', child], { encoding: 'utf8', timeout: 60_000 });
+    expect(res.signal).toBe('SIGKILL');
+    expect(res.stdout).toBe('1500'); // it made 1500 records before the kill
+    const rows = fromOutside(file);
+    const done = rows.filter((r) => r.state === 'copied');
+    // A prefix, each with its own outcome and attempt; a key whose record was queued at the kill stays pending (redone).
+    expect(done.map((r) => r.key)).toEqual(keys.slice(0, done.length));
+    expect(done.every((r, i) => r.plaintextSize === i && r.attempts === 1 && r.newVersionId === `n${i}`)).toBe(true);
+    expect(done.length).toBeGreaterThan(0);
+    expect(done.length).toBeLessThan(1500); // the last queue was lost: those keys are redone, never falsely done
+    expect(rows.slice(done.length).every((r) => r.state === 'pending')).toBe(true);
+    const again = Checkpoint.open(file, ID);
+    expect(again.nextPending(undefined, 1)[0].key).toBe(keys[done.length]);
+    again.close();
+  });
+
+  test('a failed batch write is rolled back whole and thrown by the next call, not lost silently', async () => {
+    const file = tmp();
+    const cp = Checkpoint.open(file, ID);
+    cp.addListedPage([obj('a'), obj('b')], true);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE'); // another writer holds the write lock past the checkpoint's 5 s busy timeout
+    cp.record('a', copied(1));
+    cp.record('b', copied(2));
+    await new Promise((r) => setTimeout(r, FLUSH_EVERY_MS * 3)); // the timer's flush waits 5 s, then fails
+    other.exec('ROLLBACK');
+    other.close();
+    expect(() => cp.get('a')).toThrow(/locked|busy/i);
+    expect(fromOutside(file).map((r) => r.state)).toEqual(['pending', 'pending']);
+    expect(cp.get('a')?.state).toBe('pending'); // reported once; both objects are redone by the next run
+    cp.close();
+  }, 20_000);
 });

@@ -90,6 +90,22 @@ describe('every write path sends them', () => {
     expect(writes().map((r) => [r.op, sseOf(r), r.headers['if-none-match']])).toEqual([['PutObject', KMS_HEADERS, '*']]);
   });
 
+  it('the migrator\'s single PUT signs with the SHA-256 it computed (one hash per object): x-amz-content-sha256 is that hash', async () => {
+    const body = Buffer.from('a photo');
+    const hex = createHash('sha256').update(body).digest('hex');
+    await putWhole(target(), { key: 'hashed.jpg', metadata: {} }, body, hex);
+    const [put] = writes();
+    expect(put.headers['x-amz-content-sha256']).toBe(hex);
+    expect(put.headers['x-amz-checksum-sha256']).toBe(Buffer.from(hex, 'hex').toString('base64'));
+    expect(put.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-content-sha256/);
+    // The signer took the hash it was given and did not hash the body itself: shown with one that is not the body's
+    // (S3 would refuse that request, XAmzContentSHA256Mismatch).
+    sent = [];
+    const other = createHash('sha256').update('another photo').digest('hex');
+    await putWhole(target(), { key: 'hashed.jpg', metadata: {} }, body, other);
+    expect(writes()[0].headers['x-amz-content-sha256']).toBe(other);
+  });
+
   it('the migrator\'s streamed conditional PUT of a large object (servers that ignore If-None-Match on completion)', async () => {
     const body = Buffer.alloc(6 * MIB, 2);
     await putStreamed(target(), { key: 'big-single.jpg', metadata: {} }, Readable.from([body]), body.length, createHash('sha256').update(body).digest('hex'));

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
 import { ALL_STATES, type ObjectRow, type ObjectState } from '../migrate/checkpoint';
 import { formatShard, parseShard, shardOfKey, type Shard } from '../sources/shard';
-import { defaultCheckpointPath, stateDir } from '../state-paths';
+import { defaultCheckpointPath, shardCountsOnDisk, stateDir } from '../state-paths';
 import { checkpointProblems, openCheckpointFor, type CheckpointFacts } from './checkpoint-facts';
 import { inKeyOrder } from './list-objects';
 import { mergeCheckpointRows } from './merge-checkpoints';
@@ -121,26 +121,25 @@ export function checkpointFiles(env: string, o: { checkpoints?: readonly string[
   }
   if (o.reports?.length) return o.reports.map((r) => checkpointOfReport(env, r));
   if (o.checkpoints?.length) return [...o.checkpoints];
-  if (o.shards !== undefined) {
-    const files = Array.from({ length: o.shards }, (_, i) => defaultCheckpointPath(env, root, { index: i + 1, count: o.shards! }));
+  const file = defaultCheckpointPath(env, root);
+  // No flag and no unsharded checkpoint: one set of shard checkpoints (a `migrate --workers n` run) is the migration.
+  const onDisk = o.shards === undefined && !fs.existsSync(file) ? shardCountsOnDisk(env, root) : [];
+  const shards = o.shards ?? (onDisk.length === 1 ? onDisk[0] : undefined);
+  if (shards !== undefined) {
+    const files = Array.from({ length: shards }, (_, i) => defaultCheckpointPath(env, root, { index: i + 1, count: shards }));
     const absent = files.findIndex((f) => !fs.existsSync(f));
     if (absent >= 0) {
-      const shard = formatShard({ index: absent + 1, count: o.shards });
+      const shard = formatShard({ index: absent + 1, count: shards });
       throw new ConfigError(
         `shard ${shard}: checkpoint ${files[absent]} does not exist; run \`npm run migrate -- --env ${env} --shard ${shard}\` first, or give the shards' checkpoints with --checkpoint`,
       );
     }
     return files;
   }
-  const file = defaultCheckpointPath(env, root);
-  if (!fs.existsSync(file)) {
-    const dir = stateDir(env, root);
-    const counts = fs.existsSync(dir)
-      ? [...new Set(fs.readdirSync(dir).flatMap((n) => /^checkpoint-shard-\d+-of-(\d+)\.sqlite$/.exec(n)?.[1] ?? []))]
-      : [];
-    if (counts.length) {
-      throw new ConfigError(`checkpoint ${file} does not exist, but ${path.join(dir, `checkpoint-shard-*-of-${counts.join('|')}.sqlite`)} do: give --shards ${counts.join(' or --shards ')}`);
-    }
+  if (onDisk.length > 1) {
+    throw new ConfigError(
+      `checkpoint ${file} does not exist, but ${path.join(stateDir(env, root), `checkpoint-shard-*-of-${onDisk.join('|')}.sqlite`)} do: give --shards ${onDisk.join(' or --shards ')}`,
+    );
   }
   return [file];
 }

@@ -8,6 +8,8 @@
  * 3 stopped with objects still pending (--limit); 130 interrupted (Ctrl-C).
  */
 import { setMaxListeners } from 'events';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -15,15 +17,16 @@ import { COLLECTOR_SLACK_BYTES } from '../../../workspaces/codec-memory';
 import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, preflight } from '../aws/clients';
 import { loadCodec } from '../codec';
-import { createLogger } from '../log';
+import { createLogger, type Logger } from '../log';
 import { dryRun } from '../migrate/dry-run';
 import { DEFAULT_MEMORY_BYTES, migrateWorkspace } from '../migrate/migrate-workspace';
 import { formatBytes, MigrateProgress } from '../migrate/progress';
-import { largeObjectsLine } from '../migrate/report';
+import { largeObjectsLine, type MigrationSummary } from '../migrate/report';
 import type { MigrationRun } from '../migrate/run';
+import { runWorkers, shardFile, WORKER_ENV, WORKER_PROGRESS_MS } from '../migrate/workers';
 import { newBucketTarget } from '../migrate/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
-import { defaultCheckpointPath, reportsDir } from '../state-paths';
+import { defaultCheckpointPath, reportsDir, shardCountsOnDisk } from '../state-paths';
 import { parseShard, type Shard } from '../sources/shard';
 import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
 
@@ -49,6 +52,11 @@ export function parseArgs(argv: string[]) {
       .option('shard', { type: 'string', describe: 'i/n: copy only this task\'s share of the keys (a stable hash), so n tasks run in parallel copy each key once; each has its own checkpoint [default checkpoint: .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite]' })
       .option('manifest', { type: 'string', describe: 'Copy the keys of this manifest instead of listing: s3://bucket/.../manifest.json (an S3 Inventory report, CSV) or s3://bucket/key (a Batch Operations CSV, Bucket,Key[,VersionId]); read with the legacy side\'s credentials and pinned by its ETag' })
       .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
+      .option('workers', {
+        type: 'number',
+        describe:
+          'Worker processes, one per core: each copies its shard of the keys (as --shard i/N does, with those checkpoints, which `audit --shards N` reads) with --concurrency, --memory and --limit of its own, under one progress display, one report and one exit code [default: the available cores, or 1 with --checkpoint or --shard, or when the unsharded default checkpoint exists; an earlier --workers run\'s N when its checkpoints exist]',
+      })
       .check((a) => {
         checkWhole('concurrency', a.concurrency, 1, 256);
         checkWhole('limit', a.limit, 1);
@@ -60,6 +68,9 @@ export function parseArgs(argv: string[]) {
         if (a.manifest !== undefined && a['dry-run']) throw new UsageError('--dry-run lists the legacy bucket; give it without --manifest');
         checkS3Url('manifest', a.manifest);
         if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
+        checkWhole('workers', a.workers, 1, 256);
+        if (a.workers !== undefined && a.workers > 1 && a.shard !== undefined) throw new UsageError('--workers N runs shards 1/N to N/N itself; give --shard without --workers (or --workers 1)');
+        if (a.workers !== undefined && a.workers > 1 && a['dry-run']) throw new UsageError('--dry-run lists the legacy bucket once; give it without --workers');
         return true;
       }),
     { 0: 'every object migrated or legitimately kept', 1: 'objects quarantined or failed', 3: 'stopped with objects still pending (--limit): run it again', 130: 'interrupted (Ctrl-C, SIGTERM): the objects in flight finished; run it again to resume' },
@@ -84,13 +95,31 @@ function defaultPaths(ws: LoadedWorkspace, args: Args, shard: Shard | undefined)
   };
 }
 
+/**
+ * The workers of a run that gives no --workers: every available core for a new migration at the default paths; 1 for
+ * one named checkpoint or shard, or to resume a migration that one process began (its unsharded checkpoint exists);
+ * the N of an earlier --workers run (or of `--shard i/N` runs at the default paths) whose checkpoints exist.
+ */
+export function defaultWorkers(env: string, args: Pick<Args, 'checkpoint' | 'shard' | 'dry-run'>, root = '.', cores = os.availableParallelism()): number {
+  if (args.checkpoint !== undefined || args.shard !== undefined || args['dry-run']) return 1;
+  if (fs.existsSync(defaultCheckpointPath(env, root))) return 1;
+  const onDisk = shardCountsOnDisk(env, root);
+  return onDisk.length === 1 ? onDisk[0] : Math.max(1, cores);
+}
+
 async function main(): Promise<number> {
-  const args = parseArgs(hideBin(process.argv));
+  // A worker's channel to the process over it never keeps it alive (one that ends early, on bad input, exits at once).
+  if (process.env[WORKER_ENV]) (process.channel as { unref?: () => void } | undefined)?.unref?.();
+  const userArgs = hideBin(process.argv);
+  const args = parseArgs(userArgs);
   const ws = loadWorkspace(args.env);
   if (args['dry-run']) return dryRunMain(ws, args);
 
   const tty = args.progress === 'bar' || (args.progress === 'auto' && Boolean(process.stderr.isTTY));
-  const log = createLogger({ name: 'bucketmove-migrate', level: tty ? 'warn' : undefined });
+  const worker = Boolean(process.env[WORKER_ENV]);
+  const log = createLogger({ name: 'bucketmove-migrate', level: tty ? 'warn' : worker ? 'info' : undefined });
+  const workers = args.workers ?? defaultWorkers(ws.env, args);
+  if (workers > 1) return workersMain(ws, args, userArgs, workers, log, tty);
   const shard = args.shard === undefined ? undefined : shardOf(args.shard);
   const paths = defaultPaths(ws, args, shard);
   let run: MigrationRun | undefined;
@@ -110,6 +139,8 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A worker of a --workers run stops (finishing the objects in flight) when the process over it is gone.
+  if (worker && process.connected) process.once('disconnect', onSignal);
   const { summary, files } = await migrateWorkspace(ws, {
     prefix: args.prefix,
     checkpoint: paths.checkpoint,
@@ -127,14 +158,53 @@ async function main(): Promise<number> {
     events: (before) => {
       const known = Object.values(before).reduce((n, c) => n + c.count, 0);
       const redo = before.pending.count + before.failed.count + (args['retry-quarantined'] ? before.quarantined.count : 0);
-      progress = new MigrateProgress({ log, knownTotal: known, alreadyDone: known - redo, tty });
+      progress = new MigrateProgress({ log, knownTotal: known, alreadyDone: known - redo, tty, intervalMs: worker ? WORKER_PROGRESS_MS : undefined });
       return progress;
     },
   });
+  if (worker && process.connected) {
+    process.off('disconnect', onSignal);
+    process.disconnect();
+  }
+  return finish(log, summary, files);
+}
+
+function finish(log: Logger, summary: MigrationSummary, files: { csv: string; json: string }, audit = ''): number {
   log.info({ event: 'migration-finished', totals: summary.run.totals, exitCode: summary.exitCode, report: files.csv, largeObjects: summary.largeObjects }, summary.verdict);
   const large = summary.largeObjects ? `${largeObjectsLine(summary.largeObjects)}\n` : '';
-  process.stdout.write(`${summary.verdict}\n${large}report: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n`);
+  process.stdout.write(`${summary.verdict}\n${large}report: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n${audit}`);
   return summary.exitCode;
+}
+
+/** N workers over shards 1/N..N/N (migrate/workers.ts): one display, one report, one exit code. */
+async function workersMain(ws: LoadedWorkspace, args: Args, userArgs: string[], n: number, log: Logger, tty: boolean): Promise<number> {
+  // The keys and both sides' credentials are checked once, here, before any worker starts (bad input: one line, exit 2).
+  await loadCodec(ws);
+  const clients = createClients(ws);
+  try {
+    await preflight(clients.legacy);
+    await preflight(clients.primary);
+  } finally {
+    clients.legacy.destroy();
+    clients.primary.destroy();
+  }
+  const base = defaultPaths(ws, args, undefined);
+  const out = await runWorkers({
+    ws,
+    workers: n,
+    prefix: args.prefix,
+    userArgs,
+    checkpointOf: (shard) => (args.checkpoint === undefined ? defaultCheckpointPath(ws.env, '.', shard) : shardFile(args.checkpoint, shard)),
+    report: base.report,
+    log,
+    tty,
+  });
+  if (!out.summary || !out.files) {
+    process.stderr.write(`migrate: ${out.failure}\n`);
+    return out.exitCode;
+  }
+  const audit = args.checkpoint === undefined ? `audit: npm run audit -- --env ${ws.env} --shards ${n}\n` : '';
+  return finish(log, out.summary, out.files, audit);
 }
 
 async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {

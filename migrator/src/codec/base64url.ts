@@ -51,7 +51,23 @@ export class Base64UrlDecoder {
       this.carry = Buffer.from(text.subarray(whole));
       return out;
     }
-    return this.filtered(text);
+    return this.padded(text) ?? this.filtered(text);
+  }
+
+  /**
+   * The usual last chunk of a token: alphabet, then its "=" padding (and maybe whitespace). Decoded like the fast path
+   * (the byte-by-byte filter cost a per-object share of the migrator's CPU); undefined when the text is anything else.
+   */
+  private padded(text: Buffer): Buffer | undefined {
+    const eq = text.indexOf(EQUALS);
+    if (eq < 0) return undefined;
+    const whole = eq - (eq % 4);
+    const out = Buffer.from(text.toString('latin1', 0, whole), 'base64url');
+    if (out.length !== (whole / 4) * 3) return undefined;
+    for (let i = whole; i < eq; i++) if (CLASS[text[i]] !== 1) return undefined;
+    this.readPadding(text, eq);
+    this.carry = Buffer.from(text.subarray(whole, eq));
+    return out;
   }
 
   /** The last group's bytes; throws if the text cannot be whole base64. */

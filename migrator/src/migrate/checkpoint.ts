@@ -1,7 +1,15 @@
 /**
  * The durable checkpoint of a migration: one SQLite file (better-sqlite3, WAL) that records the listing cursor and,
- * per legacy key, its state, attempts, last error and hashes. Every change is one transaction, so a crash, a kill -9
- * or a Ctrl-C leaves it consistent, and a rerun resumes without re-listing and without re-copying what is done.
+ * per legacy key, its state, attempts, last error and hashes. Every change is made in a transaction, so a crash, a
+ * kill -9 or a Ctrl-C leaves it consistent, and a rerun resumes without re-listing and without re-copying what is done.
+ *
+ * The per-object writes of the copy loop (markAttempt, record, markRechecked) are not one transaction each: they are
+ * queued in order and written together in one transaction per tick of FLUSH_EVERY_MS or per FLUSH_AT_OPS writes (a
+ * third of the migrator's CPU per object went to SQLite's per-statement commits). Any other call on the checkpoint
+ * writes the queue first, so every read sees every earlier write, and close() writes it. A kill -9 loses at most the
+ * last tick's queue, which only ever holds facts that are true already (an attempt that started, a copy that was
+ * written): an object whose outcome was lost is still 'pending' and is redone on the rerun (its write then finds the
+ * key taken: already-migrated). Nothing is ever recorded before it happened.
  *
  * Memory does not grow with the number of keys: rows live on disk and are read in key-ordered batches.
  *
@@ -159,8 +167,19 @@ function rowOf(r: Record<string, unknown>): ObjectRow {
   };
 }
 
+/** How long a per-object write may wait in the queue, and how many writes make the queue flush at once. */
+export const FLUSH_EVERY_MS = 20;
+export const FLUSH_AT_OPS = 256;
+
 export class Checkpoint {
   private readonly statements = new Map<string, Database.Statement>();
+  /** Per-object writes not yet in the file, in the order they were made. */
+  private queued: Array<() => void> = [];
+  /** The keys the queued writes touch (get(key) of another key need not wait for them). */
+  private queuedKeys = new Set<string>();
+  private flushTimer?: NodeJS.Timeout;
+  /** A queued write that failed when the timer flushed it: thrown by the next call (and by close). */
+  private flushError?: unknown;
 
   private constructor(
     private readonly db: Database.Database,
@@ -286,8 +305,31 @@ export class Checkpoint {
     return v ? (JSON.parse(v) as CheckpointIdentity) : undefined;
   }
 
+  /** Writes the queued per-object writes (one transaction); close() does it too. */
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.flushError !== undefined) {
+      const err = this.flushError;
+      this.flushError = undefined;
+      throw err;
+    }
+    if (this.queued.length === 0 || !this.db.open) return;
+    const writes = this.queued;
+    this.queued = [];
+    this.queuedKeys = new Set();
+    this.db.transaction(() => {
+      for (const w of writes) w();
+    })();
+  }
+
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.flush();
+    } finally {
+      this.db.close();
+    }
   }
 
   // ---- listing -------------------------------------------------------------------------------------------------
@@ -347,42 +389,45 @@ export class Checkpoint {
     return (rows as Record<string, unknown>[]).map(rowOf);
   }
 
-  /** Counts an attempt before it starts, so a crash loop on one object shows in its attempts. */
-  markAttempt(key: string): number {
-    const r = this.q(`UPDATE objects SET attempts = attempts + 1, updated_at = ? WHERE key = ? RETURNING attempts`).get(new Date().toISOString(), key) as
-      | { attempts: number }
-      | undefined;
-    return r?.attempts ?? 0;
+  /**
+   * Counts an attempt as it starts (queued: in the file within FLUSH_EVERY_MS, long before the attempt's requests are
+   * answered), so a crash loop on one object shows in its attempts.
+   */
+  markAttempt(key: string): void {
+    const now = new Date().toISOString();
+    this.enqueue(key, () => this.q(`UPDATE objects SET attempts = attempts + 1, updated_at = ? WHERE key = ?`).run(now, key));
   }
 
+  /** Records a finished attempt's outcome (queued, see the module comment). */
   record(key: string, o: Outcome): void {
-    this.q(
+    const params = {
+      key,
+      state: o.state,
+      versionId: o.versionId ?? null,
+      etag: o.etag ?? null,
+      size: o.size ?? null,
+      errorCode: o.errorCode ?? null,
+      errorMessage: o.errorMessage ?? null,
+      httpStatus: o.httpStatus ?? null,
+      plaintextSha256: o.plaintextSha256 ?? null,
+      plaintextSize: o.plaintextSize ?? null,
+      newVersionId: o.newVersionId ?? null,
+      rechecked: NEEDS_RECHECK.includes(o.state) ? 0 : 1,
+      now: new Date().toISOString(),
+    };
+    this.enqueue(key, () => this.q(
       `UPDATE objects SET state = @state,
          version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag), size = COALESCE(@size, size),
          error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
          plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
          new_version_id = COALESCE(@newVersionId, new_version_id), rechecked = @rechecked, updated_at = @now
        WHERE key = @key`,
-    ).run({
-        key,
-        state: o.state,
-        versionId: o.versionId ?? null,
-        etag: o.etag ?? null,
-        size: o.size ?? null,
-        errorCode: o.errorCode ?? null,
-        errorMessage: o.errorMessage ?? null,
-        httpStatus: o.httpStatus ?? null,
-        plaintextSha256: o.plaintextSha256 ?? null,
-        plaintextSize: o.plaintextSize ?? null,
-        newVersionId: o.newVersionId ?? null,
-        rechecked: NEEDS_RECHECK.includes(o.state) ? 0 : 1,
-        now: new Date().toISOString(),
-      });
+    ).run(params));
   }
 
-  /** The copy of `key` survived the app's deletes (its legacy key was still listed after the write). */
+  /** The copy of `key` survived the app's deletes (its legacy key was still listed after the write). Queued. */
   markRechecked(key: string): void {
-    this.q(`UPDATE objects SET rechecked = 1 WHERE key = ?`).run(key);
+    this.enqueue(key, () => this.q(`UPDATE objects SET rechecked = 1 WHERE key = ?`).run(key));
   }
 
   /** Copies written but not yet rechecked (a crash came between), in key order. */
@@ -400,8 +445,11 @@ export class Checkpoint {
     return (this.q(`SELECT COUNT(*) AS n FROM objects WHERE rechecked = 0`).get() as { n: number }).n;
   }
 
+  /** One key's row. Writes queued for other keys are not written first: they cannot change it (the copy loop asks often). */
   get(key: string): ObjectRow | undefined {
-    const r = this.q(`SELECT * FROM objects WHERE key = ?`).get(key) as Record<string, unknown> | undefined;
+    const sql = `SELECT * FROM objects WHERE key = ?`;
+    const mine = this.queuedKeys.has(key) || this.flushError !== undefined;
+    const r = (mine ? this.q(sql) : this.prepared(sql)).get(key) as Record<string, unknown> | undefined;
     return r ? rowOf(r) : undefined;
   }
 
@@ -460,8 +508,37 @@ export class Checkpoint {
 
   // ---- helpers -------------------------------------------------------------------------------------------------
 
-  /** A prepared statement, prepared once per checkpoint. */
+  /** Whether queued writes wait, or a flush failed and has not been reported yet. */
+  private unwritten(): boolean {
+    return this.queued.length > 0 || this.flushError !== undefined;
+  }
+
+  /** Queues a per-object write; the queue is written at FLUSH_AT_OPS writes or FLUSH_EVERY_MS after the first. */
+  private enqueue(key: string, write: () => void): void {
+    if (this.flushError !== undefined) this.flush(); // throws it
+    this.queued.push(write);
+    this.queuedKeys.add(key);
+    if (this.queued.length >= FLUSH_AT_OPS) return this.flush();
+    this.flushTimer ??= setTimeout(() => {
+      try {
+        this.flush();
+      } catch (err) {
+        this.flushError = err; // the queue's writes were rolled back: those objects stay pending
+      }
+    }, FLUSH_EVERY_MS);
+  }
+
+  /**
+   * A prepared statement, prepared once per checkpoint. Any statement other than the queued writes' own writes the
+   * queue first, so it reads (and writes after) everything that was recorded before it.
+   */
   private q(sql: string): Database.Statement {
+    if (this.unwritten() && !this.db.inTransaction) this.flush();
+    return this.prepared(sql);
+  }
+
+  /** A prepared statement, without writing the queue first. */
+  private prepared(sql: string): Database.Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql);
@@ -471,6 +548,7 @@ export class Checkpoint {
   }
 
   private tx(fn: () => void): void {
+    if (this.unwritten() && !this.db.inTransaction) this.flush();
     this.db.transaction(fn)();
   }
 

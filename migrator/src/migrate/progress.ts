@@ -94,6 +94,20 @@ export class MigrateProgress implements RunEvents {
     this.bar?.update(this.done, this.payload());
   }
 
+  /**
+   * Takes the counts from elsewhere (the sum of the workers' progress lines, in a --workers run) instead of counting
+   * finished objects itself.
+   */
+  absorb(s: { readonly done: number; readonly total: number; readonly doneThisRun: number; readonly bytes: number; readonly problems: number }): void {
+    this.done = s.done;
+    this.total = s.total;
+    this.doneThisRun = s.doneThisRun;
+    this.bytes = s.bytes;
+    this.problems = s.problems;
+    this.bar?.setTotal(Math.max(this.total, 1));
+    this.bar?.update(this.done, this.payload());
+  }
+
   retrying(row: ObjectRow, attempt: number, why: Classified, delayMs: number): void {
     this.opts.log.debug({ event: 'object-retry', key: row.key, attempt, code: why.code, status: why.httpStatus, delayMs }, why.message);
   }
@@ -121,6 +135,7 @@ export class MigrateProgress implements RunEvents {
     return {
       done: this.done,
       total: this.total,
+      doneThisRun: this.doneThisRun,
       bytes: this.bytes,
       objectsPerSecond: Number(rate.toFixed(1)),
       bytesPerSecond: Math.round(seconds > 0 ? this.bytes / seconds : 0),

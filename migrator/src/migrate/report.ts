@@ -67,17 +67,22 @@ export interface MigrationSummary {
 
 /** Writes `<base>.csv` and `<base>.json` atomically; returns their paths. */
 export function writeMigrationReport(base: string, checkpoint: Checkpoint, summary: MigrationSummary): { csv: string; json: string } {
+  return writeMigrationReportOf(base, checkpoint.rows(), summary);
+}
+
+/** The same from rows in key order (e.g. the shards of a --workers run, merged), and extra JSON fields. */
+export function writeMigrationReportOf(base: string, rows: Iterable<ObjectRow>, summary: MigrationSummary, extra: object = {}): { csv: string; json: string } {
   const csv = `${base}.csv`;
   const json = `${base}.json`;
   const out = new AtomicLineWriter(csv);
   try {
-    for (const row of checkpoint.rows()) out.write(csvLine(reportRow(summary.legacyBucket, row)));
+    for (const row of rows) out.write(csvLine(reportRow(summary.legacyBucket, row)));
     out.commit();
   } catch (err) {
     out.abort();
     throw err;
   }
-  writeFileAtomic(json, `${JSON.stringify({ ...summary, reportColumns: REPORT_COLUMNS }, null, 2)}\n`);
+  writeFileAtomic(json, `${JSON.stringify({ ...summary, reportColumns: REPORT_COLUMNS, ...extra }, null, 2)}\n`);
   return { csv, json };
 }
 

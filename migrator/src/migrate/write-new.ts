@@ -80,13 +80,25 @@ function baseParams(t: Target, o: NewObject) {
   };
 }
 
-/** One PUT of a whole plaintext held in memory; `written: false` when the key already exists (412). */
+/**
+ * One PUT of a whole plaintext held in memory; `written: false` when the key already exists (412). The body's SHA-256
+ * (computed once, as the plaintext was decrypted) serves three ends: S3's checksum (x-amz-checksum-sha256), the
+ * provenance, and SigV4's payload hash (x-amz-content-sha256), which the signer would otherwise compute again over the
+ * whole body (@smithy/signature-v4 getPayloadHash takes the header when the request has it). S3 checks both against
+ * the bytes it receives.
+ */
 export async function putWhole(t: Target, o: NewObject, body: Buffer, sha256Hex: string, signal?: AbortSignal): Promise<WriteResult> {
   try {
-    const out = await t.client.send(
-      new PutObjectCommand({ ...baseParams(t, o), Body: body, ContentLength: body.length, ChecksumSHA256: sha256Base64(sha256Hex) }),
-      { abortSignal: signal },
+    const command = new PutObjectCommand({ ...baseParams(t, o), Body: body, ContentLength: body.length, ChecksumSHA256: sha256Base64(sha256Hex) });
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-content-sha256'] = sha256Hex;
+        return next(args);
+      },
+      { step: 'build', name: 'bucketmovePayloadSha256' },
     );
+    const out = await t.client.send(command, { abortSignal: signal });
     return { written: true, versionId: out.VersionId };
   } catch (err) {
     if (isPreconditionFailed(err)) return { written: false };

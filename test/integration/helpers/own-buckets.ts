@@ -4,6 +4,7 @@
  * tenants' admins in static mode; the seeder to fill the legacy bucket; and the real migrator (its library entry,
  * migrateWorkspace, as `npm run migrate` runs it: checkpoint, run record, report) to copy it.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { LoadedWorkspace } from '../../../workspaces/load';
@@ -13,6 +14,7 @@ import { generateFernetKey } from '../../../migrator/src/codec/fernet';
 import { migrateWorkspace, type MigrateOutcome } from '../../../migrator/src/migrate/migrate-workspace';
 import type { PlannedObject } from '../../../migrator/src/seed/plan';
 import { seedLegacy } from '../../../migrator/src/seed/seeder';
+import { runningAppHeartbeats } from '../../helpers/heartbeats';
 import { rigState, testWorkspace } from './rig';
 
 let counter = 0;
@@ -102,4 +104,18 @@ export async function dropMigration(m: TestMigration): Promise<void> {
       c.destroy();
     }
   }
+}
+
+/**
+ * The environment of the CLIs run on `m` from `cwd`: its workspace written to `<cwd>/workspaces`, with a photo-service
+ * log of a running app's heartbeats (what the audit reads), the two admins' static keys and the codec's key.
+ */
+export function cliEnv(m: TestMigration, cwd: string): NodeJS.ProcessEnv {
+  const log = path.join(cwd, 'photo-service.log');
+  fs.writeFileSync(log, runningAppHeartbeats());
+  const wsDir = path.join(cwd, 'workspaces');
+  fs.mkdirSync(wsDir, { recursive: true });
+  const { file: _file, ...json } = m.ws;
+  fs.writeFileSync(path.join(wsDir, 'local.json'), JSON.stringify({ ...json, app: { localLogFile: log } }, null, 2));
+  return { ...m.env, BUCKETMOVE_WORKSPACES_DIR: wsDir, LEGACY_FERNET_KEYS: m.keys[0] };
 }
