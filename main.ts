@@ -6,7 +6,7 @@
  * before anything is written to the output folder.
  */
 import { App } from 'cdktf';
-import { ConfigError } from './workspaces/load';
+import { ConfigError } from './workspaces/errors';
 import { addStacks, resolveSynthOptions } from './stacks/app';
 
 function main(): void {

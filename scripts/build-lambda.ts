@@ -24,7 +24,8 @@ import * as path from 'path';
 import { buildSync, type Metafile } from 'esbuild';
 import { LAMBDA_BUNDLE, LAMBDA_BUNDLES } from '../stacks/lambda-bundle';
 import { esbuildTarget } from '../stacks/lambda-runtimes';
-import { ConfigError, displayPath, repoRoot } from '../workspaces/load';
+import { displayPath, repoRoot } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 
 /** The modification time of the bundle file (zip entries carry it; any fixed time after 1980, the zip epoch). */
 export const BUNDLE_MTIME = new Date('2000-01-01T00:00:00Z');

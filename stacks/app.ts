@@ -15,7 +15,8 @@
  */
 import * as path from 'path';
 import type { App } from 'cdktf';
-import { checkWorkspacesTogether, ConfigError, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import { checkWorkspacesTogether, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { checkApprovedReport, checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
 import { checkLambdaBundle, defaultKeyRotationBundleDir, defaultLambdaBundleDir, LAMBDA_RUNTIME } from './lambda-bundle';

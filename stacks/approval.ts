@@ -31,7 +31,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import { auditVerdictSchema, failureReasons, parseReport, reportSha256 } from '../workspaces/audit-verdict';
-import { ConfigError, displayPath, valueAt } from '../workspaces/load';
+import { displayPath, valueAt } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { bucketNameProblem, ENV_NAME } from '../workspaces/schema';
 
 /** An approval is evidence of one audit: it must be used soon after, not kept around. */

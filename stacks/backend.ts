@@ -9,7 +9,8 @@
  * Chosen with the environment variable BUCKETMOVE_BACKEND or the cdktf context key `backend` (cdktf.json "context").
  */
 import { CloudBackend, LocalBackend, NamedCloudWorkspace, type TerraformStack } from 'cdktf';
-import { ConfigError, type Workspace } from '../workspaces/load';
+import { type Workspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 
 export const BACKEND_KINDS = ['cloud', 'local'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];

@@ -23,7 +23,8 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import type { S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
-import { ConfigError, type Workspace } from '../workspaces/load';
+import { type Workspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { LAMBDA_BUNDLE } from './lambda-bundle';
 import {
   batchFunctionRolePolicy,

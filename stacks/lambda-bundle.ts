@@ -6,7 +6,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, displayPath, repoRoot } from '../workspaces/load';
+import { displayPath, repoRoot } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import type { LambdaRuntime } from './lambda-runtimes';
 
 /**

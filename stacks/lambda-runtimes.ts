@@ -14,7 +14,7 @@
  * Synth refuses a runtime whose creation is blocked (one line naming the date) and warns within
  * DEPRECATION_WARNING_DAYS of its deprecation, so the move to a newer runtime is made before a deploy breaks.
  */
-import { ConfigError } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 
 export interface RuntimeDates {
   /** The Node.js major version the runtime runs (the bundle's esbuild target, the test's Node). */

@@ -118,7 +118,7 @@ export const READER_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS] as const;
  */
 export const LOG_WRITE_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
 
-/** Read the codec's keys from their Secrets Manager secret (migrator/src/codec/keys.ts, GetSecretValue). */
+/** Read the codec's keys from their Secrets Manager secret (migrator/src/aws/codec-keys.ts, GetSecretValue). */
 export const SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
 
 /** Batch Operations reads the job's manifest; GetObjectVersion when the manifest names versions. */

@@ -444,7 +444,7 @@ export interface SseHeader {
  *
  * A write with no encryption header gets the bucket's default encryption, which the stack sets to the same algorithm
  * and key (primary-stack.ts), so every object ends up encrypted as the workspace says; the bucketmove writers send the
- * header anyway (migrator/src/migrate/write-new.ts sseParams: the migrator, copy-on-miss, the store's puts and
+ * header anyway (migrator/src/objects/write-new.ts sseParams: the migrator, copy-on-miss, the store's puts and
  * tombstones, the Batch Operations manifests).
  */
 export function sseStatements(objects: string, enc: SseHeader): PolicyStatement[] {

@@ -28,14 +28,15 @@ import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
-import { TOMBSTONE } from '../migrator/src/migrate/provenance';
+import { TOMBSTONE } from '../workspaces/object-markers';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
-import { ConfigError, type Workspace } from '../workspaces/load';
+import { type Workspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { accessLogsOf, keyRotationOf } from '../workspaces/schema';
 import { KeyRotation } from './key-rotation';
 import { credentialsSecretName } from '../workspaces/key-layout';
@@ -136,7 +137,7 @@ export class PrimaryStack extends TerraformStack {
         },
         {
           // The store's tombstones (a photo deleted while the migration ran) only need to outlive the copies that were
-          // in flight when it was deleted; then they go (migrator/src/migrate/provenance.ts, TOMBSTONE).
+          // in flight when it was deleted; then they go (workspaces/object-markers.ts, TOMBSTONE).
           id: 'expire-tombstones',
           status: 'Enabled',
           filter: [{ tag: [{ key: TOMBSTONE.tagKey, value: TOMBSTONE.tagValue }] }],

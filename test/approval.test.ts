@@ -16,7 +16,8 @@ import {
 } from '../stacks/approval';
 import { addStacks } from '../stacks/app';
 import { reportSha256 } from '../workspaces/audit-verdict';
-import { ConfigError, loadWorkspace } from '../workspaces/load';
+import { loadWorkspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import type { AuditFacts } from '../migrator/src/audit/report';
 import { cleanFacts, legacyObjects, writeReport } from './helpers/audit-report';
 import { approvalFor, cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';

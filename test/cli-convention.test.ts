@@ -13,7 +13,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EXIT } from '../migrator/src/cli/exit-codes';
+import { EXIT } from '../migrator/src/exit-codes';
 
 const REPO = path.resolve(__dirname, '..');
 const LAUNCHER = path.join(REPO, 'bin', 'bucketmove.js');
@@ -46,6 +46,7 @@ const REQUIRED: Record<string, string[]> = {
   batch: ['--env', 'local'],
   audit: ['--env', 'local'],
   teardown: ['--env', 'local'],
+  gateway: ['--env', 'local'],
   keys: ['status', '--env', 'prod'],
   'seed-legacy': ['--env', 'local', '--count', '1'],
   rig: ['status'],

@@ -11,7 +11,8 @@ import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../scripts/build
 import { KEY_ROTATION_BUNDLE, LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
 import { workspaceForFunction } from '../stacks/batch-operations';
 import { WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
-import { ConfigError, loadWorkspace } from '../workspaces/load';
+import { loadWorkspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { cleanup, tempDir } from './helpers/synth';
 import { RUNTIME_NODE_MAJOR, runScript, runtimeNode, type NodeRun } from './helpers/runtime-node';
 

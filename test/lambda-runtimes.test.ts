@@ -7,7 +7,7 @@ import { Testing } from 'cdktf';
 import { addStacks, type SynthOptions } from '../stacks/app';
 import { LAMBDA_BUNDLE, LAMBDA_RUNTIME } from '../stacks/lambda-bundle';
 import { checkRuntime, DEPRECATION_WARNING_DAYS, esbuildTarget, LAMBDA_RUNTIMES, runtimeDates } from '../stacks/lambda-runtimes';
-import { ConfigError } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { cleanup, tempDir } from './helpers/synth';
 import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 

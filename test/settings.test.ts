@@ -3,7 +3,7 @@
  */
 import { App } from 'cdktf';
 import { resolveSynthOptions } from '../stacks/app';
-import { ConfigError } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { cleanup, tempDir } from './helpers/synth';
 
 const dirs: string[] = [];

@@ -20,7 +20,8 @@ import { SecretsmanagerSecretRotation } from '@cdktf/provider-aws/lib/secretsman
 import { addStacks, type SynthOptions } from '../stacks/app';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { ConfigError, loadWorkspace, parseWorkspace } from '../workspaces/load';
+import { loadWorkspace, parseWorkspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { checkBatchFunctionMemory, migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
 import { batchFunctionMemoryMb } from '../workspaces/codec-memory';
 import { cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';

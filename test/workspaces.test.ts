@@ -5,7 +5,8 @@
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkWorkspacesTogether, ConfigError, listEnvs, loadWorkspace, parseWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import { checkWorkspacesTogether, listEnvs, loadWorkspace, parseWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import { ConfigError } from '../workspaces/errors';
 import { approvalFor, cleanup, tempDir } from './helpers/synth';
 import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
 

@@ -7,12 +7,10 @@ import * as path from 'path';
 import type { z } from 'zod';
 import { accessLogsOf, ENV_NAME, keyRotationOf, workspaceSchema, type Workspace } from './schema';
 
+import { ConfigError } from './errors';
+
 export type { Workspace } from './schema';
 
-/** A mistake in the user's input: the CLIs print its message alone (no stack) and exit non-zero. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 /**
  * The repository's root: the nearest folder above this module that holds cdktf.json. The same from the sources and

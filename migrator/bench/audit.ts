@@ -20,11 +20,11 @@ import { runAudit } from '../src/audit/run-audit';
 import { createCodec } from '../src/codec';
 import { generateFernetKey } from '../src/codec/fernet';
 import { Checkpoint } from '../src/migrate/checkpoint';
-import { provenanceMetadata } from '../src/migrate/provenance';
+import { provenanceMetadata } from '../src/objects/provenance';
 import { StoreCounters } from '../src/store/counters';
 import { heartbeatFields } from '../src/store/fallback-events';
 import { startRig, stopRig } from '../rig/rig';
-import type { RigState } from '../rig/state';
+import type { RigState } from '../src/aws/rig-state';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 
 const SIZES = (process.env.BENCH_AUDIT_KEYS ?? '5000,50000').split(',').map(Number);

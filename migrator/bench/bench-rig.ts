@@ -11,7 +11,7 @@ import { Readable } from 'stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadWorkspace } from '../../workspaces/load';
 import { createS3Client } from '../src/aws/clients';
-import type { RigState } from '../rig/state';
+import type { RigState } from '../src/aws/rig-state';
 
 const MIB = 1024 * 1024;
 

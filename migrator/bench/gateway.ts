@@ -17,7 +17,7 @@ import { createS3Client } from '../src/aws/clients';
 import { createCodec } from '../src/codec';
 import { generateFernetKey } from '../src/codec/fernet';
 import { startRig, stopRig } from '../rig/rig';
-import { runContextLines, runBench, writeSection } from './benchmarks-md';
+import { benchTempDir, onInterrupt, runContextLines, runBench, writeSection } from './benchmarks-md';
 
 const REQUESTS = Number(process.env.BENCH_GATEWAY_REQUESTS ?? 300);
 const SIZE = Number(process.env.BENCH_GATEWAY_KIB ?? 64) * 1024;
@@ -83,11 +83,12 @@ function startGateway(env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () =
 async function main(): Promise<void> {
   if (!fs.existsSync(GATEWAY_JS)) throw new Error(`${GATEWAY_JS} is missing: run it as npm run bench:gateway (which builds first)`);
   const load = os.loadavg()[0];
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-bench-gateway-'));
+  const dir = benchTempDir('bm-bench-gateway-');
   const statePath = path.join(dir, 'rig-state.json');
   const rows: string[] = [];
   try {
-    const { state } = await startRig({ workspace: loadWorkspace('local'), statePath, dir: path.join(dir, 'rig') });
+    onInterrupt(() => stopRig(statePath));
+    const { state } = await startRig({ workspace: loadWorkspace('local'), statePath, dir: path.join(dir, 'rig'), ownerPid: process.pid });
     const keys = (who: 'primaryAdmin' | 'legacyAdmin') => ({ accessKeyId: state.principals[who].accessKeyId, secretAccessKey: state.principals[who].secretAccessKey });
     const direct = { primary: createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: keys('primaryAdmin') }), legacy: createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: keys('legacyAdmin') }) };
     const newBucket = 'bench-gateway-new';
@@ -162,4 +163,10 @@ async function main(): Promise<void> {
   );
 }
 
-runBench('gateway', main);
+runBench('gateway', main, {
+  describe: 'Latency (p50/p99) and throughput through the S3-API gateway against direct access to the rig, for migrated reads, fallback reads and uploads, on a local rig of its own',
+  env: [
+    ['BENCH_GATEWAY_REQUESTS', 'requests per case (300)'],
+    ['BENCH_GATEWAY_KIB', 'object size, KiB (64)'],
+  ],
+});

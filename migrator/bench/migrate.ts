@@ -30,7 +30,7 @@ import { planObjects } from '../src/seed/plan';
 import { seedLegacy } from '../src/seed/seeder';
 import { parseSizeSpec } from '../src/seed/sizes';
 import { startRig, stopRig } from '../rig/rig';
-import type { RigState } from '../rig/state';
+import type { RigState } from '../src/aws/rig-state';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 import { plaintextStream, rigClient, runMeasured, writeWorkspaces, type Measured } from './bench-rig';
 

@@ -20,7 +20,7 @@ import { httpStatusOf, describeAwsError } from '../src/aws/errors';
 import { createRequestHandler, createRetryStrategy, transport } from '../src/aws/http';
 import { radosgwAdmin, RigError } from './cluster';
 import { appUserPolicy, readerRolePolicy, trustPolicy, writerRolePolicy, type PolicyDocument } from './grants';
-import type { RigPrincipal, RigState } from './state';
+import type { RigPrincipal, RigState } from '../src/aws/rig-state';
 
 export const ADMIN_UID = 'admin';
 

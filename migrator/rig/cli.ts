@@ -7,13 +7,14 @@
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, loadWorkspace } from '../../workspaces/load';
-import { exitCodesHelp } from '../src/cli/exit-codes';
+import { loadWorkspace } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
+import { exitCodesHelp } from '../src/exit-codes';
 import { EXIT, yargsMessage } from '../src/cli/run-cli';
 import { RigError } from './cluster';
 import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES } from './install';
 import { DEFAULT_MEMSTORE_BYTES, rigStatus, startRig, stopRig } from './rig';
-import { RIG_STATE_ENV, rigStatePath } from './state';
+import { RIG_STATE_ENV, rigStatePath } from '../src/aws/rig-state';
 
 const MIB = 1024 * 1024;
 const show = (file: string) => {

@@ -12,7 +12,7 @@ import type { LoadedWorkspace } from '../../workspaces/load';
 import { createAccounts, plannedUsers } from './accounts';
 import { expectedComm, httpStatus, isOurs, killDaemons, MARKER, removeRigDir, RigError, rssBytes, startCluster, waitGone } from './cluster';
 import { ensurePackages, SERVER_PACKAGES } from './install';
-import { readRigState, removeRigState, REPO_ROOT, writeRigState, type RigState } from './state';
+import { readRigState, removeRigState, REPO_ROOT, writeRigState, type RigState } from '../src/aws/rig-state';
 
 /**
  * The rig's SSE-KMS key id: an ARN-shaped name (the workspace schema wants KMS key ARNs), fixed so that a workspace

@@ -1,8 +1,9 @@
 /** judgeKey: the per-key decision of the audit, from what the legacy listing, the new bucket's HEAD and the checkpoint say. */
 import { judgeKey, needsHead, type HeadResult } from '../../migrator/src/audit/check-key';
 import type { MergedKey } from '../../migrator/src/audit/merge-listings';
-import type { ObjectRow } from '../../migrator/src/migrate/checkpoint';
-import { provenanceMetadata, TOMBSTONE } from '../../migrator/src/migrate/provenance';
+import type { ObjectRow } from '../../migrator/src/objects/records';
+import { TOMBSTONE } from '../../workspaces/object-markers';
+import { provenanceMetadata } from '../../migrator/src/objects/provenance';
 
 const SHA = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);

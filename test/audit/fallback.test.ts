@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { COUNT_QUERY, countFallbackHitsInCloudWatch, coverageQuery, InsightsQueryError, KEYS_QUERY } from '../../migrator/src/audit/fallback-cloudwatch';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/audit/fallback-event';
 import { resolveFallbackSource } from '../../migrator/src/audit/fallback-hits';

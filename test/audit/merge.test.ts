@@ -5,7 +5,7 @@ import { digestListing, ListingDigest } from '../../migrator/src/audit/listing-d
 import { mergeListings } from '../../migrator/src/audit/merge-listings';
 import { FindingCollector } from '../../migrator/src/audit/findings';
 import { Reservoir, seededRandom } from '../../migrator/src/audit/sample';
-import type { ListedObject, ObjectRow } from '../../migrator/src/migrate/checkpoint';
+import type { ListedObject, ObjectRow } from '../../migrator/src/objects/records';
 
 const utf8Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 const sign = (n: number) => Math.sign(n);

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { AuditReportError, auditReportName, failureReasons, newestAuditReport, readAuditReport, withVerdict, writeAuditReport } from '../../migrator/src/audit/report';
 import { mdCode } from '../../migrator/src/audit/markdown';
 import { formatDurationMs, parseDuration, parseTimeOrAgo } from '../../migrator/src/audit/window';
-import { UsageError } from '../../migrator/src/cli/run-cli';
+import { UsageError } from '../../workspaces/errors';
 import { loadWorkspace } from '../../workspaces/load';
 import { cleanFacts, legacyObjects } from '../helpers/audit-report';
 import { tmpDirPerFile } from '../helpers/tmp';

@@ -2,7 +2,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/util-retry';
-import { ConfigError, loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
+import { loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { bucketAddress } from '../../migrator/src/aws/bucket';
 import { clientConfig, createClients, createSideClient } from '../../migrator/src/aws/clients';
 import { migrationRoleArn, sessionName, staticCredentials } from '../../migrator/src/aws/credentials';
@@ -10,7 +11,7 @@ import { partitionOf } from '../../workspaces/arns';
 import { resolveEndpoint } from '../../migrator/src/aws/endpoint';
 import { describeAwsError, errorCodeOf, httpStatusOf } from '../../migrator/src/aws/errors';
 import { createRetryStrategy, DEFAULT_TRANSPORT, transport } from '../../migrator/src/aws/http';
-import { writeRigState, type RigState } from '../../migrator/rig/state';
+import { writeRigState, type RigState } from '../../migrator/src/aws/rig-state';
 import { tmpDirPerFile } from '../helpers/tmp';
 
 const tmpDir = tmpDirPerFile('bm-aws-');

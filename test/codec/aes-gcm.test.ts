@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
 import { Readable } from 'stream';
 import { AesGcmCodec, gcmEncrypt, gcmEncryptStream, OVERHEAD, parseAesKeys } from '../../migrator/src/codec/aes-gcm';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { chunked, collect, collectFailure } from '../helpers/streams';
 
 const KEY_A = Buffer.alloc(32, 0xa1).toString('base64');

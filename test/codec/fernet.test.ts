@@ -4,7 +4,7 @@ import { randomBytes } from 'crypto';
 import { Readable } from 'stream';
 import { CodecError } from '../../migrator/src/codec/codec';
 import { FernetCodec, fernetDecrypt, fernetEncrypt, fernetEncryptStream, parseFernetKeys, toBase64UrlPadded, type FernetStorage } from '../../migrator/src/codec/fernet';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { chunked, collect, collectFailure } from '../helpers/streams';
 
 // The spec's own vectors, copied into the repository (test/fixtures/fernet-spec/SOURCE.md).

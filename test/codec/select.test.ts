@@ -1,9 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { createCodec, loadCodec } from '../../migrator/src/codec';
-import { resolveKeys } from '../../migrator/src/codec/keys';
-import { ConfigError, loadWorkspace, parseWorkspace } from '../../workspaces/load';
+import { createCodec } from '../../migrator/src/codec';
+import { loadCodec } from '../../migrator/src/aws/codec-keys';
+import { resolveKeys } from '../../migrator/src/aws/codec-keys';
+import { loadWorkspace, parseWorkspace } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { collect, collectFailure } from '../helpers/streams';
 import { tmpDirPerFile } from '../helpers/tmp';
 
@@ -74,7 +76,7 @@ describe('key sources', () => {
     expect(await resolveKeys({ secretsManager: 'legacy/keys' }, { secretsManager: sm({ SecretString: 'a,b' }) as never })).toEqual(['a', 'b']);
     const denied = Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
     await expect(resolveKeys({ secretsManager: 'legacy/keys' }, { secretsManager: sm(undefined, denied) as never })).rejects.toThrow(
-      /^codec\.keys: cannot read Secrets Manager secret "legacy\/keys" \(AccessDeniedException: User is not authorized\); check/,
+      /^codec\.keys: cannot read Secrets Manager secret "legacy\/keys" \(GetSecretValue: AccessDeniedException: User is not authorized\); check/,
     );
   });
 });

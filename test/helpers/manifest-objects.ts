@@ -1,7 +1,7 @@
 /** Manifest objects held in memory for tests of the manifest readers: an ETag per object, If-Match honoured. */
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { formatS3Url, manifestChanged, type ManifestObjects, type S3Location } from '../../migrator/src/sources/manifest-object';
 
 export class MemoryObjects implements ManifestObjects {

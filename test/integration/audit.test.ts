@@ -14,7 +14,7 @@ import { listObjects } from '../../migrator/src/audit/list-objects';
 import { digestListing } from '../../migrator/src/audit/listing-digest';
 import type { AuditReport } from '../../migrator/src/audit/report';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
-import { PROVENANCE } from '../../migrator/src/migrate/provenance';
+import { PROVENANCE } from '../../migrator/src/objects/provenance';
 import { planObjects, type PlannedObject } from '../../migrator/src/seed/plan';
 import { photoBytes } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';

@@ -17,13 +17,13 @@ import { InvalidInvocationError, type BatchResponse } from '../../migrator/src/b
 import { decodeOutcome } from '../../migrator/src/batch/result-string';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
 import { PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
-import { PROVENANCE } from '../../migrator/src/migrate/provenance';
+import { PROVENANCE } from '../../migrator/src/objects/provenance';
 import { createLogger } from '../../migrator/src/log';
 import { encodeKey } from '../../migrator/src/report/batch-csv';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { RUNTIME_NODE_MAJOR, runScript, runtimeNode } from '../helpers/runtime-node';
 import { buildLambdaBundle } from '../../scripts/build-lambda';
-import { RIG_STATE_ENV, rigStatePath } from '../../migrator/rig/state';
+import { RIG_STATE_ENV, rigStatePath } from '../../migrator/src/aws/rig-state';
 import { fernetKey, getNew, listKeys, putLegacy, putNewAsApp, sha256 } from './helpers/migration';
 import { awsCliAs, rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type ProxyRule, type S3Proxy } from './helpers/s3-proxy';

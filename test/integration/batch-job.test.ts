@@ -17,7 +17,7 @@ import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
 import { summarizeJob } from '../../migrator/src/batch/job-summary';
 import { writeManifest } from '../../migrator/src/batch/write-manifest';
 import { createLogger } from '../../migrator/src/log';
-import { PROVENANCE } from '../../migrator/src/migrate/provenance';
+import { PROVENANCE } from '../../migrator/src/objects/provenance';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import { collect } from '../helpers/streams';

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { createClients, createSideClient, preflight } from '../../migrator/src/aws/clients';
 import { httpStatusOf } from '../../migrator/src/aws/errors';
 import { awsCliAs, rigState, testWorkspace, uniqueKey } from './helpers/rig';

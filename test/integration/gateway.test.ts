@@ -21,7 +21,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { photoBytes } from '../../migrator/src/seed/seeder';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { NAMED_SIZES } from '../../migrator/src/seed/sizes';
-import { isTombstone } from '../../migrator/src/migrate/provenance';
+import { isTombstone } from '../../migrator/src/objects/provenance';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { freshMigration, migrate, seed, type TestMigration } from './helpers/own-buckets';

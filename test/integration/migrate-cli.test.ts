@@ -8,7 +8,7 @@ import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
-import { DONE_STATES } from '../../migrator/src/migrate/checkpoint';
+import { DONE_STATES } from '../../migrator/src/objects/object-states';
 import { parseCsvLine } from '../../migrator/src/report/batch-csv';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';

@@ -18,7 +18,7 @@ import { tmpDirPerFile } from '../helpers/tmp';
 import { cleanEnv, REPO, runPhotoServiceToExit, startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
-import { isTombstone } from '../../migrator/src/migrate/provenance';
+import { isTombstone } from '../../migrator/src/objects/provenance';
 
 jest.setTimeout(60_000);
 

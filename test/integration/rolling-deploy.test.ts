@@ -29,7 +29,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { runContextLines, writeSection } from '../../migrator/bench/benchmarks-md';
-import { isTombstone } from '../../migrator/src/migrate/provenance';
+import { isTombstone } from '../../migrator/src/objects/provenance';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { planObjects } from '../../migrator/src/seed/plan';
 import { seedLegacy } from '../../migrator/src/seed/seeder';

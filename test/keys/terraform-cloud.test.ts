@@ -19,7 +19,7 @@ import {
   writeKeysToTerraformCloud,
   type TerraformCloudApp,
 } from '../../migrator/src/keys/terraform-cloud';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { runCliScript } from '../helpers/cli';
 import { FakeKeys } from '../helpers/fake-keys';
 import { tmpDirPerFile } from '../helpers/tmp';

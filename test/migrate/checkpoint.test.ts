@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Checkpoint, CHECKPOINT_SCHEMA_VERSION, FLUSH_AT_OPS, FLUSH_EVERY_MS } from '../../migrator/src/migrate/checkpoint';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { tmpDirPerFile } from '../helpers/tmp';
 
 const ID = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '' };

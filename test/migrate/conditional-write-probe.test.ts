@@ -16,9 +16,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { largeObjectWrite, probeConditionalWrites, PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
-import { SINGLE_PUT_LIMIT, type Target } from '../../migrator/src/migrate/write-new';
+import { SINGLE_PUT_LIMIT, type Target } from '../../migrator/src/objects/write-new';
 import { offlineS3Client } from '../helpers/fakes';
 
 const MIB = 1024 * 1024;

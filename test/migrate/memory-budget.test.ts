@@ -21,7 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { COLLECTOR_SLACK_BYTES, SEVERAL_KEYS_WHOLE_READ_MAX, STREAM_HELD_BYTES } from '../../workspaces/codec-memory';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { createCodec } from '../../migrator/src/codec';
 import type { Codec } from '../../migrator/src/codec/codec';
 import { FernetCodec, generateFernetKey } from '../../migrator/src/codec/fernet';

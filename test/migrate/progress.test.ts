@@ -7,7 +7,7 @@ import { PassThrough } from 'stream';
 import { AuditProgress } from '../../migrator/src/audit/progress';
 import { createLogger } from '../../migrator/src/log';
 import { MigrateProgress, timeLeft } from '../../migrator/src/migrate/progress';
-import type { ObjectRow } from '../../migrator/src/migrate/checkpoint';
+import type { ObjectRow } from '../../migrator/src/objects/records';
 
 /** A stream cli-progress takes for a terminal, keeping what is drawn. */
 function fakeTerminal(): { stream: NodeJS.WritableStream; text: () => string } {

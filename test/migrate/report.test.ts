@@ -1,7 +1,7 @@
 import { csvLine, encodeKey, parseCsvLine } from '../../migrator/src/report/batch-csv';
 import { largeObjectsLine, reportRow } from '../../migrator/src/migrate/report';
 import { AWS_LARGE_OBJECTS, RGW_LARGE_OBJECTS } from '../helpers/fakes';
-import type { ObjectRow } from '../../migrator/src/migrate/checkpoint';
+import type { ObjectRow } from '../../migrator/src/objects/records';
 
 const row = (over: Partial<ObjectRow>): ObjectRow => ({
   key: 'chats/1/photos/a.jpg', size: 10, etag: 'e', state: 'copied', attempts: 1, versionId: null, errorCode: null,

@@ -11,7 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
 import { writeManifest } from '../../migrator/src/batch/write-manifest';
-import { putMultipart, putStreamed, putWhole, sseParams, type Target } from '../../migrator/src/migrate/write-new';
+import { putMultipart, putStreamed, putWhole, sseParams, type Target } from '../../migrator/src/objects/write-new';
 import { copyToNew } from '../../migrator/src/store/copy-on-miss';
 import { NewSide } from '../../migrator/src/store/new-side';
 import { loadWorkspace } from '../../workspaces/load';

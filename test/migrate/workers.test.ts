@@ -5,9 +5,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { defaultWorkers, parseArgs } from '../../migrator/src/cli/migrate';
-import { UsageError } from '../../migrator/src/cli/run-cli';
-import { ALL_STATES, type ObjectState } from '../../migrator/src/migrate/checkpoint';
-import { EXIT as EXIT_CODES } from '../../migrator/src/cli/exit-codes';
+import { UsageError } from '../../workspaces/errors';
+import { ALL_STATES, type ObjectState } from '../../migrator/src/objects/object-states';
+import { EXIT as EXIT_CODES } from '../../migrator/src/exit-codes';
 import { summarize } from '../../migrator/src/migrate/migrate-workspace';
 import type { MigrationSummary } from '../../migrator/src/migrate/report';
 import type { RunResult } from '../../migrator/src/migrate/run';

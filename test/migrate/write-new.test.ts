@@ -5,8 +5,8 @@
  */
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { PROVENANCE } from '../../migrator/src/migrate/provenance';
-import { deleteIfStill, holdsOwnCopy, type Target } from '../../migrator/src/migrate/write-new';
+import { PROVENANCE } from '../../migrator/src/objects/provenance';
+import { deleteIfStill, holdsOwnCopy, type Target } from '../../migrator/src/objects/write-new';
 import { offlineS3Client } from '../helpers/fakes';
 
 const ours = { [PROVENANCE.sourceEtag]: 'legacy-etag', [PROVENANCE.plaintextSha256]: 'ab'.repeat(32), [PROVENANCE.plaintextSize]: '5' };

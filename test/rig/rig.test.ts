@@ -7,7 +7,7 @@ import { expectedComm, isOurs, killDaemons, RigError } from '../../migrator/rig/
 import { appUserPolicy, readerRolePolicy, trustPolicy, writerRolePolicy } from '../../migrator/rig/grants';
 import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES, type AptRun } from '../../migrator/rig/install';
 import { rigKmsKeyId } from '../../migrator/rig/rig';
-import { readRigState, rigStatePath, writeRigState, type RigState } from '../../migrator/rig/state';
+import { readRigState, rigStatePath, writeRigState, type RigState } from '../../migrator/src/aws/rig-state';
 import { awsCliEnv } from '../../migrator/rig/aws-cli';
 import { tmpDirPerFile } from '../helpers/tmp';
 

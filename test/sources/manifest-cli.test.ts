@@ -1,6 +1,6 @@
 import { parseArgs as manifestArgs } from '../../migrator/src/cli/manifest';
 import { parseArgs as migrateArgs } from '../../migrator/src/cli/migrate';
-import { UsageError } from '../../migrator/src/cli/run-cli';
+import { UsageError } from '../../workspaces/errors';
 
 const usage = (f: () => unknown): string => {
   try {

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { PermanentCopyError } from '../../migrator/src/migrate/classify';
-import type { ListedObject } from '../../migrator/src/migrate/checkpoint';
+import type { ListedObject } from '../../migrator/src/objects/records';
 import { batchCsvManifest } from '../../migrator/src/sources/batch-csv-manifest';
 import { inventoryManifest, readInventoryManifest } from '../../migrator/src/sources/inventory-manifest';
 import { UNKNOWN_SIZE, type KeyPage, type KeySource } from '../../migrator/src/sources/key-source';

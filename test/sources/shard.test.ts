@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { formatShard, inShard, MAX_SHARDS, parseShard, shardOfKey } from '../../migrator/src/sources/shard';
 import { defaultCheckpointPath } from '../../migrator/src/state-paths';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { runCliScript } from '../helpers/cli';
 import { tmpDirPerFile } from '../helpers/tmp';
 

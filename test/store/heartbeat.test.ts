@@ -10,7 +10,7 @@ import { HEARTBEAT_EVENT, heartbeatFields, parseHeartbeat } from '../../migrator
 import { StoreHeartbeat } from '../../migrator/src/store/heartbeat';
 import { NewSide } from '../../migrator/src/store/new-side';
 import { PhotoStore } from '../../migrator/src/store/store';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 
 /** A pino logger as the store's (ISO times), writing into an array. */
 function memoryLogger() {

@@ -8,9 +8,9 @@
  */
 import pino from 'pino';
 import { createHash } from 'crypto';
-import { ConfigError } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
 import { readWhole } from '../../migrator/src/codec/read-whole';
-import { provenanceMetadata } from '../../migrator/src/migrate/provenance';
+import { provenanceMetadata } from '../../migrator/src/objects/provenance';
 import { storeConfigFromEnv } from '../../migrator/src/store/config';
 import { copyToNew } from '../../migrator/src/store/copy-on-miss';
 import { LegacySide } from '../../migrator/src/store/legacy-side';

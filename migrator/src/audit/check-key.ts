@@ -14,7 +14,7 @@
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describeAwsError, isNoSuchKey } from '../aws/errors';
-import { bareEtag, isTombstone, readProvenance, type Provenance } from '../migrate/provenance';
+import { bareEtag, isTombstone, readProvenance, type Provenance } from '../objects/provenance';
 import { isProblem, type Finding } from './findings';
 import type { MergedKey } from './merge-listings';
 

@@ -3,8 +3,10 @@
  * whether its listing of the legacy bucket finished, and the last migration run (its start is the line after which a
  * legacy write means someone still writes to legacy).
  */
-import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
-import { ALL_STATES, Checkpoint, type ObjectState, type RunRecord } from '../migrate/checkpoint';
+import { type LoadedWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
+import { Checkpoint, type RunRecord } from '../migrate/checkpoint';
+import { ALL_STATES, type ObjectState } from '../objects/object-states';
 
 export interface CheckpointFacts {
   readonly path: string;

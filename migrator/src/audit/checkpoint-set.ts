@@ -9,8 +9,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
-import { ALL_STATES, type ObjectRow, type ObjectState } from '../migrate/checkpoint';
+import { type LoadedWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
+import { ALL_STATES, type ObjectState } from '../objects/object-states';
+import { type ObjectRow } from '../objects/records';
 import { formatShard, parseShard, shardOfKey, type Shard } from '../sources/shard';
 import { defaultCheckpointPath, shardCountsOnDisk, stateDir } from '../state-paths';
 import { checkpointProblems, openCheckpointFor, type CheckpointFacts } from './checkpoint-facts';

@@ -13,9 +13,9 @@ import { Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { describeAwsError } from '../aws/errors';
 import { CodecError, type Codec } from '../codec/codec';
-import { isFolderMarker } from '../migrate/copy-object';
-import type { Provenance } from '../migrate/provenance';
-import { readLegacy, rereadLegacy } from '../migrate/read-legacy';
+import { isFolderMarker } from '../objects/folder-marker';
+import type { Provenance } from '../objects/provenance';
+import { readLegacy, rereadLegacy } from '../objects/read-legacy';
 import type { Finding } from './findings';
 
 export interface DeepDeps {

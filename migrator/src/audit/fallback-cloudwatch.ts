@@ -18,7 +18,7 @@ import {
   StopQueryCommand,
   type ResultField,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { clientConfig } from '../aws/clients';
 import { describeAwsError, errorCodeOf, nameOperations } from '../aws/errors';
 import { CoverageMeter } from './coverage';

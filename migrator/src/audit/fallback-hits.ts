@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
+import { type LoadedWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { countFallbackHitsInCloudWatch, createLogsClient, type LogsClient } from './fallback-cloudwatch';
 import type { FallbackCount, FallbackSource } from './fallback-count';
 import { countFallbackHitsInFile } from './fallback-log-file';

@@ -6,7 +6,7 @@
  * Streamed: memory does not grow with the file.
  */
 import * as fs from 'fs';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { FALLBACK_HIT_EVENT, FallbackHitCounter, forEachLine, parseHeartbeat } from '../store/fallback-events';
 import { CoverageMeter } from './coverage';
 import { SAMPLE_KEYS, type FallbackCount } from './fallback-count';

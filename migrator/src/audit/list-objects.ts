@@ -4,8 +4,8 @@
  * silently producing a wrong comparison.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ListedObject } from '../migrate/checkpoint';
-import { listLegacy } from '../migrate/list-legacy';
+import type { ListedObject } from '../objects/records';
+import { listLegacy } from '../objects/list-legacy';
 import { compareKeys } from './key-order';
 
 export class ListingOrderError extends Error {

@@ -7,7 +7,7 @@
  * refuses when the digest differs (an object was added, removed or rewritten since the audit).
  */
 import { createHash, type Hash } from 'crypto';
-import { bareEtag } from '../migrate/provenance';
+import { bareEtag } from '../objects/provenance';
 
 export const LISTING_DIGEST_ALGORITHM = 'sha256 over JSON lines [key, etag, size] in listing (UTF-8 byte) order';
 

@@ -6,8 +6,8 @@
  * The shards' keys are disjoint (each key hashes to one shard). A key found in two checkpoints means the set is not
  * one sharded migration, and stops the audit rather than judging the key against one of the two rows.
  */
-import { ConfigError } from '../../../workspaces/load';
-import type { ObjectRow } from '../migrate/checkpoint';
+import { ConfigError } from '../../../workspaces/errors';
+import type { ObjectRow } from '../objects/records';
 import { compareKeys } from './key-order';
 
 /** Bad input (the checkpoints given), found while merging: the CLI ends with one line and exit 2, writing nothing. */

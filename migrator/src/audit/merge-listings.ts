@@ -3,7 +3,7 @@
  * checkpoint rows, three streams in the same (UTF-8 byte) key order, walked together. Each step yields one key with
  * what each source knows of it. Only the head of each stream is held, so memory does not grow with the number of keys.
  */
-import type { ListedObject, ObjectRow } from '../migrate/checkpoint';
+import type { ListedObject, ObjectRow } from '../objects/records';
 import { compareKeys } from './key-order';
 
 export interface MergedKey {

@@ -18,7 +18,7 @@ import {
   parseReport,
   reportSha256,
 } from '../../../workspaces/audit-verdict';
-import { ALL_STATES } from '../migrate/checkpoint';
+import { ALL_STATES } from '../objects/object-states';
 import { writeFileAtomic } from '../report/files';
 import { NOTICE_KINDS, PROBLEM_KINDS } from './findings';
 import { renderMarkdown } from './markdown';

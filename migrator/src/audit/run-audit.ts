@@ -20,7 +20,7 @@ import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
 import { PROBE_PREFIX } from '../migrate/conditional-write-probe';
 import { MemoryBudget } from '../migrate/memory-budget';
-import type { Provenance } from '../migrate/provenance';
+import type { Provenance } from '../objects/provenance';
 import type { CheckpointSet } from './checkpoint-set';
 import { checkKey } from './check-key';
 import { deepCompare } from './deep-compare';

@@ -2,7 +2,7 @@
  * Time windows and durations as operators type them: `--since 7d` (a duration back from now) or an ISO 8601 time,
  * `--max-age 24h`. Units: s, m, h, d, w.
  */
-import { UsageError } from '../cli/run-cli';
+import { UsageError } from '../../../workspaces/errors';
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 

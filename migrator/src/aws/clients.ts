@@ -5,8 +5,9 @@
  * ExternalId, or static keys). The migrator, the store, the seeder, the audit and the tests all build clients here.
  */
 import { HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
-import { readRigState, rigStatePath, type RigState } from '../../rig/state';
+import { type LoadedWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
+import { readRigState, rigStatePath, type RigState } from './rig-state';
 import { bucketAddress } from './bucket';
 import {
   assumeRoleCredentials,

@@ -14,7 +14,8 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ConfigError, type LoadedWorkspace } from '../../../workspaces/load';
+import { type LoadedWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import type { ResolvedEndpoint, Side } from './endpoint';
 import { iamArn, partitionOf } from '../../../workspaces/arns';
 

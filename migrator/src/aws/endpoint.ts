@@ -3,7 +3,7 @@
  * local rig (`endpoint: "rig"`, resolved through the rig's state file).
  */
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { readRigState, rigStatePath, type RigState } from '../../rig/state';
+import { readRigState, rigStatePath, type RigState } from './rig-state';
 
 export type Side = 'legacy' | 'primary';
 export const SIDES: readonly Side[] = ['legacy', 'primary'];

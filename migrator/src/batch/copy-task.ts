@@ -12,13 +12,13 @@
  * copies the key's current version, whose version id the result records.
  */
 import type { Codec } from '../codec/codec';
-import type { Outcome } from '../migrate/checkpoint';
-import { NEEDS_RECHECK } from '../migrate/object-states';
+import type { Outcome } from '../objects/records';
+import { NEEDS_RECHECK } from '../objects/object-states';
 import { classify, failureOutcome } from '../migrate/classify';
 import type { LargeObjectWrite } from '../migrate/conditional-write-probe';
 import { copyObject, type Source } from '../migrate/copy-object';
 import { recheckCopy } from '../migrate/recheck-deletes';
-import type { Target } from '../migrate/write-new';
+import type { Target } from '../objects/write-new';
 import type { BatchTask, ResultCode } from './invocation';
 
 export interface TaskDeps {

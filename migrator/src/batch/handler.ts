@@ -19,14 +19,15 @@
  */
 import { setMaxListeners } from 'events';
 import { WORKSPACE_ENV_VAR } from '../../../workspaces/batch-layout';
-import { ConfigError, parseWorkspaceJson, type LoadedWorkspace } from '../../../workspaces/load';
+import { parseWorkspaceJson, type LoadedWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { createClients, type SideClientOptions } from '../aws/clients';
-import { loadCodec } from '../codec';
+import { loadCodec } from '../aws/codec-keys';
 import type { Codec } from '../codec/codec';
 import { createLogger, type Logger } from '../log';
 import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from '../migrate/conditional-write-probe';
 import { largeObjectsLine } from '../migrate/report';
-import { newBucketTarget } from '../migrate/write-new';
+import { newBucketTarget } from '../objects/write-new';
 import { copyTask, type TaskDeps } from './copy-task';
 import { InvalidInvocationError, parseInvocation, type BatchResponse, type BatchTaskResult } from './invocation';
 import { encodeOutcome } from './result-string';

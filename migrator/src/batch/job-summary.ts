@@ -9,7 +9,9 @@
  */
 import type { JobDescriptor } from '@aws-sdk/client-s3-control';
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { Checkpoint, DONE_STATES, NEEDS_RECHECK, type ObjectState, type Outcome } from '../migrate/checkpoint';
+import { Checkpoint } from '../migrate/checkpoint';
+import { DONE_STATES, NEEDS_RECHECK, type ObjectState } from '../objects/object-states';
+import { type Outcome } from '../objects/records';
 import { summarize } from '../migrate/migrate-workspace';
 import { writeMigrationReport, type MigrationSummary } from '../migrate/report';
 import type { RunResult } from '../migrate/run';

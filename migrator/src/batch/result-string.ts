@@ -10,8 +10,8 @@
  * RESULT_STRING_MAX_BYTES (1,000 UTF-8 bytes), far above the ~300 bytes of a success and small enough for any
  * CSV reader; only the message is shortened to fit.
  */
-import type { Outcome } from '../migrate/checkpoint';
-import { ALL_STATES, type ObjectState } from '../migrate/object-states';
+import type { Outcome } from '../objects/records';
+import { ALL_STATES, type ObjectState } from '../objects/object-states';
 
 export const RESULT_STRING_MAX_BYTES = 1000;
 

@@ -9,7 +9,8 @@
 import * as fs from 'fs';
 import { NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import type { JobDescriptor, S3ControlClient } from '@aws-sdk/client-s3-control';
-import { ConfigError, displayPath, type LoadedWorkspace } from '../../../workspaces/load';
+import { displayPath, type LoadedWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { httpStatusOf } from '../aws/errors';
 import { Checkpoint } from '../migrate/checkpoint';
 import { completionRows, readReportManifest, reportManifestKey, type CompletionRow } from './completion-report';

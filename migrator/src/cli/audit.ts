@@ -23,11 +23,12 @@ import { auditReportName, writeAuditReport } from '../audit/report';
 import { runAudit } from '../audit/run-audit';
 import { coverageBinMs } from '../audit/fallback-cloudwatch';
 import { formatDurationMs, parseDuration, parseTimeOrAgo } from '../audit/window';
-import { loadCodec } from '../codec';
+import { loadCodec } from '../aws/codec-keys';
 import { createLogger } from '../log';
 import { MAX_SHARDS } from '../sources/shard';
 import { reportsDir } from '../state-paths';
-import { checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
+import { checkWhole, EXIT, isEntry, parseStrict, runCli } from './run-cli';
+import { UsageError } from '../../../workspaces/errors';
 
 /** Tolerated difference between this machine's clock and a given --until. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;

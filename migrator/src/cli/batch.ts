@@ -25,7 +25,8 @@ import { runBatchJob } from '../batch/run-job';
 import { describeProgress } from '../batch/wait-job';
 import { fileStamp } from '../report/files';
 import { reportsDir, stateDir } from '../state-paths';
-import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli } from './run-cli';
+import { UsageError } from '../../../workspaces/errors';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(

@@ -19,7 +19,8 @@ import { createLogger } from '../log';
 import { finishRotation, keyStatus, pushToTerraformCloud, rotateKey, type TerraformCloudWrite } from '../keys/rotate';
 import { rotationTarget } from '../keys/rotation-target';
 import { DEFAULT_TFC_HOSTNAME, terraformCloudToken } from '../keys/terraform-cloud';
-import { EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
+import { EXIT, isEntry, parseStrict, runCli } from './run-cli';
+import { UsageError } from '../../../workspaces/errors';
 
 const ACTIONS = ['rotate', 'finish', 'terraform-cloud', 'status'] as const;
 

@@ -10,7 +10,8 @@
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, loadWorkspace } from '../../../workspaces/load';
+import { loadWorkspace } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { createSideClient, preflight } from '../aws/clients';
 import { describeAwsError, httpStatusOf, operationOf } from '../aws/errors';
 import { fileStamp } from '../report/files';
@@ -18,7 +19,8 @@ import { bucketListing } from '../sources/bucket-listing';
 import { formatS3Url, parseS3Url } from '../sources/manifest-object';
 import { fileSink, s3Sink, writeManifest } from '../sources/write-manifest';
 import { stateDir } from '../state-paths';
-import { checkS3Url, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, EXIT, isEntry, parseStrict, runCli } from './run-cli';
+import { UsageError } from '../../../workspaces/errors';
 
 /** The calls that write the manifest object (lib-storage Upload: one PUT, or a multipart upload). */
 const WRITES = new Set(['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload']);

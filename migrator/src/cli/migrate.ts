@@ -16,7 +16,7 @@ import { hideBin } from 'yargs/helpers';
 import { COLLECTOR_SLACK_BYTES } from '../../../workspaces/codec-memory';
 import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
 import { createClients, preflight } from '../aws/clients';
-import { loadCodec } from '../codec';
+import { loadCodec } from '../aws/codec-keys';
 import { createLogger, type Logger } from '../log';
 import { dryRun } from '../migrate/dry-run';
 import { DEFAULT_MEMORY_BYTES, migrateWorkspace } from '../migrate/migrate-workspace';
@@ -24,11 +24,12 @@ import { formatBytes, MigrateProgress } from '../migrate/progress';
 import { largeObjectsLine, type MigrationSummary } from '../migrate/report';
 import type { MigrationRun } from '../migrate/run';
 import { runWorkers, shardFile, WORKER_ENV, WORKER_PROGRESS_MS } from '../migrate/workers';
-import { newBucketTarget } from '../migrate/write-new';
+import { newBucketTarget } from '../objects/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
 import { defaultCheckpointPath, reportsDir, shardCountsOnDisk } from '../state-paths';
 import { parseShard, type Shard } from '../sources/shard';
-import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
+import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli } from './run-cli';
+import { UsageError } from '../../../workspaces/errors';
 
 const MIB = 1024 * 1024;
 

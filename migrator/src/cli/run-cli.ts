@@ -3,17 +3,13 @@
  * BUCKETMOVE_DEBUG=1 adds the stack of unexpected errors.
  */
 import type { Argv } from 'yargs';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError, UsageError } from '../../../workspaces/errors';
 import { credentialsProblem, describeAwsError, httpStatusOf, isServiceError } from '../aws/errors';
 import { parseS3Url } from '../sources/manifest-object';
-import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes';
+import { EXIT, exitCodesHelp, type ExitCode } from '../exit-codes';
 
 export { EXIT };
 
-/** A bad flag or argument. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 /**
  * Whether `mod` is the program being run: started by node itself (`node dist/.../migrate.js`, ts-node), or by the

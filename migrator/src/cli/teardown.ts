@@ -19,7 +19,8 @@ import { parseDuration } from '../audit/window';
 import { defaultApprover } from '../teardown/approve';
 import { runTeardown } from '../teardown/run-teardown';
 import { spawnRunner } from '../teardown/terraform-runner';
-import { EXIT, isEntry, parseStrict, runCli, UsageError } from './run-cli';
+import { EXIT, isEntry, parseStrict, runCli } from './run-cli';
+import { UsageError } from '../../../workspaces/errors';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(

@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'crypto';
 import { pipeline, Transform, type Readable } from 'stream';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { CodecError, type Codec, type ObjectContext } from './codec';
 import { HoldBack } from './hold-back';
 import { ReaderStream, type ChunkReader } from './reader-stream';

@@ -14,7 +14,7 @@
  */
 import { createCipheriv, createHmac, randomBytes } from 'crypto';
 import { Readable, Transform, pipeline } from 'stream';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { decodeBase64Url, toBase64UrlPadded } from './base64url';
 import type { Codec, ObjectContext } from './codec';

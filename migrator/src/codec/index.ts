@@ -1,11 +1,11 @@
-/** The legacy codecs: pick one from the workspace's `codec` settings and its keys. */
-import * as path from 'path';
-import type { LoadedWorkspace } from '../../../workspaces/load';
+/**
+ * The legacy codecs: pick one from the workspace's `codec` settings and its keys, given already resolved (byte
+ * transforms only: the keys are fetched by aws/codec-keys.ts, loadCodec).
+ */
 import type { CodecConfig } from '../../../workspaces/schema';
 import { AesGcmCodec } from './aes-gcm';
 import type { Codec } from './codec';
 import { FernetCodec } from './fernet';
-import { resolveKeys, type KeyDeps } from './keys';
 import { loadPluginCodec } from './plugin';
 
 export { CodecError, type Codec, type CodecErrorKind, type ObjectContext } from './codec';
@@ -20,10 +20,4 @@ export function createCodec(config: CodecConfig, keys: readonly string[], baseDi
     case 'plugin':
       return loadPluginCodec(config.module, baseDir, { keys, options: config.options });
   }
-}
-
-/** Resolves the workspace's codec keys (env var or Secrets Manager) and builds its codec. */
-export async function loadCodec(ws: LoadedWorkspace, deps: KeyDeps = {}): Promise<Codec> {
-  const keys = ws.codec.keys ? await resolveKeys(ws.codec.keys, { region: ws.legacy.region ?? ws.region, ...deps }) : [];
-  return createCodec(ws.codec, keys, path.dirname(ws.file));
 }

@@ -12,7 +12,7 @@
  */
 import * as path from 'path';
 import { decryptMemoryNeed, PLUGIN_DEFAULT_FACTOR } from '../../../workspaces/codec-memory';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import type { Codec } from './codec';
 
 /** What a plug-in module exports (or its factory returns): the Codec interface, two members optional. */

@@ -25,8 +25,9 @@ import * as https from 'https';
 import { isIP } from 'net';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, loadWorkspace } from '../../../workspaces/load';
-import { checkWhole, EXIT, parseStrict, runCli, UsageError } from '../cli/run-cli';
+import { loadWorkspace } from '../../../workspaces/load';
+import { ConfigError, UsageError } from '../../../workspaces/errors';
+import { checkWhole, EXIT, isEntry, parseStrict, runCli } from '../cli/run-cli';
 import { createLogger } from '../log';
 import { listen, untilStopped } from '../service/serve';
 import { createStore, StoreError, storeConfigFromEnv } from '../store';
@@ -58,6 +59,7 @@ export interface Args {
 function parseArgs(argv: string[]): Args {
   return parseStrict(
     yargs(argv)
+      .scriptName('npm run gateway --')
       .usage(
         '$0 --env <env> [options]\n\nServes the S3 REST API (GetObject, HeadObject, PutObject, DeleteObject, DeleteObjects, ListObjectsV2, multipart upload) in front of the new and the legacy bucket, through the photo store and its mode (PHOTO_STORE_MODE): the app changes its S3 endpoint, not its code. Requests are verified with SigV4 against the app\'s keys (BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret); the gateway reaches the buckets with its own keys (AWS_* and LEGACY_AWS_*). See docs/gateway.md.',
       )
@@ -173,4 +175,4 @@ async function main(): Promise<number> {
   return EXIT.ok;
 }
 
-if (require.main === module) runCli('gateway', main);
+if (isEntry(module)) runCli('gateway', main);

@@ -16,7 +16,8 @@
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { WORKSPACE_ENV_VAR } from '../../../workspaces/batch-layout';
 import { keyUsers } from '../../../workspaces/key-layout';
-import { ConfigError, parseWorkspaceJson } from '../../../workspaces/load';
+import { parseWorkspaceJson } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { createLogger, type Logger } from '../log';
 import { STAGE } from './credentials-secret';
 import { pushToTerraformCloud, type TerraformCloudWrite } from './rotate';

@@ -19,7 +19,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import type { KeyPair } from './credentials-secret';
 
 export const DEFAULT_TFC_HOSTNAME = 'app.terraform.io';

@@ -20,12 +20,12 @@
 import Database from 'better-sqlite3';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 
 // The states live in their own module (no SQLite there), so code without a checkpoint (the Batch Operations
 // function, bundled for Lambda) can use them.
-import { ALL_STATES, NEEDS_RECHECK, type ObjectState } from './object-states';
-export { ALL_STATES, DONE_STATES, NEEDS_RECHECK, type ObjectState } from './object-states';
+import { ALL_STATES, NEEDS_RECHECK, type ObjectState } from '../objects/object-states';
+import type { ListedObject, ObjectRow, Outcome } from '../objects/records';
 
 export interface CheckpointIdentity {
   readonly env: string;
@@ -36,44 +36,6 @@ export interface CheckpointIdentity {
   readonly source?: string;
   /** The shard ("i/n") when the migration is split among n tasks. */
   readonly shard?: string;
-}
-
-export interface ListedObject {
-  readonly key: string;
-  readonly size: number;
-  readonly etag: string;
-  readonly lastModified?: string;
-}
-
-export interface ObjectRow extends ListedObject {
-  readonly state: ObjectState;
-  readonly attempts: number;
-  readonly versionId: string | null;
-  readonly errorCode: string | null;
-  readonly errorMessage: string | null;
-  readonly httpStatus: number | null;
-  readonly plaintextSha256: string | null;
-  readonly plaintextSize: number | null;
-  readonly newVersionId: string | null;
-  /** False while a copy this tool wrote waits for its delete recheck. */
-  readonly rechecked: boolean;
-  readonly updatedAt: string | null;
-}
-
-/** What a finished attempt records. */
-export interface Outcome {
-  readonly state: ObjectState;
-  readonly versionId?: string | null;
-  /** The source ETag actually read (it may differ from the listing's when the legacy object changed since). */
-  readonly etag?: string;
-  /** The stored size actually read (a manifest row may not have told it: UNKNOWN_SIZE until then). */
-  readonly size?: number;
-  readonly errorCode?: string | null;
-  readonly errorMessage?: string | null;
-  readonly httpStatus?: number | null;
-  readonly plaintextSha256?: string | null;
-  readonly plaintextSize?: number | null;
-  readonly newVersionId?: string | null;
 }
 
 export interface RunRecord {

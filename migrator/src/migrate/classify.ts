@@ -5,7 +5,7 @@
  * - permanent: the object goes to quarantine and the run goes on (the codec refused the bytes, 403, bad requests).
  */
 import { CodecError } from '../codec/codec';
-import type { Outcome } from './checkpoint';
+import type { Outcome } from '../objects/records';
 
 /** A failure that is the object's own and will not go away on retry (besides the codec's). */
 export class PermanentCopyError extends Error {

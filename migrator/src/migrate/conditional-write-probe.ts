@@ -30,9 +30,9 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { describeAwsError, httpStatusOf } from '../aws/errors';
-import { deleteIfStill, headTarget, isPreconditionFailed, SINGLE_PUT_LIMIT, type ExistingObject, type Target } from './write-new';
+import { deleteIfStill, headTarget, isPreconditionFailed, SINGLE_PUT_LIMIT, type ExistingObject, type Target } from '../objects/write-new';
 
 /** The reserved prefix of the probe's keys in the new bucket (no photo key starts with a dot folder of ours). */
 export const PROBE_PREFIX = '.bucketmove/probe/';

@@ -21,13 +21,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'stream/promises';
 import { pipeline as pipelineStreams, Writable, type Readable, type Transform } from 'stream';
 import type { Codec } from '../codec/codec';
-import type { ObjectRow, Outcome } from './checkpoint';
+import type { ObjectRow, Outcome } from '../objects/records';
 import { PermanentCopyError } from './classify';
 import { PlaintextHasher } from './hash-plaintext';
 import type { LargeObjectWrite } from './conditional-write-probe';
-import { isTombstone, provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from './provenance';
-import { readLegacy, rereadLegacy, type LegacyObject } from './read-legacy';
-import { headTarget, putMultipart, putStreamed, putWhole, type NewObject, type Target, type WriteResult } from './write-new';
+import { isTombstone, provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from '../objects/provenance';
+import { isFolderMarker } from '../objects/folder-marker';
+import { readLegacy, rereadLegacy, type LegacyObject } from '../objects/read-legacy';
+import { headTarget, putMultipart, putStreamed, putWhole, type NewObject, type Target, type WriteResult } from '../objects/write-new';
 
 export interface Source {
   readonly client: S3Client;
@@ -151,10 +152,6 @@ function refuseUnwritable(large: LargeObjectWrite, plaintextSize: number, open?:
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-export function isFolderMarker(key: string, storedSize: number): boolean {
-  return storedSize === 0 && key.endsWith('/');
-}
 
 function newObject(key: string, legacy: LegacyObject, sha256: string, size: number, migratedAt: string): NewObject {
   const metadata = provenanceMetadata(legacy.metadata, {

@@ -5,10 +5,10 @@
 import { csvLine } from '../report/batch-csv';
 import { AtomicLineWriter } from '../report/files';
 import { classify } from './classify';
-import { listLegacy } from './list-legacy';
-import { isTombstone, readProvenance } from './provenance';
+import { listLegacy } from '../objects/list-legacy';
+import { isTombstone, readProvenance } from '../objects/provenance';
 import type { Source } from './copy-object';
-import { headTarget, type Target } from './write-new';
+import { headTarget, type Target } from '../objects/write-new';
 
 export interface DryRunResult {
   readonly listed: number;

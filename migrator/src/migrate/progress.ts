@@ -4,7 +4,7 @@
  */
 import { Presets, SingleBar } from 'cli-progress';
 import type { Logger } from '../log';
-import type { ObjectRow, Outcome } from './checkpoint';
+import type { ObjectRow, Outcome } from '../objects/records';
 import type { Classified } from './classify';
 import type { RunEvents } from './run';
 

@@ -15,7 +15,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Checkpoint } from './checkpoint';
 import type { Source } from './copy-object';
-import { deleteIfStill, holdsOwnCopy, type Target } from './write-new';
+import { deleteIfStill, holdsOwnCopy, type Target } from '../objects/write-new';
 
 /** S3 lists keys in the order of their UTF-8 bytes. */
 export const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));

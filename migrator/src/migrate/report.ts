@@ -1,7 +1,9 @@
 /** The migration's completion report: every listed key's outcome (Batch Operations CSV) and a JSON summary. */
 import { csvLine, REPORT_COLUMNS, REPORT_FORMAT, type ReportRow } from '../report/batch-csv';
 import { AtomicLineWriter, writeFileAtomic } from '../report/files';
-import type { Checkpoint, ObjectRow, ObjectState } from './checkpoint';
+import type { Checkpoint } from './checkpoint';
+import type { ObjectRow } from '../objects/records';
+import type { ObjectState } from '../objects/object-states';
 import type { LargeObjectWrite } from './conditional-write-probe';
 import type { RunResult } from './run';
 

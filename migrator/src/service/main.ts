@@ -15,7 +15,7 @@
 import * as http from 'http';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { isEntry, parseStrict, runCli } from '../cli/run-cli';
 import { createLogger } from '../log';
 import { createStoreFromEnv, StoreError } from '../store';

@@ -6,7 +6,7 @@
 import type * as http from 'http';
 import type { IncomingMessage } from 'http';
 import type { Logger } from 'pino';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import type { PhotoStore } from '../store';
 
 export function intEnv(name: string, dflt: number, min: number, max: number, env: NodeJS.ProcessEnv = process.env): number {

@@ -13,7 +13,7 @@
  * The cursor is the number of rows read so far (`rows:<n>`): a rerun reads the manifest again, pinned by the ETag it
  * had on the first run, and skips that many rows without recording them again.
  */
-import type { ListedObject } from '../migrate/checkpoint';
+import type { ListedObject } from '../objects/records';
 import { csvRecords } from './csv-records';
 import { UNKNOWN_SIZE, type KeyPage, type KeySource } from './key-source';
 import { decodeManifestKey } from './manifest-key';

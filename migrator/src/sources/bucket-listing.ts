@@ -1,6 +1,6 @@
 /** The default key source: ListObjectsV2 of the legacy bucket under a prefix; the cursor is the last key listed. */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { listLegacy } from '../migrate/list-legacy';
+import { listLegacy } from '../objects/list-legacy';
 import type { KeyPage, KeySource } from './key-source';
 
 export function bucketListing(client: S3Client, bucket: string, opts: { prefix?: string; pageSize?: number } = {}): KeySource {

@@ -24,9 +24,9 @@
  */
 import { createHash } from 'crypto';
 import { z } from 'zod';
-import { ConfigError } from '../../../workspaces/load';
-import type { ListedObject } from '../migrate/checkpoint';
-import { bareEtag } from '../migrate/provenance';
+import { ConfigError } from '../../../workspaces/errors';
+import type { ListedObject } from '../objects/records';
+import { bareEtag } from '../objects/provenance';
 import { csvRecords } from './csv-records';
 import { UNKNOWN_SIZE, type KeyPage, type KeySource } from './key-source';
 import { decodeManifestKey } from './manifest-key';

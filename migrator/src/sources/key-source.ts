@@ -5,7 +5,7 @@
  *
  * A source yields pages lazily: memory holds one page (and whatever the source's reader buffers), never the key set.
  */
-import type { ListedObject } from '../migrate/checkpoint';
+import type { ListedObject } from '../objects/records';
 
 export interface KeyPage {
   /** The page's objects. `size` is -1 and `etag` '' when the source does not say (a Bucket,Key CSV). */

@@ -8,10 +8,10 @@
  */
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'stream';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { describeAwsError, httpStatusOf } from '../aws/errors';
 import { PermanentCopyError } from '../migrate/classify';
-import { bareEtag } from '../migrate/provenance';
+import { bareEtag } from '../objects/provenance';
 
 export interface S3Location {
   readonly bucket: string;

@@ -11,7 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough } from 'stream';
 import { once } from 'events';
 import { AtomicLineWriter } from '../report/files';
-import { bareEtag } from '../migrate/provenance';
+import { bareEtag } from '../objects/provenance';
 import type { KeySource } from './key-source';
 import { encodeManifestKey } from './manifest-key';
 import type { S3Location } from './manifest-object';

@@ -7,7 +7,7 @@
  *
  * Every problem is one ConfigError line naming the variable; no value of a key variable is ever echoed.
  */
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { codecSchema, type CodecConfig, type Encryption } from '../../../workspaces/schema';
 import type { Keys } from '../aws/credentials';
 import { STORE_MODES, usesLegacy, usesNew, type StoreMode } from './modes';

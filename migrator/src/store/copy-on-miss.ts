@@ -15,9 +15,9 @@
  * deleting a version by id would need s3:DeleteObjectVersion, which nobody is granted.
  */
 import { createHash } from 'crypto';
-import type { LegacyObject } from '../migrate/read-legacy';
-import { bareEtag, metadataBytes, provenanceMetadata, USER_METADATA_LIMIT } from '../migrate/provenance';
-import { deleteIfStill, holdsOwnCopy, putWhole, type Target } from '../migrate/write-new';
+import type { LegacyObject } from '../objects/read-legacy';
+import { bareEtag, metadataBytes, provenanceMetadata, USER_METADATA_LIMIT } from '../objects/provenance';
+import { deleteIfStill, holdsOwnCopy, putWhole, type Target } from '../objects/write-new';
 
 export type CopyOutcome =
   /** Written; legacy still there afterwards. */

@@ -9,10 +9,10 @@ import type { CodecConfig } from '../../../workspaces/schema';
 import { isNoSuchKey } from '../aws/errors';
 import { createCodec } from '../codec';
 import { CodecError, type Codec } from '../codec/codec';
-import { resolveKeys } from '../codec/keys';
+import { resolveKeys } from '../aws/codec-keys';
 import { readWhole } from '../codec/read-whole';
-import { isFolderMarker } from '../migrate/copy-object';
-import { readLegacy, rereadLegacy, type LegacyObject } from '../migrate/read-legacy';
+import { isFolderMarker } from '../objects/folder-marker';
+import { readLegacy, rereadLegacy, type LegacyObject } from '../objects/read-legacy';
 import { StoreError } from './errors';
 import { appMetadata, type Photo, type PhotoInfo, type PutOptions, type PutResult } from './photo';
 

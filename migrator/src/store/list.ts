@@ -6,7 +6,7 @@
  * Each side is listed with ListObjectsV2 (the same prefix, delimiter and start-after), page by page as the merge needs
  * it. Keys are compared as S3 orders them, by their UTF-8 bytes ("List results are always returned in UTF-8 binary
  * order", Amazon S3 API Reference, ListObjectsV2). A tombstone is a zero-byte object with the migration's tombstone
- * metadata (migrate/provenance.ts); listings carry no metadata, so each zero-byte key of the new bucket is checked
+ * metadata (objects/provenance.ts); listings carry no metadata, so each zero-byte key of the new bucket is checked
  * with a HEAD (photos are never zero bytes, so these are tombstones and folder markers only).
  *
  * Known limit: a common prefix (with a delimiter) whose objects in the new bucket are all tombstones is still listed.

@@ -13,8 +13,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'stream';
 import { isNoSuchKey } from '../aws/errors';
-import { isTombstone, TOMBSTONE } from '../migrate/provenance';
-import type { SseParams } from '../migrate/write-new';
+import { TOMBSTONE } from '../../../workspaces/object-markers';
+import { isTombstone } from '../objects/provenance';
+import type { SseParams } from '../objects/write-new';
 import { appMetadata, type Photo, type PhotoInfo, type PutOptions, type PutResult } from './photo';
 
 /** What the new side answers for a key that a tombstone holds: the app deleted the photo. */
@@ -73,7 +74,7 @@ export class NewSide {
   }
 
   /**
-   * Deletes the photo while a migration may still be copying it: a tombstone (see migrate/provenance.ts) replaces
+   * Deletes the photo while a migration may still be copying it: a tombstone (see objects/provenance.ts) replaces
    * whatever the key holds, so that no copy in flight can land after the delete. Tagged for the lifecycle rule that
    * expires tombstones.
    */

@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import { createS3Client } from '../aws/clients';
 import type { Transport } from '../aws/http';
 import { createLogger } from '../log';
-import { sseParams, type Target } from '../migrate/write-new';
+import { sseParams, type Target } from '../objects/write-new';
 import { HEARTBEAT_DEFAULT_MS, storeConfigFromEnv, type SideSettings, type StoreConfig } from './config';
 import { StoreCounters, type StoreCounts } from './counters';
 import { checkKey, StoreError, storeErrorOf, type StoreSide } from './errors';
@@ -155,7 +155,7 @@ export class PhotoStore {
 
   /**
    * Deletes the photo from every bucket the mode uses: legacy FIRST, then new. The new side gets a tombstone
-   * (migrate/provenance.ts) instead of a plain delete: a copy of the photo still in flight (the migrator's, or
+   * (objects/provenance.ts) instead of a plain delete: a copy of the photo still in flight (the migrator's, or
    * copy-on-miss) is then refused by its If-None-Match and can never bring the photo back, not even for a moment, and
    * a dual-read instance reads it as "deleted", never as a reason to fall back. read-both-write-legacy buries only a
    * photo the new bucket holds; new-only deletes plainly when tombstones are turned off.

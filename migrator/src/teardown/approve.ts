@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import { MAX_APPROVAL_VALIDITY_HOURS, writeTeardownApproval, type TeardownApproval } from '../../../stacks/approval';
-import { UsageError } from '../cli/run-cli';
+import { UsageError } from '../../../workspaces/errors';
 import type { AuditReport } from '../audit/report';
 
 export function defaultApprover(): string {

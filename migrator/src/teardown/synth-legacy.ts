@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'cdktf';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 import { addStacks, ENV_VARS, resolveSynthOptions } from '../../../stacks/app';
 
 type TfJson = Record<string, any>;

@@ -7,7 +7,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
 import { clientConfig, createS3Client } from '../../../migrator/src/aws/clients';
-import { readRigState, rigStatePath, type RigPrincipalName, type RigState } from '../../../migrator/rig/state';
+import { readRigState, rigStatePath, type RigPrincipalName, type RigState } from '../../../migrator/src/aws/rig-state';
 import { runAwsCli, type CliKeys, type CliResult } from '../../../migrator/rig/aws-cli';
 
 let cached: RigState | undefined;

@@ -15,7 +15,7 @@ import * as path from 'path';
 import { loadWorkspace } from '../../../workspaces/load';
 import { killDaemons, removeRigDir } from '../../../migrator/rig/cluster';
 import { startRig } from '../../../migrator/rig/rig';
-import { readRigState, RIG_STATE_ENV } from '../../../migrator/rig/state';
+import { readRigState, RIG_STATE_ENV } from '../../../migrator/src/aws/rig-state';
 
 export const TEST_STATE_ENV = 'BUCKETMOVE_TEST_STATE';
 

@@ -1,6 +1,6 @@
 /** The source: ListObjectsV2 pages of the legacy bucket, streamed, resumable after a given key. */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { ListedObject } from './checkpoint';
+import type { ListedObject } from './records';
 import { bareEtag } from './provenance';
 
 export interface ListPage {

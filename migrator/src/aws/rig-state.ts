@@ -1,6 +1,8 @@
 /**
  * The rig's state file: where the local S3 answers and the throwaway keys of the principals it created. The rig writes
  * it (mode 0600); the client factory (`endpoint: "rig"` in a workspace), the tests, the seeder and the demo read it.
+ * It lives with the AWS code, not in migrator/rig/: the shipped client factory reads this format, and shipped code
+ * never imports the development rig (the rig imports this module instead).
  *
  * Path: `.rig/state.json` at the repository root (gitignored), or the path in BUCKETMOVE_RIG_STATE.
  *
@@ -10,7 +12,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
-import { ConfigError, repoRoot } from '../../workspaces/load';
+import { repoRoot } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
 
 export const RIG_STATE_ENV = 'BUCKETMOVE_RIG_STATE';
 

@@ -1,14 +1,19 @@
 /**
+ * The codec a workspace configures, with its keys fetched (the codecs themselves take keys as given: codec/).
+ *
  * Resolves the codec's keys from where the workspace says they live: an environment variable or a Secrets Manager
  * secret. The workspace file holds only the NAME. Keys are returned newest first; nothing here logs or echoes them.
  *
  * Accepted contents: a JSON array of strings, a JSON object {"keys": [...]}, or text with the keys separated by
  * commas, spaces or newlines.
  */
+import * as path from 'path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError } from '../../../workspaces/load';
+import { ConfigError } from '../../../workspaces/errors';
+import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { KeySource } from '../../../workspaces/schema';
-import { credentialsProblem, describeAwsError } from '../aws/errors';
+import { createCodec, type Codec } from '../codec';
+import { credentialsProblem, describeAwsError } from './errors';
 
 export interface KeyDeps {
   readonly env?: NodeJS.ProcessEnv;
@@ -63,4 +68,10 @@ function splitKeys(text: string, where: string): string[] {
   const list = (keys as string[]).map((k) => k.trim()).filter(Boolean);
   if (list.length === 0) throw new ConfigError(`codec.keys: ${where} holds no keys`);
   return list;
+}
+
+/** Resolves the workspace's codec keys (env var or Secrets Manager) and builds its codec. */
+export async function loadCodec(ws: LoadedWorkspace, deps: KeyDeps = {}): Promise<Codec> {
+  const keys = ws.codec.keys ? await resolveKeys(ws.codec.keys, { region: ws.legacy.region ?? ws.region, ...deps }) : [];
+  return createCodec(ws.codec, keys, path.dirname(ws.file));
 }
