@@ -7,7 +7,8 @@ module.exports = {
     {
       name: 'stacks-not-runtime',
       severity: 'error',
-      comment: 'The stacks describe infrastructure: they never import the migrator runtime (what both need lives in workspaces/).',
+      comment:
+        'The stacks describe infrastructure: they never import the migrator runtime (what both need lives in workspaces/).',
       from: { path: '^(stacks/|main\\.ts$)' },
       to: { path: '^migrator/' },
     },
@@ -21,7 +22,8 @@ module.exports = {
     {
       name: 'store-not-engine',
       severity: 'error',
-      comment: "The app's store never imports the migration engine: both use the object primitives in migrator/src/objects/.",
+      comment:
+        "The app's store never imports the migration engine: both use the object primitives in migrator/src/objects/.",
       from: { path: '^migrator/src/(store|gateway|service)/' },
       to: { path: '^migrator/src/(migrate|audit|teardown|batch|sources|seed|demo)/' },
     },
@@ -35,14 +37,15 @@ module.exports = {
     {
       name: 'shipped-not-rig',
       severity: 'error',
-      comment: 'Shipped code never imports the development rig (the demo is the rig\'s own tour: it may).',
+      comment: "Shipped code never imports the development rig (the demo is the rig's own tour: it may).",
       from: { path: '^(migrator/src/|stacks/|workspaces/|main\\.ts$)', pathNot: '^migrator/src/demo/' },
       to: { path: '^migrator/rig/' },
     },
     {
       name: 'only-commands-import-cli',
       severity: 'error',
-      comment: 'Command-line plumbing stays at the edge: modules raise errors (workspaces/errors.ts), the commands render them.',
+      comment:
+        'Command-line plumbing stays at the edge: modules raise errors (workspaces/errors.ts), the commands render them.',
       from: { path: '^migrator/src/', pathNot: '^migrator/src/(cli|demo)/|/(main|cli)\\.ts$' },
       to: { path: '^migrator/src/cli/' },
     },
@@ -65,7 +68,19 @@ module.exports = {
       comment: 'Every source file is imported or is an entry point.',
       from: {
         orphan: true,
-        pathNot: ['\\.d\\.ts$', '(^|/)\\.[^/]+\\.(js|cjs|mjs|ts|json)$', '^main\\.ts$', '^bin/', '^scripts/', '^migrator/bench/', '^migrator/rig/cli\\.ts$', '/(main|cli|handler|demo)\\.ts$', '^migrator/src/cli/', '^jest\\.config', '^test/'],
+        pathNot: [
+          '\\.d\\.ts$',
+          '(^|/)\\.[^/]+\\.(js|cjs|mjs|ts|json)$',
+          '^main\\.ts$',
+          '^bin/',
+          '^scripts/',
+          '^migrator/bench/',
+          '^migrator/rig/cli\\.ts$',
+          '/(main|cli|handler|demo)\\.ts$',
+          '^migrator/src/cli/',
+          '^jest\\.config',
+          '^test/',
+        ],
       },
       to: {},
     },

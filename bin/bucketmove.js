@@ -36,26 +36,67 @@ class BuildError extends Error {}
  */
 const COMMANDS = {
   demo: { entry: 'migrator/src/demo/demo', describe: 'the whole migration on a local S3 with two accounts' },
-  rig: { entry: 'migrator/rig/cli', describe: 'the local S3 (Ceph RGW) with two accounts: install, start, stop, status' },
+  rig: {
+    entry: 'migrator/rig/cli',
+    describe: 'the local S3 (Ceph RGW) with two accounts: install, start, stop, status',
+  },
   'seed-legacy': { entry: 'migrator/src/seed/cli', describe: 'fill a local legacy bucket with encrypted photos' },
-  'photo-service': { entry: 'migrator/src/service/main', describe: 'the reference photo service on the photo store (configured by its environment)' },
-  gateway: { entry: 'migrator/src/gateway/main', describe: "an S3-API gateway in front of the two buckets: the read fallback with no change to the app's code" },
-  migrate: { entry: 'migrator/src/cli/migrate', describe: 'the backfill: decrypt-copy every legacy object into the new bucket' },
-  manifest: { entry: 'migrator/src/cli/manifest', describe: 'write a Batch Operations CSV manifest from a listing of the legacy bucket' },
+  'photo-service': {
+    entry: 'migrator/src/service/main',
+    describe: 'the reference photo service on the photo store (configured by its environment)',
+  },
+  gateway: {
+    entry: 'migrator/src/gateway/main',
+    describe: "an S3-API gateway in front of the two buckets: the read fallback with no change to the app's code",
+  },
+  migrate: {
+    entry: 'migrator/src/cli/migrate',
+    describe: 'the backfill: decrypt-copy every legacy object into the new bucket',
+  },
+  manifest: {
+    entry: 'migrator/src/cli/manifest',
+    describe: 'write a Batch Operations CSV manifest from a listing of the legacy bucket',
+  },
   batch: { entry: 'migrator/src/cli/batch', describe: 'the backfill as an S3 Batch Operations job (AWS only)' },
-  audit: { entry: 'migrator/src/cli/audit', describe: 'verify: every legacy key in the new bucket, zero fallback hits' },
+  audit: {
+    entry: 'migrator/src/cli/audit',
+    describe: 'verify: every legacy key in the new bucket, zero fallback hits',
+  },
   teardown: { entry: 'migrator/src/cli/teardown', describe: 'the teardown gate: approve and destroy the legacy stack' },
   keys: { entry: 'migrator/src/cli/keys', describe: "rotate the app user's access keys (outside Terraform)" },
-  bench: { runs: ['bench:codec', 'bench:migrate', 'bench:audit', 'bench:manifest'], describe: 'bench:codec, bench:migrate, bench:audit and bench:manifest in turn, each writing its section of BENCHMARKS.md (about half an hour)' },
+  bench: {
+    runs: ['bench:codec', 'bench:migrate', 'bench:audit', 'bench:manifest'],
+    describe:
+      'bench:codec, bench:migrate, bench:audit and bench:manifest in turn, each writing its section of BENCHMARKS.md (about half an hour)',
+  },
   'bench:codec': { entry: 'migrator/bench/codec', describe: 'codec throughput (Fernet, AES-256-GCM)' },
-  'bench:migrate': { entry: 'migrator/bench/migrate', describe: 'the migrator against aws s3 sync, rclone and a raw PUT loop' },
+  'bench:migrate': {
+    entry: 'migrator/bench/migrate',
+    describe: 'the migrator against aws s3 sync, rclone and a raw PUT loop',
+  },
   'bench:audit': { entry: 'migrator/bench/audit', describe: 'the audit: time and memory by bucket size' },
-  'bench:gateway': { entry: 'migrator/bench/gateway', describe: 'latency and throughput through the gateway against direct access' },
-  'bench:manifest': { entry: 'migrator/bench/manifest', describe: 'memory of reading 1,000,000 keys from manifests and a listing' },
-  'bench:memory': { entry: 'migrator/bench/memory', lambda: true, describe: 'peak RSS of copying one object per codec and size, by the CLI and by the Batch function bundle' },
+  'bench:gateway': {
+    entry: 'migrator/bench/gateway',
+    describe: 'latency and throughput through the gateway against direct access',
+  },
+  'bench:manifest': {
+    entry: 'migrator/bench/manifest',
+    describe: 'memory of reading 1,000,000 keys from manifests and a listing',
+  },
+  'bench:memory': {
+    entry: 'migrator/bench/memory',
+    lambda: true,
+    describe: 'peak RSS of copying one object per codec and size, by the CLI and by the Batch function bundle',
+  },
   'bench:rig': { entry: 'migrator/bench/rig', describe: "the local rig's start time and memory" },
-  'bench:zero-downtime': { jest: 'test/integration/zero-downtime.test.ts', describe: 'requests and latencies while the migrator runs under load (a jest test)' },
-  'bench:rolling-deploy': { jest: 'test/integration/rolling-deploy.test.ts', describe: 'requests and latencies per phase of the rolling deploy (a jest test)' },
+  'bench:zero-downtime': {
+    jest: 'test/integration/zero-downtime.test.ts',
+    describe: 'requests and latencies while the migrator runs under load (a jest test)',
+  },
+  'bench:rolling-deploy': {
+    jest: 'test/integration/rolling-deploy.test.ts',
+    describe: 'requests and latencies per phase of the rolling deploy (a jest test)',
+  },
 };
 
 const say = (line) => process.stderr.write(`bucketmove: ${line}\n`);
@@ -160,7 +201,10 @@ function withLock(root, fn) {
         fs.rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new BuildError(`another build (process ${holder}) holds ${path.relative(root, lock)} for 10 minutes; if none runs, remove that folder`);
+      if (Date.now() > deadline)
+        throw new BuildError(
+          `another build (process ${holder}) holds ${path.relative(root, lock)} for 10 minutes; if none runs, remove that folder`,
+        );
       if (!told) say(`waiting for another build (process ${holder ?? '?'}) to finish`);
       told = true;
       sleep(200);
@@ -187,21 +231,32 @@ function build(root = ROOT, { entry, force = false, quiet = false } = {}) {
     try {
       tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
     } catch {
-      throw new BuildError('cannot build dist/: typescript is not installed (an install without dev dependencies?); run `npm ci`');
+      throw new BuildError(
+        'cannot build dist/: typescript is not installed (an install without dev dependencies?); run `npm ci`',
+      );
     }
     const buildInfo = path.join(root, 'dist', '.tsbuildinfo');
     // tsc's incremental state believes the outputs it wrote are still there: without it, it writes every file again.
     if (force || why.endsWith(' is missing')) fs.rmSync(buildInfo, { force: true });
     const files = snapshot(root);
     if (!quiet) say(`compiling (${why}): tsc -p ${TSCONFIG}`);
-    const run = spawnSync(process.execPath, [tsc, '-p', TSCONFIG], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [tsc, '-p', TSCONFIG], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
     process.stderr.write(run.stdout || '');
     process.stderr.write(run.stderr || '');
     if (run.status !== 0) {
       fs.rmSync(path.join(root, 'dist', STAMP), { force: true });
-      throw new BuildError(`the build failed (tsc -p ${TSCONFIG}${run.signal ? `, ${run.signal}` : `, exit ${run.status}`}; errors above): fix them, then run the command again`);
+      throw new BuildError(
+        `the build failed (tsc -p ${TSCONFIG}${run.signal ? `, ${run.signal}` : `, exit ${run.status}`}; errors above): fix them, then run the command again`,
+      );
     }
-    fs.writeFileSync(path.join(root, 'dist', STAMP), `${JSON.stringify({ builtAt: new Date().toISOString(), files })}\n`);
+    fs.writeFileSync(
+      path.join(root, 'dist', STAMP),
+      `${JSON.stringify({ builtAt: new Date().toISOString(), files })}\n`,
+    );
     return true;
   });
 }
@@ -209,7 +264,10 @@ function build(root = ROOT, { entry, force = false, quiet = false } = {}) {
 /** The Lambda bundles (`npm run build:lambda`: esbuild, scripts/build-lambda.ts), for a command that runs them. */
 function buildLambda() {
   const run = spawnSync('npm', ['run', '-s', 'build:lambda'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-  if (run.status !== 0) throw new BuildError(`the Lambda bundles did not build (npm run build:lambda, ${run.signal ?? `exit ${run.status}`}; errors above)`);
+  if (run.status !== 0)
+    throw new BuildError(
+      `the Lambda bundles did not build (npm run build:lambda, ${run.signal ?? `exit ${run.status}`}; errors above)`,
+    );
 }
 
 function usage() {
@@ -252,7 +310,9 @@ async function runSequence(name, command, args) {
     return EXIT.ok;
   }
   if (args.length) {
-    process.stderr.write(`${name}: takes no options (got ${args[0]}); run a single benchmark with its own options, e.g. bucketmove ${command.runs[0]} --help\n`);
+    process.stderr.write(
+      `${name}: takes no options (got ${args[0]}); run a single benchmark with its own options, e.g. bucketmove ${command.runs[0]} --help\n`,
+    );
     return EXIT.usage;
   }
   build(ROOT, { entry: COMMANDS[command.runs[0]].entry }); // once, not once per part
@@ -276,7 +336,9 @@ async function runJest(name, command, args) {
     return EXIT.usage;
   }
   const jest = require.resolve('jest/bin/jest', { paths: [ROOT] });
-  return runChild([jest, '--selectProjects', 'integration', '--runTestsByPath', command.jest], { BUCKETMOVE_BENCH_WRITE: '1' });
+  return runChild([jest, '--selectProjects', 'integration', '--runTestsByPath', command.jest], {
+    BUCKETMOVE_BENCH_WRITE: '1',
+  });
 }
 
 function main(argv) {
@@ -289,7 +351,9 @@ function main(argv) {
   try {
     if (name === 'build') {
       if (wantsHelp(args)) {
-        process.stdout.write('Usage: bucketmove build [--force]\n\nCompiles dist/ (tsc -p tsconfig.build.json) if a source changed since the last build; --force: in any case.\n');
+        process.stdout.write(
+          'Usage: bucketmove build [--force]\n\nCompiles dist/ (tsc -p tsconfig.build.json) if a source changed since the last build; --force: in any case.\n',
+        );
         return;
       }
       const unknown = args.find((a) => a !== '--force');
@@ -304,7 +368,9 @@ function main(argv) {
     }
     const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!command) {
-      process.stderr.write(`bucketmove: unknown command "${name}"; one of: ${Object.keys(COMMANDS).join(', ')}, build (see bucketmove --help)\n`);
+      process.stderr.write(
+        `bucketmove: unknown command "${name}"; one of: ${Object.keys(COMMANDS).join(', ')}, build (see bucketmove --help)\n`,
+      );
       process.exitCode = EXIT.usage;
       return;
     }

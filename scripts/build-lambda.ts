@@ -31,7 +31,14 @@ import { ConfigError } from '../workspaces/errors';
 export const BUNDLE_MTIME = new Date('2000-01-01T00:00:00Z');
 
 /** Packages that load a native addon at run time (their JavaScript bundles fine, then fails on Lambda). */
-export const NATIVE_LOADERS = ['better-sqlite3', 'bindings', 'node-gyp-build', 'prebuild-install', 'node-pre-gyp', '@mapbox/node-pre-gyp'];
+export const NATIVE_LOADERS = [
+  'better-sqlite3',
+  'bindings',
+  'node-gyp-build',
+  'prebuild-install',
+  'node-pre-gyp',
+  '@mapbox/node-pre-gyp',
+];
 
 export interface BundleOptions {
   /** The handler module. */
@@ -62,7 +69,8 @@ export function bundleProblem(meta: Metafile, outfile: string, code: string): st
   }
   const output = Object.entries(meta.outputs).find(([file]) => path.resolve(file) === path.resolve(outfile));
   const external = (output?.[1].imports ?? []).filter((i) => i.external && !isBuiltin(i.path)).map((i) => i.path);
-  if (external.length) return `it requires ${[...new Set(external)].join(', ')} at run time, which a Lambda zip does not hold`;
+  if (external.length)
+    return `it requires ${[...new Set(external)].join(', ')} at run time, which a Lambda zip does not hold`;
   const addon = /\brequire\(\s*["'`]([^"'`]+\.node)["'`]\s*\)|["'`]([\w.@/-]+\.node)["'`]/.exec(code);
   if (addon) return `it refers to the native addon "${addon[1] ?? addon[2]}"`;
   return undefined;
@@ -95,18 +103,26 @@ export function buildLambdaBundle(options: BundleOptions): BundleResult {
       });
       meta = result.metafile;
     } catch (err) {
-      const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors?.[0];
+      const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] })
+        .errors?.[0];
       const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
-      throw new ConfigError(`build:lambda: esbuild failed: ${first?.text ?? (err as Error).message.split('\n')[0]}${where}`);
+      throw new ConfigError(
+        `build:lambda: esbuild failed: ${first?.text ?? (err as Error).message.split('\n')[0]}${where}`,
+      );
     }
     const code = fs.readFileSync(outfile, 'utf8');
     const problem = bundleProblem(meta, path.relative(process.cwd(), outfile), code);
-    if (problem) throw new ConfigError(`build:lambda: the bundle of ${displayPath(entry)} cannot run on Lambda: ${problem}`);
+    if (problem)
+      throw new ConfigError(`build:lambda: the bundle of ${displayPath(entry)} cannot run on Lambda: ${problem}`);
     fs.chmodSync(outfile, 0o644);
     fs.utimesSync(outfile, BUNDLE_MTIME, BUNDLE_MTIME);
     fs.rmSync(outdir, { recursive: true, force: true });
     fs.renameSync(staging, outdir);
-    return { outfile: path.join(outdir, LAMBDA_BUNDLE.file), bytes: Buffer.byteLength(code), inputs: Object.keys(meta.inputs).length };
+    return {
+      outfile: path.join(outdir, LAMBDA_BUNDLE.file),
+      bytes: Buffer.byteLength(code),
+      inputs: Object.keys(meta.inputs).length,
+    };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
@@ -116,11 +132,19 @@ if (require.main === module) {
   const root = repoRoot();
   try {
     for (const bundle of LAMBDA_BUNDLES) {
-      const r = buildLambdaBundle({ entry: path.join(root, bundle.entry), outdir: path.join(root, bundle.dir), runtime: bundle.runtime });
-      process.stdout.write(`build:lambda: wrote ${displayPath(r.outfile)} (${(r.bytes / 1024).toFixed(0)} KiB from ${r.inputs} files)\n`);
+      const r = buildLambdaBundle({
+        entry: path.join(root, bundle.entry),
+        outdir: path.join(root, bundle.dir),
+        runtime: bundle.runtime,
+      });
+      process.stdout.write(
+        `build:lambda: wrote ${displayPath(r.outfile)} (${(r.bytes / 1024).toFixed(0)} KiB from ${r.inputs} files)\n`,
+      );
     }
   } catch (err) {
-    process.stderr.write(`bucketmove: ${err instanceof ConfigError ? err.message : `build:lambda: ${(err as Error).message.split('\n')[0]}`}\n`);
+    process.stderr.write(
+      `bucketmove: ${err instanceof ConfigError ? err.message : `build:lambda: ${(err as Error).message.split('\n')[0]}`}\n`,
+    );
     process.exitCode = 1;
   }
 }

@@ -28,7 +28,9 @@ export function configuredBackend(env: NodeJS.ProcessEnv, root = repoRoot()): st
   const fromEnv = env[ENV_VARS.backend]?.trim();
   if (fromEnv) return fromEnv;
   try {
-    const context = (JSON.parse(fs.readFileSync(path.join(root, 'cdktf.json'), 'utf8')) as { context?: { backend?: unknown } }).context;
+    const context = (
+      JSON.parse(fs.readFileSync(path.join(root, 'cdktf.json'), 'utf8')) as { context?: { backend?: unknown } }
+    ).context;
     if (typeof context?.backend === 'string' && context.backend.trim()) return context.backend.trim();
   } catch {
     // the app reports a broken cdktf.json itself
@@ -45,12 +47,18 @@ function hasTerraformCloudToken(env: NodeJS.ProcessEnv): boolean {
   }
 }
 
-export function runCdktf(args: string[], env: NodeJS.ProcessEnv = process.env, say = (line: string) => process.stderr.write(`${line}\n`)): Promise<number> {
+export function runCdktf(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  say = (line: string) => process.stderr.write(`${line}\n`),
+): Promise<number> {
   const command = args.find((a) => !a.startsWith('-')) ?? '';
   const againstState = STATE_COMMANDS.includes(command) && configuredBackend(env) === 'cloud';
   const again = `npm run cdktf -- ${args.join(' ')}`;
   if (againstState && !hasTerraformCloudToken(env)) {
-    say(`bucketmove: no Terraform Cloud token (run \`terraform login\`, or set TF_TOKEN_app_terraform_io): \`cdktf ${command}\` will fail to reach the stacks' state; ${cloudBackendHint(again)}`);
+    say(
+      `bucketmove: no Terraform Cloud token (run \`terraform login\`, or set TF_TOKEN_app_terraform_io): \`cdktf ${command}\` will fail to reach the stacks' state; ${cloudBackendHint(again)}`,
+    );
   }
   return new Promise((resolve) => {
     const child = spawn(cdktfCommand(env), args, { stdio: 'inherit', env: { ...QUIET_CLI_ENV, ...env } });
@@ -60,7 +68,8 @@ export function runCdktf(args: string[], env: NodeJS.ProcessEnv = process.env, s
     });
     child.on('exit', (code, signal) => {
       const exit = code ?? (signal ? 128 + 15 : 1);
-      if (exit !== 0 && againstState) say(`bucketmove: cdktf ${command} failed (exit ${exit}); ${cloudBackendHint(again)}`);
+      if (exit !== 0 && againstState)
+        say(`bucketmove: cdktf ${command} failed (exit ${exit}); ${cloudBackendHint(again)}`);
       resolve(exit);
     });
   });

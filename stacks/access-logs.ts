@@ -48,7 +48,10 @@ export class AccessLogs extends Construct {
       return resource;
     };
 
-    this.logBucket = named(new S3Bucket(this, 'bucket', { bucket: logs.bucket, forceDestroy: false, lifecycle: { preventDestroy: true } }), 'access-log-bucket');
+    this.logBucket = named(
+      new S3Bucket(this, 'bucket', { bucket: logs.bucket, forceDestroy: false, lifecycle: { preventDestroy: true } }),
+      'access-log-bucket',
+    );
     const publicAccessBlock = named(
       new S3BucketPublicAccessBlock(this, 'public-access-block', {
         bucket: this.logBucket.id,
@@ -60,7 +63,10 @@ export class AccessLogs extends Construct {
       'access-log-public-access-block',
     );
     named(
-      new S3BucketOwnershipControls(this, 'ownership', { bucket: this.logBucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }),
+      new S3BucketOwnershipControls(this, 'ownership', {
+        bucket: this.logBucket.id,
+        rule: { objectOwnership: 'BucketOwnerEnforced' },
+      }),
       'access-log-ownership',
     );
     named(
@@ -74,14 +80,27 @@ export class AccessLogs extends Construct {
       new S3BucketLifecycleConfiguration(this, 'lifecycle', {
         bucket: this.logBucket.id,
         rule: [
-          { id: 'expire-access-logs', status: 'Enabled', filter: [{ prefix: '' }], expiration: [{ days: logs.expirationDays }] },
-          { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{ prefix: '' }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }] },
+          {
+            id: 'expire-access-logs',
+            status: 'Enabled',
+            filter: [{ prefix: '' }],
+            expiration: [{ days: logs.expirationDays }],
+          },
+          {
+            id: 'abort-incomplete-multipart-uploads',
+            status: 'Enabled',
+            filter: [{ prefix: '' }],
+            abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+          },
         ],
       }),
       'access-log-lifecycle',
     );
 
-    const trailArn = logs.type === 'cloudtrail' ? cloudTrailArn(props.partition, props.region, props.accountId, logs.trailName) : undefined;
+    const trailArn =
+      logs.type === 'cloudtrail'
+        ? cloudTrailArn(props.partition, props.region, props.accountId, logs.trailName)
+        : undefined;
     const policy = named(
       new S3BucketPolicy(this, 'policy', {
         bucket: this.logBucket.id,
@@ -140,6 +159,9 @@ export class AccessLogs extends Construct {
       );
     }
 
-    new TerraformOutput(scope, 'access_log_bucket', { value: this.logBucket.bucket, description: 'Where the access logs of the bucket go' });
+    new TerraformOutput(scope, 'access_log_bucket', {
+      value: this.logBucket.bucket,
+      description: 'Where the access logs of the bucket go',
+    });
   }
 }

@@ -15,11 +15,23 @@
  */
 import * as path from 'path';
 import type { App } from 'cdktf';
-import { checkWorkspacesTogether, displayPath, listEnvs, loadWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import {
+  checkWorkspacesTogether,
+  displayPath,
+  listEnvs,
+  loadWorkspace,
+  workspacesDir,
+  type LoadedWorkspace,
+} from '../workspaces/load';
 import { ConfigError } from '../workspaces/errors';
 import { checkApprovedReport, checkTeardownApproval, readTeardownApproval, type TeardownApproval } from './approval';
 import { parseBackendKind, type BackendKind } from './backend';
-import { checkLambdaBundle, defaultKeyRotationBundleDir, defaultLambdaBundleDir, LAMBDA_RUNTIME } from './lambda-bundle';
+import {
+  checkLambdaBundle,
+  defaultKeyRotationBundleDir,
+  defaultLambdaBundleDir,
+  LAMBDA_RUNTIME,
+} from './lambda-bundle';
 import { keyRotationOf } from '../workspaces/schema';
 import { checkRuntime } from './lambda-runtimes';
 import { LegacyStack } from './legacy-stack';
@@ -69,14 +81,19 @@ export function resolveSynthOptions(app: App, env: NodeJS.ProcessEnv = process.e
   };
 }
 
-function setting(app: App, env: NodeJS.ProcessEnv, key: keyof typeof ENV_VARS): { value: string; source: string } | undefined {
+function setting(
+  app: App,
+  env: NodeJS.ProcessEnv,
+  key: keyof typeof ENV_VARS,
+): { value: string; source: string } | undefined {
   const name = ENV_VARS[key];
   const fromEnv = env[name]?.trim() || undefined;
   const ctx: unknown = app.node.tryGetContext(key);
   let fromContext: string | undefined;
   if (Array.isArray(ctx) && ctx.every((v) => typeof v === 'string')) fromContext = ctx.join(',');
   else if (typeof ctx === 'string') fromContext = ctx.trim() || undefined;
-  else if (ctx !== undefined && ctx !== null) throw new ConfigError(`cdktf context "${key}": must be a string (got ${JSON.stringify(ctx)})`);
+  else if (ctx !== undefined && ctx !== null)
+    throw new ConfigError(`cdktf context "${key}": must be a string (got ${JSON.stringify(ctx)})`);
   if (fromEnv !== undefined && fromContext !== undefined && fromEnv !== fromContext) {
     throw new ConfigError(`${name}="${fromEnv}" and cdktf context "${key}"="${fromContext}" disagree; set only one`);
   }
@@ -86,7 +103,10 @@ function setting(app: App, env: NodeJS.ProcessEnv, key: keyof typeof ENV_VARS): 
 }
 
 function parseEnvList(value: string, source: string): string[] {
-  const envs = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const envs = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!envs.length) throw new ConfigError(`${source}: names no env; give a comma-separated list such as "dev,prod"`);
   return [...new Set(envs)];
 }
@@ -105,7 +125,9 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   // only dev is synthesized), then the requested envs are picked.
   const all = listEnvs(dir).map((env) => loadWorkspace(env, dir));
   checkWorkspacesTogether(all);
-  const workspaces = requested ? requested.map((env) => all.find((ws) => ws.env === env) ?? loadWorkspace(env, dir)) : all;
+  const workspaces = requested
+    ? requested.map((env) => all.find((ws) => ws.env === env) ?? loadWorkspace(env, dir))
+    : all;
   const aws = workspaces.filter((ws) => ws.target === 'aws');
   if (requested) {
     const other = workspaces.find((ws) => ws.target !== 'aws');
@@ -138,7 +160,13 @@ export function addStacks(app: App, options: SynthOptions): BuiltStacks {
   const built: BuiltStacks = { primary: [], legacy: [], workspaces: aws };
   for (const ws of aws) {
     if (!options.legacyOnly) {
-      built.primary.push(new PrimaryStack(app, `primary-${ws.env}`, ws, { backend: options.backend, lambdaBundleDir, keyRotationBundleDir }));
+      built.primary.push(
+        new PrimaryStack(app, `primary-${ws.env}`, ws, {
+          backend: options.backend,
+          lambdaBundleDir,
+          keyRotationBundleDir,
+        }),
+      );
     }
     built.legacy.push(
       new LegacyStack(app, `legacy-${ws.env}`, ws, {

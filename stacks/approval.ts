@@ -102,7 +102,9 @@ export function readTeardownApproval(file: string): TeardownApproval {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`teardown approval ${where}: cannot be read (${code ?? (err as Error).message}); check the path`);
+    throw new ConfigError(
+      `teardown approval ${where}: cannot be read (${code ?? (err as Error).message}); check the path`,
+    );
   }
   let raw: unknown;
   try {
@@ -144,7 +146,9 @@ export function checkTeardownApproval(
 ): void {
   const prefix = `teardown approval ${where}`;
   if (approval.env !== target.env) {
-    throw new ConfigError(`${prefix}: env: is "${approval.env}", but it is being applied to "${target.env}"; use an approval for "${target.env}"`);
+    throw new ConfigError(
+      `${prefix}: env: is "${approval.env}", but it is being applied to "${target.env}"; use an approval for "${target.env}"`,
+    );
   }
   if (approval.legacyBucket !== target.legacyBucket) {
     throw new ConfigError(
@@ -152,10 +156,14 @@ export function checkTeardownApproval(
     );
   }
   if (Date.parse(approval.approvedAt) - CLOCK_SKEW_MS > now.getTime()) {
-    throw new ConfigError(`${prefix}: approvedAt: ${approval.approvedAt} is in the future; check the clock of the machine that wrote it`);
+    throw new ConfigError(
+      `${prefix}: approvedAt: ${approval.approvedAt} is in the future; check the clock of the machine that wrote it`,
+    );
   }
   if (Date.parse(approval.expiresAt) <= now.getTime()) {
-    throw new ConfigError(`${prefix}: expiresAt: expired at ${approval.expiresAt}; run the audit again for a fresh approval`);
+    throw new ConfigError(
+      `${prefix}: expiresAt: expired at ${approval.expiresAt}; run the audit again for a fresh approval`,
+    );
   }
 }
 
@@ -178,11 +186,15 @@ export function checkApprovedReport(approval: TeardownApproval, approvalFile: st
     bytes = fs.readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new ConfigError(`${prefix}: auditReport.path: the audit report ${shown} cannot be read (${code}); an approval must name the report the teardown gate approved: run the gate again`);
+    throw new ConfigError(
+      `${prefix}: auditReport.path: the audit report ${shown} cannot be read (${code}); an approval must name the report the teardown gate approved: run the gate again`,
+    );
   }
   const sha = reportSha256(bytes);
   if (sha !== approval.auditReport.sha256) {
-    throw new ConfigError(`${prefix}: auditReport.sha256: the audit report ${shown} hashes to ${sha}, not the approved ${approval.auditReport.sha256}: it changed since the approval, or is another file; run the gate again`);
+    throw new ConfigError(
+      `${prefix}: auditReport.sha256: the audit report ${shown} hashes to ${sha}, not the approved ${approval.auditReport.sha256}: it changed since the approval, or is another file; run the gate again`,
+    );
   }
   let raw: unknown;
   try {
@@ -194,21 +206,35 @@ export function checkApprovedReport(approval: TeardownApproval, approvalFile: st
   if ('problem' in parsed) throw new ConfigError(`${prefix}: the audit report ${shown} ${parsed.problem}`);
   const report = parsed.report;
   const figures = failureReasons(report);
-  if (!report.passed) throw new ConfigError(`${prefix}: the audit report ${shown} failed (${report.reasons.join('; ') || 'no reason recorded'}); audit again`);
-  if (figures.length) throw new ConfigError(`${prefix}: the audit report ${shown} says it passed, but its figures say otherwise (${figures.join('; ')}); audit again`);
+  if (!report.passed)
+    throw new ConfigError(
+      `${prefix}: the audit report ${shown} failed (${report.reasons.join('; ') || 'no reason recorded'}); audit again`,
+    );
+  if (figures.length)
+    throw new ConfigError(
+      `${prefix}: the audit report ${shown} says it passed, but its figures say otherwise (${figures.join('; ')}); audit again`,
+    );
   if (report.env !== approval.env || report.legacy.bucket !== approval.legacyBucket) {
-    throw new ConfigError(`${prefix}: the audit report ${shown} is of env "${report.env}", legacy bucket ${report.legacy.bucket}, not of the approved "${approval.env}", ${approval.legacyBucket}`);
+    throw new ConfigError(
+      `${prefix}: the audit report ${shown} is of env "${report.env}", legacy bucket ${report.legacy.bucket}, not of the approved "${approval.env}", ${approval.legacyBucket}`,
+    );
   }
   if (report.legacyListing.digest !== approval.auditReport.listingDigest) {
-    throw new ConfigError(`${prefix}: auditReport.listingDigest: ${approval.auditReport.listingDigest} is not the digest of the report's legacy listing (${report.legacyListing.digest})`);
+    throw new ConfigError(
+      `${prefix}: auditReport.listingDigest: ${approval.auditReport.listingDigest} is not the digest of the report's legacy listing (${report.legacyListing.digest})`,
+    );
   }
   const finished = Date.parse(report.finishedAt);
   const approved = Date.parse(approval.approvedAt);
   if (finished > approved + CLOCK_SKEW_MS) {
-    throw new ConfigError(`${prefix}: the audit report ${shown} finished at ${report.finishedAt}, after the approval (${approval.approvedAt}): the approval cannot be of it`);
+    throw new ConfigError(
+      `${prefix}: the audit report ${shown} finished at ${report.finishedAt}, after the approval (${approval.approvedAt}): the approval cannot be of it`,
+    );
   }
   if (approved - finished > MAX_REPORT_AGE_HOURS * 3600 * 1000) {
-    throw new ConfigError(`${prefix}: the audit report ${shown} is stale: it finished at ${report.finishedAt}, more than ${MAX_REPORT_AGE_HOURS / 24} days before the approval (${approval.approvedAt}); audit again`);
+    throw new ConfigError(
+      `${prefix}: the audit report ${shown} is stale: it finished at ${report.finishedAt}, more than ${MAX_REPORT_AGE_HOURS / 24} days before the approval (${approval.approvedAt}); audit again`,
+    );
   }
   return file;
 }

@@ -21,7 +21,12 @@ export function parseBackendKind(value: string, source: string): BackendKind {
 }
 
 /** Configures the state backend of one stack: `side` picks the Terraform Cloud workspace name. */
-export function configureBackend(stack: TerraformStack, ws: Workspace, side: 'primary' | 'legacy', kind: BackendKind): void {
+export function configureBackend(
+  stack: TerraformStack,
+  ws: Workspace,
+  side: 'primary' | 'legacy',
+  kind: BackendKind,
+): void {
   if (kind === 'local') {
     new LocalBackend(stack, {});
     return;
@@ -44,7 +49,10 @@ export function configureBackend(stack: TerraformStack, ws: Workspace, side: 'pr
  * whatever starts it sets them: `npm run cdktf` (scripts/cdktf.ts) and the teardown gate's runner; the app the CLI runs
  * (main.ts) starts too late to matter.
  */
-export const QUIET_CLI_ENV: Readonly<Record<string, string>> = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true' };
+export const QUIET_CLI_ENV: Readonly<Record<string, string>> = {
+  CHECKPOINT_DISABLE: '1',
+  DISABLE_VERSION_CHECK: 'true',
+};
 
 /**
  * The line a failed cdktf or Terraform command gets when the stacks keep their state in Terraform Cloud: Terraform's

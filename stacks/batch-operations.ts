@@ -41,7 +41,6 @@ import {
 import { batchPrefixes, WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
 import { batchFunctionMemoryMb } from '../workspaces/codec-memory';
 
-
 /** Lambda's limit on the total size of a function's environment variables (keys and values). */
 export const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
@@ -55,7 +54,9 @@ export function batchFunctionRoleArn(ws: Workspace): string {
 
 /** Who the migration roles trust: the migrator principals, and the function's role when Batch Operations is enabled. */
 export function migrationPrincipals(ws: Workspace): string[] {
-  return ws.batchOperations.enabled ? [...ws.migration.principals, batchFunctionRoleArn(ws)] : [...ws.migration.principals];
+  return ws.batchOperations.enabled
+    ? [...ws.migration.principals, batchFunctionRoleArn(ws)]
+    : [...ws.migration.principals];
 }
 
 /** The workspace as the function receives it: the validated document, defaults filled in, compact JSON. */
@@ -132,7 +133,9 @@ export class BatchOperations extends Construct {
     this.functionRole = new IamRole(this, 'function-role', {
       name: b.functionRoleName,
       description: `bucketmove ${ws.env}: the Batch Operations copy function; assumes the migration roles`,
-      assumeRolePolicy: renderPolicy(serviceTrustPolicy({ sid: 'LambdaRunsTheCopyFunction', service: LAMBDA_SERVICE, sourceAccount: account })),
+      assumeRolePolicy: renderPolicy(
+        serviceTrustPolicy({ sid: 'LambdaRunsTheCopyFunction', service: LAMBDA_SERVICE, sourceAccount: account }),
+      ),
     });
     this.functionRole.overrideLogicalId('batch-function-role');
     const functionPolicy = new IamRolePolicy(this, 'function-role-policy', {
@@ -143,7 +146,10 @@ export class BatchOperations extends Construct {
           logStreamsArn: logStreamsArn(partition, ws.region, account, logGroupName),
           migrationRoleArns: [readerRoleArn, props.writerRoleArn],
           // The keys are read with the function's own credentials, in the region the migrator uses (codec/index.ts).
-          codecSecretArn: keys && 'secretsManager' in keys ? secretArn(partition, legacyRegion, account, keys.secretsManager) : undefined,
+          codecSecretArn:
+            keys && 'secretsManager' in keys
+              ? secretArn(partition, legacyRegion, account, keys.secretsManager)
+              : undefined,
         }),
       ),
     });
@@ -180,7 +186,11 @@ export class BatchOperations extends Construct {
       name: b.operationsRoleName,
       description: `bucketmove ${ws.env}: S3 Batch Operations reads manifests and writes reports under ${prefixes.root}, invokes ${b.functionName}`,
       assumeRolePolicy: renderPolicy(
-        serviceTrustPolicy({ sid: 'BatchOperationsRunsTheJobs', service: BATCH_OPERATIONS_SERVICE, sourceAccount: account }),
+        serviceTrustPolicy({
+          sid: 'BatchOperationsRunsTheJobs',
+          service: BATCH_OPERATIONS_SERVICE,
+          sourceAccount: account,
+        }),
       ),
     });
     this.operationsRole.overrideLogicalId('batch-operations-role');
@@ -199,12 +209,21 @@ export class BatchOperations extends Construct {
     });
     operationsPolicy.overrideLogicalId('batch-operations-role-policy');
 
-    new TerraformOutput(scope, 'batch_function_arn', { value: this.fn.arn, description: 'The Batch Operations copy function' });
-    new TerraformOutput(scope, 'batch_function_role_arn', { value: this.functionRole.arn, description: "The copy function's execution role" });
+    new TerraformOutput(scope, 'batch_function_arn', {
+      value: this.fn.arn,
+      description: 'The Batch Operations copy function',
+    });
+    new TerraformOutput(scope, 'batch_function_role_arn', {
+      value: this.functionRole.arn,
+      description: "The copy function's execution role",
+    });
     new TerraformOutput(scope, 'batch_operations_role_arn', {
       value: this.operationsRole.arn,
       description: 'The role S3 Batch Operations jobs run as (CreateJob RoleArn)',
     });
-    new TerraformOutput(scope, 'batch_reports_prefix', { value: prefixes.root, description: 'Where the jobs\' manifests and reports go in the bucket' });
+    new TerraformOutput(scope, 'batch_reports_prefix', {
+      value: prefixes.root,
+      description: "Where the jobs' manifests and reports go in the bucket",
+    });
   }
 }

@@ -30,7 +30,15 @@ import { keyRotationOf } from '../workspaces/schema';
 import { LAMBDA_SERVICE, workspaceForFunction } from './batch-operations';
 import { KEY_ROTATION_BUNDLE } from './lambda-bundle';
 import { LAMBDA_INVOKE_ACTIONS } from './perms';
-import { iamArn, keyRotationRolePolicy, logStreamsArn, partitionOf, renderPolicy, secretArn, serviceTrustPolicy } from './policies';
+import {
+  iamArn,
+  keyRotationRolePolicy,
+  logStreamsArn,
+  partitionOf,
+  renderPolicy,
+  secretArn,
+  serviceTrustPolicy,
+} from './policies';
 
 export const SECRETS_MANAGER_SERVICE = 'secretsmanager.amazonaws.com';
 
@@ -41,7 +49,12 @@ export interface KeyRotationProps {
   readonly ws: Workspace;
   readonly bundleDir: string;
   /** The users rotated, with their credentials secrets. */
-  readonly users: readonly { readonly id: string; readonly userName: string; readonly secret: SecretsmanagerSecret; readonly secretName: string }[];
+  readonly users: readonly {
+    readonly id: string;
+    readonly userName: string;
+    readonly secret: SecretsmanagerSecret;
+    readonly secretName: string;
+  }[];
 }
 
 export class KeyRotation extends Construct {
@@ -59,7 +72,9 @@ export class KeyRotation extends Construct {
     const role = new IamRole(this, 'role', {
       name: r.functionRoleName,
       description: `bucketmove ${ws.env}: rotates the access keys of ${props.users.map((u) => u.userName).join(', ')}`,
-      assumeRolePolicy: renderPolicy(serviceTrustPolicy({ sid: 'LambdaRunsTheRotationFunction', service: LAMBDA_SERVICE, sourceAccount: account })),
+      assumeRolePolicy: renderPolicy(
+        serviceTrustPolicy({ sid: 'LambdaRunsTheRotationFunction', service: LAMBDA_SERVICE, sourceAccount: account }),
+      ),
     });
     role.overrideLogicalId('key-rotation-role');
     const policy = new IamRolePolicy(this, 'role-policy', {
@@ -113,6 +128,9 @@ export class KeyRotation extends Construct {
       rotation.overrideLogicalId(`${u.id}-key-rotation`);
     }
 
-    new TerraformOutput(scope, 'key_rotation_function_arn', { value: this.fn.arn, description: 'The Secrets Manager rotation function of the access keys' });
+    new TerraformOutput(scope, 'key_rotation_function_arn', {
+      value: this.fn.arn,
+      description: 'The Secrets Manager rotation function of the access keys',
+    });
   }
 }

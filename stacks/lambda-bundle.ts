@@ -60,6 +60,8 @@ export function defaultKeyRotationBundleDir(): string {
 export function checkLambdaBundle(dir: string, envs: string[], why = 'batchOperations is enabled for'): void {
   const file = path.join(dir, LAMBDA_BUNDLE.file);
   if (!fs.existsSync(file)) {
-    throw new ConfigError(`${displayPath(file)} is missing (${why} ${envs.join(', ')}): run \`npm run build:lambda\` first`);
+    throw new ConfigError(
+      `${displayPath(file)} is missing (${why} ${envs.join(', ')}): run \`npm run build:lambda\` first`,
+    );
   }
 }

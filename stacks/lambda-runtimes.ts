@@ -64,13 +64,17 @@ export function checkRuntime(runtime: string, now: Date, what: string): string |
   const d = runtimeDates(runtime);
   const t = now.getTime();
   if (t >= day(d.blockCreate)) {
-    const updates = t >= day(d.blockUpdate) ? `and updates since ${d.blockUpdate}` : `and updates from ${d.blockUpdate}`;
+    const updates =
+      t >= day(d.blockUpdate) ? `and updates since ${d.blockUpdate}` : `and updates from ${d.blockUpdate}`;
     throw new ConfigError(
       `${what}: AWS Lambda blocks creating functions with runtime ${runtime} since ${d.blockCreate} (${updates}): move to a newer runtime in stacks/lambda-bundle.ts`,
     );
   }
   const days = Math.ceil((day(d.deprecation) - t) / DAY_MS);
   if (days > DEPRECATION_WARNING_DAYS) return undefined;
-  const when = days > 0 ? `is deprecated on ${d.deprecation} (in ${days} day${days === 1 ? '' : 's'})` : `has been deprecated since ${d.deprecation}`;
+  const when =
+    days > 0
+      ? `is deprecated on ${d.deprecation} (in ${days} day${days === 1 ? '' : 's'})`
+      : `has been deprecated since ${d.deprecation}`;
   return `${what}: Lambda runtime ${runtime} ${when}; creating functions with it is blocked from ${d.blockCreate}: move to a newer runtime in stacks/lambda-bundle.ts`;
 }

@@ -67,14 +67,19 @@ export class LegacyStack extends TerraformStack {
       name: l.readerRoleName,
       description: `bucketmove ${ws.env}: reads ${l.bucket} for the migration to the primary account`,
       // With Batch Operations enabled, the copy function's role (in the primary account) assumes this role too.
-      assumeRolePolicy: renderPolicy(migrationTrustPolicy({ principals: migrationPrincipals(ws), externalId: ws.migration.externalId })),
+      assumeRolePolicy: renderPolicy(
+        migrationTrustPolicy({ principals: migrationPrincipals(ws), externalId: ws.migration.externalId }),
+      ),
       tags,
     });
     new IamRolePolicy(this, 'reader-role-policy', {
       name: 'bucketmove-reader',
       role: reader.name,
       policy: renderPolicy(
-        readerRolePolicy({ bucketArn: legacyBucketArn, kms: l.kmsKeyArn ? { keyArn: l.kmsKeyArn, region } : undefined }),
+        readerRolePolicy({
+          bucketArn: legacyBucketArn,
+          kms: l.kmsKeyArn ? { keyArn: l.kmsKeyArn, region } : undefined,
+        }),
       ),
     });
 
@@ -109,12 +114,18 @@ export class LegacyStack extends TerraformStack {
         lifecycle: interlock(['status']),
       });
       for (const keyId of keyIds) {
-        new ImportedInstance(this, `import-${keyId}`, { type: 'aws_iam_access_key', name: keys.friendlyUniqueId, key: keyId }, keyId);
+        new ImportedInstance(
+          this,
+          `import-${keyId}`,
+          { type: 'aws_iam_access_key', name: keys.friendlyUniqueId, key: keyId },
+          keyId,
+        );
       }
     } else {
       new ReleasedFromState(this, `release-${LEGACY_KEYS}`, `aws_iam_access_key.${LEGACY_KEYS}`);
     }
-    for (const i of [0, 1]) new ReleasedFromState(this, `release-${LEGACY_KEYS}-${i}`, `aws_iam_access_key.${LEGACY_KEYS}-${i}`);
+    for (const i of [0, 1])
+      new ReleasedFromState(this, `release-${LEGACY_KEYS}-${i}`, `aws_iam_access_key.${LEGACY_KEYS}-${i}`);
 
     new TerraformOutput(this, 'reader_role_arn', { value: reader.arn, description: 'The migration reader role' });
     new TerraformOutput(this, 'legacy_bucket_arn', { value: bucket.arn, description: 'The legacy bucket' });

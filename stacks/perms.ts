@@ -84,7 +84,12 @@ export const SSE_WRITE_ACTIONS = ['s3:PutObject'] as const;
 export const OBJECT_TAGGING_WRITE_ACTIONS = ['s3:PutObjectTagging'] as const;
 
 /** The app: read, write (with tags), list and delete on its one bucket. */
-export const APP_OBJECT_ACTIONS = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS, ...OBJECT_TAGGING_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS] as const;
+export const APP_OBJECT_ACTIONS = [
+  ...OBJECT_READ_ACTIONS,
+  ...OBJECT_WRITE_ACTIONS,
+  ...OBJECT_TAGGING_WRITE_ACTIONS,
+  ...OBJECT_DELETE_ACTIONS,
+] as const;
 export const APP_BUCKET_ACTIONS = [...BUCKET_LIST_ACTIONS, ...BUCKET_MULTIPART_LIST_ACTIONS] as const;
 
 /**
@@ -154,7 +159,12 @@ export const CLOUDTRAIL_DELIVERY_ACTIONS = ['s3:PutObject'] as const;
  * The rotation function manages the access keys of the users it rotates (migrator/src/keys/access-keys.ts): list,
  * create, deactivate, delete. Granted on those users' ARNs only.
  */
-export const ACCESS_KEY_ROTATION_ACTIONS = ['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'] as const;
+export const ACCESS_KEY_ROTATION_ACTIONS = [
+  'iam:ListAccessKeys',
+  'iam:CreateAccessKey',
+  'iam:UpdateAccessKey',
+  'iam:DeleteAccessKey',
+] as const;
 
 /**
  * What a rotation function does with the secret it rotates (Secrets Manager User Guide, "Permissions for rotation

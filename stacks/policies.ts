@@ -101,7 +101,12 @@ function kmsViaS3(sid: string, actions: readonly string[], key: SseKmsKey, bucke
 export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey; excludedPrefix?: string }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'ListTheBucket', Effect: 'Allow', Action: [...APP_BUCKET_ACTIONS], Resource: [args.bucketArn] },
-    { Sid: 'ReadWriteDeleteObjects', Effect: 'Allow', Action: [...APP_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
+    {
+      Sid: 'ReadWriteDeleteObjects',
+      Effect: 'Allow',
+      Action: [...APP_OBJECT_ACTIONS],
+      Resource: [objectsArn(args.bucketArn)],
+    },
   ];
   if (args.excludedPrefix) {
     statements.push({
@@ -111,7 +116,8 @@ export function appUserPolicy(args: { bucketArn: string; kms?: SseKmsKey; exclud
       Resource: [prefixObjectsArn(args.bucketArn, args.excludedPrefix)],
     });
   }
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
+  if (args.kms)
+    statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -129,14 +135,30 @@ export function gatewayPolicy(args: {
   secretArns?: readonly string[];
 }): PolicyDocument {
   const statements: PolicyStatement[] = [
-    { Sid: 'ListTheNewBucket', Effect: 'Allow', Action: [...GATEWAY_NEW_BUCKET_ACTIONS], Resource: [args.newBucketArn] },
-    { Sid: 'ReadWriteDeleteNewObjects', Effect: 'Allow', Action: [...GATEWAY_NEW_OBJECT_ACTIONS], Resource: [objectsArn(args.newBucketArn)] },
+    {
+      Sid: 'ListTheNewBucket',
+      Effect: 'Allow',
+      Action: [...GATEWAY_NEW_BUCKET_ACTIONS],
+      Resource: [args.newBucketArn],
+    },
+    {
+      Sid: 'ReadWriteDeleteNewObjects',
+      Effect: 'Allow',
+      Action: [...GATEWAY_NEW_OBJECT_ACTIONS],
+      Resource: [objectsArn(args.newBucketArn)],
+    },
   ];
-  if (args.kms) statements.push(kmsViaS3('UseTheNewBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.newBucketArn));
+  if (args.kms)
+    statements.push(kmsViaS3('UseTheNewBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.newBucketArn));
   const legacy = args.legacy;
   if (legacy) {
     statements.push(
-      { Sid: 'ListTheLegacyBucket', Effect: 'Allow', Action: [...GATEWAY_LEGACY_BUCKET_ACTIONS], Resource: [legacy.bucketArn] },
+      {
+        Sid: 'ListTheLegacyBucket',
+        Effect: 'Allow',
+        Action: [...GATEWAY_LEGACY_BUCKET_ACTIONS],
+        Resource: [legacy.bucketArn],
+      },
       {
         Sid: legacy.writesLegacy ? 'ReadWriteDeleteLegacyObjects' : 'ReadDeleteLegacyObjects',
         Effect: 'Allow',
@@ -145,10 +167,23 @@ export function gatewayPolicy(args: {
       },
     );
     if (legacy.kms) {
-      statements.push(kmsViaS3('UseTheLegacyBucketKeyThroughS3', legacy.writesLegacy ? KMS_SSE_READ_WRITE_ACTIONS : KMS_SSE_READ_ACTIONS, legacy.kms, legacy.bucketArn));
+      statements.push(
+        kmsViaS3(
+          'UseTheLegacyBucketKeyThroughS3',
+          legacy.writesLegacy ? KMS_SSE_READ_WRITE_ACTIONS : KMS_SSE_READ_ACTIONS,
+          legacy.kms,
+          legacy.bucketArn,
+        ),
+      );
     }
   }
-  if (args.secretArns?.length) statements.push({ Sid: 'ReadItsSecrets', Effect: 'Allow', Action: [...SECRET_READ_ACTIONS], Resource: [...args.secretArns] });
+  if (args.secretArns?.length)
+    statements.push({
+      Sid: 'ReadItsSecrets',
+      Effect: 'Allow',
+      Action: [...SECRET_READ_ACTIONS],
+      Resource: [...args.secretArns],
+    });
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -171,7 +206,12 @@ export const UNDO_ONLY_WITH_IF_MATCH: ConditionBlock = {
 export function writerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'ListTheBucket', Effect: 'Allow', Action: [...WRITER_BUCKET_ACTIONS], Resource: [args.bucketArn] },
-    { Sid: 'WriteAndReadObjects', Effect: 'Allow', Action: [...WRITER_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
+    {
+      Sid: 'WriteAndReadObjects',
+      Effect: 'Allow',
+      Action: [...WRITER_OBJECT_ACTIONS],
+      Resource: [objectsArn(args.bucketArn)],
+    },
     {
       Sid: 'UndoItsOwnCopyOnlyWithIfMatch',
       Effect: 'Allow',
@@ -180,7 +220,8 @@ export function writerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): 
       Condition: UNDO_ONLY_WITH_IF_MATCH,
     },
   ];
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
+  if (args.kms)
+    statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -188,9 +229,15 @@ export function writerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): 
 export function readerRolePolicy(args: { bucketArn: string; kms?: SseKmsKey }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'ListTheLegacyBucket', Effect: 'Allow', Action: [...READER_BUCKET_ACTIONS], Resource: [args.bucketArn] },
-    { Sid: 'ReadLegacyObjects', Effect: 'Allow', Action: [...READER_OBJECT_ACTIONS], Resource: [objectsArn(args.bucketArn)] },
+    {
+      Sid: 'ReadLegacyObjects',
+      Effect: 'Allow',
+      Action: [...READER_OBJECT_ACTIONS],
+      Resource: [objectsArn(args.bucketArn)],
+    },
   ];
-  if (args.kms) statements.push(kmsViaS3('DecryptLegacyObjectsThroughS3', KMS_SSE_READ_ACTIONS, args.kms, args.bucketArn));
+  if (args.kms)
+    statements.push(kmsViaS3('DecryptLegacyObjectsThroughS3', KMS_SSE_READ_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -206,10 +253,20 @@ export function batchFunctionRolePolicy(args: {
 }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'WriteItsOwnLogs', Effect: 'Allow', Action: [...LOG_WRITE_ACTIONS], Resource: [args.logStreamsArn] },
-    { Sid: 'AssumeTheMigrationRoles', Effect: 'Allow', Action: [...ASSUME_ROLE_ACTIONS], Resource: [...args.migrationRoleArns] },
+    {
+      Sid: 'AssumeTheMigrationRoles',
+      Effect: 'Allow',
+      Action: [...ASSUME_ROLE_ACTIONS],
+      Resource: [...args.migrationRoleArns],
+    },
   ];
   if (args.codecSecretArn) {
-    statements.push({ Sid: 'ReadTheCodecKeys', Effect: 'Allow', Action: [...SECRET_READ_ACTIONS], Resource: [args.codecSecretArn] });
+    statements.push({
+      Sid: 'ReadTheCodecKeys',
+      Effect: 'Allow',
+      Action: [...SECRET_READ_ACTIONS],
+      Resource: [args.codecSecretArn],
+    });
   }
   return { Version: '2012-10-17', Statement: statements };
 }
@@ -228,12 +285,23 @@ export function batchOperationsRolePolicy(args: {
   kms?: SseKmsKey;
 }): PolicyDocument {
   const statements: PolicyStatement[] = [
-    { Sid: 'ReadTheManifests', Effect: 'Allow', Action: [...MANIFEST_READ_ACTIONS], Resource: [prefixObjectsArn(args.bucketArn, args.manifestsPrefix)] },
-    { Sid: 'WriteTheReports', Effect: 'Allow', Action: [...REPORT_WRITE_ACTIONS], Resource: [prefixObjectsArn(args.bucketArn, args.reportsPrefix)] },
+    {
+      Sid: 'ReadTheManifests',
+      Effect: 'Allow',
+      Action: [...MANIFEST_READ_ACTIONS],
+      Resource: [prefixObjectsArn(args.bucketArn, args.manifestsPrefix)],
+    },
+    {
+      Sid: 'WriteTheReports',
+      Effect: 'Allow',
+      Action: [...REPORT_WRITE_ACTIONS],
+      Resource: [prefixObjectsArn(args.bucketArn, args.reportsPrefix)],
+    },
     { Sid: 'LocateTheBucket', Effect: 'Allow', Action: [...BUCKET_LOCATION_ACTIONS], Resource: [args.bucketArn] },
     { Sid: 'InvokeTheCopyFunction', Effect: 'Allow', Action: [...LAMBDA_INVOKE_ACTIONS], Resource: [args.functionArn] },
   ];
-  if (args.kms) statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
+  if (args.kms)
+    statements.push(kmsViaS3('UseTheBucketKeyThroughS3', KMS_SSE_READ_WRITE_ACTIONS, args.kms, args.bucketArn));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -250,11 +318,26 @@ export function keyRotationRolePolicy(args: {
 }): PolicyDocument {
   const statements: PolicyStatement[] = [
     { Sid: 'WriteItsOwnLogs', Effect: 'Allow', Action: [...LOG_WRITE_ACTIONS], Resource: [args.logStreamsArn] },
-    { Sid: 'RotateTheUsersAccessKeys', Effect: 'Allow', Action: [...ACCESS_KEY_ROTATION_ACTIONS], Resource: [...args.userArns] },
-    { Sid: 'StageTheCredentialsSecrets', Effect: 'Allow', Action: [...SECRET_ROTATION_ACTIONS], Resource: [...args.credentialsSecretArns] },
+    {
+      Sid: 'RotateTheUsersAccessKeys',
+      Effect: 'Allow',
+      Action: [...ACCESS_KEY_ROTATION_ACTIONS],
+      Resource: [...args.userArns],
+    },
+    {
+      Sid: 'StageTheCredentialsSecrets',
+      Effect: 'Allow',
+      Action: [...SECRET_ROTATION_ACTIONS],
+      Resource: [...args.credentialsSecretArns],
+    },
   ];
   if (args.tokenSecretArn) {
-    statements.push({ Sid: 'ReadTheTerraformCloudToken', Effect: 'Allow', Action: [...SECRET_READ_ACTIONS], Resource: [args.tokenSecretArn] });
+    statements.push({
+      Sid: 'ReadTheTerraformCloudToken',
+      Effect: 'Allow',
+      Action: [...SECRET_READ_ACTIONS],
+      Resource: [args.tokenSecretArn],
+    });
   }
   return { Version: '2012-10-17', Statement: statements };
 }
@@ -316,7 +399,11 @@ export function migrationTrustPolicy(args: { principals: readonly string[]; exte
  * - Server-side encryption (sseStatements): a write that asks for another encryption than the workspace's (another
  *   algorithm, another KMS key, or a key of the caller's own, SSE-C) is denied, whoever asks.
  */
-export function bucketPolicy(args: { bucketArn: string; conditionalWriterArns: readonly string[]; encryption: SseHeader }): PolicyDocument {
+export function bucketPolicy(args: {
+  bucketArn: string;
+  conditionalWriterArns: readonly string[];
+  encryption: SseHeader;
+}): PolicyDocument {
   const statements: PolicyStatement[] = transportDenies(args.bucketArn);
   if (args.conditionalWriterArns.length) {
     statements.push({
@@ -389,7 +476,10 @@ export function logBucketPolicy(args: {
       Principal: { Service: [S3_LOGGING_SERVICE] },
       Action: [...LOG_DELIVERY_ACTIONS],
       Resource: [prefixObjectsArn(args.logBucketArn, args.prefix)],
-      Condition: { ArnLike: { 'aws:SourceArn': d.sourceBucketArn }, StringEquals: { 'aws:SourceAccount': args.sourceAccount } },
+      Condition: {
+        ArnLike: { 'aws:SourceArn': d.sourceBucketArn },
+        StringEquals: { 'aws:SourceAccount': args.sourceAccount },
+      },
     });
   } else {
     statements.push(

@@ -84,7 +84,8 @@ export class PrimaryStack extends TerraformStack {
     const kms: SseKmsKey | undefined =
       p.encryption.type === 'SSE-KMS' ? { keyArn: p.encryption.kmsKeyArn, region: ws.region } : undefined;
     const batch = ws.batchOperations.enabled;
-    if (batch && !options.lambdaBundleDir) throw new ConfigError(`${id}: batchOperations is enabled but no function bundle was given`);
+    if (batch && !options.lambdaBundleDir)
+      throw new ConfigError(`${id}: batchOperations is enabled but no function bundle was given`);
 
     // ---- the bucket ----
     const bucket = new S3Bucket(this, 'bucket', {
@@ -164,7 +165,14 @@ export class PrimaryStack extends TerraformStack {
     // ---- access logs (primary.accessLogs: server access logging or a CloudTrail trail, into a log bucket) ----
     const logs = accessLogsOf(ws);
     if (logs) {
-      new AccessLogs(this, 'access-logs', { logs, partition, region: ws.region, accountId: p.accountId, source: bucket, sourceBucketName: p.bucket });
+      new AccessLogs(this, 'access-logs', {
+        logs,
+        partition,
+        region: ws.region,
+        accountId: p.accountId,
+        source: bucket,
+        sourceBucketName: p.bucket,
+      });
     }
 
     // ---- the app's user, and in dev the local-development user ----
@@ -174,11 +182,26 @@ export class PrimaryStack extends TerraformStack {
       value: appUser.secret.arn,
       description: 'Secrets Manager secret holding the app user key pair as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY',
     });
-    const rotated = [{ id: 'app', userName: p.appUser.name, secret: appUser.secret, secretName: credentialsSecretName(ws.env, p.appUser.name) }];
+    const rotated = [
+      {
+        id: 'app',
+        userName: p.appUser.name,
+        secret: appUser.secret,
+        secretName: credentialsSecretName(ws.env, p.appUser.name),
+      },
+    ];
     if (p.devUser) {
       const devUser = this.bucketUser('dev', ws, p.devUser.name, theBucketArn, kms);
-      rotated.push({ id: 'dev', userName: p.devUser.name, secret: devUser.secret, secretName: credentialsSecretName(ws.env, p.devUser.name) });
-      new TerraformOutput(this, 'dev_user_arn', { value: devUser.user.arn, description: 'The local-development IAM user' });
+      rotated.push({
+        id: 'dev',
+        userName: p.devUser.name,
+        secret: devUser.secret,
+        secretName: credentialsSecretName(ws.env, p.devUser.name),
+      });
+      new TerraformOutput(this, 'dev_user_arn', {
+        value: devUser.user.arn,
+        description: 'The local-development IAM user',
+      });
       new TerraformOutput(this, 'dev_credentials_secret_arn', {
         value: devUser.secret.arn,
         description: 'Secrets Manager secret holding the local-development user key pair',
@@ -187,20 +210,29 @@ export class PrimaryStack extends TerraformStack {
 
     // ---- the scheduled rotation of those keys (primary.keyRotation) ----
     if (keyRotationOf(ws).schedule) {
-      if (!options.keyRotationBundleDir) throw new ConfigError(`${id}: the key rotation is scheduled but no function bundle was given`);
+      if (!options.keyRotationBundleDir)
+        throw new ConfigError(`${id}: the key rotation is scheduled but no function bundle was given`);
       new KeyRotation(this, 'key-rotation', { ws, bundleDir: options.keyRotationBundleDir, users: rotated });
     }
 
     // ---- S3 Batch Operations (the function, its role, the job role) ----
     const batchOps = batch
-      ? new BatchOperations(this, 'batch-operations', { ws, bundleDir: options.lambdaBundleDir!, bucketArn: theBucketArn, writerRoleArn, kms })
+      ? new BatchOperations(this, 'batch-operations', {
+          ws,
+          bundleDir: options.lambdaBundleDir!,
+          bucketArn: theBucketArn,
+          writerRoleArn,
+          kms,
+        })
       : undefined;
 
     // ---- the migration writer role ----
     const writer = new IamRole(this, 'writer-role', {
       name: p.writerRoleName,
       description: `bucketmove ${ws.env}: backfills ${p.bucket} (conditional writes only) and reads it for the audit`,
-      assumeRolePolicy: renderPolicy(migrationTrustPolicy({ principals: migrationPrincipals(ws), externalId: ws.migration.externalId })),
+      assumeRolePolicy: renderPolicy(
+        migrationTrustPolicy({ principals: migrationPrincipals(ws), externalId: ws.migration.externalId }),
+      ),
       // IAM refuses a trust policy that names a role which does not exist yet.
       dependsOn: batchOps ? [batchOps.functionRole] : undefined,
     });
@@ -238,7 +270,10 @@ export class PrimaryStack extends TerraformStack {
       name: credentialsSecretName(ws.env, name),
       description: `Access key of IAM user ${name} for bucket ${ws.primary.bucket}, as the env vars the app reads (written by npm run keys and the rotation function, never by Terraform)`,
     });
-    forgetWithoutDestroying(this, [`aws_iam_access_key.${id}-access-key`, `aws_secretsmanager_secret_version.${id}-credentials-value`]);
+    forgetWithoutDestroying(this, [
+      `aws_iam_access_key.${id}-access-key`,
+      `aws_secretsmanager_secret_version.${id}-credentials-value`,
+    ]);
     return { user, secret };
   }
 }

@@ -28,12 +28,30 @@ function wrapper(args: string[], env: NodeJS.ProcessEnv & { EXIT?: string }): Pr
     `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args: process.argv.slice(2), CHECKPOINT_DISABLE: process.env.CHECKPOINT_DISABLE, DISABLE_VERSION_CHECK: process.env.DISABLE_VERSION_CHECK }));\nprocess.exit(Number(process.env.EXIT || 0));\n`,
     { mode: 0o755 },
   );
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, HOME: dir, TF_TOKEN_app_terraform_io: '', BUCKETMOVE_BACKEND: '', CHECKPOINT_DISABLE: '', DISABLE_VERSION_CHECK: '', ...env, BUCKETMOVE_CDKTF: fake };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: dir,
+    TF_TOKEN_app_terraform_io: '',
+    BUCKETMOVE_BACKEND: '',
+    CHECKPOINT_DISABLE: '',
+    DISABLE_VERSION_CHECK: '',
+    ...env,
+    BUCKETMOVE_CDKTF: fake,
+  };
   for (const k of Object.keys(childEnv)) if (childEnv[k] === '') delete childEnv[k];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(ROOT, 'scripts', 'cdktf.ts'), ...args], { cwd: ROOT, env: childEnv, timeout: 120_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr, seen: JSON.parse(fs.readFileSync(record, 'utf8')) });
-    });
+    execFile(
+      process.execPath,
+      ['-r', require.resolve('ts-node/register/transpile-only'), path.join(ROOT, 'scripts', 'cdktf.ts'), ...args],
+      { cwd: ROOT, env: childEnv, timeout: 120_000 },
+      (err, _stdout, stderr) => {
+        resolve({
+          code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+          stderr,
+          seen: JSON.parse(fs.readFileSync(record, 'utf8')),
+        });
+      },
+    );
   });
 }
 
@@ -41,7 +59,11 @@ jest.setTimeout(120_000);
 
 it('starts the CLI with its checks off and the arguments as given; exits as it does', async () => {
   const run = await wrapper(['synth', '--output', 'x y'], {});
-  expect(run.seen).toEqual({ args: ['synth', '--output', 'x y'], CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true' });
+  expect(run.seen).toEqual({
+    args: ['synth', '--output', 'x y'],
+    CHECKPOINT_DISABLE: '1',
+    DISABLE_VERSION_CHECK: 'true',
+  });
   expect([run.code, run.stderr]).toEqual([0, '']);
   const failed = await wrapper(['synth'], { EXIT: '3' });
   expect(failed.code).toBe(3);
@@ -58,15 +80,21 @@ it('deploy with the Terraform Cloud backend and no token: says so first, and aft
   expect(run.code).toBe(1);
   const lines = run.stderr.trim().split('\n');
   expect(lines).toHaveLength(2);
-  expect(lines[0]).toMatch(/^bucketmove: no Terraform Cloud token \(run `terraform login`, or set TF_TOKEN_app_terraform_io\): `cdktf deploy` will fail to reach the stacks' state; /);
-  expect(lines[1]).toMatch(/^bucketmove: cdktf deploy failed \(exit 1\); the stacks keep their state in Terraform Cloud: .*BUCKETMOVE_BACKEND=local npm run cdktf -- deploy primary-dev$/);
+  expect(lines[0]).toMatch(
+    /^bucketmove: no Terraform Cloud token \(run `terraform login`, or set TF_TOKEN_app_terraform_io\): `cdktf deploy` will fail to reach the stacks' state; /,
+  );
+  expect(lines[1]).toMatch(
+    /^bucketmove: cdktf deploy failed \(exit 1\); the stacks keep their state in Terraform Cloud: .*BUCKETMOVE_BACKEND=local npm run cdktf -- deploy primary-dev$/,
+  );
 });
 
 it('with a token, nothing is said before the run; a failure still gets the hint', async () => {
   const ok = await wrapper(['diff', 'primary-dev'], { TF_TOKEN_app_terraform_io: 'some-token' });
   expect([ok.code, ok.stderr]).toEqual([0, '']);
   const failed = await wrapper(['diff', 'primary-dev'], { TF_TOKEN_app_terraform_io: 'some-token', EXIT: '1' });
-  expect(failed.stderr.trim()).toMatch(/^bucketmove: cdktf diff failed \(exit 1\); .*BUCKETMOVE_BACKEND=local npm run cdktf -- diff primary-dev$/);
+  expect(failed.stderr.trim()).toMatch(
+    /^bucketmove: cdktf diff failed \(exit 1\); .*BUCKETMOVE_BACKEND=local npm run cdktf -- diff primary-dev$/,
+  );
 });
 
 it('with BUCKETMOVE_BACKEND=local, no word about Terraform Cloud', async () => {

@@ -18,7 +18,10 @@ import { EXIT } from '../migrator/src/exit-codes';
 const REPO = path.resolve(__dirname, '..');
 const LAUNCHER = path.join(REPO, 'bin', 'bucketmove.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const launcher = require(LAUNCHER) as { COMMANDS: Record<string, { entry?: string; runs?: string[]; jest?: string; describe: string }>; usage: () => string };
+const launcher = require(LAUNCHER) as {
+  COMMANDS: Record<string, { entry?: string; runs?: string[]; jest?: string; describe: string }>;
+  usage: () => string;
+};
 const COMMANDS = launcher.COMMANDS;
 
 interface Run {
@@ -29,11 +32,24 @@ interface Run {
 }
 
 /** Runs node with `argv` in `cwd`, in `base` (this process's environment) plus `env`. */
-function run(argv: string[], env: NodeJS.ProcessEnv = {}, o: { cwd?: string; base?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+  o: { cwd?: string; base?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: o.cwd ?? REPO, env: { ...(o.base ?? process.env), ...env }, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr, seconds: (Date.now() - t0) / 1000 }),
+    execFile(
+      process.execPath,
+      argv,
+      { cwd: o.cwd ?? REPO, env: { ...(o.base ?? process.env), ...env }, timeout: 120_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+          stdout,
+          stderr,
+          seconds: (Date.now() - t0) / 1000,
+        }),
     );
   });
 }
@@ -75,7 +91,10 @@ const CODES: number[] = Object.values(EXIT);
 function helpExitCodes(help: string): number[] | undefined {
   const at = help.lastIndexOf('Exit codes: ');
   if (at < 0) return undefined;
-  const text = help.slice(at + 'Exit codes: '.length).replace(/\s*\n\s*/g, ' ').trim(); // yargs wraps it
+  const text = help
+    .slice(at + 'Exit codes: '.length)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim(); // yargs wraps it
   return text.split(/; (?=\d+ )/).map((entry) => Number(/^(\d+) /.exec(entry)?.[1]));
 }
 
@@ -91,7 +110,9 @@ const WITH_ENV: Record<string, string[]> = {
 };
 /** An environment without any AWS credentials (nor a way to find some: no ~/.aws, no instance metadata). */
 const noCredentials = (home: string): NodeJS.ProcessEnv => ({
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('LEGACY_AWS_'))),
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('LEGACY_AWS_')),
+  ),
   HOME: home,
   AWS_EC2_METADATA_DISABLED: 'true',
 });
@@ -107,23 +128,48 @@ describe('every command', () => {
     if (build.code !== 0) throw new Error(`the build failed: ${build.stderr}`);
     // Environment a command might otherwise act on: none of it should matter for --help or a bad flag.
     const env = { BUCKETMOVE_LOG_LEVEL: 'info' };
-    const results = await pool(names, 4, async (name) => [await run([...argvOf(name), '--help'], env), await run([...argvOf(name), ...(REQUIRED[name] ?? []), '--bogus-flag'], env)] as const);
+    const results = await pool(
+      names,
+      4,
+      async (name) =>
+        [
+          await run([...argvOf(name), '--help'], env),
+          await run([...argvOf(name), ...(REQUIRED[name] ?? []), '--bogus-flag'], env),
+        ] as const,
+    );
     help = Object.fromEntries(names.map((n, i) => [n, results[i][0]]));
     unknown = Object.fromEntries(names.map((n, i) => [n, results[i][1]]));
   }, 600_000);
 
   test('the launcher knows the commands of the issue', () => {
     expect(names).toEqual(
-      expect.arrayContaining(['migrate', 'audit', 'teardown', 'batch', 'manifest', 'keys', 'seed-legacy', 'photo-service', 'rig', 'demo', 'bench', 'bench:codec', 'bench:manifest']),
+      expect.arrayContaining([
+        'migrate',
+        'audit',
+        'teardown',
+        'batch',
+        'manifest',
+        'keys',
+        'seed-legacy',
+        'photo-service',
+        'rig',
+        'demo',
+        'bench',
+        'bench:codec',
+        'bench:manifest',
+      ]),
     );
-    for (const c of Object.values(COMMANDS)) if (c.entry) expect(fs.existsSync(path.join(REPO, `${c.entry}.ts`))).toBe(true);
+    for (const c of Object.values(COMMANDS))
+      if (c.entry) expect(fs.existsSync(path.join(REPO, `${c.entry}.ts`))).toBe(true);
   });
 
   test.each(names)('%s --help: exit 0, a usage on stdout, nothing started', (name) => {
     const r = help[name];
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: EXIT.ok, stderr: '' });
     expect(r.stdout).toMatch(/usage|Usage|\$0|npm run|bucketmove/);
-    expect(r.stdout).toMatch(name.startsWith('bench') || name === 'rig' || name === 'photo-service' ? /npm run|bucketmove/ : new RegExp(name));
+    expect(r.stdout).toMatch(
+      name.startsWith('bench') || name === 'rig' || name === 'photo-service' ? /npm run|bucketmove/ : new RegExp(name),
+    );
     // "Fast": it did no work. A generous bound for a loaded machine: the slowest job a --help used to start
     // (bench:manifest, a million keys) takes minutes.
     expect(r.seconds).toBeLessThan(60);
@@ -134,12 +180,14 @@ describe('every command', () => {
     expect(r.code).toBe(EXIT.usage);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^(bench )?[\w:-]+: (Unknown argument: bogus-flag; see --help|takes no options \(got --bogus-flag\); .*)$/);
+    expect(lines[0]).toMatch(
+      /^(bench )?[\w:-]+: (Unknown argument: bogus-flag; see --help|takes no options \(got --bogus-flag\); .*)$/,
+    );
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stdout).toBe('');
   });
 
-  test.each(names)('%s --help ends with its exit codes: only the table\'s, 0 and 2 among them, in order', (name) => {
+  test.each(names)("%s --help ends with its exit codes: only the table's, 0 and 2 among them, in order", (name) => {
     const codes = helpExitCodes(help[name].stdout);
     expect(codes).toBeDefined();
     expect(codes).toEqual(expect.arrayContaining([EXIT.ok, EXIT.usage]));
@@ -162,14 +210,23 @@ describe('the launcher', () => {
     const none = await run([LAUNCHER]);
     expect(none.code).toBe(EXIT.usage);
     const nope = await run([LAUNCHER, 'nope']);
-    expect({ code: nope.code, lines: nope.stderr.trimEnd().split('\n').length }).toEqual({ code: EXIT.usage, lines: 1 });
+    expect({ code: nope.code, lines: nope.stderr.trimEnd().split('\n').length }).toEqual({
+      code: EXIT.usage,
+      lines: 1,
+    });
     expect(nope.stderr).toContain('unknown command "nope"');
     const bad = await run([LAUNCHER, 'build', '--bogus']);
-    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: EXIT.usage, stderr: 'build: unknown option --bogus; see --help\n' });
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+      code: EXIT.usage,
+      stderr: 'build: unknown option --bogus; see --help\n',
+    });
   });
 
   test('every command has its npm run form, through the launcher with exec; the bin is the launcher', () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      bin: Record<string, string>;
+    };
     expect(pkg.bin).toEqual({ bucketmove: 'bin/bucketmove.js' });
     for (const name of names) expect(pkg.scripts[name]).toBe(`exec node bin/bucketmove.js ${name}`);
     expect(pkg.scripts.prepare).toBe('node bin/bucketmove.js build');
@@ -177,7 +234,7 @@ describe('the launcher', () => {
     expect(fs.readFileSync(LAUNCHER, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
 
-  test('the exit codes the commands use are the README\'s table', () => {
+  test("the exit codes the commands use are the README's table", () => {
     expect(EXIT).toEqual({ ok: 0, failed: 1, usage: 2, incomplete: 3, interrupted: 130 });
     const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
     const table = readme.slice(readme.indexOf('## Exit codes'));
@@ -189,33 +246,47 @@ describe('bad configuration and credentials: exit 2 in one line; a refusal: exit
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-nocreds-'));
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
-  test.each(Object.keys(WITH_ENV))('%s --env nope: exit 2, one line naming the env and the known ones', async (name) => {
-    const r = await run([...argvOf(name), ...WITH_ENV[name], '--env', 'nope']);
-    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
-      code: EXIT.usage,
-      stderr: `${name}: unknown env "nope": there is no workspaces/nope.json (known envs: dev, local, prod, staging)\n`,
-      stdout: '',
-    });
-  }, 120_000);
+  test.each(Object.keys(WITH_ENV))(
+    '%s --env nope: exit 2, one line naming the env and the known ones',
+    async (name) => {
+      const r = await run([...argvOf(name), ...WITH_ENV[name], '--env', 'nope']);
+      expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
+        code: EXIT.usage,
+        stderr: `${name}: unknown env "nope": there is no workspaces/nope.json (known envs: dev, local, prod, staging)\n`,
+        stdout: '',
+      });
+    },
+    120_000,
+  );
 
   // The AWS commands with a workspace they can act on, and nothing to sign requests with.
   test.each([
     ['manifest', ['--env', 'dev'], 'the legacy side: no AWS credentials at all'],
     ['keys', ['status', '--env', 'dev'], 'no AWS credentials at all'],
-    ['migrate', ['--env', 'dev'], 'codec.keys: cannot read Secrets Manager secret "legacy/photo-codec-keys-dev": no AWS credentials at all'],
-  ])('%s with no AWS credentials at all: exit 2, one line that says so and how to log in', async (name, args, says) => {
-    const r = await run([...argvOf(name), ...args], {}, { base: noCredentials(home) });
-    expect(r.code).toBe(EXIT.usage);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(`${name}: ${says}: the SDK found none`)]);
-    expect(r.stderr).toContain('aws sso login');
-  }, 120_000);
+    [
+      'migrate',
+      ['--env', 'dev'],
+      'codec.keys: cannot read Secrets Manager secret "legacy/photo-codec-keys-dev": no AWS credentials at all',
+    ],
+  ])(
+    '%s with no AWS credentials at all: exit 2, one line that says so and how to log in',
+    async (name, args, says) => {
+      const r = await run([...argvOf(name), ...args], {}, { base: noCredentials(home) });
+      expect(r.code).toBe(EXIT.usage);
+      expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(`${name}: ${says}: the SDK found none`)]);
+      expect(r.stderr).toContain('aws sso login');
+    },
+    120_000,
+  );
 
   test('the teardown gate without an audit report: refused, exit 1 (a finding, not a bad input)', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-gate-cwd-'));
     try {
       const r = await run([...argvOf('teardown'), '--env', 'dev', '--dry-run'], {}, { cwd });
       expect(r.code).toBe(EXIT.failed);
-      expect(r.stderr).toMatch(/^teardown: refused: no audit report for dev in .*; run `npm run audit -- --env dev` first/);
+      expect(r.stderr).toMatch(
+        /^teardown: refused: no audit report for dev in .*; run `npm run audit -- --env dev` first/,
+      );
     } finally {
       fs.rmSync(cwd, { recursive: true, force: true });
     }

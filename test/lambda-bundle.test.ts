@@ -29,7 +29,11 @@ afterAll(() => cleanup(work));
  * found from there), with the environment Lambda gives the function: its region and the workspace (staging's, as the
  * stack sets it).
  */
-function nodeOutside(script: string, node = process.execPath, env: NodeJS.ProcessEnv = stagingFunctionEnv()): Promise<NodeRun> {
+function nodeOutside(
+  script: string,
+  node = process.execPath,
+  env: NodeJS.ProcessEnv = stagingFunctionEnv(),
+): Promise<NodeRun> {
   return runScript(node, script, { cwd: work, env });
 }
 
@@ -53,7 +57,9 @@ describe('the bundle of the handler', () => {
     const r = buildLambdaBundle({ entry: path.join(FIXTURES, 'sdk-handler.ts'), outdir });
     expect(r.inputs).toBeGreaterThan(100);
     // The SDK's own code is in the bundle (from this repository's node_modules, at the pinned version).
-    const sdk = JSON.parse(fs.readFileSync(require.resolve('@aws-sdk/client-s3/package.json'), 'utf8')) as { version: string };
+    const sdk = JSON.parse(fs.readFileSync(require.resolve('@aws-sdk/client-s3/package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(sdk.version).toMatch(/^3\./);
     expect(fs.readFileSync(r.outfile, 'utf8')).toContain('S3Client');
     const run = await nodeOutside(
@@ -78,7 +84,9 @@ describe('the bundle of the handler', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     const message = (caught as Error).message;
     expect(message).not.toContain('\n');
-    expect(message).toMatch(/^build:lambda: the bundle of \S*native-handler\.ts cannot run on Lambda: it imports better-sqlite3, which loads a native addon/);
+    expect(message).toMatch(
+      /^build:lambda: the bundle of \S*native-handler\.ts cannot run on Lambda: it imports better-sqlite3, which loads a native addon/,
+    );
     expect(fs.readFileSync(path.join(outdir, 'index.js'), 'utf8')).toBe(before);
     expect(fs.readdirSync(path.dirname(outdir))).toEqual(['batch-copy']);
   });
@@ -90,9 +98,18 @@ describe('the bundle of the handler', () => {
       const stack = new TerraformStack(app, 'probe');
       const asset = new TerraformAsset(stack, 'code', { path: bundleDir, type: AssetType.ARCHIVE });
       app.synth();
-      return createHash('sha256').update(fs.readFileSync(path.join(outdir, 'stacks', 'probe', asset.path))).digest('hex');
+      return createHash('sha256')
+        .update(fs.readFileSync(path.join(outdir, 'stacks', 'probe', asset.path)))
+        .digest('hex');
     };
-    const dirs = [1, 2].map((n) => path.dirname(buildLambdaBundle({ entry: path.join(ROOT, LAMBDA_BUNDLE.entry), outdir: path.join(work, `again-${n}`, 'batch-copy') }).outfile));
+    const dirs = [1, 2].map((n) =>
+      path.dirname(
+        buildLambdaBundle({
+          entry: path.join(ROOT, LAMBDA_BUNDLE.entry),
+          outdir: path.join(work, `again-${n}`, 'batch-copy'),
+        }).outfile,
+      ),
+    );
     for (const dir of dirs) {
       const stat = fs.statSync(path.join(dir, 'index.js'));
       expect([stat.mtime.toISOString(), (stat.mode & 0o777).toString(8)]).toEqual([BUNDLE_MTIME.toISOString(), '644']);
@@ -116,12 +133,17 @@ describe('the bundle of the handler', () => {
  */
 const runtime = runtimeNode();
 (runtime.ok ? describe : describe.skip)(
-  runtime.ok ? `the bundle on Node ${RUNTIME_NODE_MAJOR}, the ${LAMBDA_BUNDLE.runtime} runtime's (${runtime.version})` : `the bundle on Node ${RUNTIME_NODE_MAJOR} (skipped: ${runtime.reason})`,
+  runtime.ok
+    ? `the bundle on Node ${RUNTIME_NODE_MAJOR}, the ${LAMBDA_BUNDLE.runtime} runtime's (${runtime.version})`
+    : `the bundle on Node ${RUNTIME_NODE_MAJOR} (skipped: ${runtime.reason})`,
   () => {
     const node = runtime.ok ? runtime.node : '';
     let bundle: string;
     beforeAll(() => {
-      bundle = buildLambdaBundle({ entry: path.join(ROOT, LAMBDA_BUNDLE.entry), outdir: path.join(work, 'runtime-node', 'batch-copy') }).outfile;
+      bundle = buildLambdaBundle({
+        entry: path.join(ROOT, LAMBDA_BUNDLE.entry),
+        outdir: path.join(work, 'runtime-node', 'batch-copy'),
+      }).outfile;
     });
 
     it(`runs Node ${RUNTIME_NODE_MAJOR}`, async () => {
@@ -160,21 +182,31 @@ const runtime = runtimeNode();
       expect(run.stderr).not.toMatch(/Cannot find module|Error:/);
       expect(run.code).toBe(0);
       const res = JSON.parse(run.stdout);
-      expect(res).toMatchObject({ invocationSchemaVersion: '2.0', invocationId: event.invocationId, treatMissingKeysAs: 'PermanentFailure' });
+      expect(res).toMatchObject({
+        invocationSchemaVersion: '2.0',
+        invocationId: event.invocationId,
+        treatMissingKeysAs: 'PermanentFailure',
+      });
       expect(res.results).toHaveLength(1);
       expect(res.results[0]).toMatchObject({ taskId: 'dGFzay0x', resultCode: 'PermanentFailure' });
       expect(res.results[0].resultString).toContain('WrongEnv');
     });
 
     it('builds the key rotation function into one file that loads there and refuses a malformed event in one line', async () => {
-      const r = buildLambdaBundle({ entry: path.join(ROOT, KEY_ROTATION_BUNDLE.entry), outdir: path.join(work, 'runtime-node', 'key-rotation'), runtime: KEY_ROTATION_BUNDLE.runtime });
+      const r = buildLambdaBundle({
+        entry: path.join(ROOT, KEY_ROTATION_BUNDLE.entry),
+        outdir: path.join(work, 'runtime-node', 'key-rotation'),
+        runtime: KEY_ROTATION_BUNDLE.runtime,
+      });
       expect(fs.readdirSync(path.dirname(r.outfile))).toEqual(['index.js']);
       const run = await nodeOutside(
         `require(${JSON.stringify(r.outfile)}).handler({ Step: 'rotate' }).then(() => process.stdout.write('resolved'), (e) => process.stdout.write(e.message))`,
         node,
       );
       expect(run.stderr).not.toMatch(/Cannot find module/);
-      expect(run.stdout).toBe('invalid rotation event: expected {SecretId, ClientRequestToken, Step: createSecret|setSecret|testSecret|finishSecret}');
+      expect(run.stdout).toBe(
+        'invalid rotation event: expected {SecretId, ClientRequestToken, Step: createSecret|setSecret|testSecret|finishSecret}',
+      );
     });
   },
 );
@@ -184,31 +216,56 @@ describe('bundleProblem', () => {
   const meta = (inputs: string[], imports: { path: string; external?: boolean }[] = []): Metafile => ({
     inputs: Object.fromEntries(inputs.map((i) => [i, { bytes: 1, imports: [] }])),
     outputs: {
-      [out]: { bytes: 1, inputs: {}, imports: imports.map((i) => ({ kind: 'require-call' as const, ...i })), exports: [] },
+      [out]: {
+        bytes: 1,
+        inputs: {},
+        imports: imports.map((i) => ({ kind: 'require-call' as const, ...i })),
+        exports: [],
+      },
     },
   });
 
   it('accepts a bundle whose only run-time requires are Node built-ins', () => {
-    const m = meta(['src/handler.ts', 'node_modules/@aws-sdk/client-s3/dist-cjs/index.js'], [
-      { path: 'fs', external: true },
-      { path: 'node:crypto', external: true },
-      { path: 'fs/promises', external: true },
-    ]);
+    const m = meta(
+      ['src/handler.ts', 'node_modules/@aws-sdk/client-s3/dist-cjs/index.js'],
+      [
+        { path: 'fs', external: true },
+        { path: 'node:crypto', external: true },
+        { path: 'fs/promises', external: true },
+      ],
+    );
     expect(bundleProblem(m, out, 'exports.handler = () => 1;')).toBeUndefined();
   });
 
   it('names a .node file among the inputs', () => {
-    expect(bundleProblem(meta(['src/handler.ts', 'build/Release/addon.node']), out, '')).toBe('it would load the native addon build/Release/addon.node');
+    expect(bundleProblem(meta(['src/handler.ts', 'build/Release/addon.node']), out, '')).toBe(
+      'it would load the native addon build/Release/addon.node',
+    );
   });
 
-  it.each(['bindings', 'node-gyp-build', 'better-sqlite3'])('names %s, which finds a native addon at run time', (pkg) => {
-    expect(bundleProblem(meta([`node_modules/${pkg}/index.js`]), out, '')).toMatch(new RegExp(`^it imports ${pkg}, which loads a native addon`));
-  });
+  it.each(['bindings', 'node-gyp-build', 'better-sqlite3'])(
+    'names %s, which finds a native addon at run time',
+    (pkg) => {
+      expect(bundleProblem(meta([`node_modules/${pkg}/index.js`]), out, '')).toMatch(
+        new RegExp(`^it imports ${pkg}, which loads a native addon`),
+      );
+    },
+  );
 
   it('names a package left as a run-time require', () => {
-    expect(bundleProblem(meta(['src/handler.ts'], [{ path: 'pino', external: true }, { path: 'os', external: true }]), out, '')).toBe(
-      'it requires pino at run time, which a Lambda zip does not hold',
-    );
+    expect(
+      bundleProblem(
+        meta(
+          ['src/handler.ts'],
+          [
+            { path: 'pino', external: true },
+            { path: 'os', external: true },
+          ],
+        ),
+        out,
+        '',
+      ),
+    ).toBe('it requires pino at run time, which a Lambda zip does not hold');
   });
 
   it('names a .node file the code requires by name', () => {

@@ -6,7 +6,13 @@
 import { Testing } from 'cdktf';
 import { addStacks, type SynthOptions } from '../stacks/app';
 import { LAMBDA_BUNDLE, LAMBDA_RUNTIME } from '../stacks/lambda-bundle';
-import { checkRuntime, DEPRECATION_WARNING_DAYS, esbuildTarget, LAMBDA_RUNTIMES, runtimeDates } from '../stacks/lambda-runtimes';
+import {
+  checkRuntime,
+  DEPRECATION_WARNING_DAYS,
+  esbuildTarget,
+  LAMBDA_RUNTIMES,
+  runtimeDates,
+} from '../stacks/lambda-runtimes';
 import { ConfigError } from '../workspaces/errors';
 import { cleanup, tempDir } from './helpers/synth';
 import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
@@ -14,10 +20,25 @@ import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-
 const at = (iso: string) => new Date(`${iso}T12:00:00Z`);
 
 describe('the runtime table', () => {
-  it('holds the dates of AWS\'s Lambda runtimes page for the Node.js runtimes', () => {
-    expect(LAMBDA_RUNTIMES['nodejs20.x']).toEqual({ nodeMajor: 20, deprecation: '2026-04-30', blockCreate: '2026-08-31', blockUpdate: '2026-09-30' });
-    expect(LAMBDA_RUNTIMES['nodejs22.x']).toEqual({ nodeMajor: 22, deprecation: '2027-04-30', blockCreate: '2027-06-01', blockUpdate: '2027-07-01' });
-    expect(LAMBDA_RUNTIMES['nodejs24.x']).toEqual({ nodeMajor: 24, deprecation: '2028-04-30', blockCreate: '2028-06-01', blockUpdate: '2028-07-01' });
+  it("holds the dates of AWS's Lambda runtimes page for the Node.js runtimes", () => {
+    expect(LAMBDA_RUNTIMES['nodejs20.x']).toEqual({
+      nodeMajor: 20,
+      deprecation: '2026-04-30',
+      blockCreate: '2026-08-31',
+      blockUpdate: '2026-09-30',
+    });
+    expect(LAMBDA_RUNTIMES['nodejs22.x']).toEqual({
+      nodeMajor: 22,
+      deprecation: '2027-04-30',
+      blockCreate: '2027-06-01',
+      blockUpdate: '2027-07-01',
+    });
+    expect(LAMBDA_RUNTIMES['nodejs24.x']).toEqual({
+      nodeMajor: 24,
+      deprecation: '2028-04-30',
+      blockCreate: '2028-06-01',
+      blockUpdate: '2028-07-01',
+    });
     for (const d of Object.values(LAMBDA_RUNTIMES)) {
       expect(d.deprecation < d.blockCreate && d.blockCreate < d.blockUpdate).toBe(true);
     }
@@ -25,7 +46,9 @@ describe('the runtime table', () => {
 
   it('the stacks use the runtime supported longest that the pinned provider accepts, and the bundle targets its Node major', () => {
     // nodejs24.x is supported longer, but hashicorp/aws 5.100.0 refuses it (test/terraform.test.ts shows both).
-    const [longest, next] = Object.entries(LAMBDA_RUNTIMES).sort(([, a], [, b]) => b.blockCreate.localeCompare(a.blockCreate)).map(([r]) => r);
+    const [longest, next] = Object.entries(LAMBDA_RUNTIMES)
+      .sort(([, a], [, b]) => b.blockCreate.localeCompare(a.blockCreate))
+      .map(([r]) => r);
     expect([longest, next]).toEqual(['nodejs24.x', 'nodejs22.x']);
     expect(LAMBDA_RUNTIME).toBe(next);
     expect(LAMBDA_BUNDLE.runtime).toBe('nodejs22.x');
@@ -34,7 +57,9 @@ describe('the runtime table', () => {
 
   it('refuses a runtime it has no dates for, in one line', () => {
     expect(() => runtimeDates('nodejs26.x')).toThrow(ConfigError);
-    expect(() => runtimeDates('nodejs26.x')).toThrow(/^Lambda runtime nodejs26\.x is not in stacks\/lambda-runtimes\.ts \(known: nodejs20\.x, nodejs22\.x, nodejs24\.x\)/);
+    expect(() => runtimeDates('nodejs26.x')).toThrow(
+      /^Lambda runtime nodejs26\.x is not in stacks\/lambda-runtimes\.ts \(known: nodejs20\.x, nodejs22\.x, nodejs24\.x\)/,
+    );
   });
 });
 
@@ -54,7 +79,9 @@ describe('checkRuntime', () => {
   });
 
   it('warns after the deprecation until creation is blocked', () => {
-    expect(checkRuntime('nodejs20.x', at('2026-05-15'), what)).toMatch(/^the function: Lambda runtime nodejs20\.x has been deprecated since 2026-04-30; creating functions with it is blocked from 2026-08-31/);
+    expect(checkRuntime('nodejs20.x', at('2026-05-15'), what)).toMatch(
+      /^the function: Lambda runtime nodejs20\.x has been deprecated since 2026-04-30; creating functions with it is blocked from 2026-08-31/,
+    );
   });
 
   it('refuses, in one line naming the date, once creation is blocked', () => {
@@ -69,13 +96,15 @@ describe('checkRuntime', () => {
     expect((caught as Error).message).toBe(
       'the function: AWS Lambda blocks creating functions with runtime nodejs20.x since 2026-08-31 (and updates since 2026-09-30): move to a newer runtime in stacks/lambda-bundle.ts',
     );
-    expect(() => checkRuntime('nodejs20.x', at('2026-09-05'), what)).toThrow(/since 2026-08-31 \(and updates from 2026-09-30\)/);
+    expect(() => checkRuntime('nodejs20.x', at('2026-09-05'), what)).toThrow(
+      /since 2026-08-31 \(and updates from 2026-09-30\)/,
+    );
     expect(() => checkRuntime('nodejs20.x', new Date('2026-08-31T00:00:00Z'), what)).toThrow(ConfigError);
     expect(() => checkRuntime('nodejs20.x', new Date('2026-08-30T23:59:59Z'), what)).not.toThrow();
   });
 });
 
-describe('synth checks the functions\' runtime (the clock injected)', () => {
+describe("synth checks the functions' runtime (the clock injected)", () => {
   const scratch: string[] = [];
   afterAll(() => cleanup(...scratch));
   const synth = (options: Partial<SynthOptions>) => {
@@ -83,7 +112,13 @@ describe('synth checks the functions\' runtime (the clock injected)', () => {
     scratch.push(outdir);
     const warnings: string[] = [];
     const app = Testing.app({ outdir });
-    addStacks(app, { backend: 'cloud', lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir(), warn: (l) => warnings.push(l), ...options });
+    addStacks(app, {
+      backend: 'cloud',
+      lambdaBundleDir: testLambdaBundleDir(),
+      keyRotationBundleDir: testKeyRotationBundleDir(),
+      warn: (l) => warnings.push(l),
+      ...options,
+    });
     return warnings;
   };
 
@@ -91,7 +126,7 @@ describe('synth checks the functions\' runtime (the clock injected)', () => {
     expect(synth({ now: at('2026-11-30') })).toEqual([]);
   });
 
-  it('within 90 days of nodejs22.x\'s deprecation: one warning line naming the functions and the date', () => {
+  it("within 90 days of nodejs22.x's deprecation: one warning line naming the functions and the date", () => {
     expect(synth({ now: at('2027-03-01') })).toEqual([
       'the Batch Operations function (staging) and the key rotation function (prod, staging): Lambda runtime nodejs22.x is deprecated on 2027-04-30 (in 60 days); creating functions with it is blocked from 2027-06-01: move to a newer runtime in stacks/lambda-bundle.ts',
     ]);
@@ -101,7 +136,9 @@ describe('synth checks the functions\' runtime (the clock injected)', () => {
     expect(() => synth({ now: at('2027-06-02') })).toThrow(
       /^the Batch Operations function \(staging\) and the key rotation function \(prod, staging\): AWS Lambda blocks creating functions with runtime nodejs22\.x since 2027-06-01/,
     );
-    expect(() => synth({ now: at('2027-06-02'), envs: ['prod'] })).toThrow(/^the key rotation function \(prod\): AWS Lambda blocks/);
+    expect(() => synth({ now: at('2027-06-02'), envs: ['prod'] })).toThrow(
+      /^the key rotation function \(prod\): AWS Lambda blocks/,
+    );
   });
 
   it('no function, no check: dev (no Batch Operations, no scheduled rotation) and the legacy stacks alone synthesize any day', () => {

@@ -23,10 +23,17 @@ jest.setTimeout(120_000);
 function project(): string {
   const root = tmp();
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
-  fs.writeFileSync(path.join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, types: [] } }));
+  fs.writeFileSync(
+    path.join(root, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, types: [] } }),
+  );
   fs.writeFileSync(
     path.join(root, 'tsconfig.build.json'),
-    JSON.stringify({ extends: './tsconfig.json', compilerOptions: { outDir: 'dist', rootDir: '.', incremental: true, tsBuildInfoFile: 'dist/.tsbuildinfo' }, include: ['src/**/*.ts'] }),
+    JSON.stringify({
+      extends: './tsconfig.json',
+      compilerOptions: { outDir: 'dist', rootDir: '.', incremental: true, tsBuildInfoFile: 'dist/.tsbuildinfo' },
+      include: ['src/**/*.ts'],
+    }),
   );
   fs.mkdirSync(path.join(root, 'src'));
   fs.writeFileSync(path.join(root, 'src', 'a.ts'), 'export const a: number = 1;\n');
@@ -79,7 +86,9 @@ test('a build that fails says so in one line and leaves no stamp: the next comma
   fs.writeFileSync(path.join(root, 'src', 'a.ts'), 'export const a: number = "not a number";\n');
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true); // tsc's own output
   try {
-    expect(() => launcher.build(root, { quiet: true })).toThrow(/^the build failed \(tsc -p tsconfig\.build\.json, exit 2; errors above\): fix them, then run the command again$/);
+    expect(() => launcher.build(root, { quiet: true })).toThrow(
+      /^the build failed \(tsc -p tsconfig\.build\.json, exit 2; errors above\): fix them, then run the command again$/,
+    );
   } finally {
     stderr.mockRestore();
   }

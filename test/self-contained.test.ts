@@ -14,7 +14,9 @@ const TEXT = /\.(ts|js|cjs|mjs|json|sh|py|md|yml|yaml)$|^\.ci\/run$/;
 function trackedFiles(): string[] {
   const out = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' });
   // This file is left out: it spells the very paths it looks for.
-  return out.split('\0').filter((f) => f && TEXT.test(f) && f !== 'package-lock.json' && f !== 'test/self-contained.test.ts');
+  return out
+    .split('\0')
+    .filter((f) => f && TEXT.test(f) && f !== 'package-lock.json' && f !== 'test/self-contained.test.ts');
 }
 
 /** The relative paths a line of code names, as string literals or as '..' arguments joined by path.join/resolve. */
@@ -58,7 +60,9 @@ describe('the repository stands alone', () => {
   });
 
   test('the detector sees what it is meant to see', () => {
-    expect(relativePathsIn(`const V = path.resolve(__dirname, '../../../shared/vectors/fernet');`)).toEqual(['../../../shared/vectors/fernet']);
+    expect(relativePathsIn(`const V = path.resolve(__dirname, '../../../shared/vectors/fernet');`)).toEqual([
+      '../../../shared/vectors/fernet',
+    ]);
     expect(relativePathsIn(`path.join(__dirname, '..', '..', 'x')`)).toEqual(['../../x']);
     expect(relativePathsIn(`import { a } from './b';`)).toEqual([]);
   });

@@ -54,14 +54,24 @@ describe('synth inputs', () => {
   });
 
   it('refuses an environment variable and a context value that disagree', () => {
-    expect(configError(() => resolveSynthOptions(app({ teardownApproval: 'a.json' }), { BUCKETMOVE_TEARDOWN_APPROVAL: 'b.json' }))).toBe(
+    expect(
+      configError(() =>
+        resolveSynthOptions(app({ teardownApproval: 'a.json' }), { BUCKETMOVE_TEARDOWN_APPROVAL: 'b.json' }),
+      ),
+    ).toBe(
       'BUCKETMOVE_TEARDOWN_APPROVAL="b.json" and cdktf context "teardownApproval"="a.json" disagree; set only one',
     );
   });
 
   it('refuses a bad backend, an empty env list and a context value that is not a string', () => {
-    expect(configError(() => resolveSynthOptions(app({ backend: 's3' }), {}))).toMatch(/^cdktf context "backend": must be "cloud"/);
-    expect(configError(() => resolveSynthOptions(app(), { BUCKETMOVE_ENVS: ' , ' }))).toMatch(/^BUCKETMOVE_ENVS: names no env/);
-    expect(configError(() => resolveSynthOptions(app({ teardownApproval: true }), {}))).toMatch(/^cdktf context "teardownApproval": must be a string/);
+    expect(configError(() => resolveSynthOptions(app({ backend: 's3' }), {}))).toMatch(
+      /^cdktf context "backend": must be "cloud"/,
+    );
+    expect(configError(() => resolveSynthOptions(app(), { BUCKETMOVE_ENVS: ' , ' }))).toMatch(
+      /^BUCKETMOVE_ENVS: names no env/,
+    );
+    expect(configError(() => resolveSynthOptions(app({ teardownApproval: true }), {}))).toMatch(
+      /^cdktf context "teardownApproval": must be a string/,
+    );
   });
 });

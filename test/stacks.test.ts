@@ -31,20 +31,31 @@ Testing.setupJest();
 
 const ROOT = path.resolve(__dirname, '..');
 const ENVS = ['dev', 'staging', 'prod'] as const;
-const ws = Object.fromEntries(ENVS.map((e) => [e, loadWorkspace(e)])) as Record<(typeof ENVS)[number], ReturnType<typeof loadWorkspace>>;
+const ws = Object.fromEntries(ENVS.map((e) => [e, loadWorkspace(e)])) as Record<
+  (typeof ENVS)[number],
+  ReturnType<typeof loadWorkspace>
+>;
 
 const scratch: string[] = [];
 function build(options: Partial<SynthOptions> = {}) {
   const outdir = tempDir('testing-app');
   scratch.push(outdir);
   const app = Testing.app({ outdir });
-  const built = addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir(), ...options });
+  const built = addStacks(app, {
+    backend: 'cloud',
+    now: FIXED_NOW,
+    lambdaBundleDir: testLambdaBundleDir(),
+    keyRotationBundleDir: testKeyRotationBundleDir(),
+    ...options,
+  });
   const synth = new Map<string, string>();
-  for (const stack of [...built.primary, ...built.legacy] as TerraformStack[]) synth.set(stack.node.id, Testing.synth(stack));
+  for (const stack of [...built.primary, ...built.legacy] as TerraformStack[])
+    synth.set(stack.node.id, Testing.synth(stack));
   return { app, built, synth };
 }
 const json = (s: string | undefined) => JSON.parse(s ?? 'null');
-const resources = (s: string | undefined, type: string): Record<string, any>[] => Object.values(json(s).resource?.[type] ?? {});
+const resources = (s: string | undefined, type: string): Record<string, any>[] =>
+  Object.values(json(s).resource?.[type] ?? {});
 
 const main = build();
 const approvalDir = tempDir('approval');
@@ -56,7 +67,12 @@ afterAll(() => cleanup(approvalDir, ...scratch));
 describe('the app', () => {
   it('synthesizes primary-<env> and legacy-<env> for each "aws" workspace, and nothing for local (s3-compatible)', () => {
     expect([...main.synth.keys()].sort()).toEqual([
-      'legacy-dev', 'legacy-prod', 'legacy-staging', 'primary-dev', 'primary-prod', 'primary-staging',
+      'legacy-dev',
+      'legacy-prod',
+      'legacy-staging',
+      'primary-dev',
+      'primary-prod',
+      'primary-staging',
     ]);
     expect(loadWorkspace('local').target).toBe('s3-compatible');
   });
@@ -111,14 +127,19 @@ describe.each(ENVS)('primary-%s', (env) => {
       ignore_public_acls: true,
       restrict_public_buckets: true,
     });
-    expect(s).toHaveResourceWithProperties(S3BucketOwnershipControls, { rule: { object_ownership: 'BucketOwnerEnforced' } });
+    expect(s).toHaveResourceWithProperties(S3BucketOwnershipControls, {
+      rule: { object_ownership: 'BucketOwnerEnforced' },
+    });
   });
 
   it('encrypts by default as the workspace says', () => {
     const enc = w.primary.encryption;
     const rule =
       enc.type === 'SSE-KMS'
-        ? { apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: enc.kmsKeyArn }, bucket_key_enabled: true }
+        ? {
+            apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: enc.kmsKeyArn },
+            bucket_key_enabled: true,
+          }
         : { apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } };
     expect(s).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, { rule: [rule] });
   });
@@ -131,7 +152,9 @@ describe.each(ENVS)('primary-%s', (env) => {
       rule: [
         expect.objectContaining({
           status: 'Enabled',
-          abort_incomplete_multipart_upload: [{ days_after_initiation: w.primary.lifecycle.abortIncompleteMultipartUploadDays }],
+          abort_incomplete_multipart_upload: [
+            { days_after_initiation: w.primary.lifecycle.abortIncompleteMultipartUploadDays },
+          ],
         }),
         expect.objectContaining({
           status: 'Enabled',
@@ -144,7 +167,14 @@ describe.each(ENVS)('primary-%s', (env) => {
           expiration: [{ days: w.primary.lifecycle.tombstoneExpirationDays }],
         }),
         ...(w.batchOperations.enabled
-          ? [{ id: 'expire-batch-operations-manifests-and-reports', status: 'Enabled', filter: [{ prefix: w.batchOperations.reportsPrefix }], expiration: [{ days: w.batchOperations.reportsExpirationDays }] }]
+          ? [
+              {
+                id: 'expire-batch-operations-manifests-and-reports',
+                status: 'Enabled',
+                filter: [{ prefix: w.batchOperations.reportsPrefix }],
+                expiration: [{ days: w.batchOperations.reportsExpirationDays }],
+              },
+            ]
           : []),
       ],
     });
@@ -159,13 +189,17 @@ describe.each(ENVS)('primary-%s', (env) => {
   });
 
   it('creates the app user (and in dev only, the local-development user), each with a secret for its key, but no key', () => {
-    const users = resources(s, 'aws_iam_user').map((u) => u.name).sort();
+    const users = resources(s, 'aws_iam_user')
+      .map((u) => u.name)
+      .sort();
     const expected = [w.primary.appUser.name, ...(w.primary.devUser ? [w.primary.devUser.name] : [])].sort();
     expect(users).toEqual(expected);
     expect(users).toHaveLength(env === 'dev' ? 2 : 1);
-    expect(resources(s, 'aws_secretsmanager_secret').map((x) => x.name).sort()).toEqual(
-      expected.map((u) => `bucketmove/${env}/${u}/aws-credentials`).sort(),
-    );
+    expect(
+      resources(s, 'aws_secretsmanager_secret')
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(expected.map((u) => `bucketmove/${env}/${u}/aws-credentials`).sort());
     expect(s).toHaveResource(SecretsmanagerSecret);
     // Keys and secret values are made by `npm run keys` and the rotation function, never by Terraform (no state holds them).
     expect(resources(s, 'aws_iam_access_key')).toEqual([]);
@@ -185,7 +219,11 @@ describe.each(ENVS)('primary-%s', (env) => {
     const outputs = json(s).output as Record<string, { value: string }>;
     expect(Object.keys(outputs).sort()).toEqual(
       [
-        'app_credentials_secret_arn', 'app_user_arn', 'bucket_arn', 'bucket_name', 'writer_role_arn',
+        'app_credentials_secret_arn',
+        'app_user_arn',
+        'bucket_arn',
+        'bucket_name',
+        'writer_role_arn',
         ...(env === 'dev' ? ['dev_credentials_secret_arn', 'dev_user_arn'] : []),
         ...(w.batchOperations.enabled
           ? ['batch_function_arn', 'batch_function_role_arn', 'batch_operations_role_arn', 'batch_reports_prefix']
@@ -204,7 +242,10 @@ describe.each(ENVS)('legacy-%s', (env) => {
   const w = ws[env];
 
   it('pins the provider to the legacy account, without default tags (they would retag imported resources)', () => {
-    expect(s).toHaveProviderWithProperties(AwsProvider, { allowed_account_ids: [w.legacy.accountId], region: w.legacy.region ?? w.region });
+    expect(s).toHaveProviderWithProperties(AwsProvider, {
+      allowed_account_ids: [w.legacy.accountId],
+      region: w.legacy.region ?? w.region,
+    });
     expect(json(s).provider.aws[0]).not.toHaveProperty('default_tags');
     expect(json(s).terraform.cloud.workspaces).toEqual({ name: w.terraformCloud!.workspaces.legacy });
   });
@@ -229,7 +270,10 @@ describe.each(ENVS)('legacy-%s', (env) => {
     expect(resources(s, 'aws_iam_access_key')).toEqual([]);
     // By key id (an approved deploy's), and by list index (stacks synthesized before keys were addressed by id).
     expect(json(s).removed).toEqual(
-      ['legacy-access-key', 'legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({ from: `aws_iam_access_key.${name}`, lifecycle: { destroy: false } })),
+      ['legacy-access-key', 'legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({
+        from: `aws_iam_access_key.${name}`,
+        lifecycle: { destroy: false },
+      })),
     );
   });
 
@@ -264,7 +308,10 @@ describe('legacy-prod with a teardown approval', () => {
       }),
     });
     expect(json(s).removed).toEqual(
-      ['legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({ from: `aws_iam_access_key.${name}`, lifecycle: { destroy: false } })),
+      ['legacy-access-key-0', 'legacy-access-key-1'].map((name) => ({
+        from: `aws_iam_access_key.${name}`,
+        lifecycle: { destroy: false },
+      })),
     );
   });
 
@@ -315,12 +362,24 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
     for (const env of ['dev', 'prod']) {
       const other = main.synth.get(`primary-${env}`);
       const r = json(other).resource;
-      expect([r.aws_lambda_function?.['batch-function'], r.aws_cloudwatch_log_group?.['batch-log-group']]).toEqual([undefined, undefined]);
+      expect([r.aws_lambda_function?.['batch-function'], r.aws_cloudwatch_log_group?.['batch-log-group']]).toEqual([
+        undefined,
+        undefined,
+      ]);
       // prod has the key rotation function's role besides the writer role; no Batch Operations role in either.
-      expect(resources(other, 'aws_iam_role').map((x) => x.name).sort()).toEqual(
-        [ws[env as 'dev' | 'prod'].primary.writerRoleName, ...(env === 'prod' ? ['bucketmove-key-rotation-prod'] : [])].sort(),
+      expect(
+        resources(other, 'aws_iam_role')
+          .map((x) => x.name)
+          .sort(),
+      ).toEqual(
+        [
+          ws[env as 'dev' | 'prod'].primary.writerRoleName,
+          ...(env === 'prod' ? ['bucketmove-key-rotation-prod'] : []),
+        ].sort(),
       );
-      expect(JSON.parse(r.aws_iam_role['writer-role'].assume_role_policy).Statement[0].Principal.AWS).toEqual(ws[env as 'dev' | 'prod'].migration.principals);
+      expect(JSON.parse(r.aws_iam_role['writer-role'].assume_role_policy).Statement[0].Principal.AWS).toEqual(
+        ws[env as 'dev' | 'prod'].migration.principals,
+      );
     }
   });
 
@@ -355,11 +414,15 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
   it('refuses a workspace too large for Lambda environment variables, in one line', () => {
     const big = { ...w, tags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`tag-${i}`, 'x'.repeat(100)])) };
     expect(() => workspaceForFunction(big)).toThrow(ConfigError);
-    expect(() => workspaceForFunction(big)).toThrow(/^staging: the workspace is \d+ bytes as the function's BUCKETMOVE_WORKSPACE, over Lambda's 4096-byte limit/);
+    expect(() => workspaceForFunction(big)).toThrow(
+      /^staging: the workspace is \d+ bytes as the function's BUCKETMOVE_WORKSPACE, over Lambda's 4096-byte limit/,
+    );
   });
 
   it('refuses, in one line, a function whose memory cannot hold the codec path of its largest object (the measured sizing)', () => {
-    expect(batchFunctionMemoryMb(w.codec, w.codec.type === 'plugin' ? 0 : w.codec.maxObjectBytes)).toBeLessThanOrEqual(b.memoryMb);
+    expect(batchFunctionMemoryMb(w.codec, w.codec.type === 'plugin' ? 0 : w.codec.maxObjectBytes)).toBeLessThanOrEqual(
+      b.memoryMb,
+    );
     expect(() => checkBatchFunctionMemory(w)).not.toThrow();
     const small = { ...w, batchOperations: { ...b, memoryMb: 128 } };
     expect(() => checkBatchFunctionMemory(small)).toThrow(ConfigError);
@@ -369,22 +432,31 @@ describe('S3 Batch Operations (batchOperations.enabled: staging on, dev and prod
     // Synth itself refuses it, before any stack is written.
     const dir = tempDir('ws-small-function');
     try {
-      for (const f of fs.readdirSync(path.dirname(w.file)).filter((f) => f.endsWith('.json'))) fs.copyFileSync(path.join(path.dirname(w.file), f), path.join(dir, f));
+      for (const f of fs.readdirSync(path.dirname(w.file)).filter((f) => f.endsWith('.json')))
+        fs.copyFileSync(path.join(path.dirname(w.file), f), path.join(dir, f));
       const raw = JSON.parse(fs.readFileSync(path.join(dir, 'staging.json'), 'utf8'));
       raw.batchOperations.memoryMb = 128;
       fs.writeFileSync(path.join(dir, 'staging.json'), JSON.stringify(raw));
-      expect(() => build({ workspacesDir: dir, envs: ['staging'] })).toThrow(/^staging: batchOperations\.memoryMb 128 cannot copy/);
+      expect(() => build({ workspacesDir: dir, envs: ['staging'] })).toThrow(
+        /^staging: batchOperations\.memoryMb 128 cannot copy/,
+      );
     } finally {
       cleanup(dir);
     }
   });
 
   it('keeps the function logs in its own group for the workspace retention', () => {
-    expect(s).toHaveResourceWithProperties(CloudwatchLogGroup, { name: `/aws/lambda/${b.functionName}`, retention_in_days: b.logRetentionDays });
+    expect(s).toHaveResourceWithProperties(CloudwatchLogGroup, {
+      name: `/aws/lambda/${b.functionName}`,
+      retention_in_days: b.logRetentionDays,
+    });
   });
 
   it('creates the function role trusted by Lambda and the job role trusted by Batch Operations, both for this account only', () => {
-    for (const [name, service] of [[b.functionRoleName, 'lambda.amazonaws.com'], [b.operationsRoleName, 'batchoperations.s3.amazonaws.com']]) {
+    for (const [name, service] of [
+      [b.functionRoleName, 'lambda.amazonaws.com'],
+      [b.operationsRoleName, 'batchoperations.s3.amazonaws.com'],
+    ]) {
       expect(JSON.parse(role(name).assume_role_policy).Statement).toEqual([
         expect.objectContaining({
           Effect: 'Allow',
@@ -463,9 +535,10 @@ describe('the function bundle', () => {
 });
 
 describe('the scheduled key rotation (primary.keyRotation: on by default, except in dev)', () => {
-  const role = (s: string | undefined) => resources(s, 'aws_iam_role').find((r) => r.name === `bucketmove-key-rotation-${'prod'}`);
+  const role = (s: string | undefined) =>
+    resources(s, 'aws_iam_role').find((r) => r.name === `bucketmove-key-rotation-${'prod'}`);
 
-  it('staging and prod rotate the app user\'s key every 45 days with a rotation function; dev has none', () => {
+  it("staging and prod rotate the app user's key every 45 days with a rotation function; dev has none", () => {
     for (const env of ['staging', 'prod'] as const) {
       const s = main.synth.get(`primary-${env}`)!;
       expect(s).toHaveResourceWithProperties(SecretsmanagerSecretRotation, {
@@ -492,42 +565,67 @@ describe('the scheduled key rotation (primary.keyRotation: on by default, except
       });
     }
     const dev = main.synth.get('primary-dev')!;
-    for (const type of ['aws_secretsmanager_secret_rotation', 'aws_lambda_function', 'aws_lambda_permission']) expect(resources(dev, type)).toEqual([]);
+    for (const type of ['aws_secretsmanager_secret_rotation', 'aws_lambda_function', 'aws_lambda_permission'])
+      expect(resources(dev, type)).toEqual([]);
   });
 
-  it('the function\'s role may manage only the rotated users\' keys and secrets, and read the Terraform Cloud token', () => {
+  it("the function's role may manage only the rotated users' keys and secrets, and read the Terraform Cloud token", () => {
     const s = main.synth.get('primary-prod')!;
     const w = ws.prod;
     const policy = JSON.parse(json(s).resource.aws_iam_role_policy['key-rotation-role-policy'].policy);
     expect(policy.Statement.map((x: { Sid: string; Resource: string[] }) => [x.Sid, x.Resource])).toEqual([
-      ['WriteItsOwnLogs', [`arn:aws:logs:eu-west-1:${w.primary.accountId}:log-group:/aws/lambda/bucketmove-key-rotation-prod:*`]],
+      [
+        'WriteItsOwnLogs',
+        [`arn:aws:logs:eu-west-1:${w.primary.accountId}:log-group:/aws/lambda/bucketmove-key-rotation-prod:*`],
+      ],
       ['RotateTheUsersAccessKeys', [`arn:aws:iam::${w.primary.accountId}:user/${w.primary.appUser.name}`]],
-      ['StageTheCredentialsSecrets', [`arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:bucketmove/prod/${w.primary.appUser.name}/aws-credentials-??????`]],
-      ['ReadTheTerraformCloudToken', [`arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:${w.terraformCloud!.app!.tokenSecret}-??????`]],
+      [
+        'StageTheCredentialsSecrets',
+        [
+          `arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:bucketmove/prod/${w.primary.appUser.name}/aws-credentials-??????`,
+        ],
+      ],
+      [
+        'ReadTheTerraformCloudToken',
+        [`arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:${w.terraformCloud!.app!.tokenSecret}-??????`],
+      ],
     ]);
     expect(JSON.parse(role(s)!.assume_role_policy).Statement).toEqual([
-      expect.objectContaining({ Principal: { Service: ['lambda.amazonaws.com'] }, Condition: { StringEquals: { 'aws:SourceAccount': w.primary.accountId } } }),
+      expect.objectContaining({
+        Principal: { Service: ['lambda.amazonaws.com'] },
+        Condition: { StringEquals: { 'aws:SourceAccount': w.primary.accountId } },
+      }),
     ]);
   });
 
-  it('dev can schedule it too, for both its users; the days are the workspace\'s (at most 45)', () => {
+  it("dev can schedule it too, for both its users; the days are the workspace's (at most 45)", () => {
     const dir = tempDir('ws-rotation');
     scratch.push(dir);
-    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
+    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json')))
+      fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
     const raw = JSON.parse(fs.readFileSync(path.join(dir, 'dev.json'), 'utf8'));
     raw.primary.keyRotation = { schedule: true, afterDays: 30, graceDays: 3 };
     raw.terraformCloud.app.tokenSecret = 'bucketmove/dev/terraform-cloud-token';
     fs.writeFileSync(path.join(dir, 'dev.json'), JSON.stringify(raw));
     const s = build({ workspacesDir: dir, envs: ['dev'] }).synth.get('primary-dev')!;
-    expect(resources(s, 'aws_secretsmanager_secret_rotation').map((r) => [r.secret_id, r.rotation_rules.automatically_after_days])).toEqual([
+    expect(
+      resources(s, 'aws_secretsmanager_secret_rotation').map((r) => [
+        r.secret_id,
+        r.rotation_rules.automatically_after_days,
+      ]),
+    ).toEqual([
       ['${aws_secretsmanager_secret.app-credentials.id}', 30],
       ['${aws_secretsmanager_secret.dev-credentials.id}', 30],
     ]);
     raw.primary.keyRotation = { schedule: true, afterDays: 60 };
-    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(/dev\.json: primary\.keyRotation\.afterDays: must be at most 45: a key lives two rotation periods .*Security Hub IAM\.3/);
+    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(
+      /dev\.json: primary\.keyRotation\.afterDays: must be at most 45: a key lives two rotation periods .*Security Hub IAM\.3/,
+    );
     raw.primary.keyRotation = { schedule: true };
     delete raw.terraformCloud.app.tokenSecret;
-    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(/dev\.json: terraformCloud\.app\.tokenSecret: is required when the key rotation is scheduled/);
+    expect(() => parseWorkspace(JSON.stringify(raw), path.join(dir, 'dev.json'))).toThrow(
+      /dev\.json: terraformCloud\.app\.tokenSecret: is required when the key rotation is scheduled/,
+    );
   });
 });
 
@@ -548,7 +646,11 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
         },
       ]);
       expect(json(s).output.access_log_bucket.value).toBe('${aws_s3_bucket.access-log-bucket.bucket}');
-      expect(only(s, 'aws_s3_bucket').map((b) => b.bucket).sort()).toEqual([ws[env].primary.bucket, logBucketOf(env)].sort());
+      expect(
+        only(s, 'aws_s3_bucket')
+          .map((b) => b.bucket)
+          .sort(),
+      ).toEqual([ws[env].primary.bucket, logBucketOf(env)].sort());
     }
     const dev = main.synth.get('primary-dev')!;
     expect(only(dev, 'aws_s3_bucket_logging')).toEqual([]);
@@ -558,7 +660,11 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
   it('hardens the log bucket: public access blocked, ACLs off, SSE-S3 (SSE-KMS cannot receive access logs), expiry, prevent_destroy', () => {
     const s = main.synth.get('primary-prod')!;
     const r = json(s).resource;
-    expect(r.aws_s3_bucket['access-log-bucket']).toMatchObject({ bucket: logBucketOf('prod'), force_destroy: false, lifecycle: { prevent_destroy: true } });
+    expect(r.aws_s3_bucket['access-log-bucket']).toMatchObject({
+      bucket: logBucketOf('prod'),
+      force_destroy: false,
+      lifecycle: { prevent_destroy: true },
+    });
     expect(r.aws_s3_bucket_public_access_block['access-log-public-access-block']).toMatchObject({
       bucket: '${aws_s3_bucket.access-log-bucket.id}',
       block_public_acls: true,
@@ -566,23 +672,37 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
       ignore_public_acls: true,
       restrict_public_buckets: true,
     });
-    expect(r.aws_s3_bucket_ownership_controls['access-log-ownership'].rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
+    expect(r.aws_s3_bucket_ownership_controls['access-log-ownership'].rule).toEqual({
+      object_ownership: 'BucketOwnerEnforced',
+    });
     expect(r.aws_s3_bucket_server_side_encryption_configuration['access-log-encryption'].rule).toEqual([
       { apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } },
     ]);
     expect(r.aws_s3_bucket_lifecycle_configuration['access-log-lifecycle'].rule).toEqual([
       { id: 'expire-access-logs', status: 'Enabled', filter: [{ prefix: '' }], expiration: [{ days: 365 }] },
-      { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{ prefix: '' }], abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }] },
+      {
+        id: 'abort-incomplete-multipart-uploads',
+        status: 'Enabled',
+        filter: [{ prefix: '' }],
+        abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+      },
     ]);
     const policy = JSON.parse(r.aws_s3_bucket_policy['access-log-bucket-policy'].policy);
-    expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'S3ServerAccessLogDelivery']);
+    expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual([
+      'DenyInsecureTransport',
+      'DenyOutdatedTls',
+      'S3ServerAccessLogDelivery',
+    ]);
     expect(policy.Statement[2]).toEqual({
       Sid: 'S3ServerAccessLogDelivery',
       Effect: 'Allow',
       Principal: { Service: ['logging.s3.amazonaws.com'] },
       Action: ['s3:PutObject'],
       Resource: [`arn:aws:s3:::${logBucketOf('prod')}/s3-access-logs/*`],
-      Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${ws.prod.primary.bucket}` }, StringEquals: { 'aws:SourceAccount': ws.prod.primary.accountId } },
+      Condition: {
+        ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${ws.prod.primary.bucket}` },
+        StringEquals: { 'aws:SourceAccount': ws.prod.primary.accountId },
+      },
     });
   });
 
@@ -606,7 +726,9 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
       const s = variant.synth.get('primary-dev')!;
       expect(json(s).resource.aws_s3_bucket['access-log-bucket'].bucket).toBe('acme-chat-photos-dev-logs');
       expect(only(s, 'aws_s3_bucket_logging')).toHaveLength(1);
-      expect(json(s).resource.aws_s3_bucket_lifecycle_configuration['access-log-lifecycle'].rule[0].expiration).toEqual([{ days: 30 }]);
+      expect(json(s).resource.aws_s3_bucket_lifecycle_configuration['access-log-lifecycle'].rule[0].expiration).toEqual(
+        [{ days: 30 }],
+      );
     });
 
     it('"none" turns it off', () => {
@@ -615,7 +737,7 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
       expect(json(s).resource.aws_s3_bucket['access-log-bucket']).toBeUndefined();
     });
 
-    it('a named trail records the S3 data events of the bucket\'s objects instead, into the log bucket', () => {
+    it("a named trail records the S3 data events of the bucket's objects instead, into the log bucket", () => {
       const s = variant.synth.get('primary-prod')!;
       const r = json(s).resource;
       expect(only(s, 'aws_s3_bucket_logging')).toEqual([]);
@@ -640,7 +762,11 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
       const trailArn = `arn:aws:cloudtrail:eu-west-1:${ws.prod.primary.accountId}:trail/bucketmove-prod-photos`;
       const policy = JSON.parse(r.aws_s3_bucket_policy['access-log-bucket-policy'].policy);
       expect(policy.Statement.slice(2)).toEqual([
-        expect.objectContaining({ Sid: 'CloudTrailAclCheck', Action: ['s3:GetBucketAcl'], Condition: { StringEquals: { 'aws:SourceArn': trailArn } } }),
+        expect.objectContaining({
+          Sid: 'CloudTrailAclCheck',
+          Action: ['s3:GetBucketAcl'],
+          Condition: { StringEquals: { 'aws:SourceArn': trailArn } },
+        }),
         expect.objectContaining({
           Sid: 'CloudTrailDelivery',
           Action: ['s3:PutObject'],
@@ -653,17 +779,22 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
     it('refuses a default log bucket name S3 would refuse, in one line naming the field', () => {
       expect(() =>
         parseWorkspace(
-          JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(ROOT, 'workspaces', 'prod.json'), 'utf8')), primary: { ...ws.prod.primary, bucket: `a${'b'.repeat(52)}` } }),
+          JSON.stringify({
+            ...JSON.parse(fs.readFileSync(path.join(ROOT, 'workspaces', 'prod.json'), 'utf8')),
+            primary: { ...ws.prod.primary, bucket: `a${'b'.repeat(52)}` },
+          }),
           path.join(dir, 'prod.json'),
         ),
-      ).toThrow(/prod\.json: primary\.accessLogs\.bucket: the default log bucket "ab+-access-logs" must be 3 to 63 characters long: name one in primary\.accessLogs\.bucket$/);
+      ).toThrow(
+        /prod\.json: primary\.accessLogs\.bucket: the default log bucket "ab+-access-logs" must be 3 to 63 characters long: name one in primary\.accessLogs\.bucket$/,
+      );
     });
   });
 });
 
 describe('source layout rules', () => {
-  const shipped = ['main.ts', ...fs.readdirSync(path.join(ROOT, 'stacks')).map((f) => path.join('stacks', f))].filter((f) =>
-    f.endsWith('.ts'),
+  const shipped = ['main.ts', ...fs.readdirSync(path.join(ROOT, 'stacks')).map((f) => path.join('stacks', f))].filter(
+    (f) => f.endsWith('.ts'),
   );
   const text = (f: string) => fs.readFileSync(path.join(ROOT, f), 'utf8');
 
@@ -672,9 +803,12 @@ describe('source layout rules', () => {
     expect(text(f)).not.toMatch(/@cloud-copilot/);
   });
 
-  it.each(shipped.filter((f) => !/stacks\/(perms|policies)\.ts$/.test(f)))('%s names no IAM action or condition key itself', (f) => {
-    expect(text(f)).not.toMatch(/['"`](s3|kms|sts|iam|secretsmanager|logs|lambda):[A-Za-z*]/);
-  });
+  it.each(shipped.filter((f) => !/stacks\/(perms|policies)\.ts$/.test(f)))(
+    '%s names no IAM action or condition key itself',
+    (f) => {
+      expect(text(f)).not.toMatch(/['"`](s3|kms|sts|iam|secretsmanager|logs|lambda):[A-Za-z*]/);
+    },
+  );
 
   it('policies.ts takes every Action list from perms.ts (no literal action lists)', () => {
     expect(text(path.join('stacks', 'policies.ts'))).not.toMatch(/Action:\s*(\[\s*)?['"`]/);

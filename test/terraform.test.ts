@@ -77,7 +77,11 @@ function zipsOf(dir: string): string[] {
   if (!fs.existsSync(assets)) return [];
   return (fs.readdirSync(assets, { recursive: true }) as string[])
     .filter((f) => f.endsWith('.zip'))
-    .map((f) => createHash('sha256').update(fs.readFileSync(path.join(assets, f))).digest('base64'));
+    .map((f) =>
+      createHash('sha256')
+        .update(fs.readFileSync(path.join(assets, f)))
+        .digest('base64'),
+    );
 }
 /** The teardown interlock, exercised on legacy-prod with a state that holds the imported resources. */
 const teardown = new Map<string, TfResult | TfJson>();
@@ -96,7 +100,12 @@ beforeAll(async () => {
   });
   const planJobs = ENVS.map((env) => async () => {
     const name = `primary-${env}`;
-    const dir = writeRoot(path.join(work, 'plan'), name, offlinePlanConfig(get(synth.stacks, name)), get(synth.dirs, name));
+    const dir = writeRoot(
+      path.join(work, 'plan'),
+      name,
+      offlinePlanConfig(get(synth.stacks, name)),
+      get(synth.dirs, name),
+    );
     zips.set(name, zipsOf(dir));
     await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
     await mustTerraform(dir, ['plan', '-input=false', '-lock=false', '-out=plan.bin']);
@@ -117,20 +126,22 @@ beforeAll(async () => {
   const offline = ['-input=false', '-lock=false', '-refresh=false'];
   // The approved stack imports the listed key: the provider reads it from IAM, here a fake that knows both keys.
   fakeIam = await startFakeIam(l.appUser.name, both);
-  const teardownPlan = (label: string, isApproved: boolean, tfstate: TfJson, destroy = false) => async () => {
-    const json = isApproved ? get(approved.stacks, 'legacy-prod') : get(synth.stacks, 'legacy-prod');
-    const dir = writeRoot(path.join(work, 'teardown'), label, offlinePlanConfig(json, { iamEndpoint: fakeIam!.url }));
-    await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
-    fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(tfstate));
-    const args = ['plan', ...(destroy ? ['-destroy'] : []), ...offline];
-    // Unapproved, a destroy must be refused: keep Terraform's answer. Otherwise the plan, as JSON.
-    if (destroy && !isApproved) {
-      teardown.set(label, await terraform(dir, args));
-      return;
-    }
-    await mustTerraform(dir, [...args, '-out=plan.bin']);
-    teardown.set(label, JSON.parse(await mustTerraform(dir, ['show', '-json', 'plan.bin'])));
-  };
+  const teardownPlan =
+    (label: string, isApproved: boolean, tfstate: TfJson, destroy = false) =>
+    async () => {
+      const json = isApproved ? get(approved.stacks, 'legacy-prod') : get(synth.stacks, 'legacy-prod');
+      const dir = writeRoot(path.join(work, 'teardown'), label, offlinePlanConfig(json, { iamEndpoint: fakeIam!.url }));
+      await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
+      fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(tfstate));
+      const args = ['plan', ...(destroy ? ['-destroy'] : []), ...offline];
+      // Unapproved, a destroy must be refused: keep Terraform's answer. Otherwise the plan, as JSON.
+      if (destroy && !isApproved) {
+        teardown.set(label, await terraform(dir, args));
+        return;
+      }
+      await mustTerraform(dir, [...args, '-out=plan.bin']);
+      teardown.set(label, JSON.parse(await mustTerraform(dir, ['show', '-json', 'plan.bin'])));
+    };
   const teardownJobs = [
     // Ordinary deploys over states from stacks that managed keys: by list index (before keys were addressed by id),
     // and by key id (an approved deploy whose approval lapsed before the destroy).
@@ -144,9 +155,17 @@ beforeAll(async () => {
     teardownPlan('approved:destroy', true, state(true, l.appUser.accessKeyIds, 'key-id'), true),
   ];
   const moveJob = async () => {
-    const dir = writeRoot(path.join(work, 'move'), 'primary-prod', offlinePlanConfig(get(synth.stacks, 'primary-prod')), get(synth.dirs, 'primary-prod'));
+    const dir = writeRoot(
+      path.join(work, 'move'),
+      'primary-prod',
+      offlinePlanConfig(get(synth.stacks, 'primary-prod')),
+      get(synth.dirs, 'primary-prod'),
+    );
     await mustTerraform(dir, ['init', '-backend=false', '-input=false']);
-    fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(stateWithTerraformKeys(ws.prod.primary.appUser.name)));
+    fs.writeFileSync(
+      path.join(dir, 'terraform.tfstate'),
+      JSON.stringify(stateWithTerraformKeys(ws.prod.primary.appUser.name)),
+    );
     await mustTerraform(dir, ['plan', '-input=false', '-lock=false', '-refresh=false', '-out=move.bin']);
     moved.set('plan', JSON.parse(await mustTerraform(dir, ['show', '-json', 'move.bin'])));
   };
@@ -154,7 +173,15 @@ beforeAll(async () => {
     const fn = get(synth.stacks, 'primary-staging').resource.aws_lambda_function['batch-function'];
     const json = offlinePlanConfig(get(synth.stacks, 'primary-staging'));
     json.resource = {
-      aws_lambda_function: { probe: { ...fn, runtime: 'nodejs24.x', depends_on: undefined, logging_config: undefined, role: 'arn:aws:iam::210987654321:role/x' } },
+      aws_lambda_function: {
+        probe: {
+          ...fn,
+          runtime: 'nodejs24.x',
+          depends_on: undefined,
+          logging_config: undefined,
+          role: 'arn:aws:iam::210987654321:role/x',
+        },
+      },
     };
     delete json.output;
     delete json.removed;
@@ -183,7 +210,9 @@ function stateWithTerraformKeys(userName: string): TfJson {
     type,
     name,
     provider,
-    instances: [{ schema_version: 0, attributes, sensitive_attributes: sensitive.map((a) => [{ type: 'get_attr', value: a }]) }],
+    instances: [
+      { schema_version: 0, attributes, sensitive_attributes: sensitive.map((a) => [{ type: 'get_attr', value: a }]) },
+    ],
   });
   const secretArn = `arn:aws:secretsmanager:eu-west-1:210987654321:secret:bucketmove/prod/${userName}/aws-credentials-AbCdEf`;
   return {
@@ -193,8 +222,32 @@ function stateWithTerraformKeys(userName: string): TfJson {
     lineage: '0f1e2d3c-0000-4000-8000-000000000000',
     outputs: {},
     resources: [
-      resource('aws_iam_access_key', 'app-access-key', { id: 'AKIAFROMSTATE0000001', user: userName, status: 'Active', secret: 'state-held-secret-half', ses_smtp_password_v4: 'state-held-smtp' }, ['secret', 'ses_smtp_password_v4']),
-      resource('aws_secretsmanager_secret_version', 'app-credentials-value', { id: `${secretArn}|v1`, arn: secretArn, secret_id: secretArn, version_id: 'v1', secret_string: '{"AWS_ACCESS_KEY_ID":"AKIAFROMSTATE0000001","AWS_SECRET_ACCESS_KEY":"state-held-secret-half"}', version_stages: ['AWSCURRENT'] }, ['secret_string']),
+      resource(
+        'aws_iam_access_key',
+        'app-access-key',
+        {
+          id: 'AKIAFROMSTATE0000001',
+          user: userName,
+          status: 'Active',
+          secret: 'state-held-secret-half',
+          ses_smtp_password_v4: 'state-held-smtp',
+        },
+        ['secret', 'ses_smtp_password_v4'],
+      ),
+      resource(
+        'aws_secretsmanager_secret_version',
+        'app-credentials-value',
+        {
+          id: `${secretArn}|v1`,
+          arn: secretArn,
+          secret_id: secretArn,
+          version_id: 'v1',
+          secret_string:
+            '{"AWS_ACCESS_KEY_ID":"AKIAFROMSTATE0000001","AWS_SECRET_ACCESS_KEY":"state-held-secret-half"}',
+          version_stages: ['AWSCURRENT'],
+        },
+        ['secret_string'],
+      ),
     ],
   };
 }
@@ -202,7 +255,14 @@ function stateWithTerraformKeys(userName: string): TfJson {
 describe('terraform init + validate, offline, for every synthesized stack', () => {
   it('covers the six stacks, the approved teardown variant and the CloudTrail variant', () => {
     expect(roots.map(([n]) => n).sort()).toEqual([
-      'legacy-dev', 'legacy-prod', 'legacy-prod-approved', 'legacy-staging', 'primary-dev', 'primary-prod', 'primary-prod-cloudtrail', 'primary-staging',
+      'legacy-dev',
+      'legacy-prod',
+      'legacy-prod-approved',
+      'legacy-staging',
+      'primary-dev',
+      'primary-prod',
+      'primary-prod-cloudtrail',
+      'primary-staging',
     ]);
   });
 
@@ -224,7 +284,9 @@ function expectedAddresses(w: LoadedWorkspace): string[] {
     `aws_iam_user_policy.${id}-user-policy`,
     `aws_secretsmanager_secret.${id}-credentials`,
     // Scheduled rotation: Secrets Manager may invoke the function for this secret, every afterDays.
-    ...(keyRotationOf(w).schedule ? [`aws_lambda_permission.${id}-key-rotation-permission`, `aws_secretsmanager_secret_rotation.${id}-key-rotation`] : []),
+    ...(keyRotationOf(w).schedule
+      ? [`aws_lambda_permission.${id}-key-rotation-permission`, `aws_secretsmanager_secret_rotation.${id}-key-rotation`]
+      : []),
   ];
   return [
     'aws_s3_bucket.bucket',
@@ -285,7 +347,8 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
   });
 
   it('only creates: no delete, replace or update action', () => {
-    for (const rc of plan().resource_changes as TfJson[]) expect([rc.address, rc.change.actions]).toEqual([rc.address, ['create']]);
+    for (const rc of plan().resource_changes as TfJson[])
+      expect([rc.address, rc.change.actions]).toEqual([rc.address, ['create']]);
     expect(JSON.stringify(plan().resource_changes)).not.toContain('"delete"');
   });
 
@@ -308,7 +371,9 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
         'aws_s3_bucket_policy.bucket-policy.policy',
         ...(w.primary.devUser ? ['aws_iam_user_policy.dev-user-policy.policy'] : []),
         ...(accessLogsOf(w) ? ['aws_s3_bucket_policy.access-log-bucket-policy.policy'] : []),
-        ...(keyRotationOf(w).schedule ? ['aws_iam_role.key-rotation-role.assume_role_policy', 'aws_iam_role_policy.key-rotation-role-policy.policy'] : []),
+        ...(keyRotationOf(w).schedule
+          ? ['aws_iam_role.key-rotation-role.assume_role_policy', 'aws_iam_role_policy.key-rotation-role-policy.policy']
+          : []),
         ...(w.batchOperations.enabled
           ? [
               'aws_iam_role.batch-function-role.assume_role_policy',
@@ -324,8 +389,14 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
   it('plans the bucket policy with the TLS denies and the conditional-write deny for the writer role', () => {
     const doc = JSON.parse(change('aws_s3_bucket_policy.bucket-policy').after.policy);
     const bySid = Object.fromEntries((doc.Statement as TfJson[]).map((s) => [s.Sid, s]));
-    expect(bySid.DenyInsecureTransport).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
-    expect(bySid.DenyOutdatedTls).toMatchObject({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } } });
+    expect(bySid.DenyInsecureTransport).toMatchObject({
+      Effect: 'Deny',
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    expect(bySid.DenyOutdatedTls).toMatchObject({
+      Effect: 'Deny',
+      Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
+    });
     expect(bySid.DenyMigrationWritesWithoutIfNoneMatch).toEqual({
       Sid: 'DenyMigrationWritesWithoutIfNoneMatch',
       Effect: 'Deny',
@@ -343,14 +414,22 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
       Effect: 'Deny',
       Principal: '*',
       Action: ['s3:PutObject'],
-      Condition: { Null: { 's3:x-amz-server-side-encryption': 'false' }, StringNotEquals: { 's3:x-amz-server-side-encryption': enc.type === 'SSE-KMS' ? 'aws:kms' : 'AES256' } },
+      Condition: {
+        Null: { 's3:x-amz-server-side-encryption': 'false' },
+        StringNotEquals: { 's3:x-amz-server-side-encryption': enc.type === 'SSE-KMS' ? 'aws:kms' : 'AES256' },
+      },
     });
     expect(bySid.DenyOtherKmsKey?.Condition).toEqual(
       enc.type === 'SSE-KMS'
-        ? { Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' }, StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': enc.kmsKeyArn } }
+        ? {
+            Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+            StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': enc.kmsKeyArn },
+          }
         : undefined,
     );
-    expect(bySid.DenyCustomerProvidedKeys.Condition).toEqual({ Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } });
+    expect(bySid.DenyCustomerProvidedKeys.Condition).toEqual({
+      Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' },
+    });
   });
 
   it('plans the hardened bucket settings', () => {
@@ -361,10 +440,14 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
       ignore_public_acls: true,
       restrict_public_buckets: true,
     });
-    expect(change('aws_s3_bucket_ownership_controls.ownership').after.rule).toEqual([{ object_ownership: 'BucketOwnerEnforced' }]);
+    expect(change('aws_s3_bucket_ownership_controls.ownership').after.rule).toEqual([
+      { object_ownership: 'BucketOwnerEnforced' },
+    ]);
     const sse = change('aws_s3_bucket_server_side_encryption_configuration.encryption').after.rule[0];
     if (w.primary.encryption.type === 'SSE-KMS') {
-      expect(sse.apply_server_side_encryption_by_default).toEqual([{ sse_algorithm: 'aws:kms', kms_master_key_id: w.primary.encryption.kmsKeyArn }]);
+      expect(sse.apply_server_side_encryption_by_default).toEqual([
+        { sse_algorithm: 'aws:kms', kms_master_key_id: w.primary.encryption.kmsKeyArn },
+      ]);
       expect(sse.bucket_key_enabled).toBe(true);
     } else {
       expect(sse.apply_server_side_encryption_by_default).toEqual([{ sse_algorithm: 'AES256', kms_master_key_id: '' }]);
@@ -380,8 +463,12 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
       ...(w.batchOperations.enabled ? [['expire-batch-operations-manifests-and-reports', 'Enabled']] : []),
     ]);
     expect(rules[2].filter).toEqual([expect.objectContaining({ tag: [{ key: 'bucketmove', value: 'tombstone' }] })]);
-    expect(rules[2].expiration).toEqual([expect.objectContaining({ days: w.primary.lifecycle.tombstoneExpirationDays })]);
-    expect(rules[0].abort_incomplete_multipart_upload).toEqual([{ days_after_initiation: w.primary.lifecycle.abortIncompleteMultipartUploadDays }]);
+    expect(rules[2].expiration).toEqual([
+      expect.objectContaining({ days: w.primary.lifecycle.tombstoneExpirationDays }),
+    ]);
+    expect(rules[0].abort_incomplete_multipart_upload).toEqual([
+      { days_after_initiation: w.primary.lifecycle.abortIncompleteMultipartUploadDays },
+    ]);
     expect(rules[1].noncurrent_version_expiration).toEqual([
       expect.objectContaining({ noncurrent_days: w.primary.lifecycle.noncurrentVersionExpirationDays }),
     ]);
@@ -391,29 +478,40 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
     const types = (plan().resource_changes as TfJson[]).map((r) => r.type);
     expect(types).not.toContain('aws_iam_access_key');
     expect(types).not.toContain('aws_secretsmanager_secret_version');
-    expect(change('aws_secretsmanager_secret.app-credentials').after.name).toBe(`bucketmove/${env}/${w.primary.appUser.name}/aws-credentials`);
+    expect(change('aws_secretsmanager_secret.app-credentials').after.name).toBe(
+      `bucketmove/${env}/${w.primary.appUser.name}/aws-credentials`,
+    );
     expect(secretsInPlan(plan())).toEqual([]);
   });
 
-  it(keyRotationOf(w).schedule ? 'rotates the keys on a schedule of at most 45 days (keys at most 90 days old) with the function' : 'schedules no rotation (dev: rotated by hand with npm run keys)', () => {
-    const rotations = (plan().resource_changes as TfJson[]).filter((r) => r.type === 'aws_secretsmanager_secret_rotation');
-    if (!keyRotationOf(w).schedule) {
-      expect(rotations).toEqual([]);
-      return;
-    }
-    expect(rotations.map((r) => r.change.after.rotation_rules)).toEqual([[expect.objectContaining({ automatically_after_days: keyRotationOf(w).afterDays })]]);
-    expect(keyRotationOf(w).afterDays).toBeLessThanOrEqual(45);
-    expect(change('aws_lambda_function.key-rotation-function').after).toMatchObject({
-      function_name: keyRotationOf(w).functionName,
-      runtime: 'nodejs22.x',
-      handler: 'index.handler',
-      timeout: 300,
-    });
-    expect(change('aws_lambda_permission.app-key-rotation-permission').after).toMatchObject({
-      action: 'lambda:InvokeFunction',
-      principal: 'secretsmanager.amazonaws.com',
-    });
-  });
+  it(
+    keyRotationOf(w).schedule
+      ? 'rotates the keys on a schedule of at most 45 days (keys at most 90 days old) with the function'
+      : 'schedules no rotation (dev: rotated by hand with npm run keys)',
+    () => {
+      const rotations = (plan().resource_changes as TfJson[]).filter(
+        (r) => r.type === 'aws_secretsmanager_secret_rotation',
+      );
+      if (!keyRotationOf(w).schedule) {
+        expect(rotations).toEqual([]);
+        return;
+      }
+      expect(rotations.map((r) => r.change.after.rotation_rules)).toEqual([
+        [expect.objectContaining({ automatically_after_days: keyRotationOf(w).afterDays })],
+      ]);
+      expect(keyRotationOf(w).afterDays).toBeLessThanOrEqual(45);
+      expect(change('aws_lambda_function.key-rotation-function').after).toMatchObject({
+        function_name: keyRotationOf(w).functionName,
+        runtime: 'nodejs22.x',
+        handler: 'index.handler',
+        timeout: 300,
+      });
+      expect(change('aws_lambda_permission.app-key-rotation-permission').after).toMatchObject({
+        action: 'lambda:InvokeFunction',
+        principal: 'secretsmanager.amazonaws.com',
+      });
+    },
+  );
 
   it('plans the outputs: names and ARNs, none sensitive', () => {
     const outputs = plan().output_changes as Record<string, { after_sensitive: boolean }>;
@@ -453,10 +551,15 @@ describe('terraform plan of the Batch Operations resources in primary-staging', 
     });
     // Terraform hashed the zip cdktf packaged from the bundle folder: the function updates when the code changes. (The
     // stack's other zip is the key rotation function's.)
-    expect(zips.get('primary-staging')!.sort()).toEqual([fn.source_code_hash, after('aws_lambda_function.key-rotation-function').source_code_hash].sort());
+    expect(zips.get('primary-staging')!.sort()).toEqual(
+      [fn.source_code_hash, after('aws_lambda_function.key-rotation-function').source_code_hash].sort(),
+    );
     const [{ variables }] = fn.environment;
     expect(Object.keys(variables)).toEqual(['BUCKETMOVE_WORKSPACE']);
-    expect(JSON.parse(variables.BUCKETMOVE_WORKSPACE)).toMatchObject({ env: 'staging', batchOperations: { enabled: true } });
+    expect(JSON.parse(variables.BUCKETMOVE_WORKSPACE)).toMatchObject({
+      env: 'staging',
+      batchOperations: { enabled: true },
+    });
   });
 
   it('plans the log group with its retention and the tags', () => {
@@ -470,7 +573,10 @@ describe('terraform plan of the Batch Operations resources in primary-staging', 
   it('plans both service roles with their aws:SourceAccount condition, and the writer trusting the function role', () => {
     const trust = (address: string) => JSON.parse(after(address).assume_role_policy).Statement;
     expect(trust('aws_iam_role.batch-function-role')).toEqual([
-      expect.objectContaining({ Principal: { Service: ['lambda.amazonaws.com'] }, Condition: { StringEquals: { 'aws:SourceAccount': account } } }),
+      expect.objectContaining({
+        Principal: { Service: ['lambda.amazonaws.com'] },
+        Condition: { StringEquals: { 'aws:SourceAccount': account } },
+      }),
     ]);
     expect(trust('aws_iam_role.batch-operations-role')).toEqual([
       expect.objectContaining({
@@ -497,20 +603,42 @@ describe('terraform plan of the Batch Operations resources in primary-staging', 
 describe('no planned attribute of any stack holds a secret', () => {
   const all = () => [
     ...ENVS.map((env) => [`primary-${env}`, get(plans, `primary-${env}`)] as const),
-    ['legacy-prod (the next deploy over imported resources, keys by index)', teardown.get('unapproved:deploy-over-index-keys') as TfJson] as const,
-    ['legacy-prod (the next deploy over imported resources, keys by id)', teardown.get('unapproved:deploy-over-key-id-keys') as TfJson] as const,
+    [
+      'legacy-prod (the next deploy over imported resources, keys by index)',
+      teardown.get('unapproved:deploy-over-index-keys') as TfJson,
+    ] as const,
+    [
+      'legacy-prod (the next deploy over imported resources, keys by id)',
+      teardown.get('unapproved:deploy-over-key-id-keys') as TfJson,
+    ] as const,
     ['legacy-prod approved', teardown.get('approved:deploy') as TfJson] as const,
     ['primary-prod over a state that held the keys (the move)', get(moved, 'plan')] as const,
   ];
 
   it('walks every plan: no sensitive value, and none of the secret attributes set or to be computed', () => {
-    expect(SECRET_ATTRIBUTES).toEqual(['secret', 'ses_smtp_password_v4', 'secret_string', 'secret_binary', 'password', 'encrypted_secret', 'encrypted_password', 'private_key', 'token']);
+    expect(SECRET_ATTRIBUTES).toEqual([
+      'secret',
+      'ses_smtp_password_v4',
+      'secret_string',
+      'secret_binary',
+      'password',
+      'encrypted_secret',
+      'encrypted_password',
+      'private_key',
+      'token',
+    ]);
     for (const [name, plan] of all()) expect([name, secretsInPlan(plan)]).toEqual([name, []]);
   });
 
   it('the walker finds one when there is one (a plan of the stack as it was, with its key and secret version)', () => {
     const plan = get(moved, 'plan');
-    const before = { ...plan, resource_changes: (plan.resource_changes as TfJson[]).map((r) => ({ ...r, change: { ...r.change, after: r.change.before, after_sensitive: r.change.before_sensitive, after_unknown: {} } })) };
+    const before = {
+      ...plan,
+      resource_changes: (plan.resource_changes as TfJson[]).map((r) => ({
+        ...r,
+        change: { ...r.change, after: r.change.before, after_sensitive: r.change.before_sensitive, after_unknown: {} },
+      })),
+    };
     expect(secretsInPlan(before)).toEqual([
       'aws_iam_access_key.app-access-key: secret (sensitive)',
       'aws_iam_access_key.app-access-key: ses_smtp_password_v4 (sensitive)',
@@ -522,17 +650,20 @@ describe('no planned attribute of any stack holds a secret', () => {
 describe('the move of a deployed stack whose state holds the keys', () => {
   it('forgets the access key and the secret version (removed blocks): no delete, the key the app runs with stays', () => {
     const plan = get(moved, 'plan');
-    const actions = Object.fromEntries((plan.resource_changes as TfJson[]).map((r) => [r.address, r.change.actions.join(',')]));
+    const actions = Object.fromEntries(
+      (plan.resource_changes as TfJson[]).map((r) => [r.address, r.change.actions.join(',')]),
+    );
     expect(actions['aws_iam_access_key.app-access-key']).toBe('forget');
     expect(actions['aws_secretsmanager_secret_version.app-credentials-value']).toBe('forget');
     expect(Object.values(actions)).not.toContain('delete');
   });
 });
 
-describe('the functions\' runtime and the pinned provider', () => {
+describe("the functions' runtime and the pinned provider", () => {
   it('hashicorp/aws 5.100.0 refuses nodejs24.x (so the functions run nodejs22.x until the provider moves)', () => {
     expect(runtime24!.code).not.toBe(0);
-    const [diagnostic] = (JSON.parse(runtime24!.stdout) as { diagnostics: { summary: string; address: string }[] }).diagnostics;
+    const [diagnostic] = (JSON.parse(runtime24!.stdout) as { diagnostics: { summary: string; address: string }[] })
+      .diagnostics;
     expect(diagnostic.address).toBe('aws_lambda_function.probe');
     expect(diagnostic.summary).toMatch(/^expected runtime to be one of \[.*"nodejs22\.x"\], got nodejs24\.x$/);
   });
@@ -542,9 +673,16 @@ describe('the teardown interlock of legacy-prod, enforced by Terraform (offline,
   const [KEY] = ws.prod.legacy.appUser.accessKeyIds;
   const keyAt = (id: string) => `aws_iam_access_key.legacy-access-key["${id}"]`;
   const plan = (label: string) => teardown.get(label) as TfJson;
-  const actions = (p: TfJson) => Object.fromEntries((p.resource_changes as TfJson[]).map((r) => [r.address, r.change.actions.join(',')]));
-  const imports = (p: TfJson) => (p.resource_changes as TfJson[]).filter((r) => r.change.importing).map((r) => [r.address, r.change.importing.id]);
-  const untouched = { 'aws_iam_role.reader-role': 'create', 'aws_iam_role_policy.reader-role-policy': 'create', 'aws_iam_user.legacy-user': 'no-op', 'aws_s3_bucket.legacy-bucket': 'no-op' };
+  const actions = (p: TfJson) =>
+    Object.fromEntries((p.resource_changes as TfJson[]).map((r) => [r.address, r.change.actions.join(',')]));
+  const imports = (p: TfJson) =>
+    (p.resource_changes as TfJson[]).filter((r) => r.change.importing).map((r) => [r.address, r.change.importing.id]);
+  const untouched = {
+    'aws_iam_role.reader-role': 'create',
+    'aws_iam_role_policy.reader-role-policy': 'create',
+    'aws_iam_user.legacy-user': 'no-op',
+    'aws_s3_bucket.legacy-bucket': 'no-op',
+  };
 
   it('the workspace lists one key; the states also hold a key dropped from it', () => {
     expect(ws.prod.legacy.appUser.accessKeyIds).toEqual([KEY]);
@@ -552,7 +690,11 @@ describe('the teardown interlock of legacy-prod, enforced by Terraform (offline,
 
   it('an ordinary deploy over keys a stack managed by list index releases both (the dropped one too), destroys none', () => {
     const p = plan('unapproved:deploy-over-index-keys');
-    expect(actions(p)).toEqual({ ...untouched, 'aws_iam_access_key.legacy-access-key-0': 'forget', 'aws_iam_access_key.legacy-access-key-1': 'forget' });
+    expect(actions(p)).toEqual({
+      ...untouched,
+      'aws_iam_access_key.legacy-access-key-0': 'forget',
+      'aws_iam_access_key.legacy-access-key-1': 'forget',
+    });
     expect(JSON.stringify(p.resource_changes)).not.toContain('"delete"');
   });
 

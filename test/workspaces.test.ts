@@ -5,7 +5,14 @@
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkWorkspacesTogether, listEnvs, loadWorkspace, parseWorkspace, workspacesDir, type LoadedWorkspace } from '../workspaces/load';
+import {
+  checkWorkspacesTogether,
+  listEnvs,
+  loadWorkspace,
+  parseWorkspace,
+  workspacesDir,
+  type LoadedWorkspace,
+} from '../workspaces/load';
 import { ConfigError } from '../workspaces/errors';
 import { approvalFor, cleanup, tempDir } from './helpers/synth';
 import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
@@ -40,7 +47,11 @@ interface BadFile {
 }
 
 const badFiles: BadFile[] = [
-  { what: 'a missing field', mutate: (ws) => delete ws.primary.bucket, message: /dev\.json: primary\.bucket: is missing$/ },
+  {
+    what: 'a missing field',
+    mutate: (ws) => delete ws.primary.bucket,
+    message: /dev\.json: primary\.bucket: is missing$/,
+  },
   { what: 'a missing section', mutate: (ws) => delete ws.migration, message: /dev\.json: migration: is missing$/ },
   {
     what: 'a bad account id',
@@ -50,7 +61,8 @@ const badFiles: BadFile[] = [
   {
     what: 'a bad bucket name',
     mutate: (ws) => (ws.primary.bucket = 'Acme_Chat_Photos'),
-    message: /dev\.json: primary\.bucket: "Acme_Chat_Photos" is not a valid bucket name: it may hold only lowercase letters/,
+    message:
+      /dev\.json: primary\.bucket: "Acme_Chat_Photos" is not a valid bucket name: it may hold only lowercase letters/,
   },
   {
     what: 'an unknown field',
@@ -87,11 +99,13 @@ const badFiles: BadFile[] = [
       ws.batchOperations = { enabled: true };
       ws.codec = { type: 'plugin', module: './my-codec.js', keys: { secretsManager: 'legacy/keys' } };
     },
-    message: /dev\.json: codec\.type: a "plugin" codec cannot run in the Batch Operations function .*; disable batchOperations$/,
+    message:
+      /dev\.json: codec\.type: a "plugin" codec cannot run in the Batch Operations function .*; disable batchOperations$/,
   },
   {
     what: 'more legacy access key ids than an IAM user can have',
-    mutate: (ws) => (ws.legacy.appUser.accessKeyIds = ['AKIAQ3EGRS7DEVEXAMPL1', 'AKIAQ3EGRS7DEVEXAMPL2', 'AKIAQ3EGRS7DEVEXAMPL3']),
+    mutate: (ws) =>
+      (ws.legacy.appUser.accessKeyIds = ['AKIAQ3EGRS7DEVEXAMPL1', 'AKIAQ3EGRS7DEVEXAMPL2', 'AKIAQ3EGRS7DEVEXAMPL3']),
     message: /dev\.json: legacy\.appUser\.accessKeyIds: an IAM user has at most two access keys \(IAM quota\)/,
   },
   {
@@ -102,7 +116,8 @@ const badFiles: BadFile[] = [
   {
     what: 'a log retention CloudWatch Logs does not offer',
     mutate: (ws) => (ws.batchOperations = { enabled: true, logRetentionDays: 10 }),
-    message: /dev\.json: batchOperations\.logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30,/,
+    message:
+      /dev\.json: batchOperations\.logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30,/,
   },
 ];
 
@@ -112,15 +127,26 @@ describe('the workspace loader', () => {
     for (const env of listEnvs()) expect(loadWorkspace(env).env).toBe(env);
   });
 
-  it.each(badFiles.map((b) => [b.what, b] as const))('rejects %s with a one-line error naming the file and field', (_w, b) => {
-    expect(configError(() => parseWorkspace(devWith(b.mutate), devFile))).toMatch(b.message);
-  });
+  it.each(badFiles.map((b) => [b.what, b] as const))(
+    'rejects %s with a one-line error naming the file and field',
+    (_w, b) => {
+      expect(configError(() => parseWorkspace(devWith(b.mutate), devFile))).toMatch(b.message);
+    },
+  );
 
   it('accepts Batch Operations with codec keys in Secrets Manager, and env-var keys when batch is off', () => {
-    const on = parseWorkspace(devWith((ws) => (ws.batchOperations = { enabled: true })), devFile);
+    const on = parseWorkspace(
+      devWith((ws) => (ws.batchOperations = { enabled: true })),
+      devFile,
+    );
     expect(on.batchOperations).toMatchObject({ enabled: true, reportsExpirationDays: 30, logRetentionDays: 30 });
     expect(on.codec.keys).toEqual({ secretsManager: 'legacy/photo-codec-keys-dev' });
-    expect(parseWorkspace(devWith((ws) => (ws.codec.keys = { env: 'LEGACY_FERNET_KEYS' })), devFile).batchOperations.enabled).toBe(false);
+    expect(
+      parseWorkspace(
+        devWith((ws) => (ws.codec.keys = { env: 'LEGACY_FERNET_KEYS' })),
+        devFile,
+      ).batchOperations.enabled,
+    ).toBe(false);
   });
 
   it('accepts Batch Operations with env-var keys on an s3-compatible target (no Lambda there: the handler runs locally)', () => {
@@ -133,7 +159,9 @@ describe('the workspace loader', () => {
   });
 
   it('rejects an unknown env, listing the known ones', () => {
-    expect(configError(() => loadWorkspace('qa'))).toMatch(/^unknown env "qa": there is no .*qa\.json \(known envs: dev, local, prod, staging\)$/);
+    expect(configError(() => loadWorkspace('qa'))).toMatch(
+      /^unknown env "qa": there is no .*qa\.json \(known envs: dev, local, prod, staging\)$/,
+    );
   });
 
   it('rejects a file that is not JSON', () => {
@@ -151,15 +179,17 @@ describe('the workspaces together (checkWorkspacesTogether; the app loads every 
   };
   const clash = (mutate: (raw: Record<string, any>) => void) => configError(() => checkWorkspacesTogether(all(mutate)));
 
-  it('accepts the repository\'s workspaces', () => {
+  it("accepts the repository's workspaces", () => {
     expect(() => checkWorkspacesTogether(all())).not.toThrow();
   });
 
-  it('refuses a dev bucket equal to another environment\'s, saying the shared dev key would reach it', () => {
+  it("refuses a dev bucket equal to another environment's, saying the shared dev key would reach it", () => {
     expect(clash((r) => (r.dev.primary.bucket = r.prod.primary.bucket))).toMatch(
       /dev\.json: primary\.bucket "acme-chat-photos-prod" is prod's bucket \(primary\.bucket of \S*prod\.json\): the dev user's shared key would reach prod's photos; give dev a bucket of its own$/,
     );
-    expect(clash((r) => (r.dev.primary.bucket = r.staging.legacy.bucket))).toMatch(/dev\.json: primary\.bucket "chatapp-legacy-photos-staging" is staging's bucket \(legacy\.bucket of/);
+    expect(clash((r) => (r.dev.primary.bucket = r.staging.legacy.bucket))).toMatch(
+      /dev\.json: primary\.bucket "chatapp-legacy-photos-staging" is staging's bucket \(legacy\.bucket of/,
+    );
   });
 
   it('refuses two environments sharing a bucket', () => {
@@ -169,7 +199,9 @@ describe('the workspaces together (checkWorkspacesTogether; the app loads every 
   });
 
   it('refuses two environments sharing a Terraform Cloud workspace', () => {
-    expect(clash((r) => (r.staging.terraformCloud.workspaces.legacy = r.prod.terraformCloud.workspaces.primary))).toMatch(
+    expect(
+      clash((r) => (r.staging.terraformCloud.workspaces.legacy = r.prod.terraformCloud.workspaces.primary)),
+    ).toMatch(
       /prod\.json terraformCloud\.workspaces\.primary and \S*staging\.json terraformCloud\.workspaces\.legacy are both Terraform Cloud workspace "bucketmove-primary-prod" in organization "acme-health": two stacks would share one state and undo each other; rename one$/,
     );
   });
@@ -178,8 +210,12 @@ describe('the workspaces together (checkWorkspacesTogether; the app loads every 
     expect(clash((r) => (r.staging.primary.writerRoleName = r.prod.primary.writerRoleName))).toMatch(
       /prod\.json primary\.writerRoleName and \S*staging\.json primary\.writerRoleName are both IAM role "bucketmove-migration-writer-prod" in account 210987654321: two stacks would manage \(and destroy\) the same one; rename one$/,
     );
-    expect(clash((r) => (r.dev.primary.appUser.name = r.prod.primary.appUser.name))).toMatch(/are both IAM user "chat-app-prod" in account 210987654321/);
-    expect(clash((r) => (r.staging.legacy.appUser.name = r.prod.legacy.appUser.name))).toMatch(/are both IAM user "chatapp-prod-s3" in account 123456789012/);
+    expect(clash((r) => (r.dev.primary.appUser.name = r.prod.primary.appUser.name))).toMatch(
+      /are both IAM user "chat-app-prod" in account 210987654321/,
+    );
+    expect(clash((r) => (r.staging.legacy.appUser.name = r.prod.legacy.appUser.name))).toMatch(
+      /are both IAM user "chatapp-prod-s3" in account 123456789012/,
+    );
     expect(() =>
       checkWorkspacesTogether(
         all((r) => {
@@ -226,9 +262,14 @@ function runMain(env: Record<string, string>, outdir: string): Promise<Run> {
     for (const k of Object.keys(childEnv)) {
       if (k.startsWith('BUCKETMOVE_') && !(k in env)) delete childEnv[k];
     }
-    execFile(process.execPath, ['-r', 'ts-node/register', 'main.ts'], { cwd: ROOT, env: childEnv }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: unknown }).code as number) : 0, stdout, stderr, outdir });
-    });
+    execFile(
+      process.execPath,
+      ['-r', 'ts-node/register', 'main.ts'],
+      { cwd: ROOT, env: childEnv },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: unknown }).code as number) : 0, stdout, stderr, outdir });
+      },
+    );
   });
 }
 
@@ -250,11 +291,24 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
   const expiredFile = path.join(expired, 'approval.json');
   fs.writeFileSync(
     expiredFile,
-    JSON.stringify(approvalFor('prod', loadWorkspace('prod').legacy.bucket, { approvedAt: '2024-01-01T00:00:00Z', expiresAt: '2024-01-02T00:00:00Z' })),
+    JSON.stringify(
+      approvalFor('prod', loadWorkspace('prod').legacy.bucket, {
+        approvedAt: '2024-01-01T00:00:00Z',
+        expiresAt: '2024-01-02T00:00:00Z',
+      }),
+    ),
   );
   // Issue 12's case: in its window, for the right env and bucket, but naming a report that does not exist.
   const handWrittenFile = path.join(expired, 'hand-written.json');
-  fs.writeFileSync(handWrittenFile, JSON.stringify(approvalFor('prod', loadWorkspace('prod').legacy.bucket, { approvedAt: new Date(Date.now() - 3_600_000).toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString() })));
+  fs.writeFileSync(
+    handWrittenFile,
+    JSON.stringify(
+      approvalFor('prod', loadWorkspace('prod').legacy.bucket, {
+        approvedAt: new Date(Date.now() - 3_600_000).toISOString(),
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    ),
+  );
 
   const errorCases: { name: string; env: () => Record<string, string>; message: RegExp }[] = [
     ...badFiles.slice(0, 5).map((b) => ({
@@ -267,7 +321,7 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
       message: b.message,
     })),
     {
-      name: 'dev naming prod\'s bucket, even when only dev is synthesized',
+      name: "dev naming prod's bucket, even when only dev is synthesized",
       env: () => {
         const dir = workspacesWith(devWith((ws) => (ws.primary.bucket = loadWorkspace('prod').primary.bucket)));
         scratch.push(dir);
@@ -275,17 +329,26 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
       },
       message: /dev\.json: primary\.bucket "acme-chat-photos-prod" is prod's bucket/,
     },
-    { name: 'an unknown env in BUCKETMOVE_ENVS', env: () => ({ BUCKETMOVE_ENVS: 'prod,qa' }), message: /^unknown env "qa"/ },
+    {
+      name: 'an unknown env in BUCKETMOVE_ENVS',
+      env: () => ({ BUCKETMOVE_ENVS: 'prod,qa' }),
+      message: /^unknown env "qa"/,
+    },
     {
       name: 'an s3-compatible env in BUCKETMOVE_ENVS',
       env: () => ({ BUCKETMOVE_ENVS: 'local' }),
       message: /env "local" has target "s3-compatible": stacks are synthesized only for target "aws"/,
     },
-    { name: 'a bad BUCKETMOVE_BACKEND', env: () => ({ BUCKETMOVE_BACKEND: 's3' }), message: /BUCKETMOVE_BACKEND: must be "cloud" .* or "local" \(got "s3"\)/ },
+    {
+      name: 'a bad BUCKETMOVE_BACKEND',
+      env: () => ({ BUCKETMOVE_BACKEND: 's3' }),
+      message: /BUCKETMOVE_BACKEND: must be "cloud" .* or "local" \(got "s3"\)/,
+    },
     {
       name: 'staging enables Batch Operations but the function bundle was not built',
       env: () => ({ BUCKETMOVE_LAMBDA_BUNDLE: path.join(expired, 'not-built') }),
-      message: /not-built\/index\.js is missing \(batchOperations is enabled for staging\): run `npm run build:lambda` first$/,
+      message:
+        /not-built\/index\.js is missing \(batchOperations is enabled for staging\): run `npm run build:lambda` first$/,
     },
     {
       name: 'an expired teardown approval',
@@ -295,7 +358,8 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     {
       name: 'a hand-written teardown approval whose audit report does not exist',
       env: () => ({ BUCKETMOVE_TEARDOWN_APPROVAL: handWrittenFile }),
-      message: /teardown approval .*hand-written\.json: auditReport\.path: the audit report .*reports\/audit-prod\.json cannot be read \(ENOENT\); an approval must name the report the teardown gate approved: run the gate again$/,
+      message:
+        /teardown approval .*hand-written\.json: auditReport\.path: the audit report .*reports\/audit-prod\.json cannot be read \(ENOENT\); an approval must name the report the teardown gate approved: run the gate again$/,
     },
   ];
 
@@ -308,7 +372,13 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     }
     const ok = tempDir('main-out');
     scratch.push(ok);
-    runs.set('ok', runMain({ BUCKETMOVE_LAMBDA_BUNDLE: testLambdaBundleDir(), BUCKETMOVE_KEY_ROTATION_BUNDLE: testKeyRotationBundleDir() }, ok));
+    runs.set(
+      'ok',
+      runMain(
+        { BUCKETMOVE_LAMBDA_BUNDLE: testLambdaBundleDir(), BUCKETMOVE_KEY_ROTATION_BUNDLE: testKeyRotationBundleDir() },
+        ok,
+      ),
+    );
     await Promise.all(runs.values());
   }, 300_000);
 
@@ -332,7 +402,12 @@ describe('main.ts on bad input: one line on stderr, exit code 1, no stack trace,
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(fs.readdirSync(path.join(run.outdir, 'stacks')).sort()).toEqual([
-      'legacy-dev', 'legacy-prod', 'legacy-staging', 'primary-dev', 'primary-prod', 'primary-staging',
+      'legacy-dev',
+      'legacy-prod',
+      'legacy-staging',
+      'primary-dev',
+      'primary-prod',
+      'primary-staging',
     ]);
     // The functions' code, zipped from BUCKETMOVE_LAMBDA_BUNDLE and BUCKETMOVE_KEY_ROTATION_BUNDLE into the stack.
     const assets = path.join(run.outdir, 'stacks', 'primary-staging', 'assets');

@@ -143,21 +143,37 @@ export const auditVerdictSchema = z.looseObject({
 });
 
 /** The figures the verdict is derived from. */
-export type VerdictFigures = Pick<z.output<typeof auditVerdictSchema>, 'migrationProblems' | 'counts' | 'fallback' | 'legacyListing'>;
+export type VerdictFigures = Pick<
+  z.output<typeof auditVerdictSchema>,
+  'migrationProblems' | 'counts' | 'fallback' | 'legacyListing'
+>;
 
 /**
  * `raw` as a report `schema` accepts, or why it is not one (the end of a sentence naming the file). A report of an
  * older format is named as such.
  */
-export function parseReport<S extends z.ZodType>(raw: unknown, schema: S): { report: z.output<S> } | { problem: string } {
+export function parseReport<S extends z.ZodType>(
+  raw: unknown,
+  schema: S,
+): { report: z.output<S> } | { problem: string } {
   const r = raw as { tool?: unknown; formatVersion?: unknown } | null;
-  if (r && typeof r === 'object' && r.tool === AUDIT_TOOL && typeof r.formatVersion === 'number' && r.formatVersion < AUDIT_FORMAT_VERSION) {
-    return { problem: `is of format ${r.formatVersion}, from before the audit measured how much of its window the app's heartbeats cover; audit again with this version` };
+  if (
+    r &&
+    typeof r === 'object' &&
+    r.tool === AUDIT_TOOL &&
+    typeof r.formatVersion === 'number' &&
+    r.formatVersion < AUDIT_FORMAT_VERSION
+  ) {
+    return {
+      problem: `is of format ${r.formatVersion}, from before the audit measured how much of its window the app's heartbeats cover; audit again with this version`,
+    };
   }
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { report: parsed.data };
   const issue = parsed.error.issues[0];
-  return { problem: `is not a bucketmove audit report (${issue.path.map(String).join('.') || 'top level'}: ${issue.message})` };
+  return {
+    problem: `is not a bucketmove audit report (${issue.path.map(String).join('.') || 'top level'}: ${issue.message})`,
+  };
 }
 
 /** Beats that are evidence: a store in legacy-only mode serves everything from legacy, hits or not. */
@@ -172,7 +188,11 @@ export function coverageSummary(c: Omit<Coverage, 'maxGapSeconds'>): string {
  * Why the heartbeats do not show that the log covers the window, in one line naming the figures (undefined: they do).
  * `maxGapMs`: the longest gap allowed (the gate passes its own; the audit its `--max-gap`).
  */
-export function coverageProblem(window: { start: string; end: string }, c: Omit<Coverage, 'maxGapSeconds'>, maxGapMs: number): string | undefined {
+export function coverageProblem(
+  window: { start: string; end: string },
+  c: Omit<Coverage, 'maxGapSeconds'>,
+  maxGapMs: number,
+): string | undefined {
   const windowMs = Date.parse(window.end) - Date.parse(window.start);
   const range = `${window.start} to ${window.end}`;
   if (evidenceBeats(c) === 0 || c.firstCoveredAt === undefined || c.lastCoveredAt === undefined) {
@@ -206,14 +226,19 @@ export function failureReasons(r: VerdictFigures): string[] {
     );
   }
   if (c.fallbackHits > f.hits) {
-    reasons.push(`the heartbeats count ${c.fallbackHits} fallback hit(s) in the window, the log holds ${f.hits} fallback-hit line(s): the app still reads from the legacy bucket, and lines are missing from the log`);
+    reasons.push(
+      `the heartbeats count ${c.fallbackHits} fallback hit(s) in the window, the log holds ${f.hits} fallback-hit line(s): the app still reads from the legacy bucket, and lines are missing from the log`,
+    );
   }
   const legacyOnly = c.byMode['legacy-only'] ?? 0;
   if (legacyOnly > 0) {
-    reasons.push(`${plural(legacyOnly, 'heartbeat')} in the window from a store in legacy-only mode: that app still reads and writes the legacy bucket`);
+    reasons.push(
+      `${plural(legacyOnly, 'heartbeat')} in the window from a store in legacy-only mode: that app still reads and writes the legacy bucket`,
+    );
   }
   const coverage = coverageProblem(f.window, c, c.maxGapSeconds * 1000);
   if (coverage) reasons.push(coverage);
-  if (r.legacyListing.objects !== r.counts.legacyKeys) reasons.push('the legacy listing and the keys checked disagree in number');
+  if (r.legacyListing.objects !== r.counts.legacyKeys)
+    reasons.push('the legacy listing and the keys checked disagree in number');
   return reasons;
 }

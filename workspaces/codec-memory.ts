@@ -83,7 +83,13 @@ export function objectMemoryNeed(codecNeed: (storedSize: number) => number, stor
  * codec changes its way (the part size, the whole-read bound) or at `largest` itself.
  */
 export function largestObjectNeed(codecNeed: (storedSize: number) => number, largest: number, w: CopyWindow): number {
-  const sizes = [largest, w.partSize, w.partSize + 1, SEVERAL_KEYS_WHOLE_READ_MAX, SEVERAL_KEYS_WHOLE_READ_MAX + 1].filter((s) => s <= largest);
+  const sizes = [
+    largest,
+    w.partSize,
+    w.partSize + 1,
+    SEVERAL_KEYS_WHOLE_READ_MAX,
+    SEVERAL_KEYS_WHOLE_READ_MAX + 1,
+  ].filter((s) => s <= largest);
   return Math.max(...sizes.map((s) => objectMemoryNeed(codecNeed, s, w)));
 }
 

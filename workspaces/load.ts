@@ -11,7 +11,6 @@ import { ConfigError } from './errors';
 
 export type { Workspace } from './schema';
 
-
 /**
  * The repository's root: the nearest folder above this module that holds cdktf.json. The same from the sources and
  * from their compiled copy in dist/, so paths to the workspace files, the rig state and reports do not depend on it.
@@ -103,7 +102,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   if (issue.code === 'invalid_union' && issue.errors.length && value !== null && typeof value === 'object') {
     // Name the alternative that came closest (for key sources: {"env": NAME} or {"secretsManager": ID}).
-    const best = issue.errors.map((errs) => errs[0]).find((e) => e && e.code !== 'unrecognized_keys') ?? issue.errors[0][0];
+    const best =
+      issue.errors.map((errs) => errs[0]).find((e) => e && e.code !== 'unrecognized_keys') ?? issue.errors[0][0];
     if (best) return describeIssue({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue, raw);
   }
   return `${field || '(top level)'}: ${issue.message}`;
@@ -149,7 +149,8 @@ function claimsOf(ws: LoadedWorkspace): Claim[] {
   claim('legacy.bucket', 'bucket', '', ws.legacy.bucket);
   const logs = accessLogsOf(ws);
   claim('primary.accessLogs.bucket', 'bucket', '', logs?.bucket);
-  if (logs?.type === 'cloudtrail') claim('primary.accessLogs.trailName', 'CloudTrail trail', `${primary} ${ws.region}`, logs.trailName);
+  if (logs?.type === 'cloudtrail')
+    claim('primary.accessLogs.trailName', 'CloudTrail trail', `${primary} ${ws.region}`, logs.trailName);
   claim('primary.appUser.name', 'IAM user', primary, ws.primary.appUser.name);
   claim('primary.devUser.name', 'IAM user', primary, ws.primary.devUser?.name);
   claim('primary.writerRoleName', 'IAM role', primary, ws.primary.writerRoleName);
@@ -171,7 +172,9 @@ function claimsOf(ws: LoadedWorkspace): Claim[] {
     const org = `organization "${tfc.organization}"`;
     claim('terraformCloud.workspaces.primary', 'Terraform Cloud workspace', org, tfc.workspaces.primary);
     claim('terraformCloud.workspaces.legacy', 'Terraform Cloud workspace', org, tfc.workspaces.legacy);
-    tfc.app?.workspaces.forEach((name, i) => claim(`terraformCloud.app.workspaces[${i}]`, 'Terraform Cloud workspace', org, name));
+    tfc.app?.workspaces.forEach((name, i) =>
+      claim(`terraformCloud.app.workspaces[${i}]`, 'Terraform Cloud workspace', org, name),
+    );
   }
   return claims;
 }
@@ -213,11 +216,15 @@ export function checkWorkspacesTogether(workspaces: readonly LoadedWorkspace[]):
     }
     const where = (x: Claim) => (x.ws === c.ws && x.ws === first.ws ? x.field : `${displayPath(x.ws.file)} ${x.field}`);
     const scope = c.scope ? ` in ${c.scope}` : '';
-    const subject = first.ws === c.ws ? `${displayPath(c.ws.file)}: ${where(first)} and ${where(c)}` : `${where(first)} and ${where(c)}`;
+    const subject =
+      first.ws === c.ws
+        ? `${displayPath(c.ws.file)}: ${where(first)} and ${where(c)}`
+        : `${where(first)} and ${where(c)}`;
     problems.push(`${subject} are both ${c.kind} "${c.name}"${scope}: ${why(c.kind)}; rename one`);
   }
   if (problems.length) {
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more clash${problems.length > 2 ? 'es' : ''})` : '';
+    const more =
+      problems.length > 1 ? ` (and ${problems.length - 1} more clash${problems.length > 2 ? 'es' : ''})` : '';
     throw new ConfigError(`${problems[0]}${more}`);
   }
 }

@@ -13,4 +13,3 @@ export const TOMBSTONE = {
   tagKey: 'bucketmove',
   tagValue: 'tombstone',
 } as const;
-

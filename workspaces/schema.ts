@@ -40,16 +40,27 @@ const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[a-z0-9_-]*:.+$/;
 const arn = z.string().regex(ARN, 'must be an ARN such as "arn:aws:iam::111122223333:role/name"');
 const kmsKeyArn = z
   .string()
-  .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID), not an alias or a bare key id');
+  .regex(
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+    'must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID), not an alias or a bare key id',
+  );
 
 /** An S3-compatible endpoint: a URL, or "rig" for the local RGW rig (its state file names the port). */
 const endpoint = z.union([z.literal('rig'), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL or "rig"' })]);
 
 /** Where a secret comes from: the NAME of an environment variable or of a Secrets Manager secret, never its value. */
-export const keySourceSchema = z.union([
-  z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (A-Z, 0-9, _)') }),
-  z.strictObject({ secretsManager: z.string().min(1, 'must name a Secrets Manager secret (its name or ARN)') }),
-], { error: 'must be {"env": "VAR_NAME"} or {"secretsManager": "secret-name"}: the NAME of where the keys are, never a key' });
+export const keySourceSchema = z.union(
+  [
+    z.strictObject({
+      env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (A-Z, 0-9, _)'),
+    }),
+    z.strictObject({ secretsManager: z.string().min(1, 'must name a Secrets Manager secret (its name or ARN)') }),
+  ],
+  {
+    error:
+      'must be {"env": "VAR_NAME"} or {"secretsManager": "secret-name"}: the NAME of where the keys are, never a key',
+  },
+);
 
 const encryptionSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('SSE-S3') }),
@@ -82,7 +93,12 @@ export const accessLogsSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('cloudtrail'),
-    trailName: z.string().regex(/^[A-Za-z0-9][\w.-]{2,127}$/, 'must be a CloudTrail trail name: 3-128 of letters, digits, ., _ and -, starting with a letter or digit'),
+    trailName: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][\w.-]{2,127}$/,
+        'must be a CloudTrail trail name: 3-128 of letters, digits, ., _ and -, starting with a letter or digit',
+      ),
     bucket: bucketName.optional(),
     prefix: logPrefix.default('cloudtrail/'),
     expirationDays: logExpirationDays,
@@ -104,10 +120,16 @@ export const keyRotationSchema = z.strictObject({
     .number()
     .int()
     .min(1)
-    .max(45, 'must be at most 45: a key lives two rotation periods (current, then previous until the next rotation), and Security Hub IAM.3 flags keys older than 90 days')
+    .max(
+      45,
+      'must be at most 45: a key lives two rotation periods (current, then previous until the next rotation), and Security Hub IAM.3 flags keys older than 90 days',
+    )
     .default(45),
   graceDays: z.number().int().min(1).max(30).default(7),
-  functionName: z.string().regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _').optional(),
+  functionName: z
+    .string()
+    .regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _')
+    .optional(),
   functionRoleName: iamName.optional(),
 });
 
@@ -123,7 +145,11 @@ const primarySchema = z.strictObject({
       /** The store's tombstones (photos deleted during the migration) expire after this many days. */
       tombstoneExpirationDays: z.number().int().min(1).max(365).default(7),
     })
-    .default({ noncurrentVersionExpirationDays: 30, abortIncompleteMultipartUploadDays: 7, tombstoneExpirationDays: 7 }),
+    .default({
+      noncurrentVersionExpirationDays: 30,
+      abortIncompleteMultipartUploadDays: 7,
+      tombstoneExpirationDays: 7,
+    }),
   appUser: userSchema,
   /** Only in the dev workspace: a user for local development with the app's rights on the dev bucket. */
   devUser: userSchema.optional(),
@@ -179,7 +205,12 @@ export const codecSchema = z.discriminatedUnion('type', [
      * Fernet streams any size. Only with several keys (rotation) whose encryption halves differ, and no second read
      * possible, is an object read whole: those above this size are refused (codec/several-keys.ts).
      */
-    maxObjectBytes: z.number().int().positive().max(2048 * MIB).default(256 * MIB),
+    maxObjectBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(2048 * MIB)
+      .default(256 * MIB),
   }),
   z.strictObject({
     type: z.literal('aes-256-gcm'),
@@ -187,7 +218,12 @@ export const codecSchema = z.discriminatedUnion('type', [
     /** Additional authenticated data: none, the object key (UTF-8), or a fixed string. */
     aad: z.union([z.enum(['none', 'object-key']), z.strictObject({ fixed: z.string() })]).default('none'),
     /** AES-GCM streams any size; only with several keys and no second read possible is an object read whole, up to this size. */
-    maxObjectBytes: z.number().int().positive().max(2048 * MIB).default(256 * MIB),
+    maxObjectBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(2048 * MIB)
+      .default(256 * MIB),
   }),
   z.strictObject({
     type: z.literal('plugin'),
@@ -199,10 +235,14 @@ export const codecSchema = z.discriminatedUnion('type', [
 ]);
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy, retentionInDays). */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** A Lambda function name: 1-64 of letters, digits, hyphens and underscores. */
-const lambdaName = z.string().regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _');
+const lambdaName = z
+  .string()
+  .regex(/^[\w-]{1,64}$/, 'must be a Lambda function name: 1-64 of letters, digits, - and _');
 
 /**
  * S3 Batch Operations as the engine of the backfill (past one machine): a Lambda function that runs the migrator's
@@ -231,7 +271,10 @@ export const batchOperationsSchema = z.strictObject({
   logRetentionDays: z
     .number()
     .int()
-    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`)
+    .refine(
+      (d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d),
+      `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+    )
     .default(30),
 });
 
@@ -242,7 +285,9 @@ const TFC_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
  * organization, written after every rotation of the app user's key.
  */
 export const terraformCloudAppSchema = z.strictObject({
-  workspaces: z.array(z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name')).min(1, 'must name at least one workspace'),
+  workspaces: z
+    .array(z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name'))
+    .min(1, 'must name at least one workspace'),
   variables: z
     .strictObject({
       accessKeyId: z.string().regex(TFC_VARIABLE, 'must be a variable name').default('AWS_ACCESS_KEY_ID'),
@@ -283,7 +328,10 @@ export const workspaceSchema = z
           legacy: z.string().regex(/^[\w-]{1,90}$/, 'must be a Terraform Cloud workspace name'),
         }),
         /** Terraform Enterprise's host name; default app.terraform.io (Terraform Cloud). */
-        hostname: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a host name such as "app.terraform.io"').optional(),
+        hostname: z
+          .string()
+          .regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a host name such as "app.terraform.io"')
+          .optional(),
         /** The app's own Terraform Cloud workspaces, which get the app user's keys after each rotation. */
         app: terraformCloudAppSchema.optional(),
       })
@@ -317,14 +365,22 @@ export const workspaceSchema = z
         ctx.addIssue({ code: 'custom', path: [side, 'endpoint'], message: '"rig" is only for target "s3-compatible"' });
       }
       if (ws.target === 's3-compatible' && !ws[side].endpoint) {
-        ctx.addIssue({ code: 'custom', path: [side, 'endpoint'], message: 'is required when target is "s3-compatible"' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [side, 'endpoint'],
+          message: 'is required when target is "s3-compatible"',
+        });
       }
     }
     if (ws.target === 'aws' && ws.primary.accountId === ws.legacy.accountId) {
       ctx.addIssue({ code: 'custom', path: ['legacy', 'accountId'], message: 'must differ from primary.accountId' });
     }
     if (ws.target === 'aws' && !ws.terraformCloud) {
-      ctx.addIssue({ code: 'custom', path: ['terraformCloud'], message: 'is required when target is "aws" (organization and workspace names)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['terraformCloud'],
+        message: 'is required when target is "aws" (organization and workspace names)',
+      });
     }
     if (ws.primary.devUser && ws.env !== 'dev') {
       ctx.addIssue({ code: 'custom', path: ['primary', 'devUser'], message: 'is allowed only in the dev workspace' });
@@ -343,7 +399,8 @@ export const workspaceSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['codec', 'type'],
-          message: 'a "plugin" codec cannot run in the Batch Operations function (its module is not in the bundle); disable batchOperations',
+          message:
+            'a "plugin" codec cannot run in the Batch Operations function (its module is not in the bundle); disable batchOperations',
         });
       }
     }
@@ -358,18 +415,27 @@ export const workspaceSchema = z
         });
       }
       if (logs.bucket === ws.primary.bucket) {
-        ctx.addIssue({ code: 'custom', path: ['primary', 'accessLogs', 'bucket'], message: 'must differ from primary.bucket (a bucket cannot hold its own access logs)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['primary', 'accessLogs', 'bucket'],
+          message: 'must differ from primary.bucket (a bucket cannot hold its own access logs)',
+        });
       }
     }
     const rotation = keyRotationOf(ws);
     if (rotation.graceDays >= rotation.afterDays) {
-      ctx.addIssue({ code: 'custom', path: ['primary', 'keyRotation', 'graceDays'], message: `must be less than afterDays (${rotation.afterDays}): the retired key must be gone before the next rotation` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['primary', 'keyRotation', 'graceDays'],
+        message: `must be less than afterDays (${rotation.afterDays}): the retired key must be gone before the next rotation`,
+      });
     }
     if (ws.target === 'aws' && rotation.schedule && ws.terraformCloud?.app && !ws.terraformCloud.app.tokenSecret) {
       ctx.addIssue({
         code: 'custom',
         path: ['terraformCloud', 'app', 'tokenSecret'],
-        message: 'is required when the key rotation is scheduled: the rotation function writes the new key into the app\'s Terraform Cloud workspaces with the token in that secret (or set primary.keyRotation.schedule to false and rotate with `npm run keys`)',
+        message:
+          "is required when the key rotation is scheduled: the rotation function writes the new key into the app's Terraform Cloud workspaces with the token in that secret (or set primary.keyRotation.schedule to false and rotate with `npm run keys`)",
       });
     }
     if (ws.primary.bucket === ws.legacy.bucket && ws.primary.accountId === ws.legacy.accountId) {
@@ -395,7 +461,10 @@ export interface KeyRotation {
 }
 
 /** The key rotation of a workspace: scheduled unless the workspace says otherwise, except in dev (not scheduled). */
-export function keyRotationOf(ws: { env: string; primary: { keyRotation?: z.output<typeof keyRotationSchema> } }): KeyRotation {
+export function keyRotationOf(ws: {
+  env: string;
+  primary: { keyRotation?: z.output<typeof keyRotationSchema> };
+}): KeyRotation {
   const r = ws.primary.keyRotation;
   const name = `bucketmove-key-rotation-${ws.env}`;
   return {
@@ -414,8 +483,15 @@ export type AccessLogs = Exclude<z.output<typeof accessLogsSchema>, { type: 'non
  * The access logs a workspace gets: as configured; when not configured, server access logging into
  * `<primary.bucket>-access-logs` (under s3-access-logs/, kept 365 days), except in the dev workspace, which has none.
  */
-export function accessLogsOf(ws: { env: string; primary: { bucket: string; accessLogs?: z.output<typeof accessLogsSchema> } }): AccessLogs | undefined {
-  const given = ws.primary.accessLogs ?? (ws.env === 'dev' ? { type: 'none' as const } : { type: 'server-access-logs' as const, prefix: 's3-access-logs/', expirationDays: 365 });
+export function accessLogsOf(ws: {
+  env: string;
+  primary: { bucket: string; accessLogs?: z.output<typeof accessLogsSchema> };
+}): AccessLogs | undefined {
+  const given =
+    ws.primary.accessLogs ??
+    (ws.env === 'dev'
+      ? { type: 'none' as const }
+      : { type: 'server-access-logs' as const, prefix: 's3-access-logs/', expirationDays: 365 });
   if (given.type === 'none') return undefined;
   return { ...given, bucket: given.bucket ?? `${ws.primary.bucket}-access-logs` };
 }

@@ -34,9 +34,11 @@ const MIB = 1024 * 1024;
 
 async function pool(n: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < n) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < n) await job(next++);
+    }),
+  );
 }
 
 interface Measured {
@@ -47,7 +49,11 @@ interface Measured {
   passed: boolean;
 }
 
-function timeAudit(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ seconds: number; peakKiB: number; code: number; stdout: string; stderr: string }> {
+function timeAudit(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ seconds: number; peakKiB: number; code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       '/usr/bin/time',
@@ -55,7 +61,13 @@ function timeAudit(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise
       { cwd, env: { ...process.env, ...env }, maxBuffer: 256 * MIB },
       (err, stdout, stderr) => {
         const m = /BENCH ([\d.]+) (\d+)/.exec(stderr);
-        resolve({ seconds: Number(m?.[1]), peakKiB: Number(m?.[2]), code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        resolve({
+          seconds: Number(m?.[1]),
+          peakKiB: Number(m?.[2]),
+          code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+          stdout,
+          stderr,
+        });
       },
     );
   });
@@ -70,7 +82,8 @@ async function populate(s3: { legacy: S3Client; primary: S3Client }, n: number, 
   const codec = createCodec(ws.codec, [key], path.dirname(ws.file));
   const checkpointFile = path.join(dir, `${tag}.sqlite`);
   const cp = Checkpoint.open(checkpointFile, { env: 'local', legacyBucket, newBucket, prefix: '' });
-  const keyOf = (i: number) => `chats/${String(i % 997).padStart(4, '0')}/photos/${createHash('md5').update(String(i)).digest('hex')}.jpg`;
+  const keyOf = (i: number) =>
+    `chats/${String(i % 997).padStart(4, '0')}/photos/${createHash('md5').update(String(i)).digest('hex')}.jpg`;
   const started = Date.now();
   const done: { key: string; size: number; etag: string; sha: string }[] = [];
   await pool(n, 48, async (i) => {
@@ -80,14 +93,27 @@ async function populate(s3: { legacy: S3Client; primary: S3Client }, n: number, 
     const token = codec.encrypt(plain, { key: k });
     const put = await s3.legacy.send(new PutObjectCommand({ Bucket: legacyBucket, Key: k, Body: token }));
     const etag = (put.ETag ?? '').replace(/"/g, '');
-    const meta = provenanceMetadata({}, { sourceEtag: etag, sourceVersionId: 'null', plaintextSha256: sha, plaintextSize: plain.length, migratedAt: new Date().toISOString() });
+    const meta = provenanceMetadata(
+      {},
+      {
+        sourceEtag: etag,
+        sourceVersionId: 'null',
+        plaintextSha256: sha,
+        plaintextSize: plain.length,
+        migratedAt: new Date().toISOString(),
+      },
+    );
     await s3.primary.send(new PutObjectCommand({ Bucket: newBucket, Key: k, Body: plain, Metadata: meta }));
     done.push({ key: k, size: token.length, etag, sha });
   });
   // The migration run starts after the legacy objects were written (they are older than the run, as they must be).
   const runId = cp.startRun();
   done.sort((a, b) => (a.key < b.key ? -1 : 1));
-  for (let i = 0; i < done.length; i += 1000) cp.addListedPage(done.slice(i, i + 1000).map(({ key: k, size, etag }) => ({ key: k, size, etag })), i + 1000 >= done.length);
+  for (let i = 0; i < done.length; i += 1000)
+    cp.addListedPage(
+      done.slice(i, i + 1000).map(({ key: k, size, etag }) => ({ key: k, size, etag })),
+      i + 1000 >= done.length,
+    );
   for (const d of done) cp.record(d.key, { state: 'copied', plaintextSha256: d.sha, plaintextSize: 64 });
   cp.finishRun(runId, 'complete', {});
   cp.close();
@@ -100,7 +126,14 @@ async function populate(s3: { legacy: S3Client; primary: S3Client }, n: number, 
   const beats: string[] = [];
   const zero = new StoreCounters().snapshot();
   for (let t = Date.now() - 8 * 86_400_000, beat = 1; t < Date.now() + 6 * 3_600_000; t += 600_000, beat++) {
-    const fields = heartbeatFields({ instance: `${process.pid}-bench0000`, mode: 'dual-read', intervalMs: 600_000, periodMs: 600_000, beat, counts: zero });
+    const fields = heartbeatFields({
+      instance: `${process.pid}-bench0000`,
+      mode: 'dual-read',
+      intervalMs: 600_000,
+      periodMs: 600_000,
+      beat,
+      counts: zero,
+    });
     beats.push(JSON.stringify({ level: 'info', time: new Date(t).toISOString(), ...fields, msg: 'store heartbeat' }));
   }
   fs.writeFileSync(log, `${beats.join('\n')}\n`);
@@ -117,7 +150,12 @@ async function populate(s3: { legacy: S3Client; primary: S3Client }, n: number, 
  * The memory claim, measured directly: the audit run in this process with a full GC every 250 ms, V8's used heap read
  * after each; what is live stays flat while the keys go by.
  */
-async function liveHeap(wsDir: string, checkpointFile: string, s3: { legacy: S3Client; primary: S3Client }, log: string): Promise<{ firstMiB: number; maxMiB: number }> {
+async function liveHeap(
+  wsDir: string,
+  checkpointFile: string,
+  s3: { legacy: S3Client; primary: S3Client },
+  log: string,
+): Promise<{ firstMiB: number; maxMiB: number }> {
   v8.setFlagsFromString('--expose_gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const ws = loadWorkspace('local', wsDir);
@@ -139,7 +177,14 @@ async function liveHeap(wsDir: string, checkpointFile: string, s3: { legacy: S3C
         checkpoints,
         countFallbackHits: fallbackCounter({ kind: 'file', location: log }, { timeoutMs: 1000 }),
       },
-      { window: { start: new Date(now.getTime() - 86_400_000), end: now }, deep: false, concurrency: 32, deepConcurrency: 16, deepMemoryBytes: 128 * MIB, maxListed: 1000 },
+      {
+        window: { start: new Date(now.getTime() - 86_400_000), end: now },
+        deep: false,
+        concurrency: 32,
+        deepConcurrency: 16,
+        deepMemoryBytes: 128 * MIB,
+        maxListed: 1000,
+      },
     );
     if (!report.passed) throw new Error(`the in-process audit failed: ${report.summary}`);
   } finally {
@@ -156,10 +201,24 @@ async function main(): Promise<void> {
   const heaps: { keys: number; firstMiB: number; maxMiB: number }[] = [];
   try {
     onInterrupt(() => stopRig(statePath));
-    const { state } = await startRig({ workspace: loadWorkspace('local'), statePath, dir: path.join(dir, 'rig'), ownerPid: process.pid });
-    const keysOf = (p: RigState['principals']['legacyAdmin']) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
+    const { state } = await startRig({
+      workspace: loadWorkspace('local'),
+      statePath,
+      dir: path.join(dir, 'rig'),
+      ownerPid: process.pid,
+    });
+    const keysOf = (p: RigState['principals']['legacyAdmin']) => ({
+      accessKeyId: p.accessKeyId,
+      secretAccessKey: p.secretAccessKey,
+    });
     const client = (p: RigState['principals']['legacyAdmin']) =>
-      createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: keysOf(p), transport: { maxSockets: 64 } });
+      createS3Client({
+        endpoint: state.endpoint,
+        region: state.region,
+        s3Compatible: true,
+        credentials: keysOf(p),
+        transport: { maxSockets: 64 },
+      });
     const s3 = { legacy: client(state.principals.legacyAdmin), primary: client(state.principals.primaryAdmin) };
     const fernetKey = generateFernetKey();
     const env = {
@@ -175,14 +234,21 @@ async function main(): Promise<void> {
       const modes: [string, string[], NodeJS.ProcessEnv][] = [['metadata (HEAD per key)', [], {}]];
       if (i === 0) modes.push(['--deep (both sides re-read, legacy decrypted)', ['--deep'], {}]);
       for (const [j, [mode, extra, extraEnv]] of modes.entries()) {
-        const run = await timeAudit(['--env', 'local', '--checkpoint', checkpointFile, '--report', path.join(dir, `report-${i}-${j}`), ...extra], { ...env, ...extraEnv, BUCKETMOVE_WORKSPACES_DIR: wsDir }, dir);
-        if (run.code !== 0) throw new Error(`the audit of ${n} keys failed (exit ${run.code}): ${run.stdout}${run.stderr.slice(-2000)}`);
+        const run = await timeAudit(
+          ['--env', 'local', '--checkpoint', checkpointFile, '--report', path.join(dir, `report-${i}-${j}`), ...extra],
+          { ...env, ...extraEnv, BUCKETMOVE_WORKSPACES_DIR: wsDir },
+          dir,
+        );
+        if (run.code !== 0)
+          throw new Error(`the audit of ${n} keys failed (exit ${run.code}): ${run.stdout}${run.stderr.slice(-2000)}`);
         results.push({ keys: n, mode, seconds: run.seconds, peakRssMiB: run.peakKiB / 1024, passed: run.code === 0 });
         console.log(`${n} keys, ${mode}: ${run.seconds.toFixed(1)} s, peak RSS ${(run.peakKiB / 1024).toFixed(0)} MiB`);
       }
       const heap = await liveHeap(wsDir, checkpointFile, s3, path.join(dir, 'app.log'));
       heaps.push({ keys: n, ...heap });
-      console.log(`${n} keys, in-process: live heap after GC ${heap.firstMiB.toFixed(1)} MiB at the start, at most ${heap.maxMiB.toFixed(1)} MiB`);
+      console.log(
+        `${n} keys, in-process: live heap after GC ${heap.firstMiB.toFixed(1)} MiB at the start, at most ${heap.maxMiB.toFixed(1)} MiB`,
+      );
     }
     s3.legacy.destroy();
     s3.primary.destroy();
@@ -203,7 +269,10 @@ async function main(): Promise<void> {
       '',
       '| keys | mode | wall time | keys/s | peak RSS |',
       '|---:|---|---:|---:|---:|',
-      ...results.map((r) => `| ${r.keys} | ${r.mode} | ${r.seconds.toFixed(1)} s | ${Math.round(r.keys / r.seconds)} | ${r.peakRssMiB.toFixed(0)} MiB |`),
+      ...results.map(
+        (r) =>
+          `| ${r.keys} | ${r.mode} | ${r.seconds.toFixed(1)} s | ${Math.round(r.keys / r.seconds)} | ${r.peakRssMiB.toFixed(0)} MiB |`,
+      ),
       '',
       'Live heap (the audit in the bench process, a full GC every 250 ms, V8 heapUsed after each):',
       '',
@@ -219,6 +288,7 @@ async function main(): Promise<void> {
 }
 
 runBench('audit', main, {
-  describe: "The audit's time and peak RSS against the number of keys (metadata mode; --deep on the smallest), on a local rig of its own",
+  describe:
+    "The audit's time and peak RSS against the number of keys (metadata mode; --deep on the smallest), on a local rig of its own",
   env: [['BENCH_AUDIT_KEYS', 'comma-separated bucket sizes (5000,50000)']],
 });

@@ -28,10 +28,17 @@ const GNU_TIME = '/usr/bin/time';
  * Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. With `cpu`, runs it under GNU time
  * (getrusage of the children: user + sys of the whole process tree, and the largest peak RSS among them) instead.
  */
-export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { cpu?: boolean } = {}): Promise<Measured & { code: number; out: string }> {
+export function runMeasured(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { cpu?: boolean } = {},
+): Promise<Measured & { code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
-    const usageFile = opts.cpu ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-time-')), 'usage') : undefined;
+    const usageFile = opts.cpu
+      ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-time-')), 'usage')
+      : undefined;
     const child = usageFile
       ? spawn(GNU_TIME, ['-f', '%U %S %M', '-o', usageFile, cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,7 +71,12 @@ export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv,
 /** An S3 client as one of the rig's principals. */
 export function rigClient(state: RigState, who: keyof RigState['principals']): S3Client {
   const p = state.principals[who];
-  return createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } });
+  return createS3Client({
+    endpoint: state.endpoint,
+    region: state.region,
+    s3Compatible: true,
+    credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
+  });
 }
 
 /** A deterministic plaintext stream of `size` bytes (a random MiB, repeated). */
@@ -85,7 +97,11 @@ export function plaintextStream(size: number): Readable {
  * Writes workspaces/local.json into `dir` with another `codec` (the folder is given as BUCKETMOVE_WORKSPACES_DIR), and
  * optionally another new bucket and static credentials (the keys then come from the environment, see aws/credentials).
  */
-export function writeWorkspaces(dir: string, codec: object, opts: { primaryBucket?: string; staticCredentials?: boolean } = {}): void {
+export function writeWorkspaces(
+  dir: string,
+  codec: object,
+  opts: { primaryBucket?: string; staticCredentials?: boolean } = {},
+): void {
   const { file: _file, ...plain } = loadWorkspace('local');
   const ws = {
     ...plain,

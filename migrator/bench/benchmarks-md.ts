@@ -34,7 +34,9 @@ export function runContextLines(loadAtStart: number): string[] {
 
 export function gitRevision(): string {
   try {
-    return execSync('git rev-parse --short HEAD', { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync('git rev-parse --short HEAD', { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -44,7 +46,9 @@ export function writeSection(name: string, body: string, file = BENCHMARKS_MD): 
   const start = `<!-- bench:${name}:start -->`;
   const end = `<!-- bench:${name}:end -->`;
   const block = `${start}\n${body.trim()}\n${end}`;
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\nFigures measured on this project\'s machine by `npm run bench`; each section names its command.\n';
+  let text = fs.existsSync(file)
+    ? fs.readFileSync(file, 'utf8')
+    : "# Benchmarks\n\nFigures measured on this project's machine by `npm run bench`; each section names its command.\n";
   const re = new RegExp(`${start}[\\s\\S]*?${end}`);
   text = re.test(text) ? text.replace(re, block) : `${text.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, text);
@@ -80,13 +84,19 @@ export interface BenchUsage {
  */
 export function runBench(name: string, main: () => Promise<void>, usage?: BenchUsage): void {
   try {
-    const env = usage?.env?.length ? `Sized by the environment:\n${usage.env.map(([v, meaning]) => `  ${v}: ${meaning}`).join('\n')}` : '';
+    const env = usage?.env?.length
+      ? `Sized by the environment:\n${usage.env.map(([v, meaning]) => `  ${v}: ${meaning}`).join('\n')}`
+      : '';
     parseStrict(
       yargs(hideBin(process.argv))
         .scriptName(`npm run bench:${name} --`)
         .usage(`$0\n\n${usage?.describe ?? `The ${name} benchmark`}. Writes its section of BENCHMARKS.md.`)
         .epilog(env),
-      { 0: 'its figures written into BENCHMARKS.md', 1: 'failed', 130: 'interrupted (its rig stopped, its temporary files removed)' },
+      {
+        0: 'its figures written into BENCHMARKS.md',
+        1: 'failed',
+        130: 'interrupted (its rig stopped, its temporary files removed)',
+      },
     );
   } catch (err) {
     const f = failure(err);
@@ -99,7 +109,10 @@ export function runBench(name: string, main: () => Promise<void>, usage?: BenchU
     interrupted = true;
     process.stderr.write(`bench ${name}: ${signal}: stopping what it started and removing its files\n`);
     void (async () => {
-      for (const fn of [...cleanups].reverse()) await Promise.resolve().then(fn).catch(() => undefined);
+      for (const fn of [...cleanups].reverse())
+        await Promise.resolve()
+          .then(fn)
+          .catch(() => undefined);
       process.exit(EXIT.interrupted);
     })();
   };

@@ -56,9 +56,13 @@ async function main(): Promise<void> {
     ['Fernet, text tokens, storage "auto"', fernet('auto'), fernet('base64url-text')],
     ['Fernet, raw tokens, storage "raw" (strict)', fernet('raw'), fernet('raw')],
     ['Fernet, raw tokens, storage "auto"', fernet('auto'), fernet('raw')],
-    ['Fernet, text tokens, "auto", rotated keys (kept whole, every key\'s HMAC)', fernet('auto', [fNew, fOld]), fernet('auto')],
+    [
+      'Fernet, text tokens, "auto", rotated keys (kept whole, every key\'s HMAC)',
+      fernet('auto', [fNew, fOld]),
+      fernet('auto'),
+    ],
     ['AES-256-GCM, one key', gcm(), gcm()],
-    ['AES-256-GCM, rotated keys (kept whole, every key\'s tag)', gcm([gNew, gOld]), gcm()],
+    ["AES-256-GCM, rotated keys (kept whole, every key's tag)", gcm([gNew, gOld]), gcm()],
   ];
   const rows: string[] = [];
   for (const [name, decoder, writer] of cases) {
@@ -81,13 +85,14 @@ async function main(): Promise<void> {
       '',
       'Fernet streams: base64 decoding, HMAC-SHA256 and AES-128-CBC as the bytes arrive, the HMAC checked at the end;',
       '"auto" decides the stored form from the first byte, so it costs what the strict setting costs. With rotated keys',
-      'a 5 MiB object is kept whole while every key\'s MAC (AES-GCM: every key\'s decryption) is computed, then decrypted',
+      "a 5 MiB object is kept whole while every key's MAC (AES-GCM: every key's decryption) is computed, then decrypted",
       'with the key found; a larger one is read twice instead. Neither codec is the bottleneck of a copy over the network.',
     ].join('\n'),
   );
 }
 
 runBench('codec', main, {
-  describe: 'Codec throughput: decrypt and encrypt of 5 MiB objects streamed in 64 KiB chunks, Fernet in both stored forms under each storage setting, with rotated keys, and AES-256-GCM, in memory (no S3)',
+  describe:
+    'Codec throughput: decrypt and encrypt of 5 MiB objects streamed in 64 KiB chunks, Fernet in both stored forms under each storage setting, with rotated keys, and AES-256-GCM, in memory (no S3)',
   env: [['BENCH_CODEC_ROUNDS', 'rounds per codec and direction (40)']],
 });

@@ -45,10 +45,14 @@ export function summarise(p: Profile): { byFunction: Entry[]; byPackage: Entry[]
     const file = url.replace(/^.*node_modules\//, '').replace(/^.*\/(dist|migrator)\//, '$1/');
     const name = `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim();
     fn.set(name, (fn.get(name) ?? 0) + dt);
-    const k = functionName === '(garbage collector)' || functionName === '(idle)' || functionName === '(program)' ? functionName : packageOf(url);
+    const k =
+      functionName === '(garbage collector)' || functionName === '(idle)' || functionName === '(program)'
+        ? functionName
+        : packageOf(url);
     pkg.set(k, (pkg.get(k) ?? 0) + dt);
   });
-  const sorted = (m: Map<string, number>) => [...m].map(([name, micros]) => ({ name, micros, share: micros / total })).sort((a, b) => b.micros - a.micros);
+  const sorted = (m: Map<string, number>) =>
+    [...m].map(([name, micros]) => ({ name, micros, share: micros / total })).sort((a, b) => b.micros - a.micros);
   return { byFunction: sorted(fn), byPackage: sorted(pkg), totalMicros: total };
 }
 
@@ -59,6 +63,9 @@ if (require.main === module) {
     process.exit(2);
   }
   const s = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as Profile);
-  const line = (e: Entry) => `${(e.share * 100).toFixed(1).padStart(5)}%  ${(e.micros / 1000).toFixed(0).padStart(7)} ms  ${e.name}`;
-  process.stdout.write(`profile: ${(s.totalMicros / 1e6).toFixed(1)} s sampled\n\nby package (self time):\n${s.byPackage.slice(0, Number(top)).map(line).join('\n')}\n\nby function (self time):\n${s.byFunction.slice(0, Number(top)).map(line).join('\n')}\n`);
+  const line = (e: Entry) =>
+    `${(e.share * 100).toFixed(1).padStart(5)}%  ${(e.micros / 1000).toFixed(0).padStart(7)} ms  ${e.name}`;
+  process.stdout.write(
+    `profile: ${(s.totalMicros / 1e6).toFixed(1)} s sampled\n\nby package (self time):\n${s.byPackage.slice(0, Number(top)).map(line).join('\n')}\n\nby function (self time):\n${s.byFunction.slice(0, Number(top)).map(line).join('\n')}\n`,
+  );
 }

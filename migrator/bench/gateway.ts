@@ -60,7 +60,10 @@ async function measure(client: S3Client, c: Case): Promise<{ p50: number; p99: n
 }
 
 function startGateway(env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [GATEWAY_JS, '--env', 'local', '--port', '0', '--admin-port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GATEWAY_JS, '--env', 'local', '--port', '0', '--admin-port', '0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
@@ -81,16 +84,38 @@ function startGateway(env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () =
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(GATEWAY_JS)) throw new Error(`${GATEWAY_JS} is missing: run it as npm run bench:gateway (which builds first)`);
+  if (!fs.existsSync(GATEWAY_JS))
+    throw new Error(`${GATEWAY_JS} is missing: run it as npm run bench:gateway (which builds first)`);
   const load = os.loadavg()[0];
   const dir = benchTempDir('bm-bench-gateway-');
   const statePath = path.join(dir, 'rig-state.json');
   const rows: string[] = [];
   try {
     onInterrupt(() => stopRig(statePath));
-    const { state } = await startRig({ workspace: loadWorkspace('local'), statePath, dir: path.join(dir, 'rig'), ownerPid: process.pid });
-    const keys = (who: 'primaryAdmin' | 'legacyAdmin') => ({ accessKeyId: state.principals[who].accessKeyId, secretAccessKey: state.principals[who].secretAccessKey });
-    const direct = { primary: createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: keys('primaryAdmin') }), legacy: createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: keys('legacyAdmin') }) };
+    const { state } = await startRig({
+      workspace: loadWorkspace('local'),
+      statePath,
+      dir: path.join(dir, 'rig'),
+      ownerPid: process.pid,
+    });
+    const keys = (who: 'primaryAdmin' | 'legacyAdmin') => ({
+      accessKeyId: state.principals[who].accessKeyId,
+      secretAccessKey: state.principals[who].secretAccessKey,
+    });
+    const direct = {
+      primary: createS3Client({
+        endpoint: state.endpoint,
+        region: state.region,
+        s3Compatible: true,
+        credentials: keys('primaryAdmin'),
+      }),
+      legacy: createS3Client({
+        endpoint: state.endpoint,
+        region: state.region,
+        s3Compatible: true,
+        credentials: keys('legacyAdmin'),
+      }),
+    };
     const newBucket = 'bench-gateway-new';
     const legacyBucket = 'bench-gateway-old';
     await direct.primary.send(new CreateBucketCommand({ Bucket: newBucket }));
@@ -100,9 +125,13 @@ async function main(): Promise<void> {
     const codec = createCodec(ws.codec, [fernetKey], path.dirname(ws.file));
     const photo = randomBytes(SIZE);
     for (let i = 0; i < KEYS; i++) {
-      await direct.primary.send(new PutObjectCommand({ Bucket: newBucket, Key: `migrated/${i}.jpg`, Body: photo, ContentType: 'image/jpeg' }));
+      await direct.primary.send(
+        new PutObjectCommand({ Bucket: newBucket, Key: `migrated/${i}.jpg`, Body: photo, ContentType: 'image/jpeg' }),
+      );
       const stored = codec.encrypt(photo, { key: `legacy/${i}.jpg`, size: photo.length }) as Buffer;
-      await direct.legacy.send(new PutObjectCommand({ Bucket: legacyBucket, Key: `legacy/${i}.jpg`, Body: stored, ContentType: 'image/jpeg' }));
+      await direct.legacy.send(
+        new PutObjectCommand({ Bucket: legacyBucket, Key: `legacy/${i}.jpg`, Body: stored, ContentType: 'image/jpeg' }),
+      );
     }
     const app = { accessKeyId: 'AKIDBENCHGATEWAY', secretAccessKey: randomBytes(24).toString('base64') };
     const gw = await startGateway({
@@ -123,18 +152,34 @@ async function main(): Promise<void> {
     });
     const through = createS3Client({ endpoint: gw.url, region: state.region, s3Compatible: true, credentials: app });
     try {
-      const get = (bucket: string, prefix: string): Case['run'] => async (c, i) => drain(await c.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}/${i % KEYS}.jpg` })));
-      const put: Case['run'] = async (c, i) => void (await c.send(new PutObjectCommand({ Bucket: newBucket, Key: `uploads/${i}.jpg`, Body: photo, ContentType: 'image/jpeg' })));
+      const get =
+        (bucket: string, prefix: string): Case['run'] =>
+        async (c, i) =>
+          drain(await c.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}/${i % KEYS}.jpg` })));
+      const put: Case['run'] = async (c, i) =>
+        void (await c.send(
+          new PutObjectCommand({ Bucket: newBucket, Key: `uploads/${i}.jpg`, Body: photo, ContentType: 'image/jpeg' }),
+        ));
       const cases: { name: string; direct: [S3Client, Case['run']]; gateway: Case['run'] }[] = [
-        { name: 'read a migrated photo (new bucket)', direct: [direct.primary, get(newBucket, 'migrated')], gateway: get(newBucket, 'migrated') },
-        { name: 'fallback read (legacy; direct: ciphertext, no decryption)', direct: [direct.legacy, get(legacyBucket, 'legacy')], gateway: get(newBucket, 'legacy') },
+        {
+          name: 'read a migrated photo (new bucket)',
+          direct: [direct.primary, get(newBucket, 'migrated')],
+          gateway: get(newBucket, 'migrated'),
+        },
+        {
+          name: 'fallback read (legacy; direct: ciphertext, no decryption)',
+          direct: [direct.legacy, get(legacyBucket, 'legacy')],
+          gateway: get(newBucket, 'legacy'),
+        },
         { name: 'upload (PutObject)', direct: [direct.primary, put], gateway: put },
       ];
       for (const c of cases) {
         const d = await measure(c.direct[0], { name: c.name, run: c.direct[1] });
         const g = await measure(through, { name: c.name, run: c.gateway });
         const f = (n: number) => n.toFixed(1);
-        rows.push(`| ${c.name} | ${f(d.p50)} / ${f(d.p99)} | ${f(g.p50)} / ${f(g.p99)} | ${d.perSecond.toFixed(0)} | ${g.perSecond.toFixed(0)} |`);
+        rows.push(
+          `| ${c.name} | ${f(d.p50)} / ${f(d.p99)} | ${f(g.p50)} / ${f(g.p99)} | ${d.perSecond.toFixed(0)} | ${g.perSecond.toFixed(0)} |`,
+        );
         process.stderr.write(`${rows[rows.length - 1]}\n`);
       }
     } finally {
@@ -164,7 +209,8 @@ async function main(): Promise<void> {
 }
 
 runBench('gateway', main, {
-  describe: 'Latency (p50/p99) and throughput through the S3-API gateway against direct access to the rig, for migrated reads, fallback reads and uploads, on a local rig of its own',
+  describe:
+    'Latency (p50/p99) and throughput through the S3-API gateway against direct access to the rig, for migrated reads, fallback reads and uploads, on a local rig of its own',
   env: [
     ['BENCH_GATEWAY_REQUESTS', 'requests per case (300)'],
     ['BENCH_GATEWAY_KIB', 'object size, KiB (64)'],

@@ -9,9 +9,13 @@
  */
 import * as fs from 'fs';
 
-type Handler = (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<{ results: { resultCode: string; resultString: string }[] }>;
+type Handler = (
+  event: unknown,
+  context: { getRemainingTimeInMillis(): number },
+) => Promise<{ results: { resultCode: string; resultString: string }[] }>;
 
-const status = (field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
+const status = (field: 'VmRSS' | 'VmHWM'): number =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
 
 function event(bucket: string, key: string) {
   return {
@@ -25,15 +29,20 @@ function event(bucket: string, key: string) {
 async function main(): Promise<void> {
   const [bundle, warmUpKey, key] = process.argv.slice(2);
   const bucket = process.env.BENCH_LEGACY_BUCKET!;
+  // The built bundle, by its path at run time (a CommonJS file, as Lambda loads it).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require(bundle) as { handler: Handler };
   const context = { getRemainingTimeInMillis: () => 900_000 };
   const warm = await handler(event(bucket, warmUpKey), context);
-  if (warm.results[0].resultCode !== 'Succeeded') throw new Error(`the warm-up task failed: ${warm.results[0].resultString}`);
+  if (warm.results[0].resultCode !== 'Succeeded')
+    throw new Error(`the warm-up task failed: ${warm.results[0].resultString}`);
   fs.writeFileSync('/proc/self/clear_refs', '5');
   const baseline = status('VmRSS');
   const res = await handler(event(bucket, key), context);
   const peak = status('VmHWM');
-  process.stdout.write(`${JSON.stringify({ baseline, peak, resultCode: res.results[0].resultCode, result: res.results[0].resultString })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ baseline, peak, resultCode: res.results[0].resultCode, result: res.results[0].resultString })}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -36,7 +36,12 @@ const gc = vm.runInNewContext('gc') as () => void;
 /** The i-th synthetic key: chat folders, a UUID-like name, every 97th with a space and a plus, every 89th unicode. */
 function keyOf(i: number): string {
   const hex = createHash('sha1').update(String(i)).digest('hex');
-  const name = i % 97 === 0 ? `IMG ${i}+copy.jpg` : i % 89 === 0 ? `写真-${i}.jpg` : `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}.jpg`;
+  const name =
+    i % 97 === 0
+      ? `IMG ${i}+copy.jpg`
+      : i % 89 === 0
+        ? `写真-${i}.jpg`
+        : `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}.jpg`;
   return `chats/${10_000 + (i % 5000)}/photos/${name}`;
 }
 
@@ -92,9 +97,22 @@ async function makeInventory(dir: string): Promise<void> {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await pipeline(
       linesStream(f * per, Math.min(KEYS, (f + 1) * per), (i) => {
-        const row = [BUCKET, encodeURIComponent(keyOf(i)).replace(/%20/g, '+'), 'null', 'true', 'false', String(1000 + (i % 5_000_000)), '2026-11-25T00:00:00.000Z', createHash('md5').update(String(i)).digest('hex'), 'STANDARD'];
+        const row = [
+          BUCKET,
+          encodeURIComponent(keyOf(i)).replace(/%20/g, '+'),
+          'null',
+          'true',
+          'false',
+          String(1000 + (i % 5_000_000)),
+          '2026-11-25T00:00:00.000Z',
+          createHash('md5').update(String(i)).digest('hex'),
+          'STANDARD',
+        ];
         // One delete marker and one old version per 10,000 rows (skipped by the reader, as a real report has them).
-        const extra = i % 10_000 === 0 ? `\n${[BUCKET, `gone-${i}.jpg`, 'v2', 'true', 'true', '', '', '', ''].map(q).join(',')}\n${[BUCKET, `gone-${i}.jpg`, 'v1', 'false', 'false', '5', '2026-11-24T00:00:00.000Z', 'abc', 'STANDARD'].map(q).join(',')}` : '';
+        const extra =
+          i % 10_000 === 0
+            ? `\n${[BUCKET, `gone-${i}.jpg`, 'v2', 'true', 'true', '', '', '', ''].map(q).join(',')}\n${[BUCKET, `gone-${i}.jpg`, 'v1', 'false', 'false', '5', '2026-11-24T00:00:00.000Z', 'abc', 'STANDARD'].map(q).join(',')}`
+            : '';
         return row.map(q).join(',') + extra;
       }),
       createGzip(),
@@ -115,7 +133,10 @@ async function makeInventory(dir: string): Promise<void> {
 }
 
 async function makeBatchCsv(dir: string): Promise<void> {
-  await pipeline(linesStream(0, KEYS, (i) => `${BUCKET},${encodeManifestKey(keyOf(i))}`), fs.createWriteStream(path.join(dir, 'batch.csv')));
+  await pipeline(
+    linesStream(0, KEYS, (i) => `${BUCKET},${encodeManifestKey(keyOf(i))}`),
+    fs.createWriteStream(path.join(dir, 'batch.csv')),
+  );
 }
 
 function syntheticListing(): KeySource {
@@ -124,7 +145,13 @@ function syntheticListing(): KeySource {
     async *pages(): AsyncGenerator<KeyPage> {
       for (let i = 0; i < KEYS; i += PAGE) {
         const objects = [];
-        for (let j = i; j < Math.min(KEYS, i + PAGE); j++) objects.push({ key: keyOf(j), size: 1000 + j, etag: createHash('md5').update(String(j)).digest('hex'), lastModified: '2026-11-25T00:00:00.000Z' });
+        for (let j = i; j < Math.min(KEYS, i + PAGE); j++)
+          objects.push({
+            key: keyOf(j),
+            size: 1000 + j,
+            etag: createHash('md5').update(String(j)).digest('hex'),
+            lastModified: '2026-11-25T00:00:00.000Z',
+          });
         yield { objects, cursor: objects[objects.length - 1].key, isLast: i + PAGE >= KEYS };
       }
     },
@@ -156,7 +183,13 @@ function sample(keys: number): Sample {
 }
 
 async function measure(name: string, source: KeySource, checkpointFile: string): Promise<Measured> {
-  const cp = Checkpoint.open(checkpointFile, { env: 'bench', legacyBucket: BUCKET, newBucket: 'new', prefix: '', ...(source.describe === 'listing' ? {} : { source: source.describe }) });
+  const cp = Checkpoint.open(checkpointFile, {
+    env: 'bench',
+    legacyBucket: BUCKET,
+    newBucket: 'new',
+    prefix: '',
+    ...(source.describe === 'listing' ? {} : { source: source.describe }),
+  });
   const start = sample(0);
   const samples: Sample[] = [start];
   let keys = 0;
@@ -176,7 +209,10 @@ async function measure(name: string, source: KeySource, checkpointFile: string):
   samples.push(end);
   if (keys !== KEYS) throw new Error(`${name}: ${keys} keys read, expected ${KEYS}`);
   const warm = samples.find((s) => s.keys >= KEYS / 10) ?? start;
-  const peak = { heapMiB: Math.max(...samples.map((s) => s.heapMiB)), rssMiB: Math.max(...samples.map((s) => s.rssMiB)) };
+  const peak = {
+    heapMiB: Math.max(...samples.map((s) => s.heapMiB)),
+    rssMiB: Math.max(...samples.map((s) => s.rssMiB)),
+  };
   // Flat: after warm-up, the live heap grows by less than 8 MiB over the remaining 90% of the keys (a source that held
   // its keys would grow by about 100 bytes per key: ~90 MiB here), and RSS by less than 64 MiB.
   const flat = end.heapMiB - warm.heapMiB < 8 && peak.rssMiB - warm.rssMiB < 64;
@@ -191,16 +227,26 @@ async function main(): Promise<void> {
   const dir = benchTempDir('bm-bench-manifest-'); // about 160 MiB of generated manifests: removed on Ctrl-C too
   const results: Measured[] = [];
   try {
-    console.log(`generating ${KEYS} keys: an inventory report (${FILES} gzip CSV files) and a Batch Operations CSV in ${dir}`);
+    console.log(
+      `generating ${KEYS} keys: an inventory report (${FILES} gzip CSV files) and a Batch Operations CSV in ${dir}`,
+    );
     await makeInventory(dir);
     await makeBatchCsv(dir);
     const objects = fileObjects(dir);
-    const inventory = await openManifest(objects, formatS3Url({ bucket: 'bench', key: 'manifest.json' }), { legacyBucket: BUCKET, pageSize: PAGE });
+    const inventory = await openManifest(objects, formatS3Url({ bucket: 'bench', key: 'manifest.json' }), {
+      legacyBucket: BUCKET,
+      pageSize: PAGE,
+    });
     results.push(await measure('S3 Inventory report (gzip CSV)', inventory, path.join(dir, 'inventory.sqlite')));
-    const batch = await openManifest(objects, formatS3Url({ bucket: 'bench', key: 'batch.csv' }), { legacyBucket: BUCKET, pageSize: PAGE });
+    const batch = await openManifest(objects, formatS3Url({ bucket: 'bench', key: 'batch.csv' }), {
+      legacyBucket: BUCKET,
+      pageSize: PAGE,
+    });
     results.push(await measure('Batch Operations CSV', batch, path.join(dir, 'batch.sqlite')));
     results.push(await measure('synthetic listing', syntheticListing(), path.join(dir, 'listing.sqlite')));
-    const gz = fs.readdirSync(path.join(dir, 'data')).reduce((n, f) => n + fs.statSync(path.join(dir, 'data', f)).size, 0);
+    const gz = fs
+      .readdirSync(path.join(dir, 'data'))
+      .reduce((n, f) => n + fs.statSync(path.join(dir, 'data', f)).size, 0);
     const csv = fs.statSync(path.join(dir, 'batch.csv')).size;
     writeSection(
       'manifest',
@@ -209,7 +255,8 @@ async function main(): Promise<void> {
         '',
         `Command: \`npm run bench:manifest\` (BENCH_MANIFEST_KEYS=${KEYS}). Each source's keys go into a checkpoint on disk`,
         `page by page (${PAGE} keys, one transaction each), as the migrator's lister records them; every ${SAMPLE_EVERY} pages a full GC, then`,
-        'the live heap (V8 heapUsed) and the RSS. Sources: a generated S3 Inventory report (4 gzip CSV files, ' + `${(gz / MIB).toFixed(0)} MiB, MD5 checked,`,
+        'the live heap (V8 heapUsed) and the RSS. Sources: a generated S3 Inventory report (4 gzip CSV files, ' +
+          `${(gz / MIB).toFixed(0)} MiB, MD5 checked,`,
         'rows quoted, keys URL-encoded, delete markers and old versions skipped) through the inventory reader; a generated',
         `Batch Operations CSV (${(csv / MIB).toFixed(0)} MiB) through its reader; a synthetic listing (pages made in memory). Files served from local disk, no S3.`,
         'Machine: ' + machineLine() + '.',
@@ -224,11 +271,17 @@ async function main(): Promise<void> {
         '',
         '"Flat" means: from 10% of the keys to the end, the live heap grew by less than 8 MiB and the RSS by less than 64 MiB',
         '(a source that kept its keys would add ~100 bytes of heap per key, ~90 MiB here). The readers hold one page, the',
-        'CSV parser\'s and gunzip\'s buffers; the keys live in the SQLite file. The time is the checkpoint\'s inserts plus,',
+        "CSV parser's and gunzip's buffers; the keys live in the SQLite file. The time is the checkpoint's inserts plus,",
         'for the inventory, reading each file twice (the MD5 check, then the rows).',
       ].join('\n'),
     );
-    if (results.some((r) => !r.flat)) throw new Error(`memory was not flat: ${results.filter((r) => !r.flat).map((r) => r.source).join(', ')} (figures written to BENCHMARKS.md)`);
+    if (results.some((r) => !r.flat))
+      throw new Error(
+        `memory was not flat: ${results
+          .filter((r) => !r.flat)
+          .map((r) => r.source)
+          .join(', ')} (figures written to BENCHMARKS.md)`,
+      );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

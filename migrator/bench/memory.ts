@@ -63,16 +63,38 @@ interface CodecCase {
 function codecCases(): CodecCase[] {
   const [fNew, fOld] = [generateFernetKey(), generateFernetKey()];
   const [gNew, gOld] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
-  const bound = process.env.BENCH_MAX_OBJECT_MIB ? { maxObjectBytes: Number(process.env.BENCH_MAX_OBJECT_MIB) * MIB } : {};
+  const bound = process.env.BENCH_MAX_OBJECT_MIB
+    ? { maxObjectBytes: Number(process.env.BENCH_MAX_OBJECT_MIB) * MIB }
+    : {};
   const fernet = { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: FERNET_STORAGE, ...bound };
   const gcm = { type: 'aes-256-gcm', keys: { env: 'BENCH_GCM_KEYS' }, aad: 'object-key', ...bound };
-  const fernetText = (k: string) => (plain: Readable) => plain.pipe(fernetEncryptStream(parseFernetKeys([k])[0], 'base64url-text'));
-  const gcmBlob = (k: string) => (plain: Readable, key: string) => plain.pipe(gcmEncryptStream(parseAesKeys([k])[0], Buffer.from(key)));
+  const fernetText = (k: string) => (plain: Readable) =>
+    plain.pipe(fernetEncryptStream(parseFernetKeys([k])[0], 'base64url-text'));
+  const gcmBlob = (k: string) => (plain: Readable, key: string) =>
+    plain.pipe(gcmEncryptStream(parseAesKeys([k])[0], Buffer.from(key)));
   const all: CodecCase[] = [
-    { id: 'fernet', label: `Fernet (text tokens, storage ${FERNET_STORAGE}), one key`, codec: fernet, keysEnv: { BENCH_FERNET_KEYS: fOld }, encrypt: fernetText(fOld) },
-    { id: 'fernet-rotated', label: 'Fernet, rotated keys (object under the old one)', codec: fernet, keysEnv: { BENCH_FERNET_KEYS: `${fNew},${fOld}` }, encrypt: fernetText(fOld) },
+    {
+      id: 'fernet',
+      label: `Fernet (text tokens, storage ${FERNET_STORAGE}), one key`,
+      codec: fernet,
+      keysEnv: { BENCH_FERNET_KEYS: fOld },
+      encrypt: fernetText(fOld),
+    },
+    {
+      id: 'fernet-rotated',
+      label: 'Fernet, rotated keys (object under the old one)',
+      codec: fernet,
+      keysEnv: { BENCH_FERNET_KEYS: `${fNew},${fOld}` },
+      encrypt: fernetText(fOld),
+    },
     { id: 'gcm', label: 'AES-256-GCM, one key', codec: gcm, keysEnv: { BENCH_GCM_KEYS: gOld }, encrypt: gcmBlob(gOld) },
-    { id: 'gcm-rotated', label: 'AES-256-GCM, rotated keys (object under the old one)', codec: gcm, keysEnv: { BENCH_GCM_KEYS: `${gNew},${gOld}` }, encrypt: gcmBlob(gOld) },
+    {
+      id: 'gcm-rotated',
+      label: 'AES-256-GCM, rotated keys (object under the old one)',
+      codec: gcm,
+      keysEnv: { BENCH_GCM_KEYS: `${gNew},${gOld}` },
+      encrypt: gcmBlob(gOld),
+    },
   ];
   const wanted = (process.env.BENCH_MEMORY_CODECS ?? all.map((c) => c.id).join(',')).split(',');
   return all.filter((c) => wanted.includes(c.id));
@@ -96,11 +118,25 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
   log(`${c.id}: starting a rig...`);
   const stopOnInterrupt = onInterrupt(() => stopRig(statePath));
   try {
-    const { state } = await startRig({ workspace: ws, statePath, dir: rigDir, memstoreBytes: 6 * 1024 * MIB, ownerPid: process.pid });
-    const legacy = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', { env: {}, rigState: state });
+    const { state } = await startRig({
+      workspace: ws,
+      statePath,
+      dir: rigDir,
+      memstoreBytes: 6 * 1024 * MIB,
+      ownerPid: process.pid,
+    });
+    const legacy = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', {
+      env: {},
+      rigState: state,
+    });
     const primary = rigClient(state, 'primaryAdmin');
     const put = async (key: string, body: Readable) => {
-      await new Upload({ client: legacy.s3, params: { Bucket: legacy.bucket, Key: key, Body: body, ContentType: 'image/tiff' }, partSize: 16 * MIB, queueSize: 2 }).done();
+      await new Upload({
+        client: legacy.s3,
+        params: { Bucket: legacy.bucket, Key: key, Body: body, ContentType: 'image/tiff' },
+        partSize: 16 * MIB,
+        queueSize: 2,
+      }).done();
     };
     const remove = async (...objects: Array<[S3Client, string, string]>) => {
       for (const [s3, bucket, key] of objects) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
@@ -108,23 +144,63 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
     };
     const wsDir = path.join(dir, 'ws');
     writeWorkspaces(wsDir, c.codec);
-    const env = { ...process.env, ...c.keysEnv, BUCKETMOVE_RIG_STATE: statePath, BUCKETMOVE_LOG_LEVEL: 'warn', BENCH_LEGACY_BUCKET: state.buckets.legacy, BUCKETMOVE_WORKSPACES_DIR: wsDir, [WORKSPACE_ENV_VAR]: functionWorkspace(wsDir) };
+    const env = {
+      ...process.env,
+      ...c.keysEnv,
+      BUCKETMOVE_RIG_STATE: statePath,
+      BUCKETMOVE_LOG_LEVEL: 'warn',
+      BENCH_LEGACY_BUCKET: state.buckets.legacy,
+      BUCKETMOVE_WORKSPACES_DIR: wsDir,
+      [WORKSPACE_ENV_VAR]: functionWorkspace(wsDir),
+    };
     const cli = async (prefix: string) => {
       const work = fs.mkdtempSync(path.join(dir, 'cli-'));
-      const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--memory', String(MEMORY_MIB), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
+      const args = [
+        MIGRATE_JS,
+        '--env',
+        'local',
+        '--prefix',
+        prefix,
+        '--memory',
+        String(MEMORY_MIB),
+        '--progress',
+        'log',
+        '--checkpoint',
+        path.join(work, 'cp.sqlite'),
+        '--report',
+        path.join(work, 'report'),
+      ];
       const r = await runMeasured(process.execPath, args, env);
       // The report's ErrorCode column (Report_CSV_20180820: Bucket, Key, VersionId, TaskStatus, ErrorCode, ...) says why.
       const csv = path.join(work, 'report.csv');
       const errorCode = fs.existsSync(csv) ? fs.readFileSync(csv, 'utf8').split('\n')[0]?.split(',')[4] : undefined;
       fs.rmSync(work, { recursive: true, force: true });
-      return { peak: r.peakRss ?? NaN, outcome: r.code === 0 ? 'copied' : `exit ${r.code}, ${errorCode || r.out.trim().split('\n').pop()}` };
+      return {
+        peak: r.peakRss ?? NaN,
+        outcome: r.code === 0 ? 'copied' : `exit ${r.code}, ${errorCode || r.out.trim().split('\n').pop()}`,
+      };
     };
     const fn = async (warmKey: string, key: string) => {
-      const r = await runMeasured(process.execPath, [...lambdaV8Flags(FUNCTION_MB), LAMBDA_TASK_JS, BUNDLE_JS, warmKey, key], env);
-      const line = r.out.trim().split('\n').find((l) => l.startsWith('{'));
-      if (r.code !== 0 || !line) return { peak: r.peakRss ?? NaN, baseline: NaN, outcome: `failed (exit ${r.code}): ${r.out.trim().split('\n').pop()}` };
+      const r = await runMeasured(
+        process.execPath,
+        [...lambdaV8Flags(FUNCTION_MB), LAMBDA_TASK_JS, BUNDLE_JS, warmKey, key],
+        env,
+      );
+      const line = r.out
+        .trim()
+        .split('\n')
+        .find((l) => l.startsWith('{'));
+      if (r.code !== 0 || !line)
+        return {
+          peak: r.peakRss ?? NaN,
+          baseline: NaN,
+          outcome: `failed (exit ${r.code}): ${r.out.trim().split('\n').pop()}`,
+        };
       const res = JSON.parse(line) as { baseline: number; peak: number; resultCode: string; result: string };
-      const outcome = res.resultCode === 'Succeeded' ? 'copied' : `${res.resultCode}, ${(JSON.parse(res.result) as { code?: string }).code ?? res.result}`;
+      const outcome =
+        res.resultCode === 'Succeeded'
+          ? 'copied'
+          : `${res.resultCode}, ${(JSON.parse(res.result) as { code?: string }).code ?? res.result}`;
       return { peak: res.peak, baseline: res.baseline, outcome };
     };
 
@@ -144,9 +220,15 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
       await remove([primary, state.buckets.primary, key]);
       log(`${c.id}, ${sizeMib} MiB: the function (${FUNCTION_MB} MB)...`);
       const viaFn = await fn(warmKey, key);
-      await remove([primary, state.buckets.primary, key], [primary, state.buckets.primary, warmKey], [legacy.s3, legacy.bucket, key]);
+      await remove(
+        [primary, state.buckets.primary, key],
+        [primary, state.buckets.primary, warmKey],
+        [legacy.s3, legacy.bucket, key],
+      );
       const row: Row = { codec: c, sizeMib, count: 1, cli: { ...viaCli, baseline: cliBaseline }, fn: viaFn };
-      log(`  CLI peak ${mib(row.cli.peak)} (baseline ${mib(cliBaseline)}, ${viaCli.outcome}); function peak ${mib(viaFn.peak)} (baseline ${mib(viaFn.baseline)}, ${viaFn.outcome})`);
+      log(
+        `  CLI peak ${mib(row.cli.peak)} (baseline ${mib(cliBaseline)}, ${viaCli.outcome}); function peak ${mib(viaFn.peak)} (baseline ${mib(viaFn.baseline)}, ${viaFn.outcome})`,
+      );
       rows.push(row);
     }
     if (many > 0) {
@@ -156,9 +238,20 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
       for (const key of keys) await put(key, c.encrypt(plaintextStream(MANY_MIB * MIB), key));
       log(`${c.id}: ${many} x ${MANY_MIB} MiB at once: the CLI...`);
       const viaCli = await cli(`bench-memory/${c.id}/many/`);
-      await remove(...keys.flatMap((key): Array<[S3Client, string, string]> => [[primary, state.buckets.primary, key], [legacy.s3, legacy.bucket, key]]));
+      await remove(
+        ...keys.flatMap((key): Array<[S3Client, string, string]> => [
+          [primary, state.buckets.primary, key],
+          [legacy.s3, legacy.bucket, key],
+        ]),
+      );
       log(`  CLI peak ${mib(viaCli.peak)} (baseline ${mib(cliBaseline)}, ${viaCli.outcome})`);
-      rows.push({ codec: c, sizeMib: MANY_MIB, count: many, cli: { ...viaCli, baseline: cliBaseline }, fn: { peak: NaN, baseline: NaN, outcome: 'one task at a time' } });
+      rows.push({
+        codec: c,
+        sizeMib: MANY_MIB,
+        count: many,
+        cli: { ...viaCli, baseline: cliBaseline },
+        fn: { peak: NaN, baseline: NaN, outcome: 'one task at a time' },
+      });
     }
     legacy.destroy();
     primary.destroy();
@@ -176,11 +269,15 @@ function functionWorkspace(wsDir: string): string {
 }
 
 /** V8's limits as Lambda's Node.js bootstrap sets them for a function of `mb` MB. */
-const lambdaV8Flags = (mb: number) => [`--max-old-space-size=${Math.floor((mb * 90) / 100)}`, `--max-semi-space-size=${Math.floor((mb * 5) / 100)}`];
+const lambdaV8Flags = (mb: number) => [
+  `--max-old-space-size=${Math.floor((mb * 90) / 100)}`,
+  `--max-semi-space-size=${Math.floor((mb * 5) / 100)}`,
+];
 
 async function main(): Promise<void> {
   for (const f of [MIGRATE_JS, BUNDLE_JS, LAMBDA_TASK_JS]) {
-    if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`npm run build && npm run build:lambda\` (npm run bench:memory does)`);
+    if (!fs.existsSync(f))
+      throw new Error(`${f} is missing: run \`npm run build && npm run build:lambda\` (npm run bench:memory does)`);
   }
   const dir = benchTempDir('bucketmove-bench-memory-');
   const ws = loadWorkspace('local');
@@ -188,7 +285,8 @@ async function main(): Promise<void> {
   try {
     // A rig per codec, and RGW's garbage collection run after each delete: memstore holds every byte in RAM, and RGW
     // frees a deleted object's data only when its collector runs (hours later by default).
-    for (const [i, c] of codecCases().entries()) rows.push(...(await measureCodec(c, path.join(dir, c.id), ws, i === 0 ? MANY : 0)));
+    for (const [i, c] of codecCases().entries())
+      rows.push(...(await measureCodec(c, path.join(dir, c.id), ws, i === 0 ? MANY : 0)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -197,8 +295,16 @@ async function main(): Promise<void> {
   const table = rows.map((r) => {
     const cliOk = r.cli.outcome === 'copied' && r.cli.peak <= r.cli.baseline + MEMORY_MIB * MIB;
     const fnOk = r.fn.outcome === 'copied' && r.fn.peak <= FUNCTION_MB * MIB;
-    const cliCell = r.cli.outcome === 'copied' ? `${mib(r.cli.peak)} (+${mib(r.cli.peak - r.cli.baseline)})` : `${mib(r.cli.peak)}, ${r.cli.outcome}`;
-    const fnCell = r.count > 1 ? r.fn.outcome : r.fn.outcome === 'copied' ? `${mib(r.fn.peak)} (+${mib(r.fn.peak - r.fn.baseline)})` : `${mib(r.fn.peak)}, ${r.fn.outcome}`;
+    const cliCell =
+      r.cli.outcome === 'copied'
+        ? `${mib(r.cli.peak)} (+${mib(r.cli.peak - r.cli.baseline)})`
+        : `${mib(r.cli.peak)}, ${r.cli.outcome}`;
+    const fnCell =
+      r.count > 1
+        ? r.fn.outcome
+        : r.fn.outcome === 'copied'
+          ? `${mib(r.fn.peak)} (+${mib(r.fn.peak - r.fn.baseline)})`
+          : `${mib(r.fn.peak)}, ${r.fn.outcome}`;
     const object = r.count > 1 ? `${r.count} x ${r.sizeMib} MiB at once` : `${r.sizeMib} MiB`;
     return `| ${object} | ${r.codec.label} | ${cliCell} | ${verdict(cliOk)} | ${fnCell} | ${r.count > 1 ? '' : verdict(fnOk)} |`;
   });
@@ -253,12 +359,18 @@ async function main(): Promise<void> {
 
 runBench('memory', main, {
   describe:
-    'Peak RSS of copying one object per codec and size, through the CLI (against --memory + its baseline) and through the Batch Operations function bundle under Lambda\'s V8 limits, on a local rig per codec',
+    "Peak RSS of copying one object per codec and size, through the CLI (against --memory + its baseline) and through the Batch Operations function bundle under Lambda's V8 limits, on a local rig per codec",
   env: [
     ['BENCH_MEMORY_MIB', 'object sizes, MiB (1,64,256,1024)'],
     ['BENCH_MEMORY_CODECS', 'codecs (fernet,fernet-rotated,gcm,gcm-rotated)'],
     ['BENCH_FUNCTION_MB', "the function's memory, MB (1024)"],
-    ['BENCH_MEMORY_DIST, BENCH_MEMORY_REVISION', "another revision's dist folder and its label: writes the memory-before section"],
-    ['BENCH_FERNET_STORAGE, BENCH_MAX_OBJECT_MIB', 'the Fernet storage and codec.maxObjectBytes, for a revision without storage "auto"'],
+    [
+      'BENCH_MEMORY_DIST, BENCH_MEMORY_REVISION',
+      "another revision's dist folder and its label: writes the memory-before section",
+    ],
+    [
+      'BENCH_FERNET_STORAGE, BENCH_MAX_OBJECT_MIB',
+      'the Fernet storage and codec.maxObjectBytes, for a revision without storage "auto"',
+    ],
   ],
 });

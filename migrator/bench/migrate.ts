@@ -107,25 +107,81 @@ async function rcloneCopy(t: PeerTarget): Promise<Run> {
   const remote = (name: string, who: 'legacyAdmin' | 'primaryAdmin') => {
     const p = t.state.principals[who];
     const pre = `RCLONE_CONFIG_${name.toUpperCase()}_`;
-    return { [`${pre}TYPE`]: 's3', [`${pre}PROVIDER`]: 'Ceph', [`${pre}ENDPOINT`]: t.state.endpoint, [`${pre}REGION`]: t.state.region, [`${pre}ACCESS_KEY_ID`]: p.accessKeyId, [`${pre}SECRET_ACCESS_KEY`]: p.secretAccessKey };
+    return {
+      [`${pre}TYPE`]: 's3',
+      [`${pre}PROVIDER`]: 'Ceph',
+      [`${pre}ENDPOINT`]: t.state.endpoint,
+      [`${pre}REGION`]: t.state.region,
+      [`${pre}ACCESS_KEY_ID`]: p.accessKeyId,
+      [`${pre}SECRET_ACCESS_KEY`]: p.secretAccessKey,
+    };
   };
-  const env = { PATH: process.env.PATH, HOME: os.tmpdir(), RCLONE_CONFIG: '/dev/null', ...remote('legacy', 'legacyAdmin'), ...remote('primary', 'primaryAdmin') };
-  const args = ['copy', '-v', '--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY), '--s3-server-side-encryption', 'AES256', `legacy:${t.legacyBucket}/${t.prefix}`, `primary:${t.newBucket}/${t.prefix}`];
+  const env = {
+    PATH: process.env.PATH,
+    HOME: os.tmpdir(),
+    RCLONE_CONFIG: '/dev/null',
+    ...remote('legacy', 'legacyAdmin'),
+    ...remote('primary', 'primaryAdmin'),
+  };
+  const args = [
+    'copy',
+    '-v',
+    '--transfers',
+    String(CONCURRENCY),
+    '--checkers',
+    String(CONCURRENCY),
+    '--s3-server-side-encryption',
+    'AES256',
+    `legacy:${t.legacyBucket}/${t.prefix}`,
+    `primary:${t.newBucket}/${t.prefix}`,
+  ];
   const r = mustSucceed('rclone copy', await runMeasured('rclone', args, env, { cpu: true }));
   const clientSide = (r.out.match(/: Copied \(new\)/g) ?? []).length;
   if (/server-side copy/i.test(r.out) || clientSide !== SMALL_COUNT) {
-    throw new Error(`rclone copy did not move every object through the client (${clientSide} of ${SMALL_COUNT} "Copied (new)"): not a peer of a decrypt-copy`);
+    throw new Error(
+      `rclone copy did not move every object through the client (${clientSide} of ${SMALL_COUNT} "Copied (new)"): not a peer of a decrypt-copy`,
+    );
   }
   return r;
 }
 
-async function migrator(statePath: string, wsDir: string, prefix: string, extraEnv: NodeJS.ProcessEnv, workers = 1): Promise<Run> {
+async function migrator(
+  statePath: string,
+  wsDir: string,
+  prefix: string,
+  extraEnv: NodeJS.ProcessEnv,
+  workers = 1,
+): Promise<Run> {
   const work = benchTempDir('bucketmove-bench-mig-');
   try {
-    const args = [MIGRATE_JS, '--env', 'local', '--prefix', prefix, '--concurrency', String(CONCURRENCY), '--workers', String(workers), '--progress', 'log', '--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')];
-    const env = { ...process.env, BUCKETMOVE_RIG_STATE: statePath, BUCKETMOVE_WORKSPACES_DIR: wsDir, BUCKETMOVE_LOG_LEVEL: 'warn', ...extraEnv };
+    const args = [
+      MIGRATE_JS,
+      '--env',
+      'local',
+      '--prefix',
+      prefix,
+      '--concurrency',
+      String(CONCURRENCY),
+      '--workers',
+      String(workers),
+      '--progress',
+      'log',
+      '--checkpoint',
+      path.join(work, 'cp.sqlite'),
+      '--report',
+      path.join(work, 'report'),
+    ];
+    const env = {
+      ...process.env,
+      BUCKETMOVE_RIG_STATE: statePath,
+      BUCKETMOVE_WORKSPACES_DIR: wsDir,
+      BUCKETMOVE_LOG_LEVEL: 'warn',
+      ...extraEnv,
+    };
     // BENCH_CPU_PROF=<dir>: each migrator run writes a V8 CPU profile there (summarise it with cpuprofile-top.js).
-    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_CPU_PROF)] : [];
+    const prof = process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_CPU_PROF)]
+      : [];
     return mustSucceed('the migrator', await runMeasured(process.execPath, [...prof, ...args], env, { cpu: true }));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -140,7 +196,8 @@ const fmt = (n: number, d = 0) => n.toFixed(d);
 const mib = (b?: number) => (b === undefined ? '-' : `${fmt(b / MIB)} MiB`);
 
 async function main(): Promise<void> {
-  for (const f of [MIGRATE_JS, RAW_GET_PUT_JS]) if (!fs.existsSync(f)) throw new Error('run `npm run build` first (npm run bench:migrate does)');
+  for (const f of [MIGRATE_JS, RAW_GET_PUT_JS])
+    if (!fs.existsSync(f)) throw new Error('run `npm run build` first (npm run bench:migrate does)');
   const dir = benchTempDir('bucketmove-bench-');
   const statePath = path.join(dir, 'state.json');
   const ws = loadWorkspace('local');
@@ -152,7 +209,13 @@ async function main(): Promise<void> {
     log('starting a rig...');
     fs.mkdirSync(path.join(dir, 'rig'));
     onInterrupt(() => stopRig(statePath));
-    const { state } = await startRig({ workspace: ws, statePath, dir: path.join(dir, 'rig'), memstoreBytes: 12 * 1024 * MIB, ownerPid: process.pid });
+    const { state } = await startRig({
+      workspace: ws,
+      statePath,
+      dir: path.join(dir, 'rig'),
+      memstoreBytes: 12 * 1024 * MIB,
+      ownerPid: process.pid,
+    });
     process.env.BUCKETMOVE_RIG_STATE = statePath;
     const admin = rigClient(state, 'primaryAdmin');
 
@@ -170,19 +233,35 @@ async function main(): Promise<void> {
       [STATIC_KEY_ENV.primary.accessKeyId]: primaryAdmin.accessKeyId,
       [STATIC_KEY_ENV.primary.secretAccessKey]: primaryAdmin.secretAccessKey,
     };
-    const legacyWriter = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', { env: staticKeys });
+    const legacyWriter = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', {
+      env: staticKeys,
+    });
 
     // ---- N x 64 KiB, alternating rounds, a fresh new bucket per run ------------------------------------------------
     log(`${small}: seeding the legacy bucket (Fernet)...`);
     const prefix = 'bench/small/';
-    const codec = createCodec({ type: 'fernet', keys: { env: 'X' }, storage: 'base64url-text', maxObjectBytes: 256 * MIB }, [fernetKey], dir);
-    await seedLegacy({ client: legacyWriter, codec, objects: planObjects({ count: SMALL_COUNT, size: parseSizeSpec('64KiB'), oddKeys: false, seed: 'bench', prefix }), seed: 'bench', concurrency: 32 });
+    const codec = createCodec(
+      { type: 'fernet', keys: { env: 'X' }, storage: 'base64url-text', maxObjectBytes: 256 * MIB },
+      [fernetKey],
+      dir,
+    );
+    await seedLegacy({
+      client: legacyWriter,
+      codec,
+      objects: planObjects({ count: SMALL_COUNT, size: parseSizeSpec('64KiB'), oddKeys: false, seed: 'bench', prefix }),
+      seed: 'bench',
+      concurrency: 32,
+    });
     const tools: Array<[string, (newBucket: string) => Promise<Run>]> = [
       [
         `bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`,
         async (newBucket) => {
           const wsDir = path.join(dir, `ws-${newBucket}`);
-          writeWorkspaces(wsDir, { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' }, { primaryBucket: newBucket, staticCredentials: true });
+          writeWorkspaces(
+            wsDir,
+            { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
+            { primaryBucket: newBucket, staticCredentials: true },
+          );
           return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys });
         },
       ],
@@ -190,18 +269,43 @@ async function main(): Promise<void> {
         `bucketmove migrate --workers ${WORKERS} (${CONCURRENCY} in flight each)`,
         async (newBucket) => {
           const wsDir = path.join(dir, `ws-${newBucket}`);
-          writeWorkspaces(wsDir, { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' }, { primaryBucket: newBucket, staticCredentials: true });
+          writeWorkspaces(
+            wsDir,
+            { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
+            { primaryBucket: newBucket, staticCredentials: true },
+          );
           return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys }, WORKERS);
         },
       ],
-      [`rclone copy, one remote per account (--transfers ${CONCURRENCY}, no decrypt)`, (newBucket) => rcloneCopy({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket })],
+      [
+        `rclone copy, one remote per account (--transfers ${CONCURRENCY}, no decrypt)`,
+        (newBucket) => rcloneCopy({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }),
+      ],
       [
         `Python script: boto3 + MultiFernet, ThreadPoolExecutor(${CONCURRENCY})`,
-        async (newBucket) => mustSucceed('the Python script', await runMeasured(PYTHON, [FERNET_COPY_PY], peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey), { cpu: true })),
+        async (newBucket) =>
+          mustSucceed(
+            'the Python script',
+            await runMeasured(
+              PYTHON,
+              [FERNET_COPY_PY],
+              peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
+              { cpu: true },
+            ),
+          ),
       ],
       [
         `raw SDK GET + PUT loop (${CONCURRENCY} in flight, no decrypt)`,
-        async (newBucket) => mustSucceed('the raw GET + PUT loop', await runMeasured(process.execPath, [RAW_GET_PUT_JS], peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey), { cpu: true })),
+        async (newBucket) =>
+          mustSucceed(
+            'the raw GET + PUT loop',
+            await runMeasured(
+              process.execPath,
+              [RAW_GET_PUT_JS],
+              peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
+              { cpu: true },
+            ),
+          ),
       ],
     ];
     if (WORKERS <= 1) tools.splice(1, 1);
@@ -211,7 +315,9 @@ async function main(): Promise<void> {
         await admin.send(new CreateBucketCommand({ Bucket: newBucket }));
         log(`${small}, round ${round}/${ROUNDS}: ${tool}...`);
         const r = await run(newBucket);
-        log(`  ${fmt(SMALL_COUNT / r.seconds)} objects/s, ${fmt((r.cpuSeconds! * 1000) / SMALL_COUNT, 2)} ms CPU per object, ${mib(r.peakRss)}`);
+        log(
+          `  ${fmt(SMALL_COUNT / r.seconds)} objects/s, ${fmt((r.cpuSeconds! * 1000) / SMALL_COUNT, 2)} ms CPU per object, ${mib(r.peakRss)}`,
+        );
         smallRuns.set(tool, [...(smallRuns.get(tool) ?? []), r]);
       }
     }
@@ -225,28 +331,64 @@ async function main(): Promise<void> {
       tool: 'raw multipart PUT (lib-storage, 8 MiB parts, 4 in flight)',
       objects: 1,
       bytes: LARGE_BYTES,
-      m: await timed(() => new Upload({ client: admin, params: { Bucket: 'bench-src', Key: 'large/scan.bin', Body: plaintextStream(LARGE_BYTES) }, partSize: 8 * MIB, queueSize: 4 }).done()),
+      m: await timed(() =>
+        new Upload({
+          client: admin,
+          params: { Bucket: 'bench-src', Key: 'large/scan.bin', Body: plaintextStream(LARGE_BYTES) },
+          partSize: 8 * MIB,
+          queueSize: 4,
+        }).done(),
+      ),
     });
     log(`${large}: seeding the legacy bucket (AES-256-GCM)...`);
     const key = 'bench/large/scan.bin';
     await new Upload({
       client: legacyWriter.s3,
-      params: { Bucket: legacyWriter.bucket, Key: key, Body: plaintextStream(LARGE_BYTES).pipe(gcmEncryptStream(Buffer.from(gcmKey, 'base64'), Buffer.from(key))), ContentType: 'application/octet-stream' },
+      params: {
+        Bucket: legacyWriter.bucket,
+        Key: key,
+        Body: plaintextStream(LARGE_BYTES).pipe(gcmEncryptStream(Buffer.from(gcmKey, 'base64'), Buffer.from(key))),
+        ContentType: 'application/octet-stream',
+      },
       partSize: 16 * MIB,
       queueSize: 2,
     }).done();
     log(`${large}: the migrator...`);
-    rows.push({ workload: large, tool: 'bucketmove migrate (AES-256-GCM, two passes)', objects: 1, bytes: LARGE_BYTES, m: await migrator(statePath, gcmDir, 'bench/large/', keysEnv) });
+    rows.push({
+      workload: large,
+      tool: 'bucketmove migrate (AES-256-GCM, two passes)',
+      objects: 1,
+      bytes: LARGE_BYTES,
+      m: await migrator(statePath, gcmDir, 'bench/large/', keysEnv),
+    });
 
     // ---- many keys ---------------------------------------------------------------------------------------------
     if (MANY_KEYS > 0) {
       const many = `${MANY_KEYS} x 1 KiB`;
       log(`${many}: seeding the legacy bucket (Fernet)...`);
-      await seedLegacy({ client: legacyWriter, codec, objects: planObjects({ count: MANY_KEYS, size: parseSizeSpec('1KiB'), oddKeys: false, seed: 'many', prefix: 'bench/many/' }), seed: 'many', concurrency: 64 });
+      await seedLegacy({
+        client: legacyWriter,
+        codec,
+        objects: planObjects({
+          count: MANY_KEYS,
+          size: parseSizeSpec('1KiB'),
+          oddKeys: false,
+          seed: 'many',
+          prefix: 'bench/many/',
+        }),
+        seed: 'many',
+        concurrency: 64,
+      });
       const fernetDir = path.join(dir, 'ws-fernet');
       writeWorkspaces(fernetDir, { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' });
       log(`${many}: the migrator...`);
-      rows.push({ workload: many, tool: `bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`, objects: MANY_KEYS, bytes: MANY_KEYS * 1024, m: await migrator(statePath, fernetDir, 'bench/many/', keysEnv) });
+      rows.push({
+        workload: many,
+        tool: `bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`,
+        objects: MANY_KEYS,
+        bytes: MANY_KEYS * 1024,
+        m: await migrator(statePath, fernetDir, 'bench/many/', keysEnv),
+      });
     }
     legacyWriter.destroy();
     admin.destroy();
@@ -268,7 +410,10 @@ async function main(): Promise<void> {
     (s) =>
       `| ${s.tool} | ${fmt(s.rate)} | ${s.rates.map((x) => fmt(x)).join(' / ')} | ${fmt((s.rate * 64 * 1024) / 1e6, 1)} | ${fmt(s.cpuMs, 2)} | ${mib(s.rss)} | ${s === mig ? '1.00x' : `${fmt(mig.rate / s.rate, 2)}x`} |`,
   );
-  const largeTable = rows.map((r) => `| ${r.workload} | ${r.tool} | ${fmt(r.bytes / 1e6 / r.m.seconds, 1)} | ${fmt(r.m.seconds, 1)} | ${mib(r.m.peakRss)} |`);
+  const largeTable = rows.map(
+    (r) =>
+      `| ${r.workload} | ${r.tool} | ${fmt(r.bytes / 1e6 / r.m.seconds, 1)} | ${fmt(r.m.seconds, 1)} | ${mib(r.m.peakRss)} |`,
+  );
   for (const l of [...smallTable, ...largeTable]) log(l);
   const byTool = (prefix: string) => summary.find((s) => s.tool.startsWith(prefix));
   const rateOf = (prefix: string) => byTool(prefix)?.rate ?? NaN;
@@ -276,7 +421,8 @@ async function main(): Promise<void> {
     const r = rows.find((x) => x.workload.startsWith('1 x') && x.tool.startsWith(prefix));
     return r ? r.bytes / r.m.seconds : NaN;
   };
-  const check = (what: string, got: string, want: string, ok: boolean) => `| ${what} | ${got} | ${want} | ${ok ? 'met' : 'NOT met'} |`;
+  const check = (what: string, got: string, want: string, ok: boolean) =>
+    `| ${what} | ${got} | ${want} | ${ok ? 'met' : 'NOT met'} |`;
   const vsPy = mig.rate / rateOf('Python');
   const vsRclone = mig.rate / rateOf('rclone');
   const vsMultipart = largeRate('bucketmove') / largeRate('raw multipart');
@@ -286,7 +432,12 @@ async function main(): Promise<void> {
     check(`objects/s vs rclone (${small})`, `${fmt(vsRclone, 2)}x`, '>= 0.9x', vsRclone >= 0.9),
     check('client CPU per 64 KiB object', `${fmt(mig.cpuMs, 2)} ms`, '<= 2.5 ms', mig.cpuMs <= 2.5),
     check('peak RSS (every migrator run)', mib(Math.max(...rss)), '< 256 MiB', Math.max(...rss) < 256 * MIB),
-    check(`MB/s vs the raw multipart PUT (1 x ${fmt(LARGE_BYTES / MIB)} MiB)`, `${fmt(vsMultipart, 2)}x`, '>= 0.8x', vsMultipart >= 0.8),
+    check(
+      `MB/s vs the raw multipart PUT (1 x ${fmt(LARGE_BYTES / MIB)} MiB)`,
+      `${fmt(vsMultipart, 2)}x`,
+      '>= 0.8x',
+      vsMultipart >= 0.8,
+    ),
   ];
   writeSection(
     'migrate',
@@ -300,17 +451,17 @@ async function main(): Promise<void> {
       `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
       '',
       `${small} Fernet objects (base64url text), ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds, each run into a fresh`,
-      'new bucket; every tool is its own process with the legacy account\'s keys for reading and the primary account\'s',
-      'for writing. CPU is user + sys of the tool\'s process tree (GNU time); peak RSS its largest process; MB/s counts',
+      "new bucket; every tool is its own process with the legacy account's keys for reading and the primary account's",
+      "for writing. CPU is user + sys of the tool's process tree (GNU time); peak RSS its largest process; MB/s counts",
       'plaintext. The migrator does per object: GET, decrypt, SHA-256, PUT with If-None-Match, x-amz-checksum-sha256 and',
-      'provenance metadata, a share of the delete recheck\'s listing, checkpoint writes. The Python script',
+      "provenance metadata, a share of the delete recheck's listing, checkpoint writes. The Python script",
       '(migrator/bench/peers/fernet_copy.py) does GET, MultiFernet decrypt, PUT with SSE-S3, nothing else. rclone moves',
       'the stored bytes through the client without decrypting (its log is checked: every object "Copied (new)", none',
       'server-side). The raw SDK loop (migrator/bench/peers/raw-get-put.ts) GETs and PUTs the bytes unchanged: the',
       'ceiling of a Node copy through the client. Server-side copiers (`aws s3 sync`, a same-account `rclone copy`) are',
       'left out: they never see the bytes, so they are no peers of a decrypt-copy.',
       '',
-      '| tool | objects/s (median) | per round | MB/s | client CPU per object | peak RSS | migrator\'s rate vs this |',
+      "| tool | objects/s (median) | per round | MB/s | client CPU per object | peak RSS | migrator's rate vs this |",
       '|---|---:|---|---:|---:|---:|---:|',
       ...smallTable,
       '',
@@ -327,7 +478,7 @@ async function main(): Promise<void> {
 
 runBench('migrate', main, {
   describe:
-    'The migrator (GET, decrypt, PUT with If-None-Match and SHA-256), alone and with --workers, against the peers a team would use instead, in alternating rounds into fresh buckets: rclone copy between two remotes with the two accounts\' keys, a boto3 + MultiFernet thread-pool script and the raw SDK GET + PUT loop; objects/s, client CPU per object and peak RSS, medians and ratios; and one large object against a raw multipart PUT, on a local rig of its own',
+    "The migrator (GET, decrypt, PUT with If-None-Match and SHA-256), alone and with --workers, against the peers a team would use instead, in alternating rounds into fresh buckets: rclone copy between two remotes with the two accounts' keys, a boto3 + MultiFernet thread-pool script and the raw SDK GET + PUT loop; objects/s, client CPU per object and peak RSS, medians and ratios; and one large object against a raw multipart PUT, on a local rig of its own",
   env: [
     ['BENCH_SMALL_COUNT', 'small objects (2000)'],
     ['BENCH_ROUNDS', 'rounds per tool (3)'],

@@ -33,27 +33,47 @@ async function main(): Promise<void> {
       idle.push(state.measured!.rssBytes);
       // A small workload: 200 objects of 64 KiB through the legacy app user.
       const app = state.principals.legacyApp;
-      const s3 = createS3Client({ endpoint: state.endpoint, region: state.region, s3Compatible: true, credentials: { accessKeyId: app.accessKeyId, secretAccessKey: app.secretAccessKey } });
+      const s3 = createS3Client({
+        endpoint: state.endpoint,
+        region: state.region,
+        s3Compatible: true,
+        credentials: { accessKeyId: app.accessKeyId, secretAccessKey: app.secretAccessKey },
+      });
       const body = Buffer.alloc(64 * 1024, 7);
       for (let k = 0; k < 200; k += 20) {
-        await Promise.all(Array.from({ length: 20 }, (_, j) => s3.send(new PutObjectCommand({ Bucket: state.buckets.legacy, Key: `bench/${k + j}`, Body: body }))));
+        await Promise.all(
+          Array.from({ length: 20 }, (_, j) =>
+            s3.send(new PutObjectCommand({ Bucket: state.buckets.legacy, Key: `bench/${k + j}`, Body: body })),
+          ),
+        );
       }
       s3.destroy();
-      loaded.push(rssBytes(Object.entries(state.pids!).filter(([r]) => r !== 'watchdog').map(([, p]) => p)));
-      console.log(`round ${i + 1}: ready in ${state.measured!.startSeconds.toFixed(2)} s, RSS ${(state.measured!.rssBytes / MIB).toFixed(0)} MiB idle, ${(loaded[i] / MIB).toFixed(0)} MiB after 200 PUTs`);
+      loaded.push(
+        rssBytes(
+          Object.entries(state.pids!)
+            .filter(([r]) => r !== 'watchdog')
+            .map(([, p]) => p),
+        ),
+      );
+      console.log(
+        `round ${i + 1}: ready in ${state.measured!.startSeconds.toFixed(2)} s, RSS ${(state.measured!.rssBytes / MIB).toFixed(0)} MiB idle, ${(loaded[i] / MIB).toFixed(0)} MiB after 200 PUTs`,
+      );
     } finally {
       await stopRig(statePath);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-  const s = (xs: number[], f: (x: number) => string) => `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+  const s = (xs: number[], f: (x: number) => string) =>
+    `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
   writeSection(
     'rig',
     [
       '## Local S3 rig',
       '',
       `Command: \`npm run bench:rig\` (${ROUNDS} starts of \`startRig\` with workspaces/local.json: Ceph ${cephVersion() ?? '?'} mon + memstore osd + radosgw, then the`,
-      'two tenants, five users, two buckets and two roles; stopped with SIGKILL after each). Machine: ' + machineLine() + '.',
+      'two tenants, five users, two buckets and two roles; stopped with SIGKILL after each). Machine: ' +
+        machineLine() +
+        '.',
       `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
       '',
       '| figure | median (min-max) |',
@@ -71,6 +91,7 @@ async function main(): Promise<void> {
 }
 
 runBench('rig', main, {
-  describe: "The local S3 rig's start time (nothing to accounts ready) and memory, over several starts of rigs of its own",
+  describe:
+    "The local S3 rig's start time (nothing to accounts ready) and memory, over several starts of rigs of its own",
   env: [['BENCH_RIG_ROUNDS', 'starts (5)']],
 });

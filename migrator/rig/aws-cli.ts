@@ -61,7 +61,10 @@ export function awsCliEnv(keys: CliKeys, region: string): NodeJS.ProcessEnv {
 }
 
 /** `aws --endpoint-url ENDPOINT ...args` with the given keys; resolves with the exit code and output (never throws on exit != 0). */
-export function runAwsCli(args: string[], o: { endpoint: string; region: string; keys: CliKeys; timeoutMs?: number }): Promise<CliResult> {
+export function runAwsCli(
+  args: string[],
+  o: { endpoint: string; region: string; keys: CliKeys; timeoutMs?: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     execFile(
       AWS_CLI,
@@ -69,7 +72,12 @@ export function runAwsCli(args: string[], o: { endpoint: string; region: string;
       { env: awsCliEnv(o.keys, o.region), timeout: o.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof (err as { code?: unknown }).code !== 'number') reject(err);
-        else resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout: `${stdout}`, stderr: `${stderr}` });
+        else
+          resolve({
+            code: err ? Number((err as { code?: number }).code) : 0,
+            stdout: `${stdout}`,
+            stderr: `${stderr}`,
+          });
       },
     );
   });

@@ -156,9 +156,16 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const exited: string[] = [];
   const launch = (daemon: Daemon, args: string[]) => {
     const out = fs.openSync(path.join(d, 'log', `${daemon}.out`), 'a');
-    const child = spawn(DAEMON_COMM[daemon], ['-f', '-c', conf, ...args], { detached: true, stdio: ['ignore', out, out] });
+    const child = spawn(DAEMON_COMM[daemon], ['-f', '-c', conf, ...args], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
     fs.closeSync(out);
-    child.on('exit', (code, signal) => exited.push(`${DAEMON_COMM[daemon]} exited during start (${signal ?? `code ${code}`}); see ${path.join(d, 'log')}`));
+    child.on('exit', (code, signal) =>
+      exited.push(
+        `${DAEMON_COMM[daemon]} exited during start (${signal ?? `code ${code}`}); see ${path.join(d, 'log')}`,
+      ),
+    );
     child.on('error', (err) => exited.push(`${DAEMON_COMM[daemon]} did not start (${err.message})`));
     child.unref();
     children.set(daemon, child);

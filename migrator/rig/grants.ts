@@ -52,10 +52,12 @@ function bucketPolicy(bucket: string, bucketActions: string[], objectActions: st
 export const appUserPolicy = (bucket: string) => bucketPolicy(bucket, [...APP_BUCKET_ACTIONS], [...APP_OBJECT_ACTIONS]);
 
 /** The migration reader role in the legacy account: list and read. */
-export const readerRolePolicy = (bucket: string) => bucketPolicy(bucket, [...READER_BUCKET_ACTIONS], [...READER_OBJECT_ACTIONS]);
+export const readerRolePolicy = (bucket: string) =>
+  bucketPolicy(bucket, [...READER_BUCKET_ACTIONS], [...READER_OBJECT_ACTIONS]);
 
 /** The migration writer role in the primary account: create objects, read and list them, undo a raced copy. */
-export const writerRolePolicy = (bucket: string) => bucketPolicy(bucket, [...WRITER_BUCKET_ACTIONS], [...WRITER_OBJECT_ACTIONS, ...WRITER_UNDO_ACTIONS]);
+export const writerRolePolicy = (bucket: string) =>
+  bucketPolicy(bucket, [...WRITER_BUCKET_ACTIONS], [...WRITER_OBJECT_ACTIONS, ...WRITER_UNDO_ACTIONS]);
 
 /** Who may assume a migration role; with the ExternalId condition when `externalId` is given. */
 export function trustPolicy(principals: readonly string[], externalId?: string): PolicyDocument {

@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /** A package and what shows it is installed: a program (on PATH, or an absolute path), or a module of Debian's Python. */
-export type Need = { pkg: string; bin: string; pythonModule?: undefined } | { pkg: string; pythonModule: string; bin?: undefined };
+export type Need =
+  { pkg: string; bin: string; pythonModule?: undefined } | { pkg: string; pythonModule: string; bin?: undefined };
 
 /** What the rig itself runs. */
 export const SERVER_PACKAGES: readonly Need[] = [
@@ -60,7 +61,10 @@ function isExecutable(file: string): boolean {
 /** Whether a need is met on this machine. */
 export function isInstalled(need: Need): boolean {
   if (need.bin !== undefined) return onPath(need.bin);
-  return isExecutable(DEBIAN_PYTHON) && spawnSync(DEBIAN_PYTHON, ['-c', `import ${need.pythonModule}`], { stdio: 'ignore' }).status === 0;
+  return (
+    isExecutable(DEBIAN_PYTHON) &&
+    spawnSync(DEBIAN_PYTHON, ['-c', `import ${need.pythonModule}`], { stdio: 'ignore' }).status === 0
+  );
 }
 
 /** The packages whose need is not met, deduplicated, in order. */
@@ -88,7 +92,8 @@ export interface InstallDeps {
 }
 
 /** apt-get's words for "another apt-get or dpkg holds the lock" (dpkg's frontend lock, the lists lock, the archives lock). */
-const LOCK_HELD = /Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory|is another process using it/i;
+const LOCK_HELD =
+  /Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory|is another process using it/i;
 const LOCK_POLL_MS = 5000;
 
 function realAptGet(args: string[]): AptRun {
@@ -105,7 +110,11 @@ const lastLine = (text: string) => text.trim().split('\n').pop()?.trim() || 'no 
  * Throws an InstallError with a one-line message where it cannot: not Debian, not root, the lock still held after the
  * wait, or apt-get failed.
  */
-export function ensurePackages(needs: readonly Need[], log: (line: string) => void = () => {}, deps: InstallDeps = {}): string[] {
+export function ensurePackages(
+  needs: readonly Need[],
+  log: (line: string) => void = () => {},
+  deps: InstallDeps = {},
+): string[] {
   const installed = deps.installed ?? isInstalled;
   const missing = missingPackages(needs, installed);
   if (!missing.length) return [];
@@ -118,7 +127,9 @@ export function ensurePackages(needs: readonly Need[], log: (line: string) => vo
     );
   }
   if (!isRoot()) {
-    throw new InstallError(`missing Debian packages ${missing.join(', ')}: run \`sudo apt-get update && sudo ${command}\` (the rig installs them itself only as root)`);
+    throw new InstallError(
+      `missing Debian packages ${missing.join(', ')}: run \`sudo apt-get update && sudo ${command}\` (the rig installs them itself only as root)`,
+    );
   }
   log(`installing ${missing.join(' ')} with apt-get (as root; once)`);
   const aptGet = deps.aptGet ?? realAptGet;
@@ -127,25 +138,34 @@ export function ensurePackages(needs: readonly Need[], log: (line: string) => vo
   const waitMs = deps.lockWaitMs ?? 300_000;
   const deadline = now() + waitMs;
   let told = false;
-  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...missing]]) {
+  for (const args of [
+    ['update', '-q'],
+    ['install', '-y', '-q', '--no-install-recommends', ...missing],
+  ]) {
     for (;;) {
       const run = aptGet(args);
       if (run.status === 0) break;
       if (!LOCK_HELD.test(run.output)) {
-        throw new InstallError(`apt-get ${args[0]} failed (${lastLine(run.output)}): run \`apt-get update && ${command}\` by hand and retry`);
+        throw new InstallError(
+          `apt-get ${args[0]} failed (${lastLine(run.output)}): run \`apt-get update && ${command}\` by hand and retry`,
+        );
       }
       if (now() >= deadline) {
         throw new InstallError(
           `another apt-get or dpkg still holds the package lock after ${Math.round(waitMs / 60_000)} min (${lastLine(run.output)}): once it has finished, run \`npm run rig -- install\` (or \`apt-get update && ${command}\`)`,
         );
       }
-      if (!told) log(`another apt-get or dpkg holds the package lock (${lastLine(run.output)}): waiting for it, up to ${Math.round(waitMs / 60_000)} min`);
+      if (!told)
+        log(
+          `another apt-get or dpkg holds the package lock (${lastLine(run.output)}): waiting for it, up to ${Math.round(waitMs / 60_000)} min`,
+        );
       told = true;
       sleep(LOCK_POLL_MS);
     }
   }
   const still = missingPackages(needs, installed);
-  if (still.length) throw new InstallError(`apt-get installed ${missing.join(' ')} but ${still.join(', ')} are still not usable`);
+  if (still.length)
+    throw new InstallError(`apt-get installed ${missing.join(' ')} but ${still.join(', ')} are still not usable`);
   return missing;
 }
 

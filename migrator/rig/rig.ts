@@ -10,7 +10,18 @@ import * as os from 'os';
 import * as path from 'path';
 import type { LoadedWorkspace } from '../../workspaces/load';
 import { createAccounts, plannedUsers } from './accounts';
-import { expectedComm, httpStatus, isOurs, killDaemons, MARKER, removeRigDir, RigError, rssBytes, startCluster, waitGone } from './cluster';
+import {
+  expectedComm,
+  httpStatus,
+  isOurs,
+  killDaemons,
+  MARKER,
+  removeRigDir,
+  RigError,
+  rssBytes,
+  startCluster,
+  waitGone,
+} from './cluster';
 import { ensurePackages, SERVER_PACKAGES } from './install';
 import { readRigState, removeRigState, REPO_ROOT, writeRigState, type RigState } from '../src/aws/rig-state';
 
@@ -59,7 +70,8 @@ export async function startRig(o: StartOptions): Promise<StartResult> {
   const log = o.log ?? (() => {});
   if (fs.existsSync(o.statePath)) {
     const previous = readRigState(o.statePath);
-    if (previous.kind !== 'rig') throw new RigError(`${o.statePath} describes an external endpoint, not a rig: use another state path`);
+    if (previous.kind !== 'rig')
+      throw new RigError(`${o.statePath} describes an external endpoint, not a rig: use another state path`);
     if (await isHealthy(previous)) return { state: previous, started: false };
     log(`cleaning up a stopped rig (${o.statePath})`);
     await stopRig(o.statePath);
@@ -99,7 +111,10 @@ export async function startRig(o: StartOptions): Promise<StartResult> {
       ...accounts,
       kms: { keyId: kmsKeyId },
       sts: { minSessionSeconds: o.stsMinSessionSeconds ?? DEFAULT_STS_MIN_SESSION_SECONDS },
-      measured: { startSeconds: Math.round(startSeconds * 1000) / 1000, rssBytes: rssBytes(Object.values(cluster.pids)) },
+      measured: {
+        startSeconds: Math.round(startSeconds * 1000) / 1000,
+        rssBytes: rssBytes(Object.values(cluster.pids)),
+      },
     };
     writeRigState(o.statePath, state);
     return { state, started: true };
@@ -119,7 +134,8 @@ export async function stopRig(statePath: string): Promise<number[] | undefined> 
   const state = readRigState(statePath);
   if (state.kind !== 'rig') throw new RigError(`${statePath} describes an external endpoint; there is nothing to stop`);
   const killed = state.pids && state.dir ? killDaemons(state.pids, state.dir) : [];
-  if (!(await waitGone(killed))) throw new RigError(`PIDs ${killed.join(', ')} survived SIGKILL; check them and remove ${state.dir} by hand`);
+  if (!(await waitGone(killed)))
+    throw new RigError(`PIDs ${killed.join(', ')} survived SIGKILL; check them and remove ${state.dir} by hand`);
   if (state.dir) removeRigDir(state.dir);
   removeRigState(statePath);
   return killed;
@@ -131,7 +147,11 @@ export async function stopRig(statePath: string): Promise<number[] | undefined> 
  */
 function startWatchdog(ownerPid: number, dir: string, pids: Record<string, number>): number {
   const roles = Object.entries(pids).map(([role, pid]) => `${role}=${pid}`);
-  const child = spawn('/bin/sh', [path.join(REPO_ROOT, 'migrator', 'rig', 'watchdog.sh'), String(ownerPid), dir, ...roles], { detached: true, stdio: 'ignore' });
+  const child = spawn(
+    '/bin/sh',
+    [path.join(REPO_ROOT, 'migrator', 'rig', 'watchdog.sh'), String(ownerPid), dir, ...roles],
+    { detached: true, stdio: 'ignore' },
+  );
   child.unref();
   if (!child.pid) throw new RigError('could not start the rig watchdog');
   return child.pid;
@@ -148,8 +168,13 @@ export async function rigStatus(statePath: string): Promise<RigStatus | undefine
   if (!fs.existsSync(statePath)) return undefined;
   const state = readRigState(statePath);
   const alive = Object.fromEntries(
-    Object.entries(state.pids ?? {}).map(([role, pid]) => [role, !!state.dir && isOurs(pid, expectedComm(role) ?? '', state.dir)]),
+    Object.entries(state.pids ?? {}).map(([role, pid]) => [
+      role,
+      !!state.dir && isOurs(pid, expectedComm(role) ?? '', state.dir),
+    ]),
   );
-  const daemonPids = Object.entries(state.pids ?? {}).filter(([role]) => role !== 'watchdog').map(([, pid]) => pid);
+  const daemonPids = Object.entries(state.pids ?? {})
+    .filter(([role]) => role !== 'watchdog')
+    .map(([, pid]) => pid);
   return { state, alive, answering: (await httpStatus(state.endpoint)) !== 0, rssBytes: rssBytes(daemonPids) };
 }

@@ -21,7 +21,9 @@ const REDACT = [
   '*.Authorization',
 ];
 
-export function createLogger(opts: { name: string; level?: string; destination?: number | string } = { name: 'bucketmove' }): Logger {
+export function createLogger(
+  opts: { name: string; level?: string; destination?: number | string } = { name: 'bucketmove' },
+): Logger {
   return pino(
     {
       name: opts.name,

@@ -4,7 +4,11 @@
  */
 import type { Readable } from 'stream';
 
-export async function readBounded(source: Readable, maxBytes: number, tooLarge: (seenBytes: number) => Error): Promise<Buffer> {
+export async function readBounded(
+  source: Readable,
+  maxBytes: number,
+  tooLarge: (seenBytes: number) => Error,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of source) {

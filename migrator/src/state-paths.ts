@@ -13,14 +13,20 @@ export function stateDir(env: string, root = '.'): string {
 
 /** The migrator's default checkpoint (cli/migrate.ts writes it there); the audit reads it. One per shard of n tasks. */
 export function defaultCheckpointPath(env: string, root = '.', shard?: { index: number; count: number }): string {
-  return path.join(stateDir(env, root), shard && shard.count > 1 ? `checkpoint-shard-${shard.index}-of-${shard.count}.sqlite` : 'checkpoint.sqlite');
+  return path.join(
+    stateDir(env, root),
+    shard && shard.count > 1 ? `checkpoint-shard-${shard.index}-of-${shard.count}.sqlite` : 'checkpoint.sqlite',
+  );
 }
 
 /** The n of every set of shard checkpoints at their default paths (`checkpoint-shard-<i>-of-<n>.sqlite`), ascending. */
 export function shardCountsOnDisk(env: string, root = '.'): number[] {
   const dir = stateDir(env, root);
   if (!fs.existsSync(dir)) return [];
-  const counts = fs.readdirSync(dir).flatMap((name) => /^checkpoint-shard-\d+-of-(\d+)\.sqlite$/.exec(name)?.[1] ?? []).map(Number);
+  const counts = fs
+    .readdirSync(dir)
+    .flatMap((name) => /^checkpoint-shard-\d+-of-(\d+)\.sqlite$/.exec(name)?.[1] ?? [])
+    .map(Number);
   return [...new Set(counts)].sort((a, b) => a - b);
 }
 

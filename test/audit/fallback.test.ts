@@ -6,7 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../../workspaces/errors';
-import { COUNT_QUERY, countFallbackHitsInCloudWatch, coverageQuery, InsightsQueryError, KEYS_QUERY } from '../../migrator/src/audit/fallback-cloudwatch';
+import {
+  COUNT_QUERY,
+  countFallbackHitsInCloudWatch,
+  coverageQuery,
+  InsightsQueryError,
+  KEYS_QUERY,
+} from '../../migrator/src/audit/fallback-cloudwatch';
 import { FALLBACK_HIT_EVENT } from '../../migrator/src/audit/fallback-event';
 import { resolveFallbackSource } from '../../migrator/src/audit/fallback-hits';
 import { countFallbackHitsInFile } from '../../migrator/src/audit/fallback-log-file';
@@ -18,7 +24,7 @@ const tmpDir = tmpDirPerFile('bm-fallback-');
 const window = { start: new Date('2025-06-01T00:00:00Z'), end: new Date('2025-06-08T00:00:00Z') };
 
 describe('fallback hits in a JSON-lines log file', () => {
-  test('counts the events in [start, end) with the store\'s parser, skips other lines, and counts untimed hits', async () => {
+  test("counts the events in [start, end) with the store's parser, skips other lines, and counts untimed hits", async () => {
     const file = path.join(tmpDir(), 'app.log');
     const hit = (time: unknown, key: string) => JSON.stringify({ level: 'info', event: FALLBACK_HIT_EVENT, key, time });
     fs.writeFileSync(
@@ -75,25 +81,59 @@ describe('the source of fallback hits', () => {
     expect(resolveFallbackSource(dev, log)).toEqual({ kind: 'file', location: log });
     const local = { ...loadWorkspace('local'), app: { localLogFile: log } };
     expect(resolveFallbackSource(local)).toEqual({ kind: 'file', location: log });
-    expect(() => resolveFallbackSource({ ...dev, app: {} })).toThrow(/dev\.json: app: names no log of the store's fallback hits; set app\.logGroup/);
-    expect(() => resolveFallbackSource(dev, path.join(dir, 'missing.log'))).toThrow(/^--fallback-log: the fallback log .*missing\.log does not exist/);
+    expect(() => resolveFallbackSource({ ...dev, app: {} })).toThrow(
+      /dev\.json: app: names no log of the store's fallback hits; set app\.logGroup/,
+    );
+    expect(() => resolveFallbackSource(dev, path.join(dir, 'missing.log'))).toThrow(
+      /^--fallback-log: the fallback log .*missing\.log does not exist/,
+    );
   });
 });
 
 describe('fallback hits from CloudWatch Logs Insights', () => {
-  const base = { logGroup: '/ecs/chat-app', region: 'eu-west-1', window, timeoutMs: 60_000, pollMs: 10, sleep: async () => undefined };
+  const base = {
+    logGroup: '/ecs/chat-app',
+    region: 'eu-west-1',
+    window,
+    timeoutMs: 60_000,
+    pollMs: 10,
+    sleep: async () => undefined,
+  };
 
-  test('zero hits: one count query over the window, polled until complete, then the heartbeats\' query', async () => {
-    const { client, calls } = fakeLogs({ [COUNT_QUERY]: { polls: 3, results: [row({ hits: '0', distinctKeys: '0' })] } });
+  test("zero hits: one count query over the window, polled until complete, then the heartbeats' query", async () => {
+    const { client, calls } = fakeLogs({
+      [COUNT_QUERY]: { polls: 3, results: [row({ hits: '0', distinctKeys: '0' })] },
+    });
     const c = await countFallbackHitsInCloudWatch({ ...base, client });
     const beats = coverageQuery('5m', window);
-    expect(c).toMatchObject({ hits: 0, distinctKeys: 0, sampleKeys: [], source: { kind: 'cloudwatch', location: '/ecs/chat-app', region: 'eu-west-1' }, query: COUNT_QUERY, coverageQuery: beats });
+    expect(c).toMatchObject({
+      hits: 0,
+      distinctKeys: 0,
+      sampleKeys: [],
+      source: { kind: 'cloudwatch', location: '/ecs/chat-app', region: 'eu-west-1' },
+      query: COUNT_QUERY,
+      coverageQuery: beats,
+    });
     expect(calls[0]).toEqual({
       name: 'StartQueryCommand',
-      input: { logGroupName: '/ecs/chat-app', startTime: window.start.getTime() / 1000, endTime: window.end.getTime() / 1000, queryString: COUNT_QUERY },
+      input: {
+        logGroupName: '/ecs/chat-app',
+        startTime: window.start.getTime() / 1000,
+        endTime: window.end.getTime() / 1000,
+        queryString: COUNT_QUERY,
+      },
     });
-    expect(calls.map((c) => c.name)).toEqual(['StartQueryCommand', ...Array(4).fill('GetQueryResultsCommand'), 'StartQueryCommand', 'GetQueryResultsCommand']);
-    expect(calls[5].input).toMatchObject({ startTime: window.start.getTime() / 1000, endTime: window.end.getTime() / 1000, queryString: beats });
+    expect(calls.map((c) => c.name)).toEqual([
+      'StartQueryCommand',
+      ...Array(4).fill('GetQueryResultsCommand'),
+      'StartQueryCommand',
+      'GetQueryResultsCommand',
+    ]);
+    expect(calls[5].input).toMatchObject({
+      startTime: window.start.getTime() / 1000,
+      endTime: window.end.getTime() / 1000,
+      queryString: beats,
+    });
     expect(COUNT_QUERY).toContain('filter event = "store.fallback_hit"');
     expect(beats).toBe(
       [
@@ -112,30 +152,72 @@ describe('fallback hits from CloudWatch Logs Insights', () => {
 
   test('hits: the count, first and last (Insights times read as UTC), and the most-hit keys', async () => {
     const { client, calls } = fakeLogs({
-      [COUNT_QUERY]: { results: [row({ hits: '5', distinctKeys: '2', firstHit: '2025-06-02 08:00:00.000', lastHit: '2025-06-05 09:30:00.123' })] },
-      [KEYS_QUERY]: { polls: 1, results: [row({ key: 'chats/1/a.jpg', hits: '4' }), row({ key: 'chats/2/b.jpg', hits: '1' })] },
+      [COUNT_QUERY]: {
+        results: [
+          row({
+            hits: '5',
+            distinctKeys: '2',
+            firstHit: '2025-06-02 08:00:00.000',
+            lastHit: '2025-06-05 09:30:00.123',
+          }),
+        ],
+      },
+      [KEYS_QUERY]: {
+        polls: 1,
+        results: [row({ key: 'chats/1/a.jpg', hits: '4' }), row({ key: 'chats/2/b.jpg', hits: '1' })],
+      },
     });
     const c = await countFallbackHitsInCloudWatch({ ...base, client });
-    expect(c).toMatchObject({ hits: 5, distinctKeys: 2, firstHitAt: '2025-06-02T08:00:00.000Z', lastHitAt: '2025-06-05T09:30:00.123Z', sampleKeys: ['chats/1/a.jpg', 'chats/2/b.jpg'] });
-    expect(calls.filter((c) => c.name === 'StartQueryCommand').map((c) => c.input.queryString)).toEqual([COUNT_QUERY, KEYS_QUERY, coverageQuery('5m', window)]);
+    expect(c).toMatchObject({
+      hits: 5,
+      distinctKeys: 2,
+      firstHitAt: '2025-06-02T08:00:00.000Z',
+      lastHitAt: '2025-06-05T09:30:00.123Z',
+      sampleKeys: ['chats/1/a.jpg', 'chats/2/b.jpg'],
+    });
+    expect(calls.filter((c) => c.name === 'StartQueryCommand').map((c) => c.input.queryString)).toEqual([
+      COUNT_QUERY,
+      KEYS_QUERY,
+      coverageQuery('5m', window),
+    ]);
   });
 
   test('a query that does not complete in time is stopped, and the count fails', async () => {
     let t = 0;
     const { client, calls } = fakeLogs({ [COUNT_QUERY]: { polls: 1_000 } });
-    const run = countFallbackHitsInCloudWatch({ ...base, client, timeoutMs: 5_000, now: () => t, sleep: async (ms) => void (t += ms * 100) });
+    const run = countFallbackHitsInCloudWatch({
+      ...base,
+      client,
+      timeoutMs: 5_000,
+      now: () => t,
+      sleep: async (ms) => void (t += ms * 100),
+    });
     await expect(run).rejects.toThrow(InsightsQueryError);
     await expect(run).rejects.toThrow(/did not complete within 5 s \(stopped\); retry, or raise --query-timeout/);
-    expect(calls.filter((c) => c.name === 'StopQueryCommand')).toEqual([{ name: 'StopQueryCommand', input: { queryId: `q-${COUNT_QUERY}` } }]);
+    expect(calls.filter((c) => c.name === 'StopQueryCommand')).toEqual([
+      { name: 'StopQueryCommand', input: { queryId: `q-${COUNT_QUERY}` } },
+    ]);
   });
 
   test('a failed query, a missing log group and a refused caller', async () => {
-    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({ [COUNT_QUERY]: { status: 'Failed' } }).client })).rejects.toThrow(/ended with status Failed/);
-    const missing = Object.assign(new Error('The specified log group does not exist.'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
+    await expect(
+      countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({ [COUNT_QUERY]: { status: 'Failed' } }).client }),
+    ).rejects.toThrow(/ended with status Failed/);
+    const missing = Object.assign(new Error('The specified log group does not exist.'), {
+      name: 'ResourceNotFoundException',
+      $metadata: { httpStatusCode: 400 },
+    });
     await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({}, missing).client })).rejects.toThrow(
-      new ConfigError('app.logGroup: log group "/ecs/chat-app" does not exist in eu-west-1; check the workspace\'s app.logGroup'),
+      new ConfigError(
+        'app.logGroup: log group "/ecs/chat-app" does not exist in eu-west-1; check the workspace\'s app.logGroup',
+      ),
     );
-    const denied = Object.assign(new Error('not authorized to perform: logs:StartQuery'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
-    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({}, denied).client })).rejects.toThrow(/needs logs:StartQuery, logs:GetQueryResults, logs:StopQuery on it$/);
+    const denied = Object.assign(new Error('not authorized to perform: logs:StartQuery'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(countFallbackHitsInCloudWatch({ ...base, client: fakeLogs({}, denied).client })).rejects.toThrow(
+      /needs logs:StartQuery, logs:GetQueryResults, logs:StopQuery on it$/,
+    );
   });
 });

@@ -24,10 +24,15 @@ describe('compareKeys: UTF-8 byte order', () => {
 
   test('agrees with Buffer.compare on 20,000 pairs of random keys drawn from every plane', () => {
     const rnd = seededRandom('key-order');
-    const pool = [0x20, 0x2f, 0x41, 0x7f, 0x80, 0xe9, 0x7ff, 0x800, 0x4e2d, 0xd7ff, 0xe000, 0xfb01, 0xfffd, 0xffff, 0x10000, 0x1f600, 0x10ffff];
+    const pool = [
+      0x20, 0x2f, 0x41, 0x7f, 0x80, 0xe9, 0x7ff, 0x800, 0x4e2d, 0xd7ff, 0xe000, 0xfb01, 0xfffd, 0xffff, 0x10000,
+      0x1f600, 0x10ffff,
+    ];
     const char = () => {
       const base = pool[Math.floor(rnd() * pool.length)];
-      return String.fromCodePoint(Math.min(0x10ffff, base + (base >= 0xd7ff && base < 0xe000 ? 0 : Math.floor(rnd() * 3))));
+      return String.fromCodePoint(
+        Math.min(0x10ffff, base + (base >= 0xd7ff && base < 0xe000 ? 0 : Math.floor(rnd() * 3))),
+      );
     };
     const key = () => Array.from({ length: 1 + Math.floor(rnd() * 5) }, char).join('');
     for (let i = 0; i < 20_000; i++) {
@@ -40,7 +45,21 @@ describe('compareKeys: UTF-8 byte order', () => {
 
 const obj = (key: string, size = 1, etag = `e-${key}`): ListedObject => ({ key, size, etag });
 const row = (key: string, state: ObjectRow['state'] = 'copied'): ObjectRow =>
-  ({ key, size: 1, etag: `e-${key}`, state, attempts: 1, versionId: null, errorCode: null, errorMessage: null, httpStatus: null, plaintextSha256: null, plaintextSize: null, newVersionId: null, updatedAt: null }) as ObjectRow;
+  ({
+    key,
+    size: 1,
+    etag: `e-${key}`,
+    state,
+    attempts: 1,
+    versionId: null,
+    errorCode: null,
+    errorMessage: null,
+    httpStatus: null,
+    plaintextSha256: null,
+    plaintextSize: null,
+    newVersionId: null,
+    updatedAt: null,
+  }) as ObjectRow;
 
 async function* slowly<T>(items: T[]): AsyncGenerator<T> {
   for (const i of items) {
@@ -55,7 +74,11 @@ describe('mergeListings', () => {
     const current = ['b', 'c', 'd', 'x\u{1F600}'];
     const cp = ['a', 'd', 'e', 'x\uFF01', 'x\u{1F600}'];
     const out = [];
-    for await (const m of mergeListings({ legacy: slowly(legacy.map((k) => obj(k))), current: current.map((k) => obj(k)), checkpoint: cp.map((k) => row(k)) })) {
+    for await (const m of mergeListings({
+      legacy: slowly(legacy.map((k) => obj(k))),
+      current: current.map((k) => obj(k)),
+      checkpoint: cp.map((k) => row(k)),
+    })) {
       out.push([m.key, Boolean(m.legacy), Boolean(m.current), Boolean(m.checkpoint)]);
     }
     expect(out).toEqual([
@@ -91,7 +114,9 @@ describe('mergeListings', () => {
       for await (const _ of inKeyOrder(slowly([obj('a'), obj('x\u{1F600}'), obj('x\uFF01')]), 'bucket b')) void _;
     };
     await expect(run()).rejects.toThrow(ListingOrderError);
-    await expect(run()).rejects.toThrow(/the listing of bucket b is not in UTF-8 byte order \("x！" came after "x😀"\)/);
+    await expect(run()).rejects.toThrow(
+      /the listing of bucket b is not in UTF-8 byte order \("x！" came after "x😀"\)/,
+    );
   });
 });
 
@@ -101,8 +126,18 @@ describe('the listing digest', () => {
     d.add({ key: 'a\n"b', etag: '"abc"', size: 3 });
     const { createHash } = await import('crypto');
     expect(d.digest()).toBe(`sha256:${createHash('sha256').update('["a\\n\\"b","abc",3]\n').digest('hex')}`);
-    const one = await digestListing(slowly([{ key: 'a', etag: 'x', size: 1 }, { key: 'b', etag: 'y', size: 2 }]));
-    const other = await digestListing(slowly([{ key: 'a', etag: 'x', size: 1 }, { key: 'b', etag: 'y', size: 3 }]));
+    const one = await digestListing(
+      slowly([
+        { key: 'a', etag: 'x', size: 1 },
+        { key: 'b', etag: 'y', size: 2 },
+      ]),
+    );
+    const other = await digestListing(
+      slowly([
+        { key: 'a', etag: 'x', size: 1 },
+        { key: 'b', etag: 'y', size: 3 },
+      ]),
+    );
     const joined = await digestListing(slowly([{ key: 'a', etag: 'x", 1]\n["b', size: 1 }]));
     expect(one).toMatchObject({ objects: 2, bytes: 3 });
     expect(new Set([one.digest, other.digest, joined.digest]).size).toBe(3);

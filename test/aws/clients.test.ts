@@ -22,7 +22,12 @@ function withEdits(env: string, edit: (ws: LoadedWorkspace) => void): LoadedWork
   return ws;
 }
 
-const keys = (id: string) => ({ tenant: 't', arn: `arn:aws:iam::t:user/${id}`, accessKeyId: `AK${id}`, secretAccessKey: `SK${id}` });
+const keys = (id: string) => ({
+  tenant: 't',
+  arn: `arn:aws:iam::t:user/${id}`,
+  accessKeyId: `AK${id}`,
+  secretAccessKey: `SK${id}`,
+});
 function fakeRigState(endpoint = 'http://127.0.0.1:1'): RigState {
   return {
     version: 1,
@@ -31,8 +36,17 @@ function fakeRigState(endpoint = 'http://127.0.0.1:1'): RigState {
     region: 'us-east-1',
     tenants: { legacy: 'legacy', primary: 'primary' },
     buckets: { legacy: 'chatapp-legacy-photos', primary: 'chat-photos-local' },
-    principals: { legacyAdmin: keys('la'), primaryAdmin: keys('pa'), migrator: keys('mig'), primaryApp: keys('app'), legacyApp: keys('lapp') },
-    roles: { reader: { arn: 'arn:aws:iam::legacy:role/r', externalIdCondition: false }, writer: { arn: 'arn:aws:iam::primary:role/w', externalIdCondition: false } },
+    principals: {
+      legacyAdmin: keys('la'),
+      primaryAdmin: keys('pa'),
+      migrator: keys('mig'),
+      primaryApp: keys('app'),
+      legacyApp: keys('lapp'),
+    },
+    roles: {
+      reader: { arn: 'arn:aws:iam::legacy:role/r', externalIdCondition: false },
+      writer: { arn: 'arn:aws:iam::primary:role/w', externalIdCondition: false },
+    },
   };
 }
 
@@ -42,7 +56,12 @@ describe('endpoints', () => {
     writeRigState(statePath, fakeRigState('http://127.0.0.1:4321'));
     const ws = withEdits('local', (w) => (w.legacy.region = 'eu-west-1'));
     const legacy = resolveEndpoint(ws, 'legacy', { rigStatePath: statePath });
-    expect(legacy).toMatchObject({ url: 'http://127.0.0.1:4321', s3Compatible: true, region: 'eu-west-1', accountId: 'legacy' });
+    expect(legacy).toMatchObject({
+      url: 'http://127.0.0.1:4321',
+      s3Compatible: true,
+      region: 'eu-west-1',
+      accountId: 'legacy',
+    });
     expect(legacy.rig?.principals.migrator.accessKeyId).toBe('AKmig');
     expect(resolveEndpoint(ws, 'primary', { rigStatePath: statePath }).region).toBe('us-east-1');
   });
@@ -56,9 +75,13 @@ describe('endpoints', () => {
     );
     const garbled = path.join(tmpDir(), 'bad.json');
     fs.writeFileSync(garbled, '{"version": 1');
-    expect(() => resolveEndpoint(loadWorkspace('local'), 'legacy', { rigStatePath: garbled })).toThrow(/is not valid JSON: stop and restart the rig/);
+    expect(() => resolveEndpoint(loadWorkspace('local'), 'legacy', { rigStatePath: garbled })).toThrow(
+      /is not valid JSON: stop and restart the rig/,
+    );
     fs.writeFileSync(garbled, '{"version": 1, "kind": "rig"}');
-    expect(() => resolveEndpoint(loadWorkspace('local'), 'legacy', { rigStatePath: garbled })).toThrow(/is not a rig state \(endpoint: /);
+    expect(() => resolveEndpoint(loadWorkspace('local'), 'legacy', { rigStatePath: garbled })).toThrow(
+      /is not a rig state \(endpoint: /,
+    );
   });
 
   test('AWS workspaces use the SDK endpoints: no URL, not S3-compatible', () => {
@@ -69,7 +92,12 @@ describe('endpoints', () => {
 describe('client settings', () => {
   test('S3-compatible: path-style and checksums only when required; AWS: the SDK defaults', async () => {
     const compat = clientConfig({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1', s3Compatible: true });
-    expect(compat).toMatchObject({ forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', region: 'us-east-1' });
+    expect(compat).toMatchObject({
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      region: 'us-east-1',
+    });
     const aws = clientConfig({ region: 'eu-west-1', s3Compatible: false });
     expect(aws).not.toHaveProperty('forcePathStyle');
     expect(aws).not.toHaveProperty('requestChecksumCalculation');
@@ -101,27 +129,46 @@ describe('credentials', () => {
   });
 
   test("static keys come from each side's own variables", async () => {
-    const env = { AWS_ACCESS_KEY_ID: 'AKP', AWS_SECRET_ACCESS_KEY: 'SKP', LEGACY_AWS_ACCESS_KEY_ID: 'AKL', LEGACY_AWS_SECRET_ACCESS_KEY: 'SKL', LEGACY_AWS_SESSION_TOKEN: 'TOK' };
+    const env = {
+      AWS_ACCESS_KEY_ID: 'AKP',
+      AWS_SECRET_ACCESS_KEY: 'SKP',
+      LEGACY_AWS_ACCESS_KEY_ID: 'AKL',
+      LEGACY_AWS_SECRET_ACCESS_KEY: 'SKL',
+      LEGACY_AWS_SESSION_TOKEN: 'TOK',
+    };
     const clients = createClients(urlWs, { credentials: 'static', env });
     expect(await clients.primary.s3.config.credentials()).toMatchObject({ accessKeyId: 'AKP', secretAccessKey: 'SKP' });
-    expect(await clients.legacy.s3.config.credentials()).toMatchObject({ accessKeyId: 'AKL', secretAccessKey: 'SKL', sessionToken: 'TOK' });
+    expect(await clients.legacy.s3.config.credentials()).toMatchObject({
+      accessKeyId: 'AKL',
+      secretAccessKey: 'SKL',
+      sessionToken: 'TOK',
+    });
     Object.values(clients).forEach((c) => c.destroy());
   });
 
   test('a half-set pair is refused even on the rig', () => {
     const endpoint = { s3Compatible: true, region: 'us-east-1', accountId: 'primary', rig: fakeRigState() };
-    expect(() => staticCredentials('primary', endpoint, { AWS_ACCESS_KEY_ID: 'AKP' })).toThrow(/^missing AWS_SECRET_ACCESS_KEY: the primary side uses static keys/);
+    expect(() => staticCredentials('primary', endpoint, { AWS_ACCESS_KEY_ID: 'AKP' })).toThrow(
+      /^missing AWS_SECRET_ACCESS_KEY: the primary side uses static keys/,
+    );
     expect(staticCredentials('primary', endpoint, {})).toEqual({ accessKeyId: 'AKapp', secretAccessKey: 'SKapp' });
     expect(staticCredentials('legacy', endpoint, {})).toEqual({ accessKeyId: 'AKlapp', secretAccessKey: 'SKlapp' });
   });
 
   test("assume-role: the side's role ARN (partition from the region), ExternalId, session name", () => {
     const prod = loadWorkspace('prod');
-    expect(migrationRoleArn(prod, 'legacy', 'eu-west-1')).toBe(`arn:aws:iam::${prod.legacy.accountId}:role/${prod.legacy.readerRoleName}`);
-    expect(migrationRoleArn(prod, 'primary', 'cn-north-1')).toBe(`arn:aws-cn:iam::${prod.primary.accountId}:role/${prod.primary.writerRoleName}`);
+    expect(migrationRoleArn(prod, 'legacy', 'eu-west-1')).toBe(
+      `arn:aws:iam::${prod.legacy.accountId}:role/${prod.legacy.readerRoleName}`,
+    );
+    expect(migrationRoleArn(prod, 'primary', 'cn-north-1')).toBe(
+      `arn:aws-cn:iam::${prod.primary.accountId}:role/${prod.primary.writerRoleName}`,
+    );
     expect(partitionOf('us-gov-west-1')).toBe('aws-us-gov');
     expect(sessionName(prod, 'legacy')).toMatch(/^bucketmove-prod-legacy-\d+$/);
-    const c = createSideClient(urlWs, 'legacy', { credentials: 'assume-role', master: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const c = createSideClient(urlWs, 'legacy', {
+      credentials: 'assume-role',
+      master: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     expect(c.mode).toBe('assume-role');
     expect(c.roleArn).toBe('arn:aws:iam::legacy:role/bucketmove-migration-reader');
     c.destroy();
@@ -132,7 +179,9 @@ describe('credentials', () => {
       w.migration.credentials = 'static';
       w.legacy.endpoint = 'http://127.0.0.1:9';
     });
-    const c = createSideClient(ws, 'legacy', { env: { LEGACY_AWS_ACCESS_KEY_ID: 'a', LEGACY_AWS_SECRET_ACCESS_KEY: 'b' } });
+    const c = createSideClient(ws, 'legacy', {
+      env: { LEGACY_AWS_ACCESS_KEY_ID: 'a', LEGACY_AWS_SECRET_ACCESS_KEY: 'b' },
+    });
     expect(c.mode).toBe('static');
     c.destroy();
   });

@@ -6,7 +6,9 @@ describe('npm run batch refuses', () => {
     const r = await runCliScript('batch', ['--env', 'local']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^batch: workspaces\/local\.json: target is "s3-compatible": S3 Batch Operations needs AWS's S3 Control API/),
+      expect.stringMatching(
+        /^batch: workspaces\/local\.json: target is "s3-compatible": S3 Batch Operations needs AWS's S3 Control API/,
+      ),
     ]);
     expect(r.stdout).toBe('');
   }, 60_000);
@@ -21,9 +23,15 @@ describe('npm run batch refuses', () => {
 
   test('a --manifest that is not an s3:// URL, --job-id with --manifest, --retry-quarantined alone', async () => {
     const a = await runCliScript('batch', ['--env', 'dev', '--manifest', '/tmp/m.csv']);
-    expect([a.code, a.stderr.trim()]).toEqual([2, 'batch: --manifest "/tmp/m.csv" is not an S3 object URL: give s3://bucket/key']);
+    expect([a.code, a.stderr.trim()]).toEqual([
+      2,
+      'batch: --manifest "/tmp/m.csv" is not an S3 object URL: give s3://bucket/key',
+    ]);
     const b = await runCliScript('batch', ['--env', 'dev', '--manifest', 's3://b/k.csv', '--job-id', 'j']);
-    expect([b.code, b.stderr.trim()]).toEqual([2, 'batch: --job-id reads an existing job: give it without --manifest and --prefix']);
+    expect([b.code, b.stderr.trim()]).toEqual([
+      2,
+      'batch: --job-id reads an existing job: give it without --manifest and --prefix',
+    ]);
     const c = await runCliScript('batch', ['--env', 'dev', '--retry-quarantined']);
     expect([c.code, c.stderr.trim()]).toEqual([2, 'batch: --retry-quarantined goes with --retry-of <job-id>']);
   }, 60_000);

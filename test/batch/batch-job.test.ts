@@ -8,7 +8,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { mockClient } from 'aws-sdk-client-mock';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { CreateJobCommand, DescribeJobCommand, S3ControlClient, type JobDescriptor } from '@aws-sdk/client-s3-control';
 import { loadWorkspace, parseWorkspaceJson, type LoadedWorkspace } from '../../workspaces/load';
 import { completionRow } from '../../migrator/src/batch/completion-report';
@@ -37,7 +44,8 @@ function prod(patch: (ws: LoadedWorkspace) => void = (w) => (w.batchOperations.e
   return ws;
 }
 
-const body = (text: string) => Readable.from([Buffer.from(text)]) as unknown as NonNullable<Awaited<ReturnType<S3Client['send']>>>;
+const body = (text: string) =>
+  Readable.from([Buffer.from(text)]) as unknown as NonNullable<Awaited<ReturnType<S3Client['send']>>>;
 const getObject = (text: string) => ({ Body: body(text) }) as never;
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
@@ -47,7 +55,11 @@ const ETAG = '9b2cf535f27731c974343645a3985328';
 describe('CreateJob', () => {
   test('the request: LambdaInvoke schema 2.0 with {env}, the CSV manifest pinned by its ETag, the AllTasks report, the role', () => {
     const ws = prod();
-    const manifest = { bucket: ws.primary.bucket, key: 'bucketmove-batch/manifests/prod-20261126T100000Z.csv', etag: ETAG };
+    const manifest = {
+      bucket: ws.primary.bucket,
+      key: 'bucketmove-batch/manifests/prod-20261126T100000Z.csv',
+      etag: ETAG,
+    };
     expect(createJobInput(ws, manifest)).toEqual({
       AccountId: '210987654321',
       ConfirmationRequired: false,
@@ -60,9 +72,18 @@ describe('CreateJob', () => {
       },
       Manifest: {
         Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-        Location: { ObjectArn: 'arn:aws:s3:::acme-chat-photos-prod/bucketmove-batch/manifests/prod-20261126T100000Z.csv', ETag: ETAG },
+        Location: {
+          ObjectArn: 'arn:aws:s3:::acme-chat-photos-prod/bucketmove-batch/manifests/prod-20261126T100000Z.csv',
+          ETag: ETAG,
+        },
       },
-      Report: { Bucket: 'arn:aws:s3:::acme-chat-photos-prod', Prefix: 'bucketmove-batch/reports', Format: 'Report_CSV_20180820', Enabled: true, ReportScope: 'AllTasks' },
+      Report: {
+        Bucket: 'arn:aws:s3:::acme-chat-photos-prod',
+        Prefix: 'bucketmove-batch/reports',
+        Format: 'Report_CSV_20180820',
+        Enabled: true,
+        ReportScope: 'AllTasks',
+      },
       Priority: 10,
       RoleArn: 'arn:aws:iam::210987654321:role/bucketmove-batch-operations',
       ClientRequestToken: clientRequestToken('prod', manifest),
@@ -80,7 +101,9 @@ describe('CreateJob', () => {
   });
 
   test('refused in one line when batchOperations is off, or the target is S3-compatible', () => {
-    expect(() => checkBatchWorkspace(prod(() => {}))).toThrow(/batchOperations\.enabled is false: set it to true and deploy the primary stack/);
+    expect(() => checkBatchWorkspace(prod(() => {}))).toThrow(
+      /batchOperations\.enabled is false: set it to true and deploy the primary stack/,
+    );
     const local = structuredClone(loadWorkspace('local'));
     local.batchOperations.enabled = true;
     expect(() => checkBatchWorkspace(local)).toThrow(/S3-compatible servers \(Ceph RGW\) do not have/);
@@ -99,10 +122,14 @@ describe('DescribeJob polling', () => {
       .resolvesOnce({ Job: { JobId: JOB, Status: 'Active' } })
       .resolves({ Job: { JobId: JOB, Status: 'Complete' } });
     const slept: number[] = [];
-    const job = await waitForJob(new S3ControlClient({}), '210987654321', JOB, { sleep: async (ms) => void slept.push(ms) });
+    const job = await waitForJob(new S3ControlClient({}), '210987654321', JOB, {
+      sleep: async (ms) => void slept.push(ms),
+    });
     expect(job.Status).toBe('Complete');
     expect(slept).toEqual([5000, 7500]);
-    expect(control.commandCalls(DescribeJobCommand).map((c) => c.args[0].input)).toEqual(Array(3).fill({ AccountId: '210987654321', JobId: JOB }));
+    expect(control.commandCalls(DescribeJobCommand).map((c) => c.args[0].input)).toEqual(
+      Array(3).fill({ AccountId: '210987654321', JobId: JOB }),
+    );
   });
 
   test('stops at Suspended (the job waits for a person)', async () => {
@@ -129,8 +156,18 @@ describe('a whole job: manifest given, job created, waited for, its report read 
     Format: 'Report_CSV_20180820',
     ReportCreationDate: '2026-11-26T11:00:00.000Z',
     Results: [
-      { TaskExecutionStatus: 'succeeded', Bucket: ws.primary.bucket, MD5Checksum: md5(succeeded), Key: `bucketmove-batch/reports/job-${JOB}/results/s.csv` },
-      { TaskExecutionStatus: 'failed', Bucket: ws.primary.bucket, MD5Checksum: md5(failed), Key: `bucketmove-batch/reports/job-${JOB}/results/f.csv` },
+      {
+        TaskExecutionStatus: 'succeeded',
+        Bucket: ws.primary.bucket,
+        MD5Checksum: md5(succeeded),
+        Key: `bucketmove-batch/reports/job-${JOB}/results/s.csv`,
+      },
+      {
+        TaskExecutionStatus: 'failed',
+        Bucket: ws.primary.bucket,
+        MD5Checksum: md5(failed),
+        Key: `bucketmove-batch/reports/job-${JOB}/results/f.csv`,
+      },
     ],
     ReportSchema: 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage',
   };
@@ -155,7 +192,9 @@ describe('a whole job: manifest given, job created, waited for, its report read 
   }
 
   function mockReport(): void {
-    s3.on(GetObjectCommand, { Key: `bucketmove-batch/reports/job-${JOB}/manifest.json` }).callsFake(() => getObject(JSON.stringify(reportManifest)));
+    s3.on(GetObjectCommand, { Key: `bucketmove-batch/reports/job-${JOB}/manifest.json` }).callsFake(() =>
+      getObject(JSON.stringify(reportManifest)),
+    );
     s3.on(GetObjectCommand, { Key: reportManifest.Results[0].Key }).callsFake(() => getObject(succeeded));
     s3.on(GetObjectCommand, { Key: reportManifest.Results[1].Key }).callsFake(() => getObject(failed));
   }
@@ -163,7 +202,10 @@ describe('a whole job: manifest given, job created, waited for, its report read 
   test('CreateJob pinned by the ETag HeadObject gave; the report read: counts, verdict, exit code, report files, checkpoint', async () => {
     s3.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
     control.on(CreateJobCommand).resolves({ JobId: JOB });
-    control.on(DescribeJobCommand).resolvesOnce({ Job: { ...finalJob, Status: 'Active' } }).resolves({ Job: finalJob });
+    control
+      .on(DescribeJobCommand)
+      .resolvesOnce({ Job: { ...finalJob, Status: 'Active' } })
+      .resolves({ Job: finalJob });
     mockReport();
     const dir = tmp();
     const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options(dir));
@@ -172,17 +214,31 @@ describe('a whole job: manifest given, job created, waited for, its report read 
     expect(create).toHaveLength(1);
     const manifest = { bucket: ws.primary.bucket, key: 'bucketmove-batch/manifests/mine.csv', etag: ETAG };
     expect(create[0].args[0].input).toEqual(createJobInput(ws, manifest));
-    expect(create[0].args[0].input.Manifest!.Location).toEqual({ ObjectArn: 'arn:aws:s3:::acme-chat-photos-prod/bucketmove-batch/manifests/mine.csv', ETag: ETAG });
+    expect(create[0].args[0].input.Manifest!.Location).toEqual({
+      ObjectArn: 'arn:aws:s3:::acme-chat-photos-prod/bucketmove-batch/manifests/mine.csv',
+      ETag: ETAG,
+    });
 
     expect(res.kind).toBe('finished');
     if (res.kind !== 'finished') return;
     expect(res.rows).toBe(5);
     const t = res.summary.run.totals;
-    expect([t.copied.count, t['kept-app-version'].count, t.quarantined.count, t.failed.count, t.pending.count]).toEqual([2, 1, 1, 1, 0]);
-    expect(res.summary).toMatchObject({ tool: 'bucketmove batch', source: `batch-job:${JOB}`, env: 'prod', complete: false, notMigrated: 2, exitCode: 1 });
+    expect([t.copied.count, t['kept-app-version'].count, t.quarantined.count, t.failed.count, t.pending.count]).toEqual(
+      [2, 1, 1, 1, 0],
+    );
+    expect(res.summary).toMatchObject({
+      tool: 'bucketmove batch',
+      source: `batch-job:${JOB}`,
+      env: 'prod',
+      complete: false,
+      notMigrated: 2,
+      exitCode: 1,
+    });
     expect(res.summary.run.seconds).toBe(1800);
     expect(res.summary.run.plaintextBytes).toBe(150);
-    expect(res.summary.verdict).toMatch(/^migration of prod NOT complete: 2 of 5 objects not migrated \(1 quarantined, 1 failed \(retried next run\)\)/);
+    expect(res.summary.verdict).toMatch(
+      /^migration of prod NOT complete: 2 of 5 objects not migrated \(1 quarantined, 1 failed \(retried next run\)\)/,
+    );
 
     // The CLI's report format: one Report_CSV_20180820 row per key, the quarantined one with the codec's reason.
     const rows = fs.readFileSync(res.files.csv, 'utf8').trim().split('\n').map(parseCsvLine);
@@ -193,17 +249,39 @@ describe('a whole job: manifest given, job created, waited for, its report read 
       ['chats/3/bad.jpg', 'failed', 'Codec.auth'],
       ['chats/3/slow.jpg', 'failed', 'TemporaryFailure'],
     ]);
-    expect(JSON.parse(fs.readFileSync(res.files.json, 'utf8'))).toMatchObject({ tool: 'bucketmove batch', source: `batch-job:${JOB}`, exitCode: 1 });
+    expect(JSON.parse(fs.readFileSync(res.files.json, 'utf8'))).toMatchObject({
+      tool: 'bucketmove batch',
+      source: `batch-job:${JOB}`,
+      exitCode: 1,
+    });
 
     // The checkpoint the audit reads: identity with the job as its source, the copies' hashes, nothing left unrechecked.
     const cp = Checkpoint.openReadOnly(res.summary.checkpoint);
     try {
-      expect(cp.identity()).toEqual({ env: 'prod', legacyBucket: 'chatapp-legacy-photos', newBucket: 'acme-chat-photos-prod', prefix: '', source: `batch-job:${JOB}` });
-      expect(cp.get('chats/1/a b.jpg')).toMatchObject({ state: 'copied', etag: 'e1', plaintextSha256: 'aa'.repeat(32), plaintextSize: 100, rechecked: true });
-      expect(cp.get('chats/3/bad.jpg')).toMatchObject({ state: 'quarantined', errorCode: 'Codec.auth', errorMessage: 'the token failed its HMAC check' });
+      expect(cp.identity()).toEqual({
+        env: 'prod',
+        legacyBucket: 'chatapp-legacy-photos',
+        newBucket: 'acme-chat-photos-prod',
+        prefix: '',
+        source: `batch-job:${JOB}`,
+      });
+      expect(cp.get('chats/1/a b.jpg')).toMatchObject({
+        state: 'copied',
+        etag: 'e1',
+        plaintextSha256: 'aa'.repeat(32),
+        plaintextSize: 100,
+        rechecked: true,
+      });
+      expect(cp.get('chats/3/bad.jpg')).toMatchObject({
+        state: 'quarantined',
+        errorCode: 'Codec.auth',
+        errorMessage: 'the token failed its HMAC check',
+      });
       expect(cp.countUnrechecked()).toBe(0);
       expect(cp.listCursor().complete).toBe(true);
-      expect(cp.runs()).toEqual([expect.objectContaining({ startedAt: '2026-11-26T10:00:00.000Z', outcome: res.summary.verdict })]);
+      expect(cp.runs()).toEqual([
+        expect.objectContaining({ startedAt: '2026-11-26T10:00:00.000Z', outcome: res.summary.verdict }),
+      ]);
     } finally {
       cp.close();
     }
@@ -211,26 +289,48 @@ describe('a whole job: manifest given, job created, waited for, its report read 
 
   test('an all-succeeded job is complete, exit 0; reading the same job again (--job-id) records the same, idempotently', async () => {
     const ok = { ...reportManifest, Results: [reportManifest.Results[0]] };
-    s3.on(GetObjectCommand, { Key: `bucketmove-batch/reports/job-${JOB}/manifest.json` }).callsFake(() => getObject(JSON.stringify(ok)));
+    s3.on(GetObjectCommand, { Key: `bucketmove-batch/reports/job-${JOB}/manifest.json` }).callsFake(() =>
+      getObject(JSON.stringify(ok)),
+    );
     s3.on(GetObjectCommand, { Key: reportManifest.Results[0].Key }).callsFake(() => getObject(succeeded));
-    const done = { ...finalJob, ProgressSummary: { TotalNumberOfTasks: 3, NumberOfTasksSucceeded: 3, NumberOfTasksFailed: 0 } };
+    const done = {
+      ...finalJob,
+      ProgressSummary: { TotalNumberOfTasks: 3, NumberOfTasksSucceeded: 3, NumberOfTasksFailed: 0 },
+    };
     control.on(DescribeJobCommand).resolves({ Job: done });
     const dir = tmp();
     for (let i = 0; i < 2; i++) {
-      const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options(dir, { manifest: undefined, jobId: JOB }));
+      const res = await runBatchJob(
+        ws,
+        { control: new S3ControlClient({}), s3: new S3Client({}) },
+        options(dir, { manifest: undefined, jobId: JOB }),
+      );
       if (res.kind !== 'finished') throw new Error(res.kind);
       expect(res.summary).toMatchObject({ complete: true, exitCode: 0, notMigrated: 0 });
-      expect(res.summary.verdict).toMatch(/^migration of prod complete: 3 legacy objects \(copied 2, kept as the app wrote them 1\)/);
+      expect(res.summary.verdict).toMatch(
+        /^migration of prod complete: 3 legacy objects \(copied 2, kept as the app wrote them 1\)/,
+      );
     }
     expect(control.commandCalls(CreateJobCommand)).toHaveLength(0);
   });
 
   test('a job that failed before writing a report: not complete, its failure reasons in the verdict, exit 1', async () => {
     control.on(DescribeJobCommand).resolves({
-      Job: { ...finalJob, Status: 'Failed', ProgressSummary: { TotalNumberOfTasks: 0 }, FailureReasons: [{ FailureCode: 'AccessDenied', FailureReason: 'Reading the manifest is forbidden' }] },
+      Job: {
+        ...finalJob,
+        Status: 'Failed',
+        ProgressSummary: { TotalNumberOfTasks: 0 },
+        FailureReasons: [{ FailureCode: 'AccessDenied', FailureReason: 'Reading the manifest is forbidden' }],
+      },
     });
-    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }));
-    const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options(tmp(), { manifest: undefined, jobId: JOB }));
+    s3.on(GetObjectCommand).rejects(
+      new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }),
+    );
+    const res = await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: new S3Client({}) },
+      options(tmp(), { manifest: undefined, jobId: JOB }),
+    );
     if (res.kind !== 'finished') throw new Error(res.kind);
     expect(res.summary).toMatchObject({ complete: false, exitCode: 1 });
     expect(res.summary.verdict).toContain(`job ${JOB} ended Failed (AccessDenied Reading the manifest is forbidden)`);
@@ -241,13 +341,25 @@ describe('a whole job: manifest given, job created, waited for, its report read 
     control.on(CreateJobCommand).resolves({ JobId: JOB });
     control.on(DescribeJobCommand).resolves({ Job: finalJob });
     mockReport();
-    s3.on(GetObjectCommand, { Key: reportManifest.Results[1].Key }).callsFake(() => getObject(failed.replace('slow', 'quick')));
-    await expect(runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options(tmp()))).rejects.toThrow(/MD5 .* differs from the manifest's/);
+    s3.on(GetObjectCommand, { Key: reportManifest.Results[1].Key }).callsFake(() =>
+      getObject(failed.replace('slow', 'quick')),
+    );
+    await expect(
+      runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options(tmp())),
+    ).rejects.toThrow(/MD5 .* differs from the manifest's/);
   });
 
   test('a job made for another env is refused before its report is read', async () => {
-    control.on(DescribeJobCommand).resolves({ Job: { ...finalJob, Operation: { LambdaInvoke: { UserArguments: { env: 'staging' } } } } });
-    await expect(runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options(tmp(), { manifest: undefined, jobId: JOB }))).rejects.toThrow(
+    control
+      .on(DescribeJobCommand)
+      .resolves({ Job: { ...finalJob, Operation: { LambdaInvoke: { UserArguments: { env: 'staging' } } } } });
+    await expect(
+      runBatchJob(
+        ws,
+        { control: new S3ControlClient({}), s3: new S3Client({}) },
+        options(tmp(), { manifest: undefined, jobId: JOB }),
+      ),
+    ).rejects.toThrow(
       'job a1b2c3d4-0000-4000-8000-000000000001 was made for env "staging", not "prod": give --env staging',
     );
   });
@@ -259,45 +371,93 @@ describe('a whole job: manifest given, job created, waited for, its report read 
     mockReport();
     const dir = tmp();
     const client = new S3Client({ region: 'eu-west-1' });
-    expect((await runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(dir))).kind).toBe('finished');
+    expect((await runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(dir))).kind).toBe(
+      'finished',
+    );
 
     s3.on(PutObjectCommand).resolves({ ETag: '"r"' });
     control.on(CreateJobCommand).resolves({ JobId: 'retry-1' });
     const uploaded = () => String(s3.commandCalls(PutObjectCommand).at(-1)!.args[0].input.Body);
-    const retry = await runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(dir, { manifest: undefined, retryOf: JOB, wait: false }));
+    const retry = await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: client },
+      options(dir, { manifest: undefined, retryOf: JOB, wait: false }),
+    );
     expect(retry).toMatchObject({ kind: 'started', jobId: 'retry-1' });
-    expect(s3.commandCalls(PutObjectCommand).at(-1)!.args[0].input.Key).toMatch(new RegExp(`^bucketmove-batch/manifests/prod-retry-of-${JOB}-\\d{8}T\\d{6}Z\\.csv$`));
+    expect(s3.commandCalls(PutObjectCommand).at(-1)!.args[0].input.Key).toMatch(
+      new RegExp(`^bucketmove-batch/manifests/prod-retry-of-${JOB}-\\d{8}T\\d{6}Z\\.csv$`),
+    );
     expect(uploaded()).toBe('chatapp-legacy-photos,chats/3/slow.jpg\n');
-    await runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(dir, { manifest: undefined, retryOf: JOB, retryQuarantined: true, wait: false }));
+    await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: client },
+      options(dir, { manifest: undefined, retryOf: JOB, retryQuarantined: true, wait: false }),
+    );
     expect(uploaded()).toBe('chatapp-legacy-photos,chats/3/bad.jpg\nchatapp-legacy-photos,chats/3/slow.jpg\n');
 
-    await expect(runBatchJob(ws, { control: new S3ControlClient({}), s3: client }, options(tmp(), { manifest: undefined, retryOf: JOB, wait: false }))).rejects.toThrow(
-      new RegExp(`^no checkpoint of job ${JOB} at .*: read its report first \\(npm run batch -- --env prod --job-id ${JOB}\\) or give its --checkpoint$`),
+    await expect(
+      runBatchJob(
+        ws,
+        { control: new S3ControlClient({}), s3: client },
+        options(tmp(), { manifest: undefined, retryOf: JOB, wait: false }),
+      ),
+    ).rejects.toThrow(
+      new RegExp(
+        `^no checkpoint of job ${JOB} at .*: read its report first \\(npm run batch -- --env prod --job-id ${JOB}\\) or give its --checkpoint$`,
+      ),
     );
   });
 
   test('without --manifest: the legacy listing becomes a Bucket,Key CSV (keys URL-encoded) under the reports prefix, and the job is pinned to it', async () => {
     s3.on(ListObjectsV2Command)
-      .resolvesOnce({ Contents: [{ Key: 'chats/1/a b.jpg', Size: 1, ETag: '"x"' }, { Key: 'chats/1/ü+1.jpg', Size: 1, ETag: '"y"' }], IsTruncated: true, NextContinuationToken: 't' })
+      .resolvesOnce({
+        Contents: [
+          { Key: 'chats/1/a b.jpg', Size: 1, ETag: '"x"' },
+          { Key: 'chats/1/ü+1.jpg', Size: 1, ETag: '"y"' },
+        ],
+        IsTruncated: true,
+        NextContinuationToken: 't',
+      })
       .resolvesOnce({ Contents: [{ Key: 'chats/2/c,d.jpg', Size: 1, ETag: '"z"' }], IsTruncated: false });
     s3.on(PutObjectCommand).resolves({ ETag: `"${ETAG}"` });
     s3.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
     control.on(CreateJobCommand).resolves({ JobId: JOB });
     const client = new S3Client({ region: 'eu-west-1' });
-    const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: client, legacy: () => ({ client, bucket: ws.legacy.bucket }) }, options(tmp(), { manifest: undefined, wait: false }));
+    const res = await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: client, legacy: () => ({ client, bucket: ws.legacy.bucket }) },
+      options(tmp(), { manifest: undefined, wait: false }),
+    );
     expect(res).toMatchObject({ kind: 'started', jobId: JOB });
     const put = s3.commandCalls(PutObjectCommand)[0].args[0].input;
-    expect(put).toMatchObject({ Bucket: 'acme-chat-photos-prod', ContentType: 'text/csv', ServerSideEncryption: 'aws:kms' });
+    expect(put).toMatchObject({
+      Bucket: 'acme-chat-photos-prod',
+      ContentType: 'text/csv',
+      ServerSideEncryption: 'aws:kms',
+    });
     expect(put.Key).toMatch(/^bucketmove-batch\/manifests\/prod-\d{8}T\d{6}Z\.csv$/);
-    const text = Buffer.isBuffer(put.Body) || put.Body instanceof Uint8Array ? Buffer.from(put.Body as Uint8Array).toString() : String(put.Body);
-    expect(text).toBe('chatapp-legacy-photos,chats/1/a%20b.jpg\nchatapp-legacy-photos,chats/1/%C3%BC%2B1.jpg\nchatapp-legacy-photos,chats/2/c%2Cd.jpg\n');
-    expect(control.commandCalls(CreateJobCommand)[0].args[0].input.Manifest!.Location).toEqual({ ObjectArn: `arn:aws:s3:::acme-chat-photos-prod/${put.Key}`, ETag: ETAG });
+    const text =
+      Buffer.isBuffer(put.Body) || put.Body instanceof Uint8Array
+        ? Buffer.from(put.Body as Uint8Array).toString()
+        : String(put.Body);
+    expect(text).toBe(
+      'chatapp-legacy-photos,chats/1/a%20b.jpg\nchatapp-legacy-photos,chats/1/%C3%BC%2B1.jpg\nchatapp-legacy-photos,chats/2/c%2Cd.jpg\n',
+    );
+    expect(control.commandCalls(CreateJobCommand)[0].args[0].input.Manifest!.Location).toEqual({
+      ObjectArn: `arn:aws:s3:::acme-chat-photos-prod/${put.Key}`,
+      ETag: ETAG,
+    });
   });
 });
 
 describe('a job not finished, and Ctrl-C', () => {
   const ws = prod();
-  const active: JobDescriptor = { JobId: JOB, Status: 'Active', Operation: { LambdaInvoke: { UserArguments: { env: 'prod' } } }, ProgressSummary: { TotalNumberOfTasks: 10, NumberOfTasksSucceeded: 4, NumberOfTasksFailed: 0 } };
+  const active: JobDescriptor = {
+    JobId: JOB,
+    Status: 'Active',
+    Operation: { LambdaInvoke: { UserArguments: { env: 'prod' } } },
+    ProgressSummary: { TotalNumberOfTasks: 10, NumberOfTasksSucceeded: 4, NumberOfTasksFailed: 0 },
+  };
   const options = (over: Partial<BatchJobOptions>): BatchJobOptions => ({
     wait: true,
     checkpoint: (id) => path.join(tmp(), `batch-job-${id}.sqlite`),
@@ -308,7 +468,11 @@ describe('a job not finished, and Ctrl-C', () => {
 
   test('--job-id without waiting, the job still running: "running" (exit 3), no report read', async () => {
     control.on(DescribeJobCommand).resolves({ Job: active });
-    const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: new S3Client({}) }, options({ jobId: JOB, wait: false }));
+    const res = await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: new S3Client({}) },
+      options({ jobId: JOB, wait: false }),
+    );
     expect(res).toEqual({ kind: 'running', job: active });
     expect(s3.calls()).toHaveLength(0);
   });
@@ -335,14 +499,22 @@ describe('a job not finished, and Ctrl-C', () => {
     expect(sleeps).toBe(2);
     // One DescribeJob before the wait, then one per pause until the abort: 1 + 2.
     expect(control.commandCalls(DescribeJobCommand)).toHaveLength(3);
-    expect(control.calls().map((c) => c.args[0].constructor.name)).toEqual(['CreateJobCommand', 'DescribeJobCommand', 'DescribeJobCommand', 'DescribeJobCommand']);
+    expect(control.calls().map((c) => c.args[0].constructor.name)).toEqual([
+      'CreateJobCommand',
+      'DescribeJobCommand',
+      'DescribeJobCommand',
+      'DescribeJobCommand',
+    ]);
   });
 
   test('waitForJob: the default pause ends at once on abort (nothing keeps the process up for the rest of it)', async () => {
     control.on(DescribeJobCommand).resolves({ Job: active });
     const interrupt = new AbortController();
     const started = Date.now();
-    const waiting = waitForJob(new S3ControlClient({}), 'a', JOB, { signal: interrupt.signal, poll: { firstMs: 60_000, factor: 1, maxMs: 60_000 } });
+    const waiting = waitForJob(new S3ControlClient({}), 'a', JOB, {
+      signal: interrupt.signal,
+      poll: { firstMs: 60_000, factor: 1, maxMs: 60_000 },
+    });
     setTimeout(() => interrupt.abort(), 50);
     expect((await waiting).Status).toBe('Active');
     expect(Date.now() - started).toBeLessThan(30_000);
@@ -357,7 +529,11 @@ describe('a job not finished, and Ctrl-C', () => {
     });
     s3.on(PutObjectCommand).resolves({ ETag: `"${ETAG}"` });
     const client = new S3Client({ region: 'eu-west-1' });
-    const res = await runBatchJob(ws, { control: new S3ControlClient({}), s3: client, legacy: () => ({ client, bucket: ws.legacy.bucket }) }, options({ signal: interrupt.signal }));
+    const res = await runBatchJob(
+      ws,
+      { control: new S3ControlClient({}), s3: client, legacy: () => ({ client, bucket: ws.legacy.bucket }) },
+      options({ signal: interrupt.signal }),
+    );
     expect(res).toEqual({ kind: 'interrupted' });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(control.calls()).toHaveLength(0);
@@ -374,7 +550,10 @@ describe('a job not finished, and Ctrl-C', () => {
       { control: new S3ControlClient({}), s3: new S3Client({}) },
       options({ manifest: `s3://${ws.primary.bucket}/bucketmove-batch/manifests/mine.csv`, signal: interrupt.signal }),
     );
-    expect(res).toEqual({ kind: 'interrupted', manifest: { bucket: ws.primary.bucket, key: 'bucketmove-batch/manifests/mine.csv', etag: ETAG } });
+    expect(res).toEqual({
+      kind: 'interrupted',
+      manifest: { bucket: ws.primary.bucket, key: 'bucketmove-batch/manifests/mine.csv', etag: ETAG },
+    });
     expect(control.calls()).toHaveLength(0);
   });
 });
@@ -385,17 +564,38 @@ describe('the pure parts', () => {
       invocationSchemaVersion: '2.0',
       invocationId: 'YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo',
       job: { id: 'f3cc4f60-61f6-4a2b-8a21-d07600c373ce', userArguments: { env: 'prod', k2: 'v2' } },
-      tasks: [{ taskId: 'dGFza2lkZ29lc2hlcmUK', s3Key: 'chats/a%20b+c%2Bd/%C3%BC.jpg', s3VersionId: null, s3Bucket: 'chatapp-legacy-photos' }],
+      tasks: [
+        {
+          taskId: 'dGFza2lkZ29lc2hlcmUK',
+          s3Key: 'chats/a%20b+c%2Bd/%C3%BC.jpg',
+          s3VersionId: null,
+          s3Bucket: 'chatapp-legacy-photos',
+        },
+      ],
     });
     expect(inv).toEqual({
       schemaVersion: '2.0',
       invocationId: 'YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo',
       jobId: 'f3cc4f60-61f6-4a2b-8a21-d07600c373ce',
       userArguments: { env: 'prod', k2: 'v2' },
-      tasks: [{ taskId: 'dGFza2lkZ29lc2hlcmUK', bucket: 'chatapp-legacy-photos', key: 'chats/a b c+d/ü.jpg', versionId: undefined }],
+      tasks: [
+        {
+          taskId: 'dGFza2lkZ29lc2hlcmUK',
+          bucket: 'chatapp-legacy-photos',
+          key: 'chats/a b c+d/ü.jpg',
+          versionId: undefined,
+        },
+      ],
     });
     expect(() => decodeTaskKey('bad%E0%A4%A')).toThrow(/not valid URL encoding/);
-    expect(() => parseInvocation({ invocationSchemaVersion: '2.0', invocationId: 'i', job: { id: 'j', userArguments: {} }, tasks: [] })).toThrow(/tasks: /);
+    expect(() =>
+      parseInvocation({
+        invocationSchemaVersion: '2.0',
+        invocationId: 'i',
+        job: { id: 'j', userArguments: {} },
+        tasks: [],
+      }),
+    ).toThrow(/tasks: /);
   });
 
   test('resultString: compact JSON, at most 1000 bytes however long the message, and it reads back', () => {
@@ -404,33 +604,68 @@ describe('the pure parts', () => {
     expect(Buffer.byteLength(s)).toBeLessThanOrEqual(RESULT_STRING_MAX_BYTES);
     expect(decodeOutcome(s)).toMatchObject({ state: 'quarantined', etag: 'e', errorCode: 'Codec.format' });
     expect(decodeOutcome(s)!.errorMessage!.endsWith('...')).toBe(true);
-    expect(encodeOutcome({ state: 'copied', etag: 'e', versionId: 'null', plaintextSha256: 'a'.repeat(64), plaintextSize: 3 })).toBe(
-      `{"state":"copied","etag":"e","versionId":"null","sha256":"${'a'.repeat(64)}","size":3}`,
-    );
+    expect(
+      encodeOutcome({
+        state: 'copied',
+        etag: 'e',
+        versionId: 'null',
+        plaintextSha256: 'a'.repeat(64),
+        plaintextSize: 3,
+      }),
+    ).toBe(`{"state":"copied","etag":"e","versionId":"null","sha256":"${'a'.repeat(64)}","size":3}`);
     expect(decodeOutcome('Lambda returned function error')).toBeUndefined();
     expect(decodeOutcome('{"state":"bogus"}')).toBeUndefined();
   });
 
   test('report rows in either column order (AWS examples put the status first; the documented schema the code first)', () => {
-    expect(completionRow(['b', 'k%20x', '', 'failed', '200', 'PermanentFailure', 'm'], 'f')).toMatchObject({ key: 'k x', errorCode: 'PermanentFailure', httpStatus: 200 });
-    expect(completionRow(['b', 'k', 'v1', 'failed', 'Codec.auth', '403', 'm'], 'f')).toMatchObject({ versionId: 'v1', errorCode: 'Codec.auth', httpStatus: 403 });
-    expect(() => completionRow(['b', 'k', '', 'maybe'], 'f line 3')).toThrow('f line 3: TaskStatus "maybe" is neither succeeded nor failed');
+    expect(completionRow(['b', 'k%20x', '', 'failed', '200', 'PermanentFailure', 'm'], 'f')).toMatchObject({
+      key: 'k x',
+      errorCode: 'PermanentFailure',
+      httpStatus: 200,
+    });
+    expect(completionRow(['b', 'k', 'v1', 'failed', 'Codec.auth', '403', 'm'], 'f')).toMatchObject({
+      versionId: 'v1',
+      errorCode: 'Codec.auth',
+      httpStatus: 403,
+    });
+    expect(() => completionRow(['b', 'k', '', 'maybe'], 'f line 3')).toThrow(
+      'f line 3: TaskStatus "maybe" is neither succeeded nor failed',
+    );
   });
 
-  test('a failed task without the function\'s result (a timeout) is failed, not quarantined; a success without one is not counted as migrated', () => {
-    expect(outcomeOfRow({ bucket: 'b', key: 'k', taskStatus: 'failed', errorCode: 'TemporaryFailure', httpStatus: 200, resultMessage: 'Task timed out' })).toMatchObject({
+  test("a failed task without the function's result (a timeout) is failed, not quarantined; a success without one is not counted as migrated", () => {
+    expect(
+      outcomeOfRow({
+        bucket: 'b',
+        key: 'k',
+        taskStatus: 'failed',
+        errorCode: 'TemporaryFailure',
+        httpStatus: 200,
+        resultMessage: 'Task timed out',
+      }),
+    ).toMatchObject({
       state: 'failed',
       errorCode: 'TemporaryFailure',
     });
-    expect(outcomeOfRow({ bucket: 'b', key: 'k', taskStatus: 'succeeded', resultMessage: 'ok' })).toMatchObject({ state: 'failed', errorCode: 'UnreadableResult' });
+    expect(outcomeOfRow({ bucket: 'b', key: 'k', taskStatus: 'succeeded', resultMessage: 'ok' })).toMatchObject({
+      state: 'failed',
+      errorCode: 'UnreadableResult',
+    });
   });
 });
 
 describe('the workspace as JSON text (the function reads it from BUCKETMOVE_WORKSPACE)', () => {
   test('validated by the same schema; errors name the variable, in one line', () => {
     const { file: _f, ...plain } = loadWorkspace('prod');
-    expect(parseWorkspaceJson(JSON.stringify(plain), 'BUCKETMOVE_WORKSPACE')).toMatchObject({ env: 'prod', primary: { bucket: 'acme-chat-photos-prod' } });
-    expect(() => parseWorkspaceJson('{"env": "prod"', 'BUCKETMOVE_WORKSPACE')).toThrow(/^BUCKETMOVE_WORKSPACE: not valid JSON \(.*\); give the workspace file's content$/);
-    expect(() => parseWorkspaceJson(JSON.stringify({ ...plain, region: 'mars' }), 'BUCKETMOVE_WORKSPACE')).toThrow('BUCKETMOVE_WORKSPACE: region: must be an AWS region such as "eu-west-1"');
+    expect(parseWorkspaceJson(JSON.stringify(plain), 'BUCKETMOVE_WORKSPACE')).toMatchObject({
+      env: 'prod',
+      primary: { bucket: 'acme-chat-photos-prod' },
+    });
+    expect(() => parseWorkspaceJson('{"env": "prod"', 'BUCKETMOVE_WORKSPACE')).toThrow(
+      /^BUCKETMOVE_WORKSPACE: not valid JSON \(.*\); give the workspace file's content$/,
+    );
+    expect(() => parseWorkspaceJson(JSON.stringify({ ...plain, region: 'mars' }), 'BUCKETMOVE_WORKSPACE')).toThrow(
+      'BUCKETMOVE_WORKSPACE: region: must be an AWS region such as "eu-west-1"',
+    );
   });
 });

@@ -28,6 +28,8 @@ test('the handler bundles without SQLite or any native addon, requiring only Nod
   expect(inputs.filter((i) => /better-sqlite3|node_modules\/bindings\/|\.node$/.test(i))).toEqual([]);
   expect(inputs.some((i) => i.endsWith('migrator/src/migrate/copy-object.ts'))).toBe(true);
   const builtins = new Set(builtinModules);
-  const externals = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+  const externals = Object.values(result.metafile.outputs).flatMap((o) =>
+    o.imports.filter((i) => i.external).map((i) => i.path),
+  );
   expect(externals.filter((p) => !p.startsWith('node:') && !builtins.has(p.split('/')[0]))).toEqual([]);
 });

@@ -11,16 +11,19 @@ const gcm = (keys: string[], aad: 'none' | 'object-key' | { fixed: string } = 'n
   new AesGcmCodec(keys, { aad, maxObjectBytes });
 
 describe('AesGcmCodec', () => {
-  test.each([1, 5, 12, 13, 16, 17, 28, 4096, 65536])('round trip, one key, streamed in %i-byte chunks', async (chunk) => {
-    const codec = gcm([KEY_A]);
-    const plain = randomBytes(10_000);
-    const stored = codec.encrypt(plain, { key: 'k' });
-    expect(stored.length).toBe(plain.length + OVERHEAD);
-    expect(codec.plaintextSize(stored.length)).toBe(plain.length);
-    const { data, ended } = await collect(codec.decrypt(chunked(stored, chunk), { key: 'k', size: stored.length }));
-    expect(ended).toBe(true);
-    expect(data.equals(plain)).toBe(true);
-  });
+  test.each([1, 5, 12, 13, 16, 17, 28, 4096, 65536])(
+    'round trip, one key, streamed in %i-byte chunks',
+    async (chunk) => {
+      const codec = gcm([KEY_A]);
+      const plain = randomBytes(10_000);
+      const stored = codec.encrypt(plain, { key: 'k' });
+      expect(stored.length).toBe(plain.length + OVERHEAD);
+      expect(codec.plaintextSize(stored.length)).toBe(plain.length);
+      const { data, ended } = await collect(codec.decrypt(chunked(stored, chunk), { key: 'k', size: stored.length }));
+      expect(ended).toBe(true);
+      expect(data.equals(plain)).toBe(true);
+    },
+  );
 
   test('empty plaintext', async () => {
     const codec = gcm([KEY_A]);
@@ -68,14 +71,18 @@ describe('AesGcmCodec', () => {
   test('truncated: fewer bytes than the listed size, a cut-off tag, and shorter than nonce+tag', async () => {
     const codec = gcm([KEY_A]);
     const stored = codec.encrypt(randomBytes(5000), { key: 'k' });
-    const short = await collectFailure(codec.decrypt(chunked(stored.subarray(0, 3000), 512), { key: 'k', size: stored.length }));
+    const short = await collectFailure(
+      codec.decrypt(chunked(stored.subarray(0, 3000), 512), { key: 'k', size: stored.length }),
+    );
     expect(short).toMatchObject({ error: { kind: 'truncated' }, ended: false });
     // Without a listed size, a cut is indistinguishable from tampering: it must still fail before the end.
     const cut = await collectFailure(codec.decrypt(chunked(stored.subarray(0, stored.length - 7), 512), { key: 'k' }));
     expect(cut.ended).toBe(false);
     expect(cut.error).toMatchObject({ kind: 'auth' });
     for (const n of [0, 1, 11, 12, 27]) {
-      const tiny = await collectFailure(codec.decrypt(Readable.from([stored.subarray(0, n)], { objectMode: false }), { key: 'k' }));
+      const tiny = await collectFailure(
+        codec.decrypt(Readable.from([stored.subarray(0, n)], { objectMode: false }), { key: 'k' }),
+      );
       expect(tiny).toMatchObject({ error: { kind: 'truncated' }, ended: false });
     }
   });
@@ -86,8 +93,12 @@ describe('AesGcmCodec', () => {
     };
     const oldBlob = gcm([KEY_A]).encrypt(Buffer.from('old photo'), { key: 'k' });
     const both = gcm([KEY_B, KEY_A]);
-    expect((await collect(both.decrypt(Readable.from([oldBlob]), { key: 'k', reread: never }))).data.toString()).toBe('old photo');
-    const neither = await collectFailure(gcm([KEY_B, Buffer.alloc(32, 3).toString('base64')]).decrypt(Readable.from([oldBlob]), { key: 'k' }));
+    expect((await collect(both.decrypt(Readable.from([oldBlob]), { key: 'k', reread: never }))).data.toString()).toBe(
+      'old photo',
+    );
+    const neither = await collectFailure(
+      gcm([KEY_B, Buffer.alloc(32, 3).toString('base64')]).decrypt(Readable.from([oldBlob]), { key: 'k' }),
+    );
     expect(neither.error).toMatchObject({ kind: 'auth' });
     expect((neither.error as Error).message).toContain('tried 2 keys');
     const big = gcm([KEY_A]).encrypt(Buffer.alloc(10_000), { key: 'k' });
@@ -105,11 +116,15 @@ describe('AesGcmCodec', () => {
       reads++;
       return chunked(blob, 65536);
     };
-    const { data, ended } = await collect(codec.decrypt(chunked(blob, 65536), { key: 'big.tif', size: blob.length, reread }));
+    const { data, ended } = await collect(
+      codec.decrypt(chunked(blob, 65536), { key: 'big.tif', size: blob.length, reread }),
+    );
     expect([data.equals(plain), ended, reads]).toEqual([true, true, 2]);
     const bad = Buffer.from(blob);
     bad[100] ^= 1;
-    const tampered = await collectFailure(codec.decrypt(chunked(bad, 65536), { key: 'big.tif', size: bad.length, reread: async () => chunked(bad, 65536) }));
+    const tampered = await collectFailure(
+      codec.decrypt(chunked(bad, 65536), { key: 'big.tif', size: bad.length, reread: async () => chunked(bad, 65536) }),
+    );
     expect(tampered).toMatchObject({ error: { kind: 'auth' }, ended: false });
   });
 
@@ -154,7 +169,9 @@ describe('AesGcmCodec', () => {
 
   test('bad keys are a ConfigError naming the position only', () => {
     expect(() => parseAesKeys([])).toThrow(ConfigError);
-    expect(() => parseAesKeys([KEY_A, Buffer.alloc(16).toString('base64')])).toThrow(/key 2 of 2 is not an AES-256 key/);
+    expect(() => parseAesKeys([KEY_A, Buffer.alloc(16).toString('base64')])).toThrow(
+      /key 2 of 2 is not an AES-256 key/,
+    );
     expect(() => parseAesKeys(['%%%'])).toThrow(ConfigError);
   });
 });

@@ -33,7 +33,9 @@ describe('Fernet with Python cryptography', () => {
   test('rotation: a token from the old key decrypts with [new, old] in both', async () => {
     const token = legacyPython('fernet-encrypt', Buffer.from('before rotation'), [FERNET_OLD]);
     const codec = new FernetCodec([FERNET_NEW, FERNET_OLD], { storage: 'base64url-text', maxObjectBytes: MAX });
-    expect((await collect(codec.decrypt(Readable.from([token]), { key: 'k' }))).data.toString()).toBe('before rotation');
+    expect((await collect(codec.decrypt(Readable.from([token]), { key: 'k' }))).data.toString()).toBe(
+      'before rotation',
+    );
     expect(legacyPython('fernet-decrypt', token, [FERNET_NEW, FERNET_OLD]).toString()).toBe('before rotation');
   });
 
@@ -42,7 +44,9 @@ describe('Fernet with Python cryptography', () => {
     token[20] = token[20] === 0x41 ? 0x42 : 0x41;
     expect(runLegacyPython('fernet-decrypt', token, [FERNET_NEW]).status).toBe(3);
     const codec = new FernetCodec([FERNET_NEW], { storage: 'base64url-text', maxObjectBytes: MAX });
-    expect((await collectFailure(codec.decrypt(Readable.from([token]), { key: 'k' }))).error).toMatchObject({ kind: 'auth' });
+    expect((await collectFailure(codec.decrypt(Readable.from([token]), { key: 'k' }))).error).toMatchObject({
+      kind: 'auth',
+    });
   });
 });
 
@@ -73,8 +77,14 @@ describe('Fernet: one bucket of both stored forms and rotated keys, made by Pyth
       const strict = new FernetCodec([FERNET_NEW, FERNET_OLD], { storage, maxObjectBytes: MAX });
       for (const o of objects.filter((x) => x.plain.length === 1000)) {
         const own = (storage === 'raw') === (o.form === 'raw');
-        if (own) expect((await collect(strict.decrypt(Readable.from([o.stored]), { key: 'k' }))).data.equals(o.plain)).toBe(true);
-        else expect((await collectFailure(strict.decrypt(Readable.from([o.stored]), { key: 'k' }))).error).toMatchObject({ kind: 'format' });
+        if (own)
+          expect((await collect(strict.decrypt(Readable.from([o.stored]), { key: 'k' }))).data.equals(o.plain)).toBe(
+            true,
+          );
+        else
+          expect((await collectFailure(strict.decrypt(Readable.from([o.stored]), { key: 'k' }))).error).toMatchObject({
+            kind: 'format',
+          });
       }
     }
   });
@@ -83,13 +93,24 @@ describe('Fernet: one bucket of both stored forms and rotated keys, made by Pyth
     for (const o of objects.filter((x) => x.plain.length === 1000)) {
       const tampered = Buffer.from(o.stored);
       tampered[60] = tampered[60] === 0x41 ? 0x42 : 0x41;
-      expect(runLegacyPython('fernet-decrypt', o.form === 'text' ? tampered : Buffer.from(toBase64UrlPadded(tampered)), [FERNET_NEW, FERNET_OLD]).status).toBe(3);
-      expect((await collectFailure(auto.decrypt(Readable.from([tampered]), { key: 'k' }))).error).toMatchObject({ kind: 'auth' });
+      expect(
+        runLegacyPython('fernet-decrypt', o.form === 'text' ? tampered : Buffer.from(toBase64UrlPadded(tampered)), [
+          FERNET_NEW,
+          FERNET_OLD,
+        ]).status,
+      ).toBe(3);
+      expect((await collectFailure(auto.decrypt(Readable.from([tampered]), { key: 'k' }))).error).toMatchObject({
+        kind: 'auth',
+      });
       const cut = o.stored.subarray(0, o.stored.length - 10);
-      expect((await collectFailure(auto.decrypt(Readable.from([cut]), { key: 'k', size: o.stored.length }))).error).toMatchObject({ kind: 'truncated' });
+      expect(
+        (await collectFailure(auto.decrypt(Readable.from([cut]), { key: 'k', size: o.stored.length }))).error,
+      ).toMatchObject({ kind: 'truncated' });
     }
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]);
-    expect((await collectFailure(auto.decrypt(Readable.from([jpeg]), { key: 'k' }))).error).toMatchObject({ kind: 'format' });
+    expect((await collectFailure(auto.decrypt(Readable.from([jpeg]), { key: 'k' }))).error).toMatchObject({
+      kind: 'format',
+    });
   });
 });
 
@@ -101,14 +122,18 @@ describe('AES-256-GCM with Python cryptography (nonce | ciphertext | tag)', () =
     const aadBlob = legacyPython('gcm-encrypt', plain, [GCM_NEW], key);
     const none = new AesGcmCodec([GCM_NEW], { aad: 'none', maxObjectBytes: MAX });
     const bound = new AesGcmCodec([GCM_NEW], { aad: 'object-key', maxObjectBytes: MAX });
-    expect((await collect(none.decrypt(Readable.from([plainBlob]), { key, size: plainBlob.length }))).data.equals(plain)).toBe(true);
+    expect(
+      (await collect(none.decrypt(Readable.from([plainBlob]), { key, size: plainBlob.length }))).data.equals(plain),
+    ).toBe(true);
     expect((await collect(bound.decrypt(Readable.from([aadBlob]), { key }))).data.equals(plain)).toBe(true);
   });
 
   test.each(SIZES)('our blob of %i bytes decrypts in Python', (n) => {
     const plain = randomBytes(n);
     const codec = new AesGcmCodec([GCM_NEW], { aad: { fixed: 'chatapp' }, maxObjectBytes: MAX });
-    expect(legacyPython('gcm-decrypt', codec.encrypt(plain, { key: 'k' }), [GCM_NEW], 'chatapp').equals(plain)).toBe(true);
+    expect(legacyPython('gcm-decrypt', codec.encrypt(plain, { key: 'k' }), [GCM_NEW], 'chatapp').equals(plain)).toBe(
+      true,
+    );
   });
 
   test('rotation across implementations', async () => {

@@ -25,13 +25,19 @@ describe('codec selection from the workspace', () => {
   test('a missing key variable is one line naming the variable and the fix', async () => {
     const ws = loadWorkspace('local');
     await expect(loadCodec(ws, { env: {} })).rejects.toThrow(ConfigError);
-    await expect(loadCodec(ws, { env: {} })).rejects.toThrow(/^codec\.keys: environment variable LEGACY_FERNET_KEYS is not set; export it/);
+    await expect(loadCodec(ws, { env: {} })).rejects.toThrow(
+      /^codec\.keys: environment variable LEGACY_FERNET_KEYS is not set; export it/,
+    );
   });
 
   test('plug-in: module path relative to the workspace file, factory export, options passed', async () => {
     const dir = tmpDir();
     const base = JSON.parse(fs.readFileSync(loadWorkspace('local').file, 'utf8'));
-    base.codec = { type: 'plugin', module: path.relative(dir, path.join(__dirname, '../fixtures/reverse-codec.ts')), options: { label: 'rvs' } };
+    base.codec = {
+      type: 'plugin',
+      module: path.relative(dir, path.join(__dirname, '../fixtures/reverse-codec.ts')),
+      options: { label: 'rvs' },
+    };
     const ws = parseWorkspace(JSON.stringify(base), path.join(dir, 'local.json'));
     const codec = await loadCodec(ws);
     expect(codec.name).toBe('plugin:rvs');
@@ -40,21 +46,27 @@ describe('codec selection from the workspace', () => {
     expect((await collect(codec.decrypt(Readable.from([stored]), { key: 'k' }))).data.toString()).toBe('plug');
     const bad = Buffer.from(stored);
     bad[bad.length - 1] ^= 1;
-    expect((await collectFailure(codec.decrypt(Readable.from([bad]), { key: 'k' }))).error).toMatchObject({ kind: 'auth' });
+    expect((await collectFailure(codec.decrypt(Readable.from([bad]), { key: 'k' }))).error).toMatchObject({
+      kind: 'auth',
+    });
   });
 
   test('plug-in errors: no such module, and a module that does not implement the interface', () => {
     expect(() => createCodec({ type: 'plugin', module: './nope.js', options: {} }, [], __dirname)).toThrow(
       /^codec\.module: cannot load codec plug-in "\.\/nope\.js" .*no such module$/,
     );
-    expect(() => createCodec({ type: 'plugin', module: '../fixtures/not-a-codec.ts', options: {} }, [], __dirname)).toThrow(
-      /must export .* name, decrypt and encrypt/,
-    );
+    expect(() =>
+      createCodec({ type: 'plugin', module: '../fixtures/not-a-codec.ts', options: {} }, [], __dirname),
+    ).toThrow(/must export .* name, decrypt and encrypt/);
   });
 
   test('AES-GCM from the workspace settings', async () => {
     const key = Buffer.alloc(32, 5).toString('base64');
-    const codec = createCodec({ type: 'aes-256-gcm', keys: { env: 'K' }, aad: 'object-key', maxObjectBytes: 1024 }, [key], __dirname);
+    const codec = createCodec(
+      { type: 'aes-256-gcm', keys: { env: 'K' }, aad: 'object-key', maxObjectBytes: 1024 },
+      [key],
+      __dirname,
+    );
     const stored = codec.encrypt(Buffer.from('gcm'), { key: 'a/b.jpg' });
     expect((await collect(codec.decrypt(Readable.from([stored]), { key: 'a/b.jpg' }))).data.toString()).toBe('gcm');
   });
@@ -73,9 +85,13 @@ describe('key sources', () => {
   });
   test('Secrets Manager: reads SecretString; failures name the secret and the fix, never a value', async () => {
     const sm = (out: unknown, fail?: Error) => ({ send: jest.fn(async () => (fail ? Promise.reject(fail) : out)) });
-    expect(await resolveKeys({ secretsManager: 'legacy/keys' }, { secretsManager: sm({ SecretString: 'a,b' }) as never })).toEqual(['a', 'b']);
+    expect(
+      await resolveKeys({ secretsManager: 'legacy/keys' }, { secretsManager: sm({ SecretString: 'a,b' }) as never }),
+    ).toEqual(['a', 'b']);
     const denied = Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
-    await expect(resolveKeys({ secretsManager: 'legacy/keys' }, { secretsManager: sm(undefined, denied) as never })).rejects.toThrow(
+    await expect(
+      resolveKeys({ secretsManager: 'legacy/keys' }, { secretsManager: sm(undefined, denied) as never }),
+    ).rejects.toThrow(
       /^codec\.keys: cannot read Secrets Manager secret "legacy\/keys" \(GetSecretValue: AccessDeniedException: User is not authorized\); check/,
     );
   });

@@ -15,23 +15,47 @@ afterAll(() => sm.restore());
 const args = (secret?: string) => ({ 'credentials-secret': secret }) as Args;
 
 test('from BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / _SECRET_ACCESS_KEY', async () => {
-  expect(await appCredentials(args(), 'eu-west-1', { BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: ' AKID ', BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: 's3cr3t' })).toEqual([{ accessKeyId: 'AKID', secretAccessKey: 's3cr3t' }]);
-  await expect(appCredentials(args(), 'eu-west-1', { BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: 'AKID' })).rejects.toThrow(new ConfigError("missing BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: set the app's access key (the one it signs requests with) there, or name a secret with --credentials-secret"));
+  expect(
+    await appCredentials(args(), 'eu-west-1', {
+      BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: ' AKID ',
+      BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: 's3cr3t',
+    }),
+  ).toEqual([{ accessKeyId: 'AKID', secretAccessKey: 's3cr3t' }]);
+  await expect(appCredentials(args(), 'eu-west-1', { BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: 'AKID' })).rejects.toThrow(
+    new ConfigError(
+      "missing BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: set the app's access key (the one it signs requests with) there, or name a secret with --credentials-secret",
+    ),
+  );
 });
 
 test("from a Secrets Manager secret's AWSCURRENT version, in the project's key layout", async () => {
-  sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ AWS_ACCESS_KEY_ID: 'AKIDSM', AWS_SECRET_ACCESS_KEY: 'from-the-secret' }) });
-  expect(await appCredentials(args('bucketmove/prod/app-keys'), 'eu-west-1', {})).toEqual([{ accessKeyId: 'AKIDSM', secretAccessKey: 'from-the-secret' }]);
-  expect(sm.commandCalls(GetSecretValueCommand)[0].args[0].input).toMatchObject({ SecretId: 'bucketmove/prod/app-keys', VersionStage: 'AWSCURRENT' });
+  sm.on(GetSecretValueCommand).resolves({
+    SecretString: JSON.stringify({ AWS_ACCESS_KEY_ID: 'AKIDSM', AWS_SECRET_ACCESS_KEY: 'from-the-secret' }),
+  });
+  expect(await appCredentials(args('bucketmove/prod/app-keys'), 'eu-west-1', {})).toEqual([
+    { accessKeyId: 'AKIDSM', secretAccessKey: 'from-the-secret' },
+  ]);
+  expect(sm.commandCalls(GetSecretValueCommand)[0].args[0].input).toMatchObject({
+    SecretId: 'bucketmove/prod/app-keys',
+    VersionStage: 'AWSCURRENT',
+  });
 });
 
 test('a secret that is not a key pair, or cannot be read, is one ConfigError line without its value', async () => {
   sm.on(GetSecretValueCommand).resolves({ SecretString: '{"password":"hunter2-never-shown"}' });
-  const err = (await appCredentials(args('bucketmove/prod/app-keys'), 'eu-west-1', {}).catch((e: unknown) => e)) as Error;
+  const err = (await appCredentials(args('bucketmove/prod/app-keys'), 'eu-west-1', {}).catch(
+    (e: unknown) => e,
+  )) as Error;
   expect(err).toBeInstanceOf(ConfigError);
   expect(err.message).toContain('--credentials-secret bucketmove/prod/app-keys');
   expect(err.message).not.toContain('hunter2');
   sm.reset();
-  sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('User is not authorized to perform: secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' }));
-  await expect(appCredentials(args('bucketmove/prod/app-keys'), 'eu-west-1', {})).rejects.toThrow(/AccessDeniedException: User is not authorized/);
+  sm.on(GetSecretValueCommand).rejects(
+    Object.assign(new Error('User is not authorized to perform: secretsmanager:GetSecretValue'), {
+      name: 'AccessDeniedException',
+    }),
+  );
+  await expect(appCredentials(args('bucketmove/prod/app-keys'), 'eu-west-1', {})).rejects.toThrow(
+    /AccessDeniedException: User is not authorized/,
+  );
 });

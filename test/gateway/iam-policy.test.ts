@@ -19,10 +19,23 @@ const role = `arn:aws:iam::${PRIMARY}:role/bucketmove-gateway`;
  */
 const legacyBucketPolicy = {
   Version: '2012-10-17' as const,
-  Statement: [{ Sid: 'TestOnlyGrantAll', Effect: 'Allow' as const, Principal: { AWS: role }, Action: ['s3:*'], Resource: [OLD, `${OLD}/*`] }],
+  Statement: [
+    {
+      Sid: 'TestOnlyGrantAll',
+      Effect: 'Allow' as const,
+      Principal: { AWS: role },
+      Action: ['s3:*'],
+      Resource: [OLD, `${OLD}/*`],
+    },
+  ],
 };
 
-async function decision(policy: ReturnType<typeof gatewayPolicy>, action: string, resource: string, account: string): Promise<string> {
+async function decision(
+  policy: ReturnType<typeof gatewayPolicy>,
+  action: string,
+  resource: string,
+  account: string,
+): Promise<string> {
   const out = await decide({
     principal: `arn:aws:sts::${PRIMARY}:assumed-role/bucketmove-gateway/s`,
     principalArn: role,
@@ -53,10 +66,19 @@ test('dual-read: the new bucket as the app has it; on legacy read, list and dele
     ['s3:PutBucketPolicy', NEW, PRIMARY, 'ImplicitlyDenied'],
     ['s3:GetObject', 'arn:aws:s3:::someone-else/p.jpg', PRIMARY, 'ImplicitlyDenied'],
     ['secretsmanager:GetSecretValue', SECRET, PRIMARY, 'Allowed'],
-    ['secretsmanager:GetSecretValue', `arn:aws:secretsmanager:eu-west-1:${PRIMARY}:secret:other-XyZ123`, PRIMARY, 'ImplicitlyDenied'],
+    [
+      'secretsmanager:GetSecretValue',
+      `arn:aws:secretsmanager:eu-west-1:${PRIMARY}:secret:other-XyZ123`,
+      PRIMARY,
+      'ImplicitlyDenied',
+    ],
   ];
   for (const [action, resource, account, expected] of cases) {
-    expect({ action, resource, decision: await decision(p, action, resource, account) }).toEqual({ action, resource, decision: expected });
+    expect({ action, resource, decision: await decision(p, action, resource, account) }).toEqual({
+      action,
+      resource,
+      decision: expected,
+    });
   }
 });
 

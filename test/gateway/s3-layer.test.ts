@@ -11,13 +11,25 @@ import { parseRange, preconditions } from '../../migrator/src/gateway/operations
 import { route } from '../../migrator/src/gateway/routes';
 import { deleteResultXml, errorXml, listV2Xml, parseComplete, parseDelete } from '../../migrator/src/gateway/s3-xml';
 
-const q = (s: string) => new Map(s.split('&').filter(Boolean).map((p) => [p.split('=')[0], p.split('=')[1] ?? ''] as [string, string]));
-const op = (method: string, path: string, query = '', headers: Record<string, string> = {}) => route(method, path, q(query), headers);
+const q = (s: string) =>
+  new Map(
+    s
+      .split('&')
+      .filter(Boolean)
+      .map((p) => [p.split('=')[0], p.split('=')[1] ?? ''] as [string, string]),
+  );
+const op = (method: string, path: string, query = '', headers: Record<string, string> = {}) =>
+  route(method, path, q(query), headers);
 const codeOf = s3CodeOf;
 
 describe('routes', () => {
   test('the served operations, path-style, keys decoded', () => {
-    expect(op('GET', '/b/photos/a%20b.jpg')).toMatchObject({ operation: 'GetObject', served: true, bucket: 'b', key: 'photos/a b.jpg' });
+    expect(op('GET', '/b/photos/a%20b.jpg')).toMatchObject({
+      operation: 'GetObject',
+      served: true,
+      bucket: 'b',
+      key: 'photos/a b.jpg',
+    });
     expect(op('HEAD', '/b/k').operation).toBe('HeadObject');
     expect(op('PUT', '/b/k').operation).toBe('PutObject');
     expect(op('DELETE', '/b/k').operation).toBe('DeleteObject');
@@ -57,51 +69,127 @@ describe('routes', () => {
 describe('S3 XML', () => {
   test('the error document escapes what it carries', () => {
     const xml = errorXml(new S3Error('NoSuchKey', 404, 'The specified key does not exist.'), '/b/a&<b>', 'REQ1');
-    expect(xml).toContain('<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Resource>/b/a&amp;&lt;b&gt;</Resource><RequestId>REQ1</RequestId></Error>');
+    expect(xml).toContain(
+      '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Resource>/b/a&amp;&lt;b&gt;</Resource><RequestId>REQ1</RequestId></Error>',
+    );
   });
 
   test('ListBucketResult, with encoding-type=url', () => {
-    const page = { objects: [{ key: 'a b&c.jpg', size: 3, etag: '"e"', lastModified: new Date('2026-01-02T03:04:05Z'), source: 'legacy' as const }], prefixes: ['d/'], truncated: true, last: 'd/' };
-    const plain = listV2Xml({ bucket: 'b', prefix: '', delimiter: '/', maxKeys: 2, nextContinuationToken: 'T', urlEncode: false }, page);
-    expect(plain).toContain('<Key>a b&amp;c.jpg</Key><LastModified>2026-01-02T03:04:05.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>3</Size>');
+    const page = {
+      objects: [
+        {
+          key: 'a b&c.jpg',
+          size: 3,
+          etag: '"e"',
+          lastModified: new Date('2026-01-02T03:04:05Z'),
+          source: 'legacy' as const,
+        },
+      ],
+      prefixes: ['d/'],
+      truncated: true,
+      last: 'd/',
+    };
+    const plain = listV2Xml(
+      { bucket: 'b', prefix: '', delimiter: '/', maxKeys: 2, nextContinuationToken: 'T', urlEncode: false },
+      page,
+    );
+    expect(plain).toContain(
+      '<Key>a b&amp;c.jpg</Key><LastModified>2026-01-02T03:04:05.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>3</Size>',
+    );
     expect(plain).toContain('<KeyCount>2</KeyCount><IsTruncated>true</IsTruncated>');
     expect(plain).toContain('<NextContinuationToken>T</NextContinuationToken>');
     expect(plain).toContain('<CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes>');
-    expect(listV2Xml({ bucket: 'b', prefix: 'p q', maxKeys: 2, urlEncode: true }, page)).toContain('<Key>a%20b%26c.jpg</Key>');
+    expect(listV2Xml({ bucket: 'b', prefix: 'p q', maxKeys: 2, urlEncode: true }, page)).toContain(
+      '<Key>a%20b%26c.jpg</Key>',
+    );
   });
 
   test('DeleteObjects bodies: keys (entities decoded), Quiet; malformed or empty is MalformedXML', () => {
-    expect(parseDelete('<?xml version="1.0"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key>a&amp;b</Key></Object><Object><Key>c</Key><VersionId>v</VersionId></Object></Delete>')).toEqual({
+    expect(
+      parseDelete(
+        '<?xml version="1.0"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key>a&amp;b</Key></Object><Object><Key>c</Key><VersionId>v</VersionId></Object></Delete>',
+      ),
+    ).toEqual({
       keys: ['a&b', 'c'],
       quiet: true,
     });
-    for (const bad of ['', 'not xml', '<Delete><Object><Key>a</Key></Delete>', '<Delete></Delete>', '<Other><Object><Key>a</Key></Object></Other>', '<Delete><Object></Object></Delete>']) {
+    for (const bad of [
+      '',
+      'not xml',
+      '<Delete><Object><Key>a</Key></Delete>',
+      '<Delete></Delete>',
+      '<Other><Object><Key>a</Key></Object></Other>',
+      '<Delete><Object></Object></Delete>',
+    ]) {
       expect(codeOf(() => parseDelete(bad))).toBe('400 MalformedXML');
     }
     const many = `<Delete>${'<Object><Key>k</Key></Object>'.repeat(1001)}</Delete>`;
     expect(codeOf(() => parseDelete(many))).toBe('400 MalformedXML');
-    expect(deleteResultXml([{ key: 'a' }, { key: 'b', error: new S3Error('InternalError', 500, 'x') }], true)).toContain('<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Error><Key>b</Key><Code>InternalError</Code>');
+    expect(
+      deleteResultXml([{ key: 'a' }, { key: 'b', error: new S3Error('InternalError', 500, 'x') }], true),
+    ).toContain(
+      '<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Error><Key>b</Key><Code>InternalError</Code>',
+    );
   });
 
   test('CompleteMultipartUpload bodies: parts in order; malformed is MalformedXML, out of order InvalidPartOrder', () => {
-    expect(parseComplete('<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"a"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>"b"</ETag></Part></CompleteMultipartUpload>')).toEqual([
+    expect(
+      parseComplete(
+        '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"a"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>"b"</ETag></Part></CompleteMultipartUpload>',
+      ),
+    ).toEqual([
       { partNumber: 1, etag: '"a"' },
       { partNumber: 2, etag: '"b"' },
     ]);
-    expect(codeOf(() => parseComplete('<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>a</ETag></Part><Part><PartNumber>1</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>'))).toBe('400 InvalidPartOrder');
-    for (const bad of ['<CompleteMultipartUpload/>', '<CompleteMultipartUpload><Part><PartNumber>x</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>', '<CompleteMultipartUpload><Part>']) {
+    expect(
+      codeOf(() =>
+        parseComplete(
+          '<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>a</ETag></Part><Part><PartNumber>1</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>',
+        ),
+      ),
+    ).toBe('400 InvalidPartOrder');
+    for (const bad of [
+      '<CompleteMultipartUpload/>',
+      '<CompleteMultipartUpload><Part><PartNumber>x</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>',
+      '<CompleteMultipartUpload><Part>',
+    ]) {
       expect(codeOf(() => parseComplete(bad))).toBe('400 MalformedXML');
     }
   });
 });
 
 test("the store's failures as S3 errors: nothing internal in the message", () => {
-  expect(s3ErrorOf(new StoreError('unavailable', 'new', 'GetObject on the new bucket failed: ECONNRESET'))).toMatchObject({ code: 'ServiceUnavailable', status: 503 });
-  expect(s3ErrorOf(new StoreError('denied', 'legacy', 'GetObject on the legacy bucket failed: AccessDenied: ...'))).toMatchObject({ code: 'InternalError', status: 500 });
-  expect(s3ErrorOf(new StoreError('corrupt', 'legacy', 'decrypting failed'))).toMatchObject({ code: 'InternalError', status: 500 });
-  expect(s3ErrorOf(new StoreError('invalid-key', undefined, 'the photo key is longer than 1024 bytes (UTF-8), the most S3 allows'))).toMatchObject({ code: 'KeyTooLongError', status: 400 });
-  expect(s3ErrorOf(new StoreError('failed', 'new', 'CompleteMultipartUpload on the new bucket failed: NoSuchUpload: The upload does not exist', 'NoSuchUpload', 404))).toMatchObject({ code: 'NoSuchUpload', status: 404, message: 'The upload does not exist' });
-  expect(s3ErrorOf(new StoreError('failed', undefined, 'CreateMultipartUpload: multipart upload needs ...', 'NotImplemented', 501))).toMatchObject({ code: 'NotImplemented', status: 501 });
+  expect(
+    s3ErrorOf(new StoreError('unavailable', 'new', 'GetObject on the new bucket failed: ECONNRESET')),
+  ).toMatchObject({ code: 'ServiceUnavailable', status: 503 });
+  expect(
+    s3ErrorOf(new StoreError('denied', 'legacy', 'GetObject on the legacy bucket failed: AccessDenied: ...')),
+  ).toMatchObject({ code: 'InternalError', status: 500 });
+  expect(s3ErrorOf(new StoreError('corrupt', 'legacy', 'decrypting failed'))).toMatchObject({
+    code: 'InternalError',
+    status: 500,
+  });
+  expect(
+    s3ErrorOf(
+      new StoreError('invalid-key', undefined, 'the photo key is longer than 1024 bytes (UTF-8), the most S3 allows'),
+    ),
+  ).toMatchObject({ code: 'KeyTooLongError', status: 400 });
+  expect(
+    s3ErrorOf(
+      new StoreError(
+        'failed',
+        'new',
+        'CompleteMultipartUpload on the new bucket failed: NoSuchUpload: The upload does not exist',
+        'NoSuchUpload',
+        404,
+      ),
+    ),
+  ).toMatchObject({ code: 'NoSuchUpload', status: 404, message: 'The upload does not exist' });
+  expect(
+    s3ErrorOf(
+      new StoreError('failed', undefined, 'CreateMultipartUpload: multipart upload needs ...', 'NotImplemented', 501),
+    ),
+  ).toMatchObject({ code: 'NotImplemented', status: 501 });
   expect(s3ErrorOf(new Error('boom'))).toMatchObject({ code: 'InternalError', status: 500 });
 });
 
@@ -120,7 +208,12 @@ describe('Range and conditional headers', () => {
   });
 
   test('RFC 9110 order: If-Match / If-Unmodified-Since -> 412, If-None-Match / If-Modified-Since -> 304', () => {
-    const info = { source: 'new' as const, etag: '"abc"', lastModified: new Date('2026-01-01T00:00:00.500Z'), metadata: {} };
+    const info = {
+      source: 'new' as const,
+      etag: '"abc"',
+      lastModified: new Date('2026-01-01T00:00:00.500Z'),
+      metadata: {},
+    };
     const pre = (h: Record<string, string>) => preconditions(info, (n) => h[n]);
     expect(pre({})).toBe(200);
     expect(pre({ 'if-match': '"abc"' })).toBe(200);
@@ -140,7 +233,11 @@ describe('Range and conditional headers', () => {
 describe("the store's merged listing (list.ts)", () => {
   const obj = (key: string, size = 10): Entry => ({ kind: 'object', key, size, etag: `"${key}"` });
   /** A source over sorted entries, answering pages as S3 does (start-after, max keys). */
-  function source(side: 'new' | 'legacy', entries: Entry[], extra: Partial<ListSource> = {}): ListSource & { calls: number } {
+  function source(
+    side: 'new' | 'legacy',
+    entries: Entry[],
+    extra: Partial<ListSource> = {},
+  ): ListSource & { calls: number } {
     const sorted = [...entries].sort((a, b) => compareKeys(a.key, b.key));
     const s = {
       side,
@@ -158,7 +255,11 @@ describe("the store's merged listing (list.ts)", () => {
   test('both buckets in byte order, a key in both listed once from new, tombstones and what they bury hidden', async () => {
     const tomb = new Set(['b.jpg']);
     const n = source('new', [obj('a.jpg'), obj('b.jpg', 0), obj('d.jpg', 5)], { buried: async (k) => tomb.has(k) });
-    const l = source('legacy', [obj('b.jpg', 100), obj('c.jpg', 157), obj('d.jpg', 200), obj('é.jpg', 157), obj('z.jpg', 157)], { plainSize: (x) => x - 57 });
+    const l = source(
+      'legacy',
+      [obj('b.jpg', 100), obj('c.jpg', 157), obj('d.jpg', 200), obj('é.jpg', 157), obj('z.jpg', 157)],
+      { plainSize: (x) => x - 57 },
+    );
     const page = await listMerged([n, l], { maxKeys: 1000 });
     expect(page.objects.map((o) => [o.key, o.source, o.size])).toEqual([
       ['a.jpg', 'new', 10],
@@ -172,8 +273,15 @@ describe("the store's merged listing (list.ts)", () => {
 
   test('pages: max keys, truncated, the next page from the last entry, nothing lost or repeated', async () => {
     const keys = Array.from({ length: 23 }, (_, i) => `k${String(i).padStart(2, '0')}`);
-    const n = source('new', keys.filter((_, i) => i % 2 === 0).map((k) => obj(k)), { buried: async () => false });
-    const l = source('legacy', keys.filter((_, i) => i % 3 === 0).map((k) => obj(k)));
+    const n = source(
+      'new',
+      keys.filter((_, i) => i % 2 === 0).map((k) => obj(k)),
+      { buried: async () => false },
+    );
+    const l = source(
+      'legacy',
+      keys.filter((_, i) => i % 3 === 0).map((k) => obj(k)),
+    );
     const seen: string[] = [];
     let after: string | undefined;
     for (let guard = 0; guard < 50; guard++) {

@@ -3,18 +3,27 @@
  * the SDK's own signer (@smithy/signature-v4) and AWS's published chunked-upload example (Amazon S3 API Reference,
  * sigv4-streaming.html, "Example: PUT Object": seed and chunk signatures of a 66,560-byte upload).
  */
-import { createHash } from 'crypto';
+import { createHash, createHmac } from 'crypto';
+import { crc32 } from 'zlib';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
 import { decodeAwsChunked } from '../../migrator/src/gateway/aws-chunked';
 import { checkedBody } from '../../migrator/src/gateway/body';
 import { s3CodeOf } from '../helpers/s3-error';
-import { EMPTY_SHA256, hmacHex, sha256Hex, uriEncode, verifyRequest, type SignedRequest, type Verified } from '../../migrator/src/gateway/sigv4-verify';
+import {
+  EMPTY_SHA256,
+  hmacHex,
+  sha256Hex,
+  uriEncode,
+  verifyRequest,
+  type SignedRequest,
+  type Verified,
+} from '../../migrator/src/gateway/sigv4-verify';
 
 class NodeSha256 {
   private readonly h;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret === undefined ? createHash('sha256') : (require('crypto') as typeof import('crypto')).createHmac('sha256', Buffer.from(secret as ArrayBuffer));
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', Buffer.from(secret as ArrayBuffer));
   }
   update(data: string | ArrayBuffer | ArrayBufferView): void {
     this.h.update(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer));
@@ -29,9 +38,19 @@ const APP = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway/test+sec
 const REGION = 'eu-west-1';
 const NOW = new Date('2026-11-30T12:00:00Z');
 const signer = (secretAccessKey = APP.secretAccessKey, region = REGION) =>
-  new SignatureV4({ credentials: { accessKeyId: APP.accessKeyId, secretAccessKey }, region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  new SignatureV4({
+    credentials: { accessKeyId: APP.accessKeyId, secretAccessKey },
+    region,
+    service: 's3',
+    sha256: NodeSha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
 
-function request(path: string, o: { method?: string; query?: Record<string, string>; headers?: Record<string, string>; body?: string } = {}): HttpRequest {
+function request(
+  path: string,
+  o: { method?: string; query?: Record<string, string>; headers?: Record<string, string>; body?: string } = {},
+): HttpRequest {
   return {
     method: o.method ?? 'GET',
     protocol: 'http:',
@@ -59,7 +78,13 @@ const codeOf = s3CodeOf;
 
 describe('header-signed requests (Authorization: AWS4-HMAC-SHA256), signed by @smithy/signature-v4', () => {
   test('a GET with a signed empty payload, an odd key and a query verifies', async () => {
-    const r = await signer().sign(request('/bucket/photos/a%20b%2Bc~%C3%A9%2A.jpg', { query: { 'response-content-type': 'image/jpeg' }, headers: { range: 'bytes=0-9' } }), { signingDate: NOW });
+    const r = await signer().sign(
+      request('/bucket/photos/a%20b%2Bc~%C3%A9%2A.jpg', {
+        query: { 'response-content-type': 'image/jpeg' },
+        headers: { range: 'bytes=0-9' },
+      }),
+      { signingDate: NOW },
+    );
     const v = verify(received(r));
     expect(v.accessKeyId).toBe(APP.accessKeyId);
     expect(v.payload).toEqual({ kind: 'sha256', hex: EMPTY_SHA256 });
@@ -67,13 +92,20 @@ describe('header-signed requests (Authorization: AWS4-HMAC-SHA256), signed by @s
   });
 
   test('UNSIGNED-PAYLOAD verifies and is reported as unsigned', async () => {
-    const r = await signer().sign(request('/bucket/k', { method: 'PUT', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }), { signingDate: NOW });
+    const r = await signer().sign(
+      request('/bucket/k', { method: 'PUT', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }),
+      { signingDate: NOW },
+    );
     expect(verify(received(r)).payload).toEqual({ kind: 'unsigned' });
   });
 
   test('a tampered signed header, path or query is SignatureDoesNotMatch', async () => {
-    const r = received(await signer().sign(request('/bucket/k', { headers: { range: 'bytes=0-9' } }), { signingDate: NOW }));
-    expect(codeOf(() => verify({ ...r, headers: { ...r.headers, range: 'bytes=0-99' } }))).toBe('403 SignatureDoesNotMatch');
+    const r = received(
+      await signer().sign(request('/bucket/k', { headers: { range: 'bytes=0-9' } }), { signingDate: NOW }),
+    );
+    expect(codeOf(() => verify({ ...r, headers: { ...r.headers, range: 'bytes=0-99' } }))).toBe(
+      '403 SignatureDoesNotMatch',
+    );
     expect(codeOf(() => verify({ ...r, url: '/bucket/other' }))).toBe('403 SignatureDoesNotMatch');
     expect(codeOf(() => verify({ ...r, url: '/bucket/k?x=1' }))).toBe('403 SignatureDoesNotMatch');
     expect(codeOf(() => verify({ ...r, method: 'DELETE' }))).toBe('403 SignatureDoesNotMatch');
@@ -82,7 +114,14 @@ describe('header-signed requests (Authorization: AWS4-HMAC-SHA256), signed by @s
   test('a wrong secret is SignatureDoesNotMatch; an unknown key id is InvalidAccessKeyId', async () => {
     const r = received(await signer('not-the-secret').sign(request('/bucket/k'), { signingDate: NOW }));
     expect(codeOf(() => verify(r))).toBe('403 SignatureDoesNotMatch');
-    const other = received(await new SignatureV4({ credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'x' }, region: REGION, service: 's3', sha256: NodeSha256 }).sign(request('/bucket/k'), { signingDate: NOW }));
+    const other = received(
+      await new SignatureV4({
+        credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'x' },
+        region: REGION,
+        service: 's3',
+        sha256: NodeSha256,
+      }).sign(request('/bucket/k'), { signingDate: NOW }),
+    );
     expect(codeOf(() => verify(other))).toBe('403 InvalidAccessKeyId');
   });
 
@@ -97,7 +136,9 @@ describe('header-signed requests (Authorization: AWS4-HMAC-SHA256), signed by @s
     const r = received(await signer(APP.secretAccessKey, 'us-east-1').sign(request('/bucket/k'), { signingDate: NOW }));
     expect(codeOf(() => verify(r))).toBe('400 AuthorizationHeaderMalformed');
     expect(codeOf(() => verify({ method: 'GET', url: '/bucket/k', headers: { host: 'h' } }))).toBe('403 AccessDenied');
-    expect(codeOf(() => verify({ method: 'GET', url: '/bucket/k', headers: { host: 'h', authorization: 'AWS AKID:sig' } }))).toBe('400 InvalidRequest');
+    expect(
+      codeOf(() => verify({ method: 'GET', url: '/bucket/k', headers: { host: 'h', authorization: 'AWS AKID:sig' } })),
+    ).toBe('400 InvalidRequest');
   });
 
   test('a header-signed request without x-amz-content-sha256 is refused (S3 requires it)', async () => {
@@ -129,24 +170,40 @@ describe('presigned URLs (X-Amz-* query parameters), presigned by @smithy/signat
     // The SDK refuses to presign for more than a week itself: change the parameter after signing.
     const week = await presign(604800);
     expect(codeOf(() => verify(week))).toBe('passed');
-    expect(codeOf(() => verify({ ...week, url: week.url.replace('X-Amz-Expires=604800', 'X-Amz-Expires=604801') }))).toBe('400 AuthorizationQueryParametersError');
+    expect(
+      codeOf(() => verify({ ...week, url: week.url.replace('X-Amz-Expires=604800', 'X-Amz-Expires=604801') })),
+    ).toBe('400 AuthorizationQueryParametersError');
   });
 
   test('a tampered presigned URL is SignatureDoesNotMatch', async () => {
     const r = await presign(3600);
-    expect(codeOf(() => verify({ ...r, url: r.url.replace('/bucket/photos/p%201.jpg', '/bucket/photos/p%202.jpg') }))).toBe('403 SignatureDoesNotMatch');
-    expect(codeOf(() => verify({ ...r, url: r.url.replace('X-Amz-Expires=3600', 'X-Amz-Expires=7200') }))).toBe('403 SignatureDoesNotMatch');
+    expect(
+      codeOf(() => verify({ ...r, url: r.url.replace('/bucket/photos/p%201.jpg', '/bucket/photos/p%202.jpg') })),
+    ).toBe('403 SignatureDoesNotMatch');
+    expect(codeOf(() => verify({ ...r, url: r.url.replace('X-Amz-Expires=3600', 'X-Amz-Expires=7200') }))).toBe(
+      '403 SignatureDoesNotMatch',
+    );
   });
 });
 
 describe('payload checks (body.ts)', () => {
-  const auth = (payload: Verified['payload']): Verified => ({ accessKeyId: 'a', payload, signingKey: Buffer.alloc(32), amzDate: '', scope: '', seedSignature: '', presigned: false });
+  const auth = (payload: Verified['payload']): Verified => ({
+    accessKeyId: 'a',
+    payload,
+    signingKey: Buffer.alloc(32),
+    amzDate: '',
+    scope: '',
+    seedSignature: '',
+    presigned: false,
+  });
   const req = (headers: Record<string, string>) => ({ headers }) as never;
 
   test('a signed payload whose SHA-256 differs is XAmzContentSHA256Mismatch', () => {
     const body = Buffer.from('photo bytes');
     expect(checkedBody(req({}), body, auth({ kind: 'sha256', hex: sha256Hex(body) }))).toEqual(body);
-    expect(codeOf(() => checkedBody(req({}), body, auth({ kind: 'sha256', hex: sha256Hex('other') })))).toBe('400 XAmzContentSHA256Mismatch');
+    expect(codeOf(() => checkedBody(req({}), body, auth({ kind: 'sha256', hex: sha256Hex('other') })))).toBe(
+      '400 XAmzContentSHA256Mismatch',
+    );
   });
 
   test('Content-MD5 and x-amz-checksum-crc32 / -sha256 are checked: BadDigest, InvalidDigest', () => {
@@ -154,13 +211,25 @@ describe('payload checks (body.ts)', () => {
     const md5 = createHash('md5').update(body).digest('base64');
     const sha = createHash('sha256').update(body).digest('base64');
     const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(require('zlib').crc32(body) >>> 0);
+    crc.writeUInt32BE(crc32(body) >>> 0);
     const u = auth({ kind: 'unsigned' });
-    expect(checkedBody(req({ 'content-md5': md5, 'x-amz-checksum-sha256': sha, 'x-amz-checksum-crc32': crc.toString('base64') }), body, u)).toEqual(body);
-    expect(codeOf(() => checkedBody(req({ 'content-md5': createHash('md5').update('x').digest('base64') }), body, u))).toBe('400 BadDigest');
+    expect(
+      checkedBody(
+        req({ 'content-md5': md5, 'x-amz-checksum-sha256': sha, 'x-amz-checksum-crc32': crc.toString('base64') }),
+        body,
+        u,
+      ),
+    ).toEqual(body);
+    expect(
+      codeOf(() => checkedBody(req({ 'content-md5': createHash('md5').update('x').digest('base64') }), body, u)),
+    ).toBe('400 BadDigest');
     expect(codeOf(() => checkedBody(req({ 'content-md5': 'not-md5' }), body, u))).toBe('400 InvalidDigest');
     expect(codeOf(() => checkedBody(req({ 'x-amz-checksum-crc32': 'AAAAAA==' }), body, u))).toBe('400 BadDigest');
-    expect(codeOf(() => checkedBody(req({ 'x-amz-checksum-sha256': createHash('sha256').update('x').digest('base64') }), body, u))).toBe('400 BadDigest');
+    expect(
+      codeOf(() =>
+        checkedBody(req({ 'x-amz-checksum-sha256': createHash('sha256').update('x').digest('base64') }), body, u),
+      ),
+    ).toBe('400 BadDigest');
     expect(codeOf(() => checkedBody(req({ 'x-amz-checksum-crc32c': 'AAAAAA==' }), body, u))).toBe('501 NotImplemented');
   });
 });
@@ -190,8 +259,19 @@ describe('aws-chunked bodies', () => {
     },
   };
   const body = (chunks = CHUNKS) =>
-    Buffer.concat(chunks.flatMap((c) => [Buffer.from(`${c.size.toString(16)};chunk-signature=${c.sig}\r\n`), Buffer.alloc(c.size, 'a'), Buffer.from('\r\n')]));
-  const exampleAuth = () => verifyRequest(exampleRequest, { credentials: [EXAMPLE], region: 'us-east-1', now: new Date('2013-05-24T00:05:00Z') });
+    Buffer.concat(
+      chunks.flatMap((c) => [
+        Buffer.from(`${c.size.toString(16)};chunk-signature=${c.sig}\r\n`),
+        Buffer.alloc(c.size, 'a'),
+        Buffer.from('\r\n'),
+      ]),
+    );
+  const exampleAuth = () =>
+    verifyRequest(exampleRequest, {
+      credentials: [EXAMPLE],
+      region: 'us-east-1',
+      now: new Date('2013-05-24T00:05:00Z'),
+    });
 
   test("AWS's example: the seed signature verifies, every chunk signature verifies, the body decodes", () => {
     const auth = exampleAuth();
@@ -217,12 +297,22 @@ describe('aws-chunked bodies', () => {
     const base = exampleAuth();
     const auth: Verified = { ...base, payload: { kind: 'streaming-signed', trailer: true } };
     const data = Buffer.from('hello');
-    const sign = (prev: string, chunk: Buffer) => hmacHex(auth.signingKey, ['AWS4-HMAC-SHA256-PAYLOAD', auth.amzDate, auth.scope, prev, EMPTY_SHA256, sha256Hex(chunk)].join('\n'));
+    const sign = (prev: string, chunk: Buffer) =>
+      hmacHex(
+        auth.signingKey,
+        ['AWS4-HMAC-SHA256-PAYLOAD', auth.amzDate, auth.scope, prev, EMPTY_SHA256, sha256Hex(chunk)].join('\n'),
+      );
     const s1 = sign(auth.seedSignature, data);
     const s2 = sign(s1, Buffer.alloc(0));
     const trailer = 'x-amz-checksum-crc32:NhCmhg==';
-    const tsig = hmacHex(auth.signingKey, ['AWS4-HMAC-SHA256-TRAILER', auth.amzDate, auth.scope, s2, sha256Hex(`${trailer}\n`)].join('\n'));
-    const raw = (sig: string) => Buffer.from(`5;chunk-signature=${s1}\r\nhello\r\n0;chunk-signature=${s2}\r\n${trailer}\r\nx-amz-trailer-signature:${sig}\r\n\r\n`);
+    const tsig = hmacHex(
+      auth.signingKey,
+      ['AWS4-HMAC-SHA256-TRAILER', auth.amzDate, auth.scope, s2, sha256Hex(`${trailer}\n`)].join('\n'),
+    );
+    const raw = (sig: string) =>
+      Buffer.from(
+        `5;chunk-signature=${s1}\r\nhello\r\n0;chunk-signature=${s2}\r\n${trailer}\r\nx-amz-trailer-signature:${sig}\r\n\r\n`,
+      );
     const out = decodeAwsChunked(raw(tsig), auth, 5);
     expect(out.body.toString()).toBe('hello');
     expect(out.trailers).toEqual({ 'x-amz-checksum-crc32': 'NhCmhg==' });
@@ -232,7 +322,7 @@ describe('aws-chunked bodies', () => {
   test('STREAMING-UNSIGNED-PAYLOAD-TRAILER: chunks without signatures, the trailer checksum checked by body.ts', () => {
     const auth: Verified = { ...exampleAuth(), payload: { kind: 'streaming-unsigned-trailer' } };
     const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(require('zlib').crc32(Buffer.from('hello')) >>> 0);
+    crc.writeUInt32BE(crc32(Buffer.from('hello')) >>> 0);
     const raw = (c: string) => Buffer.from(`5\r\nhello\r\n0\r\nx-amz-checksum-crc32:${c}\r\n\r\n`);
     const req = { headers: { 'x-amz-decoded-content-length': '5' } } as never;
     expect(checkedBody(req, raw(crc.toString('base64')), auth).toString()).toBe('hello');

@@ -20,7 +20,15 @@ export function bundled(entry: string): string {
   if (!outfile) {
     outfile = path.join(DIR, entry.replace(/\.ts$/, '.js'));
     const partial = `${outfile}.${process.pid}.partial.js`;
-    buildSync({ entryPoints: [path.join(REPO, entry)], outfile: partial, bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'error' });
+    buildSync({
+      entryPoints: [path.join(REPO, entry)],
+      outfile: partial,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'error',
+    });
     fs.renameSync(partial, outfile);
     built.set(entry, outfile);
   }

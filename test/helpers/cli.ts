@@ -21,9 +21,19 @@ export function runCliScript(
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [...(o.bundled ? [bundled(entry)] : ['-r', require.resolve('ts-node/register/transpile-only'), path.join(REPO, entry)]), ...args],
-      { cwd: o.cwd ?? REPO, env: { ...process.env, TS_NODE_PROJECT: path.join(REPO, 'tsconfig.json'), ...o.env }, timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      [
+        ...(o.bundled
+          ? [bundled(entry)]
+          : ['-r', require.resolve('ts-node/register/transpile-only'), path.join(REPO, entry)]),
+        ...args,
+      ],
+      {
+        cwd: o.cwd ?? REPO,
+        env: { ...process.env, TS_NODE_PROJECT: path.join(REPO, 'tsconfig.json'), ...o.env },
+        timeout: 120_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (o.input !== undefined) child.stdin?.end(o.input);
     else child.stdin?.end();

@@ -8,7 +8,13 @@
  * - STS and S3, per key: GetCallerIdentity names the key's user once IAM "propagated" it (after `invisibleFor` refusals
  *   with InvalidClientTokenId), and HeadBucket succeeds for a known, active key.
  */
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeSecretCommand,
@@ -43,7 +49,8 @@ export interface FakeVersion {
   created: Date;
 }
 
-const awsError = (name: string, status: number, message = name) => Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+const awsError = (name: string, status: number, message = name) =>
+  Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
 
 export class FakeKeys {
   readonly keys = new Map<string, FakeKey>();
@@ -79,17 +86,31 @@ export class FakeKeys {
     const iam = o.everyClient ? mockClient(IAMClient) : mockClient(this.iam);
     this.mocks.push(iam);
     iam.on(ListAccessKeysCommand).callsFake(() => ({
-      AccessKeyMetadata: [...this.keys].map(([id, k]) => ({ AccessKeyId: id, Status: k.status, CreateDate: k.created, UserName: this.userName })),
+      AccessKeyMetadata: [...this.keys].map(([id, k]) => ({
+        AccessKeyId: id,
+        Status: k.status,
+        CreateDate: k.created,
+        UserName: this.userName,
+      })),
       IsTruncated: false,
     }));
     iam.on(CreateAccessKeyCommand).callsFake(() => {
-      if (this.keys.size >= 2) throw awsError('LimitExceededException', 409, 'Cannot exceed quota for AccessKeysPerUser: 2');
+      if (this.keys.size >= 2)
+        throw awsError('LimitExceededException', 409, 'Cannot exceed quota for AccessKeysPerUser: 2');
       const id = `AKIA${String(++this.serial).padStart(4, '0')}TESTKEY${randomBytes(2).toString('hex').toUpperCase()}`;
       const secret = randomBytes(30).toString('base64');
       this.keys.set(id, { status: 'Active', created: this.clock(), secret, invisibleFor: this.propagationRefusals });
       this.issuedSecrets.push(secret);
       this.maxKeys = Math.max(this.maxKeys, this.keys.size);
-      return { AccessKey: { UserName: this.userName, AccessKeyId: id, SecretAccessKey: secret, Status: 'Active', CreateDate: this.clock() } };
+      return {
+        AccessKey: {
+          UserName: this.userName,
+          AccessKeyId: id,
+          SecretAccessKey: secret,
+          Status: 'Active',
+          CreateDate: this.clock(),
+        },
+      };
     });
     iam.on(UpdateAccessKeyCommand).callsFake((input) => {
       const k = this.keys.get(input.AccessKeyId);
@@ -108,21 +129,38 @@ export class FakeKeys {
       Name: this.secretName,
       ARN: `arn:aws:secretsmanager:eu-west-1:210987654321:secret:${this.secretName}-AbCdEf`,
       RotationEnabled: this.rotationEnabled,
-      VersionIdsToStages: Object.fromEntries([...this.versions].filter(([, v]) => v.stages.size).map(([id, v]) => [id, [...v.stages]])),
+      VersionIdsToStages: Object.fromEntries(
+        [...this.versions].filter(([, v]) => v.stages.size).map(([id, v]) => [id, [...v.stages]]),
+      ),
     }));
     sm.on(ListSecretVersionIdsCommand).callsFake(() => ({
-      Versions: [...this.versions].map(([id, v]) => ({ VersionId: id, VersionStages: [...v.stages], CreatedDate: v.created })),
+      Versions: [...this.versions].map(([id, v]) => ({
+        VersionId: id,
+        VersionStages: [...v.stages],
+        CreatedDate: v.created,
+      })),
     }));
     sm.on(GetSecretValueCommand).callsFake((input) => {
       const other = input.SecretId ? this.otherSecrets.get(input.SecretId) : undefined;
       if (other !== undefined) return { Name: input.SecretId, SecretString: other, VersionStages: ['AWSCURRENT'] };
       const entry = [...this.versions].find(
-        ([id, v]) => (!input.VersionId || id === input.VersionId) && (!input.VersionStage || v.stages.has(input.VersionStage)) && (input.VersionId || input.VersionStage),
+        ([id, v]) =>
+          (!input.VersionId || id === input.VersionId) &&
+          (!input.VersionStage || v.stages.has(input.VersionStage)) &&
+          (input.VersionId || input.VersionStage),
       );
       if (!entry || entry[1].value === undefined) {
-        throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value", $metadata: { httpStatusCode: 400 } });
+        throw new ResourceNotFoundException({
+          message: "Secrets Manager can't find the specified secret value",
+          $metadata: { httpStatusCode: 400 },
+        });
       }
-      return { Name: this.secretName, VersionId: entry[0], SecretString: entry[1].value, VersionStages: [...entry[1].stages] };
+      return {
+        Name: this.secretName,
+        VersionId: entry[0],
+        SecretString: entry[1].value,
+        VersionStages: [...entry[1].stages],
+      };
     });
     sm.on(PutSecretValueCommand).callsFake((input) => {
       if (this.failNextPut) {
@@ -131,13 +169,19 @@ export class FakeKeys {
       }
       for (const stage of input.VersionStages ?? []) for (const v of this.versions.values()) v.stages.delete(stage);
       const existing = this.versions.get(input.ClientRequestToken);
-      if (existing?.value !== undefined && existing.value !== input.SecretString) throw awsError('ResourceExistsException', 400);
-      this.versions.set(input.ClientRequestToken, { value: input.SecretString, stages: new Set(input.VersionStages ?? ['AWSCURRENT']), created: existing?.created ?? this.clock() });
+      if (existing?.value !== undefined && existing.value !== input.SecretString)
+        throw awsError('ResourceExistsException', 400);
+      this.versions.set(input.ClientRequestToken, {
+        value: input.SecretString,
+        stages: new Set(input.VersionStages ?? ['AWSCURRENT']),
+        created: existing?.created ?? this.clock(),
+      });
       return { VersionId: input.ClientRequestToken };
     });
     sm.on(UpdateSecretVersionStageCommand).callsFake((input) => {
       const from = input.RemoveFromVersionId ? this.versions.get(input.RemoveFromVersionId) : undefined;
-      if (input.RemoveFromVersionId && !from?.stages.has(input.VersionStage)) throw awsError('InvalidParameterException', 400, 'the stage is not on that version');
+      if (input.RemoveFromVersionId && !from?.stages.has(input.VersionStage))
+        throw awsError('InvalidParameterException', 400, 'the stage is not on that version');
       from?.stages.delete(input.VersionStage);
       if (input.MoveToVersionId) {
         const to = this.versions.get(input.MoveToVersionId);
@@ -158,7 +202,11 @@ export class FakeKeys {
     const id = 'AKIAFROMTERRAFORMSTATE';
     const secret = randomBytes(30).toString('base64');
     this.keys.set(id, { status: 'Active', created, secret, invisibleFor: 0 });
-    this.versions.set('terraform-version', { value: JSON.stringify({ AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret }), stages: new Set(['AWSCURRENT']), created });
+    this.versions.set('terraform-version', {
+      value: JSON.stringify({ AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret }),
+      stages: new Set(['AWSCURRENT']),
+      created,
+    });
     this.issuedSecrets.push(secret);
     this.maxKeys = Math.max(this.maxKeys, this.keys.size);
     return id;
@@ -203,7 +251,8 @@ export class FakeKeys {
   stagesByKey(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const v of this.versions.values()) {
-      if (v.value && v.stages.size) out[(JSON.parse(v.value) as { AWS_ACCESS_KEY_ID: string }).AWS_ACCESS_KEY_ID] = [...v.stages].sort();
+      if (v.value && v.stages.size)
+        out[(JSON.parse(v.value) as { AWS_ACCESS_KEY_ID: string }).AWS_ACCESS_KEY_ID] = [...v.stages].sort();
     }
     return out;
   }

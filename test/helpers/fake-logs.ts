@@ -19,12 +19,14 @@ export interface Answer {
 /** The key of the answer to the heartbeats' query. */
 export const HEARTBEATS = 'heartbeats';
 
-export const row = (fields: Record<string, string>): Row => Object.entries(fields).map(([field, value]) => ({ field, value }));
+export const row = (fields: Record<string, string>): Row =>
+  Object.entries(fields).map(([field, value]) => ({ field, value }));
 
 export function fakeLogs(answers: { [query: string]: Answer }, startError?: Error) {
   const calls: { name: string; input: Record<string, unknown> }[] = [];
   const polls = new Map<string, number>();
-  const answerTo = (q: string): Answer => answers[q] ?? (q.includes('"store.heartbeat"') ? answers[HEARTBEATS] : undefined) ?? {};
+  const answerTo = (q: string): Answer =>
+    answers[q] ?? (q.includes('"store.heartbeat"') ? answers[HEARTBEATS] : undefined) ?? {};
   const client: LogsClient = {
     send: (async (cmd: { input: Record<string, unknown> }) => {
       const name = cmd.constructor.name;
@@ -39,7 +41,10 @@ export function fakeLogs(answers: { [query: string]: Answer }, startError?: Erro
         const n = (polls.get(q) ?? 0) + 1;
         polls.set(q, n);
         if (n <= (a.polls ?? 0)) return { status: n === 1 ? 'Scheduled' : 'Running', results: [] };
-        return { status: a.status ?? 'Complete', results: typeof a.results === 'function' ? a.results(q) : (a.results ?? []) };
+        return {
+          status: a.status ?? 'Complete',
+          results: typeof a.results === 'function' ? a.results(q) : (a.results ?? []),
+        };
       }
       if (cmd instanceof StopQueryCommand) return { success: true };
       throw new Error(`unexpected ${name}`);

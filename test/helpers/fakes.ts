@@ -10,10 +10,20 @@ import { largeObjectWrite, PROBE_PREFIX } from '../../migrator/src/migrate/condi
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** Large objects as on AWS, which enforces If-None-Match on CompleteMultipartUpload: multipart (mocked tests). */
-export const AWS_LARGE_OBJECTS = largeObjectWrite({ key: `${PROBE_PREFIX}mocked`, put: 'enforced', completeMultipartUpload: 'enforced', cleanedUp: true });
+export const AWS_LARGE_OBJECTS = largeObjectWrite({
+  key: `${PROBE_PREFIX}mocked`,
+  put: 'enforced',
+  completeMultipartUpload: 'enforced',
+  cleanedUp: true,
+});
 
 /** Large objects as on RGW 16, which ignores it there: one streamed conditional PutObject each (mocked tests). */
-export const RGW_LARGE_OBJECTS = largeObjectWrite({ key: `${PROBE_PREFIX}mocked`, put: 'enforced', completeMultipartUpload: 'ignored', cleanedUp: true });
+export const RGW_LARGE_OBJECTS = largeObjectWrite({
+  key: `${PROBE_PREFIX}mocked`,
+  put: 'enforced',
+  completeMultipartUpload: 'ignored',
+  cleanedUp: true,
+});
 
 /** Plaintext = stored bytes; like the real codecs, its output fails when the stored stream does. */
 export const identityCodec: Codec = {

@@ -5,7 +5,16 @@
 import type { Coverage } from '../../workspaces/audit-verdict';
 import { heartbeatFields } from '../../migrator/src/store/fallback-events';
 
-const ZERO = { reads: { new: 0, legacy: 0 }, fallbackHits: 0, fallbackMisses: 0, notFound: 0, writes: 0, deletes: 0, errors: { new: 0, legacy: 0 }, copies: { written: 0, existed: 0, undone: 0, failed: 0, skipped: 0 } };
+const ZERO = {
+  reads: { new: 0, legacy: 0 },
+  fallbackHits: 0,
+  fallbackMisses: 0,
+  notFound: 0,
+  writes: 0,
+  deletes: 0,
+  errors: { new: 0, legacy: 0 },
+  copies: { written: 0, existed: 0, undone: 0, failed: 0, skipped: 0 },
+};
 
 export interface BeatOptions {
   readonly instance?: string;
@@ -24,8 +33,17 @@ export function heartbeatLines(o: BeatOptions): string {
   const every = o.everyMs ?? 60_000;
   const out: string[] = [];
   for (let t = o.first.getTime(), i = 0; t < o.until.getTime(); t += every, i++) {
-    const fields = heartbeatFields({ instance: o.instance ?? '4242-0badc0de', mode: o.mode ?? 'dual-read', intervalMs: every, periodMs: every, beat: i + 1, counts: { ...ZERO, fallbackHits: o.hitsAt?.[i] ?? 0 } });
-    out.push(`${JSON.stringify({ level: 'info', time: new Date(t).toISOString(), name: 'photo-service', ...fields, msg: 'store heartbeat' })}\n`);
+    const fields = heartbeatFields({
+      instance: o.instance ?? '4242-0badc0de',
+      mode: o.mode ?? 'dual-read',
+      intervalMs: every,
+      periodMs: every,
+      beat: i + 1,
+      counts: { ...ZERO, fallbackHits: o.hitsAt?.[i] ?? 0 },
+    });
+    out.push(
+      `${JSON.stringify({ level: 'info', time: new Date(t).toISOString(), name: 'photo-service', ...fields, msg: 'store heartbeat' })}\n`,
+    );
   }
   return out.join('');
 }
@@ -57,5 +75,10 @@ export function fullCoverage(window: { start: string; end: string }, processes =
  * the beats before its window's end).
  */
 export function runningAppHeartbeats(days = 8, now = Date.now()): string {
-  return heartbeatLines({ instance: `${process.pid}-a99a0000`, first: new Date(now - days * 86_400_000), until: new Date(now + 30 * 60_000), everyMs: 5 * 60_000 });
+  return heartbeatLines({
+    instance: `${process.pid}-a99a0000`,
+    first: new Date(now - days * 86_400_000),
+    until: new Date(now + 30 * 60_000),
+    everyMs: 5 * 60_000,
+  });
 }

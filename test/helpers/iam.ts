@@ -39,7 +39,8 @@ export function renderedPolicies(json: TfJson): RenderedPolicies {
   const users = new Map<string, PolicyDocument[]>();
   const roles = new Map<string, RoleDocs>();
   for (const [, user] of entries(json, 'aws_iam_user')) users.set(user.name, []);
-  for (const [, role] of entries(json, 'aws_iam_role')) roles.set(role.name, { trust: JSON.parse(role.assume_role_policy), policies: [] });
+  for (const [, role] of entries(json, 'aws_iam_role'))
+    roles.set(role.name, { trust: JSON.parse(role.assume_role_policy), policies: [] });
   for (const [id, p] of entries(json, 'aws_iam_user_policy')) {
     const name = resolveRef(json, p.user);
     const list = users.get(name);
@@ -58,7 +59,8 @@ export function renderedPolicies(json: TfJson): RenderedPolicies {
   };
   const known = ['${aws_s3_bucket.bucket.id}', '${aws_s3_bucket.access-log-bucket.id}'];
   const other = entries(json, 'aws_s3_bucket_policy').find(([, p]) => !known.includes(p.bucket));
-  if (other) throw new Error(`aws_s3_bucket_policy.${other[0]} is on a bucket the tests do not know: ${other[1].bucket}`);
+  if (other)
+    throw new Error(`aws_s3_bucket_policy.${other[0]} is on a bucket the tests do not know: ${other[1].bucket}`);
   return { bucketPolicy: policyOf(known[0]), logBucketPolicy: policyOf(known[1]), users, roles };
 }
 
@@ -120,7 +122,8 @@ export async function decide(req: Request): Promise<{ decision: Decision; ignore
   };
   const result = await runSimulation(simulation, {});
   if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
-  if (result.resultType !== 'single') throw new Error(`expected a single-resource simulation, got ${result.resultType}`);
+  if (result.resultType !== 'single')
+    throw new Error(`expected a single-resource simulation, got ${result.resultType}`);
   const ignored = result.result.ignoredContextKeys ?? [];
   // iam-simulate lists KMS's kms:EncryptionContext:${EncryptionContextKey} among the keys of every KMS action, but
   // matches such "variable" keys only after a "/" (aws:PrincipalTag/x), so it drops kms:EncryptionContext:aws:s3:arn
@@ -129,7 +132,12 @@ export async function decide(req: Request): Promise<{ decision: Decision; ignore
   // policy goes in as iam-policy's ValidatedPolicy, a plain object, because that engine reads the policy's name from
   // the metadata it is loaded with.)
   if (req.action.startsWith('kms:') && ignored.length && ignored.every((k) => KMS_CONTEXT_KEY.test(k))) {
-    const resourcePolicy = req.resourcePolicy && { __validated: true, policyDocument: req.resourcePolicy, metadata: { name: 'resource-policy' }, errors: [] };
+    const resourcePolicy = req.resourcePolicy && {
+      __validated: true,
+      policyDocument: req.resourcePolicy,
+      metadata: { name: 'resource-policy' },
+      errors: [],
+    };
     return { decision: runUnsafeSimulation({ ...simulation, resourcePolicy }, {}) as Decision, ignoredContextKeys: [] };
   }
   return { decision: result.overallResult as Decision, ignoredContextKeys: ignored };

@@ -21,7 +21,11 @@ function testBundleDir(bundle: LambdaBundle): string {
   }
   let dir = built.get(bundle.dir);
   if (!dir) {
-    const out = buildLambdaBundle({ entry: path.join(ROOT, bundle.entry), outdir: path.join(parent, path.basename(bundle.dir)), runtime: bundle.runtime });
+    const out = buildLambdaBundle({
+      entry: path.join(ROOT, bundle.entry),
+      outdir: path.join(parent, path.basename(bundle.dir)),
+      runtime: bundle.runtime,
+    });
     dir = path.dirname(out.outfile);
     built.set(bundle.dir, dir);
   }

@@ -2,7 +2,12 @@
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
 import { ConfigError } from '../../workspaces/errors';
-import { formatS3Url, manifestChanged, type ManifestObjects, type S3Location } from '../../migrator/src/sources/manifest-object';
+import {
+  formatS3Url,
+  manifestChanged,
+  type ManifestObjects,
+  type S3Location,
+} from '../../migrator/src/sources/manifest-object';
 
 export class MemoryObjects implements ManifestObjects {
   private readonly objects = new Map<string, Buffer>();

@@ -30,7 +30,8 @@ export interface MemoryBucket {
   readonly objects: Map<string, StoredObject>;
 }
 
-const s3Error = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+const s3Error = (name: string, status: number) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
 export function memoryBucket(): MemoryBucket {
   const client = offlineS3Client();
@@ -41,20 +42,38 @@ export function memoryBucket(): MemoryBucket {
     if (!o) throw s3Error(missing, 404);
     return o;
   };
-  const describe = (o: StoredObject) => ({ ContentLength: o.body.length, ETag: `"${o.etag}"`, ContentType: o.contentType, Metadata: { ...o.metadata } });
+  const describe = (o: StoredObject) => ({
+    ContentLength: o.body.length,
+    ETag: `"${o.etag}"`,
+    ContentType: o.contentType,
+    Metadata: { ...o.metadata },
+  });
   mock.on(GetObjectCommand).callsFake((i: { Key?: string }) => {
     const o = found(i.Key, 'NoSuchKey');
     return { ...describe(o), Body: Readable.from([o.body]) };
   });
   mock.on(HeadObjectCommand).callsFake((i: { Key?: string }) => describe(found(i.Key, 'NotFound')));
-  mock.on(PutObjectCommand).callsFake((i: { Key?: string; Body?: unknown; IfNoneMatch?: string; ContentType?: string; Metadata?: Record<string, string>; Tagging?: string }) => {
-    if (i.IfNoneMatch === '*' && objects.has(i.Key ?? '')) throw s3Error('PreconditionFailed', 412);
-    const body = Buffer.isBuffer(i.Body) ? i.Body : Buffer.from(typeof i.Body === 'string' ? i.Body : (i.Body as Uint8Array));
-    const etag = createHash('md5').update(body).digest('hex');
-    const metadata = Object.fromEntries(Object.entries(i.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    objects.set(i.Key ?? '', { body, etag, contentType: i.ContentType, metadata, tagging: i.Tagging });
-    return { ETag: `"${etag}"` };
-  });
+  mock
+    .on(PutObjectCommand)
+    .callsFake(
+      (i: {
+        Key?: string;
+        Body?: unknown;
+        IfNoneMatch?: string;
+        ContentType?: string;
+        Metadata?: Record<string, string>;
+        Tagging?: string;
+      }) => {
+        if (i.IfNoneMatch === '*' && objects.has(i.Key ?? '')) throw s3Error('PreconditionFailed', 412);
+        const body = Buffer.isBuffer(i.Body)
+          ? i.Body
+          : Buffer.from(typeof i.Body === 'string' ? i.Body : (i.Body as Uint8Array));
+        const etag = createHash('md5').update(body).digest('hex');
+        const metadata = Object.fromEntries(Object.entries(i.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+        objects.set(i.Key ?? '', { body, etag, contentType: i.ContentType, metadata, tagging: i.Tagging });
+        return { ETag: `"${etag}"` };
+      },
+    );
   mock.on(DeleteObjectCommand).callsFake((i: { Key?: string }) => {
     objects.delete(i.Key ?? '');
     return {};

@@ -13,7 +13,17 @@ import type { TfJson } from './synth';
  * aws_secretsmanager_secret_version (secret_string, secret_binary), aws_iam_user_login_profile (password,
  * encrypted_password), aws_db_instance and friends (password), tls-style private keys (private_key), and tokens.
  */
-export const SECRET_ATTRIBUTES = ['secret', 'ses_smtp_password_v4', 'secret_string', 'secret_binary', 'password', 'encrypted_secret', 'encrypted_password', 'private_key', 'token'];
+export const SECRET_ATTRIBUTES = [
+  'secret',
+  'ses_smtp_password_v4',
+  'secret_string',
+  'secret_binary',
+  'password',
+  'encrypted_secret',
+  'encrypted_password',
+  'private_key',
+  'token',
+];
 
 const hasValue = (v: unknown) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0);
 
@@ -34,7 +44,8 @@ export function secretsInPlan(plan: TfJson): string[] {
       return;
     }
     const keys = new Set<string>();
-    for (const o of [after, sensitive, unknown]) if (o && typeof o === 'object') Object.keys(o).forEach((k) => keys.add(k));
+    for (const o of [after, sensitive, unknown])
+      if (o && typeof o === 'object') Object.keys(o).forEach((k) => keys.add(k));
     for (const k of keys) {
       const child = (o: unknown) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined);
       walk(address, child(after), child(sensitive), child(unknown), [...at, k]);
@@ -46,7 +57,8 @@ export function secretsInPlan(plan: TfJson): string[] {
     walk(rc.address, c.after, c.after_sensitive, c.after_unknown, []);
   }
   for (const [name, oc] of Object.entries((plan.output_changes ?? {}) as Record<string, TfJson>)) {
-    if (oc.after_sensitive === true && (hasValue(oc.after) || oc.after_unknown === true)) found.add(`output.${name} (sensitive)`);
+    if (oc.after_sensitive === true && (hasValue(oc.after) || oc.after_unknown === true))
+      found.add(`output.${name} (sensitive)`);
   }
   return [...found].sort();
 }

@@ -24,7 +24,9 @@ import { runtimeDates } from '../../stacks/lambda-runtimes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export type RuntimeNode = { readonly ok: true; readonly node: string; readonly version: string } | { readonly ok: false; readonly reason: string };
+export type RuntimeNode =
+  | { readonly ok: true; readonly node: string; readonly version: string }
+  | { readonly ok: false; readonly reason: string };
 
 /** The Node major of the stacks' Lambda runtime. */
 export const RUNTIME_NODE_MAJOR = runtimeDates(LAMBDA_BUNDLE.runtime).nodeMajor;
@@ -46,7 +48,9 @@ function hasMajor(version: string, major: number): boolean {
 
 /** An npm failure that means the registry could not be reached at all. */
 export function isUnreachable(stderr: string): boolean {
-  return /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b|network (request|connectivity)/i.test(stderr);
+  return /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b|network (request|connectivity)/i.test(
+    stderr,
+  );
 }
 
 /** Finds or fetches the Node of `major` (synchronous: jest decides at module load whether to run the tests). */
@@ -55,7 +59,8 @@ export function runtimeNode(major = RUNTIME_NODE_MAJOR): RuntimeNode {
   const given = process.env.BUCKETMOVE_RUNTIME_NODE;
   if (given) {
     const version = versionOf(given);
-    if (!hasMajor(version, major)) throw new Error(`BUCKETMOVE_RUNTIME_NODE=${given} is Node ${version}, not Node ${major}`);
+    if (!hasMajor(version, major))
+      throw new Error(`BUCKETMOVE_RUNTIME_NODE=${given} is Node ${version}, not Node ${major}`);
     return { ok: true, node: given, version };
   }
   const cacheDir = path.join(ROOT, '.cache', `node-${major}`);
@@ -73,18 +78,26 @@ export function runtimeNode(major = RUNTIME_NODE_MAJOR): RuntimeNode {
     let packed: string;
     try {
       // --json: npm prints the result, or its error as {"error": {"code", "summary"}}, on stdout.
-      packed = execFileSync('npm', ['pack', spec, '--pack-destination', staging, '--json', '--fetch-retries=1', '--fetch-retry-maxtimeout=10000'], {
-        cwd: os.tmpdir(), // no project .npmrc or workspace settings apply
-        encoding: 'utf8',
-        timeout: 300_000,
-        maxBuffer: 64 * 1024 * 1024,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      packed = execFileSync(
+        'npm',
+        ['pack', spec, '--pack-destination', staging, '--json', '--fetch-retries=1', '--fetch-retry-maxtimeout=10000'],
+        {
+          cwd: os.tmpdir(), // no project .npmrc or workspace settings apply
+          encoding: 'utf8',
+          timeout: 300_000,
+          maxBuffer: 64 * 1024 * 1024,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
     } catch (err) {
       const out = String((err as { stdout?: unknown }).stdout ?? '');
       const stderr = String((err as { stderr?: unknown }).stderr ?? (err as Error).message);
       let code = '';
-      let summary = stderr.split('\n').find((l) => /ERR|error/i.test(l))?.trim() ?? stderr.split('\n')[0];
+      let summary =
+        stderr
+          .split('\n')
+          .find((l) => /ERR|error/i.test(l))
+          ?.trim() ?? stderr.split('\n')[0];
       try {
         const e = (JSON.parse(out) as { error?: { code?: string; summary?: string } }).error;
         code = e?.code ?? '';
@@ -92,11 +105,14 @@ export function runtimeNode(major = RUNTIME_NODE_MAJOR): RuntimeNode {
       } catch {
         // not JSON: keep stderr's line
       }
-      if (isUnreachable(`${code} ${summary} ${stderr}`)) return { ok: false, reason: `the npm registry is unreachable (npm pack ${spec}: ${summary})` };
+      if (isUnreachable(`${code} ${summary} ${stderr}`))
+        return { ok: false, reason: `the npm registry is unreachable (npm pack ${spec}: ${summary})` };
       throw new Error(`runtime-node: npm pack ${spec} failed: ${code} ${summary}`);
     }
     const [{ filename }] = JSON.parse(packed) as { filename: string }[];
-    execFileSync('tar', ['-xzf', path.join(staging, path.basename(filename)), '-C', staging, 'package/bin/node'], { timeout: 120_000 });
+    execFileSync('tar', ['-xzf', path.join(staging, path.basename(filename)), '-C', staging, 'package/bin/node'], {
+      timeout: 120_000,
+    });
     fs.mkdirSync(path.join(staging, 'bin'));
     fs.renameSync(path.join(staging, 'package', 'bin', 'node'), path.join(staging, 'bin', 'node'));
     fs.chmodSync(path.join(staging, 'bin', 'node'), 0o755);
@@ -123,10 +139,19 @@ export interface NodeRun {
 }
 
 /** Runs `script` (node -e) with `node` in `cwd`, with exactly `env` (plus PATH). */
-export function runScript(node: string, script: string, o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<NodeRun> {
+export function runScript(
+  node: string,
+  script: string,
+  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<NodeRun> {
   return new Promise((resolve) => {
-    execFile(node, ['-e', script], { cwd: o.cwd, env: { PATH: process.env.PATH ?? '', ...o.env }, timeout: o.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr });
-    });
+    execFile(
+      node,
+      ['-e', script],
+      { cwd: o.cwd, env: { PATH: process.env.PATH ?? '', ...o.env }, timeout: o.timeoutMs ?? 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -28,7 +28,13 @@ export const FIXED_NOW = new Date('2025-06-01T12:00:00Z');
 export function synthApp(options: Partial<SynthOptions> = {}): Synthesized {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-synth-'));
   const app = new App({ outdir, stackTraces: false });
-  addStacks(app, { backend: 'cloud', now: FIXED_NOW, lambdaBundleDir: testLambdaBundleDir(), keyRotationBundleDir: testKeyRotationBundleDir(), ...options });
+  addStacks(app, {
+    backend: 'cloud',
+    now: FIXED_NOW,
+    lambdaBundleDir: testLambdaBundleDir(),
+    keyRotationBundleDir: testKeyRotationBundleDir(),
+    ...options,
+  });
   app.synth();
   const stacks = new Map<string, TfJson>();
   const dirs = new Map<string, string>();
@@ -66,7 +72,11 @@ export function approvalFor(env: string, legacyBucket: string, overrides: Record
     approvedAt: '2025-06-01T09:00:00Z',
     expiresAt: '2025-06-02T09:00:00Z',
     approvedBy: 'release-manager@example.com',
-    auditReport: { path: `reports/audit-${env}.json`, sha256: `sha256:${'cd'.repeat(32)}`, listingDigest: `sha256:${'ab'.repeat(32)}` },
+    auditReport: {
+      path: `reports/audit-${env}.json`,
+      sha256: `sha256:${'cd'.repeat(32)}`,
+      listingDigest: `sha256:${'ab'.repeat(32)}`,
+    },
     ...overrides,
   };
 }
@@ -76,12 +86,23 @@ export function approvalFor(env: string, legacyBucket: string, overrides: Record
  * (finished at 08:30, half an hour before the approval) written beside it as reports/audit-<env>.json. `edit` may change
  * the approval. Returns the approval file and the report file.
  */
-export function writeApprovedTeardown(dir: string, env: string, edit: (a: ReturnType<typeof approvalFor>) => unknown = (a) => a): { approvalFile: string; reportFile: string } {
+export function writeApprovedTeardown(
+  dir: string,
+  env: string,
+  edit: (a: ReturnType<typeof approvalFor>) => unknown = (a) => a,
+): { approvalFile: string; reportFile: string } {
   const ws = loadWorkspace(env);
-  const reportFile = writeReport(path.join(dir, 'reports', `audit-${env}.json`), cleanFacts(ws, legacyObjects(25), new Date('2025-06-01T08:30:00Z')));
+  const reportFile = writeReport(
+    path.join(dir, 'reports', `audit-${env}.json`),
+    cleanFacts(ws, legacyObjects(25), new Date('2025-06-01T08:30:00Z')),
+  );
   const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as { legacyListing: { digest: string } };
   const approval = approvalFor(env, ws.legacy.bucket);
-  approval.auditReport = { path: `reports/audit-${env}.json`, sha256: reportSha256(fs.readFileSync(reportFile)), listingDigest: report.legacyListing.digest };
+  approval.auditReport = {
+    path: `reports/audit-${env}.json`,
+    sha256: reportSha256(fs.readFileSync(reportFile)),
+    listingDigest: report.legacyListing.digest,
+  };
   const approvalFile = path.join(dir, 'approval.json');
   fs.writeFileSync(approvalFile, JSON.stringify(edit(approval)));
   return { approvalFile, reportFile };

@@ -75,19 +75,25 @@ export interface TfResult {
 
 export function terraform(cwd: string, args: string[]): Promise<TfResult> {
   return new Promise((resolve) => {
-    execFile(TERRAFORM, [...args, '-no-color'], { cwd, env: childEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      // On a non-zero exit, err.code is the exit code; on a spawn failure (no terraform on PATH) it is a string.
-      const exit: unknown = err ? (err as { code?: unknown }).code : 0;
-      const code = typeof exit === 'number' ? exit : 127;
-      resolve({ code, stdout, stderr: err && !stderr ? err.message : stderr });
-    });
+    execFile(
+      TERRAFORM,
+      [...args, '-no-color'],
+      { cwd, env: childEnv(), maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        // On a non-zero exit, err.code is the exit code; on a spawn failure (no terraform on PATH) it is a string.
+        const exit: unknown = err ? (err as { code?: unknown }).code : 0;
+        const code = typeof exit === 'number' ? exit : 127;
+        resolve({ code, stdout, stderr: err && !stderr ? err.message : stderr });
+      },
+    );
   });
 }
 
 /** Runs a command and throws with Terraform's own output if it fails. */
 export async function mustTerraform(cwd: string, args: string[]): Promise<string> {
   const r = await terraform(cwd, args);
-  if (r.code !== 0) throw new Error(`terraform ${args.join(' ')} failed in ${cwd} (exit ${r.code}):\n${r.stderr}\n${r.stdout}`);
+  if (r.code !== 0)
+    throw new Error(`terraform ${args.join(' ')} failed in ${cwd} (exit ${r.code}):\n${r.stderr}\n${r.stdout}`);
   return r.stdout;
 }
 
@@ -132,7 +138,10 @@ export function offlinePlanConfig(json: TfJson, o: { iamEndpoint?: string } = {}
  * (GetAccessKeyLastUsed for its user, then ListAccessKeys of that user), so that a plan with `import` blocks for keys
  * runs offline. Every other action is a 400, so a plan that asks more fails visibly. `actions` lists what was asked.
  */
-export async function startFakeIam(user: string, keyIds: readonly string[]): Promise<{ url: string; actions: string[]; close(): Promise<void> }> {
+export async function startFakeIam(
+  user: string,
+  keyIds: readonly string[],
+): Promise<{ url: string; actions: string[]; close(): Promise<void> }> {
   const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
   const actions: string[] = [];
   const answer = (action: string, result: string) =>
@@ -146,13 +155,25 @@ export async function startFakeIam(user: string, keyIds: readonly string[]): Pro
       actions.push(action);
       let xml: string | undefined;
       if (action === 'GetAccessKeyLastUsed' && keyIds.includes(q.get('AccessKeyId') ?? '')) {
-        xml = answer(action, `<AccessKeyLastUsed><Region>N/A</Region><ServiceName>N/A</ServiceName></AccessKeyLastUsed><UserName>${user}</UserName>`);
+        xml = answer(
+          action,
+          `<AccessKeyLastUsed><Region>N/A</Region><ServiceName>N/A</ServiceName></AccessKeyLastUsed><UserName>${user}</UserName>`,
+        );
       } else if (action === 'ListAccessKeys' && q.get('UserName') === user) {
-        const members = keyIds.map((id) => `<member><UserName>${user}</UserName><AccessKeyId>${id}</AccessKeyId><Status>Active</Status><CreateDate>2020-01-01T00:00:00Z</CreateDate></member>`);
-        xml = answer(action, `<UserName>${user}</UserName><AccessKeyMetadata>${members.join('')}</AccessKeyMetadata><IsTruncated>false</IsTruncated>`);
+        const members = keyIds.map(
+          (id) =>
+            `<member><UserName>${user}</UserName><AccessKeyId>${id}</AccessKeyId><Status>Active</Status><CreateDate>2020-01-01T00:00:00Z</CreateDate></member>`,
+        );
+        xml = answer(
+          action,
+          `<UserName>${user}</UserName><AccessKeyMetadata>${members.join('')}</AccessKeyMetadata><IsTruncated>false</IsTruncated>`,
+        );
       }
       res.writeHead(xml ? 200 : 400, { 'Content-Type': 'text/xml' });
-      res.end(xml ?? `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>not faked: ${action}</Message></Error></ErrorResponse>`);
+      res.end(
+        xml ??
+          `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>not faked: ${action}</Message></Error></ErrorResponse>`,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -169,7 +190,10 @@ export function linkedNotCopied(root: string): boolean {
   const base = path.join(root, '.terraform', 'providers', 'registry.terraform.io', 'hashicorp', 'aws');
   const [version] = fs.readdirSync(base);
   const platformDir = path.join(base, version, `${os.platform()}_${os.arch() === 'x64' ? 'amd64' : os.arch()}`);
-  return fs.lstatSync(platformDir).isSymbolicLink() && fs.realpathSync(platformDir).startsWith(fs.realpathSync(PLUGIN_MIRROR));
+  return (
+    fs.lstatSync(platformDir).isSymbolicLink() &&
+    fs.realpathSync(platformDir).startsWith(fs.realpathSync(PLUGIN_MIRROR))
+  );
 }
 
 /** Runs async jobs with at most `limit` at a time (Terraform is CPU-bound; the machine has 2 cores). */
@@ -209,14 +233,27 @@ export function importedLegacyState(args: {
     attributes,
     sensitive_attributes: sensitive.map((a) => [{ type: 'get_attr', value: a }]),
   });
-  const resource = (type: string, name: string, instances: TfJson[]) => ({ mode: 'managed', type, name, provider, instances });
-  const key = (id: string, indexKey?: string) => instance({ id, user: args.userName, status: 'Active' }, ['secret', 'ses_smtp_password_v4'], indexKey);
+  const resource = (type: string, name: string, instances: TfJson[]) => ({
+    mode: 'managed',
+    type,
+    name,
+    provider,
+    instances,
+  });
+  const key = (id: string, indexKey?: string) =>
+    instance({ id, user: args.userName, status: 'Active' }, ['secret', 'ses_smtp_password_v4'], indexKey);
   const { ids, addressed } = args.accessKeys;
   const keys =
     addressed === 'index'
       ? ids.map((id, i) => resource('aws_iam_access_key', `legacy-access-key-${i}`, [key(id)]))
       : ids.length
-        ? [resource('aws_iam_access_key', 'legacy-access-key', ids.map((id) => key(id, id)))]
+        ? [
+            resource(
+              'aws_iam_access_key',
+              'legacy-access-key',
+              ids.map((id) => key(id, id)),
+            ),
+          ]
         : [];
   return {
     version: 4,
@@ -226,10 +263,25 @@ export function importedLegacyState(args: {
     outputs: {},
     resources: [
       resource('aws_s3_bucket', 'legacy-bucket', [
-        instance({ id: args.bucket, bucket: args.bucket, arn: `arn:aws:s3:::${args.bucket}`, force_destroy: args.forceDestroy, tags: LEGACY_TAGS, tags_all: LEGACY_TAGS }),
+        instance({
+          id: args.bucket,
+          bucket: args.bucket,
+          arn: `arn:aws:s3:::${args.bucket}`,
+          force_destroy: args.forceDestroy,
+          tags: LEGACY_TAGS,
+          tags_all: LEGACY_TAGS,
+        }),
       ]),
       resource('aws_iam_user', 'legacy-user', [
-        instance({ id: args.userName, name: args.userName, arn: args.userArn, path: '/', force_destroy: args.forceDestroy, tags: LEGACY_TAGS, tags_all: LEGACY_TAGS }),
+        instance({
+          id: args.userName,
+          name: args.userName,
+          arn: args.userArn,
+          path: '/',
+          force_destroy: args.forceDestroy,
+          tags: LEGACY_TAGS,
+          tags_all: LEGACY_TAGS,
+        }),
       ]),
       ...keys,
     ],

@@ -12,7 +12,12 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { createSideClient, type SideClient } from '../../migrator/src/aws/clients';
 import { httpStatusOf } from '../../migrator/src/aws/errors';
@@ -31,8 +36,10 @@ async function statusOf(p: Promise<unknown>): Promise<number> {
   }
 }
 
-const put = (c: S3Client, Bucket: string, Key: string, Body = 'x') => c.send(new PutObjectCommand({ Bucket, Key, Body }));
-const get = async (c: S3Client, Bucket: string, Key: string) => (await c.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();
+const put = (c: S3Client, Bucket: string, Key: string, Body = 'x') =>
+  c.send(new PutObjectCommand({ Bucket, Key, Body }));
+const get = async (c: S3Client, Bucket: string, Key: string) =>
+  (await c.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();
 /** Lists a bucket (under a prefix: other test files put thousands of keys in the same buckets). */
 const list = (c: S3Client, Bucket: string, Prefix?: string) => c.send(new ListObjectsV2Command({ Bucket, Prefix }));
 
@@ -66,7 +73,13 @@ describe('tenant isolation (two accounts, no grant between them)', () => {
   });
 
   test('an app user cannot change its bucket configuration', async () => {
-    expect(await statusOf(primaryApp.send(new PutBucketVersioningCommand({ Bucket: P, VersioningConfiguration: { Status: 'Suspended' } })))).toBe(403);
+    expect(
+      await statusOf(
+        primaryApp.send(
+          new PutBucketVersioningCommand({ Bucket: P, VersioningConfiguration: { Status: 'Suspended' } }),
+        ),
+      ),
+    ).toBe(403);
   });
 
   test('the other account gets 403 on read, write and list', async () => {
@@ -118,9 +131,11 @@ describe('the migration roles', () => {
 
   test('the reader role reads nothing else: another legacy bucket is 403, the primary tenant is out of reach', async () => {
     const other = `${L}-other`.slice(0, 63);
-    await s3As('legacyAdmin').send(new CreateBucketCommand({ Bucket: other })).catch((err) => {
-      if (httpStatusOf(err) !== 409) throw err;
-    });
+    await s3As('legacyAdmin')
+      .send(new CreateBucketCommand({ Bucket: other }))
+      .catch((err) => {
+        if (httpStatusOf(err) !== 409) throw err;
+      });
     expect(await statusOf(list(reader.s3, other))).toBe(403);
     // RGW resolves a role session's buckets in the role's tenant only: another tenant's bucket does not exist for it.
     expect(await statusOf(list(reader.s3, PQ))).toBe(404);
@@ -136,7 +151,9 @@ describe('the migration roles', () => {
     expect(await get(writer.s3, writer.bucket, k)).toBe('migrated');
     expect(await get(s3As('primaryApp'), P, k)).toBe('migrated');
     // A version delete (even of the unversioned bucket's "null" version) needs s3:DeleteObjectVersion: nobody has it.
-    expect(await statusOf(writer.s3.send(new DeleteObjectCommand({ Bucket: writer.bucket, Key: k, VersionId: 'null' })))).toBe(403);
+    expect(
+      await statusOf(writer.s3.send(new DeleteObjectCommand({ Bucket: writer.bucket, Key: k, VersionId: 'null' }))),
+    ).toBe(403);
     // As the migrator undoes a copy: If-Match on its ETag (a condition of the grant on AWS; RGW 16 evaluates neither).
     const { ETag } = await writer.s3.send(new HeadObjectCommand({ Bucket: writer.bucket, Key: k }));
     await writer.s3.send(new DeleteObjectCommand({ Bucket: writer.bucket, Key: k, IfMatch: ETag }));
@@ -146,7 +163,13 @@ describe('the migration roles', () => {
   test('a principal the trust policy does not name cannot assume the roles', async () => {
     for (const arn of [state.roles.reader.arn, state.roles.writer.arn]) {
       const sts = stsAs('primaryApp');
-      expect(await statusOf(sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'intruder', ExternalId: ws.migration.externalId })))).toBe(403);
+      expect(
+        await statusOf(
+          sts.send(
+            new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'intruder', ExternalId: ws.migration.externalId }),
+          ),
+        ),
+      ).toBe(403);
       sts.destroy();
     }
   });
@@ -154,7 +177,11 @@ describe('the migration roles', () => {
   test('a tampered session token is refused', async () => {
     const sts = stsAs('migrator');
     const { Credentials: c } = await sts.send(
-      new AssumeRoleCommand({ RoleArn: state.roles.reader.arn, RoleSessionName: 'tamper', ExternalId: ws.migration.externalId }),
+      new AssumeRoleCommand({
+        RoleArn: state.roles.reader.arn,
+        RoleSessionName: 'tamper',
+        ExternalId: ws.migration.externalId,
+      }),
     );
     sts.destroy();
     const token = c!.SessionToken!;
@@ -167,7 +194,8 @@ describe('the migration roles', () => {
 
   test('sts:ExternalId: enforced where the server evaluates it; on RGW 16 a trust condition on it refuses everyone', async () => {
     const sts = stsAs('migrator');
-    const assume = (RoleArn: string, ExternalId: string) => sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'extid', ExternalId }));
+    const assume = (RoleArn: string, ExternalId: string) =>
+      sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'extid', ExternalId }));
     if (state.roles.reader.externalIdCondition) {
       expect(await statusOf(assume(state.roles.reader.arn, `${ws.migration.externalId}-wrong`))).toBe(403);
       expect(await statusOf(assume(state.roles.reader.arn, ws.migration.externalId))).toBe(0);
@@ -176,9 +204,14 @@ describe('the migration roles', () => {
       const iam = iamAs('legacyAdmin');
       const RoleName = `extid-probe-${process.pid}`;
       const made = await iam.send(
-        new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: JSON.stringify(trustPolicy(ws.migration.principals, ws.migration.externalId)) }),
+        new CreateRoleCommand({
+          RoleName,
+          AssumeRolePolicyDocument: JSON.stringify(trustPolicy(ws.migration.principals, ws.migration.externalId)),
+        }),
       );
-      await iam.send(new PutRolePolicyCommand({ RoleName, PolicyName: 'read', PolicyDocument: JSON.stringify(readerRolePolicy(L)) }));
+      await iam.send(
+        new PutRolePolicyCommand({ RoleName, PolicyName: 'read', PolicyDocument: JSON.stringify(readerRolePolicy(L)) }),
+      );
       try {
         expect(await statusOf(assume(made.Role!.Arn!, ws.migration.externalId))).toBe(403);
         expect(await statusOf(assume(made.Role!.Arn!, 'anything-else'))).toBe(403);

@@ -49,7 +49,13 @@ describe('the audit after a full migration on the RGW', () => {
   beforeAll(async () => {
     const dir = tmpDir();
     m = await freshMigration('audit', dir);
-    const planned = planObjects({ count: 20, size: parseSizeSpec('1KiB-48KiB'), oddKeys: true, seed: 'audit', prefix: 'chats/' });
+    const planned = planObjects({
+      count: 20,
+      size: parseSizeSpec('1KiB-48KiB'),
+      oddKeys: true,
+      seed: 'audit',
+      prefix: 'chats/',
+    });
     expect(planned.filter((o) => !o.encrypted).map((o) => o.key)).toEqual(['chats/odd-keys/photos/folder-marker/']);
     // Keys whose UTF-8 byte order differs from JavaScript's string order (U+FF01 sorts before U+1F600 in UTF-8).
     const ordering = ['order/\u{1F600}.jpg', 'order/\uFF01.jpg', 'order/\uE000.jpg', 'order/z.jpg'].map((key, i) => ({
@@ -63,7 +69,14 @@ describe('the audit after a full migration on the RGW', () => {
     await seed(m, objects);
     // The app wrote one key in the new bucket before the migrator reached it, and one photo only there.
     for (const Key of [appKey, appOnlyKey]) {
-      await m.primary.s3.send(new PutObjectCommand({ Bucket: m.primary.bucket, Key, Body: Buffer.from(`the app's own ${Key}`), ContentType: 'image/jpeg' }));
+      await m.primary.s3.send(
+        new PutObjectCommand({
+          Bucket: m.primary.bucket,
+          Key,
+          Body: Buffer.from(`the app's own ${Key}`),
+          ContentType: 'image/jpeg',
+        }),
+      );
     }
     const result = await migrate(m);
     expect(result.exitCode).toBe(0);
@@ -74,7 +87,12 @@ describe('the audit after a full migration on the RGW', () => {
     fs.writeFileSync(
       logFile,
       [
-        logLine({ level: 'info', time: new Date(Date.now() - 9 * DAY).toISOString(), event: FALLBACK_HIT_EVENT, key: objects[0].key }), // before the window
+        logLine({
+          level: 'info',
+          time: new Date(Date.now() - 9 * DAY).toISOString(),
+          event: FALLBACK_HIT_EVENT,
+          key: objects[0].key,
+        }), // before the window
         logLine({ level: 'info', time: new Date().toISOString(), event: 'http.request', key: objects[0].key }),
         'not json at all\n',
         runningAppHeartbeats(),
@@ -83,7 +101,7 @@ describe('the audit after a full migration on the RGW', () => {
   });
   afterAll(() => dropMigration(m));
 
-  test('is clean: every legacy key verified or the app\'s own, zero fallback hits in the window', async () => {
+  test("is clean: every legacy key verified or the app's own, zero fallback hits in the window", async () => {
     const r = await audit(m, logFile);
     expect(r.reasons).toEqual([]);
     expect(r.passed).toBe(true);
@@ -96,8 +114,14 @@ describe('the audit after a full migration on the RGW', () => {
       checkpointOnly: 0,
       deepCompared: 0,
     });
-    expect(r.notices.listed).toEqual([{ key: appKey, kind: 'app-version', message: expect.stringContaining('kept as the app wrote it') }]);
-    expect(r.fallback).toMatchObject({ hits: 0, lines: { read: 3 + 2310, untimedHits: 0 }, coverage: { processes: 1, fallbackHits: 0 } });
+    expect(r.notices.listed).toEqual([
+      { key: appKey, kind: 'app-version', message: expect.stringContaining('kept as the app wrote it') },
+    ]);
+    expect(r.fallback).toMatchObject({
+      hits: 0,
+      lines: { read: 3 + 2310, untimedHits: 0 },
+      coverage: { processes: 1, fallbackHits: 0 },
+    });
     expect(r.migrationProblems).toEqual([]);
     expect(r.newListing.objects).toBe(objects.length + 1);
   });
@@ -133,9 +157,12 @@ describe('the audit after a full migration on the RGW', () => {
 
     beforeAll(async () => {
       const pick = (i: number) => objects.filter((o) => o.size > 16 && !o.odd)[i];
-      const headMeta = async (key: string) => (await m.primary.s3.send(new HeadObjectCommand({ Bucket: m.primary.bucket, Key: key }))).Metadata ?? {};
+      const headMeta = async (key: string) =>
+        (await m.primary.s3.send(new HeadObjectCommand({ Bucket: m.primary.bucket, Key: key }))).Metadata ?? {};
       const put = (Key: string, Body: Buffer, Metadata: Record<string, string>) =>
-        m.primary.s3.send(new PutObjectCommand({ Bucket: m.primary.bucket, Key, Body, Metadata, ContentType: 'image/jpeg' }));
+        m.primary.s3.send(
+          new PutObjectCommand({ Bucket: m.primary.bucket, Key, Body, Metadata, ContentType: 'image/jpeg' }),
+        );
 
       damaged.missing = pick(0).key;
       await m.primary.s3.send(new DeleteObjectCommand({ Bucket: m.primary.bucket, Key: damaged.missing }));
@@ -150,18 +177,35 @@ describe('the audit after a full migration on the RGW', () => {
 
       damaged.rehashed = pick(3).key; // other bytes, with provenance that describes them: the checkpoint disagrees
       const other = Buffer.alloc(pick(3).size, 0x42);
-      await put(damaged.rehashed, other, { ...(await headMeta(damaged.rehashed)), [PROVENANCE.plaintextSha256]: sha256(other) });
+      await put(damaged.rehashed, other, {
+        ...(await headMeta(damaged.rehashed)),
+        [PROVENANCE.plaintextSha256]: sha256(other),
+      });
 
       before = await audit(m, logFile);
       // A legacy object written after the last migration run started (S3 keeps whole seconds: wait for the next one).
       const runStart = Date.parse(before.checkpoint.lastRun!.startedAt);
       await new Promise((r) => setTimeout(r, Math.max(0, Math.floor(runStart / 1000) * 1000 + 1100 - Date.now())));
       damaged.late = 'chats/late/written-after-migration.jpg';
-      await m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: damaged.late, Body: m.codec.encrypt(Buffer.from('late'), { key: damaged.late }) }));
+      await m.legacy.s3.send(
+        new PutObjectCommand({
+          Bucket: m.legacy.bucket,
+          Key: damaged.late,
+          Body: m.codec.encrypt(Buffer.from('late'), { key: damaged.late }),
+        }),
+      );
 
       // The app's store, in dual-read, logging to the app's log: two reads fall back to legacy (the keys missing from
       // the new bucket), and each writes its fallback-hit line.
-      fs.appendFileSync(logFile, logLine({ level: 'info', time: new Date(Date.now() - DAY).toISOString(), event: FALLBACK_HIT_EVENT, key: 'chats/yesterday.jpg' }));
+      fs.appendFileSync(
+        logFile,
+        logLine({
+          level: 'info',
+          time: new Date(Date.now() - DAY).toISOString(),
+          event: FALLBACK_HIT_EVENT,
+          key: 'chats/yesterday.jpg',
+        }),
+      );
       const store = await createStore(
         {
           mode: 'dual-read',
@@ -205,7 +249,13 @@ describe('the audit after a full migration on the RGW', () => {
       expect(shallow.problems.listed.filter((f) => f.key === damaged.silent)).toEqual([]);
       const deep = await audit(m, logFile, { deep: true });
       const found = deep.problems.listed.filter((f) => f.key === damaged.silent);
-      expect(found).toEqual([{ key: damaged.silent, kind: 'hash-mismatch', message: expect.stringMatching(/^deep: the new object's bytes hash to [0-9a-f]{64}; provenance records/) }]);
+      expect(found).toEqual([
+        {
+          key: damaged.silent,
+          kind: 'hash-mismatch',
+          message: expect.stringMatching(/^deep: the new object's bytes hash to [0-9a-f]{64}; provenance records/),
+        },
+      ]);
       // --deep also re-reads the re-hashed copy: its bytes differ from the legacy plaintext.
       expect(deep.problems.listed.filter((f) => f.key === damaged.rehashed).map((f) => f.message)).toEqual(
         expect.arrayContaining([expect.stringMatching(/^deep: the legacy plaintext hashes to/)]),
@@ -224,7 +274,10 @@ describe('the audit after a full migration on the RGW', () => {
 
     test('fallback hits in the window fail the audit; hits before the window do not count', async () => {
       const r = await audit(m, logFile);
-      expect(r.fallback).toMatchObject({ hits: 3, sampleKeys: expect.arrayContaining([damaged.missing, damaged.late, 'chats/yesterday.jpg']) });
+      expect(r.fallback).toMatchObject({
+        hits: 3,
+        sampleKeys: expect.arrayContaining([damaged.missing, damaged.late, 'chats/yesterday.jpg']),
+      });
       expect(r.reasons.join('\n')).toMatch(/3 fallback hit\(s\) between .* the app still reads from the legacy bucket/);
       const narrow = await audit(m, logFile, { window: { start: new Date(Date.now() - 3_600_000), end: new Date() } });
       expect(narrow.fallback).toMatchObject({ hits: 2, sampleKeys: [damaged.missing, damaged.late] });
@@ -243,7 +296,13 @@ describe('the audit of a migration with a quarantined object', () => {
     const dir = tmpDir();
     const m = await freshMigration('audit-q', dir);
     try {
-      const objects = planObjects({ count: 4, size: parseSizeSpec('1KiB-8KiB'), oddKeys: false, seed: 'q', prefix: 'chats/' });
+      const objects = planObjects({
+        count: 4,
+        size: parseSizeSpec('1KiB-8KiB'),
+        oddKeys: false,
+        seed: 'q',
+        prefix: 'chats/',
+      });
       await seed(m, objects, 'q');
       const bad = 'chats/tampered.jpg';
       const token = m.codec.encrypt(Buffer.from('a photo'), { key: bad });
@@ -259,16 +318,25 @@ describe('the audit of a migration with a quarantined object', () => {
         [bad, 'missing'],
         [bad, 'quarantined'],
       ]);
-      expect(r.problems.listed.find((f) => f.kind === 'quarantined')!.message).toMatch(/^checkpoint state quarantined \(Codec\.auth/);
+      expect(r.problems.listed.find((f) => f.kind === 'quarantined')!.message).toMatch(
+        /^checkpoint state quarantined \(Codec\.auth/,
+      );
       expect(r.counts).toMatchObject({ legacyKeys: 5, verified: 4, problemKeys: 1 });
       expect(r.passed).toBe(false);
 
       // A run that started and never finished (a crash) fails the audit too.
-      const cp = Checkpoint.open(m.checkpointFile, { env: m.ws.env, legacyBucket: m.ws.legacy.bucket, newBucket: m.ws.primary.bucket, prefix: '' });
+      const cp = Checkpoint.open(m.checkpointFile, {
+        env: m.ws.env,
+        legacyBucket: m.ws.legacy.bucket,
+        newBucket: m.ws.primary.bucket,
+        prefix: '',
+      });
       cp.startRun();
       cp.close();
       const crashed = await audit(m, logFile);
-      expect(crashed.migrationProblems).toEqual([expect.stringMatching(/^the last migration run \(#2, started .*\) never finished: rerun the migrator$/)]);
+      expect(crashed.migrationProblems).toEqual([
+        expect.stringMatching(/^the last migration run \(#2, started .*\) never finished: rerun the migrator$/),
+      ]);
     } finally {
       await dropMigration(m);
     }
@@ -279,7 +347,13 @@ test('a legacy object changed after it was copied is a stale copy (source-change
   const dir = tmpDir();
   const m = await freshMigration('audit-s', dir);
   try {
-    const objects = planObjects({ count: 2, size: parseSizeSpec('1KiB-4KiB'), oddKeys: false, seed: 's', prefix: 'chats/' });
+    const objects = planObjects({
+      count: 2,
+      size: parseSizeSpec('1KiB-4KiB'),
+      oddKeys: false,
+      seed: 's',
+      prefix: 'chats/',
+    });
     await seed(m, objects, 's');
     await migrate(m);
     const logFile = path.join(dir, 'empty.log');
@@ -287,7 +361,13 @@ test('a legacy object changed after it was copied is a stale copy (source-change
     const key = objects[0].key;
     const old = await m.legacy.s3.send(new GetObjectCommand({ Bucket: m.legacy.bucket, Key: key }));
     await old.Body!.transformToByteArray();
-    await m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: key, Body: m.codec.encrypt(Buffer.from('rewritten'), { key }) }));
+    await m.legacy.s3.send(
+      new PutObjectCommand({
+        Bucket: m.legacy.bucket,
+        Key: key,
+        Body: m.codec.encrypt(Buffer.from('rewritten'), { key }),
+      }),
+    );
     const r = await audit(m, logFile);
     expect(r.problems.listed.filter((f) => f.key === key).map((f) => f.kind)).toContain('source-changed');
     expect(r.passed).toBe(false);

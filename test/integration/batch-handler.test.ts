@@ -38,7 +38,10 @@ function workspaceJson(): string {
 }
 
 const quiet = createLogger({ name: 'test', level: 'silent' });
-const functionEnv = (): NodeJS.ProcessEnv => ({ [WORKSPACE_ENV_VAR]: workspaceJson(), LEGACY_FERNET_KEYS: fernetKey() });
+const functionEnv = (): NodeJS.ProcessEnv => ({
+  [WORKSPACE_ENV_VAR]: workspaceJson(),
+  LEGACY_FERNET_KEYS: fernetKey(),
+});
 
 let taskCounter = 0;
 
@@ -82,16 +85,28 @@ describe('the handler with the rig workspace', () => {
     const ev = event([key]);
     expect(ev.tasks[0].s3Key).toContain('holiday%20photo%20%C3%BC.jpg');
     const res = await fn(ev, { getRemainingTimeInMillis: () => 900_000 });
-    expect(res).toMatchObject({ invocationSchemaVersion: '2.0', treatMissingKeysAs: 'PermanentFailure', invocationId: ev.invocationId });
+    expect(res).toMatchObject({
+      invocationSchemaVersion: '2.0',
+      treatMissingKeysAs: 'PermanentFailure',
+      invocationId: ev.invocationId,
+    });
     expect(res.results[0].taskId).toBe(ev.tasks[0].taskId);
     const { code, outcome, raw } = only(res);
     expect(code).toBe('Succeeded');
-    expect(outcome).toMatchObject({ state: 'copied', plaintextSha256: sha256(plain.get(key)!), plaintextSize: plain.get(key)!.length });
+    expect(outcome).toMatchObject({
+      state: 'copied',
+      plaintextSha256: sha256(plain.get(key)!),
+      plaintextSize: plain.get(key)!.length,
+    });
     expect(outcome.etag).toMatch(/^[0-9a-f]{32}$/);
     expect(Buffer.byteLength(raw)).toBeLessThanOrEqual(1000);
     const got = (await getNew(key))!;
     expect(sha256(got.body)).toBe(sha256(plain.get(key)!));
-    expect(got.metadata).toMatchObject({ 'uploaded-by': 'user-9', [PROVENANCE.plaintextSha256]: sha256(plain.get(key)!), [PROVENANCE.sourceEtag]: outcome.etag });
+    expect(got.metadata).toMatchObject({
+      'uploaded-by': 'user-9',
+      [PROVENANCE.plaintextSha256]: sha256(plain.get(key)!),
+      [PROVENANCE.sourceEtag]: outcome.etag,
+    });
   });
 
   test('several tasks in one event, keys with "+", "%" and parentheses; /usr/bin/aws reads the plaintext and the provenance', async () => {
@@ -101,7 +116,15 @@ describe('the handler with the rig workspace', () => {
     const dir = tmp();
     for (const key of keys) {
       const file = path.join(dir, 'out');
-      const get = await awsCliAs('primaryApp', ['s3api', 'get-object', '--bucket', rigState().buckets.primary, '--key', key, file]);
+      const get = await awsCliAs('primaryApp', [
+        's3api',
+        'get-object',
+        '--bucket',
+        rigState().buckets.primary,
+        '--key',
+        key,
+        file,
+      ]);
       expect(get.code).toBe(0);
       expect(sha256(fs.readFileSync(file))).toBe(sha256(plain.get(key)!));
       expect(JSON.parse(get.stdout).Metadata[PROVENANCE.plaintextSha256]).toBe(sha256(plain.get(key)!));
@@ -114,10 +137,13 @@ describe('the handler with the rig workspace', () => {
     expect([code, outcome.state]).toEqual(['Succeeded', 'already-migrated']);
   });
 
-  test('a tampered object: PermanentFailure with the codec\'s reason, and nothing written', async () => {
+  test("a tampered object: PermanentFailure with the codec's reason, and nothing written", async () => {
     const key = `${prefix}bad/tampered.jpg`;
     const token = fernet().encrypt(Buffer.alloc(500, 3)).toString();
-    await putLegacy(key, Buffer.from(token.replace(/^(.{40})(.)/, (_m, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'))));
+    await putLegacy(
+      key,
+      Buffer.from(token.replace(/^(.{40})(.)/, (_m, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'))),
+    );
     const { code, outcome } = only(await fn(event([key])));
     expect(code).toBe('PermanentFailure');
     expect(outcome).toMatchObject({ state: 'quarantined', errorCode: 'Codec.auth' });
@@ -158,7 +184,14 @@ describe('the handler with the rig workspace', () => {
       invocationSchemaVersion: '1.0',
       invocationId: 'inv-1',
       job: { id: 'job-1' },
-      tasks: [{ taskId: 't1', s3Key: encodeKey(key), s3VersionId: '1', s3BucketArn: `arn:aws:s3:::${rigState().buckets.legacy}` }],
+      tasks: [
+        {
+          taskId: 't1',
+          s3Key: encodeKey(key),
+          s3VersionId: '1',
+          s3BucketArn: `arn:aws:s3:::${rigState().buckets.legacy}`,
+        },
+      ],
     });
     expect(res.invocationSchemaVersion).toBe('1.0');
     expect(only(res).code).toBe('Succeeded');
@@ -167,9 +200,13 @@ describe('the handler with the rig workspace', () => {
 
   test('a malformed event throws a one-line error naming what is wrong', async () => {
     await expect(fn({ invocationSchemaVersion: '3.0', tasks: [] })).rejects.toThrow(InvalidInvocationError);
-    await expect(fn({ ...event([`${prefix}plain.jpg`]), tasks: [{ taskId: 't', s3Bucket: 'b' }] })).rejects.toThrow(/tasks\.0\.s3Key/);
+    await expect(fn({ ...event([`${prefix}plain.jpg`]), tasks: [{ taskId: 't', s3Bucket: 'b' }] })).rejects.toThrow(
+      /tasks\.0\.s3Key/,
+    );
     const noEnv = event([`${prefix}plain.jpg`]);
-    await expect(fn({ ...noEnv, job: { id: 'j', userArguments: {} } })).rejects.toThrow(/userArguments\.env is missing/);
+    await expect(fn({ ...noEnv, job: { id: 'j', userArguments: {} } })).rejects.toThrow(
+      /userArguments\.env is missing/,
+    );
   });
 
   test('the exported handler reads BUCKETMOVE_WORKSPACE from the environment', async () => {
@@ -189,7 +226,16 @@ describe('the handler with the rig workspace', () => {
   test('the esbuild bundle of the handler (what Lambda runs, no node_modules) copies an object the same way', async () => {
     const dir = tmp();
     const outfile = path.join(dir, 'index.js');
-    buildSync({ entryPoints: [path.join(__dirname, '../../migrator/src/batch/handler.ts')], bundle: true, platform: 'node', target: esbuildTarget(LAMBDA_BUNDLE.runtime), format: 'cjs', mainFields: ['main', 'module'], outfile, logLevel: 'silent' });
+    buildSync({
+      entryPoints: [path.join(__dirname, '../../migrator/src/batch/handler.ts')],
+      bundle: true,
+      platform: 'node',
+      target: esbuildTarget(LAMBDA_BUNDLE.runtime),
+      format: 'cjs',
+      mainFields: ['main', 'module'],
+      outfile,
+      logLevel: 'silent',
+    });
     const key = `${prefix}bundled/über photo.jpg`;
     const body = randomBytes(3000);
     await putLegacy(key, fernet().encrypt(body));
@@ -215,7 +261,10 @@ describe('the handler with the rig workspace', () => {
       : `the bundle on Node ${RUNTIME_NODE_MAJOR} copies an object (skipped: ${runtime.reason})`,
     async () => {
       const dir = tmp();
-      const outfile = buildLambdaBundle({ entry: path.join(__dirname, '../../', LAMBDA_BUNDLE.entry), outdir: path.join(dir, 'batch-copy') }).outfile;
+      const outfile = buildLambdaBundle({
+        entry: path.join(__dirname, '../../', LAMBDA_BUNDLE.entry),
+        outdir: path.join(dir, 'batch-copy'),
+      }).outfile;
       const key = `${prefix}bundled/node-${RUNTIME_NODE_MAJOR} photo.jpg`;
       const body = randomBytes(4000);
       await putLegacy(key, fernet().encrypt(body));
@@ -248,15 +297,25 @@ describe('the handler through a proxy that misbehaves on cue', () => {
 
   beforeAll(async () => {
     proxy = await startS3Proxy(rigState().endpoint);
-    fn = createBatchHandler({ env: functionEnv(), clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 2 } }, deadlineMarginMs: 0, log: quiet });
+    fn = createBatchHandler({
+      env: functionEnv(),
+      clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 2 } },
+      deadlineMarginMs: 0,
+      log: quiet,
+    });
   });
 
-  const on = (method: string, key: string, action: ReturnType<ProxyRule>): ProxyRule => (r) => (r.method === method && r.key === key ? action : undefined);
+  const on =
+    (method: string, key: string, action: ReturnType<ProxyRule>): ProxyRule =>
+    (r) =>
+      r.method === method && r.key === key ? action : undefined;
 
   test('503 SlowDown on every GET of the object: TemporaryFailure (Batch Operations retries), nothing written', async () => {
     const key = `${prefix}slow.jpg`;
     await putLegacy(key, fernet().encrypt(Buffer.from('slow')));
-    proxy.setRule(on('GET', key, { kind: 'respond', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }));
+    proxy.setRule(
+      on('GET', key, { kind: 'respond', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }),
+    );
     const { code, outcome } = only(await fn(event([key])));
     proxy.setRule(undefined);
     expect(code).toBe('TemporaryFailure');
@@ -270,8 +329,16 @@ describe('the handler through a proxy that misbehaves on cue', () => {
     const key = `${prefix}probe-first.jpg`;
     await putLegacy(key, fernet().encrypt(Buffer.from('after the probe')));
     // A container of its own, so that its first copying task is the one that probes.
-    const fresh = createBatchHandler({ env: functionEnv(), clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 1 } }, log: quiet });
-    proxy.setRule((r) => (r.key?.startsWith(PROBE_PREFIX) ? { kind: 'respond', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' } : undefined));
+    const fresh = createBatchHandler({
+      env: functionEnv(),
+      clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 1 } },
+      log: quiet,
+    });
+    proxy.setRule((r) =>
+      r.key?.startsWith(PROBE_PREFIX)
+        ? { kind: 'respond', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }
+        : undefined,
+    );
     const first = only(await fresh(event([key])));
     proxy.setRule(undefined);
     expect(first.code).toBe('TemporaryFailure');

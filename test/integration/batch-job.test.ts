@@ -46,11 +46,30 @@ describe('a Batch Operations job on the RGW (S3 Control aside)', () => {
     dir = tmp();
     m = await freshMigration('batchjob', dir);
     m.ws.batchOperations.enabled = true;
-    const planned = planObjects({ count: 12, size: parseSizeSpec('1KiB-32KiB'), oddKeys: true, seed: 'batchjob', prefix: 'chats/' });
+    const planned = planObjects({
+      count: 12,
+      size: parseSizeSpec('1KiB-32KiB'),
+      oddKeys: true,
+      seed: 'batchjob',
+      prefix: 'chats/',
+    });
     await seed(m, planned, 'batchjob');
     expected = new Map(planned.map((o) => [o.key, o.key]));
-    await m.primary.s3.send(new PutObjectCommand({ Bucket: m.primary.bucket, Key: appKey, Body: Buffer.from('the app wrote this'), ContentType: 'image/jpeg' }));
-    await m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: appKey, Body: m.codec.encrypt(Buffer.from('old'), { key: appKey }) }));
+    await m.primary.s3.send(
+      new PutObjectCommand({
+        Bucket: m.primary.bucket,
+        Key: appKey,
+        Body: Buffer.from('the app wrote this'),
+        ContentType: 'image/jpeg',
+      }),
+    );
+    await m.legacy.s3.send(
+      new PutObjectCommand({
+        Bucket: m.legacy.bucket,
+        Key: appKey,
+        Body: m.codec.encrypt(Buffer.from('old'), { key: appKey }),
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -88,7 +107,12 @@ describe('a Batch Operations job on the RGW (S3 Control aside)', () => {
         },
         { getRemainingTimeInMillis: () => 900_000 },
       );
-      results.push({ bucket, key: encodedKey, code: res.results[0].resultCode, resultString: res.results[0].resultString });
+      results.push({
+        bucket,
+        key: encodedKey,
+        code: res.results[0].resultCode,
+        resultString: res.results[0].resultString,
+      });
     }
     expect(results.map((r) => r.code)).toEqual(rows.map(() => 'Succeeded'));
     const head = await m.primary.s3.send(new GetObjectCommand({ Bucket: m.primary.bucket, Key: planned0() }));
@@ -100,21 +124,40 @@ describe('a Batch Operations job on the RGW (S3 Control aside)', () => {
   test('the completion report, laid out as AWS writes it, reads back into the summary and checkpoint of npm run batch', async () => {
     const prefix = jobNames(m.ws).reportPrefix;
     // AWS writes succeeded and failed tasks into separate files; this job has only successes.
-    const csv = results.map((r) => [r.bucket, r.key, '', 'succeeded', '200', '', r.resultString].map(csvField).join(',')).join('\n');
+    const csv = results
+      .map((r) => [r.bucket, r.key, '', 'succeeded', '200', '', r.resultString].map(csvField).join(','))
+      .join('\n');
     const resultKey = `${prefix}/job-${JOB}/results/${createHash('sha1').update(csv).digest('hex')}.csv`;
     await m.primary.s3.send(new PutObjectCommand({ Bucket: m.primary.bucket, Key: resultKey, Body: csv }));
     const manifest = {
       Format: 'Report_CSV_20180820',
       ReportCreationDate: new Date().toISOString(),
-      Results: [{ TaskExecutionStatus: 'succeeded', Bucket: m.primary.bucket, MD5Checksum: createHash('md5').update(csv).digest('hex'), Key: resultKey }],
+      Results: [
+        {
+          TaskExecutionStatus: 'succeeded',
+          Bucket: m.primary.bucket,
+          MD5Checksum: createHash('md5').update(csv).digest('hex'),
+          Key: resultKey,
+        },
+      ],
       ReportSchema: 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage',
     };
-    await m.primary.s3.send(new PutObjectCommand({ Bucket: m.primary.bucket, Key: reportManifestKey(prefix, JOB), Body: JSON.stringify(manifest) }));
+    await m.primary.s3.send(
+      new PutObjectCommand({
+        Bucket: m.primary.bucket,
+        Key: reportManifestKey(prefix, JOB),
+        Body: JSON.stringify(manifest),
+      }),
+    );
 
     const job: JobDescriptor = {
       JobId: JOB,
       Status: 'Complete',
-      ProgressSummary: { TotalNumberOfTasks: results.length, NumberOfTasksSucceeded: results.length, NumberOfTasksFailed: 0 },
+      ProgressSummary: {
+        TotalNumberOfTasks: results.length,
+        NumberOfTasksSucceeded: results.length,
+        NumberOfTasksFailed: 0,
+      },
       CreationTime: jobCreated,
       TerminationDate: new Date(),
     };
@@ -123,13 +166,19 @@ describe('a Batch Operations job on the RGW (S3 Control aside)', () => {
       checkpoint: m.checkpointFile,
       report: path.join(dir, 'batch-report'),
     });
-    expect(summary).toMatchObject({ tool: 'bucketmove batch', source: `batch-job:${JOB}`, complete: true, exitCode: 0, notMigrated: 0 });
+    expect(summary).toMatchObject({
+      tool: 'bucketmove batch',
+      source: `batch-job:${JOB}`,
+      complete: true,
+      exitCode: 0,
+      notMigrated: 0,
+    });
     expect(summary.run.totals.copied.count).toBe(expected.size);
     expect(summary.run.totals['kept-app-version'].count).toBe(1);
     expect(fs.readFileSync(files.csv, 'utf8').trim().split('\n')).toHaveLength(expected.size + 1);
   });
 
-  test('the audit reads that checkpoint like any run\'s and passes', async () => {
+  test("the audit reads that checkpoint like any run's and passes", async () => {
     const logFile = path.join(dir, 'no-fallback.log');
     fs.writeFileSync(logFile, runningAppHeartbeats()); // the app ran all week without a fallback hit
     const report = await auditMigration(m, logFile, { deep: true });

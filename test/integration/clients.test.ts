@@ -55,7 +55,15 @@ describe('the client factory (assume-role, as the migrator runs)', () => {
   test('a streamed PutObject (known length, body read chunk by chunk) lands byte-identical', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const Key = uniqueKey('clients/streamed');
-    await writer.s3.send(new PutObjectCommand({ Bucket: writer.bucket, Key, Body: chunked(data), ContentLength: data.length, ContentType: 'image/jpeg' }));
+    await writer.s3.send(
+      new PutObjectCommand({
+        Bucket: writer.bucket,
+        Key,
+        Body: chunked(data),
+        ContentLength: data.length,
+        ContentType: 'image/jpeg',
+      }),
+    );
     const got = await writer.s3.send(new GetObjectCommand({ Bucket: writer.bucket, Key }));
     expect(got.ContentType).toBe('image/jpeg');
     expect(sha256(await bodyOf(got))).toBe(sha256(data));
@@ -66,7 +74,13 @@ describe('the client factory (assume-role, as the migrator runs)', () => {
     const Key = uniqueKey('clients/multipart');
     const upload = new Upload({
       client: writer.s3,
-      params: { Bucket: writer.bucket, Key, Body: chunked(data), ContentType: 'image/jpeg', Metadata: { 'source-etag': 'abc' } },
+      params: {
+        Bucket: writer.bucket,
+        Key,
+        Body: chunked(data),
+        ContentType: 'image/jpeg',
+        Metadata: { 'source-etag': 'abc' },
+      },
       partSize: 5 * 1024 * 1024,
       queueSize: 2,
       leavePartsOnError: false,
@@ -76,7 +90,9 @@ describe('the client factory (assume-role, as the migrator runs)', () => {
     expect(head.ContentLength).toBe(data.length);
     expect(head.ETag).toMatch(/-3"$/); // three parts
     expect(head.Metadata).toEqual({ 'source-etag': 'abc' });
-    expect(sha256(await bodyOf(await writer.s3.send(new GetObjectCommand({ Bucket: writer.bucket, Key }))))).toBe(sha256(data));
+    expect(sha256(await bodyOf(await writer.s3.send(new GetObjectCommand({ Bucket: writer.bucket, Key }))))).toBe(
+      sha256(data),
+    );
   });
 
   test('If-None-Match: * creates a new key and answers 412 on an existing one, leaving it untouched', async () => {
@@ -89,7 +105,9 @@ describe('the client factory (assume-role, as the migrator runs)', () => {
       status = httpStatusOf(err) ?? -1;
     }
     expect(status).toBe(412);
-    expect((await bodyOf(await writer.s3.send(new GetObjectCommand({ Bucket: writer.bucket, Key })))).toString()).toBe('first');
+    expect((await bodyOf(await writer.s3.send(new GetObjectCommand({ Bucket: writer.bucket, Key })))).toString()).toBe(
+      'first',
+    );
   });
 
   test('SSE-KMS with the rig key (an ARN-shaped key id) is applied and echoed, also to the AWS CLI', async () => {
@@ -97,7 +115,13 @@ describe('the client factory (assume-role, as the migrator runs)', () => {
     expect(keyId).toMatch(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/);
     const Key = uniqueKey('clients/kms');
     const put = await writer.s3.send(
-      new PutObjectCommand({ Bucket: writer.bucket, Key, Body: 'secret photo', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId }),
+      new PutObjectCommand({
+        Bucket: writer.bucket,
+        Key,
+        Body: 'secret photo',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: keyId,
+      }),
     );
     expect(put.ServerSideEncryption).toBe('aws:kms');
     const head = await writer.s3.send(new HeadObjectCommand({ Bucket: writer.bucket, Key }));
@@ -112,7 +136,15 @@ describe('the client factory (assume-role, as the migrator runs)', () => {
     const unknown = state.kms!.keyId.replace(/.{12}$/, '000000000000');
     let status = 0;
     try {
-      await writer.s3.send(new PutObjectCommand({ Bucket: writer.bucket, Key: uniqueKey('clients/kms-unknown'), Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: unknown }));
+      await writer.s3.send(
+        new PutObjectCommand({
+          Bucket: writer.bucket,
+          Key: uniqueKey('clients/kms-unknown'),
+          Body: 'x',
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: unknown,
+        }),
+      );
     } catch (err) {
       status = httpStatusOf(err) ?? -1;
     }
@@ -171,7 +203,9 @@ describe('static keys (the seed pattern)', () => {
       const Key = uniqueKey(`static/${c.side}`);
       await c.s3.send(new PutObjectCommand({ Bucket: c.bucket, Key, Body: c.side }));
       expect((await bodyOf(await c.s3.send(new GetObjectCommand({ Bucket: c.bucket, Key })))).toString()).toBe(c.side);
-      expect((await c.s3.config.credentials()).accessKeyId).toBe(c.side === 'legacy' ? env.LEGACY_AWS_ACCESS_KEY_ID : env.AWS_ACCESS_KEY_ID);
+      expect((await c.s3.config.credentials()).accessKeyId).toBe(
+        c.side === 'legacy' ? env.LEGACY_AWS_ACCESS_KEY_ID : env.AWS_ACCESS_KEY_ID,
+      );
       c.destroy();
     }
   });
@@ -184,9 +218,14 @@ describe('static keys (the seed pattern)', () => {
   });
 
   test('keys of the wrong account fail preflight with one line', async () => {
-    const c = createSideClient(ws, 'legacy', { env: { LEGACY_AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, LEGACY_AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY } });
+    const c = createSideClient(ws, 'legacy', {
+      env: { LEGACY_AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, LEGACY_AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY },
+    });
     // The primary app's keys name a bucket of their own tenant: the legacy bucket does not exist there.
-    const err = await preflight(c).then(() => undefined, (e: unknown) => e);
+    const err = await preflight(c).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/^the legacy side: bucket "[^"]+" does not exist at http/);
     expect((err as Error).message).not.toContain('\n');
@@ -199,10 +238,16 @@ describe('credential errors are one line', () => {
     const ws = testWorkspace();
     const c = createSideClient(ws, 'legacy', {
       credentials: 'assume-role',
-      master: { accessKeyId: state.principals.primaryApp.accessKeyId, secretAccessKey: state.principals.primaryApp.secretAccessKey },
+      master: {
+        accessKeyId: state.principals.primaryApp.accessKeyId,
+        secretAccessKey: state.principals.primaryApp.secretAccessKey,
+      },
       transport: { maxAttempts: 1 },
     });
-    const err = await preflight(c).then(() => undefined, (e: unknown) => e);
+    const err = await preflight(c).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toBe(
       `the legacy side: STS refused to assume ${state.roles.reader.arn} (HTTP 403): check that the role trusts the migrator principal and the workspace's migration.externalId`,
@@ -221,7 +266,9 @@ describe('credential errors are one line', () => {
         'missing AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the primary side uses static keys, so set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or use "credentials": "assume-role" in the workspace)',
       ),
     );
-    expect(() => createSideClient(ws, 'legacy', { env: { LEGACY_AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' } })).toThrow(/^missing LEGACY_AWS_SECRET_ACCESS_KEY: /);
+    expect(() => createSideClient(ws, 'legacy', { env: { LEGACY_AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' } })).toThrow(
+      /^missing LEGACY_AWS_SECRET_ACCESS_KEY: /,
+    );
   });
 });
 
@@ -236,7 +283,15 @@ describe('the AWS CLI v2 as an independent client', () => {
     await legacy.s3.send(new PutObjectCommand({ Bucket: legacy.bucket, Key, Body: data, ContentType: 'image/jpeg' }));
     legacy.destroy();
     const out = path.join(os.tmpdir(), `bucketmove-cli-${process.pid}`);
-    const cli = await awsCliAs('legacyApp', ['s3api', 'get-object', '--bucket', state.buckets.legacy, '--key', Key, out]);
+    const cli = await awsCliAs('legacyApp', [
+      's3api',
+      'get-object',
+      '--bucket',
+      state.buckets.legacy,
+      '--key',
+      Key,
+      out,
+    ]);
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ ContentLength: data.length, ContentType: 'image/jpeg' });
     expect(sha256(fs.readFileSync(out))).toBe(sha256(data));

@@ -42,11 +42,21 @@ test('the gateway serves every S3 request of the app correctly while the migrato
   gw = await startGateway({
     bundled: true,
     args: ['--region', state.region],
-    env: { ...storeEnv({ mode: 'dual-read', fernetKeys: [fernetKey()] }), BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: APP.accessKeyId, BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: APP.secretAccessKey },
+    env: {
+      ...storeEnv({ mode: 'dual-read', fernetKeys: [fernetKey()] }),
+      BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: APP.accessKeyId,
+      BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: APP.secretAccessKey,
+    },
     logFile,
   });
   const api = gatewayApi(state.buckets.primary, APP, state.region);
-  const client = new LoadClient(gw.url, SEED, planOps({ seed: SEED, legacy, reserved: new Set(), newPrefix: `${prefix}app/`, maxOps: 20_000, maxDeletes: 10 }), legacy, api);
+  const client = new LoadClient(
+    gw.url,
+    SEED,
+    planOps({ seed: SEED, legacy, reserved: new Set(), newPrefix: `${prefix}app/`, maxOps: 20_000, maxDeletes: 10 }),
+    legacy,
+    api,
+  );
 
   const dir = tmpDir();
   const wsDir = path.join(dir, 'workspaces');
@@ -62,10 +72,26 @@ test('the gateway serves every S3 request of the app correctly while the migrato
     if ((performance.now() - t0) / 1000 > MAX_SECONDS) return (timedOut = true);
     if (done >= BEFORE_OPS && migratorStartedAt === Infinity) {
       migratorStartedAt = performance.now();
-      const run = migrateCli(['--env', 'local', '--prefix', prefix, '--checkpoint', path.join(dir, 'checkpoint.sqlite'), '--report', path.join(dir, 'report'), '--concurrency', '4', '--progress', 'log'], {
-        cwd: dir,
-        workspacesDir: wsDir,
-      });
+      const run = migrateCli(
+        [
+          '--env',
+          'local',
+          '--prefix',
+          prefix,
+          '--checkpoint',
+          path.join(dir, 'checkpoint.sqlite'),
+          '--report',
+          path.join(dir, 'report'),
+          '--concurrency',
+          '4',
+          '--progress',
+          'log',
+        ],
+        {
+          cwd: dir,
+          workspacesDir: wsDir,
+        },
+      );
       void run.done.then((res) => {
         migration = res;
         migratorDoneAt = performance.now();
@@ -89,5 +115,7 @@ test('the gateway serves every S3 request of the app correctly while the migrato
   expect(reads.filter((s) => s.at - s.ms > migratorDoneAt && s.kind === 'read-fallback')).toEqual([]);
   expect(await gw.stop()).toBe(0);
   expect((await countFallbackHitsInFile(logFile, { since: checkFrom })).hits).toBe(0);
-  console.log(`gateway zero-downtime: ${client.requests} S3 requests through the gateway, ${client.failures.length} failed; ${reads.filter((s) => s.kind === 'read-fallback').length} reads fell back before the backfill reached them`);
+  console.log(
+    `gateway zero-downtime: ${client.requests} S3 requests through the gateway, ${client.failures.length} failed; ${reads.filter((s) => s.kind === 'read-fallback').length} reads fell back before the backfill reached them`,
+  );
 });

@@ -13,7 +13,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { promisify } from 'util';
-import { CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -50,7 +60,14 @@ let admin: string;
 let bucket: string;
 
 function sdk(extra: Partial<S3ClientConfig> = {}): S3Client {
-  return new S3Client({ endpoint: gw.url, region: state.region, forcePathStyle: true, credentials: { ...APP }, maxAttempts: 1, ...extra });
+  return new S3Client({
+    endpoint: gw.url,
+    region: state.region,
+    forcePathStyle: true,
+    credentials: { ...APP },
+    maxAttempts: 1,
+    ...extra,
+  });
 }
 
 async function bodyOf(out: { Body?: unknown }): Promise<Buffer> {
@@ -59,7 +76,15 @@ async function bodyOf(out: { Body?: unknown }): Promise<Buffer> {
 
 async function putLegacy(key: string, body: Buffer): Promise<void> {
   const stored = m.codec.encrypt(body, { key, size: body.length }) as Buffer;
-  await m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: key, Body: stored, ContentLength: stored.length, ContentType: 'image/jpeg' }));
+  await m.legacy.s3.send(
+    new PutObjectCommand({
+      Bucket: m.legacy.bucket,
+      Key: key,
+      Body: stored,
+      ContentLength: stored.length,
+      ContentType: 'image/jpeg',
+    }),
+  );
 }
 
 /** What every client must have seen (its upload's bytes, the reads, the list without tombstones, the delete). */
@@ -68,7 +93,9 @@ function expectScenario(seen: Record<string, unknown>, upload: Buffer, uploadKey
   expect(seen.migrated).toBe(sha256(plain[MIGRATED]));
   expect(seen.legacy).toBe(sha256(plain[LEGACY_ONLY]));
   expect(seen.range).toBe(sha256(plain[LEGACY_ONLY].subarray(10, 100)));
-  expect(seen.list).toEqual([LEGACY_ONLY, MIGRATED, uploadKey].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  expect(seen.list).toEqual(
+    [LEGACY_ONLY, MIGRATED, uploadKey].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+  );
   expect(seen.presigned).toBe(sha256(plain[LEGACY_ONLY]));
   expect(seen.afterDelete).toBe(404);
 }
@@ -83,7 +110,12 @@ beforeAll(async () => {
   gw = await startGateway({
     args: ['--region', state.region],
     env: {
-      ...storeEnv({ mode: 'dual-read', fernetKeys: m.keys, own: { primary: m.primary.bucket, legacy: m.legacy.bucket, keys: m.env }, extra: { PHOTO_STORE_HEARTBEAT_MS: '1000' } }),
+      ...storeEnv({
+        mode: 'dual-read',
+        fernetKeys: m.keys,
+        own: { primary: m.primary.bucket, legacy: m.legacy.bucket, keys: m.env },
+        extra: { PHOTO_STORE_HEARTBEAT_MS: '1000' },
+      }),
       BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: APP.accessKeyId,
       BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: APP.secretAccessKey,
     },
@@ -107,7 +139,15 @@ test('the JS SDK v3 (forcePathStyle): the scenario, plus a streamed aws-chunked 
   const key = 'gw/js-sdk.jpg';
   const upload = randomBytes(20_000);
   // A Buffer: the SDK sends x-amz-checksum-crc32 (its default WHEN_SUPPORTED checksums), which the gateway checks.
-  await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: upload, ContentType: 'image/jpeg', Metadata: { owner: 'js' } }));
+  await c.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: upload,
+      ContentType: 'image/jpeg',
+      Metadata: { owner: 'js' },
+    }),
+  );
   const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   expect(got.Metadata).toEqual({ owner: 'js' });
   const seen: Record<string, unknown> = { upload: sha256(await bodyOf(got)) };
@@ -119,7 +159,9 @@ test('the JS SDK v3 (forcePathStyle): the scenario, plus a streamed aws-chunked 
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'gw/', MaxKeys: 1, ContinuationToken: token }));
+    const page = await c.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'gw/', MaxKeys: 1, ContinuationToken: token }),
+    );
     keys.push(...(page.Contents ?? []).map((o) => o.Key!));
     token = page.NextContinuationToken;
   } while (token);
@@ -135,29 +177,65 @@ test('the JS SDK v3 (forcePathStyle): the scenario, plus a streamed aws-chunked 
 
   // A stream of known length: the SDK sends it aws-chunked with its CRC32 in a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
   const streamed = randomBytes(300_000);
-  await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'gw-extra/streamed.jpg', Body: Readable.from([streamed.subarray(0, 100_000), streamed.subarray(100_000)]), ContentLength: streamed.length }));
-  expect(sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-extra/streamed.jpg' }))))).toBe(sha256(streamed));
+  await c.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'gw-extra/streamed.jpg',
+      Body: Readable.from([streamed.subarray(0, 100_000), streamed.subarray(100_000)]),
+      ContentLength: streamed.length,
+    }),
+  );
+  expect(
+    sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-extra/streamed.jpg' })))),
+  ).toBe(sha256(streamed));
   // lib-storage's Upload: CreateMultipartUpload, UploadPart x2, CompleteMultipartUpload, passed through to the new bucket.
   const big = randomBytes(6 * 1024 * 1024 + 123);
-  await new Upload({ client: c, params: { Bucket: bucket, Key: 'gw-extra/multipart.jpg', Body: big }, partSize: 5 * 1024 * 1024, queueSize: 1 }).done();
+  await new Upload({
+    client: c,
+    params: { Bucket: bucket, Key: 'gw-extra/multipart.jpg', Body: big },
+    partSize: 5 * 1024 * 1024,
+    queueSize: 1,
+  }).done();
   const mp = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-extra/multipart.jpg' }));
   expect(mp.ContentLength).toBe(big.length);
   expect(sha256(await bodyOf(mp))).toBe(sha256(big));
   // DeleteObjects (the SDK sends its CRC32 as the integrity check S3 requires): each key deleted as the store deletes.
   const extra = ['gw-extra/streamed.jpg', 'gw-extra/multipart.jpg', 'gw-extra/never-there.jpg'];
-  const del = await c.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: extra.map((Key) => ({ Key })) } }));
+  const del = await c.send(
+    new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: extra.map((Key) => ({ Key })) } }),
+  );
   expect((del.Deleted ?? []).map((d) => d.Key)).toEqual(extra);
   expect(del.Errors ?? []).toEqual([]);
-  for (const k of extra) await expect(c.send(new HeadObjectCommand({ Bucket: bucket, Key: k }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  for (const k of extra)
+    await expect(c.send(new HeadObjectCommand({ Bucket: bucket, Key: k }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
   c.destroy();
 });
 
 test('boto3 (python3-boto3, endpoint_url, path addressing): the scenario', async () => {
   const upload = randomBytes(12_345);
   const key = 'gw/boto3.jpg';
-  const scenario = { endpoint: gw.url, region: state.region, ...APP, bucket, uploadKey: key, uploadHex: upload.toString('hex'), migratedKey: MIGRATED, legacyKey: LEGACY_ONLY, listPrefix: 'gw/' };
+  const scenario = {
+    endpoint: gw.url,
+    region: state.region,
+    ...APP,
+    bucket,
+    uploadKey: key,
+    uploadHex: upload.toString('hex'),
+    migratedKey: MIGRATED,
+    legacyKey: LEGACY_ONLY,
+    listPrefix: 'gw/',
+  };
   const { stdout } = await run('/usr/bin/python3', [path.join(__dirname, 'helpers', 'gateway_boto3.py')], {
-    env: { PATH: '/usr/bin:/bin', HOME: tmpDir(), BM_GATEWAY_SCENARIO: JSON.stringify(scenario), AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' },
+    env: {
+      PATH: '/usr/bin:/bin',
+      HOME: tmpDir(),
+      BM_GATEWAY_SCENARIO: JSON.stringify(scenario),
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
     timeout: 60_000,
   });
   const seen = JSON.parse(stdout) as Record<string, unknown>;
@@ -169,7 +247,8 @@ test('boto3 (python3-boto3, endpoint_url, path addressing): the scenario', async
 
 test('the AWS CLI v2 (--endpoint-url): the scenario', async () => {
   const dir = tmpDir();
-  const cli = (args: string[]) => runAwsCli(args, { endpoint: gw.url, region: state.region, keys: { ...APP }, timeoutMs: 60_000 });
+  const cli = (args: string[]) =>
+    runAwsCli(args, { endpoint: gw.url, region: state.region, keys: { ...APP }, timeoutMs: 60_000 });
   const ok = async (args: string[]) => {
     const r = await cli(args);
     if (r.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
@@ -178,17 +257,34 @@ test('the AWS CLI v2 (--endpoint-url): the scenario', async () => {
   const key = 'gw/aws-cli.jpg';
   const upload = randomBytes(9_999);
   fs.writeFileSync(path.join(dir, 'up.jpg'), upload);
-  await ok(['s3api', 'put-object', '--bucket', bucket, '--key', key, '--body', path.join(dir, 'up.jpg'), '--content-type', 'image/jpeg']);
+  await ok([
+    's3api',
+    'put-object',
+    '--bucket',
+    bucket,
+    '--key',
+    key,
+    '--body',
+    path.join(dir, 'up.jpg'),
+    '--content-type',
+    'image/jpeg',
+  ]);
   const read = async (k: string, extra: string[] = []) => {
     const out = path.join(dir, `read-${randomBytes(4).toString('hex')}`);
     await ok(['s3api', 'get-object', '--bucket', bucket, '--key', k, ...extra, out]);
     return sha256(fs.readFileSync(out));
   };
-  const seen: Record<string, unknown> = { upload: await read(key), migrated: await read(MIGRATED), range: await read(LEGACY_ONLY, ['--range', 'bytes=10-99']) };
+  const seen: Record<string, unknown> = {
+    upload: await read(key),
+    migrated: await read(MIGRATED),
+    range: await read(LEGACY_ONLY, ['--range', 'bytes=10-99']),
+  };
   // `aws s3 cp` (HeadObject, then GetObject) for the legacy-only key.
   await ok(['s3', 'cp', `s3://${bucket}/${LEGACY_ONLY}`, path.join(dir, 'legacy.jpg')]);
   seen.legacy = sha256(fs.readFileSync(path.join(dir, 'legacy.jpg')));
-  const listed = JSON.parse(await ok(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'gw/', '--page-size', '2'])) as { Contents: { Key: string }[] };
+  const listed = JSON.parse(
+    await ok(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'gw/', '--page-size', '2']),
+  ) as { Contents: { Key: string }[] };
   seen.list = listed.Contents.map((o) => o.Key);
   const url = (await ok(['s3', 'presign', `s3://${bucket}/${LEGACY_ONLY}`, '--expires-in', '300'])).trim();
   seen.presigned = sha256(Buffer.from(await (await fetch(url)).arrayBuffer()));
@@ -217,7 +313,15 @@ test('rclone (an s3 remote with endpoint, path style): the scenario', async () =
     RCLONE_CONFIG_GW_LIST_VERSION: '2',
     RCLONE_CONFIG_GW_NO_CHECK_BUCKET: 'true',
   };
-  const rclone = async (args: string[]) => (await run('rclone', ['--low-level-retries', '1', '--retries', '1', ...args], { env, timeout: 60_000, encoding: 'buffer', maxBuffer: 64 << 20 })).stdout as Buffer;
+  const rclone = async (args: string[]) =>
+    (
+      await run('rclone', ['--low-level-retries', '1', '--retries', '1', ...args], {
+        env,
+        timeout: 60_000,
+        encoding: 'buffer',
+        maxBuffer: 64 << 20,
+      })
+    ).stdout as Buffer;
   const key = 'gw/rclone.jpg';
   const upload = randomBytes(4_321);
   fs.writeFileSync(path.join(dir, 'up.jpg'), upload);
@@ -228,7 +332,11 @@ test('rclone (an s3 remote with endpoint, path style): the scenario', async () =
     legacy: sha256(await rclone(['cat', `gw:${bucket}/${LEGACY_ONLY}`])),
     range: sha256(await rclone(['cat', '--offset', '10', '--count', '90', `gw:${bucket}/${LEGACY_ONLY}`])),
   };
-  seen.list = (await rclone(['lsf', `gw:${bucket}/gw/`])).toString('utf8').trim().split('\n').map((n) => `gw/${n}`);
+  seen.list = (await rclone(['lsf', `gw:${bucket}/gw/`]))
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((n) => `gw/${n}`);
   const url = (await rclone(['link', '--expire', '5m', `gw:${bucket}/${LEGACY_ONLY}`])).toString('utf8').trim();
   seen.presigned = sha256(Buffer.from(await (await fetch(url)).arrayBuffer()));
   await rclone(['deletefile', `gw:${bucket}/${key}`]);
@@ -241,24 +349,37 @@ test('rclone (an s3 remote with endpoint, path style): the scenario', async () =
   expectScenario(seen, upload, key);
 });
 
-test("the deleted key is a tombstone in the new bucket, gone from legacy, and listed by nobody", async () => {
+test('the deleted key is a tombstone in the new bucket, gone from legacy, and listed by nobody', async () => {
   const head = await m.primary.s3.send(new HeadObjectCommand({ Bucket: m.primary.bucket, Key: DELETED }));
   expect(isTombstone(head.Metadata)).toBe(true);
-  await expect(m.legacy.s3.send(new HeadObjectCommand({ Bucket: m.legacy.bucket, Key: DELETED }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  await expect(
+    m.legacy.s3.send(new HeadObjectCommand({ Bucket: m.legacy.bucket, Key: DELETED })),
+  ).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   const c = sdk();
-  await expect(c.send(new GetObjectCommand({ Bucket: bucket, Key: DELETED }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+  await expect(c.send(new GetObjectCommand({ Bucket: bucket, Key: DELETED }))).rejects.toMatchObject({
+    name: 'NoSuchKey',
+  });
   c.destroy();
 });
 
 test("S3's errors: bad signatures, unknown keys, skew, NotImplemented naming the operation, a foreign bucket", async () => {
   const wrong = sdk({ credentials: { accessKeyId: APP.accessKeyId, secretAccessKey: 'wrong' } });
-  await expect(wrong.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
+  await expect(wrong.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))).rejects.toMatchObject({
+    name: 'SignatureDoesNotMatch',
+    $metadata: { httpStatusCode: 403 },
+  });
   wrong.destroy();
   const unknown = sdk({ credentials: { accessKeyId: 'AKIDNOBODY', secretAccessKey: 'x' } });
-  await expect(unknown.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))).rejects.toMatchObject({ name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } });
+  await expect(unknown.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))).rejects.toMatchObject({
+    name: 'InvalidAccessKeyId',
+    $metadata: { httpStatusCode: 403 },
+  });
   unknown.destroy();
   const skewed = sdk({ systemClockOffset: 20 * 60_000 });
-  await expect(skewed.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))).rejects.toMatchObject({ name: 'RequestTimeTooSkewed', $metadata: { httpStatusCode: 403 } });
+  await expect(skewed.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))).rejects.toMatchObject({
+    name: 'RequestTimeTooSkewed',
+    $metadata: { httpStatusCode: 403 },
+  });
   skewed.destroy();
 
   const anonymous = await fetch(`${gw.url}/${bucket}/${encodeURIComponent(MIGRATED)}`);
@@ -270,23 +391,40 @@ test("S3's errors: bad signatures, unknown keys, skew, NotImplemented naming the
   const tagging = await fetch(url.replace('?', '?tagging&'));
   expect(tagging.status).toBe(403); // the query is signed: an added sub-resource breaks the signature
   const { PutObjectTaggingCommand, CopyObjectCommand } = await import('@aws-sdk/client-s3');
-  await expect(c.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: MIGRATED, Tagging: { TagSet: [] } }))).rejects.toMatchObject({
+  await expect(
+    c.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: MIGRATED, Tagging: { TagSet: [] } })),
+  ).rejects.toMatchObject({
     name: 'NotImplemented',
     message: expect.stringContaining('PutObjectTagging'),
     $metadata: { httpStatusCode: 501 },
   });
-  await expect(c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'gw-extra/copy.jpg', CopySource: `${bucket}/${MIGRATED}` }))).rejects.toMatchObject({ name: 'NotImplemented', message: expect.stringContaining('CopyObject') });
-  await expect(c.send(new GetObjectCommand({ Bucket: 'someone-elses-bucket', Key: MIGRATED }))).rejects.toMatchObject({ name: 'NoSuchBucket' });
+  await expect(
+    c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'gw-extra/copy.jpg', CopySource: `${bucket}/${MIGRATED}` })),
+  ).rejects.toMatchObject({ name: 'NotImplemented', message: expect.stringContaining('CopyObject') });
+  await expect(c.send(new GetObjectCommand({ Bucket: 'someone-elses-bucket', Key: MIGRATED }))).rejects.toMatchObject({
+    name: 'NoSuchBucket',
+  });
   // Conditional reads: If-None-Match with the ETag is 304, If-Match with another is 412.
   const head = await c.send(new HeadObjectCommand({ Bucket: bucket, Key: MIGRATED }));
-  await expect(c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED, IfNoneMatch: head.ETag }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 304 } });
-  await expect(c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED, IfMatch: '"0123"' }))).rejects.toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
-  await expect(c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED, Range: 'bytes=999999-' }))).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+  await expect(
+    c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED, IfNoneMatch: head.ETag })),
+  ).rejects.toMatchObject({ $metadata: { httpStatusCode: 304 } });
+  await expect(
+    c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED, IfMatch: '"0123"' })),
+  ).rejects.toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+  await expect(
+    c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED, Range: 'bytes=999999-' })),
+  ).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
   c.destroy();
 });
 
 describe('bad input', () => {
-  async function signedFetch(method: string, pathAndQuery: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; text: string }> {
+  async function signedFetch(
+    method: string,
+    pathAndQuery: string,
+    headers: Record<string, string>,
+    body?: Buffer,
+  ): Promise<{ status: number; text: string }> {
     const res = await signed(gw.url, APP, state.region, method, pathAndQuery, headers, body);
     return { status: res.status, text: await res.text() };
   }
@@ -297,12 +435,17 @@ describe('bad input', () => {
     const c = sdk();
     for (const o of objects) {
       const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
-      expect({ key: o.key, sha: sha256(await bodyOf(got)) }).toEqual({ key: o.key, sha: sha256(photoBytes('gw-odd', o)) });
+      expect({ key: o.key, sha: sha256(await bodyOf(got)) }).toEqual({
+        key: o.key,
+        sha: sha256(photoBytes('gw-odd', o)),
+      });
     }
     const listed: string[] = [];
     let token: string | undefined;
     do {
-      const page = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'odd/', MaxKeys: 7, ContinuationToken: token }));
+      const page = await c.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: 'odd/', MaxKeys: 7, ContinuationToken: token }),
+      );
       listed.push(...(page.Contents ?? []).map((x) => x.Key!));
       token = page.NextContinuationToken;
     } while (token);
@@ -313,13 +456,28 @@ describe('bad input', () => {
   test('malformed DeleteObjects and CompleteMultipartUpload bodies are MalformedXML; nothing is deleted', async () => {
     const body = Buffer.from('<Delete><Object><Key>' + MIGRATED + '</Key>');
     const md5 = createHash('md5').update(body).digest('base64');
-    const del = await signedFetch('POST', `/${bucket}?delete`, { 'content-md5': md5, 'content-type': 'application/xml' }, body);
+    const del = await signedFetch(
+      'POST',
+      `/${bucket}?delete`,
+      { 'content-md5': md5, 'content-type': 'application/xml' },
+      body,
+    );
     expect(del.status).toBe(400);
     expect(del.text).toContain('<Code>MalformedXML</Code>');
-    const noMd5 = await signedFetch('POST', `/${bucket}?delete`, {}, Buffer.from(`<Delete><Object><Key>${MIGRATED}</Key></Object></Delete>`));
+    const noMd5 = await signedFetch(
+      'POST',
+      `/${bucket}?delete`,
+      {},
+      Buffer.from(`<Delete><Object><Key>${MIGRATED}</Key></Object></Delete>`),
+    );
     expect(noMd5.status).toBe(400);
     expect(noMd5.text).toContain('Content-MD5');
-    const complete = await signedFetch('POST', `/${bucket}/gw-extra/x.jpg?uploadId=nope`, {}, Buffer.from('<CompleteMultipartUpload><Part>'));
+    const complete = await signedFetch(
+      'POST',
+      `/${bucket}/gw-extra/x.jpg?uploadId=nope`,
+      {},
+      Buffer.from('<CompleteMultipartUpload><Part>'),
+    );
     expect(complete.text).toContain('<Code>MalformedXML</Code>');
     const c = sdk();
     expect((await c.send(new HeadObjectCommand({ Bucket: bucket, Key: MIGRATED }))).$metadata.httpStatusCode).toBe(200);
@@ -329,17 +487,42 @@ describe('bad input', () => {
   test('a tampered body is XAmzContentSHA256Mismatch / BadDigest and writes nothing; metadata over 2 KB is MetadataTooLarge', async () => {
     const key = 'gw-extra/tampered.jpg';
     const url = new URL(`${gw.url}/${bucket}/${key}`);
-    const signer = new SignatureV4({ credentials: { ...APP }, region: state.region, service: 's3', sha256: Sha256, uriEscapePath: false });
+    const signer = new SignatureV4({
+      credentials: { ...APP },
+      region: state.region,
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
     const good = Buffer.from('the real photo');
-    const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(good).digest('hex') } });
-    const res = await fetch(url, { method: 'PUT', headers: signed.headers as Record<string, string>, body: Buffer.from('a forged photo') });
+    const signed = await signer.sign({
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: {},
+      headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(good).digest('hex') },
+    });
+    const res = await fetch(url, {
+      method: 'PUT',
+      headers: signed.headers as Record<string, string>,
+      body: Buffer.from('a forged photo'),
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
-    const badMd5 = await signedFetch('PUT', `/${bucket}/${key}`, { 'content-md5': createHash('md5').update('other').digest('base64') }, good);
+    const badMd5 = await signedFetch(
+      'PUT',
+      `/${bucket}/${key}`,
+      { 'content-md5': createHash('md5').update('other').digest('base64') },
+      good,
+    );
     expect(badMd5.text).toContain('<Code>BadDigest</Code>');
     const big = await signedFetch('PUT', `/${bucket}/${key}`, { 'x-amz-meta-big': 'x'.repeat(2100) }, good);
     expect(big.text).toContain('<Code>MetadataTooLarge</Code>');
-    await expect(m.primary.s3.send(new HeadObjectCommand({ Bucket: m.primary.bucket, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await expect(
+      m.primary.s3.send(new HeadObjectCommand({ Bucket: m.primary.bucket, Key: key })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
   test('oversized headers, an unknown operation and a key over 1024 bytes get S3 errors; the gateway keeps serving', async () => {
@@ -358,7 +541,10 @@ describe('bad input', () => {
     expect(select.status).toBe(501);
     expect(select.text).toMatch(/<Code>NotImplemented<\/Code><Message>\w+ is not implemented/);
     const c = sdk();
-    await expect(c.send(new GetObjectCommand({ Bucket: bucket, Key: 'k'.repeat(1025) }))).rejects.toMatchObject({ name: 'KeyTooLongError', $metadata: { httpStatusCode: 400 } });
+    await expect(c.send(new GetObjectCommand({ Bucket: bucket, Key: 'k'.repeat(1025) }))).rejects.toMatchObject({
+      name: 'KeyTooLongError',
+      $metadata: { httpStatusCode: 400 },
+    });
     expect((await c.send(new HeadObjectCommand({ Bucket: bucket, Key: MIGRATED }))).$metadata.httpStatusCode).toBe(200);
     c.destroy();
   });
@@ -368,12 +554,34 @@ test('TLS from --tls-cert/--tls-key on a non-loopback bind, in read-both-write-l
   const dir = tmpDir();
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   const tlsGw = await startGateway({
     bundled: true,
     args: ['--host', '0.0.0.0', '--region', state.region, '--tls-cert', cert, '--tls-key', key],
     env: {
-      ...storeEnv({ mode: 'read-both-write-legacy', fernetKeys: m.keys, own: { primary: m.primary.bucket, legacy: m.legacy.bucket, keys: m.env } }),
+      ...storeEnv({
+        mode: 'read-both-write-legacy',
+        fernetKeys: m.keys,
+        own: { primary: m.primary.bucket, legacy: m.legacy.bucket, keys: m.env },
+      }),
       BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: APP.accessKeyId,
       BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: APP.secretAccessKey,
     },
@@ -390,14 +598,29 @@ test('TLS from --tls-cert/--tls-key on a non-loopback bind, in read-both-write-l
       maxAttempts: 1,
       requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: fs.readFileSync(cert) }) }),
     });
-    expect(sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))))).toBe(sha256(plain[MIGRATED]));
+    expect(sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: MIGRATED }))))).toBe(
+      sha256(plain[MIGRATED]),
+    );
     const photo = randomBytes(3000);
-    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'gw-tls/written-to-legacy.jpg', Body: photo, ContentType: 'image/jpeg' }));
-    const stored = await bodyOf(await m.legacy.s3.send(new GetObjectCommand({ Bucket: m.legacy.bucket, Key: 'gw-tls/written-to-legacy.jpg' })));
+    await c.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'gw-tls/written-to-legacy.jpg',
+        Body: photo,
+        ContentType: 'image/jpeg',
+      }),
+    );
+    const stored = await bodyOf(
+      await m.legacy.s3.send(new GetObjectCommand({ Bucket: m.legacy.bucket, Key: 'gw-tls/written-to-legacy.jpg' })),
+    );
     expect(stored.length).toBeGreaterThan(photo.length); // encrypted with the codec, as the legacy app wrote
     expect(stored.includes(photo.subarray(0, 64))).toBe(false);
-    expect(sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-tls/written-to-legacy.jpg' }))))).toBe(sha256(photo));
-    await expect(c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'gw-tls/big.jpg' }))).rejects.toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+    expect(
+      sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-tls/written-to-legacy.jpg' })))),
+    ).toBe(sha256(photo));
+    await expect(
+      c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'gw-tls/big.jpg' })),
+    ).rejects.toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
     c.destroy();
     // Plain HTTP on the TLS port gets no S3 answer.
     await expect(fetch(tlsGw.url.replace('https:', 'http:') + `/${bucket}/x`)).rejects.toThrow();
@@ -413,7 +636,11 @@ test('fallback hits and heartbeats are logged as the store logs them; /healthz a
   expect(metrics.fallbackHits).toBeGreaterThan(0);
   expect(metrics.writes).toBeGreaterThan(0);
   expect((await fetch(`${gw.url}/healthz`)).status).toBe(403); // the S3 port serves S3 only
-  const lines = gw.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = gw
+    .stdout()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const hits = lines.filter((l) => l.event === FALLBACK_HIT_EVENT);
   expect(hits.length).toBeGreaterThan(0);
   // Only keys the new bucket lacks fell back: the legacy-only key and the odd keys seeded into legacy alone.
@@ -421,7 +648,8 @@ test('fallback hits and heartbeats are logged as the store logs them; /healthz a
   expect(hitKeys.has(LEGACY_ONLY)).toBe(true);
   expect([...hitKeys].filter((k) => k !== LEGACY_ONLY && !k.startsWith('odd/'))).toEqual([]);
   expect(lines.some((l) => l.event === 'store.heartbeat')).toBe(true);
-  for (const secret of [APP.secretAccessKey, ...m.keys, state.principals.primaryAdmin.secretAccessKey]) expect(gw.stdout() + gw.stderr()).not.toContain(secret);
+  for (const secret of [APP.secretAccessKey, ...m.keys, state.principals.primaryAdmin.secretAccessKey])
+    expect(gw.stdout() + gw.stderr()).not.toContain(secret);
   expect(await gw.stop()).toBe(0);
   expect(gw.stdout()).toContain('"gateway.stopped"');
 });

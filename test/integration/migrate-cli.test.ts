@@ -15,7 +15,16 @@ import { seedLegacy } from '../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../migrator/src/seed/sizes';
 import type { ManifestEntry } from '../../migrator/src/seed/manifest';
 import { tmpDirPerFile } from '../helpers/tmp';
-import { fernetKey, getNew, listBucketKeys, listKeys, migrateCli, multipartUploadsUnder, sha256, writeWorkspace } from './helpers/migration';
+import {
+  fernetKey,
+  getNew,
+  listBucketKeys,
+  listKeys,
+  migrateCli,
+  multipartUploadsUnder,
+  sha256,
+  writeWorkspace,
+} from './helpers/migration';
 import { rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
 
 const tmp = tmpDirPerFile('bm-cli-');
@@ -25,7 +34,15 @@ async function seed(prefix: string, count: number, size: string, seedName: strin
   const writer = createSideClient(ws, 'legacy', { env: {} });
   try {
     const objects = planObjects({ count, size: parseSizeSpec(size), oddKeys: false, seed: seedName, prefix });
-    return (await seedLegacy({ client: writer, codec: createCodec(ws.codec, [fernetKey()], __dirname), objects, seed: seedName, concurrency: 16 })).entries;
+    return (
+      await seedLegacy({
+        client: writer,
+        codec: createCodec(ws.codec, [fernetKey()], __dirname),
+        objects,
+        seed: seedName,
+        concurrency: 16,
+      })
+    ).entries;
   } finally {
     writer.destroy();
   }
@@ -52,7 +69,13 @@ function peek(file: string, large?: string): Peek {
       const done = DONE_STATES.reduce((n, s) => n + counts[s].count, 0);
       const big = large ? [...cp.rows()].filter((r) => r.key.startsWith(large)) : [];
       const largeInFlight = big.filter((r) => r.state === 'pending' && r.attempts > 0).length;
-      return { rows, done, uploads: cp.leftoverUploads().length, largeAttempts: big.reduce((n, r) => n + r.attempts, 0), largeInFlight };
+      return {
+        rows,
+        done,
+        uploads: cp.leftoverUploads().length,
+        largeAttempts: big.reduce((n, r) => n + r.attempts, 0),
+        largeInFlight,
+      };
     } finally {
       cp.close();
     }
@@ -79,7 +102,22 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     const wsDir = tmp();
     writeWorkspace(wsDir);
     const cp = path.join(dir, 'cp.sqlite');
-    const args = ['--env', 'local', '--prefix', prefix, '--checkpoint', cp, '--report', path.join(dir, 'report'), '--concurrency', '4', '--part-size', '5', '--progress', 'log'];
+    const args = [
+      '--env',
+      'local',
+      '--prefix',
+      prefix,
+      '--checkpoint',
+      cp,
+      '--report',
+      path.join(dir, 'report'),
+      '--concurrency',
+      '4',
+      '--part-size',
+      '5',
+      '--progress',
+      'log',
+    ];
     // Each point is judged on this run's own progress (`before`: what earlier runs left), so a fast run that got past a
     // later point before an earlier kill still gets a run of its own killed.
     const large = `${prefix}a-big/`;
@@ -87,10 +125,13 @@ describe('killed with SIGKILL at several points, then rerun', () => {
       ['listing recorded, copying barely started', () => peek(cp).rows > 0],
       // On RGW large objects go as single conditional PUTs (it ignores If-None-Match on CompleteMultipartUpload; the
       // run's probe finds that): a PUT cut by the kill leaves nothing, and the next run copies the object again.
-      ['a large object being copied by this run', (before) => {
-        const now = peek(cp, large);
-        return now.largeAttempts > before.largeAttempts && now.largeInFlight > 0;
-      }],
+      [
+        'a large object being copied by this run',
+        (before) => {
+          const now = peek(cp, large);
+          return now.largeAttempts > before.largeAttempts && now.largeInFlight > 0;
+        },
+      ],
       ['120 objects done', (before) => peek(cp).done >= Math.max(120, before.done + 1)],
     ];
     for (const [what, when] of killPoints) {
@@ -108,8 +149,13 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     expect(final.code).toBe(0);
     expect(final.stdout).toMatch(/^migration of local complete: 202 legacy objects/);
     // The last lines say how large objects were written, and why (the probe's finding on this server).
-    expect(final.stdout).toMatch(/\nlarge objects \(above the part size\): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload \(probed at start\)/);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).largeObjects).toMatchObject({ path: 'single-put', probe: { completeMultipartUpload: 'ignored', cleanedUp: true } });
+    expect(final.stdout).toMatch(
+      /\nlarge objects \(above the part size\): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload \(probed at start\)/,
+    );
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).largeObjects).toMatchObject({
+      path: 'single-put',
+      probe: { completeMultipartUpload: 'ignored', cleanedUp: true },
+    });
 
     const rows = fs.readFileSync(path.join(dir, 'report.csv'), 'utf8').trim().split('\n').map(parseCsvLine);
     expect(rows).toHaveLength(all.length);
@@ -141,8 +187,26 @@ async function cliCase(name: string, count: number, size: string, flags: string[
   const wsDir = tmp();
   writeWorkspace(wsDir);
   const cp = path.join(dir, 'cp.sqlite');
-  const args = ['--env', 'local', '--prefix', prefix, '--checkpoint', cp, '--report', path.join(dir, 'report'), '--progress', 'log', ...flags];
-  return { prefix, entries, dir, cp, migrate: (more: string[] = []) => migrateCli([...args, ...more], { cwd: dir, workspacesDir: wsDir }) };
+  const args = [
+    '--env',
+    'local',
+    '--prefix',
+    prefix,
+    '--checkpoint',
+    cp,
+    '--report',
+    path.join(dir, 'report'),
+    '--progress',
+    'log',
+    ...flags,
+  ];
+  return {
+    prefix,
+    entries,
+    dir,
+    cp,
+    migrate: (more: string[] = []) => migrateCli([...args, ...more], { cwd: dir, workspacesDir: wsDir }),
+  };
 }
 
 describe('Ctrl-C', () => {
@@ -175,7 +239,9 @@ describe('--limit', () => {
     const { prefix, entries, migrate } = await cliCase('cli-limit', 12, '1KiB');
     const first = await migrate(['--limit', '5']).done;
     expect(first.code).toBe(3);
-    expect(first.stdout).toMatch(/^migration of local NOT complete: 7 of 12 objects not migrated \(7 not attempted yet\)/);
+    expect(first.stdout).toMatch(
+      /^migration of local NOT complete: 7 of 12 objects not migrated \(7 not attempted yet\)/,
+    );
     expect((await listKeys('primary', prefix)).length).toBe(5);
     const rest = await migrate().done;
     expect(rest.code).toBe(0);
@@ -203,24 +269,36 @@ describe('bad input: one line, exit 2, nothing written', () => {
   }
 
   test('an unknown flag', async () => {
-    expect(await refused(['--env', 'local', '--concurency', '4'])).toBe('migrate: Unknown argument: concurency; see --help');
+    expect(await refused(['--env', 'local', '--concurency', '4'])).toBe(
+      'migrate: Unknown argument: concurency; see --help',
+    );
   });
   test('a bad value', async () => {
-    expect(await refused(['--env', 'local', '--concurrency', '0'])).toMatch(/--concurrency must be a whole number from 1 to 256 \(got 0\)/);
+    expect(await refused(['--env', 'local', '--concurrency', '0'])).toMatch(
+      /--concurrency must be a whole number from 1 to 256 \(got 0\)/,
+    );
     expect(await refused(['--env', 'local', '--part-size', '2'])).toMatch(/--part-size must be a whole number from 5/);
   });
   test('a missing --env and an unknown env', async () => {
     expect(await refused([])).toMatch(/Missing required argument: env/);
-    expect(await refused(['--env', 'prdo'])).toMatch(/unknown env "prdo": there is no .*prdo\.json \(known envs: local\)/);
+    expect(await refused(['--env', 'prdo'])).toMatch(
+      /unknown env "prdo": there is no .*prdo\.json \(known envs: local\)/,
+    );
   });
   test('the codec keys are not set', async () => {
-    expect(await refused(['--env', 'local'], { LEGACY_FERNET_KEYS: '' })).toMatch(/codec\.keys: environment variable LEGACY_FERNET_KEYS is not set/);
+    expect(await refused(['--env', 'local'], { LEGACY_FERNET_KEYS: '' })).toMatch(
+      /codec\.keys: environment variable LEGACY_FERNET_KEYS is not set/,
+    );
   });
   test('static credentials half set', async () => {
     const dir = tmp();
     writeWorkspace(dir, (w) => (w.migration.credentials = 'static'));
     const cwd = tmp();
-    const res = await migrateCli(['--env', 'local'], { cwd, workspacesDir: dir, env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: '' } }).done;
+    const res = await migrateCli(['--env', 'local'], {
+      cwd,
+      workspacesDir: dir,
+      env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: '' },
+    }).done;
     expect(res.code).toBe(2);
     expect(res.stderr.trim()).toMatch(/^migrate: missing AWS_SECRET_ACCESS_KEY: the primary side uses static keys/);
     expect(fs.readdirSync(cwd)).toEqual([]);
@@ -229,7 +307,9 @@ describe('bad input: one line, exit 2, nothing written', () => {
     const admin = s3As('primaryAdmin');
     const bucket = `bm-versioned-${process.pid}`;
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-    await admin.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await admin.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
     const dir = tmp();
     writeWorkspace(dir, (w) => {
       w.migration.credentials = 'static';
@@ -237,10 +317,18 @@ describe('bad input: one line, exit 2, nothing written', () => {
     });
     const keys = rigState().principals.primaryAdmin;
     const cwd = tmp();
-    const res = await migrateCli(['--env', 'local'], { cwd, workspacesDir: dir, env: { AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey } }).done;
+    const res = await migrateCli(['--env', 'local'], {
+      cwd,
+      workspacesDir: dir,
+      env: { AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey },
+    }).done;
     expect([res.code, res.stdout]).toEqual([2, '']);
     expect(res.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(new RegExp(`^migrate: the new bucket "${bucket}" does not refuse a PutObject with If-None-Match: \\* over an existing key \\(probed at \\.bucketmove/probe/[0-9a-f-]+\\), .*use an unversioned bucket there$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^migrate: the new bucket "${bucket}" does not refuse a PutObject with If-None-Match: \\* over an existing key \\(probed at \\.bucketmove/probe/[0-9a-f-]+\\), .*use an unversioned bucket there$`,
+        ),
+      ),
     ]);
     expect(fs.readdirSync(cwd)).toEqual([]);
     // The probe's key is deleted again (a delete marker over its versions: no listing shows it).

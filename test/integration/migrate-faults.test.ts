@@ -20,10 +20,34 @@ describe('faults between the migrator and S3', () => {
     const prefix = `${uniqueKey('mig-faults')}/`;
     const ws = testWorkspace((w) => (w.migration.credentials = 'static'));
     const writer = createSideClient(ws, 'legacy', { env: {} });
-    const objects = planObjects({ count: 80, size: parseSizeSpec('1KiB-256KiB'), oddKeys: false, seed: 'faults', prefix });
-    const { entries } = await seedLegacy({ client: writer, codec: createCodec(ws.codec, [fernetKey()], __dirname), objects, seed: 'faults', concurrency: 16 });
-    const bigPlan = planObjects({ count: 1, size: parseSizeSpec('12MiB'), oddKeys: false, seed: 'faults-big', prefix: `${prefix}big/` });
-    const big = await seedLegacy({ client: writer, codec: createCodec(ws.codec, [fernetKey()], __dirname), objects: bigPlan, seed: 'faults-big', concurrency: 1 });
+    const objects = planObjects({
+      count: 80,
+      size: parseSizeSpec('1KiB-256KiB'),
+      oddKeys: false,
+      seed: 'faults',
+      prefix,
+    });
+    const { entries } = await seedLegacy({
+      client: writer,
+      codec: createCodec(ws.codec, [fernetKey()], __dirname),
+      objects,
+      seed: 'faults',
+      concurrency: 16,
+    });
+    const bigPlan = planObjects({
+      count: 1,
+      size: parseSizeSpec('12MiB'),
+      oddKeys: false,
+      seed: 'faults-big',
+      prefix: `${prefix}big/`,
+    });
+    const big = await seedLegacy({
+      client: writer,
+      codec: createCodec(ws.codec, [fernetKey()], __dirname),
+      objects: bigPlan,
+      seed: 'faults-big',
+      concurrency: 1,
+    });
     writer.destroy();
     const all = [...entries, ...big.entries];
 
@@ -31,7 +55,10 @@ describe('faults between the migrator and S3', () => {
     proxy = await startS3Proxy(rigState().endpoint, faults.rule);
     let slowDownsBeforeRun = 0;
     const { summary } = await migrateLib(testWorkspace(), tmp(), prefix, {
-      clients: { rigState: { ...rigState(), endpoint: proxy.url }, transport: { maxAttempts: 4, connectionTimeoutMs: 2000, idleTimeoutMs: 5000 } },
+      clients: {
+        rigState: { ...rigState(), endpoint: proxy.url },
+        transport: { maxAttempts: 4, connectionTimeoutMs: 2000, idleTimeoutMs: 5000 },
+      },
       concurrency: 8,
       maxAttempts: 10,
       partSize: 5 * MIB,
@@ -46,7 +73,11 @@ describe('faults between the migrator and S3', () => {
     expect(summary).toMatchObject({ complete: true, exitCode: 0, notMigrated: 0 });
     expect(summary.run.totals.copied.count + summary.run.totals['already-migrated'].count).toBe(all.length);
     expect(summary.run.throttles).toBe(faults.counts.slowDowns - slowDownsBeforeRun); // the pacer heard of every 503 of the run, retried or not
-    expect(summary.largeObjects?.probe).toMatchObject({ put: 'enforced', completeMultipartUpload: 'ignored', cleanedUp: true });
+    expect(summary.largeObjects?.probe).toMatchObject({
+      put: 'enforced',
+      completeMultipartUpload: 'ignored',
+      cleanedUp: true,
+    });
     expect((await listKeys('primary', prefix)).sort()).toEqual(all.map((e) => e.key).sort());
     for (const e of all) expect(sha256((await getNew(e.key))!.body)).toBe(e.sha256);
     expect(await multipartUploadsUnder(prefix)).toBe(0);

@@ -34,7 +34,12 @@ describe('an app write landing while the migrator writes a large object', () => 
   async function largeLegacyPhoto(name: string): Promise<{ prefix: string; key: string }> {
     const prefix = `${uniqueKey(name)}/`;
     const key = `${prefix}scan.jpg`;
-    await putLegacy(key, new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB }).encrypt(randomBytes(12 * MIB)));
+    await putLegacy(
+      key,
+      new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB }).encrypt(
+        randomBytes(12 * MIB),
+      ),
+    );
     return { prefix, key };
   }
 

@@ -6,7 +6,13 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
@@ -23,7 +29,17 @@ import { legacyPython } from '../helpers/python-legacy';
 import { hookedCodec } from '../helpers/fakes';
 import { tmpDirPerFile } from '../helpers/tmp';
 import {
-  fernetKey, getNew, headNew, listKeys, migrateCli, migrateLib, multipartUploadsUnder, putLegacy, putNewAsApp, sha256, writeWorkspace,
+  fernetKey,
+  getNew,
+  headNew,
+  listKeys,
+  migrateCli,
+  migrateLib,
+  multipartUploadsUnder,
+  putLegacy,
+  putNewAsApp,
+  sha256,
+  writeWorkspace,
 } from './helpers/migration';
 import { awsCliAs, rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
 
@@ -40,23 +56,50 @@ function fernetCodec(): FernetCodec {
 
 describe('Fernet objects made by Python, odd keys, empty objects and a 65 MiB object', () => {
   const prefix = `${uniqueKey('mig-fidelity')}/`;
-  const expected = new Map<string, { sha: string; size: number; contentType?: string; metadata?: Record<string, string> }>();
+  const expected = new Map<
+    string,
+    { sha: string; size: number; contentType?: string; metadata?: Record<string, string> }
+  >();
   let outcome: Awaited<ReturnType<typeof migrateLib>>;
 
   beforeAll(async () => {
     // Objects the way the legacy app wrote them, with Python's cryptography.
-    for (const [name, size] of [['py-empty.jpg', 0], ['py-small.jpg', 1000], ['py-300k.jpg', 300_000]] as const) {
+    for (const [name, size] of [
+      ['py-empty.jpg', 0],
+      ['py-small.jpg', 1000],
+      ['py-300k.jpg', 300_000],
+    ] as const) {
       const plain = randomBytes(size);
-      await putLegacy(`${prefix}${name}`, legacyPython('fernet-encrypt', plain, [fernetKey()]), 'image/jpeg', { 'uploaded-by': 'user-7' });
-      expected.set(`${prefix}${name}`, { sha: sha256(plain), size, contentType: 'image/jpeg', metadata: { 'uploaded-by': 'user-7' } });
+      await putLegacy(`${prefix}${name}`, legacyPython('fernet-encrypt', plain, [fernetKey()]), 'image/jpeg', {
+        'uploaded-by': 'user-7',
+      });
+      expected.set(`${prefix}${name}`, {
+        sha: sha256(plain),
+        size,
+        contentType: 'image/jpeg',
+        metadata: { 'uploaded-by': 'user-7' },
+      });
     }
     // The seeder's odd keys (spaces, +, %, unicode, deep prefixes, a 1024-byte key, an empty photo, a folder marker).
     const ws = testWorkspace((w) => (w.migration.credentials = 'static'));
     const writer = createSideClient(ws, 'legacy', { env: {} });
-    const objects = planObjects({ count: 2, size: parseSizeSpec('1KiB-64KiB'), oddKeys: true, seed: 'mig', prefix: `${prefix}odd/` });
-    const { entries } = await seedLegacy({ client: writer, codec: createCodec(ws.codec, [fernetKey()], __dirname), objects, seed: 'mig', concurrency: 4 });
+    const objects = planObjects({
+      count: 2,
+      size: parseSizeSpec('1KiB-64KiB'),
+      oddKeys: true,
+      seed: 'mig',
+      prefix: `${prefix}odd/`,
+    });
+    const { entries } = await seedLegacy({
+      client: writer,
+      codec: createCodec(ws.codec, [fernetKey()], __dirname),
+      objects,
+      seed: 'mig',
+      concurrency: 4,
+    });
     writer.destroy();
-    for (const e of entries) expected.set(e.key, { sha: e.sha256, size: e.size, contentType: e.contentType, metadata: e.metadata });
+    for (const e of entries)
+      expected.set(e.key, { sha: e.sha256, size: e.size, contentType: e.contentType, metadata: e.metadata });
     // Over 64 MiB: goes multipart (two passes, parts of 8 MiB).
     const big = randomBytes(65 * MIB + 123);
     await putLegacy(`${prefix}big/scan.jpg`, fernetCodec().encrypt(big));
@@ -75,19 +118,42 @@ describe('Fernet objects made by Python, odd keys, empty objects and a 65 MiB ob
       const got = (await getNew(key))!;
       expect({ key, sha: sha256(got.body), size: got.body.length }).toEqual({ key, sha: want.sha, size: want.size });
       if (want.contentType) expect(got.contentType).toBe(want.contentType);
-      expect(got.metadata).toMatchObject({ ...(want.metadata ?? {}), [PROVENANCE.plaintextSha256]: want.sha, [PROVENANCE.plaintextSize]: String(want.size) });
+      expect(got.metadata).toMatchObject({
+        ...(want.metadata ?? {}),
+        [PROVENANCE.plaintextSha256]: want.sha,
+        [PROVENANCE.plaintextSize]: String(want.size),
+      });
       expect(got.metadata[PROVENANCE.sourceEtag]).toMatch(/^[0-9a-f]{32}(-\d+)?$/);
     }
   });
 
   test('an independent client (/usr/bin/aws) reads the same bytes and the provenance', async () => {
     const dir = tmp();
-    for (const key of [`${prefix}py-300k.jpg`, `${prefix}big/scan.jpg`, [...expected.keys()].find((k) => k.includes('holiday photo'))!]) {
+    for (const key of [
+      `${prefix}py-300k.jpg`,
+      `${prefix}big/scan.jpg`,
+      [...expected.keys()].find((k) => k.includes('holiday photo'))!,
+    ]) {
       const file = path.join(dir, 'out');
-      const get = await awsCliAs('primaryApp', ['s3api', 'get-object', '--bucket', rigState().buckets.primary, '--key', key, file]);
+      const get = await awsCliAs('primaryApp', [
+        's3api',
+        'get-object',
+        '--bucket',
+        rigState().buckets.primary,
+        '--key',
+        key,
+        file,
+      ]);
       expect(get.code).toBe(0);
       expect(sha256(fs.readFileSync(file))).toBe(expected.get(key)!.sha);
-      const head = await awsCliAs('primaryApp', ['s3api', 'head-object', '--bucket', rigState().buckets.primary, '--key', key]);
+      const head = await awsCliAs('primaryApp', [
+        's3api',
+        'head-object',
+        '--bucket',
+        rigState().buckets.primary,
+        '--key',
+        key,
+      ]);
       expect(JSON.parse(head.stdout).Metadata[PROVENANCE.plaintextSha256]).toBe(expected.get(key)!.sha);
     }
   });
@@ -99,7 +165,9 @@ describe('Fernet objects made by Python, odd keys, empty objects and a 65 MiB ob
   test('the report has one succeeded Batch Operations row per key', () => {
     const rows = csvRows(outcome.files.csv);
     expect(rows).toHaveLength(expected.size);
-    expect(rows.every((r) => r.length === 7 && r[0] === rigState().buckets.legacy && r[3] === 'succeeded' && r[5] === '200')).toBe(true);
+    expect(
+      rows.every((r) => r.length === 7 && r[0] === rigState().buckets.legacy && r[3] === 'succeeded' && r[5] === '200'),
+    ).toBe(true);
     expect(rows.map((r) => decodeURIComponent(r[1])).sort()).toEqual([...expected.keys()].sort());
   });
 
@@ -119,7 +187,11 @@ describe('AES-256-GCM objects made by Python, into an SSE-KMS bucket (the RGW te
   beforeAll(async () => {
     process.env.TEST_GCM_KEYS = gcmKey;
     kmsKey = rigState().kms!.keyId;
-    for (const [name, size] of [['a.jpg', 10], ['b b.jpg', 200_000], ['large.jpg', 20 * MIB]] as const) {
+    for (const [name, size] of [
+      ['a.jpg', 10],
+      ['b b.jpg', 200_000],
+      ['large.jpg', 20 * MIB],
+    ] as const) {
       const plain = randomBytes(size);
       const key = `${prefix}${name}`;
       await putLegacy(key, legacyPython('gcm-encrypt', plain, [gcmKey], key));
@@ -136,9 +208,20 @@ describe('AES-256-GCM objects made by Python, into an SSE-KMS bucket (the RGW te
     expect(summary).toMatchObject({ complete: true, exitCode: 0 });
     for (const [key, plain] of objects) {
       expect(sha256((await getNew(key))!.body)).toBe(sha256(plain));
-      const head = await awsCliAs('primaryApp', ['s3api', 'head-object', '--bucket', rigState().buckets.primary, '--key', key]);
+      const head = await awsCliAs('primaryApp', [
+        's3api',
+        'head-object',
+        '--bucket',
+        rigState().buckets.primary,
+        '--key',
+        key,
+      ]);
       expect(head.code).toBe(0);
-      expect(JSON.parse(head.stdout)).toMatchObject({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKey, ContentLength: plain.length });
+      expect(JSON.parse(head.stdout)).toMatchObject({
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: kmsKey,
+        ContentLength: plain.length,
+      });
     }
   }, 120_000);
 });
@@ -149,7 +232,13 @@ describe('1,000+ keys across listing pages', () => {
     const ws = testWorkspace((w) => (w.migration.credentials = 'static'));
     const writer = createSideClient(ws, 'legacy', { env: {} });
     const objects = planObjects({ count: 1050, size: parseSizeSpec('100-2KiB'), oddKeys: false, seed: 'many', prefix });
-    await seedLegacy({ client: writer, codec: createCodec(ws.codec, [fernetKey()], __dirname), objects, seed: 'many', concurrency: 32 });
+    await seedLegacy({
+      client: writer,
+      codec: createCodec(ws.codec, [fernetKey()], __dirname),
+      objects,
+      seed: 'many',
+      concurrency: 32,
+    });
     writer.destroy();
     const dir = tmp();
     const { summary } = await migrateLib(testWorkspace(), dir, prefix, { concurrency: 32 });
@@ -166,7 +255,10 @@ describe('1,000+ keys across listing pages', () => {
 describe('what the app wrote, and what cannot be decrypted', () => {
   const prefix = `${uniqueKey('mig-keep')}/`;
   const fernet = fernetCodec();
-  const other = new FernetCodec([Buffer.alloc(32, 1).toString('base64url')], { storage: 'base64url-text', maxObjectBytes: MIB });
+  const other = new FernetCodec([Buffer.alloc(32, 1).toString('base64url')], {
+    storage: 'base64url-text',
+    maxObjectBytes: MIB,
+  });
   const appBytes = Buffer.from('the photo the app wrote after the cut-over');
   let outcome: Awaited<ReturnType<typeof migrateLib>>;
   let dir: string;
@@ -175,7 +267,12 @@ describe('what the app wrote, and what cannot be decrypted', () => {
     await putLegacy(`${prefix}rewritten.jpg`, fernet.encrypt(Buffer.from('old legacy bytes')));
     await putNewAsApp(`${prefix}rewritten.jpg`, appBytes);
     await putLegacy(`${prefix}good.jpg`, fernet.encrypt(Buffer.from('good')));
-    const tampered = Buffer.from(fernet.encrypt(Buffer.alloc(500, 3)).toString().replace(/^(.{40})(.)/, (_m, a, c) => a + (c === 'A' ? 'B' : 'A')));
+    const tampered = Buffer.from(
+      fernet
+        .encrypt(Buffer.alloc(500, 3))
+        .toString()
+        .replace(/^(.{40})(.)/, (_m, a, c) => a + (c === 'A' ? 'B' : 'A')),
+    );
     await putLegacy(`${prefix}bad/tampered.jpg`, tampered);
     await putLegacy(`${prefix}bad/wrong-key.jpg`, other.encrypt(Buffer.from('rotated away')));
     await putLegacy(`${prefix}bad/plain.jpg`, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]));
@@ -185,7 +282,7 @@ describe('what the app wrote, and what cannot be decrypted', () => {
     outcome = await migrateLib(testWorkspace(), dir, prefix);
   }, 60_000);
 
-  test("an object the app wrote to the new bucket before the migrator reached it is untouched and reported as kept", async () => {
+  test('an object the app wrote to the new bucket before the migrator reached it is untouched and reported as kept', async () => {
     expect((await getNew(`${prefix}rewritten.jpg`))!.body.equals(appBytes)).toBe(true);
     const row = csvRows(outcome.files.csv).find((r) => r[1].endsWith('rewritten.jpg'))!;
     expect(row.slice(3, 6)).toEqual(['succeeded', '', '412']);
@@ -225,7 +322,14 @@ describe('deletes by the app during the migration', () => {
     // What the store does on delete in dual-read: legacy first, then a tombstone in new (store/new-side.ts).
     const codec = hookedCodec(fernet, async (key) => {
       await legacyApp.send(new DeleteObjectCommand({ Bucket: rigState().buckets.legacy, Key: key }));
-      await primaryApp.send(new PutObjectCommand({ Bucket: rigState().buckets.primary, Key: key, Body: Buffer.alloc(0), Metadata: { [TOMBSTONE.metadataKey]: 'now' } }));
+      await primaryApp.send(
+        new PutObjectCommand({
+          Bucket: rigState().buckets.primary,
+          Key: key,
+          Body: Buffer.alloc(0),
+          Metadata: { [TOMBSTONE.metadataKey]: 'now' },
+        }),
+      );
     });
     const { summary } = await migrateLib(testWorkspace(), tmp(), prefix, { codec });
     expect(summary).toMatchObject({ complete: true, exitCode: 0 });
@@ -237,9 +341,11 @@ describe('deletes by the app during the migration', () => {
   test('a photo deleted while its copy is in flight stays deleted; one deleted before it was read is reported gone', async () => {
     const prefix = `${uniqueKey('mig-delete')}/`;
     const fernet = fernetCodec();
-    for (const k of ['a-racing.jpg', 'b-later.jpg', 'c-kept.jpg']) await putLegacy(`${prefix}${k}`, fernet.encrypt(Buffer.from(k)));
+    for (const k of ['a-racing.jpg', 'b-later.jpg', 'c-kept.jpg'])
+      await putLegacy(`${prefix}${k}`, fernet.encrypt(Buffer.from(k)));
     const legacyApp = s3As('legacyApp');
-    const del = (key: string) => legacyApp.send(new DeleteObjectCommand({ Bucket: rigState().buckets.legacy, Key: key }));
+    const del = (key: string) =>
+      legacyApp.send(new DeleteObjectCommand({ Bucket: rigState().buckets.legacy, Key: key }));
     // The app's delete (legacy first, then new) lands after the migrator read a-racing.jpg and before it writes it;
     // and b-later.jpg goes while a-racing.jpg is in flight, before the migrator reads it.
     const codec = hookedCodec(fernet, async (key) => {
@@ -253,7 +359,9 @@ describe('deletes by the app during the migration', () => {
     expect(summary.run.totals['deleted-during-copy'].count).toBe(1);
     expect(summary.run.totals.vanished.count).toBe(1);
     expect(await listKeys('primary', prefix)).toEqual([`${prefix}c-kept.jpg`]);
-    expect(fs.readFileSync(files.csv, 'utf8')).toContain('Deleted by the app during the copy; its tombstone refused the copy, or the copy was removed');
+    expect(fs.readFileSync(files.csv, 'utf8')).toContain(
+      'Deleted by the app during the copy; its tombstone refused the copy, or the copy was removed',
+    );
   });
 });
 
@@ -263,12 +371,25 @@ describe('the delete recheck lists around gaps', () => {
     const legacyApp = s3As('legacyApp');
     const names = Array.from({ length: 1003 }, (_, i) => `a${String(i).padStart(4, '0')}`);
     for (let i = 0; i < names.length; i += 50) {
-      await Promise.all(names.slice(i, i + 50).map((n) => legacyApp.send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: `${prefix}${n}`, Body: 'x' }))));
+      await Promise.all(
+        names
+          .slice(i, i + 50)
+          .map((n) =>
+            legacyApp.send(
+              new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: `${prefix}${n}`, Body: 'x' }),
+            ),
+          ),
+      );
     }
     await legacyApp.send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: `${prefix}b`, Body: 'x' }));
     const reader = createSideClient(testWorkspace(), 'legacy');
     try {
-      const gone = await missingFromLegacy({ client: reader.s3, bucket: reader.bucket }, prefix, [`${prefix}a0001`, `${prefix}a0500x`, `${prefix}b`, `${prefix}c`]);
+      const gone = await missingFromLegacy({ client: reader.s3, bucket: reader.bucket }, prefix, [
+        `${prefix}a0001`,
+        `${prefix}a0500x`,
+        `${prefix}b`,
+        `${prefix}c`,
+      ]);
       expect([...gone]).toEqual([`${prefix}a0500x`, `${prefix}c`]);
     } finally {
       reader.destroy();
@@ -284,13 +405,17 @@ describe('a CreateMultipartUpload retried after its answer was lost', () => {
     const bucket = rigState().buckets.primary;
     try {
       const from = new Date(Date.now() - 1000);
-      const lost = (await writer.s3.send(new CreateMultipartUploadCommand({ Bucket: writer.bucket, Key: key }))).UploadId!;
-      const ours = (await writer.s3.send(new CreateMultipartUploadCommand({ Bucket: writer.bucket, Key: key }))).UploadId!;
+      const lost = (await writer.s3.send(new CreateMultipartUploadCommand({ Bucket: writer.bucket, Key: key })))
+        .UploadId!;
+      const ours = (await writer.s3.send(new CreateMultipartUploadCommand({ Bucket: writer.bucket, Key: key })))
+        .UploadId!;
       const to = new Date(Date.now() + 1000);
       await new Promise((r) => setTimeout(r, 2500));
       const apps = (await app.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId!;
       expect(await abortLostTwins(writer.s3, writer.bucket, key, ours, { from, to }, 0)).toBe(1);
-      const left = (await app.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads?.map((u) => u.UploadId).sort();
+      const left = (await app.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads?.map(
+        (u) => u.UploadId,
+      ).sort();
       expect(left).toEqual([ours, apps].sort());
       expect(left).not.toContain(lost);
       await writer.s3.send(new AbortMultipartUploadCommand({ Bucket: writer.bucket, Key: key, UploadId: ours }));
@@ -309,7 +434,8 @@ describe('--dry-run', () => {
     const cwd = tmp();
     const wsDir = tmp();
     writeWorkspace(wsDir);
-    const res = await migrateCli(['--env', 'local', '--dry-run', '--prefix', prefix], { cwd, workspacesDir: wsDir }).done;
+    const res = await migrateCli(['--env', 'local', '--dry-run', '--prefix', prefix], { cwd, workspacesDir: wsDir })
+      .done;
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('2 legacy objects');
     expect(res.stdout).toContain('1 to copy');

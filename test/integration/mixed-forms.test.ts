@@ -32,18 +32,31 @@ describe('a bucket of text and raw Fernet tokens under rotated keys, made by Pyt
   let m: TestMigration;
   let logFile: string;
   const plain = new Map<string, Buffer>();
-  const put = (key: string, stored: Buffer) => m.legacy.s3.send(new PutObjectCommand({ Bucket: m.legacy.bucket, Key: key, Body: stored, ContentType: 'image/jpeg' }));
+  const put = (key: string, stored: Buffer) =>
+    m.legacy.s3.send(
+      new PutObjectCommand({ Bucket: m.legacy.bucket, Key: key, Body: stored, ContentType: 'image/jpeg' }),
+    );
 
   beforeAll(async () => {
     const dir = tmpDir();
     const fresh = await freshMigration('mixed', dir);
     expect(fresh.ws.codec).toMatchObject({ type: 'fernet', storage: 'auto' }); // the workspace's default
     m = { ...fresh, keys: [NEW, OLD], codec: createCodec(fresh.ws.codec, [NEW, OLD], path.dirname(fresh.ws.file)) };
-    for (const [name, size] of [['empty', 0], ['small', 1000], ['photo', 40_000]] as const) {
-      for (const [keyName, key] of [['old', OLD], ['new', NEW]] as const) {
+    for (const [name, size] of [
+      ['empty', 0],
+      ['small', 1000],
+      ['photo', 40_000],
+    ] as const) {
+      for (const [keyName, key] of [
+        ['old', OLD],
+        ['new', NEW],
+      ] as const) {
         const body = randomBytes(size);
         const text = legacyPython('fernet-encrypt', body, [key]);
-        for (const [form, stored] of [['text', text], ['raw', Buffer.from(text.toString(), 'base64url')]] as const) {
+        for (const [form, stored] of [
+          ['text', text],
+          ['raw', Buffer.from(text.toString(), 'base64url')],
+        ] as const) {
           const objectKey = `photos/${form}/${keyName}-key/${name}.jpg`;
           plain.set(objectKey, body);
           await put(objectKey, stored);
@@ -53,7 +66,10 @@ describe('a bucket of text and raw Fernet tokens under rotated keys, made by Pyt
     // A scan past the part size, raw, under the rotated key: multipart, each pass reads it twice to find its key.
     const scan = randomBytes(9 * MIB);
     plain.set('scans/raw/old-key/scan.tif', scan);
-    await put('scans/raw/old-key/scan.tif', Buffer.from(legacyPython('fernet-encrypt', scan, [OLD]).toString(), 'base64url'));
+    await put(
+      'scans/raw/old-key/scan.tif',
+      Buffer.from(legacyPython('fernet-encrypt', scan, [OLD]).toString(), 'base64url'),
+    );
     logFile = path.join(dir, 'photo-service.log');
     fs.writeFileSync(logFile, '');
   });
@@ -85,7 +101,9 @@ describe('a bucket of text and raw Fernet tokens under rotated keys, made by Pyt
     expect(result.run.totals.quarantined.count).toBe(0);
     expect(result.exitCode).toBe(0);
     for (const [key, body] of plain) {
-      const out = await collect((await m.primary.s3.send(new GetObjectCommand({ Bucket: m.primary.bucket, Key: key }))).Body as Readable);
+      const out = await collect(
+        (await m.primary.s3.send(new GetObjectCommand({ Bucket: m.primary.bucket, Key: key }))).Body as Readable,
+      );
       expect([key, out.data.equals(body)]).toEqual([key, true]);
     }
   });
@@ -107,13 +125,18 @@ describe('a bucket of text and raw Fernet tokens under rotated keys, made by Pyt
     await put('damaged/text-with-newline.jpg', Buffer.from(`${toBase64UrlPadded(raw)}\n`)); // not damage: read as Python reads it
     const result = await migrate(m, { relist: true });
     expect(result.run.processed).toMatchObject({ copied: 1, quarantined: 3 });
-    const checkpoint = Checkpoint.open(m.checkpointFile, { env: m.ws.env, legacyBucket: m.legacy.bucket, newBucket: m.primary.bucket, prefix: '' });
+    const checkpoint = Checkpoint.open(m.checkpointFile, {
+      env: m.ws.env,
+      legacyBucket: m.legacy.bucket,
+      newBucket: m.primary.bucket,
+      prefix: '',
+    });
     try {
-      expect(['damaged/raw-tampered.jpg', 'damaged/text-cut.jpg', 'damaged/not-fernet.jpg'].map((k) => checkpoint.get(k)?.errorCode)).toEqual([
-        'Codec.auth',
-        'Codec.truncated',
-        'Codec.format',
-      ]);
+      expect(
+        ['damaged/raw-tampered.jpg', 'damaged/text-cut.jpg', 'damaged/not-fernet.jpg'].map(
+          (k) => checkpoint.get(k)?.errorCode,
+        ),
+      ).toEqual(['Codec.auth', 'Codec.truncated', 'Codec.format']);
     } finally {
       checkpoint.close();
     }

@@ -65,7 +65,10 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (ms: number) => (Number.isNaN(ms) ? '-' : `${ms.toFixed(1)} ms`);
 /** A CLI's exit code, and its output only when it failed (so a failure shows why). */
-const outcome = (run: { code: number; stdout: string; stderr: string } | undefined) => ({ code: run?.code, output: run?.code === 0 ? '' : `${run?.stdout}\n${run?.stderr}` });
+const outcome = (run: { code: number; stdout: string; stderr: string } | undefined) => ({
+  code: run?.code,
+  output: run?.code === 0 ? '' : `${run?.stdout}\n${run?.stderr}`,
+});
 
 jest.setTimeout(540_000);
 
@@ -92,7 +95,13 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   const mig = m;
 
   // The legacy bucket, as the legacy app left it; a few photos are kept for the pinned cases.
-  const objects = planObjects({ count: PHOTOS, size: parseSizeSpec('1KiB-24KiB'), oddKeys: false, seed: SEED, prefix: 'chats/' });
+  const objects = planObjects({
+    count: PHOTOS,
+    size: parseSizeSpec('1KiB-24KiB'),
+    oddKeys: false,
+    seed: SEED,
+    prefix: 'chats/',
+  });
   const { entries } = await seedLegacy({ client: mig.legacy, codec: mig.codec, objects, seed: SEED, concurrency: 8 });
   const seeded = new Map<string, Expected>(entries.map((e) => [e.key, { sha256: e.sha256, size: e.size }]));
   const forCases = [...seeded.keys()].sort().slice(0, 18);
@@ -102,7 +111,12 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   fs.mkdirSync(wsDir);
   const { file: _file, ...wsJson } = mig.ws;
   fs.writeFileSync(path.join(wsDir, 'local.json'), JSON.stringify(wsJson, null, 2));
-  const cliEnv = { ...mig.env, BUCKETMOVE_WORKSPACES_DIR: wsDir, LEGACY_FERNET_KEYS: mig.keys[0], BUCKETMOVE_LOG_LEVEL: 'warn' };
+  const cliEnv = {
+    ...mig.env,
+    BUCKETMOVE_WORKSPACES_DIR: wsDir,
+    LEGACY_FERNET_KEYS: mig.keys[0],
+    BUCKETMOVE_LOG_LEVEL: 'warn',
+  };
   const checkpoint = path.join(dir, 'checkpoint.sqlite');
 
   // The fleet: each instance wired as an app is, from the environment; the tenants' admins reach these buckets.
@@ -114,7 +128,12 @@ test('a fleet of three switches mode one instance at a time through the whole ru
     const log = path.join(dir, `instance-${slot}-${logs.length}-${mode}.log`);
     logs.push(log);
     // Beating every 250 ms, so the audit's short window after the backfill is covered as a week of minute beats would be.
-    const env = storeEnv({ mode, fernetKeys: mig.keys, own: { primary: mig.primary.bucket, legacy: mig.legacy.bucket, keys: mig.env }, extra: { PHOTO_STORE_HEARTBEAT_MS: String(HEARTBEAT_MS) } });
+    const env = storeEnv({
+      mode,
+      fernetKeys: mig.keys,
+      own: { primary: mig.primary.bucket, legacy: mig.legacy.bucket, keys: mig.env },
+      extra: { PHOTO_STORE_HEARTBEAT_MS: String(HEARTBEAT_MS) },
+    });
     instances[slot] = await startPhotoService(env, log, { bundled: true });
     fleet.set(slot, instances[slot]!.url, mode);
   };
@@ -127,7 +146,19 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   };
 
   // The load, and the watcher that keeps reading every deleted photo.
-  const client = new LoadClient(front.url, SEED, planOps({ seed: SEED, legacy: seeded, reserved: new Set(forCases), newPrefix: 'chats/app/', maxOps: MAX_OPS, maxDeletes: MAX_DELETES }), seeded);
+  const client = new LoadClient(
+    front.url,
+    SEED,
+    planOps({
+      seed: SEED,
+      legacy: seeded,
+      reserved: new Set(forCases),
+      newPrefix: 'chats/app/',
+      maxOps: MAX_OPS,
+      maxDeletes: MAX_DELETES,
+    }),
+    seeded,
+  );
   const phases: Phase[] = [];
   const phase = (name: string) => {
     const now = performance.now();
@@ -185,15 +216,22 @@ test('a fleet of three switches mode one instance at a time through the whole ru
           // write through one, read through both
           write(k1, x).then(() => readBoth(k1)),
           // overwrite through the other
-          write(k2, x).then(() => write(k2, y)).then(() => readBoth(k2)),
+          write(k2, x)
+            .then(() => write(k2, y))
+            .then(() => readBoth(k2)),
           // a new version of a photo that was in legacy
           write(k3, y).then(() => readBoth(k3)),
           // delete through the other
-          write(k4, x).then(() => client.delete(k4, pinned(y))).then(() => readBoth(k4)),
+          write(k4, x)
+            .then(() => client.delete(k4, pinned(y)))
+            .then(() => readBoth(k4)),
           // delete a photo that was in legacy
           client.delete(k5, pinned(y)).then(() => readBoth(k5)),
           // delete through one, write again through the other
-          client.delete(k6, pinned(x)).then(() => write(k6, y)).then(() => readBoth(k6)),
+          client
+            .delete(k6, pinned(x))
+            .then(() => write(k6, y))
+            .then(() => readBoth(k6)),
         ];
       }),
     );
@@ -225,7 +263,26 @@ test('a fleet of three switches mode one instance at a time through the whole ru
     await sleep(4 * HEARTBEAT_MS);
     // The fleet's log lines in one file, as a log group gathers them (each instance wrote its own).
     fs.writeFileSync(fallbackLog, logs.map((l) => (fs.existsSync(l) ? fs.readFileSync(l, 'utf8') : '')).join(''));
-    const run = await runCliScript('audit', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, name), '--fallback-log', fallbackLog, '--since', since.toISOString(), '--until', until.toISOString(), '--max-gap', MAX_GAP], { cwd: dir, env: cliEnv, bundled: true });
+    const run = await runCliScript(
+      'audit',
+      [
+        '--env',
+        'local',
+        '--checkpoint',
+        checkpoint,
+        '--report',
+        path.join(dir, name),
+        '--fallback-log',
+        fallbackLog,
+        '--since',
+        since.toISOString(),
+        '--until',
+        until.toISOString(),
+        '--max-gap',
+        MAX_GAP,
+      ],
+      { cwd: dir, env: cliEnv, bundled: true },
+    );
     audits.push(run);
     return run;
   };
@@ -236,7 +293,11 @@ test('a fleet of three switches mode one instance at a time through the whole ru
     await roll('read-both-write-legacy', 'dual-read');
 
     phase('backfill (dual-read)');
-    migration = await runCliScript('migrate', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, 'migrate'), '--concurrency', '8'], { cwd: dir, env: cliEnv, bundled: true });
+    migration = await runCliScript(
+      'migrate',
+      ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(dir, 'migrate'), '--concurrency', '8'],
+      { cwd: dir, env: cliEnv, bundled: true },
+    );
     backfilledAt = performance.now();
     // From here no read may fall back: once the requests that started before the migrator's end have finished.
     await fleet.settled(backfilledAt);
@@ -251,7 +312,11 @@ test('a fleet of three switches mode one instance at a time through the whole ru
     // new-only leaves the legacy bucket alone: audit it as it stays, then the gate checks the audit against it.
     phase('audit and gate (new-only)');
     await audit('audit-for-teardown');
-    gate = await runCliScript('teardown', ['--env', 'local', '--dry-run', '--report', path.join(dir, 'audit-for-teardown.json'), '--min-window', '1s'], { cwd: dir, env: cliEnv, bundled: true });
+    gate = await runCliScript(
+      'teardown',
+      ['--env', 'local', '--dry-run', '--report', path.join(dir, 'audit-for-teardown.json'), '--min-window', '1s'],
+      { cwd: dir, env: cliEnv, bundled: true },
+    );
   } finally {
     finished = true;
     phases[phases.length - 1].end = performance.now();
@@ -265,8 +330,18 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   expect(outcome(migration)).toEqual({ code: 0, output: '' });
   expect(migration?.stdout).toMatch(/^migration of local complete: /);
   expect(audits.map((a) => ({ code: a.code, verdict: a.stdout.split('\n')[0] }))).toEqual([
-    { code: 0, verdict: expect.stringMatching(/^audit of local PASSED: .*, 0 fallback hits in .*, covered by [\d,]+ heartbeats from [3-9] processes, largest gap/) },
-    { code: 0, verdict: expect.stringMatching(/^audit of local PASSED: .*, 0 fallback hits in .*, covered by [\d,]+ heartbeats from [3-9] processes, largest gap/) },
+    {
+      code: 0,
+      verdict: expect.stringMatching(
+        /^audit of local PASSED: .*, 0 fallback hits in .*, covered by [\d,]+ heartbeats from [3-9] processes, largest gap/,
+      ),
+    },
+    {
+      code: 0,
+      verdict: expect.stringMatching(
+        /^audit of local PASSED: .*, 0 fallback hits in .*, covered by [\d,]+ heartbeats from [3-9] processes, largest gap/,
+      ),
+    },
   ]);
   expect(outcome(gate)).toEqual({ code: 0, output: '' });
   expect(gate?.stdout).toContain('dry run: the evidence passes.');
@@ -298,8 +373,12 @@ test('a fleet of three switches mode one instance at a time through the whole ru
       keys.slice(i, i + 16).map(async (key) => {
         const want = client.expected.get(key)!;
         const got = await inNew(key);
-        const ok = want === 'deleted' ? got === undefined || got === 'tombstone' : typeof got === 'object' && got.sha256 === want.sha256;
-        if (!ok) lost.push(`${key}: the new bucket holds ${JSON.stringify(got)}, the app's latest is ${JSON.stringify(want)}`);
+        const ok =
+          want === 'deleted'
+            ? got === undefined || got === 'tombstone'
+            : typeof got === 'object' && got.sha256 === want.sha256;
+        if (!ok)
+          lost.push(`${key}: the new bucket holds ${JSON.stringify(got)}, the app's latest is ${JSON.stringify(want)}`);
       }),
     );
   }
@@ -330,7 +409,10 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   const table = [
     '| phase | seconds | requests | reads (from legacy) | writes | deletes | p50 | p99 |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | ${r.seconds.toFixed(1)} | ${r.requests} | ${r.reads} (${r.fromLegacy}) | ${r.writes} | ${r.deletes} | ${fmt(r.p50)} | ${fmt(r.p99)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.seconds.toFixed(1)} | ${r.requests} | ${r.reads} (${r.fromLegacy}) | ${r.writes} | ${r.deletes} | ${fmt(r.p50)} | ${fmt(r.p99)} |`,
+    ),
   ];
   const total = `${client.requests} requests in all (${opsDone} load operations, ${watched} watcher reads of deleted photos, the pinned cases of 3 pairs, ${keys.length} final checks), ${client.failures.length + front.errors.length} failed, in ${((performance.now() - t0) / 1000).toFixed(0)} s`;
   console.log(`rolling deploy test\n${table.join('\n')}\n${total}`);

@@ -96,7 +96,12 @@ describe('seedLegacy', () => {
 describe('seedLegacy with the AES-256-GCM codec (object key as AAD)', () => {
   test("objects decrypt with our codec and with Python's AESGCM, bound to their key", async () => {
     const ws = testWorkspace((w) => {
-      w.codec = { type: 'aes-256-gcm', keys: { env: 'LEGACY_GCM_KEYS' }, aad: 'object-key', maxObjectBytes: 256 * 1024 * 1024 };
+      w.codec = {
+        type: 'aes-256-gcm',
+        keys: { env: 'LEGACY_GCM_KEYS' },
+        aad: 'object-key',
+        maxObjectBytes: 256 * 1024 * 1024,
+      };
     });
     const keys = [randomBytes(32).toString('base64')];
     const codec = createCodec(ws.codec, keys, path.dirname(ws.file));
@@ -129,7 +134,8 @@ function seedCli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
       process.execPath,
       ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'migrator/src/seed/cli.ts'), ...args],
       { cwd: REPO, env: { ...process.env, ...env }, timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -140,12 +146,33 @@ describe('npm run seed-legacy', () => {
   // A workspaces folder with the run's local workspace (the rig's names, or those of BUCKETMOVE_TEST_STATE's server).
   const { file: _file, ...json } = ws;
   fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify(json));
-  const env = { BUCKETMOVE_WORKSPACES_DIR: dir, LEGACY_FERNET_KEYS: generateFernetKey(), LEGACY_AWS_ACCESS_KEY_ID: '', LEGACY_AWS_SECRET_ACCESS_KEY: '' };
+  const env = {
+    BUCKETMOVE_WORKSPACES_DIR: dir,
+    LEGACY_FERNET_KEYS: generateFernetKey(),
+    LEGACY_AWS_ACCESS_KEY_ID: '',
+    LEGACY_AWS_SECRET_ACCESS_KEY: '',
+  };
 
   test('seeds, prints a summary, and writes a manifest whose objects decrypt', async () => {
     const manifestFile = path.join(dir, 'out', 'manifest.json');
     const prefix = `${uniqueKey('seed-cli')}/chats/`;
-    const run = await seedCli(['--env', 'local', '--count', '4', '--size', '64KiB', '--seed', 'cli', '--prefix', prefix, '--manifest', manifestFile], env);
+    const run = await seedCli(
+      [
+        '--env',
+        'local',
+        '--count',
+        '4',
+        '--size',
+        '64KiB',
+        '--seed',
+        'cli',
+        '--prefix',
+        prefix,
+        '--manifest',
+        manifestFile,
+      ],
+      env,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^seeded 4 objects into \S+ at http:\/\/\S+ \(fernet\): 256 KiB plaintext, /);
@@ -169,7 +196,10 @@ describe('npm run seed-legacy', () => {
   test.each([
     [['--env', 'local', '--count', '-1'], /^seed-legacy: --count must be a whole number >= 0 \(got -1\)\n$/],
     [['--env', 'local', '--count', '3', '--size', 'huge'], /^seed-legacy: --size "huge" is not a size: /],
-    [['--env', 'local', '--count', '3', '--concurrency', '0'], /^seed-legacy: --concurrency must be a whole number from 1 to 256 \(got 0\)\n$/],
+    [
+      ['--env', 'local', '--count', '3', '--concurrency', '0'],
+      /^seed-legacy: --concurrency must be a whole number from 1 to 256 \(got 0\)\n$/,
+    ],
     [['--env', 'local', '--count', '3', '--colour', 'red'], /^seed-legacy: Unknown argument: colour; see --help\n$/],
     [['--env', 'nowhere', '--count', '3'], /^seed-legacy: unknown env "nowhere": /],
     [['--count', '3'], /^seed-legacy: Missing required argument: env; see --help\n$/],
@@ -184,6 +214,8 @@ describe('npm run seed-legacy', () => {
   test('missing codec keys: one line naming the variable', async () => {
     const run = await seedCli(['--env', 'local', '--count', '1'], { ...env, LEGACY_FERNET_KEYS: '' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('seed-legacy: codec.keys: environment variable LEGACY_FERNET_KEYS is not set; export it with the legacy codec key(s), newest first, comma-separated\n');
+    expect(run.stderr).toBe(
+      'seed-legacy: codec.keys: environment variable LEGACY_FERNET_KEYS is not set; export it with the legacy codec key(s), newest first, comma-separated\n',
+    );
   });
 });

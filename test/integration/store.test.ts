@@ -8,7 +8,13 @@ import { spawnSync } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Readable } from 'stream';
 import { ConfigError } from '../../workspaces/errors';
 import { createCodec } from '../../migrator/src/codec';
@@ -16,7 +22,13 @@ import { generateFernetKey } from '../../migrator/src/codec/fernet';
 import { createLogger } from '../../migrator/src/log';
 import { TOMBSTONE } from '../../workspaces/object-markers';
 import { isTombstone, PROVENANCE, readProvenance } from '../../migrator/src/objects/provenance';
-import { createStoreFromEnv, storeConfigFromEnv, StoreError, type PhotoStore, type StoreMode } from '../../migrator/src/store';
+import {
+  createStoreFromEnv,
+  storeConfigFromEnv,
+  StoreError,
+  type PhotoStore,
+  type StoreMode,
+} from '../../migrator/src/store';
 import { countFallbackHitsInFile, FALLBACK_HIT_EVENT, HEARTBEAT_EVENT } from '../../migrator/src/store/fallback-events';
 import { collect, collectFailure } from '../helpers/streams';
 import { tmpDirPerFile } from '../helpers/tmp';
@@ -28,7 +40,11 @@ const state = rigState();
 const tmpDir = tmpDirPerFile('bm-store-');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const fernetKeys = [generateFernetKey()];
-const codec = createCodec({ type: 'fernet', keys: { env: 'LEGACY_FERNET_KEYS' }, storage: 'base64url-text', maxObjectBytes: 256 * 1024 * 1024 }, fernetKeys, REPO);
+const codec = createCodec(
+  { type: 'fernet', keys: { env: 'LEGACY_FERNET_KEYS' }, storage: 'base64url-text', maxObjectBytes: 256 * 1024 * 1024 },
+  fernetKeys,
+  REPO,
+);
 
 const legacyApp = s3As('legacyApp');
 const primaryApp = s3As('primaryApp');
@@ -42,11 +58,21 @@ const photo = (n = 2048) => {
 
 /** Writes a photo to the legacy bucket as the legacy app did: encrypted, with its content type and metadata. */
 async function putLegacy(key: string, plain: Buffer, stored = codec.encrypt(plain, { key })): Promise<void> {
-  await legacyApp.send(new PutObjectCommand({ Bucket: state.buckets.legacy, Key: key, Body: stored, ContentType: 'image/jpeg', Metadata: { 'uploaded-by': 'user-7' } }));
+  await legacyApp.send(
+    new PutObjectCommand({
+      Bucket: state.buckets.legacy,
+      Key: key,
+      Body: stored,
+      ContentType: 'image/jpeg',
+      Metadata: { 'uploaded-by': 'user-7' },
+    }),
+  );
 }
 
 async function putNew(key: string, plain: Buffer): Promise<void> {
-  await primaryApp.send(new PutObjectCommand({ Bucket: state.buckets.primary, Key: key, Body: plain, ContentType: 'image/png' }));
+  await primaryApp.send(
+    new PutObjectCommand({ Bucket: state.buckets.primary, Key: key, Body: plain, ContentType: 'image/png' }),
+  );
 }
 
 async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
@@ -72,7 +98,10 @@ afterAll(async () => {
 });
 
 /** A store from the environment an app would have, logging to a file of its own. */
-async function makeStore(mode: StoreMode, o: { endpoint?: string; extra?: NodeJS.ProcessEnv; bufferBytes?: number } = {}) {
+async function makeStore(
+  mode: StoreMode,
+  o: { endpoint?: string; extra?: NodeJS.ProcessEnv; bufferBytes?: number } = {},
+) {
   const logFile = path.join(tmpDir(), 'store.log');
   const store = await createStoreFromEnv(storeEnv({ mode, fernetKeys, endpoint: o.endpoint, extra: o.extra }), {
     logger: createLogger({ name: 'photo-store', destination: logFile }),
@@ -80,7 +109,13 @@ async function makeStore(mode: StoreMode, o: { endpoint?: string; extra?: NodeJS
   });
   stores.push(store);
   // The lines a read or a write logged: the heartbeat (a line a minute, tested in test/store/heartbeat.test.ts) left out.
-  const lines = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && !l.includes(`"${HEARTBEAT_EVENT}"`)) : []);
+  const lines = () =>
+    fs.existsSync(logFile)
+      ? fs
+          .readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l && !l.includes(`"${HEARTBEAT_EVENT}"`))
+      : [];
   return { store, logFile, lines };
 }
 
@@ -99,14 +134,23 @@ describe('dual-read', () => {
     expect(got?.metadata).toEqual({ 'uploaded-by': 'user-7' });
     expect(sha256(await bytesOf(got))).toBe(sha256(plain));
 
-    const hits = lines().map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === FALLBACK_HIT_EVENT);
-    expect(hits).toEqual([expect.objectContaining({ event: 'store.fallback_hit', key, op: 'get', mode: 'dual-read', level: 'info' })]);
+    const hits = lines()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.event === FALLBACK_HIT_EVENT);
+    expect(hits).toEqual([
+      expect.objectContaining({ event: 'store.fallback_hit', key, op: 'get', mode: 'dual-read', level: 'info' }),
+    ]);
     expect(typeof hits[0].time).toBe('string');
     const counted = await countFallbackHitsInFile(logFile, { since: new Date(Date.now() - 60_000) });
     expect(counted).toMatchObject({ hits: 1, distinctKeys: 1, sampleKeys: [key], untimed: 0 });
     expect(await countFallbackHitsInFile(logFile, { since: new Date(Date.now() + 60_000) })).toMatchObject({ hits: 0 });
 
-    expect(store.counts()).toMatchObject({ reads: { new: 0, legacy: 1 }, fallbackHits: 1, fallbackMisses: 0, errors: { new: 0, legacy: 0 } });
+    expect(store.counts()).toMatchObject({
+      reads: { new: 0, legacy: 1 },
+      fallbackHits: 1,
+      fallbackMisses: 0,
+      errors: { new: 0, legacy: 0 },
+    });
     // A HEAD falls back too (and is a hit of its own); Fernet cannot know the plaintext size without decrypting.
     const head = await store.head(key);
     expect(head).toMatchObject({ source: 'legacy', contentType: 'image/jpeg' });
@@ -137,7 +181,12 @@ describe('dual-read', () => {
     expect(await store.get(key)).toBeUndefined();
     expect(await store.head(key)).toBeUndefined();
     expect(await store.exists(key)).toBe(false);
-    expect(store.counts()).toMatchObject({ fallbackHits: 0, fallbackMisses: 3, notFound: 3, reads: { new: 0, legacy: 0 } });
+    expect(store.counts()).toMatchObject({
+      fallbackHits: 0,
+      fallbackMisses: 3,
+      notFound: 3,
+      reads: { new: 0, legacy: 0 },
+    });
     expect(lines()).toEqual([]);
   });
 
@@ -153,29 +202,51 @@ describe('dual-read', () => {
     });
 
     const onNewGet = (action: Parameters<S3Proxy['setRule']>[0]) => (r: ProxiedRequest) =>
-      r.bucket === state.buckets.primary && r.key && (r.method === 'GET' || r.method === 'HEAD') ? action?.(r) : undefined;
+      r.bucket === state.buckets.primary && r.key && (r.method === 'GET' || r.method === 'HEAD')
+        ? action?.(r)
+        : undefined;
 
     // Four values per row: jest takes a test function with more parameters than the row has for a done-callback test.
     const cases: Array<[string, Parameters<S3Proxy['setRule']>[0], string, NodeJS.ProcessEnv]> = [
       ['403 AccessDenied', () => ({ kind: 'respond', status: 403, code: 'AccessDenied' }), 'denied', {}],
       ['500 InternalError', () => ({ kind: 'respond', status: 500, code: 'InternalError' }), 'unavailable', {}],
-      ['503 SlowDown (after the retries)', () => ({ kind: 'respond', status: 503, code: 'SlowDown' }), 'unavailable', { PHOTO_STORE_MAX_ATTEMPTS: '2' }],
-      ['a timeout', () => ({ kind: 'delay', ms: 3000 }), 'unavailable', { PHOTO_STORE_TIMEOUT_MS: '300', PHOTO_STORE_MAX_ATTEMPTS: '1' }],
+      [
+        '503 SlowDown (after the retries)',
+        () => ({ kind: 'respond', status: 503, code: 'SlowDown' }),
+        'unavailable',
+        { PHOTO_STORE_MAX_ATTEMPTS: '2' },
+      ],
+      [
+        'a timeout',
+        () => ({ kind: 'delay', ms: 3000 }),
+        'unavailable',
+        { PHOTO_STORE_TIMEOUT_MS: '300', PHOTO_STORE_MAX_ATTEMPTS: '1' },
+      ],
       ['a dropped connection', () => ({ kind: 'drop' }), 'unavailable', { PHOTO_STORE_MAX_ATTEMPTS: '1' }],
     ];
     test.each(cases)('%s on the new bucket', async (_name, rule, kind, extra) => {
-      const { store, lines } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_MAX_ATTEMPTS: '1', ...extra } });
+      const { store, lines } = await makeStore('dual-read', {
+        endpoint: proxy.url,
+        extra: { PHOTO_STORE_MAX_ATTEMPTS: '1', ...extra },
+      });
       const key = uniqueKey('store/new-fails');
       await putLegacy(key, photo());
       proxy.setRule(onNewGet(rule));
       for (const op of [() => store.get(key), () => store.head(key)]) {
-        const err = await op().then(() => undefined, (e: unknown) => e);
+        const err = await op().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(StoreError);
         expect(err).toMatchObject({ kind, side: 'new' });
         expect((err as Error).message).not.toMatch(/\n/);
       }
       expect(legacyRequests(proxy)).toEqual([]);
-      expect(store.counts()).toMatchObject({ fallbackHits: 0, errors: { new: 2, legacy: 0 }, reads: { new: 0, legacy: 0 } });
+      expect(store.counts()).toMatchObject({
+        fallbackHits: 0,
+        errors: { new: 2, legacy: 0 },
+        reads: { new: 0, legacy: 0 },
+      });
       expect(lines()).toEqual([]);
       if (extra.PHOTO_STORE_MAX_ATTEMPTS === '2') {
         expect(proxy.seen.filter((r) => r.bucket === state.buckets.primary && r.method === 'GET')).toHaveLength(2); // the SDK retried
@@ -183,7 +254,10 @@ describe('dual-read', () => {
     });
 
     test('wrong keys for the new side: RGW itself answers 403, and legacy is not asked', async () => {
-      const { store } = await makeStore('dual-read', { endpoint: proxy.url, extra: { AWS_SECRET_ACCESS_KEY: 'not-the-secret' } });
+      const { store } = await makeStore('dual-read', {
+        endpoint: proxy.url,
+        extra: { AWS_SECRET_ACCESS_KEY: 'not-the-secret' },
+      });
       const key = uniqueKey('store/wrong-keys');
       await putLegacy(key, photo());
       await expect(store.get(key)).rejects.toMatchObject({ kind: 'denied', side: 'new', httpStatus: 403 });
@@ -191,7 +265,10 @@ describe('dual-read', () => {
     });
 
     test('a missing new bucket (NoSuchBucket) is an error, not a fallback', async () => {
-      const { store } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_BUCKET: 'no-such-bucket-here' } });
+      const { store } = await makeStore('dual-read', {
+        endpoint: proxy.url,
+        extra: { PHOTO_STORE_BUCKET: 'no-such-bucket-here' },
+      });
       const key = uniqueKey('store/no-bucket');
       await putLegacy(key, photo());
       await expect(store.get(key)).rejects.toMatchObject({ kind: 'no-bucket', side: 'new', code: 'NoSuchBucket' });
@@ -203,7 +280,11 @@ describe('dual-read', () => {
       const { store } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_MAX_ATTEMPTS: '1' } });
       const key = uniqueKey('store/legacy-fails');
       await putLegacy(key, photo());
-      proxy.setRule((r) => (r.bucket === state.buckets.legacy && r.method === 'GET' ? { kind: 'respond', status: 503, code: 'ServiceUnavailable' } : undefined));
+      proxy.setRule((r) =>
+        r.bucket === state.buckets.legacy && r.method === 'GET'
+          ? { kind: 'respond', status: 503, code: 'ServiceUnavailable' }
+          : undefined,
+      );
       await expect(store.get(key)).rejects.toMatchObject({ kind: 'unavailable', side: 'legacy' });
       expect(store.counts()).toMatchObject({ errors: { new: 0, legacy: 1 } });
     });
@@ -214,13 +295,18 @@ describe('dual-read', () => {
     const { store } = await makeStore('dual-read', { endpoint: proxy.url });
     const key = uniqueKey('store/put');
     const plain = photo(4096);
-    const out = await store.put(key, plain, { contentType: 'image/webp', metadata: { 'chat-id': '42', [PROVENANCE.sourceEtag]: 'forged' } });
+    const out = await store.put(key, plain, {
+      contentType: 'image/webp',
+      metadata: { 'chat-id': '42', [PROVENANCE.sourceEtag]: 'forged' },
+    });
     expect(out.size).toBe(plain.length);
     expect(out.etag).toMatch(/^"[0-9a-f]{32}"$/);
     await proxy.close();
     // RGW 16 accepts SSE-S3 without applying or echoing it (migrator/rig/README.md): check what was asked.
     const sent = proxy.seen.filter((r) => r.method === 'PUT');
-    expect(sent.map((r) => [r.bucket, r.key, r.headers['x-amz-server-side-encryption']])).toEqual([[state.buckets.primary, key, 'AES256']]);
+    expect(sent.map((r) => [r.bucket, r.key, r.headers['x-amz-server-side-encryption']])).toEqual([
+      [state.buckets.primary, key, 'AES256'],
+    ]);
     const head = await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }));
     expect(head.ContentType).toBe('image/webp');
     expect(head.Metadata).toEqual({ 'chat-id': '42' });
@@ -233,7 +319,9 @@ describe('dual-read', () => {
   test('put with SSE-KMS asks S3 for the configured key', async () => {
     const kmsKey = state.kms?.keyId;
     expect(kmsKey).toBeDefined();
-    const { store } = await makeStore('dual-read', { extra: { PHOTO_STORE_ENCRYPTION: 'SSE-KMS', PHOTO_STORE_KMS_KEY_ARN: kmsKey } });
+    const { store } = await makeStore('dual-read', {
+      extra: { PHOTO_STORE_ENCRYPTION: 'SSE-KMS', PHOTO_STORE_KMS_KEY_ARN: kmsKey },
+    });
     const key = uniqueKey('store/put-kms');
     await store.put(key, photo(), { contentType: 'image/jpeg' });
     const head = await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }));
@@ -255,7 +343,9 @@ describe('dual-read', () => {
       await putNew(key, photo());
       proxy.seen.length = 0;
       await store.delete(key);
-      expect(proxy.seen.filter((r) => r.method === 'DELETE' || r.method === 'PUT').map((r) => [r.method, r.bucket, r.key])).toEqual([
+      expect(
+        proxy.seen.filter((r) => r.method === 'DELETE' || r.method === 'PUT').map((r) => [r.method, r.bucket, r.key]),
+      ).toEqual([
         ['DELETE', state.buckets.legacy, key],
         ['PUT', state.buckets.primary, key],
       ]);
@@ -272,7 +362,10 @@ describe('dual-read', () => {
       // An in-flight copy (If-None-Match) is refused by the tombstone.
       const copy = await primaryApp
         .send(new PutObjectCommand({ Bucket: state.buckets.primary, Key: key, Body: 'late copy', IfNoneMatch: '*' }))
-        .then(() => 200, (err) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode);
+        .then(
+          () => 200,
+          (err) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
+        );
       expect(copy).toBe(412);
       await expect(store.delete(key)).resolves.toBeUndefined(); // deleting again is fine
       expect(store.counts().deletes).toBe(2);
@@ -284,7 +377,11 @@ describe('dual-read', () => {
       await putNew(key, photo());
       await (await makeStore('new-only')).store.delete(key);
       expect(await exists(legacyApp, state.buckets.legacy, key)).toBe(true); // new-only never touches legacy
-      expect(isTombstone((await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }))).Metadata)).toBe(true);
+      expect(
+        isTombstone(
+          (await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }))).Metadata,
+        ),
+      ).toBe(true);
       // A dual-read instance of the same fleet reads the tombstone as "deleted" and does not fall back to legacy.
       const dual = (await makeStore('dual-read')).store;
       expect(await dual.get(key)).toBeUndefined();
@@ -300,7 +397,11 @@ describe('dual-read', () => {
       const key = uniqueKey('store/delete-fails');
       await putLegacy(key, photo());
       await putNew(key, photo());
-      proxy.setRule((r) => (r.method === 'DELETE' && r.bucket === state.buckets.legacy ? { kind: 'respond', status: 503, code: 'ServiceUnavailable' } : undefined));
+      proxy.setRule((r) =>
+        r.method === 'DELETE' && r.bucket === state.buckets.legacy
+          ? { kind: 'respond', status: 503, code: 'ServiceUnavailable' }
+          : undefined,
+      );
       try {
         await expect(store.delete(key)).rejects.toMatchObject({ kind: 'unavailable', side: 'legacy' });
       } finally {
@@ -319,7 +420,11 @@ describe('dual-read', () => {
     token[at] = token[at] === 0x41 ? 0x42 : 0x41; // another base64url character: the HMAC no longer matches
     await putLegacy(tampered, Buffer.alloc(0), token);
     const otherKey = uniqueKey('store/wrong-key');
-    const other = createCodec({ type: 'fernet', keys: { env: 'X' }, storage: 'base64url-text', maxObjectBytes: 1 << 20 }, [generateFernetKey()], REPO);
+    const other = createCodec(
+      { type: 'fernet', keys: { env: 'X' }, storage: 'base64url-text', maxObjectBytes: 1 << 20 },
+      [generateFernetKey()],
+      REPO,
+    );
     await putLegacy(otherKey, Buffer.alloc(0), other.encrypt(photo(), { key: otherKey }));
     for (const key of [tampered, otherKey]) {
       await expect(store.get(key)).rejects.toMatchObject({ kind: 'corrupt', side: 'legacy', code: 'Codec.auth' });
@@ -332,7 +437,14 @@ describe('dual-read', () => {
   test('a zero-byte folder marker is served (and copied) as the empty object it is, as the migrator copies it', async () => {
     const { store } = await makeStore('dual-read', { extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } });
     const key = `${uniqueKey('store/marker')}/folder/`;
-    await legacyApp.send(new PutObjectCommand({ Bucket: state.buckets.legacy, Key: key, Body: Buffer.alloc(0), ContentType: 'application/x-directory' }));
+    await legacyApp.send(
+      new PutObjectCommand({
+        Bucket: state.buckets.legacy,
+        Key: key,
+        Body: Buffer.alloc(0),
+        ContentType: 'application/x-directory',
+      }),
+    );
     const got = await store.get(key);
     expect(got).toMatchObject({ source: 'legacy', contentLength: 0, contentType: 'application/x-directory' });
     expect((await bytesOf(got)).length).toBe(0);
@@ -373,7 +485,10 @@ describe('copy-on-miss', () => {
   beforeEach(() => proxy.setRule(undefined));
 
   test('copies what it fell back to with If-None-Match and the provenance the migrator writes', async () => {
-    const { store } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } });
+    const { store } = await makeStore('dual-read', {
+      endpoint: proxy.url,
+      extra: { PHOTO_STORE_COPY_ON_MISS: 'true' },
+    });
     const key = uniqueKey('store/copy');
     const plain = photo(7000);
     await putLegacy(key, plain);
@@ -401,13 +516,20 @@ describe('copy-on-miss', () => {
   });
 
   test("never overwrites the app's write: a 412 leaves it as it is", async () => {
-    const { store } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } });
+    const { store } = await makeStore('dual-read', {
+      endpoint: proxy.url,
+      extra: { PHOTO_STORE_COPY_ON_MISS: 'true' },
+    });
     const key = uniqueKey('store/copy-412');
     const appBytes = photo(1500);
     await putLegacy(key, photo(900));
     await putNew(key, appBytes);
     // The app's write lands between the read's 404 on new and the copy: replay that by answering the GET with 404.
-    proxy.setRule((r) => (r.bucket === state.buckets.primary && r.method === 'GET' && r.key === key ? { kind: 'respond', status: 404, code: 'NoSuchKey' } : undefined));
+    proxy.setRule((r) =>
+      r.bucket === state.buckets.primary && r.method === 'GET' && r.key === key
+        ? { kind: 'respond', status: 404, code: 'NoSuchKey' }
+        : undefined,
+    );
     expect((await store.get(key))?.source).toBe('legacy');
     await store.drain();
     proxy.setRule(undefined);
@@ -418,7 +540,10 @@ describe('copy-on-miss', () => {
   });
 
   test('a delete that races the copy wins: its tombstone refuses the copy, and the photo stays deleted throughout', async () => {
-    const { store } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } });
+    const { store } = await makeStore('dual-read', {
+      endpoint: proxy.url,
+      extra: { PHOTO_STORE_COPY_ON_MISS: 'true' },
+    });
     const deleter = (await makeStore('dual-read')).store; // another instance of the app
     const key = uniqueKey('store/copy-race');
     await putLegacy(key, photo());
@@ -440,27 +565,42 @@ describe('copy-on-miss', () => {
     release();
     await store.drain();
     expect(store.counts().copies).toMatchObject({ written: 0, existed: 1, undone: 0 });
-    expect(isTombstone((await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }))).Metadata)).toBe(true);
+    expect(
+      isTombstone((await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: key }))).Metadata),
+    ).toBe(true);
     expect(await exists(legacyApp, state.buckets.legacy, key)).toBe(false);
     expect(await store.get(key)).toBeUndefined();
   });
 
   test('a copy that fails is logged and counted; the read it came from was served all the same', async () => {
-    const { store, lines } = await makeStore('dual-read', { endpoint: proxy.url, extra: { PHOTO_STORE_COPY_ON_MISS: 'true', PHOTO_STORE_MAX_ATTEMPTS: '1' } });
+    const { store, lines } = await makeStore('dual-read', {
+      endpoint: proxy.url,
+      extra: { PHOTO_STORE_COPY_ON_MISS: 'true', PHOTO_STORE_MAX_ATTEMPTS: '1' },
+    });
     const key = uniqueKey('store/copy-fails');
     const plain = photo();
     await putLegacy(key, plain);
-    proxy.setRule((r) => (r.method === 'PUT' && r.bucket === state.buckets.primary && r.key === key ? { kind: 'respond', status: 500, code: 'InternalError' } : undefined));
+    proxy.setRule((r) =>
+      r.method === 'PUT' && r.bucket === state.buckets.primary && r.key === key
+        ? { kind: 'respond', status: 500, code: 'InternalError' }
+        : undefined,
+    );
     expect(sha256(await bytesOf(await store.get(key)))).toBe(sha256(plain));
     await store.drain();
     expect(store.counts().copies).toMatchObject({ written: 0, failed: 1 });
-    const failed = lines().map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'store.copy_failed');
-    expect(failed).toEqual([expect.objectContaining({ key, kind: 'unavailable', code: 'InternalError', status: 500, level: 'warn' })]);
+    const failed = lines()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.event === 'store.copy_failed');
+    expect(failed).toEqual([
+      expect.objectContaining({ key, kind: 'unavailable', code: 'InternalError', status: 500, level: 'warn' }),
+    ]);
     expect(await exists(primaryApp, state.buckets.primary, key)).toBe(false);
   });
 
   test('is refused outside dual-read', () => {
-    expect(() => storeConfigFromEnv(storeEnv({ mode: 'new-only', extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } }))).toThrow(/only in dual-read/);
+    expect(() =>
+      storeConfigFromEnv(storeEnv({ mode: 'new-only', extra: { PHOTO_STORE_COPY_ON_MISS: 'true' } })),
+    ).toThrow(/only in dual-read/);
   });
 });
 
@@ -494,13 +634,19 @@ describe('modes', () => {
     await putLegacy(seeded, plain);
     const got = await store.get(seeded);
     expect([got?.source, sha256(await bytesOf(got))]).toEqual(['legacy', sha256(plain)]);
-    expect(lines().map((l) => JSON.parse(l) as { event: string; mode: string })).toEqual([expect.objectContaining({ event: FALLBACK_HIT_EVENT, mode: 'read-both-write-legacy' })]);
+    expect(lines().map((l) => JSON.parse(l) as { event: string; mode: string })).toEqual([
+      expect.objectContaining({ event: FALLBACK_HIT_EVENT, mode: 'read-both-write-legacy' }),
+    ]);
 
     // A new photo: legacy only, encrypted as the legacy app did, so legacy-only instances still running serve it.
     const fresh = uniqueKey('store/rbwl-new');
     const v1 = photo(1200);
     await store.put(fresh, v1, { contentType: 'image/jpeg' });
-    const stored = Buffer.from(await (await legacyApp.send(new GetObjectCommand({ Bucket: state.buckets.legacy, Key: fresh }))).Body!.transformToByteArray());
+    const stored = Buffer.from(
+      await (
+        await legacyApp.send(new GetObjectCommand({ Bucket: state.buckets.legacy, Key: fresh }))
+      ).Body!.transformToByteArray(),
+    );
     expect(sha256((await collect(codec.decrypt(Readable.from([stored]), { key: fresh }))).data)).toBe(sha256(v1));
     expect(await exists(primaryApp, state.buckets.primary, fresh)).toBe(false);
 
@@ -517,8 +663,15 @@ describe('modes', () => {
     // Deletes: legacy, and a tombstone over the photo in new; a key new does not hold gets no tombstone.
     await store.delete(dual);
     await store.delete(fresh);
-    expect([await exists(legacyApp, state.buckets.legacy, dual), await exists(legacyApp, state.buckets.legacy, fresh)]).toEqual([false, false]);
-    expect(isTombstone((await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: dual }))).Metadata)).toBe(true);
+    expect([
+      await exists(legacyApp, state.buckets.legacy, dual),
+      await exists(legacyApp, state.buckets.legacy, fresh),
+    ]).toEqual([false, false]);
+    expect(
+      isTombstone(
+        (await primaryApp.send(new HeadObjectCommand({ Bucket: state.buckets.primary, Key: dual }))).Metadata,
+      ),
+    ).toBe(true);
     expect(await exists(primaryApp, state.buckets.primary, fresh)).toBe(false);
     expect([await store.get(dual), await store.get(fresh)]).toEqual([undefined, undefined]);
   });
@@ -558,9 +711,16 @@ describe('modes', () => {
       })().catch((e) => { process.stderr.write(String(e && e.message)); process.exit(1); });`;
     const run = (mode: 'new-only' | 'dual-read') => {
       const env = storeEnv({ mode, fernetKeys });
-      const res = spawnSync(process.execPath, ['-r', 'ts-node/register', '-e', script], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+      const res = spawnSync(process.execPath, ['-r', 'ts-node/register', '-e', script], {
+        cwd: REPO,
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+      });
       // stderr is the store's default log: its heartbeats only, the last one written by close().
-      const logged = res.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event?: string; final?: boolean; mode?: string });
+      const logged = res.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event?: string; final?: boolean; mode?: string });
       expect(logged.map((r) => r.event).every((e) => e === HEARTBEAT_EVENT)).toBe(true);
       expect(logged[logged.length - 1]).toMatchObject({ final: true, mode });
       expect(res.status).toBe(0);
@@ -569,10 +729,22 @@ describe('modes', () => {
     const newOnly = run('new-only');
     expect(newOnly.source).toBe('new');
     expect(newOnly.loaded).toContain(path.join('migrator', 'src', 'store', 'store.ts'));
-    expect(newOnly.loaded.filter((f) => f.includes(path.join('migrator', 'src', 'codec')) || f.endsWith('legacy-side.ts') || f.endsWith('copy-on-miss.ts'))).toEqual([]);
+    expect(
+      newOnly.loaded.filter(
+        (f) =>
+          f.includes(path.join('migrator', 'src', 'codec')) ||
+          f.endsWith('legacy-side.ts') ||
+          f.endsWith('copy-on-miss.ts'),
+      ),
+    ).toEqual([]);
     // The same probe in dual-read does load them: the probe can see a loaded codec.
     const dual = run('dual-read');
-    expect(dual.loaded).toEqual(expect.arrayContaining([path.join('migrator', 'src', 'codec', 'fernet.ts'), path.join('migrator', 'src', 'store', 'legacy-side.ts')]));
+    expect(dual.loaded).toEqual(
+      expect.arrayContaining([
+        path.join('migrator', 'src', 'codec', 'fernet.ts'),
+        path.join('migrator', 'src', 'store', 'legacy-side.ts'),
+      ]),
+    );
   });
 });
 
@@ -580,14 +752,38 @@ describe('bad configuration and keys', () => {
   const base = () => storeEnv({ mode: 'dual-read', fernetKeys });
 
   test.each([
-    ['PHOTO_STORE_MODE=unset', { PHOTO_STORE_MODE: undefined }, /^PHOTO_STORE_MODE is not set: set it to one of legacy-only, read-both-write-legacy, dual-read, new-only$/],
-    ['PHOTO_STORE_MODE=both', { PHOTO_STORE_MODE: 'both' }, /^PHOTO_STORE_MODE must be one of legacy-only, read-both-write-legacy, dual-read, new-only \(got "both"\)$/],
+    [
+      'PHOTO_STORE_MODE=unset',
+      { PHOTO_STORE_MODE: undefined },
+      /^PHOTO_STORE_MODE is not set: set it to one of legacy-only, read-both-write-legacy, dual-read, new-only$/,
+    ],
+    [
+      'PHOTO_STORE_MODE=both',
+      { PHOTO_STORE_MODE: 'both' },
+      /^PHOTO_STORE_MODE must be one of legacy-only, read-both-write-legacy, dual-read, new-only \(got "both"\)$/,
+    ],
     ['PHOTO_STORE_BUCKET=', { PHOTO_STORE_BUCKET: '' }, /^PHOTO_STORE_BUCKET is not set/],
-    ['PHOTO_STORE_LEGACY_BUCKET=unset', { PHOTO_STORE_LEGACY_BUCKET: undefined }, /^PHOTO_STORE_LEGACY_BUCKET is not set/],
+    [
+      'PHOTO_STORE_LEGACY_BUCKET=unset',
+      { PHOTO_STORE_LEGACY_BUCKET: undefined },
+      /^PHOTO_STORE_LEGACY_BUCKET is not set/,
+    ],
     ['AWS_REGION=moon-1', { AWS_REGION: 'moon-1' }, /^AWS_REGION must be an AWS region/],
-    ['PHOTO_STORE_ENDPOINT=ftp://x', { PHOTO_STORE_ENDPOINT: 'ftp://x' }, /^PHOTO_STORE_ENDPOINT must be an http\(s\) URL/],
-    ['LEGACY_AWS_SECRET_ACCESS_KEY=unset', { LEGACY_AWS_SECRET_ACCESS_KEY: undefined }, /^missing LEGACY_AWS_SECRET_ACCESS_KEY: set the legacy bucket's access key/],
-    ['AWS_ACCESS_KEY_ID=unset, AWS_SECRET_ACCESS_KEY=unset', { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }, /^missing AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/],
+    [
+      'PHOTO_STORE_ENDPOINT=ftp://x',
+      { PHOTO_STORE_ENDPOINT: 'ftp://x' },
+      /^PHOTO_STORE_ENDPOINT must be an http\(s\) URL/,
+    ],
+    [
+      'LEGACY_AWS_SECRET_ACCESS_KEY=unset',
+      { LEGACY_AWS_SECRET_ACCESS_KEY: undefined },
+      /^missing LEGACY_AWS_SECRET_ACCESS_KEY: set the legacy bucket's access key/,
+    ],
+    [
+      'AWS_ACCESS_KEY_ID=unset, AWS_SECRET_ACCESS_KEY=unset',
+      { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined },
+      /^missing AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+    ],
     ['PHOTO_STORE_ENCRYPTION=SSE-KMS', { PHOTO_STORE_ENCRYPTION: 'SSE-KMS' }, /^PHOTO_STORE_KMS_KEY_ARN is not set/],
     ['PHOTO_STORE_CODEC={"type":"rot13"}', { PHOTO_STORE_CODEC: '{"type":"rot13"}' }, /^PHOTO_STORE_CODEC: /],
     ['PHOTO_STORE_TIMEOUT_MS=-1', { PHOTO_STORE_TIMEOUT_MS: '-1' }, /^PHOTO_STORE_TIMEOUT_MS must be a whole number/],
@@ -602,14 +798,20 @@ describe('bad configuration and keys', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).not.toMatch(/\n/);
-    for (const secret of [state.principals.primaryApp.secretAccessKey, state.principals.legacyApp.secretAccessKey, fernetKeys[0]]) {
+    for (const secret of [
+      state.principals.primaryApp.secretAccessKey,
+      state.principals.legacyApp.secretAccessKey,
+      fernetKeys[0],
+    ]) {
       expect((err as Error).message).not.toContain(secret);
     }
   });
 
   test('a missing codec key variable is refused when the store is built, without echoing anything', async () => {
     const env = { ...base(), LEGACY_FERNET_KEYS: undefined };
-    await expect(createStoreFromEnv(env)).rejects.toThrow(/^codec\.keys: environment variable LEGACY_FERNET_KEYS is not set/);
+    await expect(createStoreFromEnv(env)).rejects.toThrow(
+      /^codec\.keys: environment variable LEGACY_FERNET_KEYS is not set/,
+    );
   });
 
   test('an invalid key is refused before any request', async () => {

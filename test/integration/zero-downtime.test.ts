@@ -59,7 +59,17 @@ async function servedAgainFor(url: string, key: string): Promise<number> {
   return first === undefined ? 0 : until - first;
 }
 const state = rigState();
-const statistics = (xs: Sample[]) => ({ n: xs.length, p50: percentile(xs.map((s) => s.ms), 50), p99: percentile(xs.map((s) => s.ms), 99) });
+const statistics = (xs: Sample[]) => ({
+  n: xs.length,
+  p50: percentile(
+    xs.map((s) => s.ms),
+    50,
+  ),
+  p99: percentile(
+    xs.map((s) => s.ms),
+    99,
+  ),
+});
 const fmt = (ms: number) => (Number.isNaN(ms) ? '-' : `${ms.toFixed(1)} ms`);
 
 jest.setTimeout(180_000);
@@ -83,10 +93,26 @@ test('the photo service serves every request correctly while the migrator runs',
   // 2. The service, in dual-read, straight to the rig; its stdout (JSON lines) is the audit's local log.
   const logFile = path.join(tmpDir(), 'photo-service.log');
   svc = await startPhotoService(storeEnv({ mode: 'dual-read', fernetKeys: [fernetKey()] }), logFile);
-  const metrics = async () => (await (await fetch(`${svc!.url}/metrics`)).json()) as { fallbackHits: number; errors: { new: number; legacy: number } };
+  const metrics = async () =>
+    (await (await fetch(`${svc!.url}/metrics`)).json()) as {
+      fallbackHits: number;
+      errors: { new: number; legacy: number };
+    };
 
   // 3. The migrator reaches S3 through a proxy that holds its PUT of each race key until the app has deleted it.
-  const client = new LoadClient(svc.url, SEED, planOps({ seed: SEED, legacy, reserved: new Set(raceKeys), newPrefix: `${prefix}app/`, maxOps: 20_000, maxDeletes: 12 }), legacy);
+  const client = new LoadClient(
+    svc.url,
+    SEED,
+    planOps({
+      seed: SEED,
+      legacy,
+      reserved: new Set(raceKeys),
+      newPrefix: `${prefix}app/`,
+      maxOps: 20_000,
+      maxDeletes: 12,
+    }),
+    legacy,
+  );
   const raced: string[] = [];
   const windows: Array<Promise<number>> = [];
   proxy = await startS3Proxy(state.endpoint, (r) => {
@@ -118,7 +144,20 @@ test('the photo service serves every request correctly while the migrator runs',
     if (done >= BEFORE_OPS && migratorStartedAt === Infinity) {
       migratorStartedAt = performance.now();
       const run = migrateCli(
-        ['--env', 'local', '--prefix', prefix, '--checkpoint', checkpoint, '--report', path.join(dir, 'report'), '--concurrency', '4', '--progress', 'log'],
+        [
+          '--env',
+          'local',
+          '--prefix',
+          prefix,
+          '--checkpoint',
+          checkpoint,
+          '--report',
+          path.join(dir, 'report'),
+          '--concurrency',
+          '4',
+          '--progress',
+          'log',
+        ],
         { cwd: dir, workspacesDir: wsDir, env: { BUCKETMOVE_RIG_STATE: proxiedState } },
       );
       void run.done.then((res) => {
@@ -132,7 +171,13 @@ test('the photo service serves every request correctly while the migrator runs',
   const opsDone = await load;
   expect(timedOut).toBe(false);
   expect(migration).toBeDefined();
-  expect({ code: migration!.code, stderr: migration!.stderr.split('\n').filter((l) => !l.startsWith('{')).join('\n') }).toEqual({ code: 0, stderr: '' });
+  expect({
+    code: migration!.code,
+    stderr: migration!.stderr
+      .split('\n')
+      .filter((l) => !l.startsWith('{'))
+      .join('\n'),
+  }).toEqual({ code: 0, stderr: '' });
   expect(migration!.stdout).toMatch(/^migration of local complete: /);
 
   // 5. Every key, once more: the bytes of its latest write (or 404), and never from legacy.
@@ -172,7 +217,11 @@ test('the photo service serves every request correctly while the migrator runs',
       const inNew = await head(primaryApp, state.buckets.primary, key);
       if (want === 'deleted') {
         // 7. Deleted photos stay deleted: gone from legacy; in new, nothing or the app's tombstone.
-        expect([key, inNew === undefined || isTombstone(inNew.Metadata), (await head(legacyApp, state.buckets.legacy, key))?.ContentLength]).toEqual([key, true, undefined]);
+        expect([
+          key,
+          inNew === undefined || isTombstone(inNew.Metadata),
+          (await head(legacyApp, state.buckets.legacy, key))?.ContentLength,
+        ]).toEqual([key, true, undefined]);
         continue;
       }
       expect([key, inNew?.ContentLength]).toEqual([key, want.size]);
@@ -227,7 +276,8 @@ test('the photo service serves every request correctly while the migrator runs',
           '',
           `Command: \`npm run bench:zero-downtime\` (test/integration/zero-downtime.test.ts on the local RGW rig: ${LEGACY_PHOTOS} legacy photos of 1-48 KiB`,
           `(Fernet); the photo service in dual-read as a child process; ${WORKERS} concurrent clients on 127.0.0.1 reading, uploading, overwriting and`,
-          "deleting; the migrate CLI (`npm run migrate -- --env local --concurrency 4`) started after the first " + `${BEFORE_OPS} operations; ${AFTER_OPS} more after it ended).`,
+          'deleting; the migrate CLI (`npm run migrate -- --env local --concurrency 4`) started after the first ' +
+            `${BEFORE_OPS} operations; ${AFTER_OPS} more after it ended).`,
           ...runContextLines(loadAtStart),
           '',
           '| requests | count | p50 | p99 |',

@@ -37,14 +37,23 @@ function rotationFunction(o: { userName?: string; ws?: typeof prod } = {}): Fn {
   const ws = o.ws ?? prod;
   const userName = o.userName ?? USER;
   let now = new Date('2026-11-30T10:00:00Z').getTime();
-  fake = new FakeKeys(userName, `arn:aws:iam::210987654321:user/${userName}`, `bucketmove/${ws.env}/${userName}/aws-credentials`, () => new Date(now), { everyClient: true });
+  fake = new FakeKeys(
+    userName,
+    `arn:aws:iam::210987654321:user/${userName}`,
+    `bucketmove/${ws.env}/${userName}/aws-credentials`,
+    () => new Date(now),
+    { everyClient: true },
+  );
   fake.rotationEnabled = true;
   fake.otherSecrets.set(ws.terraformCloud?.app?.tokenSecret ?? 'none', TFC_TOKEN);
   const logFile = path.join(tmp(), 'fn.log');
   const tfcCalls: string[] = [];
   const fetchStub = (async (url: string | URL, init?: RequestInit) => {
     const method = init?.method ?? 'GET';
-    const auth = (init?.headers as Record<string, string>).Authorization === `Bearer ${TFC_TOKEN}` ? 'with the token' : 'WITHOUT the token';
+    const auth =
+      (init?.headers as Record<string, string>).Authorization === `Bearer ${TFC_TOKEN}`
+        ? 'with the token'
+        : 'WITHOUT the token';
     tfcCalls.push(`${method} ${String(url)} ${auth}`);
     const doc = method === 'GET' && String(url).endsWith('/vars') ? { data: [] } : { data: { id: 'ws-app1' } };
     return new Response(JSON.stringify(doc), { status: method === 'POST' ? 201 : 200 });
@@ -52,7 +61,12 @@ function rotationFunction(o: { userName?: string; ws?: typeof prod } = {}): Fn {
   const handler = createRotationHandler({
     env: { [WORKSPACE_ENV_VAR]: workspaceForFunction(ws) },
     log: createLogger({ name: 'test-rotation-fn', destination: logFile }),
-    target: { credentials: { accessKeyId: 'AKIAFUNCTIONROLE0001', secretAccessKey: 'x' }, now: () => new Date(now), sleep: async () => undefined, clientsFor: fake.clientsFor },
+    target: {
+      credentials: { accessKeyId: 'AKIAFUNCTIONROLE0001', secretAccessKey: 'x' },
+      now: () => new Date(now),
+      sleep: async () => undefined,
+      clientsFor: fake.clientsFor,
+    },
     fetch: fetchStub,
   });
   return Object.assign(handler, { fake, tfcCalls, logFile, advance: (ms: number) => (now += ms) });
@@ -74,7 +88,7 @@ it('the first rotation after deploy (rotate_immediately) creates the first key o
   expect(fn.fake.keys.get(only)!.status).toBe('Active');
 });
 
-it('a scheduled rotation: new key current, written to the app\'s Terraform Cloud workspace; the old key stays usable until the next rotation deletes it', async () => {
+it("a scheduled rotation: new key current, written to the app's Terraform Cloud workspace; the old key stays usable until the next rotation deletes it", async () => {
   const fn = rotationFunction();
   const old = fn.fake.seedCurrentKey(new Date('2026-08-01T00:00:00Z'));
   await rotation(fn, 'token-1');
@@ -115,13 +129,21 @@ it('refuses what the protocol refuses: rotation not enabled, a token not staged,
   );
   fn.fake.rotationEnabled = false;
   fn.fake.openRotation('t');
-  await expect(fn({ SecretId: SECRET_ARN, ClientRequestToken: 't', Step: 'createSecret' })).rejects.toThrow(`secret ${SECRET} does not have rotation enabled`);
-  await expect(fn({ SecretId: SECRET_ARN, ClientRequestToken: 't', Step: 'rotate' } as unknown as RotationEvent)).rejects.toThrow(/^invalid rotation event/);
+  await expect(fn({ SecretId: SECRET_ARN, ClientRequestToken: 't', Step: 'createSecret' })).rejects.toThrow(
+    `secret ${SECRET} does not have rotation enabled`,
+  );
+  await expect(
+    fn({ SecretId: SECRET_ARN, ClientRequestToken: 't', Step: 'rotate' } as unknown as RotationEvent),
+  ).rejects.toThrow(/^invalid rotation event/);
   fake!.destroy();
   const stranger = rotationFunction({ userName: 'someone-else' });
   stranger.fake.openRotation('t');
-  await expect(stranger({ SecretId: 'bucketmove/prod/someone-else/aws-credentials', ClientRequestToken: 't', Step: 'createSecret' })).rejects.toThrow(
-    /^secret bucketmove\/prod\/someone-else\/aws-credentials is not a credentials secret of env prod/,
-  );
+  await expect(
+    stranger({
+      SecretId: 'bucketmove/prod/someone-else/aws-credentials',
+      ClientRequestToken: 't',
+      Step: 'createSecret',
+    }),
+  ).rejects.toThrow(/^secret bucketmove\/prod\/someone-else\/aws-credentials is not a credentials secret of env prod/);
   expect(stranger.fake.keys.size).toBe(0);
 });

@@ -69,16 +69,33 @@ function rig(o: { graceDays?: number } = {}): Rig {
 }
 
 const rotate = (r: Rig, o: Partial<Parameters<typeof rotateKey>[1]> = {}) =>
-  rotateKey(r.t, { env: 'prod', user: 'app', say: (l) => r.said.push(l), sleep: async (ms) => {
-    r.sleeps.push(ms);
-    r.advance(ms);
-  }, ...o });
+  rotateKey(r.t, {
+    env: 'prod',
+    user: 'app',
+    say: (l) => r.said.push(l),
+    sleep: async (ms) => {
+      r.sleeps.push(ms);
+      r.advance(ms);
+    },
+    ...o,
+  });
 const finish = (r: Rig, o: { wait?: boolean } = {}) =>
-  finishRotation(r.t, { env: 'prod', user: 'app', say: (l) => r.said.push(l), sleep: async (ms) => {
-    r.sleeps.push(ms);
-    r.advance(ms);
-  }, ...o });
-const logLines = (r: Rig) => fs.readFileSync(r.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  finishRotation(r.t, {
+    env: 'prod',
+    user: 'app',
+    say: (l) => r.said.push(l),
+    sleep: async (ms) => {
+      r.sleeps.push(ms);
+      r.advance(ms);
+    },
+    ...o,
+  });
+const logLines = (r: Rig) =>
+  fs
+    .readFileSync(r.logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('the first key (a new secret, a user with no key)', () => {
   it('creates it, tests it, makes it current; nothing to retire', async () => {
@@ -87,7 +104,10 @@ describe('the first key (a new secret, a user with no key)', () => {
     expect(r.fake.keys.size).toBe(1);
     expect(r.fake.stagesByKey()).toEqual({ [res.newKeyId]: ['AWSCURRENT'] });
     expect(res).toMatchObject({ resumed: false, oldKeyId: undefined, deletion: { state: 'none' } });
-    expect(r.said).toEqual([`user ${USER}: the new key ${res.newKeyId} is current in ${SECRET}`, `user ${USER} holds no old key`]);
+    expect(r.said).toEqual([
+      `user ${USER}: the new key ${res.newKeyId} is current in ${SECRET}`,
+      `user ${USER} holds no old key`,
+    ]);
   });
 });
 
@@ -147,7 +167,9 @@ describe('a rotation of the key Terraform created (the move out of state)', () =
     const res = await rotate(r, { deactivate: false });
     expect(res.deletion).toEqual({ state: 'active', keyId: old });
     expect(r.fake.keys.get(old)!.status).toBe('Active');
-    expect(r.said.at(-1)).toBe(`the old key ${old} is still active: once nothing uses it any more, run: npm run keys -- finish --env prod --user app`);
+    expect(r.said.at(-1)).toBe(
+      `the old key ${old} is still active: once nothing uses it any more, run: npm run keys -- finish --env prod --user app`,
+    );
     expect(await finish(r)).toMatchObject({ state: 'waiting', keyId: old });
     expect(r.fake.keys.get(old)!.status).toBe('Inactive');
   });
@@ -160,8 +182,14 @@ describe('the proof of the new key (STS GetCallerIdentity and HeadBucket with it
     const res = await rotate(r);
     expect(r.sleeps).toEqual([2000, 2000, 2000]);
     expect(r.fake.stagesByKey()[res.newKeyId]).toEqual(['AWSCURRENT']);
-    const retries = logLines(r).filter((l) => l.msg === 'testSecret: the new key is not valid yet (IAM propagates it); retrying');
-    expect(retries.map((l) => [l.check, l.attempt])).toEqual([['sts', 1], ['sts', 2], ['sts', 3]]);
+    const retries = logLines(r).filter(
+      (l) => l.msg === 'testSecret: the new key is not valid yet (IAM propagates it); retrying',
+    );
+    expect(retries.map((l) => [l.check, l.attempt])).toEqual([
+      ['sts', 1],
+      ['sts', 2],
+      ['sts', 3],
+    ]);
   });
 
   it('gives up after the last try: the new key stays AWSPENDING, the old one current and active; a rerun resumes it', async () => {
@@ -169,7 +197,9 @@ describe('the proof of the new key (STS GetCallerIdentity and HeadBucket with it
     const old = r.fake.seedCurrentKey(new Date('2026-01-01T00:00:00Z'));
     r.fake.propagationRefusals = 99;
     await expect(rotate(r)).rejects.toThrow(KeyProofError);
-    await expect(rotate(r)).rejects.toThrow(/^the new key failed STS GetCallerIdentity \(InvalidClientTokenId, HTTP 403: The security token included in the request is invalid\.\) after 5 tries$/);
+    await expect(rotate(r)).rejects.toThrow(
+      /^the new key failed STS GetCallerIdentity \(InvalidClientTokenId, HTTP 403: The security token included in the request is invalid\.\) after 5 tries$/,
+    );
     const pending = Object.entries(r.fake.stagesByKey()).find(([, s]) => s.includes('AWSPENDING'))![0];
     expect(r.fake.stagesByKey()).toEqual({ [old]: ['AWSCURRENT'], [pending]: ['AWSPENDING'] });
     expect(r.fake.keys.get(old)!.status).toBe('Active');
@@ -184,7 +214,9 @@ describe('the proof of the new key (STS GetCallerIdentity and HeadBucket with it
   it('refuses a key that acts as someone else', async () => {
     const r = rig();
     r.fake.callerArn = 'arn:aws:iam::210987654321:user/someone-else';
-    await expect(rotate(r)).rejects.toThrow(`the new key acts as arn:aws:iam::210987654321:user/someone-else, not ${ARN}`);
+    await expect(rotate(r)).rejects.toThrow(
+      `the new key acts as arn:aws:iam::210987654321:user/someone-else, not ${ARN}`,
+    );
   });
 });
 
@@ -214,7 +246,12 @@ describe('never more than two keys', () => {
   it('a key the secret does not hold is left alone and the rotation refused, naming it and what to do', async () => {
     const r = rig();
     r.fake.seedCurrentKey(new Date('2026-01-01T00:00:00Z'));
-    r.fake.keys.set('AKIAMADEBYHAND000001', { status: 'Active', created: new Date('2026-06-01T00:00:00Z'), secret: 's', invisibleFor: 0 });
+    r.fake.keys.set('AKIAMADEBYHAND000001', {
+      status: 'Active',
+      created: new Date('2026-06-01T00:00:00Z'),
+      secret: 's',
+      invisibleFor: 0,
+    });
     await expect(rotate(r)).rejects.toThrow(
       `user ${USER} has the active key AKIAMADEBYHAND000001, which the secret ${SECRET} does not hold: it was made outside bucketmove; delete it (aws iam delete-access-key --user-name ${USER} --access-key-id AKIAMADEBYHAND000001) once nothing uses it, then rotate`,
     );

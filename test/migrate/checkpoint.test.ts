@@ -2,7 +2,12 @@ import Database from 'better-sqlite3';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { Checkpoint, CHECKPOINT_SCHEMA_VERSION, FLUSH_AT_OPS, FLUSH_EVERY_MS } from '../../migrator/src/migrate/checkpoint';
+import {
+  Checkpoint,
+  CHECKPOINT_SCHEMA_VERSION,
+  FLUSH_AT_OPS,
+  FLUSH_EVERY_MS,
+} from '../../migrator/src/migrate/checkpoint';
 import { ConfigError } from '../../workspaces/errors';
 import { tmpDirPerFile } from '../helpers/tmp';
 
@@ -29,16 +34,31 @@ describe('Checkpoint', () => {
   test('pending rows come in key order after a cursor; done rows stay done across reopen', () => {
     const file = tmp();
     const cp = Checkpoint.open(file, ID);
-    cp.addListedPage(['d', 'a', 'c', 'b'].map((k) => obj(k)), true);
+    cp.addListedPage(
+      ['d', 'a', 'c', 'b'].map((k) => obj(k)),
+      true,
+    );
     expect(cp.nextPending(undefined, 2).map((r) => r.key)).toEqual(['a', 'b']);
     expect(cp.nextPending('b', 10).map((r) => r.key)).toEqual(['c', 'd']);
     cp.markAttempt('a');
-    cp.record('a', { state: 'copied', plaintextSha256: 'f'.repeat(64), plaintextSize: 5, versionId: 'v1', newVersionId: 'n1' });
+    cp.record('a', {
+      state: 'copied',
+      plaintextSha256: 'f'.repeat(64),
+      plaintextSize: 5,
+      versionId: 'v1',
+      newVersionId: 'n1',
+    });
     cp.record('b', { state: 'quarantined', errorCode: 'Codec.auth', errorMessage: 'bad tag', httpStatus: null });
     cp.record('c', { state: 'failed', errorCode: 'SlowDown', errorMessage: 'slow', httpStatus: 503 });
     cp.close();
     const again = Checkpoint.open(file, ID);
-    expect(again.get('a')).toMatchObject({ state: 'copied', attempts: 1, plaintextSize: 5, versionId: 'v1', newVersionId: 'n1' });
+    expect(again.get('a')).toMatchObject({
+      state: 'copied',
+      attempts: 1,
+      plaintextSize: 5,
+      versionId: 'v1',
+      newVersionId: 'n1',
+    });
     expect(again.nextPending(undefined, 10).map((r) => r.key)).toEqual(['d']);
     expect(again.requeue({ quarantined: false })).toBe(1); // c
     expect(again.nextPending(undefined, 10).map((r) => r.key)).toEqual(['c', 'd']);
@@ -62,7 +82,10 @@ describe('Checkpoint', () => {
   test('rows() streams every row in key order in batches, optionally by state', () => {
     const cp = Checkpoint.open(':memory:', ID);
     const keys = Array.from({ length: 2500 }, (_, i) => `k/${String(i).padStart(5, '0')}`);
-    cp.addListedPage(keys.map((k) => obj(k)), true);
+    cp.addListedPage(
+      keys.map((k) => obj(k)),
+      true,
+    );
     cp.record(keys[7], { state: 'quarantined' });
     expect([...cp.rows(undefined, 100)].map((r) => r.key)).toEqual(keys);
     expect([...cp.rows(['quarantined'])].map((r) => r.key)).toEqual([keys[7]]);
@@ -87,7 +110,9 @@ describe('Checkpoint', () => {
     const file = tmp();
     Checkpoint.open(file, ID).close();
     expect(() => Checkpoint.open(file, { ...ID, newBucket: 'other' })).toThrow(ConfigError);
-    expect(() => Checkpoint.open(file, { ...ID, prefix: 'chats/' })).toThrow(/belongs to another migration .*give another --checkpoint path$/);
+    expect(() => Checkpoint.open(file, { ...ID, prefix: 'chats/' })).toThrow(
+      /belongs to another migration .*give another --checkpoint path$/,
+    );
   });
 
   test('a file that is not SQLite is a one-line error', () => {
@@ -136,7 +161,12 @@ describe('schema versions', () => {
     const cp = Checkpoint.open(file, ID);
     expect(inspect(file)).toEqual({ schema: '2', columns: expect.arrayContaining(['rechecked']) });
     expect(cp.listCursor()).toEqual({ startAfter: 'chats/3/photo.jpg', complete: true });
-    expect(cp.get('chats/1/photo.jpg')).toMatchObject({ state: 'copied', attempts: 1, plaintextSize: 1100, rechecked: true });
+    expect(cp.get('chats/1/photo.jpg')).toMatchObject({
+      state: 'copied',
+      attempts: 1,
+      plaintextSize: 1100,
+      rechecked: true,
+    });
     expect(cp.get('chats/2/photo.jpg')).toMatchObject({ state: 'quarantined', errorCode: 'Codec.auth' });
     expect(cp.countUnrechecked()).toBe(0);
     expect(cp.nextPending(undefined, 10).map((r) => r.key)).toEqual(['chats/3/photo.jpg']);
@@ -200,18 +230,27 @@ describe('schema versions', () => {
     const file = tmp();
     Checkpoint.open(file, ID).close();
     setSchema(file, 'two');
-    expect(() => Checkpoint.open(file, ID)).toThrow(`checkpoint ${file} records schema version "two", which no bucketmove writes; give another --checkpoint path`);
+    expect(() => Checkpoint.open(file, ID)).toThrow(
+      `checkpoint ${file} records schema version "two", which no bucketmove writes; give another --checkpoint path`,
+    );
     const other = tmp();
     const db = new Database(other);
     db.exec('CREATE TABLE notes (t TEXT)');
     db.close();
-    expect(() => Checkpoint.open(other, ID)).toThrow(/is a SQLite database but not a bucketmove checkpoint \(it has no meta table\)/);
+    expect(() => Checkpoint.open(other, ID)).toThrow(
+      /is a SQLite database but not a bucketmove checkpoint \(it has no meta table\)/,
+    );
     expect(() => Checkpoint.openReadOnly(other)).toThrow(/not a bucketmove checkpoint \(it has no meta table\)/);
   });
 });
 
 describe('per-object writes are queued and written in batches (one transaction per tick)', () => {
-  const copied = (i: number) => ({ state: 'copied' as const, plaintextSha256: String(i).padStart(64, '0'), plaintextSize: i, newVersionId: `n${i}` });
+  const copied = (i: number) => ({
+    state: 'copied' as const,
+    plaintextSha256: String(i).padStart(64, '0'),
+    plaintextSize: i,
+    newVersionId: `n${i}`,
+  });
   /** What another process sees in the file (the checkpoint left open, as a kill -9 would leave it). */
   const fromOutside = (file: string) => {
     const ro = Checkpoint.openReadOnly(file);
@@ -232,9 +271,15 @@ describe('per-object writes are queued and written in batches (one transaction p
     cp.markRechecked('a');
     cp.markAttempt('b');
     // Not in the file yet: a kill -9 now loses b's attempt and a's recheck, and nothing else.
-    expect(fromOutside(file).map((r) => [r.key, r.state, r.attempts, r.rechecked])).toEqual([['a', 'copied', 1, false], ['b', 'pending', 0, true]]);
+    expect(fromOutside(file).map((r) => [r.key, r.state, r.attempts, r.rechecked])).toEqual([
+      ['a', 'copied', 1, false],
+      ['b', 'pending', 0, true],
+    ]);
     await new Promise((r) => setTimeout(r, FLUSH_EVERY_MS * 5));
-    expect(fromOutside(file).map((r) => [r.key, r.state, r.attempts, r.rechecked])).toEqual([['a', 'copied', 1, true], ['b', 'pending', 1, true]]);
+    expect(fromOutside(file).map((r) => [r.key, r.state, r.attempts, r.rechecked])).toEqual([
+      ['a', 'copied', 1, true],
+      ['b', 'pending', 1, true],
+    ]);
     cp.record('b', copied(2));
     cp.close();
     expect(fromOutside(file).find((r) => r.key === 'b')).toMatchObject({ state: 'copied', plaintextSize: 2 });
@@ -255,7 +300,10 @@ describe('per-object writes are queued and written in batches (one transaction p
   test(`${FLUSH_AT_OPS} queued writes are written at once, in one transaction`, () => {
     const file = tmp();
     const cp = Checkpoint.open(file, ID);
-    cp.addListedPage(Array.from({ length: FLUSH_AT_OPS }, (_, i) => obj(`k${String(i).padStart(4, '0')}`)), true);
+    cp.addListedPage(
+      Array.from({ length: FLUSH_AT_OPS }, (_, i) => obj(`k${String(i).padStart(4, '0')}`)),
+      true,
+    );
     for (let i = 0; i < FLUSH_AT_OPS - 1; i++) cp.record(`k${String(i).padStart(4, '0')}`, copied(i));
     expect(fromOutside(file).filter((r) => r.state === 'copied')).toHaveLength(0);
     cp.record(`k${String(FLUSH_AT_OPS - 1).padStart(4, '0')}`, copied(FLUSH_AT_OPS - 1));
@@ -267,7 +315,10 @@ describe('per-object writes are queued and written in batches (one transaction p
     const file = tmp();
     const seed = Checkpoint.open(file, ID);
     const keys = Array.from({ length: 2000 }, (_, i) => `k${String(i).padStart(5, '0')}`);
-    seed.addListedPage(keys.map((k) => obj(k)), true);
+    seed.addListedPage(
+      keys.map((k) => obj(k)),
+      true,
+    );
     seed.close();
     // A child records "attempt, outcome" per key in order, as the copy loop does, and SIGKILLs itself part-way: after
     // some flushes (timer and full queue) and with a queue not yet written.
@@ -285,7 +336,10 @@ describe('per-object writes are queued and written in batches (one transaction p
         setTimeout(step, 1);
       };
       step();`;
-    const res = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', child], { encoding: 'utf8', timeout: 60_000 });
+    const res = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', child], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(res.signal).toBe('SIGKILL');
     expect(res.stdout).toBe('1500'); // it made 1500 records before the kill
     const rows = fromOutside(file);

@@ -1,7 +1,8 @@
 import { CodecError } from '../../migrator/src/codec/codec';
 import { classify, PermanentCopyError } from '../../migrator/src/migrate/classify';
 
-const s3err = (name: string, status: number, message = name) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+const s3err = (name: string, status: number, message = name) =>
+  Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
 
 describe('classify', () => {
   test.each([

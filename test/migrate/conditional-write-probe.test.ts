@@ -17,12 +17,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError } from '../../workspaces/errors';
-import { largeObjectWrite, probeConditionalWrites, PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
+import {
+  largeObjectWrite,
+  probeConditionalWrites,
+  PROBE_PREFIX,
+} from '../../migrator/src/migrate/conditional-write-probe';
 import { SINGLE_PUT_LIMIT, type Target } from '../../migrator/src/objects/write-new';
 import { offlineS3Client } from '../helpers/fakes';
 
 const MIB = 1024 * 1024;
-const status = (code: number, name: string) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: code } });
+const status = (code: number, name: string) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: code } });
 
 /** A mocked bucket that answers like a server: PUTs create the key, If-None-Match is honoured where told. */
 function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
@@ -48,7 +53,8 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
   mock.on(UploadPartCommand).resolves({ ETag: '"p1"' });
   mock.on(CompleteMultipartUploadCommand).callsFake((input) => {
     if (!uploads.has(input.UploadId)) throw status(404, 'NoSuchUpload');
-    if (objects.has(input.Key) && input.IfNoneMatch === '*' && o.completeEnforced) throw status(412, 'PreconditionFailed');
+    if (objects.has(input.Key) && input.IfNoneMatch === '*' && o.completeEnforced)
+      throw status(412, 'PreconditionFailed');
     uploads.delete(input.UploadId);
     objects.set(input.Key, '"m1-1"');
     metadata.set(input.Key, uploadMetadata.get(input.UploadId) ?? {});
@@ -68,7 +74,13 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
     objects.delete(input.Key);
     return {};
   });
-  const target: Target = { client, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 1 };
+  const target: Target = {
+    client,
+    bucket: 'new',
+    sse: { ServerSideEncryption: 'AES256' },
+    partSize: 5 * MIB,
+    queueSize: 1,
+  };
   return { target, mock, objects, uploads, metadata };
 }
 
@@ -82,11 +94,17 @@ describe('probeConditionalWrites', () => {
     expect([large.path, large.maxBytes]).toEqual(['multipart', undefined]);
     // The upload the 412 left open is aborted; the key is deleted with If-Match on its ETag; nothing remains.
     expect(s.mock.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input.UploadId)).toEqual(['u1']);
-    expect(s.mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input)).toEqual([expect.objectContaining({ Key: probe.key, IfMatch: '"a1"' })]);
+    expect(s.mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({ Key: probe.key, IfMatch: '"a1"' }),
+    ]);
     expect([s.objects.size, s.uploads.size]).toEqual([0, 0]);
     // Every write of the probe carries If-None-Match (the bucket policy denies the writer's writes without it).
     for (const c of s.mock.commandCalls(PutObjectCommand)) {
-      expect(c.args[0].input).toMatchObject({ IfNoneMatch: '*', ServerSideEncryption: 'AES256', Metadata: { 'bucketmove-probe': 'conditional-write' } });
+      expect(c.args[0].input).toMatchObject({
+        IfNoneMatch: '*',
+        ServerSideEncryption: 'AES256',
+        Metadata: { 'bucketmove-probe': 'conditional-write' },
+      });
     }
     expect(s.mock.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.IfNoneMatch).toBe('*');
   });
@@ -107,7 +125,9 @@ describe('probeConditionalWrites', () => {
     const s = server({ putEnforced: false, completeEnforced: false });
     const err = await probeConditionalWrites(s.target).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toMatch(/^the new bucket "new" does not refuse a PutObject with If-None-Match: \* over an existing key .*use an unversioned bucket there$/);
+    expect((err as Error).message).toMatch(
+      /^the new bucket "new" does not refuse a PutObject with If-None-Match: \* over an existing key .*use an unversioned bucket there$/,
+    );
     expect((err as Error).message).not.toContain('\n');
     expect(s.mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
     expect(s.objects.size).toBe(0);
@@ -117,7 +137,9 @@ describe('probeConditionalWrites', () => {
     const s = server({ putEnforced: true, completeEnforced: true });
     s.mock.on(PutObjectCommand).rejects(status(403, 'AccessDenied'));
     await expect(probeConditionalWrites(s.target)).rejects.toThrow(
-      new ConfigError(`the primary side: the conditional-write probe was refused writing under ${PROBE_PREFIX} in "new" (AccessDenied, HTTP 403): the writer needs s3:PutObject, s3:AbortMultipartUpload and s3:DeleteObject (with If-Match) there`),
+      new ConfigError(
+        `the primary side: the conditional-write probe was refused writing under ${PROBE_PREFIX} in "new" (AccessDenied, HTTP 403): the writer needs s3:PutObject, s3:AbortMultipartUpload and s3:DeleteObject (with If-Match) there`,
+      ),
     );
   });
 
@@ -146,7 +168,10 @@ describe('probeConditionalWrites', () => {
     const s = server({ putEnforced: true, completeEnforced: true });
     const old = new Date(Date.now() - 2 * 3600_000);
     const mark = { 'bucketmove-probe': 'conditional-write' };
-    for (const [k, etag] of [['old', '"o"'], ['young', '"y"']]) {
+    for (const [k, etag] of [
+      ['old', '"o"'],
+      ['young', '"y"'],
+    ]) {
       s.objects.set(`${PROBE_PREFIX}${k}`, etag);
       s.metadata.set(`${PROBE_PREFIX}${k}`, mark);
     }
@@ -154,7 +179,9 @@ describe('probeConditionalWrites', () => {
     s.objects.set(`${PROBE_PREFIX}photo.jpg`, '"p"');
     s.metadata.set(`${PROBE_PREFIX}photo.jpg`, { 'bucketmove-source-etag': 'e' });
     s.uploads.add('stale');
-    s.mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [{ Key: `${PROBE_PREFIX}old`, UploadId: 'stale', Initiated: old }] });
+    s.mock
+      .on(ListMultipartUploadsCommand)
+      .resolves({ Uploads: [{ Key: `${PROBE_PREFIX}old`, UploadId: 'stale', Initiated: old }] });
     s.mock.on(ListObjectsV2Command).resolves({
       Contents: [
         { Key: `${PROBE_PREFIX}old`, LastModified: old },

@@ -41,13 +41,12 @@ test('a GET cut mid-body in the upload pass fails the copy and aborts its multip
   src.on(GetObjectCommand).callsFake(() => {
     gets++;
     // Pass 1 reads it whole; the upload pass gets 6 MiB (one part and more), then the connection drops.
-    const Body =
-      gets === 1
-        ? Readable.from([body])
-        : cutAfter(body.subarray(0, 6 * MIB));
+    const Body = gets === 1 ? Readable.from([body]) : cutAfter(body.subarray(0, 6 * MIB));
     return { Body, ContentLength: body.length, ETag: `"${etag}"` };
   });
-  dst.on(HeadObjectCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+  dst
+    .on(HeadObjectCommand)
+    .rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
   dst.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
   dst.on(UploadPartCommand).resolves({ ETag: '"p"' });
   dst.on(CompleteMultipartUploadCommand).resolves({});
@@ -57,7 +56,13 @@ test('a GET cut mid-body in the upload pass fails the copy and aborts its multip
     { key: 'big.jpg' },
     {
       source: { client: source, bucket: 'old' },
-      target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 2 },
+      target: {
+        client: target,
+        bucket: 'new',
+        sse: { ServerSideEncryption: 'AES256' },
+        partSize: 5 * MIB,
+        queueSize: 2,
+      },
       codec: identityCodec,
       largeObjects: AWS_LARGE_OBJECTS,
     },
@@ -80,19 +85,31 @@ describe('objects above the part size, by the path the conditional-write probe c
     const target = offlineS3Client();
     const src = mockClient(source);
     const dst = mockClient(target);
-    src.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([body]), ContentLength: body.length, ETag: `"${etag}"` }));
+    src
+      .on(GetObjectCommand)
+      .callsFake(() => ({ Body: Readable.from([body]), ContentLength: body.length, ETag: `"${etag}"` }));
     const notFound = Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
     // The key is free when the copy looks before its upload pass; the app's write is there once the write is refused.
     dst.on(HeadObjectCommand).rejectsOnce(notFound).resolves(appObject);
     const deps = (largeObjects: typeof AWS_LARGE_OBJECTS) => ({
       source: { client: source, bucket: 'old' },
-      target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' as const }, partSize: 5 * MIB, queueSize: 2 },
+      target: {
+        client: target,
+        bucket: 'new',
+        sse: { ServerSideEncryption: 'AES256' as const },
+        partSize: 5 * MIB,
+        queueSize: 2,
+      },
       codec: identityCodec,
       largeObjects,
     });
     return { src, dst, deps };
   }
-  const preconditionFailed = () => Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+  const preconditionFailed = () =>
+    Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
 
   test('AWS semantics (mocked): multipart, and a 412 at CompleteMultipartUpload is "kept as the app wrote it"', async () => {
     const { dst, deps } = setup();
@@ -119,7 +136,12 @@ describe('objects above the part size, by the path the conditional-write probe c
     const outcome = await copyObject({ key: 'big.jpg' }, deps(RGW_LARGE_OBJECTS), new AbortController().signal);
     expect(outcome).toMatchObject({ state: 'copied', plaintextSize: body.length });
     const put = dst.commandCalls(PutObjectCommand)[0].args[0].input;
-    expect(put).toMatchObject({ IfNoneMatch: '*', ContentLength: body.length, ChecksumSHA256: sha256.toString('base64'), ServerSideEncryption: 'AES256' });
+    expect(put).toMatchObject({
+      IfNoneMatch: '*',
+      ContentLength: body.length,
+      ChecksumSHA256: sha256.toString('base64'),
+      ServerSideEncryption: 'AES256',
+    });
     expect(sent.equals(body)).toBe(true);
     expect(dst.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
   });
@@ -136,7 +158,9 @@ describe('objects above the part size, by the path the conditional-write probe c
     const small = { ...RGW_LARGE_OBJECTS, maxBytes: 6 * MIB };
     const copy = copyObject({ key: 'big.jpg' }, deps(small), new AbortController().signal);
     await expect(copy).rejects.toMatchObject({ code: 'NoSafeLargeWrite' });
-    await expect(copy).rejects.toThrow(/the plaintext is 12582912 bytes, over the 6291456-byte single-PUT limit, and this server ignores If-None-Match on CompleteMultipartUpload/);
+    await expect(copy).rejects.toThrow(
+      /the plaintext is 12582912 bytes, over the 6291456-byte single-PUT limit, and this server ignores If-None-Match on CompleteMultipartUpload/,
+    );
     expect(classify(await copy.catch((e: unknown) => e)).kind).toBe('permanent');
     expect(src.commandCalls(GetObjectCommand)).toHaveLength(1);
     expect(dst.commandCalls(PutObjectCommand)).toHaveLength(0);

@@ -50,9 +50,16 @@ interface Probe {
 describe('what each codec holds, measured against what it declares', () => {
   let probes: Probe[];
   beforeAll(() => {
-    const res = spawnSync(process.execPath, ['--expose-gc', '--single-threaded-gc', '-r', require.resolve('ts-node/register/transpile-only'), PROBE], { encoding: 'utf8', timeout: 240_000 });
+    const res = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--single-threaded-gc', '-r', require.resolve('ts-node/register/transpile-only'), PROBE],
+      { encoding: 'utf8', timeout: 240_000 },
+    );
     if (res.status !== 0) throw new Error(`the memory probe failed: ${res.stderr}`);
-    probes = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Probe);
+    probes = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Probe);
   }, 300_000);
 
   test.each(CASES.map(([name]) => name))('%s', (name) => {
@@ -87,15 +94,25 @@ describe('a run with real codecs reserves what they hold', () => {
       const body = objects[input.Key];
       const parts: Buffer[] = [];
       for (let at = 0; at < body.length; at += 65536) parts.push(body.subarray(at, at + 65536));
-      return { Body: Readable.from(parts, { objectMode: false }), ContentLength: body.length, ETag: `"${etag(input.Key)}"` };
+      return {
+        Body: Readable.from(parts, { objectMode: false }),
+        ContentLength: body.length,
+        ETag: `"${etag(input.Key)}"`,
+      };
     });
-    src.on(ListObjectsV2Command).callsFake(() => ({ Contents: Object.keys(objects).sort().map((Key) => ({ Key, ETag: `"${etag(Key)}"`, Size: objects[Key].length })) }));
+    src.on(ListObjectsV2Command).callsFake(() => ({
+      Contents: Object.keys(objects)
+        .sort()
+        .map((Key) => ({ Key, ETag: `"${etag(Key)}"`, Size: objects[Key].length })),
+    }));
     const written: Record<string, Buffer[]> = {};
     dst.on(PutObjectCommand).callsFake(async (input: { Key: string; Body: Buffer }) => {
       written[input.Key] = [Buffer.from(input.Body)];
       return {};
     });
-    dst.on(HeadObjectCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    dst
+      .on(HeadObjectCommand)
+      .rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
     dst.on(CreateMultipartUploadCommand).callsFake(async (input: { Key: string }) => ({ UploadId: `u-${input.Key}` }));
     dst.on(UploadPartCommand).callsFake(async (input: { Key: string; PartNumber: number; Body: Buffer }) => {
       (written[input.Key] ??= [])[input.PartNumber - 1] = Buffer.from(input.Body);
@@ -106,12 +123,21 @@ describe('a run with real codecs reserves what they hold', () => {
   }
 
   /** Runs with the budget's every grant recorded: the most it ever had out at once. `memoryBytes`: for object data (--memory less the collector's slack). */
-  async function runWith(codec: Codec, objects: Record<string, Buffer>, memoryBytes: number, concurrency: number, keys?: KeySource) {
+  async function runWith(
+    codec: Codec,
+    objects: Record<string, Buffer>,
+    memoryBytes: number,
+    concurrency: number,
+    keys?: KeySource,
+  ) {
     const b = buckets(objects);
     let most = 0;
     const grants: number[] = [];
     const realAcquire = MemoryBudget.prototype.acquire;
-    const spy = jest.spyOn(MemoryBudget.prototype, 'acquire').mockImplementation(async function (this: MemoryBudget, bytes: number) {
+    const spy = jest.spyOn(MemoryBudget.prototype, 'acquire').mockImplementation(async function (
+      this: MemoryBudget,
+      bytes: number,
+    ) {
       const release = await realAcquire.call(this, bytes);
       grants.push(bytes);
       most = Math.max(most, this.inUse);
@@ -120,8 +146,21 @@ describe('a run with real codecs reserves what they hold', () => {
     const cp = Checkpoint.open(':memory:', ID);
     try {
       const run = new MigrationRun(
-        { source: { client: b.source, bucket: 'old' }, target: { client: b.target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize }, codec, largeObjects: AWS_LARGE_OBJECTS, checkpoint: cp, keys },
-        { concurrency, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: memoryBytes + COLLECTOR_SLACK_BYTES },
+        {
+          source: { client: b.source, bucket: 'old' },
+          target: { client: b.target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize },
+          codec,
+          largeObjects: AWS_LARGE_OBJECTS,
+          checkpoint: cp,
+          keys,
+        },
+        {
+          concurrency,
+          prefix: '',
+          maxAttempts: 1,
+          retryQuarantined: false,
+          memoryBytes: memoryBytes + COLLECTOR_SLACK_BYTES,
+        },
       );
       const res = await run.run();
       return { res, most, grants, rows: Object.fromEntries(Object.keys(objects).map((k) => [k, cp.get(k)!])), ...b };
@@ -137,7 +176,13 @@ describe('a run with real codecs reserves what they hold', () => {
     const writer = new FernetCodec([OLD], { storage: 'auto', maxObjectBytes: 256 * MIB });
     const plain: Record<string, Buffer> = {};
     const objects: Record<string, Buffer> = {};
-    for (const [key, size] of [['a.jpg', 1 * MIB], ['b.jpg', 3 * MIB], ['c.tif', 9 * MIB], ['d.tif', 10 * MIB], ['e.jpg', 2 * MIB]] as const) {
+    for (const [key, size] of [
+      ['a.jpg', 1 * MIB],
+      ['b.jpg', 3 * MIB],
+      ['c.tif', 9 * MIB],
+      ['d.tif', 10 * MIB],
+      ['e.jpg', 2 * MIB],
+    ] as const) {
       plain[key] = randomBytes(size);
       objects[key] = writer.encrypt(plain[key]);
     }
@@ -157,7 +202,10 @@ describe('a run with real codecs reserves what they hold', () => {
     const codec = createCodec({ type: 'plugin', module: '../fixtures/reverse-codec.ts', options: {} }, [], __dirname); // declares nothing: 4x
     const small = randomBytes(MIB);
     const big = randomBytes(12 * MIB);
-    const objects = { 'big.tif': codec.encrypt(big, { key: 'big.tif' }), 'small.jpg': codec.encrypt(small, { key: 'small.jpg' }) };
+    const objects = {
+      'big.tif': codec.encrypt(big, { key: 'big.tif' }),
+      'small.jpg': codec.encrypt(small, { key: 'small.jpg' }),
+    };
     const { res, rows, gets, written } = await runWith(codec, objects, 48 * MIB, 2);
     expect(res.processed).toMatchObject({ copied: 1, failed: 1 });
     expect(written('small.jpg')!.equals(small)).toBe(true);
@@ -171,7 +219,11 @@ describe('a run with real codecs reserves what they hold', () => {
     const manifest: KeySource = {
       describe: 'manifest s3://m/k#e',
       async *pages() {
-        yield { objects: Object.keys(objects).map((key) => ({ key, size: UNKNOWN_SIZE, etag: '' })), cursor: 'rows:2', isLast: true };
+        yield {
+          objects: Object.keys(objects).map((key) => ({ key, size: UNKNOWN_SIZE, etag: '' })),
+          cursor: 'rows:2',
+          isLast: true,
+        };
       },
     };
     const fromManifest = await runWith(codec, objects, 48 * MIB, 2, manifest);
@@ -180,7 +232,7 @@ describe('a run with real codecs reserves what they hold', () => {
     expect([fromManifest.gets['big.tif'], fromManifest.written('big.tif')]).toEqual([1, undefined]);
   }, 60_000);
 
-  test('a --memory that cannot hold one object of the part size through the codec (beside the collector\'s slack) is refused in one line', () => {
+  test("a --memory that cannot hold one object of the part size through the codec (beside the collector's slack) is refused in one line", () => {
     const codec = new FernetCodec([generateFernetKey()], { storage: 'auto', maxObjectBytes: 256 * MIB });
     const w = { partSize: 8 * MIB, queueSize: 4 };
     expect(() => checkMemoryHoldsAnObject(100 * MIB, codec, w)).toThrow(ConfigError);
@@ -194,7 +246,10 @@ describe('a run with real codecs reserves what they hold', () => {
 test('npm run migrate with a --memory too small for one object of --part-size: one line, exit 2, nothing written', async () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-memory-cli-'));
   try {
-    const run = await runCliScript('migrate', ['--env', 'local', '--memory', '32', '--part-size', '8'], { cwd, env: { LEGACY_FERNET_KEYS: generateFernetKey() } });
+    const run = await runCliScript('migrate', ['--env', 'local', '--memory', '32', '--part-size', '8'], {
+      cwd,
+      env: { LEGACY_FERNET_KEYS: generateFernetKey() },
+    });
     expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({
       code: 2,
       stderr:

@@ -59,7 +59,11 @@ describe('Pacer', () => {
   test('after throttles, new objects wait for the lower limit; at one slot they take the pause', async () => {
     const sleeps: number[] = [];
     let now = 1000;
-    const p = new Pacer({ ...OPTS, maxConcurrency: 2, cooldownMs: 0 }, async (ms) => void sleeps.push(ms), () => now);
+    const p = new Pacer(
+      { ...OPTS, maxConcurrency: 2, cooldownMs: 0 },
+      async (ms) => void sleeps.push(ms),
+      () => now,
+    );
     const held = [await p.admit(), await p.admit()];
     p.onThrottle(); // limit 1
     let admitted = false;
@@ -81,7 +85,11 @@ describe('Pacer', () => {
 
   test('throttles within the cooldown count once', () => {
     let now = 0;
-    const p = new Pacer({ ...OPTS, cooldownMs: 1000 }, async () => undefined, () => now);
+    const p = new Pacer(
+      { ...OPTS, cooldownMs: 1000 },
+      async () => undefined,
+      () => now,
+    );
     p.onThrottle();
     now = 500;
     p.onThrottle();

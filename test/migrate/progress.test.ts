@@ -11,7 +11,13 @@ import type { ObjectRow } from '../../migrator/src/objects/records';
 
 /** A stream cli-progress takes for a terminal, keeping what is drawn. */
 function fakeTerminal(): { stream: NodeJS.WritableStream; text: () => string } {
-  const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 160, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  const stream = Object.assign(new PassThrough(), {
+    isTTY: true,
+    columns: 160,
+    cursorTo: () => true,
+    clearLine: () => true,
+    moveCursor: () => true,
+  });
   let text = '';
   stream.on('data', (d: Buffer) => (text += d.toString()));
   return { stream, text: () => text };
@@ -26,7 +32,7 @@ test('the time left: "-" without a rate, a duration with one', () => {
   expect(timeLeft(75)).toBe('1m15s');
 });
 
-test('the migrator\'s bar, from start to finish, shows the time left and never NULL', async () => {
+test("the migrator's bar, from start to finish, shows the time left and never NULL", async () => {
   const term = fakeTerminal();
   const bar = new MigrateProgress({ log, knownTotal: 0, alreadyDone: 0, tty: true, stream: term.stream });
   bar.start();
@@ -54,7 +60,7 @@ test('a rerun with nothing left to do: the bar full from the start, its time lef
   expect(drawn).not.toMatch(/NULL|undefined|NaN|Infinity/);
 });
 
-test('the audit\'s bar, from start to finish, shows the time left and never NULL', async () => {
+test("the audit's bar, from start to finish, shows the time left and never NULL", async () => {
   const term = fakeTerminal();
   const bar = new AuditProgress({ log, tty: true, expectedKeys: 2, stream: term.stream });
   bar.start();

@@ -4,8 +4,21 @@ import { AWS_LARGE_OBJECTS, RGW_LARGE_OBJECTS } from '../helpers/fakes';
 import type { ObjectRow } from '../../migrator/src/objects/records';
 
 const row = (over: Partial<ObjectRow>): ObjectRow => ({
-  key: 'chats/1/photos/a.jpg', size: 10, etag: 'e', state: 'copied', attempts: 1, versionId: null, errorCode: null,
-  errorMessage: null, httpStatus: null, plaintextSha256: 'ab'.repeat(32), plaintextSize: 5, newVersionId: null, rechecked: true, updatedAt: null, ...over,
+  key: 'chats/1/photos/a.jpg',
+  size: 10,
+  etag: 'e',
+  state: 'copied',
+  attempts: 1,
+  versionId: null,
+  errorCode: null,
+  errorMessage: null,
+  httpStatus: null,
+  plaintextSha256: 'ab'.repeat(32),
+  plaintextSize: 5,
+  newVersionId: null,
+  rechecked: true,
+  updatedAt: null,
+  ...over,
 });
 
 describe('Report_CSV_20180820', () => {
@@ -13,8 +26,21 @@ describe('Report_CSV_20180820', () => {
     expect(encodeKey('chats/a b+c%d/\u00fc(1)!.jpg')).toBe('chats/a%20b%2Bc%25d/%C3%BC%281%29%21.jpg');
   });
   test('seven columns, quoted where needed, and it parses back', () => {
-    const line = csvLine(reportRow('old', row({ state: 'quarantined', errorCode: 'Codec.auth', errorMessage: 'tag, "bad"', versionId: 'v1' })));
-    expect(parseCsvLine(line)).toEqual(['old', 'chats/1/photos/a.jpg', 'v1', 'failed', 'Codec.auth', '', 'Quarantined: tag, "bad"']);
+    const line = csvLine(
+      reportRow(
+        'old',
+        row({ state: 'quarantined', errorCode: 'Codec.auth', errorMessage: 'tag, "bad"', versionId: 'v1' }),
+      ),
+    );
+    expect(parseCsvLine(line)).toEqual([
+      'old',
+      'chats/1/photos/a.jpg',
+      'v1',
+      'failed',
+      'Codec.auth',
+      '',
+      'Quarantined: tag, "bad"',
+    ]);
   });
   test('legitimate outcomes succeed; pending and failed do not', () => {
     const f = (state: ObjectRow['state']) => parseCsvLine(csvLine(reportRow('old', row({ state }))));
@@ -35,6 +61,8 @@ describe('the line on how large objects were written', () => {
       'large objects (above the part size): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined',
     );
     const left = { ...RGW_LARGE_OBJECTS, probe: { ...RGW_LARGE_OBJECTS.probe!, cleanedUp: false } };
-    expect(largeObjectsLine(left)).toMatch(/; the probe left \.bucketmove\/probe\/mocked behind \(the audit leaves its prefix out\)$/);
+    expect(largeObjectsLine(left)).toMatch(
+      /; the probe left \.bucketmove\/probe\/mocked behind \(the audit leaves its prefix out\)$/,
+    );
   });
 });

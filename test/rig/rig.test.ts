@@ -5,7 +5,13 @@ import { loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
 import { plannedUsers } from '../../migrator/rig/accounts';
 import { expectedComm, isOurs, killDaemons, RigError } from '../../migrator/rig/cluster';
 import { appUserPolicy, readerRolePolicy, trustPolicy, writerRolePolicy } from '../../migrator/rig/grants';
-import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES, type AptRun } from '../../migrator/rig/install';
+import {
+  CLIENT_PACKAGES,
+  ensurePackages,
+  InstallError,
+  SERVER_PACKAGES,
+  type AptRun,
+} from '../../migrator/rig/install';
 import { rigKmsKeyId } from '../../migrator/rig/rig';
 import { readRigState, rigStatePath, writeRigState, type RigState } from '../../migrator/src/aws/rig-state';
 import { awsCliEnv } from '../../migrator/rig/aws-cli';
@@ -36,7 +42,10 @@ describe('state file', () => {
       tenants: { legacy: 'legacy', primary: 'primary' },
       buckets: { legacy: 'a-bucket', primary: 'b-bucket' },
       principals: { legacyAdmin: p, primaryAdmin: p, migrator: p, primaryApp: p, legacyApp: p },
-      roles: { reader: { arn: 'arn:aws:iam::legacy:role/r', externalIdCondition: true }, writer: { arn: 'arn:aws:iam::primary:role/w', externalIdCondition: true } },
+      roles: {
+        reader: { arn: 'arn:aws:iam::legacy:role/r', externalIdCondition: true },
+        writer: { arn: 'arn:aws:iam::primary:role/w', externalIdCondition: true },
+      },
     };
     writeRigState(file, state);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
@@ -74,10 +83,26 @@ describe('what the rig creates from a workspace', () => {
   });
 
   test.each([
-    ['an AWS workspace', () => loadWorkspace('prod'), /^workspace prod targets AWS; the rig needs a workspace with "target": "s3-compatible"$/],
-    ['one tenant for both', () => local((w) => (w.primary.accountId = 'legacy')), /both "legacy"; the rig needs two tenants$/],
-    ['a role as principal', () => local((w) => (w.migration.principals = ['arn:aws:iam::primary:role/mover'])), /can only create users of its two tenants/],
-    ['no primary user', () => local((w) => (w.migration.principals = ['arn:aws:iam::legacy:user/mover'])), /names no user of the primary tenant "primary"/],
+    [
+      'an AWS workspace',
+      () => loadWorkspace('prod'),
+      /^workspace prod targets AWS; the rig needs a workspace with "target": "s3-compatible"$/,
+    ],
+    [
+      'one tenant for both',
+      () => local((w) => (w.primary.accountId = 'legacy')),
+      /both "legacy"; the rig needs two tenants$/,
+    ],
+    [
+      'a role as principal',
+      () => local((w) => (w.migration.principals = ['arn:aws:iam::primary:role/mover'])),
+      /can only create users of its two tenants/,
+    ],
+    [
+      'no primary user',
+      () => local((w) => (w.migration.principals = ['arn:aws:iam::legacy:user/mover'])),
+      /names no user of the primary tenant "primary"/,
+    ],
     ['a name clash', () => local((w) => (w.primary.appUser.name = 'admin')), /names user "primary\$admin" twice/],
   ])('refuses %s with one line', (_what, make, message) => {
     expect(() => plannedUsers(make())).toThrow(RigError);
@@ -89,23 +114,42 @@ describe('what the rig creates from a workspace', () => {
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: ['arn:aws:s3:::b'] },
       {
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObjectTagging', 's3:DeleteObject'],
+        Action: [
+          's3:GetObject',
+          's3:PutObject',
+          's3:AbortMultipartUpload',
+          's3:ListMultipartUploadParts',
+          's3:PutObjectTagging',
+          's3:DeleteObject',
+        ],
         Resource: ['arn:aws:s3:::b/*'],
       },
     ]);
-    expect(readerRolePolicy('b').Statement.flatMap((s) => s.Action)).toEqual(['s3:ListBucket', 's3:GetObject', 's3:GetObjectVersion']);
+    expect(readerRolePolicy('b').Statement.flatMap((s) => s.Action)).toEqual([
+      's3:ListBucket',
+      's3:GetObject',
+      's3:GetObjectVersion',
+    ]);
     expect(writerRolePolicy('b').Statement.flatMap((s) => s.Action)).toContain('s3:DeleteObject');
     expect(writerRolePolicy('b').Statement.flatMap((s) => s.Action)).not.toContain('s3:DeleteObjectVersion');
-    expect(trustPolicy(['arn:aws:iam::primary:user/migrator'], 'x').Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': 'x' } });
+    expect(trustPolicy(['arn:aws:iam::primary:user/migrator'], 'x').Statement[0].Condition).toEqual({
+      StringEquals: { 'sts:ExternalId': 'x' },
+    });
     expect(trustPolicy(['arn:aws:iam::primary:user/migrator']).Statement[0]).not.toHaveProperty('Condition');
   });
 
   test('the KMS key id is an ARN the workspace schema accepts', () => {
-    const ws = local((w) => (w.primary.encryption = { type: 'SSE-KMS', kmsKeyArn: rigKmsKeyId('us-east-1'), bucketKey: true }));
+    const ws = local(
+      (w) => (w.primary.encryption = { type: 'SSE-KMS', kmsKeyArn: rigKmsKeyId('us-east-1'), bucketKey: true }),
+    );
     const { file: _f, ...json } = ws;
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify(json));
-    expect(loadWorkspace('local', dir).primary.encryption).toEqual({ type: 'SSE-KMS', kmsKeyArn: rigKmsKeyId('us-east-1'), bucketKey: true });
+    expect(loadWorkspace('local', dir).primary.encryption).toEqual({
+      type: 'SSE-KMS',
+      kmsKeyArn: rigKmsKeyId('us-east-1'),
+      bucketKey: true,
+    });
   });
 });
 
@@ -123,11 +167,15 @@ describe('stopping kills only our own processes', () => {
 describe('install step', () => {
   const none = () => false;
   test('nothing to do when the programs are there', () => {
-    expect(ensurePackages(SERVER_PACKAGES, undefined, { installed: () => true, isDebian: none, isRoot: none })).toEqual([]);
+    expect(ensurePackages(SERVER_PACKAGES, undefined, { installed: () => true, isDebian: none, isRoot: none })).toEqual(
+      [],
+    );
   });
 
   test('not Debian: one line on what to do instead', () => {
-    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { installed: none, isDebian: none, isRoot: () => true })).toThrow(
+    expect(() =>
+      ensurePackages(SERVER_PACKAGES, undefined, { installed: none, isDebian: none, isRoot: () => true }),
+    ).toThrow(
       new InstallError(
         'missing ceph-mon, ceph-osd, radosgw, ceph-common, ceph-base, and this is not a Debian system: install Ceph (radosgw, ceph-mon, ceph-osd) and the AWS CLI v2 yourself, or point the tests at another S3 endpoint with BUCKETMOVE_TEST_STATE',
       ),
@@ -135,7 +183,13 @@ describe('install step', () => {
   });
 
   test('not root: the exact command to run', () => {
-    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { installed: (n) => n.bin !== 'radosgw', isDebian: () => true, isRoot: none })).toThrow(
+    expect(() =>
+      ensurePackages(SERVER_PACKAGES, undefined, {
+        installed: (n) => n.bin !== 'radosgw',
+        isDebian: () => true,
+        isRoot: none,
+      }),
+    ).toThrow(
       new InstallError(
         'missing Debian packages radosgw: run `sudo apt-get update && sudo apt-get install -y --no-install-recommends radosgw` (the rig installs them itself only as root)',
       ),
@@ -153,7 +207,9 @@ describe('install step', () => {
       aptGet: (args) => (args[0] === 'install' && installs.push(args), { status: 0, output: '' }),
     });
     expect(missing).toEqual(['python3-boto3', 'python3-cryptography']);
-    expect(installs).toEqual([['install', '-y', '-q', '--no-install-recommends', 'python3-boto3', 'python3-cryptography']]);
+    expect(installs).toEqual([
+      ['install', '-y', '-q', '--no-install-recommends', 'python3-boto3', 'python3-cryptography'],
+    ]);
   });
 
   /** apt-get as it answers while another apt-get holds the lock `busy` times, then as it answers `then`. */
@@ -164,7 +220,11 @@ describe('install step', () => {
       calls.push(args);
       if (refusals < busy) {
         refusals++;
-        return { status: 100, output: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n' };
+        return {
+          status: 100,
+          output:
+            'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n',
+        };
       }
       return then;
     };
@@ -197,7 +257,9 @@ describe('install step', () => {
 
   test('the lock still held after the wait: one line with what to run, no endless wait', () => {
     const apt = lockedApt(Infinity);
-    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { ...asRoot, aptGet: apt.aptGet, sleep: apt.sleep, now: apt.now })).toThrow(
+    expect(() =>
+      ensurePackages(SERVER_PACKAGES, undefined, { ...asRoot, aptGet: apt.aptGet, sleep: apt.sleep, now: apt.now }),
+    ).toThrow(
       /^another apt-get or dpkg still holds the package lock after 5 min \(.*\): once it has finished, run `npm run rig -- install` \(or `apt-get update && apt-get install -y --no-install-recommends radosgw`\)$/,
     );
     expect(apt.now()).toBeGreaterThanOrEqual(300_000);
@@ -206,7 +268,9 @@ describe('install step', () => {
 
   test('any other apt-get failure: at once, with its last line', () => {
     const apt = lockedApt(0, { status: 100, output: 'E: Unable to locate package radosgw\n' });
-    expect(() => ensurePackages(SERVER_PACKAGES, undefined, { ...asRoot, aptGet: apt.aptGet, sleep: apt.sleep, now: apt.now })).toThrow(
+    expect(() =>
+      ensurePackages(SERVER_PACKAGES, undefined, { ...asRoot, aptGet: apt.aptGet, sleep: apt.sleep, now: apt.now }),
+    ).toThrow(
       'apt-get update failed (E: Unable to locate package radosgw): run `apt-get update && apt-get install -y --no-install-recommends radosgw` by hand and retry',
     );
     expect(apt.calls).toHaveLength(1);
@@ -216,7 +280,12 @@ describe('install step', () => {
 describe('the AWS CLI environment', () => {
   test("only the given keys and region, path-style, none of the caller's AWS settings", () => {
     const env = awsCliEnv({ accessKeyId: 'AK', secretAccessKey: 'SK' }, 'us-east-1');
-    expect(env).toMatchObject({ AWS_ACCESS_KEY_ID: 'AK', AWS_SECRET_ACCESS_KEY: 'SK', AWS_DEFAULT_REGION: 'us-east-1', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' });
+    expect(env).toMatchObject({
+      AWS_ACCESS_KEY_ID: 'AK',
+      AWS_SECRET_ACCESS_KEY: 'SK',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    });
     expect(env).not.toHaveProperty('AWS_CA_BUNDLE');
     expect(env).not.toHaveProperty('AWS_SESSION_TOKEN');
     expect(fs.readFileSync(env.AWS_CONFIG_FILE!, 'utf8')).toContain('addressing_style = path');

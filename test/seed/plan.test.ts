@@ -21,7 +21,11 @@ describe('--size', () => {
   });
 
   test('ranges and named distributions', () => {
-    expect(parseSizeSpec('10KiB-2MiB')).toEqual({ kind: 'mix', label: '10 KiB-2 MiB', bands: [{ weight: 1, min: 10 * KIB, max: 2 * MIB }] });
+    expect(parseSizeSpec('10KiB-2MiB')).toEqual({
+      kind: 'mix',
+      label: '10 KiB-2 MiB',
+      bands: [{ weight: 1, min: 10 * KIB, max: 2 * MIB }],
+    });
     expect(parseSizeSpec('Photos')).toBe(NAMED_SIZES.photos);
   });
 
@@ -49,7 +53,13 @@ describe('--size', () => {
   });
 
   test('formatBytes', () => {
-    expect([0, 1023, 64 * KIB, 1.5 * MIB, 2 * 1024 * MIB].map(formatBytes)).toEqual(['0 B', '1023 B', '64 KiB', '1.5 MiB', '2 GiB']);
+    expect([0, 1023, 64 * KIB, 1.5 * MIB, 2 * 1024 * MIB].map(formatBytes)).toEqual([
+      '0 B',
+      '1023 B',
+      '64 KiB',
+      '1.5 MiB',
+      '2 GiB',
+    ]);
   });
 });
 
@@ -60,7 +70,9 @@ describe('the plan', () => {
     const plan = planObjects({ ...base, oddKeys: false });
     expect(plan).toHaveLength(50);
     for (const o of plan) {
-      expect(o.key).toMatch(/^chats\/\d{5}\/photos\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.jpg$/);
+      expect(o.key).toMatch(
+        /^chats\/\d{5}\/photos\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.jpg$/,
+      );
       expect(o.contentType).toBe('image/jpeg');
       expect(Object.keys(o.metadata).sort()).toEqual(['chat-id', 'original-name', 'uploaded-at', 'uploaded-by']);
       expect(o.key.startsWith(`chats/${o.metadata['chat-id']}/`)).toBe(true);
@@ -76,7 +88,17 @@ describe('the plan', () => {
     expect(new Set(plan.map((o) => o.key)).size).toBe(plan.length);
     expect(Math.max(...plan.map((o) => Buffer.byteLength(o.key)))).toBe(MAX_KEY_BYTES);
     const names = odd.map((o) => o.key.slice('chats/odd-keys/photos/'.length));
-    expect(names).toEqual(expect.arrayContaining(['holiday photo 1.jpg', 'a+b=c&d.jpg', '100% real.jpg', 'caf\u00e9.jpg', 'cafe\u0301.jpg', 'double//slash.jpg', 'trailing-space.jpg ']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'holiday photo 1.jpg',
+        'a+b=c&d.jpg',
+        '100% real.jpg',
+        'caf\u00e9.jpg',
+        'cafe\u0301.jpg',
+        'double//slash.jpg',
+        'trailing-space.jpg ',
+      ]),
+    );
     expect(odd.find((o) => o.key.endsWith('empty.jpg'))).toMatchObject({ size: 0, encrypted: true });
     expect(odd.find((o) => o.key.endsWith('folder-marker/'))).toMatchObject({ size: 0, encrypted: false });
     expect(odd.some((o) => o.key.split('/').length > 25)).toBe(true);
@@ -88,7 +110,11 @@ describe('the plan', () => {
     );
     // With odd keys the deep and the longest keys need room too.
     expect(() => planObjects({ ...base, count: 1, prefix: `${'p'.repeat(950)}/` })).toThrow(/^--prefix is too long/);
-    expect(planObjects({ ...base, count: 1, prefix: `${'p'.repeat(800)}/` }).every((o) => Buffer.byteLength(o.key) <= MAX_KEY_BYTES)).toBe(true);
+    expect(
+      planObjects({ ...base, count: 1, prefix: `${'p'.repeat(800)}/` }).every(
+        (o) => Buffer.byteLength(o.key) <= MAX_KEY_BYTES,
+      ),
+    ).toBe(true);
   });
 
   test('deterministic: the same seed gives the same plan and bytes; another seed does not', () => {
@@ -104,7 +130,12 @@ describe('the plan', () => {
     expect(photo.length).toBe(plan[0].size);
     expect([...photo.subarray(0, 4)]).toEqual([0xff, 0xd8, 0xff, 0xe0]);
     expect([...photo.subarray(-2)]).toEqual([0xff, 0xd9]);
-    expect(photoBytes('s1', plan.find((o) => !o.encrypted)!).length).toBe(0);
+    expect(
+      photoBytes(
+        's1',
+        plan.find((o) => !o.encrypted)!,
+      ).length,
+    ).toBe(0);
   });
 });
 

@@ -16,15 +16,25 @@ describe('npm run manifest flags', () => {
   test('--out takes s3://bucket/key or a file', () => {
     expect(manifestArgs(['--env', 'dev', '--out', 's3://b/k.csv']).out).toBe('s3://b/k.csv');
     expect(manifestArgs(['--env', 'dev', '--out', 'm.csv', '--prefix', 'chats/']).prefix).toBe('chats/');
-    expect(usage(() => manifestArgs(['--env', 'dev', '--out', 's3://bucket-only']))).toBe('--out "s3://bucket-only" is not an S3 object URL: give s3://bucket/key');
-    expect(usage(() => manifestArgs(['--env', 'dev', '--out', ' ']))).toBe('--out is empty: give s3://bucket/key or a file path');
+    expect(usage(() => manifestArgs(['--env', 'dev', '--out', 's3://bucket-only']))).toBe(
+      '--out "s3://bucket-only" is not an S3 object URL: give s3://bucket/key',
+    );
+    expect(usage(() => manifestArgs(['--env', 'dev', '--out', ' ']))).toBe(
+      '--out is empty: give s3://bucket/key or a file path',
+    );
   });
 });
 
 describe('migrate --manifest flags', () => {
   test('an s3:// object URL; not with --dry-run', () => {
-    expect(migrateArgs(['--env', 'dev', '--manifest', 's3://b/x/manifest.json']).manifest).toBe('s3://b/x/manifest.json');
-    expect(usage(() => migrateArgs(['--env', 'dev', '--manifest', 'manifest.csv']))).toBe('--manifest "manifest.csv" is not an S3 object URL: give s3://bucket/key');
-    expect(usage(() => migrateArgs(['--env', 'dev', '--manifest', 's3://b/m.csv', '--dry-run']))).toBe('--dry-run lists the legacy bucket; give it without --manifest');
+    expect(migrateArgs(['--env', 'dev', '--manifest', 's3://b/x/manifest.json']).manifest).toBe(
+      's3://b/x/manifest.json',
+    );
+    expect(usage(() => migrateArgs(['--env', 'dev', '--manifest', 'manifest.csv']))).toBe(
+      '--manifest "manifest.csv" is not an S3 object URL: give s3://bucket/key',
+    );
+    expect(usage(() => migrateArgs(['--env', 'dev', '--manifest', 's3://b/m.csv', '--dry-run']))).toBe(
+      '--dry-run lists the legacy bucket; give it without --manifest',
+    );
   });
 });

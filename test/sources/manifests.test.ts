@@ -70,11 +70,15 @@ describe('Batch Operations CSV manifest', () => {
   const setup = (csv: string) => {
     const objects = new MemoryObjects();
     objects.put(url, csv);
-    return { objects, source: batchCsvManifest(objects, parseS3Url(url), md5(Buffer.from(csv)), { legacyBucket: LEGACY, pageSize: 4 }) };
+    return {
+      objects,
+      source: batchCsvManifest(objects, parseS3Url(url), md5(Buffer.from(csv)), { legacyBucket: LEGACY, pageSize: 4 }),
+    };
   };
 
   test('reads Bucket,Key[,VersionId] rows, sizes unknown, keys decoded; the last page says so', async () => {
-    const csv = AWKWARD.map((k, i) => `${manifestLine(LEGACY, k)}${i % 3 === 0 ? ',3HL4kqtJlcpXroDTDmJ' : ''}`).join('\n') + '\n';
+    const csv =
+      AWKWARD.map((k, i) => `${manifestLine(LEGACY, k)}${i % 3 === 0 ? ',3HL4kqtJlcpXroDTDmJ' : ''}`).join('\n') + '\n';
     const { source } = setup(csv);
     const pages = await all(source);
     expect(keysOf(pages)).toEqual(AWKWARD);
@@ -105,8 +109,12 @@ describe('Batch Operations CSV manifest', () => {
   });
 
   test('malformed rows are refused with their row number', async () => {
-    await expect(all(setup(`${LEGACY}\n`).source)).rejects.toThrow(/row 1: 1 fields, expected Bucket,Key\[,VersionId\]/);
-    await expect(all(setup(`${LEGACY},bad%E0%A4%A.jpg\n`).source)).rejects.toThrow(/row 1: the key is not well-formed URL encoding/);
+    await expect(all(setup(`${LEGACY}\n`).source)).rejects.toThrow(
+      /row 1: 1 fields, expected Bucket,Key\[,VersionId\]/,
+    );
+    await expect(all(setup(`${LEGACY},bad%E0%A4%A.jpg\n`).source)).rejects.toThrow(
+      /row 1: the key is not well-formed URL encoding/,
+    );
   });
 
   test('a manifest changed since it was pinned is refused', async () => {
@@ -120,7 +128,10 @@ describe('Batch Operations CSV manifest', () => {
     const csv = ['a/1', 'b/1', 'a/2'].map((k) => manifestLine(LEGACY, k)).join('\n');
     const objects = new MemoryObjects();
     objects.put(url, csv);
-    const source = batchCsvManifest(objects, parseS3Url(url), md5(Buffer.from(csv)), { legacyBucket: LEGACY, prefix: 'a/' });
+    const source = batchCsvManifest(objects, parseS3Url(url), md5(Buffer.from(csv)), {
+      legacyBucket: LEGACY,
+      prefix: 'a/',
+    });
     expect(keysOf(await all(source))).toEqual(['a/1', 'a/2']);
   });
 });
@@ -170,14 +181,19 @@ function inventory(files: Buffer[], patch: (m: Record<string, unknown>) => void 
     creationTimestamp: '1764032400000',
     fileFormat: 'CSV',
     fileSchema: SCHEMA,
-    files: files.map((b, i) => ({ key: `dest/legacy-photos/daily/data/file-${i}.csv.gz`, size: b.length, MD5checksum: md5(b) })),
+    files: files.map((b, i) => ({
+      key: `dest/legacy-photos/daily/data/file-${i}.csv.gz`,
+      size: b.length,
+      MD5checksum: md5(b),
+    })),
   };
   patch(manifest);
   files.forEach((b, i) => objects.put(`s3://inventory/dest/legacy-photos/daily/data/file-${i}.csv.gz`, b));
   objects.put(MANIFEST_URL, JSON.stringify(manifest));
   return objects;
 }
-const open = (objects: MemoryObjects, pageSize = 3) => openManifest(objects, MANIFEST_URL, { legacyBucket: LEGACY, pageSize });
+const open = (objects: MemoryObjects, pageSize = 3) =>
+  openManifest(objects, MANIFEST_URL, { legacyBucket: LEGACY, pageSize });
 
 describe('S3 Inventory manifest', () => {
   const fileA: Row[] = [
@@ -193,7 +209,14 @@ describe('S3 Inventory manifest', () => {
     { key: 'photos/old.jpg', latest: true, version: 'v2', size: 9, etag: 'ccc' },
     { key: 'photos/last.jpg', size: 1 },
   ];
-  const wanted = ['photos/a b.jpg', 'photos/a+b,"c"\n.jpg', 'photos/猫.jpg', 'photos/100%.jpg', 'photos/old.jpg', 'photos/last.jpg'];
+  const wanted = [
+    'photos/a b.jpg',
+    'photos/a+b,"c"\n.jpg',
+    'photos/猫.jpg',
+    'photos/100%.jpg',
+    'photos/old.jpg',
+    'photos/last.jpg',
+  ];
 
   test('reads the gzip CSV files of manifest.json: keys decoded, sizes and ETags kept, delete markers and old versions skipped', async () => {
     const objects = inventory([inventoryCsv(fileA), inventoryCsv(fileB)]);
@@ -202,7 +225,12 @@ describe('S3 Inventory manifest', () => {
     const pages = await all(source);
     expect(keysOf(pages)).toEqual(wanted);
     const objs = pages.flatMap((p) => p.objects);
-    expect(objs[0]).toEqual<ListedObject>({ key: 'photos/a b.jpg', size: 100, etag: 'aaa', lastModified: '2026-11-01T00:00:00.000Z' });
+    expect(objs[0]).toEqual<ListedObject>({
+      key: 'photos/a b.jpg',
+      size: 100,
+      etag: 'aaa',
+      lastModified: '2026-11-01T00:00:00.000Z',
+    });
     expect(objs.find((o) => o.key === 'photos/old.jpg')).toMatchObject({ size: 9, etag: 'ccc' });
     expect(pages[pages.length - 1].isLast).toBe(true);
     expect(pages.slice(0, -1).every((p) => !p.isLast)).toBe(true);
@@ -222,7 +250,10 @@ describe('S3 Inventory manifest', () => {
   test('a data file whose MD5 is not its MD5checksum is refused before any of its rows is used', async () => {
     const good = inventoryCsv(fileA);
     const objects = inventory([good, inventoryCsv(fileB)]);
-    objects.put('s3://inventory/dest/legacy-photos/daily/data/file-1.csv.gz', inventoryCsv([...fileB, { key: 'smuggled.jpg' }]));
+    objects.put(
+      's3://inventory/dest/legacy-photos/daily/data/file-1.csv.gz',
+      inventoryCsv([...fileB, { key: 'smuggled.jpg' }]),
+    );
     const seen: string[] = [];
     const source = await open(objects, 100);
     const err = await refusal(
@@ -236,20 +267,30 @@ describe('S3 Inventory manifest', () => {
 
   test('refused before reading: another source bucket, a format other than CSV, not a manifest', async () => {
     await expect(open(inventory([], (m) => (m.sourceBucket = 'other-bucket')))).rejects.toThrow(
-      new ConfigError(`${MANIFEST_URL} is an inventory of bucket "other-bucket", not of the workspace's legacy bucket "legacy-photos"; give that bucket's report`),
+      new ConfigError(
+        `${MANIFEST_URL} is an inventory of bucket "other-bucket", not of the workspace's legacy bucket "legacy-photos"; give that bucket's report`,
+      ),
     );
     for (const fmt of ['ORC', 'Parquet']) {
       const err = await open(inventory([], (m) => (m.fileFormat = fmt))).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toBe(`${MANIFEST_URL}: fileFormat ${fmt} is not supported (only CSV); configure the inventory report with CSV output`);
+      expect((err as Error).message).toBe(
+        `${MANIFEST_URL}: fileFormat ${fmt} is not supported (only CSV); configure the inventory report with CSV output`,
+      );
     }
-    await expect(open(inventory([], (m) => delete m.files))).rejects.toThrow(/is not an S3 Inventory manifest.json \(files:/);
-    await expect(open(inventory([], (m) => (m.fileSchema = 'Key, Size')))).rejects.toThrow(/has no Bucket and Key columns/);
+    await expect(open(inventory([], (m) => delete m.files))).rejects.toThrow(
+      /is not an S3 Inventory manifest.json \(files:/,
+    );
+    await expect(open(inventory([], (m) => (m.fileSchema = 'Key, Size')))).rejects.toThrow(
+      /has no Bucket and Key columns/,
+    );
   });
 
   test('a row of another bucket is refused', async () => {
     const source = await open(inventory([inventoryCsv([{ key: 'a' }, { key: 'b', bucket: 'other' }])]));
-    await expect(all(source)).rejects.toThrow(/row 2 names bucket "other", not the report's source bucket "legacy-photos"/);
+    await expect(all(source)).rejects.toThrow(
+      /row 2 names bucket "other", not the report's source bucket "legacy-photos"/,
+    );
   });
 
   test('a report without version columns (current versions only) and without sizes', async () => {

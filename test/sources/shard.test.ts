@@ -37,7 +37,9 @@ describe('shardOfKey: a stable hash', () => {
   });
 
   test('every key is in exactly one shard, for n = 1 to 16', () => {
-    const keys = Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? `chats/${i}/photo.jpg` : i % 3 === 1 ? `ünï/${i} +%2F?.png` : `${'\u{1F600}'.repeat(i % 4)}${i}`));
+    const keys = Array.from({ length: 2000 }, (_, i) =>
+      i % 3 === 0 ? `chats/${i}/photo.jpg` : i % 3 === 1 ? `ünï/${i} +%2F?.png` : `${'\u{1F600}'.repeat(i % 4)}${i}`,
+    );
     for (let n = 1; n <= 16; n++) {
       for (const key of keys) {
         const owners = Array.from({ length: n }, (_, i) => i + 1).filter((index) => inShard(key, { index, count: n }));
@@ -88,8 +90,12 @@ describe("a shard's checkpoint", () => {
   const id = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '' };
 
   test('has a default path per shard; 1/1 is the unsharded default', () => {
-    expect(defaultCheckpointPath('prod', '.', { index: 2, count: 4 })).toBe(path.join('.bucketmove', 'prod', 'checkpoint-shard-2-of-4.sqlite'));
-    expect(defaultCheckpointPath('prod', '.', { index: 1, count: 1 })).toBe(path.join('.bucketmove', 'prod', 'checkpoint.sqlite'));
+    expect(defaultCheckpointPath('prod', '.', { index: 2, count: 4 })).toBe(
+      path.join('.bucketmove', 'prod', 'checkpoint-shard-2-of-4.sqlite'),
+    );
+    expect(defaultCheckpointPath('prod', '.', { index: 1, count: 1 })).toBe(
+      path.join('.bucketmove', 'prod', 'checkpoint.sqlite'),
+    );
   });
 
   test('is refused for another shard and for an unsharded run, with one line naming the shard; it reopens for its own', () => {
@@ -97,14 +103,18 @@ describe("a shard's checkpoint", () => {
     Checkpoint.open(file, { ...id, shard: '1/4' }).close();
     const open = (identity: Parameters<typeof Checkpoint.open>[1]) => () => Checkpoint.open(file, identity).close();
     expect(open({ ...id, shard: '2/4' })).toThrow(ConfigError);
-    expect(open({ ...id, shard: '2/4' })).toThrow(/^checkpoint .*cp\.sqlite belongs to another migration \(env local, old -> new, prefix "", shard 1\/4\); give another --checkpoint path$/);
+    expect(open({ ...id, shard: '2/4' })).toThrow(
+      /^checkpoint .*cp\.sqlite belongs to another migration \(env local, old -> new, prefix "", shard 1\/4\); give another --checkpoint path$/,
+    );
     expect(open({ ...id, shard: '1/8' })).toThrow(/shard 1\/4\); give another --checkpoint path$/);
     expect(open(id)).toThrow(/shard 1\/4\); give another --checkpoint path$/);
     expect(open({ ...id, shard: '1/4' })).not.toThrow();
     // And an unsharded checkpoint is refused to a shard.
     const plain = path.join(tmpDir(), 'plain.sqlite');
     Checkpoint.open(plain, id).close();
-    expect(() => Checkpoint.open(plain, { ...id, shard: '3/4' })).toThrow(/^checkpoint .*plain\.sqlite belongs to another migration \(env local, old -> new, prefix ""\)/);
+    expect(() => Checkpoint.open(plain, { ...id, shard: '3/4' })).toThrow(
+      /^checkpoint .*plain\.sqlite belongs to another migration \(env local, old -> new, prefix ""\)/,
+    );
   });
 });
 
@@ -117,7 +127,11 @@ describe('npm run migrate with a bad --shard: one line, exit 2, nothing written'
   ])('%j', async (args, pattern) => {
     const cwd = tmpDir();
     const run = await runCliScript('migrate', ['--env', 'local', ...(args as string[])], { cwd });
-    expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({ code: 2, stderr: expect.stringMatching(pattern as RegExp), stdout: '' });
+    expect({ code: run.code, stderr: run.stderr, stdout: run.stdout }).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(pattern as RegExp),
+      stdout: '',
+    });
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(fs.readdirSync(cwd)).toEqual([]);
   });

@@ -27,9 +27,23 @@ const ID = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '', so
 describe('Checkpoint rows of unknown size', () => {
   test('count no bytes until copied; the copy records the size and ETag read; listing them again keeps both', () => {
     const cp = Checkpoint.open(':memory:', ID);
-    cp.addListedPage([{ key: 'a', size: UNKNOWN_SIZE, etag: '' }, { key: 'b', size: UNKNOWN_SIZE, etag: '' }], false, 'rows:2');
+    cp.addListedPage(
+      [
+        { key: 'a', size: UNKNOWN_SIZE, etag: '' },
+        { key: 'b', size: UNKNOWN_SIZE, etag: '' },
+      ],
+      false,
+      'rows:2',
+    );
     expect(cp.counts().pending).toEqual({ count: 2, bytes: 0 });
-    cp.record('a', { state: 'copied', etag: 'e-a', size: 1234, versionId: 'null', plaintextSha256: 'x', plaintextSize: 1200 });
+    cp.record('a', {
+      state: 'copied',
+      etag: 'e-a',
+      size: 1234,
+      versionId: 'null',
+      plaintextSha256: 'x',
+      plaintextSize: 1200,
+    });
     expect(cp.get('a')).toMatchObject({ size: 1234, etag: 'e-a', state: 'copied' });
     expect(cp.counts().copied).toEqual({ count: 1, bytes: 1234 });
     cp.addListedPage([{ key: 'a', size: UNKNOWN_SIZE, etag: '' }], true, 'rows:3');
@@ -80,22 +94,34 @@ describe('a run over keys of unknown size', () => {
       ContentLength: sizes[input.Key],
       ETag: `"${etagOf(input.Key)}"`,
     }));
-    src.on(ListObjectsV2Command).callsFake(() => ({ Contents: Object.keys(sizes).sort().map((Key) => ({ Key, ETag: `"${etagOf(Key)}"`, Size: sizes[Key] })) }));
+    src.on(ListObjectsV2Command).callsFake(() => ({
+      Contents: Object.keys(sizes)
+        .sort()
+        .map((Key) => ({ Key, ETag: `"${etagOf(Key)}"`, Size: sizes[Key] })),
+    }));
     dst.on(PutObjectCommand).resolves({});
-    dst.on(HeadObjectCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    dst
+      .on(HeadObjectCommand)
+      .rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
     dst.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
     dst.on(UploadPartCommand).resolves({ ETag: '"p"' });
     dst.on(CompleteMultipartUploadCommand).resolves({});
 
     const events: string[] = [];
     const realAcquire = MemoryBudget.prototype.acquire;
-    const spy = jest.spyOn(MemoryBudget.prototype, 'acquire').mockImplementation(async function (this: MemoryBudget, bytes: number) {
+    const spy = jest.spyOn(MemoryBudget.prototype, 'acquire').mockImplementation(async function (
+      this: MemoryBudget,
+      bytes: number,
+    ) {
       const release = await realAcquire.call(this, bytes);
       events.push(`acquire ${bytes}`);
-      return Object.assign(() => {
-        events.push(`release`);
-        release();
-      }, { shrinkTo: (n: number) => (events.push(`shrink ${n}`), release.shrinkTo(n)) });
+      return Object.assign(
+        () => {
+          events.push(`release`);
+          release();
+        },
+        { shrinkTo: (n: number) => (events.push(`shrink ${n}`), release.shrinkTo(n)) },
+      );
     });
 
     const partSize = 5 * MIB;
@@ -104,7 +130,11 @@ describe('a run over keys of unknown size', () => {
       describe: ID.source,
       async *pages() {
         // Not in key order, as a manifest may be.
-        yield { objects: ['small.jpg', 'large.jpg', 'medium.jpg'].map((key) => ({ key, size: UNKNOWN_SIZE, etag: '' })), cursor: 'rows:3', isLast: true };
+        yield {
+          objects: ['small.jpg', 'large.jpg', 'medium.jpg'].map((key) => ({ key, size: UNKNOWN_SIZE, etag: '' })),
+          cursor: 'rows:3',
+          isLast: true,
+        };
       },
     };
     const cp = Checkpoint.open(':memory:', ID);
@@ -120,13 +150,20 @@ describe('a run over keys of unknown size', () => {
           keys,
           events: { finished: (row) => bytes.push(row.size) },
         },
-        { concurrency: 1, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES },
+        {
+          concurrency: 1,
+          prefix: '',
+          maxAttempts: 1,
+          retryQuarantined: false,
+          memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES,
+        },
       );
       const res = await run.run();
       expect(res.processed.copied).toBe(3);
       expect(res.storedBytes).toBe(1000 + 3 * MIB + 7 * MIB);
       expect(bytes.sort((a, b) => a - b)).toEqual([1000, 3 * MIB, 7 * MIB]);
-      for (const k of Object.keys(sizes)) expect(cp.get(k)).toMatchObject({ size: sizes[k], etag: etagOf(k), state: 'copied' });
+      for (const k of Object.keys(sizes))
+        expect(cp.get(k)).toMatchObject({ size: sizes[k], etag: etagOf(k), state: 'copied' });
       expect(cp.counts().copied.bytes).toBe(1000 + 3 * MIB + 7 * MIB);
     } finally {
       spy.mockRestore();
@@ -137,9 +174,16 @@ describe('a run over keys of unknown size', () => {
     const window = (queueSize + 2) * partSize + codecShare;
     // concurrency 1: one object after another, in key order (large, medium, small).
     expect(events).toEqual([
-      `acquire ${ceiling}`, 'release', `acquire ${window}`, 'release', // large: pass 1 within the ceiling, the window for the upload
-      `acquire ${ceiling}`, `shrink ${2 * 3 * MIB + 64 * 1024 + codecShare}`, 'release', // medium
-      `acquire ${ceiling}`, `shrink ${2 * 1000 + 64 * 1024 + codecShare}`, 'release', // small
+      `acquire ${ceiling}`,
+      'release',
+      `acquire ${window}`,
+      'release', // large: pass 1 within the ceiling, the window for the upload
+      `acquire ${ceiling}`,
+      `shrink ${2 * 3 * MIB + 64 * 1024 + codecShare}`,
+      'release', // medium
+      `acquire ${ceiling}`,
+      `shrink ${2 * 1000 + 64 * 1024 + codecShare}`,
+      'release', // small
     ]);
   });
 
@@ -149,8 +193,12 @@ describe('a run over keys of unknown size', () => {
     const order = ['m', 'a', 'z', 'b', 'c'];
     const src = mockClient(source);
     const dst = mockClient(target);
-    src.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([Buffer.from('x')]), ContentLength: 1, ETag: '"e"' }));
-    src.on(ListObjectsV2Command).callsFake(() => ({ Contents: [...order].sort().map((Key) => ({ Key, ETag: '"e"', Size: 1 })) }));
+    src
+      .on(GetObjectCommand)
+      .callsFake(() => ({ Body: Readable.from([Buffer.from('x')]), ContentLength: 1, ETag: '"e"' }));
+    src
+      .on(ListObjectsV2Command)
+      .callsFake(() => ({ Contents: [...order].sort().map((Key) => ({ Key, ETag: '"e"', Size: 1 })) }));
     dst.on(PutObjectCommand).resolves({});
     const copied: string[] = [];
     let release!: () => void;
@@ -159,7 +207,11 @@ describe('a run over keys of unknown size', () => {
       describe: ID.source,
       async *pages() {
         for (let i = 0; i < order.length; i++) {
-          yield { objects: [{ key: order[i], size: UNKNOWN_SIZE, etag: '' }], cursor: `rows:${i + 1}`, isLast: i === order.length - 1 };
+          yield {
+            objects: [{ key: order[i], size: UNKNOWN_SIZE, etag: '' }],
+            cursor: `rows:${i + 1}`,
+            isLast: i === order.length - 1,
+          };
           if (i === 0) await firstCopied; // the dispatcher has passed "m" before "a" and "b" arrive
         }
       },
@@ -169,7 +221,13 @@ describe('a run over keys of unknown size', () => {
       const run = new MigrationRun(
         {
           source: { client: source, bucket: 'old' },
-          target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize: 5 * MIB, queueSize: 1 },
+          target: {
+            client: target,
+            bucket: 'new',
+            sse: { ServerSideEncryption: 'AES256' },
+            partSize: 5 * MIB,
+            queueSize: 1,
+          },
           codec: identityCodec,
           largeObjects: AWS_LARGE_OBJECTS,
           checkpoint: cp,
@@ -181,7 +239,13 @@ describe('a run over keys of unknown size', () => {
             },
           },
         },
-        { concurrency: 2, prefix: '', maxAttempts: 1, retryQuarantined: false, memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES },
+        {
+          concurrency: 2,
+          prefix: '',
+          maxAttempts: 1,
+          retryQuarantined: false,
+          memoryBytes: 64 * MIB + COLLECTOR_SLACK_BYTES,
+        },
       );
       const res = await run.run();
       expect(copied[0]).toBe('m');

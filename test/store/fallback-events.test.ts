@@ -14,18 +14,40 @@ import { tmpDirPerFile } from '../helpers/tmp';
 
 const tmpDir = tmpDirPerFile('bm-fallback-');
 const hit = (key: string, time?: string | number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ level: 'info', ...(time !== undefined ? { time } : {}), name: 'photo-service', ...fallbackHitFields(key, 'get', 'dual-read'), msg: 'served from the legacy bucket', ...extra });
+  JSON.stringify({
+    level: 'info',
+    ...(time !== undefined ? { time } : {}),
+    name: 'photo-service',
+    ...fallbackHitFields(key, 'get', 'dual-read'),
+    msg: 'served from the legacy bucket',
+    ...extra,
+  });
 
 test('the event name is stable, and the Logs Insights query filters on it', () => {
   expect(FALLBACK_HIT_EVENT).toBe('store.fallback_hit');
-  expect(FALLBACK_HITS_QUERY).toBe('filter event = "store.fallback_hit"\n| stats count(*) as fallbackHits, count_distinct(key) as keys');
-  expect(fallbackHitFields('a/b.jpg', 'head', 'dual-read')).toEqual({ event: 'store.fallback_hit', key: 'a/b.jpg', op: 'head', mode: 'dual-read' });
+  expect(FALLBACK_HITS_QUERY).toBe(
+    'filter event = "store.fallback_hit"\n| stats count(*) as fallbackHits, count_distinct(key) as keys',
+  );
+  expect(fallbackHitFields('a/b.jpg', 'head', 'dual-read')).toEqual({
+    event: 'store.fallback_hit',
+    key: 'a/b.jpg',
+    op: 'head',
+    mode: 'dual-read',
+  });
 });
 
 describe('parseFallbackHit', () => {
   test('reads the key, the operation and the time of a hit line', () => {
-    expect(parseFallbackHit(hit('chats/1/p.jpg', '2026-11-26T10:00:00.000Z'))).toEqual({ key: 'chats/1/p.jpg', op: 'get', time: new Date('2026-11-26T10:00:00.000Z') });
-    expect(parseFallbackHit(`  ${hit('k', 1764151200000)}\r`)).toEqual({ key: 'k', op: 'get', time: new Date(1764151200000) });
+    expect(parseFallbackHit(hit('chats/1/p.jpg', '2026-11-26T10:00:00.000Z'))).toEqual({
+      key: 'chats/1/p.jpg',
+      op: 'get',
+      time: new Date('2026-11-26T10:00:00.000Z'),
+    });
+    expect(parseFallbackHit(`  ${hit('k', 1764151200000)}\r`)).toEqual({
+      key: 'k',
+      op: 'get',
+      time: new Date(1764151200000),
+    });
     expect(parseFallbackHit(hit('k'))).toEqual({ key: 'k', op: 'get' });
     expect(parseFallbackHit(hit('k', 'not a time'))).toEqual({ key: 'k', op: 'get' });
   });
@@ -69,9 +91,20 @@ describe('counting', () => {
   });
 
   test('a window keeps [since, until); a hit without a time is counted, since it cannot be ruled out', () => {
-    const r = countFallbackHits(lines, { since: new Date('2026-11-26T10:00:00.000Z'), until: new Date('2026-11-26T11:00:00.000Z') });
-    expect(r).toMatchObject({ hits: 2, untimed: 1, sampleKeys: ['b.jpg', 'c.jpg'], first: new Date('2026-11-26T10:00:00.000Z'), last: new Date('2026-11-26T10:00:00.000Z') });
-    expect(countFallbackHits([hit('x', '2026-01-01T00:00:00Z')], { since: new Date('2026-06-01T00:00:00Z') })).toMatchObject({ hits: 0, distinctKeys: 0, sampleKeys: [] });
+    const r = countFallbackHits(lines, {
+      since: new Date('2026-11-26T10:00:00.000Z'),
+      until: new Date('2026-11-26T11:00:00.000Z'),
+    });
+    expect(r).toMatchObject({
+      hits: 2,
+      untimed: 1,
+      sampleKeys: ['b.jpg', 'c.jpg'],
+      first: new Date('2026-11-26T10:00:00.000Z'),
+      last: new Date('2026-11-26T10:00:00.000Z'),
+    });
+    expect(
+      countFallbackHits([hit('x', '2026-01-01T00:00:00Z')], { since: new Date('2026-06-01T00:00:00Z') }),
+    ).toMatchObject({ hits: 0, distinctKeys: 0, sampleKeys: [] });
   });
 
   test('no hits at all: zero, and no first or last', () => {

@@ -15,8 +15,15 @@ import { ConfigError } from '../../workspaces/errors';
 /** A pino logger as the store's (ISO times), writing into an array. */
 function memoryLogger() {
   const lines: string[] = [];
-  const log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, { write: (s: string) => void lines.push(s.trimEnd()) });
-  return { log, lines, beats: () => lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r.event === HEARTBEAT_EVENT) };
+  const log = pino(
+    { base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    { write: (s: string) => void lines.push(s.trimEnd()) },
+  );
+  return {
+    log,
+    lines,
+    beats: () => lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r.event === HEARTBEAT_EVENT),
+  };
 }
 
 describe('the heartbeat', () => {
@@ -49,7 +56,12 @@ describe('the heartbeat', () => {
       msg: 'store heartbeat',
     });
     expect(a.final).toBeUndefined();
-    expect(b).toMatchObject({ time: '2026-11-26T10:02:00.000Z', periodMs: 60_000, beat: 2, counts: { fallbackHits: 0, reads: { new: 1, legacy: 0 } } });
+    expect(b).toMatchObject({
+      time: '2026-11-26T10:02:00.000Z',
+      periodMs: 60_000,
+      beat: 2,
+      counts: { fallbackHits: 0, reads: { new: 1, legacy: 0 } },
+    });
     expect(Date.parse(b.time) - b.periodMs).toBe(Date.parse(a.time));
     expect(hb.instance).toMatch(new RegExp(`^${process.pid}-[0-9a-f]{8}$`));
     hb.stop();
@@ -109,12 +121,41 @@ describe('PHOTO_STORE_HEARTBEAT_MS', () => {
 });
 
 describe('parseHeartbeat', () => {
-  const line = (fields: Record<string, unknown>) => JSON.stringify({ level: 'info', time: '2026-11-26T10:01:00.000Z', name: 'photo-service', ...fields, msg: 'store heartbeat' });
-  const counts = { reads: { new: 0, legacy: 0 }, fallbackHits: 3, fallbackMisses: 0, notFound: 0, writes: 0, deletes: 0, errors: { new: 0, legacy: 0 }, copies: { written: 0, existed: 0, undone: 0, failed: 0, skipped: 0 } };
-  const beat = heartbeatFields({ instance: '42-0a0b0c0d', mode: 'dual-read', intervalMs: 60_000, periodMs: 59_998, beat: 3, counts });
+  const line = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      level: 'info',
+      time: '2026-11-26T10:01:00.000Z',
+      name: 'photo-service',
+      ...fields,
+      msg: 'store heartbeat',
+    });
+  const counts = {
+    reads: { new: 0, legacy: 0 },
+    fallbackHits: 3,
+    fallbackMisses: 0,
+    notFound: 0,
+    writes: 0,
+    deletes: 0,
+    errors: { new: 0, legacy: 0 },
+    copies: { written: 0, existed: 0, undone: 0, failed: 0, skipped: 0 },
+  };
+  const beat = heartbeatFields({
+    instance: '42-0a0b0c0d',
+    mode: 'dual-read',
+    intervalMs: 60_000,
+    periodMs: 59_998,
+    beat: 3,
+    counts,
+  });
 
   test('reads the instance, mode, time, period and the fallback hits counted', () => {
-    expect(parseHeartbeat(line(beat))).toEqual({ instance: '42-0a0b0c0d', mode: 'dual-read', time: new Date('2026-11-26T10:01:00.000Z'), periodMs: 59_998, fallbackHits: 3 });
+    expect(parseHeartbeat(line(beat))).toEqual({
+      instance: '42-0a0b0c0d',
+      mode: 'dual-read',
+      time: new Date('2026-11-26T10:01:00.000Z'),
+      periodMs: 59_998,
+      fallbackHits: 3,
+    });
     expect(parseHeartbeat(line({ ...beat, counts: undefined }))).toMatchObject({ fallbackHits: 0 });
   });
 

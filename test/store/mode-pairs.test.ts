@@ -37,8 +37,12 @@ interface World {
 const silent = pino({ level: 'silent' });
 
 function storeOf(w: World, i: Instance): PhotoStore {
-  const newSide = usesNew(i.mode) ? new NewSide(w.current.client, 'new', { ServerSideEncryption: 'AES256' }) : undefined;
-  const legacySide = usesLegacy(i.mode) ? new LegacySide(w.legacy.client, 'old', identityCodec, 1024 * 1024) : undefined;
+  const newSide = usesNew(i.mode)
+    ? new NewSide(w.current.client, 'new', { ServerSideEncryption: 'AES256' })
+    : undefined;
+  const legacySide = usesLegacy(i.mode)
+    ? new LegacySide(w.legacy.client, 'old', identityCodec, 1024 * 1024)
+    : undefined;
   return new PhotoStore(i.mode, newSide, legacySide, silent, undefined, 4, { tombstones: i.tombstones ?? true });
 }
 
@@ -47,7 +51,19 @@ function prepare(w: World, key: string, start: Start, body: Buffer): void {
   const etag = createHash('md5').update(body).digest('hex');
   if (start === 'legacy' || start === 'migrated') w.legacy.objects.set(key, { body, etag, metadata: {} });
   if (start === 'migrated' || start === 'new') {
-    const metadata = start === 'migrated' ? provenanceMetadata({}, { sourceEtag: etag, sourceVersionId: 'null', plaintextSha256: 'a'.repeat(64), plaintextSize: body.length, migratedAt: '2026-01-01T00:00:00Z' }) : {};
+    const metadata =
+      start === 'migrated'
+        ? provenanceMetadata(
+            {},
+            {
+              sourceEtag: etag,
+              sourceVersionId: 'null',
+              plaintextSha256: 'a'.repeat(64),
+              plaintextSize: body.length,
+              migratedAt: '2026-01-01T00:00:00Z',
+            },
+          )
+        : {};
     w.current.objects.set(key, { body, etag, metadata });
   }
 }
@@ -77,14 +93,19 @@ async function readBoth(stores: PhotoStore[], key: string): Promise<Array<string
       const got = await s.get(key);
       const head = await s.head(key);
       const text = got ? (await readWhole(got.body, 1024 * 1024)).toString() : undefined;
-      if ((head === undefined) !== (text === undefined)) return `HEAD and GET disagree (${head ? 'HEAD found it' : 'GET found it'})`;
+      if ((head === undefined) !== (text === undefined))
+        return `HEAD and GET disagree (${head ? 'HEAD found it' : 'GET found it'})`;
       return text;
     }),
   );
 }
 
 /** Runs every sequence from every start; returns what went wrong, one line each. */
-async function sideBySide(pair: readonly [Instance, Instance], starts: readonly Start[], length = 3): Promise<string[]> {
+async function sideBySide(
+  pair: readonly [Instance, Instance],
+  starts: readonly Start[],
+  length = 3,
+): Promise<string[]> {
   const failures: string[] = [];
   for (const start of starts) {
     for (const seq of sequences(length)) {
@@ -105,7 +126,10 @@ async function sideBySide(pair: readonly [Instance, Instance], starts: readonly 
         done.push(`${label(pair[step.by])} ${step.op}s`);
         const got = await readBoth(stores, key);
         got.forEach((g, i) => {
-          if (g !== expected) failures.push(`from ${start}: ${done.join(', ')}; then ${label(pair[i])} reads ${g ?? 'nothing'}, not ${expected ?? 'nothing'}`);
+          if (g !== expected)
+            failures.push(
+              `from ${start}: ${done.join(', ')}; then ${label(pair[i])} reads ${g ?? 'nothing'}, not ${expected ?? 'nothing'}`,
+            );
         });
         if (got.some((g) => g !== expected)) break;
       }
@@ -154,7 +178,9 @@ describe('the pairs a rolling deploy must never make fail the same check (the ha
 
   test('dual-read next to new-only without tombstones: a photo deleted through new-only comes back from legacy', async () => {
     const failures = await sideBySide([D, NPlain], ['migrated'], 1);
-    expect(failures).toContain('from migrated: new-only (tombstones off) deletes; then dual-read reads v0, not nothing');
+    expect(failures).toContain(
+      'from migrated: new-only (tombstones off) deletes; then dual-read reads v0, not nothing',
+    );
   });
 
   test('had read-both-write-legacy written legacy only, an overwrite would be hidden by the older copy in new', async () => {
@@ -183,7 +209,11 @@ describe('the rules', () => {
   test('each mode, op by op', () => {
     expect(Object.fromEntries(STORE_MODES.map((m) => [m, modeRules(m)]))).toEqual({
       'legacy-only': { read: 'legacy', write: 'legacy', delete: 'legacy' },
-      'read-both-write-legacy': { read: 'new-then-legacy', write: 'legacy+new-where-present', delete: 'legacy+tombstone-where-present' },
+      'read-both-write-legacy': {
+        read: 'new-then-legacy',
+        write: 'legacy+new-where-present',
+        delete: 'legacy+tombstone-where-present',
+      },
       'dual-read': { read: 'new-then-legacy', write: 'new', delete: 'legacy+tombstone' },
       'new-only': { read: 'new', write: 'new', delete: 'tombstone' },
     });
@@ -197,7 +227,10 @@ describe('the rules', () => {
     await d.delete('k'); // legacy gone, a tombstone in new
     const put = await i.put('k', Buffer.from('back'));
     expect(put.etag).toBe(`"${w.current.objects.get('k')!.etag}"`);
-    expect([w.legacy.objects.get('k')?.body.toString(), w.current.objects.get('k')?.body.toString()]).toEqual(['back', 'back']);
+    expect([w.legacy.objects.get('k')?.body.toString(), w.current.objects.get('k')?.body.toString()]).toEqual([
+      'back',
+      'back',
+    ]);
     // A key new does not hold is written to legacy only, and its result is legacy's.
     const only = await i.put('j', Buffer.from('legacy'));
     expect([only.etag, w.current.objects.has('j')]).toEqual([`"${w.legacy.objects.get('j')!.etag}"`, false]);
@@ -227,9 +260,17 @@ describe('the rules', () => {
 
   test('a store must be given exactly the sides its mode uses', () => {
     const w: World = { legacy: memoryBucket(), current: memoryBucket() };
-    expect(() => new PhotoStore('read-both-write-legacy', new NewSide(w.current.client, 'new', { ServerSideEncryption: 'AES256' }), undefined, silent, undefined, 4)).toThrow(
-      'PhotoStore: give mode read-both-write-legacy exactly the sides it uses',
-    );
+    expect(
+      () =>
+        new PhotoStore(
+          'read-both-write-legacy',
+          new NewSide(w.current.client, 'new', { ServerSideEncryption: 'AES256' }),
+          undefined,
+          silent,
+          undefined,
+          4,
+        ),
+    ).toThrow('PhotoStore: give mode read-both-write-legacy exactly the sides it uses');
   });
 });
 
@@ -248,22 +289,38 @@ describe('configuration', () => {
 
   test('read-both-write-legacy uses both buckets and their keys', () => {
     const c = storeConfigFromEnv(env('read-both-write-legacy'));
-    expect([c.mode, c.primary?.bucket, c.legacy?.bucket]).toEqual(['read-both-write-legacy', 'new-photos', 'old-photos']);
-    expect(() => storeConfigFromEnv(env('read-both-write-legacy', { PHOTO_STORE_LEGACY_BUCKET: '' }))).toThrow('PHOTO_STORE_LEGACY_BUCKET is not set: name the legacy bucket (mode read-both-write-legacy uses it)');
-    expect(() => storeConfigFromEnv(env('read-both-write-legacy', { PHOTO_STORE_COPY_ON_MISS: 'true' }))).toThrow(/works only in dual-read mode/);
+    expect([c.mode, c.primary?.bucket, c.legacy?.bucket]).toEqual([
+      'read-both-write-legacy',
+      'new-photos',
+      'old-photos',
+    ]);
+    expect(() => storeConfigFromEnv(env('read-both-write-legacy', { PHOTO_STORE_LEGACY_BUCKET: '' }))).toThrow(
+      'PHOTO_STORE_LEGACY_BUCKET is not set: name the legacy bucket (mode read-both-write-legacy uses it)',
+    );
+    expect(() => storeConfigFromEnv(env('read-both-write-legacy', { PHOTO_STORE_COPY_ON_MISS: 'true' }))).toThrow(
+      /works only in dual-read mode/,
+    );
   });
 
   test('an unknown mode names the four', () => {
-    expect(() => storeConfigFromEnv(env('dual'))).toThrow(new ConfigError('PHOTO_STORE_MODE must be one of legacy-only, read-both-write-legacy, dual-read, new-only (got "dual")'));
+    expect(() => storeConfigFromEnv(env('dual'))).toThrow(
+      new ConfigError(
+        'PHOTO_STORE_MODE must be one of legacy-only, read-both-write-legacy, dual-read, new-only (got "dual")',
+      ),
+    );
   });
 
   test('PHOTO_STORE_TOMBSTONES: true by default; false only in new-only; nothing else', () => {
     expect(storeConfigFromEnv(env('new-only')).tombstones).toBe(true);
     expect(storeConfigFromEnv(env('new-only', { PHOTO_STORE_TOMBSTONES: 'false' })).tombstones).toBe(false);
     expect(() => storeConfigFromEnv(env('dual-read', { PHOTO_STORE_TOMBSTONES: 'false' }))).toThrow(
-      new ConfigError('PHOTO_STORE_TOMBSTONES=false works only in new-only mode (the mode is dual-read, whose deletes need tombstones in the new bucket)'),
+      new ConfigError(
+        'PHOTO_STORE_TOMBSTONES=false works only in new-only mode (the mode is dual-read, whose deletes need tombstones in the new bucket)',
+      ),
     );
-    expect(() => storeConfigFromEnv(env('new-only', { PHOTO_STORE_TOMBSTONES: 'no' }))).toThrow(new ConfigError('PHOTO_STORE_TOMBSTONES must be true or false (got "no")'));
+    expect(() => storeConfigFromEnv(env('new-only', { PHOTO_STORE_TOMBSTONES: 'no' }))).toThrow(
+      new ConfigError('PHOTO_STORE_TOMBSTONES must be true or false (got "no")'),
+    );
   });
 });
 
@@ -271,8 +328,19 @@ describe('copy-on-miss rechecks the legacy object after its copy', () => {
   const legacyObject = { size: 2, etag: 'aaa', versionId: 'null', metadata: {} };
   const run = async (etagAfter: string | undefined) => {
     const current = memoryBucket();
-    const target = { client: current.client, bucket: 'new', sse: { ServerSideEncryption: 'AES256' as const }, partSize: 5 * 1024 * 1024, queueSize: 1 };
-    const outcome = await copyToNew({ target, legacyEtag: async () => etagAfter }, 'k', legacyObject, Buffer.from('v1'));
+    const target = {
+      client: current.client,
+      bucket: 'new',
+      sse: { ServerSideEncryption: 'AES256' as const },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 1,
+    };
+    const outcome = await copyToNew(
+      { target, legacyEtag: async () => etagAfter },
+      'k',
+      legacyObject,
+      Buffer.from('v1'),
+    );
     return { outcome, kept: current.objects.has('k') };
   };
 

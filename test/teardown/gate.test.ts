@@ -36,7 +36,9 @@ interface Harness {
 }
 
 /** `o`: an interrupt signal, a hook run as each step starts (0-based), and a confirmation, for the gate's deps. */
-function harness(o: { signal?: AbortSignal; onStep?: (i: number) => void; confirm?: (what: string) => Promise<boolean> } = {}): Harness {
+function harness(
+  o: { signal?: AbortSignal; onStep?: (i: number) => void; confirm?: (what: string) => Promise<boolean> } = {},
+): Harness {
   const root = tmpDir();
   const h: Harness = {
     root,
@@ -63,7 +65,17 @@ function harness(o: { signal?: AbortSignal; onStep?: (i: number) => void; confir
           signal: o.signal,
           confirm: o.confirm,
         },
-        { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, dryRun: false, approvalValidMs: 24 * HOUR, approvedBy: 'release-manager@example.com', stateRoot: root, cwd: root, ...opts },
+        {
+          maxAgeMs: 24 * HOUR,
+          minWindowMs: 7 * 24 * HOUR,
+          maxGapMs: 15 * 60_000,
+          dryRun: false,
+          approvalValidMs: 24 * HOUR,
+          approvedBy: 'release-manager@example.com',
+          stateRoot: root,
+          cwd: root,
+          ...opts,
+        },
       ),
   };
   return h;
@@ -72,7 +84,10 @@ function harness(o: { signal?: AbortSignal; onStep?: (i: number) => void; confir
 const reportsDir = (root: string) => path.join(root, '.bucketmove', 'prod', 'reports');
 
 /** Writes a report into the env's reports folder, under the name the audit gives it; `tweak` edits the figures first. */
-function report(root: string, o: { ageMs?: number; windowHours?: number; tweak?: (f: AuditFacts) => void } = {}): string {
+function report(
+  root: string,
+  o: { ageMs?: number; windowHours?: number; tweak?: (f: AuditFacts) => void } = {},
+): string {
   const finishedAt = new Date(FIXED_NOW.getTime() - (o.ageMs ?? HOUR));
   const facts = cleanFacts(ws, objects, finishedAt, o.windowHours);
   o.tweak?.(facts);
@@ -97,8 +112,12 @@ function nothingDone(h: Harness): void {
 describe('the gate refuses, with the reason, and then does nothing', () => {
   test('without an audit report', async () => {
     const h = harness();
-    expect(await refusal(h.run())).toMatch(/^refused: no audit report for prod in .*\.bucketmove\/prod\/reports; run `npm run audit -- --env prod` first/);
-    expect(await refusal(h.run({ reportPath: path.join(h.root, 'nope.json') }))).toMatch(/audit report .*nope\.json cannot be read \(ENOENT\)/);
+    expect(await refusal(h.run())).toMatch(
+      /^refused: no audit report for prod in .*\.bucketmove\/prod\/reports; run `npm run audit -- --env prod` first/,
+    );
+    expect(await refusal(h.run({ reportPath: path.join(h.root, 'nope.json') }))).toMatch(
+      /audit report .*nope\.json cannot be read \(ENOENT\)/,
+    );
     expect(h.listed).toBe(0);
     nothingDone(h);
   });
@@ -132,21 +151,28 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     facts.counts.problemKeys = 1;
     facts.counts.byKind['hash-mismatch'] = 1;
     const file = writeReport(path.join(h.root, 'edited.json'), facts, (r) => ({ ...r, passed: true, reasons: [] }));
-    expect(await refusal(h.run({ reportPath: file }))).toMatch(/the audit report says it passed, but its figures say otherwise \(1 key\(s\) with problems \(hash-mismatch 1\)\)/);
+    expect(await refusal(h.run({ reportPath: file }))).toMatch(
+      /the audit report says it passed, but its figures say otherwise \(1 key\(s\) with problems \(hash-mismatch 1\)\)/,
+    );
     nothingDone(h);
   });
 
   test('with a stale report (older than --max-age)', async () => {
     const h = harness();
     report(h.root, { ageMs: 25 * HOUR });
-    expect(await refusal(h.run())).toBe('refused: the audit report is stale: it finished 1d 1h ago, more than the 1d 0h allowed (--max-age); audit again');
+    expect(await refusal(h.run())).toBe(
+      'refused: the audit report is stale: it finished 1d 1h ago, more than the 1d 0h allowed (--max-age); audit again',
+    );
     nothingDone(h);
     await expect(h.run({ maxAgeMs: 26 * HOUR })).resolves.toMatchObject({ status: 'destroyed' });
   });
 
   test('with a report of another env and other buckets', async () => {
     const h = harness();
-    const file = writeReport(path.join(h.root, 'staging.json'), cleanFacts(loadWorkspace('staging'), objects, new Date(FIXED_NOW.getTime() - HOUR)));
+    const file = writeReport(
+      path.join(h.root, 'staging.json'),
+      cleanFacts(loadWorkspace('staging'), objects, new Date(FIXED_NOW.getTime() - HOUR)),
+    );
     const msg = await refusal(h.run({ reportPath: file }));
     expect(msg).toContain('the audit report is for env "staging", not "prod"');
     expect(msg).toContain(`not ${ws.legacy.bucket} (account ${ws.legacy.accountId})`);
@@ -166,14 +192,23 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     nothingDone(h);
   });
 
-  test('with heartbeats that leave a gap longer than the gate\'s own --max-gap, whatever the audit allowed', async () => {
+  test("with heartbeats that leave a gap longer than the gate's own --max-gap, whatever the audit allowed", async () => {
     const h = harness();
     const file = report(h.root, {
       tweak: (f) => {
         const gapStart = new Date(Date.parse(f.fallback.window.start) + 3 * 24 * HOUR);
-        const gap = { seconds: 7200, start: gapStart.toISOString(), end: new Date(gapStart.getTime() + 2 * HOUR).toISOString() };
+        const gap = {
+          seconds: 7200,
+          start: gapStart.toISOString(),
+          end: new Date(gapStart.getTime() + 2 * HOUR).toISOString(),
+        };
         // Audited with --max-gap 3h: the audit passed it.
-        f.fallback.coverage = { ...f.fallback.coverage, coveredSeconds: f.fallback.coverage.coveredSeconds - 7200, largestGap: gap, maxGapSeconds: 3 * 3600 };
+        f.fallback.coverage = {
+          ...f.fallback.coverage,
+          coveredSeconds: f.fallback.coverage.coveredSeconds - 7200,
+          largestGap: gap,
+          maxGapSeconds: 3 * 3600,
+        };
       },
     });
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).passed).toBe(true);
@@ -187,16 +222,33 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
   test('with a report edited to show heartbeats it did not have', async () => {
     const h = harness();
     const facts = cleanFacts(ws, objects, new Date(FIXED_NOW.getTime() - HOUR));
-    facts.fallback.coverage = { ...facts.fallback.coverage, heartbeats: 0, processes: 0, byMode: {}, coveredSeconds: 0, firstCoveredAt: undefined, lastCoveredAt: undefined };
-    const file = writeReport(path.join(h.root, 'edited.json'), facts, (r) => ({ ...r, passed: true, reasons: [], summary: 'audit of prod PASSED' }));
-    expect(await refusal(h.run({ reportPath: file }))).toMatch(/the audit report says it passed, but its figures say otherwise \(no heartbeats from the photo store in the 8d 0h window/);
+    facts.fallback.coverage = {
+      ...facts.fallback.coverage,
+      heartbeats: 0,
+      processes: 0,
+      byMode: {},
+      coveredSeconds: 0,
+      firstCoveredAt: undefined,
+      lastCoveredAt: undefined,
+    };
+    const file = writeReport(path.join(h.root, 'edited.json'), facts, (r) => ({
+      ...r,
+      passed: true,
+      reasons: [],
+      summary: 'audit of prod PASSED',
+    }));
+    expect(await refusal(h.run({ reportPath: file }))).toMatch(
+      /the audit report says it passed, but its figures say otherwise \(no heartbeats from the photo store in the 8d 0h window/,
+    );
     nothingDone(h);
   });
 
   test('with a fallback window shorter than --min-window, or one that ends before the audit', async () => {
     const h = harness();
     report(h.root, { windowHours: 48 });
-    expect(await refusal(h.run())).toBe('refused: the fallback-hit window is 2d 0h, shorter than the 7d 0h required (--min-window); audit with a longer --since');
+    expect(await refusal(h.run())).toBe(
+      'refused: the fallback-hit window is 2d 0h, shorter than the 7d 0h required (--min-window); audit with a longer --since',
+    );
     nothingDone(h);
     await expect(h.run({ minWindowMs: 48 * HOUR })).resolves.toMatchObject({ status: 'destroyed' });
 
@@ -204,10 +256,16 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     report(h2.root, {
       tweak: (f) => {
         const end = new Date(Date.parse(f.startedAt) - 2 * 24 * HOUR);
-        f.fallback.window = { start: new Date(end.getTime() - 8 * 24 * HOUR).toISOString(), end: end.toISOString(), seconds: 8 * 24 * 3600 };
+        f.fallback.window = {
+          start: new Date(end.getTime() - 8 * 24 * HOUR).toISOString(),
+          end: end.toISOString(),
+          seconds: 8 * 24 * 3600,
+        };
       },
     });
-    expect(await refusal(h2.run())).toMatch(/the fallback-hit window ends at .*, before the audit ran .*: hits since then were not counted/);
+    expect(await refusal(h2.run())).toMatch(
+      /the fallback-hit window ends at .*, before the audit ran .*: hits since then were not counted/,
+    );
     nothingDone(h2);
   });
 
@@ -230,22 +288,64 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     const h = harness();
     await expect(
       runTeardown(
-        { ws: loadWorkspace('local'), listLegacy: () => asStream(objects), runner: async () => ({ code: 0 }), out: () => undefined, now: () => FIXED_NOW },
-        { maxAgeMs: HOUR, minWindowMs: HOUR, maxGapMs: 15 * 60_000, dryRun: false, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
+        {
+          ws: loadWorkspace('local'),
+          listLegacy: () => asStream(objects),
+          runner: async () => ({ code: 0 }),
+          out: () => undefined,
+          now: () => FIXED_NOW,
+        },
+        {
+          maxAgeMs: HOUR,
+          minWindowMs: HOUR,
+          maxGapMs: 15 * 60_000,
+          dryRun: false,
+          approvalValidMs: HOUR,
+          approvedBy: 'x',
+          stateRoot: h.root,
+        },
       ),
-    ).rejects.toThrow(new ConfigError('env "local" has target "s3-compatible": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence'));
+    ).rejects.toThrow(
+      new ConfigError(
+        'env "local" has target "s3-compatible": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence',
+      ),
+    );
   });
 
   test('for an env without stacks, --dry-run checks the evidence, then says what a target "aws" env would run', async () => {
     const h = harness();
     const local = loadWorkspace('local');
     const finishedAt = new Date(FIXED_NOW.getTime() - HOUR);
-    writeReport(path.join(h.root, '.bucketmove', 'local', 'reports', `audit-${finishedAt.toISOString().replace(/[-:]/g, '')}.json`), cleanFacts(local, objects, finishedAt));
+    writeReport(
+      path.join(
+        h.root,
+        '.bucketmove',
+        'local',
+        'reports',
+        `audit-${finishedAt.toISOString().replace(/[-:]/g, '')}.json`,
+      ),
+      cleanFacts(local, objects, finishedAt),
+    );
     const lines: string[] = [];
     const steps: Step[] = [];
     const result = await runTeardown(
-      { ws: local, listLegacy: () => asStream(objects), runner: async (step) => (steps.push(step), { code: 0 }), out: (l) => lines.push(l), now: () => FIXED_NOW },
-      { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root, cwd: h.root },
+      {
+        ws: local,
+        listLegacy: () => asStream(objects),
+        runner: async (step) => (steps.push(step), { code: 0 }),
+        out: (l) => lines.push(l),
+        now: () => FIXED_NOW,
+      },
+      {
+        maxAgeMs: 24 * HOUR,
+        minWindowMs: 7 * 24 * HOUR,
+        maxGapMs: 15 * 60_000,
+        dryRun: true,
+        approvalValidMs: HOUR,
+        approvedBy: 'x',
+        stateRoot: h.root,
+        cwd: h.root,
+      },
     );
     expect(result.status).toBe('dry-run');
     expect(steps).toEqual([]);
@@ -262,11 +362,34 @@ describe('the gate refuses, with the reason, and then does nothing', () => {
     const h = harness();
     const local = loadWorkspace('local');
     const finishedAt = new Date(FIXED_NOW.getTime() - 48 * HOUR);
-    writeReport(path.join(h.root, '.bucketmove', 'local', 'reports', `audit-${finishedAt.toISOString().replace(/[-:]/g, '')}.json`), cleanFacts(local, objects, finishedAt));
+    writeReport(
+      path.join(
+        h.root,
+        '.bucketmove',
+        'local',
+        'reports',
+        `audit-${finishedAt.toISOString().replace(/[-:]/g, '')}.json`,
+      ),
+      cleanFacts(local, objects, finishedAt),
+    );
     await expect(
       runTeardown(
-        { ws: local, listLegacy: () => asStream(objects), runner: async () => ({ code: 0 }), out: () => undefined, now: () => FIXED_NOW },
-        { maxAgeMs: 24 * HOUR, minWindowMs: 7 * 24 * HOUR, maxGapMs: 15 * 60_000, dryRun: true, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root },
+        {
+          ws: local,
+          listLegacy: () => asStream(objects),
+          runner: async () => ({ code: 0 }),
+          out: () => undefined,
+          now: () => FIXED_NOW,
+        },
+        {
+          maxAgeMs: 24 * HOUR,
+          minWindowMs: 7 * 24 * HOUR,
+          maxGapMs: 15 * 60_000,
+          dryRun: true,
+          approvalValidMs: HOUR,
+          approvedBy: 'x',
+          stateRoot: h.root,
+        },
       ),
     ).rejects.toBeInstanceOf(TeardownRefusal);
   });
@@ -298,20 +421,31 @@ describe('with a passing report', () => {
         listingDigest: JSON.parse(fs.readFileSync(reportFile, 'utf8')).legacyListing.digest,
       },
     });
-    expect(() => checkTeardownApproval(approval, { env: 'prod', legacyBucket: ws.legacy.bucket }, FIXED_NOW)).not.toThrow();
+    expect(() =>
+      checkTeardownApproval(approval, { env: 'prod', legacyBucket: ws.legacy.bucket }, FIXED_NOW),
+    ).not.toThrow();
     expect(checkApprovedReport(approval, file)).toBe(reportFile);
   });
 
   test('synthesizes legacy-prod carrying the approval: no prevent_destroy, force_destroy on, teardown_approved', () => {
     const json = result.synth!.json;
-    expect(json.resource.aws_s3_bucket['legacy-bucket']).toMatchObject({ bucket: ws.legacy.bucket, force_destroy: true, lifecycle: { prevent_destroy: false } });
-    expect(json.resource.aws_iam_user['legacy-user']).toMatchObject({ force_destroy: true, lifecycle: { prevent_destroy: false } });
+    expect(json.resource.aws_s3_bucket['legacy-bucket']).toMatchObject({
+      bucket: ws.legacy.bucket,
+      force_destroy: true,
+      lifecycle: { prevent_destroy: false },
+    });
+    expect(json.resource.aws_iam_user['legacy-user']).toMatchObject({
+      force_destroy: true,
+      lifecycle: { prevent_destroy: false },
+    });
     const keys = Object.values(json.resource.aws_iam_access_key ?? {}) as { lifecycle: { prevent_destroy: boolean } }[];
     expect(keys.length).toBe(ws.legacy.appUser.accessKeyIds.length);
     for (const key of keys) expect(key.lifecycle.prevent_destroy).toBe(false);
     expect(json.output.teardown_approved.value).toBe(true);
     expect(JSON.stringify(json)).not.toContain('"prevent_destroy":true');
-    expect(result.synth!.stackDir).toBe(path.join(h.root, '.bucketmove', 'prod', 'teardown', 'cdktf.out', 'stacks', 'legacy-prod'));
+    expect(result.synth!.stackDir).toBe(
+      path.join(h.root, '.bucketmove', 'prod', 'teardown', 'cdktf.out', 'stacks', 'legacy-prod'),
+    );
   });
 
   test('the synthesized stack passes terraform validate (offline)', async () => {
@@ -339,7 +473,12 @@ describe('with a passing report', () => {
     expect(text).toMatch(/3\. Delete the codec's key: the Secrets Manager secret "[^"]+"/);
     expect(text).toMatch(new RegExp(`4\\. Close the legacy account ${ws.legacy.accountId}`));
     const record = JSON.parse(fs.readFileSync(result.record!, 'utf8'));
-    expect(record).toMatchObject({ tool: 'bucketmove teardown', env: 'prod', outcome: 'destroyed', listingDigest: result.listingDigest });
+    expect(record).toMatchObject({
+      tool: 'bucketmove teardown',
+      env: 'prod',
+      outcome: 'destroyed',
+      listingDigest: result.listingDigest,
+    });
     expect(record.steps.map((s: { exitCode: number }) => s.exitCode)).toEqual([0, 0]);
   });
 });
@@ -356,13 +495,18 @@ describe('--dry-run', () => {
       ['terraform', ['init', '-input=false'], stackDir],
       ['terraform', ['plan', '-destroy', '-input=false'], stackDir],
     ]);
-    expect(JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')).resource.aws_s3_bucket['legacy-bucket'].force_destroy).toBe(true);
+    expect(
+      JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')).resource.aws_s3_bucket['legacy-bucket']
+        .force_destroy,
+    ).toBe(true);
     expect(fs.existsSync(path.join(h.root, '.bucketmove', 'prod', 'teardown'))).toBe(false);
     expect(result.approvalFile).toBeUndefined();
     expect(fs.readdirSync(reportsDir(h.root)).filter((n) => n.startsWith('teardown-'))).toEqual([]);
     const text = h.lines.join('\n');
     expect(text).toContain('dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:');
-    expect(text).toMatch(/BUCKETMOVE_TEARDOWN_APPROVAL=\S+approval\.json BUCKETMOVE_ENVS=prod \S*cdktf destroy legacy-prod --skip-synth/);
+    expect(text).toMatch(
+      /BUCKETMOVE_TEARDOWN_APPROVAL=\S+approval\.json BUCKETMOVE_ENVS=prod \S*cdktf destroy legacy-prod --skip-synth/,
+    );
   });
 
   test('without --out, the synthesized folder is temporary too', async () => {
@@ -383,7 +527,9 @@ describe('when a Terraform step fails, or the operator declines', () => {
     expect(h.steps.map((s) => s.args[0])).toEqual(['deploy']);
     expect(h.lines.join('\n')).toContain('teardown stopped: the deploy failed (exit 1); nothing was destroyed.');
     // The stacks keep state in Terraform Cloud (processEnv sets no backend): the last line names the local backend.
-    expect(h.lines.at(-1)).toMatch(/^the stacks keep their state in Terraform Cloud: .*BUCKETMOVE_BACKEND=local npm run teardown -- \.\.\.$/);
+    expect(h.lines.at(-1)).toMatch(
+      /^the stacks keep their state in Terraform Cloud: .*BUCKETMOVE_BACKEND=local npm run teardown -- \.\.\.$/,
+    );
   });
 
   test('a failed destroy says how to finish it by hand with the approval', async () => {
@@ -391,7 +537,9 @@ describe('when a Terraform step fails, or the operator declines', () => {
     report(h.root);
     const result = await h.run({}, objects, [0, 1]);
     expect(result.status).toBe('failed');
-    expect(h.lines.join('\n')).toMatch(/the destroy failed \(exit 1\) after the approved deploy\. The approval \S+approval\.json stays valid until .*: finish with\n {2}\$ BUCKETMOVE_TEARDOWN_APPROVAL=/);
+    expect(h.lines.join('\n')).toMatch(
+      /the destroy failed \(exit 1\) after the approved deploy\. The approval \S+approval\.json stays valid until .*: finish with\n {2}\$ BUCKETMOVE_TEARDOWN_APPROVAL=/,
+    );
   });
 
   test('a declined confirmation writes nothing', async () => {
@@ -412,16 +560,28 @@ describe('when a Terraform step fails, or the operator declines', () => {
         processEnv: {},
         context: {},
       },
-      { maxAgeMs: 2 * HOUR, minWindowMs: HOUR, maxGapMs: 15 * 60_000, dryRun: false, approvalValidMs: HOUR, approvedBy: 'x', stateRoot: h.root, cwd: h.root },
+      {
+        maxAgeMs: 2 * HOUR,
+        minWindowMs: HOUR,
+        maxGapMs: 15 * 60_000,
+        dryRun: false,
+        approvalValidMs: HOUR,
+        approvedBy: 'x',
+        stateRoot: h.root,
+        cwd: h.root,
+      },
     );
     expect(result.status).toBe('declined');
-    expect(asked).toBe(`destroy legacy-prod: the legacy bucket ${ws.legacy.bucket} with its 25 objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`);
+    expect(asked).toBe(
+      `destroy legacy-prod: the legacy bucket ${ws.legacy.bucket} with its 25 objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`,
+    );
     nothingDone(h);
   });
 });
 
 describe('interrupted (Ctrl-C, SIGTERM): the gate stops at its next boundary', () => {
-  const record = (file: string | undefined) => JSON.parse(fs.readFileSync(file!, 'utf8')) as { outcome: string; steps: { exitCode: number }[] };
+  const record = (file: string | undefined) =>
+    JSON.parse(fs.readFileSync(file!, 'utf8')) as { outcome: string; steps: { exitCode: number }[] };
 
   test('Ctrl-C during the deploy (Terraform stops, exit 1): no destroy; interrupted, not failed; the record says so', async () => {
     const interrupt = new AbortController();
@@ -430,7 +590,9 @@ describe('interrupted (Ctrl-C, SIGTERM): the gate stops at its next boundary', (
     const result = await h.run({}, objects, [1]);
     expect(result.status).toBe('interrupted');
     expect(h.steps.map((s) => s.args[0])).toEqual(['deploy']);
-    expect(h.lines.join('\n')).toContain('teardown interrupted during the deploy (exit 1); nothing was destroyed. Run the gate again, or, while the approval');
+    expect(h.lines.join('\n')).toContain(
+      'teardown interrupted during the deploy (exit 1); nothing was destroyed. Run the gate again, or, while the approval',
+    );
     expect(record(result.record)).toMatchObject({ outcome: 'interrupted', steps: [{ exitCode: 1 }] });
   });
 
@@ -441,7 +603,9 @@ describe('interrupted (Ctrl-C, SIGTERM): the gate stops at its next boundary', (
     const result = await h.run();
     expect(result.status).toBe('interrupted');
     expect(h.steps.map((s) => s.args[0])).toEqual(['deploy']);
-    expect(h.lines.join('\n')).toMatch(/teardown interrupted after the deploy, before the destroy; nothing was destroyed\. .*finish with\n {2}\$ BUCKETMOVE_TEARDOWN_APPROVAL=\S+ BUCKETMOVE_ENVS=prod \S*cdktf destroy legacy-prod/);
+    expect(h.lines.join('\n')).toMatch(
+      /teardown interrupted after the deploy, before the destroy; nothing was destroyed\. .*finish with\n {2}\$ BUCKETMOVE_TEARDOWN_APPROVAL=\S+ BUCKETMOVE_ENVS=prod \S*cdktf destroy legacy-prod/,
+    );
     expect(record(result.record)).toMatchObject({ outcome: 'interrupted', steps: [{ exitCode: 0 }] });
   });
 

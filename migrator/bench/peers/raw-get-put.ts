@@ -11,14 +11,26 @@ import { createS3Client } from '../../src/aws/clients';
 
 async function main(): Promise<void> {
   const env = process.env;
-  const need = (name: string) => env[name] ?? (() => { throw new Error(`${name} is not set`); })();
+  const need = (name: string) =>
+    env[name] ??
+    (() => {
+      throw new Error(`${name} is not set`);
+    })();
   const client = (id: string, secret: string) =>
-    createS3Client({ endpoint: need('PEER_ENDPOINT'), region: need('PEER_REGION'), s3Compatible: true, credentials: { accessKeyId: need(id), secretAccessKey: need(secret) } });
+    createS3Client({
+      endpoint: need('PEER_ENDPOINT'),
+      region: need('PEER_REGION'),
+      s3Compatible: true,
+      credentials: { accessKeyId: need(id), secretAccessKey: need(secret) },
+    });
   const src = client('PEER_SRC_KEY_ID', 'PEER_SRC_SECRET');
   const dst = client('PEER_DST_KEY_ID', 'PEER_DST_SECRET');
   const [srcBucket, dstBucket] = [need('PEER_SRC_BUCKET'), need('PEER_DST_BUCKET')];
   const keys: string[] = [];
-  for await (const page of paginateListObjectsV2({ client: src }, { Bucket: srcBucket, Prefix: env.PEER_PREFIX ?? '' })) {
+  for await (const page of paginateListObjectsV2(
+    { client: src },
+    { Bucket: srcBucket, Prefix: env.PEER_PREFIX ?? '' },
+  )) {
     for (const o of page.Contents ?? []) keys.push(o.Key!);
   }
   let next = 0;
@@ -28,7 +40,15 @@ async function main(): Promise<void> {
         const key = keys[next++];
         const got = await src.send(new GetObjectCommand({ Bucket: srcBucket, Key: key }));
         const body = await got.Body!.transformToByteArray();
-        await dst.send(new PutObjectCommand({ Bucket: dstBucket, Key: key, Body: body, ContentType: got.ContentType, ServerSideEncryption: 'AES256' }));
+        await dst.send(
+          new PutObjectCommand({
+            Bucket: dstBucket,
+            Key: key,
+            Body: body,
+            ContentType: got.ContentType,
+            ServerSideEncryption: 'AES256',
+          }),
+        );
       }
     }),
   );

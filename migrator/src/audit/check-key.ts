@@ -24,7 +24,8 @@ export interface NewHead {
   readonly metadata: Record<string, string>;
 }
 
-export type HeadResult = { readonly found: true; readonly head: NewHead } | { readonly found: false } | { readonly error: string };
+export type HeadResult =
+  { readonly found: true; readonly head: NewHead } | { readonly found: false } | { readonly error: string };
 
 export interface KeyContext {
   /** When the last migration run started (ISO); legacy objects modified after it are reported. */
@@ -64,12 +65,24 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
   const findings: Finding[] = [];
   const add = (kind: Finding['kind'], message: string) => findings.push({ key, kind, message });
   if (cp && cp.rechecked === false) {
-    add('unrechecked-copy', "the migrator wrote this copy and has not checked it against the app's deletes (a run stopped in between): rerun the migrator");
+    add(
+      'unrechecked-copy',
+      "the migrator wrote this copy and has not checked it against the app's deletes (a run stopped in between): rerun the migrator",
+    );
   }
   if (!legacy) {
     // Only when the new object is the copy's size: a photo the app deleted since holds a zero-byte tombstone instead.
-    if (item.current && cp && COPIED.has(cp.state) && cp.rechecked !== false && item.current.size === cp.plaintextSize) {
-      add('copy-without-legacy', `deleted from the legacy bucket after it was copied (${cp.state}); the new bucket still holds the copy`);
+    if (
+      item.current &&
+      cp &&
+      COPIED.has(cp.state) &&
+      cp.rechecked !== false &&
+      item.current.size === cp.plaintextSize
+    ) {
+      add(
+        'copy-without-legacy',
+        `deleted from the legacy bucket after it was copied (${cp.state}); the new bucket still holds the copy`,
+      );
     }
     return { outcome: item.current ? 'only-in-new' : 'checkpoint-only', findings };
   }
@@ -78,19 +91,29 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
   const modified = legacy.lastModified ? Date.parse(legacy.lastModified) : undefined;
   const newerThanRun = lastRun !== undefined && modified !== undefined && modified > lastRun;
   if (newerThanRun) {
-    add('legacy-written-after-migration', `legacy object modified at ${legacy.lastModified}, after the last migration run started (${ctx.lastRunStartedAt})`);
+    add(
+      'legacy-written-after-migration',
+      `legacy object modified at ${legacy.lastModified}, after the last migration run started (${ctx.lastRunStartedAt})`,
+    );
   }
 
   // ---- the checkpoint ----
   if (!cp) {
-    if (!newerThanRun) add('not-in-checkpoint', 'the migrator never listed this legacy key (rerun the migrator with --relist)');
+    if (!newerThanRun)
+      add('not-in-checkpoint', 'the migrator never listed this legacy key (rerun the migrator with --relist)');
   } else if (UNFINISHED.has(cp.state)) {
     const why = [cp.errorCode, cp.errorMessage].filter(Boolean).join(': ');
     add(cp.state as 'quarantined' | 'failed' | 'pending', `checkpoint state ${cp.state}${why ? ` (${why})` : ''}`);
   } else if (GONE.has(cp.state)) {
-    add('source-changed', `the checkpoint records the key as deleted (${cp.state}), but the legacy bucket holds it (ETag ${legacy.etag})`);
+    add(
+      'source-changed',
+      `the checkpoint records the key as deleted (${cp.state}), but the legacy bucket holds it (ETag ${legacy.etag})`,
+    );
   } else if (bareEtag(cp.etag) !== bareEtag(legacy.etag)) {
-    add('source-changed', `the migrator read legacy ETag ${bareEtag(cp.etag)}; the legacy object is now ETag ${legacy.etag}`);
+    add(
+      'source-changed',
+      `the migrator read legacy ETag ${bareEtag(cp.etag)}; the legacy object is now ETag ${legacy.etag}`,
+    );
   }
 
   // ---- the new bucket ----
@@ -104,13 +127,21 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
     return { outcome: 'problem', findings };
   }
   if (isTombstone(head.head.metadata)) {
-    add('deleted-by-app', "the app deleted this photo (its tombstone holds the key in the new bucket); the legacy bucket still has it");
+    add(
+      'deleted-by-app',
+      'the app deleted this photo (its tombstone holds the key in the new bucket); the legacy bucket still has it',
+    );
     return { outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'app-version', findings };
   }
   const prov = readProvenance(head.head.metadata);
   if (!prov) {
     const copiedBefore = cp && COPIED.has(cp.state);
-    add('app-version', copiedBefore ? 'the app rewrote the key after it was migrated (no provenance): its write is kept' : 'the app wrote this key in the new bucket (no provenance): kept as the app wrote it');
+    add(
+      'app-version',
+      copiedBefore
+        ? 'the app rewrote the key after it was migrated (no provenance): its write is kept'
+        : 'the app wrote this key in the new bucket (no provenance): kept as the app wrote it',
+    );
     return { outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'app-version', findings };
   }
   if (bareEtag(prov.sourceEtag) !== bareEtag(legacy.etag) && !findings.some((f) => f.kind === 'source-changed')) {
@@ -128,7 +159,12 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
 }
 
 /** HEAD of a key in the new bucket; 404 is `found: false`; any other failure (after the SDK's retries) an error. */
-export async function headNew(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<HeadResult> {
+export async function headNew(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<HeadResult> {
   try {
     const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
     return { found: true, head: { size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} } };
@@ -140,7 +176,12 @@ export async function headNew(client: S3Client, bucket: string, key: string, sig
 }
 
 /** The checks of one key, with the HEAD they need. */
-export async function checkKey(item: MergedKey, target: { client: S3Client; bucket: string }, ctx: KeyContext, signal?: AbortSignal): Promise<KeyVerdict> {
+export async function checkKey(
+  item: MergedKey,
+  target: { client: S3Client; bucket: string },
+  ctx: KeyContext,
+  signal?: AbortSignal,
+): Promise<KeyVerdict> {
   const head = needsHead(item) ? await headNew(target.client, target.bucket, item.key, signal) : undefined;
   return judgeKey(item, head, ctx);
 }

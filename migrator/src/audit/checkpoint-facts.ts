@@ -23,22 +23,32 @@ export interface CheckpointFacts {
 }
 
 /** Opens the checkpoint read-only and checks that it is this workspace's; a mismatch is a one-line ConfigError. */
-export function openCheckpointFor(ws: LoadedWorkspace, file: string): { checkpoint: Checkpoint; facts: CheckpointFacts } {
+export function openCheckpointFor(
+  ws: LoadedWorkspace,
+  file: string,
+): { checkpoint: Checkpoint; facts: CheckpointFacts } {
   let checkpoint: Checkpoint;
   try {
     checkpoint = Checkpoint.openReadOnly(file);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`checkpoint ${file}: cannot be opened as a SQLite database (${(err as Error).message}); give the migrator's checkpoint with --checkpoint`);
+    throw new ConfigError(
+      `checkpoint ${file}: cannot be opened as a SQLite database (${(err as Error).message}); give the migrator's checkpoint with --checkpoint`,
+    );
   }
   try {
     let id;
     try {
       id = checkpoint.identity();
     } catch (err) {
-      throw new ConfigError(`checkpoint ${file}: not a bucketmove checkpoint (${(err as Error).message.split('\n')[0]})`);
+      throw new ConfigError(
+        `checkpoint ${file}: not a bucketmove checkpoint (${(err as Error).message.split('\n')[0]})`,
+      );
     }
-    if (!id) throw new ConfigError(`checkpoint ${file}: records no migration (no identity); give the migrator's checkpoint with --checkpoint`);
+    if (!id)
+      throw new ConfigError(
+        `checkpoint ${file}: records no migration (no identity); give the migrator's checkpoint with --checkpoint`,
+      );
     if (id.env !== ws.env || id.legacyBucket !== ws.legacy.bucket || id.newBucket !== ws.primary.bucket) {
       throw new ConfigError(
         `checkpoint ${file} belongs to another migration (env ${id.env}, ${id.legacyBucket} -> ${id.newBucket}), not to ${ws.env} (${ws.legacy.bucket} -> ${ws.primary.bucket}); give the right --checkpoint`,
@@ -68,7 +78,8 @@ export function checkpointProblems(f: CheckpointFacts): string[] {
   const out: string[] = [];
   const rerun = f.shard ? `rerun the migrator with --shard ${f.shard}` : 'rerun the migrator';
   if (!f.lastRun) out.push('the checkpoint records no migration run');
-  else if (!f.lastRun.finishedAt) out.push(`the last migration run (#${f.lastRun.id}, started ${f.lastRun.startedAt}) never finished: ${rerun}`);
+  else if (!f.lastRun.finishedAt)
+    out.push(`the last migration run (#${f.lastRun.id}, started ${f.lastRun.startedAt}) never finished: ${rerun}`);
   if (!f.listingComplete) out.push(`the migrator's listing of the legacy bucket did not finish: ${rerun}`);
   return f.shard ? out.map((p) => `shard ${f.shard} (${f.path}): ${p}`) : out;
 }

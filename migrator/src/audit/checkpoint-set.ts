@@ -49,7 +49,9 @@ const LISTED = 8;
 
 function listShards(shards: readonly Shard[]): string {
   const names = shards.map(formatShard);
-  return names.length > LISTED ? `${names.slice(0, LISTED).join(', ')} and ${names.length - LISTED} more` : names.join(', ');
+  return names.length > LISTED
+    ? `${names.slice(0, LISTED).join(', ')} and ${names.length - LISTED} more`
+    : names.join(', ');
 }
 
 /**
@@ -68,7 +70,9 @@ export function checkShardSet(members: readonly MemberIdentity[], expected?: num
     try {
       return parseShard(m.shard!);
     } catch {
-      throw new ConfigError(`checkpoint ${m.path} records a shard "${m.shard}" that is not i/n; give the checkpoints the migrator wrote`);
+      throw new ConfigError(
+        `checkpoint ${m.path} records a shard "${m.shard}" that is not i/n; give the checkpoints the migrator wrote`,
+      );
     }
   });
   const first = members[0];
@@ -81,7 +85,9 @@ export function checkShardSet(members: readonly MemberIdentity[], expected?: num
       );
     }
     if (m.prefix !== first.prefix) {
-      throw new ConfigError(`checkpoint ${first.path} (shard ${first.shard}) has prefix "${first.prefix}" but ${m.path} (shard ${m.shard}) has "${m.prefix}": give the checkpoints of one migration`);
+      throw new ConfigError(
+        `checkpoint ${first.path} (shard ${first.shard}) has prefix "${first.prefix}" but ${m.path} (shard ${m.shard}) has "${m.prefix}": give the checkpoints of one migration`,
+      );
     }
     if ((m.source ?? 'listing') !== (first.source ?? 'listing')) {
       throw new ConfigError(
@@ -96,7 +102,9 @@ export function checkShardSet(members: readonly MemberIdentity[], expected?: num
   for (let i = 0; i < members.length; i++) {
     const was = byIndex.get(shards[i].index);
     if (was !== undefined) {
-      throw new ConfigError(`shard ${formatShard(shards[i])} is given twice (${was} and ${members[i].path}); give each shard's checkpoint once`);
+      throw new ConfigError(
+        `shard ${formatShard(shards[i])} is given twice (${was} and ${members[i].path}); give each shard's checkpoint once`,
+      );
     }
     byIndex.set(shards[i].index, members[i].path);
   }
@@ -116,10 +124,16 @@ export function checkShardSet(members: readonly MemberIdentity[], expected?: num
  * default paths (`--shards n`), or the default checkpoint. A default file that does not exist is a one-line error
  * with what to run (and, when only per-shard checkpoints exist, the `--shards n` to give).
  */
-export function checkpointFiles(env: string, o: { checkpoints?: readonly string[]; shards?: number; reports?: readonly string[] }, root = '.'): string[] {
+export function checkpointFiles(
+  env: string,
+  o: { checkpoints?: readonly string[]; shards?: number; reports?: readonly string[] },
+  root = '.',
+): string[] {
   const ways = [o.checkpoints?.length, o.shards !== undefined, o.reports?.length].filter(Boolean).length;
   if (ways > 1) {
-    throw new ConfigError('give one of --shards n (the default checkpoint of each shard), --checkpoint for each shard, or --migrate-report for each shard, not several');
+    throw new ConfigError(
+      'give one of --shards n (the default checkpoint of each shard), --checkpoint for each shard, or --migrate-report for each shard, not several',
+    );
   }
   if (o.reports?.length) return o.reports.map((r) => checkpointOfReport(env, r));
   if (o.checkpoints?.length) return [...o.checkpoints];
@@ -128,7 +142,9 @@ export function checkpointFiles(env: string, o: { checkpoints?: readonly string[
   const onDisk = o.shards === undefined && !fs.existsSync(file) ? shardCountsOnDisk(env, root) : [];
   const shards = o.shards ?? (onDisk.length === 1 ? onDisk[0] : undefined);
   if (shards !== undefined) {
-    const files = Array.from({ length: shards }, (_, i) => defaultCheckpointPath(env, root, { index: i + 1, count: shards }));
+    const files = Array.from({ length: shards }, (_, i) =>
+      defaultCheckpointPath(env, root, { index: i + 1, count: shards }),
+    );
     const absent = files.findIndex((f) => !fs.existsSync(f));
     if (absent >= 0) {
       const shard = formatShard({ index: absent + 1, count: shards });
@@ -158,22 +174,38 @@ export function checkpointOfReport(env: string, report: string): string {
     summary = JSON.parse(fs.readFileSync(report, 'utf8')) as typeof summary;
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not a JSON report';
-    throw new ConfigError(`--migrate-report ${report} ${why}: give the .json report npm run migrate (or npm run batch) wrote`);
+    throw new ConfigError(
+      `--migrate-report ${report} ${why}: give the .json report npm run migrate (or npm run batch) wrote`,
+    );
   }
-  if ((summary.tool !== 'bucketmove migrate' && summary.tool !== 'bucketmove batch') || typeof summary.checkpoint !== 'string') {
-    throw new ConfigError(`--migrate-report ${report} is not a report of npm run migrate or npm run batch (no tool and checkpoint fields): give the .json report they wrote`);
+  if (
+    (summary.tool !== 'bucketmove migrate' && summary.tool !== 'bucketmove batch') ||
+    typeof summary.checkpoint !== 'string'
+  ) {
+    throw new ConfigError(
+      `--migrate-report ${report} is not a report of npm run migrate or npm run batch (no tool and checkpoint fields): give the .json report they wrote`,
+    );
   }
-  if (summary.env !== env) throw new ConfigError(`--migrate-report ${report} is a report of env "${String(summary.env)}", not "${env}"`);
+  if (summary.env !== env)
+    throw new ConfigError(`--migrate-report ${report} is a report of env "${String(summary.env)}", not "${env}"`);
   if (fs.existsSync(summary.checkpoint)) return summary.checkpoint;
   const beside = path.join(path.dirname(report), path.basename(summary.checkpoint));
   if (fs.existsSync(beside)) return beside;
-  throw new ConfigError(`--migrate-report ${report} names checkpoint ${summary.checkpoint}, which is neither there nor beside the report: copy the checkpoint next to the report, or give it with --checkpoint`);
+  throw new ConfigError(
+    `--migrate-report ${report} names checkpoint ${summary.checkpoint}, which is neither there nor beside the report: copy the checkpoint next to the report, or give it with --checkpoint`,
+  );
 }
 
 function sumFacts(members: readonly CheckpointFacts[]): CheckpointFacts {
-  const states = Object.fromEntries(ALL_STATES.map((s) => [s, members.reduce((n, m) => n + m.states[s], 0)])) as Record<ObjectState, number>;
+  const states = Object.fromEntries(ALL_STATES.map((s) => [s, members.reduce((n, m) => n + m.states[s], 0)])) as Record<
+    ObjectState,
+    number
+  >;
   const lastRuns = members.map((m) => m.lastRun).filter((r) => r !== null);
-  const latest = lastRuns.reduce<(typeof lastRuns)[number] | null>((a, r) => (a && a.startedAt >= r.startedAt ? a : r), null);
+  const latest = lastRuns.reduce<(typeof lastRuns)[number] | null>(
+    (a, r) => (a && a.startedAt >= r.startedAt ? a : r),
+    null,
+  );
   return {
     path: members.map((m) => m.path).join(', '),
     prefix: members[0].prefix,
@@ -186,18 +218,27 @@ function sumFacts(members: readonly CheckpointFacts[]): CheckpointFacts {
 }
 
 /** Opens the checkpoints read-only, each checked to be this workspace's, and the set checked to be complete. */
-export function openCheckpointSet(ws: LoadedWorkspace, files: readonly string[], expectedShards?: number): CheckpointSet {
+export function openCheckpointSet(
+  ws: LoadedWorkspace,
+  files: readonly string[],
+  expectedShards?: number,
+): CheckpointSet {
   const opened: Opened[] = [];
   const closeAll = () => opened.forEach((o) => o.checkpoint.close());
   let shardCount: number | undefined;
   try {
     for (const f of files) opened.push(openCheckpointFor(ws, f));
-    shardCount = checkShardSet(opened.map((o) => o.facts), expectedShards);
+    shardCount = checkShardSet(
+      opened.map((o) => o.facts),
+      expectedShards,
+    );
   } catch (err) {
     closeAll();
     throw err;
   }
-  const members = shardCount ? [...opened].sort((a, b) => parseShard(a.facts.shard!).index - parseShard(b.facts.shard!).index) : opened;
+  const members = shardCount
+    ? [...opened].sort((a, b) => parseShard(a.facts.shard!).index - parseShard(b.facts.shard!).index)
+    : opened;
   const facts = shardCount ? sumFacts(members.map((m) => m.facts)) : members[0].facts;
   const what = shardCount ? `the ${shardCount} shard checkpoints` : `the checkpoint ${facts.path}`;
   return {
@@ -206,7 +247,12 @@ export function openCheckpointSet(ws: LoadedWorkspace, files: readonly string[],
     facts,
     rows: () =>
       inKeyOrder(
-        mergeCheckpointRows(members.map((m) => ({ label: `shard ${m.facts.shard ?? '1/1'} (${m.facts.path})`, rows: m.checkpoint.rows() }))),
+        mergeCheckpointRows(
+          members.map((m) => ({
+            label: `shard ${m.facts.shard ?? '1/1'} (${m.facts.path})`,
+            rows: m.checkpoint.rows(),
+          })),
+        ),
         what,
       ),
     lastRunStartedAt: shardCount

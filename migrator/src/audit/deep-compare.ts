@@ -55,7 +55,9 @@ async function hashStream(body: Readable, signal?: AbortSignal): Promise<Hashed>
 
 async function readNew(deps: DeepDeps, key: string, signal?: AbortSignal): Promise<Hashed | undefined> {
   try {
-    const out = await deps.current.client.send(new GetObjectCommand({ Bucket: deps.current.bucket, Key: key }), { abortSignal: signal });
+    const out = await deps.current.client.send(new GetObjectCommand({ Bucket: deps.current.bucket, Key: key }), {
+      abortSignal: signal,
+    });
     return await hashStream(out.Body as Readable, signal);
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
@@ -63,7 +65,12 @@ async function readNew(deps: DeepDeps, key: string, signal?: AbortSignal): Promi
   }
 }
 
-async function readLegacyPlaintext(deps: DeepDeps, key: string, etag: string, signal?: AbortSignal): Promise<Hashed | undefined> {
+async function readLegacyPlaintext(
+  deps: DeepDeps,
+  key: string,
+  etag: string,
+  signal?: AbortSignal,
+): Promise<Hashed | undefined> {
   const legacy = await readLegacy(deps.legacy.client, deps.legacy.bucket, key, { ifMatch: etag, signal });
   if (!legacy) return undefined;
   // A folder marker is stored as is, never encrypted (the migrator copies it as the empty object it is).
@@ -80,10 +87,19 @@ function failure(err: unknown): string {
 }
 
 /** Reads both sides of a migrated key and compares their hashes with the provenance. */
-export async function deepCompare(key: string, legacyEtag: string, prov: Provenance, deps: DeepDeps, signal?: AbortSignal): Promise<DeepResult> {
+export async function deepCompare(
+  key: string,
+  legacyEtag: string,
+  prov: Provenance,
+  deps: DeepDeps,
+  signal?: AbortSignal,
+): Promise<DeepResult> {
   const findings: Finding[] = [];
   const add = (kind: Finding['kind'], message: string) => findings.push({ key, kind, message });
-  const [fresh, old] = await Promise.allSettled([readNew(deps, key, signal), readLegacyPlaintext(deps, key, legacyEtag, signal)]);
+  const [fresh, old] = await Promise.allSettled([
+    readNew(deps, key, signal),
+    readLegacyPlaintext(deps, key, legacyEtag, signal),
+  ]);
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');
   let newSha256: string | undefined;
   let legacySha256: string | undefined;
@@ -92,8 +108,16 @@ export async function deepCompare(key: string, legacyEtag: string, prov: Provena
   else if (!fresh.value) add('missing', 'deleted from the new bucket during the audit');
   else {
     newSha256 = fresh.value.sha256;
-    if (fresh.value.size !== prov.plaintextSize) add('size-mismatch', `deep: the new object has ${fresh.value.size} bytes; provenance records ${prov.plaintextSize}`);
-    if (fresh.value.sha256 !== prov.plaintextSha256) add('hash-mismatch', `deep: the new object's bytes hash to ${fresh.value.sha256}; provenance records ${prov.plaintextSha256}`);
+    if (fresh.value.size !== prov.plaintextSize)
+      add(
+        'size-mismatch',
+        `deep: the new object has ${fresh.value.size} bytes; provenance records ${prov.plaintextSize}`,
+      );
+    if (fresh.value.sha256 !== prov.plaintextSha256)
+      add(
+        'hash-mismatch',
+        `deep: the new object's bytes hash to ${fresh.value.sha256}; provenance records ${prov.plaintextSha256}`,
+      );
   }
 
   if (old.status === 'rejected') add('check-failed', `deep read of the legacy object failed: ${failure(old.reason)}`);
@@ -101,7 +125,10 @@ export async function deepCompare(key: string, legacyEtag: string, prov: Provena
   else {
     legacySha256 = old.value.sha256;
     if (old.value.sha256 !== prov.plaintextSha256 || old.value.size !== prov.plaintextSize) {
-      add('hash-mismatch', `deep: the legacy plaintext hashes to ${old.value.sha256} (${old.value.size} bytes); provenance records ${prov.plaintextSha256} (${prov.plaintextSize} bytes)`);
+      add(
+        'hash-mismatch',
+        `deep: the legacy plaintext hashes to ${old.value.sha256} (${old.value.size} bytes); provenance records ${prov.plaintextSha256} (${prov.plaintextSize} bytes)`,
+      );
     }
   }
   return { findings, newSha256, legacySha256 };

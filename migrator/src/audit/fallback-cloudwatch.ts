@@ -96,7 +96,8 @@ export function coverageBinMs(maxGapMs: number): number {
   return 1_000;
 }
 
-const insightsPeriod = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.max(1, Math.round(ms / 1000))}s`);
+const insightsPeriod = (ms: number) =>
+  ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.max(1, Math.round(ms / 1000))}s`;
 
 /** A CloudWatch Logs client for the workspace's region, with the shared transport and the SDK's default credentials. */
 export function createLogsClient(region: string): CloudWatchLogsClient {
@@ -114,7 +115,9 @@ function insightsTime(v: string | undefined): string | undefined {
 }
 
 function rowsOf(results: ResultField[][] | undefined): Record<string, string>[] {
-  return (results ?? []).map((row) => Object.fromEntries(row.filter((f) => f.field).map((f) => [f.field!, f.value ?? ''])));
+  return (results ?? []).map((row) =>
+    Object.fromEntries(row.filter((f) => f.field).map((f) => [f.field!, f.value ?? ''])),
+  );
 }
 
 /** Runs one query to completion and returns its rows. */
@@ -136,10 +139,18 @@ export async function runInsightsQuery(o: InsightsOptions, queryString: string):
   } catch (err) {
     const code = errorCodeOf(err);
     if (code === 'ResourceNotFoundException') {
-      throw new ConfigError(`app.logGroup: log group "${o.logGroup}" does not exist in ${o.region}; check the workspace's app.logGroup`);
+      throw new ConfigError(
+        `app.logGroup: log group "${o.logGroup}" does not exist in ${o.region}; check the workspace's app.logGroup`,
+      );
     }
-    if (code === 'AccessDeniedException' || code === 'UnrecognizedClientException' || code === 'CredentialsProviderError') {
-      throw new ConfigError(`cannot query log group "${o.logGroup}" in ${o.region} (${describeAwsError(err)}); the audit needs ${INSIGHTS_QUERY_ACTIONS.join(', ')} on it`);
+    if (
+      code === 'AccessDeniedException' ||
+      code === 'UnrecognizedClientException' ||
+      code === 'CredentialsProviderError'
+    ) {
+      throw new ConfigError(
+        `cannot query log group "${o.logGroup}" in ${o.region} (${describeAwsError(err)}); the audit needs ${INSIGHTS_QUERY_ACTIONS.join(', ')} on it`,
+      );
     }
     throw new InsightsQueryError(`Logs Insights StartQuery on "${o.logGroup}" failed: ${describeAwsError(err)}`);
   }
@@ -153,7 +164,9 @@ export async function runInsightsQuery(o: InsightsOptions, queryString: string):
       case 'Failed':
       case 'Cancelled':
       case 'Timeout':
-        throw new InsightsQueryError(`Logs Insights query ${queryId} on "${o.logGroup}" ended with status ${out.status}`);
+        throw new InsightsQueryError(
+          `Logs Insights query ${queryId} on "${o.logGroup}" ended with status ${out.status}`,
+        );
       default:
         break; // Scheduled, Running, Unknown: wait
     }
@@ -176,7 +189,9 @@ async function measureCoverage(o: InsightsOptions, binMs: number): Promise<Cover
     if (rows.length >= INSIGHTS_MAX_ROWS) {
       const span = window.end.getTime() - window.start.getTime();
       if (span <= binMs) {
-        throw new InsightsQueryError(`Logs Insights returned ${rows.length} heartbeat rows (its most) for a single ${bin} bin: too many store instances to measure coverage`);
+        throw new InsightsQueryError(
+          `Logs Insights returned ${rows.length} heartbeat rows (its most) for a single ${bin} bin: too many store instances to measure coverage`,
+        );
       }
       const mid = new Date(window.start.getTime() + Math.floor(span / 2));
       await read({ start: window.start, end: mid });
@@ -206,8 +221,14 @@ async function measureCoverage(o: InsightsOptions, binMs: number): Promise<Cover
 export async function countFallbackHitsInCloudWatch(o: InsightsOptions): Promise<FallbackCount> {
   const [counts] = await runInsightsQuery(o, COUNT_QUERY);
   const hits = counts ? Number(counts.hits ?? 0) : 0;
-  if (!Number.isSafeInteger(hits) || hits < 0) throw new InsightsQueryError(`Logs Insights returned an unreadable count (${counts?.hits})`);
-  const keys = hits > 0 ? (await runInsightsQuery(o, KEYS_QUERY)).map((r) => r[FALLBACK_HIT_FIELDS.key]).filter((k): k is string => Boolean(k)) : [];
+  if (!Number.isSafeInteger(hits) || hits < 0)
+    throw new InsightsQueryError(`Logs Insights returned an unreadable count (${counts?.hits})`);
+  const keys =
+    hits > 0
+      ? (await runInsightsQuery(o, KEYS_QUERY))
+          .map((r) => r[FALLBACK_HIT_FIELDS.key])
+          .filter((k): k is string => Boolean(k))
+      : [];
   const distinct = counts ? Number(counts.distinctKeys) : NaN;
   const binMs = o.binMs ?? 300_000;
   const coverage = await measureCoverage(o, binMs);

@@ -16,7 +16,9 @@ export function resolveFallbackSource(ws: LoadedWorkspace, fallbackLog?: string)
   const file = (f: string, where: string): FallbackSource => {
     const location = path.resolve(f);
     if (!fs.existsSync(location)) {
-      throw new ConfigError(`${where}: the fallback log ${f} does not exist; give the app's JSON-lines log (or set app.logGroup for CloudWatch)`);
+      throw new ConfigError(
+        `${where}: the fallback log ${f} does not exist; give the app's JSON-lines log (or set app.logGroup for CloudWatch)`,
+      );
     }
     return { kind: 'file', location };
   };
@@ -39,7 +41,10 @@ export interface FallbackCounterOptions {
   readonly signal?: AbortSignal;
 }
 
-export function fallbackCounter(source: FallbackSource, o: FallbackCounterOptions): (window: TimeWindow) => Promise<FallbackCount> {
+export function fallbackCounter(
+  source: FallbackSource,
+  o: FallbackCounterOptions,
+): (window: TimeWindow) => Promise<FallbackCount> {
   if (source.kind === 'file') return (window) => countFallbackHitsInFile(source.location, window);
   return async (window) => {
     const client = o.logsClient ?? createLogsClient(source.region!);

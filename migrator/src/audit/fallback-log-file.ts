@@ -17,7 +17,9 @@ export async function countFallbackHitsInFile(file: string, window: TimeWindow):
   try {
     stat = fs.statSync(file);
   } catch {
-    throw new ConfigError(`fallback log ${file} does not exist; give the app's JSON-lines log with --fallback-log (or set app.localLogFile / app.logGroup in the workspace)`);
+    throw new ConfigError(
+      `fallback log ${file} does not exist; give the app's JSON-lines log with --fallback-log (or set app.localLogFile / app.logGroup in the workspace)`,
+    );
   }
   if (!stat.isFile()) throw new ConfigError(`fallback log ${file} is not a file`);
   const counter = new FallbackHitCounter({ since: window.start, until: window.end });
@@ -27,7 +29,14 @@ export async function countFallbackHitsInFile(file: string, window: TimeWindow):
     const beat = parseHeartbeat(line);
     if (beat) {
       const at = beat.time.getTime();
-      coverage.add({ instance: beat.instance, mode: beat.mode, startMs: at - beat.periodMs, endMs: at, beats: 1, fallbackHits: beat.fallbackHits });
+      coverage.add({
+        instance: beat.instance,
+        mode: beat.mode,
+        startMs: at - beat.periodMs,
+        endMs: at,
+        beats: 1,
+        fallbackHits: beat.fallbackHits,
+      });
     }
   });
   const c = counter.result();

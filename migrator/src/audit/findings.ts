@@ -60,13 +60,23 @@ export class FindingCollector {
   /** The kept findings, problems and notices separately, each in key order and capped. */
   listed(): { problems: Finding[]; notices: Finding[] } {
     this.trim();
-    return { problems: this.kept.filter((f) => isProblem(f.kind)), notices: this.kept.filter((f) => !isProblem(f.kind)) };
+    return {
+      problems: this.kept.filter((f) => isProblem(f.kind)),
+      notices: this.kept.filter((f) => !isProblem(f.kind)),
+    };
   }
 
   private trim(): void {
-    const order = (a: Finding, b: Finding) => compareKeys(a.key, b.key) || a.kind.localeCompare(b.kind) || a.message.localeCompare(b.message);
-    const problems = this.kept.filter((f) => isProblem(f.kind)).sort(order).slice(0, this.cap);
-    const notices = this.kept.filter((f) => !isProblem(f.kind)).sort(order).slice(0, this.cap);
+    const order = (a: Finding, b: Finding) =>
+      compareKeys(a.key, b.key) || a.kind.localeCompare(b.kind) || a.message.localeCompare(b.message);
+    const problems = this.kept
+      .filter((f) => isProblem(f.kind))
+      .sort(order)
+      .slice(0, this.cap);
+    const notices = this.kept
+      .filter((f) => !isProblem(f.kind))
+      .sort(order)
+      .slice(0, this.cap);
     this.kept = [...problems, ...notices];
   }
 }

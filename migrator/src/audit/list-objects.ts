@@ -25,7 +25,10 @@ async function* flatten(pages: AsyncIterable<{ objects: ListedObject[] }>): Asyn
 }
 
 /** Passes objects through, failing on a key that does not sort strictly after the one before it. */
-export async function* inKeyOrder<T extends { key: string }>(objects: AsyncIterable<T> | Iterable<T>, what: string): AsyncGenerator<T> {
+export async function* inKeyOrder<T extends { key: string }>(
+  objects: AsyncIterable<T> | Iterable<T>,
+  what: string,
+): AsyncGenerator<T> {
   let previous: string | undefined;
   for await (const o of objects) {
     if (previous !== undefined && compareKeys(previous, o.key) >= 0) {

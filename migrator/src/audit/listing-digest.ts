@@ -35,7 +35,9 @@ export class ListingDigest {
 }
 
 /** The digest of a whole listing, streamed. */
-export async function digestListing(objects: AsyncIterable<DigestedObject>): Promise<{ digest: string; objects: number; bytes: number }> {
+export async function digestListing(
+  objects: AsyncIterable<DigestedObject>,
+): Promise<{ digest: string; objects: number; bytes: number }> {
   const d = new ListingDigest();
   for await (const o of objects) d.add(o);
   return { digest: d.digest(), objects: d.objects, bytes: d.bytes };

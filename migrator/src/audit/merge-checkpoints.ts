@@ -84,7 +84,9 @@ export function* mergeCheckpointRows(shards: readonly ShardRows[]): Generator<Ob
     const e = heap.pop()!;
     if (previous && previous.row.key === e.row.key) {
       const [a, b] = [previous.source, e.source].sort((x, y) => x - y);
-      throw new ShardOverlapError(`key ${JSON.stringify(e.row.key)} is in the checkpoints of ${shards[a].label} and ${shards[b].label}: they are not the shards of one migration`);
+      throw new ShardOverlapError(
+        `key ${JSON.stringify(e.row.key)} is in the checkpoints of ${shards[a].label} and ${shards[b].label}: they are not the shards of one migration`,
+      );
     }
     yield e.row;
     previous = e;

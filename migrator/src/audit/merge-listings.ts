@@ -38,7 +38,9 @@ class Head<T extends { key: string }> {
 }
 
 function iterator<T>(s: AsyncIterable<T> | Iterable<T>): Source<T> {
-  return Symbol.asyncIterator in s ? (s as AsyncIterable<T>)[Symbol.asyncIterator]() : (s as Iterable<T>)[Symbol.iterator]();
+  return Symbol.asyncIterator in s
+    ? (s as AsyncIterable<T>)[Symbol.asyncIterator]()
+    : (s as Iterable<T>)[Symbol.iterator]();
 }
 
 export async function* mergeListings(sources: {

@@ -20,7 +20,15 @@ export class AuditProgress implements AuditEvents {
   private bar?: SingleBar;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly opts: { log: Logger; tty: boolean; expectedKeys: number; intervalMs?: number; stream?: NodeJS.WritableStream }) {}
+  constructor(
+    private readonly opts: {
+      log: Logger;
+      tty: boolean;
+      expectedKeys: number;
+      intervalMs?: number;
+      stream?: NodeJS.WritableStream;
+    },
+  ) {}
 
   start(): void {
     if (this.opts.tty) {
@@ -36,7 +44,10 @@ export class AuditProgress implements AuditEvents {
       );
       this.bar.start(Math.max(this.opts.expectedKeys, 1), 0, this.payload());
     } else {
-      this.timer = setInterval(() => this.opts.log.info({ event: 'audit-progress', ...this.snapshot() }, 'progress'), this.opts.intervalMs ?? 5000);
+      this.timer = setInterval(
+        () => this.opts.log.info({ event: 'audit-progress', ...this.snapshot() }, 'progress'),
+        this.opts.intervalMs ?? 5000,
+      );
       this.timer.unref();
     }
   }

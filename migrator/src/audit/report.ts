@@ -30,7 +30,9 @@ const iso = z.iso.datetime({ offset: true });
 const count = z.number().int().nonnegative();
 const finding = z.object({ key: z.string(), kind: z.enum([...PROBLEM_KINDS, ...NOTICE_KINDS]), message: z.string() });
 const side = z.object({ bucket: z.string(), account: z.string(), endpoint: z.string().nullable() });
-const lastRun = z.object({ id: count, startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string().nullable() }).nullable();
+const lastRun = z
+  .object({ id: count, startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string().nullable() })
+  .nullable();
 const states = z.record(z.enum(ALL_STATES as [string, ...string[]]), count);
 
 export const auditReportSchema = z.object({
@@ -64,7 +66,16 @@ export const auditReportSchema = z.object({
     /** The key source, when it was not a listing of the legacy bucket (a manifest). */
     source: z.string().optional(),
     shards: z
-      .array(z.object({ shard: z.string().regex(/^\d+\/\d+$/), path: z.string(), listingComplete: z.boolean(), runs: count, lastRun, states }))
+      .array(
+        z.object({
+          shard: z.string().regex(/^\d+\/\d+$/),
+          path: z.string(),
+          listingComplete: z.boolean(),
+          runs: count,
+          lastRun,
+          states,
+        }),
+      )
       .optional(),
   }),
   legacyListing: z.object({
@@ -143,7 +154,9 @@ export function readAuditReportFile(file: string): { report: AuditReport; sha256
   try {
     bytes = fs.readFileSync(file);
   } catch (err) {
-    throw new AuditReportError(`audit report ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new AuditReportError(
+      `audit report ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   let raw: unknown;
   try {
@@ -166,6 +179,9 @@ export function auditReportName(d = new Date()): string {
 /** The newest `audit-*.json` in a folder (names carry a sortable UTC time), or undefined. */
 export function newestAuditReport(dir: string): string | undefined {
   if (!fs.existsSync(dir)) return undefined;
-  const names = fs.readdirSync(dir).filter((n) => AUDIT_NAME.test(n)).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => AUDIT_NAME.test(n))
+    .sort();
   return names.length ? path.join(dir, names[names.length - 1]) : undefined;
 }

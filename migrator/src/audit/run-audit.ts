@@ -109,7 +109,10 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   const signal = opts.signal;
   const deepDeps = deps.codec ? { legacy, current, codec: deps.codec } : undefined;
 
-  deps.events?.phase?.('fallback-count', { start: opts.window.start.toISOString(), end: opts.window.end.toISOString() });
+  deps.events?.phase?.('fallback-count', {
+    start: opts.window.start.toISOString(),
+    end: opts.window.end.toISOString(),
+  });
   const fallback = await deps.countFallbackHits(opts.window);
 
   deps.events?.phase?.('merge', { legacyBucket: legacy.bucket, newBucket: current.bucket });
@@ -162,7 +165,13 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     collector.addKey(findings);
     if (outcome === 'verified') counts.verified++;
     else if (outcome === 'app-version') counts.appVersion++;
-    if (outcome === 'verified' && reservoir && verdict.provenance) reservoir.offer({ key: item.key, etag: item.legacy.etag, size: item.legacy.size, provenance: verdict.provenance });
+    if (outcome === 'verified' && reservoir && verdict.provenance)
+      reservoir.offer({
+        key: item.key,
+        etag: item.legacy.etag,
+        size: item.legacy.size,
+        provenance: verdict.provenance,
+      });
     deps.events?.checked?.(outcome === 'problem');
   };
 
@@ -233,7 +242,12 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     seconds: (finished.getTime() - started.getTime()) / 1000,
-    options: { deep: opts.deep, sample: opts.sample ?? null, sampleSeed: sampleSeed ?? null, concurrency: opts.concurrency },
+    options: {
+      deep: opts.deep,
+      sample: opts.sample ?? null,
+      sampleSeed: sampleSeed ?? null,
+      concurrency: opts.concurrency,
+    },
     checkpoint: {
       path: facts.path,
       prefix: facts.prefix,
@@ -255,16 +269,32 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
           }
         : {}),
     },
-    legacyListing: { digest: digest.digest(), algorithm: LISTING_DIGEST_ALGORITHM, objects: digest.objects, bytes: digest.bytes },
+    legacyListing: {
+      digest: digest.digest(),
+      algorithm: LISTING_DIGEST_ALGORITHM,
+      objects: digest.objects,
+      bytes: digest.bytes,
+    },
     newListing: {
       ...newListing,
-      ...(batchPrefix ? { notAudited: { prefix: batchPrefix, why: "S3 Batch Operations jobs' manifests and completion reports", ...notAudited } } : {}),
+      ...(batchPrefix
+        ? {
+            notAudited: {
+              prefix: batchPrefix,
+              why: "S3 Batch Operations jobs' manifests and completion reports",
+              ...notAudited,
+            },
+          }
+        : {}),
       ...(probeLeftovers.objects ? { probeLeftovers: { prefix: PROBE_PREFIX, ...probeLeftovers } } : {}),
     },
     counts: { ...counts, problemKeys: collector.problemKeys, byKind },
     problems: { total: PROBLEM_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.problems },
     notices: { total: NOTICE_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.notices },
     migrationProblems: deps.checkpoints.problems(),
-    fallback: { ...fallback, coverage: { ...fallback.coverage, maxGapSeconds: (opts.maxGapMs ?? DEFAULT_MAX_GAP_MS) / 1000 } },
+    fallback: {
+      ...fallback,
+      coverage: { ...fallback.coverage, maxGapSeconds: (opts.maxGapMs ?? DEFAULT_MAX_GAP_MS) / 1000 },
+    },
   });
 }

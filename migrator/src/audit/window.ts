@@ -19,7 +19,9 @@ export function parseDuration(text: string, what: string): number {
 export function parseTimeOrAgo(text: string, what: string, now: Date): Date {
   if (/^\s*\d+(?:\.\d+)?\s*[smhdw]\s*$/i.test(text)) return new Date(now.getTime() - parseDuration(text, what));
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text.trim())) {
-    throw new UsageError(`${what} must be an ISO 8601 time with a zone (2025-06-01T09:00:00Z) or a duration back from now such as 7d (got "${text}")`);
+    throw new UsageError(
+      `${what} must be an ISO 8601 time with a zone (2025-06-01T09:00:00Z) or a duration back from now such as 7d (got "${text}")`,
+    );
   }
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new UsageError(`${what}: "${text}" is not a valid time`);

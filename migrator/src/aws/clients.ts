@@ -47,7 +47,11 @@ export function clientConfig(s: Omit<S3Settings, 'credentials'>): S3ClientConfig
     // S3-compatible servers: no virtual-host buckets on 127.0.0.1, and RGW refuses the SDK's default streaming
     // (aws-chunked) checksums with 411, so checksums are sent only where an operation requires one.
     ...(s.s3Compatible
-      ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      ? {
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
       : {}),
   };
 }
@@ -91,7 +95,12 @@ export function createSideClient(ws: LoadedWorkspace, side: Side, options: SideC
   const endpoint = resolveEndpoint(ws, side, options);
   const mode = options.credentials ?? ws.migration.credentials;
   const t = completeTransport(options.transport);
-  const config = clientConfig({ endpoint: endpoint.url, region: endpoint.region, s3Compatible: endpoint.s3Compatible, transport: t });
+  const config = clientConfig({
+    endpoint: endpoint.url,
+    region: endpoint.region,
+    s3Compatible: endpoint.s3Compatible,
+    transport: t,
+  });
   let credentials: Credentials;
   let roleArn: string | undefined;
   if (mode === 'static') {
@@ -114,7 +123,12 @@ export function createSideClient(ws: LoadedWorkspace, side: Side, options: SideC
   }
   const s3 = nameOperations(new S3Client({ ...config, credentials }));
   // Either way the credentials act in the side's own account: the role lives there, and so does the owner of the keys.
-  const bucket = bucketAddress({ bucket: ws[side].bucket, bucketAccount: endpoint.accountId, callerAccount: endpoint.accountId, s3Compatible: endpoint.s3Compatible });
+  const bucket = bucketAddress({
+    bucket: ws[side].bucket,
+    bucketAccount: endpoint.accountId,
+    callerAccount: endpoint.accountId,
+    s3Compatible: endpoint.s3Compatible,
+  });
   return { side, s3, bucket, endpoint, mode, roleArn, destroy: () => s3.destroy() };
 }
 
@@ -142,7 +156,11 @@ export async function preflight(c: SideClient): Promise<void> {
     }
     const missing = credentialsProblem(err);
     const whose = c.mode === 'assume-role' ? `to assume ${c.roleArn} with` : 'for';
-    throw new ConfigError(missing ? `the ${c.side} side: ${missing}` : `the ${c.side} side: no usable credentials ${whose} (${describeAwsError(err)})`);
+    throw new ConfigError(
+      missing
+        ? `the ${c.side} side: ${missing}`
+        : `the ${c.side} side: no usable credentials ${whose} (${describeAwsError(err)})`,
+    );
   }
   try {
     await c.s3.send(new HeadBucketCommand({ Bucket: c.bucket }));
@@ -150,7 +168,10 @@ export async function preflight(c: SideClient): Promise<void> {
     const status = httpStatusOf(err);
     const where = c.endpoint.url ?? `AWS ${c.endpoint.region}`;
     if (status === 404) throw new ConfigError(`the ${c.side} side: bucket "${c.bucket}" does not exist at ${where}`);
-    if (status === 403) throw new ConfigError(`the ${c.side} side: access denied to bucket "${c.bucket}" at ${where} (HTTP 403)`);
-    throw new ConfigError(`the ${c.side} side: ${where} did not answer for bucket "${c.bucket}" (${describeAwsError(err)})`);
+    if (status === 403)
+      throw new ConfigError(`the ${c.side} side: access denied to bucket "${c.bucket}" at ${where} (HTTP 403)`);
+    throw new ConfigError(
+      `the ${c.side} side: ${where} did not answer for bucket "${c.bucket}" (${describeAwsError(err)})`,
+    );
   }
 }

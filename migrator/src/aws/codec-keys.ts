@@ -40,12 +40,14 @@ export async function resolveKeys(source: KeySource, deps: KeyDeps = {}): Promis
   } catch (err) {
     // With no credentials at all, the secret's name and rights are not the problem: say what is.
     const missing = credentialsProblem(err);
-    if (missing) throw new ConfigError(`codec.keys: cannot read Secrets Manager secret "${source.secretsManager}": ${missing}`);
+    if (missing)
+      throw new ConfigError(`codec.keys: cannot read Secrets Manager secret "${source.secretsManager}": ${missing}`);
     throw new ConfigError(
       `codec.keys: cannot read Secrets Manager secret "${source.secretsManager}" (GetSecretValue: ${describeAwsError(err)}); check its name, region and the caller's secretsmanager:GetSecretValue right`,
     );
   }
-  if (!text || text.trim() === '') throw new ConfigError(`codec.keys: Secrets Manager secret "${source.secretsManager}" is empty`);
+  if (!text || text.trim() === '')
+    throw new ConfigError(`codec.keys: Secrets Manager secret "${source.secretsManager}" is empty`);
   return splitKeys(text, `Secrets Manager secret "${source.secretsManager}"`);
 }
 
@@ -57,7 +59,9 @@ function splitKeys(text: string, where: string): string[] {
       const parsed: unknown = JSON.parse(trimmed);
       keys = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown }).keys;
     } catch {
-      throw new ConfigError(`codec.keys: ${where} looks like JSON but does not parse; give a JSON array of keys or comma-separated keys`);
+      throw new ConfigError(
+        `codec.keys: ${where} looks like JSON but does not parse; give a JSON array of keys or comma-separated keys`,
+      );
     }
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
       throw new ConfigError(`codec.keys: ${where} must hold a JSON array of key strings (or {"keys": [...]})`);
@@ -72,6 +76,8 @@ function splitKeys(text: string, where: string): string[] {
 
 /** Resolves the workspace's codec keys (env var or Secrets Manager) and builds its codec. */
 export async function loadCodec(ws: LoadedWorkspace, deps: KeyDeps = {}): Promise<Codec> {
-  const keys = ws.codec.keys ? await resolveKeys(ws.codec.keys, { region: ws.legacy.region ?? ws.region, ...deps }) : [];
+  const keys = ws.codec.keys
+    ? await resolveKeys(ws.codec.keys, { region: ws.legacy.region ?? ws.region, ...deps })
+    : [];
   return createCodec(ws.codec, keys, path.dirname(ws.file));
 }

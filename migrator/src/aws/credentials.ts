@@ -29,14 +29,17 @@ type RetryStrategy = NonNullable<S3ClientConfig['retryStrategy']>;
 
 /** The environment variables that hold each side's static keys. */
 export const STATIC_KEY_ENV: Record<Side, { accessKeyId: string; secretAccessKey: string; sessionToken: string }> = {
-  primary: { accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY', sessionToken: 'AWS_SESSION_TOKEN' },
+  primary: {
+    accessKeyId: 'AWS_ACCESS_KEY_ID',
+    secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+    sessionToken: 'AWS_SESSION_TOKEN',
+  },
   legacy: {
     accessKeyId: 'LEGACY_AWS_ACCESS_KEY_ID',
     secretAccessKey: 'LEGACY_AWS_SECRET_ACCESS_KEY',
     sessionToken: 'LEGACY_AWS_SESSION_TOKEN',
   },
 };
-
 
 /** The ARN of a side's migration role: the reader role in the legacy account, the writer role in the primary one. */
 export function migrationRoleArn(ws: LoadedWorkspace, side: Side, region: string): string {

@@ -35,7 +35,11 @@ export function sideRegion(ws: LoadedWorkspace, side: Side): string {
 /** Resolves a side's endpoint. An unreadable rig state is a ConfigError with one line saying how to start the rig. */
 export function resolveEndpoint(ws: LoadedWorkspace, side: Side, options: EndpointOptions = {}): ResolvedEndpoint {
   const configured = ws[side].endpoint;
-  const base = { s3Compatible: ws.target === 's3-compatible', region: sideRegion(ws, side), accountId: ws[side].accountId };
+  const base = {
+    s3Compatible: ws.target === 's3-compatible',
+    region: sideRegion(ws, side),
+    accountId: ws[side].accountId,
+  };
   if (configured === 'rig') {
     const rig = options.rigState ?? readRigState(options.rigStatePath ?? rigStatePath());
     return { ...base, url: rig.endpoint, rig };

@@ -50,11 +50,19 @@ export function describeAwsError(err: unknown): string {
   const message = EMPTY_MESSAGES.has(first) || first === code ? '' : first;
   const parts = [code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ');
   const op = operationOf(err);
-  const body = parts && message ? `${parts}: ${message}` : parts ? `${parts}${op ? ', no message' : ''}` : message || `${(err as Error)?.name || 'an error'} without a code, status or message`;
+  const body =
+    parts && message
+      ? `${parts}: ${message}`
+      : parts
+        ? `${parts}${op ? ', no message' : ''}`
+        : message || `${(err as Error)?.name || 'an error'} without a code, status or message`;
   return op ? `${op}: ${body}` : body;
 }
 
-type Middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => Promise<unknown>;
+type Middleware = (
+  next: (args: unknown) => Promise<unknown>,
+  context: { commandName?: string },
+) => (args: unknown) => Promise<unknown>;
 type AddMiddleware = (middleware: Middleware, options: { step: 'initialize'; name: string; override: boolean }) => void;
 
 /**
@@ -71,7 +79,11 @@ export function nameOperations<C extends { middlewareStack: { add: (...args: nev
         return await next(args);
       } catch (err) {
         if (typeof err === 'object' && err !== null && !('$operation' in err) && context.commandName) {
-          Object.defineProperty(err, '$operation', { value: context.commandName.replace(/Command$/, ''), enumerable: false, configurable: true });
+          Object.defineProperty(err, '$operation', {
+            value: context.commandName.replace(/Command$/, ''),
+            enumerable: false,
+            configurable: true,
+          });
         }
         throw err;
       }

@@ -36,13 +36,19 @@ export const DEFAULT_TRANSPORT: Transport = {
 
 /** Completes partial settings with the defaults, and refuses nonsense with a one-line RangeError. */
 export function transport(overrides: Partial<Transport> = {}): Transport {
-  const t = { ...DEFAULT_TRANSPORT, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
-  if (!Number.isInteger(t.maxAttempts) || t.maxAttempts < 1) throw new RangeError(`maxAttempts must be an integer >= 1 (got ${t.maxAttempts})`);
-  if (!Number.isInteger(t.maxSockets) || t.maxSockets < 1) throw new RangeError(`maxSockets must be an integer >= 1 (got ${t.maxSockets})`);
+  const t = {
+    ...DEFAULT_TRANSPORT,
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+  };
+  if (!Number.isInteger(t.maxAttempts) || t.maxAttempts < 1)
+    throw new RangeError(`maxAttempts must be an integer >= 1 (got ${t.maxAttempts})`);
+  if (!Number.isInteger(t.maxSockets) || t.maxSockets < 1)
+    throw new RangeError(`maxSockets must be an integer >= 1 (got ${t.maxSockets})`);
   for (const k of ['connectionTimeoutMs', 'idleTimeoutMs', 'requestTimeoutMs'] as const) {
     if (!Number.isFinite(t[k]) || t[k] < 0) throw new RangeError(`${k} must be a number >= 0 (got ${t[k]})`);
   }
-  if (t.retryMode !== 'standard' && t.retryMode !== 'adaptive') throw new RangeError(`retryMode must be "standard" or "adaptive"`);
+  if (t.retryMode !== 'standard' && t.retryMode !== 'adaptive')
+    throw new RangeError(`retryMode must be "standard" or "adaptive"`);
   return t;
 }
 
@@ -59,5 +65,7 @@ export function createRequestHandler(t: Transport): NodeHttpHandler {
 }
 
 export function createRetryStrategy(t: Transport): NonNullable<S3ClientConfig['retryStrategy']> {
-  return t.retryMode === 'adaptive' ? new AdaptiveRetryStrategy(async () => t.maxAttempts) : new StandardRetryStrategy(t.maxAttempts);
+  return t.retryMode === 'adaptive'
+    ? new AdaptiveRetryStrategy(async () => t.maxAttempts)
+    : new StandardRetryStrategy(t.maxAttempts);
 }

@@ -96,7 +96,9 @@ export function readRigState(file = rigStatePath()): RigState {
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new ConfigError(`the rig state file ${file} is not valid JSON: stop and restart the rig (\`npm run rig -- stop\`, then \`start\`)`);
+    throw new ConfigError(
+      `the rig state file ${file} is not valid JSON: stop and restart the rig (\`npm run rig -- stop\`, then \`start\`)`,
+    );
   }
   const parsed = rigStateSchema.safeParse(raw);
   if (!parsed.success) {

@@ -49,11 +49,20 @@ export function reportManifestKey(prefix: string, jobId: string): string {
 
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
-
-export async function readReportManifest(s3: Pick<S3Client, 'send'>, bucket: string, key: string): Promise<ReportManifest> {
+export async function readReportManifest(
+  s3: Pick<S3Client, 'send'>,
+  bucket: string,
+  key: string,
+): Promise<ReportManifest> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const what = `s3://${bucket}/${key}`;
-  const text = (await readBounded(out.Body as Readable, MAX_MANIFEST_BYTES, () => new Error(`${what} is over ${MAX_MANIFEST_BYTES} bytes: not a completion report manifest`))).toString('utf8');
+  const text = (
+    await readBounded(
+      out.Body as Readable,
+      MAX_MANIFEST_BYTES,
+      () => new Error(`${what} is over ${MAX_MANIFEST_BYTES} bytes: not a completion report manifest`),
+    )
+  ).toString('utf8');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -63,7 +72,9 @@ export async function readReportManifest(s3: Pick<S3Client, 'send'>, bucket: str
   const parsed = reportManifestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`s3://${bucket}/${key}: ${issue.path.join('.') || '(top level)'}: ${issue.message} (expected a Report_CSV_20180820 manifest)`);
+    throw new Error(
+      `s3://${bucket}/${key}: ${issue.path.join('.') || '(top level)'}: ${issue.message} (expected a Report_CSV_20180820 manifest)`,
+    );
   }
   return parsed.data;
 }
@@ -72,10 +83,14 @@ const isStatus = (v: string) => /^\d{3}$/.test(v);
 
 /** One CSV record of a result file as a row. */
 export function completionRow(rec: readonly string[], where: string): CompletionRow {
-  if (rec.length < 4) throw new Error(`${where}: a row of ${rec.length} columns; a completion report row has at least Bucket, Key, VersionId, TaskStatus`);
+  if (rec.length < 4)
+    throw new Error(
+      `${where}: a row of ${rec.length} columns; a completion report row has at least Bucket, Key, VersionId, TaskStatus`,
+    );
   const [bucket, key, versionId, status, a = '', b = '', ...rest] = rec;
   const taskStatus = status.trim().toLowerCase();
-  if (taskStatus !== 'succeeded' && taskStatus !== 'failed') throw new Error(`${where}: TaskStatus "${status}" is neither succeeded nor failed`);
+  if (taskStatus !== 'succeeded' && taskStatus !== 'failed')
+    throw new Error(`${where}: TaskStatus "${status}" is neither succeeded nor failed`);
   const [code, http] = isStatus(a) && !isStatus(b) ? [b, a] : [a, b];
   return {
     bucket,
@@ -90,14 +105,19 @@ export function completionRow(rec: readonly string[], where: string): Completion
 }
 
 /** Every row of every result file the manifest lists, in order, streamed. */
-export async function* completionRows(s3: Pick<S3Client, 'send'>, manifest: ReportManifest): AsyncGenerator<CompletionRow> {
+export async function* completionRows(
+  s3: Pick<S3Client, 'send'>,
+  manifest: ReportManifest,
+): AsyncGenerator<CompletionRow> {
   for (const file of manifest.Results) {
     const where = `s3://${file.Bucket}/${file.Key}`;
     const out = await s3.send(new GetObjectCommand({ Bucket: file.Bucket, Key: file.Key }));
     const body = out.Body as Readable;
     const md5 = createHash('md5');
     body.on('data', (chunk: Buffer) => md5.update(chunk));
-    const parser = body.pipe(parse({ relax_column_count: true, relax_quotes: true, skip_empty_lines: true, bom: true }));
+    const parser = body.pipe(
+      parse({ relax_column_count: true, relax_quotes: true, skip_empty_lines: true, bom: true }),
+    );
     body.on('error', (err) => parser.destroy(err));
     let line = 0;
     for await (const rec of parser as AsyncIterable<string[]>) {
@@ -106,7 +126,9 @@ export async function* completionRows(s3: Pick<S3Client, 'send'>, manifest: Repo
     }
     const digest = md5.digest('hex');
     if (file.MD5Checksum && file.MD5Checksum.toLowerCase() !== digest) {
-      throw new Error(`${where}: MD5 ${digest} differs from the manifest's ${file.MD5Checksum}: the report file is damaged or was changed`);
+      throw new Error(
+        `${where}: MD5 ${digest} differs from the manifest's ${file.MD5Checksum}: the report file is damaged or was changed`,
+      );
     }
   }
 }

@@ -46,21 +46,31 @@ export const DEADLINE = 'DeadlineExceeded';
 
 export async function copyTask(task: BatchTask, deps: TaskDeps, signal: AbortSignal): Promise<TaskOutcome> {
   if (task.bucket !== deps.legacyBucket && task.bucket !== deps.source.bucket) {
-    return permanent('WrongBucket', `the task names bucket "${task.bucket}", but this function copies only the legacy bucket "${deps.legacyBucket}"`);
+    return permanent(
+      'WrongBucket',
+      `the task names bucket "${task.bucket}", but this function copies only the legacy bucket "${deps.legacyBucket}"`,
+    );
   }
   if (signal.aborted) return deadline();
   try {
     const largeObjects = await deps.largeObjects();
     let outcome = await copyObject({ key: task.key }, { ...deps, largeObjects }, signal);
     if (NEEDS_RECHECK.includes(outcome.state)) {
-      const verdict = await recheckCopy(deps.source, deps.target, { key: task.key, sourceEtag: outcome.etag ?? '', newVersionId: outcome.newVersionId });
+      const verdict = await recheckCopy(deps.source, deps.target, {
+        key: task.key,
+        sourceEtag: outcome.etag ?? '',
+        newVersionId: outcome.newVersionId,
+      });
       if (verdict === 'undone') outcome = { ...outcome, state: 'deleted-during-copy' };
     }
     return { resultCode: 'Succeeded', outcome };
   } catch (err) {
     if (signal.aborted) return deadline();
     const why = classify(err);
-    return { resultCode: why.kind === 'permanent' ? 'PermanentFailure' : 'TemporaryFailure', outcome: failureOutcome(why) };
+    return {
+      resultCode: why.kind === 'permanent' ? 'PermanentFailure' : 'TemporaryFailure',
+      outcome: failureOutcome(why),
+    };
   }
 }
 
@@ -71,6 +81,10 @@ function permanent(code: string, message: string): TaskOutcome {
 function deadline(): TaskOutcome {
   return {
     resultCode: 'TemporaryFailure',
-    outcome: { state: 'failed', errorCode: DEADLINE, errorMessage: "the function's time ran out before the copy finished; Batch Operations tries the task again" },
+    outcome: {
+      state: 'failed',
+      errorCode: DEADLINE,
+      errorMessage: "the function's time ran out before the copy finished; Batch Operations tries the task again",
+    },
   };
 }

@@ -52,10 +52,16 @@ export function objectArn(region: string, bucket: string, key: string): string {
 
 /** At most 64 characters (CreateJob's limit): the SHA-256 of what makes the job the same job. */
 export function clientRequestToken(env: string, manifest: ManifestLocation): string {
-  return createHash('sha256').update(`bucketmove-batch\n${env}\n${manifest.bucket}/${manifest.key}\n${manifest.etag}`).digest('hex');
+  return createHash('sha256')
+    .update(`bucketmove-batch\n${env}\n${manifest.bucket}/${manifest.key}\n${manifest.etag}`)
+    .digest('hex');
 }
 
-export function createJobInput(ws: LoadedWorkspace, manifest: ManifestLocation, o: { priority?: number } = {}): CreateJobCommandInput {
+export function createJobInput(
+  ws: LoadedWorkspace,
+  manifest: ManifestLocation,
+  o: { priority?: number } = {},
+): CreateJobCommandInput {
   const n = jobNames(ws);
   return {
     AccountId: n.accountId,

@@ -58,7 +58,10 @@ interface Container {
 async function buildContainer(o: HandlerOptions, log: Logger): Promise<Container> {
   const env = o.env ?? process.env;
   const text = env[WORKSPACE_ENV_VAR];
-  if (!text) throw new ConfigError(`${WORKSPACE_ENV_VAR} is not set: give the function the workspace JSON (the content of workspaces/<env>.json)`);
+  if (!text)
+    throw new ConfigError(
+      `${WORKSPACE_ENV_VAR} is not set: give the function the workspace JSON (the content of workspaces/<env>.json)`,
+    );
   const ws = parseWorkspaceJson(text, WORKSPACE_ENV_VAR);
   const codec: Codec = await loadCodec(ws, { env });
   const clients = createClients(ws, o.clients);
@@ -78,7 +81,13 @@ async function buildContainer(o: HandlerOptions, log: Logger): Promise<Container
     ));
   return {
     ws,
-    deps: { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, largeObjects, legacyBucket: ws.legacy.bucket },
+    deps: {
+      source: { client: clients.legacy.s3, bucket: clients.legacy.bucket },
+      target,
+      codec,
+      largeObjects,
+      legacyBucket: ws.legacy.bucket,
+    },
   };
 }
 
@@ -96,14 +105,19 @@ export function createBatchHandler(o: HandlerOptions = {}): BatchHandler {
     });
     const { ws, deps } = await container;
     if (inv.schemaVersion === '2.0' && !inv.userArguments.env) {
-      throw new InvalidInvocationError('invalid S3 Batch Operations invocation: job.userArguments.env is missing (create the job with `npm run batch`)');
+      throw new InvalidInvocationError(
+        'invalid S3 Batch Operations invocation: job.userArguments.env is missing (create the job with `npm run batch`)',
+      );
     }
     const wrongEnv = inv.userArguments.env !== undefined && inv.userArguments.env !== ws.env;
 
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
     const remaining = context?.getRemainingTimeInMillis();
-    const timer = remaining === undefined ? undefined : setTimeout(() => controller.abort(), Math.max(0, remaining - (o.deadlineMarginMs ?? 5000)));
+    const timer =
+      remaining === undefined
+        ? undefined
+        : setTimeout(() => controller.abort(), Math.max(0, remaining - (o.deadlineMarginMs ?? 5000)));
     timer?.unref?.();
     const results: BatchTaskResult[] = [];
     try {
@@ -111,19 +125,36 @@ export function createBatchHandler(o: HandlerOptions = {}): BatchHandler {
         const done = wrongEnv
           ? {
               resultCode: 'PermanentFailure' as const,
-              outcome: { state: 'quarantined' as const, errorCode: 'WrongEnv', errorMessage: `the job is for env "${inv.userArguments.env}", this function serves env "${ws.env}"` },
+              outcome: {
+                state: 'quarantined' as const,
+                errorCode: 'WrongEnv',
+                errorMessage: `the job is for env "${inv.userArguments.env}", this function serves env "${ws.env}"`,
+              },
             }
           : await copyTask(task, deps, controller.signal);
         results.push({ taskId: task.taskId, resultCode: done.resultCode, resultString: encodeOutcome(done.outcome) });
         log.info(
-          { event: 'batch-task', jobId: inv.jobId, taskId: task.taskId, key: task.key, resultCode: done.resultCode, state: done.outcome.state, errorCode: done.outcome.errorCode ?? undefined },
+          {
+            event: 'batch-task',
+            jobId: inv.jobId,
+            taskId: task.taskId,
+            key: task.key,
+            resultCode: done.resultCode,
+            state: done.outcome.state,
+            errorCode: done.outcome.errorCode ?? undefined,
+          },
           `${done.resultCode}: ${done.outcome.state}`,
         );
       }
     } finally {
       if (timer) clearTimeout(timer);
     }
-    return { invocationSchemaVersion: inv.schemaVersion, treatMissingKeysAs: 'PermanentFailure', invocationId: inv.invocationId, results };
+    return {
+      invocationSchemaVersion: inv.schemaVersion,
+      treatMissingKeysAs: 'PermanentFailure',
+      invocationId: inv.invocationId,
+      results,
+    };
   };
 }
 

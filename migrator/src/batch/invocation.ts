@@ -105,7 +105,9 @@ export function parseInvocation(event: unknown): BatchInvocation {
   const parsed = (version === '2.0' ? event2 : event1).safeParse(event);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InvalidInvocationError(`invalid S3 Batch Operations invocation (schema ${version}): ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new InvalidInvocationError(
+      `invalid S3 Batch Operations invocation (schema ${version}): ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+    );
   }
   if (parsed.data.invocationSchemaVersion === '2.0') {
     const e = parsed.data;
@@ -114,7 +116,12 @@ export function parseInvocation(event: unknown): BatchInvocation {
       invocationId: e.invocationId,
       jobId: e.job.id,
       userArguments: e.job.userArguments,
-      tasks: e.tasks.map((t) => ({ taskId: t.taskId, bucket: t.s3Bucket, key: decodeTaskKey(t.s3Key), versionId: t.s3VersionId ?? undefined })),
+      tasks: e.tasks.map((t) => ({
+        taskId: t.taskId,
+        bucket: t.s3Bucket,
+        key: decodeTaskKey(t.s3Key),
+        versionId: t.s3VersionId ?? undefined,
+      })),
     };
   }
   const e = parsed.data;
@@ -123,6 +130,11 @@ export function parseInvocation(event: unknown): BatchInvocation {
     invocationId: e.invocationId,
     jobId: e.job.id,
     userArguments: {},
-    tasks: e.tasks.map((t) => ({ taskId: t.taskId, bucket: bucketOfArn(t.s3BucketArn), key: decodeTaskKey(t.s3Key), versionId: t.s3VersionId ?? undefined })),
+    tasks: e.tasks.map((t) => ({
+      taskId: t.taskId,
+      bucket: bucketOfArn(t.s3BucketArn),
+      key: decodeTaskKey(t.s3Key),
+      versionId: t.s3VersionId ?? undefined,
+    })),
   };
 }

@@ -29,7 +29,11 @@ export function outcomeOfRow(r: CompletionRow): Outcome {
   const own = decodeOutcome(r.resultMessage);
   if (r.taskStatus === 'succeeded') {
     if (own && DONE_STATES.includes(own.state)) return own;
-    return { state: 'failed', errorCode: 'UnreadableResult', errorMessage: `the task succeeded, but its result is not this function's: ${oneLine(r.resultMessage) || '(empty)'}` };
+    return {
+      state: 'failed',
+      errorCode: 'UnreadableResult',
+      errorMessage: `the task succeeded, but its result is not this function's: ${oneLine(r.resultMessage) || '(empty)'}`,
+    };
   }
   if (own && (own.state === 'quarantined' || own.state === 'failed')) return own;
   return {
@@ -54,20 +58,45 @@ export interface JobSummary {
 
 const BATCH = 500;
 
-export async function summarizeJob(ws: LoadedWorkspace, job: JobDescriptor, rows: AsyncIterable<CompletionRow>, o: JobSummaryOptions): Promise<JobSummary> {
+export async function summarizeJob(
+  ws: LoadedWorkspace,
+  job: JobDescriptor,
+  rows: AsyncIterable<CompletionRow>,
+  o: JobSummaryOptions,
+): Promise<JobSummary> {
   const jobId = job.JobId ?? 'unknown';
   const source = jobSource(jobId);
-  const checkpoint = Checkpoint.open(o.checkpoint, { env: ws.env, legacyBucket: ws.legacy.bucket, newBucket: ws.primary.bucket, prefix: '', source });
+  const checkpoint = Checkpoint.open(o.checkpoint, {
+    env: ws.env,
+    legacyBucket: ws.legacy.bucket,
+    newBucket: ws.primary.bucket,
+    prefix: '',
+    source,
+  });
   try {
     const processed = Object.fromEntries(
-      (['pending', 'copied', 'already-migrated', 'kept-app-version', 'vanished', 'deleted-during-copy', 'quarantined', 'failed'] as ObjectState[]).map((s) => [s, 0]),
+      (
+        [
+          'pending',
+          'copied',
+          'already-migrated',
+          'kept-app-version',
+          'vanished',
+          'deleted-during-copy',
+          'quarantined',
+          'failed',
+        ] as ObjectState[]
+      ).map((s) => [s, 0]),
     ) as Record<ObjectState, number>;
     let plaintextBytes = 0;
     let count = 0;
     let pending: { key: string; outcome: Outcome }[] = [];
     const flush = () => {
       // The report gives no stored sizes: rows are recorded with size 0.
-      checkpoint.addListedPage(pending.map((p) => ({ key: p.key, size: 0, etag: p.outcome.etag ?? '' })), false);
+      checkpoint.addListedPage(
+        pending.map((p) => ({ key: p.key, size: 0, etag: p.outcome.etag ?? '' })),
+        false,
+      );
       for (const p of pending) {
         checkpoint.record(p.key, { errorCode: null, errorMessage: null, httpStatus: null, ...p.outcome });
         // The function rechecked each copy against the app's deletes right after writing it.
@@ -77,7 +106,9 @@ export async function summarizeJob(ws: LoadedWorkspace, job: JobDescriptor, rows
     };
     for await (const row of rows) {
       if (row.bucket !== ws.legacy.bucket) {
-        throw new Error(`the completion report names bucket "${row.bucket}", not the workspace's legacy bucket "${ws.legacy.bucket}": it is not a report of this env's job`);
+        throw new Error(
+          `the completion report names bucket "${row.bucket}", not the workspace's legacy bucket "${ws.legacy.bucket}": it is not a report of this env's job`,
+        );
       }
       const outcome = outcomeOfRow(row);
       processed[outcome.state]++;
@@ -91,7 +122,9 @@ export async function summarizeJob(ws: LoadedWorkspace, job: JobDescriptor, rows
     const total = job.ProgressSummary?.TotalNumberOfTasks;
     const complete = job.Status === 'Complete' && (total === undefined || count >= total);
     if (complete) checkpoint.addListedPage([], true);
-    const reasons = (job.FailureReasons ?? []).map((f) => `${f.FailureCode ?? ''} ${f.FailureReason ?? ''}`.trim()).filter(Boolean);
+    const reasons = (job.FailureReasons ?? [])
+      .map((f) => `${f.FailureCode ?? ''} ${f.FailureReason ?? ''}`.trim())
+      .filter(Boolean);
     const listingError =
       job.Status !== 'Complete'
         ? `job ${jobId} ended ${job.Status ?? 'without a status'}${reasons.length ? ` (${reasons.join('; ')})` : ''}`

@@ -93,7 +93,9 @@ export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: Batch
     if ('objects' in manifest && manifest.objects === 0) return { kind: 'nothing-to-do', manifest };
     if (interrupted()) return { kind: 'interrupted', manifest };
     jobId = await createJob(c.control, createJobInput(ws, manifest, { priority: o.priority }));
-    note(`job ${jobId} created (function ${names.functionArn}, report under s3://${ws.primary.bucket}/${names.reportPrefix}/job-${jobId}/)`);
+    note(
+      `job ${jobId} created (function ${names.functionArn}, report under s3://${ws.primary.bucket}/${names.reportPrefix}/job-${jobId}/)`,
+    );
     if (!o.wait) return { kind: 'started', jobId, manifest };
   }
   let job = await describeJob(c.control, names.accountId, jobId);
@@ -102,20 +104,40 @@ export async function runBatchJob(ws: LoadedWorkspace, c: BatchClients, o: Batch
     throw new ConfigError(`job ${jobId} was made for env "${userEnv}", not "${ws.env}": give --env ${userEnv}`);
   }
   if (o.wait && !interrupted()) {
-    job = await waitForJob(c.control, names.accountId, jobId, { poll: o.poll, sleep: o.sleep, signal: o.signal, onStatus: (j) => note(describeProgress(j)) });
+    job = await waitForJob(c.control, names.accountId, jobId, {
+      poll: o.poll,
+      sleep: o.sleep,
+      signal: o.signal,
+      onStatus: (j) => note(describeProgress(j)),
+    });
   }
   if (job.Status === 'Suspended') return { kind: 'suspended', job };
-  if (!isFinished(job)) return interrupted() && o.wait ? { kind: 'interrupted', jobId, manifest } : { kind: 'running', job };
+  if (!isFinished(job))
+    return interrupted() && o.wait ? { kind: 'interrupted', jobId, manifest } : { kind: 'running', job };
   const rows = await reportRows(c.s3, ws.primary.bucket, reportManifestKey(names.reportPrefix, jobId));
   const summary = await summarizeJob(ws, job, rows, { checkpoint: o.checkpoint(jobId), report: o.report(jobId) });
   return { kind: 'finished', job, ...summary };
 }
 
 /** The job's manifest: the retry of an earlier job's failures, the one given, or one written from a listing. */
-async function jobManifest(ws: LoadedWorkspace, c: BatchClients, o: BatchJobOptions, note: (line: string) => void): Promise<ManifestLocation | WrittenManifest> {
+async function jobManifest(
+  ws: LoadedWorkspace,
+  c: BatchClients,
+  o: BatchJobOptions,
+  note: (line: string) => void,
+): Promise<ManifestLocation | WrittenManifest> {
   if (o.retryOf) {
-    const written = await retryManifest(ws, c.s3, o.checkpoint(o.retryOf), o.retryOf, o.retryQuarantined ?? false, o.signal);
-    note(`manifest: s3://${written.bucket}/${written.key} (${written.objects} keys job ${o.retryOf} left ${o.retryQuarantined ? 'failed or quarantined' : 'failed'}, ETag ${written.etag})`);
+    const written = await retryManifest(
+      ws,
+      c.s3,
+      o.checkpoint(o.retryOf),
+      o.retryOf,
+      o.retryQuarantined ?? false,
+      o.signal,
+    );
+    note(
+      `manifest: s3://${written.bucket}/${written.key} (${written.objects} keys job ${o.retryOf} left ${o.retryQuarantined ? 'failed or quarantined' : 'failed'}, ETag ${written.etag})`,
+    );
     return written;
   }
   if (o.manifest) {
@@ -129,15 +151,31 @@ async function jobManifest(ws: LoadedWorkspace, c: BatchClients, o: BatchJobOpti
   return written;
 }
 
-async function retryManifest(ws: LoadedWorkspace, s3: S3Client, file: string, jobId: string, quarantined: boolean, signal?: AbortSignal) {
+async function retryManifest(
+  ws: LoadedWorkspace,
+  s3: S3Client,
+  file: string,
+  jobId: string,
+  quarantined: boolean,
+  signal?: AbortSignal,
+) {
   if (!fs.existsSync(file)) {
-    throw new ConfigError(`no checkpoint of job ${jobId} at ${displayPath(file)}: read its report first (npm run batch -- --env ${ws.env} --job-id ${jobId}) or give its --checkpoint`);
+    throw new ConfigError(
+      `no checkpoint of job ${jobId} at ${displayPath(file)}: read its report first (npm run batch -- --env ${ws.env} --job-id ${jobId}) or give its --checkpoint`,
+    );
   }
   const checkpoint = Checkpoint.openReadOnly(file);
   try {
     const id = checkpoint.identity();
-    if (id?.source !== jobSource(jobId) || id.env !== ws.env || id.legacyBucket !== ws.legacy.bucket || id.newBucket !== ws.primary.bucket) {
-      throw new ConfigError(`checkpoint ${displayPath(file)} is not the one of job ${jobId} in env ${ws.env} (it records ${id?.source ?? 'no job'}, env ${id?.env ?? '?'})`);
+    if (
+      id?.source !== jobSource(jobId) ||
+      id.env !== ws.env ||
+      id.legacyBucket !== ws.legacy.bucket ||
+      id.newBucket !== ws.primary.bucket
+    ) {
+      throw new ConfigError(
+        `checkpoint ${displayPath(file)} is not the one of job ${jobId} in env ${ws.env} (it records ${id?.source ?? 'no job'}, env ${id?.env ?? '?'})`,
+      );
     }
     return await writeRetryManifest(ws, s3, checkpoint, { jobId, quarantined, signal });
   } finally {

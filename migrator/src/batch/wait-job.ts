@@ -23,7 +23,11 @@ export function pollDelay(attempt: number, o: PollOptions = DEFAULT_POLL): numbe
   return Math.round(Math.min(o.maxMs, o.firstMs * o.factor ** Math.max(0, attempt - 1)));
 }
 
-export async function describeJob(client: Pick<S3ControlClient, 'send'>, accountId: string, jobId: string): Promise<JobDescriptor> {
+export async function describeJob(
+  client: Pick<S3ControlClient, 'send'>,
+  accountId: string,
+  jobId: string,
+): Promise<JobDescriptor> {
   const out = await client.send(new DescribeJobCommand({ AccountId: accountId, JobId: jobId }));
   if (!out.Job) throw new Error(`S3 Control DescribeJob answered nothing for job ${jobId}`);
   return out.Job;
@@ -42,7 +46,12 @@ export interface WaitOptions {
 /** A pause that an abort ends at once (so an interrupted wait does not keep the process up for the rest of it). */
 const sleepFor = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
-export async function waitForJob(client: Pick<S3ControlClient, 'send'>, accountId: string, jobId: string, o: WaitOptions = {}): Promise<JobDescriptor> {
+export async function waitForJob(
+  client: Pick<S3ControlClient, 'send'>,
+  accountId: string,
+  jobId: string,
+  o: WaitOptions = {},
+): Promise<JobDescriptor> {
   for (let attempt = 1; ; attempt++) {
     const job = await describeJob(client, accountId, jobId);
     o.onStatus?.(job);
@@ -65,6 +74,8 @@ export function isFinished(job: JobDescriptor): boolean {
 /** One line on a job: its status and task counts. */
 export function describeProgress(job: JobDescriptor): string {
   const p = job.ProgressSummary;
-  const counts = p ? `: ${p.NumberOfTasksSucceeded ?? 0} succeeded, ${p.NumberOfTasksFailed ?? 0} failed of ${p.TotalNumberOfTasks ?? '?'} tasks` : '';
+  const counts = p
+    ? `: ${p.NumberOfTasksSucceeded ?? 0} succeeded, ${p.NumberOfTasksFailed ?? 0} failed of ${p.TotalNumberOfTasks ?? '?'} tasks`
+    : '';
   return `job ${job.JobId} ${job.Status}${counts}`;
 }

@@ -30,9 +30,20 @@ export interface WrittenManifest extends ManifestLocation {
  * Writes the keys of `keys` as a CSV manifest into the new bucket (with `writer`), under
  * `<reportsPrefix>manifests/<name>.csv`. An abort of `signal` stops it with nothing written (the upload is aborted).
  */
-async function writeJobManifest(ws: LoadedWorkspace, writer: S3Client, keys: KeySource, name: string, signal?: AbortSignal): Promise<WrittenManifest> {
+async function writeJobManifest(
+  ws: LoadedWorkspace,
+  writer: S3Client,
+  keys: KeySource,
+  name: string,
+  signal?: AbortSignal,
+): Promise<WrittenManifest> {
   const at = { bucket: ws.primary.bucket, key: `${batchPrefixes(ws).manifests}${name}.csv` };
-  const { objects } = await writeCsvManifest(keys, ws.legacy.bucket, s3Sink(writer, at, sseParams(ws.primary.encryption)), { signal });
+  const { objects } = await writeCsvManifest(
+    keys,
+    ws.legacy.bucket,
+    s3Sink(writer, at, sseParams(ws.primary.encryption)),
+    { signal },
+  );
   return { ...(await manifestAt(writer, at)), objects };
 }
 
@@ -43,7 +54,13 @@ export async function writeManifest(
   writer: S3Client,
   o: { prefix?: string; now?: Date; signal?: AbortSignal } = {},
 ): Promise<WrittenManifest> {
-  return writeJobManifest(ws, writer, bucketListing(legacy.client, legacy.bucket, { prefix: o.prefix }), `${ws.env}-${fileStamp(o.now)}`, o.signal);
+  return writeJobManifest(
+    ws,
+    writer,
+    bucketListing(legacy.client, legacy.bucket, { prefix: o.prefix }),
+    `${ws.env}-${fileStamp(o.now)}`,
+    o.signal,
+  );
 }
 
 /**

@@ -38,41 +38,92 @@ export function parseArgs(argv: string[]) {
     yargs(argv)
       .scriptName('npm run audit --')
       .usage(
-        '$0 --env <env> [options]\n\nAudits a finished migration: every legacy key must be in the new bucket with the size and plaintext SHA-256 the migrator recorded (or be the app\'s own newer write), and the app must not have read from the legacy bucket in the window. Writes a JSON report and a Markdown summary; exits 0 only when clean.',
+        "$0 --env <env> [options]\n\nAudits a finished migration: every legacy key must be in the new bucket with the size and plaintext SHA-256 the migrator recorded (or be the app's own newer write), and the app must not have read from the legacy bucket in the window. Writes a JSON report and a Markdown summary; exits 0 only when clean.",
       )
-      .option('env', { type: 'string', demandOption: true, describe: 'Workspace to audit (a file in workspaces/, e.g. prod)' })
+      .option('env', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Workspace to audit (a file in workspaces/, e.g. prod)',
+      })
       .option('checkpoint', {
         type: 'string',
         array: true,
-        describe: "The migrator's SQLite checkpoint; for a migration run as n tasks (--shard i/n), give each shard's checkpoint (repeat the flag) [default: .bucketmove/<env>/checkpoint.sqlite]",
+        describe:
+          "The migrator's SQLite checkpoint; for a migration run as n tasks (--shard i/n), give each shard's checkpoint (repeat the flag) [default: .bucketmove/<env>/checkpoint.sqlite]",
       })
       .option('shards', {
         type: 'number',
-        describe: 'The migration ran as n tasks (--shard 1/n to n/n): audit the n shards\' default checkpoints, .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite',
+        describe:
+          "The migration ran as n tasks (--shard 1/n to n/n): audit the n shards' default checkpoints, .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite",
       })
       .option('migrate-report', {
         type: 'string',
         array: true,
-        describe: "The JSON report of each shard's migrate run (or of a batch job; repeat the flag): the audit reads the checkpoint each names (where it was written, or beside the report)",
+        describe:
+          "The JSON report of each shard's migrate run (or of a batch job; repeat the flag): the audit reads the checkpoint each names (where it was written, or beside the report)",
       })
-      .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.json and <path>.md [default: .bucketmove/<env>/reports/audit-<time>]' })
-      .option('deep', { type: 'boolean', default: false, describe: 'Re-read every migrated key on both sides (legacy decrypted) and compare SHA-256 hashes' })
-      .option('sample', { type: 'number', describe: 'Re-read this many randomly chosen verified keys on both sides (a cheaper --deep)' })
-      .option('seed', { type: 'string', describe: 'Seed of the --sample draw, to draw the same keys again [default: random, recorded in the report]' })
-      .option('since', { type: 'string', default: '7d', describe: 'Start of the fallback-hit window: an ISO 8601 time or a duration back from now (30m, 12h, 7d, 2w)' })
+      .option('report', {
+        type: 'string',
+        describe:
+          'Report path without extension; writes <path>.json and <path>.md [default: .bucketmove/<env>/reports/audit-<time>]',
+      })
+      .option('deep', {
+        type: 'boolean',
+        default: false,
+        describe: 'Re-read every migrated key on both sides (legacy decrypted) and compare SHA-256 hashes',
+      })
+      .option('sample', {
+        type: 'number',
+        describe: 'Re-read this many randomly chosen verified keys on both sides (a cheaper --deep)',
+      })
+      .option('seed', {
+        type: 'string',
+        describe: 'Seed of the --sample draw, to draw the same keys again [default: random, recorded in the report]',
+      })
+      .option('since', {
+        type: 'string',
+        default: '7d',
+        describe: 'Start of the fallback-hit window: an ISO 8601 time or a duration back from now (30m, 12h, 7d, 2w)',
+      })
       .option('until', { type: 'string', describe: 'End of the fallback-hit window, ISO 8601 [default: now]' })
       .option('max-gap', {
         type: 'string',
         default: '15m',
-        describe: "The longest time in the window the app's heartbeats may leave uncovered (a process down, a log lost), its start and end included (30s, 15m, 1h)",
+        describe:
+          "The longest time in the window the app's heartbeats may leave uncovered (a process down, a log lost), its start and end included (30s, 15m, 1h)",
       })
-      .option('fallback-log', { type: 'string', describe: "A JSON-lines log of the app to count fallback hits in, instead of the workspace's app.logGroup / app.localLogFile" })
-      .option('query-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for each CloudWatch Logs Insights query' })
+      .option('fallback-log', {
+        type: 'string',
+        describe:
+          "A JSON-lines log of the app to count fallback hits in, instead of the workspace's app.logGroup / app.localLogFile",
+      })
+      .option('query-timeout', {
+        type: 'number',
+        default: 300,
+        describe: 'Seconds to wait for each CloudWatch Logs Insights query',
+      })
       .option('concurrency', { type: 'number', default: 32, describe: 'HEAD requests to the new bucket in flight' })
-      .option('deep-concurrency', { type: 'number', default: 16, describe: 'Keys re-read at once by --deep and --sample' })
-      .option('memory', { type: 'number', default: 128, describe: 'MiB of object data --deep and --sample hold at once (what the codec holds per object: a few chunks when it streams); a larger object runs alone' })
-      .option('max-listed', { type: 'number', default: 1000, describe: 'Findings listed in the report (all are counted)' })
-      .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
+      .option('deep-concurrency', {
+        type: 'number',
+        default: 16,
+        describe: 'Keys re-read at once by --deep and --sample',
+      })
+      .option('memory', {
+        type: 'number',
+        default: 128,
+        describe:
+          'MiB of object data --deep and --sample hold at once (what the codec holds per object: a few chunks when it streams); a larger object runs alone',
+      })
+      .option('max-listed', {
+        type: 'number',
+        default: 1000,
+        describe: 'Findings listed in the report (all are counted)',
+      })
+      .option('progress', {
+        choices: ['auto', 'bar', 'log'] as const,
+        default: 'auto' as const,
+        describe: 'A bar (terminal) or JSON progress lines',
+      })
       .check((a) => {
         checkWhole('sample', a.sample, 1, 1_000_000);
         checkWhole('concurrency', a.concurrency, 1, 256);
@@ -82,13 +133,20 @@ export function parseArgs(argv: string[]) {
         checkWhole('query-timeout', a['query-timeout'], 1, 3600);
         checkWhole('shards', a.shards, 1, MAX_SHARDS);
         if ([a.shards !== undefined, a.checkpoint?.length, a['migrate-report']?.length].filter(Boolean).length > 1) {
-          throw new UsageError('give one of --shards n (the default checkpoint of each shard), --checkpoint for each shard, or --migrate-report for each shard, not several');
+          throw new UsageError(
+            'give one of --shards n (the default checkpoint of each shard), --checkpoint for each shard, or --migrate-report for each shard, not several',
+          );
         }
-        if (a.deep && a.sample !== undefined) throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
+        if (a.deep && a.sample !== undefined)
+          throw new UsageError('give --deep (every key re-read) or --sample N (N keys re-read), not both');
         if (a.seed !== undefined && a.sample === undefined) throw new UsageError('--seed goes with --sample');
         return true;
       }),
-    { 0: 'clean', 1: 'problems found, or the audit could not finish (nothing written)', 130: 'interrupted (nothing written)' },
+    {
+      0: 'clean',
+      1: 'problems found, or the audit could not finish (nothing written)',
+      130: 'interrupted (nothing written)',
+    },
   );
 }
 
@@ -98,13 +156,21 @@ async function main(): Promise<number> {
   const ws = loadWorkspace(args.env);
   const until = args.until === undefined ? now : parseTimeOrAgo(args.until, '--until', now);
   const since = parseTimeOrAgo(args.since, '--since', now);
-  if (until.getTime() > now.getTime() + CLOCK_SKEW_MS) throw new UsageError(`--until ${until.toISOString()} is in the future`);
-  if (since.getTime() >= until.getTime()) throw new UsageError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`);
+  if (until.getTime() > now.getTime() + CLOCK_SKEW_MS)
+    throw new UsageError(`--until ${until.toISOString()} is in the future`);
+  if (since.getTime() >= until.getTime())
+    throw new UsageError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`);
   const window = { start: since, end: until };
   const maxGapMs = parseDuration(args['max-gap'], '--max-gap');
   const source = resolveFallbackSource(ws, args['fallback-log']);
-  const base = args.report ? args.report.replace(/\.(json|md)$/, '') : path.join(reportsDir(ws.env), auditReportName(now));
-  const checkpointPaths = checkpointFiles(ws.env, { checkpoints: args.checkpoint, shards: args.shards, reports: args['migrate-report'] });
+  const base = args.report
+    ? args.report.replace(/\.(json|md)$/, '')
+    : path.join(reportsDir(ws.env), auditReportName(now));
+  const checkpointPaths = checkpointFiles(ws.env, {
+    checkpoints: args.checkpoint,
+    shards: args.shards,
+    reports: args['migrate-report'],
+  });
 
   const tty = args.progress === 'bar' || (args.progress === 'auto' && Boolean(process.stderr.isTTY));
   const log = createLogger({ name: 'bucketmove-audit', level: tty ? 'warn' : undefined });
@@ -131,10 +197,18 @@ async function main(): Promise<number> {
           {
             ws,
             legacy: { client: clients.legacy.s3, bucket: clients.legacy.bucket, endpoint: clients.legacy.endpoint.url },
-            current: { client: clients.primary.s3, bucket: clients.primary.bucket, endpoint: clients.primary.endpoint.url },
+            current: {
+              client: clients.primary.s3,
+              bucket: clients.primary.bucket,
+              endpoint: clients.primary.endpoint.url,
+            },
             checkpoints,
             codec,
-            countFallbackHits: fallbackCounter(source, { timeoutMs: args['query-timeout'] * 1000, binMs: coverageBinMs(maxGapMs), signal: interrupt.signal }),
+            countFallbackHits: fallbackCounter(source, {
+              timeoutMs: args['query-timeout'] * 1000,
+              binMs: coverageBinMs(maxGapMs),
+              signal: interrupt.signal,
+            }),
             events: progress,
           },
           {
@@ -162,7 +236,16 @@ async function main(): Promise<number> {
         process.removeListener('SIGTERM', onSignal);
       }
       const files = writeAuditReport(base, report);
-      log.info({ event: 'audit-finished', passed: report.passed, problems: report.problems.total, fallbackHits: report.fallback.hits, report: files.json }, report.summary);
+      log.info(
+        {
+          event: 'audit-finished',
+          passed: report.passed,
+          problems: report.problems.total,
+          fallbackHits: report.fallback.hits,
+          report: files.json,
+        },
+        report.summary,
+      );
       const f = report.fallback;
       process.stdout.write(
         [

@@ -32,29 +32,76 @@ export function parseArgs(argv: string[]) {
   return parseStrict(
     yargs(argv)
       .scriptName('npm run batch --')
-      .usage('$0 --env <env> [options]\n\nRuns the backfill as an S3 Batch Operations job that invokes the bucketmove function on every legacy key (AWS only; batchOperations.enabled in the workspace).')
+      .usage(
+        '$0 --env <env> [options]\n\nRuns the backfill as an S3 Batch Operations job that invokes the bucketmove function on every legacy key (AWS only; batchOperations.enabled in the workspace).',
+      )
       .option('env', { type: 'string', demandOption: true, describe: 'Workspace (a file in workspaces/, e.g. prod)' })
-      .option('manifest', { type: 'string', describe: 'An existing Batch Operations CSV manifest (Bucket,Key), s3://bucket/key [default: write one from a listing of the legacy bucket]' })
-      .option('prefix', { type: 'string', describe: 'Only keys under this prefix, when the manifest is written from a listing' })
-      .option('wait', { type: 'boolean', default: true, describe: 'Wait for the job and read its completion report (--no-wait: create it and exit 3)' })
-      .option('job-id', { type: 'string', describe: 'Create nothing: wait for this job (unless --no-wait) and read its completion report' })
-      .option('retry-of', { type: 'string', describe: 'A job whose report was read: create a new job over only the keys it left failed' })
-      .option('retry-quarantined', { type: 'boolean', default: false, describe: 'With --retry-of: its quarantined keys too (after fixing keys or permissions)' })
-      .option('priority', { type: 'number', default: 10, describe: 'The job\'s priority (higher runs first among the account\'s jobs)' })
-      .option('checkpoint', { type: 'string', describe: "SQLite checkpoint the job's report is recorded into (with --retry-of: the retried job's) [default: .bucketmove/<env>/batch-job-<id>.sqlite]" })
-      .option('report', { type: 'string', describe: 'Report path without extension [default: .bucketmove/<env>/reports/batch-<id>-<time>]' })
+      .option('manifest', {
+        type: 'string',
+        describe:
+          'An existing Batch Operations CSV manifest (Bucket,Key), s3://bucket/key [default: write one from a listing of the legacy bucket]',
+      })
+      .option('prefix', {
+        type: 'string',
+        describe: 'Only keys under this prefix, when the manifest is written from a listing',
+      })
+      .option('wait', {
+        type: 'boolean',
+        default: true,
+        describe: 'Wait for the job and read its completion report (--no-wait: create it and exit 3)',
+      })
+      .option('job-id', {
+        type: 'string',
+        describe: 'Create nothing: wait for this job (unless --no-wait) and read its completion report',
+      })
+      .option('retry-of', {
+        type: 'string',
+        describe: 'A job whose report was read: create a new job over only the keys it left failed',
+      })
+      .option('retry-quarantined', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --retry-of: its quarantined keys too (after fixing keys or permissions)',
+      })
+      .option('priority', {
+        type: 'number',
+        default: 10,
+        describe: "The job's priority (higher runs first among the account's jobs)",
+      })
+      .option('checkpoint', {
+        type: 'string',
+        describe:
+          "SQLite checkpoint the job's report is recorded into (with --retry-of: the retried job's) [default: .bucketmove/<env>/batch-job-<id>.sqlite]",
+      })
+      .option('report', {
+        type: 'string',
+        describe: 'Report path without extension [default: .bucketmove/<env>/reports/batch-<id>-<time>]',
+      })
       .check((a) => {
         checkWhole('priority', a.priority, 0, 2147483647);
         checkS3Url('manifest', a.manifest);
-        if (a['job-id'] !== undefined && (a.manifest !== undefined || a.prefix !== undefined)) throw new UsageError('--job-id reads an existing job: give it without --manifest and --prefix');
-        if (a.manifest !== undefined && a.prefix !== undefined) throw new UsageError('--prefix applies to a manifest written from a listing: give it without --manifest');
-        if (a['retry-of'] !== undefined && (a.manifest !== undefined || a.prefix !== undefined || a['job-id'] !== undefined)) {
-          throw new UsageError('--retry-of makes its manifest from that job\'s failed keys: give it without --manifest, --prefix and --job-id');
+        if (a['job-id'] !== undefined && (a.manifest !== undefined || a.prefix !== undefined))
+          throw new UsageError('--job-id reads an existing job: give it without --manifest and --prefix');
+        if (a.manifest !== undefined && a.prefix !== undefined)
+          throw new UsageError('--prefix applies to a manifest written from a listing: give it without --manifest');
+        if (
+          a['retry-of'] !== undefined &&
+          (a.manifest !== undefined || a.prefix !== undefined || a['job-id'] !== undefined)
+        ) {
+          throw new UsageError(
+            "--retry-of makes its manifest from that job's failed keys: give it without --manifest, --prefix and --job-id",
+          );
         }
-        if (a['retry-quarantined'] && a['retry-of'] === undefined) throw new UsageError('--retry-quarantined goes with --retry-of <job-id>');
+        if (a['retry-quarantined'] && a['retry-of'] === undefined)
+          throw new UsageError('--retry-quarantined goes with --retry-of <job-id>');
         return true;
       }),
-    { 0: 'every key migrated or legitimately kept', 1: 'tasks failed or quarantined, or the job failed', 3: 'the job is not finished (created with --no-wait, still running with --job-id, or suspended): read its report later with --job-id', 130: 'interrupted: while writing the manifest (no job created), or while waiting (the job runs on; read its report later with --job-id)' },
+    {
+      0: 'every key migrated or legitimately kept',
+      1: 'tasks failed or quarantined, or the job failed',
+      3: 'the job is not finished (created with --no-wait, still running with --job-id, or suspended): read its report later with --job-id',
+      130: 'interrupted: while writing the manifest (no job created), or while waiting (the job runs on; read its report later with --job-id)',
+    },
   );
 }
 
@@ -63,7 +110,9 @@ async function main(): Promise<number> {
   const ws = loadWorkspace(args.env);
   const credentials = fromNodeProviderChain();
   const { requestHandler, retryStrategy } = clientConfig({ region: ws.region, s3Compatible: false });
-  const control = nameOperations(new S3ControlClient({ region: ws.region, requestHandler, retryStrategy, credentials }));
+  const control = nameOperations(
+    new S3ControlClient({ region: ws.region, requestHandler, retryStrategy, credentials }),
+  );
   const s3 = createS3Client({ region: ws.region, s3Compatible: false, credentials });
   let legacy: ReturnType<typeof createSideClient> | undefined;
   const stamp = fileStamp();
@@ -110,18 +159,24 @@ async function main(): Promise<number> {
     switch (res.kind) {
       case 'nothing-to-do':
         process.stdout.write(
-          args['retry-of'] ? `job ${args['retry-of']} left no keys to retry: no job created\n` : `the legacy bucket lists no keys${args.prefix ? ` under "${args.prefix}"` : ''}: no job created\n`,
+          args['retry-of']
+            ? `job ${args['retry-of']} left no keys to retry: no job created\n`
+            : `the legacy bucket lists no keys${args.prefix ? ` under "${args.prefix}"` : ''}: no job created\n`,
         );
         return EXIT.ok;
       case 'started':
         process.stdout.write(`job ${res.jobId} created; read its report later with: ${later(res.jobId)}\n`);
         return EXIT.incomplete;
       case 'running':
-        process.stdout.write(`${describeProgress(res.job)}: not finished; read its report once it is with: ${later(res.job.JobId ?? args['job-id']!)}\n`);
+        process.stdout.write(
+          `${describeProgress(res.job)}: not finished; read its report once it is with: ${later(res.job.JobId ?? args['job-id']!)}\n`,
+        );
         return EXIT.incomplete;
       case 'interrupted':
         if (!res.jobId) {
-          const kept = res.manifest ? `; the manifest s3://${res.manifest.bucket}/${res.manifest.key} stays (a later run writes another)` : '; nothing was written';
+          const kept = res.manifest
+            ? `; the manifest s3://${res.manifest.bucket}/${res.manifest.key} stays (a later run writes another)`
+            : '; nothing was written';
           process.stdout.write(`interrupted: no job created${kept}\n`);
         } else {
           process.stdout.write(
@@ -131,10 +186,14 @@ async function main(): Promise<number> {
         }
         return EXIT.interrupted;
       case 'suspended':
-        process.stdout.write(`job ${res.job.JobId} is suspended (${res.job.SuspendedCause ?? res.job.StatusUpdateReason ?? 'waiting for a person'}): resume or cancel it with aws s3control update-job-status\n`);
+        process.stdout.write(
+          `job ${res.job.JobId} is suspended (${res.job.SuspendedCause ?? res.job.StatusUpdateReason ?? 'waiting for a person'}): resume or cancel it with aws s3control update-job-status\n`,
+        );
         return EXIT.incomplete;
     }
-    process.stdout.write(`${res.summary.verdict}\nreport: ${res.files.csv} and ${res.files.json}\ncheckpoint: ${res.summary.checkpoint}\n`);
+    process.stdout.write(
+      `${res.summary.verdict}\nreport: ${res.files.csv} and ${res.files.json}\ncheckpoint: ${res.summary.checkpoint}\n`,
+    );
     return res.summary.exitCode;
   } finally {
     process.removeListener('SIGINT', onSignal);

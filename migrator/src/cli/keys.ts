@@ -30,19 +30,51 @@ export function parseArgs(argv: string[]) {
       .scriptName('npm run keys --')
       .usage(
         '$0 <rotate|finish|terraform-cloud|status> --env <env> [--user app|dev] [options]\n\n' +
-          'rotate: create a new access key for the user, store it in its Secrets Manager secret (AWSPENDING), prove it works as the user (STS GetCallerIdentity, HeadBucket), make it AWSCURRENT, write it into the app\'s Terraform Cloud workspaces (app user), deactivate the old key, and delete it after --grace (--wait, or a later `finish`).\n' +
+          "rotate: create a new access key for the user, store it in its Secrets Manager secret (AWSPENDING), prove it works as the user (STS GetCallerIdentity, HeadBucket), make it AWSCURRENT, write it into the app's Terraform Cloud workspaces (app user), deactivate the old key, and delete it after --grace (--wait, or a later `finish`).\n" +
           'finish: deactivate the old key if it is still active; delete it once --grace has passed since the new key was stored.\n' +
-          'terraform-cloud: write the current key into the app\'s Terraform Cloud workspaces again.\n' +
-          'status: the user\'s keys and the secret\'s versions (never a secret).',
+          "terraform-cloud: write the current key into the app's Terraform Cloud workspaces again.\n" +
+          "status: the user's keys and the secret's versions (never a secret).",
       )
-      .command('$0 <action>', false, (y) => y.positional('action', { type: 'string', choices: ACTIONS, demandOption: true }))
-      .option('env', { type: 'string', demandOption: true, describe: 'Workspace (a file in workspaces/, target "aws")' })
-      .option('user', { type: 'string', choices: KEY_USERS as KeyUser[], default: 'app', describe: 'Whose key: the app user, or dev\'s local-development user' })
-      .option('grace', { type: 'string', describe: 'How long the old key stays (inactive) before it is deleted, from when the new key was stored: 30m, 12h, 7d [default: primary.keyRotation.graceDays, 7d]' })
-      .option('deactivate', { type: 'boolean', default: true, describe: 'Deactivate the old key right after the rotation (--no-deactivate: leave it active until `finish`, for an app that reads its keys only when it starts)' })
-      .option('wait', { type: 'boolean', default: false, describe: 'Wait out the grace period and delete the old key (otherwise run `finish` then)' })
-      .option('terraform-cloud', { type: 'boolean', default: true, describe: 'Write the app user\'s new key into the workspace file\'s terraformCloud.app workspaces (--no-terraform-cloud: do not)' }),
-    { 1: 'refused or a step failed (the line says what to do)', 2: 'bad input, configuration or credentials (nothing changed)' },
+      .command('$0 <action>', false, (y) =>
+        y.positional('action', { type: 'string', choices: ACTIONS, demandOption: true }),
+      )
+      .option('env', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Workspace (a file in workspaces/, target "aws")',
+      })
+      .option('user', {
+        type: 'string',
+        choices: KEY_USERS as KeyUser[],
+        default: 'app',
+        describe: "Whose key: the app user, or dev's local-development user",
+      })
+      .option('grace', {
+        type: 'string',
+        describe:
+          'How long the old key stays (inactive) before it is deleted, from when the new key was stored: 30m, 12h, 7d [default: primary.keyRotation.graceDays, 7d]',
+      })
+      .option('deactivate', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'Deactivate the old key right after the rotation (--no-deactivate: leave it active until `finish`, for an app that reads its keys only when it starts)',
+      })
+      .option('wait', {
+        type: 'boolean',
+        default: false,
+        describe: 'Wait out the grace period and delete the old key (otherwise run `finish` then)',
+      })
+      .option('terraform-cloud', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "Write the app user's new key into the workspace file's terraformCloud.app workspaces (--no-terraform-cloud: do not)",
+      }),
+    {
+      1: 'refused or a step failed (the line says what to do)',
+      2: 'bad input, configuration or credentials (nothing changed)',
+    },
   );
 }
 
@@ -51,11 +83,17 @@ async function main(): Promise<number> {
   const action = (args as { action?: string }).action as (typeof ACTIONS)[number];
   const user = args.user as KeyUser;
   const ws = loadWorkspace(args.env);
-  if (ws.target !== 'aws') throw new UsageError(`env "${ws.env}" has target "${ws.target}": its keys are not managed by bucketmove (IAM users exist on AWS only)`);
-  const graceMs = args.grace === undefined ? keyRotationOf(ws).graceDays * 86_400_000 : parseDuration(args.grace, '--grace');
+  if (ws.target !== 'aws')
+    throw new UsageError(
+      `env "${ws.env}" has target "${ws.target}": its keys are not managed by bucketmove (IAM users exist on AWS only)`,
+    );
+  const graceMs =
+    args.grace === undefined ? keyRotationOf(ws).graceDays * 86_400_000 : parseDuration(args.grace, '--grace');
   const app = ws.terraformCloud?.app;
   if (action === 'terraform-cloud' && (user !== 'app' || !app)) {
-    throw new UsageError(`terraform-cloud writes the app user's key into terraformCloud.app.workspaces, which ${ws.env}.json ${app ? 'names' : 'does not name'}${user !== 'app' ? '; use --user app' : ''}`);
+    throw new UsageError(
+      `terraform-cloud writes the app user's key into terraformCloud.app.workspaces, which ${ws.env}.json ${app ? 'names' : 'does not name'}${user !== 'app' ? '; use --user app' : ''}`,
+    );
   }
   const hostname = ws.terraformCloud?.hostname ?? DEFAULT_TFC_HOSTNAME;
   const terraformCloud: TerraformCloudWrite | undefined =
@@ -80,7 +118,14 @@ async function main(): Promise<number> {
   try {
     switch (action) {
       case 'rotate':
-        await rotateKey(target, { env: ws.env, user, deactivate: args.deactivate, wait: args.wait, terraformCloud: args['terraform-cloud'] ? terraformCloud : undefined, say });
+        await rotateKey(target, {
+          env: ws.env,
+          user,
+          deactivate: args.deactivate,
+          wait: args.wait,
+          terraformCloud: args['terraform-cloud'] ? terraformCloud : undefined,
+          say,
+        });
         return EXIT.ok;
       case 'finish':
         await finishRotation(target, { env: ws.env, user, wait: args.wait, say });

@@ -29,10 +29,20 @@ export function parseArgs(argv: string[]) {
   return parseStrict(
     yargs(argv)
       .scriptName('npm run manifest --')
-      .usage('$0 --env <env> [--prefix p] [--out s3://bucket/key | --out file.csv]\n\nWrites an S3 Batch Operations CSV manifest (Bucket,Key) from a listing of the legacy bucket, for `migrate --manifest` or `npm run batch`.')
-      .option('env', { type: 'string', demandOption: true, describe: 'Workspace whose legacy bucket is listed (a file in workspaces/, e.g. prod)' })
+      .usage(
+        '$0 --env <env> [--prefix p] [--out s3://bucket/key | --out file.csv]\n\nWrites an S3 Batch Operations CSV manifest (Bucket,Key) from a listing of the legacy bucket, for `migrate --manifest` or `npm run batch`.',
+      )
+      .option('env', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Workspace whose legacy bucket is listed (a file in workspaces/, e.g. prod)',
+      })
       .option('prefix', { type: 'string', default: '', describe: 'Only keys under this prefix' })
-      .option('out', { type: 'string', describe: 'Where to write it: s3://bucket/key (with the legacy side\'s credentials) or a file [default: .bucketmove/<env>/manifest-<time>.csv]' })
+      .option('out', {
+        type: 'string',
+        describe:
+          "Where to write it: s3://bucket/key (with the legacy side's credentials) or a file [default: .bucketmove/<env>/manifest-<time>.csv]",
+      })
       .check((a) => {
         if (a.out !== undefined && a.out.startsWith('s3://')) checkS3Url('out', a.out);
         else if (a.out !== undefined && !a.out.trim()) {
@@ -73,7 +83,9 @@ async function main(): Promise<number> {
       throw err;
     }
     const where = at ? formatS3Url(at) : out;
-    process.stdout.write(`manifest of ${ws.env} (${ws.legacy.bucket}${args.prefix ? `, prefix "${args.prefix}"` : ''}): ${res.objects} keys written to ${where}${res.etag ? `\netag: ${res.etag}` : ''}\n`);
+    process.stdout.write(
+      `manifest of ${ws.env} (${ws.legacy.bucket}${args.prefix ? `, prefix "${args.prefix}"` : ''}): ${res.objects} keys written to ${where}${res.etag ? `\netag: ${res.etag}` : ''}\n`,
+    );
     return EXIT.ok;
   } finally {
     legacy.destroy();

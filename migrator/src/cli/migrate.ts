@@ -37,26 +37,82 @@ export function parseArgs(argv: string[]) {
   return parseStrict(
     yargs(argv)
       .scriptName('npm run migrate --')
-      .usage('$0 --env <env> [options]\n\nDecrypt-copies every legacy object into the new bucket (the backfill phase). Resumable: rerun the same command after a crash or Ctrl-C.')
-      .option('env', { type: 'string', demandOption: true, describe: 'Workspace to migrate (a file in workspaces/, e.g. prod)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'List the legacy bucket and report what would be done; write nothing (no copies, no checkpoint)' })
-      .option('concurrency', { type: 'number', default: 16, describe: 'Objects copied at once (the run lowers it while S3 answers 503 SlowDown)' })
+      .usage(
+        '$0 --env <env> [options]\n\nDecrypt-copies every legacy object into the new bucket (the backfill phase). Resumable: rerun the same command after a crash or Ctrl-C.',
+      )
+      .option('env', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Workspace to migrate (a file in workspaces/, e.g. prod)',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'List the legacy bucket and report what would be done; write nothing (no copies, no checkpoint)',
+      })
+      .option('concurrency', {
+        type: 'number',
+        default: 16,
+        describe: 'Objects copied at once (the run lowers it while S3 answers 503 SlowDown)',
+      })
       .option('prefix', { type: 'string', default: '', describe: 'Only keys under this prefix (e.g. chats/42/)' })
-      .option('limit', { type: 'number', describe: 'Process at most this many objects in this run (exit 3 if more remain)' })
-      .option('checkpoint', { type: 'string', describe: 'SQLite checkpoint file [default: .bucketmove/<env>/checkpoint.sqlite]' })
-      .option('report', { type: 'string', describe: 'Report path without extension; writes <path>.csv (S3 Batch Operations Report_CSV_20180820) and <path>.json [default: .bucketmove/<env>/reports/migrate-<time>]' })
-      .option('retry-quarantined', { type: 'boolean', default: false, describe: 'Try quarantined objects again (after fixing keys or permissions)' })
-      .option('relist', { type: 'boolean', default: false, describe: 'List the legacy bucket again from the start (picks up keys added since the listing finished)' })
-      .option('part-size', { type: 'number', default: 8, describe: 'MiB; objects above it are copied multipart in parts of this size' })
-      .option('memory', { type: 'number', default: DEFAULT_MEMORY_BYTES / MIB, describe: `MiB the process may hold above its baseline: object data across all objects in flight (what their codec and copy hold), and ${COLLECTOR_SLACK_BYTES / MIB} MiB kept for garbage the collector has not reclaimed yet` })
-      .option('max-attempts', { type: 'number', default: 5, describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)' })
-      .option('shard', { type: 'string', describe: 'i/n: copy only this task\'s share of the keys (a stable hash), so n tasks run in parallel copy each key once; each has its own checkpoint [default checkpoint: .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite]' })
-      .option('manifest', { type: 'string', describe: 'Copy the keys of this manifest instead of listing: s3://bucket/.../manifest.json (an S3 Inventory report, CSV) or s3://bucket/key (a Batch Operations CSV, Bucket,Key[,VersionId]); read with the legacy side\'s credentials and pinned by its ETag' })
-      .option('progress', { choices: ['auto', 'bar', 'log'] as const, default: 'auto' as const, describe: 'A bar (terminal) or JSON progress lines' })
+      .option('limit', {
+        type: 'number',
+        describe: 'Process at most this many objects in this run (exit 3 if more remain)',
+      })
+      .option('checkpoint', {
+        type: 'string',
+        describe: 'SQLite checkpoint file [default: .bucketmove/<env>/checkpoint.sqlite]',
+      })
+      .option('report', {
+        type: 'string',
+        describe:
+          'Report path without extension; writes <path>.csv (S3 Batch Operations Report_CSV_20180820) and <path>.json [default: .bucketmove/<env>/reports/migrate-<time>]',
+      })
+      .option('retry-quarantined', {
+        type: 'boolean',
+        default: false,
+        describe: 'Try quarantined objects again (after fixing keys or permissions)',
+      })
+      .option('relist', {
+        type: 'boolean',
+        default: false,
+        describe: 'List the legacy bucket again from the start (picks up keys added since the listing finished)',
+      })
+      .option('part-size', {
+        type: 'number',
+        default: 8,
+        describe: 'MiB; objects above it are copied multipart in parts of this size',
+      })
+      .option('memory', {
+        type: 'number',
+        default: DEFAULT_MEMORY_BYTES / MIB,
+        describe: `MiB the process may hold above its baseline: object data across all objects in flight (what their codec and copy hold), and ${COLLECTOR_SLACK_BYTES / MIB} MiB kept for garbage the collector has not reclaimed yet`,
+      })
+      .option('max-attempts', {
+        type: 'number',
+        default: 5,
+        describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)',
+      })
+      .option('shard', {
+        type: 'string',
+        describe:
+          "i/n: copy only this task's share of the keys (a stable hash), so n tasks run in parallel copy each key once; each has its own checkpoint [default checkpoint: .bucketmove/<env>/checkpoint-shard-<i>-of-<n>.sqlite]",
+      })
+      .option('manifest', {
+        type: 'string',
+        describe:
+          "Copy the keys of this manifest instead of listing: s3://bucket/.../manifest.json (an S3 Inventory report, CSV) or s3://bucket/key (a Batch Operations CSV, Bucket,Key[,VersionId]); read with the legacy side's credentials and pinned by its ETag",
+      })
+      .option('progress', {
+        choices: ['auto', 'bar', 'log'] as const,
+        default: 'auto' as const,
+        describe: 'A bar (terminal) or JSON progress lines',
+      })
       .option('workers', {
         type: 'number',
         describe:
-          'Worker processes, one per core: each copies its shard of the keys (as --shard i/N does, with those checkpoints, which `audit --shards N` reads) with --concurrency, --memory and --limit of its own, under one progress display, one report and one exit code [default: the available cores, or 1 with --checkpoint or --shard, or when the unsharded default checkpoint exists; an earlier --workers run\'s N when its checkpoints exist]',
+          "Worker processes, one per core: each copies its shard of the keys (as --shard i/N does, with those checkpoints, which `audit --shards N` reads) with --concurrency, --memory and --limit of its own, under one progress display, one report and one exit code [default: the available cores, or 1 with --checkpoint or --shard, or when the unsharded default checkpoint exists; an earlier --workers run's N when its checkpoints exist]",
       })
       .check((a) => {
         checkWhole('concurrency', a.concurrency, 1, 256);
@@ -64,17 +120,28 @@ export function parseArgs(argv: string[]) {
         checkWhole('part-size', a['part-size'], 5, 5120);
         checkWhole('memory', a.memory, 16);
         checkWhole('max-attempts', a['max-attempts'], 1, 100);
-        if (Array.isArray(a.shard)) throw new UsageError('--shard is given more than once: give this task\'s one i/n');
+        if (Array.isArray(a.shard)) throw new UsageError("--shard is given more than once: give this task's one i/n");
         if (a.shard !== undefined) shardOf(a.shard);
-        if (a.manifest !== undefined && a['dry-run']) throw new UsageError('--dry-run lists the legacy bucket; give it without --manifest');
+        if (a.manifest !== undefined && a['dry-run'])
+          throw new UsageError('--dry-run lists the legacy bucket; give it without --manifest');
         checkS3Url('manifest', a.manifest);
-        if (a.shard !== undefined && a['dry-run']) throw new UsageError('--dry-run looks at the whole source; give it without --shard');
+        if (a.shard !== undefined && a['dry-run'])
+          throw new UsageError('--dry-run looks at the whole source; give it without --shard');
         checkWhole('workers', a.workers, 1, 256);
-        if (a.workers !== undefined && a.workers > 1 && a.shard !== undefined) throw new UsageError('--workers N runs shards 1/N to N/N itself; give --shard without --workers (or --workers 1)');
-        if (a.workers !== undefined && a.workers > 1 && a['dry-run']) throw new UsageError('--dry-run lists the legacy bucket once; give it without --workers');
+        if (a.workers !== undefined && a.workers > 1 && a.shard !== undefined)
+          throw new UsageError(
+            '--workers N runs shards 1/N to N/N itself; give --shard without --workers (or --workers 1)',
+          );
+        if (a.workers !== undefined && a.workers > 1 && a['dry-run'])
+          throw new UsageError('--dry-run lists the legacy bucket once; give it without --workers');
         return true;
       }),
-    { 0: 'every object migrated or legitimately kept', 1: 'objects quarantined or failed', 3: 'stopped with objects still pending (--limit): run it again', 130: 'interrupted (Ctrl-C, SIGTERM): the objects in flight finished; run it again to resume' },
+    {
+      0: 'every object migrated or legitimately kept',
+      1: 'objects quarantined or failed',
+      3: 'stopped with objects still pending (--limit): run it again',
+      130: 'interrupted (Ctrl-C, SIGTERM): the objects in flight finished; run it again to resume',
+    },
   );
 }
 
@@ -101,7 +168,12 @@ function defaultPaths(ws: LoadedWorkspace, args: Args, shard: Shard | undefined)
  * one named checkpoint or shard, or to resume a migration that one process began (its unsharded checkpoint exists);
  * the N of an earlier --workers run (or of `--shard i/N` runs at the default paths) whose checkpoints exist.
  */
-export function defaultWorkers(env: string, args: Pick<Args, 'checkpoint' | 'shard' | 'dry-run'>, root = '.', cores = os.availableParallelism()): number {
+export function defaultWorkers(
+  env: string,
+  args: Pick<Args, 'checkpoint' | 'shard' | 'dry-run'>,
+  root = '.',
+  cores = os.availableParallelism(),
+): number {
   if (args.checkpoint !== undefined || args.shard !== undefined || args['dry-run']) return 1;
   if (fs.existsSync(defaultCheckpointPath(env, root))) return 1;
   const onDisk = shardCountsOnDisk(env, root);
@@ -132,7 +204,11 @@ async function main(): Promise<number> {
     run.interruptedByUser = true;
     if (signals === 1) {
       run.stop();
-      progress?.note('warn', { event: 'stopping' }, 'stopping: finishing the objects in flight (press Ctrl-C again to abort them)');
+      progress?.note(
+        'warn',
+        { event: 'stopping' },
+        'stopping: finishing the objects in flight (press Ctrl-C again to abort them)',
+      );
     } else {
       run.abort();
       progress?.note('warn', { event: 'aborting' }, 'aborting the objects in flight (their keys stay pending)');
@@ -158,8 +234,15 @@ async function main(): Promise<number> {
     onRun: (r) => (run = r),
     events: (before) => {
       const known = Object.values(before).reduce((n, c) => n + c.count, 0);
-      const redo = before.pending.count + before.failed.count + (args['retry-quarantined'] ? before.quarantined.count : 0);
-      progress = new MigrateProgress({ log, knownTotal: known, alreadyDone: known - redo, tty, intervalMs: worker ? WORKER_PROGRESS_MS : undefined });
+      const redo =
+        before.pending.count + before.failed.count + (args['retry-quarantined'] ? before.quarantined.count : 0);
+      progress = new MigrateProgress({
+        log,
+        knownTotal: known,
+        alreadyDone: known - redo,
+        tty,
+        intervalMs: worker ? WORKER_PROGRESS_MS : undefined,
+      });
       return progress;
     },
   });
@@ -171,14 +254,32 @@ async function main(): Promise<number> {
 }
 
 function finish(log: Logger, summary: MigrationSummary, files: { csv: string; json: string }, audit = ''): number {
-  log.info({ event: 'migration-finished', totals: summary.run.totals, exitCode: summary.exitCode, report: files.csv, largeObjects: summary.largeObjects }, summary.verdict);
+  log.info(
+    {
+      event: 'migration-finished',
+      totals: summary.run.totals,
+      exitCode: summary.exitCode,
+      report: files.csv,
+      largeObjects: summary.largeObjects,
+    },
+    summary.verdict,
+  );
   const large = summary.largeObjects ? `${largeObjectsLine(summary.largeObjects)}\n` : '';
-  process.stdout.write(`${summary.verdict}\n${large}report: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n${audit}`);
+  process.stdout.write(
+    `${summary.verdict}\n${large}report: ${files.csv} and ${files.json}\ncheckpoint: ${summary.checkpoint}\n${audit}`,
+  );
   return summary.exitCode;
 }
 
 /** N workers over shards 1/N..N/N (migrate/workers.ts): one display, one report, one exit code. */
-async function workersMain(ws: LoadedWorkspace, args: Args, userArgs: string[], n: number, log: Logger, tty: boolean): Promise<number> {
+async function workersMain(
+  ws: LoadedWorkspace,
+  args: Args,
+  userArgs: string[],
+  n: number,
+  log: Logger,
+  tty: boolean,
+): Promise<number> {
   // The keys and both sides' credentials are checked once, here, before any worker starts (bad input: one line, exit 2).
   await loadCodec(ws);
   const clients = createClients(ws);
@@ -195,7 +296,8 @@ async function workersMain(ws: LoadedWorkspace, args: Args, userArgs: string[], 
     workers: n,
     prefix: args.prefix,
     userArgs,
-    checkpointOf: (shard) => (args.checkpoint === undefined ? defaultCheckpointPath(ws.env, '.', shard) : shardFile(args.checkpoint, shard)),
+    checkpointOf: (shard) =>
+      args.checkpoint === undefined ? defaultCheckpointPath(ws.env, '.', shard) : shardFile(args.checkpoint, shard),
     report: base.report,
     log,
     tty,
@@ -221,9 +323,19 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
     const res = await dryRun(
       { client: clients.legacy.s3, bucket: clients.legacy.bucket },
       newBucketTarget(ws.primary.encryption, clients.primary, { queueSize: 1 }),
-      { prefix: args.prefix, limit: args.limit, concurrency: args.concurrency, reportCsv: args.report ? `${args.report}.csv` : undefined, signal: interrupt.signal },
+      {
+        prefix: args.prefix,
+        limit: args.limit,
+        concurrency: args.concurrency,
+        reportCsv: args.report ? `${args.report}.csv` : undefined,
+        signal: interrupt.signal,
+      },
     );
-    if (args.report) writeFileAtomic(`${args.report}.json`, `${JSON.stringify({ tool: 'bucketmove migrate --dry-run', env: ws.env, prefix: args.prefix, ...res }, null, 2)}\n`);
+    if (args.report)
+      writeFileAtomic(
+        `${args.report}.json`,
+        `${JSON.stringify({ tool: 'bucketmove migrate --dry-run', env: ws.env, prefix: args.prefix, ...res }, null, 2)}\n`,
+      );
     process.stdout.write(
       `dry run (${ws.env}): ${res.listed} legacy objects (${formatBytes(res.listedBytes)}): ${res.wouldCopy} to copy, ${res.alreadyMigrated} already migrated, ${res.appVersionKept} kept as the app wrote them, ${res.deleted} deleted by the app, ${res.errors} unchecked${args.report ? `; report: ${args.report}.csv` : ''}\n`,
     );

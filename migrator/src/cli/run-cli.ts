@@ -10,7 +10,6 @@ import { EXIT, exitCodesHelp, type ExitCode } from '../exit-codes';
 
 export { EXIT };
 
-
 /**
  * Whether `mod` is the program being run: started by node itself (`node dist/.../migrate.js`, ts-node), or by the
  * bucketmove launcher (bin/bucketmove.js), which loads it into its own process with process.argv[1] set to its file.
@@ -30,13 +29,18 @@ export function oneLine(err: unknown): string {
  * its operation, code, status and message (describeAwsError: never "UnknownError"); anything else exits 1.
  */
 export function failure(err: unknown): { line: string; code: number; expected: boolean } {
-  if (err instanceof ConfigError || err instanceof UsageError) return { line: oneLine(err), code: EXIT.usage, expected: true };
+  if (err instanceof ConfigError || err instanceof UsageError)
+    return { line: oneLine(err), code: EXIT.usage, expected: true };
   const missing = credentialsProblem(err);
   if (missing) return { line: missing, code: EXIT.usage, expected: true };
   if (isServiceError(err)) {
     const status = httpStatusOf(err);
     const refused = status === 401 || status === 403;
-    return { line: `${describeAwsError(err)}${refused ? ': the credentials in use may not do this' : ''}`, code: refused ? EXIT.usage : EXIT.failed, expected: refused };
+    return {
+      line: `${describeAwsError(err)}${refused ? ': the credentials in use may not do this' : ''}`,
+      code: refused ? EXIT.usage : EXIT.failed,
+      expected: refused,
+    };
   }
   return { line: oneLine(err), code: EXIT.failed, expected: false };
 }
@@ -58,7 +62,9 @@ export function runCli(command: string, main: () => Promise<number>): void {
 /** Throws a UsageError unless `v` (a flag's value, when given) is a whole number in [min, max]. */
 export function checkWhole(name: string, v: number | undefined, min: number, max = Infinity): void {
   if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
-    throw new UsageError(`--${name} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''} (got ${v})`);
+    throw new UsageError(
+      `--${name} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''} (got ${v})`,
+    );
   }
 }
 
@@ -98,7 +104,9 @@ export function parseStrict<T>(y: Argv<T>, exits: Partial<Record<ExitCode, strin
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw err instanceof UsageError ? err : new UsageError(`${yargsMessage(String(msg ?? err?.message))}; see --help`);
+      throw err instanceof UsageError
+        ? err
+        : new UsageError(`${yargsMessage(String(msg ?? err?.message))}; see --help`);
     })
     .parseSync() as T;
 }

@@ -32,12 +32,17 @@ export interface AesGcmOptions {
 
 /** Parses base64 or base64url 32-byte keys (newest first). Errors name the key's position, never its value. */
 export function parseAesKeys(keys: readonly string[]): Buffer[] {
-  if (keys.length === 0) throw new ConfigError('codec.keys: no AES-256-GCM key was given; give at least one 32-byte base64 key');
+  if (keys.length === 0)
+    throw new ConfigError('codec.keys: no AES-256-GCM key was given; give at least one 32-byte base64 key');
   return keys.map((text, i) => {
     const t = text.trim();
-    const raw = /^[A-Za-z0-9+/_-]+={0,2}$/.test(t) ? Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64') : undefined;
+    const raw = /^[A-Za-z0-9+/_-]+={0,2}$/.test(t)
+      ? Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+      : undefined;
     if (!raw || raw.length !== 32) {
-      throw new ConfigError(`codec.keys: key ${i + 1} of ${keys.length} is not an AES-256 key (32 bytes, base64-encoded)`);
+      throw new ConfigError(
+        `codec.keys: key ${i + 1} of ${keys.length} is not an AES-256 key (32 bytes, base64-encoded)`,
+      );
     }
     return raw;
   });
@@ -142,7 +147,10 @@ class GcmReader implements ChunkReader {
       if (this.emit && last.length) this.emit(last);
       return i;
     }
-    throw new CodecError('auth', this.keys.length > 1 ? `${AUTH_FAILED} (tried ${this.keys.length} keys)` : AUTH_FAILED);
+    throw new CodecError(
+      'auth',
+      this.keys.length > 1 ? `${AUTH_FAILED} (tried ${this.keys.length} keys)` : AUTH_FAILED,
+    );
   }
 
   private ciphertext(bytes: Buffer): void {

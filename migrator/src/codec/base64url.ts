@@ -95,7 +95,10 @@ export class Base64UrlDecoder {
         this.readPadding(text, i);
         break;
       } else if (cls !== 2) {
-        throw new CodecError('format', `${this.what} holds a byte that is not base64url (0x${b.toString(16).padStart(2, '0')})`);
+        throw new CodecError(
+          'format',
+          `${this.what} holds a byte that is not base64url (0x${b.toString(16).padStart(2, '0')})`,
+        );
       }
     }
     const whole = n - (n % 4);

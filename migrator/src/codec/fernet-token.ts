@@ -82,7 +82,10 @@ export class FernetTokenReader implements ChunkReader {
     if (!this.form) this.decideForm(stored);
     if (this.form === 'raw') return this.raw(stored);
     if (first && stored[0] === VERSION) {
-      throw new CodecError('format', 'not a Fernet token text: the object starts with 0x80, a raw token (set codec.storage to "auto" or "raw")');
+      throw new CodecError(
+        'format',
+        'not a Fernet token text: the object starts with 0x80, a raw token (set codec.storage to "auto" or "raw")',
+      );
     }
     this.raw(this.text!.write(stored));
   }
@@ -99,7 +102,10 @@ export class FernetTokenReader implements ChunkReader {
     if (this.text) this.raw(this.text.end());
     const length = this.headerLength + this.bodyLength + this.body.tail.length;
     if (length < MIN_TOKEN) {
-      throw new CodecError('truncated', `Fernet token is ${length} bytes, shorter than the smallest possible (${MIN_TOKEN})`);
+      throw new CodecError(
+        'truncated',
+        `Fernet token is ${length} bytes, shorter than the smallest possible (${MIN_TOKEN})`,
+      );
     }
     let verified = -1;
     for (const m of this.macs) {
@@ -109,10 +115,18 @@ export class FernetTokenReader implements ChunkReader {
     }
     const wholeBlocks = this.bodyLength % BLOCK === 0;
     if (verified < 0) {
-      if (!wholeBlocks) throw new CodecError('truncated', 'Fernet token is cut short (its length is not whole cipher blocks) and does not authenticate');
-      throw new CodecError('auth', `Fernet HMAC does not verify with any of the ${this.o.keys.length} key(s): wrong key or tampered bytes`);
+      if (!wholeBlocks)
+        throw new CodecError(
+          'truncated',
+          'Fernet token is cut short (its length is not whole cipher blocks) and does not authenticate',
+        );
+      throw new CodecError(
+        'auth',
+        `Fernet HMAC does not verify with any of the ${this.o.keys.length} key(s): wrong key or tampered bytes`,
+      );
     }
-    if (!wholeBlocks) throw new CodecError('format', 'Fernet token authenticates but its ciphertext is not whole AES blocks');
+    if (!wholeBlocks)
+      throw new CodecError('format', 'Fernet token authenticates but its ciphertext is not whole AES blocks');
     if (this.decipher) {
       let last: Buffer;
       try {
@@ -160,7 +174,10 @@ export class FernetTokenReader implements ChunkReader {
   }
 
   private notVersion(first: number): CodecError {
-    const hint = this.form === 'raw' && first === TEXT_FIRST ? ' (it looks like base64url text: set codec.storage to "auto" or "base64url-text")' : '';
+    const hint =
+      this.form === 'raw' && first === TEXT_FIRST
+        ? ' (it looks like base64url text: set codec.storage to "auto" or "base64url-text")'
+        : '';
     return new CodecError('format', `not a Fernet token (the version byte is not 0x80)${hint}`);
   }
 
@@ -169,11 +186,14 @@ export class FernetTokenReader implements ChunkReader {
     if (this.o.ttlSeconds !== undefined) {
       const timestamp = Number(this.header.readBigUInt64BE(1));
       const now = this.o.now ?? Math.floor(Date.now() / 1000);
-      if (timestamp + this.o.ttlSeconds < now) throw new CodecError('auth', 'Fernet token has expired (older than the TTL)');
-      if (now + MAX_CLOCK_SKEW_S < timestamp) throw new CodecError('auth', 'Fernet token is dated in the future beyond the allowed clock skew');
+      if (timestamp + this.o.ttlSeconds < now)
+        throw new CodecError('auth', 'Fernet token has expired (older than the TTL)');
+      if (now + MAX_CLOCK_SKEW_S < timestamp)
+        throw new CodecError('auth', 'Fernet token is dated in the future beyond the allowed clock skew');
     }
     for (const m of this.macs) m.hmac = createHmac('sha256', m.signing).update(this.header);
-    if (this.o.decryptWith) this.decipher = createDecipheriv('aes-128-cbc', this.o.decryptWith, this.header.subarray(9, HEADER));
+    if (this.o.decryptWith)
+      this.decipher = createDecipheriv('aes-128-cbc', this.o.decryptWith, this.header.subarray(9, HEADER));
   }
 
   /** Signed bytes after the header: ciphertext. */

@@ -18,7 +18,14 @@ import { ConfigError } from '../../../workspaces/errors';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { decodeBase64Url, toBase64UrlPadded } from './base64url';
 import type { Codec, ObjectContext } from './codec';
-import { fernetDecryptStream, FernetTokenReader, HEADER, VERSION, type FernetKey, type FernetStorage } from './fernet-token';
+import {
+  fernetDecryptStream,
+  FernetTokenReader,
+  HEADER,
+  VERSION,
+  type FernetKey,
+  type FernetStorage,
+} from './fernet-token';
 import { decryptWithSeveralKeys, type SeveralKeysFormat } from './several-keys';
 
 export { toBase64UrlPadded } from './base64url';
@@ -37,11 +44,14 @@ export interface FernetOptions {
 
 /** Parses base64url keys (newest first). Errors name the key's position, never its value. */
 export function parseFernetKeys(keys: readonly string[]): FernetKey[] {
-  if (keys.length === 0) throw new ConfigError('codec.keys: no Fernet key was given; give at least one 32-byte base64url key');
+  if (keys.length === 0)
+    throw new ConfigError('codec.keys: no Fernet key was given; give at least one 32-byte base64url key');
   return keys.map((text, i) => {
     const raw = decodeBase64Url(text.trim());
     if (!raw || raw.length !== 32) {
-      throw new ConfigError(`codec.keys: key ${i + 1} of ${keys.length} is not a Fernet key (32 bytes, base64url-encoded)`);
+      throw new ConfigError(
+        `codec.keys: key ${i + 1} of ${keys.length} is not a Fernet key (32 bytes, base64url-encoded)`,
+      );
     }
     return { signing: raw.subarray(0, 16), encryption: raw.subarray(16) };
   });
@@ -79,7 +89,11 @@ export function fernetEncrypt(key: FernetKey, plaintext: Buffer, opts: EncryptPa
  * The same token as a stream, in either stored form (for large test objects: the seeder, the benchmarks). Text is
  * padded base64url, as Fernet.encrypt returns it.
  */
-export function fernetEncryptStream(key: FernetKey, storage: 'base64url-text' | 'raw', opts: EncryptParts = {}): Transform {
+export function fernetEncryptStream(
+  key: FernetKey,
+  storage: 'base64url-text' | 'raw',
+  opts: EncryptParts = {},
+): Transform {
   const { header, iv } = tokenHeader(opts);
   const cipher = createCipheriv('aes-128-cbc', key.encryption, iv);
   const hmac = createHmac('sha256', key.signing).update(header);
@@ -116,12 +130,22 @@ export function fernetEncryptStream(key: FernetKey, storage: 'base64url-text' | 
 }
 
 /** Decrypts one whole token (raw bytes), trying each key in order. */
-export function fernetDecrypt(keys: readonly FernetKey[], token: Buffer, opts: { ttlSeconds?: number; now?: number } = {}): Buffer {
+export function fernetDecrypt(
+  keys: readonly FernetKey[],
+  token: Buffer,
+  opts: { ttlSeconds?: number; now?: number } = {},
+): Buffer {
   const found = new FernetTokenReader({ storage: 'raw', keys, ...opts });
   found.write(token);
   const key = keys[found.end()];
   const out: Buffer[] = [];
-  const reader = new FernetTokenReader({ storage: 'raw', keys: [key], decryptWith: key.encryption, emit: (b) => out.push(b), ...opts });
+  const reader = new FernetTokenReader({
+    storage: 'raw',
+    keys: [key],
+    decryptWith: key.encryption,
+    emit: (b) => out.push(b),
+    ...opts,
+  });
   reader.write(token);
   reader.end();
   return Buffer.concat(out);
@@ -172,8 +196,16 @@ export class FernetCodec implements Codec {
   }
 
   /** One read: `keys` share their encryption half, so one decipher serves them all; their HMACs decide at the end. */
-  private stream(stored: Readable, keys: readonly FernetKey[], storage: FernetStorage, expectedSize?: number): Readable {
-    const out = fernetDecryptStream({ storage, keys, decryptWith: keys[0].encryption, ...this.readerOptions() }, expectedSize);
+  private stream(
+    stored: Readable,
+    keys: readonly FernetKey[],
+    storage: FernetStorage,
+    expectedSize?: number,
+  ): Readable {
+    const out = fernetDecryptStream(
+      { storage, keys, decryptWith: keys[0].encryption, ...this.readerOptions() },
+      expectedSize,
+    );
     return pipeline(stored, out, () => {
       /* the error reaches the reader of `out` through its destruction */
     });
@@ -182,7 +214,12 @@ export class FernetCodec implements Codec {
   /** Several encryption halves: the key is found by its HMAC first (several-keys.ts). */
   private readonly severalKeys: SeveralKeysFormat = {
     authenticate: async (stored, ctx, keep) => {
-      const reader = new FernetTokenReader({ storage: this.opts.storage, keys: this.keys, keep, ...this.readerOptions() });
+      const reader = new FernetTokenReader({
+        storage: this.opts.storage,
+        keys: this.keys,
+        keep,
+        ...this.readerOptions(),
+      });
       for await (const chunk of stored) reader.write(chunk as Buffer);
       return reader.end(ctx.size);
     },
@@ -190,7 +227,12 @@ export class FernetCodec implements Codec {
       const key = this.keys[keyIndex];
       // What was kept is the raw token; a second read is the object as stored.
       return fernetDecryptStream(
-        { storage: kept ? 'raw' : this.opts.storage, keys: [key], decryptWith: key.encryption, ...this.readerOptions() },
+        {
+          storage: kept ? 'raw' : this.opts.storage,
+          keys: [key],
+          decryptWith: key.encryption,
+          ...this.readerOptions(),
+        },
         kept ? undefined : ctx.size,
       );
     },

@@ -16,7 +16,8 @@ import { ConfigError } from '../../../workspaces/errors';
 import type { Codec } from './codec';
 
 /** What a plug-in module exports (or its factory returns): the Codec interface, two members optional. */
-export type PluginCodec = Omit<Codec, 'plaintextSize' | 'memoryNeed'> & Partial<Pick<Codec, 'plaintextSize' | 'memoryNeed'>>;
+export type PluginCodec = Omit<Codec, 'plaintextSize' | 'memoryNeed'> &
+  Partial<Pick<Codec, 'plaintextSize' | 'memoryNeed'>>;
 
 export interface PluginInput {
   readonly keys: readonly string[];
@@ -31,13 +32,21 @@ export function loadPluginCodec(modulePath: string, baseDir: string, input: Plug
     mod = require(resolved) as Record<string, unknown>;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(resolved) ? 'no such module' : e.message.split('\n')[0];
+    const why =
+      e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(resolved)
+        ? 'no such module'
+        : e.message.split('\n')[0];
     throw new ConfigError(`codec.module: cannot load codec plug-in "${modulePath}" (resolved to ${resolved}): ${why}`);
   }
   const exported = mod.codec ?? mod.createCodec ?? mod.default;
   const candidate = typeof exported === 'function' ? (exported as (i: PluginInput) => unknown)(input) : exported;
   const codec = candidate as Partial<PluginCodec> | undefined;
-  if (!codec || typeof codec.name !== 'string' || typeof codec.decrypt !== 'function' || typeof codec.encrypt !== 'function') {
+  if (
+    !codec ||
+    typeof codec.name !== 'string' ||
+    typeof codec.decrypt !== 'function' ||
+    typeof codec.encrypt !== 'function'
+  ) {
     throw new ConfigError(
       `codec.module: "${modulePath}" must export (as "codec", "createCodec" or default) an object with name, decrypt and encrypt, or a factory returning one`,
     );

@@ -10,6 +10,10 @@ export async function readWhole(source: Readable, maxBytes: number): Promise<Buf
   return readBounded(
     source,
     maxBytes,
-    (seen) => new CodecError('too-large', `object exceeds ${maxBytes} bytes (at least ${seen}), the most that is read whole here`),
+    (seen) =>
+      new CodecError(
+        'too-large',
+        `object exceeds ${maxBytes} bytes (at least ${seen}), the most that is read whole here`,
+      ),
   );
 }

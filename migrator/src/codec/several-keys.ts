@@ -27,7 +27,12 @@ export interface SeveralKeysFormat {
   decryptWith(keyIndex: number, ctx: ObjectContext, kept: boolean): Transform;
 }
 
-export function decryptWithSeveralKeys(format: SeveralKeysFormat, stored: Readable, ctx: ObjectContext, maxWholeBytes: number): Readable {
+export function decryptWithSeveralKeys(
+  format: SeveralKeysFormat,
+  stored: Readable,
+  ctx: ObjectContext,
+  maxWholeBytes: number,
+): Readable {
   const out = new PassThrough();
   const { reread } = ctx;
   const keepUpTo = reread ? SEVERAL_KEYS_WHOLE_READ_MAX : maxWholeBytes;

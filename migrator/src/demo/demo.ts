@@ -61,7 +61,11 @@ const say = (s: string) => process.stdout.write(`  ${s}\n`);
 /** Runs a built CLI to its end; its stdout is indented into ours, its stderr (a progress bar) passes through. */
 function runTool(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(DIST, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(DIST, script), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -91,7 +95,11 @@ function storeEnv(state: RigState, fernetKey: string): NodeJS.ProcessEnv {
 }
 
 async function fallbackHits(fleet: Fleet): Promise<number> {
-  const counts = await Promise.all(fleet.urls.map(async (url) => ((await (await fetch(`${url}/metrics`)).json()) as { fallbackHits: number }).fallbackHits));
+  const counts = await Promise.all(
+    fleet.urls.map(
+      async (url) => ((await (await fetch(`${url}/metrics`)).json()) as { fallbackHits: number }).fallbackHits,
+    ),
+  );
   return counts.reduce((a, b) => a + b, 0);
 }
 
@@ -106,8 +114,15 @@ export function parseArgs(argv: string[]): void {
           'legacy-only, read-both-write-legacy, dual-read, the backfill, the audit, new-only and the teardown gate in dry run. ' +
           'Everything it starts is stopped at the end; its reports stay in .bucketmove/demo/<time>/.',
       )
-      .epilog(`Sized by the environment:\n  DEMO_PHOTOS: photos to seed (${PHOTOS_DEFAULT}; the seeder's odd keys come on top)`),
-    { 0: 'every step passed and the counts add up', 1: 'a step failed, a request failed, or the counts do not add up', 2: 'bad input, or the rig\'s packages missing and not installable', 130: 'interrupted (everything it started stopped, its rig removed)' },
+      .epilog(
+        `Sized by the environment:\n  DEMO_PHOTOS: photos to seed (${PHOTOS_DEFAULT}; the seeder's odd keys come on top)`,
+      ),
+    {
+      0: 'every step passed and the counts add up',
+      1: 'a step failed, a request failed, or the counts do not add up',
+      2: "bad input, or the rig's packages missing and not installable",
+      130: 'interrupted (everything it started stopped, its rig removed)',
+    },
   );
 }
 
@@ -136,56 +151,115 @@ async function main(): Promise<number> {
   /** One release: every instance switched to `mode` in turn, the load going on. */
   const release = async (mode: StoreMode) => {
     const before = { ...load!.stats };
-    await fleet!.roll(mode, (i) => say(`instance ${i + 1} of ${INSTANCES} restarted with PHOTO_STORE_MODE=${mode}; the fleet: ${fleet!.modes.join(', ')}`));
+    await fleet!.roll(mode, (i) =>
+      say(
+        `instance ${i + 1} of ${INSTANCES} restarted with PHOTO_STORE_MODE=${mode}; the fleet: ${fleet!.modes.join(', ')}`,
+      ),
+    );
     await pause(500);
-    say(`meanwhile ${load!.stats.requests - before.requests} requests (${load!.stats.readsLegacy - before.readsLegacy} reads from legacy), ${load!.stats.failed - before.failed} failed`);
+    say(
+      `meanwhile ${load!.stats.requests - before.requests} requests (${load!.stats.readsLegacy - before.readsLegacy} reads from legacy), ${load!.stats.failed - before.failed} failed`,
+    );
   };
 
   // The legacy bucket: PHOTOS photos, plus the seeder's fixed set of keys that break naive tools.
-  const objects = planObjects({ count: PHOTOS, size: parseSizeSpec('20KiB-600KiB'), oddKeys: true, seed: 'demo', prefix: 'chats/' });
+  const objects = planObjects({
+    count: PHOTOS,
+    size: parseSizeSpec('20KiB-600KiB'),
+    oddKeys: true,
+    seed: 'demo',
+    prefix: 'chats/',
+  });
   const odd = objects.filter((o) => o.odd).length;
   process.stdout.write(
     `${bold('bucketmove demo')}: move ${PHOTOS} encrypted photos and ${odd} objects with odd keys from a legacy account to the primary one, with the app serving them (and taking uploads) throughout.\n`,
   );
   try {
-    step('Two accounts, their buckets, users and migration roles', 'npm run rig -- start (Ceph RGW on 127.0.0.1, tenants "legacy" and "primary")', 'cdktf deploy primary-prod legacy-prod');
+    step(
+      'Two accounts, their buckets, users and migration roles',
+      'npm run rig -- start (Ceph RGW on 127.0.0.1, tenants "legacy" and "primary")',
+      'cdktf deploy primary-prod legacy-prod',
+    );
     fs.mkdirSync(path.join(rigDir, 'rig'));
     // The rig installs Ceph's Debian packages if they are missing (as root, saying so; else one line on what to run).
-    const { state } = await startRig({ workspace: ws, statePath, dir: path.join(rigDir, 'rig'), ownerPid: process.pid, log: (line) => say(`rig: ${line}`) }).catch((err: unknown) => {
+    const { state } = await startRig({
+      workspace: ws,
+      statePath,
+      dir: path.join(rigDir, 'rig'),
+      ownerPid: process.pid,
+      log: (line) => say(`rig: ${line}`),
+    }).catch((err: unknown) => {
       throw err instanceof InstallError ? new ConfigError(err.message) : err;
     });
     say(`local S3 at ${state.endpoint}, ready in ${state.measured?.startSeconds.toFixed(1)} s`);
-    say(`from workspaces/local.json: buckets ${state.buckets.legacy} (legacy) and ${state.buckets.primary} (new); the app users; the reader role`);
-    say(`in legacy and the writer role in primary, with the rights of stacks/perms.ts. Terraform cannot apply to RGW, so the`);
-    say(`rig creates the equivalent of the stacks with the SDK (the stacks themselves: npm run synth; tests plan them).`);
+    say(
+      `from workspaces/local.json: buckets ${state.buckets.legacy} (legacy) and ${state.buckets.primary} (new); the app users; the reader role`,
+    );
+    say(
+      `in legacy and the writer role in primary, with the rights of stacks/perms.ts. Terraform cannot apply to RGW, so the`,
+    );
+    say(
+      `rig creates the equivalent of the stacks with the SDK (the stacks themselves: npm run synth; tests plan them).`,
+    );
     const env: NodeJS.ProcessEnv = { ...process.env, BUCKETMOVE_RIG_STATE: statePath };
 
-    step(`The legacy app's objects: ${PHOTOS} photos and ${odd} odd keys, Fernet-encrypted`, `npm run seed-legacy -- --env local --count ${PHOTOS} --odd-keys`, '(already there: your legacy bucket)');
+    step(
+      `The legacy app's objects: ${PHOTOS} photos and ${odd} odd keys, Fernet-encrypted`,
+      `npm run seed-legacy -- --env local --count ${PHOTOS} --odd-keys`,
+      '(already there: your legacy bucket)',
+    );
     const fernetKey = generateFernetKey(); // in memory and in the children's environment only
     env.LEGACY_FERNET_KEYS = fernetKey;
-    const writer = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', { rigState: state, env: {} });
-    const seeded = await seedLegacy({ client: writer, codec: createCodec(ws.codec, [fernetKey], path.dirname(ws.file)), objects, seed: 'demo', concurrency: 16 });
+    const writer = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', {
+      rigState: state,
+      env: {},
+    });
+    const seeded = await seedLegacy({
+      client: writer,
+      codec: createCodec(ws.codec, [fernetKey], path.dirname(ws.file)),
+      objects,
+      seed: 'demo',
+      concurrency: 16,
+    });
     writer.destroy();
     const photos = new Map(seeded.entries.map((e) => [e.key, e.sha256]));
     say(
       `${seeded.entries.length} objects: ${PHOTOS} photos + ${odd} odd keys (spaces, +, %, Unicode, a 1024-byte key, an empty photo, a folder marker); ${(seeded.storedBytes / 2 ** 20).toFixed(1)} MiB stored, in ${seeded.seconds.toFixed(1)} s`,
     );
 
-    step(`The app as it is: ${INSTANCES} instances in legacy-only, and a light load`, 'npm run photo-service with PHOTO_STORE_MODE=legacy-only, twice', '(your app, as deployed)');
+    step(
+      `The app as it is: ${INSTANCES} instances in legacy-only, and a light load`,
+      'npm run photo-service with PHOTO_STORE_MODE=legacy-only, twice',
+      '(your app, as deployed)',
+    );
     fleet = new Fleet(path.join(DIST, 'service', 'main.js'), ROOT, storeEnv(state, fernetKey), serviceLog);
     await fleet.launch(INSTANCES, 'legacy-only');
     load = new LightLoad({ send: (request) => fleet!.send(request), photos, clients: 3, pauseMs: 20 });
     load.start();
     await pause(1000);
-    say(`photo service at ${fleet.urls.join(' and ')}: ${load.stats.requests} requests in 1 s, ${load.stats.failed} failed`);
+    say(
+      `photo service at ${fleet.urls.join(' and ')}: ${load.stats.requests} requests in 1 s, ${load.stats.failed} failed`,
+    );
 
-    step('Release 1: reads try new, then legacy; writes and deletes still go to legacy', 'restart each instance in turn with PHOTO_STORE_MODE=read-both-write-legacy', 'roll the app out with PHOTO_STORE_MODE=read-both-write-legacy');
+    step(
+      'Release 1: reads try new, then legacy; writes and deletes still go to legacy',
+      'restart each instance in turn with PHOTO_STORE_MODE=read-both-write-legacy',
+      'roll the app out with PHOTO_STORE_MODE=read-both-write-legacy',
+    );
     await release('read-both-write-legacy');
 
-    step('Release 2 (expand): writes go to new; reads fall back to legacy on 404 only', 'restart each instance in turn with PHOTO_STORE_MODE=dual-read', 'roll the app out with PHOTO_STORE_MODE=dual-read');
+    step(
+      'Release 2 (expand): writes go to new; reads fall back to legacy on 404 only',
+      'restart each instance in turn with PHOTO_STORE_MODE=dual-read',
+      'roll the app out with PHOTO_STORE_MODE=dual-read',
+    );
     await release('dual-read');
 
-    step('Backfill: decrypt-copy every legacy object, never over what the app wrote', 'npm run migrate -- --env local', 'npm run migrate -- --env prod (assumes the reader and writer roles)');
+    step(
+      'Backfill: decrypt-copy every legacy object, never over what the app wrote',
+      'npm run migrate -- --env local',
+      'npm run migrate -- --env prod (assumes the reader and writer roles)',
+    );
     const hitsPerSecond: number[] = [];
     let last = await fallbackHits(fleet);
     const ticker = setInterval(() => {
@@ -195,10 +269,14 @@ async function main(): Promise<number> {
       });
     }, 1000);
     const checkpoint = path.join(demoDir, 'checkpoint.sqlite');
-    const migrate = await runTool('cli/migrate.js', ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(demoDir, 'migrate'), '--concurrency', '8'], {
-      ...env,
-      ...(process.stderr.isTTY ? {} : { BUCKETMOVE_LOG_LEVEL: 'warn' }),
-    });
+    const migrate = await runTool(
+      'cli/migrate.js',
+      ['--env', 'local', '--checkpoint', checkpoint, '--report', path.join(demoDir, 'migrate'), '--concurrency', '8'],
+      {
+        ...env,
+        ...(process.stderr.isTTY ? {} : { BUCKETMOVE_LOG_LEVEL: 'warn' }),
+      },
+    );
     if (migrate.code !== 0) throw new Error(`the migrator exited ${migrate.code}`);
     const migratedAt = new Date();
     const legacyReadsAtMigrated = load.stats.readsLegacy;
@@ -217,12 +295,31 @@ async function main(): Promise<number> {
     const auditBase = path.join(demoDir, 'audit');
     const audit = await runTool(
       'cli/audit.js',
-      ['--env', 'local', '--checkpoint', checkpoint, '--report', auditBase, '--fallback-log', serviceLog, '--since', migratedAt.toISOString(), '--max-gap', DEMO_MAX_GAP, '--progress', 'log'],
+      [
+        '--env',
+        'local',
+        '--checkpoint',
+        checkpoint,
+        '--report',
+        auditBase,
+        '--fallback-log',
+        serviceLog,
+        '--since',
+        migratedAt.toISOString(),
+        '--max-gap',
+        DEMO_MAX_GAP,
+        '--progress',
+        'log',
+      ],
       { ...env, BUCKETMOVE_LOG_LEVEL: 'warn' },
     );
     if (audit.code !== 0) throw new Error(`the audit did not pass (exit ${audit.code}); see ${rel(auditBase)}.md`);
 
-    step('Release 3: new-only (deletes still leave tombstones while a legacy bucket exists)', 'restart each instance in turn with PHOTO_STORE_MODE=new-only', 'roll the app out with PHOTO_STORE_MODE=new-only');
+    step(
+      'Release 3: new-only (deletes still leave tombstones while a legacy bucket exists)',
+      'restart each instance in turn with PHOTO_STORE_MODE=new-only',
+      'roll the app out with PHOTO_STORE_MODE=new-only',
+    );
     await release('new-only');
     await load.stop();
     const afterStats = { ...load.stats };
@@ -233,7 +330,11 @@ async function main(): Promise<number> {
       `npm run teardown -- --env local --dry-run --report ${rel(auditBase)}.json --min-window 1s --max-gap ${DEMO_MAX_GAP}`,
       'npm run teardown -- --env prod (a 7-day window without fallback hits, covered by heartbeats; then cdktf deploy + destroy legacy-prod)',
     );
-    const teardown = await runTool('cli/teardown.js', ['--env', 'local', '--dry-run', '--report', `${auditBase}.json`, '--min-window', '1s', '--max-gap', DEMO_MAX_GAP], env);
+    const teardown = await runTool(
+      'cli/teardown.js',
+      ['--env', 'local', '--dry-run', '--report', `${auditBase}.json`, '--min-window', '1s', '--max-gap', DEMO_MAX_GAP],
+      env,
+    );
     if (teardown.code !== 0) throw new Error(`the teardown gate refused (exit ${teardown.code})`);
 
     step('Stop everything the demo started', 'SIGTERM to the instances; the rig stopped and its folder removed', '');
@@ -249,10 +350,16 @@ async function main(): Promise<number> {
     say(
       `legacy objects migrated: ${migrated} = ${PHOTOS} photos + ${odd} odd keys (seeded) + ${afterStats.uploadsToLegacy} photos uploaded through legacy-only and read-both-write-legacy instances (they write to legacy)${migrated === expected ? '' : `: does not add up, ${expected} expected`}`,
     );
-    say(`uploads straight to the new bucket (dual-read, new-only instances): ${afterStats.uploads - afterStats.uploadsToLegacy}; app requests during the demo: ${afterStats.requests}, failed: ${afterStats.failed}`);
+    say(
+      `uploads straight to the new bucket (dual-read, new-only instances): ${afterStats.uploads - afterStats.uploadsToLegacy}; app requests during the demo: ${afterStats.requests}, failed: ${afterStats.failed}`,
+    );
     if (afterStats.failures.length) say(`failures: ${afterStats.failures.join('; ')}`);
-    say(`reads served from legacy: ${legacyReadsAtMigrated} until the backfill ended (legacy-only, then the fallback), ${afterStats.readsLegacy - legacyReadsAtMigrated} after it`);
-    say(`three releases of ${INSTANCES} instances each, one instance at a time, ${afterStats.failed ? `with ${afterStats.failed} failed requests` : 'without a failed request'}`);
+    say(
+      `reads served from legacy: ${legacyReadsAtMigrated} until the backfill ended (legacy-only, then the fallback), ${afterStats.readsLegacy - legacyReadsAtMigrated} after it`,
+    );
+    say(
+      `three releases of ${INSTANCES} instances each, one instance at a time, ${afterStats.failed ? `with ${afterStats.failed} failed requests` : 'without a failed request'}`,
+    );
     say(`reports: ${rel(demoDir)}/ (migrate.csv + .json, audit.json + .md, photo-service.log, checkpoint.sqlite)`);
     say(`time: ${formatDuration((Date.now() - started) / 1000)}`);
     return afterStats.failed || migrated !== expected ? 1 : 0;

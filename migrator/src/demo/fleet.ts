@@ -85,13 +85,20 @@ export class Fleet {
   }
 
   private async start(mode: StoreMode): Promise<Instance> {
-    const child = spawn(process.execPath, [this.script], { cwd: this.cwd, env: { ...this.env, PORT: '0', PHOTO_STORE_MODE: mode }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [this.script], {
+      cwd: this.cwd,
+      env: { ...this.env, PORT: '0', PHOTO_STORE_MODE: mode },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = readline.createInterface({ input: child.stdout! });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`a photo service instance (${mode}) did not start in 20 s: ${stderr.trim()}`)), 20_000);
+      const timer = setTimeout(
+        () => reject(new Error(`a photo service instance (${mode}) did not start in 20 s: ${stderr.trim()}`)),
+        20_000,
+      );
       lines.on('line', (line) => {
         this.log.write(`${line}\n`);
         if (line.includes('"service.listening"')) {

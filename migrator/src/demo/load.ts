@@ -31,7 +31,15 @@ export interface LoadOptions {
 }
 
 export class LightLoad {
-  readonly stats: LoadStats = { requests: 0, failed: 0, readsNew: 0, readsLegacy: 0, uploads: 0, uploadsToLegacy: 0, failures: [] };
+  readonly stats: LoadStats = {
+    requests: 0,
+    failed: 0,
+    readsNew: 0,
+    readsLegacy: 0,
+    uploads: 0,
+    uploadsToLegacy: 0,
+    failures: [],
+  };
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly keys: string[];
@@ -89,7 +97,11 @@ export class LightLoad {
     const body = randomBytes(2048 + Math.floor(Math.random() * 30_000));
     this.stats.requests++;
     const { res, mode } = await this.o.send(async (url, mode) => {
-      const res = await fetch(`${url}/photos/${encodeURIComponent(key)}`, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body });
+      const res = await fetch(`${url}/photos/${encodeURIComponent(key)}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'image/jpeg' },
+        body,
+      });
       await res.arrayBuffer();
       return { res, mode };
     });

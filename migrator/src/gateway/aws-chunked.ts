@@ -23,7 +23,12 @@ export interface Decoded {
 }
 
 const incomplete = () => new S3Error('IncompleteBody', 400, 'The request body is not a well-formed aws-chunked body');
-const badChunkSig = () => new S3Error('SignatureDoesNotMatch', 403, 'The request signature we calculated does not match the signature you provided (chunk signature).');
+const badChunkSig = () =>
+  new S3Error(
+    'SignatureDoesNotMatch',
+    403,
+    'The request signature we calculated does not match the signature you provided (chunk signature).',
+  );
 
 export function decodeAwsChunked(raw: Buffer, auth: Verified, decodedLength: number | undefined): Decoded {
   const signed = auth.payload.kind === 'streaming-signed';
@@ -42,12 +47,15 @@ export function decodeAwsChunked(raw: Buffer, auth: Verified, decodedLength: num
     const m = /^([0-9a-fA-F]{1,16})(?:;chunk-signature=([0-9a-f]{64}))?$/.exec(header);
     if (!m) throw incomplete();
     const size = parseInt(m[1], 16);
-    if (signed && !m[2]) throw new S3Error('SignatureDoesNotMatch', 403, 'a chunk of a signed aws-chunked body has no chunk-signature');
+    if (signed && !m[2])
+      throw new S3Error('SignatureDoesNotMatch', 403, 'a chunk of a signed aws-chunked body has no chunk-signature');
     if (at + size > raw.length) throw incomplete();
     const data = raw.subarray(at, at + size);
     at += size;
     if (signed) {
-      const toSign = ['AWS4-HMAC-SHA256-PAYLOAD', auth.amzDate, auth.scope, prev, EMPTY_SHA256, sha256Hex(data)].join('\n');
+      const toSign = ['AWS4-HMAC-SHA256-PAYLOAD', auth.amzDate, auth.scope, prev, EMPTY_SHA256, sha256Hex(data)].join(
+        '\n',
+      );
       const expected = hmacHex(auth.signingKey, toSign);
       if (!sameSignature(expected, m[2])) throw badChunkSig();
       prev = expected;
@@ -74,13 +82,20 @@ export function decodeAwsChunked(raw: Buffer, auth: Verified, decodedLength: num
     }
   }
   if (signed && auth.payload.kind === 'streaming-signed' && auth.payload.trailer) {
-    if (!trailerSig) throw new S3Error('SignatureDoesNotMatch', 403, 'the signed trailer has no x-amz-trailer-signature');
-    const toSign = ['AWS4-HMAC-SHA256-TRAILER', auth.amzDate, auth.scope, prev, sha256Hex(trailerLines.join(''))].join('\n');
+    if (!trailerSig)
+      throw new S3Error('SignatureDoesNotMatch', 403, 'the signed trailer has no x-amz-trailer-signature');
+    const toSign = ['AWS4-HMAC-SHA256-TRAILER', auth.amzDate, auth.scope, prev, sha256Hex(trailerLines.join(''))].join(
+      '\n',
+    );
     if (!sameSignature(hmacHex(auth.signingKey, toSign), trailerSig)) throw badChunkSig();
   }
   const body = Buffer.concat(parts);
   if (decodedLength !== undefined && decodedLength !== body.length) {
-    throw new S3Error('IncompleteBody', 400, `You did not provide the number of bytes specified by the x-amz-decoded-content-length header (${decodedLength}; the chunks hold ${body.length})`);
+    throw new S3Error(
+      'IncompleteBody',
+      400,
+      `You did not provide the number of bytes specified by the x-amz-decoded-content-length header (${decodedLength}; the chunks hold ${body.length})`,
+    );
   }
   return { body, trailers };
 }

@@ -18,13 +18,24 @@ import { decodeAwsChunked } from './aws-chunked';
 import { invalidArgument, S3Error } from './errors';
 import { sha256Hex, type Verified } from './sigv4-verify';
 
-export const entityTooLarge = (max: number) => new S3Error('EntityTooLarge', 400, `Your proposed upload exceeds the maximum allowed object size (${max} bytes through this gateway).`, { Connection: 'close' });
+export const entityTooLarge = (max: number) =>
+  new S3Error(
+    'EntityTooLarge',
+    400,
+    `Your proposed upload exceeds the maximum allowed object size (${max} bytes through this gateway).`,
+    { Connection: 'close' },
+  );
 
 /** The raw body, up to `max` bytes (service/serve.ts readBounded): EntityTooLarge past it, IncompleteBody if cut short. */
 export function readRaw(req: IncomingMessage, max: number): Promise<Buffer> {
   return readBounded(req, max, {
     tooLarge: () => entityTooLarge(max),
-    cutShort: () => new S3Error('IncompleteBody', 400, 'You did not provide the number of bytes specified by the Content-Length HTTP header'),
+    cutShort: () =>
+      new S3Error(
+        'IncompleteBody',
+        400,
+        'You did not provide the number of bytes specified by the Content-Length HTTP header',
+      ),
   });
 }
 
@@ -41,16 +52,23 @@ export function checkedBody(req: IncomingMessage, raw: Buffer, auth: Verified): 
   if (streaming) {
     const decodedText = header(req, 'x-amz-decoded-content-length');
     const decoded = decodedText === undefined ? undefined : Number(decodedText);
-    if (decoded !== undefined && !Number.isSafeInteger(decoded)) throw invalidArgument('x-amz-decoded-content-length must be a whole number');
+    if (decoded !== undefined && !Number.isSafeInteger(decoded))
+      throw invalidArgument('x-amz-decoded-content-length must be a whole number');
     ({ body, trailers } = decodeAwsChunked(raw, auth, decoded));
   } else if (auth.payload.kind === 'sha256' && sha256Hex(raw) !== auth.payload.hex) {
-    throw new S3Error('XAmzContentSHA256Mismatch', 400, "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    throw new S3Error(
+      'XAmzContentSHA256Mismatch',
+      400,
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
   }
   const md5 = header(req, 'content-md5');
   if (md5 !== undefined) {
     const given = Buffer.from(md5, 'base64');
-    if (given.length !== 16 || given.toString('base64') !== md5.trim()) throw new S3Error('InvalidDigest', 400, 'The Content-MD5 you specified was invalid.');
-    if (!createHash('md5').update(body).digest().equals(given)) throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
+    if (given.length !== 16 || given.toString('base64') !== md5.trim())
+      throw new S3Error('InvalidDigest', 400, 'The Content-MD5 you specified was invalid.');
+    if (!createHash('md5').update(body).digest().equals(given))
+      throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
   }
   checkChecksums(body, (name) => trailers[name] ?? header(req, name));
   return body;
@@ -73,9 +91,18 @@ export function checkChecksums(body: Buffer, get: (name: string) => string | und
   for (const [algorithm, fn] of Object.entries(CHECKSUMS)) {
     const value = get(`x-amz-checksum-${algorithm}`);
     if (value === undefined) continue;
-    if (!fn) throw new S3Error('NotImplemented', 501, `x-amz-checksum-${algorithm} is not supported by the bucketmove gateway; use CRC32, SHA1 or SHA256`);
+    if (!fn)
+      throw new S3Error(
+        'NotImplemented',
+        501,
+        `x-amz-checksum-${algorithm} is not supported by the bucketmove gateway; use CRC32, SHA1 or SHA256`,
+      );
     if (fn(body).toString('base64') !== value.trim()) {
-      throw new S3Error('BadDigest', 400, `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+      throw new S3Error(
+        'BadDigest',
+        400,
+        `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+      );
     }
   }
 }

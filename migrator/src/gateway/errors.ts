@@ -19,10 +19,16 @@ export class S3Error extends Error {
 }
 
 export const accessDenied = (message = 'Access Denied') => new S3Error('AccessDenied', 403, message);
-export const notImplemented = (operation: string, why = 'is not implemented by the bucketmove gateway') => new S3Error('NotImplemented', 501, `${operation} ${why}`);
+export const notImplemented = (operation: string, why = 'is not implemented by the bucketmove gateway') =>
+  new S3Error('NotImplemented', 501, `${operation} ${why}`);
 export const invalidArgument = (message: string) => new S3Error('InvalidArgument', 400, message);
 export const invalidRequest = (message: string) => new S3Error('InvalidRequest', 400, message);
-export const malformedXml = () => new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema.');
+export const malformedXml = () =>
+  new S3Error(
+    'MalformedXML',
+    400,
+    'The XML you provided was not well-formed or did not validate against our published schema.',
+  );
 
 /** What the caller is told about a failure of the store (the details are logged). */
 export function s3ErrorOf(err: unknown): S3Error {
@@ -30,13 +36,18 @@ export function s3ErrorOf(err: unknown): S3Error {
   if (err instanceof StoreError) {
     switch (err.kind) {
       case 'invalid-key':
-        return err.message.includes('1024') ? new S3Error('KeyTooLongError', 400, 'Your key is too long') : invalidArgument(err.message);
+        return err.message.includes('1024')
+          ? new S3Error('KeyTooLongError', 400, 'Your key is too long')
+          : invalidArgument(err.message);
       case 'unavailable':
-        return new S3Error('ServiceUnavailable', 503, 'Please reduce your request rate or try again shortly.', { 'Retry-After': '1' });
+        return new S3Error('ServiceUnavailable', 503, 'Please reduce your request rate or try again shortly.', {
+          'Retry-After': '1',
+        });
       case 'failed':
         if (err.code === 'NotImplemented') return new S3Error('NotImplemented', 501, err.message);
         // The bucket's own refusal of a well-formed request (NoSuchUpload, InvalidPart, EntityTooSmall...) is the app's to see.
-        if (err.code && err.httpStatus && err.httpStatus >= 400 && err.httpStatus < 500) return new S3Error(err.code, err.httpStatus, oneLine(err.message));
+        if (err.code && err.httpStatus && err.httpStatus >= 400 && err.httpStatus < 500)
+          return new S3Error(err.code, err.httpStatus, oneLine(err.message));
         break;
       default:
         break;

@@ -61,20 +61,44 @@ function parseArgs(argv: string[]): Args {
     yargs(argv)
       .scriptName('npm run gateway --')
       .usage(
-        '$0 --env <env> [options]\n\nServes the S3 REST API (GetObject, HeadObject, PutObject, DeleteObject, DeleteObjects, ListObjectsV2, multipart upload) in front of the new and the legacy bucket, through the photo store and its mode (PHOTO_STORE_MODE): the app changes its S3 endpoint, not its code. Requests are verified with SigV4 against the app\'s keys (BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret); the gateway reaches the buckets with its own keys (AWS_* and LEGACY_AWS_*). See docs/gateway.md.',
+        "$0 --env <env> [options]\n\nServes the S3 REST API (GetObject, HeadObject, PutObject, DeleteObject, DeleteObjects, ListObjectsV2, multipart upload) in front of the new and the legacy bucket, through the photo store and its mode (PHOTO_STORE_MODE): the app changes its S3 endpoint, not its code. Requests are verified with SigV4 against the app's keys (BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret); the gateway reaches the buckets with its own keys (AWS_* and LEGACY_AWS_*). See docs/gateway.md.",
       )
-      .option('env', { type: 'string', demandOption: true, describe: 'Workspace (a file in workspaces/): the bucket names the app may address and the region it signs for' })
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address the S3 API listens on (plain HTTP: loopback only unless --insecure-bind)' })
+      .option('env', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Workspace (a file in workspaces/): the bucket names the app may address and the region it signs for',
+      })
+      .option('host', {
+        type: 'string',
+        default: '127.0.0.1',
+        describe: 'Address the S3 API listens on (plain HTTP: loopback only unless --insecure-bind)',
+      })
       .option('port', { type: 'number', default: 9080, describe: 'Port of the S3 API' })
       .option('admin-host', { type: 'string', default: '127.0.0.1', describe: 'Address of /healthz and /metrics' })
       .option('admin-port', { type: 'number', default: 9081, describe: 'Port of /healthz and /metrics' })
       .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain) file: serve HTTPS (with --tls-key)' })
       .option('tls-key', { type: 'string', describe: 'PEM private key file of --tls-cert' })
-      .option('insecure-bind', { type: 'boolean', default: false, describe: 'Allow plain HTTP on a non-loopback address (signatures stop forgery, not eavesdropping)' })
+      .option('insecure-bind', {
+        type: 'boolean',
+        default: false,
+        describe: 'Allow plain HTTP on a non-loopback address (signatures stop forgery, not eavesdropping)',
+      })
       .option('region', { type: 'string', describe: "Region the app signs for [default: the workspace's]" })
-      .option('credentials-secret', { type: 'string', describe: 'Secrets Manager secret (name or ARN) holding the app\'s keys {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"}' })
-      .option('max-object-mb', { type: 'number', default: 100, describe: 'Largest PutObject or UploadPart body, in MiB (bodies are held in memory; larger photos: multipart)' })
-      .option('keep-alive-ms', { type: 'number', default: 65_000, describe: "Idle keep-alive of client connections (longer than a load balancer's 60 s)" }),
+      .option('credentials-secret', {
+        type: 'string',
+        describe:
+          'Secrets Manager secret (name or ARN) holding the app\'s keys {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"}',
+      })
+      .option('max-object-mb', {
+        type: 'number',
+        default: 100,
+        describe: 'Largest PutObject or UploadPart body, in MiB (bodies are held in memory; larger photos: multipart)',
+      })
+      .option('keep-alive-ms', {
+        type: 'number',
+        default: 65_000,
+        describe: "Idle keep-alive of client connections (longer than a load balancer's 60 s)",
+      }),
     {
       0: 'stopped by SIGTERM or SIGINT (its normal stop) after the requests in flight',
       1: 'failed while serving',
@@ -83,7 +107,8 @@ function parseArgs(argv: string[]): Args {
   ) as unknown as Args;
 }
 
-const LOOPBACK = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+const LOOPBACK = (host: string) =>
+  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 /** The app's keys: from the secret when named, else from the two variables (never echoed). */
 export async function appCredentials(args: Args, region: string, env: NodeJS.ProcessEnv): Promise<AppCredentials[]> {
@@ -94,7 +119,9 @@ export async function appCredentials(args: Args, region: string, env: NodeJS.Pro
     try {
       return [await readKeyPair(sm, args['credentials-secret'], { stage: 'AWSCURRENT' })];
     } catch (err) {
-      throw new ConfigError(`cannot read the app's keys from --credentials-secret ${args['credentials-secret']}: ${(err as Error).name}: ${(err as Error).message.split('\n')[0]}`);
+      throw new ConfigError(
+        `cannot read the app's keys from --credentials-secret ${args['credentials-secret']}: ${(err as Error).name}: ${(err as Error).message.split('\n')[0]}`,
+      );
     } finally {
       sm.destroy();
     }
@@ -102,8 +129,12 @@ export async function appCredentials(args: Args, region: string, env: NodeJS.Pro
   const id = env[GATEWAY_ENV.accessKeyId]?.trim();
   const secret = env[GATEWAY_ENV.secretAccessKey]?.trim();
   if (!id || !secret) {
-    const missing = [!id && GATEWAY_ENV.accessKeyId, !secret && GATEWAY_ENV.secretAccessKey].filter(Boolean).join(' and ');
-    throw new ConfigError(`missing ${missing}: set the app's access key (the one it signs requests with) there, or name a secret with --credentials-secret`);
+    const missing = [!id && GATEWAY_ENV.accessKeyId, !secret && GATEWAY_ENV.secretAccessKey]
+      .filter(Boolean)
+      .join(' and ');
+    throw new ConfigError(
+      `missing ${missing}: set the app's access key (the one it signs requests with) there, or name a secret with --credentials-secret`,
+    );
   }
   return [{ accessKeyId: id, secretAccessKey: secret }];
 }
@@ -117,13 +148,21 @@ async function main(): Promise<number> {
   const tls = Boolean(args['tls-cert'] || args['tls-key']);
   if (tls && !(args['tls-cert'] && args['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
   if (!tls && !LOOPBACK(args.host) && !args['insecure-bind']) {
-    throw new UsageError(`--host ${args.host} is not a loopback address: serve HTTPS (--tls-cert, --tls-key) or pass --insecure-bind to allow plain HTTP there`);
+    throw new UsageError(
+      `--host ${args.host} is not a loopback address: serve HTTPS (--tls-cert, --tls-key) or pass --insecure-bind to allow plain HTTP there`,
+    );
   }
   const ws = loadWorkspace(args.env);
   const config = storeConfigFromEnv(process.env);
   const region = args.region ?? ws.region;
   const credentials = await appCredentials(args, region, process.env);
-  const buckets = [...new Set([ws.primary.bucket, ws.legacy?.bucket, config.primary?.bucket, config.legacy?.bucket].filter((b): b is string => Boolean(b)))];
+  const buckets = [
+    ...new Set(
+      [ws.primary.bucket, ws.legacy?.bucket, config.primary?.bucket, config.legacy?.bucket].filter((b): b is string =>
+        Boolean(b),
+      ),
+    ),
+  ];
   let tlsOptions: https.ServerOptions | undefined;
   if (tls) {
     try {
@@ -139,7 +178,8 @@ async function main(): Promise<number> {
     await store.preflight();
   } catch (err) {
     await store.close();
-    if (err instanceof StoreError) throw new ConfigError(`cannot start: ${err.message}; check the buckets, endpoints and the gateway's keys`);
+    if (err instanceof StoreError)
+      throw new ConfigError(`cannot start: ${err.message}; check the buckets, endpoints and the gateway's keys`);
     throw err;
   }
   const handler = s3Handler({ store, credentials, region, buckets, maxBodyBytes: args['max-object-mb'] * MIB, log });
@@ -148,7 +188,9 @@ async function main(): Promise<number> {
     server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
   } catch (err) {
     await store.close();
-    throw new ConfigError(`--tls-cert / --tls-key are not a usable certificate and key: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(
+      `--tls-cert / --tls-key are not a usable certificate and key: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   server.keepAliveTimeout = args['keep-alive-ms'];
   server.on('clientError', onClientError(log));
@@ -157,7 +199,12 @@ async function main(): Promise<number> {
   let adminPort: number;
   try {
     port = await listen(server, args.host, args.port, 'choose another --port or --host');
-    adminPort = await listen(admin, args['admin-host'], args['admin-port'], 'choose another --admin-port or --admin-host');
+    adminPort = await listen(
+      admin,
+      args['admin-host'],
+      args['admin-port'],
+      'choose another --admin-port or --admin-host',
+    );
   } catch (err) {
     server.close();
     admin.close();
@@ -166,7 +213,14 @@ async function main(): Promise<number> {
   }
   const scheme = tlsOptions ? 'https' : 'http';
   log.info(
-    { event: 'gateway.listening', url: `${scheme}://${args.host}:${port}`, admin: `http://${args['admin-host']}:${adminPort}`, mode: store.mode, region, buckets },
+    {
+      event: 'gateway.listening',
+      url: `${scheme}://${args.host}:${port}`,
+      admin: `http://${args['admin-host']}:${adminPort}`,
+      mode: store.mode,
+      region,
+      buckets,
+    },
     `S3 gateway listening on ${scheme}://${args.host}:${port} (${store.mode}); /healthz and /metrics on http://${args['admin-host']}:${adminPort}`,
   );
   await untilStopped([server, admin], log, 'gateway.stopping');

@@ -18,7 +18,16 @@ import { nextStartAfter, type PhotoInfo, type PhotoStore, type PutOptions } from
 import { checkedBody, readRaw } from './body';
 import { invalidArgument, invalidRequest, notImplemented, S3Error, s3ErrorOf } from './errors';
 import type { Route } from './routes';
-import { completeMultipartXml, deleteResultXml, initiateMultipartXml, listV2Xml, locationXml, parseComplete, parseDelete, type DeleteOutcome } from './s3-xml';
+import {
+  completeMultipartXml,
+  deleteResultXml,
+  initiateMultipartXml,
+  listV2Xml,
+  locationXml,
+  parseComplete,
+  parseDelete,
+  type DeleteOutcome,
+} from './s3-xml';
 import type { Verified } from './sigv4-verify';
 
 export interface OperationContext {
@@ -78,7 +87,8 @@ export async function runOperation(ctx: OperationContext, c: Call): Promise<void
     case 'UploadPart': {
       const key = requireKey(c);
       const n = Number(c.route.query.get('partNumber'));
-      if (!Number.isInteger(n) || n < 1 || n > 10000) throw invalidArgument('Part number must be an integer between 1 and 10000, inclusive');
+      if (!Number.isInteger(n) || n < 1 || n > 10000)
+        throw invalidArgument('Part number must be an integer between 1 and 10000, inclusive');
       const body = checkedBody(c.req, await readRaw(c.req, ctx.maxBodyBytes), c.auth);
       const etag = await ctx.store.uploadPart(key, c.route.query.get('uploadId')!, n, body);
       c.res.writeHead(200, etag ? { ETag: etag } : {}).end();
@@ -117,14 +127,25 @@ function putOptions(req: IncomingMessage): PutOptions {
     metadata[k] = Array.isArray(value) ? value.join(',') : value;
     bytes += Buffer.byteLength(k) + Buffer.byteLength(metadata[k]);
   }
-  if (bytes > MAX_METADATA_BYTES) throw new S3Error('MetadataTooLarge', 400, `Your metadata headers exceed the maximum allowed metadata size (${MAX_METADATA_BYTES} bytes).`);
-  return { contentType: h(req, 'content-type'), cacheControl: h(req, 'cache-control'), contentDisposition: h(req, 'content-disposition'), metadata };
+  if (bytes > MAX_METADATA_BYTES)
+    throw new S3Error(
+      'MetadataTooLarge',
+      400,
+      `Your metadata headers exceed the maximum allowed metadata size (${MAX_METADATA_BYTES} bytes).`,
+    );
+  return {
+    contentType: h(req, 'content-type'),
+    cacheControl: h(req, 'cache-control'),
+    contentDisposition: h(req, 'content-disposition'),
+    metadata,
+  };
 }
 
 async function putObject(ctx: OperationContext, c: Call): Promise<void> {
   const key = requireKey(c);
   // A conditional write cannot be honoured by the store's plain PUT: refuse it rather than ignore it.
-  if (h(c.req, 'if-none-match') !== undefined || h(c.req, 'if-match') !== undefined) throw notImplemented('PutObject with If-None-Match or If-Match');
+  if (h(c.req, 'if-none-match') !== undefined || h(c.req, 'if-match') !== undefined)
+    throw notImplemented('PutObject with If-None-Match or If-Match');
   if (h(c.req, 'x-amz-server-side-encryption-customer-algorithm')) throw notImplemented('PutObject with SSE-C');
   const body = checkedBody(c.req, await readRaw(c.req, ctx.maxBodyBytes), c.auth);
   const out = await ctx.store.put(key, body, putOptions(c.req));
@@ -134,7 +155,8 @@ async function putObject(ctx: OperationContext, c: Call): Promise<void> {
 /** RFC 9110 13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since. */
 export function preconditions(info: PhotoInfo, get: (name: string) => string | undefined): 200 | 304 | 412 {
   const etag = info.etag?.replace(/^W\//, '');
-  const matches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === etag);
+  const matches = (list: string) =>
+    list.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === etag);
   const last = info.lastModified ? Math.floor(info.lastModified.getTime() / 1000) * 1000 : undefined;
   const dateOf = (s: string | undefined) => (s === undefined ? NaN : Date.parse(s));
   const ifMatch = get('if-match');
@@ -155,7 +177,10 @@ export function preconditions(info: PhotoInfo, get: (name: string) => string | u
 }
 
 /** One byte range of a `size`-byte object: [start, end] inclusive; undefined to send it all; 416 when unsatisfiable. */
-export function parseRange(text: string | undefined, size: number | undefined): { start: number; end: number } | undefined {
+export function parseRange(
+  text: string | undefined,
+  size: number | undefined,
+): { start: number; end: number } | undefined {
   if (text === undefined || size === undefined) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(text.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined; // several ranges or another unit: ignored, as S3 does
@@ -163,7 +188,10 @@ export function parseRange(text: string | undefined, size: number | undefined): 
   let end: number;
   if (m[1] === '') {
     const n = Number(m[2]);
-    if (n === 0) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', { 'Content-Range': `bytes */${size}` });
+    if (n === 0)
+      throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', {
+        'Content-Range': `bytes */${size}`,
+      });
     start = Math.max(0, size - n);
     end = size - 1;
   } else {
@@ -171,7 +199,10 @@ export function parseRange(text: string | undefined, size: number | undefined): 
     end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
     if (m[2] !== '' && Number(m[2]) < start) return undefined; // invalid syntax: ignored (RFC 9110 14.1.1)
   }
-  if (start >= size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', { 'Content-Range': `bytes */${size}` });
+  if (start >= size)
+    throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', {
+      'Content-Range': `bytes */${size}`,
+    });
   return { start, end };
 }
 
@@ -225,7 +256,8 @@ async function getOrHead(ctx: OperationContext, c: Call): Promise<void> {
   const cond = preconditions(photo, (n) => h(c.req, n));
   if (cond !== 200) {
     photo.body?.destroy();
-    if (cond === 412) throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    if (cond === 412)
+      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
     const { 'Content-Type': _t, 'Accept-Ranges': _a, ...notModified } = headers;
     return void c.res.writeHead(304, notModified).end();
   }
@@ -254,7 +286,10 @@ async function getOrHead(ctx: OperationContext, c: Call): Promise<void> {
   } catch (err) {
     // The headers are out: cutting the response short is the only honest signal left (the client sees a failed read).
     c.res.destroy();
-    ctx.log.warn({ event: 'gateway.stream_failed', op: c.route.operation, error: (err as Error).message?.split('\n')[0] }, 'a stream failed after the headers were sent');
+    ctx.log.warn(
+      { event: 'gateway.stream_failed', op: c.route.operation, error: (err as Error).message?.split('\n')[0] },
+      'a stream failed after the headers were sent',
+    );
   }
 }
 
@@ -270,7 +305,11 @@ const DELETES_IN_FLIGHT = 8;
 async function deleteObjects(ctx: OperationContext, c: Call): Promise<void> {
   const raw = await readRaw(c.req, 2 * 1024 * 1024);
   // S3 requires an integrity check on DeleteObjects (Content-MD5 or an x-amz-checksum-*): checkedBody verifies it.
-  if (!h(c.req, 'content-md5') && !Object.keys(c.req.headers).some((n) => n.startsWith('x-amz-checksum-')) && !c.req.headers['x-amz-trailer']) {
+  if (
+    !h(c.req, 'content-md5') &&
+    !Object.keys(c.req.headers).some((n) => n.startsWith('x-amz-checksum-')) &&
+    !c.req.headers['x-amz-trailer']
+  ) {
     throw invalidRequest('Missing required header for this request: Content-MD5');
   }
   const { keys, quiet } = parseDelete(checkedBody(c.req, raw, c.auth).toString('utf8'));
@@ -298,7 +337,8 @@ const token = {
   encode: (startAfter: string) => Buffer.from(startAfter, 'utf8').toString('base64url'),
   decode: (t: string) => {
     const s = Buffer.from(t, 'base64url').toString('utf8');
-    if (!t || Buffer.from(s, 'utf8').toString('base64url') !== t) throw invalidArgument('The continuation token provided is incorrect');
+    if (!t || Buffer.from(s, 'utf8').toString('base64url') !== t)
+      throw invalidArgument('The continuation token provided is incorrect');
     return s;
   },
 };
@@ -316,11 +356,27 @@ async function listObjectsV2(ctx: OperationContext, c: Call): Promise<void> {
   const startAfter = q.get('start-after');
   const after = continuationToken !== undefined ? token.decode(continuationToken) : startAfter;
   const clamped = Math.min(maxKeys, 1000);
-  const page = clamped === 0 ? { objects: [], prefixes: [], truncated: false } : await ctx.store.list({ prefix, delimiter, startAfter: after || undefined, maxKeys: clamped });
-  const next = page.truncated && page.last !== undefined ? token.encode(nextStartAfter(page.last, delimiter)) : undefined;
+  const page =
+    clamped === 0
+      ? { objects: [], prefixes: [], truncated: false }
+      : await ctx.store.list({ prefix, delimiter, startAfter: after || undefined, maxKeys: clamped });
+  const next =
+    page.truncated && page.last !== undefined ? token.encode(nextStartAfter(page.last, delimiter)) : undefined;
   sendXml(
     c.res,
     200,
-    listV2Xml({ bucket: c.bucket, prefix, delimiter, maxKeys: clamped, continuationToken, nextContinuationToken: next, startAfter, urlEncode: enc === 'url' }, page),
+    listV2Xml(
+      {
+        bucket: c.bucket,
+        prefix,
+        delimiter,
+        maxKeys: clamped,
+        continuationToken,
+        nextContinuationToken: next,
+        startAfter,
+        urlEncode: enc === 'url',
+      },
+      page,
+    ),
   );
 }

@@ -73,14 +73,26 @@ function decodePath(s: string): string {
   }
 }
 
-export function route(method: string, rawPath: string, query: Map<string, string>, headers: Record<string, string | string[] | undefined>): Route {
+export function route(
+  method: string,
+  rawPath: string,
+  query: Map<string, string>,
+  headers: Record<string, string | string[] | undefined>,
+): Route {
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
   const slash = path.indexOf('/');
   const bucket = decodePath(slash < 0 ? path : path.slice(0, slash)) || undefined;
   const key = slash < 0 || slash === path.length - 1 ? undefined : decodePath(path.slice(slash + 1));
-  const r = (operation: string): Route => ({ operation, served: (SERVED as readonly string[]).includes(operation), bucket, key, query });
+  const r = (operation: string): Route => ({
+    operation,
+    served: (SERVED as readonly string[]).includes(operation),
+    bucket,
+    key,
+    query,
+  });
   const verb = VERB[method];
-  if (!verb) throw new S3Error('MethodNotAllowed', 405, `The specified method ${method} is not allowed against this resource.`);
+  if (!verb)
+    throw new S3Error('MethodNotAllowed', 405, `The specified method ${method} is not allowed against this resource.`);
 
   if (!bucket) return r(method === 'GET' ? 'ListBuckets' : `${verb}Service`);
   const sub = Object.keys(SUBRESOURCE).find((s) => query.has(s));

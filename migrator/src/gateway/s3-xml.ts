@@ -17,7 +17,8 @@ export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
-const el = (name: string, value: string | number | boolean | undefined): string => (value === undefined ? '' : `<${name}>${escapeXml(String(value))}</${name}>`);
+const el = (name: string, value: string | number | boolean | undefined): string =>
+  value === undefined ? '' : `<${name}>${escapeXml(String(value))}</${name}>`;
 
 export function errorXml(e: S3Error, resource: string, requestId: string): string {
   return `${HEAD}<Error>${el('Code', e.code)}${el('Message', e.message)}${el('Resource', resource)}${el('RequestId', requestId)}</Error>`;
@@ -60,7 +61,11 @@ export interface DeleteOutcome {
 export function deleteResultXml(outcomes: readonly DeleteOutcome[], quiet: boolean): string {
   const body = outcomes
     .map((o) =>
-      o.error ? `<Error>${el('Key', o.key)}${el('Code', o.error.code)}${el('Message', o.error.message)}</Error>` : quiet ? '' : `<Deleted>${el('Key', o.key)}</Deleted>`,
+      o.error
+        ? `<Error>${el('Key', o.key)}${el('Code', o.error.code)}${el('Message', o.error.message)}</Error>`
+        : quiet
+          ? ''
+          : `<Deleted>${el('Key', o.key)}</Deleted>`,
     )
     .join('');
   return `${HEAD}<DeleteResult xmlns="${S3_NS}">${body}</DeleteResult>`;
@@ -117,7 +122,12 @@ export function parseComplete(xml: string): { partNumber: number; etag: string }
   });
   if (!parts.length) throw malformedXml();
   for (let i = 1; i < parts.length; i++) {
-    if (parts[i].partNumber <= parts[i - 1].partNumber) throw new S3Error('InvalidPartOrder', 400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+    if (parts[i].partNumber <= parts[i - 1].partNumber)
+      throw new S3Error(
+        'InvalidPartOrder',
+        400,
+        'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+      );
   }
   return parts;
 }

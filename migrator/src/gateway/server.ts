@@ -43,14 +43,29 @@ export function s3Handler(o: GatewayOptions): RequestListener {
     res.setHeader('Server', 'bucketmove-gateway');
     let operation = 'unknown';
     const done = (status: number) =>
-      o.log.info({ event: 'gateway.request', requestId, method: req.method, op: operation, status, ms: Number((process.hrtime.bigint() - started) / 1_000_000n) }, 'request');
+      o.log.info(
+        {
+          event: 'gateway.request',
+          requestId,
+          method: req.method,
+          op: operation,
+          status,
+          ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
+        },
+        'request',
+      );
     (async () => {
       const { path, query } = splitUrl(req.url ?? '/');
-      const auth = verifyRequest({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headersDistinct }, { credentials: o.credentials, region: o.region, now: o.now?.() });
+      const auth = verifyRequest(
+        { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headersDistinct },
+        { credentials: o.credentials, region: o.region, now: o.now?.() },
+      );
       const r = route(req.method ?? 'GET', path, new Map(queryPairs(query)), req.headers);
       operation = r.operation;
-      if (!r.served) throw new S3Error('NotImplemented', 501, `${r.operation} is not implemented by the bucketmove gateway`);
-      if (!r.bucket || !o.buckets.includes(r.bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
+      if (!r.served)
+        throw new S3Error('NotImplemented', 501, `${r.operation} is not implemented by the bucketmove gateway`);
+      if (!r.bucket || !o.buckets.includes(r.bucket))
+        throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
       await runOperation(ctx, { req, res, route: r, auth, bucket: r.bucket });
     })().then(
       () => done(res.statusCode),
@@ -58,7 +73,20 @@ export function s3Handler(o: GatewayOptions): RequestListener {
         const e = s3ErrorOf(err);
         if (e.status >= 500) {
           const s = err instanceof StoreError ? err : undefined;
-          o.log.error({ event: 'gateway.error', requestId, op: operation, code: e.code, kind: s?.kind, side: s?.side, storeCode: s?.code, s3Status: s?.httpStatus, error: s?.message ?? (err as Error)?.message?.split('\n')[0] }, 'request failed');
+          o.log.error(
+            {
+              event: 'gateway.error',
+              requestId,
+              op: operation,
+              code: e.code,
+              kind: s?.kind,
+              side: s?.side,
+              storeCode: s?.code,
+              s3Status: s?.httpStatus,
+              error: s?.message ?? (err as Error)?.message?.split('\n')[0],
+            },
+            'request failed',
+          );
         }
         sendError(req, res, e, requestId);
         done(e.status);
@@ -71,7 +99,11 @@ function sendError(req: IncomingMessage, res: ServerResponse, e: S3Error, reques
   if (res.headersSent) return void res.destroy();
   const resource = splitUrl(req.url ?? '/').path;
   const body = req.method === 'HEAD' ? '' : errorXml(e, resource, requestId);
-  res.writeHead(e.status, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(body)), ...e.headers });
+  res.writeHead(e.status, {
+    'Content-Type': 'application/xml',
+    'Content-Length': String(Buffer.byteLength(body)),
+    ...e.headers,
+  });
   res.end(body);
   // Whatever of the request body is left unread is drained, so that a keep-alive connection stays usable.
   if (!req.complete) req.resume();
@@ -88,12 +120,18 @@ export function onClientError(log: Logger): (err: NodeJS.ErrnoException, socket:
     if (!socket.writable) return void socket.destroy();
     const e =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? new S3Error('RequestHeaderSectionTooLarge', 400, 'Your request header section exceeds the maximum allowed size.')
+        ? new S3Error(
+            'RequestHeaderSectionTooLarge',
+            400,
+            'Your request header section exceeds the maximum allowed size.',
+          )
         : new S3Error('BadRequest', 400, 'The request could not be parsed.');
     const requestId = randomBytes(8).toString('hex').toUpperCase();
     log.info({ event: 'gateway.request', requestId, op: 'unparsed', status: e.status, code: e.code }, 'request');
     const body = errorXml(e, '', requestId);
-    socket.end(`HTTP/1.1 ${e.status} Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-amz-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${e.status} Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-amz-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
   };
 }
 
@@ -104,7 +142,11 @@ export function adminHandler(store: PhotoStore): RequestListener {
     const body = req.method === 'GET' ? healthOrMetrics(store, path) : undefined;
     const [status, json] = body !== undefined ? [200, body] : [404, { error: 'use GET /healthz or GET /metrics' }];
     const text = `${JSON.stringify(json)}\n`;
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-store' });
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(text)),
+      'Cache-Control': 'no-store',
+    });
     res.end(text);
   };
 }

@@ -67,8 +67,14 @@ export const MAX_SKEW_MS = 15 * 60 * 1000;
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 export const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 
-const sigMismatch = () => new S3Error('SignatureDoesNotMatch', 403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
-const malformedAuth = (why: string) => new S3Error('AuthorizationHeaderMalformed', 400, `The authorization header is malformed; ${why}`);
+const sigMismatch = () =>
+  new S3Error(
+    'SignatureDoesNotMatch',
+    403,
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  );
+const malformedAuth = (why: string) =>
+  new S3Error('AuthorizationHeaderMalformed', 400, `The authorization header is malformed; ${why}`);
 const queryError = (why: string) => new S3Error('AuthorizationQueryParametersError', 400, why);
 
 /** RFC 3986 encoding as SigV4 wants it: everything but A-Z a-z 0-9 - _ . ~ as %XX (upper case). */
@@ -153,10 +159,15 @@ export function parseAmzDate(s: string | undefined): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-const toAmzDate = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const toAmzDate = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 function payloadMode(value: string | undefined): PayloadMode {
-  if (value === undefined) throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: x-amz-content-sha256');
+  if (value === undefined)
+    throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: x-amz-content-sha256');
   if (/^[0-9a-f]{64}$/.test(value)) return { kind: 'sha256', hex: value };
   switch (value) {
     case 'UNSIGNED-PAYLOAD':
@@ -168,7 +179,11 @@ function payloadMode(value: string | undefined): PayloadMode {
     case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER':
       return { kind: 'streaming-unsigned-trailer' };
     default:
-      throw new S3Error('InvalidArgument', 400, `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], or a SHA-256 in hex`);
+      throw new S3Error(
+        'InvalidArgument',
+        400,
+        `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], or a SHA-256 in hex`,
+      );
   }
 }
 
@@ -183,7 +198,8 @@ interface Parsed {
 
 function parseCredential(cred: string, bad: (why: string) => S3Error): Omit<Parsed, 'signedHeaders' | 'signature'> {
   const parts = cred.split('/');
-  if (parts.length !== 5 || parts[4] !== 'aws4_request') throw bad('the Credential must be <access key>/<date>/<region>/s3/aws4_request');
+  if (parts.length !== 5 || parts[4] !== 'aws4_request')
+    throw bad('the Credential must be <access key>/<date>/<region>/s3/aws4_request');
   const [accessKeyId, date, region, service] = parts;
   if (!/^\d{8}$/.test(date)) throw bad('the Credential date must be YYYYMMDD');
   return { accessKeyId, date, region, service };
@@ -191,7 +207,12 @@ function parseCredential(cred: string, bad: (why: string) => S3Error): Omit<Pars
 
 function parseAuthorization(header: string): Parsed {
   if (!header.startsWith(`${ALGORITHM} `)) {
-    if (header.startsWith('AWS ')) throw new S3Error('InvalidRequest', 400, 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+    if (header.startsWith('AWS '))
+      throw new S3Error(
+        'InvalidRequest',
+        400,
+        'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
+      );
     throw malformedAuth(`the algorithm must be ${ALGORITHM}`);
   }
   const fields = new Map<string, string>();
@@ -217,7 +238,12 @@ export function verifyRequest(req: SignedRequest, o: VerifyOptions): Verified {
   const q = new Map(pairs);
   const auth = headerValue(req.headers, 'authorization');
   const presigned = q.has('X-Amz-Signature') || q.has('X-Amz-Credential');
-  if (auth && presigned) throw new S3Error('InvalidArgument', 400, 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified');
+  if (auth && presigned)
+    throw new S3Error(
+      'InvalidArgument',
+      400,
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified',
+    );
 
   let p: Parsed;
   let amzDate: string;
@@ -225,16 +251,25 @@ export function verifyRequest(req: SignedRequest, o: VerifyOptions): Verified {
   if (presigned) {
     if (q.get('X-Amz-Algorithm') !== ALGORITHM) throw queryError(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
     for (const name of ['X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature']) {
-      if (!q.get(name)) throw queryError(`Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters (${name} is missing).`);
+      if (!q.get(name))
+        throw queryError(
+          `Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters (${name} is missing).`,
+        );
     }
-    p = { ...parseCredential(q.get('X-Amz-Credential')!, queryError), signedHeaders: q.get('X-Amz-SignedHeaders')!.split(';'), signature: q.get('X-Amz-Signature')! };
+    p = {
+      ...parseCredential(q.get('X-Amz-Credential')!, queryError),
+      signedHeaders: q.get('X-Amz-SignedHeaders')!.split(';'),
+      signature: q.get('X-Amz-Signature')!,
+    };
     amzDate = q.get('X-Amz-Date')!;
     const signedAt = parseAmzDate(amzDate);
-    if (!signedAt) throw queryError('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"');
+    if (!signedAt) throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
     const expiresText = q.get('X-Amz-Expires')!;
     const expires = /^\d{1,9}$/.test(expiresText) ? Number(expiresText) : NaN;
-    if (!Number.isInteger(expires) || expires < 1) throw queryError('X-Amz-Expires should be a number of seconds from 1');
-    if (expires > MAX_PRESIGN_SECONDS) throw queryError(`X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_SECONDS}`);
+    if (!Number.isInteger(expires) || expires < 1)
+      throw queryError('X-Amz-Expires should be a number of seconds from 1');
+    if (expires > MAX_PRESIGN_SECONDS)
+      throw queryError(`X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_SECONDS}`);
     if (signedAt.getTime() - now.getTime() > MAX_SKEW_MS) throw accessDenied('Request is not valid yet');
     if (now.getTime() > signedAt.getTime() + expires * 1000) throw accessDenied('Request has expired');
     payload = { kind: 'unsigned' };
@@ -246,36 +281,64 @@ export function verifyRequest(req: SignedRequest, o: VerifyOptions): Verified {
     const amz = headerValue(req.headers, 'x-amz-date');
     const dateHeader = headerValue(req.headers, 'date');
     let signedAt = parseAmzDate(amz);
-    if (amz !== undefined && !signedAt) throw new S3Error('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
+    if (amz !== undefined && !signedAt)
+      throw new S3Error('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
     if (!signedAt && dateHeader) {
       const d = new Date(dateHeader);
       if (!Number.isNaN(d.getTime())) signedAt = d;
     }
-    if (!signedAt) throw new S3Error('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
+    if (!signedAt)
+      throw new S3Error('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
     amzDate = amz ?? toAmzDate(signedAt);
     if (Math.abs(signedAt.getTime() - now.getTime()) > MAX_SKEW_MS) {
-      throw new S3Error('RequestTimeTooSkewed', 403, "The difference between the request time and the server's time is too large.");
+      throw new S3Error(
+        'RequestTimeTooSkewed',
+        403,
+        "The difference between the request time and the server's time is too large.",
+      );
     }
     payload = payloadMode(headerValue(req.headers, 'x-amz-content-sha256'));
   }
 
   const creds = o.credentials.find((c) => c.accessKeyId === p.accessKeyId);
-  if (!creds) throw new S3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
-  if (p.service !== 's3') throw (presigned ? queryError : malformedAuth)(`the Credential's service must be s3 (got "${p.service}")`);
-  if (p.region !== o.region) throw (presigned ? queryError : malformedAuth)(`the region '${p.region}' is wrong; expecting '${o.region}'`);
-  if (p.date !== amzDate.slice(0, 8)) throw (presigned ? queryError : malformedAuth)(`the Credential date ${p.date} is not the request date ${amzDate.slice(0, 8)}`);
-  if (!p.signedHeaders.includes('host')) throw (presigned ? queryError : malformedAuth)('the host header must be signed');
+  if (!creds)
+    throw new S3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
+  if (p.service !== 's3')
+    throw (presigned ? queryError : malformedAuth)(`the Credential's service must be s3 (got "${p.service}")`);
+  if (p.region !== o.region)
+    throw (presigned ? queryError : malformedAuth)(`the region '${p.region}' is wrong; expecting '${o.region}'`);
+  if (p.date !== amzDate.slice(0, 8))
+    throw (presigned ? queryError : malformedAuth)(
+      `the Credential date ${p.date} is not the request date ${amzDate.slice(0, 8)}`,
+    );
+  if (!p.signedHeaders.includes('host'))
+    throw (presigned ? queryError : malformedAuth)('the host header must be signed');
 
   const canonicalHeaders = p.signedHeaders.map((name) => `${name}:${headerValue(req.headers, name) ?? ''}\n`).join('');
   const signedPairs = presigned ? pairs.filter(([k]) => k !== 'X-Amz-Signature') : pairs;
   const hashForCanonical = presigned
     ? (q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD')
     : headerValue(req.headers, 'x-amz-content-sha256')!;
-  const canonical = [req.method, canonicalUri(path), canonicalQuery(signedPairs), canonicalHeaders, p.signedHeaders.join(';'), hashForCanonical].join('\n');
+  const canonical = [
+    req.method,
+    canonicalUri(path),
+    canonicalQuery(signedPairs),
+    canonicalHeaders,
+    p.signedHeaders.join(';'),
+    hashForCanonical,
+  ].join('\n');
   const scope = `${p.date}/${p.region}/s3/aws4_request`;
   const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
   const key = signingKey(creds.secretAccessKey, p.date, p.region);
   const expected = hmacHex(key, stringToSign);
   if (!sameSignature(expected, p.signature.toLowerCase())) throw sigMismatch();
-  return { accessKeyId: creds.accessKeyId, payload, signingKey: key, amzDate, scope, seedSignature: expected, presigned };
+  return {
+    accessKeyId: creds.accessKeyId,
+    payload,
+    signingKey: key,
+    amzDate,
+    scope,
+    seedSignature: expected,
+    presigned,
+  };
 }

@@ -26,7 +26,12 @@ export async function listAccessKeys(iam: IAMClient, userName: string): Promise<
   do {
     const out = await iam.send(new ListAccessKeysCommand({ UserName: userName, Marker }));
     for (const k of out.AccessKeyMetadata ?? []) {
-      if (k.AccessKeyId) keys.push({ keyId: k.AccessKeyId, status: k.Status === 'Inactive' ? 'Inactive' : 'Active', created: k.CreateDate });
+      if (k.AccessKeyId)
+        keys.push({
+          keyId: k.AccessKeyId,
+          status: k.Status === 'Inactive' ? 'Inactive' : 'Active',
+          created: k.CreateDate,
+        });
     }
     Marker = out.IsTruncated ? out.Marker : undefined;
   } while (Marker);

@@ -39,7 +39,8 @@ export async function listVersions(sm: SecretsManagerClient, secretId: string): 
   do {
     const out = await sm.send(new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken }));
     for (const v of out.Versions ?? []) {
-      if (v.VersionId && v.VersionStages?.length) versions.push({ versionId: v.VersionId, stages: v.VersionStages, created: v.CreatedDate });
+      if (v.VersionId && v.VersionStages?.length)
+        versions.push({ versionId: v.VersionId, stages: v.VersionStages, created: v.CreatedDate });
     }
     NextToken = out.NextToken;
   } while (NextToken);
@@ -52,14 +53,23 @@ export function versionWith(versions: readonly SecretVersion[], stage: string): 
 }
 
 /** The secret's name and whether Secrets Manager rotates it (DescribeSecret). */
-export async function describeSecret(sm: SecretsManagerClient, secretId: string): Promise<{ name: string; arn: string; rotationEnabled: boolean }> {
+export async function describeSecret(
+  sm: SecretsManagerClient,
+  secretId: string,
+): Promise<{ name: string; arn: string; rotationEnabled: boolean }> {
   const out = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
   return { name: out.Name ?? secretId, arn: out.ARN ?? secretId, rotationEnabled: out.RotationEnabled === true };
 }
 
 /** The key pair of a version (by id, or by label). Throws when the value is not a key pair, never echoing it. */
-export async function readKeyPair(sm: SecretsManagerClient, secretId: string, at: { versionId?: string; stage?: string }): Promise<KeyPair> {
-  const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: at.versionId, VersionStage: at.stage }));
+export async function readKeyPair(
+  sm: SecretsManagerClient,
+  secretId: string,
+  at: { versionId?: string; stage?: string },
+): Promise<KeyPair> {
+  const out = await sm.send(
+    new GetSecretValueCommand({ SecretId: secretId, VersionId: at.versionId, VersionStage: at.stage }),
+  );
   return parseKeyPair(out.SecretString, `${secretId} (${at.stage ?? at.versionId})`);
 }
 
@@ -85,17 +95,40 @@ export function keyPairText(k: KeyPair): string {
 
 /** Stores a key pair as the version `token`, labelled AWSPENDING (the label moves off any other version). */
 export async function putPending(sm: SecretsManagerClient, secretId: string, token: string, k: KeyPair): Promise<void> {
-  await sm.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: token, SecretString: keyPairText(k), VersionStages: [STAGE.pending] }));
+  await sm.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      SecretString: keyPairText(k),
+      VersionStages: [STAGE.pending],
+    }),
+  );
 }
 
 /** Moves AWSCURRENT to the version `token` (Secrets Manager labels the version it leaves AWSPREVIOUS). */
-export async function promote(sm: SecretsManagerClient, secretId: string, token: string, currentVersionId: string | undefined): Promise<void> {
+export async function promote(
+  sm: SecretsManagerClient,
+  secretId: string,
+  token: string,
+  currentVersionId: string | undefined,
+): Promise<void> {
   await sm.send(
-    new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: STAGE.current, MoveToVersionId: token, RemoveFromVersionId: currentVersionId }),
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretId,
+      VersionStage: STAGE.current,
+      MoveToVersionId: token,
+      RemoveFromVersionId: currentVersionId,
+    }),
   );
 }
 
 /** Removes the AWSPENDING label from the version `token` (a rotation driven by `npm run keys`, not by Secrets Manager). */
 export async function clearPending(sm: SecretsManagerClient, secretId: string, token: string): Promise<void> {
-  await sm.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: STAGE.pending, RemoveFromVersionId: token }));
+  await sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretId,
+      VersionStage: STAGE.pending,
+      RemoveFromVersionId: token,
+    }),
+  );
 }

@@ -40,7 +40,17 @@ export class KeyProofError extends Error {
 /** An answer that means "this key is not known (yet)": worth another try while IAM propagates it. */
 export function isNotYetValid(err: unknown): boolean {
   const code = errorCodeOf(err);
-  if (code && ['InvalidClientTokenId', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'AuthFailure'].includes(code)) return true;
+  if (
+    code &&
+    [
+      'InvalidClientTokenId',
+      'InvalidAccessKeyId',
+      'SignatureDoesNotMatch',
+      'UnrecognizedClientException',
+      'AuthFailure',
+    ].includes(code)
+  )
+    return true;
   return httpStatusOf(err) === 403;
 }
 
@@ -54,7 +64,9 @@ async function withRetries<T>(o: ProveOptions, check: 'sts' | 's3', run: () => P
     } catch (err) {
       if (!isNotYetValid(err) || attempt >= attempts) {
         const what = check === 'sts' ? 'STS GetCallerIdentity' : `HeadBucket ${o.bucket}`;
-        throw new KeyProofError(`the new key failed ${what} (${describeAwsError(err)})${attempt > 1 ? ` after ${attempt} tries` : ''}`);
+        throw new KeyProofError(
+          `the new key failed ${what} (${describeAwsError(err)})${attempt > 1 ? ` after ${attempt} tries` : ''}`,
+        );
       }
       o.onRetry?.(check, attempt, describeAwsError(err));
       await (o.sleep ?? realSleep)(o.pauseMs ?? 5000);

@@ -60,17 +60,40 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Writes the current key into the app's Terraform Cloud workspaces, saying which variables it created or updated. */
-export async function pushToTerraformCloud(t: RotationTarget, w: TerraformCloudWrite, say: (line: string) => void): Promise<void> {
+export async function pushToTerraformCloud(
+  t: RotationTarget,
+  w: TerraformCloudWrite,
+  say: (line: string) => void,
+): Promise<void> {
   const current = await readKeyPair(t.secrets, t.secretId, { stage: STAGE.current });
-  const writes = await writeKeysToTerraformCloud(w.app, current, { token: w.token(), fetch: w.fetch, userName: t.userName });
+  const writes = await writeKeysToTerraformCloud(w.app, current, {
+    token: w.token(),
+    fetch: w.fetch,
+    userName: t.userName,
+  });
   for (const r of writes) {
-    t.log.info({ event: 'keys.terraform-cloud', user: t.userName, keyId: current.accessKeyId, workspace: r.workspace, created: r.created, updated: r.updated }, 'wrote the current key into a Terraform Cloud workspace');
-    say(`Terraform Cloud workspace ${r.workspace}: ${[...r.created.map((v) => `${v} created`), ...r.updated.map((v) => `${v} updated`)].join(', ')} (sensitive, ${w.app.category})`);
+    t.log.info(
+      {
+        event: 'keys.terraform-cloud',
+        user: t.userName,
+        keyId: current.accessKeyId,
+        workspace: r.workspace,
+        created: r.created,
+        updated: r.updated,
+      },
+      'wrote the current key into a Terraform Cloud workspace',
+    );
+    say(
+      `Terraform Cloud workspace ${r.workspace}: ${[...r.created.map((v) => `${v} created`), ...r.updated.map((v) => `${v} updated`)].join(', ')} (sensitive, ${w.app.category})`,
+    );
   }
 }
 
 /** Deletes the retired key when its grace period is over; with `wait`, waits for that first. */
-async function deleteWhenDue(t: RotationTarget, o: Pick<RotateOptions, 'wait' | 'sleep' | 'say'>): Promise<DeleteOutcome> {
+async function deleteWhenDue(
+  t: RotationTarget,
+  o: Pick<RotateOptions, 'wait' | 'sleep' | 'say'>,
+): Promise<DeleteOutcome> {
   for (;;) {
     const out = await deleteRetiredKey(t);
     if (out.state !== 'waiting' || !o.wait) return out;
@@ -80,21 +103,36 @@ async function deleteWhenDue(t: RotationTarget, o: Pick<RotateOptions, 'wait' | 
   }
 }
 
-function sayDeletion(t: RotationTarget, out: DeleteOutcome, say: (line: string) => void, env: string, user: string): void {
+function sayDeletion(
+  t: RotationTarget,
+  out: DeleteOutcome,
+  say: (line: string) => void,
+  env: string,
+  user: string,
+): void {
   const finish = `npm run keys -- finish --env ${env} --user ${user}`;
   if (out.state === 'deleted') say(`deleted the old key ${out.keyId}`);
-  else if (out.state === 'waiting') say(`the old key ${out.keyId} is inactive and kept until ${iso(out.until)} (the grace period); then run: ${finish}`);
-  else if (out.state === 'active') say(`the old key ${out.keyId} is still active: once nothing uses it any more, run: ${finish}`);
+  else if (out.state === 'waiting')
+    say(
+      `the old key ${out.keyId} is inactive and kept until ${iso(out.until)} (the grace period); then run: ${finish}`,
+    );
+  else if (out.state === 'active')
+    say(`the old key ${out.keyId} is still active: once nothing uses it any more, run: ${finish}`);
   else say(`user ${t.userName} holds no old key`);
 }
 
 /** Rotates the user's key (see the module comment). `env` and `user` only name the follow-up command. */
-export async function rotateKey(t: RotationTarget, o: RotateOptions & { env: string; user: string }): Promise<RotateResult> {
+export async function rotateKey(
+  t: RotationTarget,
+  o: RotateOptions & { env: string; user: string },
+): Promise<RotateResult> {
   const unfinished = o.token ? undefined : await unfinishedRotation(t);
   const token = o.token ?? unfinished ?? randomUUID();
   if (unfinished) o.say(`resuming the unfinished rotation ${token} of user ${t.userName}`);
   const before = await listVersions(t.secrets, t.secretId);
-  const oldKeyId = before.some((v) => v.stages.includes(STAGE.current)) ? (await readKeyPair(t.secrets, t.secretId, { stage: STAGE.current })).accessKeyId : undefined;
+  const oldKeyId = before.some((v) => v.stages.includes(STAGE.current))
+    ? (await readKeyPair(t.secrets, t.secretId, { stage: STAGE.current })).accessKeyId
+    : undefined;
 
   await createSecret(t, token);
   await setSecret(t, token);
@@ -102,7 +140,9 @@ export async function rotateKey(t: RotationTarget, o: RotateOptions & { env: str
   await finishSecret(t, token);
   await clearPendingLabel(t, token);
   const newKeyId = (await readKeyPair(t.secrets, t.secretId, { stage: STAGE.current })).accessKeyId;
-  o.say(`user ${t.userName}: the new key ${newKeyId} is current in ${t.secretId}${oldKeyId && oldKeyId !== newKeyId ? ` (it replaces ${oldKeyId})` : ''}`);
+  o.say(
+    `user ${t.userName}: the new key ${newKeyId} is current in ${t.secretId}${oldKeyId && oldKeyId !== newKeyId ? ` (it replaces ${oldKeyId})` : ''}`,
+  );
 
   if (o.terraformCloud) {
     try {
@@ -115,7 +155,8 @@ export async function rotateKey(t: RotationTarget, o: RotateOptions & { env: str
   }
 
   if (o.deactivate === false) {
-    const out: DeleteOutcome = oldKeyId && oldKeyId !== newKeyId ? { state: 'active', keyId: oldKeyId } : { state: 'none' };
+    const out: DeleteOutcome =
+      oldKeyId && oldKeyId !== newKeyId ? { state: 'active', keyId: oldKeyId } : { state: 'none' };
     sayDeletion(t, out, o.say, o.env, o.user);
     return { token, resumed: !!unfinished, newKeyId, oldKeyId, deletion: out };
   }
@@ -127,7 +168,10 @@ export async function rotateKey(t: RotationTarget, o: RotateOptions & { env: str
 }
 
 /** Finishes a rotation later: deactivates the old key if it is still active, deletes it once its grace period is over. */
-export async function finishRotation(t: RotationTarget, o: Pick<RotateOptions, 'wait' | 'sleep' | 'say'> & { env: string; user: string }): Promise<DeleteOutcome> {
+export async function finishRotation(
+  t: RotationTarget,
+  o: Pick<RotateOptions, 'wait' | 'sleep' | 'say'> & { env: string; user: string },
+): Promise<DeleteOutcome> {
   const retired = await retireOldKey(t);
   if (retired) o.say(`the old key ${retired} is inactive`);
   const out = await deleteWhenDue(t, o);
@@ -148,7 +192,11 @@ export async function keyStatus(t: RotationTarget, say: (line: string) => void):
   }
   say(`user ${t.userName} (${t.userArn}), secret ${t.secretId}`);
   if (!keys.length) say('  no access keys');
-  for (const k of keys) say(`  key ${k.keyId}: ${k.status}, created ${k.created ? iso(k.created) : '?'}, ${held.has(k.keyId) ? `in the secret as ${held.get(k.keyId)}` : 'not in the secret'}`);
+  for (const k of keys)
+    say(
+      `  key ${k.keyId}: ${k.status}, created ${k.created ? iso(k.created) : '?'}, ${held.has(k.keyId) ? `in the secret as ${held.get(k.keyId)}` : 'not in the secret'}`,
+    );
   if (!versions.length) say('  the secret has no value yet: run `npm run keys -- rotate` to create the first key');
-  for (const v of versions) say(`  version ${v.versionId}: ${v.stages.join(', ')}, stored ${v.created ? iso(v.created) : '?'}`);
+  for (const v of versions)
+    say(`  version ${v.versionId}: ${v.stages.join(', ')}, stored ${v.created ? iso(v.created) : '?'}`);
 }

@@ -44,8 +44,15 @@ const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as con
 export function createRotationHandler(o: RotationHandlerOptions = {}): (event: RotationEvent) => Promise<void> {
   const log = o.log ?? createLogger({ name: 'bucketmove-key-rotation' });
   return async (event) => {
-    if (!event || typeof event.SecretId !== 'string' || typeof event.ClientRequestToken !== 'string' || !STEPS.includes(event.Step)) {
-      throw new Error('invalid rotation event: expected {SecretId, ClientRequestToken, Step: createSecret|setSecret|testSecret|finishSecret}');
+    if (
+      !event ||
+      typeof event.SecretId !== 'string' ||
+      typeof event.ClientRequestToken !== 'string' ||
+      !STEPS.includes(event.Step)
+    ) {
+      throw new Error(
+        'invalid rotation event: expected {SecretId, ClientRequestToken, Step: createSecret|setSecret|testSecret|finishSecret}',
+      );
     }
     const env = o.env ?? process.env;
     const text = env[WORKSPACE_ENV_VAR];
@@ -61,17 +68,30 @@ export function createRotationHandler(o: RotationHandlerOptions = {}): (event: R
       probe.destroy();
     }
     const owner = keyUsers(ws).find((u) => u.secretName === described.Name);
-    if (!owner) throw new Error(`secret ${described.Name ?? event.SecretId} is not a credentials secret of env ${ws.env} (${keyUsers(ws).map((u) => u.secretName).join(', ')})`);
+    if (!owner)
+      throw new Error(
+        `secret ${described.Name ?? event.SecretId} is not a credentials secret of env ${ws.env} (${keyUsers(ws)
+          .map((u) => u.secretName)
+          .join(', ')})`,
+      );
     if (!described.RotationEnabled) throw new Error(`secret ${described.Name} does not have rotation enabled`);
     const stages = described.VersionIdsToStages?.[event.ClientRequestToken];
-    if (!stages) throw new Error(`secret ${described.Name} has no version ${event.ClientRequestToken} staged for rotation`);
+    if (!stages)
+      throw new Error(`secret ${described.Name} has no version ${event.ClientRequestToken} staged for rotation`);
     if (stages.includes(STAGE.current)) {
-      log.info({ event: 'keys.rotation', step: event.Step, user: owner.userName, token: event.ClientRequestToken }, `${event.Step}: this version is current already`);
+      log.info(
+        { event: 'keys.rotation', step: event.Step, user: owner.userName, token: event.ClientRequestToken },
+        `${event.Step}: this version is current already`,
+      );
       return;
     }
-    if (!stages.includes(STAGE.pending)) throw new Error(`secret ${described.Name}'s version ${event.ClientRequestToken} is not AWSPENDING`);
+    if (!stages.includes(STAGE.pending))
+      throw new Error(`secret ${described.Name}'s version ${event.ClientRequestToken} is not AWSPENDING`);
 
-    const t = { ...rotationTarget(ws, owner.user, { ...o.target, log, secretId: event.SecretId }), replacePrevious: true };
+    const t = {
+      ...rotationTarget(ws, owner.user, { ...o.target, log, secretId: event.SecretId }),
+      replacePrevious: true,
+    };
     try {
       switch (event.Step) {
         case 'createSecret':
@@ -85,7 +105,9 @@ export function createRotationHandler(o: RotationHandlerOptions = {}): (event: R
           const app = ws.terraformCloud?.app;
           if (owner.user === 'app' && app?.tokenSecret && ws.terraformCloud) {
             const tokenSecret = app.tokenSecret;
-            const token = (await t.secrets.send(new GetSecretValueCommand({ SecretId: tokenSecret }))).SecretString?.trim();
+            const token = (
+              await t.secrets.send(new GetSecretValueCommand({ SecretId: tokenSecret }))
+            ).SecretString?.trim();
             if (!token) throw new Error(`secret ${tokenSecret} holds no Terraform Cloud token`);
             const write: TerraformCloudWrite = {
               app: {
@@ -98,7 +120,9 @@ export function createRotationHandler(o: RotationHandlerOptions = {}): (event: R
               token: () => token,
               fetch: o.fetch,
             };
-            await pushToTerraformCloud(t, write, (line) => log.info({ event: 'keys.terraform-cloud', user: owner.userName }, line));
+            await pushToTerraformCloud(t, write, (line) =>
+              log.info({ event: 'keys.terraform-cloud', user: owner.userName }, line),
+            );
           }
           return;
         }

@@ -25,8 +25,25 @@
 import { ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { Logger } from '../log';
-import { createAccessKey, deactivateAccessKey, deleteAccessKey, listAccessKeys, MAX_KEYS_PER_USER, type AccessKeyInfo } from './access-keys';
-import { clearPending, listVersions, promote, putPending, readKeyPair, STAGE, versionWith, type KeyPair, type SecretVersion } from './credentials-secret';
+import {
+  createAccessKey,
+  deactivateAccessKey,
+  deleteAccessKey,
+  listAccessKeys,
+  MAX_KEYS_PER_USER,
+  type AccessKeyInfo,
+} from './access-keys';
+import {
+  clearPending,
+  listVersions,
+  promote,
+  putPending,
+  readKeyPair,
+  STAGE,
+  versionWith,
+  type KeyPair,
+  type SecretVersion,
+} from './credentials-secret';
 import { proveKey, type ProveOptions } from './prove-key';
 
 /** A rotation that must not go on in the state found (one line: what, and what to do). */
@@ -69,7 +86,8 @@ async function tryKeyPair(t: RotationTarget, at: { versionId?: string; stage?: s
   try {
     return await readKeyPair(t.secrets, t.secretId, at);
   } catch (err) {
-    if (err instanceof ResourceNotFoundException || (err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+    if (err instanceof ResourceNotFoundException || (err as { name?: string }).name === 'ResourceNotFoundException')
+      return undefined;
     throw err;
   }
 }
@@ -97,22 +115,37 @@ function retiredUntil(t: RotationTarget, s: State): Date | undefined {
 export async function createSecret(t: RotationTarget, token: string): Promise<void> {
   const now = t.now?.() ?? new Date();
   if (await tryKeyPair(t, { versionId: token, stage: STAGE.pending })) {
-    t.log.info({ event: 'keys.create', user: t.userName, token }, 'createSecret: the pending key of this rotation is stored already');
+    t.log.info(
+      { event: 'keys.create', user: t.userName, token },
+      'createSecret: the pending key of this rotation is stored already',
+    );
     return;
   }
   const s = await readState(t);
   const abandoned = versionWith(s.versions, STAGE.pending);
-  const abandonedKeyId = abandoned && abandoned.versionId !== token ? (await tryKeyPair(t, { versionId: abandoned.versionId }))?.accessKeyId : undefined;
+  const abandonedKeyId =
+    abandoned && abandoned.versionId !== token
+      ? (await tryKeyPair(t, { versionId: abandoned.versionId }))?.accessKeyId
+      : undefined;
   if (s.currentKeyId && !s.keys.some((k) => k.keyId === s.currentKeyId)) {
-    t.log.warn({ event: 'keys.create', user: t.userName, keyId: s.currentKeyId }, 'createSecret: the key the secret holds as AWSCURRENT no longer exists in IAM');
+    t.log.warn(
+      { event: 'keys.create', user: t.userName, keyId: s.currentKeyId },
+      'createSecret: the key the secret holds as AWSCURRENT no longer exists in IAM',
+    );
   }
   for (const k of s.keys.filter((key) => key.keyId !== s.currentKeyId)) {
     if (k.keyId === abandonedKeyId) {
       await deleteAccessKey(t.iam, t.userName, k.keyId);
-      t.log.info({ event: 'keys.create', user: t.userName, keyId: k.keyId }, 'createSecret: deleted the key of an abandoned rotation (it was never current)');
+      t.log.info(
+        { event: 'keys.create', user: t.userName, keyId: k.keyId },
+        'createSecret: deleted the key of an abandoned rotation (it was never current)',
+      );
     } else if (k.keyId === s.previousKeyId && t.replacePrevious) {
       await deleteAccessKey(t.iam, t.userName, k.keyId);
-      t.log.info({ event: 'keys.create', user: t.userName, keyId: k.keyId }, 'createSecret: deleted the key the last rotation replaced (a rotation period ago)');
+      t.log.info(
+        { event: 'keys.create', user: t.userName, keyId: k.keyId },
+        'createSecret: deleted the key the last rotation replaced (a rotation period ago)',
+      );
     } else if (k.keyId === s.previousKeyId && k.status === 'Inactive') {
       const until = retiredUntil(t, s);
       if (until && until > now) {
@@ -121,7 +154,10 @@ export async function createSecret(t: RotationTarget, token: string): Promise<vo
         );
       }
       await deleteAccessKey(t.iam, t.userName, k.keyId);
-      t.log.info({ event: 'keys.create', user: t.userName, keyId: k.keyId }, 'createSecret: deleted the key retired by the last rotation (its grace period is over)');
+      t.log.info(
+        { event: 'keys.create', user: t.userName, keyId: k.keyId },
+        'createSecret: deleted the key retired by the last rotation (its grace period is over)',
+      );
     } else if (k.keyId === s.previousKeyId) {
       throw new RotationRefused(
         `user ${t.userName}'s previous key ${k.keyId} is still active: the last rotation is not finished; run \`npm run keys -- finish\` (it deactivates the key) before rotating again`,
@@ -134,7 +170,9 @@ export async function createSecret(t: RotationTarget, token: string): Promise<vo
   }
   const left = await listAccessKeys(t.iam, t.userName);
   if (left.length >= MAX_KEYS_PER_USER) {
-    throw new RotationRefused(`user ${t.userName} holds ${left.length} keys (${left.map((k) => k.keyId).join(', ')}): no room for a new one`);
+    throw new RotationRefused(
+      `user ${t.userName} holds ${left.length} keys (${left.map((k) => k.keyId).join(', ')}): no room for a new one`,
+    );
   }
   const key = await createAccessKey(t.iam, t.userName);
   try {
@@ -144,12 +182,18 @@ export async function createSecret(t: RotationTarget, token: string): Promise<vo
     await deleteAccessKey(t.iam, t.userName, key.accessKeyId).catch(() => undefined);
     throw err;
   }
-  t.log.info({ event: 'keys.create', user: t.userName, keyId: key.accessKeyId, token }, 'createSecret: created a new access key and stored it as AWSPENDING');
+  t.log.info(
+    { event: 'keys.create', user: t.userName, keyId: key.accessKeyId, token },
+    'createSecret: created a new access key and stored it as AWSPENDING',
+  );
 }
 
 /** Step 2: IAM activates a key when it creates it; there is no other service to give it to. */
 export async function setSecret(t: RotationTarget, token: string): Promise<void> {
-  t.log.info({ event: 'keys.set', user: t.userName, token }, 'setSecret: nothing to set (IAM activates a key when it creates it)');
+  t.log.info(
+    { event: 'keys.set', user: t.userName, token },
+    'setSecret: nothing to set (IAM activates a key when it creates it)',
+  );
 }
 
 /** Step 3: the pending key works as the user: STS GetCallerIdentity and a HeadBucket of the user's bucket. */
@@ -160,9 +204,15 @@ export async function testSecret(t: RotationTarget, token: string): Promise<void
     userArn: t.userArn,
     bucket: t.bucket,
     onRetry: (check, attempt, reason) =>
-      t.log.info({ event: 'keys.test', user: t.userName, keyId: pending.accessKeyId, check, attempt, reason }, 'testSecret: the new key is not valid yet (IAM propagates it); retrying'),
+      t.log.info(
+        { event: 'keys.test', user: t.userName, keyId: pending.accessKeyId, check, attempt, reason },
+        'testSecret: the new key is not valid yet (IAM propagates it); retrying',
+      ),
   });
-  t.log.info({ event: 'keys.test', user: t.userName, keyId: pending.accessKeyId }, `testSecret: the new key works as ${t.userArn} and reaches ${t.bucket}`);
+  t.log.info(
+    { event: 'keys.test', user: t.userName, keyId: pending.accessKeyId },
+    `testSecret: the new key works as ${t.userArn} and reaches ${t.bucket}`,
+  );
 }
 
 /** Step 4: AWSCURRENT moves to the version `token`; Secrets Manager labels the old one AWSPREVIOUS. */
@@ -175,7 +225,10 @@ export async function finishSecret(t: RotationTarget, token: string): Promise<vo
   }
   await promote(t.secrets, t.secretId, token, current?.versionId);
   const now = await readKeyPair(t.secrets, t.secretId, { stage: STAGE.current });
-  t.log.info({ event: 'keys.finish', user: t.userName, keyId: now.accessKeyId, token }, 'finishSecret: the new key is AWSCURRENT; the old version is AWSPREVIOUS');
+  t.log.info(
+    { event: 'keys.finish', user: t.userName, keyId: now.accessKeyId, token },
+    'finishSecret: the new key is AWSCURRENT; the old version is AWSPREVIOUS',
+  );
 }
 
 /** For a rotation not driven by Secrets Manager: the promoted version drops its AWSPENDING label. */
@@ -215,11 +268,17 @@ export async function deleteRetiredKey(t: RotationTarget): Promise<DeleteOutcome
   if (old.status === 'Active') return { state: 'active', keyId: old.keyId };
   const until = retiredUntil(t, s);
   if (until && until > (t.now?.() ?? new Date())) {
-    t.log.info({ event: 'keys.delete', user: t.userName, keyId: old.keyId, until: day(until) }, 'the old key stays (inactive) until its grace period is over');
+    t.log.info(
+      { event: 'keys.delete', user: t.userName, keyId: old.keyId, until: day(until) },
+      'the old key stays (inactive) until its grace period is over',
+    );
     return { state: 'waiting', keyId: old.keyId, until };
   }
   await deleteAccessKey(t.iam, t.userName, old.keyId);
-  t.log.info({ event: 'keys.delete', user: t.userName, keyId: old.keyId }, 'deleted the old key (its grace period is over)');
+  t.log.info(
+    { event: 'keys.delete', user: t.userName, keyId: old.keyId },
+    'deleted the old key (its grace period is over)',
+  );
   return { state: 'deleted', keyId: old.keyId };
 }
 

@@ -46,19 +46,22 @@ export interface Target extends RotationTarget {
 /** The rotation target of `user` in `ws`; a one-line ConfigError when the workspace has no such user. */
 export function rotationTarget(ws: Workspace, user: KeyUser, o: TargetOptions): Target {
   const userName = keyUserName(ws, user);
-  if (!userName) throw new ConfigError(`env "${ws.env}" has no ${user} user (primary.devUser exists in the dev workspace only)`);
+  if (!userName)
+    throw new ConfigError(`env "${ws.env}" has no ${user} user (primary.devUser exists in the dev workspace only)`);
   const region = ws.region;
   const { requestHandler, retryStrategy } = clientConfig({ region, s3Compatible: false });
   const credentials = o.credentials ?? fromNodeProviderChain();
   const iam = nameOperations(new IAMClient({ region, requestHandler, retryStrategy, credentials }));
   const secrets = nameOperations(new SecretsManagerClient({ region, requestHandler, retryStrategy, credentials }));
-  const clientsFor = o.clientsFor ?? ((keys: KeyPair): KeyClients => {
-    // A client of its own per candidate key: nothing signed with the caller's credentials is reused for it.
-    const fixed = { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey };
-    const sts = nameOperations(new STSClient({ region, credentials: fixed }));
-    const s3 = createS3Client({ region, s3Compatible: false, credentials: fixed });
-    return { sts, s3, destroy: () => (sts.destroy(), s3.destroy()) };
-  });
+  const clientsFor =
+    o.clientsFor ??
+    ((keys: KeyPair): KeyClients => {
+      // A client of its own per candidate key: nothing signed with the caller's credentials is reused for it.
+      const fixed = { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey };
+      const sts = nameOperations(new STSClient({ region, credentials: fixed }));
+      const s3 = createS3Client({ region, s3Compatible: false, credentials: fixed });
+      return { sts, s3, destroy: () => (sts.destroy(), s3.destroy()) };
+    });
   return {
     iam,
     secrets,

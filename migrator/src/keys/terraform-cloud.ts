@@ -44,20 +44,27 @@ export function credentialsFile(home = os.homedir()): string {
 }
 
 /** The API token for `hostname`, from the environment or the credentials file; a one-line ConfigError if none. */
-export function terraformCloudToken(hostname = DEFAULT_TFC_HOSTNAME, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
+export function terraformCloudToken(
+  hostname = DEFAULT_TFC_HOSTNAME,
+  env: NodeJS.ProcessEnv = process.env,
+  home = os.homedir(),
+): string {
   const fromEnv = env[tokenEnvVar(hostname)]?.trim();
   if (fromEnv) return fromEnv;
   const file = credentialsFile(home);
   if (fs.existsSync(file)) {
     let token: unknown;
     try {
-      token = (JSON.parse(fs.readFileSync(file, 'utf8')) as { credentials?: Record<string, { token?: unknown }> }).credentials?.[hostname]?.token;
+      token = (JSON.parse(fs.readFileSync(file, 'utf8')) as { credentials?: Record<string, { token?: unknown }> })
+        .credentials?.[hostname]?.token;
     } catch {
       throw new ConfigError(`${file} is not valid JSON: run \`terraform login ${hostname}\` again`);
     }
     if (typeof token === 'string' && token) return token;
   }
-  throw new ConfigError(`no Terraform Cloud token for ${hostname}: run \`terraform login ${hostname}\` (or set ${tokenEnvVar(hostname)})`);
+  throw new ConfigError(
+    `no Terraform Cloud token for ${hostname}: run \`terraform login ${hostname}\` (or set ${tokenEnvVar(hostname)})`,
+  );
 }
 
 export class TerraformCloudError extends Error {
@@ -84,10 +91,20 @@ export interface WriteOptions {
   readonly userName: string;
 }
 
-async function api<T>(app: TerraformCloudApp, o: WriteOptions, method: string, route: string, body?: unknown): Promise<T> {
+async function api<T>(
+  app: TerraformCloudApp,
+  o: WriteOptions,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<T> {
   const res = await (o.fetch ?? fetch)(`${app.baseUrl.replace(/\/$/, '')}/api/v2${route}`, {
     method,
-    headers: { Authorization: `Bearer ${o.token}`, 'Content-Type': 'application/vnd.api+json', Accept: 'application/vnd.api+json' },
+    headers: {
+      Authorization: `Bearer ${o.token}`,
+      'Content-Type': 'application/vnd.api+json',
+      Accept: 'application/vnd.api+json',
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -100,22 +117,37 @@ async function api<T>(app: TerraformCloudApp, o: WriteOptions, method: string, r
       // not JSON:API
     }
     const hint =
-      res.status === 401 ? ': the token was refused; run `terraform login` again' : res.status === 404 ? ': not found, or the token may not see it' : '';
+      res.status === 401
+        ? ': the token was refused; run `terraform login` again'
+        : res.status === 404
+          ? ': not found, or the token may not see it'
+          : '';
     // The route names the organization, workspace or variable id; the request body (the values) is never repeated.
-    throw new TerraformCloudError(`Terraform Cloud ${method} ${route}: HTTP ${res.status}${title ? ` (${title})` : ''}${hint}`);
+    throw new TerraformCloudError(
+      `Terraform Cloud ${method} ${route}: HTTP ${res.status}${title ? ` (${title})` : ''}${hint}`,
+    );
   }
   return (text ? JSON.parse(text) : {}) as T;
 }
 
 /** Writes the key pair into every app workspace as sensitive variables; returns what was created and updated. */
-export async function writeKeysToTerraformCloud(app: TerraformCloudApp, keys: KeyPair, o: WriteOptions): Promise<WorkspaceWrite[]> {
+export async function writeKeysToTerraformCloud(
+  app: TerraformCloudApp,
+  keys: KeyPair,
+  o: WriteOptions,
+): Promise<WorkspaceWrite[]> {
   const values: [string, string][] = [
     [app.variables.accessKeyId, keys.accessKeyId],
     [app.variables.secretAccessKey, keys.secretAccessKey],
   ];
   const written: WorkspaceWrite[] = [];
   for (const name of app.workspaces) {
-    const ws = await api<{ data: { id: string } }>(app, o, 'GET', `/organizations/${encodeURIComponent(app.organization)}/workspaces/${encodeURIComponent(name)}`);
+    const ws = await api<{ data: { id: string } }>(
+      app,
+      o,
+      'GET',
+      `/organizations/${encodeURIComponent(app.organization)}/workspaces/${encodeURIComponent(name)}`,
+    );
     const id = ws.data.id;
     const existing = (await api<{ data: JsonApiVar[] }>(app, o, 'GET', `/workspaces/${id}/vars`)).data;
     const result: WorkspaceWrite = { workspace: name, created: [], updated: [] };
@@ -129,7 +161,10 @@ export async function writeKeysToTerraformCloud(app: TerraformCloudApp, keys: Ke
         result.updated.push(key);
       } else {
         await api(app, o, 'POST', `/workspaces/${id}/vars`, {
-          data: { type: 'vars', attributes: { key, value, category: app.category, hcl: false, sensitive: true, description } },
+          data: {
+            type: 'vars',
+            attributes: { key, value, category: app.category, hcl: false, sensitive: true, description },
+          },
         });
         result.created.push(key);
       }

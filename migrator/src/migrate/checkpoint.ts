@@ -98,7 +98,9 @@ const MIGRATIONS: Readonly<Record<number, (db: Database.Database) => void>> = {
 
 /** What the file holds: nothing yet (a new checkpoint), a checkpoint (it has the meta table), or other tables. */
 function layoutOf(db: Database.Database): 'empty' | 'checkpoint' | 'foreign' {
-  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
+    (t) => t.name,
+  );
   if (tables.includes('meta')) return 'checkpoint';
   return tables.length ? 'foreign' : 'empty';
 }
@@ -163,11 +165,15 @@ export class Checkpoint {
       db.pragma('busy_timeout = 5000');
       kind = layoutOf(db);
     } catch (err) {
-      throw new ConfigError(`checkpoint ${file}: cannot open it as a SQLite database (${(err as Error).message}); give another --checkpoint path`);
+      throw new ConfigError(
+        `checkpoint ${file}: cannot open it as a SQLite database (${(err as Error).message}); give another --checkpoint path`,
+      );
     }
     if (kind === 'foreign') {
       db.close();
-      throw new ConfigError(`checkpoint ${file} is a SQLite database but not a bucketmove checkpoint (it has no meta table); give another --checkpoint path`);
+      throw new ConfigError(
+        `checkpoint ${file} is a SQLite database but not a bucketmove checkpoint (it has no meta table); give another --checkpoint path`,
+      );
     }
     const cp = new Checkpoint(db, file);
     if (kind === 'empty') {
@@ -199,17 +205,23 @@ export class Checkpoint {
 
   /** Opens an existing checkpoint read-only (the audit). A checkpoint of another schema version is refused. */
   static openReadOnly(file: string): Checkpoint {
-    if (!fs.existsSync(file)) throw new ConfigError(`checkpoint ${file} does not exist; run the migrator first or pass --checkpoint`);
+    if (!fs.existsSync(file))
+      throw new ConfigError(`checkpoint ${file} does not exist; run the migrator first or pass --checkpoint`);
     const db = new Database(file, { readonly: true, fileMustExist: true });
     const cp = new Checkpoint(db, file);
     try {
       const kind = layoutOf(db);
-      if (kind !== 'checkpoint') throw new ConfigError(`checkpoint ${file}: not a bucketmove checkpoint (${kind === 'empty' ? 'an empty database' : 'it has no meta table'}); give the migrator's checkpoint`);
+      if (kind !== 'checkpoint')
+        throw new ConfigError(
+          `checkpoint ${file}: not a bucketmove checkpoint (${kind === 'empty' ? 'an empty database' : 'it has no meta table'}); give the migrator's checkpoint`,
+        );
       const version = cp.schemaVersion();
       if (version > CHECKPOINT_SCHEMA_VERSION) throw newerSchema(file, version);
       if (version < CHECKPOINT_SCHEMA_VERSION) {
         const id = cp.identity();
-        const how = id ? `npm run migrate -- --env ${id.env} --checkpoint ${file}${id.shard ? ` --shard ${id.shard}` : ''}` : `npm run migrate -- --checkpoint ${file}`;
+        const how = id
+          ? `npm run migrate -- --env ${id.env} --checkpoint ${file}${id.shard ? ` --shard ${id.shard}` : ''}`
+          : `npm run migrate -- --checkpoint ${file}`;
         throw new ConfigError(
           `checkpoint ${file} has schema version ${version}, older than the version ${CHECKPOINT_SCHEMA_VERSION} this bucketmove reads; resume the migration on it once with this version (${how}: it upgrades the file in place and redoes nothing already done), then run this again`,
         );
@@ -217,7 +229,9 @@ export class Checkpoint {
     } catch (err) {
       db.close();
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`checkpoint ${file}: cannot be read as a bucketmove checkpoint (${(err as Error).message.split('\n')[0]})`);
+      throw new ConfigError(
+        `checkpoint ${file}: cannot be read as a bucketmove checkpoint (${(err as Error).message.split('\n')[0]})`,
+      );
     }
     return cp;
   }
@@ -228,7 +242,9 @@ export class Checkpoint {
     if (text === undefined) return 1;
     const v = Number(text);
     if (!Number.isSafeInteger(v) || v < 1) {
-      throw new ConfigError(`checkpoint ${this.file} records schema version "${text}", which no bucketmove writes; give another --checkpoint path`);
+      throw new ConfigError(
+        `checkpoint ${this.file} records schema version "${text}", which no bucketmove writes; give another --checkpoint path`,
+      );
     }
     return v;
   }
@@ -345,9 +361,10 @@ export class Checkpoint {
 
   /** The next pending objects after `afterKey`, in key order. */
   nextPending(afterKey: string | undefined, limit: number): ObjectRow[] {
-    const rows = afterKey === undefined
-      ? this.q(`SELECT * FROM objects WHERE state = 'pending' ORDER BY key LIMIT ?`).all(limit)
-      : this.q(`SELECT * FROM objects WHERE state = 'pending' AND key > ? ORDER BY key LIMIT ?`).all(afterKey, limit);
+    const rows =
+      afterKey === undefined
+        ? this.q(`SELECT * FROM objects WHERE state = 'pending' ORDER BY key LIMIT ?`).all(limit)
+        : this.q(`SELECT * FROM objects WHERE state = 'pending' AND key > ? ORDER BY key LIMIT ?`).all(afterKey, limit);
     return (rows as Record<string, unknown>[]).map(rowOf);
   }
 
@@ -357,7 +374,9 @@ export class Checkpoint {
    */
   markAttempt(key: string): void {
     const now = new Date().toISOString();
-    this.enqueue(key, () => this.q(`UPDATE objects SET attempts = attempts + 1, updated_at = ? WHERE key = ?`).run(now, key));
+    this.enqueue(key, () =>
+      this.q(`UPDATE objects SET attempts = attempts + 1, updated_at = ? WHERE key = ?`).run(now, key),
+    );
   }
 
   /** Records a finished attempt's outcome (queued, see the module comment). */
@@ -377,14 +396,16 @@ export class Checkpoint {
       rechecked: NEEDS_RECHECK.includes(o.state) ? 0 : 1,
       now: new Date().toISOString(),
     };
-    this.enqueue(key, () => this.q(
-      `UPDATE objects SET state = @state,
+    this.enqueue(key, () =>
+      this.q(
+        `UPDATE objects SET state = @state,
          version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag), size = COALESCE(@size, size),
          error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
          plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
          new_version_id = COALESCE(@newVersionId, new_version_id), rechecked = @rechecked, updated_at = @now
        WHERE key = @key`,
-    ).run(params));
+      ).run(params),
+    );
   }
 
   /** The copy of `key` survived the app's deletes (its legacy key was still listed after the write). Queued. */
@@ -396,7 +417,10 @@ export class Checkpoint {
   *unrechecked(batch = 1000): Generator<ObjectRow> {
     let after = '';
     for (;;) {
-      const page = this.q(`SELECT * FROM objects WHERE rechecked = 0 AND key > ? ORDER BY key LIMIT ?`).all(after, batch) as Record<string, unknown>[];
+      const page = this.q(`SELECT * FROM objects WHERE rechecked = 0 AND key > ? ORDER BY key LIMIT ?`).all(
+        after,
+        batch,
+      ) as Record<string, unknown>[];
       if (page.length === 0) return;
       for (const r of page) yield rowOf(r);
       after = page[page.length - 1].key as string;
@@ -428,8 +452,13 @@ export class Checkpoint {
   }
 
   counts(): Record<ObjectState, { count: number; bytes: number }> {
-    const out = Object.fromEntries(ALL_STATES.map((s) => [s, { count: 0, bytes: 0 }])) as Record<ObjectState, { count: number; bytes: number }>;
-    for (const r of this.q(`SELECT state, COUNT(*) AS n, COALESCE(SUM(MAX(size, 0)), 0) AS b FROM objects GROUP BY state`).all() as {
+    const out = Object.fromEntries(ALL_STATES.map((s) => [s, { count: 0, bytes: 0 }])) as Record<
+      ObjectState,
+      { count: number; bytes: number }
+    >;
+    for (const r of this.q(
+      `SELECT state, COUNT(*) AS n, COALESCE(SUM(MAX(size, 0)), 0) AS b FROM objects GROUP BY state`,
+    ).all() as {
       state: ObjectState;
       n: number;
       b: number;
@@ -442,7 +471,11 @@ export class Checkpoint {
   // ---- multipart uploads in flight (so a rerun after kill -9 can abort what was left) ----------------------------
 
   recordUpload(key: string, uploadId: string): void {
-    this.q(`INSERT OR REPLACE INTO uploads (upload_id, key, started_at) VALUES (?, ?, ?)`).run(uploadId, key, new Date().toISOString());
+    this.q(`INSERT OR REPLACE INTO uploads (upload_id, key, started_at) VALUES (?, ?, ?)`).run(
+      uploadId,
+      key,
+      new Date().toISOString(),
+    );
   }
 
   clearUpload(uploadId: string): void {
@@ -450,7 +483,10 @@ export class Checkpoint {
   }
 
   leftoverUploads(): { uploadId: string; key: string }[] {
-    return this.q(`SELECT upload_id AS uploadId, key FROM uploads ORDER BY started_at`).all() as { uploadId: string; key: string }[];
+    return this.q(`SELECT upload_id AS uploadId, key FROM uploads ORDER BY started_at`).all() as {
+      uploadId: string;
+      key: string;
+    }[];
   }
 
   // ---- runs ----------------------------------------------------------------------------------------------------
@@ -461,11 +497,18 @@ export class Checkpoint {
   }
 
   finishRun(id: number, outcome: string, summary: unknown): void {
-    this.q(`UPDATE runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?`).run(new Date().toISOString(), outcome, JSON.stringify(summary), id);
+    this.q(`UPDATE runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?`).run(
+      new Date().toISOString(),
+      outcome,
+      JSON.stringify(summary),
+      id,
+    );
   }
 
   runs(): RunRecord[] {
-    return this.q(`SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome FROM runs ORDER BY id`).all() as RunRecord[];
+    return this.q(
+      `SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome FROM runs ORDER BY id`,
+    ).all() as RunRecord[];
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------------

@@ -28,13 +28,46 @@ export interface Classified {
   readonly message: string;
 }
 
-const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests', 'TooManyRequestsException', 'RequestLimitExceeded', 'RequestThrottled', 'ProvisionedThroughputExceededException']);
-const TEMPORARY_CODES = new Set([
-  'RequestTimeout', 'RequestTimeoutException', 'TimeoutError', 'InternalError', 'ServiceUnavailable', 'OperationAborted',
-  'ConditionalRequestConflict', 'ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'IDPCommunicationError',
-  'AbortError', 'BadDigest', 'IncompleteBody', 'XAmzContentSHA256Mismatch',
+const THROTTLE_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequests',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'ProvisionedThroughputExceededException',
 ]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+const TEMPORARY_CODES = new Set([
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'InternalError',
+  'ServiceUnavailable',
+  'OperationAborted',
+  'ConditionalRequestConflict',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'RequestExpired',
+  'IDPCommunicationError',
+  'AbortError',
+  'BadDigest',
+  'IncompleteBody',
+  'XAmzContentSHA256Mismatch',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+]);
 
 interface SdkLikeError {
   name?: string;
@@ -55,11 +88,18 @@ export function classify(err: unknown): Classified {
   }
   const e = (err ?? {}) as SdkLikeError;
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
-  const code = e.Code ?? (e.name && e.name !== 'Error' && e.name !== 'Unknown' ? e.name : undefined) ?? e.code ?? 'Error';
+  const code =
+    e.Code ?? (e.name && e.name !== 'Error' && e.name !== 'Unknown' ? e.name : undefined) ?? e.code ?? 'Error';
   const message = oneLine(e.message ?? String(err));
   const netCode = e.code && NETWORK_CODES.has(e.code) ? e.code : undefined;
   if (THROTTLE_CODES.has(code) || status === 503 || status === 429) {
-    return { kind: 'temporary', throttle: true, code: status === 503 && !THROTTLE_CODES.has(code) ? 'SlowDown' : code, httpStatus: status, message };
+    return {
+      kind: 'temporary',
+      throttle: true,
+      code: status === 503 && !THROTTLE_CODES.has(code) ? 'SlowDown' : code,
+      httpStatus: status,
+      message,
+    };
   }
   if (netCode || NETWORK_CODES.has(code)) {
     return { kind: 'temporary', throttle: false, code: netCode ?? code, httpStatus: status, message };

@@ -32,7 +32,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConfigError } from '../../../workspaces/errors';
 import { describeAwsError, httpStatusOf } from '../aws/errors';
-import { deleteIfStill, headTarget, isPreconditionFailed, SINGLE_PUT_LIMIT, type ExistingObject, type Target } from '../objects/write-new';
+import {
+  deleteIfStill,
+  headTarget,
+  isPreconditionFailed,
+  SINGLE_PUT_LIMIT,
+  type ExistingObject,
+  type Target,
+} from '../objects/write-new';
 
 /** The reserved prefix of the probe's keys in the new bucket (no photo key starts with a dot folder of ours). */
 export const PROBE_PREFIX = '.bucketmove/probe/';
@@ -42,7 +49,8 @@ export const PROBE_PREFIX = '.bucketmove/probe/';
  * that happened to live under the prefix (copied from legacy, with provenance) is never taken for a probe's leftover.
  */
 const PROBE_MARK = { 'bucketmove-probe': 'conditional-write' } as const;
-const isProbeObject = (now: ExistingObject): boolean => now.metadata['bucketmove-probe'] === PROBE_MARK['bucketmove-probe'];
+const isProbeObject = (now: ExistingObject): boolean =>
+  now.metadata['bucketmove-probe'] === PROBE_MARK['bucketmove-probe'];
 
 /** What the probe found; `put: 'ignored'` never reaches a run (probeConditionalWrites refuses it). */
 export interface ConditionalWriteProbe {
@@ -122,7 +130,18 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
   const opts = { abortSignal: signal };
   const conditionalPut = async (): Promise<boolean> => {
     try {
-      await t.client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: '*', Metadata: PROBE_MARK, ...t.sse }), opts);
+      await t.client.send(
+        new PutObjectCommand({
+          Bucket: t.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          IfNoneMatch: '*',
+          Metadata: PROBE_MARK,
+          ...t.sse,
+        }),
+        opts,
+      );
       return true;
     } catch (err) {
       if (isPreconditionFailed(err)) return false;
@@ -140,9 +159,24 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
     if (put === 'ignored') {
       result = { key, put, completeMultipartUpload: 'ignored' }; // not probed: no write is safe there, the run is refused
     } else {
-      uploadId = (await t.client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...t.sse }), opts)).UploadId;
+      uploadId = (
+        await t.client.send(
+          new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...t.sse }),
+          opts,
+        )
+      ).UploadId;
       if (!uploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
-      const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body, ContentLength: body.length }), opts);
+      const part = await t.client.send(
+        new UploadPartCommand({
+          Bucket: t.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: 1,
+          Body: body,
+          ContentLength: body.length,
+        }),
+        opts,
+      );
       try {
         await t.client.send(
           new CompleteMultipartUploadCommand({
@@ -185,7 +219,9 @@ async function cleanUp(t: Target, key: string, uploadId: string | undefined, sig
   let clean = true;
   if (uploadId) {
     try {
-      await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId }), { abortSignal: signal });
+      await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId }), {
+        abortSignal: signal,
+      });
     } catch (err) {
       if (httpStatusOf(err) !== 404) clean = false;
     }
@@ -201,11 +237,16 @@ async function cleanUp(t: Target, key: string, uploadId: string | undefined, sig
 /** Uploads and keys under the prefix that a killed probe left, once they are over an hour old. */
 async function sweepLeftovers(t: Target, signal?: AbortSignal): Promise<void> {
   const before = Date.now() - SWEEP_AFTER_MS;
-  const uploads = await t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), { abortSignal: signal });
+  const uploads = await t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), {
+    abortSignal: signal,
+  });
   for (const u of uploads.Uploads ?? []) {
-    if (u.Key && u.UploadId && (u.Initiated?.getTime() ?? Infinity) < before) await cleanUp(t, u.Key, u.UploadId, signal);
+    if (u.Key && u.UploadId && (u.Initiated?.getTime() ?? Infinity) < before)
+      await cleanUp(t, u.Key, u.UploadId, signal);
   }
-  const keys = await t.client.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), { abortSignal: signal });
+  const keys = await t.client.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), {
+    abortSignal: signal,
+  });
   for (const o of keys.Contents ?? []) {
     if (o.Key && (o.LastModified?.getTime() ?? Infinity) < before) await cleanUp(t, o.Key, undefined, signal);
   }

@@ -25,10 +25,24 @@ import type { ObjectRow, Outcome } from '../objects/records';
 import { PermanentCopyError } from './classify';
 import { PlaintextHasher } from './hash-plaintext';
 import type { LargeObjectWrite } from './conditional-write-probe';
-import { isTombstone, provenanceMetadata, readProvenance, metadataBytes, USER_METADATA_LIMIT } from '../objects/provenance';
+import {
+  isTombstone,
+  provenanceMetadata,
+  readProvenance,
+  metadataBytes,
+  USER_METADATA_LIMIT,
+} from '../objects/provenance';
 import { isFolderMarker } from '../objects/folder-marker';
 import { readLegacy, rereadLegacy, type LegacyObject } from '../objects/read-legacy';
-import { headTarget, putMultipart, putStreamed, putWhole, type NewObject, type Target, type WriteResult } from '../objects/write-new';
+import {
+  headTarget,
+  putMultipart,
+  putStreamed,
+  putWhole,
+  type NewObject,
+  type Target,
+  type WriteResult,
+} from '../objects/write-new';
 
 export interface Source {
   readonly client: S3Client;
@@ -55,7 +69,12 @@ export interface SizeHooks {
   beforeWindow(storedSize: number): Promise<void>;
 }
 
-export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, signal: AbortSignal, hooks?: SizeHooks): Promise<Outcome> {
+export async function copyObject(
+  row: Pick<ObjectRow, 'key'>,
+  deps: CopyDeps,
+  signal: AbortSignal,
+  hooks?: SizeHooks,
+): Promise<Outcome> {
   const { source, target, codec } = deps;
   const legacy = await readLegacy(source.client, source.bucket, row.key, { signal });
   if (!legacy) return { state: 'vanished' };
@@ -102,7 +121,9 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
     if (known !== undefined) refuseUnwritable(large, known, legacy.body);
     // Pass 1: hash the plaintext of the GET already open.
     const hasher = new PlaintextHasher();
-    await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), hasher, discard(), { signal });
+    await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), hasher, discard(), {
+      signal,
+    });
     sha256 = hasher.sha256;
     size = hasher.size;
     refuseUnwritable(large, size);
@@ -121,7 +142,10 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
       try {
         // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
         // waiting for bytes that never come.
-        const plaintext = pipelineTo(codec.decrypt(again.body, { key: row.key, size: again.size, reread }), new PlaintextHasher({ sha256, size }));
+        const plaintext = pipelineTo(
+          codec.decrypt(again.body, { key: row.key, size: again.size, reread }),
+          new PlaintextHasher({ sha256, size }),
+        );
         written =
           large.path === 'multipart'
             ? await putMultipart(target, obj, plaintext, size, controller)
@@ -132,7 +156,13 @@ export async function copyObject(row: Pick<ObjectRow, 'key'>, deps: CopyDeps, si
     }
   }
 
-  const recorded = { versionId: legacy.versionId, etag: legacy.etag, size: legacy.size, plaintextSha256: sha256, plaintextSize: size };
+  const recorded = {
+    versionId: legacy.versionId,
+    etag: legacy.etag,
+    size: legacy.size,
+    plaintextSha256: sha256,
+    plaintextSize: size,
+  };
   if (!written.written) return { ...recorded, ...(await explainExisting(target, row.key, legacy, signal)) };
   return { ...recorded, state: 'copied', newVersionId: written.versionId ?? null };
 }
@@ -167,24 +197,42 @@ function newObject(key: string, legacy: LegacyObject, sha256: string, size: numb
       `the legacy object's user metadata plus provenance is ${metadataBytes(metadata)} bytes, over S3's ${USER_METADATA_LIMIT}`,
     );
   }
-  return { key, contentType: legacy.contentType, cacheControl: legacy.cacheControl, contentDisposition: legacy.contentDisposition, metadata };
+  return {
+    key,
+    contentType: legacy.contentType,
+    cacheControl: legacy.cacheControl,
+    contentDisposition: legacy.contentDisposition,
+    metadata,
+  };
 }
 
 /**
  * The key exists in the new bucket (412): the app's tombstone (it deleted the photo while this copy was in flight),
  * an earlier run's copy of this version, the app's write, or a stale copy.
  */
-async function explainExisting(target: Target, key: string, legacy: LegacyObject, signal: AbortSignal): Promise<Outcome> {
+async function explainExisting(
+  target: Target,
+  key: string,
+  legacy: LegacyObject,
+  signal: AbortSignal,
+): Promise<Outcome> {
   const existing = await headTarget(target, key, signal);
   if (!existing) {
     // It existed a moment ago and is gone now: deleted by the app. Try the object again from the start.
-    throw Object.assign(new Error('the key was deleted from the new bucket while it was being checked'), { name: 'OperationAborted' });
+    throw Object.assign(new Error('the key was deleted from the new bucket while it was being checked'), {
+      name: 'OperationAborted',
+    });
   }
   if (isTombstone(existing.metadata)) return { state: 'deleted-during-copy', newVersionId: existing.versionId ?? null };
   const prov = readProvenance(existing.metadata);
   if (!prov) return { state: 'kept-app-version', newVersionId: existing.versionId ?? null };
   if (prov.sourceEtag === legacy.etag) {
-    return { state: 'already-migrated', newVersionId: existing.versionId ?? null, plaintextSha256: prov.plaintextSha256, plaintextSize: prov.plaintextSize };
+    return {
+      state: 'already-migrated',
+      newVersionId: existing.versionId ?? null,
+      plaintextSha256: prov.plaintextSha256,
+      plaintextSize: prov.plaintextSize,
+    };
   }
   throw new PermanentCopyError(
     'SourceChangedAfterCopy',

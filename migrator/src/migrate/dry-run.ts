@@ -30,7 +30,10 @@ export async function dryRun(
   const out = opts.reportCsv ? new AtomicLineWriter(opts.reportCsv) : undefined;
   try {
     const limit = opts.limit ?? Infinity;
-    outer: for await (const page of listLegacy(source.client, source.bucket, { prefix: opts.prefix, signal: opts.signal })) {
+    outer: for await (const page of listLegacy(source.client, source.bucket, {
+      prefix: opts.prefix,
+      signal: opts.signal,
+    })) {
       for (let i = 0; i < page.objects.length; i += opts.concurrency) {
         const slice = page.objects.slice(i, i + Math.min(opts.concurrency, limit - res.listed));
         const lines = await Promise.all(
@@ -63,7 +66,15 @@ export async function dryRun(
               status = why.httpStatus ?? null;
               message = `Dry run: cannot check the new bucket: ${why.message}`;
             }
-            return csvLine({ bucket: source.bucket, key: o.key, versionId: null, taskStatus: ok ? 'succeeded' : 'failed', errorCode: code, httpStatusCode: status, resultMessage: message });
+            return csvLine({
+              bucket: source.bucket,
+              key: o.key,
+              versionId: null,
+              taskStatus: ok ? 'succeeded' : 'failed',
+              errorCode: code,
+              httpStatusCode: status,
+              resultMessage: message,
+            });
           }),
         );
         for (const o of slice) {

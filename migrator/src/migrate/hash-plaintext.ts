@@ -25,7 +25,12 @@ export class PlaintextHasher extends Transform {
   override _flush(done: TransformCallback): void {
     this.digestHex = this.hash.digest('hex');
     if (this.expect && (this.expect.sha256 !== this.digestHex || this.expect.size !== this.size)) {
-      done(new PermanentCopyError('PlaintextChanged', 'the plaintext differs between the hashing pass and the upload pass'));
+      done(
+        new PermanentCopyError(
+          'PlaintextChanged',
+          'the plaintext differs between the hashing pass and the upload pass',
+        ),
+      );
       return;
     }
     done();

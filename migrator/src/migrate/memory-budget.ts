@@ -26,7 +26,9 @@ export class MemoryBudget {
 
   async acquire(bytes: number): Promise<Release> {
     if (bytes > this.capacity) {
-      throw new OverMemoryBudget(`a reservation of ${bytes} bytes is more than the whole memory budget (${this.capacity} bytes)`);
+      throw new OverMemoryBudget(
+        `a reservation of ${bytes} bytes is more than the whole memory budget (${this.capacity} bytes)`,
+      );
     }
     while (this.used + bytes > this.capacity) {
       await new Promise<void>((wake) => this.waiters.push({ bytes, wake }));

@@ -21,7 +21,6 @@ import { formatShard } from '../sources/shard';
 import { openManifest } from '../sources/open-manifest';
 import { s3ManifestObjects } from '../sources/manifest-object';
 
-
 export interface MigrateOptions extends Partial<Omit<RunOptions, 'prefix'>> {
   readonly prefix?: string;
   readonly checkpoint: string;
@@ -38,7 +37,9 @@ export interface MigrateOptions extends Partial<Omit<RunOptions, 'prefix'>> {
   /** A codec to use instead of the workspace's (tests wrap one). */
   readonly codec?: Codec;
   /** Builds the run's observer from the checkpoint's counts before the run (the CLI's progress display). */
-  readonly events?: (before: Record<ObjectState, { count: number; bytes: number }>) => RunEvents & { start?(): void; stop?(): void };
+  readonly events?: (
+    before: Record<ObjectState, { count: number; bytes: number }>,
+  ) => RunEvents & { start?(): void; stop?(): void };
   /** Called with the run once it exists (the CLI wires Ctrl-C to it). */
   readonly onRun?: (run: MigrationRun) => void;
 }
@@ -56,7 +57,10 @@ export const DEFAULT_MEMORY_BYTES = 192 * 1024 * 1024;
 
 export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): Promise<MigrateOutcome> {
   const codec = o.codec ?? (await loadCodec(ws));
-  const window = { partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize, queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize };
+  const window = {
+    partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize,
+    queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize,
+  };
   const memoryBytes = o.memoryBytes ?? DEFAULT_MEMORY_BYTES;
   checkMemoryHoldsAnObject(memoryBytes, codec, window);
   const clients = createClients(ws, o.clients);
@@ -64,7 +68,14 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
     await preflight(clients.legacy);
     await preflight(clients.primary);
     const prefix = o.prefix ?? '';
-    const keys = o.keys ?? (o.manifest ? await openManifest(s3ManifestObjects(clients.legacy.s3), o.manifest, { legacyBucket: ws.legacy.bucket, prefix }) : undefined);
+    const keys =
+      o.keys ??
+      (o.manifest
+        ? await openManifest(s3ManifestObjects(clients.legacy.s3), o.manifest, {
+            legacyBucket: ws.legacy.bucket,
+            prefix,
+          })
+        : undefined);
     const target = newBucketTarget(ws.primary.encryption, clients.primary, window);
     // Before the checkpoint exists: a server on which no write is safe is refused with nothing written.
     const largeObjects = largeObjectWrite(await probeConditionalWrites(target));
@@ -81,7 +92,15 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
       attachUploadLedger(target.client, checkpoint);
       const events = o.events?.(checkpoint.counts());
       const run = new MigrationRun(
-        { source: { client: clients.legacy.s3, bucket: clients.legacy.bucket }, target, codec, largeObjects, checkpoint, keys, events },
+        {
+          source: { client: clients.legacy.s3, bucket: clients.legacy.bucket },
+          target,
+          codec,
+          largeObjects,
+          checkpoint,
+          keys,
+          events,
+        },
         {
           concurrency: o.concurrency ?? 16,
           prefix,
@@ -147,7 +166,8 @@ export function summarize(
     n('failed') && `${n('failed')} failed (retried next run)`,
     n('pending') && `${n('pending')} not attempted yet`,
     !run.listingComplete && (run.listingError ? `listing failed: ${run.listingError}` : 'listing not finished'),
-    run.unrechecked && `${run.unrechecked} copies not yet rechecked for deletes (${run.recheckError ?? 'the next run does it'})`,
+    run.unrechecked &&
+      `${run.unrechecked} copies not yet rechecked for deletes (${run.recheckError ?? 'the next run does it'})`,
   ].filter(Boolean);
   const processed = Object.values(run.processed).reduce((sum, c) => sum + c, 0);
   const thisRun = `this run: ${processed} objects in ${run.seconds.toFixed(1)} s`;

@@ -19,7 +19,11 @@ export interface BackoffOptions {
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 200, capMs: 20_000 };
 
 /** Full-jitter exponential backoff: a delay in [0, min(cap, base * 2^(attempt-1))). `random` is in [0, 1). */
-export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF, random: number = Math.random()): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions = DEFAULT_BACKOFF,
+  random: number = Math.random(),
+): number {
   const ceiling = Math.min(opts.capMs, opts.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(ceiling * Math.min(Math.max(random, 0), 0.999999));
 }
@@ -55,7 +59,8 @@ export function initialPace(opts: PaceOptions): PaceState {
 export function nextPace(state: PaceState, event: 'throttle' | 'success', opts: PaceOptions): PaceState {
   if (event === 'throttle') {
     const limit = Math.max(1, Math.floor(state.limit * 0.75));
-    const pauseMs = state.limit === 1 ? Math.min(opts.maxPauseMs, Math.max(opts.minPauseMs, state.pauseMs * 2)) : state.pauseMs;
+    const pauseMs =
+      state.limit === 1 ? Math.min(opts.maxPauseMs, Math.max(opts.minPauseMs, state.pauseMs * 2)) : state.pauseMs;
     return { limit, pauseMs, streak: 0 };
   }
   const streak = state.streak + 1;

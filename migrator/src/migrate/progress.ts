@@ -63,7 +63,10 @@ export class MigrateProgress implements RunEvents {
       );
       this.bar.start(Math.max(this.total, 1), this.done, this.payload());
     } else {
-      this.timer = setInterval(() => this.opts.log.info({ event: 'progress', ...this.snapshot() }, 'progress'), this.opts.intervalMs ?? 5000);
+      this.timer = setInterval(
+        () => this.opts.log.info({ event: 'progress', ...this.snapshot() }, 'progress'),
+        this.opts.intervalMs ?? 5000,
+      );
       this.timer.unref();
     }
   }
@@ -87,7 +90,11 @@ export class MigrateProgress implements RunEvents {
     this.bytes += row.size;
     if (outcome.state === 'quarantined' || outcome.state === 'failed') {
       this.problems++;
-      this.note('warn', { event: `object-${outcome.state}`, key: row.key, code: outcome.errorCode, status: outcome.httpStatus }, outcome.errorMessage ?? outcome.state);
+      this.note(
+        'warn',
+        { event: `object-${outcome.state}`, key: row.key, code: outcome.errorCode, status: outcome.httpStatus },
+        outcome.errorMessage ?? outcome.state,
+      );
     } else if (outcome.state !== 'copied') {
       this.opts.log.debug({ event: `object-${outcome.state}`, key: row.key }, outcome.state);
     }
@@ -98,7 +105,13 @@ export class MigrateProgress implements RunEvents {
    * Takes the counts from elsewhere (the sum of the workers' progress lines, in a --workers run) instead of counting
    * finished objects itself.
    */
-  absorb(s: { readonly done: number; readonly total: number; readonly doneThisRun: number; readonly bytes: number; readonly problems: number }): void {
+  absorb(s: {
+    readonly done: number;
+    readonly total: number;
+    readonly doneThisRun: number;
+    readonly bytes: number;
+    readonly problems: number;
+  }): void {
     this.done = s.done;
     this.total = s.total;
     this.doneThisRun = s.doneThisRun;
@@ -109,18 +122,27 @@ export class MigrateProgress implements RunEvents {
   }
 
   retrying(row: ObjectRow, attempt: number, why: Classified, delayMs: number): void {
-    this.opts.log.debug({ event: 'object-retry', key: row.key, attempt, code: why.code, status: why.httpStatus, delayMs }, why.message);
+    this.opts.log.debug(
+      { event: 'object-retry', key: row.key, attempt, code: why.code, status: why.httpStatus, delayMs },
+      why.message,
+    );
   }
 
   uploadsCleaned(count: number): void {
-    this.note('info', { event: 'leftover-uploads-aborted', count }, `aborted ${count} multipart upload(s) left by an interrupted run`);
+    this.note(
+      'info',
+      { event: 'leftover-uploads-aborted', count },
+      `aborted ${count} multipart upload(s) left by an interrupted run`,
+    );
   }
 
   /** A line for a person: through the bar on a terminal, else as a JSON log line. */
   note(level: 'info' | 'warn', fields: Record<string, unknown>, msg: string): void {
     if (this.bar) {
       if (level === 'warn' || fields.event === 'leftover-uploads-aborted') {
-        process.stderr.write(`\r\x1b[K${level === 'warn' ? 'warning: ' : ''}${msg}${fields.key ? ` (${String(fields.key)})` : ''}\n`);
+        process.stderr.write(
+          `\r\x1b[K${level === 'warn' ? 'warning: ' : ''}${msg}${fields.key ? ` (${String(fields.key)})` : ''}\n`,
+        );
         this.bar.update(this.done, this.payload());
       }
       return;

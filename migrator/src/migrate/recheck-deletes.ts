@@ -79,7 +79,11 @@ export class DeleteRecheck {
     this.pending = [];
     if (batch.length === 0) return;
     try {
-      const gone = await missingFromLegacy(this.deps.source, this.deps.prefix, batch.map((w) => w.key));
+      const gone = await missingFromLegacy(
+        this.deps.source,
+        this.deps.prefix,
+        batch.map((w) => w.key),
+      );
       for (const w of batch) {
         if (gone.has(w.key)) {
           await undoCopy(this.deps.target, w);
@@ -140,5 +144,7 @@ export async function recheckCopy(source: Source, target: Target, w: Written): P
 
 /** Removes the copy this tool wrote, if the key still holds it (write-new.ts deleteIfStill). */
 async function undoCopy(target: Target, w: Written): Promise<void> {
-  await deleteIfStill(target, w.key, (now) => holdsOwnCopy(now, { sourceEtag: w.sourceEtag, versionId: w.newVersionId }));
+  await deleteIfStill(target, w.key, (now) =>
+    holdsOwnCopy(now, { sourceEtag: w.sourceEtag, versionId: w.newVersionId }),
+  );
 }

@@ -12,7 +12,8 @@ const MESSAGES: Record<ObjectState, (r: ObjectRow) => string> = {
   'already-migrated': () => 'Already migrated by an earlier run (provenance matches this source version)',
   'kept-app-version': () => 'Kept: the app wrote this key in the new bucket; not overwritten',
   vanished: () => 'Gone from the legacy bucket before it was read (deleted by the app)',
-  'deleted-during-copy': () => 'Deleted by the app during the copy; its tombstone refused the copy, or the copy was removed',
+  'deleted-during-copy': () =>
+    'Deleted by the app during the copy; its tombstone refused the copy, or the copy was removed',
   quarantined: (r) => `Quarantined: ${r.errorMessage ?? 'permanent failure'}`,
   failed: (r) => `Failed after retries (the next run tries again): ${r.errorMessage ?? 'temporary failure'}`,
   pending: () => 'Not attempted yet (the run was stopped or limited)',
@@ -68,12 +69,21 @@ export interface MigrationSummary {
 }
 
 /** Writes `<base>.csv` and `<base>.json` atomically; returns their paths. */
-export function writeMigrationReport(base: string, checkpoint: Checkpoint, summary: MigrationSummary): { csv: string; json: string } {
+export function writeMigrationReport(
+  base: string,
+  checkpoint: Checkpoint,
+  summary: MigrationSummary,
+): { csv: string; json: string } {
   return writeMigrationReportOf(base, checkpoint.rows(), summary);
 }
 
 /** The same from rows in key order (e.g. the shards of a --workers run, merged), and extra JSON fields. */
-export function writeMigrationReportOf(base: string, rows: Iterable<ObjectRow>, summary: MigrationSummary, extra: object = {}): { csv: string; json: string } {
+export function writeMigrationReportOf(
+  base: string,
+  rows: Iterable<ObjectRow>,
+  summary: MigrationSummary,
+  extra: object = {},
+): { csv: string; json: string } {
   const csv = `${base}.csv`;
   const json = `${base}.json`;
   const out = new AtomicLineWriter(csv);
@@ -90,7 +100,11 @@ export function writeMigrationReportOf(base: string, rows: Iterable<ObjectRow>, 
 
 /** One line on how large objects were written and why, for the CLI's last lines. */
 export function largeObjectsLine(l: LargeObjectWrite): string {
-  const how = l.path === 'multipart' ? 'multipart uploads completed with If-None-Match' : 'one streamed PutObject with If-None-Match each';
-  const left = l.probe && !l.probe.cleanedUp ? `; the probe left ${l.probe.key} behind (the audit leaves its prefix out)` : '';
+  const how =
+    l.path === 'multipart'
+      ? 'multipart uploads completed with If-None-Match'
+      : 'one streamed PutObject with If-None-Match each';
+  const left =
+    l.probe && !l.probe.cleanedUp ? `; the probe left ${l.probe.key} behind (the audit leaves its prefix out)` : '';
   return `large objects (above the part size): ${how}, because ${l.why}${left}`;
 }

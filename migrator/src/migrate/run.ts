@@ -113,7 +113,18 @@ export class MigrationRun {
   private readonly pacer: Pacer;
   private readonly budget: MemoryBudget;
   private readonly processed = Object.fromEntries(
-    (['pending', 'copied', 'already-migrated', 'kept-app-version', 'vanished', 'deleted-during-copy', 'quarantined', 'failed'] as ObjectState[]).map((s) => [s, 0]),
+    (
+      [
+        'pending',
+        'copied',
+        'already-migrated',
+        'kept-app-version',
+        'vanished',
+        'deleted-during-copy',
+        'quarantined',
+        'failed',
+      ] as ObjectState[]
+    ).map((s) => [s, 0]),
   ) as Record<ObjectState, number>;
   private storedBytes = 0;
   private plaintextBytes = 0;
@@ -127,8 +138,15 @@ export class MigrationRun {
     private readonly deps: RunDeps,
     private readonly opts: RunOptions,
   ) {
-    this.pacer = new Pacer({ maxConcurrency: opts.concurrency, recoverAfter: 4, minPauseMs: 50, maxPauseMs: 2_000, cooldownMs: 1_000 });
-    for (const client of new Set([deps.source.client, deps.target.client])) observeThrottling(client, () => this.pacer.onThrottle());
+    this.pacer = new Pacer({
+      maxConcurrency: opts.concurrency,
+      recoverAfter: 4,
+      minPauseMs: 50,
+      maxPauseMs: 2_000,
+      cooldownMs: 1_000,
+    });
+    for (const client of new Set([deps.source.client, deps.target.client]))
+      observeThrottling(client, () => this.pacer.onThrottle());
     this.recheck = new DeleteRecheck({
       source: deps.source,
       target: deps.target,
@@ -175,7 +193,8 @@ export class MigrationRun {
     const { checkpoint } = this.deps;
     await this.cleanLeftoverUploads();
     // Copies a crash left unrechecked are judged before anything else.
-    for (const row of checkpoint.unrechecked()) this.recheck.add({ key: row.key, sourceEtag: row.etag, newVersionId: row.newVersionId });
+    for (const row of checkpoint.unrechecked())
+      this.recheck.add({ key: row.key, sourceEtag: row.etag, newVersionId: row.newVersionId });
     let recheckError: unknown;
     await this.recheck.drain().catch((err) => (recheckError = err));
     checkpoint.requeue({ quarantined: this.opts.retryQuarantined });
@@ -213,7 +232,9 @@ export class MigrationRun {
     const left = checkpoint.leftoverUploads();
     for (const u of left) {
       try {
-        await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: u.key, UploadId: u.uploadId }));
+        await target.client.send(
+          new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: u.key, UploadId: u.uploadId }),
+        );
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (status !== 404) throw err; // NoSuchUpload: it was completed or aborted already
@@ -230,7 +251,9 @@ export class MigrationRun {
       this.listingDone = true;
       return;
     }
-    const keys = this.deps.keys ?? bucketListing(source.client, source.bucket, { prefix: this.opts.prefix, pageSize: this.opts.listPageSize });
+    const keys =
+      this.deps.keys ??
+      bucketListing(source.client, source.bucket, { prefix: this.opts.prefix, pageSize: this.opts.listPageSize });
     const signal = this.stopController.signal;
     let attempt = 0;
     let resumeAt = cursor.startAfter;
@@ -241,7 +264,10 @@ export class MigrationRun {
           checkpoint.addListedPage(mine, page.isLast, page.cursor);
           resumeAt = page.cursor;
           attempt = 0;
-          this.deps.events?.listed?.(mine.length, mine.reduce((n, o) => n + Math.max(0, o.size), 0));
+          this.deps.events?.listed?.(
+            mine.length,
+            mine.reduce((n, o) => n + Math.max(0, o.size), 0),
+          );
           this.wakeDispatcher?.();
           if (signal.aborted) break;
         }
@@ -333,27 +359,32 @@ export class MigrationRun {
       if (over) return this.refuse(row, over);
       let held = this.reservation(row);
       let release = await this.budget.acquire(held);
-      const hooks: SizeHooks | undefined = known ? undefined : {
-        // The size was unknown: the reservation was the most a small object holds. Refuse what can never fit; a small
-        // object gives back what it does not need; a large one's first pass (hashing) holds only its codec's share.
-        sized: async (stored) => {
-          const over = this.overBudget(stored);
-          if (over) throw over;
-          const need = stored <= this.deps.target.partSize ? this.reservation({ size: stored }) : this.deps.codec.memoryNeed(stored);
-          if (need <= held) {
-            if (stored <= this.deps.target.partSize) release.shrinkTo(need);
-            return;
-          }
-          release(); // never wait while holding: take it all again
-          release = await this.budget.acquire(need);
-          held = need;
-        },
-        // A large one: the upload window (and the codec's share) is reserved before pass 2, when no stream is open.
-        beforeWindow: async (stored) => {
-          release();
-          release = await this.budget.acquire(this.reservation({ size: stored }));
-        },
-      };
+      const hooks: SizeHooks | undefined = known
+        ? undefined
+        : {
+            // The size was unknown: the reservation was the most a small object holds. Refuse what can never fit; a small
+            // object gives back what it does not need; a large one's first pass (hashing) holds only its codec's share.
+            sized: async (stored) => {
+              const over = this.overBudget(stored);
+              if (over) throw over;
+              const need =
+                stored <= this.deps.target.partSize
+                  ? this.reservation({ size: stored })
+                  : this.deps.codec.memoryNeed(stored);
+              if (need <= held) {
+                if (stored <= this.deps.target.partSize) release.shrinkTo(need);
+                return;
+              }
+              release(); // never wait while holding: take it all again
+              release = await this.budget.acquire(need);
+              held = need;
+            },
+            // A large one: the upload window (and the codec's share) is reserved before pass 2, when no stream is open.
+            beforeWindow: async (stored) => {
+              release();
+              release = await this.budget.acquire(this.reservation({ size: stored }));
+            },
+          };
       let outcome: Outcome;
       try {
         outcome = await copyObject(row, this.deps, signal, hooks);
@@ -378,7 +409,8 @@ export class MigrationRun {
       this.pacer.onSuccess();
       checkpoint.record(row.key, { errorCode: null, errorMessage: null, httpStatus: null, ...outcome });
       this.count(row, outcome);
-      if (NEEDS_RECHECK.includes(outcome.state)) this.recheck.add({ key: row.key, sourceEtag: outcome.etag ?? row.etag, newVersionId: outcome.newVersionId });
+      if (NEEDS_RECHECK.includes(outcome.state))
+        this.recheck.add({ key: row.key, sourceEtag: outcome.etag ?? row.etag, newVersionId: outcome.newVersionId });
       return;
     }
   }
@@ -449,7 +481,9 @@ export function checkMemoryHoldsAnObject(memoryBytes: number, codec: Codec, w: C
   const need = Math.max(objectNeed(codec, w.partSize, w), objectNeed(codec, w.partSize + 1, w));
   if (need <= objectDataBytes(memoryBytes)) return;
   const large = objectNeed(codec, w.partSize + 1, w) >= objectNeed(codec, w.partSize, w);
-  const what = large ? `one large object's upload window (${w.queueSize + 2} parts of --part-size ${inMib(w.partSize)} MiB)` : `the largest small object (--part-size ${inMib(w.partSize)} MiB, held whole)`;
+  const what = large
+    ? `one large object's upload window (${w.queueSize + 2} parts of --part-size ${inMib(w.partSize)} MiB)`
+    : `the largest small object (--part-size ${inMib(w.partSize)} MiB, held whole)`;
   throw new ConfigError(
     `--memory ${inMib(memoryBytes)} MiB cannot hold ${what} through codec ${codec.name}: it needs ${inMib(need)} MiB of object data${BESIDE_SLACK}; give --memory ${inMib(need + COLLECTOR_SLACK_BYTES)} or more, or a smaller --part-size`,
   );

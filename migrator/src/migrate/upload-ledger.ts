@@ -24,7 +24,11 @@ export function attachUploadLedger(client: S3Client, checkpoint: Checkpoint): vo
         if ((output.$metadata?.attempts ?? 1) > 1 && input.Bucket) {
           await abortLostTwins(client, input.Bucket, input.Key, output.UploadId, { from: started, to: new Date() });
         }
-      } else if ((context.commandName === 'CompleteMultipartUploadCommand' || context.commandName === 'AbortMultipartUploadCommand') && input.UploadId) {
+      } else if (
+        (context.commandName === 'CompleteMultipartUploadCommand' ||
+          context.commandName === 'AbortMultipartUploadCommand') &&
+        input.UploadId
+      ) {
         checkpoint.clearUpload(input.UploadId);
       }
       return result;

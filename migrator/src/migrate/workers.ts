@@ -52,7 +52,19 @@ export function workerArgs(userArgs: readonly string[], shard: Shard, checkpoint
     }
     if (!a.includes('=') && i + 1 < userArgs.length && !userArgs[i + 1].startsWith('--')) i++; // its value
   }
-  return [...kept, '--workers', '1', '--shard', formatShard(shard), '--progress', 'log', '--checkpoint', checkpoint, '--report', report];
+  return [
+    ...kept,
+    '--workers',
+    '1',
+    '--shard',
+    formatShard(shard),
+    '--progress',
+    'log',
+    '--checkpoint',
+    checkpoint,
+    '--report',
+    report,
+  ];
 }
 
 /** The workers' runs as one: counts summed, the slowest's time, the listing complete only when every shard's is. */
@@ -67,7 +79,10 @@ export function mergeRuns(runs: readonly RunResult[]): RunResult {
   const recheckError = errors((r) => r.recheckError);
   return {
     startedAt: runs.map((r) => r.startedAt).sort()[0],
-    finishedAt: runs.map((r) => r.finishedAt).sort().slice(-1)[0],
+    finishedAt: runs
+      .map((r) => r.finishedAt)
+      .sort()
+      .slice(-1)[0],
     seconds: Math.max(...runs.map((r) => r.seconds)),
     processed: sumBy(ALL_STATES, (r, s) => r.processed[s]),
     storedBytes: runs.reduce((n, r) => n + r.storedBytes, 0),
@@ -80,28 +95,47 @@ export function mergeRuns(runs: readonly RunResult[]): RunResult {
     ...(recheckError ? { recheckError: recheckError.text } : {}),
     unrechecked: runs.reduce((n, r) => n + r.unrechecked, 0),
     totals: Object.fromEntries(
-      ALL_STATES.map((s) => [s, { count: runs.reduce((n, r) => n + r.totals[s].count, 0), bytes: runs.reduce((n, r) => n + r.totals[s].bytes, 0) }]),
+      ALL_STATES.map((s) => [
+        s,
+        {
+          count: runs.reduce((n, r) => n + r.totals[s].count, 0),
+          bytes: runs.reduce((n, r) => n + r.totals[s].bytes, 0),
+        },
+      ]),
     ) as Record<ObjectState, { count: number; bytes: number }>,
   };
 }
 
 /** How a worker ended: its report's summary, or why there is none. */
-export type WorkerEnd = { readonly summary: MigrationSummary } | { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly lastLine: string };
+export type WorkerEnd =
+  | { readonly summary: MigrationSummary }
+  | { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly lastLine: string };
 
 /**
  * The one exit code and failure line of the workers' ends, when one of them has no report: a refusal of the input
  * (exit 2) is everyone's answer; any other death is a failure (1). Undefined when every worker wrote its report.
  */
 export function workersFailure(ends: readonly WorkerEnd[]): { code: number; line: string } | undefined {
-  const failed = ends.map((e, i) => ({ e, i })).filter((x): x is { e: Exclude<WorkerEnd, { summary: MigrationSummary }>; i: number } => !('summary' in x.e));
+  const failed = ends
+    .map((e, i) => ({ e, i }))
+    .filter((x): x is { e: Exclude<WorkerEnd, { summary: MigrationSummary }>; i: number } => !('summary' in x.e));
   if (failed.length === 0) return undefined;
   const refused = failed.find((f) => f.e.code === EXIT_USAGE);
   if (refused) return { code: EXIT_USAGE, line: refused.e.lastLine.replace(/^migrate: /, '') };
-  const interrupted = failed.every((f) => f.e.code === EXIT_CODES.interrupted || f.e.signal === 'SIGINT' || f.e.signal === 'SIGTERM');
-  if (interrupted) return { code: EXIT_CODES.interrupted, line: 'interrupted before every worker had started copying (rerun the same command to resume)' };
+  const interrupted = failed.every(
+    (f) => f.e.code === EXIT_CODES.interrupted || f.e.signal === 'SIGINT' || f.e.signal === 'SIGTERM',
+  );
+  if (interrupted)
+    return {
+      code: EXIT_CODES.interrupted,
+      line: 'interrupted before every worker had started copying (rerun the same command to resume)',
+    };
   const first = failed[0];
   const how = first.e.signal ? `was killed (${first.e.signal})` : `exited with ${first.e.code}`;
-  return { code: EXIT_CODES.failed, line: `worker ${first.i + 1}/${ends.length} ${how}${first.e.lastLine ? `: ${first.e.lastLine}` : ''} (rerun the same command to resume)` };
+  return {
+    code: EXIT_CODES.failed,
+    line: `worker ${first.i + 1}/${ends.length} ${how}${first.e.lastLine ? `: ${first.e.lastLine}` : ''} (rerun the same command to resume)`,
+  };
 }
 
 const EXIT_USAGE = 2;
@@ -144,14 +178,28 @@ export async function runWorkers(o: WorkersOptions): Promise<WorkersOutcome> {
   const shards = Array.from({ length: n }, (_, i) => ({ index: i + 1, count: n }));
   const [cmd, ...cmdArgs] = o.command ?? ownCommand();
   const progress = new MigrateProgress({ log: o.log, knownTotal: 0, alreadyDone: 0, tty: o.tty });
-  const latest: Array<{ done: number; total: number; doneThisRun: number; bytes: number; problems: number }> = shards.map(() => ({ done: 0, total: 0, doneThisRun: 0, bytes: 0, problems: 0 }));
-  const sum = () => latest.reduce((a, s) => ({ done: a.done + s.done, total: a.total + s.total, doneThisRun: a.doneThisRun + s.doneThisRun, bytes: a.bytes + s.bytes, problems: a.problems + s.problems }));
+  const latest: Array<{ done: number; total: number; doneThisRun: number; bytes: number; problems: number }> =
+    shards.map(() => ({ done: 0, total: 0, doneThisRun: 0, bytes: 0, problems: 0 }));
+  const sum = () =>
+    latest.reduce((a, s) => ({
+      done: a.done + s.done,
+      total: a.total + s.total,
+      doneThisRun: a.doneThisRun + s.doneThisRun,
+      bytes: a.bytes + s.bytes,
+      problems: a.problems + s.problems,
+    }));
   const children: ChildProcess[] = [];
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(sig);
-    progress.note('warn', { event: signals === 1 ? 'stopping' : 'aborting' }, signals === 1 ? 'stopping: the workers finish the objects in flight (press Ctrl-C again to abort them)' : 'aborting the objects in flight (their keys stay pending)');
+    progress.note(
+      'warn',
+      { event: signals === 1 ? 'stopping' : 'aborting' },
+      signals === 1
+        ? 'stopping: the workers finish the objects in flight (press Ctrl-C again to abort them)'
+        : 'aborting the objects in flight (their keys stay pending)',
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -175,7 +223,13 @@ export async function runWorkers(o: WorkersOptions): Promise<WorkersOutcome> {
           if (!line.trim()) return;
           const entry = parseJsonLine(line);
           if (entry?.event === 'progress') {
-            latest[i] = { done: num(entry.done), total: num(entry.total), doneThisRun: num(entry.doneThisRun), bytes: num(entry.bytes), problems: num(entry.problems) };
+            latest[i] = {
+              done: num(entry.done),
+              total: num(entry.total),
+              doneThisRun: num(entry.doneThisRun),
+              bytes: num(entry.bytes),
+              problems: num(entry.problems),
+            };
             if (!started) progress.start();
             started = true;
             return progress.absorb(sum());
@@ -211,12 +265,21 @@ export async function runWorkers(o: WorkersOptions): Promise<WorkersOutcome> {
     const summaries = ends.map((e) => (e as { summary: MigrationSummary }).summary);
     const first = summaries[0];
     const checkpoints = shards.map(o.checkpointOf);
-    const merged = summarize(o.ws, o.prefix, checkpoints.join(', '), mergeRuns(summaries.map((s) => s.run)), { source: first.source, largeObjects: first.largeObjects });
+    const merged = summarize(o.ws, o.prefix, checkpoints.join(', '), mergeRuns(summaries.map((s) => s.run)), {
+      source: first.source,
+      largeObjects: first.largeObjects,
+    });
     const summary: MigrationSummary = { ...merged, verdict: `${merged.verdict} (${n} workers)` };
     const opened = checkpoints.map((f) => Checkpoint.openReadOnly(f));
     try {
-      const rows = mergeCheckpointRows(opened.map((cp, i) => ({ label: `shard ${formatShard(shards[i])} (${checkpoints[i]})`, rows: cp.rows() })));
-      const files = writeMigrationReportOf(o.report, rows, summary, { workers: n, checkpoints, shardReports: shards.map((s) => `${shardFile(o.report, s)}.json`) });
+      const rows = mergeCheckpointRows(
+        opened.map((cp, i) => ({ label: `shard ${formatShard(shards[i])} (${checkpoints[i]})`, rows: cp.rows() })),
+      );
+      const files = writeMigrationReportOf(o.report, rows, summary, {
+        workers: n,
+        checkpoints,
+        shardReports: shards.map((s) => `${shardFile(o.report, s)}.json`),
+      });
       return { exitCode: summary.exitCode, summary, files };
     } finally {
       for (const cp of opened) cp.close();

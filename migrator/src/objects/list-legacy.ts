@@ -27,7 +27,12 @@ export async function* listLegacy(
     );
     const objects = (out.Contents ?? [])
       .filter((o) => o.Key !== undefined)
-      .map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: bareEtag(o.ETag), lastModified: o.LastModified?.toISOString() }));
+      .map((o) => ({
+        key: o.Key!,
+        size: o.Size ?? 0,
+        etag: bareEtag(o.ETag),
+        lastModified: o.LastModified?.toISOString(),
+      }));
     const isLast = !out.IsTruncated || !out.NextContinuationToken;
     yield { objects, isLast };
     if (isLast) return;

@@ -19,7 +19,13 @@ export type ObjectState =
   /** Temporary failures exhausted this run's attempts; the next run tries again. */
   | 'failed';
 
-export const DONE_STATES: readonly ObjectState[] = ['copied', 'already-migrated', 'kept-app-version', 'vanished', 'deleted-during-copy'];
+export const DONE_STATES: readonly ObjectState[] = [
+  'copied',
+  'already-migrated',
+  'kept-app-version',
+  'vanished',
+  'deleted-during-copy',
+];
 /** States in which the new bucket holds this tool's copy: it must survive the delete recheck. */
 export const NEEDS_RECHECK: readonly ObjectState[] = ['copied', 'already-migrated'];
 export const ALL_STATES: readonly ObjectState[] = ['pending', ...DONE_STATES, 'quarantined', 'failed'];

@@ -36,8 +36,13 @@ export function bareEtag(etag: string | undefined): string {
 }
 
 /** The metadata for the new object: the legacy object's own user metadata, then ours (ours wins on a clash). */
-export function provenanceMetadata(original: Record<string, string> | undefined, p: Provenance): Record<string, string> {
-  const kept = Object.fromEntries(Object.entries(original ?? {}).filter(([k]) => !k.toLowerCase().startsWith('bucketmove-')));
+export function provenanceMetadata(
+  original: Record<string, string> | undefined,
+  p: Provenance,
+): Record<string, string> {
+  const kept = Object.fromEntries(
+    Object.entries(original ?? {}).filter(([k]) => !k.toLowerCase().startsWith('bucketmove-')),
+  );
   return {
     ...kept,
     [PROVENANCE.sourceEtag]: bareEtag(p.sourceEtag),

@@ -26,7 +26,11 @@ export async function readLegacy(
 ): Promise<LegacyObject | undefined> {
   try {
     const out = await client.send(
-      new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: opts.ifMatch ? `"${bareEtag(opts.ifMatch)}"` : undefined }),
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        IfMatch: opts.ifMatch ? `"${bareEtag(opts.ifMatch)}"` : undefined,
+      }),
       { abortSignal: opts.signal },
     );
     return {
@@ -50,10 +54,19 @@ export async function readLegacy(
  * codec.ts ObjectContext.reread). If the object changed meanwhile S3 answers 412; if it was deleted, the copy fails
  * as "OperationAborted", a temporary failure: the next attempt finds it changed or gone.
  */
-export function rereadLegacy(client: S3Client, bucket: string, key: string, etag: string, signal?: AbortSignal): () => Promise<Readable> {
+export function rereadLegacy(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  etag: string,
+  signal?: AbortSignal,
+): () => Promise<Readable> {
   return async () => {
     const again = await readLegacy(client, bucket, key, { ifMatch: etag, signal });
-    if (!again) throw Object.assign(new Error(`${key} was deleted from the legacy bucket while it was being read`), { name: 'OperationAborted' });
+    if (!again)
+      throw Object.assign(new Error(`${key} was deleted from the legacy bucket while it was being read`), {
+        name: 'OperationAborted',
+      });
     return again.body;
   };
 }

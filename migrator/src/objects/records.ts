@@ -42,4 +42,3 @@ export interface Outcome {
   readonly plaintextSize?: number | null;
   readonly newVersionId?: string | null;
 }
-

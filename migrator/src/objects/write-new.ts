@@ -49,7 +49,13 @@ export function newBucketTarget(
   side: { readonly s3: S3Client; readonly bucket: string },
   o: { readonly partSize?: number; readonly queueSize?: number } = {},
 ): Target {
-  return { client: side.s3, bucket: side.bucket, sse: sseParams(encryption), partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize, queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize };
+  return {
+    client: side.s3,
+    bucket: side.bucket,
+    sse: sseParams(encryption),
+    partSize: o.partSize ?? DEFAULT_COPY_WINDOW.partSize,
+    queueSize: o.queueSize ?? DEFAULT_COPY_WINDOW.queueSize,
+  };
 }
 
 export interface NewObject {
@@ -87,9 +93,20 @@ function baseParams(t: Target, o: NewObject) {
  * whole body (@smithy/signature-v4 getPayloadHash takes the header when the request has it). S3 checks both against
  * the bytes it receives.
  */
-export async function putWhole(t: Target, o: NewObject, body: Buffer, sha256Hex: string, signal?: AbortSignal): Promise<WriteResult> {
+export async function putWhole(
+  t: Target,
+  o: NewObject,
+  body: Buffer,
+  sha256Hex: string,
+  signal?: AbortSignal,
+): Promise<WriteResult> {
   try {
-    const command = new PutObjectCommand({ ...baseParams(t, o), Body: body, ContentLength: body.length, ChecksumSHA256: sha256Base64(sha256Hex) });
+    const command = new PutObjectCommand({
+      ...baseParams(t, o),
+      Body: body,
+      ContentLength: body.length,
+      ChecksumSHA256: sha256Base64(sha256Hex),
+    });
     command.middlewareStack.add(
       (next) => (args) => {
         const request = args.request as { headers?: Record<string, string> };
@@ -128,8 +145,20 @@ const QUIET: NonNullable<S3ClientConfig['logger']> = { trace() {}, debug() {}, i
  * into existence, when the body is complete: an app write that lands before or during the upload wins (412), and a
  * stream that fails midway (the codec refused the bytes, the GET was cut) fails the request, which leaves nothing.
  */
-export async function putStreamed(t: Target, o: NewObject, body: Readable, size: number, sha256Hex: string, signal?: AbortSignal): Promise<WriteResult> {
-  const command = new PutObjectCommand({ ...baseParams(t, o), Body: body, ContentLength: size, ChecksumSHA256: sha256Base64(sha256Hex) });
+export async function putStreamed(
+  t: Target,
+  o: NewObject,
+  body: Readable,
+  size: number,
+  sha256Hex: string,
+  signal?: AbortSignal,
+): Promise<WriteResult> {
+  const command = new PutObjectCommand({
+    ...baseParams(t, o),
+    Body: body,
+    ContentLength: size,
+    ChecksumSHA256: sha256Base64(sha256Hex),
+  });
   command.middlewareStack.add(
     (next, context) => {
       context.logger = QUIET;
@@ -203,7 +232,9 @@ export interface OwnCopy {
 /** Whether the key holds that copy: its provenance names the source ETag, and its version is the one written. */
 export function holdsOwnCopy(now: ExistingObject, copy: OwnCopy): boolean {
   const versioned = Boolean(copy.versionId) && copy.versionId !== 'null';
-  return readProvenance(now.metadata)?.sourceEtag === copy.sourceEtag && (!versioned || now.versionId === copy.versionId);
+  return (
+    readProvenance(now.metadata)?.sourceEtag === copy.sourceEtag && (!versioned || now.versionId === copy.versionId)
+  );
 }
 
 /**
@@ -223,9 +254,14 @@ export async function deleteIfStill(
 ): Promise<'deleted' | 'not-ours'> {
   const now = await headTarget(t, key, signal);
   if (!now || !isOurs(now)) return 'not-ours';
-  if (!now.etag) throw new Error(`the new bucket answered a HEAD of "${key}" without an ETag: the copy cannot be removed conditionally`);
+  if (!now.etag)
+    throw new Error(
+      `the new bucket answered a HEAD of "${key}" without an ETag: the copy cannot be removed conditionally`,
+    );
   try {
-    await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key, IfMatch: now.etag }), { abortSignal: signal });
+    await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key, IfMatch: now.etag }), {
+      abortSignal: signal,
+    });
     return 'deleted';
   } catch (err) {
     // 412: the key changed since the HEAD (the app wrote it); 404: it is gone already.

@@ -7,7 +7,15 @@
 import { encodeManifestKey } from '../sources/manifest-key';
 
 export const REPORT_FORMAT = 'Report_CSV_20180820';
-export const REPORT_COLUMNS = ['Bucket', 'Key', 'VersionId', 'TaskStatus', 'ErrorCode', 'HTTPStatusCode', 'ResultMessage'] as const;
+export const REPORT_COLUMNS = [
+  'Bucket',
+  'Key',
+  'VersionId',
+  'TaskStatus',
+  'ErrorCode',
+  'HTTPStatusCode',
+  'ResultMessage',
+] as const;
 
 export interface ReportRow {
   readonly bucket: string;

@@ -45,5 +45,8 @@ export class AtomicLineWriter {
 
 /** A timestamp usable in file names: 20261126T044512Z. */
 export function fileStamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }

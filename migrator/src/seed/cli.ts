@@ -23,29 +23,53 @@ const MIB = 1024 * 1024;
 export function parseSeedArgs(argv: string[]) {
   return parseStrict(
     yargs(argv)
-    .scriptName('npm run seed-legacy --')
-    .usage('$0 --env <env> --count <n> [options]\n\nWrites encrypted photos into the legacy bucket of an S3-compatible workspace (the local rig), as the legacy app did.')
-    .option('env', { type: 'string', demandOption: true, describe: 'the workspace (workspaces/<env>.json); must target an S3-compatible server' })
-    .option('count', { type: 'number', demandOption: true, describe: 'how many photos to write (odd keys come on top)' })
-    .option('size', {
-      type: 'string',
-      default: 'photos',
-      describe: 'plaintext sizes: a size (64KiB, 1.5MiB, 0), a range drawn log-uniformly (10KiB-2MiB), or photos (97% 50 KiB-5 MiB, 3% 5-40 MiB), small (1-64 KiB), large (8-64 MiB)',
-    })
-    .option('odd-keys', { type: 'boolean', default: false, describe: 'also write keys that break naive tools (spaces, +, %, Unicode, deep prefixes, a 1024-byte key, empty objects)' })
-    .option('seed', { type: 'string', describe: 'the same seed gives the same keys, sizes and bytes [default: random, printed]' })
-    .option('concurrency', { type: 'number', default: 8, describe: 'uploads in flight' })
-    .option('prefix', { type: 'string', default: 'chats/', describe: 'prepended to every key' })
-    .option('manifest', { type: 'string', describe: 'write a JSON manifest (key -> plaintext size and SHA-256) to this file' })
-    .check((a) => {
-      if (!Number.isInteger(a.count) || a.count < 0) throw new UsageError(`--count must be a whole number >= 0 (got ${a.count})`);
-      if (!Number.isInteger(a.concurrency) || a.concurrency < 1 || a.concurrency > 256) {
-        throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${a.concurrency})`);
-      }
-      if (a.seed !== undefined && a.seed.trim() === '') throw new UsageError('--seed must not be empty');
-      if (a.count === 0 && !a['odd-keys']) throw new UsageError('--count 0 writes nothing; give --count > 0 or --odd-keys');
-      return true;
-    }),
+      .scriptName('npm run seed-legacy --')
+      .usage(
+        '$0 --env <env> --count <n> [options]\n\nWrites encrypted photos into the legacy bucket of an S3-compatible workspace (the local rig), as the legacy app did.',
+      )
+      .option('env', {
+        type: 'string',
+        demandOption: true,
+        describe: 'the workspace (workspaces/<env>.json); must target an S3-compatible server',
+      })
+      .option('count', {
+        type: 'number',
+        demandOption: true,
+        describe: 'how many photos to write (odd keys come on top)',
+      })
+      .option('size', {
+        type: 'string',
+        default: 'photos',
+        describe:
+          'plaintext sizes: a size (64KiB, 1.5MiB, 0), a range drawn log-uniformly (10KiB-2MiB), or photos (97% 50 KiB-5 MiB, 3% 5-40 MiB), small (1-64 KiB), large (8-64 MiB)',
+      })
+      .option('odd-keys', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'also write keys that break naive tools (spaces, +, %, Unicode, deep prefixes, a 1024-byte key, empty objects)',
+      })
+      .option('seed', {
+        type: 'string',
+        describe: 'the same seed gives the same keys, sizes and bytes [default: random, printed]',
+      })
+      .option('concurrency', { type: 'number', default: 8, describe: 'uploads in flight' })
+      .option('prefix', { type: 'string', default: 'chats/', describe: 'prepended to every key' })
+      .option('manifest', {
+        type: 'string',
+        describe: 'write a JSON manifest (key -> plaintext size and SHA-256) to this file',
+      })
+      .check((a) => {
+        if (!Number.isInteger(a.count) || a.count < 0)
+          throw new UsageError(`--count must be a whole number >= 0 (got ${a.count})`);
+        if (!Number.isInteger(a.concurrency) || a.concurrency < 1 || a.concurrency > 256) {
+          throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${a.concurrency})`);
+        }
+        if (a.seed !== undefined && a.seed.trim() === '') throw new UsageError('--seed must not be empty');
+        if (a.count === 0 && !a['odd-keys'])
+          throw new UsageError('--count 0 writes nothing; give --count > 0 or --odd-keys');
+        return true;
+      }),
     { 0: 'seeded (and the manifest written)', 1: 'a write failed' },
   );
 }
@@ -60,7 +84,9 @@ async function main(): Promise<number> {
   }
   const ws = loadWorkspace(args.env);
   if (ws.target !== 's3-compatible') {
-    throw new ConfigError(`workspace ${args.env} targets AWS: seed-legacy writes test data and runs only against S3-compatible workspaces (e.g. --env local)`);
+    throw new ConfigError(
+      `workspace ${args.env} targets AWS: seed-legacy writes test data and runs only against S3-compatible workspaces (e.g. --env local)`,
+    );
   }
   if (ws.codec.type === 'fernet') {
     // A Fernet token in text form is about 4/3 of the plaintext; the codec refuses to read objects above its bound.
@@ -79,7 +105,10 @@ async function main(): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const codec = await loadCodec(ws);
-  const client = createSideClient(ws, 'legacy', { credentials: 'static', transport: { maxSockets: args.concurrency * 2 } });
+  const client = createSideClient(ws, 'legacy', {
+    credentials: 'static',
+    transport: { maxSockets: args.concurrency * 2 },
+  });
   try {
     await preflight(client);
     const tty = process.stderr.isTTY;
@@ -92,7 +121,8 @@ async function main(): Promise<number> {
       concurrency: args.concurrency,
       onWritten: () => {
         done += 1;
-        if (tty && (done % 25 === 0 || done === objects.length)) process.stderr.write(`\rseed-legacy: ${done}/${objects.length} objects`);
+        if (tty && (done % 25 === 0 || done === objects.length))
+          process.stderr.write(`\rseed-legacy: ${done}/${objects.length} objects`);
       },
     });
     if (tty) process.stderr.write('\n');

@@ -39,7 +39,9 @@ export const MAX_KEY_BYTES = 1024;
 const JPEG = 'image/jpeg';
 
 /** The odd keys, relative to `<prefix>odd-keys/photos/`; sizes are drawn from the small band unless fixed. */
-function oddKeys(base: string): Array<{ name: string; why: string; size?: number; encrypted?: boolean; contentType?: string }> {
+function oddKeys(
+  base: string,
+): Array<{ name: string; why: string; size?: number; encrypted?: boolean; contentType?: string }> {
   const deep = Array.from({ length: 24 }, (_, i) => `d${String(i + 1).padStart(2, '0')}`).join('/');
   // Padded to exactly MAX_KEY_BYTES with the base (a base too long for it makes the plan refuse the prefix).
   const longName = `long-${'x'.repeat(Math.max(1, MAX_KEY_BYTES - Buffer.byteLength(`${base}long-.jpg`)))}.jpg`;
@@ -61,7 +63,13 @@ function oddKeys(base: string): Array<{ name: string; why: string; size?: number
     { name: 'UPPER-lower.JPG', why: 'case' },
     { name: longName, why: `the longest key S3 allows (${MAX_KEY_BYTES} bytes)` },
     { name: 'empty.jpg', why: 'an empty photo (encrypted empty plaintext)', size: 0 },
-    { name: 'folder-marker/', why: 'a zero-byte folder marker, stored as is (not encrypted)', size: 0, encrypted: false, contentType: 'application/x-directory' },
+    {
+      name: 'folder-marker/',
+      why: 'a zero-byte folder marker, stored as is (not encrypted)',
+      size: 0,
+      encrypted: false,
+      contentType: 'application/x-directory',
+    },
   ];
 }
 
@@ -69,7 +77,7 @@ function oddKeys(base: string): Array<{ name: string; why: string; size?: number
 function uploadedAt(rng: SeededRandom): string {
   const from = Date.UTC(2019, 0, 1);
   const to = Date.UTC(2024, 11, 31);
-  return new Date(from + Math.floor(rng.next() * (to - from) / 1000) * 1000).toISOString();
+  return new Date(from + Math.floor((rng.next() * (to - from)) / 1000) * 1000).toISOString();
 }
 
 export function planObjects(o: PlanOptions): PlannedObject[] {
@@ -79,7 +87,8 @@ export function planObjects(o: PlanOptions): PlannedObject[] {
   const seen = new Set<string>();
   const add = (obj: PlannedObject) => {
     const bytes = Buffer.byteLength(obj.key);
-    if (bytes > MAX_KEY_BYTES) throw new RangeError(`--prefix is too long: it makes a key of ${bytes} bytes, and S3 allows ${MAX_KEY_BYTES}`);
+    if (bytes > MAX_KEY_BYTES)
+      throw new RangeError(`--prefix is too long: it makes a key of ${bytes} bytes, and S3 allows ${MAX_KEY_BYTES}`);
     if (seen.has(obj.key)) return; // a UUID collision is as likely as the seed repeating; never write a key twice
     seen.add(obj.key);
     objects.push(obj);
@@ -92,7 +101,12 @@ export function planObjects(o: PlanOptions): PlannedObject[] {
       key: `${o.prefix}${chatId}/photos/${rng.uuid()}.jpg`,
       size: drawSize(o.size, rng),
       contentType: JPEG,
-      metadata: { 'uploaded-by': user, 'chat-id': chatId, 'uploaded-at': uploadedAt(rng), 'original-name': `IMG_${rng.int(1, 9999).toString().padStart(4, '0')}.JPG` },
+      metadata: {
+        'uploaded-by': user,
+        'chat-id': chatId,
+        'uploaded-at': uploadedAt(rng),
+        'original-name': `IMG_${rng.int(1, 9999).toString().padStart(4, '0')}.JPG`,
+      },
       encrypted: true,
     });
   }

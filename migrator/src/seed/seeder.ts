@@ -48,7 +48,8 @@ export function photoBytes(seed: string, o: PlannedObject): Buffer {
 }
 
 export async function seedLegacy(o: SeedOptions): Promise<SeedResult> {
-  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`concurrency must be an integer >= 1 (got ${o.concurrency})`);
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
+    throw new RangeError(`concurrency must be an integer >= 1 (got ${o.concurrency})`);
   const started = process.hrtime.bigint();
   const entries: Array<ManifestEntry | undefined> = new Array(o.objects.length);
   let next = 0;
@@ -59,7 +60,13 @@ export async function seedLegacy(o: SeedOptions): Promise<SeedResult> {
     const stored = obj.encrypted ? o.codec.encrypt(plain, { key: obj.key, size: plain.length }) : plain;
     const upload = new Upload({
       client: o.client.s3,
-      params: { Bucket: o.client.bucket, Key: obj.key, Body: stored, ContentType: obj.contentType, Metadata: obj.metadata },
+      params: {
+        Bucket: o.client.bucket,
+        Key: obj.key,
+        Body: stored,
+        ContentType: obj.contentType,
+        Metadata: obj.metadata,
+      },
       partSize: Math.max(5 * 1024 * 1024, o.partSize ?? 8 * 1024 * 1024),
       queueSize: 2,
       leavePartsOnError: false,

@@ -18,7 +18,11 @@ export const MAX_SEED_SIZE = 2 * 1024 * MIB;
 
 export type SizeSpec =
   | { readonly kind: 'fixed'; readonly bytes: number; readonly label: string }
-  | { readonly kind: 'mix'; readonly label: string; readonly bands: ReadonlyArray<{ weight: number; min: number; max: number }> };
+  | {
+      readonly kind: 'mix';
+      readonly label: string;
+      readonly bands: ReadonlyArray<{ weight: number; min: number; max: number }>;
+    };
 
 export const NAMED_SIZES: Record<string, SizeSpec> = {
   photos: {
@@ -33,7 +37,19 @@ export const NAMED_SIZES: Record<string, SizeSpec> = {
   large: { kind: 'mix', label: 'large', bands: [{ weight: 1, min: 8 * MIB, max: 64 * MIB }] },
 };
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: KIB, kb: 1000, kib: KIB, m: MIB, mb: 1e6, mib: MIB, g: 1024 * MIB, gb: 1e9, gib: 1024 * MIB };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: KIB,
+  kb: 1000,
+  kib: KIB,
+  m: MIB,
+  mb: 1e6,
+  mib: MIB,
+  g: 1024 * MIB,
+  gb: 1e9,
+  gib: 1024 * MIB,
+};
 
 /** Parses "64KiB", "1.5MiB", "300kb", "0" into bytes; undefined if it is not a size. */
 export function parseBytes(text: string): number | undefined {

@@ -28,12 +28,16 @@ const SERVICE_VARIABLES: readonly (readonly [string, string])[] = [
   ['PORT', 'the port to listen on (default 8080; 0: any free port)'],
   ['HOST', 'the address to listen on (default 127.0.0.1; 0.0.0.0 in a container)'],
   ['PHOTO_SERVICE_MAX_BYTES', 'the largest photo accepted (default 26214400, 25 MiB)'],
-  ['PHOTO_SERVICE_KEEP_ALIVE_MS', "how long an idle connection stays open (default 65000: longer than a load balancer's 60 s)"],
+  [
+    'PHOTO_SERVICE_KEEP_ALIVE_MS',
+    "how long an idle connection stays open (default 65000: longer than a load balancer's 60 s)",
+  ],
 ];
 
 /** No flags: everything comes from the environment. --help lists it; anything else is refused (exit 2). */
 export function parseArgs(argv: string[]): void {
-  const list = (vars: typeof SERVICE_VARIABLES) => vars.map(([name, meaning]) => `  ${name}\n      ${meaning}`).join('\n');
+  const list = (vars: typeof SERVICE_VARIABLES) =>
+    vars.map(([name, meaning]) => `  ${name}\n      ${meaning}`).join('\n');
   parseStrict(
     yargs(argv)
       .scriptName('npm run photo-service --')
@@ -42,7 +46,11 @@ export function parseArgs(argv: string[]): void {
           'Configured by its environment only (no flags); JSON log lines on stdout; SIGTERM or SIGINT stops it after the requests in flight.',
       )
       .epilog(`The store's variables:\n${list(STORE_VARIABLES)}\n\nThe service's:\n${list(SERVICE_VARIABLES)}`),
-    { 0: 'stopped by SIGTERM or SIGINT (its normal stop) after the requests in flight', 1: 'failed while serving', 2: 'cannot start: configuration, buckets, endpoints or keys' },
+    {
+      0: 'stopped by SIGTERM or SIGINT (its normal stop) after the requests in flight',
+      1: 'failed while serving',
+      2: 'cannot start: configuration, buckets, endpoints or keys',
+    },
   );
 }
 
@@ -58,14 +66,18 @@ async function main(): Promise<number> {
     await store.preflight();
   } catch (err) {
     await store.close();
-    if (err instanceof StoreError) throw new ConfigError(`cannot start: ${err.message}; check the buckets, endpoints and keys`);
+    if (err instanceof StoreError)
+      throw new ConfigError(`cannot start: ${err.message}; check the buckets, endpoints and keys`);
     throw err;
   }
 
   const server = http.createServer(photoHandler(store, { maxBytes, log }));
   server.keepAliveTimeout = keepAliveMs;
   const boundPort = await listen(server, host, port, 'set PORT or HOST');
-  log.info({ event: 'service.listening', host, port: boundPort, mode: store.mode }, `photo service listening on http://${host}:${boundPort} (${store.mode})`);
+  log.info(
+    { event: 'service.listening', host, port: boundPort, mode: store.mode },
+    `photo service listening on http://${host}:${boundPort} (${store.mode})`,
+  );
 
   await untilStopped([server], log, 'service.stopping');
   await store.close();

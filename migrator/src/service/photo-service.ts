@@ -62,7 +62,8 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
   switch (req.method) {
     case 'GET':
     case 'HEAD': {
-      const photo: PhotoInfo & { body?: Readable } | undefined = req.method === 'GET' ? await store.get(key) : await store.head(key);
+      const photo: (PhotoInfo & { body?: Readable }) | undefined =
+        req.method === 'GET' ? await store.get(key) : await store.head(key);
       if (!photo) throw new HttpError(404, 'no such photo');
       res.writeHead(200, {
         'Content-Type': photo.contentType ?? 'application/octet-stream',
@@ -80,7 +81,10 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
       } catch (err) {
         // Headers are out: the only honest signal left is to cut the response short (the client sees a failed transfer).
         res.destroy();
-        o.log.warn({ event: 'service.stream_failed', key, error: describe(err) }, 'a photo stream failed after the headers were sent');
+        o.log.warn(
+          { event: 'service.stream_failed', key, error: describe(err) },
+          'a photo stream failed after the headers were sent',
+        );
       }
       return;
     }
@@ -97,13 +101,18 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
       res.writeHead(204).end();
       return;
     default:
-      throw new HttpError(405, `method ${req.method} is not allowed on /photos/<key>`, { Allow: 'GET, HEAD, PUT, DELETE' });
+      throw new HttpError(405, `method ${req.method} is not allowed on /photos/<key>`, {
+        Allow: 'GET, HEAD, PUT, DELETE',
+      });
   }
 }
 
 /** The request body, up to `max` bytes (serve.ts readBounded): past it a 413. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return readBounded(req, max, { tooLarge: () => tooLarge(max), cutShort: () => new HttpError(400, 'the upload was cut short') });
+  return readBounded(req, max, {
+    tooLarge: () => tooLarge(max),
+    cutShort: () => new HttpError(400, 'the upload was cut short'),
+  });
 }
 
 const tooLarge = (max: number) => new HttpError(413, `the photo is larger than ${max} bytes`, { Connection: 'close' });
@@ -133,7 +142,20 @@ function fail(log: Logger, req: IncomingMessage, res: ServerResponse, err: unkno
   }
   if (status >= 500) {
     const e = err as StoreError;
-    log.error({ event: 'service.error', method: req.method, path: req.url, status, kind: e.kind, side: e.side, code: e.code, s3Status: e.httpStatus, error: describe(err) }, 'request failed');
+    log.error(
+      {
+        event: 'service.error',
+        method: req.method,
+        path: req.url,
+        status,
+        kind: e.kind,
+        side: e.side,
+        code: e.code,
+        s3Status: e.httpStatus,
+        error: describe(err),
+      },
+      'request failed',
+    );
   }
   if (res.headersSent) return void res.destroy();
   sendJson(res, status, { error: message }, headers);
@@ -141,7 +163,12 @@ function fail(log: Logger, req: IncomingMessage, res: ServerResponse, err: unkno
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(text)),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 

@@ -9,11 +9,18 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../../../workspaces/errors';
 import type { PhotoStore } from '../store';
 
-export function intEnv(name: string, dflt: number, min: number, max: number, env: NodeJS.ProcessEnv = process.env): number {
+export function intEnv(
+  name: string,
+  dflt: number,
+  min: number,
+  max: number,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const text = env[name]?.trim();
   if (!text) return dflt;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
   return n;
 }
 
@@ -21,7 +28,11 @@ export function intEnv(name: string, dflt: number, min: number, max: number, env
 export async function listen(server: http.Server, host: string, port: number, fix: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL' ? new ConfigError(`cannot listen on ${host}:${port} (${err.code}); ${fix}`) : err),
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
+          ? new ConfigError(`cannot listen on ${host}:${port} (${err.code}); ${fix}`)
+          : err,
+      ),
     );
     server.listen(port, host, resolve);
   });
@@ -67,7 +78,11 @@ const DISCARD_BYTES = 16 * 1024 * 1024;
  * an upload more than DISCARD_BYTES over the limit gets its connection closed instead. A body that ends early is the
  * `cutShort` error.
  */
-export function readBounded(req: IncomingMessage, max: number, errors: { tooLarge: () => Error; cutShort: () => Error }): Promise<Buffer> {
+export function readBounded(
+  req: IncomingMessage,
+  max: number,
+  errors: { tooLarge: () => Error; cutShort: () => Error },
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max + DISCARD_BYTES) return Promise.reject(errors.tooLarge());
   return new Promise((resolve, reject) => {

@@ -27,7 +27,12 @@ export interface ManifestSourceOptions {
   readonly pageSize?: number;
 }
 
-export function batchCsvManifest(objects: ManifestObjects, at: S3Location, etag: string, opts: ManifestSourceOptions): KeySource {
+export function batchCsvManifest(
+  objects: ManifestObjects,
+  at: S3Location,
+  etag: string,
+  opts: ManifestSourceOptions,
+): KeySource {
   const url = formatS3Url(at);
   const pageSize = opts.pageSize ?? 1000;
   const prefix = opts.prefix ?? '';
@@ -58,7 +63,9 @@ export function batchRowKey(fields: string[], record: number, url: string, legac
     throw manifestRefused(`manifest ${url} row ${record}: ${fields.length} fields, expected Bucket,Key[,VersionId]`);
   }
   if (fields[0] !== legacyBucket) {
-    throw manifestRefused(`manifest ${url} row ${record} names bucket "${fields[0]}", not the workspace's legacy bucket "${legacyBucket}"; give a manifest of the legacy bucket`);
+    throw manifestRefused(
+      `manifest ${url} row ${record} names bucket "${fields[0]}", not the workspace's legacy bucket "${legacyBucket}"; give a manifest of the legacy bucket`,
+    );
   }
   let key: string;
   try {

@@ -41,7 +41,13 @@ const InventoryManifest = z.object({
   creationTimestamp: z.string().optional(),
   fileFormat: z.string(),
   fileSchema: z.string(),
-  files: z.array(z.object({ key: z.string().min(1), size: z.number().optional(), MD5checksum: z.string().regex(/^[0-9a-fA-F]{32}$/) })),
+  files: z.array(
+    z.object({
+      key: z.string().min(1),
+      size: z.number().optional(),
+      MD5checksum: z.string().regex(/^[0-9a-fA-F]{32}$/),
+    }),
+  ),
 });
 export type InventoryManifest = z.infer<typeof InventoryManifest>;
 
@@ -58,11 +64,20 @@ interface Columns {
 }
 
 /** Reads and checks manifest.json (pinned by its ETag). */
-export async function readInventoryManifest(objects: ManifestObjects, at: S3Location, etag: string, legacyBucket: string): Promise<InventoryManifest> {
+export async function readInventoryManifest(
+  objects: ManifestObjects,
+  at: S3Location,
+  etag: string,
+  legacyBucket: string,
+): Promise<InventoryManifest> {
   const url = formatS3Url(at);
   const { body } = await objects.open(at, { ifMatch: etag });
   // A manifest.json names files, not keys: even a billion-object report's is a few MB.
-  const text = await readBounded(body, 64 * 1024 * 1024, () => new ConfigError(`${url} is over 64 MiB: not an S3 Inventory manifest.json`));
+  const text = await readBounded(
+    body,
+    64 * 1024 * 1024,
+    () => new ConfigError(`${url} is over 64 MiB: not an S3 Inventory manifest.json`),
+  );
   let raw: unknown;
   try {
     raw = JSON.parse(text.toString('utf8'));
@@ -72,14 +87,20 @@ export async function readInventoryManifest(objects: ManifestObjects, at: S3Loca
   const parsed = InventoryManifest.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(`${url} is not an S3 Inventory manifest.json (${issue.path.join('.') || 'top level'}: ${issue.message})`);
+    throw new ConfigError(
+      `${url} is not an S3 Inventory manifest.json (${issue.path.join('.') || 'top level'}: ${issue.message})`,
+    );
   }
   const m = parsed.data;
   if (m.fileFormat !== 'CSV') {
-    throw new ConfigError(`${url}: fileFormat ${m.fileFormat} is not supported (only CSV); configure the inventory report with CSV output`);
+    throw new ConfigError(
+      `${url}: fileFormat ${m.fileFormat} is not supported (only CSV); configure the inventory report with CSV output`,
+    );
   }
   if (m.sourceBucket !== legacyBucket) {
-    throw new ConfigError(`${url} is an inventory of bucket "${m.sourceBucket}", not of the workspace's legacy bucket "${legacyBucket}"; give that bucket's report`);
+    throw new ConfigError(
+      `${url} is an inventory of bucket "${m.sourceBucket}", not of the workspace's legacy bucket "${legacyBucket}"; give that bucket's report`,
+    );
   }
   columnsOf(m.fileSchema, url);
   return m;
@@ -93,7 +114,8 @@ export function columnsOf(fileSchema: string, url: string): Columns {
   };
   const bucket = at('Bucket');
   const key = at('Key');
-  if (bucket === undefined || key === undefined) throw new ConfigError(`${url}: fileSchema "${fileSchema}" has no Bucket and Key columns`);
+  if (bucket === undefined || key === undefined)
+    throw new ConfigError(`${url}: fileSchema "${fileSchema}" has no Bucket and Key columns`);
   return {
     count: names.length,
     bucket,
@@ -107,7 +129,13 @@ export function columnsOf(fileSchema: string, url: string): Columns {
 }
 
 /** The key source of a checked manifest (from readInventoryManifest). */
-export function inventoryManifest(objects: ManifestObjects, at: S3Location, etag: string, manifest: InventoryManifest, opts: ManifestSourceOptions): KeySource {
+export function inventoryManifest(
+  objects: ManifestObjects,
+  at: S3Location,
+  etag: string,
+  manifest: InventoryManifest,
+  opts: ManifestSourceOptions,
+): KeySource {
   const url = formatS3Url(at);
   const cols = columnsOf(manifest.fileSchema, url);
   const pageSize = opts.pageSize ?? 1000;
@@ -146,10 +174,19 @@ export function inventoryManifest(objects: ManifestObjects, at: S3Location, etag
 }
 
 /** One row as an object to copy, or undefined for a row skipped (a delete marker, a version not the latest). */
-export function inventoryRow(fields: string[], cols: Columns, where: { url: string; record: number; bucket: string }): ListedObject | undefined {
-  if (fields.length < cols.count) throw manifestRefused(`${where.url} row ${where.record}: ${fields.length} fields, the fileSchema has ${cols.count}`);
+export function inventoryRow(
+  fields: string[],
+  cols: Columns,
+  where: { url: string; record: number; bucket: string },
+): ListedObject | undefined {
+  if (fields.length < cols.count)
+    throw manifestRefused(
+      `${where.url} row ${where.record}: ${fields.length} fields, the fileSchema has ${cols.count}`,
+    );
   if (fields[cols.bucket] !== where.bucket) {
-    throw manifestRefused(`${where.url} row ${where.record} names bucket "${fields[cols.bucket]}", not the report's source bucket "${where.bucket}"`);
+    throw manifestRefused(
+      `${where.url} row ${where.record} names bucket "${fields[cols.bucket]}", not the report's source bucket "${where.bucket}"`,
+    );
   }
   if (cols.isDeleteMarker !== undefined && fields[cols.isDeleteMarker] === 'true') return undefined;
   if (cols.isLatest !== undefined && fields[cols.isLatest] === 'false') return undefined;
@@ -168,13 +205,20 @@ export function inventoryRow(fields: string[], cols: Columns, where: { url: stri
 }
 
 /** Streams a data file through MD5; returns the ETag of the bytes verified. */
-async function verifyMd5(objects: ManifestObjects, where: S3Location, expected: string, signal?: AbortSignal): Promise<string> {
+async function verifyMd5(
+  objects: ManifestObjects,
+  where: S3Location,
+  expected: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const { body, etag } = await objects.open(where, { signal });
   const md5 = createHash('md5');
   for await (const chunk of body) md5.update(chunk as Buffer);
   const got = md5.digest('hex');
   if (got !== expected.toLowerCase()) {
-    throw manifestRefused(`inventory data file ${formatS3Url(where)}: MD5 ${got} is not the manifest's MD5checksum ${expected.toLowerCase()}; the file is damaged or not this report's`);
+    throw manifestRefused(
+      `inventory data file ${formatS3Url(where)}: MD5 ${got} is not the manifest's MD5checksum ${expected.toLowerCase()}; the file is damaged or not this report's`,
+    );
   }
   return etag;
 }

@@ -20,5 +20,7 @@ export function decodeManifestKey(field: string): string {
  * percent-encoded as UTF-8, "/" kept as AWS's own manifests show it (examplebucket,photos/jpgs/photo1.jpg).
  */
 export function encodeManifestKey(key: string): string {
-  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(key)
+    .replace(/%2F/g, '/')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

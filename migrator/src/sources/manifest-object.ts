@@ -40,19 +40,29 @@ export function s3ManifestObjects(client: S3Client): ManifestObjects {
   return {
     async etag(at, signal) {
       try {
-        const out = await client.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key }), { abortSignal: signal });
+        const out = await client.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key }), {
+          abortSignal: signal,
+        });
         return bareEtag(out.ETag);
       } catch (err) {
         const status = httpStatusOf(err);
-        if (status === 404) throw new ConfigError(`manifest ${formatS3Url(at)} does not exist (HTTP 404): check the URL`);
-        if (status === 403) throw new ConfigError(`manifest ${formatS3Url(at)}: access denied (HTTP 403): it is read with the legacy side's credentials, which must be allowed s3:GetObject on it`);
+        if (status === 404)
+          throw new ConfigError(`manifest ${formatS3Url(at)} does not exist (HTTP 404): check the URL`);
+        if (status === 403)
+          throw new ConfigError(
+            `manifest ${formatS3Url(at)}: access denied (HTTP 403): it is read with the legacy side's credentials, which must be allowed s3:GetObject on it`,
+          );
         throw err;
       }
     },
     async open(at, opts = {}) {
       try {
         const out = await client.send(
-          new GetObjectCommand({ Bucket: at.bucket, Key: at.key, IfMatch: opts.ifMatch ? `"${opts.ifMatch}"` : undefined }),
+          new GetObjectCommand({
+            Bucket: at.bucket,
+            Key: at.key,
+            IfMatch: opts.ifMatch ? `"${opts.ifMatch}"` : undefined,
+          }),
           { abortSignal: opts.signal },
         );
         return { body: out.Body as Readable, etag: bareEtag(out.ETag) };
@@ -60,7 +70,10 @@ export function s3ManifestObjects(client: S3Client): ManifestObjects {
         const status = httpStatusOf(err);
         if (status === 412) throw manifestChanged(at, opts.ifMatch);
         if (status === 404 || status === 403) {
-          throw new PermanentCopyError('ManifestUnreadable', `manifest object ${formatS3Url(at)}: ${describeAwsError(err)}`);
+          throw new PermanentCopyError(
+            'ManifestUnreadable',
+            `manifest object ${formatS3Url(at)}: ${describeAwsError(err)}`,
+          );
         }
         throw err;
       }
@@ -69,7 +82,10 @@ export function s3ManifestObjects(client: S3Client): ManifestObjects {
 }
 
 export function manifestChanged(at: S3Location, etag: string | undefined): PermanentCopyError {
-  return new PermanentCopyError('ManifestChanged', `manifest object ${formatS3Url(at)} changed since it was first read (ETag no longer ${etag}); make a new checkpoint for the new manifest`);
+  return new PermanentCopyError(
+    'ManifestChanged',
+    `manifest object ${formatS3Url(at)} changed since it was first read (ETag no longer ${etag}); make a new checkpoint for the new manifest`,
+  );
 }
 
 /** A manifest's fault (bad checksum, a row for another bucket, a malformed row): stops the run's listing for good. */

@@ -21,7 +21,11 @@ export function manifestKind(key: string): ManifestKind {
   return /(^|\/)manifest\.json$/.test(key) ? 'inventory' : 'batch-csv';
 }
 
-export async function openManifest(objects: ManifestObjects, url: string, opts: ManifestSourceOptions): Promise<KeySource> {
+export async function openManifest(
+  objects: ManifestObjects,
+  url: string,
+  opts: ManifestSourceOptions,
+): Promise<KeySource> {
   const at = parseS3Url(url);
   const etag = await objects.etag(at);
   if (manifestKind(at.key) === 'inventory') {

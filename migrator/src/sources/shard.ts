@@ -28,10 +28,12 @@ export function inShard(key: string, shard: Shard | undefined): boolean {
 /** "i/n" as given on the command line; the message says what is wrong and what is expected. */
 export function parseShard(text: string): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new Error(`--shard "${text}" is not i/n: give the task's number and the number of tasks, e.g. --shard 2/4`);
+  if (!m)
+    throw new Error(`--shard "${text}" is not i/n: give the task's number and the number of tasks, e.g. --shard 2/4`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || count > MAX_SHARDS) throw new Error(`--shard ${text}: the number of tasks must be 1 to ${MAX_SHARDS}`);
+  if (count < 1 || count > MAX_SHARDS)
+    throw new Error(`--shard ${text}: the number of tasks must be 1 to ${MAX_SHARDS}`);
   if (index < 1 || index > count) throw new Error(`--shard ${text}: the task's number must be 1 to ${count}`);
   return { index, count };
 }

@@ -28,7 +28,12 @@ export function manifestLine(bucket: string, key: string): string {
   return `${bucket},${encodeManifestKey(key)}`;
 }
 
-export async function writeManifest(keys: KeySource, bucket: string, sink: ManifestSink, opts: { signal?: AbortSignal } = {}): Promise<{ objects: number; etag?: string }> {
+export async function writeManifest(
+  keys: KeySource,
+  bucket: string,
+  sink: ManifestSink,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ objects: number; etag?: string }> {
   let objects = 0;
   try {
     for await (const page of keys.pages({ signal: opts.signal })) {

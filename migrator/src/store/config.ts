@@ -27,13 +27,22 @@ export const STORE_VARIABLES: readonly (readonly [string, string])[] = [
   ['LEGACY_AWS_ACCESS_KEY_ID, LEGACY_AWS_SECRET_ACCESS_KEY (LEGACY_AWS_SESSION_TOKEN)', "the legacy side's keys"],
   ['PHOTO_STORE_ENCRYPTION', 'SSE-S3 (default) or SSE-KMS: how `put` asks S3 to encrypt at rest'],
   ['PHOTO_STORE_KMS_KEY_ARN', 'the KMS key ARN, with SSE-KMS'],
-  ['PHOTO_STORE_CODEC', "the legacy codec, as the workspace's `codec` JSON (default: Fernet, storage \"auto\": text and raw tokens alike, keys in LEGACY_FERNET_KEYS); its keys come from the variable (or secret) it names"],
+  [
+    'PHOTO_STORE_CODEC',
+    'the legacy codec, as the workspace\'s `codec` JSON (default: Fernet, storage "auto": text and raw tokens alike, keys in LEGACY_FERNET_KEYS); its keys come from the variable (or secret) it names',
+  ],
   ['LEGACY_FERNET_KEYS', 'the Fernet key(s), newest first, comma-separated (the variable the default codec names)'],
   ['PHOTO_STORE_COPY_ON_MISS', 'true: copy what a read fell back to into the new bucket (default false)'],
-  ['PHOTO_STORE_TOMBSTONES', 'new-only: true (default) leaves a tombstone on delete, which dual-read instances need; false deletes plainly, once the legacy bucket is gone'],
+  [
+    'PHOTO_STORE_TOMBSTONES',
+    'new-only: true (default) leaves a tombstone on delete, which dual-read instances need; false deletes plainly, once the legacy bucket is gone',
+  ],
   ['PHOTO_STORE_TIMEOUT_MS', 'time allowed for S3 to start answering a request (default 5000)'],
   ['PHOTO_STORE_MAX_ATTEMPTS', 'attempts per S3 request, the first included (default 3)'],
-  ['PHOTO_STORE_HEARTBEAT_MS', "how often the store logs its heartbeat line (default 60000, from 100 to 900000): the audit's proof that the log covers its window"],
+  [
+    'PHOTO_STORE_HEARTBEAT_MS',
+    "how often the store logs its heartbeat line (default 60000, from 100 to 900000): the audit's proof that the log covers its window",
+  ],
 ];
 
 export interface SideSettings {
@@ -112,10 +121,17 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     const bucketVar = which === 'primary' ? VAR.bucket : VAR.legacyBucket;
     const endpointVar = which === 'primary' ? VAR.endpoint : VAR.legacyEndpoint;
     const regionVar = which === 'primary' ? 'AWS_REGION' : VAR.legacyRegion;
-    const bucket = required(bucketVar, `name the ${which === 'primary' ? 'new' : 'legacy'} bucket (mode ${mode} uses it)`);
+    const bucket = required(
+      bucketVar,
+      `name the ${which === 'primary' ? 'new' : 'legacy'} bucket (mode ${mode} uses it)`,
+    );
     const sideRegion = which === 'legacy' ? (get(VAR.legacyRegion) ?? region) : region;
-    if (!sideRegion) throw new ConfigError(`${regionVar} is not set: give the region of the ${which === 'primary' ? 'new' : 'legacy'} bucket, e.g. eu-west-1`);
-    if (!REGION.test(sideRegion)) throw new ConfigError(`${regionVar} must be an AWS region such as "eu-west-1" (got "${sideRegion}")`);
+    if (!sideRegion)
+      throw new ConfigError(
+        `${regionVar} is not set: give the region of the ${which === 'primary' ? 'new' : 'legacy'} bucket, e.g. eu-west-1`,
+      );
+    if (!REGION.test(sideRegion))
+      throw new ConfigError(`${regionVar} must be an AWS region such as "eu-west-1" (got "${sideRegion}")`);
     const endpoint = get(endpointVar);
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/.*)?$/.test(endpoint)) {
       throw new ConfigError(`${endpointVar} must be an http(s) URL such as http://127.0.0.1:9000 (got "${endpoint}")`);
@@ -124,24 +140,35 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
   };
 
   const primary = usesNew(mode) ? side('primary') : undefined;
-  const legacy = usesLegacy(mode) ? { ...side('legacy'), codec: codecFrom(get(VAR.codec) ?? DEFAULT_CODEC) } : undefined;
+  const legacy = usesLegacy(mode)
+    ? { ...side('legacy'), codec: codecFrom(get(VAR.codec) ?? DEFAULT_CODEC) }
+    : undefined;
 
   const encType = get(VAR.encryption) ?? 'SSE-S3';
   let encryption: Encryption;
   if (encType === 'SSE-S3') encryption = { type: 'SSE-S3' };
   else if (encType === 'SSE-KMS') {
-    const arn = required(VAR.kmsKeyArn, `${VAR.encryption}=SSE-KMS needs the KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID)`);
-    if (!KMS_ARN.test(arn)) throw new ConfigError(`${VAR.kmsKeyArn} must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID), not an alias or a bare id`);
+    const arn = required(
+      VAR.kmsKeyArn,
+      `${VAR.encryption}=SSE-KMS needs the KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID)`,
+    );
+    if (!KMS_ARN.test(arn))
+      throw new ConfigError(
+        `${VAR.kmsKeyArn} must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID), not an alias or a bare id`,
+      );
     encryption = { type: 'SSE-KMS', kmsKeyArn: arn, bucketKey: true };
   } else {
     throw new ConfigError(`${VAR.encryption} must be SSE-S3 or SSE-KMS (got "${encType}")`);
   }
 
   const copyOnMiss = boolVar(get(VAR.copyOnMiss), VAR.copyOnMiss, false);
-  if (copyOnMiss && mode !== 'dual-read') throw new ConfigError(`${VAR.copyOnMiss}=true works only in dual-read mode (the mode is ${mode})`);
+  if (copyOnMiss && mode !== 'dual-read')
+    throw new ConfigError(`${VAR.copyOnMiss}=true works only in dual-read mode (the mode is ${mode})`);
   const tombstones = boolVar(get(VAR.tombstones), VAR.tombstones, true);
   if (!tombstones && mode !== 'new-only') {
-    throw new ConfigError(`${VAR.tombstones}=false works only in new-only mode (the mode is ${mode}, whose deletes need tombstones in the new bucket)`);
+    throw new ConfigError(
+      `${VAR.tombstones}=false works only in new-only mode (the mode is ${mode}, whose deletes need tombstones in the new bucket)`,
+    );
   }
 
   return {
@@ -159,7 +186,8 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
 
 function boolVar(text: string | undefined, name: string, dflt: boolean): boolean {
   if (text === undefined) return dflt;
-  if (!['true', 'false', '1', '0'].includes(text)) throw new ConfigError(`${name} must be true or false (got "${text}")`);
+  if (!['true', 'false', '1', '0'].includes(text))
+    throw new ConfigError(`${name} must be true or false (got "${text}")`);
   return text === 'true' || text === '1';
 }
 
@@ -167,7 +195,9 @@ function intVar(text: string | undefined, name: string, dflt: number, min: numbe
   if (text === undefined) return dflt;
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
-    throw new ConfigError(`${name} must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`} (got "${text}")`);
+    throw new ConfigError(
+      `${name} must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`} (got "${text}")`,
+    );
   }
   return n;
 }
@@ -179,7 +209,9 @@ function keysFrom(env: NodeJS.ProcessEnv, side: 'primary' | 'legacy'): Keys {
   const token = env[`${p}AWS_SESSION_TOKEN`]?.trim();
   const missing = [!id && `${p}AWS_ACCESS_KEY_ID`, !secret && `${p}AWS_SECRET_ACCESS_KEY`].filter(Boolean);
   if (missing.length) {
-    throw new ConfigError(`missing ${missing.join(' and ')}: set the ${side === 'primary' ? 'new' : 'legacy'} bucket's access key in ${p}AWS_ACCESS_KEY_ID and ${p}AWS_SECRET_ACCESS_KEY`);
+    throw new ConfigError(
+      `missing ${missing.join(' and ')}: set the ${side === 'primary' ? 'new' : 'legacy'} bucket's access key in ${p}AWS_ACCESS_KEY_ID and ${p}AWS_SECRET_ACCESS_KEY`,
+    );
   }
   return { accessKeyId: id!, secretAccessKey: secret!, ...(token ? { sessionToken: token } : {}) };
 }
@@ -194,7 +226,9 @@ function codecFrom(text: string): CodecConfig {
   const parsed = codecSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(`${VAR.codec}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (the workspace's "codec" object, e.g. ${DEFAULT_CODEC})`);
+    throw new ConfigError(
+      `${VAR.codec}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (the workspace's "codec" object, e.g. ${DEFAULT_CODEC})`,
+    );
   }
   return parsed.data;
 }

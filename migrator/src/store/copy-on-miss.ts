@@ -36,7 +36,12 @@ export interface CopyDeps {
   readonly now?: () => Date;
 }
 
-export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<LegacyObject, 'body'>, plaintext: Buffer): Promise<CopyOutcome> {
+export async function copyToNew(
+  deps: CopyDeps,
+  key: string,
+  legacy: Omit<LegacyObject, 'body'>,
+  plaintext: Buffer,
+): Promise<CopyOutcome> {
   const sha256 = createHash('sha256').update(plaintext).digest('hex');
   const metadata = provenanceMetadata(legacy.metadata, {
     sourceEtag: legacy.etag,
@@ -48,13 +53,21 @@ export async function copyToNew(deps: CopyDeps, key: string, legacy: Omit<Legacy
   if (metadataBytes(metadata) > USER_METADATA_LIMIT) return 'skipped';
   const written = await putWhole(
     deps.target,
-    { key, contentType: legacy.contentType, cacheControl: legacy.cacheControl, contentDisposition: legacy.contentDisposition, metadata },
+    {
+      key,
+      contentType: legacy.contentType,
+      cacheControl: legacy.cacheControl,
+      contentDisposition: legacy.contentDisposition,
+      metadata,
+    },
     plaintext,
     sha256,
   );
   if (!written.written) return 'existed';
   const etagNow = await deps.legacyEtag(key);
   if (etagNow !== undefined && bareEtag(etagNow) === bareEtag(legacy.etag)) return 'written';
-  await deleteIfStill(deps.target, key, (now) => holdsOwnCopy(now, { sourceEtag: legacy.etag, versionId: written.versionId }));
+  await deleteIfStill(deps.target, key, (now) =>
+    holdsOwnCopy(now, { sourceEtag: legacy.etag, versionId: written.versionId }),
+  );
   return 'undone';
 }

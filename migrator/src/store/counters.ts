@@ -19,7 +19,13 @@ export interface StoreCounts {
   /** Operations that failed, by the bucket that failed them (invalid keys are not counted). */
   readonly errors: Record<StoreSide, number>;
   /** Copy-on-miss: copies written, found already there (412), undone (the photo was deleted or rewritten meanwhile), failed, skipped. */
-  readonly copies: { readonly written: number; readonly existed: number; readonly undone: number; readonly failed: number; readonly skipped: number };
+  readonly copies: {
+    readonly written: number;
+    readonly existed: number;
+    readonly undone: number;
+    readonly failed: number;
+    readonly skipped: number;
+  };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
@@ -81,6 +87,10 @@ export class StoreCounters {
 /** What happened between two snapshots (`after` minus `before`, field by field): the counts a heartbeat reports. */
 export function countsSince(before: StoreCounts, after: StoreCounts): StoreCounts {
   const minus = (a: unknown, b: unknown): unknown =>
-    typeof a === 'number' ? a - (b as number) : Object.fromEntries(Object.entries(a as object).map(([k, v]) => [k, minus(v, (b as Record<string, unknown>)[k])]));
+    typeof a === 'number'
+      ? a - (b as number)
+      : Object.fromEntries(
+          Object.entries(a as object).map(([k, v]) => [k, minus(v, (b as Record<string, unknown>)[k])]),
+        );
   return minus(after, before) as StoreCounts;
 }

@@ -37,7 +37,18 @@ export class StoreError extends Error {
   }
 }
 
-const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
+const NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
 
 /** Wraps an SDK (or network) error of one side and operation into a StoreError. */
 export function storeErrorOf(err: unknown, side: StoreSide, op: string): StoreError {
@@ -52,7 +63,8 @@ export function storeErrorOf(err: unknown, side: StoreSide, op: string): StoreEr
     status >= 500 ||
     status === 429 ||
     status === 408 ||
-    (code !== undefined && (NETWORK.has(code) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'SlowDown'))
+    (code !== undefined &&
+      (NETWORK.has(code) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'SlowDown'))
   ) {
     return new StoreError('unavailable', side, what, code, status);
   }
@@ -61,10 +73,18 @@ export function storeErrorOf(err: unknown, side: StoreSide, op: string): StoreEr
 
 /** S3's key rules: 1 to 1024 bytes of UTF-8. Control characters are refused too (XML responses cannot carry them). */
 export function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0) throw new StoreError('invalid-key', undefined, 'the photo key is empty');
-  if (Buffer.byteLength(key, 'utf8') > 1024) throw new StoreError('invalid-key', undefined, 'the photo key is longer than 1024 bytes (UTF-8), the most S3 allows');
+  if (typeof key !== 'string' || key.length === 0)
+    throw new StoreError('invalid-key', undefined, 'the photo key is empty');
+  if (Buffer.byteLength(key, 'utf8') > 1024)
+    throw new StoreError(
+      'invalid-key',
+      undefined,
+      'the photo key is longer than 1024 bytes (UTF-8), the most S3 allows',
+    );
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw new StoreError('invalid-key', undefined, 'the photo key holds control characters');
-  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key)) throw new StoreError('invalid-key', undefined, 'the photo key is not valid Unicode');
+  if (/[\u0000-\u001f\u007f]/.test(key))
+    throw new StoreError('invalid-key', undefined, 'the photo key holds control characters');
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key))
+    throw new StoreError('invalid-key', undefined, 'the photo key is not valid Unicode');
   return key;
 }

@@ -56,7 +56,16 @@ export interface HeartbeatReport {
 
 /** The fields the store logs with a heartbeat. */
 export function heartbeatFields(h: HeartbeatReport): Record<string, unknown> {
-  return { event: HEARTBEAT_EVENT, instance: h.instance, mode: h.mode, intervalMs: h.intervalMs, periodMs: h.periodMs, beat: h.beat, ...(h.final ? { final: true } : {}), counts: h.counts };
+  return {
+    event: HEARTBEAT_EVENT,
+    instance: h.instance,
+    mode: h.mode,
+    intervalMs: h.intervalMs,
+    periodMs: h.periodMs,
+    beat: h.beat,
+    ...(h.final ? { final: true } : {}),
+    counts: h.counts,
+  };
 }
 
 export interface Heartbeat {
@@ -70,13 +79,21 @@ export interface Heartbeat {
 
 /** One log line -> the heartbeat it records, or undefined for any other line (and for a beat without a usable time). */
 export function parseHeartbeat(line: string): Heartbeat | undefined {
-  const r = jsonEvent(line, HEARTBEAT_EVENT) as { instance?: unknown; mode?: unknown; time?: unknown; periodMs?: unknown; counts?: { fallbackHits?: unknown } } | undefined;
+  const r = jsonEvent(line, HEARTBEAT_EVENT) as
+    | { instance?: unknown; mode?: unknown; time?: unknown; periodMs?: unknown; counts?: { fallbackHits?: unknown } }
+    | undefined;
   if (!r || typeof r.instance !== 'string' || !r.instance || typeof r.mode !== 'string') return undefined;
   if (typeof r.periodMs !== 'number' || !Number.isFinite(r.periodMs) || r.periodMs < 0) return undefined;
   const time = timeOf(r.time);
   if (!time) return undefined;
   const hits = r.counts?.fallbackHits;
-  return { instance: r.instance, mode: r.mode, time, periodMs: r.periodMs, fallbackHits: typeof hits === 'number' && Number.isSafeInteger(hits) && hits > 0 ? hits : 0 };
+  return {
+    instance: r.instance,
+    mode: r.mode,
+    time,
+    periodMs: r.periodMs,
+    fallbackHits: typeof hits === 'number' && Number.isSafeInteger(hits) && hits > 0 ? hits : 0,
+  };
 }
 
 /** A JSON line whose `event` is `event`, parsed; undefined for anything else (cheap for the other lines). */

@@ -59,7 +59,15 @@ export class StoreHeartbeat {
     const counts = this.o.counters.snapshot();
     this.beats++;
     this.o.log.info(
-      heartbeatFields({ instance: this.instance, mode: this.o.mode, intervalMs: this.o.intervalMs, periodMs: at - this.lastAt, beat: this.beats, final, counts: countsSince(this.last, counts) }),
+      heartbeatFields({
+        instance: this.instance,
+        mode: this.o.mode,
+        intervalMs: this.o.intervalMs,
+        periodMs: at - this.lastAt,
+        beat: this.beats,
+        final,
+        counts: countsSince(this.last, counts),
+      }),
       'store heartbeat',
     );
     this.last = counts;

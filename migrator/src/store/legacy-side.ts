@@ -3,7 +3,13 @@
  * read-both-write-legacy) where the app writes and deletes, encrypting as the legacy app did. The store loads this
  * module only in the modes that use the legacy bucket, so in new-only neither it nor the codec is ever required.
  */
-import { DeleteObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Readable } from 'stream';
 import type { CodecConfig } from '../../../workspaces/schema';
 import { isNoSuchKey } from '../aws/errors';
@@ -50,7 +56,12 @@ export class LegacySide {
    */
   async decode(key: string, obj: LegacyObject): Promise<DecodedLegacy> {
     const { body, ...object } = obj;
-    const photo = { source: 'legacy' as const, contentType: obj.contentType, etag: `"${obj.etag}"`, metadata: obj.metadata };
+    const photo = {
+      source: 'legacy' as const,
+      contentType: obj.contentType,
+      etag: `"${obj.etag}"`,
+      metadata: obj.metadata,
+    };
     if (isFolderMarker(key, obj.size)) {
       // A zero-byte "folder/" object was never encrypted (consoles create them); the migrator copies it as is too.
       body.destroy();
@@ -68,11 +79,20 @@ export class LegacySide {
     } catch (err) {
       body.destroy();
       if (err instanceof CodecError) {
-        throw new StoreError(err.kind === 'too-large' ? 'too-large' : 'corrupt', 'legacy', `decrypting the legacy object failed (${err.kind}): ${err.message}`, `Codec.${err.kind}`);
+        throw new StoreError(
+          err.kind === 'too-large' ? 'too-large' : 'corrupt',
+          'legacy',
+          `decrypting the legacy object failed (${err.kind}): ${err.message}`,
+          `Codec.${err.kind}`,
+        );
       }
       throw err;
     }
-    return { object, plaintext, photo: { ...photo, body: Readable.from([plaintext]), contentLength: plaintext.length } };
+    return {
+      object,
+      plaintext,
+      photo: { ...photo, body: Readable.from([plaintext]), contentLength: plaintext.length },
+    };
   }
 
   async head(key: string): Promise<PhotoInfo | undefined> {

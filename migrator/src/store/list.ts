@@ -52,7 +52,13 @@ export interface ListSource {
 }
 
 export type Entry =
-  | { readonly kind: 'object'; readonly key: string; readonly size: number; readonly etag?: string; readonly lastModified?: Date }
+  | {
+      readonly kind: 'object';
+      readonly key: string;
+      readonly size: number;
+      readonly etag?: string;
+      readonly lastModified?: Date;
+    }
   | { readonly kind: 'prefix'; readonly key: string };
 
 /** The highest code point: appended to a common prefix, S3's start-after skips every key under it. */
@@ -72,10 +78,22 @@ export function compareKeys(a: string, b: string): number {
 export function s3Pages(client: S3Client, bucket: string, o: ListOptions): ListSource['page'] {
   return async (startAfter, maxKeys) => {
     const out = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: o.prefix || undefined, Delimiter: o.delimiter || undefined, StartAfter: startAfter, MaxKeys: maxKeys }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: o.prefix || undefined,
+        Delimiter: o.delimiter || undefined,
+        StartAfter: startAfter,
+        MaxKeys: maxKeys,
+      }),
     );
     const entries: Entry[] = [
-      ...(out.Contents ?? []).map((c) => ({ kind: 'object' as const, key: c.Key!, size: c.Size ?? 0, etag: c.ETag, lastModified: c.LastModified })),
+      ...(out.Contents ?? []).map((c) => ({
+        kind: 'object' as const,
+        key: c.Key!,
+        size: c.Size ?? 0,
+        etag: c.ETag,
+        lastModified: c.LastModified,
+      })),
       ...(out.CommonPrefixes ?? []).map((p) => ({ kind: 'prefix' as const, key: p.Prefix! })),
     ].sort((a, b) => compareKeys(a.key, b.key));
     return { entries, truncated: Boolean(out.IsTruncated) };

@@ -45,13 +45,33 @@ export class NewMultipart {
   }
 
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string | undefined> {
-    const out = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }));
+    const out = await this.client.send(
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        Body: body,
+        ContentLength: body.length,
+      }),
+    );
     return out.ETag;
   }
 
-  async complete(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<{ etag?: string; versionId?: string }> {
+  async complete(
+    key: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+  ): Promise<{ etag?: string; versionId?: string }> {
     const Parts: CompletedPart[] = parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
-    const out = await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts } }));
+    const out = await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts },
+      }),
+    );
     return { etag: out.ETag, versionId: out.VersionId };
   }
 

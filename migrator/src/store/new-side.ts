@@ -102,7 +102,13 @@ export class NewSide {
   }
 }
 
-function describe(out: { ContentType?: string; ContentLength?: number; ETag?: string; LastModified?: Date; Metadata?: Record<string, string> }) {
+function describe(out: {
+  ContentType?: string;
+  ContentLength?: number;
+  ETag?: string;
+  LastModified?: Date;
+  Metadata?: Record<string, string>;
+}) {
   return {
     contentType: out.ContentType,
     contentLength: out.ContentLength,

@@ -82,7 +82,8 @@ export class PhotoStore {
     options: PhotoStoreOptions = {},
   ) {
     this.rules = modeRules(mode, { tombstones: options.tombstones ?? true });
-    if (usesNew(mode) !== Boolean(newSide) || usesLegacy(mode) !== Boolean(legacySide)) throw new Error(`PhotoStore: give mode ${mode} exactly the sides it uses`);
+    if (usesNew(mode) !== Boolean(newSide) || usesLegacy(mode) !== Boolean(legacySide))
+      throw new Error(`PhotoStore: give mode ${mode} exactly the sides it uses`);
     if (options.heartbeatMs !== undefined) {
       this.heartbeat = new StoreHeartbeat({ log, counters: this.counters, mode, intervalMs: options.heartbeatMs });
       this.heartbeat.start();
@@ -192,7 +193,11 @@ export class PhotoStore {
     if (this.legacySide) {
       const l = this.legacySide;
       const page = s3Pages(l.client, l.bucket, o);
-      sources.push({ side: 'legacy', page: (after, max) => this.on('legacy', 'ListObjectsV2', () => page(after, max)), plainSize: (n) => l.codec.plaintextSize(n) });
+      sources.push({
+        side: 'legacy',
+        page: (after, max) => this.on('legacy', 'ListObjectsV2', () => page(after, max)),
+        plainSize: (n) => l.codec.plaintextSize(n),
+      });
     }
     return listMerged(sources, o);
   }
@@ -213,7 +218,11 @@ export class PhotoStore {
     return this.on('new', 'UploadPart', () => mp.uploadPart(key, uploadId, partNumber, body));
   }
 
-  async completeMultipart(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<{ etag?: string; versionId?: string }> {
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+  ): Promise<{ etag?: string; versionId?: string }> {
     checkKey(key);
     const mp = this.multipart('CompleteMultipartUpload');
     const out = await this.on('new', 'CompleteMultipartUpload', () => mp.complete(key, uploadId, parts));
@@ -229,7 +238,13 @@ export class PhotoStore {
 
   private multipart(op: string): NewMultipart {
     if (this.rules.write !== 'new' || !this.newSide) {
-      throw new StoreError('failed', undefined, `${op}: multipart upload needs a mode that writes the new bucket alone (dual-read or new-only; the mode is ${this.mode})`, 'NotImplemented', 501);
+      throw new StoreError(
+        'failed',
+        undefined,
+        `${op}: multipart upload needs a mode that writes the new bucket alone (dual-read or new-only; the mode is ${this.mode})`,
+        'NotImplemented',
+        501,
+      );
     }
     return new NewMultipart(this.newSide.client, this.newSide.bucket, this.newSide.sse);
   }
@@ -284,7 +299,10 @@ export class PhotoStore {
           // The read was served already; the photo stays in legacy for the migrator (or the next miss) to copy.
           this.counters.copy('failed');
           const e = storeErrorOf(err, 'new', 'copy-on-miss');
-          this.log.warn({ event: 'store.copy_failed', key, kind: e.kind, code: e.code, status: e.httpStatus }, e.message);
+          this.log.warn(
+            { event: 'store.copy_failed', key, kind: e.kind, code: e.code, status: e.httpStatus },
+            e.message,
+          );
         },
       )
       .finally(() => this.copies.delete(job));
@@ -324,18 +342,41 @@ function clientFor(s: SideSettings, config: StoreConfig, transport: Partial<Tran
  */
 export async function createStore(config: StoreConfig, opts: StoreOptions = {}): Promise<PhotoStore> {
   const log = opts.logger ?? createLogger({ name: 'photo-store' });
-  const newSide = config.primary ? new NewSide(clientFor(config.primary, config, opts.transport), config.primary.bucket, sseParams(config.encryption)) : undefined;
+  const newSide = config.primary
+    ? new NewSide(
+        clientFor(config.primary, config, opts.transport),
+        config.primary.bucket,
+        sseParams(config.encryption),
+      )
+    : undefined;
   let legacySide: LegacySide | undefined;
   let copy: CopyFn | undefined;
   if (config.legacy) {
     const { LegacySide } = await import('./legacy-side');
     const codec = await LegacySide.loadCodec(config.legacy.codec, opts.env ?? process.env, config.legacy.region);
-    legacySide = new LegacySide(clientFor(config.legacy, config, opts.transport), config.legacy.bucket, codec, opts.fallbackBufferBytes ?? 32 * MIB);
+    legacySide = new LegacySide(
+      clientFor(config.legacy, config, opts.transport),
+      config.legacy.bucket,
+      codec,
+      opts.fallbackBufferBytes ?? 32 * MIB,
+    );
     if (config.copyOnMiss && newSide) {
       const { copyToNew } = await import('./copy-on-miss');
       const legacy = legacySide;
-      const target: Target = { client: newSide.client, bucket: newSide.bucket, sse: newSide.sse, partSize: 5 * MIB, queueSize: 1 };
-      copy = (key, decoded) => copyToNew({ target, legacyEtag: async (k) => (await legacy.head(k))?.etag }, key, decoded.object, decoded.plaintext!);
+      const target: Target = {
+        client: newSide.client,
+        bucket: newSide.bucket,
+        sse: newSide.sse,
+        partSize: 5 * MIB,
+        queueSize: 1,
+      };
+      copy = (key, decoded) =>
+        copyToNew(
+          { target, legacyEtag: async (k) => (await legacy.head(k))?.etag },
+          key,
+          decoded.object,
+          decoded.plaintext!,
+        );
     }
   }
   return new PhotoStore(config.mode, newSide, legacySide, log, copy, opts.maxCopiesInFlight ?? 4, {
@@ -345,6 +386,9 @@ export async function createStore(config: StoreConfig, opts: StoreOptions = {}):
 }
 
 /** The store as an app builds it: settings from the environment (config.ts lists the variables). */
-export async function createStoreFromEnv(env: NodeJS.ProcessEnv = process.env, opts: Omit<StoreOptions, 'env'> = {}): Promise<PhotoStore> {
+export async function createStoreFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: Omit<StoreOptions, 'env'> = {},
+): Promise<PhotoStore> {
   return createStore(storeConfigFromEnv(env), { ...opts, env });
 }

@@ -11,7 +11,13 @@
 import * as path from 'path';
 import { coverageProblem } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { AuditReportError, failureReasons, newestAuditReport, readAuditReportFile, type AuditReport } from '../audit/report';
+import {
+  AuditReportError,
+  failureReasons,
+  newestAuditReport,
+  readAuditReportFile,
+  type AuditReport,
+} from '../audit/report';
 import { formatDurationMs } from '../audit/window';
 import { reportsDir } from '../state-paths';
 import { TeardownRefusal } from './refusal';
@@ -34,7 +40,10 @@ export function locateReport(env: string, explicit?: string, stateRoot = '.'): s
   if (explicit) return path.resolve(explicit);
   const dir = reportsDir(env, stateRoot);
   const newest = newestAuditReport(dir);
-  if (!newest) throw new TeardownRefusal([`no audit report for ${env} in ${dir}; run \`npm run audit -- --env ${env}\` first (or pass --report)`]);
+  if (!newest)
+    throw new TeardownRefusal([
+      `no audit report for ${env} in ${dir}; run \`npm run audit -- --env ${env}\` first (or pass --report)`,
+    ]);
   return path.resolve(newest);
 }
 
@@ -58,7 +67,9 @@ export function reportRefusals(report: AuditReport, ws: LoadedWorkspace, policy:
   const reasons: string[] = [];
   if (report.env !== ws.env) reasons.push(`the audit report is for env "${report.env}", not "${ws.env}"`);
   if (report.legacy.bucket !== ws.legacy.bucket || report.legacy.account !== ws.legacy.accountId) {
-    reasons.push(`the audit report is of legacy bucket ${report.legacy.bucket} (account ${report.legacy.account}), not ${ws.legacy.bucket} (account ${ws.legacy.accountId})`);
+    reasons.push(
+      `the audit report is of legacy bucket ${report.legacy.bucket} (account ${report.legacy.account}), not ${ws.legacy.bucket} (account ${ws.legacy.accountId})`,
+    );
   }
   if (report.primary.bucket !== ws.primary.bucket) {
     reasons.push(`the audit report compared against new bucket ${report.primary.bucket}, not ${ws.primary.bucket}`);
@@ -71,20 +82,31 @@ export function reportRefusals(report: AuditReport, ws: LoadedWorkspace, policy:
   }
   const age = policy.now.getTime() - Date.parse(report.finishedAt);
   if (age < -CLOCK_SKEW_MS) {
-    reasons.push(`the audit report finished at ${report.finishedAt}, in the future; check the clock of the machine that wrote it`);
+    reasons.push(
+      `the audit report finished at ${report.finishedAt}, in the future; check the clock of the machine that wrote it`,
+    );
   } else if (age > policy.maxAgeMs) {
-    reasons.push(`the audit report is stale: it finished ${formatDurationMs(age)} ago, more than the ${formatDurationMs(policy.maxAgeMs)} allowed (--max-age); audit again`);
+    reasons.push(
+      `the audit report is stale: it finished ${formatDurationMs(age)} ago, more than the ${formatDurationMs(policy.maxAgeMs)} allowed (--max-age); audit again`,
+    );
   }
   const f = report.fallback;
-  if (f.hits > 0) reasons.push(`the audit counted ${f.hits} fallback hit(s) between ${f.window.start} and ${f.window.end}: the app still reads from the legacy bucket`);
+  if (f.hits > 0)
+    reasons.push(
+      `the audit counted ${f.hits} fallback hit(s) between ${f.window.start} and ${f.window.end}: the app still reads from the legacy bucket`,
+    );
   const windowMs = Date.parse(f.window.end) - Date.parse(f.window.start);
   if (windowMs < policy.minWindowMs) {
-    reasons.push(`the fallback-hit window is ${formatDurationMs(windowMs)}, shorter than the ${formatDurationMs(policy.minWindowMs)} required (--min-window); audit with a longer --since`);
+    reasons.push(
+      `the fallback-hit window is ${formatDurationMs(windowMs)}, shorter than the ${formatDurationMs(policy.minWindowMs)} required (--min-window); audit with a longer --since`,
+    );
   }
   const coverage = coverageProblem(f.window, f.coverage, policy.maxGapMs);
   if (coverage) reasons.push(`the fallback evidence does not cover its window: ${coverage}`);
   if (Date.parse(f.window.end) < Date.parse(report.startedAt) - CLOCK_SKEW_MS) {
-    reasons.push(`the fallback-hit window ends at ${f.window.end}, before the audit ran (${report.startedAt}): hits since then were not counted; audit again without --until`);
+    reasons.push(
+      `the fallback-hit window ends at ${f.window.end}, before the audit ran (${report.startedAt}): hits since then were not counted; audit again without --until`,
+    );
   }
   return reasons;
 }

@@ -17,15 +17,39 @@ export function teardownSteps(args: { env: string; outdir: string; approvalFile:
   const env = { [ENV_VARS.teardownApproval]: path.resolve(args.approvalFile), [ENV_VARS.envs]: args.env };
   const common = ['--skip-synth', '--output', path.resolve(args.outdir), '--auto-approve'];
   return [
-    { title: `deploy ${stack} with the approval (lifts prevent_destroy, sets force_destroy in state)`, command: cdktfCommand(), args: ['deploy', stack, ...common], cwd: args.cwd, env },
-    { title: `destroy ${stack} (empties and deletes the legacy bucket; deletes the legacy user, its keys and the reader role)`, command: cdktfCommand(), args: ['destroy', stack, ...common], cwd: args.cwd, env },
+    {
+      title: `deploy ${stack} with the approval (lifts prevent_destroy, sets force_destroy in state)`,
+      command: cdktfCommand(),
+      args: ['deploy', stack, ...common],
+      cwd: args.cwd,
+      env,
+    },
+    {
+      title: `destroy ${stack} (empties and deletes the legacy bucket; deletes the legacy user, its keys and the reader role)`,
+      command: cdktfCommand(),
+      args: ['destroy', stack, ...common],
+      cwd: args.cwd,
+      env,
+    },
   ];
 }
 
 export function dryRunSteps(args: { env: string; stackDir: string }): Step[] {
   const stack = `legacy-${args.env}`;
   return [
-    { title: `terraform init of the approved ${stack}`, command: terraformCommand(), args: ['init', '-input=false'], cwd: args.stackDir, env: {} },
-    { title: `the destroy plan of ${stack} (read-only)`, command: terraformCommand(), args: ['plan', '-destroy', '-input=false'], cwd: args.stackDir, env: {} },
+    {
+      title: `terraform init of the approved ${stack}`,
+      command: terraformCommand(),
+      args: ['init', '-input=false'],
+      cwd: args.stackDir,
+      env: {},
+    },
+    {
+      title: `the destroy plan of ${stack} (read-only)`,
+      command: terraformCommand(),
+      args: ['plan', '-destroy', '-input=false'],
+      cwd: args.stackDir,
+      env: {},
+    },
   ];
 }

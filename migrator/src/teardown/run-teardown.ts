@@ -89,14 +89,21 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   const interrupted = () => deps.signal?.aborted ?? false;
   const cwd = opts.cwd ?? process.cwd();
   if (ws.target !== 'aws' && !opts.dryRun) {
-    throw new ConfigError(`env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence`);
+    throw new ConfigError(
+      `env "${ws.env}" has target "${ws.target}": it has no legacy stack to destroy (stacks exist for target "aws" only); --dry-run still checks the evidence`,
+    );
   }
 
   // 1-2: the evidence.
   const root = opts.stateRoot ?? '.';
   const reportPath = locateReport(ws.env, opts.reportPath, root);
   const { report, sha256: reportSha256 } = loadReportFile(reportPath);
-  const reasons = reportRefusals(report, ws, { maxAgeMs: opts.maxAgeMs, minWindowMs: opts.minWindowMs, maxGapMs: opts.maxGapMs, now });
+  const reasons = reportRefusals(report, ws, {
+    maxAgeMs: opts.maxAgeMs,
+    minWindowMs: opts.minWindowMs,
+    maxGapMs: opts.maxGapMs,
+    now,
+  });
   if (reasons.length) throw new TeardownRefusal(reasons);
   out(
     `audit report ${path.relative(cwd, reportPath) || reportPath}: passed at ${report.finishedAt}, ${report.counts.legacyKeys} legacy keys, 0 fallback hits from ${report.fallback.window.start} to ${report.fallback.window.end}, ${coverageSummary(report.fallback.coverage)}`,
@@ -121,7 +128,9 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
     return { status: 'dry-run', reportPath, listingDigest: listing.digest, steps: [] };
   }
   if (!opts.dryRun && deps.confirm && !interrupted()) {
-    const ok = await deps.confirm(`destroy ${stack}: the legacy bucket ${ws.legacy.bucket} with its ${listing.objects} objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`);
+    const ok = await deps.confirm(
+      `destroy ${stack}: the legacy bucket ${ws.legacy.bucket} with its ${listing.objects} objects, the legacy user ${ws.legacy.appUser.name} and its access keys, and the reader role`,
+    );
     if (!ok && !interrupted()) {
       out('not confirmed: nothing was written or changed');
       return { status: 'declined', reportPath, listingDigest: listing.digest, steps: [] };
@@ -140,13 +149,37 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
   const outdir = scratch && !opts.outdir ? path.join(scratch, 'cdktf.out') : realOutdir;
   const steps: { step: Step; code: number }[] = [];
   try {
-    const approval = writeApproval(approvalFile, buildApproval({ ws, report, reportPath, reportSha256, approvalFile, now, validMs: opts.approvalValidMs, approvedBy: opts.approvedBy }));
+    const approval = writeApproval(
+      approvalFile,
+      buildApproval({
+        ws,
+        report,
+        reportPath,
+        reportSha256,
+        approvalFile,
+        now,
+        validMs: opts.approvalValidMs,
+        approvedBy: opts.approvedBy,
+      }),
+    );
     if (!scratch) out(`approval written: ${path.relative(cwd, approvalFile)} (valid until ${approval.expiresAt})`);
-    const synth = synthApprovedLegacyStack({ env: ws.env, approvalFile, outdir, workspacesDir: deps.workspacesDir, now, processEnv: deps.processEnv, context: deps.context });
-    out(`synthesized ${stack} with the teardown approved (no prevent_destroy, force_destroy on; backend ${synth.backend}) into ${path.relative(cwd, synth.stackDir) || synth.stackDir}`);
+    const synth = synthApprovedLegacyStack({
+      env: ws.env,
+      approvalFile,
+      outdir,
+      workspacesDir: deps.workspacesDir,
+      now,
+      processEnv: deps.processEnv,
+      context: deps.context,
+    });
+    out(
+      `synthesized ${stack} with the teardown approved (no prevent_destroy, force_destroy on; backend ${synth.backend}) into ${path.relative(cwd, synth.stackDir) || synth.stackDir}`,
+    );
 
     // 6: Terraform.
-    const plan = opts.dryRun ? dryRunSteps({ env: ws.env, stackDir: synth.stackDir }) : teardownSteps({ env: ws.env, outdir, approvalFile, cwd });
+    const plan = opts.dryRun
+      ? dryRunSteps({ env: ws.env, stackDir: synth.stackDir })
+      : teardownSteps({ env: ws.env, outdir, approvalFile, cwd });
     let failed: { step: Step; code: number } | undefined;
     for (const [i, step] of plan.entries()) {
       if (interrupted()) break;
@@ -169,12 +202,33 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
       }
       if (failed) out(`dry run: ${failed.step.title} failed (exit ${failed.code}); nothing was changed`);
       if (failed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
-      out(['dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:', ...would.map((s) => `  $ ${commandLine(s)}`)].join('\n'));
-      return { status: failed ? 'failed' : 'dry-run', reportPath, listingDigest: listing.digest, approval, synth, steps };
+      out(
+        [
+          'dry run: nothing was changed. Without --dry-run the gate writes the approval and runs:',
+          ...would.map((s) => `  $ ${commandLine(s)}`),
+        ].join('\n'),
+      );
+      return {
+        status: failed ? 'failed' : 'dry-run',
+        reportPath,
+        listingDigest: listing.digest,
+        approval,
+        synth,
+        steps,
+      };
     }
 
     const outcome = stopped ? 'interrupted' : failed ? 'failed' : 'destroyed';
-    const record = writeRecord(reportsDir(ws.env, root), { reportPath, listingDigest: listing.digest, approvalFile, approval, outdir, steps, outcome, now });
+    const record = writeRecord(reportsDir(ws.env, root), {
+      reportPath,
+      listingDigest: listing.digest,
+      approvalFile,
+      approval,
+      outdir,
+      steps,
+      outcome,
+      now,
+    });
     const destroy = `  $ ${commandLine(plan[1])}`;
     if (stopped) {
       const destroyRan = steps.some((s) => s.step.args[0] === 'destroy');
@@ -185,7 +239,16 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
             ? 'teardown interrupted before its first step: nothing was changed (the approval written is not used)'
             : `teardown interrupted ${failed ? `during the deploy (exit ${failed.code}); nothing was destroyed` : 'after the deploy, before the destroy; nothing was destroyed'}. Run the gate again, or, while the approval ${path.relative(cwd, approvalFile)} is valid (until ${approval.expiresAt}), finish with\n${destroy}`,
       );
-      return { status: 'interrupted', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
+      return {
+        status: 'interrupted',
+        reportPath,
+        listingDigest: listing.digest,
+        approval,
+        approvalFile,
+        synth,
+        steps,
+        record,
+      };
     }
     if (failed) {
       const deployFailed = failed.step.args[0] === 'deploy';
@@ -195,10 +258,28 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
           : `teardown stopped: the destroy failed (exit ${failed.code}) after the approved deploy. The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n${destroy}\n(the gate itself would now refuse if objects were already deleted: the listing changed).`,
       );
       if (deployFailed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
-      return { status: 'failed', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
+      return {
+        status: 'failed',
+        reportPath,
+        listingDigest: listing.digest,
+        approval,
+        approvalFile,
+        synth,
+        steps,
+        record,
+      };
     }
     out([`${stack} is destroyed. Left for people:`, ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`)].join('\n'));
-    return { status: 'destroyed', reportPath, listingDigest: listing.digest, approval, approvalFile, synth, steps, record };
+    return {
+      status: 'destroyed',
+      reportPath,
+      listingDigest: listing.digest,
+      approval,
+      approvalFile,
+      synth,
+      steps,
+      record,
+    };
   } finally {
     // A dry run leaves nothing behind but an --out folder it was asked for (the approval never outlives it).
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
@@ -207,7 +288,16 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
 
 function writeRecord(
   dir: string,
-  r: { reportPath: string; listingDigest: string; approvalFile: string; approval: TeardownApproval; outdir: string; steps: { step: Step; code: number }[]; outcome: 'destroyed' | 'failed' | 'interrupted'; now: Date },
+  r: {
+    reportPath: string;
+    listingDigest: string;
+    approvalFile: string;
+    approval: TeardownApproval;
+    outdir: string;
+    steps: { step: Step; code: number }[];
+    outcome: 'destroyed' | 'failed' | 'interrupted';
+    now: Date;
+  },
 ): string {
   const file = path.join(dir, `teardown-${r.now.toISOString().replace(/[-:]/g, '')}.json`);
   writeFileAtomic(

@@ -11,6 +11,8 @@ import { App } from 'cdktf';
 import { ConfigError } from '../../../workspaces/errors';
 import { addStacks, ENV_VARS, resolveSynthOptions } from '../../../stacks/app';
 
+// Synthesized Terraform JSON, walked by path: any shape at any depth.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TfJson = Record<string, any>;
 
 export interface SynthResult {
@@ -58,15 +60,26 @@ export function synthApprovedLegacyStack(args: {
 }): SynthResult {
   const processEnv = args.processEnv ?? process.env;
   const context = args.context ?? cdktfContext();
-  const preset = processEnv[ENV_VARS.teardownApproval]?.trim() || (typeof context.teardownApproval === 'string' ? context.teardownApproval : undefined);
+  const preset =
+    processEnv[ENV_VARS.teardownApproval]?.trim() ||
+    (typeof context.teardownApproval === 'string' ? context.teardownApproval : undefined);
   if (preset && path.resolve(preset) !== path.resolve(args.approvalFile)) {
-    throw new ConfigError(`${ENV_VARS.teardownApproval} (or cdktf context "teardownApproval") names ${preset}: unset it, the gate writes and uses its own approval`);
+    throw new ConfigError(
+      `${ENV_VARS.teardownApproval} (or cdktf context "teardownApproval") names ${preset}: unset it, the gate writes and uses its own approval`,
+    );
   }
   freshOutdir(args.outdir);
   const app = new App({ outdir: args.outdir, stackTraces: false, context });
   const { backend } = resolveSynthOptions(app, processEnv);
   // Only legacy-<env>: the primary stack is not deployed here (and would need the Batch Operations bundle built).
-  addStacks(app, { envs: [args.env], backend, approvalFile: args.approvalFile, workspacesDir: args.workspacesDir, now: args.now, legacyOnly: true });
+  addStacks(app, {
+    envs: [args.env],
+    backend,
+    approvalFile: args.approvalFile,
+    workspacesDir: args.workspacesDir,
+    now: args.now,
+    legacyOnly: true,
+  });
   app.synth();
   const stack = `legacy-${args.env}`;
   const stackDir = path.join(args.outdir, 'stacks', stack);
@@ -78,7 +91,8 @@ export function synthApprovedLegacyStack(args: {
 /** Throws unless the synthesized stack carries the approval on every imported resource. */
 export function assertApproved(json: TfJson, stack: string): void {
   const problems: string[] = [];
-  const resources = (type: string): [string, TfJson][] => Object.entries((json.resource?.[type] ?? {}) as Record<string, TfJson>);
+  const resources = (type: string): [string, TfJson][] =>
+    Object.entries((json.resource?.[type] ?? {}) as Record<string, TfJson>);
   const bucket = resources('aws_s3_bucket');
   const user = resources('aws_iam_user');
   if (!bucket.length) problems.push('no legacy bucket');
@@ -90,5 +104,6 @@ export function assertApproved(json: TfJson, stack: string): void {
     if (r.lifecycle?.prevent_destroy !== false) problems.push(`${name}: prevent_destroy is still set`);
   }
   if (json.output?.teardown_approved?.value !== true) problems.push('output teardown_approved is not true');
-  if (problems.length) throw new Error(`the synthesized ${stack} does not carry the teardown approval (${problems.join(', ')})`);
+  if (problems.length)
+    throw new Error(`the synthesized ${stack} does not carry the teardown approval (${problems.join(', ')})`);
 }

@@ -25,7 +25,6 @@ export interface StepResult {
 
 export type StepRunner = (step: Step) => Promise<StepResult>;
 
-
 /** The project's own cdktf CLI (node_modules/.bin), else `cdktf` on PATH; BUCKETMOVE_CDKTF overrides. */
 export function cdktfCommand(env: NodeJS.ProcessEnv = process.env): string {
   if (env.BUCKETMOVE_CDKTF) return env.BUCKETMOVE_CDKTF;
@@ -52,7 +51,11 @@ export function commandLine(step: Step): string {
  */
 export const spawnRunner: StepRunner = (step) =>
   new Promise((resolve) => {
-    const child = spawn(step.command, [...step.args], { cwd: step.cwd, env: { ...QUIET_CLI_ENV, ...process.env, ...step.env }, stdio: 'inherit' });
+    const child = spawn(step.command, [...step.args], {
+      cwd: step.cwd,
+      env: { ...QUIET_CLI_ENV, ...process.env, ...step.env },
+      stdio: 'inherit',
+    });
     child.on('error', () => resolve({ code: 127 }));
     child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 + 15 : 1) }));
   });

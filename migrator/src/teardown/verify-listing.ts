@@ -5,7 +5,10 @@
 import type { AuditReport } from '../audit/report';
 import { digestListing, type DigestedObject } from '../audit/listing-digest';
 
-export async function listingRefusals(report: AuditReport, objects: AsyncIterable<DigestedObject>): Promise<{ reasons: string[]; digest: string; objects: number }> {
+export async function listingRefusals(
+  report: AuditReport,
+  objects: AsyncIterable<DigestedObject>,
+): Promise<{ reasons: string[]; digest: string; objects: number }> {
   const now = await digestListing(objects);
   const was = report.legacyListing;
   const reasons =

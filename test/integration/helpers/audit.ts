@@ -8,7 +8,11 @@ import type { TestMigration } from './own-buckets';
 const DAY = 86_400_000;
 
 /** Default window: the last 7 days; not deep. */
-export async function auditMigration(m: TestMigration, logFile: string, opts: Partial<AuditOptions> = {}): Promise<AuditReport> {
+export async function auditMigration(
+  m: TestMigration,
+  logFile: string,
+  opts: Partial<AuditOptions> = {},
+): Promise<AuditReport> {
   const checkpoints = openCheckpointSet(m.ws, [m.checkpointFile]);
   try {
     const now = new Date();
@@ -21,7 +25,15 @@ export async function auditMigration(m: TestMigration, logFile: string, opts: Pa
         codec: m.codec,
         countFallbackHits: fallbackCounter({ kind: 'file', location: logFile }, { timeoutMs: 1000 }),
       },
-      { window: { start: new Date(now.getTime() - 7 * DAY), end: now }, deep: false, concurrency: 8, deepConcurrency: 3, deepMemoryBytes: 8 * 1024 * 1024, maxListed: 100, ...opts },
+      {
+        window: { start: new Date(now.getTime() - 7 * DAY), end: now },
+        deep: false,
+        concurrency: 8,
+        deepConcurrency: 3,
+        deepMemoryBytes: 8 * 1024 * 1024,
+        maxListed: 100,
+        ...opts,
+      },
     );
   } finally {
     checkpoints.close();

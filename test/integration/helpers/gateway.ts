@@ -33,10 +33,25 @@ export class Sha256 {
 }
 
 /** Starts the gateway with `env` (the store's variables and the app's keys) and `args` after `--env local`. */
-export async function startGateway(o: { env: NodeJS.ProcessEnv; args?: string[]; logFile: string; bundled?: boolean; what?: string }): Promise<RunningService & { admin: string }> {
+export async function startGateway(o: {
+  env: NodeJS.ProcessEnv;
+  args?: string[];
+  logFile: string;
+  bundled?: boolean;
+  what?: string;
+}): Promise<RunningService & { admin: string }> {
   let admin = '';
   const svc = await startServerChild({
-    args: [...(o.bundled ? [bundled(GATEWAY)] : ['-r', 'ts-node/register', GATEWAY]), '--env', 'local', '--port', '0', '--admin-port', '0', ...(o.args ?? [])],
+    args: [
+      ...(o.bundled ? [bundled(GATEWAY)] : ['-r', 'ts-node/register', GATEWAY]),
+      '--env',
+      'local',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      ...(o.args ?? []),
+    ],
     env: o.env,
     logFile: o.logFile,
     what: o.what ?? 'the gateway',
@@ -51,9 +66,23 @@ export async function startGateway(o: { env: NodeJS.ProcessEnv; args?: string[];
 }
 
 /** A request signed as the app by the SDK's signer (payload SHA-256 signed), sent as is with fetch. */
-export async function signedFetch(base: string, keys: AppKeys, region: string, method: string, pathAndQuery: string, headers: Record<string, string> = {}, body?: Buffer): Promise<Response> {
+export async function signedFetch(
+  base: string,
+  keys: AppKeys,
+  region: string,
+  method: string,
+  pathAndQuery: string,
+  headers: Record<string, string> = {},
+  body?: Buffer,
+): Promise<Response> {
   const url = new URL(base + pathAndQuery);
-  const signer = new SignatureV4({ credentials: { ...keys }, region, service: 's3', sha256: Sha256, uriEscapePath: false });
+  const signer = new SignatureV4({
+    credentials: { ...keys },
+    region,
+    service: 's3',
+    sha256: Sha256,
+    uriEscapePath: false,
+  });
   const query: Record<string, string> = {};
   url.searchParams.forEach((v, k) => (query[k] = v));
   const signed = await signer.sign({
@@ -63,7 +92,13 @@ export async function signedFetch(base: string, keys: AppKeys, region: string, m
     port: Number(url.port),
     path: url.pathname,
     query,
-    headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex'), ...headers },
+    headers: {
+      host: url.host,
+      'x-amz-content-sha256': createHash('sha256')
+        .update(body ?? Buffer.alloc(0))
+        .digest('hex'),
+      ...headers,
+    },
     body,
   });
   return fetch(url, { method, headers: signed.headers as Record<string, string>, body });
@@ -75,7 +110,12 @@ export function gatewayApi(bucket: string, keys: AppKeys, region: string): Photo
   return {
     async get(base, key) {
       const res = await signedFetch(base, keys, region, 'GET', at(key));
-      return { status: res.status, body: Buffer.from(await res.arrayBuffer()), source: res.headers.get('x-bucketmove-source') ?? undefined, by: '' };
+      return {
+        status: res.status,
+        body: Buffer.from(await res.arrayBuffer()),
+        source: res.headers.get('x-bucketmove-source') ?? undefined,
+        by: '',
+      };
     },
     async put(base, key, bytes) {
       const res = await signedFetch(base, keys, region, 'PUT', at(key), { 'content-type': 'image/jpeg' }, bytes);

@@ -57,11 +57,17 @@ export const photoServiceApi: PhotoApi = {
     const res = await fetch(photoUrl(base, key));
     const body = Buffer.from(await res.arrayBuffer());
     // Behind a front (helpers/round-robin-front.ts), which instance answered, in which mode.
-    const by = res.headers.has('x-front-label') ? ` (instance ${res.headers.get('x-front-slot')}, ${res.headers.get('x-front-label')})` : '';
+    const by = res.headers.has('x-front-label')
+      ? ` (instance ${res.headers.get('x-front-slot')}, ${res.headers.get('x-front-label')})`
+      : '';
     return { status: res.status, body, source: res.headers.get('x-photo-source') ?? undefined, by };
   },
   async put(base, key, bytes) {
-    const res = await fetch(photoUrl(base, key), { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: bytes });
+    const res = await fetch(photoUrl(base, key), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'image/jpeg' },
+      body: bytes,
+    });
     await res.arrayBuffer();
     return res.status === 201 || res.status;
   },
@@ -203,9 +209,13 @@ export class LoadClient {
           else sample('read-missing');
           return source;
         }
-        if (status !== 200) return void this.fail(op, `expected 200, got ${status}${by}: ${body.toString().slice(0, 200)}`);
+        if (status !== 200)
+          return void this.fail(op, `expected 200, got ${status}${by}: ${body.toString().slice(0, 200)}`);
         if (body.length !== want.size || sha(body) !== want.sha256) {
-          return void this.fail(op, `wrong bytes from ${source}${by}: ${body.length} bytes, expected ${want.size} (the latest write)`);
+          return void this.fail(
+            op,
+            `wrong bytes from ${source}${by}: ${body.length} bytes, expected ${want.size} (the latest write)`,
+          );
         }
         sample(source === 'legacy' ? 'read-fallback' : 'read-direct');
         return source;

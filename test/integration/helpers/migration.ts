@@ -6,9 +6,20 @@ import { ChildProcess, spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { migrateWorkspace, type MigrateOptions, type MigrateOutcome } from '../../../migrator/src/migrate/migrate-workspace';
+import {
+  migrateWorkspace,
+  type MigrateOptions,
+  type MigrateOutcome,
+} from '../../../migrator/src/migrate/migrate-workspace';
 import { generateFernetKey } from '../../../migrator/src/codec/fernet';
 import { createSideClient } from '../../../migrator/src/aws/clients';
 import { createCodec } from '../../../migrator/src/codec';
@@ -35,18 +46,39 @@ export function writeWorkspace(dir: string, patch: (ws: LoadedWorkspace) => void
 }
 
 /** Puts stored (already encrypted) bytes into the legacy bucket as the legacy app's user. */
-export async function putLegacy(key: string, stored: Buffer, contentType = 'image/jpeg', metadata: Record<string, string> = {}): Promise<void> {
-  await s3As('legacyApp').send(new PutObjectCommand({ Bucket: rigState().buckets.legacy, Key: key, Body: stored, ContentType: contentType, Metadata: metadata }));
+export async function putLegacy(
+  key: string,
+  stored: Buffer,
+  contentType = 'image/jpeg',
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  await s3As('legacyApp').send(
+    new PutObjectCommand({
+      Bucket: rigState().buckets.legacy,
+      Key: key,
+      Body: stored,
+      ContentType: contentType,
+      Metadata: metadata,
+    }),
+  );
 }
 
 export async function putNewAsApp(key: string, body: Buffer): Promise<void> {
-  await s3As('primaryApp').send(new PutObjectCommand({ Bucket: rigState().buckets.primary, Key: key, Body: body, ContentType: 'image/jpeg' }));
+  await s3As('primaryApp').send(
+    new PutObjectCommand({ Bucket: rigState().buckets.primary, Key: key, Body: body, ContentType: 'image/jpeg' }),
+  );
 }
 
-export async function getNew(key: string): Promise<{ body: Buffer; metadata: Record<string, string>; contentType?: string } | undefined> {
+export async function getNew(
+  key: string,
+): Promise<{ body: Buffer; metadata: Record<string, string>; contentType?: string } | undefined> {
   try {
     const out = await s3As('primaryApp').send(new GetObjectCommand({ Bucket: rigState().buckets.primary, Key: key }));
-    return { body: Buffer.from(await out.Body!.transformToByteArray()), metadata: out.Metadata ?? {}, contentType: out.ContentType };
+    return {
+      body: Buffer.from(await out.Body!.transformToByteArray()),
+      metadata: out.Metadata ?? {},
+      contentType: out.ContentType,
+    };
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw err;
@@ -67,7 +99,9 @@ export async function listBucketKeys(client: S3Client, bucket: string, prefix?: 
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const out = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of out.Contents ?? []) keys.push(o.Key!);
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
@@ -75,12 +109,19 @@ export async function listBucketKeys(client: S3Client, bucket: string, prefix?: 
 }
 
 export async function multipartUploadsUnder(prefix: string): Promise<number> {
-  const out = await s3As('primaryAdmin').send(new ListMultipartUploadsCommand({ Bucket: rigState().buckets.primary, Prefix: prefix }));
+  const out = await s3As('primaryAdmin').send(
+    new ListMultipartUploadsCommand({ Bucket: rigState().buckets.primary, Prefix: prefix }),
+  );
   return out.Uploads?.length ?? 0;
 }
 
 /** The migrator as a library call, with a checkpoint and a report in `dir`. */
-export function migrateLib(ws: LoadedWorkspace, dir: string, prefix: string, o: Partial<MigrateOptions> = {}): Promise<MigrateOutcome> {
+export function migrateLib(
+  ws: LoadedWorkspace,
+  dir: string,
+  prefix: string,
+  o: Partial<MigrateOptions> = {},
+): Promise<MigrateOutcome> {
   return migrateWorkspace(ws, {
     prefix,
     checkpoint: path.join(dir, 'checkpoint.sqlite'),
@@ -96,23 +137,30 @@ export interface CliRun {
 }
 
 /** `npm run migrate -- ...` as a child process (ts-node, no npm wrapper so signals reach it), in `cwd`. */
-export function migrateCli(args: string[], o: { workspacesDir?: string; cwd: string; env?: NodeJS.ProcessEnv }): CliRun {
-  const child = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), path.join(REPO, 'migrator/src/cli/migrate.ts'), ...args], {
-    cwd: o.cwd,
-    env: {
-      ...process.env,
-      TS_NODE_PROJECT: path.join(REPO, 'tsconfig.json'),
-      ...(o.workspacesDir ? { BUCKETMOVE_WORKSPACES_DIR: o.workspacesDir } : {}),
-      ...o.env,
+export function migrateCli(
+  args: string[],
+  o: { workspacesDir?: string; cwd: string; env?: NodeJS.ProcessEnv },
+): CliRun {
+  const child = spawn(
+    process.execPath,
+    [require.resolve('ts-node/dist/bin.js'), path.join(REPO, 'migrator/src/cli/migrate.ts'), ...args],
+    {
+      cwd: o.cwd,
+      env: {
+        ...process.env,
+        TS_NODE_PROJECT: path.join(REPO, 'tsconfig.json'),
+        ...(o.workspacesDir ? { BUCKETMOVE_WORKSPACES_DIR: o.workspacesDir } : {}),
+        ...o.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, done };
 }

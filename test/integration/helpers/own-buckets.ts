@@ -6,7 +6,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import { createSideClient, type SideClient } from '../../../migrator/src/aws/clients';
 import { createCodec, type Codec } from '../../../migrator/src/codec';
@@ -45,13 +51,21 @@ export function adminEnv(): NodeJS.ProcessEnv {
 /** A bucket of a test migration as the photo store's settings name it, with an admin's static keys. */
 export function storeSide(c: SideClient, who: 'legacyAdmin' | 'primaryAdmin') {
   const p = rigState().principals[who];
-  return { bucket: c.bucket, region: c.endpoint.region, endpoint: c.endpoint.url, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } };
+  return {
+    bucket: c.bucket,
+    region: c.endpoint.region,
+    endpoint: c.endpoint.url,
+    credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
+  };
 }
 
 /** Creates two empty buckets and a workspace (static credentials) naming them. */
 export async function freshMigration(tag: string, dir: string): Promise<TestMigration> {
   counter++;
-  const stem = `${tag}-${process.pid}-${counter}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 50);
+  const stem = `${tag}-${process.pid}-${counter}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 50);
   const ws = testWorkspace((w) => {
     w.legacy.bucket = `${stem}-old`;
     w.primary.bucket = `${stem}-new`;
@@ -72,7 +86,10 @@ export async function seed(m: TestMigration, objects: readonly PlannedObject[], 
 }
 
 /** One migration run, as `npm run migrate -- --env <env>` does it, with the admins' keys as the static credentials. */
-export async function migrate(m: TestMigration, opts: { relist?: boolean; retryQuarantined?: boolean } = {}): Promise<MigrateOutcome['summary']> {
+export async function migrate(
+  m: TestMigration,
+  opts: { relist?: boolean; retryQuarantined?: boolean } = {},
+): Promise<MigrateOutcome['summary']> {
   const { summary } = await migrateWorkspace(m.ws, {
     checkpoint: m.checkpointFile,
     report: `${m.checkpointFile}.report`,

@@ -71,7 +71,11 @@ export interface RunningService {
  * `npm run photo-service` runs it from the sources; `bundled`: its esbuild bundle (helpers/bundle.ts), which starts
  * much faster (for tests that restart instances many times).
  */
-export async function startPhotoService(env: NodeJS.ProcessEnv, logFile: string, o: { bundled?: boolean } = {}): Promise<RunningService> {
+export async function startPhotoService(
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  o: { bundled?: boolean } = {},
+): Promise<RunningService> {
   return startServerChild({
     args: o.bundled ? [bundled(SERVICE)] : ['-r', 'ts-node/register', SERVICE],
     env: { PORT: '0', ...env },
@@ -141,7 +145,9 @@ export async function startServerChild(o: {
 }
 
 /** Runs the service with `env` expecting it to refuse to start; resolves with its exit code and output. */
-export function runPhotoServiceToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runPhotoServiceToExit(
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-r', 'ts-node/register', SERVICE], {
       cwd: REPO,

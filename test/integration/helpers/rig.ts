@@ -21,7 +21,11 @@ export function rigState(): RigState {
 /** The keys of one of the state's principals, as a fresh object (the SDK annotates the objects it is given). */
 export function keysOf(who: RigPrincipalName | CliKeys): CliKeys {
   const p: CliKeys = typeof who === 'string' ? rigState().principals[who] : who;
-  return { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, ...(p.sessionToken ? { sessionToken: p.sessionToken } : {}) };
+  return {
+    accessKeyId: p.accessKeyId,
+    secretAccessKey: p.secretAccessKey,
+    ...(p.sessionToken ? { sessionToken: p.sessionToken } : {}),
+  };
 }
 
 /**
@@ -43,13 +47,26 @@ export function testWorkspace(patch: (ws: LoadedWorkspace) => void = () => {}): 
 }
 
 /** An S3 client signed as a principal of the state (or with given keys, e.g. an STS session's). */
-export function s3As(who: RigPrincipalName | CliKeys, transport?: Parameters<typeof createS3Client>[0]['transport']): S3Client {
+export function s3As(
+  who: RigPrincipalName | CliKeys,
+  transport?: Parameters<typeof createS3Client>[0]['transport'],
+): S3Client {
   const s = rigState();
-  return createS3Client({ endpoint: s.endpoint, region: s.region, s3Compatible: true, credentials: keysOf(who), transport });
+  return createS3Client({
+    endpoint: s.endpoint,
+    region: s.region,
+    s3Compatible: true,
+    credentials: keysOf(who),
+    transport,
+  });
 }
 
 function serviceConfig() {
-  const { region, endpoint, requestHandler, retryStrategy } = clientConfig({ endpoint: rigState().endpoint, region: rigState().region, s3Compatible: true });
+  const { region, endpoint, requestHandler, retryStrategy } = clientConfig({
+    endpoint: rigState().endpoint,
+    region: rigState().region,
+    s3Compatible: true,
+  });
   return { region, endpoint: endpoint as string, requestHandler, retryStrategy };
 }
 

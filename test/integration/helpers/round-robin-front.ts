@@ -74,9 +74,20 @@ export async function startFront(size: number): Promise<Front> {
       if (--slot.inFlight === 0) slot.idle?.();
     });
     const upstream = http.request(
-      { host: slot.url!.hostname, port: slot.url!.port, method: req.method, path: target.path, headers: req.headers, agent: slot.agent },
+      {
+        host: slot.url!.hostname,
+        port: slot.url!.port,
+        method: req.method,
+        path: target.path,
+        headers: req.headers,
+        agent: slot.agent,
+      },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-front-slot': String(target.slot), 'x-front-label': slot.label });
+        res.writeHead(up.statusCode ?? 502, {
+          ...up.headers,
+          'x-front-slot': String(target.slot),
+          'x-front-label': slot.label,
+        });
         up.pipe(res);
       },
     );
@@ -97,7 +108,11 @@ export async function startFront(size: number): Promise<Front> {
       // Idle connections are dropped after 1 s, well before the service's keep-alive timeout (Node's default, 5 s):
       // a connection the service closes just as the front reuses it would fail that request with ECONNRESET. (A load
       // balancer is configured the same way: its idle timeout shorter than the targets' keep-alive timeout.)
-      Object.assign(slots[i], { url: new URL(url), label, agent: new http.Agent({ keepAlive: true, maxSockets: 32, timeout: 1000 }) });
+      Object.assign(slots[i], {
+        url: new URL(url),
+        label,
+        agent: new http.Agent({ keepAlive: true, maxSockets: 32, timeout: 1000 }),
+      });
     },
     async drain(i) {
       const slot = slots[i];

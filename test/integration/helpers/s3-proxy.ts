@@ -34,7 +34,9 @@ export type ProxyRule = (r: ProxiedRequest) => ProxyAction | undefined;
 
 /** The request that makes an object exist: a PutObject or CopyObject (a PUT that is not a part), or a CompleteMultipartUpload. */
 export function createsObject(r: ProxiedRequest): boolean {
-  return (r.method === 'PUT' && !/(^|&)partNumber=/.test(r.query)) || (r.method === 'POST' && /(^|&)uploadId=/.test(r.query));
+  return (
+    (r.method === 'PUT' && !/(^|&)partNumber=/.test(r.query)) || (r.method === 'POST' && /(^|&)uploadId=/.test(r.query))
+  );
 }
 
 export interface S3Proxy {
@@ -48,14 +50,22 @@ export interface S3Proxy {
 function parse(req: http.IncomingMessage): ProxiedRequest {
   const [pathPart, query = ''] = (req.url ?? '/').split('?', 2);
   const slash = pathPart.indexOf('/', 1);
-  const bucket = pathPart.length > 1 ? decodeURIComponent(slash === -1 ? pathPart.slice(1) : pathPart.slice(1, slash)) : undefined;
+  const bucket =
+    pathPart.length > 1 ? decodeURIComponent(slash === -1 ? pathPart.slice(1) : pathPart.slice(1, slash)) : undefined;
   const key = slash !== -1 && slash < pathPart.length - 1 ? decodeURIComponent(pathPart.slice(slash + 1)) : undefined;
   return { method: req.method ?? 'GET', bucket, key, query, headers: req.headers };
 }
 
-function answerError(r: ProxiedRequest, res: http.ServerResponse, action: { status: number; code: string; message?: string }): void {
+function answerError(
+  r: ProxiedRequest,
+  res: http.ServerResponse,
+  action: { status: number; code: string; message?: string },
+): void {
   const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${action.code}</Code><Message>${action.message ?? action.code}</Message><RequestId>test-proxy</RequestId></Error>`;
-  res.writeHead(action.status, { 'Content-Type': 'application/xml', 'Content-Length': r.method === 'HEAD' ? '0' : String(Buffer.byteLength(xml)) });
+  res.writeHead(action.status, {
+    'Content-Type': 'application/xml',
+    'Content-Length': r.method === 'HEAD' ? '0' : String(Buffer.byteLength(xml)),
+  });
   res.end(r.method === 'HEAD' ? undefined : xml);
 }
 

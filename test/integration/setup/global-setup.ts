@@ -29,11 +29,14 @@ export interface TestRig {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __bucketmoveTestRig: TestRig | undefined;
 }
 
-const SIGNALS: Array<[NodeJS.Signals, number]> = [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]];
+const SIGNALS: Array<[NodeJS.Signals, number]> = [
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+  ['SIGHUP', 1],
+];
 
 /** Kills the run's rig synchronously (the only kind of work an 'exit' listener can do). */
 export function killTestRigNow(): void {
@@ -70,7 +73,9 @@ export default async function globalSetup(): Promise<void> {
     globalThis.__bucketmoveTestRig.pids = state.pids;
     process.env[RIG_STATE_ENV] = statePath;
     const mib = Math.round((state.measured?.rssBytes ?? 0) / 1024 / 1024);
-    process.stderr.write(`\nintegration tests: local S3 rig at ${state.endpoint} (started in ${state.measured?.startSeconds} s, ${mib} MiB)\n`);
+    process.stderr.write(
+      `\nintegration tests: local S3 rig at ${state.endpoint} (started in ${state.measured?.startSeconds} s, ${mib} MiB)\n`,
+    );
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
