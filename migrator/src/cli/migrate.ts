@@ -19,10 +19,11 @@ import { createClients, preflight } from '../aws/clients';
 import { loadCodec } from '../aws/codec-keys';
 import { createLogger, type Logger } from '../log';
 import { dryRun } from '../migrate/dry-run';
+import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import { DEFAULT_MEMORY_BYTES, migrateWorkspace } from '../migrate/migrate-workspace';
 import { formatBytes, MigrateProgress } from '../migrate/progress';
 import { largeObjectsLine, type MigrationSummary } from '../migrate/report';
-import type { MigrationRun } from '../migrate/run';
+import { checkMemoryHoldsAnObject, type MigrationRun } from '../migrate/run';
 import { runWorkers, shardFile, WORKER_ENV, WORKER_PROGRESS_MS } from '../migrate/workers';
 import { newBucketTarget } from '../objects/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
@@ -280,8 +281,13 @@ async function workersMain(
   log: Logger,
   tty: boolean,
 ): Promise<number> {
-  // The keys and both sides' credentials are checked once, here, before any worker starts (bad input: one line, exit 2).
-  await loadCodec(ws);
+  // The keys, each worker's --memory against the copy window and both sides' credentials are checked once, here,
+  // before any worker starts (bad input: one line, exit 2), in the order a single run checks them.
+  const codec = await loadCodec(ws);
+  checkMemoryHoldsAnObject(args.memory * MIB, codec, {
+    partSize: args['part-size'] * MIB,
+    queueSize: DEFAULT_COPY_WINDOW.queueSize,
+  });
   const clients = createClients(ws);
   try {
     await preflight(clients.legacy);
