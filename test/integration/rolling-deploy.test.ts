@@ -59,6 +59,8 @@ const MAX_SECONDS = 400;
 /** The fleet's heartbeat interval, and the largest gap its audits allow (a restart stops one instance of three). */
 const HEARTBEAT_MS = 250;
 const MAX_GAP = '10s';
+/** How long each audit's window runs at least: eight beats of each instance. */
+const WINDOW_MS = 8 * HEARTBEAT_MS;
 
 const tmpDir = tmpDirPerFile('bm-rolling-');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -257,8 +259,9 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   let since = new Date(8.64e15);
   const fallbackLog = path.join(dir, 'fleet.log');
   const audit = async (name: string) => {
-    // The window ends now; the beats up to here reach the instances' logs before they are gathered (the audit CLI's own
-    // start-up, seconds on a loaded machine, must not show as a gap at the window's end).
+    // A window of some beats (the load goes on meanwhile); it ends before the instances' logs are gathered, so the beats
+    // up to its end are in them (the audit CLI's own start-up, seconds on a loaded machine, must not show as a gap).
+    await sleep(WINDOW_MS);
     const until = new Date();
     await sleep(4 * HEARTBEAT_MS);
     // The fleet's log lines in one file, as a log group gathers them (each instance wrote its own).
