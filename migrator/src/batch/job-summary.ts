@@ -10,7 +10,7 @@
 import type { JobDescriptor } from '@aws-sdk/client-s3-control';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import { Checkpoint } from '../migrate/checkpoint';
-import { DONE_STATES, NEEDS_RECHECK, type ObjectState } from '../objects/object-states';
+import { DONE_STATES, NEEDS_RECHECK, zeroCounts } from '../objects/object-states';
 import { type Outcome } from '../objects/records';
 import { summarize } from '../migrate/migrate-workspace';
 import { writeMigrationReport, type MigrationSummary } from '../migrate/report';
@@ -74,20 +74,7 @@ export async function summarizeJob(
     source,
   });
   try {
-    const processed = Object.fromEntries(
-      (
-        [
-          'pending',
-          'copied',
-          'already-migrated',
-          'kept-app-version',
-          'vanished',
-          'deleted-during-copy',
-          'quarantined',
-          'failed',
-        ] as ObjectState[]
-      ).map((s) => [s, 0]),
-    ) as Record<ObjectState, number>;
+    const processed = zeroCounts();
     let plaintextBytes = 0;
     let count = 0;
     let pending: { key: string; outcome: Outcome }[] = [];

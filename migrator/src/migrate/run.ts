@@ -17,7 +17,7 @@ import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'events';
 import type { Codec } from '../codec/codec';
 import { type Checkpoint } from './checkpoint';
-import { DONE_STATES, NEEDS_RECHECK, type ObjectState } from '../objects/object-states';
+import { DONE_STATES, NEEDS_RECHECK, zeroCounts, type ObjectState } from '../objects/object-states';
 import { type ObjectRow, type Outcome } from '../objects/records';
 import { classify, failureOutcome, type Classified } from './classify';
 import type { LargeObjectWrite } from './conditional-write-probe';
@@ -112,20 +112,7 @@ export class MigrationRun {
   private readonly abortController = new AbortController();
   private readonly pacer: Pacer;
   private readonly budget: MemoryBudget;
-  private readonly processed = Object.fromEntries(
-    (
-      [
-        'pending',
-        'copied',
-        'already-migrated',
-        'kept-app-version',
-        'vanished',
-        'deleted-during-copy',
-        'quarantined',
-        'failed',
-      ] as ObjectState[]
-    ).map((s) => [s, 0]),
-  ) as Record<ObjectState, number>;
+  private readonly processed = zeroCounts();
   private storedBytes = 0;
   private plaintextBytes = 0;
   private retries = 0;

@@ -29,3 +29,8 @@ export const DONE_STATES: readonly ObjectState[] = [
 /** States in which the new bucket holds this tool's copy: it must survive the delete recheck. */
 export const NEEDS_RECHECK: readonly ObjectState[] = ['copied', 'already-migrated'];
 export const ALL_STATES: readonly ObjectState[] = ['pending', ...DONE_STATES, 'quarantined', 'failed'];
+
+/** A count per state, every state at 0, in ALL_STATES's order (a run's and a Batch job's tallies). */
+export function zeroCounts(): Record<ObjectState, number> {
+  return Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<ObjectState, number>;
+}
