@@ -7,17 +7,17 @@ import * as path from 'path';
 import type { Metafile } from 'esbuild';
 import { createHash } from 'crypto';
 import { App, AssetType, TerraformAsset, TerraformStack } from 'cdktf';
-import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../scripts/build-lambda';
-import { KEY_ROTATION_BUNDLE, LAMBDA_BUNDLE } from '../stacks/lambda-bundle';
-import { workspaceForFunction } from '../stacks/batch-operations';
-import { WORKSPACE_ENV_VAR } from '../workspaces/batch-layout';
-import { loadWorkspace } from '../workspaces/load';
-import { ConfigError } from '../workspaces/errors';
-import { cleanup, tempDir } from './helpers/synth';
-import { RUNTIME_NODE_MAJOR, runScript, runtimeNode, type NodeRun } from './helpers/runtime-node';
+import { buildLambdaBundle, bundleProblem, BUNDLE_MTIME } from '../../scripts/build-lambda';
+import { KEY_ROTATION_BUNDLE, LAMBDA_BUNDLE } from '../../stacks/lambda-bundle';
+import { workspaceForFunction } from '../../stacks/batch-operations';
+import { WORKSPACE_ENV_VAR } from '../../workspaces/batch-layout';
+import { loadWorkspace } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
+import { cleanup, tempDir } from '../helpers/synth';
+import { RUNTIME_NODE_MAJOR, runScript, runtimeNode, type NodeRun } from '../helpers/runtime-node';
 
-const ROOT = path.resolve(__dirname, '..');
-const FIXTURES = path.join(__dirname, 'fixtures', 'lambda');
+const ROOT = path.resolve(__dirname, '../..');
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'lambda');
 // esbuild and a child Node per test: seconds each, more on a loaded machine.
 jest.setTimeout(120_000);
 

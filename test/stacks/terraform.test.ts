@@ -11,8 +11,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadWorkspace, type LoadedWorkspace } from '../workspaces/load';
-import { accessLogsOf, keyRotationOf } from '../workspaces/schema';
+import { loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
+import { accessLogsOf, keyRotationOf } from '../../workspaces/schema';
 import {
   importedLegacyState,
   linkedNotCopied,
@@ -24,9 +24,9 @@ import {
   terraform,
   writeRoot,
   type TfResult,
-} from './helpers/terraform';
-import { cleanup, get, synthApp, tempDir, writeApprovedTeardown, type TfJson } from './helpers/synth';
-import { secretsInPlan, SECRET_ATTRIBUTES } from './helpers/plan-secrets';
+} from '../helpers/terraform';
+import { cleanup, get, synthApp, tempDir, writeApprovedTeardown, type TfJson } from '../helpers/synth';
+import { secretsInPlan, SECRET_ATTRIBUTES } from '../helpers/plan-secrets';
 
 const ENVS = ['dev', 'staging', 'prod'] as const;
 const ws = Object.fromEntries(ENVS.map((e) => [e, loadWorkspace(e)])) as Record<(typeof ENVS)[number], LoadedWorkspace>;
@@ -41,8 +41,8 @@ const DROPPED_KEY = 'AKIAQ3EGRS7PRDDROPPED';
 // A copy of the workspaces in which prod records CloudTrail data events instead of server access logs.
 const trailDir = path.join(work, 'ws-trail');
 fs.mkdirSync(trailDir);
-for (const f of fs.readdirSync(path.join(__dirname, '..', 'workspaces')).filter((f) => f.endsWith('.json'))) {
-  fs.copyFileSync(path.join(__dirname, '..', 'workspaces', f), path.join(trailDir, f));
+for (const f of fs.readdirSync(path.join(__dirname, '..', '..', 'workspaces')).filter((f) => f.endsWith('.json'))) {
+  fs.copyFileSync(path.join(__dirname, '..', '..', 'workspaces', f), path.join(trailDir, f));
 }
 const prodRaw = JSON.parse(fs.readFileSync(path.join(trailDir, 'prod.json'), 'utf8'));
 prodRaw.primary.accessLogs = { type: 'cloudtrail', trailName: 'bucketmove-prod-photos' };

@@ -5,10 +5,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { PolicyDocument } from '../stacks/policies';
-import { loadWorkspace, workspacesDir } from '../workspaces/load';
-import { allPolicyDocuments, decide, must, renderedPolicies, type Decision, type Request } from './helpers/iam';
-import { cleanup, get, synthApp, tempDir } from './helpers/synth';
+import type { PolicyDocument } from '../../stacks/policies';
+import { loadWorkspace, workspacesDir } from '../../workspaces/load';
+import { allPolicyDocuments, decide, must, renderedPolicies, type Decision, type Request } from '../helpers/iam';
+import { cleanup, get, synthApp, tempDir } from '../helpers/synth';
 
 const synth = synthApp();
 const ws = {

@@ -7,9 +7,9 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tmpDirPerFile } from './helpers/tmp';
+import { tmpDirPerFile } from '../helpers/tmp';
 
-const REPO = path.resolve(__dirname, '..');
+const REPO = path.resolve(__dirname, '../..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const launcher = require(path.join(REPO, 'bin', 'bucketmove.js')) as {
   build: (root: string, o?: { entry?: string; force?: boolean; quiet?: boolean }) => boolean;

@@ -13,15 +13,15 @@ import {
   teardownApprovalSchema,
   writeTeardownApproval,
   type TeardownApproval,
-} from '../stacks/approval';
-import { addStacks } from '../stacks/app';
-import { reportSha256 } from '../workspaces/audit-verdict';
-import { loadWorkspace } from '../workspaces/load';
-import { ConfigError } from '../workspaces/errors';
-import type { AuditFacts } from '../migrator/src/audit/report';
-import { cleanFacts, legacyObjects, writeReport } from './helpers/audit-report';
-import { approvalFor, cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';
-import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
+} from '../../stacks/approval';
+import { addStacks } from '../../stacks/app';
+import { reportSha256 } from '../../workspaces/audit-verdict';
+import { loadWorkspace } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
+import type { AuditFacts } from '../../migrator/src/audit/report';
+import { cleanFacts, legacyObjects, writeReport } from '../helpers/audit-report';
+import { approvalFor, cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from '../helpers/synth';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from '../helpers/lambda-bundle';
 
 const prod = loadWorkspace('prod');
 const good = approvalFor('prod', prod.legacy.bucket) as TeardownApproval;

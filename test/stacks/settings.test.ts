@@ -2,9 +2,9 @@
  * The synth inputs (stacks/app.ts): each from an environment variable or the cdktf context, never ambiguous.
  */
 import { App } from 'cdktf';
-import { resolveSynthOptions } from '../stacks/app';
-import { ConfigError } from '../workspaces/errors';
-import { cleanup, tempDir } from './helpers/synth';
+import { resolveSynthOptions } from '../../stacks/app';
+import { ConfigError } from '../../workspaces/errors';
+import { cleanup, tempDir } from '../helpers/synth';
 
 const dirs: string[] = [];
 function app(context: Record<string, unknown> = {}): App {

@@ -17,19 +17,19 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretRotation } from '@cdktf/provider-aws/lib/secretsmanager-secret-rotation';
-import { addStacks, type SynthOptions } from '../stacks/app';
+import { addStacks, type SynthOptions } from '../../stacks/app';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { loadWorkspace, parseWorkspace } from '../workspaces/load';
-import { ConfigError } from '../workspaces/errors';
-import { checkBatchFunctionMemory, migrationPrincipals, workspaceForFunction } from '../stacks/batch-operations';
-import { batchFunctionMemoryMb } from '../workspaces/codec-memory';
-import { cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from './helpers/synth';
-import { maskAssetHashes, testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
+import { loadWorkspace, parseWorkspace } from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
+import { checkBatchFunctionMemory, migrationPrincipals, workspaceForFunction } from '../../stacks/batch-operations';
+import { batchFunctionMemoryMb } from '../../workspaces/codec-memory';
+import { cleanup, FIXED_NOW, tempDir, writeApprovedTeardown } from '../helpers/synth';
+import { maskAssetHashes, testKeyRotationBundleDir, testLambdaBundleDir } from '../helpers/lambda-bundle';
 
 Testing.setupJest();
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '../..');
 const ENVS = ['dev', 'staging', 'prod'] as const;
 const ws = Object.fromEntries(ENVS.map((e) => [e, loadWorkspace(e)])) as Record<
   (typeof ENVS)[number],

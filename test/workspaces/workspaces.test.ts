@@ -12,12 +12,12 @@ import {
   parseWorkspace,
   workspacesDir,
   type LoadedWorkspace,
-} from '../workspaces/load';
-import { ConfigError } from '../workspaces/errors';
-import { approvalFor, cleanup, tempDir } from './helpers/synth';
-import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
+} from '../../workspaces/load';
+import { ConfigError } from '../../workspaces/errors';
+import { approvalFor, cleanup, tempDir } from '../helpers/synth';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from '../helpers/lambda-bundle';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '../..');
 const devText = fs.readFileSync(path.join(workspacesDir(), 'dev.json'), 'utf8');
 const devFile = path.join(workspacesDir(), 'dev.json');
 

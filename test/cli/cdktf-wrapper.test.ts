@@ -7,9 +7,9 @@
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tmpDirPerFile } from './helpers/tmp';
+import { tmpDirPerFile } from '../helpers/tmp';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '../..');
 const tmp = tmpDirPerFile('bm-cdktf-');
 
 interface Run {

@@ -13,9 +13,9 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EXIT } from '../migrator/src/exit-codes';
+import { EXIT } from '../../migrator/src/exit-codes';
 
-const REPO = path.resolve(__dirname, '..');
+const REPO = path.resolve(__dirname, '../..');
 const LAUNCHER = path.join(REPO, 'bin', 'bucketmove.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const launcher = require(LAUNCHER) as {

@@ -4,18 +4,18 @@
  * its deprecation. The clock is injected (SynthOptions.now), so the tests do not depend on today's date.
  */
 import { Testing } from 'cdktf';
-import { addStacks, type SynthOptions } from '../stacks/app';
-import { LAMBDA_BUNDLE, LAMBDA_RUNTIME } from '../stacks/lambda-bundle';
+import { addStacks, type SynthOptions } from '../../stacks/app';
+import { LAMBDA_BUNDLE, LAMBDA_RUNTIME } from '../../stacks/lambda-bundle';
 import {
   checkRuntime,
   DEPRECATION_WARNING_DAYS,
   esbuildTarget,
   LAMBDA_RUNTIMES,
   runtimeDates,
-} from '../stacks/lambda-runtimes';
-import { ConfigError } from '../workspaces/errors';
-import { cleanup, tempDir } from './helpers/synth';
-import { testKeyRotationBundleDir, testLambdaBundleDir } from './helpers/lambda-bundle';
+} from '../../stacks/lambda-runtimes';
+import { ConfigError } from '../../workspaces/errors';
+import { cleanup, tempDir } from '../helpers/synth';
+import { testKeyRotationBundleDir, testLambdaBundleDir } from '../helpers/lambda-bundle';
 
 const at = (iso: string) => new Date(`${iso}T12:00:00Z`);
 
@@ -45,7 +45,7 @@ describe('the runtime table', () => {
   });
 
   it('the stacks use the runtime supported longest that the pinned provider accepts, and the bundle targets its Node major', () => {
-    // nodejs24.x is supported longer, but hashicorp/aws 5.100.0 refuses it (test/terraform.test.ts shows both).
+    // nodejs24.x is supported longer, but hashicorp/aws 5.100.0 refuses it (test/stacks/terraform.test.ts shows both).
     const [longest, next] = Object.entries(LAMBDA_RUNTIMES)
       .sort(([, a], [, b]) => b.blockCreate.localeCompare(a.blockCreate))
       .map(([r]) => r);
