@@ -9,9 +9,7 @@
  * collector has not reclaimed yet (COLLECTOR_SLACK_BYTES), both measured (BENCHMARKS.md, "Memory").
  */
 import type { CodecConfig } from './schema';
-
-const KIB = 1024;
-const MIB = 1024 * KIB;
+import { KIB, MIB } from './units';
 
 /**
  * A streaming decrypt holds a few chunks of a GET (16-64 KiB each), the held-back MAC and the ciphers' state: measured

@@ -6,6 +6,7 @@
  * Manager secret that holds them.
  */
 import { z } from 'zod';
+import { MIB } from './units';
 
 export const ENV_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -191,7 +192,6 @@ const migrationSchema = z.strictObject({
   credentials: z.enum(['assume-role', 'static']).default('assume-role'),
 });
 
-const MIB = 1024 * 1024;
 export const codecSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('fernet'),

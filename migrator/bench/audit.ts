@@ -26,11 +26,11 @@ import { heartbeatFields } from '../src/store/fallback-events';
 import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../src/aws/rig-state';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
+import { MIB } from '../../workspaces/units';
 
 const SIZES = (process.env.BENCH_AUDIT_KEYS ?? '5000,50000').split(',').map(Number);
 /** The audit CLI as `npm run audit` runs it: the built JavaScript (npm run bench:audit builds first). */
 const AUDIT_JS = path.join(repoRoot(), 'dist/migrator/src/cli/audit.js');
-const MIB = 1024 * 1024;
 
 async function pool(n: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;

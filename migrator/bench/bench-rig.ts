@@ -12,8 +12,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { loadWorkspace } from '../../workspaces/load';
 import { createS3Client } from '../src/aws/clients';
 import type { RigState } from '../src/aws/rig-state';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../../workspaces/units';
 
 export interface Measured {
   readonly seconds: number;

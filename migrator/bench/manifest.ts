@@ -22,13 +22,13 @@ import { encodeManifestKey } from '../src/sources/manifest-key';
 import { formatS3Url, manifestChanged, type ManifestObjects, type S3Location } from '../src/sources/manifest-object';
 import { openManifest } from '../src/sources/open-manifest';
 import { benchTempDir, gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
+import { MIB } from '../../workspaces/units';
 
 const KEYS = Number(process.env.BENCH_MANIFEST_KEYS ?? 1_000_000);
 const PAGE = 1000;
 const SAMPLE_EVERY = 50;
 const FILES = 4;
 const BUCKET = 'legacy-photos';
-const MIB = 1024 * 1024;
 
 v8.setFlagsFromString('--expose_gc');
 const gc = vm.runInNewContext('gc') as () => void;

@@ -31,8 +31,8 @@ import { radosgwAdmin } from '../rig/cluster';
 import { startRig, stopRig } from '../rig/rig';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 import { plaintextStream, rigClient, runMeasured, writeWorkspaces } from './bench-rig';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const SIZES_MIB = (process.env.BENCH_MEMORY_MIB ?? '1,64,256,1024').split(',').map(Number);
 const FUNCTION_MB = Number(process.env.BENCH_FUNCTION_MB ?? 1024);
 const MEMORY_MIB = DEFAULT_MEMORY_BYTES / MIB;

@@ -33,8 +33,8 @@ import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../src/aws/rig-state';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 import { plaintextStream, rigClient, runMeasured, writeWorkspaces, type Measured } from './bench-rig';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 1024) * MIB;

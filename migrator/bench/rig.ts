@@ -12,9 +12,9 @@ import { rssBytes } from '../rig/cluster';
 import { cephVersion } from '../rig/install';
 import { startRig, stopRig } from '../rig/rig';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
+import { MIB } from '../../workspaces/units';
 
 const ROUNDS = Number(process.env.BENCH_RIG_ROUNDS ?? 5);
-const MIB = 1024 * 1024;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

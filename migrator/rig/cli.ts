@@ -15,8 +15,8 @@ import { RigError } from './cluster';
 import { CLIENT_PACKAGES, ensurePackages, InstallError, SERVER_PACKAGES } from './install';
 import { DEFAULT_MEMSTORE_BYTES, rigStatus, startRig, stopRig } from './rig';
 import { RIG_STATE_ENV, rigStatePath } from '../src/aws/rig-state';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const show = (file: string) => {
   const rel = path.relative(process.cwd(), file);
   return rel && !rel.startsWith('..') ? rel : file;

@@ -8,8 +8,8 @@ import { tmpDirPerFile } from '../helpers/tmp';
 import { fernetKey, getNew, listKeys, migrateLib, multipartUploadsUnder, sha256 } from './helpers/migration';
 import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
 import { faultRule, startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const tmp = tmpDirPerFile('bm-faults-');
 
 describe('faults between the migrator and S3', () => {

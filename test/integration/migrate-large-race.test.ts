@@ -17,8 +17,8 @@ import { fernetKey, getNew, headNew, migrateLib, multipartUploadsUnder, putLegac
 import { storeEnv } from './helpers/photo-service';
 import { rigState, testWorkspace, uniqueKey } from './helpers/rig';
 import { createsObject, startS3Proxy, type ProxiedRequest, type S3Proxy } from './helpers/s3-proxy';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const tmp = tmpDirPerFile('bm-large-race-');
 
 describe('an app write landing while the migrator writes a large object', () => {

@@ -42,8 +42,8 @@ import {
   writeWorkspace,
 } from './helpers/migration';
 import { awsCliAs, rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const tmp = tmpDirPerFile('bm-mig-');
 
 function csvRows(file: string): string[][] {

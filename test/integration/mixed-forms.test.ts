@@ -21,10 +21,10 @@ import { legacyPython } from '../helpers/python-legacy';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { auditMigration } from './helpers/audit';
 import { dropMigration, freshMigration, migrate, storeSide, type TestMigration } from './helpers/own-buckets';
+import { MIB } from '../../workspaces/units';
 
 jest.setTimeout(240_000);
 const tmpDir = tmpDirPerFile('bm-mixed-');
-const MIB = 1024 * 1024;
 const OLD = generateFernetKey();
 const NEW = generateFernetKey();
 

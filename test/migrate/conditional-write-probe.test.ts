@@ -24,8 +24,8 @@ import {
 } from '../../migrator/src/migrate/conditional-write-probe';
 import { SINGLE_PUT_LIMIT, type Target } from '../../migrator/src/objects/write-new';
 import { offlineS3Client } from '../helpers/fakes';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const status = (code: number, name: string) =>
   Object.assign(new Error(name), { name, $metadata: { httpStatusCode: code } });
 

@@ -19,8 +19,7 @@ import { PassThrough, Readable } from 'stream';
 import { classify } from '../../migrator/src/migrate/classify';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
 import { AWS_LARGE_OBJECTS, identityCodec, offlineS3Client, RGW_LARGE_OBJECTS } from '../helpers/fakes';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../../workspaces/units';
 
 /** A body that sends `head`, then fails the way a dropped connection does. */
 function cutAfter(head: Buffer): Readable {

@@ -33,8 +33,8 @@ import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-sou
 import { CASES } from '../fixtures/codec-memory-probe';
 import { runCliScript } from '../helpers/cli';
 import { AWS_LARGE_OBJECTS, offlineS3Client } from '../helpers/fakes';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const PROBE = path.join(__dirname, '../fixtures/codec-memory-probe.ts');
 
 interface Probe {

@@ -6,7 +6,8 @@
 import { PassThrough } from 'stream';
 import { AuditProgress } from '../../migrator/src/audit/progress';
 import { createLogger } from '../../migrator/src/log';
-import { MigrateProgress, timeLeft } from '../../migrator/src/migrate/progress';
+import { MigrateProgress } from '../../migrator/src/migrate/progress';
+import { timeLeft } from '../../migrator/src/progress/format';
 import type { ObjectRow } from '../../migrator/src/objects/records';
 
 /** A stream cli-progress takes for a terminal, keeping what is drawn. */

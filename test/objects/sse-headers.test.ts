@@ -15,8 +15,8 @@ import { putMultipart, putStreamed, putWhole, sseParams, type Target } from '../
 import { copyToNew } from '../../migrator/src/store/copy-on-miss';
 import { NewSide } from '../../migrator/src/store/new-side';
 import { loadWorkspace } from '../../workspaces/load';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const prod = loadWorkspace('prod');
 const dev = loadWorkspace('dev');
 const kmsKey = prod.primary.encryption.type === 'SSE-KMS' ? prod.primary.encryption.kmsKeyArn : '';

@@ -2,10 +2,8 @@
 import { planObjects, MAX_KEY_BYTES } from '../../migrator/src/seed/plan';
 import { contentBytes, SeededRandom } from '../../migrator/src/seed/random';
 import { photoBytes } from '../../migrator/src/seed/seeder';
-import { drawSize, formatBytes, NAMED_SIZES, parseBytes, parseSizeSpec } from '../../migrator/src/seed/sizes';
-
-const KIB = 1024;
-const MIB = 1024 * KIB;
+import { drawSize, NAMED_SIZES, parseBytes, parseSizeSpec } from '../../migrator/src/seed/sizes';
+import { formatBytes, KIB, MIB } from '../../workspaces/units';
 
 describe('--size', () => {
   test.each([

@@ -20,8 +20,8 @@ import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
 import { AWS_LARGE_OBJECTS, identityCodec, offlineS3Client } from '../helpers/fakes';
+import { MIB } from '../../workspaces/units';
 
-const MIB = 1024 * 1024;
 const ID = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '', source: 'manifest s3://m/k#e' };
 
 describe('Checkpoint rows of unknown size', () => {

@@ -1,10 +1,10 @@
 /**
- * What a person sees while the audit runs: a progress bar on a terminal (legacy keys checked of those the checkpoint
- * knows, problems, rate), or, when stderr is not a terminal, a JSON progress line (pino) every few seconds.
+ * What a person sees while the audit runs (through the one progress reporter, progress/reporter.ts): a bar on a
+ * terminal (legacy keys checked of those the checkpoint knows, problems, rate), or, when stderr is not a terminal, a
+ * JSON progress line every few seconds.
  */
-import { Presets, SingleBar } from 'cli-progress';
-import type { Logger } from '../log';
-import { timeLeft } from '../migrate/progress';
+import { timeLeft } from '../progress/format';
+import { ProgressReporter, type ReporterOptions } from '../progress/reporter';
 
 export interface AuditEvents {
   /** One legacy key judged (`problem`: it has at least one problem). */
@@ -13,64 +13,34 @@ export interface AuditEvents {
   phase?(name: string, detail?: Record<string, unknown>): void;
 }
 
-export class AuditProgress implements AuditEvents {
+const BAR_FORMAT = ' audit {bar} {value}/{total} legacy keys | {rate} keys/s | ETA {left} | problems {problems}';
+
+export class AuditProgress extends ProgressReporter implements AuditEvents {
   private checkedKeys = 0;
   private problems = 0;
-  private readonly started = Date.now();
-  private bar?: SingleBar;
-  private timer?: NodeJS.Timeout;
+  private readonly expectedKeys: number;
 
-  constructor(
-    private readonly opts: {
-      log: Logger;
-      tty: boolean;
-      expectedKeys: number;
-      intervalMs?: number;
-      stream?: NodeJS.WritableStream;
-    },
-  ) {}
-
-  start(): void {
-    if (this.opts.tty) {
-      this.bar = new SingleBar(
-        {
-          // {left}, not cli-progress's own {eta}, which shows "NULL" (migrate/progress.ts).
-          format: ' audit {bar} {value}/{total} legacy keys | {rate} keys/s | ETA {left} | problems {problems}',
-          hideCursor: true,
-          stream: this.opts.stream ?? process.stderr,
-          fps: 5,
-        },
-        Presets.shades_classic,
-      );
-      this.bar.start(Math.max(this.opts.expectedKeys, 1), 0, this.payload());
-    } else {
-      this.timer = setInterval(
-        () => this.opts.log.info({ event: 'audit-progress', ...this.snapshot() }, 'progress'),
-        this.opts.intervalMs ?? 5000,
-      );
-      this.timer.unref();
-    }
+  constructor(opts: ReporterOptions & { readonly expectedKeys: number }) {
+    super(opts, BAR_FORMAT, 'audit-progress');
+    this.expectedKeys = opts.expectedKeys;
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    if (this.bar) {
-      this.bar.update(this.checkedKeys, this.payload());
-      this.bar.stop();
-    }
+  protected value(): number {
+    return this.checkedKeys;
+  }
+
+  protected total(): number {
+    return this.expectedKeys;
   }
 
   checked(problem: boolean): void {
     this.checkedKeys++;
     if (problem) this.problems++;
-    if (this.bar) {
-      if (this.checkedKeys > this.bar.getTotal()) this.bar.setTotal(this.checkedKeys);
-      this.bar.update(this.checkedKeys, this.payload());
-    }
+    this.redraw();
   }
 
   phase(name: string, detail: Record<string, unknown> = {}): void {
-    if (this.bar) return;
+    if (this.drawing) return;
     this.opts.log.info({ event: `audit-${name}`, ...detail }, name);
   }
 
@@ -79,14 +49,14 @@ export class AuditProgress implements AuditEvents {
     const rate = seconds > 0 ? this.checkedKeys / seconds : 0;
     return {
       checked: this.checkedKeys,
-      expected: this.opts.expectedKeys,
+      expected: this.expectedKeys,
       problems: this.problems,
       keysPerSecond: Number(rate.toFixed(1)),
-      etaSeconds: rate > 0 ? Math.max(0, Math.round((this.opts.expectedKeys - this.checkedKeys) / rate)) : null,
+      etaSeconds: rate > 0 ? Math.max(0, Math.round((this.expectedKeys - this.checkedKeys) / rate)) : null,
     };
   }
 
-  private payload() {
+  protected payload() {
     const s = this.snapshot();
     return { rate: s.keysPerSecond.toFixed(1), left: timeLeft(s.etaSeconds), problems: s.problems };
   }

@@ -21,7 +21,7 @@ import { createLogger, type Logger } from '../log';
 import { dryRun } from '../migrate/dry-run';
 import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import { DEFAULT_MEMORY_BYTES, migrateWorkspace } from '../migrate/migrate-workspace';
-import { formatBytes, MigrateProgress } from '../migrate/progress';
+import { MigrateProgress } from '../migrate/progress';
 import { largeObjectsLine, type MigrationSummary } from '../migrate/report';
 import { checkMemoryHoldsAnObject, type MigrationRun } from '../migrate/run';
 import { runWorkers, shardFile, WORKER_ENV, WORKER_PROGRESS_MS } from '../migrate/workers';
@@ -31,8 +31,7 @@ import { defaultCheckpointPath, reportsDir, shardCountsOnDisk } from '../state-p
 import { parseShard, type Shard } from '../sources/shard';
 import { checkS3Url, checkWhole, EXIT, isEntry, parseStrict, runCli } from './run-cli';
 import { UsageError } from '../../../workspaces/errors';
-
-const MIB = 1024 * 1024;
+import { formatBytes, MIB } from '../../../workspaces/units';
 
 export function parseArgs(argv: string[]) {
   return parseStrict(

@@ -23,7 +23,7 @@ import { createSideClient } from '../aws/clients';
 import { createCodec } from '../codec';
 import { generateFernetKey } from '../codec/fernet';
 import { isEntry, parseStrict, runCli } from '../cli/run-cli';
-import { formatDuration } from '../migrate/progress';
+import { formatDuration } from '../progress/format';
 import { fileStamp } from '../report/files';
 import { planObjects } from '../seed/plan';
 import { seedLegacy } from '../seed/seeder';

@@ -33,13 +33,12 @@ import { listen, untilStopped } from '../service/serve';
 import { createStore, StoreError, storeConfigFromEnv } from '../store';
 import { adminHandler, onClientError, s3Handler } from './server';
 import type { AppCredentials } from './sigv4-verify';
+import { MIB } from '../../../workspaces/units';
 
 export const GATEWAY_ENV = {
   accessKeyId: 'BUCKETMOVE_GATEWAY_ACCESS_KEY_ID',
   secretAccessKey: 'BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY',
 } as const;
-
-const MIB = 1024 * 1024;
 
 export interface Args {
   env: string;

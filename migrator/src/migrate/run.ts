@@ -32,6 +32,7 @@ import { observeThrottling } from './throttle-observer';
 import { bucketListing } from '../sources/bucket-listing';
 import type { KeySource } from '../sources/key-source';
 import { inShard, type Shard } from '../sources/shard';
+import { MIB } from '../../../workspaces/units';
 
 export interface RunOptions {
   readonly concurrency: number;
@@ -441,7 +442,6 @@ export class MigrationRun {
   }
 }
 
-const MIB = 1024 * 1024;
 const inMib = (bytes: number) => Math.ceil(bytes / MIB);
 
 /**

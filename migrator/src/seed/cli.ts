@@ -16,9 +16,8 @@ import { loadCodec } from '../aws/codec-keys';
 import { writeManifest } from './manifest';
 import { planObjects } from './plan';
 import { seedLegacy } from './seeder';
-import { formatBytes, maxSize, parseSizeSpec } from './sizes';
-
-const MIB = 1024 * 1024;
+import { maxSize, parseSizeSpec } from './sizes';
+import { formatBytes, MIB } from '../../../workspaces/units';
 
 export function parseSeedArgs(argv: string[]) {
   return parseStrict(

@@ -10,9 +10,8 @@
  * Sizes are of the plaintext (the photo); the stored object is larger by the codec's overhead (Fernet text: about 4/3).
  */
 import { SeededRandom } from './random';
+import { formatBytes, KIB, MIB } from '../../../workspaces/units';
 
-const KIB = 1024;
-const MIB = 1024 * KIB;
 /** The largest size the seeder accepts (it holds each object and its ciphertext in memory). */
 export const MAX_SEED_SIZE = 2 * 1024 * MIB;
 
@@ -59,14 +58,6 @@ export function parseBytes(text: string): number | undefined {
   if (unit === undefined) return undefined;
   const bytes = Math.round(Number(m[1]) * unit);
   return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-
-/** Bytes in the way people read them: 64 KiB, 1.5 MiB. */
-export function formatBytes(bytes: number): string {
-  if (bytes < KIB) return `${bytes} B`;
-  if (bytes < MIB) return `${+(bytes / KIB).toFixed(1)} KiB`;
-  if (bytes < 1024 * MIB) return `${+(bytes / MIB).toFixed(1)} MiB`;
-  return `${+(bytes / (1024 * MIB)).toFixed(2)} GiB`;
 }
 
 /** Parses `--size`; throws a RangeError with a one-line message saying what is accepted. */

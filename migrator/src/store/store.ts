@@ -39,6 +39,7 @@ import { listMerged, s3Pages, type ListOptions, type ListPage, type ListSource }
 import { NewMultipart, type UploadedPart } from './multipart';
 import { DELETED, NewSide } from './new-side';
 import type { Photo, PhotoInfo, PutOptions, PutResult } from './photo';
+import { MIB } from '../../../workspaces/units';
 
 export interface StoreOptions {
   /** Where the fallback-hit and heartbeat lines (and copy-on-miss problems) go; default: JSON lines on stderr. */
@@ -52,8 +53,6 @@ export interface StoreOptions {
   /** Overrides of the SDK transport (timeouts, attempts). */
   readonly transport?: Partial<Transport>;
 }
-
-const MIB = 1024 * 1024;
 
 /** Copies an authenticated fallback read into the new bucket (copy-on-miss.ts); throws what S3 throws. */
 type CopyFn = (key: string, decoded: DecodedLegacy) => Promise<CopyOutcome>;
