@@ -75,24 +75,6 @@ export interface AuditOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A counting semaphore for the deep re-reads. */
-class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-  constructor(n: number) {
-    this.free = n;
-  }
-  async take(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    return () => {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
-  }
-}
-
 interface Sampled {
   readonly key: string;
   readonly etag: string;
@@ -122,14 +104,14 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   const counts = { legacyKeys: 0, verified: 0, appVersion: 0, onlyInNew: 0, checkpointOnly: 0, deepCompared: 0 };
   const sampleSeed = opts.sample ? (opts.sampleSeed ?? randomSeed()) : undefined;
   const reservoir = opts.sample ? new Reservoir<Sampled>(opts.sample, sampleSeed!) : undefined;
-  const deepSlots = new Slots(opts.deepConcurrency);
+  const deepSlots = new MemoryBudget(opts.deepConcurrency); // a counting semaphore: one unit per deep re-read
   const budget = new MemoryBudget(opts.deepMemoryBytes);
   /**
    * A deep re-read holds a slot and its share of the memory budget: what the codec holds (codec.memoryNeed: a few
    * chunks when it streams) and a chunk of each side's hash. One larger than the whole budget runs alone.
    */
   const deepRead = async (key: string, etag: string, storedSize: number, prov: Provenance) => {
-    const release = await deepSlots.take();
+    const release = await deepSlots.acquire(1);
     const free = await budget.acquire(Math.min(budget.capacity, deepDeps!.codec.memoryNeed(storedSize) + 64 * 1024));
     try {
       const deep = await deepCompare(key, etag, prov, deepDeps!, signal);
