@@ -250,9 +250,9 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 /**
  * The SDK's error for a non-2xx answer (@aws-sdk/core's loadRestXmlErrorCode and @smithy/core's throwDefaultError):
- * the XML body's Code names it, a bodiless 404 (a HEAD's) is "NotFound", any other bodiless answer is named by its
- * status; $fault "client" (as the SDK sets it for errors its model does not list) and the parsed fields
- * (Code, Message, RequestId, HostId) on the error.
+ * the XML body's Code names it, a bodiless 404 (a HEAD's) is "NotFound", any other bodiless answer is "Unknown" with
+ * the message "UnknownError"; $fault "server" for a 5xx, else "client"; the parsed fields (Code, Message, RequestId,
+ * HostId) on the error. test/aws/light-s3.test.ts compares both paths' errors on the same answers.
  */
 export async function serviceError(response: HttpResponse, operation: Operation): Promise<SdkError> {
   const text = await readText(response.body as IncomingMessage | undefined);
@@ -267,12 +267,12 @@ export async function serviceError(response: HttpResponse, operation: Operation)
   }
   const status = response.statusCode;
   const code =
-    (typeof parsed.Code === 'string' && parsed.Code) || (status === 404 ? 'NotFound' : undefined) || String(status);
+    (typeof parsed.Code === 'string' && parsed.Code) || (status === 404 ? 'NotFound' : undefined) || 'Unknown';
   const message = typeof parsed.Message === 'string' ? parsed.Message : typeof parsed.message === 'string' ? parsed.message : 'UnknownError';
   const h = response.headers;
   const err = new S3ServiceException({
     name: code,
-    $fault: 'client',
+    $fault: status >= 500 ? 'server' : 'client',
     message,
     $metadata: {
       httpStatusCode: status,
