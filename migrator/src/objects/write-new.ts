@@ -109,7 +109,8 @@ export async function putWhole(
         bucket: t.bucket,
         key: o.key,
         headers: {
-          'content-type': o.contentType,
+          // The SDK's PutObject serializer sends this default when the input has no ContentType.
+          'content-type': o.contentType ?? 'application/octet-stream',
           'cache-control': o.cacheControl,
           'content-disposition': o.contentDisposition,
           'if-none-match': '*',
