@@ -43,7 +43,8 @@ describe('signatures: AWS SigV4 examples for S3', () => {
         },
       },
     });
-    (client.config as { systemClockOffset: number }).systemClockOffset = Date.parse('2013-05-24T00:00:00Z') - Date.now();
+    (client.config as { systemClockOffset: number }).systemClockOffset =
+      Date.parse('2013-05-24T00:00:00Z') - Date.now();
     enableLightPath(client, 'light');
     return { light: lightPathOf(client)!, sent: () => last! };
   }
@@ -121,14 +122,16 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     return c;
   }
 
-  const xmlError = (status: number, code: string, message: string): Answer => (req, res) => {
-    res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': 'REQ1', 'x-amz-id-2': 'HOST1' });
-    res.end(
-      req.method === 'HEAD'
-        ? undefined
-        : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><Key>a/b.jpg</Key><RequestId>REQ1</RequestId><HostId>HOST1</HostId></Error>`,
-    );
-  };
+  const xmlError =
+    (status: number, code: string, message: string): Answer =>
+    (req, res) => {
+      res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': 'REQ1', 'x-amz-id-2': 'HOST1' });
+      res.end(
+        req.method === 'HEAD'
+          ? undefined
+          : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><Key>a/b.jpg</Key><RequestId>REQ1</RequestId><HostId>HOST1</HostId></Error>`,
+      );
+    };
 
   const calls = {
     get: (c: S3Client) => c.send(new GetObjectCommand({ Bucket: 'legacy', Key: 'a/b.jpg' })),
@@ -196,14 +199,17 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     ['put', 503, 'SlowDown', 'Please reduce your request rate.', 3],
     ['get', 500, 'InternalError', 'We encountered an internal error. Please try again.', 3],
     ['put', 403, 'AccessDenied', 'Access Denied', 1],
-  ] as const)('%s answered %i %s: the same error as the SDK, after as many attempts', async (op, status, code, msg, tries) => {
-    const r = await both(op, xmlError(status, code, msg));
-    expect(r.light).toEqual(r.sdk);
-    expect(r.light.name).toBe(code);
-    expect(r.light.status).toBe(status);
-    expect(r.lightRequests).toBe(tries);
-    expect(r.sdkRequests).toBe(tries);
-  });
+  ] as const)(
+    '%s answered %i %s: the same error as the SDK, after as many attempts',
+    async (op, status, code, msg, tries) => {
+      const r = await both(op, xmlError(status, code, msg));
+      expect(r.light).toEqual(r.sdk);
+      expect(r.light.name).toBe(code);
+      expect(r.light.status).toBe(status);
+      expect(r.lightRequests).toBe(tries);
+      expect(r.sdkRequests).toBe(tries);
+    },
+  );
 
   test.each([
     [404, 'NotFound'],
@@ -233,10 +239,16 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
       res.end();
     };
     const c = client('light');
-    const target: Target = { client: c, bucket: 'tenant:new', sse: sseParams({ type: 'SSE-S3' }), partSize: 1, queueSize: 1 };
+    const target: Target = {
+      client: c,
+      bucket: 'tenant:new',
+      sse: sseParams({ type: 'SSE-S3' }),
+      partSize: 1,
+      queueSize: 1,
+    };
     const body = Buffer.from('plaintext');
     const hex = createHash('sha256').update(body).digest('hex');
-    const key = 'photos/ä ö+ü/(1)!*\'~.jpg';
+    const key = "photos/ä ö+ü/(1)!*'~.jpg";
     await expect(putWhole(target, { key, metadata: { 'bucketmove-sha256': hex } }, body, hex)).resolves.toEqual({
       written: true,
       versionId: 'v1',
@@ -244,7 +256,14 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     await headTarget(target, key);
     expect(seen).toHaveLength(2);
     for (const s of seen) expect(s).toMatchObject({ verified: true });
-    expect(seen[0].url).toBe(`/tenant%3Anew/${key.split('/').map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)).join('/')}`);
+    expect(seen[0].url).toBe(
+      `/tenant%3Anew/${key
+        .split('/')
+        .map((s) =>
+          encodeURIComponent(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`),
+        )
+        .join('/')}`,
+    );
   });
 
   test('putWhole sends what the SDK path sends: If-None-Match, the SHA-256 checksum, SSE-KMS, metadata', async () => {
@@ -257,11 +276,21 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     const body = Buffer.from('plaintext');
     const hex = createHash('sha256').update(body).digest('hex');
     const sse = sseParams({ type: 'SSE-KMS', kmsKeyArn: 'arn:aws:kms:us-east-1:1:key/k', bucketKey: true });
-    const obj = { key: 'k.jpg', contentType: 'image/jpeg', cacheControl: 'max-age=60', metadata: { 'Bucketmove-Source-Etag': 'e1' } };
+    const obj = {
+      key: 'k.jpg',
+      contentType: 'image/jpeg',
+      cacheControl: 'max-age=60',
+      metadata: { 'Bucketmove-Source-Etag': 'e1' },
+    };
     const bare = { key: 'bare', metadata: {} };
     for (const path of ['sdk', 'light'] as const) {
       await putWhole({ client: client(path), bucket: 'new', sse, partSize: 1, queueSize: 1 }, obj, body, hex);
-      await putWhole({ client: client(path), bucket: 'new', sse: sseParams({ type: 'SSE-S3' }), partSize: 1, queueSize: 1 }, bare, body, hex);
+      await putWhole(
+        { client: client(path), bucket: 'new', sse: sseParams({ type: 'SSE-S3' }), partSize: 1, queueSize: 1 },
+        bare,
+        body,
+        hex,
+      );
     }
     const pick = (h: Record<string, unknown>) =>
       Object.fromEntries(
@@ -287,7 +316,8 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
 
   test('readLegacy and headTarget on the light path: the object, and undefined for a 404', async () => {
     answer = (req, res) => {
-      if (req.url!.endsWith('/gone.jpg')) return xmlError(404, 'NoSuchKey', 'The specified key does not exist.')(req, res, Buffer.alloc(0));
+      if (req.url!.endsWith('/gone.jpg'))
+        return xmlError(404, 'NoSuchKey', 'The specified key does not exist.')(req, res, Buffer.alloc(0));
       res.writeHead(200, {
         'content-length': '5',
         etag: '"0123abcd"',
@@ -299,7 +329,13 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     };
     const c = client('light');
     const got = await readLegacy(c, 'legacy', 'photo.jpg');
-    expect(got).toMatchObject({ size: 5, etag: '0123abcd', versionId: 'v9', contentType: 'image/jpeg', metadata: { owner: 'ann' } });
+    expect(got).toMatchObject({
+      size: 5,
+      etag: '0123abcd',
+      versionId: 'v9',
+      contentType: 'image/jpeg',
+      metadata: { owner: 'ann' },
+    });
     const chunks: Buffer[] = [];
     for await (const ch of got!.body) chunks.push(ch as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('bytes');
@@ -321,10 +357,12 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     // putWhole's 412 is "kept the app's version", not an error.
     answer = xmlError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
     const hex = createHash('sha256').update('x').digest('hex');
-    await expect(putWhole(target, { key: 'k', metadata: {} }, Buffer.from('x'), hex)).resolves.toEqual({ written: false });
+    await expect(putWhole(target, { key: 'k', metadata: {} }, Buffer.from('x'), hex)).resolves.toEqual({
+      written: false,
+    });
   });
 
-  test('an abort cancels a request the server holds, with the SDK\'s AbortError (temporary)', async () => {
+  test("an abort cancels a request the server holds, with the SDK's AbortError (temporary)", async () => {
     answer = () => {
       /* never answers */
     };
@@ -339,7 +377,9 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     expect(seen.length).toBeLessThanOrEqual(1);
     const before = new AbortController();
     before.abort();
-    await expect(readLegacy(c, 'legacy', 'x.jpg', { signal: before.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(readLegacy(c, 'legacy', 'x.jpg', { signal: before.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
   });
 });
 

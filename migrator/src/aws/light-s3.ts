@@ -27,7 +27,13 @@
 import { S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { parseXML } from '@aws-sdk/xml-builder';
 import { extendedEncodeURIComponent, HttpRequest } from '@smithy/core/protocols';
-import { getRetryAfterHint, isClockSkewError, isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import {
+  getRetryAfterHint,
+  isClockSkewError,
+  isServerError,
+  isThrottlingError,
+  isTransientError,
+} from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpResponse, RequestHandler } from '@smithy/types';
 import type { IncomingMessage } from 'http';
@@ -166,7 +172,9 @@ export class LightS3 {
       UseArnRegion: await value(c.useArnRegion as Provider<boolean>),
       DisableMultiRegionAccessPoints: (await value(c.disableMultiregionAccessPoints as Provider<boolean>)) ?? false,
       ...(custom
-        ? { Endpoint: `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}${custom.path ?? ''}` }
+        ? {
+            Endpoint: `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}${custom.path ?? ''}`,
+          }
         : {}),
     } as Parameters<Resolved['endpointProvider']>[0]);
     const scheme = (resolved.properties?.authSchemes as AuthScheme[] | undefined)?.[0];
@@ -210,7 +218,11 @@ export class LightS3 {
     const signed = await route.signer.sign(request, {
       signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)),
     });
-    const handler = config.requestHandler as unknown as RequestHandler<HttpRequest, HttpResponse, { abortSignal?: AbortSignal }>;
+    const handler = config.requestHandler as unknown as RequestHandler<
+      HttpRequest,
+      HttpResponse,
+      { abortSignal?: AbortSignal }
+    >;
     const { response } = await handler.handle(signed as HttpRequest, { abortSignal: r.signal });
     const status = response.statusCode;
     if (status >= 200 && status < 300) {
@@ -268,7 +280,12 @@ export async function serviceError(response: HttpResponse, operation: Operation)
   const status = response.statusCode;
   const code =
     (typeof parsed.Code === 'string' && parsed.Code) || (status === 404 ? 'NotFound' : undefined) || 'Unknown';
-  const message = typeof parsed.Message === 'string' ? parsed.Message : typeof parsed.message === 'string' ? parsed.message : 'UnknownError';
+  const message =
+    typeof parsed.Message === 'string'
+      ? parsed.Message
+      : typeof parsed.message === 'string'
+        ? parsed.message
+        : 'UnknownError';
   const h = response.headers;
   const err = new S3ServiceException({
     name: code,
