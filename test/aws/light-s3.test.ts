@@ -20,6 +20,7 @@ import { describeAwsError } from '../../migrator/src/aws/errors';
 import { enableLightPath, hotPathFromEnv, lightPathOf, type LightS3 } from '../../migrator/src/aws/light-s3';
 import { verifyRequest } from '../../migrator/src/gateway/sigv4-verify';
 import { classify } from '../../migrator/src/migrate/classify';
+import { observeThrottling } from '../../migrator/src/migrate/throttle-observer';
 import { readLegacy } from '../../migrator/src/objects/read-legacy';
 import { headTarget, putWhole, sseParams, type Target } from '../../migrator/src/objects/write-new';
 import { sha256Base64 } from '../../migrator/src/objects/provenance';
@@ -218,6 +219,24 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     const r = await both('head', xmlError(status, 'ignored', 'ignored'));
     expect(r.light).toEqual(r.sdk);
     expect(r.light.name).toBe(name);
+  });
+
+  test("the run's throttle observer hears every throttled attempt of both paths, retried or not", async () => {
+    answer = xmlError(503, 'SlowDown', 'Please reduce your request rate.');
+    const heard = { sdk: 0, light: 0 };
+    for (const path of ['sdk', 'light'] as const) {
+      const c = client(path);
+      observeThrottling(c, () => heard[path]++);
+      await expect(
+        putWhole(
+          { client: c, bucket: 'new', sse: sseParams({ type: 'SSE-S3' }), partSize: 1, queueSize: 1 },
+          { key: 'k', metadata: {} },
+          Buffer.from('x'),
+          createHash('sha256').update('x').digest('hex'),
+        ),
+      ).rejects.toMatchObject({ name: 'SlowDown' });
+    }
+    expect(heard).toEqual({ sdk: 3, light: 3 });
   });
 
   test('a connection reset: the same temporary error after the same retries', async () => {

@@ -131,6 +131,7 @@ export class LightS3 {
         if (!('$operation' in e)) {
           Object.defineProperty(e, '$operation', { value: r.operation, enumerable: false, configurable: true });
         }
+        for (const observe of ATTEMPT_OBSERVERS.get(this.client) ?? []) observe(e);
         if (r.signal?.aborted) throw e;
         try {
           token = await abortable(strategy.refreshRetryTokenForRetry(token, retryErrorInfo(e)), r.signal);
@@ -381,6 +382,15 @@ interface RetryStrategy {
 }
 
 const LIGHT = new WeakMap<S3Client, LightS3>();
+const ATTEMPT_OBSERVERS = new WeakMap<S3Client, Array<(err: unknown) => void>>();
+
+/**
+ * Calls `observe` with the error of every failed attempt of `client`'s light-path requests, retried or not: what a
+ * middleware below the SDK's retry step sees on the SDK path (throttle-observer.ts registers both).
+ */
+export function observeLightAttempts(client: S3Client, observe: (err: unknown) => void): void {
+  ATTEMPT_OBSERVERS.set(client, [...(ATTEMPT_OBSERVERS.get(client) ?? []), observe]);
+}
 
 /**
  * Lets the hot calls of `client` take the light path (unless `path` is "sdk", default from BUCKETMOVE_S3_HOT_PATH).
