@@ -254,44 +254,27 @@ async function main(): Promise<void> {
       seed: 'bench',
       concurrency: 32,
     });
+    /** The migrator on the Fernet objects into `newBucket`, with `extraEnv` and `workers`. */
+    const fernetMigrator = (newBucket: string, extraEnv: NodeJS.ProcessEnv, workers?: number) => {
+      const wsDir = path.join(dir, `ws-${newBucket}`);
+      writeWorkspaces(
+        wsDir,
+        { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
+        { primaryBucket: newBucket, staticCredentials: true },
+      );
+      return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys, ...extraEnv }, workers);
+    };
     const tools: Array<[string, (newBucket: string) => Promise<Run>]> = [
-      [
-        `bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`,
-        async (newBucket) => {
-          const wsDir = path.join(dir, `ws-${newBucket}`);
-          writeWorkspaces(
-            wsDir,
-            { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
-            { primaryBucket: newBucket, staticCredentials: true },
-          );
-          return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys });
-        },
-      ],
+      [`bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`, (newBucket) => fernetMigrator(newBucket, {})],
       [
         // The same run with the per-object calls on the SDK's middleware stack (light-s3.ts's switch): what the light
         // path saves, and the path to compare with when a fault needs bisecting.
         `bucketmove migrate, SDK request path (BUCKETMOVE_S3_HOT_PATH=sdk)`,
-        async (newBucket) => {
-          const wsDir = path.join(dir, `ws-${newBucket}`);
-          writeWorkspaces(
-            wsDir,
-            { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
-            { primaryBucket: newBucket, staticCredentials: true },
-          );
-          return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys, [HOT_PATH_ENV]: 'sdk' });
-        },
+        (newBucket) => fernetMigrator(newBucket, { [HOT_PATH_ENV]: 'sdk' }),
       ],
       [
         `bucketmove migrate --workers ${WORKERS} (${CONCURRENCY} in flight each)`,
-        async (newBucket) => {
-          const wsDir = path.join(dir, `ws-${newBucket}`);
-          writeWorkspaces(
-            wsDir,
-            { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
-            { primaryBucket: newBucket, staticCredentials: true },
-          );
-          return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys }, WORKERS);
-        },
+        (newBucket) => fernetMigrator(newBucket, {}, WORKERS),
       ],
       [
         `rclone copy, one remote per account (--transfers ${CONCURRENCY}, no decrypt)`,
