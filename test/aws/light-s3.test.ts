@@ -68,6 +68,33 @@ describe('signatures: AWS SigV4 examples for S3', () => {
   });
 });
 
+describe("AWS's endpoints, from the SDK's own endpoint rules", () => {
+  test("virtual-hosted in the bucket's region; a dotted bucket path-style over https; GETs left to the SDK on AWS", async () => {
+    const hosts: string[] = [];
+    const client = new S3Client({
+      region: 'eu-west-1',
+      credentials: KEYS,
+      requestHandler: {
+        handle: async (req: { hostname: string; path: string }) => {
+          hosts.push(`${req.hostname}${req.path}`);
+          return { response: new HttpResponse({ statusCode: 200, headers: {}, body: Readable.from([]) }) };
+        },
+      },
+    });
+    const light = lightPathOf(enableLightPath(client, 'light'))!;
+    for (const bucket of ['photos-prod', 'photos.prod']) {
+      await light.send({ operation: 'HeadObject', bucket, key: 'a b/c.jpg', headers: {} });
+    }
+    expect(hosts).toEqual([
+      'photos-prod.s3.eu-west-1.amazonaws.com/a%20b/c.jpg',
+      's3.eu-west-1.amazonaws.com/photos.prod/a%20b/c.jpg',
+    ]);
+    // AWS's default response checksum validation ("WHEN_SUPPORTED"): the SDK checks a GET's checksum, so GETs stay there.
+    await expect(light.getObjectAllowed()).resolves.toBe(false);
+    client.destroy();
+  });
+});
+
 type Answer = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
 
 describe('against a mock S3 (light path vs the SDK path)', () => {
