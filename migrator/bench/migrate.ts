@@ -2,7 +2,8 @@
  * The migrator benchmark against its real peers, in one run on one local rig and the same N x 64 KiB Fernet objects
  * (16 in flight), in alternating rounds, each run into a fresh new bucket:
  *   - the migrator (the built CLI: GET + decrypt + SHA-256 + PUT with If-None-Match, checkpoint, delete recheck), as
- *     one process and with --workers (BENCH_WORKERS, default the available cores),
+ *     one process, as one process with its per-object calls on the SDK's middleware stack (BUCKETMOVE_S3_HOT_PATH=sdk,
+ *     aws/light-s3.ts), and with --workers (BENCH_WORKERS, default the available cores),
  *   - `rclone copy` between two remotes holding the two accounts' keys (the bytes pass through rclone: the run fails
  *     if its log shows a server-side copy), without decrypting,
  *   - the afternoon script: boto3 + cryptography MultiFernet + ThreadPoolExecutor(16) (peers/fernet_copy.py),
@@ -23,6 +24,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { loadWorkspace, repoRoot } from '../../workspaces/load';
 import { createSideClient } from '../src/aws/clients';
 import { STATIC_KEY_ENV } from '../src/aws/credentials';
+import { HOT_PATH_ENV } from '../src/aws/light-s3';
 import { gcmEncryptStream } from '../src/codec/aes-gcm';
 import { createCodec } from '../src/codec';
 import { generateFernetKey } from '../src/codec/fernet';
@@ -252,30 +254,27 @@ async function main(): Promise<void> {
       seed: 'bench',
       concurrency: 32,
     });
+    /** The migrator on the Fernet objects into `newBucket`, with `extraEnv` and `workers`. */
+    const fernetMigrator = (newBucket: string, extraEnv: NodeJS.ProcessEnv, workers?: number) => {
+      const wsDir = path.join(dir, `ws-${newBucket}`);
+      writeWorkspaces(
+        wsDir,
+        { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
+        { primaryBucket: newBucket, staticCredentials: true },
+      );
+      return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys, ...extraEnv }, workers);
+    };
     const tools: Array<[string, (newBucket: string) => Promise<Run>]> = [
+      [`bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`, (newBucket) => fernetMigrator(newBucket, {})],
       [
-        `bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`,
-        async (newBucket) => {
-          const wsDir = path.join(dir, `ws-${newBucket}`);
-          writeWorkspaces(
-            wsDir,
-            { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
-            { primaryBucket: newBucket, staticCredentials: true },
-          );
-          return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys });
-        },
+        // The same run with the per-object calls on the SDK's middleware stack (light-s3.ts's switch): what the light
+        // path saves, and the path to compare with when a fault needs bisecting.
+        `bucketmove migrate, SDK request path (BUCKETMOVE_S3_HOT_PATH=sdk)`,
+        (newBucket) => fernetMigrator(newBucket, { [HOT_PATH_ENV]: 'sdk' }),
       ],
       [
         `bucketmove migrate --workers ${WORKERS} (${CONCURRENCY} in flight each)`,
-        async (newBucket) => {
-          const wsDir = path.join(dir, `ws-${newBucket}`);
-          writeWorkspaces(
-            wsDir,
-            { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
-            { primaryBucket: newBucket, staticCredentials: true },
-          );
-          return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys }, WORKERS);
-        },
+        (newBucket) => fernetMigrator(newBucket, {}, WORKERS),
       ],
       [
         `rclone copy, one remote per account (--transfers ${CONCURRENCY}, no decrypt)`,
@@ -308,7 +307,7 @@ async function main(): Promise<void> {
           ),
       ],
     ];
-    if (WORKERS <= 1) tools.splice(1, 1);
+    if (WORKERS <= 1) tools.splice(2, 1);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [i, [tool, run]] of tools.entries()) {
         const newBucket = `bench-r${round}-t${i}`;
@@ -454,7 +453,9 @@ async function main(): Promise<void> {
       "new bucket; every tool is its own process with the legacy account's keys for reading and the primary account's",
       "for writing. CPU is user + sys of the tool's process tree (GNU time); peak RSS its largest process; MB/s counts",
       'plaintext. The migrator does per object: GET, decrypt, SHA-256, PUT with If-None-Match, x-amz-checksum-sha256 and',
-      "provenance metadata, a share of the delete recheck's listing, checkpoint writes. The Python script",
+      "provenance metadata, a share of the delete recheck's listing, checkpoint writes; its per-object calls take the light",
+      'request path (migrator/src/aws/light-s3.ts), and the "SDK request path" row is the same run on the SDK\'s middleware',
+      'stack (BUCKETMOVE_S3_HOT_PATH=sdk). The Python script',
       '(migrator/bench/peers/fernet_copy.py) does GET, MultiFernet decrypt, PUT with SSE-S3, nothing else. rclone moves',
       'the stored bytes through the client without decrypting (its log is checked: every object "Copied (new)", none',
       'server-side). The raw SDK loop (migrator/bench/peers/raw-get-put.ts) GETs and PUTs the bytes unchanged: the',

@@ -21,6 +21,7 @@ import {
 import { resolveEndpoint, SIDES, type ResolvedEndpoint, type Side } from './endpoint';
 import { credentialsProblem, describeAwsError, httpStatusOf, nameOperations } from './errors';
 import { createRequestHandler, createRetryStrategy, transport as completeTransport, type Transport } from './http';
+import { enableLightPath, hotPathFromEnv, type HotPath } from './light-s3';
 
 // The SDK warns once per process that its releases after January 2027 need Node 22; this project's tools still run
 // on Node 20 (docs/testing.md, "Node versions"), so the warning would only be noise on every CLI's stderr. An explicit
@@ -75,6 +76,11 @@ export interface SideClientOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly rigStatePath?: string;
   readonly rigState?: RigState;
+  /**
+   * The request path of a small-object copy's per-object calls (light-s3.ts): "light" (default) or "sdk"; default
+   * from BUCKETMOVE_S3_HOT_PATH in `env`.
+   */
+  readonly hotPath?: HotPath;
 }
 
 export interface SideClient {
@@ -121,7 +127,10 @@ export function createSideClient(ws: LoadedWorkspace, side: Side, options: SideC
       retryStrategy: createRetryStrategy(t),
     });
   }
-  const s3 = nameOperations(new S3Client({ ...config, credentials }));
+  const s3 = enableLightPath(
+    nameOperations(new S3Client({ ...config, credentials })),
+    options.hotPath ?? hotPathFromEnv(options.env),
+  );
   // Either way the credentials act in the side's own account: the role lives there, and so does the owner of the keys.
   const bucket = bucketAddress({
     bucket: ws[side].bucket,

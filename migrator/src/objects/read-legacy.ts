@@ -2,6 +2,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'stream';
 import { isNoSuchKey } from '../aws/errors';
+import { lightPathOf, userMetadata } from '../aws/light-s3';
 import { bareEtag } from './provenance';
 
 export interface LegacyObject {
@@ -24,12 +25,34 @@ export async function readLegacy(
   key: string,
   opts: { ifMatch?: string; signal?: AbortSignal } = {},
 ): Promise<LegacyObject | undefined> {
+  const ifMatch = opts.ifMatch ? `"${bareEtag(opts.ifMatch)}"` : undefined;
   try {
+    const light = lightPathOf(client);
+    if (light && (await light.getObjectAllowed()) && (await light.supports(bucket))) {
+      const res = await light.send({
+        operation: 'GetObject',
+        bucket,
+        key,
+        headers: { 'if-match': ifMatch },
+        signal: opts.signal,
+      });
+      const h = res.headers;
+      return {
+        body: res.body,
+        size: Number(h['content-length'] ?? 0),
+        etag: bareEtag(h.etag),
+        versionId: h['x-amz-version-id'] ?? 'null',
+        contentType: h['content-type'],
+        cacheControl: h['cache-control'],
+        contentDisposition: h['content-disposition'],
+        metadata: userMetadata(h),
+      };
+    }
     const out = await client.send(
       new GetObjectCommand({
         Bucket: bucket,
         Key: key,
-        IfMatch: opts.ifMatch ? `"${bareEtag(opts.ifMatch)}"` : undefined,
+        IfMatch: ifMatch,
       }),
       { abortSignal: opts.signal },
     );

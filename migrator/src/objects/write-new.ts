@@ -17,6 +17,7 @@ import type { Readable } from 'stream';
 import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import type { Encryption } from '../../../workspaces/schema';
 import { httpStatusOf, isNoSuchKey } from '../aws/errors';
+import { lightPathOf, metadataHeaders, userMetadata } from '../aws/light-s3';
 import { readProvenance, sha256Base64 } from './provenance';
 
 export interface SseParams {
@@ -101,6 +102,32 @@ export async function putWhole(
   signal?: AbortSignal,
 ): Promise<WriteResult> {
   try {
+    const light = lightPathOf(t.client);
+    if (light && (await light.supports(t.bucket))) {
+      const res = await light.send({
+        operation: 'PutObject',
+        bucket: t.bucket,
+        key: o.key,
+        headers: {
+          // The SDK's PutObject serializer sends this default when the input has no ContentType.
+          'content-type': o.contentType ?? 'application/octet-stream',
+          'cache-control': o.cacheControl,
+          'content-disposition': o.contentDisposition,
+          'if-none-match': '*',
+          'x-amz-server-side-encryption': t.sse.ServerSideEncryption,
+          'x-amz-server-side-encryption-aws-kms-key-id': t.sse.SSEKMSKeyId,
+          'x-amz-server-side-encryption-bucket-key-enabled':
+            t.sse.BucketKeyEnabled === undefined ? undefined : String(t.sse.BucketKeyEnabled),
+          'x-amz-checksum-sha256': sha256Base64(sha256Hex),
+          ...metadataHeaders(o.metadata),
+        },
+        body,
+        payloadSha256: sha256Hex,
+        signal,
+      });
+      res.body.resume();
+      return { written: true, versionId: res.headers['x-amz-version-id'] };
+    }
     const command = new PutObjectCommand({
       ...baseParams(t, o),
       Body: body,
@@ -215,6 +242,18 @@ export interface ExistingObject {
 
 export async function headTarget(t: Target, key: string, signal?: AbortSignal): Promise<ExistingObject | undefined> {
   try {
+    const light = lightPathOf(t.client);
+    if (light && (await light.supports(t.bucket))) {
+      const res = await light.send({ operation: 'HeadObject', bucket: t.bucket, key, headers: {}, signal });
+      res.body.resume();
+      const h = res.headers;
+      return {
+        metadata: userMetadata(h),
+        versionId: h['x-amz-version-id'],
+        size: Number(h['content-length'] ?? 0),
+        etag: h.etag,
+      };
+    }
     const out = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }), { abortSignal: signal });
     return { metadata: out.Metadata ?? {}, versionId: out.VersionId, size: out.ContentLength ?? 0, etag: out.ETag };
   } catch (err) {
