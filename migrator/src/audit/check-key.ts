@@ -168,7 +168,11 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
       plaintextSha256: cp?.plaintextSha256 ?? undefined,
       plaintextSize: cp?.plaintextSize ?? head.head.size,
     };
-    return { outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'verified', findings, provenance: expected };
+    return {
+      outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'verified',
+      findings,
+      provenance: expected,
+    };
   }
   if (head.head.size !== prov.plaintextSize) {
     add('size-mismatch', `new object is ${head.head.size} bytes; its provenance records ${prov.plaintextSize}`);

@@ -94,10 +94,14 @@ export function largeObjectWrite(probe: ConditionalWriteProbe): LargeObjectWrite
   return probe.completeMultipartUpload === 'enforced'
     ? {
         path: 'multipart',
-        why:
-          probe.fullObjectChecksum === 'verified'
-            ? 'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC64NVME given at completion (probed at start): read and decrypted once'
-            : 'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key (probed at start); it does not verify a full-object checksum, so each is read twice (hash, then upload)',
+        why: {
+          verified:
+            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC64NVME given at completion (probed at start): each is read and decrypted once',
+          ignored:
+            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key but does not verify a full-object checksum (probed at start): each is read twice (hash, then upload)',
+          unprobed:
+            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key (probed at start)',
+        }[probe.fullObjectChecksum ?? 'unprobed'],
         onePass: probe.fullObjectChecksum === 'verified',
         probe,
       }
@@ -214,7 +218,12 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
         result = { key, put, completeMultipartUpload: 'ignored' };
       } catch (err) {
         if (isPreconditionFailed(err)) {
-          result = { key, put, completeMultipartUpload: 'enforced', fullObjectChecksum: await probeFullObjectChecksum(t, signal) };
+          result = {
+            key,
+            put,
+            completeMultipartUpload: 'enforced',
+            fullObjectChecksum: await probeFullObjectChecksum(t, signal),
+          };
         } else if (httpStatusOf(err) === 404) {
           // NoSuchUpload: an earlier attempt completed it, answer lost. Only a multipart ETag ("...-1") says so for sure.
           const now = await headTarget(t, key, signal);
@@ -293,6 +302,7 @@ async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): Promise
       );
     try {
       await complete(Buffer.from(wrong).toString('base64'));
+      uploadId = undefined;
       return 'ignored'; // completed with a checksum that does not match its bytes
     } catch (err) {
       if (httpStatusOf(err) !== 400) throw err;
