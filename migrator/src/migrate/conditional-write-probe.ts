@@ -251,7 +251,7 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
  * returns it, type FULL_OBJECT). 'ignored' unless both hold. The upload is aborted and the key deleted again in every
  * case (cleanUp); a failure of the cleanup itself is not the probe's concern here (the sweep takes leftovers).
  */
-async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): Promise<'verified' | 'ignored'> {
+export async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): Promise<'verified' | 'ignored'> {
   const key = `${PROBE_PREFIX}${randomUUID()}`;
   const body = Buffer.from('bucketmove full-object checksum probe\n');
   const opts = { abortSignal: signal };

@@ -25,7 +25,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'stream/promises';
-import { pipeline as pipelineStreams, Writable, type Readable, type Transform } from 'stream';
+import { PassThrough, pipeline as pipelineStreams, Writable, type Readable, type Transform } from 'stream';
 import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from '../objects/records';
 import { PermanentCopyError } from './classify';
@@ -131,8 +131,11 @@ export async function copyObject(
       codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
       new PlaintextHasher({ fullObjectChecksum: true }),
     );
+    // Through a PassThrough: lib-storage takes a body's `size` property for its length when not told one (the hasher's
+    // running count, 0 at the start, would make it expect no parts).
+    const plaintext = pipelineTo(hasher, new PassThrough());
     written = await withAbort(signal, (controller) =>
-      putMultipartOnePass(target, obj, hasher, codec.plaintextSize(legacy.size), () => hasher.crc64nvme, controller),
+      putMultipartOnePass(target, obj, plaintext, codec.plaintextSize(legacy.size), () => hasher.crc64nvme, controller),
     );
     sha256 = hasher.sha256;
     size = hasher.size;
@@ -277,7 +280,7 @@ async function withAbort<T>(signal: AbortSignal, write: (controller: AbortContro
 }
 
 /** `from` piped into `to`, returning `to`; an error or early end anywhere destroys both with it. */
-function pipelineTo<T extends Transform>(from: Readable, to: T): T {
+function pipelineTo<T extends Transform | PassThrough>(from: Readable, to: T): T {
   return pipelineStreams(from, to, () => {
     /* the error reaches the reader of `to` through its destruction */
   }) as T;
