@@ -12,11 +12,13 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'crypto';
 import { PassThrough, Readable } from 'stream';
+import { copyTask } from '../../migrator/src/batch/copy-task';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
 import { readProvenance } from '../../migrator/src/objects/provenance';
 import { fullObjectCrc64Nvme } from '../../migrator/src/objects/write-large';
@@ -158,4 +160,21 @@ test('an object whose size the key source did not tell keeps two passes (its win
   const create = dst.commandCalls(CreateMultipartUploadCommand)[0].args[0].input;
   expect(create.Metadata).toMatchObject({ 'bucketmove-plaintext-sha256': sha256 });
   expect(create.ChecksumAlgorithm).toBe('SHA256');
+});
+
+test('the Batch Operations task takes the same one pass where its container probed it (mocked AWS; the delete recheck follows)', async () => {
+  const { src, dst, deps } = setup();
+  dst.on(CompleteMultipartUploadCommand).resolves({ VersionId: 'v1' });
+  src.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'big.jpg', ETag: `"${etag}"`, Size: body.length }] });
+  const result = await copyTask(
+    { taskId: 't1', bucket: 'old', key: 'big.jpg' },
+    { ...deps, largeObjects: async () => AWS_ONE_PASS_LARGE_OBJECTS, legacyBucket: 'old' },
+    new AbortController().signal,
+  );
+  expect(result).toMatchObject({
+    resultCode: 'Succeeded',
+    outcome: { state: 'copied', plaintextSha256: sha256, plaintextSize: body.length },
+  });
+  expect(src.commandCalls(GetObjectCommand)).toHaveLength(1);
+  expect(dst.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.ChecksumType).toBe('FULL_OBJECT');
 });
