@@ -36,6 +36,9 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
+  type CreateMultipartUploadCommandInput,
+  type UploadPartCommandInput,
+  type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { ConfigError } from '../../../workspaces/errors';
 import { fullObjectCrc64Nvme } from '../objects/write-large';
@@ -185,24 +188,8 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
     if (put === 'ignored') {
       result = { key, put, completeMultipartUpload: 'ignored' }; // not probed: no write is safe there, the run is refused
     } else {
-      uploadId = (
-        await t.client.send(
-          new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...t.sse }),
-          opts,
-        )
-      ).UploadId;
-      if (!uploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
-      const part = await t.client.send(
-        new UploadPartCommand({
-          Bucket: t.bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: 1,
-          Body: body,
-          ContentLength: body.length,
-        }),
-        opts,
-      );
+      uploadId = await startUpload(t, key, {}, signal);
+      const part = await uploadOnlyPart(t, key, uploadId, body, {}, signal);
       try {
         await t.client.send(
           new CompleteMultipartUploadCommand({
@@ -259,32 +246,8 @@ export async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): 
   const wrong = Buffer.from(right, 'base64').map((b) => b ^ 0xff);
   let uploadId: string | undefined;
   try {
-    uploadId = (
-      await t.client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: t.bucket,
-          Key: key,
-          Metadata: PROBE_MARK,
-          ChecksumAlgorithm: 'CRC64NVME',
-          ChecksumType: 'FULL_OBJECT',
-          ...t.sse,
-        }),
-        opts,
-      )
-    ).UploadId;
-    if (!uploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
-    const part = await t.client.send(
-      new UploadPartCommand({
-        Bucket: t.bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: 1,
-        Body: body,
-        ContentLength: body.length,
-        ChecksumAlgorithm: 'CRC64NVME',
-      }),
-      opts,
-    );
+    uploadId = await startUpload(t, key, { ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' }, signal);
+    const part = await uploadOnlyPart(t, key, uploadId, body, { ChecksumAlgorithm: 'CRC64NVME' }, signal);
     const complete = (checksum: string) =>
       t.client.send(
         new CompleteMultipartUploadCommand({
@@ -317,6 +280,44 @@ export async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): 
   } finally {
     await cleanUp(t, key, uploadId, signal);
   }
+}
+
+/** Starts a multipart upload of a probe object (marked, with the target's SSE); its UploadId. */
+async function startUpload(
+  t: Target,
+  key: string,
+  checksum: Pick<CreateMultipartUploadCommandInput, 'ChecksumAlgorithm' | 'ChecksumType'>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const { UploadId } = await t.client.send(
+    new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...checksum, ...t.sse }),
+    { abortSignal: signal },
+  );
+  if (!UploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
+  return UploadId;
+}
+
+/** Uploads `body` as part 1, the only part, of a probe's upload. */
+function uploadOnlyPart(
+  t: Target,
+  key: string,
+  uploadId: string,
+  body: Buffer,
+  checksum: Pick<UploadPartCommandInput, 'ChecksumAlgorithm'>,
+  signal?: AbortSignal,
+): Promise<UploadPartCommandOutput> {
+  return t.client.send(
+    new UploadPartCommand({
+      Bucket: t.bucket,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: 1,
+      Body: body,
+      ContentLength: body.length,
+      ...checksum,
+    }),
+    { abortSignal: signal },
+  );
 }
 
 /** Aborts the probe's upload (if still open) and deletes its key if it holds a probe object; false when that failed. */

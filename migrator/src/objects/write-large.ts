@@ -16,9 +16,8 @@
  */
 import { CompleteMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Crc64Nvme } from '@aws-sdk/checksums/crc';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'stream';
-import { isPreconditionFailed, type NewObject, type Target, type WriteResult } from './write-new';
+import { putMultipart, type NewObject, type Target, type WriteResult } from './write-new';
 
 /** The SDK's CRC64NVME (its native CRT build when loaded, else JavaScript), base64 as S3 takes it. */
 export class FullObjectChecksum {
@@ -45,7 +44,7 @@ export async function fullObjectCrc64Nvme(chunks: Iterable<Uint8Array>): Promise
  * CRC64NVME. A stream that fails, an abort, or a checksum S3 refuses aborts the upload (leavePartsOnError false):
  * nothing partial is left. `written: false` on a 412 (the key exists).
  */
-export async function putMultipartOnePass(
+export function putMultipartOnePass(
   t: Target,
   o: NewObject,
   body: Readable,
@@ -53,34 +52,15 @@ export async function putMultipartOnePass(
   fullObjectCrc: () => string,
   abortController: AbortController,
 ): Promise<WriteResult> {
-  const upload = new Upload({
-    client: withCompletionChecksum(t.client, fullObjectCrc),
-    params: {
-      Bucket: t.bucket,
-      Key: o.key,
-      ContentType: o.contentType,
-      CacheControl: o.cacheControl,
-      ContentDisposition: o.contentDisposition,
-      Metadata: o.metadata,
-      IfNoneMatch: '*',
-      ...t.sse,
-      Body: body,
-      ContentLength: size,
-      ChecksumAlgorithm: 'CRC64NVME',
-      ChecksumType: 'FULL_OBJECT',
-    },
-    partSize: t.partSize,
-    queueSize: t.queueSize,
-    leavePartsOnError: false,
+  return putMultipart(
+    t,
+    o,
+    body,
+    size,
     abortController,
-  });
-  try {
-    const out = await upload.done();
-    return { written: true, versionId: (out as { VersionId?: string }).VersionId };
-  } catch (err) {
-    if (isPreconditionFailed(err)) return { written: false };
-    throw err;
-  }
+    { ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' },
+    withCompletionChecksum(t.client, fullObjectCrc),
+  );
 }
 
 /**
