@@ -177,3 +177,46 @@ test("the app's tombstone: over a legacy key, a notice (the photo was deleted); 
     judgeKey({ key: 'k', current: { key: 'k', size: 0, etag: 't' }, checkpoint: row() }, undefined, ctx).findings,
   ).toEqual([]);
 });
+
+describe('a one-pass copy (provenance integrity full-object-crc64nvme: no SHA-256 in its metadata)', () => {
+  const onePass = provenanceMetadata(
+    { 'uploaded-by': 'user-1' },
+    { sourceEtag: 'e1', sourceVersionId: 'null', migratedAt: RUN_START, integrity: 'full-object-crc64nvme' },
+  );
+  const withCrc = (size: number, type = 'FULL_OBJECT'): HeadResult => ({
+    found: true,
+    head: { size, metadata: onePass, checksumCrc64nvme: 'Ne0B5uBcKAM=', checksumType: type },
+  });
+
+  test("is verified when S3 holds its FULL_OBJECT CRC64NVME and its size is the checkpoint's; deep compares get the checkpoint's SHA-256", () => {
+    const v = judge({}, withCrc(100));
+    expect(v).toMatchObject({ outcome: 'verified', findings: [] });
+    expect(v.provenance).toMatchObject({
+      sourceEtag: 'e1',
+      integrity: 'full-object-crc64nvme',
+      plaintextSha256: SHA,
+      plaintextSize: 100,
+    });
+  });
+
+  test('is a problem without a stored full-object checksum (or with a composite one), or of another size than the checkpoint', () => {
+    expect(judge({}, head(100, onePass)).findings).toEqual([
+      {
+        key: 'k',
+        kind: 'hash-mismatch',
+        message:
+          "the provenance says S3 verified this copy's full-object CRC64NVME, but the object carries none (checksum type none)",
+      },
+    ]);
+    expect(kinds(judge({}, withCrc(100, 'COMPOSITE')))).toEqual(['hash-mismatch']);
+    expect(judge({}, withCrc(99)).findings).toEqual([
+      { key: 'k', kind: 'size-mismatch', message: 'new object is 99 bytes; the checkpoint records 100' },
+    ]);
+    expect(judge({}, withCrc(99)).outcome).toBe('problem');
+  });
+
+  test('still checks the source: a copy of another legacy ETag is source-changed', () => {
+    const other = { ...legacy, etag: 'e2' };
+    expect(kinds(judge({ legacy: other, checkpoint: row({ etag: 'e2' }) }, withCrc(100)))).toEqual(['source-changed']);
+  });
+});

@@ -17,6 +17,15 @@ export const AWS_LARGE_OBJECTS = largeObjectWrite({
   cleanedUp: true,
 });
 
+/** Large objects as on AWS, which also verifies a FULL_OBJECT CRC64NVME given at completion: one pass (mocked tests). */
+export const AWS_ONE_PASS_LARGE_OBJECTS = largeObjectWrite({
+  key: `${PROBE_PREFIX}mocked`,
+  put: 'enforced',
+  completeMultipartUpload: 'enforced',
+  fullObjectChecksum: 'verified',
+  cleanedUp: true,
+});
+
 /** Large objects as on RGW 16, which ignores it there: one streamed conditional PutObject each (mocked tests). */
 export const RGW_LARGE_OBJECTS = largeObjectWrite({
   key: `${PROBE_PREFIX}mocked`,

@@ -23,14 +23,19 @@ import {
   PROBE_PREFIX,
 } from '../../migrator/src/migrate/conditional-write-probe';
 import { SINGLE_PUT_LIMIT, type Target } from '../../migrator/src/objects/write-new';
+import { fullObjectCrc64Nvme } from '../../migrator/src/objects/write-large';
 import { offlineS3Client } from '../helpers/fakes';
 import { MIB } from '../../workspaces/units';
 
 const status = (code: number, name: string) =>
   Object.assign(new Error(name), { name, $metadata: { httpStatusCode: code } });
 
-/** A mocked bucket that answers like a server: PUTs create the key, If-None-Match is honoured where told. */
-function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
+/**
+ * A mocked bucket that answers like a server: PUTs create the key, If-None-Match is honoured where told; with
+ * `fullObjectChecksum`, a completion of type FULL_OBJECT whose CRC64NVME is not that of its parts is refused (400
+ * BadDigest) and the checksum is kept for HeadObject (S3); without, it is ignored and none is kept (RGW 16).
+ */
+function server(o: { putEnforced: boolean; completeEnforced: boolean; fullObjectChecksum?: boolean }) {
   const client = offlineS3Client();
   const mock = mockClient(client);
   const objects = new Map<string, string>();
@@ -45,20 +50,32 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
     return { ETag: '"a1"' };
   });
   const uploadMetadata = new Map<string, Record<string, string>>();
+  const partBodies = new Map<string, Buffer>();
+  const checksums = new Map<string, string>();
   mock.on(CreateMultipartUploadCommand).callsFake((input) => {
-    uploads.add('u1');
-    uploadMetadata.set('u1', input.Metadata ?? {});
-    return { UploadId: 'u1' };
+    const id = `u${uploadMetadata.size + 1}`;
+    uploads.add(id);
+    uploadMetadata.set(id, input.Metadata ?? {});
+    return { UploadId: id };
   });
-  mock.on(UploadPartCommand).resolves({ ETag: '"p1"' });
-  mock.on(CompleteMultipartUploadCommand).callsFake((input) => {
+  mock.on(UploadPartCommand).callsFake((input) => {
+    partBodies.set(input.UploadId, Buffer.from(input.Body));
+    return { ETag: '"p1"' };
+  });
+  mock.on(CompleteMultipartUploadCommand).callsFake(async (input) => {
     if (!uploads.has(input.UploadId)) throw status(404, 'NoSuchUpload');
     if (objects.has(input.Key) && input.IfNoneMatch === '*' && o.completeEnforced)
       throw status(412, 'PreconditionFailed');
+    if (o.fullObjectChecksum && input.ChecksumType === 'FULL_OBJECT') {
+      const crc = await fullObjectCrc64Nvme([partBodies.get(input.UploadId) ?? Buffer.alloc(0)]);
+      if (crc !== input.ChecksumCRC64NVME) throw status(400, 'BadDigest');
+      checksums.set(input.Key, crc);
+    }
     uploads.delete(input.UploadId);
-    objects.set(input.Key, '"m1-1"');
+    const etag = `"m${input.UploadId.slice(1)}-1"`;
+    objects.set(input.Key, etag);
     metadata.set(input.Key, uploadMetadata.get(input.UploadId) ?? {});
-    return { ETag: '"m1-1"' };
+    return { ETag: etag };
   });
   mock.on(AbortMultipartUploadCommand).callsFake((input) => {
     if (!uploads.delete(input.UploadId)) throw status(404, 'NoSuchUpload');
@@ -67,7 +84,13 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean }) {
   mock.on(HeadObjectCommand).callsFake((input) => {
     const etag = objects.get(input.Key);
     if (!etag) throw status(404, 'NotFound');
-    return { ETag: etag, ContentLength: 35, Metadata: metadata.get(input.Key) ?? {} };
+    const crc = input.ChecksumMode === 'ENABLED' ? checksums.get(input.Key) : undefined;
+    return {
+      ETag: etag,
+      ContentLength: 35,
+      Metadata: metadata.get(input.Key) ?? {},
+      ...(crc ? { ChecksumCRC64NVME: crc, ChecksumType: 'FULL_OBJECT' as const } : {}),
+    };
   });
   mock.on(DeleteObjectCommand).callsFake((input) => {
     if (objects.get(input.Key) !== input.IfMatch) throw status(412, 'PreconditionFailed');
@@ -94,7 +117,11 @@ describe('probeConditionalWrites', () => {
     expect([large.path, large.maxBytes]).toEqual(['multipart', undefined]);
     // The upload the 412 left open is aborted; the key is deleted with If-Match on its ETag; nothing remains.
     expect(s.mock.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input.UploadId)).toEqual(['u1']);
+    // The full-object checksum probe (a fresh key, upload u2) completed: its key is deleted too.
+    expect(probe.fullObjectChecksum).toBe('ignored');
+    expect(large.onePass).toBe(false);
     expect(s.mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({ Key: expect.stringMatching(new RegExp(`^${PROBE_PREFIX}`)), IfMatch: '"m2-1"' }),
       expect.objectContaining({ Key: probe.key, IfMatch: '"a1"' }),
     ]);
     expect([s.objects.size, s.uploads.size]).toEqual([0, 0]);
@@ -109,12 +136,42 @@ describe('probeConditionalWrites', () => {
     expect(s.mock.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.IfNoneMatch).toBe('*');
   });
 
+  test('AWS semantics with full-object checksums: a wrong CRC64NVME at completion is refused, the right one stored: one pass', async () => {
+    const s = server({ putEnforced: true, completeEnforced: true, fullObjectChecksum: true });
+    const probe = await probeConditionalWrites(s.target);
+    expect(probe).toMatchObject({
+      completeMultipartUpload: 'enforced',
+      fullObjectChecksum: 'verified',
+      cleanedUp: true,
+    });
+    const large = largeObjectWrite(probe);
+    expect([large.path, large.onePass]).toEqual(['multipart', true]);
+    expect(large.why).toMatch(
+      /verifies a full-object CRC64NVME given at completion \(probed at start\): each is read and decrypted once$/,
+    );
+    // u2 completed twice: refused with the wrong checksum, then completed with the right one, of type FULL_OBJECT.
+    const completions = s.mock.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input);
+    const u2 = completions.filter((c) => c.UploadId === 'u2');
+    expect(u2.map((c) => c.ChecksumType)).toEqual(['FULL_OBJECT', 'FULL_OBJECT']);
+    expect(u2[1].ChecksumCRC64NVME).toBe(
+      await fullObjectCrc64Nvme([Buffer.from('bucketmove full-object checksum probe\n')]),
+    );
+    expect(u2[0].ChecksumCRC64NVME).not.toBe(u2[1].ChecksumCRC64NVME);
+    expect(s.mock.commandCalls(CreateMultipartUploadCommand)[1].args[0].input).toMatchObject({
+      ChecksumAlgorithm: 'CRC64NVME',
+      ChecksumType: 'FULL_OBJECT',
+      Metadata: { 'bucketmove-probe': 'conditional-write' },
+    });
+    expect([s.objects.size, s.uploads.size]).toEqual([0, 0]);
+  });
+
   test('RGW 16 semantics: the completion overwrites the key: single conditional PUTs, up to 5 GiB', async () => {
     const s = server({ putEnforced: true, completeEnforced: false });
     const probe = await probeConditionalWrites(s.target);
     expect(probe).toMatchObject({ put: 'enforced', completeMultipartUpload: 'ignored', cleanedUp: true });
     const large = largeObjectWrite(probe);
     expect(large).toMatchObject({ path: 'single-put', maxBytes: SINGLE_PUT_LIMIT });
+    expect([probe.fullObjectChecksum, large.onePass]).toEqual([undefined, undefined]); // not probed there
     expect(large.why).toMatch(/ignores If-None-Match on CompleteMultipartUpload \(probed at start\)/);
     expect(s.mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0); // completed: nothing to abort
     expect(s.mock.commandCalls(DeleteObjectCommand)[0].args[0].input.IfMatch).toBe('"m1-1"');

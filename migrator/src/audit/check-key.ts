@@ -4,7 +4,9 @@
  *   that is there now;
  * - the legacy object is not newer than the last migration run (else someone still writes to legacy);
  * - the new bucket holds the key: a HEAD reads its size and provenance metadata, which must agree with the legacy
- *   object (source ETag) and with the checkpoint (plaintext SHA-256 and size);
+ *   object (source ETag) and with the checkpoint (plaintext SHA-256 and size); a one-pass copy (provenance integrity
+ *   `full-object-crc64nvme`, objects/provenance.ts) names no SHA-256: it must carry S3's FULL_OBJECT CRC64NVME (the
+ *   HEAD asks for checksums), and its size must be the checkpoint's; the checkpoint's SHA-256 is what deep compares;
  * - without provenance, the key is the app's own write (newer than legacy): a notice, not a problem; so is the app's
  *   tombstone (it deleted the photo) over a key the legacy bucket still holds;
  * - a copy the checkpoint has not yet rechecked against the app's deletes is a problem (the migrator's next run does
@@ -22,6 +24,9 @@ import type { MergedKey } from './merge-listings';
 export interface NewHead {
   readonly size: number;
   readonly metadata: Record<string, string>;
+  /** S3's stored checksum, when it has one (HeadObject with ChecksumMode ENABLED). */
+  readonly checksumCrc64nvme?: string;
+  readonly checksumType?: string;
 }
 
 export type HeadResult =
@@ -147,6 +152,28 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
   if (bareEtag(prov.sourceEtag) !== bareEtag(legacy.etag) && !findings.some((f) => f.kind === 'source-changed')) {
     add('source-changed', `copied from legacy ETag ${prov.sourceEtag}; the legacy object is now ETag ${legacy.etag}`);
   }
+  if (prov.integrity === 'full-object-crc64nvme') {
+    if (head.head.checksumType !== 'FULL_OBJECT' || !head.head.checksumCrc64nvme) {
+      add(
+        'hash-mismatch',
+        `the provenance says S3 verified this copy's full-object CRC64NVME, but the object carries none (checksum type ${head.head.checksumType ?? 'none'})`,
+      );
+    }
+    if (cp?.plaintextSize !== null && cp?.plaintextSize !== undefined && cp.plaintextSize !== head.head.size) {
+      add('size-mismatch', `new object is ${head.head.size} bytes; the checkpoint records ${cp.plaintextSize}`);
+    }
+    // What a deep comparison checks the bytes against: the SHA-256 the checkpoint recorded in the copy's one pass.
+    const expected: Provenance = {
+      ...prov,
+      plaintextSha256: cp?.plaintextSha256 ?? undefined,
+      plaintextSize: cp?.plaintextSize ?? head.head.size,
+    };
+    return {
+      outcome: findings.some((f) => isProblem(f.kind)) ? 'problem' : 'verified',
+      findings,
+      provenance: expected,
+    };
+  }
   if (head.head.size !== prov.plaintextSize) {
     add('size-mismatch', `new object is ${head.head.size} bytes; its provenance records ${prov.plaintextSize}`);
   } else if (cp?.plaintextSize !== null && cp?.plaintextSize !== undefined && cp.plaintextSize !== prov.plaintextSize) {
@@ -166,8 +193,20 @@ export async function headNew(
   signal?: AbortSignal,
 ): Promise<HeadResult> {
   try {
-    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-    return { found: true, head: { size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} } };
+    // ChecksumMode: S3 returns the object's stored checksum (SSE-KMS: the caller needs kms:Decrypt, which the writer
+    // role the audit reads with has; HeadObject, Amazon S3 API Reference).
+    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
+      abortSignal: signal,
+    });
+    return {
+      found: true,
+      head: {
+        size: out.ContentLength ?? 0,
+        metadata: out.Metadata ?? {},
+        checksumCrc64nvme: out.ChecksumCRC64NVME,
+        checksumType: out.ChecksumType,
+      },
+    };
   } catch (err) {
     if (signal?.aborted) throw err;
     if (isNoSuchKey(err)) return { found: false };

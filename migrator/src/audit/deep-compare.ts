@@ -2,7 +2,8 @@
  * `--deep` and `--sample N`: re-read a migrated key on both sides and compare what the bytes hash to. The new object
  * is hashed as stored; the legacy object is read, decrypted with the workspace's codec (which fails before the end on
  * bytes that do not authenticate) and hashed; a folder marker (zero bytes, key ending in "/") is hashed as stored, as
- * the migrator copies it. Both must hash to the provenance's plaintext SHA-256 and size. Bytes
+ * the migrator copies it. Both must hash to the provenance's plaintext SHA-256 and size (for a one-pass copy, whose
+ * metadata names none, the checkpoint's, as check-key.ts hands them on; with neither, to each other). Bytes
  * stream through a hash: memory per key is the codec's (a few chunks; with several keys a small object whole, or a large
  * one read twice, pinned to its ETag).
  */
@@ -108,23 +109,35 @@ export async function deepCompare(
   else if (!fresh.value) add('missing', 'deleted from the new bucket during the audit');
   else {
     newSha256 = fresh.value.sha256;
-    if (fresh.value.size !== prov.plaintextSize)
-      add(
-        'size-mismatch',
-        `deep: the new object has ${fresh.value.size} bytes; provenance records ${prov.plaintextSize}`,
-      );
-    if (fresh.value.sha256 !== prov.plaintextSha256)
-      add(
-        'hash-mismatch',
-        `deep: the new object's bytes hash to ${fresh.value.sha256}; provenance records ${prov.plaintextSha256}`,
-      );
+    if (prov.plaintextSha256 === undefined) {
+      // A one-pass copy without a checkpoint's SHA-256 to check against: the two sides are compared with each other.
+      if (old.status === 'fulfilled' && old.value && old.value.sha256 !== fresh.value.sha256)
+        add(
+          'hash-mismatch',
+          `deep: the new object's bytes hash to ${fresh.value.sha256}; the legacy plaintext to ${old.value.sha256}`,
+        );
+    } else {
+      if (fresh.value.size !== prov.plaintextSize)
+        add(
+          'size-mismatch',
+          `deep: the new object has ${fresh.value.size} bytes; provenance records ${prov.plaintextSize}`,
+        );
+      if (fresh.value.sha256 !== prov.plaintextSha256)
+        add(
+          'hash-mismatch',
+          `deep: the new object's bytes hash to ${fresh.value.sha256}; provenance records ${prov.plaintextSha256}`,
+        );
+    }
   }
 
   if (old.status === 'rejected') add('check-failed', `deep read of the legacy object failed: ${failure(old.reason)}`);
   else if (!old.value) add('check-failed', 'deep: the legacy object was deleted during the audit');
   else {
     legacySha256 = old.value.sha256;
-    if (old.value.sha256 !== prov.plaintextSha256 || old.value.size !== prov.plaintextSize) {
+    if (
+      prov.plaintextSha256 !== undefined &&
+      (old.value.sha256 !== prov.plaintextSha256 || old.value.size !== prov.plaintextSize)
+    ) {
       add(
         'hash-mismatch',
         `deep: the legacy plaintext hashes to ${old.value.sha256} (${old.value.size} bytes); provenance records ${prov.plaintextSha256} (${prov.plaintextSize} bytes)`,

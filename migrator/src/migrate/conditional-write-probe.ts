@@ -12,6 +12,12 @@
  *
  * A server that ignores If-None-Match even on PutObject gives no write this tool could make safely: the run is refused.
  *
+ * Where large objects go multipart, a second probe asks whether the server verifies a FULL_OBJECT CRC64NVME checksum
+ * given at CompleteMultipartUpload (probeFullObjectChecksum): if it does, a large object is read and decrypted once
+ * (migrate/one-pass.ts, `onePass`); if not, twice (a hashing pass, then the upload), as before. S3 does (checksums of
+ * type FULL_OBJECT: CRC64NVME, CRC32, CRC32C; "Checking object integrity in Amazon S3", Amazon S3 User Guide); RGW 16
+ * accepts the headers and ignores them: a wrong checksum completes, and HeadObject returns none (measured on the rig).
+ *
  * The probe writes only under PROBE_PREFIX (a fresh key each time), in the new bucket, with the writer's own rights:
  * PutObject, a second conditional PutObject (must be refused), a one-part multipart upload completed with
  * If-None-Match over the key, then cleanup in every case: the upload aborted if still open, the key deleted with
@@ -25,12 +31,17 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
+  type CreateMultipartUploadCommandInput,
+  type UploadPartCommandInput,
+  type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { ConfigError } from '../../../workspaces/errors';
+import { fullObjectCrc64Nvme } from '../objects/write-large';
 import { describeAwsError, httpStatusOf } from '../aws/errors';
 import {
   deleteIfStill,
@@ -58,6 +69,11 @@ export interface ConditionalWriteProbe {
   readonly key: string;
   readonly put: 'enforced' | 'ignored';
   readonly completeMultipartUpload: 'enforced' | 'ignored';
+  /**
+   * Whether a CompleteMultipartUpload with a wrong FULL_OBJECT CRC64NVME is refused, and one with the right checksum
+   * stores it (HeadObject returns it). Probed only where `completeMultipartUpload` is enforced; absent otherwise.
+   */
+  readonly fullObjectChecksum?: 'verified' | 'ignored';
   /** Whether the probe's key and upload were removed again. */
   readonly cleanedUp: boolean;
 }
@@ -68,6 +84,11 @@ export interface LargeObjectWrite {
   readonly why: string;
   /** Objects above this plaintext size are quarantined (single-put only: SINGLE_PUT_LIMIT). */
   readonly maxBytes?: number;
+  /**
+   * Multipart only: the server verifies a full-object CRC64NVME at completion, so a large object is read and
+   * decrypted once (migrate/one-pass.ts); otherwise twice (hash, then upload).
+   */
+  readonly onePass?: boolean;
   readonly probe?: ConditionalWriteProbe;
 }
 
@@ -76,7 +97,15 @@ export function largeObjectWrite(probe: ConditionalWriteProbe): LargeObjectWrite
   return probe.completeMultipartUpload === 'enforced'
     ? {
         path: 'multipart',
-        why: 'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key (probed at start)',
+        why: {
+          verified:
+            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC64NVME given at completion (probed at start): each is read and decrypted once',
+          ignored:
+            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key but does not verify a full-object checksum (probed at start): each is read twice (hash, then upload)',
+          unprobed:
+            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key (probed at start)',
+        }[probe.fullObjectChecksum ?? 'unprobed'],
+        onePass: probe.fullObjectChecksum === 'verified',
         probe,
       }
     : {
@@ -159,24 +188,8 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
     if (put === 'ignored') {
       result = { key, put, completeMultipartUpload: 'ignored' }; // not probed: no write is safe there, the run is refused
     } else {
-      uploadId = (
-        await t.client.send(
-          new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...t.sse }),
-          opts,
-        )
-      ).UploadId;
-      if (!uploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
-      const part = await t.client.send(
-        new UploadPartCommand({
-          Bucket: t.bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: 1,
-          Body: body,
-          ContentLength: body.length,
-        }),
-        opts,
-      );
+      uploadId = await startUpload(t, key, {}, signal);
+      const part = await uploadOnlyPart(t, key, uploadId, body, {}, signal);
       try {
         await t.client.send(
           new CompleteMultipartUploadCommand({
@@ -192,7 +205,12 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
         result = { key, put, completeMultipartUpload: 'ignored' };
       } catch (err) {
         if (isPreconditionFailed(err)) {
-          result = { key, put, completeMultipartUpload: 'enforced' };
+          result = {
+            key,
+            put,
+            completeMultipartUpload: 'enforced',
+            fullObjectChecksum: await probeFullObjectChecksum(t, signal),
+          };
         } else if (httpStatusOf(err) === 404) {
           // NoSuchUpload: an earlier attempt completed it, answer lost. Only a multipart ETag ("...-1") says so for sure.
           const now = await headTarget(t, key, signal);
@@ -212,6 +230,94 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
   const cleanedUp = await cleanUp(t, key, completed ? undefined : uploadId, signal);
   if (failure) throw failure;
   return { ...result!, cleanedUp };
+}
+
+/**
+ * On a fresh key: a multipart upload of type FULL_OBJECT CRC64NVME, one part, completed first with a wrong full-object
+ * checksum (must be refused: 400), then with the right one (must succeed and be stored: HeadObject with ChecksumMode
+ * returns it, type FULL_OBJECT). 'ignored' unless both hold. The upload is aborted and the key deleted again in every
+ * case (cleanUp); a failure of the cleanup itself is not the probe's concern here (the sweep takes leftovers).
+ */
+export async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): Promise<'verified' | 'ignored'> {
+  const key = `${PROBE_PREFIX}${randomUUID()}`;
+  const body = Buffer.from('bucketmove full-object checksum probe\n');
+  const opts = { abortSignal: signal };
+  const right = await fullObjectCrc64Nvme([body]);
+  const wrong = Buffer.from(right, 'base64').map((b) => b ^ 0xff);
+  let uploadId: string | undefined;
+  try {
+    uploadId = await startUpload(t, key, { ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' }, signal);
+    const part = await uploadOnlyPart(t, key, uploadId, body, { ChecksumAlgorithm: 'CRC64NVME' }, signal);
+    const complete = (checksum: string) =>
+      t.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: t.bucket,
+          Key: key,
+          UploadId: uploadId,
+          IfNoneMatch: '*',
+          ChecksumType: 'FULL_OBJECT',
+          ChecksumCRC64NVME: checksum,
+          MultipartUpload: {
+            Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC64NVME: part.ChecksumCRC64NVME }],
+          },
+        }),
+        opts,
+      );
+    try {
+      await complete(Buffer.from(wrong).toString('base64'));
+      uploadId = undefined;
+      return 'ignored'; // completed with a checksum that does not match its bytes
+    } catch (err) {
+      if (httpStatusOf(err) !== 400) throw err;
+    }
+    await complete(right);
+    uploadId = undefined;
+    const head = await t.client.send(
+      new HeadObjectCommand({ Bucket: t.bucket, Key: key, ChecksumMode: 'ENABLED' }),
+      opts,
+    );
+    return head.ChecksumCRC64NVME === right && head.ChecksumType === 'FULL_OBJECT' ? 'verified' : 'ignored';
+  } finally {
+    await cleanUp(t, key, uploadId, signal);
+  }
+}
+
+/** Starts a multipart upload of a probe object (marked, with the target's SSE); its UploadId. */
+async function startUpload(
+  t: Target,
+  key: string,
+  checksum: Pick<CreateMultipartUploadCommandInput, 'ChecksumAlgorithm' | 'ChecksumType'>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const { UploadId } = await t.client.send(
+    new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key, Metadata: PROBE_MARK, ...checksum, ...t.sse }),
+    { abortSignal: signal },
+  );
+  if (!UploadId) throw new Error('the new bucket started a multipart upload without an UploadId');
+  return UploadId;
+}
+
+/** Uploads `body` as part 1, the only part, of a probe's upload. */
+function uploadOnlyPart(
+  t: Target,
+  key: string,
+  uploadId: string,
+  body: Buffer,
+  checksum: Pick<UploadPartCommandInput, 'ChecksumAlgorithm'>,
+  signal?: AbortSignal,
+): Promise<UploadPartCommandOutput> {
+  return t.client.send(
+    new UploadPartCommand({
+      Bucket: t.bucket,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: 1,
+      Body: body,
+      ContentLength: body.length,
+      ...checksum,
+    }),
+    { abortSignal: signal },
+  );
 }
 
 /** Aborts the probe's upload (if still open) and deletes its key if it holds a probe object; false when that failed. */

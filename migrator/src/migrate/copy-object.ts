@@ -3,12 +3,18 @@
  *   read (GET, streamed) -> decrypt (the codec) -> hash (SHA-256, size) -> write (If-None-Match: *)
  *
  * Small objects (stored size up to the part size) are decrypted into memory and written with one PUT whose SHA-256
- * is known up front. Larger ones take two passes, because the provenance metadata (which holds the plaintext's
- * SHA-256) must be sent when the write starts: a hashing pass over the GET that is already open, then an upload pass
- * over a second GET pinned to the same ETag, which must hash the same or the write fails. The upload pass writes by
- * the path the conditional-write probe chose at the start of the run (conditional-write-probe.ts, `largeObjects`):
- * a multipart upload where the server enforces If-None-Match at completion, else one streamed conditional PUT, which
- * cannot overwrite either (objects above the single-PUT limit are then quarantined: no safe write exists for them).
+ * is known up front. Larger ones go by what the conditional-write probe found at the start of the run
+ * (conditional-write-probe.ts, `largeObjects`):
+ * - one pass (`onePass`: the server enforces If-None-Match at completion and verifies a full-object checksum given
+ *   there, as S3 does): the GET already open is decrypted, hashed (SHA-256 and CRC64NVME) and uploaded in parts as it
+ *   streams; S3 completes it only if the parts make up the CRC64NVME of the stream hashed (objects/write-large.ts).
+ *   The provenance then names that checksum instead of the SHA-256, which the checkpoint and report record. An object
+ *   whose size the key source did not tell (SizeHooks) keeps two passes: its upload window is reserved between them.
+ * - two passes otherwise, because the provenance metadata (which then holds the plaintext's SHA-256) must be sent when
+ *   the write starts: a hashing pass over the GET that is already open, then an upload pass over a second GET pinned
+ *   to the same ETag, which must hash the same or the write fails. The upload pass is a multipart upload where the
+ *   server enforces If-None-Match at completion, else one streamed conditional PUT, which cannot overwrite either
+ *   (objects above the single-PUT limit are then quarantined: no safe write exists for them).
  *
  * A zero-byte object whose key ends in "/" is a folder marker (what the S3 console creates), never an encrypted photo
  * (every encrypted form of even an empty photo has a header): it is copied as the empty object it is. Any other
@@ -19,7 +25,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'stream/promises';
-import { pipeline as pipelineStreams, Writable, type Readable, type Transform } from 'stream';
+import { PassThrough, pipeline as pipelineStreams, Writable, type Readable, type Transform } from 'stream';
 import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from '../objects/records';
 import { PermanentCopyError } from './classify';
@@ -43,6 +49,7 @@ import {
   type Target,
   type WriteResult,
 } from '../objects/write-new';
+import { putMultipartOnePass } from '../objects/write-large';
 
 export interface Source {
   readonly client: S3Client;
@@ -115,6 +122,23 @@ export async function copyObject(
     size = hasher.size;
     obj = newObject(row.key, legacy, sha256, size, migratedAt);
     written = await putWhole(target, obj, Buffer.concat(chunks, size), sha256, signal);
+  } else if (deps.largeObjects.path === 'multipart' && deps.largeObjects.onePass && !hooks) {
+    // One pass: decrypt -> SHA-256 + CRC64NVME -> parts. Nothing is looked up first (a HEAD would not spare a GET here).
+    // Only for an object whose size was known before its GET (the caller reserved its whole window then): with SizeHooks
+    // the window is reserved between two passes, when no stream is open, so such an object keeps two passes.
+    obj = newObject(row.key, legacy, undefined, undefined, migratedAt);
+    const hasher = pipelineTo(
+      codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
+      new PlaintextHasher({ fullObjectChecksum: true }),
+    );
+    // Through a PassThrough: lib-storage takes a body's `size` property for its length when not told one (the hasher's
+    // running count, 0 at the start, would make it expect no parts).
+    const plaintext = pipelineTo(hasher, new PassThrough());
+    written = await withAbort(signal, (controller) =>
+      putMultipartOnePass(target, obj, plaintext, codec.plaintextSize(legacy.size), () => hasher.crc64nvme, controller),
+    );
+    sha256 = hasher.sha256;
+    size = hasher.size;
   } else {
     const large = deps.largeObjects;
     const known = codec.plaintextSize(legacy.size);
@@ -136,23 +160,17 @@ export async function copyObject(
       await hooks?.beforeWindow(legacy.size);
       const again = await readLegacy(source.client, source.bucket, row.key, { ifMatch: legacy.etag, signal });
       if (!again) return { state: 'vanished' };
-      const controller = new AbortController();
-      const onAbort = () => controller.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
-        // waiting for bytes that never come.
-        const plaintext = pipelineTo(
-          codec.decrypt(again.body, { key: row.key, size: again.size, reread }),
-          new PlaintextHasher({ sha256, size }),
-        );
-        written =
-          large.path === 'multipart'
-            ? await putMultipart(target, obj, plaintext, size, controller)
-            : await putStreamed(target, obj, plaintext, size, sha256, controller.signal);
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-      }
+      // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
+      // waiting for bytes that never come.
+      const plaintext = pipelineTo(
+        codec.decrypt(again.body, { key: row.key, size: again.size, reread }),
+        new PlaintextHasher({ expect: { sha256, size } }),
+      );
+      written = await withAbort(signal, (controller) =>
+        large.path === 'multipart'
+          ? putMultipart(target, obj, plaintext, size, controller)
+          : putStreamed(target, obj, plaintext, size, sha256, controller.signal),
+      );
     }
   }
 
@@ -183,14 +201,21 @@ function refuseUnwritable(large: LargeObjectWrite, plaintextSize: number, open?:
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-function newObject(key: string, legacy: LegacyObject, sha256: string, size: number, migratedAt: string): NewObject {
-  const metadata = provenanceMetadata(legacy.metadata, {
-    sourceEtag: legacy.etag,
-    sourceVersionId: legacy.versionId,
-    plaintextSha256: sha256,
-    plaintextSize: size,
-    migratedAt,
-  });
+/** The object to write; without `sha256` (a one-pass copy), its provenance names its full-object checksum instead. */
+function newObject(
+  key: string,
+  legacy: LegacyObject,
+  sha256: string | undefined,
+  size: number | undefined,
+  migratedAt: string,
+): NewObject {
+  const source = { sourceEtag: legacy.etag, sourceVersionId: legacy.versionId, migratedAt };
+  const metadata = provenanceMetadata(
+    legacy.metadata,
+    sha256 === undefined || size === undefined
+      ? { ...source, integrity: 'full-object-crc64nvme' }
+      : { ...source, plaintextSha256: sha256, plaintextSize: size },
+  );
   if (metadataBytes(metadata) > USER_METADATA_LIMIT) {
     throw new PermanentCopyError(
       'MetadataTooLarge',
@@ -227,11 +252,13 @@ async function explainExisting(
   const prov = readProvenance(existing.metadata);
   if (!prov) return { state: 'kept-app-version', newVersionId: existing.versionId ?? null };
   if (prov.sourceEtag === legacy.etag) {
+    // A one-pass copy's provenance names no SHA-256: what this attempt hashed (the same ETag's plaintext) stays.
     return {
       state: 'already-migrated',
       newVersionId: existing.versionId ?? null,
-      plaintextSha256: prov.plaintextSha256,
-      plaintextSize: prov.plaintextSize,
+      ...(prov.plaintextSha256 !== undefined
+        ? { plaintextSha256: prov.plaintextSha256, plaintextSize: prov.plaintextSize }
+        : {}),
     };
   }
   throw new PermanentCopyError(
@@ -240,8 +267,20 @@ async function explainExisting(
   );
 }
 
+/** Runs `write` with a controller of its own that `signal` aborts too (lib-storage aborts its upload by it). */
+async function withAbort<T>(signal: AbortSignal, write: (controller: AbortController) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await write(controller);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** `from` piped into `to`, returning `to`; an error or early end anywhere destroys both with it. */
-function pipelineTo<T extends Transform>(from: Readable, to: T): T {
+function pipelineTo<T extends Transform | PassThrough>(from: Readable, to: T): T {
   return pipelineStreams(from, to, () => {
     /* the error reaches the reader of `to` through its destruction */
   }) as T;

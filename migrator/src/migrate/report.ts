@@ -101,9 +101,11 @@ export function writeMigrationReportOf(
 /** One line on how large objects were written and why, for the CLI's last lines. */
 export function largeObjectsLine(l: LargeObjectWrite): string {
   const how =
-    l.path === 'multipart'
-      ? 'multipart uploads completed with If-None-Match'
-      : 'one streamed PutObject with If-None-Match each';
+    l.path === 'single-put'
+      ? 'one streamed PutObject with If-None-Match each'
+      : l.onePass
+        ? 'read once, multipart uploads completed with If-None-Match and a full-object CRC64NVME'
+        : 'multipart uploads completed with If-None-Match';
   const left =
     l.probe && !l.probe.cleanedUp ? `; the probe left ${l.probe.key} behind (the audit leaves its prefix out)` : '';
   return `large objects (above the part size): ${how}, because ${l.why}${left}`;

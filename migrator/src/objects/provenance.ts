@@ -2,6 +2,15 @@
  * Provenance: the user metadata the migrator writes on every copy, so that anyone (the next run, the audit, a person
  * with `aws s3api head-object`) can tell a migrated object from one the app wrote, and what it was copied from.
  *
+ * Two forms, by how the copy was written (`integrity`):
+ * - `sha256-in-metadata` (every object but one-pass large ones): the plaintext's SHA-256 and size are in the metadata,
+ *   computed before the write started (small objects: decrypted in memory; large ones: a hashing pass first).
+ * - `full-object-crc64nvme` (a large object written in one pass, migrate/one-pass.ts): metadata is fixed when the
+ *   multipart upload starts, before any byte is decrypted, so it cannot hold the SHA-256. It names the source and says
+ *   how the bytes are vouched for instead: S3 holds the object's FULL_OBJECT CRC64NVME checksum (HeadObject with
+ *   ChecksumMode ENABLED), which it checked at CompleteMultipartUpload against the CRC the migrator computed over the
+ *   plaintext in the same pass as the SHA-256; that SHA-256 and the size are in the checkpoint and the report.
+ *
  * S3 user metadata is at most 2 KB in all (keys and values); ours takes about 250 bytes of it.
  */
 export const PROVENANCE = {
@@ -10,7 +19,12 @@ export const PROVENANCE = {
   plaintextSha256: 'bucketmove-plaintext-sha256',
   plaintextSize: 'bucketmove-plaintext-size',
   migratedAt: 'bucketmove-migrated-at',
+  integrity: 'bucketmove-integrity',
 } as const;
+
+/** What vouches for a copy's bytes (see the module doc). */
+export type Integrity = 'sha256-in-metadata' | 'full-object-crc64nvme';
+const ONE_PASS: Integrity = 'full-object-crc64nvme';
 
 import { TOMBSTONE } from '../../../workspaces/object-markers';
 
@@ -25,10 +39,21 @@ export interface Provenance {
   readonly sourceEtag: string;
   /** The legacy object's version id, or "null" when the legacy bucket is not versioned. */
   readonly sourceVersionId: string;
-  readonly plaintextSha256: string;
-  readonly plaintextSize: number;
+  /** Absent on a one-pass copy (`full-object-crc64nvme`): the checkpoint holds it. */
+  readonly plaintextSha256?: string;
+  /** Absent on a one-pass copy: the object's own length is the plaintext's. */
+  readonly plaintextSize?: number;
   readonly migratedAt: string;
+  readonly integrity: Integrity;
 }
+
+/** What a copy's metadata is made of: a one-pass copy names no SHA-256 or size (they are not known yet). */
+export type ProvenanceInput =
+  | (Omit<Provenance, 'integrity' | 'plaintextSha256' | 'plaintextSize'> & {
+      readonly plaintextSha256: string;
+      readonly plaintextSize: number;
+    })
+  | (Omit<Provenance, 'integrity' | 'plaintextSha256' | 'plaintextSize'> & { readonly integrity: typeof ONE_PASS });
 
 /** An ETag without its quotes (S3 returns them quoted). */
 export function bareEtag(etag: string | undefined): string {
@@ -38,17 +63,20 @@ export function bareEtag(etag: string | undefined): string {
 /** The metadata for the new object: the legacy object's own user metadata, then ours (ours wins on a clash). */
 export function provenanceMetadata(
   original: Record<string, string> | undefined,
-  p: Provenance,
+  p: ProvenanceInput,
 ): Record<string, string> {
   const kept = Object.fromEntries(
     Object.entries(original ?? {}).filter(([k]) => !k.toLowerCase().startsWith('bucketmove-')),
   );
+  const bytes: Record<string, string> =
+    'integrity' in p
+      ? { [PROVENANCE.integrity]: p.integrity }
+      : { [PROVENANCE.plaintextSha256]: p.plaintextSha256, [PROVENANCE.plaintextSize]: String(p.plaintextSize) };
   return {
     ...kept,
     [PROVENANCE.sourceEtag]: bareEtag(p.sourceEtag),
     [PROVENANCE.sourceVersionId]: p.sourceVersionId,
-    [PROVENANCE.plaintextSha256]: p.plaintextSha256,
-    [PROVENANCE.plaintextSize]: String(p.plaintextSize),
+    ...bytes,
     [PROVENANCE.migratedAt]: p.migratedAt,
   };
 }
@@ -61,17 +89,18 @@ export function metadataBytes(meta: Record<string, string>): number {
 /** Reads provenance back from a HEAD/GET's Metadata (keys arrive lowercased); undefined when the object has none. */
 export function readProvenance(meta: Record<string, string> | undefined): Provenance | undefined {
   const m = meta ?? {};
-  const sha = m[PROVENANCE.plaintextSha256];
   const etag = m[PROVENANCE.sourceEtag];
-  const size = Number(m[PROVENANCE.plaintextSize]);
-  if (!sha || !etag || !/^[0-9a-f]{64}$/.test(sha) || !Number.isSafeInteger(size)) return undefined;
-  return {
+  if (!etag) return undefined;
+  const source = {
     sourceEtag: etag,
     sourceVersionId: m[PROVENANCE.sourceVersionId] ?? 'null',
-    plaintextSha256: sha,
-    plaintextSize: size,
     migratedAt: m[PROVENANCE.migratedAt] ?? '',
   };
+  if (m[PROVENANCE.integrity] === ONE_PASS) return { ...source, integrity: ONE_PASS };
+  const sha = m[PROVENANCE.plaintextSha256];
+  const size = Number(m[PROVENANCE.plaintextSize]);
+  if (!sha || !/^[0-9a-f]{64}$/.test(sha) || !Number.isSafeInteger(size)) return undefined;
+  return { ...source, integrity: 'sha256-in-metadata', plaintextSha256: sha, plaintextSize: size };
 }
 
 /** The base64 form S3's x-amz-checksum-sha256 takes, from a hex digest. */

@@ -5,6 +5,7 @@
  * the provenance metadata. And the one delete this tool makes: of its own copy, conditional on that copy's ETag.
  */
 import {
+  type CreateMultipartUploadCommandInput,
   DeleteObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -203,10 +204,14 @@ export async function putStreamed(
   }
 }
 
+/** How a multipart upload's parts are checksummed: SHA-256 each (composite), unless told otherwise (write-large.ts). */
+export type MultipartChecksum = Pick<CreateMultipartUploadCommandInput, 'ChecksumAlgorithm' | 'ChecksumType'>;
+
 /**
  * A multipart upload of a plaintext stream (lib-storage): at most `queueSize` parts of `partSize` bytes in flight,
- * each part carrying its SHA-256, the completion carrying If-None-Match. If the stream fails (the codec refused the
- * bytes) or the run is aborted, lib-storage aborts the multipart upload: nothing partial is left.
+ * each part carrying its checksum (SHA-256 unless `checksum` says otherwise), the completion carrying If-None-Match.
+ * If the stream fails (the codec refused the bytes) or the run is aborted, lib-storage aborts the multipart upload:
+ * nothing partial is left. `client` stands in for the target's (write-large.ts adds the completion's checksum).
  */
 export async function putMultipart(
   t: Target,
@@ -214,10 +219,12 @@ export async function putMultipart(
   body: Readable,
   size: number | undefined,
   abortController: AbortController,
+  checksum: MultipartChecksum = { ChecksumAlgorithm: 'SHA256' },
+  client: S3Client = t.client,
 ): Promise<WriteResult> {
   const upload = new Upload({
-    client: t.client,
-    params: { ...baseParams(t, o), Body: body, ContentLength: size, ChecksumAlgorithm: 'SHA256' },
+    client,
+    params: { ...baseParams(t, o), Body: body, ContentLength: size, ...checksum },
     partSize: t.partSize,
     queueSize: t.queueSize,
     leavePartsOnError: false,
