@@ -23,8 +23,9 @@ import { isTombstone, PROVENANCE, readProvenance } from '../../migrator/src/obje
 import { readRigState, rigStatePath, writeRigState } from '../../migrator/src/aws/rig-state';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
+import { loadAroundMigration } from './helpers/load-around-migration';
 import { LoadClient, percentile, planOps, type Sample } from './helpers/load-client';
-import { fernetKey, migrateCli, seedLoadPhotos, writeWorkspace } from './helpers/migration';
+import { fernetKey, seedLoadPhotos, writeWorkspace } from './helpers/migration';
 import { startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
@@ -130,45 +131,21 @@ test('the photo service serves every request correctly while the migrator runs',
   const wsDir = path.join(dir, 'workspaces');
   fs.mkdirSync(wsDir);
   writeWorkspace(wsDir); // local.json for the run's rig, as the migrator is configured (assume-role)
-  const checkpoint = path.join(dir, 'checkpoint.sqlite');
 
   // 4. The load: before, during and after the migration.
-  const t0 = performance.now();
-  let migratorStartedAt = Infinity;
-  let migratorDoneAt = Infinity;
-  let migration: Awaited<ReturnType<typeof migrateCli>['done']> | undefined;
-  let doneAtMigratorEnd = -1;
-  let timedOut = false;
-  const load = client.run(WORKERS, (done) => {
-    if ((performance.now() - t0) / 1000 > MAX_SECONDS) return (timedOut = true);
-    if (done >= BEFORE_OPS && migratorStartedAt === Infinity) {
-      migratorStartedAt = performance.now();
-      const run = migrateCli(
-        [
-          '--env',
-          'local',
-          '--prefix',
-          prefix,
-          '--checkpoint',
-          checkpoint,
-          '--report',
-          path.join(dir, 'report'),
-          '--concurrency',
-          '4',
-          '--progress',
-          'log',
-        ],
-        { cwd: dir, workspacesDir: wsDir, env: { BUCKETMOVE_RIG_STATE: proxiedState } },
-      );
-      void run.done.then((res) => {
-        migration = res;
-        migratorDoneAt = performance.now();
-      });
-    }
-    if (migration && doneAtMigratorEnd < 0) doneAtMigratorEnd = done;
-    return doneAtMigratorEnd >= 0 && done >= doneAtMigratorEnd + AFTER_OPS;
-  });
-  const opsDone = await load;
+  const { opsDone, timedOut, migration, migratorStartedAt, migratorDoneAt, checkpoint } = await loadAroundMigration(
+    client,
+    {
+      workers: WORKERS,
+      beforeOps: BEFORE_OPS,
+      afterOps: AFTER_OPS,
+      maxSeconds: MAX_SECONDS,
+      prefix,
+      dir,
+      workspacesDir: wsDir,
+      env: { BUCKETMOVE_RIG_STATE: proxiedState },
+    },
+  );
   expect(timedOut).toBe(false);
   expect(migration).toBeDefined();
   expect({
