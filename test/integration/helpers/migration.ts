@@ -27,7 +27,7 @@ import { planObjects } from '../../../migrator/src/seed/plan';
 import { seedLegacy } from '../../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../../migrator/src/seed/sizes';
 import type { Expected } from './load-client';
-import { rigState, s3As, testWorkspace } from './rig';
+import { awsCliAs, rigState, s3As, testWorkspace } from './rig';
 
 export const REPO = path.resolve(__dirname, '../../..');
 /** The Fernet key the legacy objects of these tests are encrypted with (throwaway). */
@@ -83,6 +83,32 @@ export async function getNew(
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw err;
   }
+}
+
+/**
+ * A key of the new bucket as an independent client reads it: /usr/bin/aws as the app (s3api get-object into `dir`/out).
+ * The CLI's exit code; on success, the bytes and the CLI's answer (Metadata, ContentLength, ...).
+ */
+export async function getNewWithAwsCli(
+  key: string,
+  dir: string,
+): Promise<{ code: number; body?: Buffer; answer?: { Metadata?: Record<string, string> } }> {
+  const file = path.join(dir, 'out');
+  const get = await awsCliAs('primaryApp', [
+    's3api',
+    'get-object',
+    '--bucket',
+    rigState().buckets.primary,
+    '--key',
+    key,
+    file,
+  ]);
+  if (get.code !== 0) return { code: get.code };
+  return {
+    code: 0,
+    body: fs.readFileSync(file),
+    answer: JSON.parse(get.stdout) as { Metadata?: Record<string, string> },
+  };
 }
 
 export async function headNew(key: string) {
