@@ -11,7 +11,7 @@ import * as path from 'path';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { gatewayApi, startGateway } from './helpers/gateway';
-import { loadAroundMigration } from './helpers/load-around-migration';
+import { loadAroundMigration, type LoadShape } from './helpers/load-around-migration';
 import { LoadClient, planOps } from './helpers/load-client';
 import { fernetKey, seedLoadPhotos, writeWorkspace } from './helpers/migration';
 import { storeEnv, type RunningService } from './helpers/photo-service';
@@ -19,10 +19,7 @@ import { rigState, uniqueKey } from './helpers/rig';
 
 const SEED = 'gateway-zero-downtime';
 const LEGACY_PHOTOS = 120;
-const WORKERS = 6;
-const BEFORE_OPS = 200;
-const AFTER_OPS = 200;
-const MAX_SECONDS = 90;
+const LOAD: LoadShape = { workers: 6, beforeOps: 200, afterOps: 200, maxSeconds: 90 };
 const APP = { accessKeyId: 'AKIDGATEWAYLOAD', secretAccessKey: randomBytes(24).toString('base64') };
 
 jest.setTimeout(180_000);
@@ -62,11 +59,7 @@ test('the gateway serves every S3 request of the app correctly while the migrato
   const wsDir = path.join(dir, 'workspaces');
   fs.mkdirSync(wsDir);
   writeWorkspace(wsDir);
-  const { timedOut, migration, migratorStartedAt, migratorDoneAt } = await loadAroundMigration(client, {
-    workers: WORKERS,
-    beforeOps: BEFORE_OPS,
-    afterOps: AFTER_OPS,
-    maxSeconds: MAX_SECONDS,
+  const { timedOut, migration, migratorStartedAt, migratorDoneAt } = await loadAroundMigration(client, LOAD, {
     prefix,
     dir,
     workspacesDir: wsDir,

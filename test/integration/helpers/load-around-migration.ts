@@ -8,13 +8,18 @@ import { performance } from 'perf_hooks';
 import type { LoadClient } from './load-client';
 import { migrateCli, type CliRun } from './migration';
 
-export interface LoadAroundMigrationOptions {
+/** How much load, and when: the same shape for every test, each with its own figures. */
+export interface LoadShape {
   readonly workers: number;
   /** Operations before the migrator starts (reads fall back), and after it has finished (reads must not). */
   readonly beforeOps: number;
   readonly afterOps: number;
   /** The load stops here whatever happened (`timedOut`). */
   readonly maxSeconds: number;
+}
+
+/** What the migrator runs on. */
+export interface MigrationRun {
   /** The prefix the migrator migrates (`--prefix`). */
   readonly prefix: string;
   /** The run's folder: the CLI's cwd, its checkpoint (`checkpoint.sqlite`) and its report (`report`). */
@@ -40,7 +45,8 @@ export interface LoadAroundMigration {
 
 export async function loadAroundMigration(
   client: LoadClient,
-  o: LoadAroundMigrationOptions,
+  shape: LoadShape,
+  o: MigrationRun,
 ): Promise<LoadAroundMigration> {
   const checkpoint = path.join(o.dir, 'checkpoint.sqlite');
   const t0 = performance.now();
@@ -49,9 +55,9 @@ export async function loadAroundMigration(
   let migration: LoadAroundMigration['migration'];
   let doneAtMigratorEnd = -1;
   let timedOut = false;
-  const opsDone = await client.run(o.workers, (done) => {
-    if ((performance.now() - t0) / 1000 > o.maxSeconds) return (timedOut = true);
-    if (done >= o.beforeOps && migratorStartedAt === Infinity) {
+  const opsDone = await client.run(shape.workers, (done) => {
+    if ((performance.now() - t0) / 1000 > shape.maxSeconds) return (timedOut = true);
+    if (done >= shape.beforeOps && migratorStartedAt === Infinity) {
       migratorStartedAt = performance.now();
       const run = migrateCli(
         [
@@ -76,7 +82,7 @@ export async function loadAroundMigration(
       });
     }
     if (migration && doneAtMigratorEnd < 0) doneAtMigratorEnd = done;
-    return doneAtMigratorEnd >= 0 && done >= doneAtMigratorEnd + o.afterOps;
+    return doneAtMigratorEnd >= 0 && done >= doneAtMigratorEnd + shape.afterOps;
   });
   return { opsDone, timedOut, migration, migratorStartedAt, migratorDoneAt, checkpoint };
 }
