@@ -71,7 +71,7 @@ export function runMeasured(
   });
 }
 
-export interface BenchRig {
+interface BenchRig {
   readonly state: RigState;
   readonly statePath: string;
   /** The temporary folder (the rig's files are in `rig/` below it), removed after the body. */

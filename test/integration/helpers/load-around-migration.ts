@@ -19,7 +19,7 @@ export interface LoadShape {
 }
 
 /** What the migrator runs on. */
-export interface MigrationRun {
+interface MigratorSetup {
   /** The prefix the migrator migrates (`--prefix`). */
   readonly prefix: string;
   /** The run's folder: the CLI's cwd, its checkpoint (`checkpoint.sqlite`) and its report (`report`). */
@@ -30,7 +30,7 @@ export interface MigrationRun {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export interface LoadAroundMigration {
+interface LoadAroundMigration {
   /** Load operations done. */
   readonly opsDone: number;
   readonly timedOut: boolean;
@@ -46,7 +46,7 @@ export interface LoadAroundMigration {
 export async function loadAroundMigration(
   client: LoadClient,
   shape: LoadShape,
-  o: MigrationRun,
+  o: MigratorSetup,
 ): Promise<LoadAroundMigration> {
   const checkpoint = path.join(o.dir, 'checkpoint.sqlite');
   const t0 = performance.now();
