@@ -13,7 +13,6 @@ import * as v8 from 'v8';
 import * as vm from 'vm';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { loadWorkspace, repoRoot } from '../../workspaces/load';
-import { createS3Client } from '../src/aws/clients';
 import { openCheckpointSet } from '../src/audit/checkpoint-set';
 import { fallbackCounter } from '../src/audit/fallback-hits';
 import { runAudit } from '../src/audit/run-audit';
@@ -23,9 +22,8 @@ import { Checkpoint } from '../src/migrate/checkpoint';
 import { provenanceMetadata } from '../src/objects/provenance';
 import { StoreCounters } from '../src/store/counters';
 import { heartbeatFields } from '../src/store/fallback-events';
-import { startRig, stopRig } from '../rig/rig';
-import type { RigState } from '../src/aws/rig-state';
-import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
+import { gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
+import { rigClient, withBenchRig } from './bench-rig';
 import { MIB } from '../../workspaces/units';
 
 const SIZES = (process.env.BENCH_AUDIT_KEYS ?? '5000,50000').split(',').map(Number);
@@ -195,31 +193,13 @@ async function liveHeap(
 }
 
 async function main(): Promise<void> {
-  const dir = benchTempDir('bucketmove-bench-audit-');
-  const statePath = path.join(dir, 'state.json');
   const results: Measured[] = [];
   const heaps: { keys: number; firstMiB: number; maxMiB: number }[] = [];
-  try {
-    onInterrupt(() => stopRig(statePath));
-    const { state } = await startRig({
-      workspace: loadWorkspace('local'),
-      statePath,
-      dir: path.join(dir, 'rig'),
-      ownerPid: process.pid,
-    });
-    const keysOf = (p: RigState['principals']['legacyAdmin']) => ({
-      accessKeyId: p.accessKeyId,
-      secretAccessKey: p.secretAccessKey,
-    });
-    const client = (p: RigState['principals']['legacyAdmin']) =>
-      createS3Client({
-        endpoint: state.endpoint,
-        region: state.region,
-        s3Compatible: true,
-        credentials: keysOf(p),
-        transport: { maxSockets: 64 },
-      });
-    const s3 = { legacy: client(state.principals.legacyAdmin), primary: client(state.principals.primaryAdmin) };
+  await withBenchRig('bucketmove-bench-audit-', async ({ state, statePath, dir }) => {
+    const s3 = {
+      legacy: rigClient(state, 'legacyAdmin', { maxSockets: 64 }),
+      primary: rigClient(state, 'primaryAdmin', { maxSockets: 64 }),
+    };
     const fernetKey = generateFernetKey();
     const env = {
       BUCKETMOVE_RIG_STATE: statePath,
@@ -252,10 +232,7 @@ async function main(): Promise<void> {
     }
     s3.legacy.destroy();
     s3.primary.destroy();
-  } finally {
-    await stopRig(statePath).catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
   writeSection(
     'audit',
     [

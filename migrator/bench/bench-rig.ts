@@ -1,6 +1,7 @@
 /**
- * What the benchmarks that run on a local rig share: an S3 client as one of the rig's principals, a workspace folder
- * with another codec, a deterministic plaintext of any size (streamed), and a child process measured for its peak RSS.
+ * What the benchmarks that run on a local rig share: a rig of their own in a temporary folder (started, then stopped
+ * and removed, on Ctrl-C too), an S3 client as one of the rig's principals, a workspace folder with another codec, a
+ * deterministic plaintext of any size (streamed), and a child process measured for its peak RSS.
  */
 import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -11,8 +12,11 @@ import { Readable } from 'stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadWorkspace } from '../../workspaces/load';
 import { createS3Client } from '../src/aws/clients';
+import type { Transport } from '../src/aws/http';
 import type { RigState } from '../src/aws/rig-state';
 import { MIB } from '../../workspaces/units';
+import { startRig, stopRig } from '../rig/rig';
+import { benchTempDir, onInterrupt } from './benchmarks-md';
 
 export interface Measured {
   readonly seconds: number;
@@ -67,14 +71,48 @@ export function runMeasured(
   });
 }
 
-/** An S3 client as one of the rig's principals. */
-export function rigClient(state: RigState, who: keyof RigState['principals']): S3Client {
+interface BenchRig {
+  readonly state: RigState;
+  readonly statePath: string;
+  /** The temporary folder (the rig's files are in `rig/` below it), removed after the body. */
+  readonly dir: string;
+}
+
+/**
+ * Runs `body` on a local rig of its own (workspaces/local.json), in a fresh temporary folder named `tempPrefix...`:
+ * the rig is started here, then stopped and the folder removed when the body ends or throws, and on Ctrl-C.
+ */
+export async function withBenchRig<T>(tempPrefix: string, body: (rig: BenchRig) => Promise<T>): Promise<T> {
+  const dir = benchTempDir(tempPrefix);
+  const statePath = path.join(dir, 'state.json');
+  try {
+    onInterrupt(() => stopRig(statePath));
+    const { state } = await startRig({
+      workspace: loadWorkspace('local'),
+      statePath,
+      dir: path.join(dir, 'rig'),
+      ownerPid: process.pid,
+    });
+    return await body({ state, statePath, dir });
+  } finally {
+    await stopRig(statePath).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An S3 client as one of the rig's principals (`transport`: e.g. more sockets than the default). */
+export function rigClient(
+  state: RigState,
+  who: keyof RigState['principals'],
+  transport?: Partial<Transport>,
+): S3Client {
   const p = state.principals[who];
   return createS3Client({
     endpoint: state.endpoint,
     region: state.region,
     s3Compatible: true,
     credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
+    transport,
   });
 }
 

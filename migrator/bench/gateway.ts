@@ -16,8 +16,8 @@ import { loadWorkspace, repoRoot } from '../../workspaces/load';
 import { createS3Client } from '../src/aws/clients';
 import { createCodec } from '../src/codec';
 import { generateFernetKey } from '../src/codec/fernet';
-import { startRig, stopRig } from '../rig/rig';
-import { benchTempDir, onInterrupt, runContextLines, runBench, writeSection } from './benchmarks-md';
+import { runContextLines, runBench, writeSection } from './benchmarks-md';
+import { rigClient, withBenchRig } from './bench-rig';
 
 const REQUESTS = Number(process.env.BENCH_GATEWAY_REQUESTS ?? 300);
 const SIZE = Number(process.env.BENCH_GATEWAY_KIB ?? 64) * 1024;
@@ -87,35 +87,13 @@ async function main(): Promise<void> {
   if (!fs.existsSync(GATEWAY_JS))
     throw new Error(`${GATEWAY_JS} is missing: run it as npm run bench:gateway (which builds first)`);
   const load = os.loadavg()[0];
-  const dir = benchTempDir('bm-bench-gateway-');
-  const statePath = path.join(dir, 'rig-state.json');
   const rows: string[] = [];
-  try {
-    onInterrupt(() => stopRig(statePath));
-    const { state } = await startRig({
-      workspace: loadWorkspace('local'),
-      statePath,
-      dir: path.join(dir, 'rig'),
-      ownerPid: process.pid,
-    });
+  await withBenchRig('bm-bench-gateway-', async ({ state }) => {
     const keys = (who: 'primaryAdmin' | 'legacyAdmin') => ({
       accessKeyId: state.principals[who].accessKeyId,
       secretAccessKey: state.principals[who].secretAccessKey,
     });
-    const direct = {
-      primary: createS3Client({
-        endpoint: state.endpoint,
-        region: state.region,
-        s3Compatible: true,
-        credentials: keys('primaryAdmin'),
-      }),
-      legacy: createS3Client({
-        endpoint: state.endpoint,
-        region: state.region,
-        s3Compatible: true,
-        credentials: keys('legacyAdmin'),
-      }),
-    };
+    const direct = { primary: rigClient(state, 'primaryAdmin'), legacy: rigClient(state, 'legacyAdmin') };
     const newBucket = 'bench-gateway-new';
     const legacyBucket = 'bench-gateway-old';
     await direct.primary.send(new CreateBucketCommand({ Bucket: newBucket }));
@@ -188,10 +166,7 @@ async function main(): Promise<void> {
       direct.primary.destroy();
       direct.legacy.destroy();
     }
-  } finally {
-    await stopRig(statePath).catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
   writeSection(
     'gateway',
     [

@@ -4,7 +4,6 @@
  * what it answers for a tampered object, an app-written key, a 503, a deadline, a delete during the copy, another
  * bucket, another env, and a malformed event.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -24,8 +23,8 @@ import { tmpDirPerFile } from '../helpers/tmp';
 import { RUNTIME_NODE_MAJOR, runScript, runtimeNode } from '../helpers/runtime-node';
 import { buildLambdaBundle } from '../../scripts/build-lambda';
 import { RIG_STATE_ENV, rigStatePath } from '../../migrator/src/aws/rig-state';
-import { fernetKey, getNew, listKeys, putLegacy, putNewAsApp, sha256 } from './helpers/migration';
-import { awsCliAs, rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
+import { fernetKey, getNew, getNewWithAwsCli, listKeys, putLegacy, putNewAsApp, sha256 } from './helpers/migration';
+import { rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type ProxyRule, type S3Proxy } from './helpers/s3-proxy';
 
 const tmp = tmpDirPerFile('bm-batch-');
@@ -115,19 +114,10 @@ describe('the handler with the rig workspace', () => {
     expect(res.results.map((r) => r.resultCode)).toEqual(['Succeeded', 'Succeeded']);
     const dir = tmp();
     for (const key of keys) {
-      const file = path.join(dir, 'out');
-      const get = await awsCliAs('primaryApp', [
-        's3api',
-        'get-object',
-        '--bucket',
-        rigState().buckets.primary,
-        '--key',
-        key,
-        file,
-      ]);
-      expect(get.code).toBe(0);
-      expect(sha256(fs.readFileSync(file))).toBe(sha256(plain.get(key)!));
-      expect(JSON.parse(get.stdout).Metadata[PROVENANCE.plaintextSha256]).toBe(sha256(plain.get(key)!));
+      const got = await getNewWithAwsCli(key, dir);
+      expect(got.code).toBe(0);
+      expect(sha256(got.body!)).toBe(sha256(plain.get(key)!));
+      expect(got.answer!.Metadata![PROVENANCE.plaintextSha256]).toBe(sha256(plain.get(key)!));
     }
   });
 

@@ -8,21 +8,18 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { performance } from 'perf_hooks';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
 import { gatewayApi, startGateway } from './helpers/gateway';
+import { loadAroundMigration, type LoadShape } from './helpers/load-around-migration';
 import { LoadClient, planOps } from './helpers/load-client';
-import { fernetKey, migrateCli, seedLoadPhotos, writeWorkspace } from './helpers/migration';
+import { fernetKey, seedLoadPhotos, writeWorkspace } from './helpers/migration';
 import { storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, uniqueKey } from './helpers/rig';
 
 const SEED = 'gateway-zero-downtime';
 const LEGACY_PHOTOS = 120;
-const WORKERS = 6;
-const BEFORE_OPS = 200;
-const AFTER_OPS = 200;
-const MAX_SECONDS = 90;
+const LOAD: LoadShape = { workers: 6, beforeOps: 200, afterOps: 200, maxSeconds: 90 };
 const APP = { accessKeyId: 'AKIDGATEWAYLOAD', secretAccessKey: randomBytes(24).toString('base64') };
 
 jest.setTimeout(180_000);
@@ -62,43 +59,10 @@ test('the gateway serves every S3 request of the app correctly while the migrato
   const wsDir = path.join(dir, 'workspaces');
   fs.mkdirSync(wsDir);
   writeWorkspace(wsDir);
-  const t0 = performance.now();
-  let migratorStartedAt = Infinity;
-  let migratorDoneAt = Infinity;
-  let migration: Awaited<ReturnType<typeof migrateCli>['done']> | undefined;
-  let doneAtMigratorEnd = -1;
-  let timedOut = false;
-  await client.run(WORKERS, (done) => {
-    if ((performance.now() - t0) / 1000 > MAX_SECONDS) return (timedOut = true);
-    if (done >= BEFORE_OPS && migratorStartedAt === Infinity) {
-      migratorStartedAt = performance.now();
-      const run = migrateCli(
-        [
-          '--env',
-          'local',
-          '--prefix',
-          prefix,
-          '--checkpoint',
-          path.join(dir, 'checkpoint.sqlite'),
-          '--report',
-          path.join(dir, 'report'),
-          '--concurrency',
-          '4',
-          '--progress',
-          'log',
-        ],
-        {
-          cwd: dir,
-          workspacesDir: wsDir,
-        },
-      );
-      void run.done.then((res) => {
-        migration = res;
-        migratorDoneAt = performance.now();
-      });
-    }
-    if (migration && doneAtMigratorEnd < 0) doneAtMigratorEnd = done;
-    return doneAtMigratorEnd >= 0 && done >= doneAtMigratorEnd + AFTER_OPS;
+  const { timedOut, migration, migratorStartedAt, migratorDoneAt } = await loadAroundMigration(client, LOAD, {
+    prefix,
+    dir,
+    workspacesDir: wsDir,
   });
   expect(timedOut).toBe(false);
   expect(client.failures.slice(0, 10)).toEqual([]);

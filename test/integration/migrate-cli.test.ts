@@ -92,32 +92,49 @@ async function until(cond: () => boolean, what: string, timeoutMs = 60_000): Pro
   }
 }
 
+/**
+ * The migrate CLI over `prefix` (`migrate(more)`: with more flags than `flags`), with a checkpoint (`cp`), report and
+ * workspace folder of its own.
+ */
+function cliRun(prefix: string, flags: string[] = []) {
+  const dir = tmp();
+  const wsDir = tmp();
+  writeWorkspace(wsDir);
+  const cp = path.join(dir, 'cp.sqlite');
+  const args = [
+    '--env',
+    'local',
+    '--prefix',
+    prefix,
+    '--checkpoint',
+    cp,
+    '--report',
+    path.join(dir, 'report'),
+    '--progress',
+    'log',
+    ...flags,
+  ];
+  return {
+    dir,
+    cp,
+    migrate: (more: string[] = []) => migrateCli([...args, ...more], { cwd: dir, workspacesDir: wsDir }),
+  };
+}
+
+/** A prefix of `count` seeded objects for one test, and the migrate CLI over it (cliRun). */
+async function cliCase(name: string, count: number, size: string, flags: string[] = []) {
+  const prefix = `${uniqueKey(name)}/`;
+  const entries = await seed(prefix, count, size, name);
+  return { prefix, entries, ...cliRun(prefix, flags) };
+}
+
 describe('killed with SIGKILL at several points, then rerun', () => {
   test('everything is migrated once, nothing partial is left, the report is clean', async () => {
     const prefix = `${uniqueKey('cli-crash')}/`;
     const big = await seed(`${prefix}a-big/`, 2, '24MiB', 'crash-big');
     const small = await seed(`${prefix}b-small/`, 200, '1KiB-200KiB', 'crash-small');
     const all = [...big, ...small];
-    const dir = tmp();
-    const wsDir = tmp();
-    writeWorkspace(wsDir);
-    const cp = path.join(dir, 'cp.sqlite');
-    const args = [
-      '--env',
-      'local',
-      '--prefix',
-      prefix,
-      '--checkpoint',
-      cp,
-      '--report',
-      path.join(dir, 'report'),
-      '--concurrency',
-      '4',
-      '--part-size',
-      '5',
-      '--progress',
-      'log',
-    ];
+    const { dir, cp, migrate } = cliRun(prefix, ['--concurrency', '4', '--part-size', '5']);
     // Each point is judged on this run's own progress (`before`: what earlier runs left), so a fast run that got past a
     // later point before an earlier kill still gets a run of its own killed.
     const large = `${prefix}a-big/`;
@@ -136,7 +153,7 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     ];
     for (const [what, when] of killPoints) {
       const before = peek(cp, large);
-      const run = migrateCli(args, { cwd: dir, workspacesDir: wsDir });
+      const run = migrate();
       await until(() => when(before), what);
       run.child.kill('SIGKILL');
       const res = await run.done;
@@ -144,7 +161,7 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     }
     expect(peek(cp).done).toBeLessThan(all.length);
 
-    const final = await migrateCli(args, { cwd: dir, workspacesDir: wsDir }).done;
+    const final = await migrate().done;
     expect(final.stderr).not.toMatch(/\n\s+at /);
     expect(final.code).toBe(0);
     expect(final.stdout).toMatch(/^migration of local complete: 202 legacy objects/);
@@ -175,39 +192,6 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     for (const e of all) expect(sha256((await getNew(e.key))!.body)).toBe(e.sha256);
   }, 240_000);
 });
-
-/**
- * A prefix of `count` seeded objects for one test, and the migrate CLI over it (`migrate(more)`: with more flags) with
- * a checkpoint, report and workspace folder of its own.
- */
-async function cliCase(name: string, count: number, size: string, flags: string[] = []) {
-  const prefix = `${uniqueKey(name)}/`;
-  const entries = await seed(prefix, count, size, name);
-  const dir = tmp();
-  const wsDir = tmp();
-  writeWorkspace(wsDir);
-  const cp = path.join(dir, 'cp.sqlite');
-  const args = [
-    '--env',
-    'local',
-    '--prefix',
-    prefix,
-    '--checkpoint',
-    cp,
-    '--report',
-    path.join(dir, 'report'),
-    '--progress',
-    'log',
-    ...flags,
-  ];
-  return {
-    prefix,
-    entries,
-    dir,
-    cp,
-    migrate: (more: string[] = []) => migrateCli([...args, ...more], { cwd: dir, workspacesDir: wsDir }),
-  };
-}
 
 describe('Ctrl-C', () => {
   test('stops cleanly (exit 130, in-flight objects finish, the checkpoint and report are consistent) and a rerun completes', async () => {

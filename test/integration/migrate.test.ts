@@ -30,7 +30,9 @@ import { hookedCodec } from '../helpers/fakes';
 import { tmpDirPerFile } from '../helpers/tmp';
 import {
   fernetKey,
+  awsCliOnNew,
   getNew,
+  getNewWithAwsCli,
   headNew,
   listKeys,
   migrateCli,
@@ -41,7 +43,7 @@ import {
   sha256,
   writeWorkspace,
 } from './helpers/migration';
-import { awsCliAs, rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
+import { rigState, s3As, testWorkspace, uniqueKey } from './helpers/rig';
 import { MIB } from '../../workspaces/units';
 
 const tmp = tmpDirPerFile('bm-mig-');
@@ -134,26 +136,10 @@ describe('Fernet objects made by Python, odd keys, empty objects and a 65 MiB ob
       `${prefix}big/scan.jpg`,
       [...expected.keys()].find((k) => k.includes('holiday photo'))!,
     ]) {
-      const file = path.join(dir, 'out');
-      const get = await awsCliAs('primaryApp', [
-        's3api',
-        'get-object',
-        '--bucket',
-        rigState().buckets.primary,
-        '--key',
-        key,
-        file,
-      ]);
-      expect(get.code).toBe(0);
-      expect(sha256(fs.readFileSync(file))).toBe(expected.get(key)!.sha);
-      const head = await awsCliAs('primaryApp', [
-        's3api',
-        'head-object',
-        '--bucket',
-        rigState().buckets.primary,
-        '--key',
-        key,
-      ]);
+      const got = await getNewWithAwsCli(key, dir);
+      expect(got.code).toBe(0);
+      expect(sha256(got.body!)).toBe(expected.get(key)!.sha);
+      const head = await awsCliOnNew('head-object', key);
       expect(JSON.parse(head.stdout).Metadata[PROVENANCE.plaintextSha256]).toBe(expected.get(key)!.sha);
     }
   });
@@ -208,14 +194,7 @@ describe('AES-256-GCM objects made by Python, into an SSE-KMS bucket (the RGW te
     expect(summary).toMatchObject({ complete: true, exitCode: 0 });
     for (const [key, plain] of objects) {
       expect(sha256((await getNew(key))!.body)).toBe(sha256(plain));
-      const head = await awsCliAs('primaryApp', [
-        's3api',
-        'head-object',
-        '--bucket',
-        rigState().buckets.primary,
-        '--key',
-        key,
-      ]);
+      const head = await awsCliOnNew('head-object', key);
       expect(head.code).toBe(0);
       expect(JSON.parse(head.stdout)).toMatchObject({
         ServerSideEncryption: 'aws:kms',

@@ -23,8 +23,9 @@ import { isTombstone, PROVENANCE, readProvenance } from '../../migrator/src/obje
 import { readRigState, rigStatePath, writeRigState } from '../../migrator/src/aws/rig-state';
 import { countFallbackHitsInFile } from '../../migrator/src/store/fallback-events';
 import { tmpDirPerFile } from '../helpers/tmp';
+import { loadAroundMigration, type LoadShape } from './helpers/load-around-migration';
 import { LoadClient, percentile, planOps, type Sample } from './helpers/load-client';
-import { fernetKey, migrateCli, seedLoadPhotos, writeWorkspace } from './helpers/migration';
+import { fernetKey, seedLoadPhotos, writeWorkspace } from './helpers/migration';
 import { startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
@@ -33,11 +34,7 @@ const SEED = 'zero-downtime';
 const LEGACY_PHOTOS = 200;
 /** Keys the app deletes while the migrator's copy of them is in flight (held at the proxy). */
 const RACE_POSITIONS = [37, 88, 141, 190];
-const WORKERS = 8;
-/** Operations before the migrator starts (reads fall back), and after it has finished (reads must not). */
-const BEFORE_OPS = 300;
-const AFTER_OPS = 300;
-const MAX_SECONDS = 75;
+const LOAD: LoadShape = { workers: 8, beforeOps: 300, afterOps: 300, maxSeconds: 75 };
 
 const tmpDir = tmpDirPerFile('bm-zdt-');
 
@@ -130,45 +127,18 @@ test('the photo service serves every request correctly while the migrator runs',
   const wsDir = path.join(dir, 'workspaces');
   fs.mkdirSync(wsDir);
   writeWorkspace(wsDir); // local.json for the run's rig, as the migrator is configured (assume-role)
-  const checkpoint = path.join(dir, 'checkpoint.sqlite');
 
   // 4. The load: before, during and after the migration.
-  const t0 = performance.now();
-  let migratorStartedAt = Infinity;
-  let migratorDoneAt = Infinity;
-  let migration: Awaited<ReturnType<typeof migrateCli>['done']> | undefined;
-  let doneAtMigratorEnd = -1;
-  let timedOut = false;
-  const load = client.run(WORKERS, (done) => {
-    if ((performance.now() - t0) / 1000 > MAX_SECONDS) return (timedOut = true);
-    if (done >= BEFORE_OPS && migratorStartedAt === Infinity) {
-      migratorStartedAt = performance.now();
-      const run = migrateCli(
-        [
-          '--env',
-          'local',
-          '--prefix',
-          prefix,
-          '--checkpoint',
-          checkpoint,
-          '--report',
-          path.join(dir, 'report'),
-          '--concurrency',
-          '4',
-          '--progress',
-          'log',
-        ],
-        { cwd: dir, workspacesDir: wsDir, env: { BUCKETMOVE_RIG_STATE: proxiedState } },
-      );
-      void run.done.then((res) => {
-        migration = res;
-        migratorDoneAt = performance.now();
-      });
-    }
-    if (migration && doneAtMigratorEnd < 0) doneAtMigratorEnd = done;
-    return doneAtMigratorEnd >= 0 && done >= doneAtMigratorEnd + AFTER_OPS;
-  });
-  const opsDone = await load;
+  const { opsDone, timedOut, migration, migratorStartedAt, migratorDoneAt, checkpoint } = await loadAroundMigration(
+    client,
+    LOAD,
+    {
+      prefix,
+      dir,
+      workspacesDir: wsDir,
+      env: { BUCKETMOVE_RIG_STATE: proxiedState },
+    },
+  );
   expect(timedOut).toBe(false);
   expect(migration).toBeDefined();
   expect({
@@ -275,9 +245,9 @@ test('the photo service serves every request correctly while the migrator runs',
           '## Zero downtime under load',
           '',
           `Command: \`npm run bench:zero-downtime\` (test/integration/zero-downtime.test.ts on the local RGW rig: ${LEGACY_PHOTOS} legacy photos of 1-48 KiB`,
-          `(Fernet); the photo service in dual-read as a child process; ${WORKERS} concurrent clients on 127.0.0.1 reading, uploading, overwriting and`,
+          `(Fernet); the photo service in dual-read as a child process; ${LOAD.workers} concurrent clients on 127.0.0.1 reading, uploading, overwriting and`,
           'deleting; the migrate CLI (`npm run migrate -- --env local --concurrency 4`) started after the first ' +
-            `${BEFORE_OPS} operations; ${AFTER_OPS} more after it ended).`,
+            `${LOAD.beforeOps} operations; ${LOAD.afterOps} more after it ended).`,
           ...runContextLines(loadAtStart),
           '',
           '| requests | count | p50 | p99 |',

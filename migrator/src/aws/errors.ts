@@ -5,6 +5,21 @@
  * about an error never shows that, but names what was called (nameOperations) and what came back.
  */
 
+/** The codes (`err.code`) of a connection that failed or broke before or without an HTTP answer (Node, undici). */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+]);
+
 /** The HTTP status of an SDK service error, or undefined for errors that never got an HTTP answer. */
 export function httpStatusOf(err: unknown): number | undefined {
   const meta = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;

@@ -4,6 +4,7 @@
  *   slows the whole run down (503 SlowDown, 429, Throttling*).
  * - permanent: the object goes to quarantine and the run goes on (the codec refused the bytes, 403, bad requests).
  */
+import { NETWORK_ERROR_CODES } from '../aws/errors';
 import { CodecError } from '../codec/codec';
 import type { Outcome } from '../objects/records';
 
@@ -55,19 +56,6 @@ const TEMPORARY_CODES = new Set([
   'IncompleteBody',
   'XAmzContentSHA256Mismatch',
 ]);
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET',
-]);
 
 interface SdkLikeError {
   name?: string;
@@ -91,7 +79,7 @@ export function classify(err: unknown): Classified {
   const code =
     e.Code ?? (e.name && e.name !== 'Error' && e.name !== 'Unknown' ? e.name : undefined) ?? e.code ?? 'Error';
   const message = oneLine(e.message ?? String(err));
-  const netCode = e.code && NETWORK_CODES.has(e.code) ? e.code : undefined;
+  const netCode = e.code && NETWORK_ERROR_CODES.has(e.code) ? e.code : undefined;
   if (THROTTLE_CODES.has(code) || status === 503 || status === 429) {
     return {
       kind: 'temporary',
@@ -101,7 +89,7 @@ export function classify(err: unknown): Classified {
       message,
     };
   }
-  if (netCode || NETWORK_CODES.has(code)) {
+  if (netCode || NETWORK_ERROR_CODES.has(code)) {
     return { kind: 'temporary', throttle: false, code: netCode ?? code, httpStatus: status, message };
   }
   if (TEMPORARY_CODES.has(code) || (status !== undefined && (status >= 500 || status === 409 || status === 408))) {

@@ -3,7 +3,7 @@
  * other failure is a StoreError that says which bucket ("new" or "legacy") and what kind, so an app can map it to a
  * status without looking at SDK internals. Messages are one line and never hold credentials or codec keys.
  */
-import { describeAwsError, errorCodeOf, httpStatusOf } from '../aws/errors';
+import { describeAwsError, errorCodeOf, httpStatusOf, NETWORK_ERROR_CODES } from '../aws/errors';
 
 export type StoreSide = 'new' | 'legacy';
 
@@ -37,19 +37,6 @@ export class StoreError extends Error {
   }
 }
 
-const NETWORK = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
 /** Wraps an SDK (or network) error of one side and operation into a StoreError. */
 export function storeErrorOf(err: unknown, side: StoreSide, op: string): StoreError {
   if (err instanceof StoreError) return err;
@@ -64,7 +51,7 @@ export function storeErrorOf(err: unknown, side: StoreSide, op: string): StoreEr
     status === 429 ||
     status === 408 ||
     (code !== undefined &&
-      (NETWORK.has(code) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'SlowDown'))
+      (NETWORK_ERROR_CODES.has(code) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'SlowDown'))
   ) {
     return new StoreError('unavailable', side, what, code, status);
   }

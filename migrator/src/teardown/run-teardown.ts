@@ -194,11 +194,16 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
 
     // Stopped by the operator: during a step that then failed (Ctrl-C reaches Terraform too), or before the next one.
     const stopped = interrupted() && (failed !== undefined || steps.length < plan.length);
+    /** The gate's result once the steps ran; a real teardown's names its approval file and its record too. */
+    const ran = (
+      status: TeardownResult['status'],
+      written?: { approvalFile: string; record: string },
+    ): TeardownResult => ({ status, reportPath, listingDigest: listing.digest, approval, synth, steps, ...written });
     if (opts.dryRun) {
       const would = teardownSteps({ env: ws.env, outdir: realOutdir, approvalFile: realApproval, cwd });
       if (stopped) {
         out('dry run interrupted: nothing was changed');
-        return { status: 'interrupted', reportPath, listingDigest: listing.digest, approval, synth, steps };
+        return ran('interrupted');
       }
       if (failed) out(`dry run: ${failed.step.title} failed (exit ${failed.code}); nothing was changed`);
       if (failed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
@@ -208,14 +213,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
           ...would.map((s) => `  $ ${commandLine(s)}`),
         ].join('\n'),
       );
-      return {
-        status: failed ? 'failed' : 'dry-run',
-        reportPath,
-        listingDigest: listing.digest,
-        approval,
-        synth,
-        steps,
-      };
+      return ran(failed ? 'failed' : 'dry-run');
     }
 
     const outcome = stopped ? 'interrupted' : failed ? 'failed' : 'destroyed';
@@ -239,16 +237,7 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
             ? 'teardown interrupted before its first step: nothing was changed (the approval written is not used)'
             : `teardown interrupted ${failed ? `during the deploy (exit ${failed.code}); nothing was destroyed` : 'after the deploy, before the destroy; nothing was destroyed'}. Run the gate again, or, while the approval ${path.relative(cwd, approvalFile)} is valid (until ${approval.expiresAt}), finish with\n${destroy}`,
       );
-      return {
-        status: 'interrupted',
-        reportPath,
-        listingDigest: listing.digest,
-        approval,
-        approvalFile,
-        synth,
-        steps,
-        record,
-      };
+      return ran('interrupted', { approvalFile, record });
     }
     if (failed) {
       const deployFailed = failed.step.args[0] === 'deploy';
@@ -258,28 +247,10 @@ export async function runTeardown(deps: TeardownDeps, opts: TeardownOptions): Pr
           : `teardown stopped: the destroy failed (exit ${failed.code}) after the approved deploy. The approval ${path.relative(cwd, approvalFile)} stays valid until ${approval.expiresAt}: finish with\n${destroy}\n(the gate itself would now refuse if objects were already deleted: the listing changed).`,
       );
       if (deployFailed && synth.backend === 'cloud') out(cloudBackendHint('npm run teardown -- ...'));
-      return {
-        status: 'failed',
-        reportPath,
-        listingDigest: listing.digest,
-        approval,
-        approvalFile,
-        synth,
-        steps,
-        record,
-      };
+      return ran('failed', { approvalFile, record });
     }
     out([`${stack} is destroyed. Left for people:`, ...remainingWork(ws).map((w, i) => `  ${i + 1}. ${w}`)].join('\n'));
-    return {
-      status: 'destroyed',
-      reportPath,
-      listingDigest: listing.digest,
-      approval,
-      approvalFile,
-      synth,
-      steps,
-      record,
-    };
+    return ran('destroyed', { approvalFile, record });
   } finally {
     // A dry run leaves nothing behind but an --out folder it was asked for (the approval never outlives it).
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });

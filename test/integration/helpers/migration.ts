@@ -26,8 +26,9 @@ import { createCodec } from '../../../migrator/src/codec';
 import { planObjects } from '../../../migrator/src/seed/plan';
 import { seedLegacy } from '../../../migrator/src/seed/seeder';
 import { parseSizeSpec } from '../../../migrator/src/seed/sizes';
+import type { CliResult } from '../../../migrator/rig/aws-cli';
 import type { Expected } from './load-client';
-import { rigState, s3As, testWorkspace } from './rig';
+import { awsCliAs, rigState, s3As, testWorkspace } from './rig';
 
 export const REPO = path.resolve(__dirname, '../../..');
 /** The Fernet key the legacy objects of these tests are encrypted with (throwaway). */
@@ -83,6 +84,29 @@ export async function getNew(
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw err;
   }
+}
+
+/** `aws s3api <op> --bucket <the new bucket> --key <key> ...more`: /usr/bin/aws as the app, an independent client. */
+export function awsCliOnNew(op: string, key: string, ...more: string[]): Promise<CliResult> {
+  return awsCliAs('primaryApp', ['s3api', op, '--bucket', rigState().buckets.primary, '--key', key, ...more]);
+}
+
+/**
+ * A key of the new bucket as an independent client reads it (awsCliOnNew's get-object into `dir`/out): the CLI's exit
+ * code; on success, the bytes and the CLI's answer (Metadata, ContentLength, ...).
+ */
+export async function getNewWithAwsCli(
+  key: string,
+  dir: string,
+): Promise<{ code: number; body?: Buffer; answer?: { Metadata?: Record<string, string> } }> {
+  const file = path.join(dir, 'out');
+  const get = await awsCliOnNew('get-object', key, file);
+  if (get.code !== 0) return { code: get.code };
+  return {
+    code: 0,
+    body: fs.readFileSync(file),
+    answer: JSON.parse(get.stdout) as { Metadata?: Record<string, string> },
+  };
 }
 
 export async function headNew(key: string) {
