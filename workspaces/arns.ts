@@ -29,6 +29,20 @@ export function iamArn(partition: Partition, accountId: string, kind: 'role' | '
   return `arn:${partition}:iam::${accountId}:${kind}/${name}`;
 }
 
+/** An account as an IAM principal ("arn:aws:iam::111122223333:root": the account, whose IAM policies then decide). */
+export function accountRootArn(partition: Partition, accountId: string): string {
+  return `arn:${partition}:iam::${accountId}:root`;
+}
+
+/** The S3-API gateway's role (workspace `gateway.roleName`, in the primary account): the stacks and `--role-arn`. */
+export function gatewayRoleArn(ws: {
+  region: string;
+  primary: { accountId: string };
+  gateway: { roleName: string };
+}): string {
+  return iamArn(partitionOf(ws.region), ws.primary.accountId, 'role', ws.gateway.roleName);
+}
+
 /** The objects of a bucket under a key prefix ("photos/" -> arn:aws:s3:::bucket/photos/*). */
 export function prefixObjectsArn(bucketArnValue: string, prefix: string): string {
   return `${bucketArnValue}/${prefix}*`;
