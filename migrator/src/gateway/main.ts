@@ -68,7 +68,7 @@ function parseArgs(argv: string[]): Args {
     yargs(argv)
       .scriptName('npm run gateway --')
       .usage(
-        "$0 --env <env> [options]\n\nServes the S3 REST API (GetObject, HeadObject, PutObject, DeleteObject, DeleteObjects, ListObjectsV2, multipart upload) in front of the new and the legacy bucket, through the photo store and its mode (PHOTO_STORE_MODE): the app changes its S3 endpoint, not its code. Requests are verified with SigV4 against the app's keys (BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret); the gateway reaches the buckets with its own keys (AWS_* and LEGACY_AWS_*). See docs/gateway.md.",
+        "$0 --env <env> [options]\n\nServes the S3 REST API (GetObject, HeadObject, PutObject, DeleteObject, DeleteObjects, ListObjects and ListObjectsV2, multipart upload; path-style or virtual-hosted) in front of the new and the legacy bucket, through the photo store and its mode (PHOTO_STORE_MODE): the app changes its S3 endpoint, not its code. Requests are verified with SigV4 against the app's keys (BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret); the gateway reaches the buckets with its own keys (AWS_* and LEGACY_AWS_*). See docs/gateway.md.",
       )
       .option('env', {
         type: 'string',
