@@ -19,6 +19,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import type { Workspace } from '../workspaces/load';
 import {
   bucketArn,
+  codecSecretArn,
   gatewayPolicy,
   gatewayTrustPolicy,
   partitionOf,
@@ -44,13 +45,11 @@ export class GatewayRole extends Construct {
     const partition = partitionOf(ws.region);
     const account = ws.primary.accountId;
     const legacyRegion = ws.legacy.region ?? ws.region;
-    const codecKeys = ws.codec.keys;
+    const codec = codecSecretArn(ws);
+    // The codec's keys (read with the gateway's own credentials, as the Batch Operations function reads them) and the
+    // app's keys it verifies signatures against.
     const secrets = [
-      // The codec's keys are read with the gateway's own credentials, in the region the store reads them in (as the
-      // Batch Operations function does: batch-operations.ts).
-      ...(codecKeys && 'secretsManager' in codecKeys
-        ? [secretArn(partition, legacyRegion, account, codecKeys.secretsManager)]
-        : []),
+      ...(codec ? [codec] : []),
       ...(g.appCredentialsSecret ? [secretArn(partition, ws.region, account, g.appCredentialsSecret)] : []),
     ];
 

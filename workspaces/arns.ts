@@ -67,6 +67,22 @@ export function secretArn(partition: Partition, region: string, accountId: strin
   return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${nameOrArn}-??????`;
 }
 
+/**
+ * The codec's keys when they are in Secrets Manager (`codec.keys.secretsManager`): the secret in the primary account,
+ * in the legacy bucket's region, where the migrator and the store read them (codec/index.ts) with their own
+ * credentials. Undefined when the keys come from an environment variable or there are none.
+ */
+export function codecSecretArn(ws: {
+  region: string;
+  primary: { accountId: string };
+  legacy: { region?: string };
+  codec: { keys?: { env: string } | { secretsManager: string } };
+}): string | undefined {
+  const keys = ws.codec.keys;
+  if (!keys || !('secretsManager' in keys)) return undefined;
+  return secretArn(partitionOf(ws.region), ws.legacy.region ?? ws.region, ws.primary.accountId, keys.secretsManager);
+}
+
 export function cloudTrailArn(partition: Partition, region: string, accountId: string, trailName: string): string {
   return `arn:${partition}:cloudtrail:${region}:${accountId}:trail/${trailName}`;
 }

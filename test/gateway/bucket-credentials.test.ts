@@ -30,19 +30,23 @@ afterEach(() => {
   process.env = saved;
 });
 
-test('neither flag: undefined (the store reads AWS_* and LEGACY_AWS_*)', () => {
-  expect(bucketCredentials({}, staging, at)).toBeUndefined();
-});
-
-test('--role-arn workspace assumes the workspace gateway role, without an ExternalId, and refreshes from STS', async () => {
+/** STS answers AssumeRole with a session of this key id (valid for an hour). */
+const stsGrants = (accessKeyId: string) =>
   sts.on(AssumeRoleCommand).resolves({
     Credentials: {
-      AccessKeyId: 'ASIAGATEWAY',
+      AccessKeyId: accessKeyId,
       SecretAccessKey: 'role-secret',
       SessionToken: 'token',
       Expiration: new Date(Date.now() + 3600_000),
     },
   });
+
+test('neither flag: undefined (the store reads AWS_* and LEGACY_AWS_*)', () => {
+  expect(bucketCredentials({}, staging, at)).toBeUndefined();
+});
+
+test('--role-arn workspace assumes the workspace gateway role, without an ExternalId, and refreshes from STS', async () => {
+  stsGrants('ASIAGATEWAY');
   const provider = bucketCredentials({ 'role-arn': 'workspace' }, staging, at);
   expect(typeof provider).toBe('function');
   const creds = await (provider as () => Promise<{ accessKeyId: string; sessionToken?: string }>)();
@@ -54,14 +58,7 @@ test('--role-arn workspace assumes the workspace gateway role, without an Extern
 });
 
 test('--role-arn <arn> assumes that role', async () => {
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIA2',
-      SecretAccessKey: 's',
-      SessionToken: 't',
-      Expiration: new Date(Date.now() + 3600_000),
-    },
-  });
+  stsGrants('ASIA2');
   const arn = 'arn:aws:iam::210987654321:role/some-gateway';
   const provider = bucketCredentials({ 'role-arn': arn }, prod, at) as () => Promise<unknown>;
   await provider();
