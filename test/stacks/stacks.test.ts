@@ -59,6 +59,21 @@ const json = (s: string | undefined) => JSON.parse(s ?? 'null');
 const resources = (s: string | undefined, type: string): Record<string, any>[] =>
   Object.values(json(s).resource?.[type] ?? {});
 
+/** A copy of the workspace files, and `edit(env, value)` to change one field of one of them by `set`. */
+function workspacesCopy(tag: string, set: (raw: Record<string, any>, value: unknown) => void) {
+  const dir = tempDir(tag);
+  scratch.push(dir);
+  for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) {
+    fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
+  }
+  const edit = (env: string, value: unknown) => {
+    const raw = JSON.parse(fs.readFileSync(path.join(dir, `${env}.json`), 'utf8'));
+    set(raw, value);
+    fs.writeFileSync(path.join(dir, `${env}.json`), JSON.stringify(raw));
+  };
+  return { dir, edit };
+}
+
 const main = build();
 const approvalDir = tempDir('approval');
 const { approvalFile } = writeApprovedTeardown(approvalDir, 'prod');
@@ -710,16 +725,9 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
   });
 
   describe('as a workspace option', () => {
-    const dir = tempDir('ws-access-logs');
-    scratch.push(dir);
-    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) {
-      fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
-    }
-    const edit = (env: string, accessLogs: unknown) => {
-      const raw = JSON.parse(fs.readFileSync(path.join(dir, `${env}.json`), 'utf8'));
+    const { dir, edit } = workspacesCopy('ws-access-logs', (raw, accessLogs) => {
       raw.primary.accessLogs = accessLogs;
-      fs.writeFileSync(path.join(dir, `${env}.json`), JSON.stringify(raw));
-    };
+    });
     edit('dev', { type: 'server-access-logs', bucket: 'acme-chat-photos-dev-logs', expirationDays: 30 });
     edit('prod', { type: 'cloudtrail', trailName: 'bucketmove-prod-photos', prefix: 'trail/' });
     edit('staging', { type: 'none' });
@@ -886,16 +894,9 @@ describe("the S3-API gateway's role (gateway.enabled: staging on, dev and prod o
   });
 
   describe('as a workspace option', () => {
-    const dir = tempDir('ws-gateway');
-    scratch.push(dir);
-    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) {
-      fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
-    }
-    const edit = (env: string, gateway: unknown) => {
-      const raw = JSON.parse(fs.readFileSync(path.join(dir, `${env}.json`), 'utf8'));
+    const { dir, edit } = workspacesCopy('ws-gateway', (raw, gateway) => {
       raw.gateway = gateway;
-      fs.writeFileSync(path.join(dir, `${env}.json`), JSON.stringify(raw));
-    };
+    });
     edit('dev', { enabled: true, assumedBy: { type: 'ec2-instance' }, writesLegacy: true });
     const principals = [`arn:aws:iam::${ws.prod.primary.accountId}:role/gateway-host-prod`];
     edit('prod', { enabled: true, roleName: 'bucketmove-gateway-prod', assumedBy: { type: 'principals', principals } });
