@@ -389,6 +389,9 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
               'aws_iam_role_policy.batch-operations-role-policy.policy',
             ]
           : []),
+        ...(w.gateway.enabled
+          ? ['aws_iam_role.gateway-role.assume_role_policy', 'aws_iam_role_policy.gateway-role-policy.policy']
+          : []),
       ].sort(),
     );
   });
