@@ -34,7 +34,7 @@ import {
   logStreamsArn,
   partitionOf,
   renderPolicy,
-  secretArn,
+  codecSecretArn,
   serviceTrustPolicy,
   type SseKmsKey,
 } from './policies';
@@ -124,7 +124,6 @@ export class BatchOperations extends Construct {
     const readerRoleArn = iamArn(partitionOf(legacyRegion), ws.legacy.accountId, 'role', ws.legacy.readerRoleName);
     const functionArn = lambdaFunctionArn(partition, ws.region, account, b.functionName);
     const logGroupName = `/aws/lambda/${b.functionName}`;
-    const keys = ws.codec.keys;
 
     // Each resource gets a plain address (aws_lambda_function.batch-function), as the stack's other resources have; the
     // override comes right after each one is made, before anything refers to it.
@@ -146,10 +145,7 @@ export class BatchOperations extends Construct {
           logStreamsArn: logStreamsArn(partition, ws.region, account, logGroupName),
           migrationRoleArns: [readerRoleArn, props.writerRoleArn],
           // The keys are read with the function's own credentials, in the region the migrator uses (codec/index.ts).
-          codecSecretArn:
-            keys && 'secretsManager' in keys
-              ? secretArn(partition, legacyRegion, account, keys.secretsManager)
-              : undefined,
+          codecSecretArn: codecSecretArn(ws),
         }),
       ),
     });

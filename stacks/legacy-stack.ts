@@ -6,6 +6,10 @@
  *   `batchOperations.enabled`, the Batch Operations function's role (primary account) may assume it too.
  * - The legacy bucket and the legacy app's IAM user, brought under management with import blocks so that
  *   `cdktf destroy legacy-<env>` removes them once the migration is done.
+ * - With `gateway.enabled`: the legacy bucket's policy grants the S3-API gateway's role (primary account) what its
+ *   identity policy allows there (policies.ts legacyGatewayBucketPolicy): list, read, delete, PutObject only with
+ *   `gateway.writesLegacy`. The stack then owns the bucket's policy: one the bucket had before is replaced (the plan
+ *   shows it; docs/gateway.md, "The gateway's role"). Disabling the gateway, or the teardown, deletes it.
  * - The legacy app's access keys: only the teardown destroys them. An ordinary deploy does not manage them at all, so
  *   dropping a key id from `legacy.appUser.accessKeyIds` (the app may still sign with that key during dual-read) can
  *   never plan its destroy; the deploy releases (`removed`, destroy = false) whatever keys an earlier deploy managed.
@@ -27,11 +31,21 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import type { Workspace } from '../workspaces/load';
 import type { TeardownApproval } from './approval';
 import { configureBackend, type BackendKind } from './backend';
 import { migrationPrincipals } from './batch-operations';
-import { bucketArn, migrationTrustPolicy, partitionOf, readerRolePolicy, renderPolicy } from './policies';
+import {
+  accountRootArn,
+  bucketArn,
+  gatewayRoleArn,
+  legacyGatewayBucketPolicy,
+  migrationTrustPolicy,
+  partitionOf,
+  readerRolePolicy,
+  renderPolicy,
+} from './policies';
 import { ImportedInstance, ReleasedFromState } from './state-blocks';
 
 /** The construct id (and Terraform name) of the legacy app's access keys, one for_each instance per key id. */
@@ -91,6 +105,21 @@ export class LegacyStack extends TerraformStack {
       lifecycle: interlock(['tags']),
     });
     bucket.importFrom(l.bucket);
+
+    // ---- the S3-API gateway's cross-account grant (gateway.enabled) ----
+    if (ws.gateway.enabled) {
+      new S3BucketPolicy(this, 'legacy-bucket-policy', {
+        bucket: bucket.id,
+        policy: renderPolicy(
+          legacyGatewayBucketPolicy({
+            legacyBucketArn,
+            gatewayRoleArn: gatewayRoleArn(ws),
+            gatewayAccountRoot: accountRootArn(partitionOf(ws.region), ws.primary.accountId),
+            writesLegacy: ws.gateway.writesLegacy,
+          }),
+        ),
+      });
+    }
 
     const user = new IamUser(this, 'legacy-user', {
       name: l.appUser.name,

@@ -363,6 +363,45 @@ export function serviceTrustPolicy(args: { sid: string; service: string; sourceA
   };
 }
 
+/**
+ * Who runs as the S3-API gateway's role (workspace `gateway.assumedBy`):
+ * - ecs-task: ECS tasks of this account only (aws:SourceAccount: the trust policy of the Amazon ECS Developer Guide,
+ *   "Amazon ECS task IAM role");
+ * - ec2-instance: EC2, through the instance profile of the same name (the IAM User Guide's EC2 trust policy; EC2
+ *   does not set aws:SourceAccount when it takes the role for an instance profile, so no condition);
+ * - principals: those IAM principals, with STS AssumeRole (the gateway's `--role-arn`).
+ */
+export function gatewayTrustPolicy(args: {
+  assumedBy: { type: 'ecs-task' } | { type: 'ec2-instance' } | { type: 'principals'; principals: readonly string[] };
+  account: string;
+}): PolicyDocument {
+  const a = args.assumedBy;
+  if (a.type === 'ecs-task')
+    return serviceTrustPolicy({
+      sid: 'EcsTasksRunTheGateway',
+      service: ECS_TASKS_SERVICE,
+      sourceAccount: args.account,
+    });
+  const statement: PolicyStatement =
+    a.type === 'ec2-instance'
+      ? {
+          Sid: 'Ec2InstancesRunTheGateway',
+          Effect: 'Allow',
+          Principal: { Service: [EC2_SERVICE] },
+          Action: [...ASSUME_ROLE_ACTIONS],
+        }
+      : {
+          Sid: 'PrincipalsRunTheGateway',
+          Effect: 'Allow',
+          Principal: { AWS: [...a.principals] },
+          Action: [...ASSUME_ROLE_ACTIONS],
+        };
+  return { Version: '2012-10-17', Statement: [statement] };
+}
+
+export const ECS_TASKS_SERVICE = 'ecs-tasks.amazonaws.com';
+export const EC2_SERVICE = 'ec2.amazonaws.com';
+
 /** Who may assume a migration role: the configured migrator principals, and only with the agreed sts:ExternalId. */
 export function migrationTrustPolicy(args: { principals: readonly string[]; externalId: string }): PolicyDocument {
   return {
@@ -421,6 +460,50 @@ export function bucketPolicy(args: {
   }
   statements.push(...sseStatements(objectsArn(args.bucketArn), args.encryption));
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The legacy bucket's policy when the workspace enables the gateway's role (legacy-stack.ts): the cross-account half
+ * of gatewayPolicy's legacy rights. A bucket in another account is reached only when both the caller's identity policy
+ * and the bucket's policy allow (IAM User Guide, "Cross-account policy evaluation logic"), so this grants the gateway
+ * role exactly what gatewayPolicy gives it on the legacy bucket: list, read and delete (the store's deletes remove the
+ * legacy copy first), PutObject only with `writesLegacy`, and only over TLS.
+ *
+ * The role is named by aws:PrincipalArn under the primary account as Principal (as bucketPolicy names the writer), so
+ * the policy does not depend on the role existing in the other account when it is put, and the role's sessions match.
+ * No Deny: the legacy app's own access is left as it was.
+ */
+export function legacyGatewayBucketPolicy(args: {
+  legacyBucketArn: string;
+  gatewayRoleArn: string;
+  gatewayAccountRoot: string;
+  writesLegacy: boolean;
+}): PolicyDocument {
+  const condition: ConditionBlock = {
+    ArnEquals: { 'aws:PrincipalArn': args.gatewayRoleArn },
+    Bool: { 'aws:SecureTransport': 'true' },
+  };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'GatewayListsTheBucket',
+        Effect: 'Allow',
+        Principal: { AWS: [args.gatewayAccountRoot] },
+        Action: [...GATEWAY_LEGACY_BUCKET_ACTIONS],
+        Resource: [args.legacyBucketArn],
+        Condition: condition,
+      },
+      {
+        Sid: args.writesLegacy ? 'GatewayReadsWritesDeletesObjects' : 'GatewayReadsDeletesObjects',
+        Effect: 'Allow',
+        Principal: { AWS: [args.gatewayAccountRoot] },
+        Action: [...GATEWAY_LEGACY_OBJECT_ACTIONS, ...(args.writesLegacy ? GATEWAY_LEGACY_WRITE_ACTIONS : [])],
+        Resource: [objectsArn(args.legacyBucketArn)],
+        Condition: condition,
+      },
+    ],
+  };
 }
 
 /** Every request over plain HTTP, or TLS older than 1.2, is denied, whoever asks: the first rules of every bucket policy. */

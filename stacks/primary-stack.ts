@@ -17,6 +17,8 @@
  * - The migration writer role, assumable by the configured migrator principals with the ExternalId.
  * - With `batchOperations.enabled`: the S3 Batch Operations function, its role and the job role (batch-operations.ts);
  *   the writer role then also trusts the function's role, and the app's user gets nothing under the jobs' prefix.
+ * - With `gateway.enabled`: the S3-API gateway's own role (gateway-role.ts), least privilege on both buckets; the legacy
+ *   stack grants it the legacy bucket.
  * - Outputs: names and ARNs, never secret values.
  */
 import { TerraformOutput, TerraformStack } from 'cdktf';
@@ -41,6 +43,7 @@ import { accessLogsOf, keyRotationOf } from '../workspaces/schema';
 import { KeyRotation } from './key-rotation';
 import { credentialsSecretName } from '../workspaces/key-layout';
 import { AccessLogs } from './access-logs';
+import { GatewayRole } from './gateway-role';
 import { configureBackend, type BackendKind } from './backend';
 import { batchPrefixes } from '../workspaces/batch-layout';
 import { BatchOperations, batchLifecycleRule, migrationPrincipals } from './batch-operations';
@@ -241,6 +244,9 @@ export class PrimaryStack extends TerraformStack {
       role: writer.name,
       policy: renderPolicy(writerRolePolicy({ bucketArn: theBucketArn, kms })),
     });
+
+    // ---- the S3-API gateway's role (gateway.enabled) ----
+    if (ws.gateway.enabled) new GatewayRole(this, 'gateway', { ws, newBucketArn: theBucketArn, kms });
 
     new TerraformOutput(this, 'bucket_name', { value: bucket.bucket, description: 'The new bucket' });
     new TerraformOutput(this, 'bucket_arn', { value: bucket.arn, description: 'The new bucket ARN' });

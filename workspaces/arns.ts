@@ -29,6 +29,20 @@ export function iamArn(partition: Partition, accountId: string, kind: 'role' | '
   return `arn:${partition}:iam::${accountId}:${kind}/${name}`;
 }
 
+/** An account as an IAM principal ("arn:aws:iam::111122223333:root": the account, whose IAM policies then decide). */
+export function accountRootArn(partition: Partition, accountId: string): string {
+  return `arn:${partition}:iam::${accountId}:root`;
+}
+
+/** The S3-API gateway's role (workspace `gateway.roleName`, in the primary account): the stacks and `--role-arn`. */
+export function gatewayRoleArn(ws: {
+  region: string;
+  primary: { accountId: string };
+  gateway: { roleName: string };
+}): string {
+  return iamArn(partitionOf(ws.region), ws.primary.accountId, 'role', ws.gateway.roleName);
+}
+
 /** The objects of a bucket under a key prefix ("photos/" -> arn:aws:s3:::bucket/photos/*). */
 export function prefixObjectsArn(bucketArnValue: string, prefix: string): string {
   return `${bucketArnValue}/${prefix}*`;
@@ -51,6 +65,22 @@ export function logStreamsArn(partition: Partition, region: string, accountId: s
 export function secretArn(partition: Partition, region: string, accountId: string, nameOrArn: string): string {
   if (nameOrArn.startsWith('arn:')) return nameOrArn;
   return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${nameOrArn}-??????`;
+}
+
+/**
+ * The codec's keys when they are in Secrets Manager (`codec.keys.secretsManager`): the secret in the primary account,
+ * in the legacy bucket's region, where the migrator and the store read them (codec/index.ts) with their own
+ * credentials. Undefined when the keys come from an environment variable or there are none.
+ */
+export function codecSecretArn(ws: {
+  region: string;
+  primary: { accountId: string };
+  legacy: { region?: string };
+  codec: { keys?: { env: string } | { secretsManager: string } };
+}): string | undefined {
+  const keys = ws.codec.keys;
+  if (!keys || !('secretsManager' in keys)) return undefined;
+  return secretArn(partitionOf(ws.region), ws.legacy.region ?? ws.region, ws.primary.accountId, keys.secretsManager);
 }
 
 export function cloudTrailArn(partition: Partition, region: string, accountId: string, trailName: string): string {

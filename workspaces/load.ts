@@ -167,6 +167,7 @@ function claimsOf(ws: LoadedWorkspace): Claim[] {
     claim('batchOperations.operationsRoleName', 'IAM role', primary, b.operationsRoleName);
     claim('batchOperations.functionName', 'Lambda function', `${primary} ${ws.region}`, b.functionName);
   }
+  if (ws.gateway.enabled) claim('gateway.roleName', 'IAM role', primary, ws.gateway.roleName);
   const tfc = ws.terraformCloud;
   if (tfc) {
     const org = `organization "${tfc.organization}"`;

@@ -278,6 +278,47 @@ export const batchOperationsSchema = z.strictObject({
     .default(30),
 });
 
+/**
+ * The S3-API gateway's own IAM role (migrator/src/gateway, docs/gateway.md), off unless enabled: the primary stack
+ * creates the role with `stacks/policies.ts` gatewayPolicy (least privilege on the new bucket; on the legacy bucket
+ * list, read and the store's deletes, PutObject only with `writesLegacy`), and the legacy stack grants the role the
+ * same on the legacy bucket in that bucket's policy. `assumedBy` says who runs as it:
+ * - ecs-task: the gateway's ECS task (its task role; trust ecs-tasks.amazonaws.com for this account only);
+ * - ec2-instance: the gateway's EC2 instance (an instance profile of the same name is created);
+ * - principals: these IAM principals (a role, a user, or an account's root) assume it with STS: the gateway's
+ *   `--role-arn`.
+ * The defaults are here only: the block is parsed with `prefault({})`, so an absent block gets them too.
+ */
+export const gatewaySchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  roleName: iamName.default('bucketmove-gateway'),
+  assumedBy: z
+    .discriminatedUnion(
+      'type',
+      [
+        z.strictObject({ type: z.literal('ecs-task') }),
+        z.strictObject({ type: z.literal('ec2-instance') }),
+        z.strictObject({
+          type: z.literal('principals'),
+          principals: z.array(arn).min(1, 'must name at least one principal ARN that may assume the gateway role'),
+        }),
+      ],
+      {
+        error:
+          'must be {"type": "ecs-task"}, {"type": "ec2-instance"} or {"type": "principals", "principals": [ARN, ...]}',
+      },
+    )
+    .default({ type: 'ecs-task' }),
+  /** The gateway runs in a mode that writes the legacy bucket (legacy-only, read-both-write-legacy): PutObject there. */
+  writesLegacy: z.boolean().default(false),
+  /**
+   * The Secrets Manager secret (name or ARN, primary account and region) holding the app's keys the gateway verifies
+   * signatures against (its `--credentials-secret`): the role may read it, and nothing else of Secrets Manager but the
+   * codec's keys.
+   */
+  appCredentialsSecret: z.string().min(1).optional(),
+});
+
 const TFC_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /**
@@ -351,6 +392,8 @@ export const workspaceSchema = z
       reportsExpirationDays: 30,
       logRetentionDays: 30,
     }),
+    /** The S3-API gateway's IAM role (gatewaySchema); off unless enabled. */
+    gateway: gatewaySchema.prefault({}),
     tags: tagsSchema.default({}),
   })
   .superRefine((ws, ctx) => {
@@ -449,6 +492,7 @@ export type KeySource = z.output<typeof keySourceSchema>;
 export type CodecConfig = z.output<typeof codecSchema>;
 export type Encryption = Workspace['primary']['encryption'];
 export type BatchOperations = Workspace['batchOperations'];
+export type GatewayRole = Workspace['gateway'];
 
 /** A workspace's key rotation with the defaults applied. */
 export interface KeyRotation {

@@ -59,3 +59,25 @@ test('a secret that is not a key pair, or cannot be read, is one ConfigError lin
     /AccessDeniedException: User is not authorized/,
   );
 });
+
+test("the workspace's gateway.appCredentialsSecret when neither --credentials-secret nor the variables are given", async () => {
+  sm.on(GetSecretValueCommand).resolves({
+    SecretString: JSON.stringify({ AWS_ACCESS_KEY_ID: 'AKIDWS', AWS_SECRET_ACCESS_KEY: 'from-the-workspace-secret' }),
+  });
+  expect(await appCredentials(args(), 'eu-west-1', {}, 'bucketmove/staging/gateway-app-keys')).toEqual([
+    { accessKeyId: 'AKIDWS', secretAccessKey: 'from-the-workspace-secret' },
+  ]);
+  expect(sm.commandCalls(GetSecretValueCommand)[0].args[0].input.SecretId).toBe('bucketmove/staging/gateway-app-keys');
+  // The variables win over the workspace's secret; the flag wins over both.
+  const vars = { BUCKETMOVE_GATEWAY_ACCESS_KEY_ID: 'AKIDENV', BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY: 'env' };
+  expect(await appCredentials(args(), 'eu-west-1', vars, 'bucketmove/staging/gateway-app-keys')).toEqual([
+    { accessKeyId: 'AKIDENV', secretAccessKey: 'env' },
+  ]);
+  expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  sm.on(GetSecretValueCommand).rejects(
+    Object.assign(new Error('no such secret'), { name: 'ResourceNotFoundException' }),
+  );
+  await expect(appCredentials(args(), 'eu-west-1', {}, 'nope')).rejects.toThrow(
+    /^cannot read the app's keys from the workspace's gateway.appCredentialsSecret nope: ResourceNotFoundException/,
+  );
+});

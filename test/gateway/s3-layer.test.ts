@@ -8,8 +8,15 @@ import { compareKeys, listMerged, type Entry, type ListSource } from '../../migr
 import { s3CodeOf } from '../helpers/s3-error';
 import { S3Error, s3ErrorOf } from '../../migrator/src/gateway/errors';
 import { parseRange, preconditions } from '../../migrator/src/gateway/operations';
-import { route } from '../../migrator/src/gateway/routes';
-import { deleteResultXml, errorXml, listV2Xml, parseComplete, parseDelete } from '../../migrator/src/gateway/s3-xml';
+import { route, virtualHostBucket } from '../../migrator/src/gateway/routes';
+import {
+  deleteResultXml,
+  errorXml,
+  listV1Xml,
+  listV2Xml,
+  parseComplete,
+  parseDelete,
+} from '../../migrator/src/gateway/s3-xml';
 
 const q = (s: string) =>
   new Map(
@@ -43,10 +50,30 @@ describe('routes', () => {
     expect(op('GET', '/b/', 'location').operation).toBe('GetBucketLocation');
   });
 
+  test('ListObjects (v1, no list-type=2) is served', () => {
+    expect(op('GET', '/b', 'prefix=x&marker=m')).toMatchObject({ operation: 'ListObjects', served: true, bucket: 'b' });
+  });
+
+  test('virtual-hosted style: the bucket from Host (port dropped, case folded, longest served name), else path-style', () => {
+    const buckets = ['chat-photos', 'chat-photos.eu', 'legacy'];
+    expect(virtualHostBucket('chat-photos.gw.internal:9080', buckets)).toBe('chat-photos');
+    expect(virtualHostBucket('Chat-Photos.EU.gw.internal', buckets)).toBe('chat-photos.eu');
+    expect(virtualHostBucket('legacy.localhost', buckets)).toBe('legacy');
+    for (const host of [
+      '127.0.0.1:9080',
+      'localhost',
+      'gw.internal',
+      'chat-photos',
+      'chat-photos.',
+      '[::1]:9080',
+      undefined,
+    ])
+      expect(virtualHostBucket(host, buckets)).toBeUndefined();
+  });
+
   test('everything else is named as S3 names it, and not served', () => {
     for (const [method, path, query, name, headers] of [
       ['GET', '/', '', 'ListBuckets'],
-      ['GET', '/b', '', 'ListObjects'],
       ['GET', '/b', 'versions', 'ListObjectVersions'],
       ['GET', '/b', 'uploads', 'ListMultipartUploads'],
       ['PUT', '/b', '', 'CreateBucket'],
@@ -102,6 +129,31 @@ describe('S3 XML', () => {
     expect(listV2Xml({ bucket: 'b', prefix: 'p q', maxKeys: 2, urlEncode: true }, page)).toContain(
       '<Key>a%20b%26c.jpg</Key>',
     );
+  });
+
+  test('ListObjects (v1) XML: Marker, NextMarker when truncated, the same Contents and CommonPrefixes', () => {
+    const page = {
+      objects: [{ key: 'a&b.jpg', size: 3, etag: '"e"', source: 'new' as const }],
+      prefixes: ['d/'],
+      truncated: true,
+      last: 'd/',
+    };
+    const xml = listV1Xml(
+      { bucket: 'b', prefix: '', delimiter: '/', maxKeys: 2, marker: 'a', nextMarker: 'd/', urlEncode: false },
+      page,
+    );
+    expect(xml).toContain(
+      '<Name>b</Name><Prefix></Prefix><Marker>a</Marker><NextMarker>d/</NextMarker><MaxKeys>2</MaxKeys><Delimiter>/</Delimiter><IsTruncated>true</IsTruncated>',
+    );
+    expect(xml).toContain('<Key>a&amp;b.jpg</Key>');
+    expect(xml).toContain('<CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes>');
+    expect(xml).not.toContain('KeyCount');
+    const last = listV1Xml(
+      { bucket: 'b', prefix: 'p', maxKeys: 1000, marker: '', urlEncode: true },
+      { ...page, truncated: false },
+    );
+    expect(last).not.toContain('NextMarker');
+    expect(last).toContain('<EncodingType>url</EncodingType>');
   });
 
   test('DeleteObjects bodies: keys (entities decoded), Quiet; malformed or empty is MalformedXML', () => {
@@ -305,5 +357,23 @@ describe("the store's merged listing (list.ts)", () => {
     const second = await listMerged([n, l], { maxKeys: 10, delimiter: '/', startAfter: nextStartAfter('d1/', '/') });
     expect(second.prefixes).toEqual(['d2/', 'd3/']);
     expect(second.objects.map((o) => o.key)).toEqual(['e']);
+  });
+
+  test('a common prefix with no visible key under it (all tombstones, or legacy copies they bury) is not listed', async () => {
+    const pfx = (key: string): Entry => ({ kind: 'prefix', key });
+    const n = source('new', [pfx('deleted/'), pfx('kept/'), obj('z')], { buried: async () => false });
+    const l = source('legacy', [pfx('deleted/'), pfx('legacy-only/')]);
+    const asked: string[] = [];
+    const visible = async (prefix: string) => {
+      asked.push(prefix);
+      return prefix !== 'deleted/';
+    };
+    const page = await listMerged([n, l], { maxKeys: 1000, delimiter: '/' }, visible);
+    expect(page.prefixes).toEqual(['kept/', 'legacy-only/']);
+    expect(page.objects.map((o) => o.key)).toEqual(['z']);
+    expect(asked).toEqual(['deleted/', 'kept/', 'legacy-only/']);
+    // A page that ends on a hidden prefix still continues past it.
+    const first = await listMerged([n, l], { maxKeys: 1, delimiter: '/' }, visible);
+    expect(first).toMatchObject({ prefixes: ['kept/'], truncated: true, last: 'kept/' });
   });
 });

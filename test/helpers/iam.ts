@@ -16,6 +16,8 @@ export interface RenderedPolicies {
   bucketPolicy?: PolicyDocument;
   /** The policy of the access log bucket (aws_s3_bucket.access-log-bucket), when the stack has one. */
   logBucketPolicy?: PolicyDocument;
+  /** The legacy bucket's policy (aws_s3_bucket.legacy-bucket): the gateway role's grant, when the gateway is enabled. */
+  legacyBucketPolicy?: PolicyDocument;
   /** IAM user name -> its inline policies */
   users: Map<string, PolicyDocument[]>;
   /** IAM role name -> its trust policy and inline policies */
@@ -57,11 +59,21 @@ export function renderedPolicies(json: TfJson): RenderedPolicies {
     const found = entries(json, 'aws_s3_bucket_policy').filter(([, p]) => p.bucket === bucketRef);
     return found.length ? JSON.parse(found[0][1].policy) : undefined;
   };
-  const known = ['${aws_s3_bucket.bucket.id}', '${aws_s3_bucket.access-log-bucket.id}'];
+  const known = [
+    '${aws_s3_bucket.bucket.id}',
+    '${aws_s3_bucket.access-log-bucket.id}',
+    '${aws_s3_bucket.legacy-bucket.id}',
+  ];
   const other = entries(json, 'aws_s3_bucket_policy').find(([, p]) => !known.includes(p.bucket));
   if (other)
     throw new Error(`aws_s3_bucket_policy.${other[0]} is on a bucket the tests do not know: ${other[1].bucket}`);
-  return { bucketPolicy: policyOf(known[0]), logBucketPolicy: policyOf(known[1]), users, roles };
+  return {
+    bucketPolicy: policyOf(known[0]),
+    logBucketPolicy: policyOf(known[1]),
+    legacyBucketPolicy: policyOf(known[2]),
+    users,
+    roles,
+  };
 }
 
 /** Every policy document of a stack, named by where it came from. */
@@ -70,6 +82,7 @@ export function allPolicyDocuments(json: TfJson): { where: string; doc: PolicyDo
   const r = renderedPolicies(json);
   if (r.bucketPolicy) docs.push({ where: 'bucket policy', doc: r.bucketPolicy });
   if (r.logBucketPolicy) docs.push({ where: 'log bucket policy', doc: r.logBucketPolicy });
+  if (r.legacyBucketPolicy) docs.push({ where: 'legacy bucket policy', doc: r.legacyBucketPolicy });
   for (const [name, list] of r.users) list.forEach((doc, i) => docs.push({ where: `user ${name} policy ${i}`, doc }));
   for (const [name, role] of r.roles) {
     docs.push({ where: `role ${name} trust`, doc: role.trust });

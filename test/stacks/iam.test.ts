@@ -27,6 +27,7 @@ const rendered = {
   primaryProd: renderedPolicies(get(synth.stacks, 'primary-prod')),
   legacyProd: renderedPolicies(get(synth.stacks, 'legacy-prod')),
   legacyStaging: renderedPolicies(get(synth.stacks, 'legacy-staging')),
+  legacyDev: renderedPolicies(get(synth.stacks, 'legacy-dev')),
 };
 
 // A second synth from a copy of the workspaces in which the staging legacy bucket is SSE-KMS encrypted, to check the
@@ -777,6 +778,9 @@ const cases: Case[] = [
   // -- S3 Batch Operations (enabled in staging only)
   ...batchCases(),
 
+  // -- the S3-API gateway's role (enabled in staging only): both buckets, cross-account on legacy, nothing else
+  ...gatewayCases(),
+
   // -- nobody outside the account: the bucket policy grants nothing, so another account's own Allow is not enough
   {
     name: 'a principal of another account cannot read the new bucket, even with its own Allow',
@@ -1087,6 +1091,243 @@ function keyRotationCases(): Case[] {
         { 'aws:SourceAccount': '999999999999' },
       ],
     ]),
+  ];
+}
+
+function gatewayCases(): Case[] {
+  const w = ws.staging;
+  const gw = role(rendered.primaryStaging, PRIMARY, w.gateway.roleName);
+  const staging = onPrimary('staging');
+  // The legacy bucket is in the other account: its policy (the gateway's grant) must allow as well as the role's own.
+  const onLegacy = { account: LEGACY, resourcePolicy: rendered.legacyStaging.legacyBucketPolicy };
+  const secret = (name: string) => `arn:aws:secretsmanager:${w.region}:${PRIMARY}:secret:${name}-Ab12Cd`;
+  const gatewayTrust = {
+    resource: roleArn(PRIMARY, w.gateway.roleName),
+    account: PRIMARY,
+    resourcePolicy: must(rendered.primaryStaging.roles, w.gateway.roleName).trust,
+  };
+  const ecsTasks = {
+    principal: 'ecs-tasks.amazonaws.com',
+    principalArn: 'ecs-tasks.amazonaws.com',
+    identityPolicies: [],
+  };
+  // Another role of the primary account that (by mistake) holds the gateway's own policy: the legacy bucket's policy
+  // names the gateway role alone, so the other account's half is missing.
+  const impostor = {
+    principal: session(PRIMARY, 'not-the-gateway'),
+    principalArn: roleArn(PRIMARY, 'not-the-gateway'),
+    identityPolicies: gw.identityPolicies,
+  };
+  return [
+    {
+      name: 'gateway role reads a new-bucket object',
+      actor: gw,
+      action: 's3:GetObject',
+      resource: object(w),
+      ...staging,
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role writes a new-bucket object with the bucket key',
+      actor: gw,
+      action: 's3:PutObject',
+      resource: object(w),
+      ...staging,
+      context: { ...creates, ...sse('aws:kms', stagingKey) },
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role tags a tombstone it writes',
+      actor: gw,
+      action: 's3:PutObjectTagging',
+      resource: object(w),
+      ...staging,
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role deletes a new-bucket object',
+      actor: gw,
+      action: 's3:DeleteObject',
+      resource: object(w),
+      ...staging,
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role lists the new bucket',
+      actor: gw,
+      action: 's3:ListBucket',
+      resource: bucket(w),
+      ...staging,
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role has the new bucket key generate a data key through S3',
+      actor: gw,
+      action: 'kms:GenerateDataKey',
+      resource: stagingKey,
+      account: PRIMARY,
+      resourcePolicy: defaultKeyPolicy(PRIMARY),
+      context: viaS3(bucket(w)),
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role reads a legacy object across accounts (the fallback)',
+      actor: gw,
+      action: 's3:GetObject',
+      resource: legacyObject(w),
+      ...onLegacy,
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role lists the legacy bucket across accounts (the merged listing)',
+      actor: gw,
+      action: 's3:ListBucket',
+      resource: legacyBucket(w),
+      ...onLegacy,
+      expected: 'Allowed',
+    },
+    {
+      name: "gateway role deletes a legacy object across accounts (the store's delete, legacy first)",
+      actor: gw,
+      action: 's3:DeleteObject',
+      resource: legacyObject(w),
+      ...onLegacy,
+      expected: 'Allowed',
+    },
+    {
+      name: 'gateway role cannot write the legacy bucket (writesLegacy is off)',
+      actor: gw,
+      action: 's3:PutObject',
+      resource: legacyObject(w),
+      ...onLegacy,
+      context: creates,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'gateway role cannot delete the legacy bucket',
+      actor: gw,
+      action: 's3:DeleteBucket',
+      resource: legacyBucket(w),
+      ...onLegacy,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'gateway role cannot change the legacy bucket policy',
+      actor: gw,
+      action: 's3:PutBucketPolicy',
+      resource: legacyBucket(w),
+      ...onLegacy,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'gateway role cannot read the legacy bucket over plain HTTP',
+      actor: gw,
+      action: 's3:GetObject',
+      resource: legacyObject(w),
+      ...onLegacy,
+      context: { 'aws:SecureTransport': 'false' },
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: "gateway role cannot read legacy versions (s3:GetObjectVersion is the reader role's, not the gateway's)",
+      actor: gw,
+      action: 's3:GetObjectVersion',
+      resource: legacyObject(w),
+      ...onLegacy,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'gateway role cannot delete the new bucket',
+      actor: gw,
+      action: 's3:DeleteBucket',
+      resource: bucket(w),
+      ...staging,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'gateway role cannot read another bucket (prod)',
+      actor: gw,
+      action: 's3:GetObject',
+      resource: object(ws.prod),
+      ...onPrimary('prod'),
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: "gateway role cannot read another env's legacy bucket (prod)",
+      actor: gw,
+      action: 's3:GetObject',
+      resource: legacyObject(ws.prod),
+      account: LEGACY,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'gateway role cannot permanently delete a version',
+      actor: gw,
+      action: 's3:DeleteObjectVersion',
+      resource: object(w),
+      ...staging,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: "gateway role reads the app's keys it verifies signatures against",
+      actor: gw,
+      action: 'secretsmanager:GetSecretValue',
+      resource: secret(w.gateway.appCredentialsSecret!),
+      account: PRIMARY,
+      expected: 'Allowed',
+    },
+    {
+      name: "gateway role cannot read the Terraform Cloud token's secret",
+      actor: gw,
+      action: 'secretsmanager:GetSecretValue',
+      resource: secret(w.terraformCloud!.app!.tokenSecret!),
+      account: PRIMARY,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: "another role of the primary account with the gateway's own policy cannot read legacy (the bucket names the gateway)",
+      actor: impostor,
+      action: 's3:GetObject',
+      resource: legacyObject(w),
+      ...onLegacy,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'ECS tasks of the primary account may run as the gateway role',
+      actor: ecsTasks,
+      action: 'sts:AssumeRole',
+      ...gatewayTrust,
+      context: { 'aws:SourceAccount': PRIMARY },
+      expected: 'Allowed',
+    },
+    {
+      name: 'ECS tasks of another account may not run as the gateway role',
+      actor: ecsTasks,
+      action: 'sts:AssumeRole',
+      ...gatewayTrust,
+      context: { 'aws:SourceAccount': '999999999999' },
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'the migrator principal may not assume the gateway role',
+      actor: {
+        principal: session(PRIMARY, 'bucketmove-migrator-staging'),
+        principalArn: ws.staging.migration.principals[0],
+        identityPolicies: [migratorPolicy([roleArn(PRIMARY, w.gateway.roleName)])],
+      },
+      action: 'sts:AssumeRole',
+      ...gatewayTrust,
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: 'the dev legacy bucket has no policy granting anyone (the gateway is off in dev)',
+      actor: impostor,
+      action: 's3:GetObject',
+      resource: legacyObject(ws.dev),
+      account: LEGACY,
+      resourcePolicy: rendered.legacyDev.legacyBucketPolicy,
+      expected: 'ImplicitlyDenied',
+    },
   ];
 }
 
@@ -1464,10 +1705,18 @@ describe('rendered policies: no wildcard grants', () => {
     const batch = 4;
     const logs = 1;
     const rotation = 2;
-    const perSynth = { primary: 4 + logs + rotation + (4 + logs + rotation + batch) + 5, legacy: 2 * 3 };
+    // Staging also runs the S3-API gateway: its role's trust and policy, and the legacy bucket's policy granting it.
+    const gateway = { primary: 2, legacy: 1 };
+    const perSynth = {
+      primary: 4 + logs + rotation + (4 + logs + rotation + batch + gateway.primary) + 5,
+      legacy: 2 * 3 + gateway.legacy,
+    };
     expect(docs.filter((d) => d.where === 'bucket policy')).toHaveLength(3 + 1);
     expect(docs.filter((d) => d.where === 'log bucket policy')).toHaveLength(2 + 1);
-    expect(docs.length).toBe(perSynth.primary + perSynth.legacy + (4 + logs + rotation + batch + 2));
+    expect(docs.filter((d) => d.where === 'legacy bucket policy')).toHaveLength(1 + 1);
+    expect(docs.length).toBe(
+      perSynth.primary + perSynth.legacy + (4 + logs + rotation + batch + gateway.primary + 2 + gateway.legacy),
+    );
   });
 
   it.each(docs.map((d) => [`${d.stack}: ${d.where}`, d.doc] as const))(
@@ -1491,6 +1740,18 @@ describe('rendered policies: no wildcard grants', () => {
       }
     },
   );
+
+  it("the legacy bucket's policy only allows, only over TLS, only the gateway role: it leaves the legacy app as it was", () => {
+    for (const { doc } of docs.filter((d) => d.where === 'legacy bucket policy')) {
+      for (const st of doc.Statement) {
+        expect(st.Effect).toBe('Allow');
+        expect(st.Condition).toEqual({
+          ArnEquals: { 'aws:PrincipalArn': roleArn(PRIMARY, ws.staging.gateway.roleName) },
+          Bool: { 'aws:SecureTransport': 'true' },
+        });
+      }
+    }
+  });
 
   it("every bucket policy (the log buckets' too) denies plain HTTP and TLS below 1.2 for every principal", () => {
     for (const { doc } of docs.filter((d) => d.where === 'bucket policy' || d.where === 'log bucket policy')) {

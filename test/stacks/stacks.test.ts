@@ -5,7 +5,9 @@ import 'cdktf/lib/testing/adapters/jest';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing, type TerraformStack } from 'cdktf';
+import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
@@ -56,6 +58,21 @@ function build(options: Partial<SynthOptions> = {}) {
 const json = (s: string | undefined) => JSON.parse(s ?? 'null');
 const resources = (s: string | undefined, type: string): Record<string, any>[] =>
   Object.values(json(s).resource?.[type] ?? {});
+
+/** A copy of the workspace files, and `edit(env, value)` to change one field of one of them by `set`. */
+function workspacesCopy(tag: string, set: (raw: Record<string, any>, value: unknown) => void) {
+  const dir = tempDir(tag);
+  scratch.push(dir);
+  for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) {
+    fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
+  }
+  const edit = (env: string, value: unknown) => {
+    const raw = JSON.parse(fs.readFileSync(path.join(dir, `${env}.json`), 'utf8'));
+    set(raw, value);
+    fs.writeFileSync(path.join(dir, `${env}.json`), JSON.stringify(raw));
+  };
+  return { dir, edit };
+}
 
 const main = build();
 const approvalDir = tempDir('approval');
@@ -229,6 +246,7 @@ describe.each(ENVS)('primary-%s', (env) => {
           ? ['batch_function_arn', 'batch_function_role_arn', 'batch_operations_role_arn', 'batch_reports_prefix']
           : []),
         ...(env === 'dev' ? [] : ['access_log_bucket', 'key_rotation_function_arn']),
+        ...(w.gateway.enabled ? ['gateway_role_arn'] : []),
       ].sort(),
     );
     for (const { value } of Object.values(outputs)) {
@@ -707,16 +725,9 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
   });
 
   describe('as a workspace option', () => {
-    const dir = tempDir('ws-access-logs');
-    scratch.push(dir);
-    for (const f of fs.readdirSync(path.join(ROOT, 'workspaces')).filter((f) => f.endsWith('.json'))) {
-      fs.copyFileSync(path.join(ROOT, 'workspaces', f), path.join(dir, f));
-    }
-    const edit = (env: string, accessLogs: unknown) => {
-      const raw = JSON.parse(fs.readFileSync(path.join(dir, `${env}.json`), 'utf8'));
+    const { dir, edit } = workspacesCopy('ws-access-logs', (raw, accessLogs) => {
       raw.primary.accessLogs = accessLogs;
-      fs.writeFileSync(path.join(dir, `${env}.json`), JSON.stringify(raw));
-    };
+    });
     edit('dev', { type: 'server-access-logs', bucket: 'acme-chat-photos-dev-logs', expirationDays: 30 });
     edit('prod', { type: 'cloudtrail', trailName: 'bucketmove-prod-photos', prefix: 'trail/' });
     edit('staging', { type: 'none' });
@@ -788,6 +799,154 @@ describe('access logs (primary.accessLogs: on by default, except in dev)', () =>
       ).toThrow(
         /prod\.json: primary\.accessLogs\.bucket: the default log bucket "ab+-access-logs" must be 3 to 63 characters long: name one in primary\.accessLogs\.bucket$/,
       );
+    });
+  });
+});
+
+describe("the S3-API gateway's role (gateway.enabled: staging on, dev and prod off)", () => {
+  const w = ws.staging;
+  const primary = main.synth.get('primary-staging')!;
+  const legacy = main.synth.get('legacy-staging')!;
+  const roleArn = `arn:aws:iam::${w.primary.accountId}:role/${w.gateway.roleName}`;
+
+  it('is on in staging only; dev and prod get no gateway role and no legacy bucket policy', () => {
+    expect([ws.dev, ws.staging, ws.prod].map((x) => x.gateway.enabled)).toEqual([false, true, false]);
+    for (const env of ['dev', 'prod']) {
+      expect(resources(main.synth.get(`primary-${env}`), 'aws_iam_role').map((r) => r.name)).not.toContain(
+        'bucketmove-gateway',
+      );
+      expect(json(main.synth.get(`legacy-${env}`)).resource.aws_s3_bucket_policy).toBeUndefined();
+    }
+  });
+
+  it('fills the defaults of an absent block from the schema alone', () => {
+    expect(ws.prod.gateway).toEqual({
+      enabled: false,
+      roleName: 'bucketmove-gateway',
+      assumedBy: { type: 'ecs-task' },
+      writesLegacy: false,
+    });
+  });
+
+  it('creates the role, trusted by ECS tasks of this account only, with gatewayPolicy on both buckets', () => {
+    expect(primary).toHaveResourceWithProperties(IamRole, { name: w.gateway.roleName });
+    const role = json(primary).resource.aws_iam_role['gateway-role'];
+    expect(JSON.parse(role.assume_role_policy).Statement).toEqual([
+      {
+        Sid: 'EcsTasksRunTheGateway',
+        Effect: 'Allow',
+        Principal: { Service: ['ecs-tasks.amazonaws.com'] },
+        Action: ['sts:AssumeRole'],
+        Condition: { StringEquals: { 'aws:SourceAccount': w.primary.accountId } },
+      },
+    ]);
+    expect(primary).toHaveResourceWithProperties(IamRolePolicy, {
+      name: 'bucketmove-gateway',
+      role: '${aws_iam_role.gateway-role.name}',
+    });
+    const policy = JSON.parse(json(primary).resource.aws_iam_role_policy['gateway-role-policy'].policy);
+    const bySid = Object.fromEntries(policy.Statement.map((st: { Sid: string }) => [st.Sid, st]));
+    expect(Object.keys(bySid).sort()).toEqual(
+      [
+        'ListTheNewBucket',
+        'ReadWriteDeleteNewObjects',
+        'UseTheNewBucketKeyThroughS3',
+        'ListTheLegacyBucket',
+        'ReadDeleteLegacyObjects',
+        'ReadItsSecrets',
+      ].sort(),
+    );
+    expect(bySid.ReadDeleteLegacyObjects.Resource).toEqual([`arn:aws:s3:::${w.legacy.bucket}/*`]);
+    expect(bySid.ReadDeleteLegacyObjects.Action).toEqual(['s3:GetObject', 's3:DeleteObject']);
+    // the codec's keys and the app's keys it verifies signatures against, and nothing else of Secrets Manager
+    expect(bySid.ReadItsSecrets.Resource).toEqual([
+      `arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:legacy/photo-codec-keys-staging-??????`,
+      `arn:aws:secretsmanager:eu-west-1:${w.primary.accountId}:secret:bucketmove/staging/gateway-app-keys-??????`,
+    ]);
+    expect(json(primary).output.gateway_role_arn.value).toBe('${aws_iam_role.gateway-role.arn}');
+    expect(json(primary).resource.aws_iam_instance_profile).toBeUndefined();
+  });
+
+  it("grants the role the legacy bucket in the bucket's policy: list, read, delete, over TLS, by aws:PrincipalArn", () => {
+    const [bp] = resources(legacy, 'aws_s3_bucket_policy');
+    expect(bp.bucket).toBe('${aws_s3_bucket.legacy-bucket.id}');
+    const doc = JSON.parse(bp.policy);
+    const condition = {
+      ArnEquals: { 'aws:PrincipalArn': roleArn },
+      Bool: { 'aws:SecureTransport': 'true' },
+    };
+    expect(doc.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { AWS: [`arn:aws:iam::${w.primary.accountId}:root`] },
+        Action: ['s3:ListBucket'],
+        Resource: [`arn:aws:s3:::${w.legacy.bucket}`],
+        Condition: condition,
+      }),
+      expect.objectContaining({
+        Action: ['s3:GetObject', 's3:DeleteObject'],
+        Resource: [`arn:aws:s3:::${w.legacy.bucket}/*`],
+        Condition: condition,
+      }),
+    ]);
+    // Not imported and not protected: the teardown (and disabling the gateway) deletes it with the rest.
+    expect(bp.lifecycle).toBeUndefined();
+    expect(json(legacy).import?.some((i: { to: string }) => i.to.includes('aws_s3_bucket_policy'))).toBeFalsy();
+  });
+
+  describe('as a workspace option', () => {
+    const { dir, edit } = workspacesCopy('ws-gateway', (raw, gateway) => {
+      raw.gateway = gateway;
+    });
+    edit('dev', { enabled: true, assumedBy: { type: 'ec2-instance' }, writesLegacy: true });
+    const principals = [`arn:aws:iam::${ws.prod.primary.accountId}:role/gateway-host-prod`];
+    edit('prod', { enabled: true, roleName: 'bucketmove-gateway-prod', assumedBy: { type: 'principals', principals } });
+    const variant = build({ workspacesDir: dir, envs: ['dev', 'prod'] });
+
+    it('ec2-instance: EC2 may take the role, through an instance profile of the same name', () => {
+      const s = variant.synth.get('primary-dev')!;
+      expect(JSON.parse(json(s).resource.aws_iam_role['gateway-role'].assume_role_policy).Statement).toEqual([
+        {
+          Sid: 'Ec2InstancesRunTheGateway',
+          Effect: 'Allow',
+          Principal: { Service: ['ec2.amazonaws.com'] },
+          Action: ['sts:AssumeRole'],
+        },
+      ]);
+      expect(s).toHaveResourceWithProperties(IamInstanceProfile, {
+        name: 'bucketmove-gateway',
+        role: '${aws_iam_role.gateway-role.name}',
+      });
+      expect(Object.keys(json(s).output)).toEqual(
+        expect.arrayContaining(['gateway_role_arn', 'gateway_instance_profile_arn']),
+      );
+    });
+
+    it('writesLegacy adds PutObject on the legacy bucket, to the role and to the bucket policy alike', () => {
+      const policy = JSON.parse(
+        json(variant.synth.get('primary-dev')).resource.aws_iam_role_policy['gateway-role-policy'].policy,
+      );
+      const legacyObjects = policy.Statement.find((st: { Sid: string }) => st.Sid === 'ReadWriteDeleteLegacyObjects');
+      expect(legacyObjects.Action).toEqual(['s3:GetObject', 's3:DeleteObject', 's3:PutObject']);
+      const [bp] = resources(variant.synth.get('legacy-dev'), 'aws_s3_bucket_policy');
+      expect(JSON.parse(bp.policy).Statement[1].Action).toEqual(['s3:GetObject', 's3:DeleteObject', 's3:PutObject']);
+    });
+
+    it("principals: those principals assume the role (the gateway's --role-arn), nobody else", () => {
+      const s = variant.synth.get('primary-prod')!;
+      expect(s).toHaveResourceWithProperties(IamRole, { name: 'bucketmove-gateway-prod' });
+      expect(JSON.parse(json(s).resource.aws_iam_role['gateway-role'].assume_role_policy).Statement).toEqual([
+        { Sid: 'PrincipalsRunTheGateway', Effect: 'Allow', Principal: { AWS: principals }, Action: ['sts:AssumeRole'] },
+      ]);
+      const [bp] = resources(variant.synth.get('legacy-prod'), 'aws_s3_bucket_policy');
+      expect(JSON.parse(bp.policy).Statement[0].Condition.ArnEquals['aws:PrincipalArn']).toBe(
+        `arn:aws:iam::${ws.prod.primary.accountId}:role/bucketmove-gateway-prod`,
+      );
+    });
+
+    it('refuses a bad assumedBy in one line naming the field', () => {
+      const bad = { ...JSON.parse(fs.readFileSync(path.join(ROOT, 'workspaces', 'prod.json'), 'utf8')) };
+      bad.gateway = { enabled: true, assumedBy: { type: 'lambda' } };
+      expect(() => parseWorkspace(JSON.stringify(bad), 'prod.json')).toThrow(/gateway\.assumedBy.*ecs-task/);
     });
   });
 });

@@ -329,6 +329,13 @@ function expectedAddresses(w: LoadedWorkspace): string[] {
           'aws_iam_role_policy.batch-operations-role-policy',
         ]
       : []),
+    ...(w.gateway.enabled
+      ? [
+          'aws_iam_role.gateway-role',
+          'aws_iam_role_policy.gateway-role-policy',
+          ...(w.gateway.assumedBy.type === 'ec2-instance' ? ['aws_iam_instance_profile.gateway-instance-profile'] : []),
+        ]
+      : []),
   ].sort();
 }
 
@@ -381,6 +388,9 @@ describe.each(ENVS)('terraform plan of primary-%s (fake credentials, offline)', 
               'aws_iam_role.batch-operations-role.assume_role_policy',
               'aws_iam_role_policy.batch-operations-role-policy.policy',
             ]
+          : []),
+        ...(w.gateway.enabled
+          ? ['aws_iam_role.gateway-role.assume_role_policy', 'aws_iam_role_policy.gateway-role-policy.policy']
           : []),
       ].sort(),
     );

@@ -85,7 +85,8 @@ export function masterCredentials(endpoint: ResolvedEndpoint): Credentials {
 
 export interface AssumeRoleOptions {
   readonly roleArn: string;
-  readonly externalId: string;
+  /** The migration roles' sts:ExternalId; none for the gateway's role (its trust names its principals alone). */
+  readonly externalId?: string;
   readonly sessionName: string;
   /** The session length; STS default 3600. The S3 client refreshes 5 minutes before it ends. */
   readonly durationSeconds?: number;
@@ -97,13 +98,13 @@ export interface AssumeRoleOptions {
   readonly retryStrategy?: RetryStrategy;
 }
 
-/** STS AssumeRole with ExternalId, as an SDK credential provider (the S3 client memoizes and refreshes it). */
+/** STS AssumeRole (with the ExternalId when given), as an SDK credential provider (the S3 client memoizes and refreshes it). */
 export function assumeRoleCredentials(o: AssumeRoleOptions): CredentialsProvider {
   return fromTemporaryCredentials({
     params: {
       RoleArn: o.roleArn,
       RoleSessionName: o.sessionName,
-      ExternalId: o.externalId,
+      ...(o.externalId ? { ExternalId: o.externalId } : {}),
       ...(o.durationSeconds ? { DurationSeconds: o.durationSeconds } : {}),
     },
     masterCredentials: o.master,

@@ -7,10 +7,13 @@
  *
  * Configuration, as the reference photo service's (service/main.ts):
  * - the store: the PHOTO_STORE_* variables and the gateway's OWN keys to the buckets (AWS_* and LEGACY_AWS_*), read
- *   by migrator/src/store/config.ts;
+ *   by migrator/src/store/config.ts; or, instead of those keys, the gateway's role (the stacks create it with
+ *   `gateway.enabled`): `--role-arn <arn|workspace>` assumes it from the SDK's default chain, `--ambient-credentials`
+ *   runs as it where it is the ECS task role or the EC2 instance profile;
  * - the app's keys, which requests are verified against (never the keys to the buckets): BUCKETMOVE_GATEWAY_ACCESS_KEY_ID
  *   and BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret naming a Secrets Manager secret in the project's
- *   key layout {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"} (its AWSCURRENT version, read at start);
+ *   key layout {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"} (its AWSCURRENT version, read at start), by default the
+ *   workspace's `gateway.appCredentialsSecret` when the two variables are not set;
  * - --env names the workspace: the app may address the workspace's bucket names (new and legacy) as well as the
  *   store's, and signs for the workspace's region unless --region says otherwise.
  *
@@ -25,12 +28,15 @@ import * as https from 'https';
 import { isIP } from 'net';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadWorkspace } from '../../../workspaces/load';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { gatewayRoleArn } from '../../../workspaces/arns';
+import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
+import { assumeRoleCredentials, sessionName, type Credentials } from '../aws/credentials';
 import { ConfigError, UsageError } from '../../../workspaces/errors';
 import { checkWhole, EXIT, isEntry, parseStrict, runCli } from '../cli/run-cli';
 import { createLogger } from '../log';
 import { listen, untilStopped } from '../service/serve';
-import { createStore, StoreError, storeConfigFromEnv } from '../store';
+import { createStore, STORE_ENV, StoreError, storeConfigFromEnv } from '../store';
 import { adminHandler, onClientError, s3Handler } from './server';
 import type { AppCredentials } from './sigv4-verify';
 import { MIB } from '../../../workspaces/units';
@@ -51,6 +57,8 @@ export interface Args {
   'insecure-bind': boolean;
   region?: string;
   'credentials-secret'?: string;
+  'role-arn'?: string;
+  'ambient-credentials'?: boolean;
   'max-object-mb': number;
   'keep-alive-ms': number;
 }
@@ -60,7 +68,7 @@ function parseArgs(argv: string[]): Args {
     yargs(argv)
       .scriptName('npm run gateway --')
       .usage(
-        "$0 --env <env> [options]\n\nServes the S3 REST API (GetObject, HeadObject, PutObject, DeleteObject, DeleteObjects, ListObjectsV2, multipart upload) in front of the new and the legacy bucket, through the photo store and its mode (PHOTO_STORE_MODE): the app changes its S3 endpoint, not its code. Requests are verified with SigV4 against the app's keys (BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret); the gateway reaches the buckets with its own keys (AWS_* and LEGACY_AWS_*). See docs/gateway.md.",
+        "$0 --env <env> [options]\n\nServes the S3 REST API (GetObject, HeadObject, PutObject, DeleteObject, DeleteObjects, ListObjects and ListObjectsV2, multipart upload; path-style or virtual-hosted) in front of the new and the legacy bucket, through the photo store and its mode (PHOTO_STORE_MODE): the app changes its S3 endpoint, not its code. Requests are verified with SigV4 against the app's keys (BUCKETMOVE_GATEWAY_ACCESS_KEY_ID / BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret); the gateway reaches the buckets with its own keys (AWS_* and LEGACY_AWS_*). See docs/gateway.md.",
       )
       .option('env', {
         type: 'string',
@@ -88,6 +96,16 @@ function parseArgs(argv: string[]): Args {
         describe:
           'Secrets Manager secret (name or ARN) holding the app\'s keys {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"}',
       })
+      .option('role-arn', {
+        type: 'string',
+        describe:
+          'Reach both buckets as this role (STS AssumeRole from the SDK\'s default chain) instead of AWS_* / LEGACY_AWS_*; "workspace": the workspace\'s gateway role (gateway.enabled)',
+      })
+      .option('ambient-credentials', {
+        type: 'boolean',
+        describe:
+          "Reach both buckets with the SDK's default chain (the ECS task role or EC2 instance profile the stacks' gateway role is) instead of AWS_* / LEGACY_AWS_*",
+      })
       .option('max-object-mb', {
         type: 'number',
         default: 100,
@@ -109,17 +127,27 @@ function parseArgs(argv: string[]): Args {
 const LOOPBACK = (host: string) =>
   host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
-/** The app's keys: from the secret when named, else from the two variables (never echoed). */
-export async function appCredentials(args: Args, region: string, env: NodeJS.ProcessEnv): Promise<AppCredentials[]> {
-  if (args['credentials-secret']) {
+/**
+ * The app's keys: from --credentials-secret when named, else from the two variables, else from the workspace's
+ * `gateway.appCredentialsSecret` (never echoed).
+ */
+export async function appCredentials(
+  args: Args,
+  region: string,
+  env: NodeJS.ProcessEnv,
+  workspaceSecret?: string,
+): Promise<AppCredentials[]> {
+  const fromEnv = Boolean(env[GATEWAY_ENV.accessKeyId]?.trim() || env[GATEWAY_ENV.secretAccessKey]?.trim());
+  const secretName = args['credentials-secret'] ?? (fromEnv ? undefined : workspaceSecret);
+  if (secretName) {
     const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const { readKeyPair } = await import('../keys/credentials-secret');
     const sm = new SecretsManagerClient({ region });
     try {
-      return [await readKeyPair(sm, args['credentials-secret'], { stage: 'AWSCURRENT' })];
+      return [await readKeyPair(sm, secretName, { stage: 'AWSCURRENT' })];
     } catch (err) {
       throw new ConfigError(
-        `cannot read the app's keys from --credentials-secret ${args['credentials-secret']}: ${(err as Error).name}: ${(err as Error).message.split('\n')[0]}`,
+        `cannot read the app's keys from ${args['credentials-secret'] ? '--credentials-secret' : "the workspace's gateway.appCredentialsSecret"} ${secretName}: ${(err as Error).name}: ${(err as Error).message.split('\n')[0]}`,
       );
     } finally {
       sm.destroy();
@@ -138,6 +166,44 @@ export async function appCredentials(args: Args, region: string, env: NodeJS.Pro
   return [{ accessKeyId: id, secretAccessKey: secret }];
 }
 
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::[\w-]+:role\/[\w+=,.@/-]+$/;
+
+/**
+ * The gateway's own credentials to both buckets when it runs as its role rather than with the AWS_* and LEGACY_AWS_*
+ * keys: `--ambient-credentials` (the SDK's default chain: the ECS task role, the instance profile), or `--role-arn`
+ * assumed from that chain with `fromTemporaryCredentials` (the client refreshes the session before it expires). The
+ * legacy bucket is reached with the same role: the legacy stack's bucket policy grants it. Undefined: the keys.
+ */
+export function bucketCredentials(
+  args: Pick<Args, 'role-arn' | 'ambient-credentials'>,
+  ws: LoadedWorkspace,
+  sts: { region: string; endpoint?: string },
+): Credentials | undefined {
+  if (args['role-arn'] !== undefined && args['ambient-credentials'])
+    throw new UsageError('--role-arn and --ambient-credentials exclude each other: give one');
+  if (args['ambient-credentials']) return fromNodeProviderChain();
+  if (args['role-arn'] === undefined) return undefined;
+  let roleArn = args['role-arn'].trim();
+  if (roleArn === 'workspace') {
+    if (!ws.gateway.enabled)
+      throw new ConfigError(
+        `--role-arn workspace: the workspace ${ws.env} has no gateway role (set gateway.enabled and deploy its stacks), or give the role's ARN`,
+      );
+    roleArn = gatewayRoleArn(ws);
+  } else if (!ROLE_ARN.test(roleArn)) {
+    throw new UsageError(
+      `--role-arn must be an IAM role ARN such as arn:aws:iam::111122223333:role/bucketmove-gateway, or "workspace" (got "${roleArn}")`,
+    );
+  }
+  return assumeRoleCredentials({
+    roleArn,
+    sessionName: sessionName(ws, 'primary', 'gateway'),
+    master: fromNodeProviderChain(),
+    region: sts.region,
+    ...(sts.endpoint ? { stsEndpoint: sts.endpoint } : {}),
+  });
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(hideBin(process.argv));
   checkWhole('port', args.port, 0, 65535);
@@ -152,9 +218,19 @@ async function main(): Promise<number> {
     );
   }
   const ws = loadWorkspace(args.env);
-  const config = storeConfigFromEnv(process.env);
   const region = args.region ?? ws.region;
-  const credentials = await appCredentials(args, region, process.env);
+  const roleCredentials = bucketCredentials(args, ws, {
+    region: process.env.AWS_REGION?.trim() || ws.region,
+    // On an S3-compatible store (the rig's RGW) STS answers on the S3 endpoint.
+    endpoint: process.env[STORE_ENV.endpoint]?.trim() || undefined,
+  });
+  const config = storeConfigFromEnv(process.env, { credentials: roleCredentials });
+  const credentials = await appCredentials(
+    args,
+    region,
+    process.env,
+    ws.gateway.enabled ? ws.gateway.appCredentialsSecret : undefined,
+  );
   const buckets = [
     ...new Set(
       [ws.primary.bucket, ws.legacy?.bucket, config.primary?.bucket, config.legacy?.bucket].filter((b): b is string =>

@@ -22,6 +22,7 @@ import {
   completeMultipartXml,
   deleteResultXml,
   initiateMultipartXml,
+  listV1Xml,
   listV2Xml,
   locationXml,
   parseComplete,
@@ -79,6 +80,8 @@ export async function runOperation(ctx: OperationContext, c: Call): Promise<void
       return deleteObjects(ctx, c);
     case 'ListObjectsV2':
       return listObjectsV2(ctx, c);
+    case 'ListObjects':
+      return listObjectsV1(ctx, c);
     case 'CreateMultipartUpload': {
       const key = requireKey(c);
       const uploadId = await ctx.store.createMultipart(key, putOptions(c.req));
@@ -343,7 +346,8 @@ const token = {
   },
 };
 
-async function listObjectsV2(ctx: OperationContext, c: Call): Promise<void> {
+/** The parameters ListObjects and ListObjectsV2 share, checked, and the merged page after `after`. */
+async function listPage(ctx: OperationContext, c: Call, after: (delimiter: string | undefined) => string | undefined) {
   const q = c.route.query;
   const maxText = q.get('max-keys');
   const maxKeys = maxText === undefined ? 1000 : Number(maxText);
@@ -352,14 +356,40 @@ async function listObjectsV2(ctx: OperationContext, c: Call): Promise<void> {
   if (enc !== undefined && enc !== 'url') throw invalidArgument('Invalid Encoding Method specified in Request');
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') || undefined;
-  const continuationToken = q.get('continuation-token');
-  const startAfter = q.get('start-after');
-  const after = continuationToken !== undefined ? token.decode(continuationToken) : startAfter;
   const clamped = Math.min(maxKeys, 1000);
+  const startAfter = after(delimiter) || undefined;
   const page =
     clamped === 0
       ? { objects: [], prefixes: [], truncated: false }
-      : await ctx.store.list({ prefix, delimiter, startAfter: after || undefined, maxKeys: clamped });
+      : await ctx.store.list({ prefix, delimiter, startAfter, maxKeys: clamped });
+  return { page, prefix, delimiter, maxKeys: clamped, urlEncode: enc === 'url' };
+}
+
+/**
+ * ListObjects (v1): the same merged view as ListObjectsV2, paged by `marker` (a key, or a common prefix, whose keys
+ * are then skipped too) and NextMarker.
+ */
+async function listObjectsV1(ctx: OperationContext, c: Call): Promise<void> {
+  const marker = c.route.query.get('marker') ?? '';
+  const { page, prefix, delimiter, maxKeys, urlEncode } = await listPage(ctx, c, (d) =>
+    marker ? nextStartAfter(marker, d) : undefined,
+  );
+  const nextMarker = page.truncated ? page.last : undefined;
+  sendXml(c.res, 200, listV1Xml({ bucket: c.bucket, prefix, delimiter, maxKeys, marker, nextMarker, urlEncode }, page));
+}
+
+async function listObjectsV2(ctx: OperationContext, c: Call): Promise<void> {
+  const q = c.route.query;
+  const continuationToken = q.get('continuation-token');
+  const startAfter = q.get('start-after');
+  const {
+    page,
+    prefix,
+    delimiter,
+    maxKeys: clamped,
+    urlEncode,
+  } = await listPage(ctx, c, () => (continuationToken !== undefined ? token.decode(continuationToken) : startAfter));
+
   const next =
     page.truncated && page.last !== undefined ? token.encode(nextStartAfter(page.last, delimiter)) : undefined;
   sendXml(
@@ -374,7 +404,7 @@ async function listObjectsV2(ctx: OperationContext, c: Call): Promise<void> {
         continuationToken,
         nextContinuationToken: next,
         startAfter,
-        urlEncode: enc === 'url',
+        urlEncode,
       },
       page,
     ),

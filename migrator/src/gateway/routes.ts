@@ -2,8 +2,9 @@
  * Which S3 operation a request is, from its method, path (path-style: /<bucket>[/<key>]) and query. The operations
  * the gateway serves have a name here; anything else gets the name S3 gives it (from its sub-resource, e.g.
  * PUT ?tagging on a key = PutObjectTagging) so that the NotImplemented error says which operation was refused.
- * Virtual-hosted addressing (<bucket>.<host>) is not served: apps set path-style (boto3 addressing_style "path", the
- * JS SDK's forcePathStyle, rclone force_path_style; the AWS CLI uses path-style with --endpoint-url on a bare host).
+ * Both addressing styles are served: path-style, and virtual-hosted (Host: <bucket>.<gateway host>, the path then the
+ * key alone: Amazon S3 User Guide, "Virtual hosting of buckets"), which SDKs use by default on a DNS-compatible bucket
+ * name; `virtualHostBucket` tells them apart by the served bucket names.
  */
 import { S3Error } from './errors';
 
@@ -14,6 +15,7 @@ export const SERVED = [
   'DeleteObject',
   'DeleteObjects',
   'ListObjectsV2',
+  'ListObjects',
   'CreateMultipartUpload',
   'UploadPart',
   'CompleteMultipartUpload',
@@ -71,6 +73,19 @@ function decodePath(s: string): string {
   } catch {
     throw new S3Error('InvalidURI', 400, "Couldn't parse the specified URI.");
   }
+}
+
+/**
+ * The bucket a virtual-hosted request names: its Host (port dropped, case folded) is "<bucket>.<the gateway's host>"
+ * for one of the served buckets. Undefined: a path-style request (an IP address, or a host that starts with no served
+ * bucket's name and a dot). The gateway's own host name must therefore not begin with a served bucket's name and a dot.
+ */
+export function virtualHostBucket(host: string | undefined, buckets: readonly string[]): string | undefined {
+  if (!host) return undefined;
+  const name = (host.startsWith('[') ? host : host.replace(/:\d+$/, '')).toLowerCase();
+  return buckets
+    .filter((b) => name.length > b.length + 1 && name.startsWith(`${b}.`))
+    .sort((a, b) => b.length - a.length)[0];
 }
 
 export function route(

@@ -1,6 +1,6 @@
 /**
  * S3's XML documents, both ways: the error document and the results the gateway sends (ListBucketResult of
- * ListObjectsV2, DeleteResult, InitiateMultipartUploadResult, CompleteMultipartUploadResult), and the two request
+ * ListObjects and ListObjectsV2, DeleteResult, InitiateMultipartUploadResult, CompleteMultipartUploadResult), and the two request
  * bodies it reads (Delete, CompleteMultipartUpload), parsed with the SDK's own XML parser (@aws-sdk/xml-builder).
  * Shapes follow the Amazon S3 API Reference pages of each operation. A body that does not parse or does not have
  * the shape is MalformedXML, never an exception out of here.
@@ -36,8 +36,8 @@ export interface ListV2Params {
   readonly urlEncode: boolean;
 }
 
-export function listV2Xml(p: ListV2Params, page: ListPage): string {
-  const enc = (s: string) => (p.urlEncode ? uriEncode(s, true) : s);
+/** The Contents and CommonPrefixes of a listing page, the same in ListObjects and ListObjectsV2. */
+function listEntries(page: ListPage, enc: (s: string) => string): { contents: string; prefixes: string } {
   const contents = page.objects
     .map(
       (o) =>
@@ -45,11 +45,43 @@ export function listV2Xml(p: ListV2Params, page: ListPage): string {
     )
     .join('');
   const prefixes = page.prefixes.map((pr) => `<CommonPrefixes>${el('Prefix', enc(pr))}</CommonPrefixes>`).join('');
+  return { contents, prefixes };
+}
+
+export function listV2Xml(p: ListV2Params, page: ListPage): string {
+  const enc = (s: string) => (p.urlEncode ? uriEncode(s, true) : s);
+  const { contents, prefixes } = listEntries(page, enc);
   return (
     `${HEAD}<ListBucketResult xmlns="${S3_NS}">${el('Name', p.bucket)}${el('Prefix', enc(p.prefix))}` +
     `${p.delimiter ? el('Delimiter', enc(p.delimiter)) : ''}${el('MaxKeys', p.maxKeys)}${el('KeyCount', page.objects.length + page.prefixes.length)}` +
     `${el('IsTruncated', page.truncated)}${p.urlEncode ? el('EncodingType', 'url') : ''}${el('ContinuationToken', p.continuationToken)}` +
     `${el('NextContinuationToken', p.nextContinuationToken)}${p.startAfter !== undefined ? el('StartAfter', enc(p.startAfter)) : ''}${contents}${prefixes}</ListBucketResult>`
+  );
+}
+
+export interface ListV1Params {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly delimiter?: string;
+  readonly maxKeys: number;
+  readonly marker: string;
+  readonly nextMarker?: string;
+  readonly urlEncode: boolean;
+}
+
+/**
+ * ListObjects (version 1): the ListBucketResult with Marker and, when truncated, NextMarker (Amazon S3 API Reference,
+ * ListObjects: S3 sends NextMarker only with a delimiter, and clients then take the last Key; sending it always is
+ * what the clients read first).
+ */
+export function listV1Xml(p: ListV1Params, page: ListPage): string {
+  const enc = (s: string) => (p.urlEncode ? uriEncode(s, true) : s);
+  const { contents, prefixes } = listEntries(page, enc);
+  return (
+    `${HEAD}<ListBucketResult xmlns="${S3_NS}">${el('Name', p.bucket)}${el('Prefix', enc(p.prefix))}${el('Marker', enc(p.marker))}` +
+    `${p.nextMarker !== undefined ? el('NextMarker', enc(p.nextMarker)) : ''}${el('MaxKeys', p.maxKeys)}` +
+    `${p.delimiter ? el('Delimiter', enc(p.delimiter)) : ''}${el('IsTruncated', page.truncated)}` +
+    `${p.urlEncode ? el('EncodingType', 'url') : ''}${contents}${prefixes}</ListBucketResult>`
   );
 }
 

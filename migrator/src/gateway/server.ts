@@ -15,7 +15,7 @@ import { StoreError, type PhotoStore } from '../store';
 import { healthOrMetrics } from '../service/serve';
 import { S3Error, s3ErrorOf } from './errors';
 import { runOperation, type OperationContext } from './operations';
-import { route } from './routes';
+import { route, virtualHostBucket } from './routes';
 import { errorXml } from './s3-xml';
 import { queryPairs, splitUrl, verifyRequest, type AppCredentials } from './sigv4-verify';
 
@@ -60,7 +60,14 @@ export function s3Handler(o: GatewayOptions): RequestListener {
         { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headersDistinct },
         { credentials: o.credentials, region: o.region, now: o.now?.() },
       );
-      const r = route(req.method ?? 'GET', path, new Map(queryPairs(query)), req.headers);
+      // Virtual-hosted style: the bucket is in Host, the path is the key; routed as its path-style equivalent.
+      const hostBucket = virtualHostBucket(req.headers.host, o.buckets);
+      const r = route(
+        req.method ?? 'GET',
+        hostBucket ? `/${hostBucket}${path.startsWith('/') ? path : `/${path}`}` : path,
+        new Map(queryPairs(query)),
+        req.headers,
+      );
       operation = r.operation;
       if (!r.served)
         throw new S3Error('NotImplemented', 501, `${r.operation} is not implemented by the bucketmove gateway`);

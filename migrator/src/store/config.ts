@@ -9,7 +9,7 @@
  */
 import { ConfigError } from '../../../workspaces/errors';
 import { codecSchema, type CodecConfig, type Encryption } from '../../../workspaces/schema';
-import type { Keys } from '../aws/credentials';
+import type { Credentials, Keys } from '../aws/credentials';
 import { STORE_MODES, usesLegacy, usesNew, type StoreMode } from './modes';
 
 export { STORE_MODES, type StoreMode };
@@ -50,7 +50,8 @@ export interface SideSettings {
   readonly region: string;
   /** An S3-compatible endpoint (path-style, checksums only when required); undefined on AWS. */
   readonly endpoint?: string;
-  readonly credentials: Keys;
+  /** Static keys from the environment, or (given to storeConfigFromEnv) a provider such as an assumed role's. */
+  readonly credentials: Credentials;
 }
 
 export interface StoreConfig {
@@ -99,7 +100,15 @@ export const STORE_ENV = VAR;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 
-export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+/**
+ * The store's configuration from its variables. `options.credentials`, when given, reaches both buckets instead of the
+ * AWS_* and LEGACY_AWS_* keys (which are then not read): the S3-API gateway's own role (`--role-arn`, or the ECS task
+ * role or instance profile with `--ambient-credentials`; cross-account, the legacy bucket's policy grants that role).
+ */
+export function storeConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { credentials?: Credentials } = {},
+): StoreConfig {
   const get = (name: string): string | undefined => {
     const v = env[name]?.trim();
     return v ? v : undefined;
@@ -136,7 +145,12 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/.*)?$/.test(endpoint)) {
       throw new ConfigError(`${endpointVar} must be an http(s) URL such as http://127.0.0.1:9000 (got "${endpoint}")`);
     }
-    return { bucket, region: sideRegion, ...(endpoint ? { endpoint } : {}), credentials: keysFrom(env, which) };
+    return {
+      bucket,
+      region: sideRegion,
+      ...(endpoint ? { endpoint } : {}),
+      credentials: options.credentials ?? keysFrom(env, which),
+    };
   };
 
   const primary = usesNew(mode) ? side('primary') : undefined;

@@ -9,7 +9,10 @@
  * metadata (objects/provenance.ts); listings carry no metadata, so each zero-byte key of the new bucket is checked
  * with a HEAD (photos are never zero bytes, so these are tombstones and folder markers only).
  *
- * Known limit: a common prefix (with a delimiter) whose objects in the new bucket are all tombstones is still listed.
+ * A common prefix (with a delimiter) is listed only when the merged view holds a key under it: one whose keys are all
+ * tombstones, or legacy copies buried by them, is a folder of deleted photos and is not listed. The caller decides
+ * that with `visible` (the store lists the merged view under the prefix, one key at most, and so HEADs the zero-byte
+ * keys it meets there).
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { StoreSide } from './errors';
@@ -131,8 +134,15 @@ class Cursor {
   }
 }
 
-/** The merged page: see the module comment. */
-export async function listMerged(sources: readonly ListSource[], o: ListOptions): Promise<ListPage> {
+/**
+ * The merged page: see the module comment. `visible(prefix)`: whether the merged view holds a key under a common
+ * prefix (absent: every prefix listed, as where no source can hold a tombstone).
+ */
+export async function listMerged(
+  sources: readonly ListSource[],
+  o: ListOptions,
+  visible?: (prefix: string) => Promise<boolean>,
+): Promise<ListPage> {
   const pageSize = Math.min(1000, o.maxKeys + 1);
   const cursors = sources.map((s) => new Cursor(s, o.startAfter, o.delimiter, pageSize));
   const objects: ListedObject[] = [];
@@ -150,7 +160,7 @@ export async function listMerged(sources: readonly ListSource[], o: ListOptions)
     const first = same[0];
     last = min;
     if (first.e.kind === 'prefix') {
-      prefixes.push(min);
+      if (!visible || (await visible(min))) prefixes.push(min);
       continue;
     }
     if (first.e.size === 0 && first.c.src.buried && (await first.c.src.buried(min))) continue; // deleted: hide both

@@ -198,7 +198,11 @@ export class PhotoStore {
         plainSize: (n) => l.codec.plaintextSize(n),
       });
     }
-    return listMerged(sources, o);
+    // Only the new bucket holds tombstones: with it, a common prefix is listed only if a key under it is (list.ts).
+    const visible = this.newSide
+      ? async (prefix: string) => (await this.list({ prefix, maxKeys: 1 })).objects.length > 0
+      : undefined;
+    return listMerged(sources, o, o.delimiter ? visible : undefined);
   }
 
   /**
