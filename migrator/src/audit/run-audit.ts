@@ -18,6 +18,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
+import { InFlight } from '../in-flight';
 import { PROBE_PREFIX } from '../migrate/conditional-write-probe';
 import { MemoryBudget } from '../migrate/memory-budget';
 import type { Provenance } from '../objects/provenance';
@@ -157,7 +158,7 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     deps.events?.checked?.(outcome === 'problem');
   };
 
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new InFlight();
   let failure: unknown;
   const merged = mergeListings({
     legacy: listObjects(legacy.client, legacy.bucket, { pageSize: opts.pageSize, signal }),
@@ -184,15 +185,14 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
       newListing.objects++;
       newListing.bytes += item.current.size;
     }
-    while (inFlight.size >= opts.concurrency) await Promise.race(inFlight);
-    const job: Promise<void> = judge(item)
-      .catch((err) => {
+    await inFlight.room(opts.concurrency);
+    inFlight.add(
+      judge(item).catch((err) => {
         failure ??= err;
-      })
-      .finally(() => inFlight.delete(job));
-    inFlight.add(job);
+      }),
+    );
   }
-  await Promise.all(inFlight);
+  await inFlight.drained();
   if (signal?.aborted) throw signal.reason ?? new Error('the audit was interrupted');
   if (failure) throw failure;
 
