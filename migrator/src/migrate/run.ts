@@ -8,7 +8,6 @@
  * reserves its share). `stop()` stops taking new objects and lets those in flight finish; `abort()` also aborts those
  * in flight (their multipart uploads are aborted; their keys stay pending for the next run).
  */
-import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'events';
 import type { Codec } from '../codec/codec';
 import { type Checkpoint } from './checkpoint';
@@ -18,6 +17,7 @@ import type { LargeObjectWrite } from './conditional-write-probe';
 import { copyObject, type Source } from './copy-object';
 import { checkMemoryHoldsAnObject, Dispatcher, type DispatchEvents } from './dispatcher';
 import { DeleteRecheck } from './recheck-deletes';
+import { abortUpload } from './upload-ledger';
 import { backoffDelay, Pacer, type BackoffOptions, DEFAULT_BACKOFF, sleepUnlessAborted } from './pacer';
 import type { Target } from '../objects/write-new';
 import { observeThrottling } from './throttle-observer';
@@ -216,14 +216,7 @@ export class MigrationRun {
     const { checkpoint, target } = this.deps;
     const left = checkpoint.leftoverUploads();
     for (const u of left) {
-      try {
-        await target.client.send(
-          new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: u.key, UploadId: u.uploadId }),
-        );
-      } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status !== 404) throw err; // NoSuchUpload: it was completed or aborted already
-      }
+      await abortUpload(target.client, target.bucket, u.key, u.uploadId);
       checkpoint.clearUpload(u.uploadId);
     }
     if (left.length) this.deps.events?.uploadsCleaned?.(left.length);
