@@ -277,7 +277,7 @@ const inMib = (bytes: number) => Math.ceil(bytes / MIB);
  * (workspaces/codec-memory.ts COLLECTOR_SLACK_BYTES, measured), so that the process's RSS stays within --memory above
  * its baseline.
  */
-export function objectDataBytes(memoryBytes: number): number {
+function objectDataBytes(memoryBytes: number): number {
   return Math.max(0, memoryBytes - COLLECTOR_SLACK_BYTES);
 }
 
