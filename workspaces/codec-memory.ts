@@ -2,8 +2,8 @@
  * The memory model of one object's copy: what the legacy codec holds while it decrypts the object, and what the copy
  * path holds beside it. One pure module (arithmetic, no I/O, no runtime import) shared by the three places that must
  * agree on it: the codecs declare their need with it (migrator/src/codec), the migrator's memory budget reserves it per
- * object (migrator/src/migrate/run.ts), and synth sizes the Batch Operations function with it (stacks/), which must not
- * import the migrator's runtime.
+ * object (migrator/src/migrate/dispatcher.ts), and synth sizes the Batch Operations function with it (stacks/), which
+ * must not import the migrator's runtime.
  *
  * The figures are bytes of object data; a process adds its baseline (code, clients, heap) and the garbage its
  * collector has not reclaimed yet (COLLECTOR_SLACK_BYTES), both measured (BENCHMARKS.md, "Memory").
@@ -100,7 +100,7 @@ export const DEFAULT_COPY_WINDOW: CopyWindow = { partSize: 8 * MIB, queueSize: 4
  * process streaming objects carries that much dead data and more. Measured (npm run bench:memory, on a loaded machine):
  * 54-80 MiB of peak RSS above the baseline and the live bytes this model gives, over every codec and object size,
  * through the CLI and the function. The CLI's --memory keeps this much aside, so that its peak RSS stays within
- * --memory + its baseline (migrate/run.ts); the function's sizing adds it.
+ * --memory + its baseline (migrate/dispatcher.ts); the function's sizing adds it.
  */
 export const COLLECTOR_SLACK_BYTES = 88 * MIB;
 

@@ -146,11 +146,7 @@ const primarySchema = z.strictObject({
       /** The store's tombstones (photos deleted during the migration) expire after this many days. */
       tombstoneExpirationDays: z.number().int().min(1).max(365).default(7),
     })
-    .default({
-      noncurrentVersionExpirationDays: 30,
-      abortIncompleteMultipartUploadDays: 7,
-      tombstoneExpirationDays: 7,
-    }),
+    .prefault({}),
   appUser: userSchema,
   /** Only in the dev workspace: a user for local development with the app's rights on the dev bucket. */
   devUser: userSchema.optional(),
@@ -192,6 +188,9 @@ const migrationSchema = z.strictObject({
   credentials: z.enum(['assume-role', 'static']).default('assume-role'),
 });
 
+/** The largest object a codec with several keys and no second read reads whole, unless `maxObjectBytes` says. */
+const WHOLE_READ_DEFAULT_BYTES = 256 * MIB;
+
 export const codecSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('fernet'),
@@ -210,7 +209,7 @@ export const codecSchema = z.discriminatedUnion('type', [
       .int()
       .positive()
       .max(2048 * MIB)
-      .default(256 * MIB),
+      .default(WHOLE_READ_DEFAULT_BYTES),
   }),
   z.strictObject({
     type: z.literal('aes-256-gcm'),
@@ -223,7 +222,7 @@ export const codecSchema = z.discriminatedUnion('type', [
       .int()
       .positive()
       .max(2048 * MIB)
-      .default(256 * MIB),
+      .default(WHOLE_READ_DEFAULT_BYTES),
   }),
   z.strictObject({
     type: z.literal('plugin'),
@@ -334,7 +333,7 @@ export const terraformCloudAppSchema = z.strictObject({
       accessKeyId: z.string().regex(TFC_VARIABLE, 'must be a variable name').default('AWS_ACCESS_KEY_ID'),
       secretAccessKey: z.string().regex(TFC_VARIABLE, 'must be a variable name').default('AWS_SECRET_ACCESS_KEY'),
     })
-    .default({ accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY' }),
+    .prefault({}),
   /** env: environment variables of the runs (what the AWS provider reads); terraform: input variables. */
   category: z.enum(['env', 'terraform']).default('env'),
   /**
@@ -381,17 +380,7 @@ export const workspaceSchema = z
     app: z
       .strictObject({ logGroup: z.string().min(1).optional(), localLogFile: z.string().min(1).optional() })
       .default({}),
-    batchOperations: batchOperationsSchema.default({
-      enabled: false,
-      functionName: 'bucketmove-batch-copy',
-      functionRoleName: 'bucketmove-batch-copy',
-      operationsRoleName: 'bucketmove-batch-operations',
-      reportsPrefix: 'bucketmove-batch/',
-      memoryMb: 1024,
-      timeoutSeconds: 900,
-      reportsExpirationDays: 30,
-      logRetentionDays: 30,
-    }),
+    batchOperations: batchOperationsSchema.prefault({}),
     /** The S3-API gateway's IAM role (gatewaySchema); off unless enabled. */
     gateway: gatewaySchema.prefault({}),
     tags: tagsSchema.default({}),

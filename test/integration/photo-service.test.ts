@@ -26,6 +26,7 @@ import {
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
 import { isTombstone } from '../../migrator/src/objects/provenance';
+import { httpStatusOf } from '../../migrator/src/aws/errors';
 
 jest.setTimeout(60_000);
 
@@ -84,7 +85,7 @@ async function existsIn(side: 'legacy' | 'primary', key: string): Promise<boolea
     );
     return true;
   } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    if (httpStatusOf(err) === 404) return false;
     throw err;
   }
 }

@@ -35,6 +35,7 @@ import { tmpDirPerFile } from '../helpers/tmp';
 import { REPO, storeEnv } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type ProxiedRequest, type S3Proxy } from './helpers/s3-proxy';
+import { httpStatusOf } from '../../migrator/src/aws/errors';
 
 const state = rigState();
 const tmpDir = tmpDirPerFile('bm-store-');
@@ -80,7 +81,7 @@ async function exists(client: S3Client, bucket: string, key: string): Promise<bo
     await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    if (httpStatusOf(err) === 404) return false;
     throw err;
   }
 }
@@ -364,7 +365,7 @@ describe('dual-read', () => {
         .send(new PutObjectCommand({ Bucket: state.buckets.primary, Key: key, Body: 'late copy', IfNoneMatch: '*' }))
         .then(
           () => 200,
-          (err) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
+          (err) => httpStatusOf(err),
         );
       expect(copy).toBe(412);
       await expect(store.delete(key)).resolves.toBeUndefined(); // deleting again is fine

@@ -29,6 +29,7 @@ import { fernetKey, seedLoadPhotos, writeWorkspace } from './helpers/migration';
 import { startPhotoService, storeEnv, type RunningService } from './helpers/photo-service';
 import { rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
+import { httpStatusOf } from '../../migrator/src/aws/errors';
 
 const SEED = 'zero-downtime';
 const LEGACY_PHOTOS = 200;
@@ -175,7 +176,7 @@ test('the photo service serves every request correctly while the migrator runs',
     try {
       return await c.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      if (httpStatusOf(err) === 404) return undefined;
       throw err;
     }
   };

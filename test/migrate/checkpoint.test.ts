@@ -155,6 +155,74 @@ describe('schema versions', () => {
     expect(inspect(file)).toMatchObject({ schema: '2' });
   });
 
+  test("the objects table, built from its one column list, is version 2's layout, column by column", () => {
+    const file = tmp();
+    Checkpoint.open(file, ID).close();
+    const db = new Database(file, { readonly: true });
+    const columns = db.prepare(`PRAGMA table_info(objects)`).all() as {
+      name: string;
+      type: string;
+      notnull: number;
+      dflt_value: string | null;
+      pk: number;
+    }[];
+    db.close();
+    expect(columns.map((c) => [c.name, c.type, c.notnull, c.dflt_value, c.pk])).toEqual([
+      ['key', 'TEXT', 0, null, 1],
+      ['size', 'INTEGER', 1, null, 0],
+      ['etag', 'TEXT', 1, null, 0],
+      ['last_modified', 'TEXT', 0, null, 0],
+      ['state', 'TEXT', 1, "'pending'", 0],
+      ['attempts', 'INTEGER', 1, '0', 0],
+      ['version_id', 'TEXT', 0, null, 0],
+      ['error_code', 'TEXT', 0, null, 0],
+      ['error_message', 'TEXT', 0, null, 0],
+      ['http_status', 'INTEGER', 0, null, 0],
+      ['plaintext_sha256', 'TEXT', 0, null, 0],
+      ['plaintext_size', 'INTEGER', 0, null, 0],
+      ['new_version_id', 'TEXT', 0, null, 0],
+      ['rechecked', 'INTEGER', 1, '1', 0],
+      ['updated_at', 'TEXT', 0, null, 0],
+    ]);
+  });
+
+  test('a row reads back as it was recorded: every field through its column', () => {
+    const cp = Checkpoint.open(tmp(), ID);
+    cp.addListedPage([{ key: 'k', size: 5, etag: '"e"', lastModified: '2025-01-01T00:00:00.000Z' }, obj('m')], true);
+    cp.markAttempt('k');
+    cp.record('k', {
+      state: 'copied',
+      versionId: 'v1',
+      size: 6,
+      plaintextSha256: 'ab'.repeat(32),
+      plaintextSize: 4,
+      newVersionId: 'n1',
+      errorCode: null,
+      errorMessage: null,
+      httpStatus: null,
+    });
+    cp.record('k', { state: 'failed', errorCode: 'SlowDown', errorMessage: 'slow', httpStatus: 503 });
+    expect(cp.get('k')).toEqual({
+      key: 'k',
+      size: 6,
+      etag: '"e"',
+      lastModified: '2025-01-01T00:00:00.000Z',
+      state: 'failed',
+      attempts: 1,
+      versionId: 'v1', // kept: the second outcome had none
+      errorCode: 'SlowDown',
+      errorMessage: 'slow',
+      httpStatus: 503,
+      plaintextSha256: 'ab'.repeat(32),
+      plaintextSize: 4,
+      newVersionId: 'n1',
+      rechecked: true,
+      updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect(cp.get('m')).toMatchObject({ lastModified: undefined, state: 'pending', attempts: 0, rechecked: true });
+    cp.close();
+  });
+
   test('opening a version 1 checkpoint (first layout) to write upgrades it in place: the column added, rows kept, version bumped', () => {
     const file = v1File();
     expect(inspect(file)).toEqual({ schema: '1', columns: expect.not.arrayContaining(['rechecked']) });

@@ -28,7 +28,8 @@ import { FernetCodec, generateFernetKey } from '../../migrator/src/codec/fernet'
 import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { DEFAULT_MEMORY_BYTES } from '../../migrator/src/migrate/migrate-workspace';
-import { checkMemoryHoldsAnObject, MigrationRun } from '../../migrator/src/migrate/run';
+import { checkMemoryHoldsAnObject } from '../../migrator/src/migrate/dispatcher';
+import { MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
 import { CASES } from '../fixtures/codec-memory-probe';
 import { runCliScript } from '../helpers/cli';

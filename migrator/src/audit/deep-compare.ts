@@ -12,7 +12,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'stream';
 import { Writable } from 'stream';
 import { pipeline } from 'stream/promises';
-import { describeAwsError } from '../aws/errors';
+import { describeAwsError, httpStatusOf } from '../aws/errors';
 import { CodecError, type Codec } from '../codec/codec';
 import { isFolderMarker } from '../objects/folder-marker';
 import type { Provenance } from '../objects/provenance';
@@ -61,7 +61,7 @@ async function readNew(deps: DeepDeps, key: string, signal?: AbortSignal): Promi
     });
     return await hashStream(out.Body as Readable, signal);
   } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    if (httpStatusOf(err) === 404) return undefined;
     throw err;
   }
 }
@@ -82,8 +82,7 @@ async function readLegacyPlaintext(
 
 function failure(err: unknown): string {
   if (err instanceof CodecError) return `the legacy bytes do not decrypt (${err.kind}: ${err.message})`;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status === 412) return 'the legacy object changed while it was being read (ETag no longer matches)';
+  if (httpStatusOf(err) === 412) return 'the legacy object changed while it was being read (ETag no longer matches)';
   return describeAwsError(err);
 }
 

@@ -15,9 +15,9 @@
  * It returns the report; writing it is the caller's (the CLI writes nothing when the audit cannot finish).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import type { LoadedWorkspace } from '../../../workspaces/load';
 import type { Codec } from '../codec/codec';
+import { InFlight } from '../in-flight';
 import { PROBE_PREFIX } from '../migrate/conditional-write-probe';
 import { MemoryBudget } from '../migrate/memory-budget';
 import type { Provenance } from '../objects/provenance';
@@ -25,12 +25,13 @@ import type { CheckpointSet } from './checkpoint-set';
 import { checkKey } from './check-key';
 import { deepCompare } from './deep-compare';
 import type { FallbackCount } from './fallback-count';
-import { FindingCollector, NOTICE_KINDS, PROBLEM_KINDS, type Finding } from './findings';
+import { assembleAuditReport, zeroKeyCounts } from './assemble-report';
+import { FindingCollector, type Finding } from './findings';
 import { listObjects } from './list-objects';
-import { LISTING_DIGEST_ALGORITHM, ListingDigest } from './listing-digest';
+import { ListingDigest } from './listing-digest';
 import { mergeListings, type MergedKey } from './merge-listings';
 import type { AuditEvents } from './progress';
-import { AUDIT_FORMAT_VERSION, AUDIT_TOOL, withVerdict, type AuditReport } from './report';
+import type { AuditReport } from './report';
 import { Reservoir, randomSeed } from './sample';
 import type { TimeWindow } from './window';
 
@@ -86,7 +87,6 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   const now = deps.now ?? (() => new Date());
   const started = now();
   const { ws, legacy, current } = deps;
-  const facts = deps.checkpoints.facts;
   if ((opts.deep || opts.sample) && !deps.codec) throw new Error('runAudit: deep and sample re-reads need the codec');
   const signal = opts.signal;
   const deepDeps = deps.codec ? { legacy, current, codec: deps.codec } : undefined;
@@ -101,7 +101,7 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
   const collector = new FindingCollector(opts.maxListed);
   const digest = new ListingDigest();
   const newListing = { objects: 0, bytes: 0 };
-  const counts = { legacyKeys: 0, verified: 0, appVersion: 0, onlyInNew: 0, checkpointOnly: 0, deepCompared: 0 };
+  const counts = zeroKeyCounts();
   const sampleSeed = opts.sample ? (opts.sampleSeed ?? randomSeed()) : undefined;
   const reservoir = opts.sample ? new Reservoir<Sampled>(opts.sample, sampleSeed!) : undefined;
   const deepSlots = new MemoryBudget(opts.deepConcurrency); // a counting semaphore: one unit per deep re-read
@@ -157,7 +157,7 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     deps.events?.checked?.(outcome === 'problem');
   };
 
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new InFlight();
   let failure: unknown;
   const merged = mergeListings({
     legacy: listObjects(legacy.client, legacy.bucket, { pageSize: opts.pageSize, signal }),
@@ -184,15 +184,14 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
       newListing.objects++;
       newListing.bytes += item.current.size;
     }
-    while (inFlight.size >= opts.concurrency) await Promise.race(inFlight);
-    const job: Promise<void> = judge(item)
-      .catch((err) => {
+    await inFlight.room(opts.concurrency);
+    inFlight.add(
+      judge(item).catch((err) => {
         failure ??= err;
-      })
-      .finally(() => inFlight.delete(job));
-    inFlight.add(job);
+      }),
+    );
   }
-  await Promise.all(inFlight);
+  await inFlight.drained();
   if (signal?.aborted) throw signal.reason ?? new Error('the audit was interrupted');
   if (failure) throw failure;
 
@@ -211,72 +210,29 @@ export async function runAudit(deps: AuditDeps, opts: AuditOptions): Promise<Aud
     if (signal?.aborted) throw signal.reason ?? new Error('the audit was interrupted');
   }
 
-  const finished = now();
-  const listed = collector.listed();
-  const byKind = collector.counts;
-  return withVerdict({
-    tool: AUDIT_TOOL,
-    formatVersion: AUDIT_FORMAT_VERSION,
-    env: ws.env,
-    target: ws.target,
-    legacy: { bucket: ws.legacy.bucket, account: ws.legacy.accountId, endpoint: legacy.endpoint ?? null },
-    primary: { bucket: ws.primary.bucket, account: ws.primary.accountId, endpoint: current.endpoint ?? null },
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    seconds: (finished.getTime() - started.getTime()) / 1000,
+  return assembleAuditReport(ws, {
+    startedAt: started,
+    finishedAt: now(),
+    endpoints: { legacy: legacy.endpoint, current: current.endpoint },
     options: {
       deep: opts.deep,
-      sample: opts.sample ?? null,
-      sampleSeed: sampleSeed ?? null,
+      sample: opts.sample,
+      sampleSeed,
       concurrency: opts.concurrency,
+      maxListed: opts.maxListed,
+      maxGapMs: opts.maxGapMs,
     },
     checkpoint: {
-      path: facts.path,
-      prefix: facts.prefix,
-      listingComplete: facts.listingComplete,
-      runs: facts.runs,
-      lastRun: facts.lastRun,
-      states: facts.states,
-      ...(facts.source ? { source: facts.source } : {}),
-      ...(deps.checkpoints.shardCount
-        ? {
-            shards: deps.checkpoints.members.map(({ facts: f }) => ({
-              shard: f.shard!,
-              path: f.path,
-              listingComplete: f.listingComplete,
-              runs: f.runs,
-              lastRun: f.lastRun,
-              states: f.states,
-            })),
-          }
-        : {}),
+      facts: deps.checkpoints.facts,
+      shards: deps.checkpoints.shardCount ? deps.checkpoints.members.map((m) => m.facts) : undefined,
+      problems: deps.checkpoints.problems(),
     },
-    legacyListing: {
-      digest: digest.digest(),
-      algorithm: LISTING_DIGEST_ALGORITHM,
-      objects: digest.objects,
-      bytes: digest.bytes,
-    },
-    newListing: {
-      ...newListing,
-      ...(batchPrefix
-        ? {
-            notAudited: {
-              prefix: batchPrefix,
-              why: "S3 Batch Operations jobs' manifests and completion reports",
-              ...notAudited,
-            },
-          }
-        : {}),
-      ...(probeLeftovers.objects ? { probeLeftovers: { prefix: PROBE_PREFIX, ...probeLeftovers } } : {}),
-    },
-    counts: { ...counts, problemKeys: collector.problemKeys, byKind },
-    problems: { total: PROBLEM_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.problems },
-    notices: { total: NOTICE_KINDS.reduce((n, k) => n + byKind[k], 0), cap: opts.maxListed, listed: listed.notices },
-    migrationProblems: deps.checkpoints.problems(),
-    fallback: {
-      ...fallback,
-      coverage: { ...fallback.coverage, maxGapSeconds: (opts.maxGapMs ?? DEFAULT_MAX_GAP_MS) / 1000 },
-    },
+    counts,
+    findings: { byKind: collector.counts, problemKeys: collector.problemKeys, listed: collector.listed() },
+    legacyListing: { digest: digest.digest(), objects: digest.objects, bytes: digest.bytes },
+    newListing,
+    notAudited: batchPrefix ? { prefix: batchPrefix, ...notAudited } : undefined,
+    probeLeftovers,
+    fallback,
   });
 }

@@ -13,7 +13,7 @@ import { setMaxListeners } from 'events';
 import * as path from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { coverageSummary } from '../../../workspaces/audit-verdict';
+import { coverageSummary, DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import { loadWorkspace } from '../../../workspaces/load';
 import { createClients, preflight } from '../aws/clients';
 import { checkpointFiles, openCheckpointSet } from '../audit/checkpoint-set';
@@ -88,7 +88,7 @@ export function parseArgs(argv: string[]) {
       .option('until', { type: 'string', describe: 'End of the fallback-hit window, ISO 8601 [default: now]' })
       .option('max-gap', {
         type: 'string',
-        default: '15m',
+        default: `${DEFAULT_MAX_GAP_MS / 60_000}m`,
         describe:
           "The longest time in the window the app's heartbeats may leave uncovered (a process down, a log lost), its start and end included (30s, 15m, 1h)",
       })

@@ -20,10 +20,16 @@ import { loadCodec } from '../aws/codec-keys';
 import { createLogger, type Logger } from '../log';
 import { dryRun } from '../migrate/dry-run';
 import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
-import { DEFAULT_MEMORY_BYTES, migrateWorkspace } from '../migrate/migrate-workspace';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MEMORY_BYTES,
+  migrateWorkspace,
+} from '../migrate/migrate-workspace';
 import { MigrateProgress } from '../migrate/progress';
 import { largeObjectsLine, type MigrationSummary } from '../migrate/report';
-import { checkMemoryHoldsAnObject, type MigrationRun } from '../migrate/run';
+import { checkMemoryHoldsAnObject } from '../migrate/dispatcher';
+import type { MigrationRun } from '../migrate/run';
 import { runWorkers, shardFile, WORKER_ENV, WORKER_PROGRESS_MS } from '../migrate/workers';
 import { newBucketTarget } from '../objects/write-new';
 import { fileStamp, writeFileAtomic } from '../report/files';
@@ -52,7 +58,7 @@ export function parseArgs(argv: string[]) {
       })
       .option('concurrency', {
         type: 'number',
-        default: 16,
+        default: DEFAULT_CONCURRENCY,
         describe: 'Objects copied at once (the run lowers it while S3 answers 503 SlowDown)',
       })
       .option('prefix', { type: 'string', default: '', describe: 'Only keys under this prefix (e.g. chats/42/)' })
@@ -81,7 +87,7 @@ export function parseArgs(argv: string[]) {
       })
       .option('part-size', {
         type: 'number',
-        default: 8,
+        default: DEFAULT_COPY_WINDOW.partSize / MIB,
         describe: 'MiB; objects above it are copied multipart in parts of this size',
       })
       .option('memory', {
@@ -91,7 +97,7 @@ export function parseArgs(argv: string[]) {
       })
       .option('max-attempts', {
         type: 'number',
-        default: 5,
+        default: DEFAULT_MAX_ATTEMPTS,
         describe: 'Attempts per object in one run for temporary failures (throttling, 5xx, timeouts)',
       })
       .option('shard', {

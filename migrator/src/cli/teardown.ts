@@ -12,6 +12,7 @@ import * as readline from 'readline';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { MAX_REPORT_AGE_HOURS } from '../../../stacks/approval';
+import { DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import { loadWorkspace } from '../../../workspaces/load';
 import { createSideClient, preflight } from '../aws/clients';
 import { listObjects } from '../audit/list-objects';
@@ -51,7 +52,7 @@ export function parseArgs(argv: string[]) {
       })
       .option('max-gap', {
         type: 'string',
-        default: '15m',
+        default: `${DEFAULT_MAX_GAP_MS / 60_000}m`,
         describe:
           "The longest time in that window the app's heartbeats may leave uncovered, its start and end included (checked again here, whatever the audit allowed)",
       })

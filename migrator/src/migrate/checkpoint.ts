@@ -45,25 +45,52 @@ export interface RunRecord {
   readonly outcome: string | null;
 }
 
+/**
+ * One column of the objects table: its type and constraints in SQL, how a stored value reads back (default: as it is),
+ * and how record() writes it from an outcome ('set': the outcome's value, null included; 'keep': the outcome's value,
+ * or the stored one where the outcome has none; absent: record() leaves it). Its name is its field's, in snake case.
+ */
+interface Column<T> {
+  readonly sql: string;
+  readonly read?: (stored: unknown) => T;
+  readonly record?: 'set' | 'keep';
+}
+
+/**
+ * The objects table, one column per ObjectRow field (the compiler refuses a field without its column or a column
+ * without its field), in the table's order: the CREATE, the listing's INSERT, record()'s UPDATE and rowOf derive
+ * from it. (The row type lives in objects/records.ts, which may not import the engine: it is checked here instead.)
+ */
+const OBJECT_COLUMNS: { readonly [F in keyof ObjectRow]-?: Column<ObjectRow[F]> } = {
+  key: { sql: 'TEXT PRIMARY KEY' },
+  size: { sql: 'INTEGER NOT NULL', record: 'keep' },
+  etag: { sql: 'TEXT NOT NULL', record: 'keep' },
+  lastModified: { sql: 'TEXT', read: (v) => (v as string | null) ?? undefined },
+  state: { sql: "TEXT NOT NULL DEFAULT 'pending'", record: 'set' },
+  attempts: { sql: 'INTEGER NOT NULL DEFAULT 0' },
+  versionId: { sql: 'TEXT', record: 'keep' },
+  errorCode: { sql: 'TEXT', record: 'set' },
+  errorMessage: { sql: 'TEXT', record: 'set' },
+  httpStatus: { sql: 'INTEGER', record: 'set' },
+  plaintextSha256: { sql: 'TEXT', record: 'keep' },
+  plaintextSize: { sql: 'INTEGER', record: 'keep' },
+  newVersionId: { sql: 'TEXT', record: 'keep' },
+  /** 0 for a copy written but not yet seen to have survived the app's deletes (recheck-deletes.ts). */
+  rechecked: { sql: 'INTEGER NOT NULL DEFAULT 1', read: (v) => v !== 0, record: 'set' },
+  updatedAt: { sql: 'TEXT', record: 'set' },
+};
+
+type Field = keyof ObjectRow;
+const FIELDS = Object.keys(OBJECT_COLUMNS) as Field[];
+/** The column of a field: `lastModified` -> `last_modified`, `plaintextSha256` -> `plaintext_sha256`. */
+const columnOf = (f: Field) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** What a listing records of a key (with `updatedAt`); the rest takes its default. */
+const LISTED_FIELDS: readonly Field[] = ['key', 'size', 'etag', 'lastModified', 'updatedAt'];
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
-  key TEXT PRIMARY KEY,
-  size INTEGER NOT NULL,
-  etag TEXT NOT NULL,
-  last_modified TEXT,
-  state TEXT NOT NULL DEFAULT 'pending',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  version_id TEXT,
-  error_code TEXT,
-  error_message TEXT,
-  http_status INTEGER,
-  plaintext_sha256 TEXT,
-  plaintext_size INTEGER,
-  new_version_id TEXT,
-  -- 0 for a copy written but not yet seen to have survived the app's deletes (recheck-deletes.ts)
-  rechecked INTEGER NOT NULL DEFAULT 1,
-  updated_at TEXT
+${FIELDS.map((f) => `  ${columnOf(f)} ${OBJECT_COLUMNS[f].sql}`).join(',\n')}
 );
 CREATE INDEX IF NOT EXISTS objects_state ON objects(state, key);
 CREATE TABLE IF NOT EXISTS uploads (upload_id TEXT PRIMARY KEY, key TEXT NOT NULL, started_at TEXT NOT NULL);
@@ -92,7 +119,8 @@ const MIGRATIONS: Readonly<Record<number, (db: Database.Database) => void>> = {
   1: (db) => {
     const columns = (db.prepare(`PRAGMA table_info(objects)`).all() as { name: string }[]).map((c) => c.name);
     // A copy written by a build without the delete recheck has nothing left to recheck: 1, as the column's default.
-    if (!columns.includes('rechecked')) db.exec(`ALTER TABLE objects ADD COLUMN rechecked INTEGER NOT NULL DEFAULT 1`);
+    if (!columns.includes('rechecked'))
+      db.exec(`ALTER TABLE objects ADD COLUMN rechecked ${OBJECT_COLUMNS.rechecked.sql}`);
   },
 };
 
@@ -111,25 +139,26 @@ function newerSchema(file: string, version: number): ConfigError {
   );
 }
 
+/** A stored row as an ObjectRow (the table's columns, read as OBJECT_COLUMNS says). */
 function rowOf(r: Record<string, unknown>): ObjectRow {
-  return {
-    key: r.key as string,
-    size: r.size as number,
-    etag: r.etag as string,
-    lastModified: (r.last_modified as string | null) ?? undefined,
-    state: r.state as ObjectState,
-    attempts: r.attempts as number,
-    versionId: r.version_id as string | null,
-    errorCode: r.error_code as string | null,
-    errorMessage: r.error_message as string | null,
-    httpStatus: r.http_status as number | null,
-    plaintextSha256: r.plaintext_sha256 as string | null,
-    plaintextSize: r.plaintext_size as number | null,
-    newVersionId: r.new_version_id as string | null,
-    rechecked: r.rechecked !== 0,
-    updatedAt: r.updated_at as string | null,
-  };
+  const row: Record<string, unknown> = {};
+  for (const f of FIELDS) {
+    const stored = r[columnOf(f)];
+    const read = OBJECT_COLUMNS[f].read as ((v: unknown) => unknown) | undefined;
+    row[f] = read ? read(stored) : stored;
+  }
+  return row as unknown as ObjectRow;
 }
+
+/** record()'s UPDATE: the outcome's columns ('set' or 'keep', OBJECT_COLUMNS), by the key. */
+const RECORD_SQL = `UPDATE objects SET ${FIELDS.filter((f) => OBJECT_COLUMNS[f].record)
+  .map((f) =>
+    OBJECT_COLUMNS[f].record === 'keep' ? `${columnOf(f)} = COALESCE(@${f}, ${columnOf(f)})` : `${columnOf(f)} = @${f}`,
+  )
+  .join(', ')} WHERE key = @key`;
+
+/** The listing's INSERT of a new key (addListedPage says what a known key keeps). */
+const INSERT_LISTED_SQL = `INSERT INTO objects (${LISTED_FIELDS.map(columnOf).join(', ')}) VALUES (${LISTED_FIELDS.map((f) => `@${f}`).join(', ')})`;
 
 /** How long a per-object write may wait in the queue, and how many writes make the queue flush at once. */
 export const FLUSH_EVERY_MS = 20;
@@ -332,7 +361,7 @@ export class Checkpoint {
    */
   addListedPage(objects: readonly ListedObject[], isLastPage: boolean, cursor?: string): number {
     const insert = this.q(
-      `INSERT INTO objects (key, size, etag, last_modified, state, updated_at) VALUES (@key, @size, @etag, @lastModified, 'pending', @now)
+      `${INSERT_LISTED_SQL}
        ON CONFLICT(key) DO UPDATE SET
          size = CASE WHEN excluded.size < 0 THEN objects.size ELSE excluded.size END,
          last_modified = COALESCE(excluded.last_modified, objects.last_modified),
@@ -343,7 +372,14 @@ export class Checkpoint {
     let added = 0;
     this.tx(() => {
       const now = new Date().toISOString();
-      for (const o of objects) added += insert.run({ ...o, lastModified: o.lastModified ?? null, now }).changes;
+      for (const o of objects)
+        added += insert.run({
+          key: o.key,
+          size: o.size,
+          etag: o.etag,
+          lastModified: o.lastModified ?? null,
+          updatedAt: now,
+        }).changes;
       const next = cursor ?? (objects.length ? objects[objects.length - 1].key : undefined);
       if (next !== undefined) this.setMeta('list.startAfter', next);
       if (isLastPage) this.setMeta('list.complete', 'true');
@@ -381,31 +417,11 @@ export class Checkpoint {
 
   /** Records a finished attempt's outcome (queued, see the module comment). */
   record(key: string, o: Outcome): void {
-    const params = {
-      key,
-      state: o.state,
-      versionId: o.versionId ?? null,
-      etag: o.etag ?? null,
-      size: o.size ?? null,
-      errorCode: o.errorCode ?? null,
-      errorMessage: o.errorMessage ?? null,
-      httpStatus: o.httpStatus ?? null,
-      plaintextSha256: o.plaintextSha256 ?? null,
-      plaintextSize: o.plaintextSize ?? null,
-      newVersionId: o.newVersionId ?? null,
-      rechecked: NEEDS_RECHECK.includes(o.state) ? 0 : 1,
-      now: new Date().toISOString(),
-    };
-    this.enqueue(key, () =>
-      this.q(
-        `UPDATE objects SET state = @state,
-         version_id = COALESCE(@versionId, version_id), etag = COALESCE(@etag, etag), size = COALESCE(@size, size),
-         error_code = @errorCode, error_message = @errorMessage, http_status = @httpStatus,
-         plaintext_sha256 = COALESCE(@plaintextSha256, plaintext_sha256), plaintext_size = COALESCE(@plaintextSize, plaintext_size),
-         new_version_id = COALESCE(@newVersionId, new_version_id), rechecked = @rechecked, updated_at = @now
-       WHERE key = @key`,
-      ).run(params),
-    );
+    const params: Record<string, unknown> = { key };
+    for (const f of FIELDS) if (OBJECT_COLUMNS[f].record) params[f] = (o as Partial<Record<Field, unknown>>)[f] ?? null;
+    params.rechecked = NEEDS_RECHECK.includes(o.state) ? 0 : 1;
+    params.updatedAt = new Date().toISOString();
+    this.enqueue(key, () => this.q(RECORD_SQL).run(params));
   }
 
   /** The copy of `key` survived the app's deletes (its legacy key was still listed after the write). Queued. */

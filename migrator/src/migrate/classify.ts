@@ -4,7 +4,7 @@
  *   slows the whole run down (503 SlowDown, 429, Throttling*).
  * - permanent: the object goes to quarantine and the run goes on (the codec refused the bytes, 403, bad requests).
  */
-import { NETWORK_ERROR_CODES } from '../aws/errors';
+import { httpStatusOf, NETWORK_ERROR_CODES } from '../aws/errors';
 import { CodecError } from '../codec/codec';
 import type { Outcome } from '../objects/records';
 
@@ -62,7 +62,6 @@ interface SdkLikeError {
   code?: string;
   Code?: string;
   message?: string;
-  $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
   $response?: { statusCode?: number };
 }
@@ -75,7 +74,7 @@ export function classify(err: unknown): Classified {
     return { kind: 'permanent', throttle: false, code: err.code, message: oneLine(err.message) };
   }
   const e = (err ?? {}) as SdkLikeError;
-  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  const status = httpStatusOf(err) ?? e.$response?.statusCode;
   const code =
     e.Code ?? (e.name && e.name !== 'Error' && e.name !== 'Unknown' ? e.name : undefined) ?? e.code ?? 'Error';
   const message = oneLine(e.message ?? String(err));

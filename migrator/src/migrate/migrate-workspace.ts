@@ -12,8 +12,10 @@ import { Checkpoint } from './checkpoint';
 import { type ObjectState } from '../objects/object-states';
 import { largeObjectWrite, probeConditionalWrites, type LargeObjectWrite } from './conditional-write-probe';
 import { writeMigrationReport, type MigrationSummary } from './report';
-import { checkMemoryHoldsAnObject, MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
+import { checkMemoryHoldsAnObject } from './dispatcher';
+import { MigrationRun, type RunEvents, type RunOptions, type RunResult } from './run';
 import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
+import { MIB } from '../../../workspaces/units';
 import { attachUploadLedger } from './upload-ledger';
 import { newBucketTarget } from '../objects/write-new';
 import type { KeySource } from '../sources/key-source';
@@ -51,9 +53,13 @@ export interface MigrateOutcome {
 
 /**
  * `--memory`'s default: what the process may hold above its baseline. The 104 MiB it leaves for object data beside the
- * collector's slack (run.ts) keep two large objects in flight (49 MiB each with 8 MiB parts) and small ones beside.
+ * collector's slack (dispatcher.ts) keep two large objects in flight (49 MiB each with 8 MiB parts) and small ones beside.
  */
-export const DEFAULT_MEMORY_BYTES = 192 * 1024 * 1024;
+export const DEFAULT_MEMORY_BYTES = 192 * MIB;
+/** `--concurrency`'s default: objects copied at once (fewer while S3 pushes back: pacer.ts). */
+export const DEFAULT_CONCURRENCY = 16;
+/** `--max-attempts`'s default: attempts per object in one run for temporary failures. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
 
 export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): Promise<MigrateOutcome> {
   const codec = o.codec ?? (await loadCodec(ws));
@@ -102,10 +108,10 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
           events,
         },
         {
-          concurrency: o.concurrency ?? 16,
+          concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
           prefix,
           limit: o.limit,
-          maxAttempts: o.maxAttempts ?? 5,
+          maxAttempts: o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
           retryQuarantined: o.retryQuarantined ?? false,
           relist: o.relist,
           memoryBytes,

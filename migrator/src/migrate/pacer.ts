@@ -28,6 +28,19 @@ export function backoffDelay(
   return Math.floor(ceiling * Math.min(Math.max(random, 0), 0.999999));
 }
 
+/** Waits `ms`, or less when the signal aborts meanwhile (it resolves either way: the caller checks the signal). */
+export const sleepUnlessAborted = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
 export interface PaceState {
   /** Objects allowed in flight now (1..max). */
   readonly limit: number;

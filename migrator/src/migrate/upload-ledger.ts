@@ -10,6 +10,7 @@
  * would abort a lost upload after some days anyway.)
  */
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { httpStatusOf } from '../aws/errors';
 import type { Checkpoint } from './checkpoint';
 
 export function attachUploadLedger(client: S3Client, checkpoint: Checkpoint): void {
@@ -56,14 +57,20 @@ export async function abortLostTwins(
   let aborted = 0;
   for (const u of uploads) {
     const at = u.Initiated?.getTime() ?? NaN;
-    if (u.UploadId === ours || u.Initiator?.ID !== me) continue;
+    if (!u.UploadId || u.UploadId === ours || u.Initiator?.ID !== me) continue;
     if (!(at >= during.from.getTime() - marginMs && at <= during.to.getTime() + marginMs)) continue;
-    try {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }));
-      aborted++;
-    } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
-    }
+    if (await abortUpload(client, bucket, key, u.UploadId)) aborted++;
   }
   return aborted;
+}
+
+/** Aborts a multipart upload; false when there was none left (404 NoSuchUpload: it was completed or aborted already). */
+export async function abortUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<boolean> {
+  try {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    return true;
+  } catch (err) {
+    if (httpStatusOf(err) !== 404) throw err;
+    return false;
+  }
 }

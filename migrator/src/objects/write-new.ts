@@ -71,8 +71,8 @@ export interface NewObject {
 export type WriteResult = { readonly written: true; readonly versionId?: string } | { readonly written: false };
 
 export function isPreconditionFailed(err: unknown): boolean {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.$metadata?.httpStatusCode === 412 || e?.name === 'PreconditionFailed' || e?.Code === 'PreconditionFailed';
+  const e = err as { name?: string; Code?: string } | null;
+  return httpStatusOf(err) === 412 || e?.name === 'PreconditionFailed' || e?.Code === 'PreconditionFailed';
 }
 
 function baseParams(t: Target, o: NewObject) {

@@ -29,6 +29,7 @@ import { parseSizeSpec } from '../../../migrator/src/seed/sizes';
 import type { CliResult } from '../../../migrator/rig/aws-cli';
 import type { Expected } from './load-client';
 import { awsCliAs, rigState, s3As, testWorkspace } from './rig';
+import { httpStatusOf } from '../../../migrator/src/aws/errors';
 
 export const REPO = path.resolve(__dirname, '../../..');
 /** The Fernet key the legacy objects of these tests are encrypted with (throwaway). */
@@ -81,7 +82,7 @@ export async function getNew(
       contentType: out.ContentType,
     };
   } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    if (httpStatusOf(err) === 404) return undefined;
     throw err;
   }
 }
