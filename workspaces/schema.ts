@@ -480,8 +480,6 @@ export type Workspace = z.output<typeof workspaceSchema>;
 export type KeySource = z.output<typeof keySourceSchema>;
 export type CodecConfig = z.output<typeof codecSchema>;
 export type Encryption = Workspace['primary']['encryption'];
-export type BatchOperations = Workspace['batchOperations'];
-export type GatewayRole = Workspace['gateway'];
 
 /** A workspace's key rotation with the defaults applied. */
 export interface KeyRotation {

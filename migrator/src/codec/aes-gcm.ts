@@ -169,17 +169,6 @@ function gcmDecryptStream(key: Buffer, aad: Buffer | undefined, expectedSize: nu
   return new ReaderStream((emit) => new GcmReader([key], aad, emit), expectedSize);
 }
 
-/** Decrypts a whole blob, trying each key in order (tests, and small blobs in memory). */
-export function gcmDecrypt(keys: readonly Buffer[], blob: Buffer, aad?: Buffer): Buffer {
-  const found = new GcmReader(keys, aad);
-  found.write(blob);
-  const out: Buffer[] = [];
-  const reader = new GcmReader([keys[found.end()]], aad, (b) => out.push(b));
-  reader.write(blob);
-  reader.end();
-  return Buffer.concat(out);
-}
-
 export class AesGcmCodec implements Codec {
   readonly name = 'aes-256-gcm';
   private readonly keys: Buffer[];

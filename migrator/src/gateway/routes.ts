@@ -23,7 +23,6 @@ export const SERVED = [
   'HeadBucket',
   'GetBucketLocation',
 ] as const;
-export type Served = (typeof SERVED)[number];
 
 export interface Route {
   /** The S3 operation's name. */

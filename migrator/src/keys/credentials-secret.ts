@@ -8,7 +8,6 @@
  * leaves this module but in the objects it returns; nothing here logs.
  */
 import {
-  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
@@ -50,15 +49,6 @@ export async function listVersions(sm: SecretsManagerClient, secretId: string): 
 /** The version that carries `stage`, if any. */
 export function versionWith(versions: readonly SecretVersion[], stage: string): SecretVersion | undefined {
   return versions.find((v) => v.stages.includes(stage));
-}
-
-/** The secret's name and whether Secrets Manager rotates it (DescribeSecret). */
-export async function describeSecret(
-  sm: SecretsManagerClient,
-  secretId: string,
-): Promise<{ name: string; arn: string; rotationEnabled: boolean }> {
-  const out = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
-  return { name: out.Name ?? secretId, arn: out.ARN ?? secretId, rotationEnabled: out.RotationEnabled === true };
 }
 
 /** The key pair of a version (by id, or by label). Throws when the value is not a key pair, never echoing it. */
