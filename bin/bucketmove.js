@@ -79,10 +79,6 @@ const COMMANDS = {
     entry: 'migrator/bench/gateway',
     describe: 'latency and throughput through the gateway against direct access',
   },
-  'bench:one-pass': {
-    entry: 'migrator/bench/one-pass',
-    describe: 'one large object in one pass against two, on a running rig (npm run rig -- start)',
-  },
   'bench:manifest': {
     entry: 'migrator/bench/manifest',
     describe: 'memory of reading 1,000,000 keys from manifests and a listing',

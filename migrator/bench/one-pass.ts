@@ -6,7 +6,7 @@
  * RGW 16 ignores full-object checksums (the probe never picks one pass there): the run forces the path, to measure
  * its cost on the client; on S3 the checksum is also verified. Each child: wall, CPU (user + sys, GNU time), peak RSS.
  * Rounds alternate (BENCH_ROUNDS, default 3); medians. Part size 8 MiB, 4 in flight (the default copy window).
- * Run: npm run rig -- start, then npm run bench:one-pass (it prints the table; BENCHMARKS.md's one-pass section quotes it).
+ * Run: npx tsc -p tsconfig.build.json && node dist/migrator/bench/one-pass.js
  */
 import { randomBytes } from 'crypto';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
