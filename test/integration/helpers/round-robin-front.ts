@@ -98,6 +98,10 @@ export async function startFront(size: number): Promise<Front> {
     });
     req.pipe(upstream);
   });
+  // As a load balancer does (an ALB's idle timeout is 60 s), the front keeps an idle client connection open longer
+  // than its clients do, so a client never sends a request on a socket the front is closing at that moment (Node's
+  // default of 5 s raced the load clients' reuse on a loaded machine: "fetch failed" with no request at the front).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 
   return {
