@@ -58,7 +58,25 @@ interface Row {
   readonly m: Measured;
 }
 
-type Run = Measured & { code: number; out: string };
+type Run = Measured & { code: number; out: string; serverCpuSeconds?: number };
+
+/**
+ * CPU seconds (user + sys) the rig's daemons (radosgw, the OSD, the monitor) have used so far, from /proc/<pid>/stat.
+ * On this machine the server shares the cores with the tool measured, so a tool that costs the server more per object
+ * leaves less CPU for itself: the difference shows here.
+ */
+function serverCpuSeconds(state: RigState): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const [role, pid] of Object.entries(state.pids ?? {})) {
+    if (role === 'watchdog') continue;
+    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15 of the line.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(after[11]) + Number(after[12])) / tick;
+  }
+  return total;
+}
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -313,9 +331,10 @@ async function main(): Promise<void> {
         const newBucket = `bench-r${round}-t${i}`;
         await admin.send(new CreateBucketCommand({ Bucket: newBucket }));
         log(`${small}, round ${round}/${ROUNDS}: ${tool}...`);
-        const r = await run(newBucket);
+        const serverBefore = serverCpuSeconds(state);
+        const r = { ...(await run(newBucket)), serverCpuSeconds: serverCpuSeconds(state) - serverBefore };
         log(
-          `  ${fmt(SMALL_COUNT / r.seconds)} objects/s, ${fmt((r.cpuSeconds! * 1000) / SMALL_COUNT, 2)} ms CPU per object, ${mib(r.peakRss)}`,
+          `  ${fmt(SMALL_COUNT / r.seconds)} objects/s, ${fmt((r.cpuSeconds! * 1000) / SMALL_COUNT, 2)} ms CPU per object, server ${fmt((r.serverCpuSeconds * 1000) / SMALL_COUNT, 2)} ms, ${mib(r.peakRss)}`,
         );
         smallRuns.set(tool, [...(smallRuns.get(tool) ?? []), r]);
       }
@@ -402,12 +421,13 @@ async function main(): Promise<void> {
     rates: runs.map((r) => SMALL_COUNT / r.seconds),
     rate: median(runs.map((r) => SMALL_COUNT / r.seconds)),
     cpuMs: median(runs.map((r) => (r.cpuSeconds! * 1000) / SMALL_COUNT)),
+    serverCpuMs: median(runs.map((r) => (r.serverCpuSeconds! * 1000) / SMALL_COUNT)),
     rss: median(runs.map((r) => r.peakRss ?? NaN)),
   }));
   const mig = summary[0];
   const smallTable = summary.map(
     (s) =>
-      `| ${s.tool} | ${fmt(s.rate)} | ${s.rates.map((x) => fmt(x)).join(' / ')} | ${fmt((s.rate * 64 * 1024) / 1e6, 1)} | ${fmt(s.cpuMs, 2)} | ${mib(s.rss)} | ${s === mig ? '1.00x' : `${fmt(mig.rate / s.rate, 2)}x`} |`,
+      `| ${s.tool} | ${fmt(s.rate)} | ${s.rates.map((x) => fmt(x)).join(' / ')} | ${fmt((s.rate * 64 * 1024) / 1e6, 1)} | ${fmt(s.cpuMs, 2)} | ${fmt(s.serverCpuMs, 2)} | ${mib(s.rss)} | ${s === mig ? '1.00x' : `${fmt(mig.rate / s.rate, 2)}x`} |`,
   );
   const largeTable = rows.map(
     (r) =>
@@ -462,8 +482,8 @@ async function main(): Promise<void> {
       'ceiling of a Node copy through the client. Server-side copiers (`aws s3 sync`, a same-account `rclone copy`) are',
       'left out: they never see the bytes, so they are no peers of a decrypt-copy.',
       '',
-      "| tool | objects/s (median) | per round | MB/s | client CPU per object | peak RSS | migrator's rate vs this |",
-      '|---|---:|---|---:|---:|---:|---:|',
+      "| tool | objects/s (median) | per round | MB/s | client CPU per object, ms | server CPU per object, ms | peak RSS | migrator's rate vs this |",
+      '|---|---:|---|---:|---:|---:|---:|---:|',
       ...smallTable,
       '',
       '| workload | tool | MB/s | seconds | peak RSS |',
