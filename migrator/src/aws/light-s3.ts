@@ -11,7 +11,8 @@
  * (`config.systemClockOffset`, shared with the SDK path), the request handler (its keep-alive agent sized to the run's
  * concurrency, its connection, idle and request timeouts, its abort handling; `client.destroy()` closes it) and the
  * retry strategy instance (`config.retryStrategy`, so the two paths share one retry quota and adaptive rate limiter).
- * Requests are signed with the SDK's own signer (@smithy/signature-v4). Retries follow the SDK's retry middleware:
+ * Requests are signed as the SDK's signer (@smithy/signature-v4) signs them, by `HeaderSigner` (sigv4.ts: the same
+ * bytes, its signing key derived once a day instead of looked up by a hash of the secret per request). Retries follow the SDK's retry middleware:
  * errors sorted by @smithy/core/retry's classifiers, delays and attempts from the strategy. S3's XML errors become
  * S3ServiceException instances shaped as the SDK's (name = the S3 error Code, $fault, $metadata.httpStatusCode,
  * $operation as nameOperations sets it), so classify.ts, isNoSuchKey and isPreconditionFailed read them the same.
@@ -34,10 +35,10 @@ import {
   isThrottlingError,
   isTransientError,
 } from '@smithy/core/retry';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpResponse, RequestHandler } from '@smithy/types';
 import type { IncomingMessage } from 'http';
 import { ConfigError } from '../../../workspaces/errors';
+import { EMPTY_SHA256, HeaderSigner, type SigningCredentials } from './sigv4';
 
 export type HotPath = 'light' | 'sdk';
 export const HOT_PATH_ENV = 'BUCKETMOVE_S3_HOT_PATH';
@@ -84,10 +85,8 @@ interface BucketRoute {
   readonly port?: number;
   /** "" (virtual-hosted) or "/bucket" (path-style), URI-encoded as the endpoint rules encode it. */
   readonly basePath: string;
-  readonly signer: SignatureV4;
+  readonly signer: HeaderSigner;
 }
-
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** The light path of one SDK S3 client. */
 export class LightS3 {
@@ -186,15 +185,10 @@ export class LightS3 {
       hostname: url.hostname,
       port: url.port ? Number(url.port) : undefined,
       basePath: url.pathname.replace(/\/$/, ''),
-      signer: new SignatureV4({
-        credentials: c.credentials as ConstructorParameters<typeof SignatureV4>[0]['credentials'],
-        region: scheme?.signingRegion ?? ((await value(c.region as Provider<string>)) as string),
-        service: scheme?.signingName ?? 's3',
-        sha256: c.sha256,
-        // S3 signs the path as sent: each key segment encoded once, never twice.
-        uriEscapePath: false,
-        applyChecksum: false,
-      }),
+      signer: new HeaderSigner(
+        scheme?.signingRegion ?? ((await value(c.region as Provider<string>)) as string),
+        scheme?.signingName ?? 's3',
+      ),
     };
   }
 
@@ -205,26 +199,29 @@ export class LightS3 {
     };
     for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k] = v;
     if (r.body) headers['content-length'] = String(r.body.length);
-    const request = new HttpRequest({
-      method: METHODS[r.operation],
+    // S3 signs the path as sent: each key segment encoded once, never twice.
+    const path = `${route.basePath}/${r.key.split('/').map(extendedEncodeURIComponent).join('/')}`;
+    const method = METHODS[r.operation];
+    const config = this.config;
+    const credentials = await value(config.credentials as Provider<SigningCredentials>);
+    if (!credentials) throw new Error('the S3 client has no credentials to sign with');
+    const sent = Date.now();
+    route.signer.sign(method, path, headers, credentials, new Date(sent + (config.systemClockOffset ?? 0)));
+    const signed = new HttpRequest({
+      method,
       protocol: route.protocol,
       hostname: route.hostname,
       port: route.port,
-      path: `${route.basePath}/${r.key.split('/').map(extendedEncodeURIComponent).join('/')}`,
+      path,
       headers,
       body: r.body,
-    });
-    const config = this.config;
-    const sent = Date.now();
-    const signed = await route.signer.sign(request, {
-      signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)),
     });
     const handler = config.requestHandler as unknown as RequestHandler<
       HttpRequest,
       HttpResponse,
       { abortSignal?: AbortSignal }
     >;
-    const { response } = await handler.handle(signed as HttpRequest, { abortSignal: r.signal });
+    const { response } = await handler.handle(signed, { abortSignal: r.signal });
     const status = response.statusCode;
     if (status >= 200 && status < 300) {
       return { statusCode: status, headers: response.headers, body: response.body as IncomingMessage };

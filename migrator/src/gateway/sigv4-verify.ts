@@ -19,8 +19,11 @@
  *
  * The secret never leaves this module's HMACs: it is not logged, not put in an error, not compared as text.
  */
-import { createHash, createHmac, timingSafeEqual } from 'crypto';
+import { timingSafeEqual } from 'crypto';
+import { ALGORITHM, hmacHex, sha256Hex, signingKey, toAmzDate } from '../aws/sigv4';
 import { accessDenied, S3Error } from './errors';
+
+export { ALGORITHM, EMPTY_SHA256, hmacHex, sha256Hex, signingKey } from '../aws/sigv4';
 
 export interface AppCredentials {
   readonly accessKeyId: string;
@@ -62,10 +65,8 @@ export interface VerifyOptions {
   readonly now?: Date;
 }
 
-export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const MAX_SKEW_MS = 15 * 60 * 1000;
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
-export const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 
 const sigMismatch = () =>
   new S3Error(
@@ -134,16 +135,6 @@ function headerValue(h: SignedRequest['headers'], name: string): string | undefi
   return (Array.isArray(v) ? v : [v]).map((x) => x.trim().replace(/ +/g, ' ')).join(',');
 }
 
-export function signingKey(secret: string, date: string, region: string): Buffer {
-  const kDate = createHmac('sha256', `AWS4${secret}`).update(date).digest();
-  const kRegion = createHmac('sha256', kDate).update(region).digest();
-  const kService = createHmac('sha256', kRegion).update('s3').digest();
-  return createHmac('sha256', kService).update('aws4_request').digest();
-}
-
-export const hmacHex = (key: Buffer, text: string) => createHmac('sha256', key).update(text, 'utf8').digest('hex');
-export const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-
 /** Compares two hex signatures in constant time. */
 export function sameSignature(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
@@ -158,12 +149,6 @@ export function parseAmzDate(s: string | undefined): Date | undefined {
   const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
-
-const toAmzDate = (d: Date) =>
-  d
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
 
 function payloadMode(value: string | undefined): PayloadMode {
   if (value === undefined)
