@@ -21,16 +21,23 @@ const TEMPORARY: SigningCredentials = {
 /** The SDK's checksum interface on Node's crypto (what @smithy/hash-node does): HMAC with a secret, else a hash. */
 class NodeSha256 {
   private readonly h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: Data) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
+  update(data: Data): void {
+    this.h.update(bytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return this.h.digest();
   }
 }
+type Data = string | ArrayBuffer | ArrayBufferView;
+const bytes = (d: Data): string | Buffer =>
+  typeof d === 'string'
+    ? d
+    : ArrayBuffer.isView(d)
+      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+      : Buffer.from(d);
 
 interface Case {
   readonly what: string;

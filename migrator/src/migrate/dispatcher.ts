@@ -139,6 +139,10 @@ export class Dispatcher {
         s.listedWhenPassBegan = this.deps.listingDone();
         continue;
       }
+      // Keys of the batch in flight as it was read (started on an earlier pass): only they can have been finished
+      // since, so only they are looked up again below (a checkpoint read per key would cost every object).
+      const inFlightAtRead =
+        s.pass > 1 ? new Set(batch.filter((r) => inFlightKeys.has(r.key)).map((r) => r.key)) : undefined;
       for (const row of batch) {
         if (stopSignal.aborted || s.started >= limit) break;
         s.after = row.key;
@@ -149,7 +153,10 @@ export class Dispatcher {
           break;
         }
         // The batch was read before the wait for a slot: on a later pass the key may have been done meanwhile.
-        if (s.pass > 1 && (inFlightKeys.has(row.key) || checkpoint.get(row.key)?.state !== 'pending')) {
+        if (
+          inFlightKeys.has(row.key) ||
+          (inFlightAtRead?.has(row.key) && checkpoint.get(row.key)?.state !== 'pending')
+        ) {
           release();
           continue;
         }
