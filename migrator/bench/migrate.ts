@@ -46,6 +46,7 @@ const CONCURRENCY = 16;
 const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 const MIGRATE_JS = path.join(repoRoot(), 'dist/migrator/src/cli/migrate.js');
 const RAW_GET_PUT_JS = path.join(repoRoot(), 'dist/migrator/bench/peers/raw-get-put.js');
+const NODE_HTTP_GET_PUT_JS = path.join(repoRoot(), 'dist/migrator/bench/peers/node-http-get-put.js');
 const FERNET_COPY_PY = path.join(repoRoot(), 'migrator/bench/peers/fernet_copy.py');
 /** Debian's python3, which has boto3 (the pyenv python3 on PATH does not). */
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
@@ -216,7 +217,7 @@ const fmt = (n: number, d = 0) => n.toFixed(d);
 const mib = (b?: number) => (b === undefined ? '-' : `${fmt(b / MIB)} MiB`);
 
 async function main(): Promise<void> {
-  for (const f of [MIGRATE_JS, RAW_GET_PUT_JS])
+  for (const f of [MIGRATE_JS, RAW_GET_PUT_JS, NODE_HTTP_GET_PUT_JS])
     if (!fs.existsSync(f)) throw new Error('run `npm run build` first (npm run bench:migrate does)');
   const dir = benchTempDir('bucketmove-bench-');
   const statePath = path.join(dir, 'state.json');
@@ -319,6 +320,19 @@ async function main(): Promise<void> {
             await runMeasured(
               process.execPath,
               [RAW_GET_PUT_JS],
+              peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
+              { cpu: true },
+            ),
+          ),
+      ],
+      [
+        `node:http GET + PUT loop (${CONCURRENCY} in flight, SigV4, no SDK per object, no decrypt)`,
+        async (newBucket) =>
+          mustSucceed(
+            'the node:http GET + PUT loop',
+            await runMeasured(
+              process.execPath,
+              [NODE_HTTP_GET_PUT_JS],
               peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
               { cpu: true },
             ),
@@ -458,6 +472,23 @@ async function main(): Promise<void> {
       vsMultipart >= 0.8,
     ),
   ];
+  // What the two cores allow: client and server share them, so a tool's rate is at most cores / (its client CPU +
+  // the server CPU its requests cost) per object. The migrator's bound with no client CPU at all, against the peers'.
+  const cores = os.availableParallelism();
+  const py = byTool('Python');
+  const floor = byTool('node:http');
+  const bound = [
+    `What the ${cores} cores allow: the server and the tool share them, so a tool copies at most ${cores} / (client CPU + server`,
+    'CPU per object) objects per second. The server costs the migrator',
+    `${fmt(mig.serverCpuMs, 2)} ms per object${py ? ` (the Python script ${fmt(py.serverCpuMs, 2)} ms: its PUT has no If-None-Match, checksum or provenance metadata)` : ''};`,
+    `so even with no client CPU at all the migrator would copy at most ${fmt((cores * 1000) / mig.serverCpuMs)} objects/s here${py ? `, ${fmt((cores * 1000) / mig.serverCpuMs / py.rate, 2)}x the Python script's measured rate` : ''}.`,
+    ...(floor
+      ? [
+          `The client's floor: the node:http loop spends ${fmt(floor.cpuMs, 2)} ms per object on the two requests alone (no SDK,`,
+          `no decrypt), against the ${fmt(mig.cpuMs, 2)} ms of the migrator; both include the process start, which weighs more the fewer the objects.`,
+        ]
+      : []),
+  ];
   writeSection(
     'migrate',
     [
@@ -478,9 +509,11 @@ async function main(): Promise<void> {
       'stack (BUCKETMOVE_S3_HOT_PATH=sdk). The Python script',
       '(migrator/bench/peers/fernet_copy.py) does GET, MultiFernet decrypt, PUT with SSE-S3, nothing else. rclone moves',
       'the stored bytes through the client without decrypting (its log is checked: every object "Copied (new)", none',
-      'server-side). The raw SDK loop (migrator/bench/peers/raw-get-put.ts) GETs and PUTs the bytes unchanged: the',
-      'ceiling of a Node copy through the client. Server-side copiers (`aws s3 sync`, a same-account `rclone copy`) are',
-      'left out: they never see the bytes, so they are no peers of a decrypt-copy.',
+      'server-side). The raw SDK loop (migrator/bench/peers/raw-get-put.ts) GETs and PUTs the bytes unchanged through',
+      'the SDK; the node:http loop (peers/node-http-get-put.ts) does the same with signed requests on node:http and no SDK',
+      'per object: the floor of what the two requests cost any Node client. Server-side copiers (`aws s3 sync`, a',
+      'same-account `rclone copy`) are left out: they never see the bytes, so they are no peers of a decrypt-copy.',
+      "Server CPU is the rig's daemons' (radosgw, OSD, monitor) user + sys during the run, from /proc.",
       '',
       "| tool | objects/s (median) | per round | MB/s | client CPU per object, ms | server CPU per object, ms | peak RSS | migrator's rate vs this |",
       '|---|---:|---|---:|---:|---:|---:|---:|',
@@ -493,13 +526,15 @@ async function main(): Promise<void> {
       '| target (issue 14) | measured | wanted | |',
       '|---|---:|---:|---|',
       ...targets,
+      '',
+      ...bound,
     ].join('\n'),
   );
 }
 
 runBench('migrate', main, {
   describe:
-    "The migrator (GET, decrypt, PUT with If-None-Match and SHA-256), alone and with --workers, against the peers a team would use instead, in alternating rounds into fresh buckets: rclone copy between two remotes with the two accounts' keys, a boto3 + MultiFernet thread-pool script and the raw SDK GET + PUT loop; objects/s, client CPU per object and peak RSS, medians and ratios; and one large object against a raw multipart PUT, on a local rig of its own",
+    "The migrator (GET, decrypt, PUT with If-None-Match and SHA-256), alone and with --workers, against the peers a team would use instead, in alternating rounds into fresh buckets: rclone copy between two remotes with the two accounts' keys, a boto3 + MultiFernet thread-pool script, the raw SDK GET + PUT loop and the same loop on node:http without the SDK; objects/s, client CPU per object and peak RSS, medians and ratios; and one large object against a raw multipart PUT, on a local rig of its own",
   env: [
     ['BENCH_SMALL_COUNT', 'small objects (2000)'],
     ['BENCH_ROUNDS', 'rounds per tool (3)'],
