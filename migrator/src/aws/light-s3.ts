@@ -17,9 +17,10 @@
  * S3ServiceException instances shaped as the SDK's (name = the S3 error Code, $fault, $metadata.httpStatusCode,
  * $operation as nameOperations sets it), so classify.ts, isNoSuchKey and isPreconditionFailed read them the same.
  *
- * A GET goes this way only where the SDK would not validate the response's checksum either
- * (responseChecksumValidation "WHEN_REQUIRED", as on S3-compatible servers): on AWS's default ("WHEN_SUPPORTED") the
- * legacy GET stays on the SDK, which checks the object's checksum. Endpoints whose rules ask for another auth scheme
+ * A GET goes this way where the SDK would not validate the response's checksum either (responseChecksumValidation
+ * "WHEN_REQUIRED", as on S3-compatible servers), or where the caller's codec authenticates every byte of the body
+ * (Fernet's HMAC, AES-GCM's tag: objects/read-legacy.ts `authenticatedBody`), which finds whatever that checksum would;
+ * otherwise, on AWS's default ("WHEN_SUPPORTED"), the GET stays on the SDK, which checks the object's checksum. Endpoints whose rules ask for another auth scheme
  * than SigV4 (S3 Express, multi-region access points) stay on the SDK as well.
  *
  * It is opt-in per client (enableLightPath, called by the side-client factory), and BUCKETMOVE_S3_HOT_PATH=sdk forces
@@ -95,7 +96,7 @@ export class LightS3 {
 
   constructor(private readonly client: S3Client) {}
 
-  /** Whether a GET may go this way: only where the SDK would not validate the response's checksum either. */
+  /** Whether any GET may go this way: where the SDK would not validate the response's checksum either. */
   getObjectAllowed(): Promise<boolean> {
     this.getAllowed ??= value(this.config.responseChecksumValidation).then((v) => v === 'WHEN_REQUIRED');
     return this.getAllowed;

@@ -171,6 +171,8 @@ function gcmDecryptStream(key: Buffer, aad: Buffer | undefined, expectedSize: nu
 
 export class AesGcmCodec implements Codec {
   readonly name = 'aes-256-gcm';
+  /** Every byte is under the HMAC (Fernet) / the GCM tag: decrypt fails before its end unless all are authentic. */
+  readonly authenticated = true;
   private readonly keys: Buffer[];
   private readonly memory: DecryptMemory;
 

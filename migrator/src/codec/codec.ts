@@ -22,6 +22,12 @@ export interface Codec {
   /** A short name for logs and reports, e.g. "fernet". Never holds key material. */
   readonly name: string;
   /**
+   * True when `decrypt` fails unless every stored byte is authentic (an AEAD like AES-GCM, or encrypt-then-MAC like
+   * Fernet): a corrupted GET body then fails the copy whatever S3's response checksum says, so the migrator need not
+   * validate that checksum as well (objects/read-legacy.ts). Absent (a plug-in): not assumed.
+   */
+  readonly authenticated?: boolean;
+  /**
    * Decrypts a legacy object's stored bytes. The returned stream emits the plaintext and fails with a CodecError
    * BEFORE it ends whenever the object does not authenticate, so a consumer that commits only on a clean end never
    * commits bad bytes. Formats that must be read whole say so and refuse objects above their size bound.

@@ -153,6 +153,8 @@ export function fernetDecrypt(
 
 export class FernetCodec implements Codec {
   readonly name = 'fernet';
+  /** Every byte is under the HMAC (Fernet) / the GCM tag: decrypt fails before its end unless all are authentic. */
+  readonly authenticated = true;
   private readonly keys: FernetKey[];
   /** The keys grouped by encryption half: one group streams in one read. */
   private readonly groups: FernetKey[][];

@@ -91,14 +91,15 @@ export async function copyObject(
   hooks?: SizeHooks,
 ): Promise<Outcome> {
   const { source, target, codec } = deps;
-  const legacy = await readLegacy(source.client, source.bucket, row.key, { signal });
+  const authenticatedBody = codec.authenticated === true;
+  const legacy = await readLegacy(source.client, source.bucket, row.key, { signal, authenticatedBody });
   if (!legacy) return { state: 'vanished' };
   await hooks?.sized(legacy.size).catch((err: unknown) => {
     legacy.body.destroy();
     throw err;
   });
   // A codec with several keys reads a large object twice (codec.ts ObjectContext.reread): the same ETag again.
-  const reread = rereadLegacy(source.client, source.bucket, row.key, legacy.etag, signal);
+  const reread = rereadLegacy(source.client, source.bucket, row.key, legacy.etag, signal, authenticatedBody);
   const migratedAt = (deps.now?.() ?? new Date()).toISOString();
 
   let sha256: string;
@@ -157,7 +158,11 @@ export async function copyObject(
     } else {
       // Pass 2: the same ETag again, decrypted, checked against pass 1, uploaded in parts.
       await hooks?.beforeWindow(legacy.size);
-      const again = await readLegacy(source.client, source.bucket, row.key, { ifMatch: legacy.etag, signal });
+      const again = await readLegacy(source.client, source.bucket, row.key, {
+        ifMatch: legacy.etag,
+        signal,
+        authenticatedBody,
+      });
       if (!again) return { state: 'vanished' };
       // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
       // waiting for bytes that never come.

@@ -18,17 +18,29 @@ export interface LegacyObject {
   readonly metadata: Record<string, string>;
 }
 
+export interface ReadOptions {
+  /** Only this version of the object (412 if it changed). */
+  readonly ifMatch?: string;
+  readonly signal?: AbortSignal;
+  /**
+   * The codec that reads the body authenticates every byte of it (codec.ts `authenticated`): a stronger check than
+   * S3's response checksum, which the SDK validates by default on AWS (responseChecksumValidation "WHEN_SUPPORTED").
+   * The GET may then take the light request path (aws/light-s3.ts) there too, which does not validate it.
+   */
+  readonly authenticatedBody?: boolean;
+}
+
 /** Undefined when the object is gone (404): the app deleted it since the listing. */
 export async function readLegacy(
   client: S3Client,
   bucket: string,
   key: string,
-  opts: { ifMatch?: string; signal?: AbortSignal } = {},
+  opts: ReadOptions = {},
 ): Promise<LegacyObject | undefined> {
   const ifMatch = opts.ifMatch ? `"${bareEtag(opts.ifMatch)}"` : undefined;
   try {
     const light = lightPathOf(client);
-    if (light && (await light.getObjectAllowed()) && (await light.supports(bucket))) {
+    if (light && (opts.authenticatedBody || (await light.getObjectAllowed())) && (await light.supports(bucket))) {
       const res = await light.send({
         operation: 'GetObject',
         bucket,
@@ -83,9 +95,10 @@ export function rereadLegacy(
   key: string,
   etag: string,
   signal?: AbortSignal,
+  authenticatedBody?: boolean,
 ): () => Promise<Readable> {
   return async () => {
-    const again = await readLegacy(client, bucket, key, { ifMatch: etag, signal });
+    const again = await readLegacy(client, bucket, key, { ifMatch: etag, signal, authenticatedBody });
     if (!again)
       throw Object.assign(new Error(`${key} was deleted from the legacy bucket while it was being read`), {
         name: 'OperationAborted',
