@@ -75,6 +75,10 @@ const COMMANDS = {
     describe: 'the migrator against aws s3 sync, rclone and a raw PUT loop',
   },
   'bench:audit': { entry: 'migrator/bench/audit', describe: 'the audit: time and memory by bucket size' },
+  'bench:one-pass': {
+    entry: 'migrator/bench/one-pass',
+    describe: 'one large object in one pass against two (AES-256-GCM, Fernet)',
+  },
   'bench:gateway': {
     entry: 'migrator/bench/gateway',
     describe: 'latency and throughput through the gateway against direct access',

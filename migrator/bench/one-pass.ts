@@ -1,34 +1,57 @@
 /**
- * One large object copied in one pass against two passes, on a running rig (`npm run rig -- start`): the same AES-256-GCM
- * object (BENCH_LARGE_MIB, default 256), copied by copyObject into the new bucket in a child process per run, with
+ * One large object copied in one pass against two passes, on a local rig of its own: the same object (BENCH_LARGE_MIB,
+ * default 256), once AES-256-GCM and once Fernet (base64url text, as the legacy app stores it), copied by copyObject
+ * into the new bucket in a child process per run, with
  *   - two passes: hash the plaintext, then GET again, decrypt and upload in parts (multipart, SHA-256 per part);
- *   - one pass: decrypt, hash (SHA-256 + CRC64NVME) and upload as it streams (FULL_OBJECT CRC64NVME, objects/write-large.ts).
- * RGW 16 ignores full-object checksums (the probe never picks one pass there): the run forces the path, to measure
+ *   - one pass: decrypt, hash (SHA-256 + CRC32) and upload as it streams (FULL_OBJECT CRC32, objects/write-large.ts).
+ * RGW 16 ignores full-object checksums (the probe never picks one pass there): the run forces each path, to measure
  * its cost on the client; on S3 the checksum is also verified. Each child: wall, CPU (user + sys, GNU time), peak RSS.
  * Rounds alternate (BENCH_ROUNDS, default 3); medians. Part size 8 MiB, 4 in flight (the default copy window).
- * Run: npx tsc -p tsconfig.build.json && node dist/migrator/bench/one-pass.js
+ * Run: npm run bench:one-pass (writes its section of BENCHMARKS.md).
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { loadWorkspace } from '../../workspaces/load';
 import { readRigState } from '../src/aws/rig-state';
+import type { Codec } from '../src/codec/codec';
 import { AesGcmCodec, gcmEncryptStream } from '../src/codec/aes-gcm';
+import { FernetCodec, fernetEncryptStream, generateFernetKey, parseFernetKeys } from '../src/codec/fernet';
 import { copyObject } from '../src/migrate/copy-object';
 import { largeObjectWrite, PROBE_PREFIX } from '../src/migrate/conditional-write-probe';
+import { startRig, stopRig } from '../rig/rig';
+import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 import { plaintextStream, rigClient, runMeasured } from './bench-rig';
 import { MIB } from '../../workspaces/units';
 
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 256) * MIB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const KEY = 'bench/one-pass/scan.bin';
-type Mode = 'one-pass' | 'two-pass';
+/** Set in a child's environment: that process copies once and exits (it does not go through runBench). */
+const CHILD_ENV = 'BUCKETMOVE_BENCH_ONE_PASS_CHILD';
+const CODECS = ['aes-256-gcm', 'fernet'] as const;
+const MODES = ['two-pass', 'one-pass'] as const;
+type CodecName = (typeof CODECS)[number];
+type Mode = (typeof MODES)[number];
 
-async function child(mode: Mode, gcmKey: string): Promise<void> {
+const keyOf = (codec: CodecName) => `bench/one-pass/${codec}/scan.bin`;
+
+function codecOf(name: CodecName, key: string): Codec {
+  return name === 'fernet'
+    ? new FernetCodec([key], { storage: 'base64url-text', maxObjectBytes: 2 * LARGE_BYTES })
+    : new AesGcmCodec([key], { aad: 'object-key', maxObjectBytes: 2 * LARGE_BYTES });
+}
+
+/** The child: one copy of the codec's object by the mode's path, into a key cleared first. */
+async function child(codec: CodecName, mode: Mode, key: string): Promise<void> {
   const state = readRigState();
   const target = rigClient(state, 'primaryApp');
-  await target.send(new DeleteObjectCommand({ Bucket: state.buckets.primary, Key: KEY }));
+  const objectKey = keyOf(codec);
+  await target.send(new DeleteObjectCommand({ Bucket: state.buckets.primary, Key: objectKey }));
   const outcome = await copyObject(
-    { key: KEY },
+    { key: objectKey },
     {
       source: { client: rigClient(state, 'legacyApp'), bucket: state.buckets.legacy },
       target: {
@@ -38,7 +61,7 @@ async function child(mode: Mode, gcmKey: string): Promise<void> {
         partSize: 8 * MIB,
         queueSize: 4,
       },
-      codec: new AesGcmCodec([gcmKey], { aad: 'object-key', maxObjectBytes: 2 * LARGE_BYTES }),
+      codec: codecOf(codec, key),
       largeObjects: largeObjectWrite({
         key: `${PROBE_PREFIX}bench`,
         put: 'enforced',
@@ -52,43 +75,137 @@ async function child(mode: Mode, gcmKey: string): Promise<void> {
   if (outcome.state !== 'copied' || outcome.plaintextSize !== LARGE_BYTES) throw new Error(JSON.stringify(outcome));
 }
 
-async function main(): Promise<void> {
-  const [, , role, mode, gcmKey] = process.argv;
-  if (role === 'child') return child(mode as Mode, gcmKey);
-  const state = readRigState();
-  const key = randomBytes(32).toString('base64');
-  console.log(`seeding ${LARGE_BYTES / MIB} MiB (AES-256-GCM) at ${KEY}...`);
-  await new Upload({
-    client: rigClient(state, 'legacyApp'),
-    params: {
-      Bucket: state.buckets.legacy,
-      Key: KEY,
-      Body: plaintextStream(LARGE_BYTES).pipe(gcmEncryptStream(Buffer.from(key, 'base64'), Buffer.from(KEY))),
-    },
-    partSize: 16 * MIB,
-    queueSize: 2,
-  }).done();
-  const runs: Record<Mode, { seconds: number; cpu: number; rss: number }[]> = { 'one-pass': [], 'two-pass': [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const mode of ['two-pass', 'one-pass'] as const) {
-      const m = await runMeasured(process.execPath, [__filename, 'child', mode, key], process.env, { cpu: true });
-      if (m.code !== 0) throw new Error(`${mode}: exit ${m.code}\n${m.out}`);
-      runs[mode].push({ seconds: m.seconds, cpu: m.cpuSeconds ?? NaN, rss: m.peakRss ?? NaN });
-      console.log(
-        `round ${r + 1} ${mode}: ${m.seconds.toFixed(1)} s wall, ${m.cpuSeconds?.toFixed(1)} s CPU, ${((m.peakRss ?? 0) / MIB).toFixed(0)} MiB peak RSS`,
-      );
-    }
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  for (const mode of ['two-pass', 'one-pass'] as const) {
-    const rs = runs[mode];
-    console.log(
-      `median ${mode}: ${median(rs.map((x) => x.seconds)).toFixed(1)} s wall, ${median(rs.map((x) => x.cpu)).toFixed(1)} s CPU, ${(median(rs.map((x) => x.rss)) / MIB).toFixed(0)} MiB peak RSS`,
-    );
-  }
+interface Measured {
+  readonly seconds: number;
+  readonly cpu: number;
+  readonly rss: number;
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const dir = benchTempDir('bucketmove-bench-one-pass-');
+  const statePath = path.join(dir, 'state.json');
+  const loadAtStart = os.loadavg()[0];
+  const runs = new Map<string, Measured[]>();
+  try {
+    console.error('starting a rig...');
+    fs.mkdirSync(path.join(dir, 'rig'));
+    onInterrupt(() => stopRig(statePath));
+    const { state } = await startRig({
+      workspace: loadWorkspace('local'),
+      statePath,
+      dir: path.join(dir, 'rig'),
+      memstoreBytes: 4 * LARGE_BYTES + 1024 * MIB,
+      ownerPid: process.pid,
+    });
+    const keys: Record<CodecName, string> = {
+      'aes-256-gcm': randomBytes(32).toString('base64'),
+      fernet: generateFernetKey(),
+    };
+    const legacy = rigClient(state, 'legacyApp');
+    for (const codec of CODECS) {
+      console.error(`seeding ${LARGE_BYTES / MIB} MiB (${codec}) at ${keyOf(codec)}...`);
+      const encrypt =
+        codec === 'fernet'
+          ? fernetEncryptStream(parseFernetKeys([keys.fernet])[0], 'base64url-text')
+          : gcmEncryptStream(Buffer.from(keys[codec], 'base64'), Buffer.from(keyOf(codec)));
+      await new Upload({
+        client: legacy,
+        params: { Bucket: state.buckets.legacy, Key: keyOf(codec), Body: plaintextStream(LARGE_BYTES).pipe(encrypt) },
+        partSize: 16 * MIB,
+        queueSize: 2,
+      }).done();
+    }
+    legacy.destroy();
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const codec of CODECS) {
+        for (const mode of MODES) {
+          const env = {
+            ...process.env,
+            BUCKETMOVE_RIG_STATE: statePath,
+            [CHILD_ENV]: JSON.stringify({ codec, mode, key: keys[codec] }),
+          };
+          const m = await runMeasured(process.execPath, [__filename], env, { cpu: true });
+          if (m.code !== 0)
+            throw new Error(`${codec} ${mode}: exit ${m.code}: ${m.out.trim().split('\n').slice(-3).join(' | ')}`);
+          const row = `${codec} ${mode}`;
+          runs.set(row, [
+            ...(runs.get(row) ?? []),
+            { seconds: m.seconds, cpu: m.cpuSeconds ?? NaN, rss: m.peakRss ?? NaN },
+          ]);
+          console.error(
+            `round ${r + 1} ${row}: ${m.seconds.toFixed(1)} s wall, ${m.cpuSeconds?.toFixed(1)} s CPU, ${((m.peakRss ?? 0) / MIB).toFixed(0)} MiB peak RSS`,
+          );
+        }
+      }
+    }
+  } finally {
+    await stopRig(statePath);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const med = (row: string) => {
+    const rs = runs.get(row)!;
+    return {
+      seconds: median(rs.map((x) => x.seconds)),
+      cpu: median(rs.map((x) => x.cpu)),
+      rss: median(rs.map((x) => x.rss)),
+    };
+  };
+  const mbps = (s: number) => (LARGE_BYTES / 1e6 / s).toFixed(1);
+  const table = CODECS.flatMap((codec) =>
+    MODES.map((mode) => {
+      const m = med(`${codec} ${mode}`);
+      const rounds = runs.get(`${codec} ${mode}`)!;
+      return `| ${codec} | ${mode === 'one-pass' ? 'one pass' : 'two passes'} | ${mbps(m.seconds)} | ${m.seconds.toFixed(1)} s | ${m.cpu.toFixed(1)} s | ${(m.rss / MIB).toFixed(0)} MiB | ${rounds.map((x) => x.seconds.toFixed(1)).join(' / ')} |`;
+    }),
+  );
+  const ratios = CODECS.map((codec) => {
+    const one = med(`${codec} one-pass`);
+    const two = med(`${codec} two-pass`);
+    return `${codec}: one pass at ${(two.seconds / one.seconds).toFixed(2)}x the rate of two, with ${((one.cpu / two.cpu) * 100).toFixed(0)}% of their client CPU.`;
+  });
+  for (const l of [...table, ...ratios]) console.error(l);
+  writeSection(
+    'one-pass',
+    [
+      '## One large object: one pass against two',
+      '',
+      `Command: \`BENCH_LARGE_MIB=${LARGE_BYTES / MIB} BENCH_ROUNDS=${ROUNDS} npm run bench:one-pass\` (a local rig of its own).`,
+      `Machine: ${machineLine()}; the S3 server (Ceph RGW 16, memstore) runs on the same cores as the client;`,
+      `1-minute load average ${loadAtStart.toFixed(1)} when the run started (other processes included).`,
+      `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
+      '',
+      `One ${LARGE_BYTES / MIB} MiB object, AES-256-GCM and Fernet (base64url text), copied by \`copyObject\` into the new`,
+      `bucket, a child process per copy, ${ROUNDS} alternating rounds, medians; 8 MiB parts, 4 in flight. Two passes:`,
+      'hash, then GET again, decrypt and upload (SHA-256 per part). One pass: decrypt, hash (SHA-256 + CRC32) and upload',
+      'as it streams (FULL_OBJECT CRC32: the whole value at completion, each part its own; both computed natively by',
+      "Node's zlib.crc32). RGW 16 ignores full-object checksums, so the bench forces each path: it measures the client's",
+      "cost and the rig's wall time, not S3's check. CPU and RSS are the client process's (GNU time); MB/s counts plaintext.",
+      '',
+      '| codec | path | MB/s | wall (median) | client CPU user+sys | peak RSS | wall per round |',
+      '|---|---|---:|---:|---:|---:|---|',
+      ...table,
+      '',
+      ...ratios,
+    ].join('\n'),
+  );
+}
+
+const childArgs = process.env[CHILD_ENV];
+if (childArgs) {
+  const { codec, mode, key } = JSON.parse(childArgs) as { codec: CodecName; mode: Mode; key: string };
+  child(codec, mode, key).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+} else {
+  runBench('one-pass', main, {
+    describe:
+      'One large object (AES-256-GCM and Fernet) copied in one pass (FULL_OBJECT CRC32) against two passes, forced on a local rig of its own: wall, client CPU and peak RSS, medians of alternating rounds',
+    env: [
+      ['BENCH_LARGE_MIB', 'the object, MiB (256)'],
+      ['BENCH_ROUNDS', 'rounds per path and codec (3)'],
+    ],
+  });
+}

@@ -178,22 +178,22 @@ test("the app's tombstone: over a legacy key, a notice (the photo was deleted); 
   ).toEqual([]);
 });
 
-describe('a one-pass copy (provenance integrity full-object-crc64nvme: no SHA-256 in its metadata)', () => {
+describe('a one-pass copy (provenance integrity full-object-crc32: no SHA-256 in its metadata)', () => {
   const onePass = provenanceMetadata(
     { 'uploaded-by': 'user-1' },
-    { sourceEtag: 'e1', sourceVersionId: 'null', migratedAt: RUN_START, integrity: 'full-object-crc64nvme' },
+    { sourceEtag: 'e1', sourceVersionId: 'null', migratedAt: RUN_START, integrity: 'full-object-crc32' },
   );
   const withCrc = (size: number, type = 'FULL_OBJECT'): HeadResult => ({
     found: true,
-    head: { size, metadata: onePass, checksumCrc64nvme: 'Ne0B5uBcKAM=', checksumType: type },
+    head: { size, metadata: onePass, checksumCrc32: 'NfcwJA==', checksumType: type },
   });
 
-  test("is verified when S3 holds its FULL_OBJECT CRC64NVME and its size is the checkpoint's; deep compares get the checkpoint's SHA-256", () => {
+  test("is verified when S3 holds its FULL_OBJECT CRC32 and its size is the checkpoint's; deep compares get the checkpoint's SHA-256", () => {
     const v = judge({}, withCrc(100));
     expect(v).toMatchObject({ outcome: 'verified', findings: [] });
     expect(v.provenance).toMatchObject({
       sourceEtag: 'e1',
-      integrity: 'full-object-crc64nvme',
+      integrity: 'full-object-crc32',
       plaintextSha256: SHA,
       plaintextSize: 100,
     });
@@ -205,7 +205,7 @@ describe('a one-pass copy (provenance integrity full-object-crc64nvme: no SHA-25
         key: 'k',
         kind: 'hash-mismatch',
         message:
-          "the provenance says S3 verified this copy's full-object CRC64NVME, but the object carries none (checksum type none)",
+          "the provenance says S3 verified this copy's full-object CRC32, but the object carries none (checksum type none)",
       },
     ]);
     expect(kinds(judge({}, withCrc(100, 'COMPOSITE')))).toEqual(['hash-mismatch']);
@@ -218,5 +218,24 @@ describe('a one-pass copy (provenance integrity full-object-crc64nvme: no SHA-25
   test('still checks the source: a copy of another legacy ETag is source-changed', () => {
     const other = { ...legacy, etag: 'e2' };
     expect(kinds(judge({ legacy: other, checkpoint: row({ etag: 'e2' }) }, withCrc(100)))).toEqual(['source-changed']);
+  });
+
+  test("a one-pass copy an earlier version wrote (full-object-crc64nvme) is judged by S3's CRC64NVME, not the CRC32", () => {
+    const earlier = { ...onePass, 'bucketmove-integrity': 'full-object-crc64nvme' };
+    const crc64 = (checksum: Partial<Record<'checksumCrc32' | 'checksumCrc64nvme', string>>): HeadResult => ({
+      found: true,
+      head: { size: 100, metadata: earlier, checksumType: 'FULL_OBJECT', ...checksum },
+    });
+    const v = judge({}, crc64({ checksumCrc64nvme: 'Ne0B5uBcKAM=' }));
+    expect(v).toMatchObject({ outcome: 'verified', findings: [] });
+    expect(v.provenance).toMatchObject({ integrity: 'full-object-crc64nvme', plaintextSha256: SHA });
+    expect(judge({}, crc64({ checksumCrc32: 'NfcwJA==' })).findings).toEqual([
+      {
+        key: 'k',
+        kind: 'hash-mismatch',
+        message:
+          "the provenance says S3 verified this copy's full-object CRC64NVME, but the object carries none (checksum type FULL_OBJECT)",
+      },
+    ]);
   });
 });

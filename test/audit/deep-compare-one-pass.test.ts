@@ -32,7 +32,7 @@ const onePass: Provenance = {
   sourceEtag: 'e1',
   sourceVersionId: 'null',
   migratedAt: '2025-06-01T10:00:00.000Z',
-  integrity: 'full-object-crc64nvme',
+  integrity: 'full-object-crc32',
 };
 
 test("both sides against the checkpoint's SHA-256 and size: equal, then a copy that differs", async () => {

@@ -17,7 +17,7 @@ export const AWS_LARGE_OBJECTS = largeObjectWrite({
   cleanedUp: true,
 });
 
-/** Large objects as on AWS, which also verifies a FULL_OBJECT CRC64NVME given at completion: one pass (mocked tests). */
+/** Large objects as on AWS, which also verifies a FULL_OBJECT CRC32 given at completion: one pass (mocked tests). */
 export const AWS_ONE_PASS_LARGE_OBJECTS = largeObjectWrite({
   key: `${PROBE_PREFIX}mocked`,
   put: 'enforced',

@@ -1,9 +1,9 @@
 /**
  * The one-pass write against the real RGW 16 (migrator/rig/README.md): the server's side, and the SDK's wire.
- * - RGW 16 accepts a FULL_OBJECT CRC64NVME multipart upload but ignores the checksum: a wrong one completes and none is
+ * - RGW 16 accepts a FULL_OBJECT CRC32 multipart upload but ignores the checksum: a wrong one completes and none is
  *   stored, so the probe answers 'ignored' and large objects keep two passes there.
  * - The one-pass copy with the real SDK and lib-storage (forced: as if the probe had found S3's behaviour), through a
- *   proxy that records the requests: every part carries x-amz-checksum-crc64nvme (the SDK's CRC of that part), the
+ *   proxy that records the requests: every part carries x-amz-checksum-crc32 (the SDK's CRC of that part), the
  *   completion carries the whole plaintext's, with x-amz-checksum-type FULL_OBJECT and If-None-Match; the legacy
  *   object is read once; the stored bytes are the plaintext whose SHA-256 the outcome records. (S3's check of the
  *   checksum is AWS behaviour: mocked in test/migrate/copy-object-one-pass.test.ts.)
@@ -19,7 +19,7 @@ import {
   PROBE_PREFIX,
 } from '../../migrator/src/migrate/conditional-write-probe';
 import { readProvenance } from '../../migrator/src/objects/provenance';
-import { fullObjectCrc64Nvme } from '../../migrator/src/objects/write-large';
+import { fullObjectCrc32 } from '../../migrator/src/objects/write-large';
 import { fernetKey, getNew, putLegacy, sha256 } from './helpers/migration';
 import { keysOf, rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
@@ -32,7 +32,7 @@ const probeKeys = async () =>
     )
   ).Contents?.map((o) => o.Key) ?? [];
 
-test('RGW 16 ignores a full-object CRC64NVME at CompleteMultipartUpload: the probe says so and leaves nothing', async () => {
+test('RGW 16 ignores a full-object CRC32 at CompleteMultipartUpload: the probe says so and leaves nothing', async () => {
   const before = await probeKeys();
   const target = {
     client: s3As('primaryApp'),
@@ -52,7 +52,7 @@ describe('the one-pass copy with the real SDK (forced on the rig)', () => {
     proxy = undefined;
   });
 
-  test('one GET; parts and completion carry CRC64NVME on the wire; the stored bytes are the plaintext hashed', async () => {
+  test('one GET; parts and completion carry CRC32 on the wire; the stored bytes are the plaintext hashed', async () => {
     const key = `${uniqueKey('one-pass')}/scan.jpg`;
     const plaintext = randomBytes(12 * MIB + 77);
     const codec = new FernetCodec([fernetKey()], { storage: 'base64url-text', maxObjectBytes: 64 * MIB });
@@ -93,22 +93,22 @@ describe('the one-pass copy with the real SDK (forced on the rig)', () => {
     expect(seen.filter((r) => r.method === 'GET')).toHaveLength(1);
     const parts = seen.filter((r) => r.method === 'PUT' && /(^|&)partNumber=/.test(r.query));
     expect(parts).toHaveLength(3);
-    for (const p of parts) expect(p.headers['x-amz-checksum-crc64nvme'] ?? p.headers['x-amz-trailer']).toBeTruthy();
+    for (const p of parts) expect(p.headers['x-amz-checksum-crc32'] ?? p.headers['x-amz-trailer']).toBeTruthy();
     const create = seen.find((r) => r.method === 'POST' && /(^|&)uploads(=|&|$)/.test(r.query))!;
     expect(create.headers).toMatchObject({
-      'x-amz-checksum-algorithm': 'CRC64NVME',
+      'x-amz-checksum-algorithm': 'CRC32',
       'x-amz-checksum-type': 'FULL_OBJECT',
     });
     const complete = seen.find((r) => r.method === 'POST' && /(^|&)uploadId=/.test(r.query))!;
     expect(complete.headers).toMatchObject({
-      'x-amz-checksum-crc64nvme': await fullObjectCrc64Nvme([plaintext]),
+      'x-amz-checksum-crc32': await fullObjectCrc32([plaintext]),
       'x-amz-checksum-type': 'FULL_OBJECT',
       'if-none-match': '*',
     });
 
     const stored = (await getNew(key))!;
     expect(stored.body.equals(plaintext)).toBe(true);
-    expect(readProvenance(stored.metadata)).toMatchObject({ integrity: 'full-object-crc64nvme' });
+    expect(readProvenance(stored.metadata)).toMatchObject({ integrity: 'full-object-crc32' });
     expect(stored.metadata['uploaded-by']).toBe('legacy app');
   });
 });

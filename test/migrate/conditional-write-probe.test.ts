@@ -23,7 +23,7 @@ import {
   PROBE_PREFIX,
 } from '../../migrator/src/migrate/conditional-write-probe';
 import { SINGLE_PUT_LIMIT, type Target } from '../../migrator/src/objects/write-new';
-import { fullObjectCrc64Nvme } from '../../migrator/src/objects/write-large';
+import { fullObjectCrc32 } from '../../migrator/src/objects/write-large';
 import { offlineS3Client } from '../helpers/fakes';
 import { MIB } from '../../workspaces/units';
 
@@ -32,7 +32,7 @@ const status = (code: number, name: string) =>
 
 /**
  * A mocked bucket that answers like a server: PUTs create the key, If-None-Match is honoured where told; with
- * `fullObjectChecksum`, a completion of type FULL_OBJECT whose CRC64NVME is not that of its parts is refused (400
+ * `fullObjectChecksum`, a completion of type FULL_OBJECT whose CRC32 is not that of its parts is refused (400
  * BadDigest) and the checksum is kept for HeadObject (S3); without, it is ignored and none is kept (RGW 16).
  */
 function server(o: { putEnforced: boolean; completeEnforced: boolean; fullObjectChecksum?: boolean }) {
@@ -67,8 +67,8 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean; fullObject
     if (objects.has(input.Key) && input.IfNoneMatch === '*' && o.completeEnforced)
       throw status(412, 'PreconditionFailed');
     if (o.fullObjectChecksum && input.ChecksumType === 'FULL_OBJECT') {
-      const crc = await fullObjectCrc64Nvme([partBodies.get(input.UploadId) ?? Buffer.alloc(0)]);
-      if (crc !== input.ChecksumCRC64NVME) throw status(400, 'BadDigest');
+      const crc = await fullObjectCrc32([partBodies.get(input.UploadId) ?? Buffer.alloc(0)]);
+      if (crc !== input.ChecksumCRC32) throw status(400, 'BadDigest');
       checksums.set(input.Key, crc);
     }
     uploads.delete(input.UploadId);
@@ -89,7 +89,7 @@ function server(o: { putEnforced: boolean; completeEnforced: boolean; fullObject
       ETag: etag,
       ContentLength: 35,
       Metadata: metadata.get(input.Key) ?? {},
-      ...(crc ? { ChecksumCRC64NVME: crc, ChecksumType: 'FULL_OBJECT' as const } : {}),
+      ...(crc ? { ChecksumCRC32: crc, ChecksumType: 'FULL_OBJECT' as const } : {}),
     };
   });
   mock.on(DeleteObjectCommand).callsFake((input) => {
@@ -136,7 +136,7 @@ describe('probeConditionalWrites', () => {
     expect(s.mock.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.IfNoneMatch).toBe('*');
   });
 
-  test('AWS semantics with full-object checksums: a wrong CRC64NVME at completion is refused, the right one stored: one pass', async () => {
+  test('AWS semantics with full-object checksums: a wrong CRC32 at completion is refused, the right one stored: one pass', async () => {
     const s = server({ putEnforced: true, completeEnforced: true, fullObjectChecksum: true });
     const probe = await probeConditionalWrites(s.target);
     expect(probe).toMatchObject({
@@ -147,18 +147,16 @@ describe('probeConditionalWrites', () => {
     const large = largeObjectWrite(probe);
     expect([large.path, large.onePass]).toEqual(['multipart', true]);
     expect(large.why).toMatch(
-      /verifies a full-object CRC64NVME given at completion \(probed at start\): each is read and decrypted once$/,
+      /verifies a full-object CRC32 given at completion \(probed at start\): each is read and decrypted once$/,
     );
     // u2 completed twice: refused with the wrong checksum, then completed with the right one, of type FULL_OBJECT.
     const completions = s.mock.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input);
     const u2 = completions.filter((c) => c.UploadId === 'u2');
     expect(u2.map((c) => c.ChecksumType)).toEqual(['FULL_OBJECT', 'FULL_OBJECT']);
-    expect(u2[1].ChecksumCRC64NVME).toBe(
-      await fullObjectCrc64Nvme([Buffer.from('bucketmove full-object checksum probe\n')]),
-    );
-    expect(u2[0].ChecksumCRC64NVME).not.toBe(u2[1].ChecksumCRC64NVME);
+    expect(u2[1].ChecksumCRC32).toBe(await fullObjectCrc32([Buffer.from('bucketmove full-object checksum probe\n')]));
+    expect(u2[0].ChecksumCRC32).not.toBe(u2[1].ChecksumCRC32);
     expect(s.mock.commandCalls(CreateMultipartUploadCommand)[1].args[0].input).toMatchObject({
-      ChecksumAlgorithm: 'CRC64NVME',
+      ChecksumAlgorithm: 'CRC32',
       ChecksumType: 'FULL_OBJECT',
       Metadata: { 'bucketmove-probe': 'conditional-write' },
     });

@@ -1,7 +1,7 @@
 /**
  * copyObject's one-pass path for large objects, with AWS semantics mocked (the server enforces If-None-Match at
- * CompleteMultipartUpload and verifies a FULL_OBJECT CRC64NVME given there: AWS_ONE_PASS_LARGE_OBJECTS): one GET, the
- * upload typed FULL_OBJECT CRC64NVME, the whole plaintext's CRC64NVME at completion, the SHA-256 from the same pass in
+ * CompleteMultipartUpload and verifies a FULL_OBJECT CRC32 given there: AWS_ONE_PASS_LARGE_OBJECTS): one GET, the
+ * upload typed FULL_OBJECT CRC32, the whole plaintext's CRC32 at completion, the SHA-256 from the same pass in
  * the outcome (checkpoint, report), a provenance that names its integrity instead of a SHA-256; a checksum refused, a
  * GET cut midway and a 412 at completion; an object of unknown size keeps two passes. RGW 16 never takes this path
  * (it ignores full-object checksums: the probe's rig test), so its behaviour is covered by copy-object.test.ts.
@@ -21,7 +21,7 @@ import { PassThrough, Readable } from 'stream';
 import { copyTask } from '../../migrator/src/batch/copy-task';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
 import { readProvenance } from '../../migrator/src/objects/provenance';
-import { fullObjectCrc64Nvme } from '../../migrator/src/objects/write-large';
+import { fullObjectCrc32 } from '../../migrator/src/objects/write-large';
 import { AWS_ONE_PASS_LARGE_OBJECTS, identityCodec, offlineS3Client } from '../helpers/fakes';
 import { MIB } from '../../workspaces/units';
 
@@ -65,7 +65,7 @@ function setup(o: { get?: () => Readable } = {}) {
   return { src, dst, deps, stored };
 }
 
-test('AWS semantics (mocked): one GET; parts typed FULL_OBJECT CRC64NVME; the completion carries the whole CRC64NVME and If-None-Match; the SHA-256 of the same pass is recorded', async () => {
+test('AWS semantics (mocked): one GET; parts typed FULL_OBJECT CRC32; the completion carries the whole CRC32 and If-None-Match; the SHA-256 of the same pass is recorded', async () => {
   const { src, dst, deps, stored } = setup();
   dst.on(CompleteMultipartUploadCommand).resolves({ VersionId: 'v9' });
   const outcome = await copyObject({ key: 'big.jpg' }, deps, new AbortController().signal);
@@ -79,27 +79,27 @@ test('AWS semantics (mocked): one GET; parts typed FULL_OBJECT CRC64NVME; the co
   expect(dst.commandCalls(HeadObjectCommand)).toHaveLength(0);
 
   const create = dst.commandCalls(CreateMultipartUploadCommand)[0].args[0].input;
-  expect(create).toMatchObject({ ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT', IfNoneMatch: '*' });
+  expect(create).toMatchObject({ ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT', IfNoneMatch: '*' });
   // The provenance names the source and its integrity, not a SHA-256 (unknown when the upload starts).
   expect(create.Metadata).toMatchObject({
     'uploaded-by': 'legacy app',
-    'bucketmove-integrity': 'full-object-crc64nvme',
+    'bucketmove-integrity': 'full-object-crc32',
   });
   expect(create.Metadata).not.toHaveProperty('bucketmove-plaintext-sha256');
-  expect(readProvenance(create.Metadata)).toMatchObject({ sourceEtag: etag, integrity: 'full-object-crc64nvme' });
+  expect(readProvenance(create.Metadata)).toMatchObject({ sourceEtag: etag, integrity: 'full-object-crc32' });
   expect(readProvenance(create.Metadata)?.plaintextSha256).toBeUndefined();
 
-  // Each part asks the SDK for its CRC64NVME; none carries the whole object's value.
+  // Each part asks the SDK for its CRC32; none carries the whole object's value.
   for (const c of dst.commandCalls(UploadPartCommand)) {
-    expect(c.args[0].input.ChecksumAlgorithm).toBe('CRC64NVME');
-    expect(c.args[0].input.ChecksumCRC64NVME).toBeUndefined();
+    expect(c.args[0].input.ChecksumAlgorithm).toBe('CRC32');
+    expect(c.args[0].input.ChecksumCRC32).toBeUndefined();
   }
   expect(stored().equals(body)).toBe(true);
   const complete = dst.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input;
   expect(complete).toMatchObject({
     IfNoneMatch: '*',
     ChecksumType: 'FULL_OBJECT',
-    ChecksumCRC64NVME: await fullObjectCrc64Nvme([body]),
+    ChecksumCRC32: await fullObjectCrc32([body]),
   });
   expect(complete.MultipartUpload?.Parts?.map((p) => p.PartNumber)).toEqual([1, 2, 3]);
 });
@@ -142,7 +142,7 @@ test("an earlier one-pass copy of the same ETag (412, its provenance without a S
   dst.on(HeadObjectCommand).resolves({
     ETag: '"earlier"',
     ContentLength: body.length,
-    Metadata: { 'bucketmove-source-etag': etag, 'bucketmove-integrity': 'full-object-crc64nvme' },
+    Metadata: { 'bucketmove-source-etag': etag, 'bucketmove-integrity': 'full-object-crc32' },
   });
   const outcome = await copyObject({ key: 'big.jpg' }, deps, new AbortController().signal);
   expect(outcome).toMatchObject({ state: 'already-migrated', plaintextSha256: sha256, plaintextSize: body.length });

@@ -61,7 +61,7 @@ describe('the line on how large objects were written', () => {
       'large objects (above the part size): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined',
     );
     expect(largeObjectsLine(AWS_ONE_PASS_LARGE_OBJECTS)).toBe(
-      'large objects (above the part size): read once, multipart uploads completed with If-None-Match and a full-object CRC64NVME, because the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC64NVME given at completion (probed at start): each is read and decrypted once',
+      'large objects (above the part size): read once, multipart uploads completed with If-None-Match and a full-object CRC32, because the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC32 given at completion (probed at start): each is read and decrypted once',
     );
     const left = { ...RGW_LARGE_OBJECTS, probe: { ...RGW_LARGE_OBJECTS.probe!, cleanedUp: false } };
     expect(largeObjectsLine(left)).toMatch(

@@ -5,8 +5,9 @@
  * - the legacy object is not newer than the last migration run (else someone still writes to legacy);
  * - the new bucket holds the key: a HEAD reads its size and provenance metadata, which must agree with the legacy
  *   object (source ETag) and with the checkpoint (plaintext SHA-256 and size); a one-pass copy (provenance integrity
- *   `full-object-crc64nvme`, objects/provenance.ts) names no SHA-256: it must carry S3's FULL_OBJECT CRC64NVME (the
- *   HEAD asks for checksums), and its size must be the checkpoint's; the checkpoint's SHA-256 is what deep compares;
+ *   `full-object-crc32`, or `full-object-crc64nvme` from an earlier version, objects/provenance.ts) names no SHA-256:
+ *   it must carry S3's FULL_OBJECT checksum of that algorithm (the HEAD asks for checksums), and its size must be the
+ *   checkpoint's; the checkpoint's SHA-256 is what deep compares;
  * - without provenance, the key is the app's own write (newer than legacy): a notice, not a problem; so is the app's
  *   tombstone (it deleted the photo) over a key the legacy bucket still holds;
  * - a copy the checkpoint has not yet rechecked against the app's deletes is a problem (the migrator's next run does
@@ -25,6 +26,8 @@ export interface NewHead {
   readonly size: number;
   readonly metadata: Record<string, string>;
   /** S3's stored checksum, when it has one (HeadObject with ChecksumMode ENABLED). */
+  readonly checksumCrc32?: string;
+  /** What a one-pass copy of an earlier version carries instead (provenance `full-object-crc64nvme`). */
   readonly checksumCrc64nvme?: string;
   readonly checksumType?: string;
 }
@@ -152,11 +155,15 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
   if (bareEtag(prov.sourceEtag) !== bareEtag(legacy.etag) && !findings.some((f) => f.kind === 'source-changed')) {
     add('source-changed', `copied from legacy ETag ${prov.sourceEtag}; the legacy object is now ETag ${legacy.etag}`);
   }
-  if (prov.integrity === 'full-object-crc64nvme') {
-    if (head.head.checksumType !== 'FULL_OBJECT' || !head.head.checksumCrc64nvme) {
+  if (prov.integrity === 'full-object-crc32' || prov.integrity === 'full-object-crc64nvme') {
+    const [algorithm, stored] =
+      prov.integrity === 'full-object-crc32'
+        ? ['CRC32', head.head.checksumCrc32]
+        : ['CRC64NVME', head.head.checksumCrc64nvme];
+    if (head.head.checksumType !== 'FULL_OBJECT' || !stored) {
       add(
         'hash-mismatch',
-        `the provenance says S3 verified this copy's full-object CRC64NVME, but the object carries none (checksum type ${head.head.checksumType ?? 'none'})`,
+        `the provenance says S3 verified this copy's full-object ${algorithm}, but the object carries none (checksum type ${head.head.checksumType ?? 'none'})`,
       );
     }
     if (cp?.plaintextSize !== null && cp?.plaintextSize !== undefined && cp.plaintextSize !== head.head.size) {
@@ -203,6 +210,7 @@ export async function headNew(
       head: {
         size: out.ContentLength ?? 0,
         metadata: out.Metadata ?? {},
+        checksumCrc32: out.ChecksumCRC32,
         checksumCrc64nvme: out.ChecksumCRC64NVME,
         checksumType: out.ChecksumType,
       },

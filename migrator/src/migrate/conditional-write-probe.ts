@@ -12,7 +12,7 @@
  *
  * A server that ignores If-None-Match even on PutObject gives no write this tool could make safely: the run is refused.
  *
- * Where large objects go multipart, a second probe asks whether the server verifies a FULL_OBJECT CRC64NVME checksum
+ * Where large objects go multipart, a second probe asks whether the server verifies a FULL_OBJECT CRC32 checksum
  * given at CompleteMultipartUpload (probeFullObjectChecksum): if it does, a large object is read and decrypted once
  * (migrate/one-pass.ts, `onePass`); if not, twice (a hashing pass, then the upload), as before. S3 does (checksums of
  * type FULL_OBJECT: CRC64NVME, CRC32, CRC32C; "Checking object integrity in Amazon S3", Amazon S3 User Guide); RGW 16
@@ -41,7 +41,7 @@ import {
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { ConfigError } from '../../../workspaces/errors';
-import { fullObjectCrc64Nvme } from '../objects/write-large';
+import { fullObjectCrc32 } from '../objects/write-large';
 import { describeAwsError, httpStatusOf } from '../aws/errors';
 import {
   deleteIfStill,
@@ -70,7 +70,7 @@ export interface ConditionalWriteProbe {
   readonly put: 'enforced' | 'ignored';
   readonly completeMultipartUpload: 'enforced' | 'ignored';
   /**
-   * Whether a CompleteMultipartUpload with a wrong FULL_OBJECT CRC64NVME is refused, and one with the right checksum
+   * Whether a CompleteMultipartUpload with a wrong FULL_OBJECT CRC32 is refused, and one with the right checksum
    * stores it (HeadObject returns it). Probed only where `completeMultipartUpload` is enforced; absent otherwise.
    */
   readonly fullObjectChecksum?: 'verified' | 'ignored';
@@ -85,7 +85,7 @@ export interface LargeObjectWrite {
   /** Objects above this plaintext size are quarantined (single-put only: SINGLE_PUT_LIMIT). */
   readonly maxBytes?: number;
   /**
-   * Multipart only: the server verifies a full-object CRC64NVME at completion, so a large object is read and
+   * Multipart only: the server verifies a full-object CRC32 at completion, so a large object is read and
    * decrypted once (migrate/one-pass.ts); otherwise twice (hash, then upload).
    */
   readonly onePass?: boolean;
@@ -99,7 +99,7 @@ export function largeObjectWrite(probe: ConditionalWriteProbe): LargeObjectWrite
         path: 'multipart',
         why: {
           verified:
-            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC64NVME given at completion (probed at start): each is read and decrypted once',
+            'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC32 given at completion (probed at start): each is read and decrypted once',
           ignored:
             'the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key but does not verify a full-object checksum (probed at start): each is read twice (hash, then upload)',
           unprobed:
@@ -233,7 +233,7 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
 }
 
 /**
- * On a fresh key: a multipart upload of type FULL_OBJECT CRC64NVME, one part, completed first with a wrong full-object
+ * On a fresh key: a multipart upload of type FULL_OBJECT CRC32, one part, completed first with a wrong full-object
  * checksum (must be refused: 400), then with the right one (must succeed and be stored: HeadObject with ChecksumMode
  * returns it, type FULL_OBJECT). 'ignored' unless both hold. The upload is aborted and the key deleted again in every
  * case (cleanUp); a failure of the cleanup itself is not the probe's concern here (the sweep takes leftovers).
@@ -242,12 +242,12 @@ export async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): 
   const key = `${PROBE_PREFIX}${randomUUID()}`;
   const body = Buffer.from('bucketmove full-object checksum probe\n');
   const opts = { abortSignal: signal };
-  const right = await fullObjectCrc64Nvme([body]);
+  const right = await fullObjectCrc32([body]);
   const wrong = Buffer.from(right, 'base64').map((b) => b ^ 0xff);
   let uploadId: string | undefined;
   try {
-    uploadId = await startUpload(t, key, { ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' }, signal);
-    const part = await uploadOnlyPart(t, key, uploadId, body, { ChecksumAlgorithm: 'CRC64NVME' }, signal);
+    uploadId = await startUpload(t, key, { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }, signal);
+    const part = await uploadOnlyPart(t, key, uploadId, body, { ChecksumAlgorithm: 'CRC32' }, signal);
     const complete = (checksum: string) =>
       t.client.send(
         new CompleteMultipartUploadCommand({
@@ -256,9 +256,9 @@ export async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): 
           UploadId: uploadId,
           IfNoneMatch: '*',
           ChecksumType: 'FULL_OBJECT',
-          ChecksumCRC64NVME: checksum,
+          ChecksumCRC32: checksum,
           MultipartUpload: {
-            Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC64NVME: part.ChecksumCRC64NVME }],
+            Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }],
           },
         }),
         opts,
@@ -276,7 +276,7 @@ export async function probeFullObjectChecksum(t: Target, signal?: AbortSignal): 
       new HeadObjectCommand({ Bucket: t.bucket, Key: key, ChecksumMode: 'ENABLED' }),
       opts,
     );
-    return head.ChecksumCRC64NVME === right && head.ChecksumType === 'FULL_OBJECT' ? 'verified' : 'ignored';
+    return head.ChecksumCRC32 === right && head.ChecksumType === 'FULL_OBJECT' ? 'verified' : 'ignored';
   } finally {
     await cleanUp(t, key, uploadId, signal);
   }

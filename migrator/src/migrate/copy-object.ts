@@ -6,8 +6,8 @@
  * is known up front. Larger ones go by what the conditional-write probe found at the start of the run
  * (conditional-write-probe.ts, `largeObjects`):
  * - one pass (`onePass`: the server enforces If-None-Match at completion and verifies a full-object checksum given
- *   there, as S3 does): the GET already open is decrypted, hashed (SHA-256 and CRC64NVME) and uploaded in parts as it
- *   streams; S3 completes it only if the parts make up the CRC64NVME of the stream hashed (objects/write-large.ts).
+ *   there, as S3 does): the GET already open is decrypted, hashed (SHA-256 and CRC32) and uploaded in parts as it
+ *   streams; S3 completes it only if the parts make up the CRC32 of the stream hashed (objects/write-large.ts).
  *   The provenance then names that checksum instead of the SHA-256, which the checkpoint and report record. An object
  *   whose size the key source did not tell (SizeHooks) keeps two passes: its upload window is reserved between them.
  * - two passes otherwise, because the provenance metadata (which then holds the plaintext's SHA-256) must be sent when
@@ -123,7 +123,7 @@ export async function copyObject(
     obj = newObject(row.key, legacy, sha256, size, migratedAt);
     written = await putWhole(target, obj, plaintext.bytes, sha256, signal);
   } else if (deps.largeObjects.path === 'multipart' && deps.largeObjects.onePass && !hooks) {
-    // One pass: decrypt -> SHA-256 + CRC64NVME -> parts. Nothing is looked up first (a HEAD would not spare a GET here).
+    // One pass: decrypt -> SHA-256 + CRC32 -> parts. Nothing is looked up first (a HEAD would not spare a GET here).
     // Only for an object whose size was known before its GET (the caller reserved its whole window then): with SizeHooks
     // the window is reserved between two passes, when no stream is open, so such an object keeps two passes.
     obj = newObject(row.key, legacy, undefined, undefined, migratedAt);
@@ -135,7 +135,14 @@ export async function copyObject(
     // running count, 0 at the start, would make it expect no parts).
     const plaintext = pipelineTo(hasher, new PassThrough());
     written = await withAbort(signal, (controller) =>
-      putMultipartOnePass(target, obj, plaintext, codec.plaintextSize(legacy.size), () => hasher.crc64nvme, controller),
+      putMultipartOnePass(
+        target,
+        obj,
+        plaintext,
+        codec.plaintextSize(legacy.size),
+        () => hasher.fullObjectCrc,
+        controller,
+      ),
     );
     sha256 = hasher.sha256;
     size = hasher.size;
@@ -217,7 +224,7 @@ function newObject(
   const metadata = provenanceMetadata(
     legacy.metadata,
     sha256 === undefined || size === undefined
-      ? { ...source, integrity: 'full-object-crc64nvme' }
+      ? { ...source, integrity: 'full-object-crc32' }
       : { ...source, plaintextSha256: sha256, plaintextSize: size },
   );
   if (metadataBytes(metadata) > USER_METADATA_LIMIT) {

@@ -1,6 +1,6 @@
 /**
  * Step 2's companion: the plaintext's SHA-256 and size, taken as the bytes pass; with `fullObjectChecksum`, also its
- * CRC64NVME for a one-pass upload (objects/write-large.ts), from the same bytes in the same pass.
+ * CRC32 for a one-pass upload (objects/write-large.ts), from the same bytes in the same pass.
  */
 import { createHash } from 'crypto';
 import { Transform, type TransformCallback } from 'stream';
@@ -53,8 +53,8 @@ export class PlaintextHasher extends Transform {
     );
   }
 
-  /** The CRC64NVME (base64) of a hasher made with `fullObjectChecksum`, once the stream has ended. */
-  get crc64nvme(): string {
+  /** The CRC32 (base64) of a hasher made with `fullObjectChecksum`, once the stream has ended. */
+  get fullObjectCrc(): string {
     if (!this.crcBase64) throw new Error('PlaintextHasher: checksum read before the stream ended');
     return this.crcBase64;
   }

@@ -104,7 +104,7 @@ export function largeObjectsLine(l: LargeObjectWrite): string {
     l.path === 'single-put'
       ? 'one streamed PutObject with If-None-Match each'
       : l.onePass
-        ? 'read once, multipart uploads completed with If-None-Match and a full-object CRC64NVME'
+        ? 'read once, multipart uploads completed with If-None-Match and a full-object CRC32'
         : 'multipart uploads completed with If-None-Match';
   const left =
     l.probe && !l.probe.cleanedUp ? `; the probe left ${l.probe.key} behind (the audit leaves its prefix out)` : '';

@@ -5,11 +5,12 @@
  * Two forms, by how the copy was written (`integrity`):
  * - `sha256-in-metadata` (every object but one-pass large ones): the plaintext's SHA-256 and size are in the metadata,
  *   computed before the write started (small objects: decrypted in memory; large ones: a hashing pass first).
- * - `full-object-crc64nvme` (a large object written in one pass, migrate/one-pass.ts): metadata is fixed when the
+ * - `full-object-crc32` (a large object written in one pass, objects/write-large.ts): metadata is fixed when the
  *   multipart upload starts, before any byte is decrypted, so it cannot hold the SHA-256. It names the source and says
- *   how the bytes are vouched for instead: S3 holds the object's FULL_OBJECT CRC64NVME checksum (HeadObject with
+ *   how the bytes are vouched for instead: S3 holds the object's FULL_OBJECT CRC32 checksum (HeadObject with
  *   ChecksumMode ENABLED), which it checked at CompleteMultipartUpload against the CRC the migrator computed over the
- *   plaintext in the same pass as the SHA-256; that SHA-256 and the size are in the checkpoint and the report.
+ *   plaintext in the same pass as the SHA-256; that SHA-256 and the size are in the checkpoint and the report. Copies
+ *   that an earlier version wrote in one pass say `full-object-crc64nvme` (the same promise with S3's CRC64NVME).
  *
  * S3 user metadata is at most 2 KB in all (keys and values); ours takes about 250 bytes of it.
  */
@@ -23,8 +24,13 @@ export const PROVENANCE = {
 } as const;
 
 /** What vouches for a copy's bytes (see the module doc). */
-export type Integrity = 'sha256-in-metadata' | 'full-object-crc64nvme';
-const ONE_PASS: Integrity = 'full-object-crc64nvme';
+export type Integrity = 'sha256-in-metadata' | OnePassIntegrity;
+/**
+ * A one-pass copy's kinds: `full-object-crc32` is what is written; `full-object-crc64nvme` is what bucketmove wrote
+ * before it moved to CRC32 (the same promise with S3's CRC64NVME), still read so such copies stay verifiable.
+ */
+export type OnePassIntegrity = 'full-object-crc32' | 'full-object-crc64nvme';
+const ONE_PASS_KINDS: readonly string[] = ['full-object-crc32', 'full-object-crc64nvme'] satisfies OnePassIntegrity[];
 
 import { TOMBSTONE } from '../../../workspaces/object-markers';
 
@@ -39,7 +45,7 @@ export interface Provenance {
   readonly sourceEtag: string;
   /** The legacy object's version id, or "null" when the legacy bucket is not versioned. */
   readonly sourceVersionId: string;
-  /** Absent on a one-pass copy (`full-object-crc64nvme`): the checkpoint holds it. */
+  /** Absent on a one-pass copy (`full-object-crc32`): the checkpoint holds it. */
   readonly plaintextSha256?: string;
   /** Absent on a one-pass copy: the object's own length is the plaintext's. */
   readonly plaintextSize?: number;
@@ -53,7 +59,7 @@ export type ProvenanceInput =
       readonly plaintextSha256: string;
       readonly plaintextSize: number;
     })
-  | (Omit<Provenance, 'integrity' | 'plaintextSha256' | 'plaintextSize'> & { readonly integrity: typeof ONE_PASS });
+  | (Omit<Provenance, 'integrity' | 'plaintextSha256' | 'plaintextSize'> & { readonly integrity: 'full-object-crc32' });
 
 /** An ETag without its quotes (S3 returns them quoted). */
 export function bareEtag(etag: string | undefined): string {
@@ -96,7 +102,9 @@ export function readProvenance(meta: Record<string, string> | undefined): Proven
     sourceVersionId: m[PROVENANCE.sourceVersionId] ?? 'null',
     migratedAt: m[PROVENANCE.migratedAt] ?? '',
   };
-  if (m[PROVENANCE.integrity] === ONE_PASS) return { ...source, integrity: ONE_PASS };
+  const integrity = m[PROVENANCE.integrity];
+  if (integrity !== undefined && ONE_PASS_KINDS.includes(integrity))
+    return { ...source, integrity: integrity as OnePassIntegrity };
   const sha = m[PROVENANCE.plaintextSha256];
   const size = Number(m[PROVENANCE.plaintextSize]);
   if (!sha || !/^[0-9a-f]{64}$/.test(sha) || !Number.isSafeInteger(size)) return undefined;
