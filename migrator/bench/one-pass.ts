@@ -94,7 +94,8 @@ async function main(): Promise<void> {
       workspace: loadWorkspace('local'),
       statePath,
       dir: path.join(dir, 'rig'),
-      memstoreBytes: 4 * LARGE_BYTES + 1024 * MIB,
+      // Room for every copy of every round: RGW frees a deleted object's data only at its garbage collection, hours later.
+      memstoreBytes: 12 * 1024 * MIB,
       ownerPid: process.pid,
     });
     const keys: Record<CodecName, string> = {
