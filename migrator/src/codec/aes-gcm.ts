@@ -10,7 +10,8 @@
  * `maxObjectBytes` bounds only a whole read. Keys are tried in order.
  */
 import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'crypto';
-import { pipeline, Transform, type Readable } from 'stream';
+import { Transform, type Readable } from 'stream';
+import { pipeInto } from './pipe-into';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { ConfigError } from '../../../workspaces/errors';
 import { CodecError, type Codec, type ObjectContext } from './codec';
@@ -186,9 +187,7 @@ export class AesGcmCodec implements Codec {
 
   decrypt(stored: Readable, ctx: ObjectContext): Readable {
     if (this.keys.length === 1) {
-      return pipeline(stored, gcmDecryptStream(this.keys[0], aadFor(this.opts.aad, ctx.key), ctx.size), () => {
-        /* the error reaches the reader through the stream's destruction */
-      });
+      return pipeInto(stored, gcmDecryptStream(this.keys[0], aadFor(this.opts.aad, ctx.key), ctx.size));
     }
     return decryptWithSeveralKeys(this.severalKeys, stored, ctx, this.opts.maxObjectBytes);
   }

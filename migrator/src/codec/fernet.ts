@@ -13,7 +13,8 @@
  * bounds only that whole read. No TTL unless asked.
  */
 import { createCipheriv, createHmac, randomBytes } from 'crypto';
-import { Readable, Transform, pipeline } from 'stream';
+import { Readable, Transform } from 'stream';
+import { pipeInto } from './pipe-into';
 import { ConfigError } from '../../../workspaces/errors';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { decodeBase64Url, toBase64UrlPadded } from './base64url';
@@ -208,9 +209,7 @@ export class FernetCodec implements Codec {
       { storage, keys, decryptWith: keys[0].encryption, ...this.readerOptions() },
       expectedSize,
     );
-    return pipeline(stored, out, () => {
-      /* the error reaches the reader of `out` through its destruction */
-    });
+    return pipeInto(stored, out);
   }
 
   /** Several encryption halves: the key is found by its HMAC first (several-keys.ts). */

@@ -20,7 +20,14 @@ export interface ProxiedRequest {
 export type ProxyAction =
   | { readonly kind: 'pass' }
   /** An S3-style error answer, without forwarding (given once the request has been read). */
-  | { readonly kind: 'respond'; readonly status: number; readonly code: string; readonly message?: string }
+  | {
+      readonly kind: 'respond';
+      readonly status: number;
+      readonly code: string;
+      readonly message?: string;
+      /** Told once the answer is sent: not when the client gave the request up before its body was read. */
+      readonly onAnswered?: () => void;
+    }
   /** Forward after a pause. */
   | { readonly kind: 'delay'; readonly ms: number }
   /** Forward once the promise settles. */
@@ -130,7 +137,10 @@ export async function startS3Proxy(target: string, initial?: ProxyRule): Promise
         return;
       case 'respond':
         req.resume();
-        req.on('end', () => answerError(r, res, action));
+        req.on('end', () => {
+          answerError(r, res, action);
+          action.onAnswered?.();
+        });
         return;
     }
   });
@@ -162,6 +172,7 @@ export interface FaultPlan {
 
 export interface FaultCounts {
   requests: number;
+  /** 503 SlowDown answers sent (a request given up before its body ended gets none, and is not counted). */
   slowDowns: number;
   drops: number;
   cutBodies: number;
@@ -175,8 +186,15 @@ export function faultRule(plan: FaultPlan): { readonly rule: ProxyRule; readonly
   const rule: ProxyRule = () => {
     const n = ++counts.requests;
     if (hits(n, plan.slowDownEvery, 0)) {
-      counts.slowDowns++;
-      return { kind: 'respond', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
+      // Counted as answered: a streamed upload whose source failed (a GET cut by this proxy) is given up before its
+      // body ends, and the 503 chosen for it never reaches the client, nor its pacer.
+      return {
+        kind: 'respond',
+        status: 503,
+        code: 'SlowDown',
+        message: 'Please reduce your request rate.',
+        onAnswered: () => counts.slowDowns++,
+      };
     }
     if (hits(n, plan.dropEvery, 1)) {
       counts.drops++;
