@@ -72,7 +72,7 @@ const COMMANDS = {
   'bench:codec': { entry: 'migrator/bench/codec', describe: 'codec throughput (Fernet, AES-256-GCM)' },
   'bench:migrate': {
     entry: 'migrator/bench/migrate',
-    describe: 'the migrator against aws s3 sync, rclone and a raw PUT loop',
+    describe: 'the migrator against rclone, a boto3 script and raw GET + PUT loops',
   },
   'bench:audit': { entry: 'migrator/bench/audit', describe: 'the audit: time and memory by bucket size' },
   'bench:one-pass': {
