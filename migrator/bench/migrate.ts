@@ -283,6 +283,19 @@ async function main(): Promise<void> {
       );
       return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys, ...extraEnv }, workers);
     };
+    /** A peer script as its own process, into `newBucket`, with the PEER_* environment (peerEnv). */
+    const peer =
+      (what: string, cmd: string, script: string) =>
+      async (newBucket: string): Promise<Run> =>
+        mustSucceed(
+          what,
+          await runMeasured(
+            cmd,
+            [script],
+            peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
+            { cpu: true },
+          ),
+        );
     const tools: Array<[string, (newBucket: string) => Promise<Run>]> = [
       [`bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`, (newBucket) => fernetMigrator(newBucket, {})],
       [
@@ -301,42 +314,15 @@ async function main(): Promise<void> {
       ],
       [
         `Python script: boto3 + MultiFernet, ThreadPoolExecutor(${CONCURRENCY})`,
-        async (newBucket) =>
-          mustSucceed(
-            'the Python script',
-            await runMeasured(
-              PYTHON,
-              [FERNET_COPY_PY],
-              peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
-              { cpu: true },
-            ),
-          ),
+        peer('the Python script', PYTHON, FERNET_COPY_PY),
       ],
       [
         `raw SDK GET + PUT loop (${CONCURRENCY} in flight, no decrypt)`,
-        async (newBucket) =>
-          mustSucceed(
-            'the raw GET + PUT loop',
-            await runMeasured(
-              process.execPath,
-              [RAW_GET_PUT_JS],
-              peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
-              { cpu: true },
-            ),
-          ),
+        peer('the raw GET + PUT loop', process.execPath, RAW_GET_PUT_JS),
       ],
       [
         `node:http GET + PUT loop (${CONCURRENCY} in flight, SigV4, no SDK per object, no decrypt)`,
-        async (newBucket) =>
-          mustSucceed(
-            'the node:http GET + PUT loop',
-            await runMeasured(
-              process.execPath,
-              [NODE_HTTP_GET_PUT_JS],
-              peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
-              { cpu: true },
-            ),
-          ),
+        peer('the node:http GET + PUT loop', process.execPath, NODE_HTTP_GET_PUT_JS),
       ],
     ];
     if (WORKERS <= 1) tools.splice(2, 1);

@@ -13,6 +13,7 @@ import * as http from 'http';
 import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import { createS3Client } from '../../src/aws/clients';
+import { need } from './peer-env';
 import { EMPTY_SHA256, HeaderSigner, type SigningCredentials } from '../../src/aws/sigv4';
 
 interface Side {
@@ -58,11 +59,6 @@ function request(
 
 async function main(): Promise<void> {
   const env = process.env;
-  const need = (name: string) =>
-    env[name] ??
-    (() => {
-      throw new Error(`${name} is not set`);
-    })();
   const endpoint = new URL(need('PEER_ENDPOINT'));
   if (endpoint.protocol !== 'http:') throw new Error('this peer speaks plain HTTP to a local S3 only');
   const threads = Number(env.PEER_THREADS ?? 16);

@@ -8,14 +8,10 @@
  */
 import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/aws/clients';
+import { need } from './peer-env';
 
 async function main(): Promise<void> {
   const env = process.env;
-  const need = (name: string) =>
-    env[name] ??
-    (() => {
-      throw new Error(`${name} is not set`);
-    })();
   const client = (id: string, secret: string) =>
     createS3Client({
       endpoint: need('PEER_ENDPOINT'),
