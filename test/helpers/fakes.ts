@@ -5,7 +5,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { PassThrough, pipeline, Readable } from 'stream';
 import type { Codec } from '../../migrator/src/codec/codec';
-import { largeObjectWrite, PROBE_PREFIX } from '../../migrator/src/migrate/conditional-write-probe';
+import {
+  largeObjectWrite,
+  PROBE_PREFIX,
+  type LargeObjectWrite,
+} from '../../migrator/src/migrate/conditional-write-probe';
+import type { CopyDeps } from '../../migrator/src/migrate/copy-object';
+import { MIB } from '../../workspaces/units';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -64,5 +70,24 @@ export function hookedCodec(inner: Codec, before: (key: string) => Promise<void>
         { objectMode: false },
       );
     },
+  };
+}
+
+/**
+ * copyObject's dependencies over two (mocked) clients: the legacy bucket "old", the new bucket "new" with SSE-S3, 5 MiB
+ * parts with 2 in flight, the pass-through codec, and large objects written as `largeObjects` says.
+ */
+export function mockedCopyDeps(source: S3Client, target: S3Client, largeObjects: LargeObjectWrite): CopyDeps {
+  return {
+    source: { client: source, bucket: 'old' },
+    target: {
+      client: target,
+      bucket: 'new',
+      sse: { ServerSideEncryption: 'AES256' },
+      partSize: 5 * MIB,
+      queueSize: 2,
+    },
+    codec: identityCodec,
+    largeObjects,
   };
 }

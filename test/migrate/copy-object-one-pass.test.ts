@@ -22,7 +22,7 @@ import { copyTask } from '../../migrator/src/batch/copy-task';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
 import { readProvenance } from '../../migrator/src/objects/provenance';
 import { fullObjectCrc32 } from '../../migrator/src/objects/write-large';
-import { AWS_ONE_PASS_LARGE_OBJECTS, identityCodec, offlineS3Client } from '../helpers/fakes';
+import { AWS_ONE_PASS_LARGE_OBJECTS, mockedCopyDeps, offlineS3Client } from '../helpers/fakes';
 import { MIB } from '../../workspaces/units';
 
 const body = Buffer.concat([Buffer.alloc(6 * MIB, 1), Buffer.alloc(6 * MIB, 2), Buffer.alloc(123, 3)]);
@@ -49,18 +49,7 @@ function setup(o: { get?: () => Readable } = {}) {
     return { ETag: `"p${input.PartNumber}"` };
   });
   dst.on(AbortMultipartUploadCommand).resolves({});
-  const deps = {
-    source: { client: source, bucket: 'old' },
-    target: {
-      client: target,
-      bucket: 'new',
-      sse: { ServerSideEncryption: 'AES256' as const },
-      partSize: 5 * MIB,
-      queueSize: 2,
-    },
-    codec: identityCodec,
-    largeObjects: AWS_ONE_PASS_LARGE_OBJECTS,
-  };
+  const deps = mockedCopyDeps(source, target, AWS_ONE_PASS_LARGE_OBJECTS);
   const stored = () => Buffer.concat([...parts.entries()].sort(([a], [b]) => a - b).map(([, b]) => b));
   return { src, dst, deps, stored };
 }

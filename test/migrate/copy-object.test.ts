@@ -18,7 +18,7 @@ import { createHash } from 'crypto';
 import { PassThrough, Readable } from 'stream';
 import { classify } from '../../migrator/src/migrate/classify';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
-import { AWS_LARGE_OBJECTS, identityCodec, offlineS3Client, RGW_LARGE_OBJECTS } from '../helpers/fakes';
+import { AWS_LARGE_OBJECTS, mockedCopyDeps, offlineS3Client, RGW_LARGE_OBJECTS } from '../helpers/fakes';
 import { MIB } from '../../workspaces/units';
 
 /** A body that sends `head`, then fails the way a dropped connection does. */
@@ -53,18 +53,7 @@ test('a GET cut mid-body in the upload pass fails the copy and aborts its multip
 
   const copy = copyObject(
     { key: 'big.jpg' },
-    {
-      source: { client: source, bucket: 'old' },
-      target: {
-        client: target,
-        bucket: 'new',
-        sse: { ServerSideEncryption: 'AES256' },
-        partSize: 5 * MIB,
-        queueSize: 2,
-      },
-      codec: identityCodec,
-      largeObjects: AWS_LARGE_OBJECTS,
-    },
+    mockedCopyDeps(source, target, AWS_LARGE_OBJECTS),
     new AbortController().signal,
   );
   await expect(copy).rejects.toThrow(/socket hang up|aborted/i);
@@ -90,18 +79,7 @@ describe('objects above the part size, by the path the conditional-write probe c
     const notFound = Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
     // The key is free when the copy looks before its upload pass; the app's write is there once the write is refused.
     dst.on(HeadObjectCommand).rejectsOnce(notFound).resolves(appObject);
-    const deps = (largeObjects: typeof AWS_LARGE_OBJECTS) => ({
-      source: { client: source, bucket: 'old' },
-      target: {
-        client: target,
-        bucket: 'new',
-        sse: { ServerSideEncryption: 'AES256' as const },
-        partSize: 5 * MIB,
-        queueSize: 2,
-      },
-      codec: identityCodec,
-      largeObjects,
-    });
+    const deps = (largeObjects: typeof AWS_LARGE_OBJECTS) => mockedCopyDeps(source, target, largeObjects);
     return { src, dst, deps };
   }
   const preconditionFailed = () =>
