@@ -47,6 +47,7 @@ import {
   USER_METADATA_LIMIT,
 } from '../objects/provenance';
 import { isFolderMarker } from '../objects/folder-marker';
+import { readBounded } from '../read-bounded';
 import { readLegacy, rereadLegacy, type LegacyObject } from '../objects/read-legacy';
 import {
   headTarget,
@@ -114,14 +115,11 @@ export async function copyObject(
     written = await putWhole(target, obj, Buffer.alloc(0), sha256, signal);
   } else if (legacy.size <= target.partSize) {
     // One pass: the plaintext is complete and authenticated before a single byte is written.
-    const plaintext = await readPlaintext(
-      codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
-      signal,
-    );
-    sha256 = plaintext.sha256;
-    size = plaintext.bytes.length;
+    const plaintext = await readAll(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), signal);
+    sha256 = createHash('sha256').update(plaintext).digest('hex');
+    size = plaintext.length;
     obj = newObject(row.key, legacy, sha256, size, migratedAt);
-    written = await putWhole(target, obj, plaintext.bytes, sha256, signal);
+    written = await putWhole(target, obj, plaintext, sha256, signal);
   } else if (deps.largeObjects.path === 'multipart' && deps.largeObjects.onePass && !hooks) {
     // One pass: decrypt -> SHA-256 + CRC32 -> parts. Nothing is looked up first (a HEAD would not spare a GET here).
     // Only for an object whose size was known before its GET (the caller reserved its whole window then): with SizeHooks
@@ -279,22 +277,13 @@ async function explainExisting(
 }
 
 /**
- * A small object's plaintext, whole, and its SHA-256, read from the codec's stream (which fails before its end when
- * the object does not authenticate). A plain loop rather than stream.pipeline: this runs once per object, and a
- * pipeline's own setup (an AbortController and its abort on every finish, listeners on each stream) was a measurable
- * share of the CPU per object in the bench's profile.
+ * A small object's plaintext, whole (its SHA-256 is taken once, over the joined bytes). A plain loop rather than
+ * stream.pipeline: this runs once per object, and a pipeline's own setup (an AbortController and its abort on every
+ * finish, listeners on each stream) was a measurable share of the CPU per object in the bench's profile. Unbounded: the
+ * codec's plaintext of an object up to the part size, which the memory budget reserved (workspaces/codec-memory.ts).
  */
-async function readPlaintext(plain: Readable, signal: AbortSignal): Promise<{ bytes: Buffer; sha256: string }> {
-  addAbortSignal(signal, plain);
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of plain as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), sha256: hash.digest('hex') };
+function readAll(plaintext: Readable, signal: AbortSignal): Promise<Buffer> {
+  return readBounded(addAbortSignal(signal, plaintext), Number.POSITIVE_INFINITY, () => new Error('unreachable'));
 }
 
 /** Runs `write` with a controller of its own that `signal` aborts too (lib-storage aborts its upload by it). */
