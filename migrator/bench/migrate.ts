@@ -42,6 +42,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 1024) * MIB;
 const MANY_KEYS = Number(process.env.BENCH_MANY_KEYS ?? 0);
 const CONCURRENCY = 16;
+/** A prefix with no objects: each tool's run on it is its start-up alone. */
+const EMPTY_PREFIX = 'bench/none/';
 /** The migrator's --workers row: every core of this machine (BENCH_WORKERS to choose; 1 drops the row). */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 const MIGRATE_JS = path.join(repoRoot(), 'dist/migrator/src/cli/migrate.js');
@@ -59,7 +61,7 @@ interface Row {
   readonly m: Measured;
 }
 
-type Run = Measured & { code: number; out: string; serverCpuSeconds?: number };
+type Run = Measured & { code: number; out: string; serverCpuSeconds?: number; startCpuSeconds?: number };
 
 /**
  * CPU seconds (user + sys) the rig's daemons (radosgw, the OSD, the monitor) have used so far, from /proc/<pid>/stat.
@@ -124,7 +126,7 @@ function peerEnv(t: PeerTarget, fernetKeys: string): NodeJS.ProcessEnv {
  * --server-side-across-configs (not given); the -v log names each transfer ("Copied (new)", or "Copied (server-side
  * copy)"), and the run fails unless every object was a client-side transfer.
  */
-async function rcloneCopy(t: PeerTarget): Promise<Run> {
+async function rcloneCopy(t: PeerTarget, expected: number): Promise<Run> {
   const remote = (name: string, who: 'legacyAdmin' | 'primaryAdmin') => {
     const p = t.state.principals[who];
     const pre = `RCLONE_CONFIG_${name.toUpperCase()}_`;
@@ -158,9 +160,9 @@ async function rcloneCopy(t: PeerTarget): Promise<Run> {
   ];
   const r = mustSucceed('rclone copy', await runMeasured('rclone', args, env, { cpu: true }));
   const clientSide = (r.out.match(/: Copied \(new\)/g) ?? []).length;
-  if (/server-side copy/i.test(r.out) || clientSide !== SMALL_COUNT) {
+  if (/server-side copy/i.test(r.out) || clientSide !== expected) {
     throw new Error(
-      `rclone copy did not move every object through the client (${clientSide} of ${SMALL_COUNT} "Copied (new)"): not a peer of a decrypt-copy`,
+      `rclone copy did not move every object through the client (${clientSide} of ${expected} "Copied (new)"): not a peer of a decrypt-copy`,
     );
   }
   return r;
@@ -274,43 +276,51 @@ async function main(): Promise<void> {
       concurrency: 32,
     });
     /** The migrator on the Fernet objects into `newBucket`, with `extraEnv` and `workers`. */
-    const fernetMigrator = (newBucket: string, extraEnv: NodeJS.ProcessEnv, workers?: number) => {
+    const fernetMigrator = (newBucket: string, from: string, extraEnv: NodeJS.ProcessEnv, workers?: number) => {
       const wsDir = path.join(dir, `ws-${newBucket}`);
       writeWorkspaces(
         wsDir,
         { type: 'fernet', keys: { env: 'BENCH_FERNET_KEYS' }, storage: 'base64url-text' },
         { primaryBucket: newBucket, staticCredentials: true },
       );
-      return migrator(statePath, wsDir, prefix, { ...keysEnv, ...staticKeys, ...extraEnv }, workers);
+      return migrator(statePath, wsDir, from, { ...keysEnv, ...staticKeys, ...extraEnv }, workers);
     };
-    /** A peer script as its own process, into `newBucket`, with the PEER_* environment (peerEnv). */
+    /** A peer script as its own process, from `from` into `newBucket`, with the PEER_* environment (peerEnv). */
     const peer =
       (what: string, cmd: string, script: string) =>
-      async (newBucket: string): Promise<Run> =>
+      async (newBucket: string, from: string): Promise<Run> =>
         mustSucceed(
           what,
           await runMeasured(
             cmd,
             [script],
-            peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }, fernetKey),
+            peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix: from, newBucket }, fernetKey),
             { cpu: true },
           ),
         );
-    const tools: Array<[string, (newBucket: string) => Promise<Run>]> = [
-      [`bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`, (newBucket) => fernetMigrator(newBucket, {})],
+    /** Each tool copies the objects under `from` into `newBucket`. */
+    const tools: Array<[string, (newBucket: string, from: string) => Promise<Run>]> = [
+      [
+        `bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`,
+        (newBucket, from) => fernetMigrator(newBucket, from, {}),
+      ],
       [
         // The same run with the per-object calls on the SDK's middleware stack (light-s3.ts's switch): what the light
         // path saves, and the path to compare with when a fault needs bisecting.
         `bucketmove migrate, SDK request path (BUCKETMOVE_S3_HOT_PATH=sdk)`,
-        (newBucket) => fernetMigrator(newBucket, { [HOT_PATH_ENV]: 'sdk' }),
+        (newBucket, from) => fernetMigrator(newBucket, from, { [HOT_PATH_ENV]: 'sdk' }),
       ],
       [
         `bucketmove migrate --workers ${WORKERS} (${CONCURRENCY} in flight each)`,
-        (newBucket) => fernetMigrator(newBucket, {}, WORKERS),
+        (newBucket, from) => fernetMigrator(newBucket, from, {}, WORKERS),
       ],
       [
         `rclone copy, one remote per account (--transfers ${CONCURRENCY}, no decrypt)`,
-        (newBucket) => rcloneCopy({ state, legacyBucket: ws.legacy.bucket, prefix, newBucket }),
+        (newBucket, from) =>
+          rcloneCopy(
+            { state, legacyBucket: ws.legacy.bucket, prefix: from, newBucket },
+            from === prefix ? SMALL_COUNT : 0,
+          ),
       ],
       [
         `Python script: boto3 + MultiFernet, ThreadPoolExecutor(${CONCURRENCY})`,
@@ -331,10 +341,17 @@ async function main(): Promise<void> {
         const newBucket = `bench-r${round}-t${i}`;
         await admin.send(new CreateBucketCommand({ Bucket: newBucket }));
         log(`${small}, round ${round}/${ROUNDS}: ${tool}...`);
+        // The same tool on a prefix with no objects first: its start-up (process, modules, preflight, listing), the
+        // CPU any run pays once whatever its size.
+        const idle = await run(newBucket, EMPTY_PREFIX);
         const serverBefore = serverCpuSeconds(state);
-        const r = { ...(await run(newBucket)), serverCpuSeconds: serverCpuSeconds(state) - serverBefore };
+        const r = {
+          ...(await run(newBucket, prefix)),
+          serverCpuSeconds: serverCpuSeconds(state) - serverBefore,
+          startCpuSeconds: idle.cpuSeconds,
+        };
         log(
-          `  ${fmt(SMALL_COUNT / r.seconds)} objects/s, ${fmt((r.cpuSeconds! * 1000) / SMALL_COUNT, 2)} ms CPU per object, server ${fmt((r.serverCpuSeconds * 1000) / SMALL_COUNT, 2)} ms, ${mib(r.peakRss)}`,
+          `  ${fmt(SMALL_COUNT / r.seconds)} objects/s, ${fmt((r.cpuSeconds! * 1000) / SMALL_COUNT, 2)} ms CPU per object (start-up ${fmt(r.startCpuSeconds!, 2)} s), server ${fmt((r.serverCpuSeconds * 1000) / SMALL_COUNT, 2)} ms, ${mib(r.peakRss)}`,
         );
         smallRuns.set(tool, [...(smallRuns.get(tool) ?? []), r]);
       }
@@ -421,13 +438,15 @@ async function main(): Promise<void> {
     rates: runs.map((r) => SMALL_COUNT / r.seconds),
     rate: median(runs.map((r) => SMALL_COUNT / r.seconds)),
     cpuMs: median(runs.map((r) => (r.cpuSeconds! * 1000) / SMALL_COUNT)),
+    startCpu: median(runs.map((r) => r.startCpuSeconds!)),
+    beyondStartMs: median(runs.map((r) => ((r.cpuSeconds! - r.startCpuSeconds!) * 1000) / SMALL_COUNT)),
     serverCpuMs: median(runs.map((r) => (r.serverCpuSeconds! * 1000) / SMALL_COUNT)),
     rss: median(runs.map((r) => r.peakRss ?? NaN)),
   }));
   const mig = summary[0];
   const smallTable = summary.map(
     (s) =>
-      `| ${s.tool} | ${fmt(s.rate)} | ${s.rates.map((x) => fmt(x)).join(' / ')} | ${fmt((s.rate * 64 * 1024) / 1e6, 1)} | ${fmt(s.cpuMs, 2)} | ${fmt(s.serverCpuMs, 2)} | ${mib(s.rss)} | ${s === mig ? '1.00x' : `${fmt(mig.rate / s.rate, 2)}x`} |`,
+      `| ${s.tool} | ${fmt(s.rate)} | ${s.rates.map((x) => fmt(x)).join(' / ')} | ${fmt((s.rate * 64 * 1024) / 1e6, 1)} | ${fmt(s.cpuMs, 2)} | ${fmt(s.startCpu, 2)} | ${fmt(s.beyondStartMs, 2)} | ${fmt(s.serverCpuMs, 2)} | ${mib(s.rss)} | ${s === mig ? '1.00x' : `${fmt(mig.rate / s.rate, 2)}x`} |`,
   );
   const largeTable = rows.map(
     (r) =>
@@ -471,7 +490,9 @@ async function main(): Promise<void> {
     ...(floor
       ? [
           `The client's floor: the node:http loop spends ${fmt(floor.cpuMs, 2)} ms per object on the two requests alone (no SDK,`,
-          `no decrypt), against the ${fmt(mig.cpuMs, 2)} ms of the migrator; both include the process start, which weighs more the fewer the objects.`,
+          `no decrypt; ${fmt(floor.beyondStartMs, 2)} ms beyond its start-up), against the migrator's ${fmt(mig.cpuMs, 2)} ms (${fmt(mig.beyondStartMs, 2)} ms beyond its`,
+          `${fmt(mig.startCpu, 2)} s start-up). One process uses one core, so on a long run its own CPU caps one migrator process at about`,
+          `${fmt(1000 / mig.beyondStartMs)} objects/s of this size, whatever the server (--workers adds processes).`,
         ]
       : []),
   ];
@@ -499,10 +520,12 @@ async function main(): Promise<void> {
       'the SDK; the node:http loop (peers/node-http-get-put.ts) does the same with signed requests on node:http and no SDK',
       'per object: the floor of what the two requests cost any Node client. Server-side copiers (`aws s3 sync`, a',
       'same-account `rclone copy`) are left out: they never see the bytes, so they are no peers of a decrypt-copy.',
-      "Server CPU is the rig's daemons' (radosgw, OSD, monitor) user + sys during the run, from /proc.",
+      "Server CPU is the rig's daemons' (radosgw, OSD, monitor) user + sys during the run, from /proc. Start-up CPU is the",
+      "same tool's run on a prefix with no objects, just before (process, modules, preflight, an empty listing); the",
+      'column after it is what each object adds on top: what caps a long run, where the start-up weighs nothing.',
       '',
-      "| tool | objects/s (median) | per round | MB/s | client CPU per object, ms | server CPU per object, ms | peak RSS | migrator's rate vs this |",
-      '|---|---:|---|---:|---:|---:|---:|---:|',
+      "| tool | objects/s (median) | per round | MB/s | client CPU per object, ms | start-up CPU, s | client CPU per object beyond start-up, ms | server CPU per object, ms | peak RSS | migrator's rate vs this |",
+      '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
       ...smallTable,
       '',
       '| workload | tool | MB/s | seconds | peak RSS |',
