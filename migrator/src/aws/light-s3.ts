@@ -12,16 +12,18 @@
  * concurrency, its connection, idle and request timeouts, its abort handling; `client.destroy()` closes it) and the
  * retry strategy instance (`config.retryStrategy`, so the two paths share one retry quota and adaptive rate limiter).
  * Requests are signed as the SDK's signer (@smithy/signature-v4) signs them, by `HeaderSigner` (sigv4.ts: the same
- * bytes, its signing key derived once a day instead of looked up by a hash of the secret per request). Retries follow the SDK's retry middleware:
- * errors sorted by @smithy/core/retry's classifiers, delays and attempts from the strategy. S3's XML errors become
- * S3ServiceException instances shaped as the SDK's (name = the S3 error Code, $fault, $metadata.httpStatusCode,
- * $operation as nameOperations sets it), so classify.ts, isNoSuchKey and isPreconditionFailed read them the same.
+ * bytes, its signing key derived once a day instead of looked up by a hash of the secret per request). Retries follow
+ * the SDK's retry middleware: errors sorted by @smithy/core/retry's classifiers, delays and attempts from the strategy.
+ * S3's XML errors become S3ServiceException instances shaped as the SDK's (name = the S3 error Code, $fault,
+ * $metadata.httpStatusCode, $operation as nameOperations sets it), so classify.ts, isNoSuchKey and
+ * isPreconditionFailed read them the same.
  *
  * A GET goes this way where the SDK would not validate the response's checksum either (responseChecksumValidation
  * "WHEN_REQUIRED", as on S3-compatible servers), or where the caller's codec authenticates every byte of the body
  * (Fernet's HMAC, AES-GCM's tag: objects/read-legacy.ts `authenticatedBody`), which finds whatever that checksum would;
- * otherwise, on AWS's default ("WHEN_SUPPORTED"), the GET stays on the SDK, which checks the object's checksum. Endpoints whose rules ask for another auth scheme
- * than SigV4 (S3 Express, multi-region access points) stay on the SDK as well.
+ * otherwise, on AWS's default ("WHEN_SUPPORTED"), the GET stays on the SDK, which checks the object's checksum.
+ * Endpoints whose rules ask for another auth scheme than SigV4 (S3 Express, multi-region access points) stay on the SDK
+ * as well.
  *
  * It is opt-in per client (enableLightPath, called by the side-client factory), and BUCKETMOVE_S3_HOT_PATH=sdk forces
  * the SDK path for every call (to compare the two in the bench, or to bisect a fault).

@@ -11,7 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'crypto';
 import { Transform, type Readable } from 'stream';
-import { pipeInto } from './pipe-into';
+import { pipeInto } from '../pipe-into';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { ConfigError } from '../../../workspaces/errors';
 import { CodecError, type Codec, type ObjectContext } from './codec';

@@ -14,7 +14,7 @@
  */
 import { createCipheriv, createHmac, randomBytes } from 'crypto';
 import { Readable, Transform } from 'stream';
-import { pipeInto } from './pipe-into';
+import { pipeInto } from '../pipe-into';
 import { ConfigError } from '../../../workspaces/errors';
 import { decryptMemoryNeed, type DecryptMemory } from '../../../workspaces/codec-memory';
 import { decodeBase64Url, toBase64UrlPadded } from './base64url';

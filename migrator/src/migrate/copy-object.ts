@@ -26,14 +26,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'stream/promises';
 import { createHash } from 'crypto';
-import {
-  addAbortSignal,
-  PassThrough,
-  pipeline as pipelineStreams,
-  Writable,
-  type Readable,
-  type Transform,
-} from 'stream';
+import { addAbortSignal, PassThrough, Writable, type Readable } from 'stream';
 import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from '../objects/records';
 import { PermanentCopyError } from './classify';
@@ -47,6 +40,7 @@ import {
   USER_METADATA_LIMIT,
 } from '../objects/provenance';
 import { isFolderMarker } from '../objects/folder-marker';
+import { pipeInto } from '../pipe-into';
 import { readBounded } from '../read-bounded';
 import { readLegacy, rereadLegacy, type LegacyObject } from '../objects/read-legacy';
 import {
@@ -125,13 +119,13 @@ export async function copyObject(
     // Only for an object whose size was known before its GET (the caller reserved its whole window then): with SizeHooks
     // the window is reserved between two passes, when no stream is open, so such an object keeps two passes.
     obj = newObject(row.key, legacy, undefined, undefined, migratedAt);
-    const hasher = pipelineTo(
+    const hasher = pipeInto(
       codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
       new PlaintextHasher({ fullObjectChecksum: true }),
     );
     // Through a PassThrough: lib-storage takes a body's `size` property for its length when not told one (the hasher's
     // running count, 0 at the start, would make it expect no parts).
-    const plaintext = pipelineTo(hasher, new PassThrough());
+    const plaintext = pipeInto(hasher, new PassThrough());
     written = await withAbort(signal, (controller) =>
       putMultipartOnePass(
         target,
@@ -169,9 +163,9 @@ export async function copyObject(
         authenticatedBody,
       });
       if (!again) return { state: 'vanished' };
-      // pipeline, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
+      // pipeInto, not pipe: a GET cut mid-body (or a failed check) must fail the hasher the upload reads, not leave it
       // waiting for bytes that never come.
-      const plaintext = pipelineTo(
+      const plaintext = pipeInto(
         codec.decrypt(again.body, { key: row.key, size: again.size, reread }),
         new PlaintextHasher({ expect: { sha256, size } }),
       );
@@ -296,13 +290,6 @@ async function withAbort<T>(signal: AbortSignal, write: (controller: AbortContro
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-/** `from` piped into `to`, returning `to`; an error or early end anywhere destroys both with it. */
-function pipelineTo<T extends Transform | PassThrough>(from: Readable, to: T): T {
-  return pipelineStreams(from, to, () => {
-    /* the error reaches the reader of `to` through its destruction */
-  }) as T;
 }
 
 function discard(): Writable {

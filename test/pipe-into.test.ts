@@ -1,10 +1,10 @@
 /**
- * pipeInto (migrator/src/codec/pipe-into.ts) joins a GET body to a codec's decrypt stream as stream.pipeline does:
+ * pipeInto (migrator/src/pipe-into.ts) joins a GET body to a codec's decrypt stream as stream.pipeline does:
  * bytes flow; an error or a premature close of the source fails the destination's reader; a destination that fails or
  * is destroyed destroys the source (the GET's socket is let go).
  */
 import { PassThrough, Readable, Transform } from 'stream';
-import { pipeInto } from '../../migrator/src/codec/pipe-into';
+import { pipeInto } from '../migrator/src/pipe-into';
 
 const collect = async (r: Readable) => {
   const chunks: Buffer[] = [];
