@@ -47,6 +47,25 @@ describe('pipeInto', () => {
     expect(source.destroyed).toBe(true);
   });
 
+  test("an error after the destination's reader has gone is no uncaught exception (as pipeline's callback takes it)", async () => {
+    // A GET cut after the upload reading `out` gave up (its request failed first): nobody reads `out` any more.
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const source = new Readable({ read() {} });
+      const out = pipeInto(source, new PassThrough());
+      source.push('a');
+      source.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(out.destroyed).toBe(true);
+      expect(out.errored).toMatchObject({ message: 'aborted' });
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+    }
+  });
+
   test('a reader that stops early destroys the source', async () => {
     const source = new Readable({ read() {} });
     const out = pipeInto(source, new PassThrough());

@@ -15,6 +15,9 @@ export function pipeInto<T extends Writable>(from: Readable, to: T): T {
   to.on('close', () => {
     if (!from.destroyed) from.destroy();
   });
+  // As pipeline's callback takes it: the reader of `to` sees the error through its own listener, and an error that
+  // comes after that reader has gone (a GET cut after the upload reading `to` failed) is not an uncaught exception.
+  to.on('error', () => undefined);
   from.pipe(to);
   return to;
 }
