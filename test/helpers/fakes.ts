@@ -77,7 +77,12 @@ export function hookedCodec(inner: Codec, before: (key: string) => Promise<void>
  * copyObject's dependencies over two (mocked) clients: the legacy bucket "old", the new bucket "new" with SSE-S3, 5 MiB
  * parts with 2 in flight, the pass-through codec, and large objects written as `largeObjects` says.
  */
-export function mockedCopyDeps(source: S3Client, target: S3Client, largeObjects: LargeObjectWrite): CopyDeps {
+export function mockedCopyDeps(
+  source: S3Client,
+  target: S3Client,
+  largeObjects: LargeObjectWrite,
+  queueSize = 2,
+): CopyDeps {
   return {
     source: { client: source, bucket: 'old' },
     target: {
@@ -85,7 +90,7 @@ export function mockedCopyDeps(source: S3Client, target: S3Client, largeObjects:
       bucket: 'new',
       sse: { ServerSideEncryption: 'AES256' },
       partSize: 5 * MIB,
-      queueSize: 2,
+      queueSize,
     },
     codec: identityCodec,
     largeObjects,

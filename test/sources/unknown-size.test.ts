@@ -19,7 +19,7 @@ import { Checkpoint } from '../../migrator/src/migrate/checkpoint';
 import { MemoryBudget } from '../../migrator/src/migrate/memory-budget';
 import { MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
-import { AWS_LARGE_OBJECTS, identityCodec, offlineS3Client } from '../helpers/fakes';
+import { AWS_LARGE_OBJECTS, identityCodec, mockedCopyDeps, offlineS3Client } from '../helpers/fakes';
 import { MIB } from '../../workspaces/units';
 
 const ID = { env: 'local', legacyBucket: 'old', newBucket: 'new', prefix: '', source: 'manifest s3://m/k#e' };
@@ -142,10 +142,7 @@ describe('a run over keys of unknown size', () => {
     try {
       const run = new MigrationRun(
         {
-          source: { client: source, bucket: 'old' },
-          target: { client: target, bucket: 'new', sse: { ServerSideEncryption: 'AES256' }, partSize, queueSize },
-          codec: identityCodec,
-          largeObjects: AWS_LARGE_OBJECTS,
+          ...mockedCopyDeps(source, target, AWS_LARGE_OBJECTS, queueSize),
           checkpoint: cp,
           keys,
           events: { finished: (row) => bytes.push(row.size) },
@@ -220,16 +217,7 @@ describe('a run over keys of unknown size', () => {
     try {
       const run = new MigrationRun(
         {
-          source: { client: source, bucket: 'old' },
-          target: {
-            client: target,
-            bucket: 'new',
-            sse: { ServerSideEncryption: 'AES256' },
-            partSize: 5 * MIB,
-            queueSize: 1,
-          },
-          codec: identityCodec,
-          largeObjects: AWS_LARGE_OBJECTS,
+          ...mockedCopyDeps(source, target, AWS_LARGE_OBJECTS, 1),
           checkpoint: cp,
           keys,
           events: {

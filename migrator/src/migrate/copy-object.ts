@@ -41,7 +41,7 @@ import {
 } from '../objects/provenance';
 import { isFolderMarker } from '../objects/folder-marker';
 import { pipeInto } from '../pipe-into';
-import { readBounded } from '../read-bounded';
+import { readAll } from '../read-bounded';
 import { readLegacy, rereadLegacy, type LegacyObject } from '../objects/read-legacy';
 import {
   headTarget,
@@ -108,8 +108,12 @@ export async function copyObject(
     obj = newObject(row.key, legacy, sha256, size, migratedAt);
     written = await putWhole(target, obj, Buffer.alloc(0), sha256, signal);
   } else if (legacy.size <= target.partSize) {
-    // One pass: the plaintext is complete and authenticated before a single byte is written.
-    const plaintext = await readAll(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), signal);
+    // One pass: the plaintext is complete and authenticated before a single byte is written. Read whole with a plain
+    // loop, not stream.pipeline, whose setup per object (an AbortController, listeners on each stream) was a measurable
+    // share of the CPU per object in the bench's profile; unbounded: a codec's plaintext of an object up to the part
+    // size, which the memory budget reserved (workspaces/codec-memory.ts). The SHA-256 is taken once, over all of it.
+    const decrypted = codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread });
+    const plaintext = await readAll(addAbortSignal(signal, decrypted));
     sha256 = createHash('sha256').update(plaintext).digest('hex');
     size = plaintext.length;
     obj = newObject(row.key, legacy, sha256, size, migratedAt);
@@ -268,16 +272,6 @@ async function explainExisting(
     'SourceChangedAfterCopy',
     `the new bucket holds a copy of an older legacy version (ETag ${prov.sourceEtag}, now ${legacy.etag}); it is kept, a person must decide`,
   );
-}
-
-/**
- * A small object's plaintext, whole (its SHA-256 is taken once, over the joined bytes). A plain loop rather than
- * stream.pipeline: this runs once per object, and a pipeline's own setup (an AbortController and its abort on every
- * finish, listeners on each stream) was a measurable share of the CPU per object in the bench's profile. Unbounded: the
- * codec's plaintext of an object up to the part size, which the memory budget reserved (workspaces/codec-memory.ts).
- */
-function readAll(plaintext: Readable, signal: AbortSignal): Promise<Buffer> {
-  return readBounded(addAbortSignal(signal, plaintext), Number.POSITIVE_INFINITY, () => new Error('unreachable'));
 }
 
 /** Runs `write` with a controller of its own that `signal` aborts too (lib-storage aborts its upload by it). */
