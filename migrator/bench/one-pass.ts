@@ -4,6 +4,8 @@
  * into the new bucket in a child process per run, with
  *   - two passes: hash the plaintext, then GET again, decrypt and upload in parts (multipart, SHA-256 per part);
  *   - one pass: decrypt, hash (SHA-256 + CRC32) and upload as it streams (FULL_OBJECT CRC32, objects/write-large.ts).
+ * and two peers: a raw multipart PUT of as many bytes made in memory (the rate issue 14's target names), and the GCM
+ * object's stored bytes GET piped into the same multipart upload (no decrypt, no hash: the floor of any copy here).
  * RGW 16 ignores full-object checksums (the probe never picks one pass there): the run forces each path, to measure
  * its cost on the client; on S3 the checksum is also verified. Each child: wall, CPU (user + sys, GNU time), peak RSS.
  * Rounds alternate (BENCH_ROUNDS, default 3); medians. Part size 8 MiB, 4 in flight (the default copy window).
@@ -13,7 +15,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import type { Readable } from 'stream';
 import { Upload } from '@aws-sdk/lib-storage';
 import { loadWorkspace } from '../../workspaces/load';
 import { readRigState } from '../src/aws/rig-state';
@@ -48,12 +51,25 @@ function codecOf(name: CodecName, key: string): Codec {
 const RAW_PUT = 'raw multipart PUT';
 const RAW_PUT_ROW = `${RAW_PUT} (lib-storage, 8 MiB parts, 4 in flight, no GET, no decrypt)`;
 
-async function rawPut(): Promise<void> {
+/**
+ * The floor of any copy on this rig: the AES-256-GCM object's stored bytes, GET piped into the same multipart upload
+ * (no decrypt, no hash). Any copy reads the object and writes it; here the server's GET shares the cores too.
+ */
+const RAW_COPY = 'raw GET piped into a multipart PUT';
+const RAW_COPY_ROW = `${RAW_COPY} (lib-storage, 8 MiB parts, 4 in flight, no decrypt, no hash)`;
+
+async function rawPut(from?: string): Promise<void> {
   const state = readRigState();
   const target = rigClient(state, 'primaryApp');
+  const source = from === undefined ? undefined : rigClient(state, 'legacyApp');
+  const got = source && (await source.send(new GetObjectCommand({ Bucket: state.buckets.legacy, Key: from })));
   await new Upload({
     client: target,
-    params: { Bucket: state.buckets.primary, Key: 'bench/one-pass/raw.bin', Body: plaintextStream(LARGE_BYTES) },
+    params: {
+      Bucket: state.buckets.primary,
+      Key: 'bench/one-pass/raw.bin',
+      Body: got ? (got.Body as Readable) : plaintextStream(LARGE_BYTES),
+    },
     partSize: 8 * MIB,
     queueSize: 4,
   }).done();
@@ -133,17 +149,23 @@ async function main(): Promise<void> {
     }
     legacy.destroy();
     for (let r = 0; r < ROUNDS; r++) {
-      for (const codec of [RAW_PUT, ...CODECS] as const) {
-        for (const mode of codec === RAW_PUT ? (['-'] as const) : MODES) {
+      for (const codec of [RAW_PUT, RAW_COPY, ...CODECS] as const) {
+        for (const mode of codec === RAW_PUT || codec === RAW_COPY ? (['-'] as const) : MODES) {
           const env = {
             ...process.env,
             BUCKETMOVE_RIG_STATE: statePath,
-            [CHILD_ENV]: JSON.stringify(codec === RAW_PUT ? { raw: true } : { codec, mode, key: keys[codec] }),
+            [CHILD_ENV]: JSON.stringify(
+              codec === RAW_PUT
+                ? { raw: true }
+                : codec === RAW_COPY
+                  ? { raw: true, from: keyOf('aes-256-gcm') }
+                  : { codec, mode, key: keys[codec] },
+            ),
           };
           const m = await runMeasured(process.execPath, [__filename], env, { cpu: true });
           if (m.code !== 0)
             throw new Error(`${codec} ${mode}: exit ${m.code}: ${m.out.trim().split('\n').slice(-3).join(' | ')}`);
-          const row = codec === RAW_PUT ? RAW_PUT : `${codec} ${mode}`;
+          const row = codec === RAW_PUT || codec === RAW_COPY ? codec : `${codec} ${mode}`;
           runs.set(row, [
             ...(runs.get(row) ?? []),
             { seconds: m.seconds, cpu: m.cpuSeconds ?? NaN, rss: m.peakRss ?? NaN },
@@ -169,9 +191,13 @@ async function main(): Promise<void> {
     };
   };
   const mbps = (s: number) => (LARGE_BYTES / 1e6 / s).toFixed(1);
-  const rawRounds = runs.get(RAW_PUT)!;
+  const rawRow = (row: string, label: string) => {
+    const m = med(row);
+    const rounds = runs.get(row)!;
+    return `| - | ${label} | ${mbps(m.seconds)} | ${m.seconds.toFixed(1)} s | ${m.cpu.toFixed(1)} s | ${(m.rss / MIB).toFixed(0)} MiB | ${rounds.map((x) => x.seconds.toFixed(1)).join(' / ')} |`;
+  };
   const raw = med(RAW_PUT);
-  const rawRow = `| - | ${RAW_PUT_ROW} | ${mbps(raw.seconds)} | ${raw.seconds.toFixed(1)} s | ${raw.cpu.toFixed(1)} s | ${(raw.rss / MIB).toFixed(0)} MiB | ${rawRounds.map((x) => x.seconds.toFixed(1)).join(' / ')} |`;
+  const floor = med(RAW_COPY);
   const table = CODECS.flatMap((codec) =>
     MODES.map((mode) => {
       const m = med(`${codec} ${mode}`);
@@ -182,9 +208,11 @@ async function main(): Promise<void> {
   const ratios = CODECS.map((codec) => {
     const one = med(`${codec} one-pass`);
     const two = med(`${codec} two-pass`);
-    return `${codec}: one pass at ${(two.seconds / one.seconds).toFixed(2)}x the rate of two, with ${((one.cpu / two.cpu) * 100).toFixed(0)}% of their client CPU; at ${(raw.seconds / one.seconds).toFixed(2)}x the raw multipart PUT's rate (two passes: ${(raw.seconds / two.seconds).toFixed(2)}x).`;
+    return `${codec}: one pass at ${(two.seconds / one.seconds).toFixed(2)}x the rate of two, with ${((one.cpu / two.cpu) * 100).toFixed(0)}% of their client CPU; at ${(raw.seconds / one.seconds).toFixed(2)}x the raw multipart PUT's rate (two passes: ${(raw.seconds / two.seconds).toFixed(2)}x) and ${(floor.seconds / one.seconds).toFixed(2)}x the raw GET piped into it (two passes: ${(floor.seconds / two.seconds).toFixed(2)}x).`;
   });
-  for (const l of [rawRow, ...table, ...ratios]) console.error(l);
+  const rawRows = [rawRow(RAW_PUT, RAW_PUT_ROW), rawRow(RAW_COPY, RAW_COPY_ROW)];
+  const floorLine = `The floor of any copy here, the stored bytes GET piped into the same multipart upload with nothing done to them, runs at ${(raw.seconds / floor.seconds).toFixed(2)}x the raw multipart PUT's rate: on this rig the server's GET shares the 2 cores with the PUT, so that ratio bounds what any copy can reach against the raw PUT.`;
+  for (const l of [...rawRows, ...table, ...ratios, floorLine]) console.error(l);
   writeSection(
     'one-pass',
     [
@@ -203,28 +231,31 @@ async function main(): Promise<void> {
       "cost and the rig's wall time, not S3's check. CPU and RSS are the client process's (GNU time); MB/s counts plaintext.",
       'The raw multipart PUT uploads as many plaintext bytes, made in memory, in the same alternating rounds: the rate',
       "issue 14's large-object target compares with (the path AWS takes, where the probe finds the checksum verified).",
+      "The raw GET piped into a multipart PUT moves the AES-256-GCM object's stored bytes unchanged, nothing else.",
       '',
       '| codec | path | MB/s | wall (median) | client CPU user+sys | peak RSS | wall per round |',
       '|---|---|---:|---:|---:|---:|---|',
-      rawRow,
+      ...rawRows,
       ...table,
       '',
       ...ratios,
+      '',
+      floorLine,
     ].join('\n'),
   );
 }
 
 const childArgs = process.env[CHILD_ENV];
 if (childArgs) {
-  const a = JSON.parse(childArgs) as { raw?: true; codec: CodecName; mode: Mode; key: string };
-  (a.raw ? rawPut() : child(a.codec, a.mode, a.key)).catch((err: unknown) => {
+  const a = JSON.parse(childArgs) as { raw?: true; from?: string; codec: CodecName; mode: Mode; key: string };
+  (a.raw ? rawPut(a.from) : child(a.codec, a.mode, a.key)).catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });
 } else {
   runBench('one-pass', main, {
     describe:
-      'One large object (AES-256-GCM and Fernet) copied in one pass (FULL_OBJECT CRC32) against two passes and a raw multipart PUT of as many bytes, forced on a local rig of its own: wall, client CPU and peak RSS, medians of alternating rounds',
+      'One large object (AES-256-GCM and Fernet) copied in one pass (FULL_OBJECT CRC32) against two passes, a raw multipart PUT of as many bytes and a raw GET piped into one, forced on a local rig of its own: wall, client CPU and peak RSS, medians of alternating rounds',
     env: [
       ['BENCH_LARGE_MIB', 'the object, MiB (256)'],
       ['BENCH_ROUNDS', 'rounds per path and codec (3)'],
