@@ -204,7 +204,9 @@ export class AesGcmCodec implements Codec {
     return gcmEncrypt(this.keys[0], plaintext, aadFor(this.opts.aad, ctx.key));
   }
 
-  /** Several keys: every key's tag is computed in a first read (several-keys.ts); what is kept is the object as stored. */
+  /**
+   * Several keys: every key's tag is computed in a first read (several-keys.ts); what is kept is the object as stored.
+   */
   private readonly severalKeys: SeveralKeysFormat = {
     authenticate: async (stored, ctx, keep) => {
       const reader = new GcmReader(this.keys, aadFor(this.opts.aad, ctx.key), undefined, keep);

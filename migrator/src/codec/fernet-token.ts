@@ -5,11 +5,11 @@
  * The stored form is decided from the first byte when the setting is "auto" (a raw token starts with the version byte
  * 0x80, a text token with "g", the first base64 character of 0x80: "gAAAAA..." for any timestamp before 2038), or fixed
  * by a strict setting. Text is decoded as it arrives (base64url.ts). Of the raw token, the last 32 bytes seen are held
- * back as the HMAC candidate (hold-back.ts); everything before them goes into each key's HMAC and, after the 25-byte header, into the
- * AES-128-CBC decipher, whose output is emitted at once (the decipher itself holds back the last block for the
- * padding). At the end the HMACs are compared with the held-back 32 bytes in constant time, and only then is the
- * padding checked: a token that does not authenticate fails before its stream ends, so a consumer that commits only on
- * a clean end never commits its bytes. Memory: a chunk, whatever the token's size.
+ * back as the HMAC candidate (hold-back.ts); everything before them goes into each key's HMAC and, after the 25-byte
+ * header, into the AES-128-CBC decipher, whose output is emitted at once (the decipher itself holds back the last block
+ * for the padding). At the end the HMACs are compared with the held-back 32 bytes in constant time, and only then is
+ * the padding checked: a token that does not authenticate fails before its stream ends, so a consumer that commits only
+ * on a clean end never commits its bytes. Memory: a chunk, whatever the token's size.
  *
  * Errors keep their precise kinds under every setting: not Fernet (`format`), cut short (`truncated`: the stream
  * ended before the size S3 gave, or the token is shorter than the smallest, or not whole blocks and not authentic),

@@ -33,7 +33,10 @@ export { toBase64UrlPadded } from './base64url';
 export type { FernetKey, FernetStorage } from './fernet-token';
 
 export interface FernetOptions {
-  /** How tokens are stored: decided per object ("auto"), base64url text only (Fernet.encrypt's output), or raw bytes only. */
+  /**
+   * How tokens are stored: decided per object ("auto"), base64url text only (Fernet.encrypt's output), or raw bytes
+   * only.
+   */
   readonly storage: FernetStorage;
   /** With several keys and no second read possible, objects are read whole: those above this size are refused. */
   readonly maxObjectBytes: number;

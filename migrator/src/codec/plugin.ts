@@ -6,8 +6,8 @@
  * The contract a plug-in must keep is the interface's: its plaintext stream fails before its end when the object
  * does not authenticate, it throws CodecError with the right kind, and its messages hold no key material.
  *
- * `plaintextSize` and `memoryNeed` are optional. A plug-in that does not declare `memoryNeed(storedSize)` (the bytes its
- * decrypt holds for an object of that size) is assumed to read whole and hold PLUGIN_DEFAULT_FACTOR (4) times the
+ * `plaintextSize` and `memoryNeed` are optional. A plug-in that does not declare `memoryNeed(storedSize)` (the bytes
+ * its decrypt holds for an object of that size) is assumed to read whole and hold PLUGIN_DEFAULT_FACTOR (4) times the
  * object, so the migrator's memory budget stays true for it; a plug-in that streams should declare its few chunks.
  */
 import * as path from 'path';

@@ -1,6 +1,9 @@
 import { Transform, type TransformCallback } from 'stream';
 
-/** Reads one object chunk by chunk (emitting plaintext as it goes); `end` runs the checks at the end, throwing on failure. */
+/**
+ * Reads one object chunk by chunk (emitting plaintext as it goes); `end` runs the checks at the end, throwing on
+ * failure.
+ */
 export interface ChunkReader {
   write(chunk: Buffer): void;
   end(expectedSize?: number): unknown;
