@@ -9,12 +9,13 @@
  *   - the afternoon script: boto3 + cryptography MultiFernet + ThreadPoolExecutor(16) (peers/fernet_copy.py),
  *   - the raw SDK GET + PUT loop (peers/raw-get-put.ts): the ceiling of any copy through a Node client;
  * each as its own process, measured for wall time, CPU (user + sys of its process tree, GNU time) and peak RSS; medians
- * of the rounds and ratios against the migrator. Then one large object in alternating rounds: the migrator (AES-256-GCM)
- * against a raw multipart PUT of the same size and a raw GET piped into one PUT (the floor of any copy on the rig); and
- * optionally the migrator's peak RSS for many keys.
+ * of the rounds and ratios against the migrator. Then one large object in alternating rounds: the migrator
+ * (AES-256-GCM) against a raw multipart PUT of the same size and a raw GET piped into one PUT (the floor of any copy on
+ * the rig); and optionally the migrator's peak RSS for many keys.
  * Server-side copiers (`aws s3 sync` or `rclone copy` within one account) are not peers of a decrypt-copy: left out.
- * Run: npm run bench:migrate (writes the table to BENCHMARKS.md). Sizes: BENCH_SMALL_COUNT (2000), BENCH_ROUNDS (3), BENCH_WORKERS,
- * BENCH_LARGE_MIB (1024), BENCH_MANY_KEYS (0 = skipped); BENCH_CPU_PROF=<dir> profiles each migrator run (cpuprofile-top.ts).
+ * Run: npm run bench:migrate (writes the table to BENCHMARKS.md). Sizes: BENCH_SMALL_COUNT (2000), BENCH_ROUNDS (3),
+ * BENCH_WORKERS, BENCH_LARGE_MIB (512), BENCH_MANY_KEYS (0 = skipped); BENCH_CPU_PROF=<dir> profiles each migrator run
+ * (cpuprofile-top.ts).
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -40,7 +41,9 @@ import { MIB } from '../../workspaces/units';
 
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 1024) * MIB;
+const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 512) * MIB;
+/** The rig's memstore: RAM; RGW frees deleted data only at its garbage collection (hours later), so all must fit. */
+const MEMSTORE_BYTES = 12 * 1024 * MIB;
 const MANY_KEYS = Number(process.env.BENCH_MANY_KEYS ?? 0);
 const CONCURRENCY = 16;
 /** A prefix with no objects: each tool's run on it is its start-up alone. */
@@ -222,6 +225,13 @@ const mib = (b?: number) => (b === undefined ? '-' : `${fmt(b / MIB)} MiB`);
 async function main(): Promise<void> {
   for (const f of [MIGRATE_JS, RAW_GET_PUT_JS, NODE_HTTP_GET_PUT_JS])
     if (!fs.existsSync(f)) throw new Error('run `npm run build` first (npm run bench:migrate does)');
+  // Every write stays in memstore: the legacy objects, each small tool's copy per round (at most a Fernet token's 88
+  // KiB per 64 KiB object: rclone copies the stored bytes), and each large row's write per round.
+  const stored = SMALL_COUNT * 88 * 1024 * (1 + 7 * ROUNDS) + LARGE_BYTES * (1 + 3 * ROUNDS) + MANY_KEYS * 2 * 2048;
+  if (stored > 0.9 * MEMSTORE_BYTES)
+    throw new Error(
+      `these sizes store about ${fmt(stored / 1024 / MIB, 1)} GiB in the rig's ${MEMSTORE_BYTES / 1024 / MIB} GiB memstore: lower BENCH_LARGE_MIB, BENCH_ROUNDS or BENCH_SMALL_COUNT`,
+    );
   const dir = benchTempDir('bucketmove-bench-');
   const statePath = path.join(dir, 'state.json');
   const ws = loadWorkspace('local');
@@ -238,7 +248,7 @@ async function main(): Promise<void> {
       workspace: ws,
       statePath,
       dir: path.join(dir, 'rig'),
-      memstoreBytes: 12 * 1024 * MIB,
+      memstoreBytes: MEMSTORE_BYTES,
       ownerPid: process.pid,
     });
     process.env.BUCKETMOVE_RIG_STATE = statePath;
@@ -358,7 +368,6 @@ async function main(): Promise<void> {
     }
 
     // ---- one large object, alternating rounds, each write into a fresh bucket ---------------------------------------
-    // Memstore keeps every write (RGW frees deleted data at its garbage collection, hours later): 3 x rounds x the size.
     const large = `1 x ${fmt(LARGE_BYTES / MIB)} MiB`;
     log(`${large}: seeding the legacy bucket (AES-256-GCM)...`);
     const key = 'bench/large/scan.bin';
@@ -613,7 +622,7 @@ runBench('migrate', main, {
     ['BENCH_SMALL_COUNT', 'small objects (2000)'],
     ['BENCH_ROUNDS', 'rounds per tool (3)'],
     ['BENCH_WORKERS', "the --workers row's worker count (the available cores; 1 drops the row)"],
-    ['BENCH_LARGE_MIB', 'the large object, MiB (1024)'],
+    ['BENCH_LARGE_MIB', 'the large object, MiB (512: with the rounds it must fit the rig memstore)'],
     ['BENCH_MANY_KEYS', 'keys for the peak RSS of many keys (0: skipped)'],
     ['BENCH_CPU_PROF', 'a folder: each migrator run writes a V8 CPU profile there'],
   ],

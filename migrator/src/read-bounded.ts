@@ -1,7 +1,8 @@
 /**
  * Reads a stream whole. `readBounded` refuses (and destroys the source) as soon as it passes `maxBytes`, so an object
  * that is larger than its kind can be (a Fernet token, a manifest.json, a report manifest) cannot exhaust memory;
- * `readAll` is for a stream whose length is bounded already (a small object's plaintext, checked against the part size).
+ * `readAll` is for a stream whose length is bounded already (a small object's plaintext, checked against the part
+ * size).
  */
 import type { Readable } from 'stream';
 
