@@ -31,6 +31,8 @@ import { plaintextStream, rigClient, runMeasured } from './bench-rig';
 import { MIB } from '../../workspaces/units';
 
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 256) * MIB;
+/** The rig's memstore: RAM; RGW frees deleted data only at its garbage collection (hours later), so all must fit. */
+const MEMSTORE_BYTES = 12 * 1024 * MIB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Set in a child's environment: that process copies once and exits (it does not go through runBench). */
 const CHILD_ENV = 'BUCKETMOVE_BENCH_ONE_PASS_CHILD';
@@ -113,6 +115,13 @@ interface Measured {
 }
 
 async function main(): Promise<void> {
+  // Every write stays in memstore: the two legacy objects (a Fernet token is 4/3 of its plaintext) and, each round, the
+  // raw PUT, the floor's copy and the four copies.
+  const stored = LARGE_BYTES * (1 + 4 / 3 + 6 * ROUNDS);
+  if (stored > 0.9 * MEMSTORE_BYTES)
+    throw new Error(
+      `these sizes store about ${(stored / 1024 / MIB).toFixed(1)} GiB in the rig's ${MEMSTORE_BYTES / 1024 / MIB} GiB memstore: lower BENCH_LARGE_MIB or BENCH_ROUNDS`,
+    );
   const dir = benchTempDir('bucketmove-bench-one-pass-');
   const statePath = path.join(dir, 'state.json');
   const loadAtStart = os.loadavg()[0];
@@ -125,8 +134,7 @@ async function main(): Promise<void> {
       workspace: loadWorkspace('local'),
       statePath,
       dir: path.join(dir, 'rig'),
-      // Room for every copy of every round: RGW frees a deleted object's data only at its garbage collection, hours later.
-      memstoreBytes: 12 * 1024 * MIB,
+      memstoreBytes: MEMSTORE_BYTES,
       ownerPid: process.pid,
     });
     const keys: Record<CodecName, string> = {
