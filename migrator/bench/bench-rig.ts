@@ -100,6 +100,20 @@ export async function withBenchRig<T>(tempPrefix: string, body: (rig: BenchRig) 
   }
 }
 
+/**
+ * The memstore of a bench's rig of its own (bench:migrate, bench:one-pass): RAM, and RGW frees deleted data only at
+ * its garbage collection (hours later), so every write of a run stays in it.
+ */
+export const BENCH_MEMSTORE_BYTES = 12 * 1024 * MIB;
+
+/** Refuses, before the rig starts, sizes that would store more than that memstore holds (one line: what to lower). */
+export function checkMemstoreFits(storedBytes: number, lower: string): void {
+  if (storedBytes > 0.9 * BENCH_MEMSTORE_BYTES)
+    throw new Error(
+      `these sizes store about ${(storedBytes / 1024 / MIB).toFixed(1)} GiB in the rig's ${BENCH_MEMSTORE_BYTES / 1024 / MIB} GiB memstore: lower ${lower}`,
+    );
+}
+
 /** An S3 client as one of the rig's principals (`transport`: e.g. more sockets than the default). */
 export function rigClient(
   state: RigState,

@@ -36,14 +36,20 @@ import { parseSizeSpec } from '../src/seed/sizes';
 import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../src/aws/rig-state';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
-import { plaintextStream, rigClient, runMeasured, writeWorkspaces, type Measured } from './bench-rig';
+import {
+  BENCH_MEMSTORE_BYTES,
+  checkMemstoreFits,
+  plaintextStream,
+  rigClient,
+  runMeasured,
+  writeWorkspaces,
+  type Measured,
+} from './bench-rig';
 import { MIB } from '../../workspaces/units';
 
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 512) * MIB;
-/** The rig's memstore: RAM; RGW frees deleted data only at its garbage collection (hours later), so all must fit. */
-const MEMSTORE_BYTES = 12 * 1024 * MIB;
 const MANY_KEYS = Number(process.env.BENCH_MANY_KEYS ?? 0);
 const CONCURRENCY = 16;
 /** A prefix with no objects: each tool's run on it is its start-up alone. */
@@ -227,11 +233,10 @@ async function main(): Promise<void> {
     if (!fs.existsSync(f)) throw new Error('run `npm run build` first (npm run bench:migrate does)');
   // Every write stays in memstore: the legacy objects, each small tool's copy per round (at most a Fernet token's 88
   // KiB per 64 KiB object: rclone copies the stored bytes), and each large row's write per round.
-  const stored = SMALL_COUNT * 88 * 1024 * (1 + 7 * ROUNDS) + LARGE_BYTES * (1 + 3 * ROUNDS) + MANY_KEYS * 2 * 2048;
-  if (stored > 0.9 * MEMSTORE_BYTES)
-    throw new Error(
-      `these sizes store about ${fmt(stored / 1024 / MIB, 1)} GiB in the rig's ${MEMSTORE_BYTES / 1024 / MIB} GiB memstore: lower BENCH_LARGE_MIB, BENCH_ROUNDS or BENCH_SMALL_COUNT`,
-    );
+  checkMemstoreFits(
+    SMALL_COUNT * 88 * 1024 * (1 + 7 * ROUNDS) + LARGE_BYTES * (1 + 3 * ROUNDS) + MANY_KEYS * 2 * 2048,
+    'BENCH_LARGE_MIB, BENCH_ROUNDS or BENCH_SMALL_COUNT',
+  );
   const dir = benchTempDir('bucketmove-bench-');
   const statePath = path.join(dir, 'state.json');
   const ws = loadWorkspace('local');
@@ -248,7 +253,7 @@ async function main(): Promise<void> {
       workspace: ws,
       statePath,
       dir: path.join(dir, 'rig'),
-      memstoreBytes: MEMSTORE_BYTES,
+      memstoreBytes: BENCH_MEMSTORE_BYTES,
       ownerPid: process.pid,
     });
     process.env.BUCKETMOVE_RIG_STATE = statePath;

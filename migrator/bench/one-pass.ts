@@ -27,12 +27,10 @@ import { copyObject } from '../src/migrate/copy-object';
 import { largeObjectWrite, PROBE_PREFIX } from '../src/migrate/conditional-write-probe';
 import { startRig, stopRig } from '../rig/rig';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
-import { plaintextStream, rigClient, runMeasured } from './bench-rig';
+import { BENCH_MEMSTORE_BYTES, checkMemstoreFits, plaintextStream, rigClient, runMeasured } from './bench-rig';
 import { MIB } from '../../workspaces/units';
 
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 256) * MIB;
-/** The rig's memstore: RAM; RGW frees deleted data only at its garbage collection (hours later), so all must fit. */
-const MEMSTORE_BYTES = 12 * 1024 * MIB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Set in a child's environment: that process copies once and exits (it does not go through runBench). */
 const CHILD_ENV = 'BUCKETMOVE_BENCH_ONE_PASS_CHILD';
@@ -60,18 +58,20 @@ const RAW_PUT_ROW = `${RAW_PUT} (lib-storage, 8 MiB parts, 4 in flight, no GET, 
 const RAW_COPY = 'raw GET piped into a multipart PUT';
 const RAW_COPY_ROW = `${RAW_COPY} (lib-storage, 8 MiB parts, 4 in flight, no decrypt, no hash)`;
 
+/** What a child process does: a raw upload (from memory, or of `from`'s stored bytes), or one copy by a path. */
+type ChildArgs = { raw: true; from?: string } | { codec: CodecName; mode: Mode; key: string };
+
 async function rawPut(from?: string): Promise<void> {
   const state = readRigState();
   const target = rigClient(state, 'primaryApp');
-  const source = from === undefined ? undefined : rigClient(state, 'legacyApp');
-  const got = source && (await source.send(new GetObjectCommand({ Bucket: state.buckets.legacy, Key: from })));
+  const body =
+    from === undefined
+      ? plaintextStream(LARGE_BYTES)
+      : ((await rigClient(state, 'legacyApp').send(new GetObjectCommand({ Bucket: state.buckets.legacy, Key: from })))
+          .Body as Readable);
   await new Upload({
     client: target,
-    params: {
-      Bucket: state.buckets.primary,
-      Key: 'bench/one-pass/raw.bin',
-      Body: got ? (got.Body as Readable) : plaintextStream(LARGE_BYTES),
-    },
+    params: { Bucket: state.buckets.primary, Key: 'bench/one-pass/raw.bin', Body: body },
     partSize: 8 * MIB,
     queueSize: 4,
   }).done();
@@ -117,11 +117,7 @@ interface Measured {
 async function main(): Promise<void> {
   // Every write stays in memstore: the two legacy objects (a Fernet token is 4/3 of its plaintext) and, each round, the
   // raw PUT, the floor's copy and the four copies.
-  const stored = LARGE_BYTES * (1 + 4 / 3 + 6 * ROUNDS);
-  if (stored > 0.9 * MEMSTORE_BYTES)
-    throw new Error(
-      `these sizes store about ${(stored / 1024 / MIB).toFixed(1)} GiB in the rig's ${MEMSTORE_BYTES / 1024 / MIB} GiB memstore: lower BENCH_LARGE_MIB or BENCH_ROUNDS`,
-    );
+  checkMemstoreFits(LARGE_BYTES * (1 + 4 / 3 + 6 * ROUNDS), 'BENCH_LARGE_MIB or BENCH_ROUNDS');
   const dir = benchTempDir('bucketmove-bench-one-pass-');
   const statePath = path.join(dir, 'state.json');
   const loadAtStart = os.loadavg()[0];
@@ -134,7 +130,7 @@ async function main(): Promise<void> {
       workspace: loadWorkspace('local'),
       statePath,
       dir: path.join(dir, 'rig'),
-      memstoreBytes: MEMSTORE_BYTES,
+      memstoreBytes: BENCH_MEMSTORE_BYTES,
       ownerPid: process.pid,
     });
     const keys: Record<CodecName, string> = {
@@ -156,32 +152,26 @@ async function main(): Promise<void> {
       }).done();
     }
     legacy.destroy();
+    /** Each row, in the order a round runs them, and what its child process is told to do. */
+    const rowsToRun: Array<[string, ChildArgs]> = [
+      [RAW_PUT, { raw: true }],
+      [RAW_COPY, { raw: true, from: keyOf('aes-256-gcm') }],
+      ...CODECS.flatMap((codec) =>
+        MODES.map((mode): [string, ChildArgs] => [`${codec} ${mode}`, { codec, mode, key: keys[codec] }]),
+      ),
+    ];
     for (let r = 0; r < ROUNDS; r++) {
-      for (const codec of [RAW_PUT, RAW_COPY, ...CODECS] as const) {
-        for (const mode of codec === RAW_PUT || codec === RAW_COPY ? (['-'] as const) : MODES) {
-          const env = {
-            ...process.env,
-            BUCKETMOVE_RIG_STATE: statePath,
-            [CHILD_ENV]: JSON.stringify(
-              codec === RAW_PUT
-                ? { raw: true }
-                : codec === RAW_COPY
-                  ? { raw: true, from: keyOf('aes-256-gcm') }
-                  : { codec, mode, key: keys[codec] },
-            ),
-          };
-          const m = await runMeasured(process.execPath, [__filename], env, { cpu: true });
-          if (m.code !== 0)
-            throw new Error(`${codec} ${mode}: exit ${m.code}: ${m.out.trim().split('\n').slice(-3).join(' | ')}`);
-          const row = codec === RAW_PUT || codec === RAW_COPY ? codec : `${codec} ${mode}`;
-          runs.set(row, [
-            ...(runs.get(row) ?? []),
-            { seconds: m.seconds, cpu: m.cpuSeconds ?? NaN, rss: m.peakRss ?? NaN },
-          ]);
-          console.error(
-            `round ${r + 1} ${row}: ${m.seconds.toFixed(1)} s wall, ${m.cpuSeconds?.toFixed(1)} s CPU, ${((m.peakRss ?? 0) / MIB).toFixed(0)} MiB peak RSS`,
-          );
-        }
+      for (const [row, args] of rowsToRun) {
+        const env = { ...process.env, BUCKETMOVE_RIG_STATE: statePath, [CHILD_ENV]: JSON.stringify(args) };
+        const m = await runMeasured(process.execPath, [__filename], env, { cpu: true });
+        if (m.code !== 0) throw new Error(`${row}: exit ${m.code}: ${m.out.trim().split('\n').slice(-3).join(' | ')}`);
+        runs.set(row, [
+          ...(runs.get(row) ?? []),
+          { seconds: m.seconds, cpu: m.cpuSeconds ?? NaN, rss: m.peakRss ?? NaN },
+        ]);
+        console.error(
+          `round ${r + 1} ${row}: ${m.seconds.toFixed(1)} s wall, ${m.cpuSeconds?.toFixed(1)} s CPU, ${((m.peakRss ?? 0) / MIB).toFixed(0)} MiB peak RSS`,
+        );
       }
     }
   } finally {
@@ -255,8 +245,8 @@ async function main(): Promise<void> {
 
 const childArgs = process.env[CHILD_ENV];
 if (childArgs) {
-  const a = JSON.parse(childArgs) as { raw?: true; from?: string; codec: CodecName; mode: Mode; key: string };
-  (a.raw ? rawPut(a.from) : child(a.codec, a.mode, a.key)).catch((err: unknown) => {
+  const a = JSON.parse(childArgs) as ChildArgs;
+  ('raw' in a ? rawPut(a.from) : child(a.codec, a.mode, a.key)).catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });
