@@ -66,7 +66,6 @@ const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 interface Row {
   readonly workload: string;
   readonly tool: string;
-  readonly objects: number;
   readonly bytes: number;
   readonly m: Measured;
 }
@@ -464,7 +463,6 @@ async function main(): Promise<void> {
       rows.push({
         workload: many,
         tool: `bucketmove migrate (Fernet, --concurrency ${CONCURRENCY})`,
-        objects: MANY_KEYS,
         bytes: MANY_KEYS * 1024,
         m: await migrator(statePath, fernetDir, 'bench/many/', keysEnv),
       });
