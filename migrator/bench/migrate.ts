@@ -561,6 +561,14 @@ async function main(): Promise<void> {
           `${fmt(1000 / mig.beyondStartMs)} objects/s of this size, whatever the server (--workers adds processes).`,
         ]
       : []),
+    // The floor against the Python script: how much of the floor's rate the 1.3x target leaves room for.
+    ...(floor && py
+      ? [
+          `The node:http loop copies at ${fmt(floor.rate / py.rate, 2)}x the Python script's rate here, with no decrypt, hash, checkpoint or`,
+          `conditional write: the 1.3x target asks the migrator, which does all four, for ${fmt((130 * py.rate) / floor.rate)}% of that rate; it runs`,
+          `at ${fmt((100 * mig.rate) / floor.rate)}%.`,
+        ]
+      : []),
   ];
   writeSection(
     'migrate',
