@@ -39,7 +39,10 @@ import { bucketNameProblem, ENV_NAME } from '../workspaces/schema';
 export const MAX_APPROVAL_VALIDITY_HOURS = 7 * 24;
 /** Tolerated clock difference between the machine that wrote the approval and the one that synthesizes. */
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
-/** The oldest audit report an approval may name: it finished at most this long before the approval (the gate's --max-age is capped to it). */
+/**
+ * The oldest audit report an approval may name: it finished at most this long before the approval (the gate's --max-age
+ * is capped to it).
+ */
 export const MAX_REPORT_AGE_HOURS = 7 * 24;
 
 const SHA256 = /^sha256:[0-9a-f]{64}$/;
@@ -174,8 +177,8 @@ export function approvedReportPath(approval: TeardownApproval, approvalFile: str
 
 /**
  * Checks that the approval's evidence still stands: the report it names exists, hashes as approved, is a passing audit
- * report (its verdict derived again from its figures) of this env, bucket and listing, and finished before the approval,
- * at most MAX_REPORT_AGE_HOURS before. A problem is a one-line ConfigError. Returns the report's path.
+ * report (its verdict derived again from its figures) of this env, bucket and listing, and finished before the
+ * approval, at most MAX_REPORT_AGE_HOURS before. A problem is a one-line ConfigError. Returns the report's path.
  */
 export function checkApprovedReport(approval: TeardownApproval, approvalFile: string): string {
   const prefix = `teardown approval ${displayPath(approvalFile)}`;

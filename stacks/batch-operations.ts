@@ -1,20 +1,21 @@
 /**
  * S3 Batch Operations as the backfill's engine, in the primary stack when the workspace's `batchOperations.enabled`:
  *
- * - The copy function (Lambda, the runtime of lambda-bundle.ts): the bundle of migrator/src/batch/handler.ts (`npm run build:lambda`),
- *   packaged as a TerraformAsset; the workspace as JSON in BUCKETMOVE_WORKSPACE (a workspace holds no secret by design:
- *   the codec keys are named, never given); memory, timeout and reserved concurrency from the workspace; its own log
- *   group with a retention period.
+ * - The copy function (Lambda, the runtime of lambda-bundle.ts): the bundle of migrator/src/batch/handler.ts
+ *   (`npm run build:lambda`), packaged as a TerraformAsset; the workspace as JSON in BUCKETMOVE_WORKSPACE (a workspace
+ *   holds no secret by design: the codec keys are named, never given); memory, timeout and reserved concurrency from
+ *   the workspace; its own log group with a retention period.
  * - Its execution role: write its logs; assume the two migration roles (the legacy reader, the primary writer) as the
  *   CLI does, with the ExternalId; read the codec keys' Secrets Manager secret. No S3 or KMS right of its own.
  * - The Batch Operations role: read the manifests under `<reportsPrefix>manifests/`, write the completion reports under
  *   `<reportsPrefix>reports/`, invoke the function. Nothing on the photos.
- * - A lifecycle rule (added to the bucket's one lifecycle configuration by the primary stack) that expires what is under
- *   the prefix after `reportsExpirationDays`.
+ * - A lifecycle rule (added to the bucket's one lifecycle configuration by the primary stack) that expires what is
+ *   under the prefix after `reportsExpirationDays`.
  *
  * The migration roles' trust policies admit the function's role (`migrationPrincipals`): the writer role here, the
  * reader role in the legacy stack. IAM refuses a trust policy naming a role that does not exist, so the writer role
- * depends on the function role, and the primary stack must be deployed before the legacy stack (docs/stacks.md, "S3 Batch Operations").
+ * depends on the function role, and the primary stack must be deployed before the legacy stack (docs/stacks.md, "S3
+ * Batch Operations").
  */
 import { Fn, TerraformAsset, AssetType, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';

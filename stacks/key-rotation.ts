@@ -11,9 +11,10 @@
  * - One Lambda permission per secret: secretsmanager.amazonaws.com may invoke the function for that secret only
  *   (aws:SourceArn, the confused-deputy guard of the Secrets Manager User Guide, "Permissions for rotation").
  * - One rotation per secret, every `afterDays` (at most 45: a key lives two periods, and Security Hub IAM.3 flags keys
- *   older than 90 days; the replaced key stays usable one period, for the app to restart). Secrets Manager rotates at once when
- *   the rotation is configured: on the first deploy that creates the users' first keys (the secrets start empty), and
- *   after the move out of Terraform state it replaces the key that state held (docs/stacks.md, "Access keys").
+ *   older than 90 days; the replaced key stays usable one period, for the app to restart). Secrets Manager rotates at
+ *   once when the rotation is configured: on the first deploy that creates the users' first keys (the secrets start
+ *   empty), and after the move out of Terraform state it replaces the key that state held (docs/stacks.md, "Access
+ *   keys").
  */
 import { Fn, TerraformAsset, AssetType, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';

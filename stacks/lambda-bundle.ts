@@ -15,8 +15,8 @@ import type { LambdaRuntime } from './lambda-runtimes';
  * dates; synth refuses one once AWS blocks creating functions with it), the one supported longest that the pinned
  * provider accepts. nodejs24.x is supported longer (to 2028), but hashicorp/aws 5.100.0, the provider pinned here
  * (@cdktf/provider-aws 20.1.0), validates `runtime` against a list that ends at nodejs22.x, so `terraform validate`
- * refuses it (test/stacks/terraform.test.ts proves both): move to nodejs24.x together with a provider that lists it (6.x).
- * The bundle's esbuild target follows this runtime, and a test runs the bundle on its Node major.
+ * refuses it (test/stacks/terraform.test.ts proves both): move to nodejs24.x together with a provider that lists it
+ * (6.x). The bundle's esbuild target follows this runtime, and a test runs the bundle on its Node major.
  */
 export const LAMBDA_RUNTIME: LambdaRuntime = 'nodejs22.x';
 

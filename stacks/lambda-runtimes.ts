@@ -2,10 +2,11 @@
  * The Lambda runtimes the stacks may name, with the dates AWS stops supporting them, and the synth-time check of a
  * runtime against a clock.
  *
- * Source: AWS Lambda Developer Guide, "Lambda runtimes" (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html)
- * and "Building Lambda functions with Node.js" (lambda-nodejs.html), the table "Deprecation date / Block function
- * create / Block function update", as read on 2026-11-30. AWS calls the dates projected and may move them: when it
- * does, change them here (one place), and the synth check follows.
+ * Source: AWS Lambda Developer Guide, "Lambda runtimes"
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html) and "Building Lambda functions with Node.js"
+ * (lambda-nodejs.html), the table "Deprecation date / Block function create / Block function update", as read on
+ * 2026-11-30. AWS calls the dates projected and may move them: when it does, change them here (one place), and the
+ * synth check follows.
  *
  * - deprecation: no more security patches; functions keep running.
  * - blockCreate: from this day CreateFunction refuses the runtime, so a first deploy (or a replaced function) fails.

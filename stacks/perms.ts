@@ -16,9 +16,9 @@ export const OBJECT_VERSION_READ_ACTIONS = ['s3:GetObjectVersion'] as const;
 export const BUCKET_LIST_ACTIONS = ['s3:ListBucket'] as const;
 
 /**
- * Create objects: PutObject, and the multipart calls (CreateMultipartUpload, UploadPart, CompleteMultipartUpload are all
- * authorized as s3:PutObject), plus aborting and listing the parts of one's own multipart upload (lib-storage `Upload`
- * aborts on failure). Granted on object ARNs.
+ * Create objects: PutObject, and the multipart calls (CreateMultipartUpload, UploadPart, CompleteMultipartUpload are
+ * all authorized as s3:PutObject), plus aborting and listing the parts of one's own multipart upload (lib-storage
+ * `Upload` aborts on failure). Granted on object ARNs.
  */
 export const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] as const;
 
@@ -49,10 +49,10 @@ export const WRITER_UNDO_ACTIONS = [...OBJECT_DELETE_ACTIONS] as const;
 
 /**
  * What S3 needs from a KMS key to write and read SSE-KMS objects on the caller's behalf: GenerateDataKey for uploads,
- * Decrypt for downloads and to complete multipart uploads. S3 never calls kms:Encrypt for SSE-KMS, so it is not granted.
- * (AWS S3 User Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", Permissions: "To upload or download
- * an object encrypted with an AWS KMS key ... you need kms:GenerateDataKey and kms:Decrypt permissions on the key";
- * and "Multipart upload API and permissions".)
+ * Decrypt for downloads and to complete multipart uploads. S3 never calls kms:Encrypt for SSE-KMS, so it is not
+ * granted. (AWS S3 User Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", Permissions: "To upload or
+ * download an object encrypted with an AWS KMS key ... you need kms:GenerateDataKey and kms:Decrypt permissions on the
+ * key"; and "Multipart upload API and permissions".)
  */
 export const KMS_SSE_READ_WRITE_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'] as const;
 

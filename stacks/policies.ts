@@ -506,7 +506,10 @@ export function legacyGatewayBucketPolicy(args: {
   };
 }
 
-/** Every request over plain HTTP, or TLS older than 1.2, is denied, whoever asks: the first rules of every bucket policy. */
+/**
+ * Every request over plain HTTP, or TLS older than 1.2, is denied, whoever asks: the first rules of every bucket
+ * policy.
+ */
 function transportDenies(bucketArnValue: string): PolicyStatement[] {
   const everything = [bucketArnValue, objectsArn(bucketArnValue)];
   return [

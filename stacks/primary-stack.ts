@@ -8,17 +8,18 @@
  *   for another encryption). The bucket holds patients' photos, so it also carries `prevent_destroy`.
  * - Its access logs (access-logs.ts): server access logging or a CloudTrail trail into a hardened log bucket; by
  *   default on, except in dev.
- * - The app's IAM user and the Secrets Manager secret for its access key ({"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"});
- *   in the dev workspace only, a second user for local development with the same rights and its own secret. Terraform
- *   never creates a key or a secret value, so no secret is ever in its state: the keys are made and rotated by
- *   `npm run keys` and, when `primary.keyRotation.schedule`, by the rotation function (key-rotation.ts). `removed`
- *   blocks forget (without destroying) the access key and secret version an older version of this stack created, so a
- *   deployed stack moves out of them with one deploy and a rotation (docs/stacks.md, "Access keys").
+ * - The app's IAM user and the Secrets Manager secret for its access key
+ *   ({"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"}); in the dev workspace only, a second user for local development
+ *   with the same rights and its own secret. Terraform never creates a key or a secret value, so no secret is ever in
+ *   its state: the keys are made and rotated by `npm run keys` and, when `primary.keyRotation.schedule`, by the
+ *   rotation function (key-rotation.ts). `removed` blocks forget (without destroying) the access key and secret version
+ *   an older version of this stack created, so a deployed stack moves out of them with one deploy and a rotation
+ *   (docs/stacks.md, "Access keys").
  * - The migration writer role, assumable by the configured migrator principals with the ExternalId.
  * - With `batchOperations.enabled`: the S3 Batch Operations function, its role and the job role (batch-operations.ts);
  *   the writer role then also trusts the function's role, and the app's user gets nothing under the jobs' prefix.
- * - With `gateway.enabled`: the S3-API gateway's own role (gateway-role.ts), least privilege on both buckets; the legacy
- *   stack grants it the legacy bucket.
+ * - With `gateway.enabled`: the S3-API gateway's own role (gateway-role.ts), least privilege on both buckets; the
+ *   legacy stack grants it the legacy bucket.
  * - Outputs: names and ARNs, never secret values.
  */
 import { TerraformOutput, TerraformStack } from 'cdktf';

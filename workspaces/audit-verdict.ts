@@ -46,7 +46,10 @@ export const PROBLEM_KINDS = [
   'not-in-checkpoint',
   /** A legacy object written after the last migration run started: someone still writes to the legacy bucket. */
   'legacy-written-after-migration',
-  /** The key could not be checked (HEAD or deep read failed after the SDK's retries, or the legacy bytes do not decrypt). */
+  /**
+   * The key could not be checked (HEAD or deep read failed after the SDK's retries, or the legacy bytes do not
+   * decrypt).
+   */
   'check-failed',
   /** A copy the migrator wrote and has not yet checked against the app's deletes (a run stopped in between). */
   'unrechecked-copy',
@@ -56,7 +59,9 @@ export const PROBLEM_KINDS = [
 export const NOTICE_KINDS = [
   /** The new bucket holds the app's own write of the key (no provenance): newer than legacy, kept as is. */
   'app-version',
-  /** Deleted from the legacy bucket after it was copied, still in the new one (the app's delete may not have finished). */
+  /**
+   * Deleted from the legacy bucket after it was copied, still in the new one (the app's delete may not have finished).
+   */
   'copy-without-legacy',
   /** The app deleted the photo (its tombstone holds the key in the new bucket), yet the legacy bucket still has it. */
   'deleted-by-app',
@@ -125,7 +130,9 @@ export const fallbackSchema = z.object({
 
 export const findingCountsSchema = z.record(z.enum([...PROBLEM_KINDS, ...NOTICE_KINDS]), count);
 
-/** What identifies a report and what its verdict reads; other fields may come along (the audit's full schema has them). */
+/**
+ * What identifies a report and what its verdict reads; other fields may come along (the audit's full schema has them).
+ */
 export const auditVerdictSchema = z.looseObject({
   tool: z.literal(AUDIT_TOOL),
   formatVersion: z.literal(AUDIT_FORMAT_VERSION),

@@ -56,7 +56,9 @@ export function decryptMemoryOf(codec: Pick<CodecConfig, 'type'>, keyCount?: num
   return keyCount === 1 ? { kind: 'streams' } : { kind: 'several-keys' };
 }
 
-/** How the copy path writes (objects/write-new.ts): one PUT up to partSize, multipart above, queueSize parts in flight. */
+/**
+ * How the copy path writes (objects/write-new.ts): one PUT up to partSize, multipart above, queueSize parts in flight.
+ */
 export interface CopyWindow {
   readonly partSize: number;
   readonly queueSize: number;

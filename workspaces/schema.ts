@@ -165,8 +165,9 @@ const legacySchema = z.strictObject({
   /** Set when the legacy bucket's objects are SSE-KMS encrypted: the reader role then gets kms:Decrypt on it. */
   kmsKeyArn: kmsKeyArn.optional(),
   /**
-   * The legacy app's IAM user (imported, so destroy removes it) and its access key ids, which only the approved teardown
-   * stack brings under management, by key id, to destroy them (stacks/legacy-stack.ts). At most two: IAM's quota.
+   * The legacy app's IAM user (imported, so destroy removes it) and its access key ids, which only the approved
+   * teardown stack brings under management, by key id, to destroy them (stacks/legacy-stack.ts). At most two: IAM's
+   * quota.
    */
   appUser: z.strictObject({
     name: iamName,
@@ -184,7 +185,10 @@ const migrationSchema = z.strictObject({
   principals: z.array(arn).min(1, 'must name at least one principal ARN that may assume the migration roles'),
   /** The sts:ExternalId the roles require. AWS documents it as an identifier, not a secret. */
   externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 of letters, digits and +=,.@:/-_'),
-  /** assume-role: STS AssumeRole into the reader and writer roles. static: keys from the environment (the seed's pattern). */
+  /**
+   * assume-role: STS AssumeRole into the reader and writer roles. static: keys from the environment (the seed's
+   * pattern).
+   */
   credentials: z.enum(['assume-role', 'static']).default('assume-role'),
 });
 
@@ -197,7 +201,8 @@ export const codecSchema = z.discriminatedUnion('type', [
     keys: keySourceSchema,
     /**
      * How tokens are stored: "auto" decides per object from its first byte (0x80: the raw bytes; "gAAAAA": base64url
-     * text, what Fernet.encrypt returns), so a bucket holding both is read in one run; the other two accept one form only.
+     * text, what Fernet.encrypt returns), so a bucket holding both is read in one run; the other two accept one form
+     * only.
      */
     storage: z.enum(['auto', 'base64url-text', 'raw']).default('auto'),
     /**
@@ -216,7 +221,10 @@ export const codecSchema = z.discriminatedUnion('type', [
     keys: keySourceSchema,
     /** Additional authenticated data: none, the object key (UTF-8), or a fixed string. */
     aad: z.union([z.enum(['none', 'object-key']), z.strictObject({ fixed: z.string() })]).default('none'),
-    /** AES-GCM streams any size; only with several keys and no second read possible is an object read whole, up to this size. */
+    /**
+     * AES-GCM streams any size; only with several keys and no second read possible is an object read whole, up to this
+     * size.
+     */
     maxObjectBytes: z
       .number()
       .int()
@@ -226,7 +234,10 @@ export const codecSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('plugin'),
-    /** A module path (relative to the workspace file) whose `codec` export, or default export, implements the codec interface. */
+    /**
+     * A module path (relative to the workspace file) whose `codec` export, or default export, implements the codec
+     * interface.
+     */
     module: z.string().min(1),
     keys: keySourceSchema.optional(),
     options: z.record(z.string(), z.unknown()).default({}),
@@ -308,7 +319,9 @@ export const gatewaySchema = z.strictObject({
       },
     )
     .default({ type: 'ecs-task' }),
-  /** The gateway runs in a mode that writes the legacy bucket (legacy-only, read-both-write-legacy): PutObject there. */
+  /**
+   * The gateway runs in a mode that writes the legacy bucket (legacy-only, read-both-write-legacy): PutObject there.
+   */
   writesLegacy: z.boolean().default(false),
   /**
    * The Secrets Manager secret (name or ARN, primary account and region) holding the app's keys the gateway verifies

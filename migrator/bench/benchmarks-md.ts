@@ -1,8 +1,8 @@
 /**
  * What every benchmark shares: the machine and revision lines, writing its section of BENCHMARKS.md between markers
- * (leaving the other sections as they are), and running its main as every command runs: --help (which starts
- * nothing), unknown flags refused with exit 2, a failure in one line with exit 1 (2 for bad configuration), and on SIGINT or SIGTERM its rig
- * stopped and its temporary files removed (onInterrupt, benchTempDir), exit 130.
+ * (leaving the other sections as they are), and running its main as every command runs: --help (which starts nothing),
+ * unknown flags refused with exit 2, a failure in one line with exit 1 (2 for bad configuration), and on SIGINT or
+ * SIGTERM its rig stopped and its temporary files removed (onInterrupt, benchTempDir), exit 130.
  */
 import { execSync } from 'child_process';
 import * as fs from 'fs';

@@ -1,7 +1,7 @@
 /**
  * Memory, measured: the peak RSS of copying one object, per codec and object size, on a local rig,
- *   - through the CLI (`npm run migrate`, its default --memory, a process of its own), against --memory + its baseline (the
- *     peak RSS of the same CLI copying one 1 KiB object: start-up, the SDK, SQLite, the codec);
+ *   - through the CLI (`npm run migrate`, its default --memory, a process of its own), against --memory + its baseline
+ *     (the peak RSS of the same CLI copying one 1 KiB object: start-up, the SDK, SQLite, the codec);
  *   - through the Batch Operations function: the built bundle (`npm run build:lambda`) in a process of its own with the
  *     V8 limits Lambda's Node.js bootstrap sets for the function's memory (old space 90%, semi space 5%: the runtime's
  *     bootstrap script, see gist.github.com/davidjb/432ea4e1c89f399ec412270539fe126f for node20.x), one warm-up task,
@@ -12,8 +12,9 @@
  * Run: npm run bench:memory (writes the "memory" section of BENCHMARKS.md). BENCH_MEMORY_MIB (1,64,256,1024),
  * BENCH_MEMORY_CODECS (all: fernet,fernet-rotated,gcm,gcm-rotated), BENCH_FUNCTION_MB (1024). To measure another
  * revision with the same objects (the "before" table), build it elsewhere and give BENCH_MEMORY_DIST=<its dist folder>
- * and BENCH_MEMORY_REVISION=<a label> (its migrate.js and lambda bundle are used; the "memory-before" section is written;
- * BENCH_FERNET_STORAGE=base64url-text for a revision without storage "auto"; BENCH_MAX_OBJECT_MIB sets codec.maxObjectBytes).
+ * and BENCH_MEMORY_REVISION=<a label> (its migrate.js and lambda bundle are used; the "memory-before" section is
+ * written; BENCH_FERNET_STORAGE=base64url-text for a revision without storage "auto"; BENCH_MAX_OBJECT_MIB sets
+ * codec.maxObjectBytes).
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -171,7 +172,8 @@ async function measureCodec(c: CodecCase, dir: string, ws: LoadedWorkspace, many
         path.join(work, 'report'),
       ];
       const r = await runMeasured(process.execPath, args, env);
-      // The report's ErrorCode column (Report_CSV_20180820: Bucket, Key, VersionId, TaskStatus, ErrorCode, ...) says why.
+      // The report's ErrorCode column (Report_CSV_20180820: Bucket, Key, VersionId, TaskStatus, ErrorCode, ...) says
+      // why.
       const csv = path.join(work, 'report.csv');
       const errorCode = fs.existsSync(csv) ? fs.readFileSync(csv, 'utf8').split('\n')[0]?.split(',')[4] : undefined;
       fs.rmSync(work, { recursive: true, force: true });

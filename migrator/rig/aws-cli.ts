@@ -60,7 +60,10 @@ export function awsCliEnv(keys: CliKeys, region: string): NodeJS.ProcessEnv {
   };
 }
 
-/** `aws --endpoint-url ENDPOINT ...args` with the given keys; resolves with the exit code and output (never throws on exit != 0). */
+/**
+ * `aws --endpoint-url ENDPOINT ...args` with the given keys; resolves with the exit code and output (never throws on
+ * exit != 0).
+ */
 export function runAwsCli(
   args: string[],
   o: { endpoint: string; region: string; keys: CliKeys; timeoutMs?: number },

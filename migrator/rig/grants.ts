@@ -10,7 +10,8 @@
  * If-Match condition of the writer's delete (stacks/policies.ts UNDO_ONLY_WITH_IF_MATCH): RGW 16 does not evaluate
  * s3:if-match (measured: with the stacks' condition it refuses every delete, If-Match sent or not; a Null test alone on
  * it passes whatever its value) and ignores If-Match on DeleteObject anyway. So on the rig the writer's delete is
- * unconditional; the migrator sends If-Match all the same, and test/stacks/iam.test.ts checks the condition as AWS evaluates it.
+ * unconditional; the migrator sends If-Match all the same, and test/stacks/iam.test.ts checks the condition as AWS
+ * evaluates it.
  */
 
 export interface PolicyDocument {

@@ -9,7 +9,9 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** A package and what shows it is installed: a program (on PATH, or an absolute path), or a module of Debian's Python. */
+/**
+ * A package and what shows it is installed: a program (on PATH, or an absolute path), or a module of Debian's Python.
+ */
 export type Need =
   { pkg: string; bin: string; pythonModule?: undefined } | { pkg: string; pythonModule: string; bin?: undefined };
 
@@ -91,7 +93,10 @@ export interface InstallDeps {
   readonly lockWaitMs?: number;
 }
 
-/** apt-get's words for "another apt-get or dpkg holds the lock" (dpkg's frontend lock, the lists lock, the archives lock). */
+/**
+ * apt-get's words for "another apt-get or dpkg holds the lock" (dpkg's frontend lock, the lists lock, the archives
+ * lock).
+ */
 const LOCK_HELD =
   /Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory|is another process using it/i;
 const LOCK_POLL_MS = 5000;

@@ -142,8 +142,8 @@ export async function stopRig(statePath: string): Promise<number[] | undefined> 
 }
 
 /**
- * A detached shell (watchdog.sh) that SIGKILLs the rig's daemons and removes its directory once `ownerPid` is gone (a test run
- * killed with SIGKILL gets no chance to clean up itself), and exits by itself when the daemons are gone.
+ * A detached shell (watchdog.sh) that SIGKILLs the rig's daemons and removes its directory once `ownerPid` is gone (a
+ * test run killed with SIGKILL gets no chance to clean up itself), and exits by itself when the daemons are gone.
  */
 function startWatchdog(ownerPid: number, dir: string, pids: Record<string, number>): number {
   const roles = Object.entries(pids).map(([role, pid]) => `${role}=${pid}`);

@@ -1,4 +1,7 @@
-/** judgeKey: the per-key decision of the audit, from what the legacy listing, the new bucket's HEAD and the checkpoint say. */
+/**
+ * judgeKey: the per-key decision of the audit, from what the legacy listing, the new bucket's HEAD and the checkpoint
+ * say.
+ */
 import { judgeKey, needsHead, type HeadResult } from '../../migrator/src/audit/check-key';
 import type { MergedKey } from '../../migrator/src/audit/merge-listings';
 import type { ObjectRow } from '../../migrator/src/objects/records';

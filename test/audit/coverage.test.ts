@@ -183,7 +183,10 @@ describe('the verdict on a log file, by its heartbeats', () => {
 
 describe('the verdict on a Logs Insights answer (a fake CloudWatch Logs client)', () => {
   const BIN = 5 * MIN;
-  /** The rows the heartbeats' query gives for beats every minute: per instance and 5-minute bin, as Insights groups them. */
+  /**
+   * The rows the heartbeats' query gives for beats every minute: per instance and 5-minute bin, as Insights groups
+   * them.
+   */
   function binRows(instance: string, times: number[], from = -Infinity, to = Infinity): Row[] {
     const bins = new Map<number, number[]>();
     for (const t of times.filter((t) => t >= from && t < to))

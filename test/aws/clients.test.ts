@@ -1,4 +1,6 @@
-/** The client factory's configuration, without a server: endpoints, credentials modes, transport, addressing, errors. */
+/**
+ * The client factory's configuration, without a server: endpoints, credentials modes, transport, addressing, errors.
+ */
 import * as fs from 'fs';
 import * as path from 'path';
 import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/util-retry';

@@ -89,7 +89,8 @@ describe("AWS's endpoints, from the SDK's own endpoint rules", () => {
       'photos-prod.s3.eu-west-1.amazonaws.com/a%20b/c.jpg',
       's3.eu-west-1.amazonaws.com/photos.prod/a%20b/c.jpg',
     ]);
-    // AWS's default response checksum validation ("WHEN_SUPPORTED"): the SDK checks a GET's checksum, so GETs stay there.
+    // AWS's default response checksum validation ("WHEN_SUPPORTED"): the SDK checks a GET's checksum, so GETs stay
+    // there.
     await expect(light.getObjectAllowed()).resolves.toBe(false);
     client.destroy();
   });

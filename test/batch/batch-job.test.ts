@@ -255,7 +255,8 @@ describe('a whole job: manifest given, job created, waited for, its report read 
       exitCode: 1,
     });
 
-    // The checkpoint the audit reads: identity with the job as its source, the copies' hashes, nothing left unrechecked.
+    // The checkpoint the audit reads: identity with the job as its source, the copies' hashes, nothing left
+    // unrechecked.
     const cp = Checkpoint.openReadOnly(res.summary.checkpoint);
     try {
       expect(cp.identity()).toEqual({

@@ -2,12 +2,13 @@
  * One convention for every command (README, "Exit codes"): each takes --help, which answers at once with exit 0 and
  * starts nothing; an unknown flag is one line on stderr, exit 2, no stack trace. Run over every command the launcher
  * (bin/bucketmove.js) knows, as `npm run <command>` runs it: through the launcher, from dist/ (compiled first if a
- * source changed, as any command would; after `npm ci` it is fresh). Also: every command has its `npm run` form,
- * going through the launcher with `exec` (so signals reach the command itself), and the exit codes the commands use
- * are the README's table: each command's --help ends with what the table's codes mean for it, an unknown env and no
- * AWS credentials at all are exit 2 in one line, and a refusal of the teardown gate is exit 1. The codes that need a
- * run (1, 3, 130) are tested with each command: test/integration/migrate-cli.test.ts (3, 130), audit-cli (1),
- * test/batch/batch-job.test.ts and test/teardown/gate.test.ts (3, 130 as results), photo-service.test.ts (0 on SIGTERM).
+ * source changed, as any command would; after `npm ci` it is fresh). Also: every command has its `npm run` form, going
+ * through the launcher with `exec` (so signals reach the command itself), and the exit codes the commands use are the
+ * README's table: each command's --help ends with what the table's codes mean for it, an unknown env and no AWS
+ * credentials at all are exit 2 in one line, and a refusal of the teardown gate is exit 1. The codes that need a run
+ * (1, 3, 130) are tested with each command: test/integration/migrate-cli.test.ts (3, 130), audit-cli (1),
+ * test/batch/batch-job.test.ts and test/teardown/gate.test.ts (3, 130 as results), photo-service.test.ts (0 on
+ * SIGTERM).
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';

@@ -243,8 +243,9 @@ describe('FernetCodec: streaming, every stored form', () => {
         // With the size S3 gave, a cut stream is always "truncated".
         const sized = await collectFailure(codecOf(storage).decrypt(chunked(cut, 9), { key: 'k', size: full.length }));
         expect([(sized.error as CodecError).kind, sized.ended, n]).toEqual(['truncated', false, n]);
-        // Without it, an object stored cut short: "truncated" unless it is whole blocks long (then it reads as tampered).
-        // (A text token cut only of its "=" padding is whole: unpadded text is read, as the codec always did.)
+        // Without it, an object stored cut short: "truncated" unless it is whole blocks long (then it reads as
+        // tampered). (A text token cut only of its "=" padding is whole: unpadded text is read, as the codec always
+        // did.)
         if (form === 'text' && n >= full.toString().replace(/=+$/, '').length) continue;
         const alone = await collectFailure(codecOf(storage).decrypt(chunked(cut, 9), { key: 'k' }));
         const rawLength = form === 'raw' ? n : Math.floor((n * 3) / 4);

@@ -1,4 +1,7 @@
-/** `npm run gateway` (its esbuild bundle, which starts in a second): --help, unknown flags and bad configuration refused in one line with exit 2, before any network. */
+/**
+ * `npm run gateway` (its esbuild bundle, which starts in a second): --help, unknown flags and bad configuration refused
+ * in one line with exit 2, before any network.
+ */
 import { runCliScript } from '../helpers/cli';
 
 jest.setTimeout(120_000);

@@ -276,7 +276,8 @@ describe('Range and conditional headers', () => {
     expect(pre({ 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT' })).toBe(304);
     expect(pre({ 'if-modified-since': 'Wed, 31 Dec 2025 23:59:59 GMT' })).toBe(200);
     expect(pre({ 'if-unmodified-since': 'Wed, 31 Dec 2025 23:59:59 GMT' })).toBe(412);
-    // S3's documented pairs: If-Match true + If-Unmodified-Since false -> 200; If-None-Match false + If-Modified-Since true -> 304.
+    // S3's documented pairs: If-Match true + If-Unmodified-Since false -> 200; If-None-Match false + If-Modified-Since
+    // true -> 304.
     expect(pre({ 'if-match': '"abc"', 'if-unmodified-since': 'Wed, 31 Dec 2025 23:59:59 GMT' })).toBe(200);
     expect(pre({ 'if-none-match': '"x"', 'if-modified-since': 'Wed, 31 Dec 2025 23:59:59 GMT' })).toBe(200);
   });

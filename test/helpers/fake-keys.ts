@@ -74,7 +74,10 @@ export class FakeKeys {
   private readonly clients: { destroy(): void }[] = [];
   private readonly mocks: { restore(): void }[] = [];
 
-  /** `everyClient`: answer every IAM and Secrets Manager client made from now on (code that builds its own), not just this.iam/this.secrets. */
+  /**
+   * `everyClient`: answer every IAM and Secrets Manager client made from now on (code that builds its own), not just
+   * this.iam/this.secrets.
+   */
   constructor(
     readonly userName: string,
     readonly userArn: string,

@@ -16,7 +16,9 @@ export interface RenderedPolicies {
   bucketPolicy?: PolicyDocument;
   /** The policy of the access log bucket (aws_s3_bucket.access-log-bucket), when the stack has one. */
   logBucketPolicy?: PolicyDocument;
-  /** The legacy bucket's policy (aws_s3_bucket.legacy-bucket): the gateway role's grant, when the gateway is enabled. */
+  /**
+   * The legacy bucket's policy (aws_s3_bucket.legacy-bucket): the gateway role's grant, when the gateway is enabled.
+   */
   legacyBucketPolicy?: PolicyDocument;
   /** IAM user name -> its inline policies */
   users: Map<string, PolicyDocument[]>;

@@ -40,7 +40,10 @@ export function testKeyRotationBundleDir(): string {
   return testBundleDir(KEY_ROTATION_BUNDLE);
 }
 
-/** A snapshot-stable copy of a synthesized stack: the asset's content hash (it changes with every code change) is masked. */
+/**
+ * A snapshot-stable copy of a synthesized stack: the asset's content hash (it changes with every code change) is
+ * masked.
+ */
 export function maskAssetHashes(text: string): string {
   return text.replace(/(assets\/[\w-]+\/)[0-9A-F]{32}(\/)/g, '$1<CONTENT-HASH>$2');
 }

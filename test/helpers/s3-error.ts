@@ -1,4 +1,6 @@
-/** The gateway's S3Error thrown by `fn`, as "<status> <code>" ("passed" when nothing is thrown); anything else rethrown. */
+/**
+ * The gateway's S3Error thrown by `fn`, as "<status> <code>" ("passed" when nothing is thrown); anything else rethrown.
+ */
 import { S3Error } from '../../migrator/src/gateway/errors';
 
 export function s3CodeOf(fn: () => unknown): string {

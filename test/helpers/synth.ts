@@ -83,8 +83,8 @@ export function approvalFor(env: string, legacyBucket: string, overrides: Record
 
 /**
  * A teardown approval as the gate writes it, valid at FIXED_NOW: bound to a passing audit report of the workspace
- * (finished at 08:30, half an hour before the approval) written beside it as reports/audit-<env>.json. `edit` may change
- * the approval. Returns the approval file and the report file.
+ * (finished at 08:30, half an hour before the approval) written beside it as reports/audit-<env>.json. `edit` may
+ * change the approval. Returns the approval file and the report file.
  */
 export function writeApprovedTeardown(
   dir: string,

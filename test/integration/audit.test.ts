@@ -1,9 +1,9 @@
 /**
  * The audit on the real RGW, after a real migration (the migrator's MigrationRun with its checkpoint): clean when
  * everything was copied, and each defect found on the key it was made on: a missing key, a size mismatch, a hash
- * mismatch (bytes altered in the new bucket: by --deep; a copy whose provenance disagrees with the checkpoint: without),
- * a quarantined object, a legacy object added after the migration, fallback hits in the window (logged by the app's
- * store itself, reading in dual-read mode).
+ * mismatch (bytes altered in the new bucket: by --deep; a copy whose provenance disagrees with the checkpoint:
+ * without), a quarantined object, a legacy object added after the migration, fallback hits in the window (logged by the
+ * app's store itself, reading in dual-read mode).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';

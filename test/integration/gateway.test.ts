@@ -176,7 +176,8 @@ test('the JS SDK v3 (forcePathStyle): the scenario, plus a streamed aws-chunked 
   );
   expectScenario(seen, upload, key);
 
-  // A stream of known length: the SDK sends it aws-chunked with its CRC32 in a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+  // A stream of known length: the SDK sends it aws-chunked with its CRC32 in a trailer
+  // (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
   const streamed = randomBytes(300_000);
   await c.send(
     new PutObjectCommand({
@@ -189,7 +190,8 @@ test('the JS SDK v3 (forcePathStyle): the scenario, plus a streamed aws-chunked 
   expect(
     sha256(await bodyOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'gw-extra/streamed.jpg' })))),
   ).toBe(sha256(streamed));
-  // lib-storage's Upload: CreateMultipartUpload, UploadPart x2, CompleteMultipartUpload, passed through to the new bucket.
+  // lib-storage's Upload: CreateMultipartUpload, UploadPart x2, CompleteMultipartUpload, passed through to the new
+  // bucket.
   const big = randomBytes(6 * 1024 * 1024 + 123);
   await new Upload({
     client: c,

@@ -52,7 +52,9 @@ interface Peek {
   rows: number;
   done: number;
   uploads: number;
-  /** Attempts so far at keys under `large` (objects above the part size), and how many of them are started, not done. */
+  /**
+   * Attempts so far at keys under `large` (objects above the part size), and how many of them are started, not done.
+   */
   largeAttempts: number;
   largeInFlight: number;
 }

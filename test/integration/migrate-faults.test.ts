@@ -1,4 +1,6 @@
-/** The migrator through a proxy that answers 503 SlowDown and drops connections: the run still finishes, nothing lost. */
+/**
+ * The migrator through a proxy that answers 503 SlowDown and drops connections: the run still finishes, nothing lost.
+ */
 import { createSideClient } from '../../migrator/src/aws/clients';
 import { createCodec } from '../../migrator/src/codec';
 import { planObjects } from '../../migrator/src/seed/plan';

@@ -519,8 +519,8 @@ describe('start-up', () => {
     }
     expect({ servicePid, err }).toEqual({ servicePid: expect.any(Number), err: expect.any(String) });
     try {
-      // npm's own child: `sh -c "exec node bin/bucketmove.js photo-service"` became the launcher, which runs the service
-      // in its process (no shell or launcher in between that a signal would stop while the service lives on).
+      // npm's own child: `sh -c "exec node bin/bucketmove.js photo-service"` became the launcher, which runs the
+      // service in its process (no shell or launcher in between that a signal would stop while the service lives on).
       const parentPid = Number(
         fs
           .readFileSync(`/proc/${servicePid}/stat`, 'utf8')

@@ -129,7 +129,8 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   const start = async (slot: number, mode: StoreMode) => {
     const log = path.join(dir, `instance-${slot}-${logs.length}-${mode}.log`);
     logs.push(log);
-    // Beating every 250 ms, so the audit's short window after the backfill is covered as a week of minute beats would be.
+    // Beating every 250 ms, so the audit's short window after the backfill is covered as a week of minute beats would
+    // be.
     const env = storeEnv({
       mode,
       fernetKeys: mig.keys,
@@ -259,8 +260,9 @@ test('a fleet of three switches mode one instance at a time through the whole ru
   let since = new Date(8.64e15);
   const fallbackLog = path.join(dir, 'fleet.log');
   const audit = async (name: string) => {
-    // A window of some beats (the load goes on meanwhile); it ends before the instances' logs are gathered, so the beats
-    // up to its end are in them (the audit CLI's own start-up, seconds on a loaded machine, must not show as a gap).
+    // A window of some beats (the load goes on meanwhile); it ends before the instances' logs are gathered, so the
+    // beats up to its end are in them (the audit CLI's own start-up, seconds on a loaded machine, must not show as a
+    // gap).
     await sleep(WINDOW_MS);
     const until = new Date();
     await sleep(4 * HEARTBEAT_MS);

@@ -109,7 +109,8 @@ async function makeStore(
     fallbackBufferBytes: o.bufferBytes,
   });
   stores.push(store);
-  // The lines a read or a write logged: the heartbeat (a line a minute, tested in test/store/heartbeat.test.ts) left out.
+  // The lines a read or a write logged: the heartbeat (a line a minute, tested in test/store/heartbeat.test.ts) left
+  // out.
   const lines = () =>
     fs.existsSync(logFile)
       ? fs

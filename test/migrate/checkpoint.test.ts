@@ -412,7 +412,8 @@ describe('per-object writes are queued and written in batches (one transaction p
     expect(res.stdout).toBe('1500'); // it made 1500 records before the kill
     const rows = fromOutside(file);
     const done = rows.filter((r) => r.state === 'copied');
-    // A prefix, each with its own outcome and attempt; a key whose record was queued at the kill stays pending (redone).
+    // A prefix, each with its own outcome and attempt; a key whose record was queued at the kill stays pending
+    // (redone).
     expect(done.map((r) => r.key)).toEqual(keys.slice(0, done.length));
     expect(done.every((r, i) => r.plaintextSize === i && r.attempts === 1 && r.newVersionId === `n${i}`)).toBe(true);
     expect(done.length).toBeGreaterThan(0);

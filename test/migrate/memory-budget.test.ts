@@ -1,8 +1,9 @@
 /**
  * The memory budget counts what each real codec holds: the codecs' declared need (codec.memoryNeed, from
  * workspaces/codec-memory.ts) is checked against the live Buffers measured while they decrypt (in a child process, a
- * full GC before every sample so garbage not yet collected does not count: test/fixtures/codec-memory-probe.ts), and a run with real codecs reserves that need per object,
- * never holds more than its budget, and records an object that can never fit as failed, with the --memory it needs.
+ * full GC before every sample so garbage not yet collected does not count: test/fixtures/codec-memory-probe.ts), and a
+ * run with real codecs reserves that need per object, never holds more than its budget, and records an object that can
+ * never fit as failed, with the --memory it needs.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -82,7 +83,10 @@ describe('a run with real codecs reserves what they hold', () => {
   const partSize = 5 * MIB;
   const queueSize = 2;
 
-  /** A mocked legacy bucket of `objects` (stored bytes, chunked as a GET delivers them) and a new bucket that records what it gets. */
+  /**
+   * A mocked legacy bucket of `objects` (stored bytes, chunked as a GET delivers them) and a new bucket that records
+   * what it gets.
+   */
   function buckets(objects: Record<string, Buffer>) {
     const source = offlineS3Client();
     const target = offlineS3Client();
@@ -123,7 +127,10 @@ describe('a run with real codecs reserves what they hold', () => {
     return { source, target, gets, written: (k: string) => (written[k] ? Buffer.concat(written[k]) : undefined) };
   }
 
-  /** Runs with the budget's every grant recorded: the most it ever had out at once. `memoryBytes`: for object data (--memory less the collector's slack). */
+  /**
+   * Runs with the budget's every grant recorded: the most it ever had out at once. `memoryBytes`: for object data
+   * (--memory less the collector's slack).
+   */
   async function runWith(
     codec: Codec,
     objects: Record<string, Buffer>,
@@ -192,7 +199,8 @@ describe('a run with real codecs reserves what they hold', () => {
     expect(res.processed.copied).toBe(5);
     for (const key of Object.keys(plain)) expect(written(key)!.equals(plain[key])).toBe(true);
     expect(most).toBeLessThanOrEqual(memory);
-    // A small object: its copy (2x) and the codec keeping it whole while it finds the key; a large one: its window and a chunk.
+    // A small object: its copy (2x) and the codec keeping it whole while it finds the key; a large one: its window and
+    // a chunk.
     expect(grants).toContain(2 * objects['b.jpg'].length + 64 * 1024 + STREAM_HELD_BYTES + objects['b.jpg'].length);
     expect(grants).toContain((queueSize + 2) * partSize + STREAM_HELD_BYTES);
     // Small: one GET. Large: each pass reads twice (the first read finds the key), pinned to the same ETag.

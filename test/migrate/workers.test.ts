@@ -1,6 +1,7 @@
 /**
  * `migrate --workers N` without S3: its arguments, each worker's flags and files, how the workers' runs become one
- * (outcomes summed, one exit code), and the default number of workers. The run itself: test/integration/migrate-workers.
+ * (outcomes summed, one exit code), and the default number of workers. The run itself:
+ * test/integration/migrate-workers.
  */
 import * as fs from 'fs';
 import * as path from 'path';

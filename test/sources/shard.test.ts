@@ -57,7 +57,8 @@ describe('shardOfKey: a stable hash', () => {
       for (const key of keys) counts[shardOfKey(key, n)]++;
       const expected = keys.length / n;
       const chiSquare = counts.reduce((sum, c) => sum + (c - expected) ** 2 / expected, 0);
-      // The 99.9th percentile of chi-square with n-1 degrees of freedom is below 4n + 10 for these n (16.3, 22.5, 37.7).
+      // The 99.9th percentile of chi-square with n-1 degrees of freedom is below 4n + 10 for these n (16.3, 22.5,
+      // 37.7).
       expect({ n, chiSquare: chiSquare < 4 * n + 10 }).toEqual({ n, chiSquare: true });
       expect(Math.max(...counts) / Math.min(...counts)).toBeLessThan(1.1);
     }

@@ -202,7 +202,9 @@ describe('an approval is bound to its evidence: synth reads the audit report aga
       lambdaBundleDir: testLambdaBundleDir(),
       keyRotationBundleDir: testKeyRotationBundleDir(),
     });
-  /** A report written as given (its verdict as `edit` leaves it) and an approval of it with its true hash and digest. */
+  /**
+   * A report written as given (its verdict as `edit` leaves it) and an approval of it with its true hash and digest.
+   */
   const approvalOf = (facts: AuditFacts, edit: (r: any) => any = (r) => r) => {
     const reportFile = writeReport(path.join(dir, 'reports', 'audit-prod.json'), facts, edit);
     const approval = approvalFor('prod', prod.legacy.bucket);

@@ -104,12 +104,16 @@ const legacyObject = (w: typeof ws.prod) => `${legacyBucket(w)}/photos/p1/x-ray.
 const bucketPolicyOf = (w: 'dev' | 'staging' | 'prod') =>
   ({ dev: rendered.primaryDev, staging: rendered.primaryStaging, prod: rendered.primaryProd })[w].bucketPolicy;
 
-/** What S3 sends KMS for an object of `bucketArnValue` with an S3 Bucket Key: through S3, the bucket's ARN as context. */
+/**
+ * What S3 sends KMS for an object of `bucketArnValue` with an S3 Bucket Key: through S3, the bucket's ARN as context.
+ */
 const viaS3 = (bucketArnValue: string) => ({
   'kms:ViaService': 's3.eu-west-1.amazonaws.com',
   'kms:EncryptionContext:aws:s3:arn': bucketArnValue,
 });
-/** The encryption headers of a write (PutObject, CopyObject, CreateMultipartUpload; parts and completions send none). */
+/**
+ * The encryption headers of a write (PutObject, CopyObject, CreateMultipartUpload; parts and completions send none).
+ */
 const sse = (algorithm: string, kmsKeyId?: string) => ({
   's3:x-amz-server-side-encryption': algorithm,
   ...(kmsKeyId ? { 's3:x-amz-server-side-encryption-aws-kms-key-id': kmsKeyId } : {}),
@@ -611,8 +615,8 @@ const cases: Case[] = [
     ['writer lists the bucket for the audit', 's3:ListBucket', bucket(ws.prod), onProd, 'Allowed'],
   ]),
   // Its one delete undoes its own copy: If-Match on the ETag of the copy it just read (S3 refuses the delete with 412
-  // once the key holds anything else, such as the app's write). IAM cannot name "its own objects" (DeleteObject takes no
-  // tag or metadata condition: stacks/perms.ts WRITER_UNDO_ACTIONS), so what IAM enforces is: no blind delete, no
+  // once the key holds anything else, such as the app's write). IAM cannot name "its own objects" (DeleteObject takes
+  // no tag or metadata condition: stacks/perms.ts WRITER_UNDO_ACTIONS), so what IAM enforces is: no blind delete, no
   // wildcard If-Match, no version delete, no listing of versions.
   ...casesOf(prodWriter, [
     [
@@ -1652,8 +1656,8 @@ describe('rendered policies: no wildcard grants', () => {
   const docs = everyStack.flatMap(([stack, json]) => allPolicyDocuments(json).map((d) => ({ ...d, stack })));
 
   it('covers every policy document of every stack', () => {
-    // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy; staging,
-    // with Batch Operations: + trust and policy of the function role and of the job role);
+    // primary-<env>: bucket policy, writer trust, writer policy, app user policy (dev: + local-dev user policy;
+    // staging, with Batch Operations: + trust and policy of the function role and of the job role);
     // legacy-<env>: reader trust, reader policy. The second synth adds primary-staging and legacy-staging again.
     // primary-staging and primary-prod log the bucket's access into a log bucket with its own policy, and rotate the
     // keys with a function whose role has a trust and a policy (dev does neither).

@@ -218,7 +218,8 @@ describe.each(ENVS)('primary-%s', (env) => {
         .sort(),
     ).toEqual(expected.map((u) => `bucketmove/${env}/${u}/aws-credentials`).sort());
     expect(s).toHaveResource(SecretsmanagerSecret);
-    // Keys and secret values are made by `npm run keys` and the rotation function, never by Terraform (no state holds them).
+    // Keys and secret values are made by `npm run keys` and the rotation function, never by Terraform (no state holds
+    // them).
     expect(resources(s, 'aws_iam_access_key')).toEqual([]);
     expect(resources(s, 'aws_secretsmanager_secret_version')).toEqual([]);
   });

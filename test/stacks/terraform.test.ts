@@ -5,8 +5,8 @@
  * planned attribute of any stack holds a secret (Terraform creates no access key and no secret value). For the legacy
  * stack, plans against states holding the imported resources: the teardown interlock, and the legacy app's access keys,
  * which no ordinary deploy destroys (a key dropped from the workspace included). Also: the move of a deployed primary
- * stack whose state holds the keys (its `removed` blocks forget them, nothing is destroyed), a CloudTrail variant of the
- * access logs, and the pinned provider's refusal of nodejs24.x (why the functions run nodejs22.x).
+ * stack whose state holds the keys (its `removed` blocks forget them, nothing is destroyed), a CloudTrail variant of
+ * the access logs, and the pinned provider's refusal of nodejs24.x (why the functions run nodejs22.x).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -149,8 +149,8 @@ beforeAll(async () => {
     teardownPlan('unapproved:deploy-over-key-id-keys', false, state(false, both, 'key-id')),
     // What `cdktf destroy legacy-prod` runs without an approval, after an ordinary deploy: refused.
     teardownPlan('unapproved:destroy', false, state(false, [], 'key-id'), true),
-    // The approved deploy (sets force_destroy, imports the workspace's keys by id), over a state of a stack that managed
-    // keys by index; then the destroy once force_destroy is applied.
+    // The approved deploy (sets force_destroy, imports the workspace's keys by id), over a state of a stack that
+    // managed keys by index; then the destroy once force_destroy is applied.
     teardownPlan('approved:deploy', true, state(false, both, 'index')),
     teardownPlan('approved:destroy', true, state(true, l.appUser.accessKeyIds, 'key-id'), true),
   ];

@@ -83,7 +83,9 @@ function harness(
 
 const reportsDir = (root: string) => path.join(root, '.bucketmove', 'prod', 'reports');
 
-/** Writes a report into the env's reports folder, under the name the audit gives it; `tweak` edits the figures first. */
+/**
+ * Writes a report into the env's reports folder, under the name the audit gives it; `tweak` edits the figures first.
+ */
 function report(
   root: string,
   o: { ageMs?: number; windowHours?: number; tweak?: (f: AuditFacts) => void } = {},

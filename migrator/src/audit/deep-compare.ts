@@ -1,11 +1,11 @@
 /**
- * `--deep` and `--sample N`: re-read a migrated key on both sides and compare what the bytes hash to. The new object
- * is hashed as stored; the legacy object is read, decrypted with the workspace's codec (which fails before the end on
+ * `--deep` and `--sample N`: re-read a migrated key on both sides and compare what the bytes hash to. The new object is
+ * hashed as stored; the legacy object is read, decrypted with the workspace's codec (which fails before the end on
  * bytes that do not authenticate) and hashed; a folder marker (zero bytes, key ending in "/") is hashed as stored, as
  * the migrator copies it. Both must hash to the provenance's plaintext SHA-256 and size (for a one-pass copy, whose
- * metadata names none, the checkpoint's, as check-key.ts hands them on; with neither, to each other). Bytes
- * stream through a hash: memory per key is the codec's (a few chunks; with several keys a small object whole, or a large
- * one read twice, pinned to its ETag).
+ * metadata names none, the checkpoint's, as check-key.ts hands them on; with neither, to each other). Bytes stream
+ * through a hash: memory per key is the codec's (a few chunks; with several keys a small object whole, or a large one
+ * read twice, pinned to its ETag).
  */
 import { createHash } from 'crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';

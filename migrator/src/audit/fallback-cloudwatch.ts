@@ -74,8 +74,9 @@ export const INSIGHTS_MAX_ROWS = 10_000;
  * millisecond (StartQuery's range is whole seconds, both ends included): each row the bin's beats, the start of its
  * first beat's period, its last beat's time (epoch ms) and the fallback hits they counted. `bin`: an Insights period.
  * @timestamp is the time the log shipper gave the event, and nested JSON fields are flattened with dots
- * (`counts.fallbackHits`): https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html
- * and CWL_QuerySyntax-Parse.html ("JSON log events are flattened during ingestion").
+ * (`counts.fallbackHits`):
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html and
+ * CWL_QuerySyntax-Parse.html ("JSON log events are flattened during ingestion").
  */
 export function coverageQuery(bin: string, window: TimeWindow): string {
   return [

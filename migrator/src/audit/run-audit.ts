@@ -68,7 +68,9 @@ export interface AuditOptions {
   readonly concurrency: number;
   /** Deep re-reads in flight. */
   readonly deepConcurrency: number;
-  /** Bytes of object data deep re-reads may hold at once: each reserves what the codec holds for it (codec.memoryNeed). */
+  /**
+   * Bytes of object data deep re-reads may hold at once: each reserves what the codec holds for it (codec.memoryNeed).
+   */
   readonly deepMemoryBytes: number;
   /** Findings listed in the report (all are counted). */
   readonly maxListed: number;

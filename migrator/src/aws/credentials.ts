@@ -98,7 +98,10 @@ export interface AssumeRoleOptions {
   readonly retryStrategy?: RetryStrategy;
 }
 
-/** STS AssumeRole (with the ExternalId when given), as an SDK credential provider (the S3 client memoizes and refreshes it). */
+/**
+ * STS AssumeRole (with the ExternalId when given), as an SDK credential provider (the S3 client memoizes and refreshes
+ * it).
+ */
 export function assumeRoleCredentials(o: AssumeRoleOptions): CredentialsProvider {
   return fromTemporaryCredentials({
     params: {

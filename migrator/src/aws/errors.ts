@@ -108,12 +108,16 @@ export function nameOperations<C extends { middlewareStack: { add: (...args: nev
   return client;
 }
 
-/** The last error of the SDK's default credential chain when no provider had any credentials (@smithy/property-provider). */
+/**
+ * The last error of the SDK's default credential chain when no provider had any credentials
+ * (@smithy/property-provider).
+ */
 const NO_PROVIDER = /could not load credentials from any providers/i;
 
 /**
- * What is wrong with the caller's AWS credentials, when `err` is the SDK's failure to load any (CredentialsProviderError):
- * none at all, or the provider's own reason (an expired SSO session); undefined for any other error.
+ * What is wrong with the caller's AWS credentials, when `err` is the SDK's failure to load any
+ * (CredentialsProviderError): none at all, or the provider's own reason (an expired SSO session); undefined for any
+ * other error.
  */
 export function credentialsProblem(err: unknown): string | undefined {
   if ((err as { name?: unknown } | null)?.name !== 'CredentialsProviderError') return undefined;

@@ -1,8 +1,8 @@
 /**
  * The transport every SDK client of the data half shares the settings of: a keep-alive agent sized for the run's
- * concurrency, connection and idle timeouts, and the SDK's own retry strategy (standard or adaptive) with a configurable
- * number of attempts. Retries of throttling (503 SlowDown), 5xx, timeouts and resets are the SDK's; the adaptive mode
- * also rate-limits the whole client while the server pushes back.
+ * concurrency, connection and idle timeouts, and the SDK's own retry strategy (standard or adaptive) with a
+ * configurable number of attempts. Retries of throttling (503 SlowDown), 5xx, timeouts and resets are the SDK's; the
+ * adaptive mode also rate-limits the whole client while the server pushes back.
  */
 import * as http from 'http';
 import * as https from 'https';

@@ -6,8 +6,9 @@
  *
  * Path: `.rig/state.json` at the repository root (gitignored), or the path in BUCKETMOVE_RIG_STATE.
  *
- * The same shape describes any other S3-compatible server with the two accounts set up (see test/integration/README.md):
- * `kind: "external"` and no `dir`/`pids`. It holds only throwaway keys of a test server; never real credentials.
+ * The same shape describes any other S3-compatible server with the two accounts set up (see
+ * test/integration/README.md): `kind: "external"` and no `dir`/`pids`. It holds only throwaway keys of a test server;
+ * never real credentials.
  */
 import * as fs from 'fs';
 import * as path from 'path';

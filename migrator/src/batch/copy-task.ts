@@ -4,8 +4,8 @@
  * recheck (recheck-deletes.ts), done for this one object right after its write instead of in a batch.
  *
  * Result codes: Succeeded for every state the CLI counts as done (copied, already migrated, kept as the app wrote it,
- * deleted by the app); PermanentFailure where the CLI quarantines; TemporaryFailure where the CLI would retry, so
- * Batch Operations retries the task. A deadline (the function's time running out) aborts the copy in flight: lib-storage
+ * deleted by the app); PermanentFailure where the CLI quarantines; TemporaryFailure where the CLI would retry, so Batch
+ * Operations retries the task. A deadline (the function's time running out) aborts the copy in flight: lib-storage
  * aborts a multipart upload, nothing partial stays, and the task is answered TemporaryFailure.
  *
  * A task's s3VersionId is not used: the manifests of `npm run batch` name no versions, and like the CLI the function

@@ -2,8 +2,8 @@
  * npm run migrate -- --env <env> [flags]
  *
  * The backfill: decrypt-copies every legacy object into the new bucket, resumably, never overwriting. Before the first
- * copy, a probe of the new bucket decides how objects above the part size are written (migrate/conditional-write-probe.ts);
- * the last lines say which way and why.
+ * copy, a probe of the new bucket decides how objects above the part size are written
+ * (migrate/conditional-write-probe.ts); the last lines say which way and why.
  * Exit codes: 0 all migrated or legitimately kept; 1 objects quarantined or failed; 2 bad input (nothing written);
  * 3 stopped with objects still pending (--limit); 130 interrupted (Ctrl-C).
  */

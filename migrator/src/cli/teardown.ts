@@ -95,7 +95,9 @@ export function parseArgs(argv: string[]) {
 }
 
 /** Asks the operator to type the env's name. */
-/** The typed confirmation; Ctrl-C at the prompt (which the terminal gives readline, not the process) is `onInterrupt`. */
+/**
+ * The typed confirmation; Ctrl-C at the prompt (which the terminal gives readline, not the process) is `onInterrupt`.
+ */
 function typedConfirmation(env: string, onInterrupt: () => void): (what: string) => Promise<boolean> {
   return async (what) => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr });

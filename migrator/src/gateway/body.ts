@@ -26,7 +26,9 @@ export const entityTooLarge = (max: number) =>
     { Connection: 'close' },
   );
 
-/** The raw body, up to `max` bytes (service/serve.ts readBounded): EntityTooLarge past it, IncompleteBody if cut short. */
+/**
+ * The raw body, up to `max` bytes (service/serve.ts readBounded): EntityTooLarge past it, IncompleteBody if cut short.
+ */
 export function readRaw(req: IncomingMessage, max: number): Promise<Buffer> {
   return readBounded(req, max, {
     tooLarge: () => entityTooLarge(max),

@@ -45,7 +45,8 @@ export function s3ErrorOf(err: unknown): S3Error {
         });
       case 'failed':
         if (err.code === 'NotImplemented') return new S3Error('NotImplemented', 501, err.message);
-        // The bucket's own refusal of a well-formed request (NoSuchUpload, InvalidPart, EntityTooSmall...) is the app's to see.
+        // The bucket's own refusal of a well-formed request (NoSuchUpload, InvalidPart, EntityTooSmall...) is the app's
+        // to see.
         if (err.code && err.httpStatus && err.httpStatus >= 400 && err.httpStatus < 500)
           return new S3Error(err.code, err.httpStatus, oneLine(err.message));
         break;

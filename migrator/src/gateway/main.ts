@@ -10,10 +10,10 @@
  *   by migrator/src/store/config.ts; or, instead of those keys, the gateway's role (the stacks create it with
  *   `gateway.enabled`): `--role-arn <arn|workspace>` assumes it from the SDK's default chain, `--ambient-credentials`
  *   runs as it where it is the ECS task role or the EC2 instance profile;
- * - the app's keys, which requests are verified against (never the keys to the buckets): BUCKETMOVE_GATEWAY_ACCESS_KEY_ID
- *   and BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret naming a Secrets Manager secret in the project's
- *   key layout {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"} (its AWSCURRENT version, read at start), by default the
- *   workspace's `gateway.appCredentialsSecret` when the two variables are not set;
+ * - the app's keys, which requests are verified against (never the keys to the buckets):
+ *   BUCKETMOVE_GATEWAY_ACCESS_KEY_ID and BUCKETMOVE_GATEWAY_SECRET_ACCESS_KEY, or --credentials-secret naming a Secrets
+ *   Manager secret in the project's key layout {"AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"} (its AWSCURRENT version,
+ *   read at start), by default the workspace's `gateway.appCredentialsSecret` when the two variables are not set;
  * - --env names the workspace: the app may address the workspace's bucket names (new and legacy) as well as the
  *   store's, and signs for the workspace's region unless --region says otherwise.
  *

@@ -117,10 +117,15 @@ export async function runOperation(ctx: OperationContext, c: Call): Promise<void
   }
 }
 
-/** S3's limit on user metadata: 2 KB, names and values in UTF-8 (Amazon S3 User Guide, "Working with object metadata"). */
+/**
+ * S3's limit on user metadata: 2 KB, names and values in UTF-8 (Amazon S3 User Guide, "Working with object metadata").
+ */
 export const MAX_METADATA_BYTES = 2048;
 
-/** What an app may set on a PUT: Content-Type, Cache-Control, Content-Disposition and x-amz-meta-* (MetadataTooLarge past 2 KB). */
+/**
+ * What an app may set on a PUT: Content-Type, Cache-Control, Content-Disposition and x-amz-meta-* (MetadataTooLarge
+ * past 2 KB).
+ */
 function putOptions(req: IncomingMessage): PutOptions {
   const metadata: Record<string, string> = {};
   let bytes = 0;

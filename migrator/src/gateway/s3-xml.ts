@@ -1,9 +1,9 @@
 /**
- * S3's XML documents, both ways: the error document and the results the gateway sends (ListBucketResult of
- * ListObjects and ListObjectsV2, DeleteResult, InitiateMultipartUploadResult, CompleteMultipartUploadResult), and the two request
+ * S3's XML documents, both ways: the error document and the results the gateway sends (ListBucketResult of ListObjects
+ * and ListObjectsV2, DeleteResult, InitiateMultipartUploadResult, CompleteMultipartUploadResult), and the two request
  * bodies it reads (Delete, CompleteMultipartUpload), parsed with the SDK's own XML parser (@aws-sdk/xml-builder).
- * Shapes follow the Amazon S3 API Reference pages of each operation. A body that does not parse or does not have
- * the shape is MalformedXML, never an exception out of here.
+ * Shapes follow the Amazon S3 API Reference pages of each operation. A body that does not parse or does not have the
+ * shape is MalformedXML, never an exception out of here.
  */
 import { parseXML } from '@aws-sdk/xml-builder';
 import type { ListPage } from '../store';

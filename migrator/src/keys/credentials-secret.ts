@@ -112,7 +112,9 @@ export async function promote(
   );
 }
 
-/** Removes the AWSPENDING label from the version `token` (a rotation driven by `npm run keys`, not by Secrets Manager). */
+/**
+ * Removes the AWSPENDING label from the version `token` (a rotation driven by `npm run keys`, not by Secrets Manager).
+ */
 export async function clearPending(sm: SecretsManagerClient, secretId: string, token: string): Promise<void> {
   await sm.send(
     new UpdateSecretVersionStageCommand({

@@ -167,7 +167,9 @@ export async function rotateKey(
   return { token, resumed: !!unfinished, newKeyId, oldKeyId: retired ?? oldKeyId, deletion };
 }
 
-/** Finishes a rotation later: deactivates the old key if it is still active, deletes it once its grace period is over. */
+/**
+ * Finishes a rotation later: deactivates the old key if it is still active, deletes it once its grace period is over.
+ */
 export async function finishRotation(
   t: RotationTarget,
   o: Pick<RotateOptions, 'wait' | 'sleep' | 'say'> & { env: string; user: string },

@@ -16,8 +16,8 @@
  * Never more than two keys: before a key is created, the user's other keys are accounted for. The key of an abandoned
  * rotation (AWSPENDING, never current) is deleted; the retired key of the last rotation is deleted if its grace period
  * is over, else the rotation is refused (run `keys finish` when it is); with `replacePrevious` (the scheduled
- * rotation), the last rotation's key is deleted, active or not; any other key (active, or unknown to the secret) is left
- * alone and the rotation refused, saying which and what to do.
+ * rotation), the last rotation's key is deleted, active or not; any other key (active, or unknown to the secret) is
+ * left alone and the rotation refused, saying which and what to do.
  *
  * Every step logs what it did, naming the user and the access key ids (identifiers, not secrets); no secret half and
  * no secret value is ever logged, and the errors never hold one.

@@ -341,7 +341,9 @@ export class Checkpoint {
 
   // ---- listing -------------------------------------------------------------------------------------------------
 
-  /** Where listing resumes: after this cursor (the last key, for a listing); `complete` once the last page was recorded. */
+  /**
+   * Where listing resumes: after this cursor (the last key, for a listing); `complete` once the last page was recorded.
+   */
   listCursor(): { startAfter?: string; complete: boolean } {
     return { startAfter: this.getMeta('list.startAfter'), complete: this.getMeta('list.complete') === 'true' };
   }
@@ -447,7 +449,10 @@ export class Checkpoint {
     return (this.q(`SELECT COUNT(*) AS n FROM objects WHERE rechecked = 0`).get() as { n: number }).n;
   }
 
-  /** One key's row. Writes queued for other keys are not written first: they cannot change it (the copy loop asks often). */
+  /**
+   * One key's row. Writes queued for other keys are not written first: they cannot change it (the copy loop asks
+   * often).
+   */
   get(key: string): ObjectRow | undefined {
     const sql = `SELECT * FROM objects WHERE key = ?`;
     const mine = this.queuedKeys.has(key) || this.flushError !== undefined;

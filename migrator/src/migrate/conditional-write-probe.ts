@@ -212,7 +212,8 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
             fullObjectChecksum: await probeFullObjectChecksum(t, signal),
           };
         } else if (httpStatusOf(err) === 404) {
-          // NoSuchUpload: an earlier attempt completed it, answer lost. Only a multipart ETag ("...-1") says so for sure.
+          // NoSuchUpload: an earlier attempt completed it, answer lost. Only a multipart ETag ("...-1") says so for
+          // sure.
           const now = await headTarget(t, key, signal);
           if (!now?.etag?.endsWith('-1"')) throw new Ambiguous('the probe upload vanished');
           completed = true;

@@ -120,8 +120,8 @@ export async function copyObject(
     written = await putWhole(target, obj, plaintext, sha256, signal);
   } else if (deps.largeObjects.path === 'multipart' && deps.largeObjects.onePass && !hooks) {
     // One pass: decrypt -> SHA-256 + CRC32 -> parts. Nothing is looked up first (a HEAD would not spare a GET here).
-    // Only for an object whose size was known before its GET (the caller reserved its whole window then): with SizeHooks
-    // the window is reserved between two passes, when no stream is open, so such an object keeps two passes.
+    // Only for an object whose size was known before its GET (the caller reserved its whole window then): with
+    // SizeHooks the window is reserved between two passes, when no stream is open, so such an object keeps two passes.
     obj = newObject(row.key, legacy, undefined, undefined, migratedAt);
     const hasher = pipeInto(
       codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),

@@ -190,8 +190,9 @@ export class Dispatcher {
       const hooks: SizeHooks | undefined = known
         ? undefined
         : {
-            // The size was unknown: the reservation was the most a small object holds. Refuse what can never fit; a small
-            // object gives back what it does not need; a large one's first pass (hashing) holds only its codec's share.
+            // The size was unknown: the reservation was the most a small object holds. Refuse what can never fit; a
+            // small object gives back what it does not need; a large one's first pass (hashing) holds only its codec's
+            // share.
             sized: async (stored) => {
               const over = this.overBudget(stored);
               if (over) throw over;

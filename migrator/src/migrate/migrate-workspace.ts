@@ -53,7 +53,8 @@ export interface MigrateOutcome {
 
 /**
  * `--memory`'s default: what the process may hold above its baseline. The 104 MiB it leaves for object data beside the
- * collector's slack (dispatcher.ts) keep two large objects in flight (49 MiB each with 8 MiB parts) and small ones beside.
+ * collector's slack (dispatcher.ts) keep two large objects in flight (49 MiB each with 8 MiB parts) and small ones
+ * beside.
  */
 export const DEFAULT_MEMORY_BYTES = 192 * MIB;
 /** `--concurrency`'s default: objects copied at once (fewer while S3 pushes back: pacer.ts). */

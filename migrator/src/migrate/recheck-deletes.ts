@@ -114,7 +114,8 @@ export async function missingFromLegacy(source: Source, prefix: string, keys: re
         Bucket: source.bucket,
         Prefix: prefix || undefined,
         ...(token ? { ContinuationToken: token } : { StartAfter: keys[i].slice(0, -1) || undefined }),
-        // About as many keys as are left to judge (copies finish in about key order), so a small batch reads a small page.
+        // About as many keys as are left to judge (copies finish in about key order), so a small batch reads a small
+        // page.
         MaxKeys: Math.min(1000, keys.length - i + 32),
       }),
     );

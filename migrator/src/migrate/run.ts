@@ -35,7 +35,9 @@ export interface RunOptions {
   readonly retryQuarantined: boolean;
   /** List the legacy bucket again from the start (new keys are added; changed ones become pending). */
   readonly relist?: boolean;
-  /** `--memory`, bytes: the most the process's RSS may rise above its baseline (object data and the collector's slack). */
+  /**
+   * `--memory`, bytes: the most the process's RSS may rise above its baseline (object data and the collector's slack).
+   */
   readonly memoryBytes: number;
   readonly backoff?: BackoffOptions;
   readonly listPageSize?: number;

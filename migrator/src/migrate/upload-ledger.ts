@@ -64,7 +64,9 @@ export async function abortLostTwins(
   return aborted;
 }
 
-/** Aborts a multipart upload; false when there was none left (404 NoSuchUpload: it was completed or aborted already). */
+/**
+ * Aborts a multipart upload; false when there was none left (404 NoSuchUpload: it was completed or aborted already).
+ */
 export async function abortUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<boolean> {
   try {
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));

@@ -33,13 +33,19 @@ export const WORKER_PROGRESS_MS = 1000;
 /** Set in a worker's environment: it is one of N under a --workers run. */
 export const WORKER_ENV = 'BUCKETMOVE_WORKER_OF';
 
-/** A shard's own file beside the one the user named: `cp.sqlite` -> `cp-shard-2-of-4.sqlite`, `report` -> `report-shard-2-of-4`. */
+/**
+ * A shard's own file beside the one the user named: `cp.sqlite` -> `cp-shard-2-of-4.sqlite`, `report` ->
+ * `report-shard-2-of-4`.
+ */
 export function shardFile(file: string, shard: Shard): string {
   const ext = path.extname(file) === '.sqlite' ? '.sqlite' : '';
   return `${ext ? file.slice(0, -ext.length) : file}-shard-${shard.index}-of-${shard.count}${ext}`;
 }
 
-/** The flags a worker is started with: the user's own (less --workers, --shard, --progress, --checkpoint, --report), then its shard's. */
+/**
+ * The flags a worker is started with: the user's own (less --workers, --shard, --progress, --checkpoint, --report),
+ * then its shard's.
+ */
 export function workerArgs(userArgs: readonly string[], shard: Shard, checkpoint: string, report: string): string[] {
   const dropped = new Set(['--workers', '--shard', '--progress', '--checkpoint', '--report']);
   const kept: string[] = [];

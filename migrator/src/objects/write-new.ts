@@ -269,7 +269,10 @@ export async function headTarget(t: Target, key: string, signal?: AbortSignal): 
   }
 }
 
-/** A copy this tool wrote: made from the legacy object of this ETag, and (on a versioned bucket) created as this version. */
+/**
+ * A copy this tool wrote: made from the legacy object of this ETag, and (on a versioned bucket) created as this
+ * version.
+ */
 export interface OwnCopy {
   readonly sourceEtag: string;
   readonly versionId?: string | null;
@@ -284,11 +287,12 @@ export function holdsOwnCopy(now: ExistingObject, copy: OwnCopy): boolean {
 }
 
 /**
- * Removes the key only while it holds what `isOurs` recognizes (this tool's copy, holdsOwnCopy): a HEAD, then a DeleteObject with If-Match on the ETag that HEAD saw (a
- * delete marker on a versioned bucket, as the app's own delete). On S3 a write of the app between the two fails the
- * delete (412) and the app's write stays ("How to perform conditional deletes": If-Match is compared with the current
- * version's ETag); the writer role may delete only this way (stacks/policies.ts). RGW 16 ignores If-Match on
- * DeleteObject (migrator/rig/README.md): there the HEAD is the only check.
+ * Removes the key only while it holds what `isOurs` recognizes (this tool's copy, holdsOwnCopy): a HEAD, then a
+ * DeleteObject with If-Match on the ETag that HEAD saw (a delete marker on a versioned bucket, as the app's own
+ * delete). On S3 a write of the app between the two fails the delete (412) and the app's write stays ("How to perform
+ * conditional deletes": If-Match is compared with the current version's ETag); the writer role may delete only this way
+ * (stacks/policies.ts). RGW 16 ignores If-Match on DeleteObject (migrator/rig/README.md): there the HEAD is the only
+ * check.
  *
  * 'deleted', or 'not-ours' when the key is gone or holds something else (the app's write, a tombstone, another copy).
  */

@@ -4,8 +4,8 @@
  *
  * With `oddKeys`, a fixed set of keys that break naive tools is added: spaces, `+`, `%` and percent-escapes that must
  * not be decoded, composed and decomposed Unicode (two distinct keys), CJK and emoji, XML-special characters, a
- * 24-level prefix, a double slash, leading and trailing spaces, a 1024-byte key (S3's maximum), an encrypted empty photo,
- * and a zero-byte "folder marker" stored as is (not encrypted, as consoles create them).
+ * 24-level prefix, a double slash, leading and trailing spaces, a 1024-byte key (S3's maximum), an encrypted empty
+ * photo, and a zero-byte "folder marker" stored as is (not encrypted, as consoles create them).
  */
 import { SeededRandom } from './random';
 import { drawSize, NAMED_SIZES, type SizeSpec } from './sizes';

@@ -2,10 +2,11 @@
  * npm run -s photo-service
  *
  * The reference photo service, wired the way an app is: everything from the environment (the store's variables in
- * migrator/src/store/config.ts, plus PORT, HOST, PHOTO_SERVICE_MAX_BYTES and PHOTO_SERVICE_KEEP_ALIVE_MS), JSON log lines
- * on stdout (the store's fallback hits and heartbeats among them: redirect stdout to a file and the audit can count the
- * hits and measure how much of its window the file covers). SIGTERM or SIGINT stops it gracefully: the requests in
- * flight are answered, then each connection is closed as soon as it is idle, and the store writes its last heartbeat.
+ * migrator/src/store/config.ts, plus PORT, HOST, PHOTO_SERVICE_MAX_BYTES and PHOTO_SERVICE_KEEP_ALIVE_MS), JSON log
+ * lines on stdout (the store's fallback hits and heartbeats among them: redirect stdout to a file and the audit can
+ * count the hits and measure how much of its window the file covers). SIGTERM or SIGINT stops it gracefully: the
+ * requests in flight are answered, then each connection is closed as soon as it is idle, and the store writes its last
+ * heartbeat.
  *
  * Behind a load balancer, an idle connection must outlive the balancer's idle timeout, or the balancer may send a
  * request on a connection the service is just closing and answer it 502 ("configure the idle timeout of your

@@ -79,7 +79,8 @@ async function handle(store: PhotoStore, o: ServiceOptions, req: IncomingMessage
       try {
         await pipeline(photo.body, res);
       } catch (err) {
-        // Headers are out: the only honest signal left is to cut the response short (the client sees a failed transfer).
+        // Headers are out: the only honest signal left is to cut the response short (the client sees a failed
+        // transfer).
         res.destroy();
         o.log.warn(
           { event: 'service.stream_failed', key, error: describe(err) },

@@ -69,7 +69,10 @@ export function untilStopped(servers: readonly http.Server[], log: Logger, event
   });
 }
 
-/** After a refusal for size, this much more of the upload is read and dropped, so that the client gets to read the answer. */
+/**
+ * After a refusal for size, this much more of the upload is read and dropped, so that the client gets to read the
+ * answer.
+ */
 const DISCARD_BYTES = 16 * 1024 * 1024;
 
 /**

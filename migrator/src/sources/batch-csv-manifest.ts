@@ -7,8 +7,8 @@
  * - The VersionId column is read and not used: the migrator copies the key's current version, as for a listing (the
  *   new bucket holds one version per key), and records the version it read.
  * - Keys outside `--prefix` are skipped.
- * - The rows carry no size or ETag: objects get UNKNOWN_SIZE and etag '' until copied (dispatcher.ts reserves memory for
- *   them once the GET tells the size; the checkpoint records the real size and ETag then).
+ * - The rows carry no size or ETag: objects get UNKNOWN_SIZE and etag '' until copied (dispatcher.ts reserves memory
+ *   for them once the GET tells the size; the checkpoint records the real size and ETag then).
  *
  * The cursor is the number of rows read so far (`rows:<n>`): a rerun reads the manifest again, pinned by the ETag it
  * had on the first run, and skips that many rows without recording them again.

@@ -11,7 +11,8 @@ export async function* csvRecords(
   body: Readable,
   opts: { gzip: boolean; skip?: number },
 ): AsyncGenerator<{ fields: string[]; record: number }> {
-  // Rows of a Batch Operations manifest have 2 or 3 fields; an inventory row as many as its fileSchema (the caller checks).
+  // Rows of a Batch Operations manifest have 2 or 3 fields; an inventory row as many as its fileSchema (the caller
+  // checks).
   const parser = parse({ relax_column_count: true, skip_empty_lines: true, bom: true });
   const stages: NodeJS.ReadWriteStream[] = opts.gzip ? [createGunzip(), parser] : [parser];
   const out = (pipeline as unknown as (...s: unknown[]) => Readable)(body, ...stages, () => {

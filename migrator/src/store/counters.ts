@@ -18,7 +18,10 @@ export interface StoreCounts {
   readonly deletes: number;
   /** Operations that failed, by the bucket that failed them (invalid keys are not counted). */
   readonly errors: Record<StoreSide, number>;
-  /** Copy-on-miss: copies written, found already there (412), undone (the photo was deleted or rewritten meanwhile), failed, skipped. */
+  /**
+   * Copy-on-miss: copies written, found already there (412), undone (the photo was deleted or rewritten meanwhile),
+   * failed, skipped.
+   */
   readonly copies: {
     readonly written: number;
     readonly existed: number;

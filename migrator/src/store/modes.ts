@@ -6,8 +6,8 @@
  * Each step is a config change (PHOTO_STORE_MODE, then a restart) that a rolling deploy makes one instance at a time,
  * so for minutes two ADJACENT modes serve side by side. The rules are chosen so that every adjacent pair is safe for
  * reads, writes, overwrites and deletes: a read that starts after a write (or delete) was acknowledged, by whichever
- * instance, sees that write (or "no such photo"). In short (docs/photo-store.md, "Rolling from one mode to the next", has the
- * whole table):
+ * instance, sees that write (or "no such photo"). In short (docs/photo-store.md, "Rolling from one mode to the next",
+ * has the whole table):
  *
  * | pair                                  | why no instance serves a missing, stale or deleted photo                  |
  * |---------------------------------------|---------------------------------------------------------------------------|

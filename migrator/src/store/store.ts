@@ -1,6 +1,7 @@
 /**
  * The photo store the app imports: one interface over the new bucket and the legacy one, in one of four modes, the
- * steps of a rolling release (modes.ts holds the rules; docs/photo-store.md the table of which modes may run side by side):
+ * steps of a rolling release (modes.ts holds the rules; docs/photo-store.md the table of which modes may run side by
+ * side):
  *
  * - legacy-only (before the migration): everything on the legacy bucket, through the codec, as the legacy app did.
  * - read-both-write-legacy (the first release): reads as dual-read; writes and deletes go to legacy, as legacy-only

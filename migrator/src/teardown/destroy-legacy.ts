@@ -1,8 +1,8 @@
 /**
  * The Terraform steps of a teardown. The stacks read `force_destroy` from state, so an approved teardown is two steps:
  *   1. `cdktf deploy legacy-<env>` with the approval: lifts prevent_destroy and writes force_destroy into state;
- *   2. `cdktf destroy legacy-<env>` with the approval: empties and deletes the bucket, deletes the user and its keys and
- *      the reader role.
+ *   2. `cdktf destroy legacy-<env>` with the approval: empties and deletes the bucket, deletes the user and its keys
+ *      and the reader role.
  * Both run `--skip-synth` on the output the gate synthesized and checked, with `--auto-approve` (the gate asked first).
  *
  * A dry run instead runs `terraform init` and `terraform plan -destroy` in the synthesized stack's folder: the destroy

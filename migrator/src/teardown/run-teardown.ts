@@ -68,7 +68,10 @@ export interface TeardownOptions {
   readonly approvedBy: string;
   /** Where cdktf runs (the folder of cdktf.json); default the working folder. */
   readonly cwd?: string;
-  /** The folder `.bucketmove/<env>/` lives under (reports, approval, synthesized stacks, the record); default the working folder. */
+  /**
+   * The folder `.bucketmove/<env>/` lives under (reports, approval, synthesized stacks, the record); default the
+   * working folder.
+   */
   readonly stateRoot?: string;
 }
 

@@ -42,7 +42,9 @@ export interface LoadPlan {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const photoUrl = (base: string, key: string) => `${base}/photos/${encodeURIComponent(key)}`;
 
-/** How the load client speaks to the app's storage: the photo service's /photos/<key> API, or S3 through the gateway. */
+/**
+ * How the load client speaks to the app's storage: the photo service's /photos/<key> API, or S3 through the gateway.
+ */
 export interface PhotoApi {
   /** A read: its status, its bytes, the bucket that served it, and which instance (behind a front), when said. */
   get(base: string, key: string): Promise<{ status: number; body: Buffer; source?: string; by: string }>;
@@ -124,7 +126,9 @@ export function planOps(p: LoadPlan): Op[] {
 
 export class LoadClient {
   readonly expected = new Map<string, Expected>();
-  /** Keys whose latest state the app set (uploads, new versions, deletes), not the seeder; with the first write's end. */
+  /**
+   * Keys whose latest state the app set (uploads, new versions, deletes), not the seeder; with the first write's end.
+   */
   readonly touchedByApp = new Map<string, number>();
   readonly samples: Sample[] = [];
   readonly failures: string[] = [];

@@ -10,7 +10,9 @@ import type { AddressInfo } from 'net';
 
 export interface ProxiedRequest {
   readonly method: string;
-  /** Path-style: the bucket (as sent, e.g. "tenant:bucket" decoded) and the decoded key; undefined for service calls. */
+  /**
+   * Path-style: the bucket (as sent, e.g. "tenant:bucket" decoded) and the decoded key; undefined for service calls.
+   */
   readonly bucket?: string;
   readonly key?: string;
   readonly query: string;
@@ -39,7 +41,10 @@ export type ProxyAction =
 
 export type ProxyRule = (r: ProxiedRequest) => ProxyAction | undefined;
 
-/** The request that makes an object exist: a PutObject or CopyObject (a PUT that is not a part), or a CompleteMultipartUpload. */
+/**
+ * The request that makes an object exist: a PutObject or CopyObject (a PUT that is not a part), or a
+ * CompleteMultipartUpload.
+ */
 export function createsObject(r: ProxiedRequest): boolean {
   return (
     (r.method === 'PUT' && !/(^|&)partNumber=/.test(r.query)) || (r.method === 'POST' && /(^|&)uploadId=/.test(r.query))
