@@ -52,6 +52,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 512) * MIB;
 const MANY_KEYS = Number(process.env.BENCH_MANY_KEYS ?? 0);
 const CONCURRENCY = 16;
+/** Issue 14's small-object target against the Python script: the check and the paragraph on the floor read it. */
+const VS_PYTHON_TARGET = 1.3;
 /** A prefix with no objects: each tool's run on it is its start-up alone. */
 const EMPTY_PREFIX = 'bench/none/';
 /** The migrator's --workers row: every core of this machine (BENCH_WORKERS to choose; 1 drops the row). */
@@ -532,7 +534,12 @@ async function main(): Promise<void> {
   const vsPipe = largeRate('bucketmove') / largeRate('raw GET piped');
   const pipeVsMultipart = largeRate('raw GET piped') / largeRate('raw multipart');
   const targets = [
-    check(`objects/s vs the Python script (${small})`, `${fmt(vsPy, 2)}x`, '>= 1.3x', vsPy >= 1.3),
+    check(
+      `objects/s vs the Python script (${small})`,
+      `${fmt(vsPy, 2)}x`,
+      `>= ${VS_PYTHON_TARGET}x`,
+      vsPy >= VS_PYTHON_TARGET,
+    ),
     check(`objects/s vs rclone (${small})`, `${fmt(vsRclone, 2)}x`, '>= 0.9x', vsRclone >= 0.9),
     check('client CPU per 64 KiB object', `${fmt(mig.cpuMs, 2)} ms`, '<= 2.5 ms', mig.cpuMs <= 2.5),
     check('peak RSS (every migrator run)', mib(Math.max(...rss)), '< 256 MiB', Math.max(...rss) < 256 * MIB),
@@ -561,11 +568,11 @@ async function main(): Promise<void> {
           `${fmt(1000 / mig.beyondStartMs)} objects/s of this size, whatever the server (--workers adds processes).`,
         ]
       : []),
-    // The floor against the Python script: how much of the floor's rate the 1.3x target leaves room for.
+    // The floor against the Python script: how much of the floor's rate the target against it leaves room for.
     ...(floor && py
       ? [
           `The node:http loop copies at ${fmt(floor.rate / py.rate, 2)}x the Python script's rate here, with no decrypt, hash, checkpoint or`,
-          `conditional write: the 1.3x target asks the migrator, which does all four, for ${fmt((130 * py.rate) / floor.rate)}% of that rate; it runs`,
+          `conditional write: the ${VS_PYTHON_TARGET}x target asks the migrator, which does all four, for ${fmt((100 * VS_PYTHON_TARGET * py.rate) / floor.rate)}% of that rate; it runs`,
           `at ${fmt((100 * mig.rate) / floor.rate)}%.`,
         ]
       : []),
