@@ -127,10 +127,23 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        // A test that timed out may leave a client mid-retry: its sockets must not hold the server open.
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   beforeEach(() => {
     seen.length = 0;
+    // No waits between retries. The SDK's standard strategy waits random() x base x 2^retry (full jitter) before
+    // each retry. For a throttle the base is 1 s, so each path's two retries may wait up to 3 s, and a throttle test
+    // running both paths passed jest's 5 s timeout about 2 times in 100 (one did in CI). These tests count attempts
+    // and compare errors; the delays are not what they check.
+    jest.spyOn(Math, 'random').mockReturnValue(0);
   });
+  afterEach(() => jest.restoreAllMocks());
 
   const clients: S3Client[] = [];
   afterEach(() => {
