@@ -32,7 +32,7 @@ import { DEFAULT_MEMORY_BYTES } from '../../migrator/src/migrate/migrate-workspa
 import { checkMemoryHoldsAnObject } from '../../migrator/src/migrate/dispatcher';
 import { MigrationRun } from '../../migrator/src/migrate/run';
 import { UNKNOWN_SIZE, type KeySource } from '../../migrator/src/sources/key-source';
-import { CASES } from '../fixtures/codec-memory-probe';
+import { BASE_DRIFT_ALLOWED, CASES } from '../fixtures/codec-memory-probe';
 import { runCliScript } from '../helpers/cli';
 import { AWS_LARGE_OBJECTS, offlineS3Client } from '../helpers/fakes';
 import { MIB } from '../../workspaces/units';
@@ -47,6 +47,9 @@ interface Probe {
   readonly plaintext: number;
   readonly growth: number;
   readonly declared: number;
+  /** How many times the case was measured, and how far the kept reading's base moved (see the probe). */
+  readonly attempts: number;
+  readonly drift: number;
 }
 
 describe('what each codec holds, measured against what it declares', () => {
@@ -67,6 +70,8 @@ describe('what each codec holds, measured against what it declares', () => {
   test.each(CASES.map(([name]) => name))('%s', (name) => {
     const p = probes.find((x) => x.name === name)!;
     expect(p.plaintext).toBe(p.size);
+    // A reading whose base did not hold would read every sample low: the probe measures again until one holds.
+    expect(p.drift).toBeLessThanOrEqual(BASE_DRIFT_ALLOWED);
     expect(p.growth).toBeLessThanOrEqual(p.declared);
     if (p.stored > SEVERAL_KEYS_WHOLE_READ_MAX && !p.codec.startsWith('plugin')) {
       // Streams (one read, or two): a few chunks, whatever the size.
