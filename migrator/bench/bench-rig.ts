@@ -3,7 +3,7 @@
  * and removed, on Ctrl-C too), an S3 client as one of the rig's principals, a workspace folder with another codec, a
  * deterministic plaintext of any size (streamed), and a child process measured for its peak RSS.
  */
-import { spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -27,16 +27,51 @@ export interface Measured {
 
 const GNU_TIME = '/usr/bin/time';
 
+/** Which CPUs the measured tools run on, and which the rig's daemons run on (BENCH_CPU_PIN). */
+export interface CpuPin {
+  /** A taskset CPU list: the measured client processes. */
+  readonly client: string;
+  /** A taskset CPU list: the rig's daemons (and every thread they start later). */
+  readonly server: string;
+}
+
+export const CPU_PIN_ENV = 'BENCH_CPU_PIN';
+
+/**
+ * BENCH_CPU_PIN=1: the measured tools on CPU 0, the rig's daemons on the other CPUs, so that neither preempts the
+ * other. A CPU profile of a tool then counts its own CPU: unpinned, on cores shared with the server, the samples taken
+ * while the tool waits for the core land on whatever it was running (its socket writes, mostly: BENCHMARKS.md, "Reading
+ * a CPU profile"). Unset, "" or "0": no pinning. Needs 2 CPUs or more and taskset (util-linux).
+ */
+export function cpuPinFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  cpus = os.availableParallelism(),
+): CpuPin | undefined {
+  const v = env[CPU_PIN_ENV]?.trim();
+  if (!v || v === '0') return undefined;
+  if (v !== '1') throw new Error(`${CPU_PIN_ENV} must be 1 (pin) or 0 (do not), got "${v}"`);
+  if (cpus < 2) throw new Error(`${CPU_PIN_ENV}=1 needs 2 CPUs or more (this machine has ${cpus}): unset it`);
+  return { client: '0', server: cpus === 2 ? '1' : `1-${cpus - 1}` };
+}
+
+/** Pins every thread of each process to `cpus` (taskset -a -p); the threads they start later inherit it. */
+export function pinProcesses(pids: readonly number[], cpus: string): void {
+  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 /**
  * Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. With `cpu`, runs it under GNU time
- * (getrusage of the children: user + sys of the whole process tree, and the largest peak RSS among them) instead.
+ * (getrusage of the children: user + sys of the whole process tree, and the largest peak RSS among them) instead. With
+ * `cpus`, on those CPUs only (taskset -c).
  */
 export function runMeasured(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  opts: { cpu?: boolean } = {},
+  opts: { cpu?: boolean; cpus?: string } = {},
 ): Promise<Measured & { code: number; out: string }> {
+  // taskset execs the command in its own process: GNU time and the RSS sampler measure the command itself.
+  if (opts.cpus !== undefined) [cmd, args] = ['taskset', ['-c', opts.cpus, cmd, ...args]];
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
     const usageFile = opts.cpu

@@ -15,7 +15,7 @@
  * Server-side copiers (`aws s3 sync` or `rclone copy` within one account) are not peers of a decrypt-copy: left out.
  * Run: npm run bench:migrate (writes the table to BENCHMARKS.md). Sizes: BENCH_SMALL_COUNT (2000), BENCH_ROUNDS (3),
  * BENCH_WORKERS, BENCH_LARGE_MIB (512), BENCH_MANY_KEYS (0 = skipped); BENCH_CPU_PROF=<dir> profiles each migrator run
- * (cpuprofile-top.ts).
+ * (cpuprofile-top.ts); BENCH_CPU_PIN=1 runs the tools on CPU 0 and the rig on the others (bench-rig.ts cpuPinFromEnv).
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -39,6 +39,9 @@ import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSec
 import {
   BENCH_MEMSTORE_BYTES,
   checkMemstoreFits,
+  CPU_PIN_ENV,
+  cpuPinFromEnv,
+  pinProcesses,
   plaintextStream,
   rigClient,
   runMeasured,
@@ -62,6 +65,8 @@ const MIGRATE_JS = path.join(repoRoot(), 'dist/migrator/src/cli/migrate.js');
 const RAW_GET_PUT_JS = path.join(repoRoot(), 'dist/migrator/bench/peers/raw-get-put.js');
 const NODE_HTTP_GET_PUT_JS = path.join(repoRoot(), 'dist/migrator/bench/peers/node-http-get-put.js');
 const FERNET_COPY_PY = path.join(repoRoot(), 'migrator/bench/peers/fernet_copy.py');
+/** The CPUs of the measured tools under BENCH_CPU_PIN=1 (set by main); undefined: wherever the kernel puts them. */
+let clientCpus: string | undefined;
 /** Debian's python3, which has boto3 (the pyenv python3 on PATH does not). */
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
@@ -169,7 +174,7 @@ async function rcloneCopy(t: PeerTarget, expected: number): Promise<Run> {
     `legacy:${t.legacyBucket}/${t.prefix}`,
     `primary:${t.newBucket}/${t.prefix}`,
   ];
-  const r = mustSucceed('rclone copy', await runMeasured('rclone', args, env, { cpu: true }));
+  const r = mustSucceed('rclone copy', await runMeasured('rclone', args, env, { cpu: true, cpus: clientCpus }));
   const clientSide = (r.out.match(/: Copied \(new\)/g) ?? []).length;
   if (/server-side copy/i.test(r.out) || clientSide !== expected) {
     throw new Error(
@@ -216,11 +221,20 @@ async function migrator(
     const prof = process.env.BENCH_CPU_PROF
       ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_CPU_PROF)]
       : [];
-    return mustSucceed('the migrator', await runMeasured(process.execPath, [...prof, ...args], env, { cpu: true }));
+    return mustSucceed(
+      'the migrator',
+      await runMeasured(process.execPath, [...prof, ...args], env, { cpu: true, cpus: clientCpus }),
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** How many CPUs a taskset list such as "1" or "1-3" names. */
+const serverCpuCount = (list: string) => {
+  const [a, b] = list.split('-').map(Number);
+  return b === undefined ? 1 : b - a + 1;
+};
 
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -232,6 +246,8 @@ const mib = (b?: number) => (b === undefined ? '-' : `${fmt(b / MIB)} MiB`);
 async function main(): Promise<void> {
   for (const f of [MIGRATE_JS, RAW_GET_PUT_JS, NODE_HTTP_GET_PUT_JS])
     if (!fs.existsSync(f)) throw new Error('run `npm run build` first (npm run bench:migrate does)');
+  const pin = cpuPinFromEnv();
+  clientCpus = pin?.client;
   // Every write stays in memstore: the legacy objects, each small tool's copy per round (at most a Fernet token's 88
   // KiB per 64 KiB object: rclone copies the stored bytes), and each large row's write per round.
   checkMemstoreFits(
@@ -258,6 +274,10 @@ async function main(): Promise<void> {
       ownerPid: process.pid,
     });
     process.env.BUCKETMOVE_RIG_STATE = statePath;
+    if (pin) {
+      pinProcesses(Object.values(state.pids ?? {}), pin.server);
+      log(`pinned: the rig's daemons on CPU ${pin.server}, each measured tool on CPU ${pin.client}`);
+    }
     const admin = rigClient(state, 'primaryAdmin');
 
     const fernetKey = generateFernetKey();
@@ -311,7 +331,7 @@ async function main(): Promise<void> {
             cmd,
             [script],
             peerEnv({ state, legacyBucket: ws.legacy.bucket, prefix: from, newBucket }, fernetKey),
-            { cpu: true },
+            { cpu: true, cpus: clientCpus },
           ),
         );
     /** Each tool copies the objects under `from` into `newBucket`. */
@@ -556,10 +576,17 @@ async function main(): Promise<void> {
   const py = byTool('Python');
   const floor = byTool('node:http');
   const bound = [
-    `What the ${cores} cores allow: the server and the tool share them, so a tool copies at most ${cores} / (client CPU + server`,
-    'CPU per object) objects per second. The server costs the migrator',
+    ...(pin
+      ? [
+          `What the pinned CPUs allow: each tool has CPU ${pin.client} to itself and the server CPU ${pin.server}, so a tool copies at most`,
+          `1000 / (client CPU per object, ms) objects per second, and at most ${serverCpuCount(pin.server)} x 1000 / (server CPU per object, ms). The server costs the migrator`,
+        ]
+      : [
+          `What the ${cores} cores allow: the server and the tool share them, so a tool copies at most ${cores} / (client CPU + server`,
+          'CPU per object) objects per second. The server costs the migrator',
+        ]),
     `${fmt(mig.serverCpuMs, 2)} ms per object${py ? ` (the Python script ${fmt(py.serverCpuMs, 2)} ms: its PUT has no If-None-Match, checksum or provenance metadata)` : ''};`,
-    `so even with no client CPU at all the migrator would copy at most ${fmt((cores * 1000) / mig.serverCpuMs)} objects/s here${py ? `, ${fmt((cores * 1000) / mig.serverCpuMs / py.rate, 2)}x the Python script's measured rate` : ''}.`,
+    `so even with no client CPU at all the migrator would copy at most ${fmt(((pin ? serverCpuCount(pin.server) : cores) * 1000) / mig.serverCpuMs)} objects/s here${py ? `, ${fmt(((pin ? serverCpuCount(pin.server) : cores) * 1000) / mig.serverCpuMs / py.rate, 2)}x the Python script's measured rate` : ''}.`,
     ...(floor
       ? [
           `The client's floor: the node:http loop spends ${fmt(floor.cpuMs, 2)} ms per object on the two requests alone (no SDK,`,
@@ -583,7 +610,9 @@ async function main(): Promise<void> {
       '## Migrator against its peers',
       '',
       `Command: \`BENCH_SMALL_COUNT=${SMALL_COUNT} BENCH_ROUNDS=${ROUNDS} BENCH_WORKERS=${WORKERS} BENCH_LARGE_MIB=${LARGE_BYTES / MIB} BENCH_MANY_KEYS=${MANY_KEYS} npm run bench:migrate\` (one local rig).`,
-      `Machine: ${machineLine()}; the S3 server (Ceph RGW 16, memstore) runs on the same cores as the clients;`,
+      pin
+        ? `Machine: ${machineLine()}; pinned (${CPU_PIN_ENV}=1): the S3 server (Ceph RGW 16, memstore) on CPU ${pin.server}, each measured tool on CPU ${pin.client}${WORKERS > 1 ? ` (the --workers row's ${WORKERS} workers share it)` : ''};`
+        : `Machine: ${machineLine()}; the S3 server (Ceph RGW 16, memstore) runs on the same cores as the clients;`,
       `1-minute load average ${fmt(loadAtStart, 1)} when the run started (other processes included: absolute rates are`,
       'only as good as that; the ratios compare tools measured in alternating rounds of the same run).',
       `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
@@ -643,5 +672,6 @@ runBench('migrate', main, {
     ['BENCH_LARGE_MIB', 'the large object, MiB (512: with the rounds it must fit the rig memstore)'],
     ['BENCH_MANY_KEYS', 'keys for the peak RSS of many keys (0: skipped)'],
     ['BENCH_CPU_PROF', 'a folder: each migrator run writes a V8 CPU profile there'],
+    [CPU_PIN_ENV, '1: the measured tools on CPU 0, the rig on the other CPUs (taskset; a CPU-true profile)'],
   ],
 });
