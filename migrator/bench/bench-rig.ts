@@ -33,6 +33,8 @@ export interface CpuPin {
   readonly client: string;
   /** A taskset CPU list: the rig's daemons (and every thread they start later). */
   readonly server: string;
+  /** How many CPUs `server` names. */
+  readonly serverCount: number;
 }
 
 export const CPU_PIN_ENV = 'BENCH_CPU_PIN';
@@ -51,7 +53,7 @@ export function cpuPinFromEnv(
   if (!v || v === '0') return undefined;
   if (v !== '1') throw new Error(`${CPU_PIN_ENV} must be 1 (pin) or 0 (do not), got "${v}"`);
   if (cpus < 2) throw new Error(`${CPU_PIN_ENV}=1 needs 2 CPUs or more (this machine has ${cpus}): unset it`);
-  return { client: '0', server: cpus === 2 ? '1' : `1-${cpus - 1}` };
+  return { client: '0', server: cpus === 2 ? '1' : `1-${cpus - 1}`, serverCount: cpus - 1 };
 }
 
 /** Pins every thread of each process to `cpus` (taskset -a -p); the threads they start later inherit it. */

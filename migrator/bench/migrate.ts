@@ -230,12 +230,6 @@ async function migrator(
   }
 }
 
-/** How many CPUs a taskset list such as "1" or "1-3" names. */
-const serverCpuCount = (list: string) => {
-  const [a, b] = list.split('-').map(Number);
-  return b === undefined ? 1 : b - a + 1;
-};
-
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -573,20 +567,22 @@ async function main(): Promise<void> {
   // What the two cores allow: client and server share them, so a tool's rate is at most cores / (its client CPU +
   // the server CPU its requests cost) per object. The migrator's bound with no client CPU at all, against the peers'.
   const cores = os.availableParallelism();
+  /** The CPUs the server has: all of them unpinned (shared with the tool), the server's own pinned. */
+  const serverCores = pin ? pin.serverCount : cores;
   const py = byTool('Python');
   const floor = byTool('node:http');
   const bound = [
     ...(pin
       ? [
           `What the pinned CPUs allow: each tool has CPU ${pin.client} to itself and the server CPU ${pin.server}, so a tool copies at most`,
-          `1000 / (client CPU per object, ms) objects per second, and at most ${serverCpuCount(pin.server)} x 1000 / (server CPU per object, ms). The server costs the migrator`,
+          `1000 / (client CPU per object, ms) objects per second, and at most ${pin.serverCount} x 1000 / (server CPU per object, ms). The server costs the migrator`,
         ]
       : [
           `What the ${cores} cores allow: the server and the tool share them, so a tool copies at most ${cores} / (client CPU + server`,
           'CPU per object) objects per second. The server costs the migrator',
         ]),
     `${fmt(mig.serverCpuMs, 2)} ms per object${py ? ` (the Python script ${fmt(py.serverCpuMs, 2)} ms: its PUT has no If-None-Match, checksum or provenance metadata)` : ''};`,
-    `so even with no client CPU at all the migrator would copy at most ${fmt(((pin ? serverCpuCount(pin.server) : cores) * 1000) / mig.serverCpuMs)} objects/s here${py ? `, ${fmt(((pin ? serverCpuCount(pin.server) : cores) * 1000) / mig.serverCpuMs / py.rate, 2)}x the Python script's measured rate` : ''}.`,
+    `so even with no client CPU at all the migrator would copy at most ${fmt((serverCores * 1000) / mig.serverCpuMs)} objects/s here${py ? `, ${fmt((serverCores * 1000) / mig.serverCpuMs / py.rate, 2)}x the Python script's measured rate` : ''}.`,
     ...(floor
       ? [
           `The client's floor: the node:http loop spends ${fmt(floor.cpuMs, 2)} ms per object on the two requests alone (no SDK,`,

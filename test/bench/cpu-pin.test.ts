@@ -13,8 +13,8 @@ describe('BENCH_CPU_PIN', () => {
   });
 
   it('puts the tools on CPU 0 and the rig on every other CPU', () => {
-    expect(cpuPinFromEnv({ [CPU_PIN_ENV]: '1' }, 2)).toEqual({ client: '0', server: '1' });
-    expect(cpuPinFromEnv({ [CPU_PIN_ENV]: '1' }, 8)).toEqual({ client: '0', server: '1-7' });
+    expect(cpuPinFromEnv({ [CPU_PIN_ENV]: '1' }, 2)).toEqual({ client: '0', server: '1', serverCount: 1 });
+    expect(cpuPinFromEnv({ [CPU_PIN_ENV]: '1' }, 8)).toEqual({ client: '0', server: '1-7', serverCount: 7 });
   });
 
   it('refuses a value it does not know, and a machine with one CPU, in one line', () => {
