@@ -242,3 +242,31 @@ describe('a one-pass copy (provenance integrity full-object-crc32: no SHA-256 in
     ]);
   });
 });
+
+describe('a copy streamed in signed chunks (provenance integrity signed-chunks: no SHA-256, no stored checksum)', () => {
+  const chunked = provenanceMetadata(
+    { 'uploaded-by': 'user-1' },
+    { sourceEtag: 'e1', sourceVersionId: 'null', migratedAt: RUN_START, integrity: 'signed-chunks' },
+  );
+
+  test("is verified by its size against the checkpoint's, with no stored checksum asked for; deep gets the checkpoint's SHA-256", () => {
+    const v = judge({}, head(100, chunked));
+    expect(v).toMatchObject({ outcome: 'verified', findings: [] });
+    expect(v.provenance).toMatchObject({
+      sourceEtag: 'e1',
+      integrity: 'signed-chunks',
+      plaintextSha256: SHA,
+      plaintextSize: 100,
+    });
+  });
+
+  test('is a problem at another size than the checkpoint, and a copy of another legacy ETag is source-changed', () => {
+    expect(judge({}, head(99, chunked)).findings).toEqual([
+      { key: 'k', kind: 'size-mismatch', message: 'new object is 99 bytes; the checkpoint records 100' },
+    ]);
+    const other = { ...legacy, etag: 'e2' };
+    expect(kinds(judge({ legacy: other, checkpoint: row({ etag: 'e2' }) }, head(100, chunked)))).toEqual([
+      'source-changed',
+    ]);
+  });
+});

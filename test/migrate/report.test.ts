@@ -1,5 +1,6 @@
 import { csvLine, encodeKey, parseCsvLine } from '../../migrator/src/report/batch-csv';
 import { largeObjectsLine, reportRow } from '../../migrator/src/migrate/report';
+import { largeObjectWrite } from '../../migrator/src/migrate/conditional-write-probe';
 import { AWS_LARGE_OBJECTS, AWS_ONE_PASS_LARGE_OBJECTS, RGW_LARGE_OBJECTS } from '../helpers/fakes';
 import type { ObjectRow } from '../../migrator/src/objects/records';
 
@@ -58,8 +59,23 @@ describe('the line on how large objects were written', () => {
       'large objects (above the part size): multipart uploads completed with If-None-Match, because the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key (probed at start)',
     );
     expect(largeObjectsLine(RGW_LARGE_OBJECTS)).toBe(
-      'large objects (above the part size): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined',
+      'large objects (above the part size): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined; each is read twice (hash, then upload)',
     );
+    const rgwSignedChunks = largeObjectWrite({ ...RGW_LARGE_OBJECTS.probe!, signedChunks: 'verified' });
+    expect(largeObjectsLine(rgwSignedChunks)).toBe(
+      'large objects (above the part size): read once, one PutObject with If-None-Match streamed in SigV4 signed chunks each, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined; it checks SigV4 signed chunks as they arrive (probed), so each is read and decrypted once and streamed in signed chunks',
+    );
+    for (const [found, reason] of [
+      ['ignored', 'it does not refuse an altered signed chunk (probed), so each is read twice (hash, then upload)'],
+      [
+        'unavailable',
+        'the SDK request path sends no signed chunks (BUCKETMOVE_S3_HOT_PATH=sdk), so each is read twice (hash, then upload)',
+      ],
+    ] as const) {
+      const l = largeObjectWrite({ ...RGW_LARGE_OBJECTS.probe!, signedChunks: found });
+      expect(l.onePass).toBe(false);
+      expect(largeObjectsLine(l).endsWith(`quarantined; ${reason}`)).toBe(true);
+    }
     expect(largeObjectsLine(AWS_ONE_PASS_LARGE_OBJECTS)).toBe(
       'large objects (above the part size): read once, multipart uploads completed with If-None-Match and a full-object CRC32, because the new bucket refuses a CompleteMultipartUpload with If-None-Match over an existing key and verifies a full-object CRC32 given at completion (probed at start): each is read and decrypted once',
     );

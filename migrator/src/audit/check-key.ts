@@ -7,7 +7,9 @@
  *   object (source ETag) and with the checkpoint (plaintext SHA-256 and size); a one-pass copy (provenance integrity
  *   `full-object-crc32`, or `full-object-crc64nvme` from an earlier version, objects/provenance.ts) names no SHA-256:
  *   it must carry S3's FULL_OBJECT checksum of that algorithm (the HEAD asks for checksums), and its size must be the
- *   checkpoint's; the checkpoint's SHA-256 is what deep compares;
+ *   checkpoint's; the checkpoint's SHA-256 is what deep compares; a copy streamed in signed chunks (`signed-chunks`)
+ *   carries no stored checksum: its size must be the checkpoint's, and deep compares its bytes with the checkpoint's
+ *   SHA-256;
  * - without provenance, the key is the app's own write (newer than legacy): a notice, not a problem; so is the app's
  *   tombstone (it deleted the photo) over a key the legacy bucket still holds;
  * - a copy the checkpoint has not yet rechecked against the app's deletes is a problem (the migrator's next run does
@@ -155,12 +157,13 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
   if (bareEtag(prov.sourceEtag) !== bareEtag(legacy.etag) && !findings.some((f) => f.kind === 'source-changed')) {
     add('source-changed', `copied from legacy ETag ${prov.sourceEtag}; the legacy object is now ETag ${legacy.etag}`);
   }
-  if (prov.integrity === 'full-object-crc32' || prov.integrity === 'full-object-crc64nvme') {
+  if (prov.integrity !== 'sha256-in-metadata') {
     const [algorithm, stored] =
       prov.integrity === 'full-object-crc32'
         ? ['CRC32', head.head.checksumCrc32]
         : ['CRC64NVME', head.head.checksumCrc64nvme];
-    if (head.head.checksumType !== 'FULL_OBJECT' || !stored) {
+    // A copy in signed chunks: the server checked its chunks as they arrived and keeps nothing to check again.
+    if (prov.integrity !== 'signed-chunks' && (head.head.checksumType !== 'FULL_OBJECT' || !stored)) {
       add(
         'hash-mismatch',
         `the provenance says S3 verified this copy's full-object ${algorithm}, but the object carries none (checksum type ${head.head.checksumType ?? 'none'})`,

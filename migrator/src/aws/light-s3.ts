@@ -40,8 +40,11 @@ import {
 } from '@smithy/core/retry';
 import type { HttpResponse, RequestHandler } from '@smithy/types';
 import type { IncomingMessage } from 'http';
+import type { Readable } from 'stream';
 import { ConfigError } from '../../../workspaces/errors';
-import { EMPTY_SHA256, HeaderSigner, type SigningCredentials } from './sigv4';
+import { EMPTY_SHA256, HeaderSigner, type RequestSignature, type SigningCredentials } from './sigv4';
+import { SignedChunkEncoder, signedChunkedLength, STREAMING_SIGNED_PAYLOAD } from './signed-chunks';
+import { pipeInto } from '../pipe-into';
 
 export type HotPath = 'light' | 'sdk';
 export const HOT_PATH_ENV = 'BUCKETMOVE_S3_HOT_PATH';
@@ -73,6 +76,17 @@ export interface LightRequest {
   readonly body?: Buffer;
   /** The body's SHA-256 (hex), when known: SigV4's payload hash. Default: of an empty body. */
   readonly payloadSha256?: string;
+  /**
+   * A body streamed as SigV4 signed chunks (signed-chunks.ts) instead of `body`: exactly `decodedLength` bytes. Sent
+   * once, never retried (a stream cannot be replayed): the caller retries the whole object.
+   */
+  readonly streamed?: {
+    readonly body: Readable;
+    readonly decodedLength: number;
+    readonly chunkSize?: number;
+    /** What goes on the wire instead of the framed body itself (the probe of a server's chunk check alters a byte). */
+    readonly onWire?: (framed: Readable) => Readable;
+  };
   readonly signal?: AbortSignal;
 }
 
@@ -134,7 +148,7 @@ export class LightS3 {
           Object.defineProperty(e, '$operation', { value: r.operation, enumerable: false, configurable: true });
         }
         for (const observe of ATTEMPT_OBSERVERS.get(this.client) ?? []) observe(e);
-        if (r.signal?.aborted) throw e;
+        if (r.signal?.aborted || r.streamed) throw e;
         try {
           token = await abortable(strategy.refreshRetryTokenForRetry(token, retryErrorInfo(e)), r.signal);
         } catch {
@@ -202,6 +216,16 @@ export class LightS3 {
     };
     for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k] = v;
     if (r.body) headers['content-length'] = String(r.body.length);
+    const streamed = r.streamed;
+    if (streamed) {
+      headers['x-amz-content-sha256'] = STREAMING_SIGNED_PAYLOAD;
+      headers['content-encoding'] = 'aws-chunked';
+      headers['x-amz-decoded-content-length'] = String(streamed.decodedLength);
+      headers['content-length'] = String(signedChunkedLength(streamed.decodedLength, streamed.chunkSize));
+      // Its socket is not reused: a server that answers before the body's end (RGW 16 refusing an altered chunk) may
+      // leave the rest of the body unread on the connection, where the next request would be read after it (400).
+      headers.connection = 'close';
+    }
     // S3 signs the path as sent: each key segment encoded once, never twice.
     const path = `${route.basePath}/${r.key.split('/').map(extendedEncodeURIComponent).join('/')}`;
     const method = METHODS[r.operation];
@@ -209,7 +233,13 @@ export class LightS3 {
     const credentials = await value(config.credentials as Provider<SigningCredentials>);
     if (!credentials) throw new Error('the S3 client has no credentials to sign with');
     const sent = Date.now();
-    route.signer.sign(method, path, headers, credentials, new Date(sent + (config.systemClockOffset ?? 0)));
+    const seed = route.signer.sign(
+      method,
+      path,
+      headers,
+      credentials,
+      new Date(sent + (config.systemClockOffset ?? 0)),
+    );
     const signed = new HttpRequest({
       method,
       protocol: route.protocol,
@@ -217,14 +247,16 @@ export class LightS3 {
       port: route.port,
       path,
       headers,
-      body: r.body,
+      body: streamed ? framedBody(streamed, seed) : r.body,
     });
     const handler = config.requestHandler as unknown as RequestHandler<
       HttpRequest,
       HttpResponse,
       { abortSignal?: AbortSignal }
     >;
-    const { response } = await handler.handle(signed, { abortSignal: r.signal });
+    const { response } = streamed
+      ? await handleStreamed(handler, signed, signed.body as Readable, r.signal)
+      : await handler.handle(signed, { abortSignal: r.signal });
     const status = response.statusCode;
     if (status >= 200 && status < 300) {
       return { statusCode: status, headers: response.headers, body: response.body as IncomingMessage };
@@ -240,6 +272,42 @@ export class LightS3 {
     }
     throw err;
   }
+}
+
+/**
+ * Sends a request whose body is a stream. A body that fails (the codec refused the bytes) ends the request at once, and
+ * its error is what the caller sees: the request handler pipes a body into the socket, which would otherwise wait for
+ * the bytes still owed to Content-Length until a timeout.
+ */
+async function handleStreamed(
+  handler: RequestHandler<HttpRequest, HttpResponse, { abortSignal?: AbortSignal }>,
+  request: HttpRequest,
+  body: Readable,
+  signal: AbortSignal | undefined,
+): Promise<{ response: HttpResponse }> {
+  const controller = new AbortController();
+  let failure: unknown;
+  const onBodyError = (err: unknown) => {
+    failure ??= err;
+    controller.abort();
+  };
+  const onAbort = () => controller.abort();
+  body.on('error', onBodyError);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) controller.abort();
+    return await handler.handle(request, { abortSignal: controller.signal });
+  } catch (err) {
+    throw failure ?? err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A streamed request's body framed as signed chunks chained to the request's signature (`seed`). */
+function framedBody(streamed: NonNullable<LightRequest['streamed']>, seed: RequestSignature): Readable {
+  const framed = pipeInto(streamed.body, new SignedChunkEncoder(seed, streamed.decodedLength, streamed.chunkSize));
+  return streamed.onWire ? streamed.onWire(framed) : framed;
 }
 
 /**

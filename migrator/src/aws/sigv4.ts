@@ -66,6 +66,17 @@ export interface SigningCredentials {
   readonly sessionToken?: string;
 }
 
+/** A signed request's signature with what it was made from: the seed of a signed-chunk body (signed-chunks.ts). */
+export interface RequestSignature {
+  readonly signature: string;
+  /** x-amz-date. */
+  readonly amzDate: string;
+  /** date/region/service/aws4_request. */
+  readonly scope: string;
+  /** The day's signing key (never logged or put in an error). */
+  readonly key: Buffer;
+}
+
 /** Signs header-authenticated requests for one region and service. */
 export class HeaderSigner {
   private key?: { readonly creds: SigningCredentials; readonly date: string; readonly value: Buffer };
@@ -78,9 +89,16 @@ export class HeaderSigner {
   /**
    * Adds x-amz-date, x-amz-security-token (temporary credentials) and Authorization to `headers`, whose names are
    * lower-case and which hold `host` and `x-amz-content-sha256` already. `path` is the URI as sent (each key segment
-   * encoded once: S3 signs it as it is); the request has no query string.
+   * encoded once: S3 signs it as it is); the request has no query string. Returns what a signed-chunk body chains its
+   * chunks' signatures to (signed-chunks.ts).
    */
-  sign(method: string, path: string, headers: Record<string, string>, creds: SigningCredentials, at: Date): void {
+  sign(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    creds: SigningCredentials,
+    at: Date,
+  ): RequestSignature {
     const amzDate = toAmzDate(at);
     const date = amzDate.slice(0, 8);
     headers['x-amz-date'] = amzDate;
@@ -94,8 +112,10 @@ export class HeaderSigner {
     const canonicalRequest = `${method}\n${path}\n\n${canonicalHeaders}\n${signedHeaders}\n${headers['x-amz-content-sha256']}`;
     const scope = `${date}/${this.region}/${this.service}/aws4_request`;
     const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const signature = hmacHex(this.signingKey(creds, date), stringToSign);
+    const key = this.signingKey(creds, date);
+    const signature = hmacHex(key, stringToSign);
     headers.authorization = `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    return { signature, amzDate, scope, key };
   }
 
   /** The day's key for these credentials: derived again only when the day or the credentials change (a refresh). */

@@ -18,6 +18,11 @@
  * type FULL_OBJECT: CRC64NVME, CRC32, CRC32C; "Checking object integrity in Amazon S3", Amazon S3 User Guide); RGW 16
  * accepts the headers and ignores them: a wrong checksum completes, and HeadObject returns none (measured on the rig).
  *
+ * Where large objects go as single PUTs, a second probe asks whether the server checks a PutObject streamed as SigV4
+ * signed chunks (probeSignedChunks): if it does, a large object is read and decrypted once, its chunks checked by the
+ * server as they arrive (objects/write-new.ts putSignedChunks); if not, twice. RGW 16 does (measured on the rig: an
+ * altered chunk is refused with 400 XAmzContentSHA256Mismatch and nothing is stored), as S3 does.
+ *
  * The probe writes only under PROBE_PREFIX (a fresh key each time), in the new bucket, with the writer's own rights:
  * PutObject, a second conditional PutObject (must be refused), a one-part multipart upload completed with
  * If-None-Match over the key, then cleanup in every case: the upload aborted if still open, the key deleted with
@@ -40,13 +45,18 @@ import {
   type UploadPartCommandInput,
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
+import { Readable, Transform } from 'stream';
 import { ConfigError } from '../../../workspaces/errors';
+import { MIN_CHUNK_SIZE, signedChunkedLength } from '../aws/signed-chunks';
+import { pipeInto } from '../pipe-into';
 import { fullObjectCrc32 } from '../objects/write-large';
 import { describeAwsError, httpStatusOf } from '../aws/errors';
 import {
   deleteIfStill,
   headTarget,
   isPreconditionFailed,
+  putSignedChunks,
+  signedChunksAvailable,
   SINGLE_PUT_LIMIT,
   type ExistingObject,
   type Target,
@@ -74,6 +84,12 @@ export interface ConditionalWriteProbe {
    * stores it (HeadObject returns it). Probed only where `completeMultipartUpload` is enforced; absent otherwise.
    */
   readonly fullObjectChecksum?: 'verified' | 'ignored';
+  /**
+   * Whether a PutObject streamed as SigV4 signed chunks stores the decoded bytes, and one with a chunk altered on the
+   * wire is refused (probeSignedChunks); 'unavailable' where the client cannot send one (the SDK request path). Probed
+   * only where `put` is enforced and `completeMultipartUpload` is not; absent otherwise.
+   */
+  readonly signedChunks?: 'verified' | 'ignored' | 'unavailable';
   /** Whether the probe's key and upload were removed again. */
   readonly cleanedUp: boolean;
 }
@@ -85,8 +101,9 @@ export interface LargeObjectWrite {
   /** Objects above this plaintext size are quarantined (single-put only: SINGLE_PUT_LIMIT). */
   readonly maxBytes?: number;
   /**
-   * Multipart only: the server verifies a full-object CRC32 at completion, so a large object is read and
-   * decrypted once (migrate/one-pass.ts); otherwise twice (hash, then upload).
+   * A large object is read and decrypted once: multipart, where the server verifies a full-object CRC32 at completion
+   * (objects/write-large.ts); single-put, where it checks SigV4 signed chunks (objects/write-new.ts putSignedChunks).
+   * Otherwise twice (hash, then upload).
    */
   readonly onePass?: boolean;
   readonly probe?: ConditionalWriteProbe;
@@ -110,8 +127,18 @@ export function largeObjectWrite(probe: ConditionalWriteProbe): LargeObjectWrite
       }
     : {
         path: 'single-put',
-        why: `the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the ${SINGLE_PUT_LIMIT}-byte single-PUT limit are quarantined`,
+        why: `the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the ${SINGLE_PUT_LIMIT}-byte single-PUT limit are quarantined; ${
+          {
+            verified:
+              'it checks SigV4 signed chunks as they arrive (probed), so each is read and decrypted once and streamed in signed chunks',
+            ignored: 'it does not refuse an altered signed chunk (probed), so each is read twice (hash, then upload)',
+            unavailable:
+              'the SDK request path sends no signed chunks (BUCKETMOVE_S3_HOT_PATH=sdk), so each is read twice (hash, then upload)',
+            unprobed: 'each is read twice (hash, then upload)',
+          }[probe.signedChunks ?? 'unprobed']
+        }`,
         maxBytes: SINGLE_PUT_LIMIT,
+        onePass: probe.signedChunks === 'verified',
         probe,
       };
 }
@@ -230,7 +257,65 @@ async function probeOnce(t: Target, signal?: AbortSignal): Promise<ConditionalWr
   }
   const cleanedUp = await cleanUp(t, key, completed ? undefined : uploadId, signal);
   if (failure) throw failure;
-  return { ...result!, cleanedUp };
+  const found = result!;
+  return found.put === 'enforced' && found.completeMultipartUpload === 'ignored'
+    ? { ...found, signedChunks: await probeSignedChunks(t, signal), cleanedUp }
+    : { ...found, cleanedUp };
+}
+
+/**
+ * Two PutObjects in SigV4 signed chunks of 8 KiB (S3's smallest) on fresh keys, each of a body of two chunks: the first
+ * must store the decoded bytes (its size is the body's, not the framing's: a server that does not speak aws-chunked
+ * would keep the framing), the second, with one byte of its last chunk altered on the wire after signing, must be
+ * refused and leave no object. 'verified' only if both hold ('unavailable' where the client cannot send signed chunks).
+ * Both keys are deleted again in every case (cleanUp); the sweep takes what a killed process left.
+ */
+export async function probeSignedChunks(
+  t: Target,
+  signal?: AbortSignal,
+): Promise<'verified' | 'ignored' | 'unavailable'> {
+  if (!(await signedChunksAvailable(t))) return 'unavailable';
+  const body = Buffer.alloc(MIN_CHUNK_SIZE + 100, 'bucketmove signed-chunk probe\n');
+  const keys = [`${PROBE_PREFIX}${randomUUID()}`, `${PROBE_PREFIX}${randomUUID()}`];
+  const put = (key: string, onWire?: (framed: Readable) => Readable) =>
+    putSignedChunks(t, { key, metadata: PROBE_MARK }, Readable.from([body]), body.length, signal, {
+      chunkSize: MIN_CHUNK_SIZE,
+      onWire,
+    });
+  try {
+    const good = await put(keys[0]);
+    if (!good.written) throw new Ambiguous('a fresh probe key exists already');
+    if ((await headTarget(t, keys[0], signal))?.size !== body.length) return 'ignored';
+    // The last byte of the last data chunk: the framing ends with its "\r\n" and the terminal chunk.
+    const framed = signedChunkedLength(body.length, MIN_CHUNK_SIZE);
+    const at = framed - signedChunkedLength(0, MIN_CHUNK_SIZE) - 2 - 1;
+    try {
+      await put(keys[1], (wire) => pipeInto(wire, flipByteAt(at)));
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (status === undefined || status < 400 || status >= 500 || status === 412) throw err;
+      return (await headTarget(t, keys[1], signal)) ? 'ignored' : 'verified';
+    }
+    return 'ignored';
+  } finally {
+    for (const key of keys) await cleanUp(t, key, undefined, signal);
+  }
+}
+
+/** A pass-through that flips every bit of the byte at offset `at`. */
+function flipByteAt(at: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (at >= seen && at < seen + chunk.length) {
+        const altered = Buffer.from(chunk);
+        altered[at - seen] ^= 0xff;
+        chunk = altered;
+      }
+      seen += chunk.length;
+      done(null, chunk);
+    },
+  });
 }
 
 /**

@@ -10,6 +10,11 @@
  *   streams; S3 completes it only if the parts make up the CRC32 of the stream hashed (objects/write-large.ts).
  *   The provenance then names that checksum instead of the SHA-256, which the checkpoint and report record. An object
  *   whose size the key source did not tell (SizeHooks) keeps two passes: its upload window is reserved between them.
+ * - one pass as one PUT (`onePass` on the single-put path: the server ignores If-None-Match at completion but checks
+ *   SigV4 signed chunks, as RGW does): the GET already open is decrypted, hashed (SHA-256) and sent as one conditional
+ *   PutObject in signed chunks, each checked by the server as it arrives (objects/write-new.ts putSignedChunks). The
+ *   provenance says `signed-chunks`; the checkpoint and report record the SHA-256. Only for a plaintext size the codec
+ *   knows from the stored size, and the same SizeHooks rule.
  * - two passes otherwise, because the provenance metadata (which then holds the plaintext's SHA-256) must be sent when
  *   the write starts: a hashing pass over the GET that is already open, then an upload pass over a second GET pinned
  *   to the same ETag, which must hash the same or the write fails. The upload pass is a multipart upload where the
@@ -38,6 +43,7 @@ import {
   readProvenance,
   metadataBytes,
   USER_METADATA_LIMIT,
+  type OnePassWrite,
 } from '../objects/provenance';
 import { isFolderMarker } from '../objects/folder-marker';
 import { pipeInto } from '../pipe-into';
@@ -46,6 +52,7 @@ import { readLegacy, rereadLegacy, type LegacyObject } from '../objects/read-leg
 import {
   headTarget,
   putMultipart,
+  putSignedChunks,
   putStreamed,
   putWhole,
   type NewObject,
@@ -97,8 +104,9 @@ export async function copyObject(
   const reread = rereadLegacy(source.client, source.bucket, row.key, legacy.etag, signal, authenticatedBody);
   const migratedAt = (deps.now?.() ?? new Date()).toISOString();
 
-  let sha256: string;
-  let size: number;
+  // null: a one-pass PUT refused (412) before all its plaintext had been hashed (copy-object-signed-chunks.test.ts).
+  let sha256: string | null;
+  let size: number | null;
   let written: WriteResult;
   let obj: NewObject;
   if (isFolderMarker(row.key, legacy.size)) {
@@ -122,7 +130,7 @@ export async function copyObject(
     // One pass: decrypt -> SHA-256 + CRC32 -> parts. Nothing is looked up first (a HEAD would not spare a GET here).
     // Only for an object whose size was known before its GET (the caller reserved its whole window then): with
     // SizeHooks the window is reserved between two passes, when no stream is open, so such an object keeps two passes.
-    obj = newObject(row.key, legacy, undefined, undefined, migratedAt);
+    obj = newObject(row.key, legacy, undefined, undefined, migratedAt, 'full-object-crc32');
     const hasher = pipeInto(
       codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
       new PlaintextHasher({ fullObjectChecksum: true }),
@@ -142,6 +150,26 @@ export async function copyObject(
     );
     sha256 = hasher.sha256;
     size = hasher.size;
+  } else if (
+    deps.largeObjects.path === 'single-put' &&
+    deps.largeObjects.onePass &&
+    !hooks &&
+    codec.plaintextSize(legacy.size) !== undefined
+  ) {
+    // One pass as one PUT in signed chunks: decrypt -> SHA-256 -> chunks that the server checks as they arrive
+    // (objects/write-new.ts putSignedChunks). As with the multipart one pass: only for a size known before the GET.
+    const known = codec.plaintextSize(legacy.size)!;
+    refuseUnwritable(deps.largeObjects, known, legacy.body);
+    obj = newObject(row.key, legacy, undefined, undefined, migratedAt, 'signed-chunks');
+    const hasher = pipeInto(
+      codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
+      new PlaintextHasher(),
+    );
+    written = await putSignedChunks(target, obj, hasher, known, signal);
+    // A server answers If-None-Match once the body is in (RGW 16 measured so; S3 decides at the write's completion);
+    // should one answer 412 earlier, the hash of a plaintext not read to its end is unknown, and is recorded as such.
+    sha256 = hasher.finished ? hasher.sha256 : null;
+    size = hasher.finished ? hasher.size : null;
   } else {
     const large = deps.largeObjects;
     const known = codec.plaintextSize(legacy.size);
@@ -151,10 +179,11 @@ export async function copyObject(
     await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), hasher, discard(), {
       signal,
     });
-    sha256 = hasher.sha256;
-    size = hasher.size;
-    refuseUnwritable(large, size);
-    obj = newObject(row.key, legacy, sha256, size, migratedAt);
+    const hashed = { sha256: hasher.sha256, size: hasher.size };
+    sha256 = hashed.sha256;
+    size = hashed.size;
+    refuseUnwritable(large, hashed.size);
+    obj = newObject(row.key, legacy, hashed.sha256, hashed.size, migratedAt);
     // Not for safety (the write itself is conditional), but to spare the second GET when the key is taken already.
     if (await headTarget(target, row.key, signal)) {
       written = { written: false };
@@ -171,12 +200,12 @@ export async function copyObject(
       // waiting for bytes that never come.
       const plaintext = pipeInto(
         codec.decrypt(again.body, { key: row.key, size: again.size, reread }),
-        new PlaintextHasher({ expect: { sha256, size } }),
+        new PlaintextHasher({ expect: hashed }),
       );
       written = await withAbort(signal, (controller) =>
         large.path === 'multipart'
-          ? putMultipart(target, obj, plaintext, size, controller)
-          : putStreamed(target, obj, plaintext, size, sha256, controller.signal),
+          ? putMultipart(target, obj, plaintext, hashed.size, controller)
+          : putStreamed(target, obj, plaintext, hashed.size, hashed.sha256, controller.signal),
       );
     }
   }
@@ -208,19 +237,20 @@ function refuseUnwritable(large: LargeObjectWrite, plaintextSize: number, open?:
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** The object to write; without `sha256` (a one-pass copy), its provenance names its full-object checksum instead. */
+/** The object to write; a one-pass copy (`onePass`, no `sha256` yet) has its provenance name what vouches instead. */
 function newObject(
   key: string,
   legacy: LegacyObject,
   sha256: string | undefined,
   size: number | undefined,
   migratedAt: string,
+  onePass?: OnePassWrite,
 ): NewObject {
   const source = { sourceEtag: legacy.etag, sourceVersionId: legacy.versionId, migratedAt };
   const metadata = provenanceMetadata(
     legacy.metadata,
-    sha256 === undefined || size === undefined
-      ? { ...source, integrity: 'full-object-crc32' }
+    onePass !== undefined || sha256 === undefined || size === undefined
+      ? { ...source, integrity: onePass ?? 'full-object-crc32' }
       : { ...source, plaintextSha256: sha256, plaintextSize: size },
   );
   if (metadataBytes(metadata) > USER_METADATA_LIMIT) {

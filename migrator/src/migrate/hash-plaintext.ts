@@ -59,6 +59,11 @@ export class PlaintextHasher extends Transform {
     return this.crcBase64;
   }
 
+  /** Whether the stream has been read to its end (the digest is known). */
+  get finished(): boolean {
+    return this.digestHex !== undefined;
+  }
+
   /** The hex digest, once the stream has been read to its end. */
   get sha256(): string {
     if (!this.digestHex) throw new Error('PlaintextHasher: digest read before the stream ended');

@@ -11,6 +11,13 @@
  *   ChecksumMode ENABLED), which it checked at CompleteMultipartUpload against the CRC the migrator computed over the
  *   plaintext in the same pass as the SHA-256; that SHA-256 and the size are in the checkpoint and the report. Copies
  *   that an earlier version wrote in one pass say `full-object-crc64nvme` (the same promise with S3's CRC64NVME).
+ * - `signed-chunks` (a large object written in one pass as one streamed PutObject, on a server that ignores
+ *   If-None-Match on CompleteMultipartUpload but verifies SigV4 signed chunks: objects/write-new.ts putSignedChunks):
+ *   metadata is fixed before the first byte, as above. The server checked every chunk of the plaintext against the
+ *   SHA-256 the migrator signed for it as the bytes arrived, and stored the object only once all of them had matched
+ *   and their count was the declared size; the whole plaintext's SHA-256 and size are in the checkpoint and the report.
+ *   Nothing on the object vouches for its bytes afterwards (no stored checksum): the audit checks its size against the
+ *   checkpoint, and `--deep` its bytes against the checkpoint's SHA-256.
  *
  * S3 user metadata is at most 2 KB in all (keys and values); ours takes about 250 bytes of it.
  */
@@ -29,8 +36,14 @@ export type Integrity = 'sha256-in-metadata' | OnePassIntegrity;
  * A one-pass copy's kinds: `full-object-crc32` is what is written; `full-object-crc64nvme` is what bucketmove wrote
  * before it moved to CRC32 (the same promise with S3's CRC64NVME), still read so such copies stay verifiable.
  */
-export type OnePassIntegrity = 'full-object-crc32' | 'full-object-crc64nvme';
-const ONE_PASS_KINDS: readonly string[] = ['full-object-crc32', 'full-object-crc64nvme'] satisfies OnePassIntegrity[];
+export type OnePassIntegrity = OnePassWrite | 'full-object-crc64nvme';
+/** The kinds a one-pass copy is written with now: multipart with a full-object CRC32, or one PUT in signed chunks. */
+export type OnePassWrite = 'full-object-crc32' | 'signed-chunks';
+const ONE_PASS_KINDS: readonly string[] = [
+  'full-object-crc32',
+  'full-object-crc64nvme',
+  'signed-chunks',
+] satisfies OnePassIntegrity[];
 
 import { TOMBSTONE } from '../../../workspaces/object-markers';
 
@@ -45,7 +58,7 @@ export interface Provenance {
   readonly sourceEtag: string;
   /** The legacy object's version id, or "null" when the legacy bucket is not versioned. */
   readonly sourceVersionId: string;
-  /** Absent on a one-pass copy (`full-object-crc32`): the checkpoint holds it. */
+  /** Absent on a one-pass copy (`full-object-crc32`, `signed-chunks`): the checkpoint holds it. */
   readonly plaintextSha256?: string;
   /** Absent on a one-pass copy: the object's own length is the plaintext's. */
   readonly plaintextSize?: number;
@@ -59,7 +72,7 @@ export type ProvenanceInput =
       readonly plaintextSha256: string;
       readonly plaintextSize: number;
     })
-  | (Omit<Provenance, 'integrity' | 'plaintextSha256' | 'plaintextSize'> & { readonly integrity: 'full-object-crc32' });
+  | (Omit<Provenance, 'integrity' | 'plaintextSha256' | 'plaintextSize'> & { readonly integrity: OnePassWrite });
 
 /** An ETag without its quotes (S3 returns them quoted). */
 export function bareEtag(etag: string | undefined): string {

@@ -18,7 +18,7 @@ import type { Readable } from 'stream';
 import { DEFAULT_COPY_WINDOW } from '../../../workspaces/codec-memory';
 import type { Encryption } from '../../../workspaces/schema';
 import { httpStatusOf, isNoSuchKey } from '../aws/errors';
-import { lightPathOf, metadataHeaders, userMetadata } from '../aws/light-s3';
+import { lightPathOf, metadataHeaders, userMetadata, type LightRequest } from '../aws/light-s3';
 import { readProvenance, sha256Base64 } from './provenance';
 
 export interface SseParams {
@@ -88,6 +88,22 @@ function baseParams(t: Target, o: NewObject) {
   };
 }
 
+/** The headers of a conditional PutObject on the light path, as the SDK's serializer writes them for baseParams. */
+function lightPutHeaders(t: Target, o: NewObject): Record<string, string | undefined> {
+  return {
+    // The SDK's PutObject serializer sends this default when the input has no ContentType.
+    'content-type': o.contentType ?? 'application/octet-stream',
+    'cache-control': o.cacheControl,
+    'content-disposition': o.contentDisposition,
+    'if-none-match': '*',
+    'x-amz-server-side-encryption': t.sse.ServerSideEncryption,
+    'x-amz-server-side-encryption-aws-kms-key-id': t.sse.SSEKMSKeyId,
+    'x-amz-server-side-encryption-bucket-key-enabled':
+      t.sse.BucketKeyEnabled === undefined ? undefined : String(t.sse.BucketKeyEnabled),
+    ...metadataHeaders(o.metadata),
+  };
+}
+
 /**
  * One PUT of a whole plaintext held in memory; `written: false` when the key already exists (412). The body's SHA-256
  * (computed once, as the plaintext was decrypted) serves three ends: S3's checksum (x-amz-checksum-sha256), the
@@ -109,19 +125,7 @@ export async function putWhole(
         operation: 'PutObject',
         bucket: t.bucket,
         key: o.key,
-        headers: {
-          // The SDK's PutObject serializer sends this default when the input has no ContentType.
-          'content-type': o.contentType ?? 'application/octet-stream',
-          'cache-control': o.cacheControl,
-          'content-disposition': o.contentDisposition,
-          'if-none-match': '*',
-          'x-amz-server-side-encryption': t.sse.ServerSideEncryption,
-          'x-amz-server-side-encryption-aws-kms-key-id': t.sse.SSEKMSKeyId,
-          'x-amz-server-side-encryption-bucket-key-enabled':
-            t.sse.BucketKeyEnabled === undefined ? undefined : String(t.sse.BucketKeyEnabled),
-          'x-amz-checksum-sha256': sha256Base64(sha256Hex),
-          ...metadataHeaders(o.metadata),
-        },
+        headers: { ...lightPutHeaders(t, o), 'x-amz-checksum-sha256': sha256Base64(sha256Hex) },
         body,
         payloadSha256: sha256Hex,
         signal,
@@ -197,6 +201,53 @@ export async function putStreamed(
   try {
     const out = await t.client.send(command, { abortSignal: signal });
     return { written: true, versionId: out.VersionId };
+  } catch (err) {
+    body.destroy();
+    if (isPreconditionFailed(err)) return { written: false };
+    throw err;
+  }
+}
+
+/**
+ * Whether `t` can take a streamed PUT in signed chunks (putSignedChunks): its client has the light request path and
+ * the bucket's endpoint signs with SigV4. Not where BUCKETMOVE_S3_HOT_PATH=sdk forces the SDK path.
+ */
+export async function signedChunksAvailable(t: Target): Promise<boolean> {
+  const light = lightPathOf(t.client);
+  return light !== undefined && (await light.supports(t.bucket));
+}
+
+/**
+ * One PutObject of a plaintext stream of known length (`size`, at most SINGLE_PUT_LIMIT) sent as SigV4 signed chunks
+ * (aws/signed-chunks.ts), with If-None-Match: a large object read once on a server that ignores If-None-Match on
+ * CompleteMultipartUpload. No hash of the whole is needed before the first byte: the server checks each chunk's
+ * SHA-256 against the signature the migrator sent with it, as the bytes arrive, and refuses the request on the first
+ * that differs. The whole plaintext's SHA-256, taken in the same pass by the caller, goes to the checkpoint and the
+ * report (provenance `signed-chunks`). Conditional and all-or-nothing as putStreamed is: the last chunk leaves only
+ * once `body` has ended cleanly, so a codec that refuses the bytes at their end leaves nothing. Sent once; the run
+ * retries the whole object (classify.ts). Only where signedChunksAvailable.
+ */
+export async function putSignedChunks(
+  t: Target,
+  o: NewObject,
+  body: Readable,
+  size: number,
+  signal?: AbortSignal,
+  wire: Pick<NonNullable<LightRequest['streamed']>, 'chunkSize' | 'onWire'> = {},
+): Promise<WriteResult> {
+  const light = lightPathOf(t.client);
+  if (!light) throw new Error('putSignedChunks needs the light request path (signedChunksAvailable)');
+  try {
+    const res = await light.send({
+      operation: 'PutObject',
+      bucket: t.bucket,
+      key: o.key,
+      headers: lightPutHeaders(t, o),
+      streamed: { body, decodedLength: size, ...wire },
+      signal,
+    });
+    res.body.resume();
+    return { written: true, versionId: res.headers['x-amz-version-id'] };
   } catch (err) {
     body.destroy();
     if (isPreconditionFailed(err)) return { written: false };
