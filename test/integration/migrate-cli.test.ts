@@ -169,11 +169,12 @@ describe('killed with SIGKILL at several points, then rerun', () => {
     expect(final.stdout).toMatch(/^migration of local complete: 202 legacy objects/);
     // The last lines say how large objects were written, and why (the probe's finding on this server).
     expect(final.stdout).toMatch(
-      /\nlarge objects \(above the part size\): one streamed PutObject with If-None-Match each, because the new bucket ignores If-None-Match on CompleteMultipartUpload \(probed at start\)/,
+      /\nlarge objects \(above the part size\): one streamed PutObject with If-None-Match each, in SigV4 signed chunks where read once, because the new bucket ignores If-None-Match on CompleteMultipartUpload \(probed at start\)/,
     );
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).largeObjects).toMatchObject({
       path: 'single-put',
-      probe: { completeMultipartUpload: 'ignored', cleanedUp: true },
+      onePass: true,
+      probe: { completeMultipartUpload: 'ignored', signedChunks: 'verified', cleanedUp: true },
     });
 
     const rows = fs.readFileSync(path.join(dir, 'report.csv'), 'utf8').trim().split('\n').map(parseCsvLine);

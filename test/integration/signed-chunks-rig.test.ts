@@ -7,10 +7,12 @@
  *   the plaintext whose SHA-256 the outcome records, its provenance `signed-chunks`; /usr/bin/aws reads the same bytes;
  * - Fernet keeps two passes (its codec tells the plaintext's size only at the end);
  * - an AES-GCM object whose tag does not verify (GCM releases all plaintext before its tag) leaves nothing;
- * - a key the app wrote meanwhile is kept (412), the legacy plaintext's hash recorded.
+ * - a key the app wrote first, or while the PUT was sending its chunks, is kept (412 once the body is in), the
+ *   legacy plaintext's hash recorded.
  */
 import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
+import { Transform } from 'stream';
 import os from 'os';
 import path from 'path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -32,6 +34,7 @@ import { awsCliOnNew, fernetKey, getNew, putLegacy, putNewAsApp, sha256 } from '
 import { keysOf, rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
 import { MIB } from '../../workspaces/units';
+import { pipeInto } from '../../migrator/src/pipe-into';
 
 const probeKeys = async () =>
   (
@@ -169,6 +172,46 @@ describe('the one-pass single PUT in signed chunks', () => {
     const seen = proxy.seen.filter((r) => r.key === key);
     expect(seen.filter((r) => r.method === 'GET')).toHaveLength(1);
     expect(seen.filter((r) => r.method === 'PUT')).toHaveLength(1);
+  });
+
+  test("mid-body: the app writes the key while the PUT is sending its chunks: the app's bytes stay (412 at the end)", async () => {
+    const key = `${uniqueKey('signed-chunks-mid-body')}/scan.jpg`;
+    const plaintext = randomBytes(12 * MIB);
+    const inner = gcm();
+    await putLegacy(key, inner.encrypt(plaintext, { key }));
+    const appBytes = Buffer.from('the app wrote this photo while the copy was streaming');
+    let sentBeforeAppWrite = 0;
+    // After 4 MiB of plaintext (16 chunks on their way), the app writes the key; then the rest flows.
+    const codec: Codec = {
+      name: inner.name,
+      plaintextSize: (n) => inner.plaintextSize(n),
+      memoryNeed: (n) => inner.memoryNeed(n),
+      encrypt: (p, c) => inner.encrypt(p, c),
+      decrypt(stored, ctx) {
+        let seen = 0;
+        let wrote = false;
+        return pipeInto(
+          inner.decrypt(stored, ctx),
+          new Transform({
+            transform(chunk: Buffer, _enc, done) {
+              seen += chunk.length;
+              if (wrote || seen < 4 * MIB) return done(null, chunk);
+              wrote = true;
+              sentBeforeAppWrite = seen;
+              putNewAsApp(key, appBytes).then(() => done(null, chunk), done);
+            },
+          }),
+        );
+      },
+    };
+    proxy = await startS3Proxy(rigState().endpoint);
+    expect(await copy(key, codec)).toMatchObject({ state: 'kept-app-version', plaintextSha256: sha256(plaintext) });
+    expect(sentBeforeAppWrite).toBeGreaterThanOrEqual(4 * MIB);
+    expect((await getNew(key))!.body.equals(appBytes)).toBe(true);
+    // Through the proxy: the copy's one GET, its PUT, the HEAD that explains the 412 (the app wrote to the server
+    // directly).
+    const seen = proxy.seen.filter((r) => r.key === key);
+    expect(seen.map((r) => r.method)).toEqual(['GET', 'PUT', 'HEAD']);
   });
 
   test('Fernet keeps two passes: its plaintext size is known only at the end (PKCS7 padding)', async () => {

@@ -63,7 +63,7 @@ describe('the line on how large objects were written', () => {
     );
     const rgwSignedChunks = largeObjectWrite({ ...RGW_LARGE_OBJECTS.probe!, signedChunks: 'verified' });
     expect(largeObjectsLine(rgwSignedChunks)).toBe(
-      'large objects (above the part size): read once, one PutObject with If-None-Match streamed in SigV4 signed chunks each, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined; it checks SigV4 signed chunks as they arrive (probed), so each is read and decrypted once and streamed in signed chunks',
+      'large objects (above the part size): one streamed PutObject with If-None-Match each, in SigV4 signed chunks where read once, because the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the 5368709120-byte single-PUT limit are quarantined; it checks SigV4 signed chunks as they arrive (probed), so each whose plaintext size the codec tells from its stored size (AES-256-GCM) is read and decrypted once and streamed in signed chunks; others (Fernet, whose padding hides the size until the end) are read twice (hash, then upload)',
     );
     for (const [found, reason] of [
       ['ignored', 'it does not refuse an altered signed chunk (probed), so each is read twice (hash, then upload)'],

@@ -25,6 +25,10 @@
  * Endpoints whose rules ask for another auth scheme than SigV4 (S3 Express, multi-region access points) stay on the SDK
  * as well.
  *
+ * A large object's PutObject may go this way too, streamed in SigV4 signed chunks (signed-chunks.ts), which the SDK's
+ * signer does not write: sent once (a stream cannot be replayed), on a connection of its own, and ended at once when
+ * its body fails (objects/write-new.ts putSignedChunks).
+ *
  * It is opt-in per client (enableLightPath, called by the side-client factory), and BUCKETMOVE_S3_HOT_PATH=sdk forces
  * the SDK path for every call (to compare the two in the bench, or to bisect a fault).
  */

@@ -130,7 +130,7 @@ export function largeObjectWrite(probe: ConditionalWriteProbe): LargeObjectWrite
         why: `the new bucket ignores If-None-Match on CompleteMultipartUpload (probed at start), so a multipart upload could overwrite an app write; objects over the ${SINGLE_PUT_LIMIT}-byte single-PUT limit are quarantined; ${
           {
             verified:
-              'it checks SigV4 signed chunks as they arrive (probed), so each is read and decrypted once and streamed in signed chunks',
+              'it checks SigV4 signed chunks as they arrive (probed), so each whose plaintext size the codec tells from its stored size (AES-256-GCM) is read and decrypted once and streamed in signed chunks; others (Fernet, whose padding hides the size until the end) are read twice (hash, then upload)',
             ignored: 'it does not refuse an altered signed chunk (probed), so each is read twice (hash, then upload)',
             unavailable:
               'the SDK request path sends no signed chunks (BUCKETMOVE_S3_HOT_PATH=sdk), so each is read twice (hash, then upload)',

@@ -103,7 +103,7 @@ export function largeObjectsLine(l: LargeObjectWrite): string {
   const how =
     l.path === 'single-put'
       ? l.onePass
-        ? 'read once, one PutObject with If-None-Match streamed in SigV4 signed chunks each'
+        ? 'one streamed PutObject with If-None-Match each, in SigV4 signed chunks where read once'
         : 'one streamed PutObject with If-None-Match each'
       : l.onePass
         ? 'read once, multipart uploads completed with If-None-Match and a full-object CRC32'
