@@ -104,7 +104,8 @@ export async function copyObject(
   const reread = rereadLegacy(source.client, source.bucket, row.key, legacy.etag, signal, authenticatedBody);
   const migratedAt = (deps.now?.() ?? new Date()).toISOString();
 
-  // null: a one-pass PUT refused (412) before all its plaintext had been hashed (copy-object-signed-chunks.test.ts).
+  // null: a one-pass PUT refused (412) before all its plaintext was hashed
+  // (test/migrate/copy-object-signed-chunks.test.ts).
   let sha256: string | null;
   let size: number | null;
   let written: WriteResult;
