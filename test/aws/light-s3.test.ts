@@ -11,7 +11,6 @@
  */
 import { createHash } from 'crypto';
 import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { Readable } from 'stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse } from '@smithy/core/protocols';
@@ -24,6 +23,7 @@ import { observeThrottling } from '../../migrator/src/migrate/throttle-observer'
 import { readLegacy } from '../../migrator/src/objects/read-legacy';
 import { headTarget, putWhole, sseParams, type Target } from '../../migrator/src/objects/write-new';
 import { sha256Base64 } from '../../migrator/src/objects/provenance';
+import { closeLocal, listenLocal } from '../helpers/local-http';
 
 const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 
@@ -124,17 +124,9 @@ describe('against a mock S3 (light path vs the SDK path)', () => {
         answer(req, res, Buffer.concat(chunks));
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    endpoint = await listenLocal(server);
   });
-  afterAll(
-    () =>
-      new Promise<void>((resolve) => {
-        // A test that timed out may leave a client mid-retry: its sockets must not hold the server open.
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  afterAll(() => closeLocal(server));
   beforeEach(() => {
     seen.length = 0;
     // No waits between retries. The SDK's standard strategy waits random() x base x 2^retry (full jitter) before

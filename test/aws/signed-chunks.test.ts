@@ -11,7 +11,6 @@
  *   412 is `written: false`, and a body that fails ends the request at once with the body's own error.
  */
 import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { PassThrough, Readable } from 'stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse } from '@smithy/core/protocols';
@@ -27,6 +26,7 @@ import { signingKey } from '../../migrator/src/aws/sigv4';
 import { decodeAwsChunked } from '../../migrator/src/gateway/aws-chunked';
 import { verifyRequest, type Verified } from '../../migrator/src/gateway/sigv4-verify';
 import { putSignedChunks, sseParams, type Target } from '../../migrator/src/objects/write-new';
+import { closeLocal, listenLocal } from '../helpers/local-http';
 
 const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 
@@ -207,16 +207,9 @@ describe('putSignedChunks against a mock S3', () => {
         if (!req.complete) seen.push({ headers: req.headers, error: 'the client ended the request before its body' });
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    endpoint = await listenLocal(server);
   });
-  afterAll(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  afterAll(() => closeLocal(server));
   beforeEach(() => {
     seen.length = 0;
   });

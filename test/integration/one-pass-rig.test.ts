@@ -9,7 +9,6 @@
  *   checksum is AWS behaviour: mocked in test/migrate/copy-object-one-pass.test.ts.)
  */
 import { randomBytes } from 'crypto';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../migrator/src/aws/clients';
 import { FernetCodec } from '../../migrator/src/codec/fernet';
 import { copyObject } from '../../migrator/src/migrate/copy-object';
@@ -21,16 +20,9 @@ import {
 import { readProvenance } from '../../migrator/src/objects/provenance';
 import { fullObjectCrc32 } from '../../migrator/src/objects/write-large';
 import { fernetKey, getNew, putLegacy, sha256 } from './helpers/migration';
-import { keysOf, rigState, s3As, uniqueKey } from './helpers/rig';
+import { keysOf, probeKeys, rigState, s3As, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
 import { MIB } from '../../workspaces/units';
-
-const probeKeys = async () =>
-  (
-    await s3As('primaryApp').send(
-      new ListObjectsV2Command({ Bucket: rigState().buckets.primary, Prefix: PROBE_PREFIX }),
-    )
-  ).Contents?.map((o) => o.Key) ?? [];
 
 test('RGW 16 ignores a full-object CRC32 at CompleteMultipartUpload: the probe says so and leaves nothing', async () => {
   const before = await probeKeys();

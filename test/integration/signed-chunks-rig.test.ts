@@ -15,7 +15,6 @@ import { readFileSync } from 'fs';
 import { Transform } from 'stream';
 import os from 'os';
 import path from 'path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../migrator/src/aws/clients';
 import { enableLightPath } from '../../migrator/src/aws/light-s3';
 import { AesGcmCodec } from '../../migrator/src/codec/aes-gcm';
@@ -31,17 +30,10 @@ import {
 import { readProvenance } from '../../migrator/src/objects/provenance';
 import type { Target } from '../../migrator/src/objects/write-new';
 import { awsCliOnNew, fernetKey, getNew, putLegacy, putNewAsApp, sha256 } from './helpers/migration';
-import { keysOf, rigState, s3As, uniqueKey } from './helpers/rig';
+import { keysOf, probeKeys, rigState, uniqueKey } from './helpers/rig';
 import { startS3Proxy, type S3Proxy } from './helpers/s3-proxy';
 import { MIB } from '../../workspaces/units';
 import { pipeInto } from '../../migrator/src/pipe-into';
-
-const probeKeys = async () =>
-  (
-    await s3As('primaryApp').send(
-      new ListObjectsV2Command({ Bucket: rigState().buckets.primary, Prefix: PROBE_PREFIX }),
-    )
-  ).Contents?.map((o) => o.Key) ?? [];
 
 const client = (who: 'legacyApp' | 'primaryApp', endpoint = rigState().endpoint, light = true) => {
   const c = createS3Client({ endpoint, region: rigState().region, s3Compatible: true, credentials: keysOf(who) });

@@ -4,7 +4,8 @@
  */
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { PROBE_PREFIX } from '../../../migrator/src/migrate/conditional-write-probe';
 import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
 import { clientConfig, createS3Client } from '../../../migrator/src/aws/clients';
 import { readRigState, rigStatePath, type RigPrincipalName, type RigState } from '../../../migrator/src/aws/rig-state';
@@ -90,4 +91,12 @@ let counter = 0;
 export function uniqueKey(prefix: string): string {
   counter += 1;
   return `${prefix}/w${process.pid}-${counter}`;
+}
+
+/** The keys under the conditional-write probe's prefix in the new bucket (the probe must leave none). */
+export async function probeKeys(): Promise<Array<string | undefined>> {
+  const out = await s3As('primaryApp').send(
+    new ListObjectsV2Command({ Bucket: rigState().buckets.primary, Prefix: PROBE_PREFIX }),
+  );
+  return out.Contents?.map((o) => o.Key) ?? [];
 }
