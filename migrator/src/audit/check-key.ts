@@ -158,16 +158,18 @@ export function judgeKey(item: MergedKey, head: HeadResult | undefined, ctx: Key
     add('source-changed', `copied from legacy ETag ${prov.sourceEtag}; the legacy object is now ETag ${legacy.etag}`);
   }
   if (prov.integrity !== 'sha256-in-metadata') {
-    const [algorithm, stored] =
-      prov.integrity === 'full-object-crc32'
-        ? ['CRC32', head.head.checksumCrc32]
-        : ['CRC64NVME', head.head.checksumCrc64nvme];
     // A copy in signed chunks: the server checked its chunks as they arrived and keeps nothing to check again.
-    if (prov.integrity !== 'signed-chunks' && (head.head.checksumType !== 'FULL_OBJECT' || !stored)) {
-      add(
-        'hash-mismatch',
-        `the provenance says S3 verified this copy's full-object ${algorithm}, but the object carries none (checksum type ${head.head.checksumType ?? 'none'})`,
-      );
+    if (prov.integrity !== 'signed-chunks') {
+      const [algorithm, stored] =
+        prov.integrity === 'full-object-crc32'
+          ? ['CRC32', head.head.checksumCrc32]
+          : ['CRC64NVME', head.head.checksumCrc64nvme];
+      if (head.head.checksumType !== 'FULL_OBJECT' || !stored) {
+        add(
+          'hash-mismatch',
+          `the provenance says S3 verified this copy's full-object ${algorithm}, but the object carries none (checksum type ${head.head.checksumType ?? 'none'})`,
+        );
+      }
     }
     if (cp?.plaintextSize !== null && cp?.plaintextSize !== undefined && cp.plaintextSize !== head.head.size) {
       add('size-mismatch', `new object is ${head.head.size} bytes; the checkpoint records ${cp.plaintextSize}`);

@@ -244,6 +244,7 @@ export class LightS3 {
       credentials,
       new Date(sent + (config.systemClockOffset ?? 0)),
     );
+    const framed = streamed ? framedBody(streamed, seed) : undefined;
     const signed = new HttpRequest({
       method,
       protocol: route.protocol,
@@ -251,15 +252,15 @@ export class LightS3 {
       port: route.port,
       path,
       headers,
-      body: streamed ? framedBody(streamed, seed) : r.body,
+      body: framed ?? r.body,
     });
     const handler = config.requestHandler as unknown as RequestHandler<
       HttpRequest,
       HttpResponse,
       { abortSignal?: AbortSignal }
     >;
-    const { response } = streamed
-      ? await handleStreamed(handler, signed, signed.body as Readable, r.signal)
+    const { response } = framed
+      ? await handleStreamed(handler, signed, framed, r.signal)
       : await handler.handle(signed, { abortSignal: r.signal });
     const status = response.statusCode;
     if (status >= 200 && status < 300) {

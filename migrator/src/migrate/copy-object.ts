@@ -103,6 +103,8 @@ export async function copyObject(
   // A codec with several keys reads a large object twice (codec.ts ObjectContext.reread): the same ETag again.
   const reread = rereadLegacy(source.client, source.bucket, row.key, legacy.etag, signal, authenticatedBody);
   const migratedAt = (deps.now?.() ?? new Date()).toISOString();
+  // The plaintext's size when the format fixes it by the stored size (AES-GCM), else undefined (Fernet).
+  const knownPlaintextSize = codec.plaintextSize(legacy.size);
 
   // null: a one-pass PUT refused (412) before all its plaintext was hashed
   // (test/migrate/copy-object-signed-chunks.test.ts).
@@ -114,7 +116,7 @@ export async function copyObject(
     legacy.body.destroy();
     sha256 = EMPTY_SHA256;
     size = 0;
-    obj = newObject(row.key, legacy, sha256, size, migratedAt);
+    obj = newObject(row.key, legacy, { sha256, size }, migratedAt);
     written = await putWhole(target, obj, Buffer.alloc(0), sha256, signal);
   } else if (legacy.size <= target.partSize) {
     // One pass: the plaintext is complete and authenticated before a single byte is written. Read whole with a plain
@@ -125,13 +127,13 @@ export async function copyObject(
     const plaintext = await readAll(addAbortSignal(signal, decrypted));
     sha256 = createHash('sha256').update(plaintext).digest('hex');
     size = plaintext.length;
-    obj = newObject(row.key, legacy, sha256, size, migratedAt);
+    obj = newObject(row.key, legacy, { sha256, size }, migratedAt);
     written = await putWhole(target, obj, plaintext, sha256, signal);
   } else if (deps.largeObjects.path === 'multipart' && deps.largeObjects.onePass && !hooks) {
     // One pass: decrypt -> SHA-256 + CRC32 -> parts. Nothing is looked up first (a HEAD would not spare a GET here).
     // Only for an object whose size was known before its GET (the caller reserved its whole window then): with
     // SizeHooks the window is reserved between two passes, when no stream is open, so such an object keeps two passes.
-    obj = newObject(row.key, legacy, undefined, undefined, migratedAt, 'full-object-crc32');
+    obj = newObject(row.key, legacy, 'full-object-crc32', migratedAt);
     const hasher = pipeInto(
       codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
       new PlaintextHasher({ fullObjectChecksum: true }),
@@ -140,14 +142,7 @@ export async function copyObject(
     // running count, 0 at the start, would make it expect no parts).
     const plaintext = pipeInto(hasher, new PassThrough());
     written = await withAbort(signal, (controller) =>
-      putMultipartOnePass(
-        target,
-        obj,
-        plaintext,
-        codec.plaintextSize(legacy.size),
-        () => hasher.fullObjectCrc,
-        controller,
-      ),
+      putMultipartOnePass(target, obj, plaintext, knownPlaintextSize, () => hasher.fullObjectCrc, controller),
     );
     sha256 = hasher.sha256;
     size = hasher.size;
@@ -155,26 +150,24 @@ export async function copyObject(
     deps.largeObjects.path === 'single-put' &&
     deps.largeObjects.onePass &&
     !hooks &&
-    codec.plaintextSize(legacy.size) !== undefined
+    knownPlaintextSize !== undefined
   ) {
     // One pass as one PUT in signed chunks: decrypt -> SHA-256 -> chunks that the server checks as they arrive
     // (objects/write-new.ts putSignedChunks). As with the multipart one pass: only for a size known before the GET.
-    const known = codec.plaintextSize(legacy.size)!;
-    refuseUnwritable(deps.largeObjects, known, legacy.body);
-    obj = newObject(row.key, legacy, undefined, undefined, migratedAt, 'signed-chunks');
+    refuseUnwritable(deps.largeObjects, knownPlaintextSize, legacy.body);
+    obj = newObject(row.key, legacy, 'signed-chunks', migratedAt);
     const hasher = pipeInto(
       codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }),
       new PlaintextHasher(),
     );
-    written = await putSignedChunks(target, obj, hasher, known, signal);
+    written = await putSignedChunks(target, obj, hasher, knownPlaintextSize, signal);
     // A server answers If-None-Match once the body is in (RGW 16 measured so; S3 decides at the write's completion);
     // should one answer 412 earlier, the hash of a plaintext not read to its end is unknown, and is recorded as such.
     sha256 = hasher.finished ? hasher.sha256 : null;
     size = hasher.finished ? hasher.size : null;
   } else {
     const large = deps.largeObjects;
-    const known = codec.plaintextSize(legacy.size);
-    if (known !== undefined) refuseUnwritable(large, known, legacy.body);
+    if (knownPlaintextSize !== undefined) refuseUnwritable(large, knownPlaintextSize, legacy.body);
     // Pass 1: hash the plaintext of the GET already open.
     const hasher = new PlaintextHasher();
     await pipeline(codec.decrypt(legacy.body, { key: row.key, size: legacy.size, reread }), hasher, discard(), {
@@ -184,7 +177,7 @@ export async function copyObject(
     sha256 = hashed.sha256;
     size = hashed.size;
     refuseUnwritable(large, hashed.size);
-    obj = newObject(row.key, legacy, hashed.sha256, hashed.size, migratedAt);
+    obj = newObject(row.key, legacy, hashed, migratedAt);
     // Not for safety (the write itself is conditional), but to spare the second GET when the key is taken already.
     if (await headTarget(target, row.key, signal)) {
       written = { written: false };
@@ -238,21 +231,22 @@ function refuseUnwritable(large: LargeObjectWrite, plaintextSize: number, open?:
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** The object to write; a one-pass copy (`onePass`, no `sha256` yet) has its provenance name what vouches instead. */
+/**
+ * The object to write: its provenance holds the plaintext's SHA-256 and size, or, for a one-pass copy (which knows
+ * neither when the write starts), names what vouches for the bytes instead.
+ */
 function newObject(
   key: string,
   legacy: LegacyObject,
-  sha256: string | undefined,
-  size: number | undefined,
+  bytes: { readonly sha256: string; readonly size: number } | OnePassWrite,
   migratedAt: string,
-  onePass?: OnePassWrite,
 ): NewObject {
   const source = { sourceEtag: legacy.etag, sourceVersionId: legacy.versionId, migratedAt };
   const metadata = provenanceMetadata(
     legacy.metadata,
-    onePass !== undefined || sha256 === undefined || size === undefined
-      ? { ...source, integrity: onePass ?? 'full-object-crc32' }
-      : { ...source, plaintextSha256: sha256, plaintextSize: size },
+    typeof bytes === 'string'
+      ? { ...source, integrity: bytes }
+      : { ...source, plaintextSha256: bytes.sha256, plaintextSize: bytes.size },
   );
   if (metadataBytes(metadata) > USER_METADATA_LIMIT) {
     throw new PermanentCopyError(
