@@ -139,6 +139,51 @@ describe('passes over the checkpoint', () => {
     expect(h.finished.map((f) => f.key).sort()).toEqual(['x', 'y']);
   });
 
+  describe('the idle wait (fake timers: a wait of 250 ms never ends by itself here)', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    /** Whether `p` settles within a few turns of the event loop (no timer fires meanwhile). */
+    async function settlesSoon(p: Promise<unknown>): Promise<boolean> {
+      let settled = false;
+      void p.then(() => (settled = true));
+      for (let i = 0; i < 10 && !settled; i++) await tick();
+      return settled;
+    }
+
+    test('a wake while a pass reads the checkpoint is not lost: the next pass starts at once, and the run ends', async () => {
+      const h = harness(async (row) => copied(row), { keys: [], listed: false });
+      const read = h.checkpoint.nextPending.bind(h.checkpoint);
+      let reads = 0;
+      h.checkpoint.nextPending = (after, n) => {
+        const rows = read(after, n);
+        // The lister records its last page and ends while the first pass reads: no one is waiting for this wake.
+        if (++reads === 1) {
+          h.listingDone = true;
+          h.dispatcher.wake();
+        }
+        return rows;
+      };
+      expect(await settlesSoon(h.dispatcher.run())).toBe(true);
+      expect(reads).toBe(2);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    test('a wake ends the wait and clears its timer, which would otherwise hold the process after the run', async () => {
+      const h = harness(async (row) => copied(row), { keys: [], listed: false });
+      const done = h.dispatcher.run();
+      await tick();
+      expect(jest.getTimerCount()).toBe(1); // waiting for the lister
+      h.checkpoint.addListedPage([obj('x')], true);
+      h.listingDone = true;
+      h.dispatcher.wake();
+      expect(await settlesSoon(done)).toBe(true);
+      expect(h.finished).toEqual([{ key: 'x', state: 'copied' }]);
+      h.checkpoint.flush(); // its own timer: the copy's outcome waits up to 20 ms to share a transaction
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
+
   test('an object failed after every attempt stays failed for this run; the next run takes it again', async () => {
     let calls = 0;
     const slow = Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });

@@ -97,6 +97,8 @@ export class Dispatcher {
   readonly tally: DispatchTally = { processed: zeroCounts(), storedBytes: 0, plaintextBytes: 0, retries: 0 };
   readonly budget: MemoryBudget;
   private wakeUp?: () => void;
+  /** wake() was called since the current pass began: a pass that finds nothing looks again at once. */
+  private woken = false;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -107,6 +109,7 @@ export class Dispatcher {
 
   /** New keys were recorded, the listing ended, or the run stops: a dispatcher waiting for keys looks again. */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -123,19 +126,18 @@ export class Dispatcher {
     const inFlight = new InFlight();
     const inFlightKeys = new Set<string>();
     const limit = this.opts.limit ?? Infinity;
+    this.woken = false;
     const s: PassState = { pass: 1, started: 0, startedThisPass: 0, listedWhenPassBegan: this.deps.listingDone() };
     while (!stopSignal.aborted && s.started < limit) {
       const batch = checkpoint.nextPending(s.after, BATCH);
       if (batch.length === 0) {
         const idle = s.startedThisPass === 0;
         if (idle && s.listedWhenPassBegan) break;
-        if (idle) {
-          await new Promise<void>((resolve) => {
-            this.wakeUp = resolve;
-            setTimeout(resolve, IDLE_WAIT_MS);
-          });
-        }
+        // A wake during the pass (the lister recorded its last page while this pass read the checkpoint) is not lost:
+        // the next pass starts at once, without the idle wait.
+        if (idle && !this.woken) await this.idleWait();
         Object.assign(s, { pass: s.pass + 1, after: undefined, startedThisPass: 0 });
+        this.woken = false;
         s.listedWhenPassBegan = this.deps.listingDone();
         continue;
       }
@@ -172,6 +174,22 @@ export class Dispatcher {
       }
     }
     await inFlight.drained();
+  }
+
+  /**
+   * Until wake() or IDLE_WAIT_MS. The timer is cleared on wake: a pending one would keep the process alive that long
+   * after the run.
+   */
+  private idleWait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, IDLE_WAIT_MS);
+      this.wakeUp = done;
+    });
   }
 
   /** One object: attempts until it is done, failed for good, out of attempts, or aborted (it stays pending). */
