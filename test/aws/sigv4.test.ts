@@ -45,12 +45,26 @@ interface Case {
   readonly key: string;
   readonly headers: Record<string, string>;
   readonly body?: Buffer;
+  readonly query?: Record<string, string>;
 }
 
 const body = Buffer.from('a photo, decrypted');
 const CASES: Case[] = [
   { what: 'a GET', method: 'GET', key: 'photos/1.jpg', headers: {} },
   { what: 'a HEAD of a key with odd characters', method: 'HEAD', key: "a b/ü+%/(x)*!~'.jpg", headers: {} },
+  {
+    what: 'a ListObjectsV2 (a query string: odd characters in the prefix and start-after, a token with / + =)',
+    method: 'GET',
+    key: '',
+    headers: {},
+    query: {
+      'list-type': '2',
+      prefix: "a b/ü+%/(x)*!~'",
+      'start-after': "a b/ü+%/(x)*!~'.jp",
+      'continuation-token': '1/2+3==',
+      'max-keys': '1000',
+    },
+  },
   {
     what: 'a conditional PUT with metadata, SSE, checksum and unsigned headers',
     method: 'PUT',
@@ -89,6 +103,7 @@ async function sdkSigned(c: Case, creds: SigningCredentials, at: Date, region: s
     hostname: 'photos-prod.s3.eu-west-1.amazonaws.com',
     path,
     headers: { host: 'photos-prod.s3.eu-west-1.amazonaws.com', 'x-amz-content-sha256': payload, ...c.headers },
+    query: c.query,
     body: c.body,
   });
   return (await signer.sign(req, { signingDate: at })).headers;
@@ -106,7 +121,7 @@ describe('HeaderSigner signs as the SDK signs', () => {
           'x-amz-content-sha256': c.body ? createHash('sha256').update(c.body).digest('hex') : EMPTY_SHA256,
           ...c.headers,
         };
-        new HeaderSigner('eu-west-1').sign(c.method, path, headers, creds, at);
+        new HeaderSigner('eu-west-1').sign(c.method, path, headers, creds, at, c.query);
         expect(headers.authorization).toBe(expected.authorization);
         expect(headers['x-amz-date']).toBe('20261130T192005Z');
         expect(headers['x-amz-date']).toBe(expected['x-amz-date']);

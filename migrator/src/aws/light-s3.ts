@@ -1,8 +1,8 @@
 /**
  * The light request path of a small-object copy's per-object calls (GetObject of the legacy object, the conditional
- * PutObject of the new one, HeadObject): the same HTTP exchange the SDK's S3 client makes, without its middleware
- * stack, which profiles showed to be the largest share of the migrator's CPU per object (BENCHMARKS.md, "Migrator
- * against its peers").
+ * PutObject of the new one, HeadObject) and of the run's listings (ListObjectsV2: list-objects.ts reads the page):
+ * the same HTTP exchange the SDK's S3 client makes, without its middleware stack, which profiles showed to be the
+ * largest share of the migrator's CPU per object (BENCHMARKS.md, "Migrator against its peers").
  *
  * Everything that decides what goes on the wire is the client's own, read from its resolved config: the endpoint (the
  * SDK's S3 endpoint rules, `config.endpointProvider`, once per bucket: path-style on S3-compatible servers,
@@ -61,7 +61,7 @@ export function hotPathFromEnv(env: NodeJS.ProcessEnv = process.env): HotPath {
   throw new ConfigError(`${HOT_PATH_ENV} must be "light" or "sdk" (got "${env[HOT_PATH_ENV]}")`);
 }
 
-export type Operation = 'GetObject' | 'PutObject' | 'HeadObject';
+export type Operation = 'GetObject' | 'PutObject' | 'HeadObject' | 'ListObjectsV2';
 
 /** A successful answer: the status, the headers (lower-case names) and, for a GET, the body stream. */
 export interface LightResponse {
@@ -73,7 +73,10 @@ export interface LightResponse {
 export interface LightRequest {
   readonly operation: Operation;
   readonly bucket: string;
+  /** The object's key; "" for a request on the bucket (ListObjectsV2). */
   readonly key: string;
+  /** The query string's parameters (unencoded). */
+  readonly query?: Readonly<Record<string, string>>;
   /** Header values by lower-case name; undefined values are left out. */
   readonly headers: Record<string, string | undefined>;
   /** A body held in memory (retried like the SDK retries it); undefined: none. */
@@ -243,6 +246,7 @@ export class LightS3 {
       headers,
       credentials,
       new Date(sent + (config.systemClockOffset ?? 0)),
+      r.query,
     );
     const framed = streamed ? framedBody(streamed, seed) : undefined;
     const signed = new HttpRequest({
@@ -251,6 +255,7 @@ export class LightS3 {
       hostname: route.hostname,
       port: route.port,
       path,
+      query: r.query as Record<string, string> | undefined,
       headers,
       body: framed ?? r.body,
     });
@@ -329,7 +334,12 @@ function updatedClockOffset(date: string, current: number, sent: number, age: st
   return server - now;
 }
 
-const METHODS: Record<Operation, string> = { GetObject: 'GET', PutObject: 'PUT', HeadObject: 'HEAD' };
+const METHODS: Record<Operation, string> = {
+  GetObject: 'GET',
+  PutObject: 'PUT',
+  HeadObject: 'HEAD',
+  ListObjectsV2: 'GET',
+};
 
 /** The largest error body read (S3's are a few hundred bytes). */
 const MAX_ERROR_BODY = 64 * 1024;

@@ -16,6 +16,7 @@
  * The secret never leaves the HMACs here: not logged, not put in an error, not kept except inside the cached key's
  * derivation inputs, compared by identity with the credentials that the SDK's provider returns.
  */
+import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import { createHash, createHmac } from 'crypto';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -77,6 +78,15 @@ export interface RequestSignature {
   readonly key: Buffer;
 }
 
+/** SigV4's canonical query string: each name and value URI-encoded, sorted by encoded name, joined by "&". */
+function canonicalQuery(query: Readonly<Record<string, string>>): string {
+  return Object.keys(query)
+    .map((name) => [extendedEncodeURIComponent(name), extendedEncodeURIComponent(query[name])])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}
+
 /** Signs header-authenticated requests for one region and service. */
 export class HeaderSigner {
   private key?: { readonly creds: SigningCredentials; readonly date: string; readonly value: Buffer };
@@ -89,8 +99,9 @@ export class HeaderSigner {
   /**
    * Adds x-amz-date, x-amz-security-token (temporary credentials) and Authorization to `headers`, whose names are
    * lower-case and which hold `host` and `x-amz-content-sha256` already. `path` is the URI as sent (each key segment
-   * encoded once: S3 signs it as it is); the request has no query string. Returns what a signed-chunk body chains its
-   * chunks' signatures to (signed-chunks.ts).
+   * encoded once: S3 signs it as it is); `query`, the query string's parameters as sent (the request handler encodes
+   * each name and value as extendedEncodeURIComponent does, which the canonical query string does too). Returns what
+   * a signed-chunk body chains its chunks' signatures to (signed-chunks.ts).
    */
   sign(
     method: string,
@@ -98,6 +109,7 @@ export class HeaderSigner {
     headers: Record<string, string>,
     creds: SigningCredentials,
     at: Date,
+    query?: Readonly<Record<string, string>>,
   ): RequestSignature {
     const amzDate = toAmzDate(at);
     const date = amzDate.slice(0, 8);
@@ -109,7 +121,7 @@ export class HeaderSigner {
     let canonicalHeaders = '';
     for (const n of names) canonicalHeaders += `${n}:${headers[n].trim().replace(/\s+/g, ' ')}\n`;
     const signedHeaders = names.join(';');
-    const canonicalRequest = `${method}\n${path}\n\n${canonicalHeaders}\n${signedHeaders}\n${headers['x-amz-content-sha256']}`;
+    const canonicalRequest = `${method}\n${path}\n${query ? canonicalQuery(query) : ''}\n${canonicalHeaders}\n${signedHeaders}\n${headers['x-amz-content-sha256']}`;
     const scope = `${date}/${this.region}/${this.service}/aws4_request`;
     const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
     const key = this.signingKey(creds, date);

@@ -12,7 +12,7 @@
  * listing at the next key to judge, so a scattered batch costs at most one listing per key. Copies written but not yet
  * rechecked are marked in the checkpoint, and a run after a crash rechecks them before it copies anything.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { listObjectsPage } from '../aws/list-objects';
 import type { Checkpoint } from './checkpoint';
 import type { Source } from './copy-object';
 import { deleteIfStill, holdsOwnCopy, type Target } from '../objects/write-new';
@@ -119,25 +119,22 @@ export async function missingFromLegacy(source: Source, prefix: string, keys: re
   let i = 0;
   let token: string | undefined;
   while (i < keys.length) {
-    const out = await source.client.send(
-      new ListObjectsV2Command({
-        Bucket: source.bucket,
-        Prefix: prefix || undefined,
-        ...(token ? { ContinuationToken: token } : { StartAfter: keys[i].slice(0, -1) || undefined }),
-        // About as many keys as are left to judge (copies finish in about key order), so a small batch reads a small
-        // page.
-        MaxKeys: Math.min(1000, keys.length - i + 32),
-      }),
-    );
-    const listed = new Set((out.Contents ?? []).map((o) => o.Key!));
-    const last = out.Contents?.length ? out.Contents[out.Contents.length - 1].Key! : undefined;
-    const complete = !out.IsTruncated || !out.NextContinuationToken;
+    const out = await listObjectsPage(source.client, {
+      bucket: source.bucket,
+      prefix,
+      ...(token ? { continuationToken: token } : { startAfter: keys[i].slice(0, -1) }),
+      // About as many keys as are left to judge (copies finish in about key order), so a small batch reads a small page.
+      maxKeys: Math.min(1000, keys.length - i + 32),
+    });
+    const listed = new Set(out.contents.map((o) => o.key));
+    const last = out.contents.length ? out.contents[out.contents.length - 1].key : undefined;
+    const complete = !out.isTruncated || !out.nextContinuationToken;
     const before = i;
     while (i < keys.length && (complete || (last !== undefined && byteOrder(keys[i], last) <= 0))) {
       if (!listed.has(keys[i])) gone.add(keys[i]);
       i++;
     }
-    token = i === before ? out.NextContinuationToken : undefined;
+    token = i === before ? out.nextContinuationToken : undefined;
   }
   return gone;
 }

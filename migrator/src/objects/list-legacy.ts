@@ -1,5 +1,6 @@
 /** The source: ListObjectsV2 pages of the legacy bucket, streamed, resumable after a given key. */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listObjectsPage } from '../aws/list-objects';
 import type { ListedObject } from './records';
 import { bareEtag } from './provenance';
 
@@ -15,27 +16,23 @@ export async function* listLegacy(
 ): AsyncGenerator<ListPage> {
   let token: string | undefined;
   for (;;) {
-    const out = await client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: opts.prefix || undefined,
-        StartAfter: token ? undefined : opts.startAfter,
-        ContinuationToken: token,
-        MaxKeys: opts.pageSize ?? 1000,
-      }),
-      { abortSignal: opts.signal },
-    );
-    const objects = (out.Contents ?? [])
-      .filter((o) => o.Key !== undefined)
-      .map((o) => ({
-        key: o.Key!,
-        size: o.Size ?? 0,
-        etag: bareEtag(o.ETag),
-        lastModified: o.LastModified?.toISOString(),
-      }));
-    const isLast = !out.IsTruncated || !out.NextContinuationToken;
+    const out = await listObjectsPage(client, {
+      bucket,
+      prefix: opts.prefix,
+      startAfter: token ? undefined : opts.startAfter,
+      continuationToken: token,
+      maxKeys: opts.pageSize ?? 1000,
+      signal: opts.signal,
+    });
+    const objects = out.contents.map((o) => ({
+      key: o.key,
+      size: o.size,
+      etag: bareEtag(o.etag),
+      lastModified: o.lastModified,
+    }));
+    const isLast = !out.isTruncated || !out.nextContinuationToken;
     yield { objects, isLast };
     if (isLast) return;
-    token = out.NextContinuationToken;
+    token = out.nextContinuationToken;
   }
 }
