@@ -10,7 +10,7 @@ import { Readable } from 'stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ConfigError } from '../../workspaces/errors';
-import { createClients, createSideClient, preflight } from '../../migrator/src/aws/clients';
+import { createClients, createSideClient, preflight, preflightBoth } from '../../migrator/src/aws/clients';
 import { httpStatusOf } from '../../migrator/src/aws/errors';
 import { awsCliAs, rigState, testWorkspace, uniqueKey } from './helpers/rig';
 
@@ -230,6 +230,35 @@ describe('static keys (the seed pattern)', () => {
     expect((err as Error).message).toMatch(/^the legacy side: bucket "[^"]+" does not exist at http/);
     expect((err as Error).message).not.toContain('\n');
     c.destroy();
+  });
+
+  test("both sides' preflight at once: the legacy side's error first, as in turn; the primary's when only it fails", async () => {
+    const swapped = {
+      legacy: createSideClient(ws, 'legacy', {
+        env: {
+          LEGACY_AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+          LEGACY_AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+        },
+      }),
+      primary: createSideClient(ws, 'primary', {
+        env: {
+          AWS_ACCESS_KEY_ID: env.LEGACY_AWS_ACCESS_KEY_ID,
+          AWS_SECRET_ACCESS_KEY: env.LEGACY_AWS_SECRET_ACCESS_KEY,
+        },
+      }),
+    };
+    const good = { legacy: createSideClient(ws, 'legacy', { env }), primary: createSideClient(ws, 'primary', { env }) };
+    const failure = (p: Promise<void>) =>
+      p.then(
+        () => 'passed',
+        (e: unknown) => (e instanceof ConfigError ? e.message : `not a ConfigError: ${String(e)}`),
+      );
+    expect(await failure(preflightBoth(swapped))).toMatch(/^the legacy side: bucket "[^"]+" does not exist/);
+    expect(await failure(preflightBoth({ legacy: good.legacy, primary: swapped.primary }))).toMatch(
+      /^the primary side: bucket "[^"]+" does not exist/,
+    );
+    expect(await failure(preflightBoth(good))).toBe('passed');
+    for (const c of [swapped.legacy, swapped.primary, good.legacy, good.primary]) c.destroy();
   });
 });
 

@@ -150,6 +150,16 @@ export function createClients(ws: LoadedWorkspace, options: SideClientOptions = 
 }
 
 /**
+ * Both sides' preflight at once (a role session and a HeadBucket each: on AWS, two round trips saved at every start);
+ * when both fail, the legacy side's error is the one thrown, as when they ran in turn.
+ */
+export async function preflightBoth(clients: { legacy: SideClient; primary: SideClient }): Promise<void> {
+  const [legacy, primary] = await Promise.allSettled([preflight(clients.legacy), preflight(clients.primary)]);
+  if (legacy.status === 'rejected') throw legacy.reason;
+  if (primary.status === 'rejected') throw primary.reason;
+}
+
+/**
  * Checks before a run that a side's credentials resolve (for assume-role: that STS grants the session) and that its
  * bucket answers; every failure becomes a one-line ConfigError naming the side, the cause and what to check.
  */

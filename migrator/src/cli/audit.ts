@@ -15,7 +15,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { coverageSummary, DEFAULT_MAX_GAP_MS } from '../../../workspaces/audit-verdict';
 import { loadWorkspace } from '../../../workspaces/load';
-import { createClients, preflight } from '../aws/clients';
+import { createClients, preflightBoth } from '../aws/clients';
 import { checkpointFiles, openCheckpointSet } from '../audit/checkpoint-set';
 import { fallbackCounter, resolveFallbackSource } from '../audit/fallback-hits';
 import { AuditProgress } from '../audit/progress';
@@ -180,8 +180,7 @@ async function main(): Promise<number> {
     const codec = args.deep || args.sample ? await loadCodec(ws) : undefined;
     const clients = createClients(ws);
     try {
-      await preflight(clients.legacy);
-      await preflight(clients.primary);
+      await preflightBoth(clients);
       const interrupt = new AbortController();
       // Every request and stream in flight listens on it (HEADs, listings, deep re-reads): not a leak.
       setMaxListeners(args.concurrency + 4 * args['deep-concurrency'] + 16, interrupt.signal);

@@ -15,7 +15,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { COLLECTOR_SLACK_BYTES } from '../../../workspaces/codec-memory';
 import { loadWorkspace, type LoadedWorkspace } from '../../../workspaces/load';
-import { createClients, preflight } from '../aws/clients';
+import { createClients, preflightBoth } from '../aws/clients';
 import { loadCodec } from '../aws/codec-keys';
 import { createLogger, type Logger } from '../log';
 import { dryRun } from '../migrate/dry-run';
@@ -295,8 +295,7 @@ async function workersMain(
   });
   const clients = createClients(ws);
   try {
-    await preflight(clients.legacy);
-    await preflight(clients.primary);
+    await preflightBoth(clients);
   } finally {
     clients.legacy.destroy();
     clients.primary.destroy();
@@ -325,8 +324,7 @@ async function dryRunMain(ws: LoadedWorkspace, args: Args): Promise<number> {
   await loadCodec(ws); // the keys must be there for the real run too: say so now
   const clients = createClients(ws);
   try {
-    await preflight(clients.legacy);
-    await preflight(clients.primary);
+    await preflightBoth(clients);
     const interrupt = new AbortController();
     setMaxListeners(0, interrupt.signal);
     process.once('SIGINT', () => interrupt.abort());

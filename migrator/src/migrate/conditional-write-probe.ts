@@ -429,16 +429,16 @@ async function cleanUp(t: Target, key: string, uploadId: string | undefined, sig
 /** Uploads and keys under the prefix that a killed probe left, once they are over an hour old. */
 async function sweepLeftovers(t: Target, signal?: AbortSignal): Promise<void> {
   const before = Date.now() - SWEEP_AFTER_MS;
-  const uploads = await t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), {
-    abortSignal: signal,
-  });
+  // Both listings at once (one round trip at every start); the uploads are cleaned up first, as their keys may be
+  // among those listed.
+  const [uploads, keys] = await Promise.all([
+    t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), { abortSignal: signal }),
+    t.client.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), { abortSignal: signal }),
+  ]);
   for (const u of uploads.Uploads ?? []) {
     if (u.Key && u.UploadId && (u.Initiated?.getTime() ?? Infinity) < before)
       await cleanUp(t, u.Key, u.UploadId, signal);
   }
-  const keys = await t.client.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: PROBE_PREFIX }), {
-    abortSignal: signal,
-  });
   for (const o of keys.Contents ?? []) {
     if (o.Key && (o.LastModified?.getTime() ?? Infinity) < before) await cleanUp(t, o.Key, undefined, signal);
   }

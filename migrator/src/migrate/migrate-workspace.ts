@@ -4,7 +4,7 @@
  * completion report. The CLI adds flags, signals and the progress display; tests and the demo call this.
  */
 import type { LoadedWorkspace } from '../../../workspaces/load';
-import { createClients, preflight, type SideClientOptions } from '../aws/clients';
+import { createClients, preflightBoth, type SideClientOptions } from '../aws/clients';
 import type { Codec } from '../codec/codec';
 import { loadCodec } from '../aws/codec-keys';
 import { EXIT } from '../exit-codes';
@@ -72,8 +72,7 @@ export async function migrateWorkspace(ws: LoadedWorkspace, o: MigrateOptions): 
   checkMemoryHoldsAnObject(memoryBytes, codec, window);
   const clients = createClients(ws, o.clients);
   try {
-    await preflight(clients.legacy);
-    await preflight(clients.primary);
+    await preflightBoth(clients);
     const prefix = o.prefix ?? '';
     const keys =
       o.keys ??
