@@ -39,6 +39,7 @@ import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSec
 import {
   BENCH_MEMSTORE_BYTES,
   checkMemstoreFits,
+  emptyBucket,
   CPU_PIN_ENV,
   cpuPinFromEnv,
   pinProcesses,
@@ -245,7 +246,8 @@ async function main(): Promise<void> {
   // Every write stays in memstore: the legacy objects, each small tool's copy per round (at most a Fernet token's 88
   // KiB per 64 KiB object: rclone copies the stored bytes), and each large row's write per round.
   checkMemstoreFits(
-    SMALL_COUNT * 88 * 1024 * (1 + 7 * ROUNDS) + LARGE_BYTES * (1 + 4 * ROUNDS) + MANY_KEYS * 2 * 2048,
+    // The legacy objects, and one run's copies at a time (each run's bucket is emptied after it: emptyBucket).
+    SMALL_COUNT * 88 * 1024 * 2 + LARGE_BYTES * 2 + MANY_KEYS * 2 * 2048,
     'BENCH_LARGE_MIB, BENCH_ROUNDS or BENCH_SMALL_COUNT',
   );
   const dir = benchTempDir('bucketmove-bench-');
@@ -258,12 +260,13 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     log('starting a rig...');
-    fs.mkdirSync(path.join(dir, 'rig'));
+    const rigDir = path.join(dir, 'rig');
+    fs.mkdirSync(rigDir);
     onInterrupt(() => stopRig(statePath));
     const { state } = await startRig({
       workspace: ws,
       statePath,
-      dir: path.join(dir, 'rig'),
+      dir: rigDir,
       memstoreBytes: BENCH_MEMSTORE_BYTES,
       ownerPid: process.pid,
     });
@@ -380,6 +383,7 @@ async function main(): Promise<void> {
           serverCpuSeconds: serverCpuSeconds(state) - serverBefore,
           startCpuSeconds: idle.cpuSeconds,
         };
+        await emptyBucket(admin, newBucket, rigDir);
         log(
           `  ${fmt(SMALL_COUNT / r.seconds)} objects/s, ${fmt((r.cpuSeconds! * 1000) / SMALL_COUNT, 2)} ms CPU per object (start-up ${fmt(r.startCpuSeconds!, 2)} s), server ${fmt((r.serverCpuSeconds * 1000) / SMALL_COUNT, 2)} ms, ${mib(r.peakRss)}`,
         );
@@ -458,6 +462,7 @@ async function main(): Promise<void> {
         // A child process's start-up (process, modules, preflight, an empty listing): wall time on an empty prefix.
         const startSeconds = ownProcess ? (await run(newBucket, EMPTY_PREFIX)).seconds : undefined;
         const m = { ...(await run(newBucket, 'bench/large/')), startSeconds };
+        await emptyBucket(admin, newBucket, rigDir);
         log(`  ${fmt(LARGE_BYTES / 1e6 / m.seconds, 1)} MB/s, ${fmt(m.seconds, 2)} s, ${mib(m.peakRss)}`);
         largeRuns.set(tool, [...(largeRuns.get(tool) ?? []), m]);
       }
@@ -621,7 +626,8 @@ async function main(): Promise<void> {
       `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
       '',
       `${small} Fernet objects (base64url text), ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds, each run into a fresh`,
-      "new bucket; every tool is its own process with the legacy account's keys for reading and the primary account's",
+      "new bucket, emptied after it is measured (with RGW's garbage collection: memstore keeps written data in RAM);",
+      "every tool is its own process with the legacy account's keys for reading and the primary account's",
       "for writing. CPU is user + sys of the tool's process tree (GNU time); peak RSS its largest process; MB/s counts",
       'plaintext. The migrator does per object: GET, decrypt, SHA-256, PUT with If-None-Match, x-amz-checksum-sha256 and',
       "provenance metadata, a share of the delete recheck's listing, checkpoint writes; its per-object calls take the light",
@@ -641,7 +647,7 @@ async function main(): Promise<void> {
       '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
       ...smallTable,
       '',
-      `One large object (AES-256-GCM), ${ROUNDS} alternating rounds, each write into a fresh bucket. The raw`,
+      `One large object (AES-256-GCM), ${ROUNDS} alternating rounds, each write into a fresh bucket, emptied after. The raw`,
       "multipart PUT and the raw GET piped into one PUT run in the bench's own process (no start-up); the migrator is its",
       'own process, and its start-up is the wall time of its run on an empty prefix just before. The second row is the',
       "floor of any copy on this rig: the server's GET and PUT, nothing done to the bytes. RGW ignores If-None-Match on",
