@@ -141,7 +141,7 @@ export async function withBenchRig<T>(tempPrefix: string, body: (rig: BenchRig) 
 /**
  * The memstore of a bench's rig of its own (bench:migrate, bench:one-pass): RAM, and RGW frees deleted data only at
  * its garbage collection (hours later unless run by hand: emptyBucket), so every write a bench keeps stays in it, and
- * the OSD's RSS grows by about twice what is stored (11.4 GiB with 4.4 GiB of 64 KiB objects, measured). bench:migrate
+ * the machine's RAM in use grew by about twice what was stored (about 11 GB in use with about 4 GiB of 64 KiB objects stored, `free -m` during a run). bench:migrate
  * empties each run's bucket after measuring it; memstore takes RAM only for what is stored, and this machine kind has
  * 24 GiB.
  */
