@@ -141,9 +141,9 @@ export async function withBenchRig<T>(tempPrefix: string, body: (rig: BenchRig) 
 /**
  * The memstore of a bench's rig of its own (bench:migrate, bench:one-pass): RAM, and RGW frees deleted data only at
  * its garbage collection (hours later unless run by hand: emptyBucket), so every write a bench keeps stays in it, and
- * the machine's RAM in use grew by about twice what was stored (about 11 GB in use with about 4 GiB of 64 KiB objects stored, `free -m` during a run). bench:migrate
- * empties each run's bucket after measuring it; memstore takes RAM only for what is stored, and this machine kind has
- * 24 GiB.
+ * the machine's RAM in use grew by about twice what was stored (`free -m` during a run: about 11 GB in use with about
+ * 4 GiB of 64 KiB objects stored). bench:migrate empties each run's bucket after measuring it; memstore takes RAM only
+ * for what is stored, and this machine kind has 24 GiB.
  */
 export const BENCH_MEMSTORE_BYTES = 14 * 1024 * MIB;
 

@@ -243,10 +243,9 @@ async function main(): Promise<void> {
     if (!fs.existsSync(f)) throw new Error('run `npm run build` first (npm run bench:migrate does)');
   const pin = cpuPinFromEnv();
   clientCpus = pin?.client;
-  // Every write stays in memstore: the legacy objects, each small tool's copy per round (at most a Fernet token's 88
-  // KiB per 64 KiB object: rclone copies the stored bytes), and each large row's write per round.
+  // What memstore holds at once: the legacy objects and one run's copies (each run's bucket is emptied after it:
+  // emptyBucket), at most a Fernet token's 88 KiB per 64 KiB object (rclone copies the stored bytes).
   checkMemstoreFits(
-    // The legacy objects, and one run's copies at a time (each run's bucket is emptied after it: emptyBucket).
     SMALL_COUNT * 88 * 1024 * 2 + LARGE_BYTES * 2 + MANY_KEYS * 2 * 2048,
     'BENCH_LARGE_MIB, BENCH_ROUNDS or BENCH_SMALL_COUNT',
   );

@@ -11,6 +11,8 @@
  * ListObjectsV2Command lists, and the page is the same (test/aws/list-objects.test.ts holds the two to the same pages).
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { addAbortSignal } from 'stream';
+import { readAll } from '../read-bounded';
 import { lightPathOf } from './light-s3';
 
 export interface ListObjectsRequest {
@@ -59,7 +61,9 @@ export async function listObjectsPage(client: S3Client, r: ListObjectsRequest): 
       headers: {},
       signal: r.signal,
     });
-    return parseListObjectsV2(await readText(res.body, r.signal));
+    // A page of 1,000 keys of 1,024 bytes is about 1.5 MB.
+    const body = await readAll(r.signal ? addAbortSignal(r.signal, res.body) : res.body);
+    return parseListObjectsV2(body.toString('utf8'));
   }
   const out = await client.send(
     new ListObjectsV2Command({
@@ -168,14 +172,4 @@ function isoDate(s: string): string {
   const t = Date.parse(s);
   if (Number.isNaN(t)) throw new ListXmlError(`a LastModified that is not a date: "${s}"`);
   return new Date(t).toISOString();
-}
-
-/** The whole body as UTF-8 text (a page of 1,000 keys of 1,024 bytes is about 1.5 MB). */
-async function readText(body: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of body) {
-    if (signal?.aborted) throw signal.reason;
-    parts.push(part);
-  }
-  return Buffer.concat(parts).toString('utf8');
 }

@@ -31,6 +31,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'stream/promises';
 import { createHash } from 'crypto';
+import { EMPTY_SHA256 } from '../aws/sigv4';
 import { addAbortSignal, PassThrough, Writable, type Readable } from 'stream';
 import type { Codec } from '../codec/codec';
 import type { ObjectRow, Outcome } from '../objects/records';
@@ -228,8 +229,6 @@ function refuseUnwritable(large: LargeObjectWrite, plaintextSize: number, open?:
     `the plaintext is ${plaintextSize} bytes, over the ${large.maxBytes}-byte single-PUT limit, and this server ignores If-None-Match on CompleteMultipartUpload (probed at start): a multipart upload could overwrite the app's write, so it is not copied`,
   );
 }
-
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
  * The object to write: its provenance holds the plaintext's SHA-256 and size, or, for a one-pass copy (which knows
