@@ -126,9 +126,12 @@ describe('SignedChunkEncoder', () => {
     },
   );
 
-  test('the default chunk is 256 KiB, and the framed length of 1 GiB is what 4,096 chunks and the last make', () => {
-    expect(DEFAULT_CHUNK_SIZE).toBe(256 * 1024);
-    expect(signedChunkedLength(1024 ** 3)).toBe(1024 ** 3 + 4096 * (5 + 17 + 64 + 4) + 86);
+  test('the default chunk is 1 MiB, and the framed length of 1 GiB is what 1,024 chunks and the last make', () => {
+    expect(DEFAULT_CHUNK_SIZE).toBe(1024 * 1024);
+    // Each data chunk: "100000" (6 hex digits), ";chunk-signature=" (17), the signature (64), two CRLFs (4).
+    expect(signedChunkedLength(1024 ** 3)).toBe(1024 ** 3 + 1024 * (6 + 17 + 64 + 4) + 86);
+    // A size that leaves a short last chunk: 1,023 full ones, then 5 bytes ("5", one hex digit).
+    expect(signedChunkedLength(1023 * 1024 ** 2 + 5)).toBe(1023 * (1024 ** 2 + 91) + (1 + 17 + 64 + 4 + 5) + 86);
   });
 
   test('the last data chunk waits for the clean end of its source; a source that fails never completes the body', async () => {
@@ -286,8 +289,9 @@ describe('putSignedChunks against a mock S3', () => {
       res.end();
     };
     const body = new PassThrough();
-    const put = putSignedChunks(target(), object, body, 600_000);
-    body.write(Buffer.alloc(300_000, 2)); // more than a chunk: the request is under way when the body fails
+    const put = putSignedChunks(target(), object, body, 3 * DEFAULT_CHUNK_SIZE);
+    // More than a chunk: the request is under way when the body fails.
+    body.write(Buffer.alloc(DEFAULT_CHUNK_SIZE + 50_000, 2));
     setTimeout(() => body.destroy(Object.assign(new Error('the tag does not verify'), { name: 'CodecError' })), 50);
     const started = Date.now();
     await expect(put).rejects.toMatchObject({ name: 'CodecError', message: 'the tag does not verify' });
