@@ -79,6 +79,10 @@ const COMMANDS = {
     entry: 'migrator/bench/one-pass',
     describe: 'one large object in one pass against two (AES-256-GCM, Fernet)',
   },
+  'bench:large-object': {
+    entry: 'migrator/bench/large-object',
+    describe: 'one large object: the migrator against a raw multipart PUT, client and server CPU (and another build)',
+  },
   'bench:gateway': {
     entry: 'migrator/bench/gateway',
     describe: 'latency and throughput through the gateway against direct access',

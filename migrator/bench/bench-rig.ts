@@ -139,6 +139,24 @@ export async function withBenchRig<T>(tempPrefix: string, body: (rig: BenchRig) 
 }
 
 /**
+ * CPU seconds (user + sys) the rig's daemons (radosgw, the OSD, the monitor) have used so far, from /proc/<pid>/stat.
+ * On this machine the server shares the cores with the tool measured, so a tool that costs the server more per object
+ * leaves less CPU for itself: the difference shows here.
+ */
+export function serverCpuSeconds(state: RigState): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const [role, pid] of Object.entries(state.pids ?? {})) {
+    if (role === 'watchdog') continue;
+    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15 of the line.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(after[11]) + Number(after[12])) / tick;
+  }
+  return total;
+}
+
+/**
  * The memstore of a bench's rig of its own (bench:migrate, bench:one-pass): RAM, and RGW frees deleted data only at
  * its garbage collection (hours later unless run by hand: emptyBucket), so every write a bench keeps stays in it, and
  * the machine's RAM in use grew by about twice what was stored (`free -m` during a run: about 11 GB in use with about

@@ -46,6 +46,7 @@ import {
   plaintextStream,
   rigClient,
   runMeasured,
+  serverCpuSeconds,
   writeWorkspaces,
   type Measured,
 } from './bench-rig';
@@ -79,24 +80,6 @@ interface Row {
 }
 
 type Run = Measured & { code: number; out: string; serverCpuSeconds?: number; startCpuSeconds?: number };
-
-/**
- * CPU seconds (user + sys) the rig's daemons (radosgw, the OSD, the monitor) have used so far, from /proc/<pid>/stat.
- * On this machine the server shares the cores with the tool measured, so a tool that costs the server more per object
- * leaves less CPU for itself: the difference shows here.
- */
-function serverCpuSeconds(state: RigState): number {
-  const tick = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const [role, pid] of Object.entries(state.pids ?? {})) {
-    if (role === 'watchdog') continue;
-    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15 of the line.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    total += (Number(after[11]) + Number(after[12])) / tick;
-  }
-  return total;
-}
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 

@@ -25,11 +25,11 @@ export const STREAMING_SIGNED_PAYLOAD = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
 
 /**
  * The smallest chunk S3 takes (all but the last: "each chunk must be at least 8 KB"), and the size used: 1 MiB. The
- * server pays per chunk: RGW 16 used about 0.3-0.5 s less CPU per GiB with 1 MiB chunks than with 256 KiB ones, and the
- * copy of a 1 GiB object was faster in 7 of 8 alternating trials (median 6.20 s against 6.62 s, BENCHMARKS.md, "One
- * large object: the signed chunk size"). The client's cost is the same either way (the same bytes hashed); one chunk,
- * at most 1 MiB plus the piece that arrived last, is all the encoder holds, well within a large object's reserved
- * window (workspaces/codec-memory.ts copyPathNeed).
+ * server pays per chunk, the client the same either way (the same bytes hashed): against 256 KiB chunks, a 1 GiB copy
+ * on the rig was the faster in 5 of 6 rounds where the two builds took turns at going first, by about 1.5% (RGW about
+ * 0.15 s less CPU; npm run bench:large-object with BENCH_BASE_DIST, BENCHMARKS.md). One chunk, at most 1 MiB plus the
+ * piece that arrived last, is all the encoder holds, well within a large object's reserved window
+ * (workspaces/codec-memory.ts copyPathNeed).
  */
 export const MIN_CHUNK_SIZE = 8 * 1024;
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
