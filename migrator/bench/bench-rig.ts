@@ -182,6 +182,20 @@ export async function emptyBucket(client: S3Client, bucket: string, rigDir: stri
   await radosgwAdmin(rigDir, ['gc', 'process', '--include-all']);
 }
 
+/**
+ * The tools of round `round` (1-based) in the order they run, each with its index in `tools`: the list rotated by one
+ * place per round, so that each tool runs in each place in turn. A run's place in its round moves its time on the rig
+ * (bench:large-object: in a fixed order the second of two runs of the same build measured the faster in 5 of 6 rounds),
+ * so a fixed order would favour whichever tool sits in the better place.
+ */
+export function roundOrder<T>(tools: readonly T[], round: number): Array<[number, T]> {
+  const shift = (((round - 1) % tools.length) + tools.length) % tools.length;
+  return tools.map((_, k) => {
+    const i = (k + shift) % tools.length;
+    return [i, tools[i]];
+  });
+}
+
 /** Refuses, before the rig starts, sizes that would store more than that memstore holds (one line: what to lower). */
 export function checkMemstoreFits(storedBytes: number, lower: string): void {
   if (storedBytes > 0.9 * BENCH_MEMSTORE_BYTES)

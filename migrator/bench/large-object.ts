@@ -6,7 +6,7 @@
  * Each round, in turn and each into a fresh bucket (emptied after, RGW's garbage collected): the raw multipart PUT
  * (lib-storage, 8 MiB parts, 4 in flight, bytes made in memory: the rate issue 14's target names), this build's
  * migrator on the object (AES-256-GCM, one process, as `npm run migrate` runs it), and the other build's if given;
- * the two builds take turns at going first. For
+ * each round starts one tool further on (bench-rig.ts roundOrder), so that each takes each place in turn. For
  * each run: wall time, the client's CPU (user + sys, GNU time) and peak RSS, and the CPU the rig's daemons used meanwhile
  * (from /proc): on a machine where the server shares the cores, a copy is bound by the CPU of both, and this column
  * shows the server's part. Medians of the rounds; the first round warms the rig (its runs are the slowest) and counts
@@ -34,6 +34,7 @@ import {
   emptyBucket,
   plaintextStream,
   rigClient,
+  roundOrder,
   runMeasured,
   serverCpuSeconds,
   writeWorkspaces,
@@ -179,11 +180,7 @@ async function main(): Promise<void> {
     ];
 
     for (let round = 1; round <= ROUNDS; round++) {
-      // The raw PUT first, then the migrators, in turn first (a run's place in the round moves its time: the run right
-      // after another's garbage collection measured slower, whichever build it was).
-      const order = round % 2 ? tools : [tools[0], ...tools.slice(1).reverse()];
-      for (const tool of order) {
-        const i = tools.indexOf(tool);
+      for (const [i, tool] of roundOrder(tools, round)) {
         const bucket = `bench-large-r${round}-t${i}`;
         await admin.send(new CreateBucketCommand({ Bucket: bucket }));
         const before = serverCpuSeconds(state);

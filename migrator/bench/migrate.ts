@@ -1,6 +1,7 @@
 /**
  * The migrator benchmark against its real peers, in one run on one local rig and the same N x 64 KiB Fernet objects
- * (16 in flight), in alternating rounds, each run into a fresh new bucket:
+ * (16 in flight), in alternating rounds (each starting one tool further on: bench-rig.ts roundOrder), each run into a
+ * fresh new bucket:
  *   - the migrator (the built CLI: GET + decrypt + SHA-256 + PUT with If-None-Match, checkpoint, delete recheck), as
  *     one process, as one process with its per-object calls on the SDK's middleware stack (BUCKETMOVE_S3_HOT_PATH=sdk,
  *     aws/light-s3.ts), and with --workers (BENCH_WORKERS, default the available cores),
@@ -45,6 +46,7 @@ import {
   pinProcesses,
   plaintextStream,
   rigClient,
+  roundOrder,
   runMeasured,
   serverCpuSeconds,
   writeWorkspaces,
@@ -352,7 +354,7 @@ async function main(): Promise<void> {
     ];
     if (WORKERS <= 1) tools.splice(2, 1);
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [i, [tool, run]] of tools.entries()) {
+      for (const [i, [tool, run]] of roundOrder(tools, round)) {
         const newBucket = `bench-r${round}-t${i}`;
         await admin.send(new CreateBucketCommand({ Bucket: newBucket }));
         log(`${small}, round ${round}/${ROUNDS}: ${tool}...`);
@@ -437,7 +439,7 @@ async function main(): Promise<void> {
       ],
     ];
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [i, [tool, run, ownProcess]] of largeTools.entries()) {
+      for (const [i, [tool, run, ownProcess]] of roundOrder(largeTools, round)) {
         const newBucket = `bench-large-r${round}-t${i}`;
         await admin.send(new CreateBucketCommand({ Bucket: newBucket }));
         log(`${large}, round ${round}/${ROUNDS}: ${tool}...`);
@@ -604,7 +606,8 @@ async function main(): Promise<void> {
         ? `Machine: ${machineLine()}; pinned (${CPU_PIN_ENV}=1): the S3 server (Ceph RGW 16, memstore) on CPU ${pin.server}, each measured tool on CPU ${pin.client}${WORKERS > 1 ? ` (the --workers row's ${WORKERS} workers share it)` : ''};`
         : `Machine: ${machineLine()}; the S3 server (Ceph RGW 16, memstore) runs on the same cores as the clients;`,
       `1-minute load average ${fmt(loadAtStart, 1)} when the run started (other processes included: absolute rates are`,
-      'only as good as that; the ratios compare tools measured in alternating rounds of the same run).',
+      'only as good as that; the ratios compare tools measured in alternating rounds of the same run, each round',
+      'starting one tool further on).',
       `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
       '',
       `${small} Fernet objects (base64url text), ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds, each run into a fresh`,

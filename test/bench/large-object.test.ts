@@ -1,9 +1,10 @@
 /**
  * bench:large-object (migrator/bench/large-object.ts): a wrong BENCH_BASE_DIST or size is refused in one line, exit 2,
- * before any rig starts.
+ * before any rig starts; and the order of the tools in each round of it and of bench:migrate (bench-rig.ts roundOrder).
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { roundOrder } from '../../migrator/bench/bench-rig';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -37,5 +38,26 @@ describe('bench:large-object', () => {
         'bench large-object: BENCH_LARGE_MIB must be a positive number and BENCH_ROUNDS a whole number of 1 or more',
       ]);
     }
+  });
+});
+
+describe('roundOrder', () => {
+  test('each round starts one tool further on, so that each tool takes each place once in as many rounds', () => {
+    const tools = ['raw', 'this', 'base'];
+    expect(roundOrder(tools, 1)).toEqual([
+      [0, 'raw'],
+      [1, 'this'],
+      [2, 'base'],
+    ]);
+    expect(roundOrder(tools, 2)).toEqual([
+      [1, 'this'],
+      [2, 'base'],
+      [0, 'raw'],
+    ]);
+    expect(roundOrder(tools, 4)).toEqual(roundOrder(tools, 1));
+    const places = new Map<string, Set<number>>();
+    for (let round = 1; round <= tools.length; round++)
+      roundOrder(tools, round).forEach(([, t], place) => places.set(t, (places.get(t) ?? new Set()).add(place)));
+    for (const t of tools) expect([...places.get(t)!].sort()).toEqual([0, 1, 2]);
   });
 });
