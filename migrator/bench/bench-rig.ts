@@ -10,8 +10,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { loadWorkspace } from '../../workspaces/load';
-import { createS3Client } from '../src/aws/clients';
+import { loadWorkspace, type LoadedWorkspace } from '../../workspaces/load';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createS3Client, createSideClient, type SideClient } from '../src/aws/clients';
+import { STATIC_KEY_ENV } from '../src/aws/credentials';
+import type { Side } from '../src/aws/endpoint';
+import { gcmEncryptStream } from '../src/codec/aes-gcm';
 import type { Transport } from '../src/aws/http';
 import type { RigState } from '../src/aws/rig-state';
 import { MIB } from '../../workspaces/units';
@@ -114,24 +118,33 @@ interface BenchRig {
   readonly statePath: string;
   /** The temporary folder (the rig's files are in `rig/` below it), removed after the body. */
   readonly dir: string;
+  /** The rig's own folder (what emptyBucket's garbage collection needs). */
+  readonly rigDir: string;
 }
 
 /**
  * Runs `body` on a local rig of its own (workspaces/local.json), in a fresh temporary folder named `tempPrefix...`:
  * the rig is started here, then stopped and the folder removed when the body ends or throws, and on Ctrl-C.
+ * `memstoreBytes`: the OSD's memstore, where a bench stores more than the rig's default holds (BENCH_MEMSTORE_BYTES).
  */
-export async function withBenchRig<T>(tempPrefix: string, body: (rig: BenchRig) => Promise<T>): Promise<T> {
+export async function withBenchRig<T>(
+  tempPrefix: string,
+  body: (rig: BenchRig) => Promise<T>,
+  o: { memstoreBytes?: number } = {},
+): Promise<T> {
   const dir = benchTempDir(tempPrefix);
   const statePath = path.join(dir, 'state.json');
+  const rigDir = path.join(dir, 'rig');
   try {
     onInterrupt(() => stopRig(statePath));
     const { state } = await startRig({
       workspace: loadWorkspace('local'),
       statePath,
-      dir: path.join(dir, 'rig'),
+      dir: rigDir,
+      memstoreBytes: o.memstoreBytes,
       ownerPid: process.pid,
     });
-    return await body({ state, statePath, dir });
+    return await body({ state, statePath, dir, rigDir });
   } finally {
     await stopRig(statePath).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -194,6 +207,53 @@ export function roundOrder<T>(tools: readonly T[], round: number): Array<[number
     const i = (k + shift) % tools.length;
     return [i, tools[i]];
   });
+}
+
+/**
+ * The environment that gives the migrator (and every peer) the rig's two admin keys as static credentials
+ * (aws/credentials.ts STATIC_KEY_ENV): no STS. RGW lets a bucket's owner read only the objects it wrote itself, so the
+ * seeders write as the legacy admin too (adminSideClient).
+ */
+export function adminKeysEnv(state: RigState): Record<string, string> {
+  const { legacyAdmin, primaryAdmin } = state.principals;
+  return {
+    [STATIC_KEY_ENV.legacy.accessKeyId]: legacyAdmin.accessKeyId,
+    [STATIC_KEY_ENV.legacy.secretAccessKey]: legacyAdmin.secretAccessKey,
+    [STATIC_KEY_ENV.primary.accessKeyId]: primaryAdmin.accessKeyId,
+    [STATIC_KEY_ENV.primary.secretAccessKey]: primaryAdmin.secretAccessKey,
+  };
+}
+
+/** A side's client (its bucket and S3 client) with the rig's admin keys (adminKeysEnv), as the benches seed with. */
+export function adminSideClient(ws: LoadedWorkspace, state: RigState, side: Side): SideClient {
+  return createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, side, {
+    env: adminKeysEnv(state),
+  });
+}
+
+/** Writes `bytes` of plaintextStream as one AES-256-GCM object (the key as AAD), as the legacy app would. */
+export async function seedGcmObject(side: SideClient, key: string, bytes: number, gcmKeyBase64: string): Promise<void> {
+  await new Upload({
+    client: side.s3,
+    params: {
+      Bucket: side.bucket,
+      Key: key,
+      Body: plaintextStream(bytes).pipe(gcmEncryptStream(Buffer.from(gcmKeyBase64, 'base64'), Buffer.from(key))),
+      ContentType: 'application/octet-stream',
+    },
+    partSize: 16 * MIB,
+    queueSize: 2,
+  }).done();
+}
+
+/** The peer of a large copy: `bytes` of plaintextStream PUT in parts of 8 MiB, 4 in flight (lib-storage), no GET. */
+export async function rawMultipartPut(client: S3Client, bucket: string, key: string, bytes: number): Promise<void> {
+  await new Upload({
+    client,
+    params: { Bucket: bucket, Key: key, Body: plaintextStream(bytes) },
+    partSize: 8 * MIB,
+    queueSize: 4,
+  }).done();
 }
 
 /** Refuses, before the rig starts, sizes that would store more than that memstore holds (one line: what to lower). */

@@ -19,24 +19,23 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { ConfigError } from '../../workspaces/errors';
 import { loadWorkspace, repoRoot } from '../../workspaces/load';
 import { MIB } from '../../workspaces/units';
-import { createSideClient } from '../src/aws/clients';
-import { STATIC_KEY_ENV } from '../src/aws/credentials';
-import { gcmEncryptStream } from '../src/codec/aes-gcm';
-import { startRig, stopRig } from '../rig/rig';
-import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
+import { benchTempDir, gitRevision, machineLine, runBench, writeSection } from './benchmarks-md';
 import {
+  adminKeysEnv,
+  adminSideClient,
   BENCH_MEMSTORE_BYTES,
   checkMemstoreFits,
   emptyBucket,
-  plaintextStream,
+  rawMultipartPut,
   rigClient,
   roundOrder,
   runMeasured,
+  seedGcmObject,
   serverCpuSeconds,
+  withBenchRig,
   writeWorkspaces,
 } from './bench-rig';
 
@@ -84,121 +83,91 @@ async function main(): Promise<void> {
     throw new ConfigError('BENCH_LARGE_MIB must be a positive number and BENCH_ROUNDS a whole number of 1 or more');
   // The legacy object and one run's copy at a time (each run's bucket is emptied after it).
   checkMemstoreFits(LARGE_BYTES * 2.1, 'BENCH_LARGE_MIB');
-  const dir = benchTempDir('bucketmove-bench-large-');
-  const statePath = path.join(dir, 'state.json');
-  const rigDir = path.join(dir, 'rig');
-  fs.mkdirSync(rigDir);
   const ws = loadWorkspace('local');
   const samples = new Map<string, Sample[]>();
-  try {
-    onInterrupt(() => stopRig(statePath));
-    process.env.BUCKETMOVE_RIG_STATE = statePath;
-    const { state } = await startRig({
-      workspace: ws,
-      statePath,
-      dir: rigDir,
-      memstoreBytes: BENCH_MEMSTORE_BYTES,
-      ownerPid: process.pid,
-    });
-    const admin = rigClient(state, 'primaryAdmin');
-    const { legacyAdmin, primaryAdmin } = state.principals;
-    const staticKeys = {
-      [STATIC_KEY_ENV.legacy.accessKeyId]: legacyAdmin.accessKeyId,
-      [STATIC_KEY_ENV.legacy.secretAccessKey]: legacyAdmin.secretAccessKey,
-      [STATIC_KEY_ENV.primary.accessKeyId]: primaryAdmin.accessKeyId,
-      [STATIC_KEY_ENV.primary.secretAccessKey]: primaryAdmin.secretAccessKey,
-    };
-    const legacy = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', {
-      env: staticKeys,
-    });
-    const gcmKey = randomBytes(32).toString('base64');
-    log(`seeding one ${fmt(LARGE_BYTES / MIB)} MiB object (AES-256-GCM)...`);
-    await new Upload({
-      client: legacy.s3,
-      params: {
-        Bucket: legacy.bucket,
-        Key: KEY,
-        Body: plaintextStream(LARGE_BYTES).pipe(gcmEncryptStream(Buffer.from(gcmKey, 'base64'), Buffer.from(KEY))),
-      },
-      partSize: 16 * MIB,
-      queueSize: 2,
-    }).done();
+  await withBenchRig(
+    'bucketmove-bench-large-',
+    async ({ state, statePath, rigDir }) => {
+      process.env.BUCKETMOVE_RIG_STATE = statePath;
+      const admin = rigClient(state, 'primaryAdmin');
+      const staticKeys = adminKeysEnv(state);
+      const legacy = adminSideClient(ws, state, 'legacy');
+      const gcmKey = randomBytes(32).toString('base64');
+      log(`seeding one ${fmt(LARGE_BYTES / MIB)} MiB object (AES-256-GCM)...`);
+      await seedGcmObject(legacy, KEY, LARGE_BYTES, gcmKey);
+      legacy.destroy();
 
-    /** A build's migrator on the object, into `bucket`, as one child process. */
-    const migrator = (entry: string) => async (bucket: string) => {
-      const work = benchTempDir('bucketmove-bench-large-run-');
-      try {
-        const wsDir = path.join(work, 'workspaces');
-        writeWorkspaces(
-          wsDir,
-          { type: 'aes-256-gcm', keys: { env: 'BENCH_GCM_KEYS' }, aad: 'object-key' },
-          { primaryBucket: bucket, staticCredentials: true },
-        );
-        const r = await runMeasured(
-          process.execPath,
-          [
-            entry,
-            ...['--env', 'local', '--prefix', 'bench/large/', '--workers', '1', '--progress', 'log'],
-            ...['--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')],
-          ],
-          {
-            ...process.env,
-            ...staticKeys,
-            BENCH_GCM_KEYS: gcmKey,
-            BUCKETMOVE_RIG_STATE: statePath,
-            BUCKETMOVE_WORKSPACES_DIR: wsDir,
-            BUCKETMOVE_LOG_LEVEL: 'warn',
+      /** A build's migrator on the object, into `bucket`, as one child process. */
+      const migrator = (entry: string) => async (bucket: string) => {
+        const work = benchTempDir('bucketmove-bench-large-run-');
+        try {
+          const wsDir = path.join(work, 'workspaces');
+          writeWorkspaces(
+            wsDir,
+            { type: 'aes-256-gcm', keys: { env: 'BENCH_GCM_KEYS' }, aad: 'object-key' },
+            { primaryBucket: bucket, staticCredentials: true },
+          );
+          const r = await runMeasured(
+            process.execPath,
+            [
+              entry,
+              ...['--env', 'local', '--prefix', 'bench/large/', '--workers', '1', '--progress', 'log'],
+              ...['--checkpoint', path.join(work, 'cp.sqlite'), '--report', path.join(work, 'report')],
+            ],
+            {
+              ...process.env,
+              ...staticKeys,
+              BENCH_GCM_KEYS: gcmKey,
+              BUCKETMOVE_RIG_STATE: statePath,
+              BUCKETMOVE_WORKSPACES_DIR: wsDir,
+              BUCKETMOVE_LOG_LEVEL: 'warn',
+            },
+            { cpu: true },
+          );
+          if (r.code !== 0)
+            throw new Error(`the migrator failed (${r.code}): ${r.out.trim().split('\n').slice(-6).join(' | ')}`);
+          if (!/\(copied 1\)/.test(r.out)) throw new Error(`the migrator did not copy the object: ${r.out.trim()}`);
+          return { seconds: r.seconds, clientCpu: r.cpuSeconds, peakRss: r.peakRss };
+        } finally {
+          fs.rmSync(work, { recursive: true, force: true });
+        }
+      };
+      const tools: Tool[] = [
+        {
+          name: 'raw multipart PUT (lib-storage, 8 MiB parts, 4 in flight, bytes made in memory, in this process)',
+          run: async (bucket) => {
+            const cpu = process.cpuUsage();
+            const t = process.hrtime.bigint();
+            await rawMultipartPut(admin, bucket, KEY, LARGE_BYTES);
+            const used = process.cpuUsage(cpu);
+            return { seconds: Number(process.hrtime.bigint() - t) / 1e9, clientCpu: (used.user + used.system) / 1e6 };
           },
-          { cpu: true },
-        );
-        if (r.code !== 0)
-          throw new Error(`the migrator failed (${r.code}): ${r.out.trim().split('\n').slice(-6).join(' | ')}`);
-        if (!/\(copied 1\)/.test(r.out)) throw new Error(`the migrator did not copy the object: ${r.out.trim()}`);
-        return { seconds: r.seconds, clientCpu: r.cpuSeconds, peakRss: r.peakRss };
-      } finally {
-        fs.rmSync(work, { recursive: true, force: true });
-      }
-    };
-    const tools: Tool[] = [
-      {
-        name: 'raw multipart PUT (lib-storage, 8 MiB parts, 4 in flight, bytes made in memory, in this process)',
-        run: async (bucket) => {
-          const cpu = process.cpuUsage();
-          const t = process.hrtime.bigint();
-          await new Upload({
-            client: admin,
-            params: { Bucket: bucket, Key: KEY, Body: plaintextStream(LARGE_BYTES) },
-            partSize: 8 * MIB,
-            queueSize: 4,
-          }).done();
-          const used = process.cpuUsage(cpu);
-          return { seconds: Number(process.hrtime.bigint() - t) / 1e9, clientCpu: (used.user + used.system) / 1e6 };
         },
-      },
-      { name: `bucketmove migrate, this build (${gitRevision()})`, run: migrator(here) },
-      ...(base ? [{ name: `bucketmove migrate, base build (${path.resolve(BASE_DIST!)})`, run: migrator(base) }] : []),
-    ];
+        { name: `bucketmove migrate, this build (${gitRevision()})`, run: migrator(here) },
+        ...(base
+          ? [{ name: `bucketmove migrate, base build (${path.resolve(BASE_DIST!)})`, run: migrator(base) }]
+          : []),
+      ];
 
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const [i, tool] of roundOrder(tools, round)) {
-        const bucket = `bench-large-r${round}-t${i}`;
-        await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-        const before = serverCpuSeconds(state);
-        const own = process.cpuUsage();
-        const m = await tool.run(bucket);
-        const ownCpu = process.cpuUsage(own);
-        const sample = { ...m, serverCpu: serverCpuSeconds(state) - before };
-        await emptyBucket(admin, bucket, rigDir);
-        log(
-          `round ${round}/${ROUNDS}, ${tool.name}: ${fmt(sample.seconds, 2)} s, ${fmt(LARGE_BYTES / 1e6 / sample.seconds, 1)} MB/s, client CPU ${fmt(sample.clientCpu ?? NaN, 2)} s, server CPU ${fmt(sample.serverCpu, 2)} s; this process ${fmt((ownCpu.user + ownCpu.system) / 1e6, 2)} s`,
-        );
-        samples.set(tool.name, [...(samples.get(tool.name) ?? []), sample]);
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const [i, tool] of roundOrder(tools, round)) {
+          const bucket = `bench-large-r${round}-t${i}`;
+          await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+          const before = serverCpuSeconds(state);
+          const own = process.cpuUsage();
+          const m = await tool.run(bucket);
+          const ownCpu = process.cpuUsage(own);
+          const sample = { ...m, serverCpu: serverCpuSeconds(state) - before };
+          await emptyBucket(admin, bucket, rigDir);
+          log(
+            `round ${round}/${ROUNDS}, ${tool.name}: ${fmt(sample.seconds, 2)} s, ${fmt(LARGE_BYTES / 1e6 / sample.seconds, 1)} MB/s, client CPU ${fmt(sample.clientCpu ?? NaN, 2)} s, server CPU ${fmt(sample.serverCpu, 2)} s; this process ${fmt((ownCpu.user + ownCpu.system) / 1e6, 2)} s`,
+          );
+          samples.set(tool.name, [...(samples.get(tool.name) ?? []), sample]);
+        }
       }
-    }
-  } finally {
-    await stopRig(statePath);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    },
+    { memstoreBytes: BENCH_MEMSTORE_BYTES },
+  );
 
   const [rawName, hereName, baseName] = [...samples.keys()];
   const rawSeconds = median(samples.get(rawName)!.map((s) => s.seconds));

@@ -23,12 +23,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { loadWorkspace, repoRoot } from '../../workspaces/load';
-import { createSideClient } from '../src/aws/clients';
-import { STATIC_KEY_ENV } from '../src/aws/credentials';
 import { HOT_PATH_ENV } from '../src/aws/light-s3';
-import { gcmEncryptStream } from '../src/codec/aes-gcm';
 import { createCodec } from '../src/codec';
 import { generateFernetKey } from '../src/codec/fernet';
 import { planObjects } from '../src/seed/plan';
@@ -38,15 +34,18 @@ import { startRig, stopRig } from '../rig/rig';
 import type { RigState } from '../src/aws/rig-state';
 import { benchTempDir, gitRevision, machineLine, onInterrupt, runBench, writeSection } from './benchmarks-md';
 import {
+  adminKeysEnv,
+  adminSideClient,
   BENCH_MEMSTORE_BYTES,
   checkMemstoreFits,
   emptyBucket,
   CPU_PIN_ENV,
   cpuPinFromEnv,
   pinProcesses,
-  plaintextStream,
+  rawMultipartPut,
   rigClient,
   roundOrder,
+  seedGcmObject,
   runMeasured,
   serverCpuSeconds,
   writeWorkspaces,
@@ -264,18 +263,9 @@ async function main(): Promise<void> {
     const fernetKey = generateFernetKey();
     const gcmKey = randomBytes(32).toString('base64');
     const keysEnv = { BENCH_FERNET_KEYS: fernetKey, BENCH_GCM_KEYS: gcmKey };
-    // Every tool reads and writes with the same keys, static (no STS): the legacy account's admin and the primary's
-    // (RGW lets a bucket's owner read only the objects it wrote itself, so the seeder writes as the legacy admin too).
-    const { legacyAdmin, primaryAdmin } = state.principals;
-    const staticKeys = {
-      [STATIC_KEY_ENV.legacy.accessKeyId]: legacyAdmin.accessKeyId,
-      [STATIC_KEY_ENV.legacy.secretAccessKey]: legacyAdmin.secretAccessKey,
-      [STATIC_KEY_ENV.primary.accessKeyId]: primaryAdmin.accessKeyId,
-      [STATIC_KEY_ENV.primary.secretAccessKey]: primaryAdmin.secretAccessKey,
-    };
-    const legacyWriter = createSideClient({ ...ws, migration: { ...ws.migration, credentials: 'static' } }, 'legacy', {
-      env: staticKeys,
-    });
+    // Every tool reads and writes with the same keys, static (no STS): the legacy account's admin and the primary's.
+    const staticKeys = adminKeysEnv(state);
+    const legacyWriter = adminSideClient(ws, state, 'legacy');
 
     // ---- N x 64 KiB, alternating rounds, a fresh new bucket per run ------------------------------------------------
     log(`${small}: seeding the legacy bucket (Fernet)...`);
@@ -379,17 +369,7 @@ async function main(): Promise<void> {
     const large = `1 x ${fmt(LARGE_BYTES / MIB)} MiB`;
     log(`${large}: seeding the legacy bucket (AES-256-GCM)...`);
     const key = 'bench/large/scan.bin';
-    await new Upload({
-      client: legacyWriter.s3,
-      params: {
-        Bucket: legacyWriter.bucket,
-        Key: key,
-        Body: plaintextStream(LARGE_BYTES).pipe(gcmEncryptStream(Buffer.from(gcmKey, 'base64'), Buffer.from(key))),
-        ContentType: 'application/octet-stream',
-      },
-      partSize: 16 * MIB,
-      queueSize: 2,
-    }).done();
+    await seedGcmObject(legacyWriter, key, LARGE_BYTES, gcmKey);
     /** The migrator on the large object, AES-256-GCM, into `newBucket`. */
     const largeMigrator = (newBucket: string, from: string, env: NodeJS.ProcessEnv) => {
       const wsDir = path.join(dir, `ws-${newBucket}`);
@@ -404,15 +384,7 @@ async function main(): Promise<void> {
     const largeTools: Array<[string, (newBucket: string, from: string) => Promise<Measured>, boolean]> = [
       [
         'raw multipart PUT (lib-storage, 8 MiB parts, 4 in flight; bytes made in memory, no GET)',
-        (newBucket) =>
-          timed(() =>
-            new Upload({
-              client: admin,
-              params: { Bucket: newBucket, Key: key, Body: plaintextStream(LARGE_BYTES) },
-              partSize: 8 * MIB,
-              queueSize: 4,
-            }).done(),
-          ),
+        (newBucket) => timed(() => rawMultipartPut(admin, newBucket, key, LARGE_BYTES)),
         false,
       ],
       [
