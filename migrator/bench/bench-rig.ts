@@ -195,6 +195,12 @@ export async function emptyBucket(client: S3Client, bucket: string, rigDir: stri
   await radosgwAdmin(rigDir, ['gc', 'process', '--include-all']);
 }
 
+/** The median of the rounds' figures (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /**
  * The tools of round `round` (1-based) in the order they run, each with its index in `tools`: the list rotated by one
  * place per round, so that each tool runs in each place in turn. A run's place in its round moves its time on the rig

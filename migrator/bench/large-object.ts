@@ -29,6 +29,7 @@ import {
   BENCH_MEMSTORE_BYTES,
   checkMemstoreFits,
   emptyBucket,
+  median,
   rawMultipartPut,
   rigClient,
   roundOrder,
@@ -59,10 +60,6 @@ interface Tool {
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const fmt = (n: number, d = 0) => n.toFixed(d);
 
 /** The migrate entry of a build's dist/ folder; a folder without one is refused in one line. */

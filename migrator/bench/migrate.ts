@@ -39,14 +39,15 @@ import {
   BENCH_MEMSTORE_BYTES,
   checkMemstoreFits,
   emptyBucket,
+  median,
   CPU_PIN_ENV,
   cpuPinFromEnv,
   pinProcesses,
   rawMultipartPut,
   rigClient,
   roundOrder,
-  seedGcmObject,
   runMeasured,
+  seedGcmObject,
   serverCpuSeconds,
   writeWorkspaces,
   type Measured,
@@ -215,10 +216,6 @@ async function migrator(
   }
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const fmt = (n: number, d = 0) => n.toFixed(d);
 const mib = (b?: number) => (b === undefined ? '-' : `${fmt(b / MIB)} MiB`);
 
