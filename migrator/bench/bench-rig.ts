@@ -28,6 +28,11 @@ export interface Measured {
   readonly peakRss?: number;
   /** CPU seconds (user + sys) of the process and every descendant it waited for. */
   readonly cpuSeconds?: number;
+  /**
+   * Minor page faults of the same (GNU time %R): pages the process touched for the first time since the kernel gave
+   * them, each a fault that costs what freshPageMicros measures.
+   */
+  readonly minorFaults?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -85,7 +90,10 @@ export function runMeasured(
       ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bucketmove-bench-time-')), 'usage')
       : undefined;
     const child = usageFile
-      ? spawn(GNU_TIME, ['-f', '%U %S %M', '-o', usageFile, cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawn(GNU_TIME, ['-f', '%U %S %M %R', '-o', usageFile, cmd, ...args], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
       : spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -108,7 +116,14 @@ export function runMeasured(
       // GNU time writes "Command exited with non-zero status N" before the figures when the command failed.
       const figures = fs.readFileSync(usageFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
       fs.rmSync(path.dirname(usageFile), { recursive: true, force: true });
-      resolve({ seconds, cpuSeconds: figures[0] + figures[1], peakRss: figures[2] * 1024, code: code ?? -1, out });
+      resolve({
+        seconds,
+        cpuSeconds: figures[0] + figures[1],
+        peakRss: figures[2] * 1024,
+        minorFaults: figures[3],
+        code: code ?? -1,
+        out,
+      });
     });
   });
 }
@@ -156,17 +171,48 @@ export async function withBenchRig<T>(
  * On this machine the server shares the cores with the tool measured, so a tool that costs the server more per object
  * leaves less CPU for itself: the difference shows here.
  */
-export function serverCpuSeconds(state: RigState): number {
+export function serverCpuSeconds(state: Pick<RigState, 'pids'>): number {
   const tick = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const [role, pid] of Object.entries(state.pids ?? {})) {
-    if (role === 'watchdog') continue;
-    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15 of the line.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    total += (Number(after[11]) + Number(after[12])) / tick;
+  // utime and stime: fields 14 and 15 of the line.
+  return daemonStats(state).reduce((sum, f) => sum + (Number(f[14]) + Number(f[15])) / tick, 0);
+}
+
+/**
+ * Minor page faults the rig's daemons have taken so far (field 10 of /proc/<pid>/stat): the pages of fresh memory
+ * they touched. On a machine where such a page is dear (freshPageMicros), what a run makes the server allocate shows
+ * in its CPU: the OSD's memstore takes fresh pages for every byte written, RGW for the buffers of a GET and a PUT.
+ */
+export function serverMinorFaults(state: Pick<RigState, 'pids'>): number {
+  return daemonStats(state).reduce((sum, f) => sum + Number(f[10]), 0);
+}
+
+/** Each daemon's /proc/<pid>/stat as fields numbered as proc(5) numbers them (1 = pid); the watchdog left out. */
+function daemonStats(state: Pick<RigState, 'pids'>): string[][] {
+  return Object.entries(state.pids ?? {})
+    .filter(([role]) => role !== 'watchdog')
+    .map(([, pid]) => {
+      // The command name (field 2) may hold spaces: the fields after it start at field 3.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return ['', '', '', ...stat.slice(stat.lastIndexOf(')') + 2).split(' ')];
+    });
+}
+
+/**
+ * What touching one 4 KiB page of fresh memory costs this machine, in microseconds: `mib` MiB asked of the kernel and
+ * written once, timed (the median of 3; the memory is returned after each). A few tenths of a microsecond on a machine
+ * whose RAM is its own; far more on a virtual machine whose host backs a page only when it is first touched and takes
+ * it back when it is freed. Every run of a large copy makes the server and the client take fresh pages (their
+ * minor page faults), so this figure moves a large copy's time from one machine to the next.
+ */
+export function freshPageMicros(mib = 64): number {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = process.hrtime.bigint();
+    // allocUnsafeSlow: its own allocation, above glibc's mmap threshold, so fresh pages from the kernel each time.
+    Buffer.allocUnsafeSlow(mib * MIB).fill(1);
+    runs.push(Number(process.hrtime.bigint() - t) / 1e3 / ((mib * MIB) / 4096));
   }
-  return total;
+  return median(runs);
 }
 
 /**

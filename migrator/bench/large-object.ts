@@ -9,7 +9,9 @@
  * each round starts one tool further on (bench-rig.ts roundOrder), so that each takes each place in turn. For
  * each run: wall time, the client's CPU (user + sys, GNU time) and peak RSS, and the CPU the rig's daemons used meanwhile
  * (from /proc): on a machine where the server shares the cores, a copy is bound by the CPU of both, and this column
- * shows the server's part. Medians of the rounds; the first round warms the rig (its runs are the slowest) and counts
+ * shows the server's part. Also the minor page faults of the client and of the rig's daemons, and what one page of
+ * fresh memory costs the machine (bench-rig.ts freshPageMicros): on a virtual machine whose host backs a page only when
+ * it is first touched, those faults are a large and varying share of both CPU columns. Medians of the rounds; the first round warms the rig (its runs are the slowest) and counts
  * like the others. With a base build: in how many rounds this build was the faster of the two.
  *
  * Run: npm run bench:large-object (writes its section of BENCHMARKS.md). Sizes: BENCH_LARGE_MIB (1024), BENCH_ROUNDS
@@ -29,6 +31,7 @@ import {
   BENCH_MEMSTORE_BYTES,
   checkMemstoreFits,
   emptyBucket,
+  freshPageMicros,
   median,
   rawMultipartPut,
   rigClient,
@@ -36,6 +39,7 @@ import {
   runMeasured,
   seedGcmObject,
   serverCpuSeconds,
+  serverMinorFaults,
   withBenchRig,
   writeWorkspaces,
 } from './bench-rig';
@@ -51,12 +55,15 @@ interface Sample {
   readonly clientCpu?: number;
   readonly serverCpu: number;
   readonly peakRss?: number;
+  /** The client's minor page faults (pages of fresh memory it touched). */
+  readonly clientFaults?: number;
+  readonly serverFaults: number;
 }
 
 interface Tool {
   readonly name: string;
   /** Copies (or writes) the object into `bucket`. */
-  readonly run: (bucket: string) => Promise<Omit<Sample, 'serverCpu'>>;
+  readonly run: (bucket: string) => Promise<Omit<Sample, 'serverCpu' | 'serverFaults'>>;
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -81,6 +88,7 @@ async function main(): Promise<void> {
   // The legacy object and one run's copy at a time (each run's bucket is emptied after it).
   checkMemstoreFits(LARGE_BYTES * 2.1, 'BENCH_LARGE_MIB');
   const ws = loadWorkspace('local');
+  const pageMicros = freshPageMicros();
   const samples = new Map<string, Sample[]>();
   await withBenchRig(
     'bucketmove-bench-large-',
@@ -124,7 +132,7 @@ async function main(): Promise<void> {
           if (r.code !== 0)
             throw new Error(`the migrator failed (${r.code}): ${r.out.trim().split('\n').slice(-6).join(' | ')}`);
           if (!/\(copied 1\)/.test(r.out)) throw new Error(`the migrator did not copy the object: ${r.out.trim()}`);
-          return { seconds: r.seconds, clientCpu: r.cpuSeconds, peakRss: r.peakRss };
+          return { seconds: r.seconds, clientCpu: r.cpuSeconds, peakRss: r.peakRss, clientFaults: r.minorFaults };
         } finally {
           fs.rmSync(work, { recursive: true, force: true });
         }
@@ -134,10 +142,15 @@ async function main(): Promise<void> {
           name: 'raw multipart PUT (lib-storage, 8 MiB parts, 4 in flight, bytes made in memory, in this process)',
           run: async (bucket) => {
             const cpu = process.cpuUsage();
+            const faults = process.resourceUsage().minorPageFault;
             const t = process.hrtime.bigint();
             await rawMultipartPut(admin, bucket, KEY, LARGE_BYTES);
             const used = process.cpuUsage(cpu);
-            return { seconds: Number(process.hrtime.bigint() - t) / 1e9, clientCpu: (used.user + used.system) / 1e6 };
+            return {
+              seconds: Number(process.hrtime.bigint() - t) / 1e9,
+              clientCpu: (used.user + used.system) / 1e6,
+              clientFaults: process.resourceUsage().minorPageFault - faults,
+            };
           },
         },
         { name: `bucketmove migrate, this build (${gitRevision()})`, run: migrator(here) },
@@ -151,13 +164,18 @@ async function main(): Promise<void> {
           const bucket = `bench-large-r${round}-t${i}`;
           await admin.send(new CreateBucketCommand({ Bucket: bucket }));
           const before = serverCpuSeconds(state);
+          const faultsBefore = serverMinorFaults(state);
           const own = process.cpuUsage();
           const m = await tool.run(bucket);
           const ownCpu = process.cpuUsage(own);
-          const sample = { ...m, serverCpu: serverCpuSeconds(state) - before };
+          const sample = {
+            ...m,
+            serverCpu: serverCpuSeconds(state) - before,
+            serverFaults: serverMinorFaults(state) - faultsBefore,
+          };
           await emptyBucket(admin, bucket, rigDir);
           log(
-            `round ${round}/${ROUNDS}, ${tool.name}: ${fmt(sample.seconds, 2)} s, ${fmt(LARGE_BYTES / 1e6 / sample.seconds, 1)} MB/s, client CPU ${fmt(sample.clientCpu ?? NaN, 2)} s, server CPU ${fmt(sample.serverCpu, 2)} s; this process ${fmt((ownCpu.user + ownCpu.system) / 1e6, 2)} s`,
+            `round ${round}/${ROUNDS}, ${tool.name}: ${fmt(sample.seconds, 2)} s, ${fmt(LARGE_BYTES / 1e6 / sample.seconds, 1)} MB/s, client CPU ${fmt(sample.clientCpu ?? NaN, 2)} s, server CPU ${fmt(sample.serverCpu, 2)} s, page faults client ${sample.clientFaults ?? '-'} server ${sample.serverFaults}; this process ${fmt((ownCpu.user + ownCpu.system) / 1e6, 2)} s`,
           );
           samples.set(tool.name, [...(samples.get(tool.name) ?? []), sample]);
         }
@@ -173,7 +191,11 @@ async function main(): Promise<void> {
     const client = median(runs.map((s) => s.clientCpu ?? NaN));
     const server = median(runs.map((s) => s.serverCpu));
     const rss = runs.some((s) => s.peakRss) ? `${fmt(median(runs.map((s) => s.peakRss ?? 0)) / MIB)} MiB` : '-';
-    return `| ${tool} | ${fmt(seconds, 2)} s | ${fmt(LARGE_BYTES / 1e6 / seconds, 1)} | ${fmt(rawSeconds / seconds, 2)}x | ${fmt(client, 2)} s | ${fmt(server, 2)} s | ${rss} |`;
+    const faults = (f: (s: Sample) => number | undefined) => {
+      const xs = runs.map(f).filter((x): x is number => x !== undefined);
+      return xs.length ? fmt(median(xs) / 1000) + 'k' : '-';
+    };
+    return `| ${tool} | ${fmt(seconds, 2)} s | ${fmt(LARGE_BYTES / 1e6 / seconds, 1)} | ${fmt(rawSeconds / seconds, 2)}x | ${fmt(client, 2)} s | ${fmt(server, 2)} s | ${faults((s) => s.clientFaults)} | ${faults((s) => s.serverFaults)} | ${rss} |`;
   });
   const all = (name: string) =>
     samples
@@ -184,16 +206,18 @@ async function main(): Promise<void> {
     '## One large object: the migrator against a raw multipart PUT',
     '',
     `Command: \`BENCH_LARGE_MIB=${fmt(LARGE_BYTES / MIB)} BENCH_ROUNDS=${ROUNDS}${baseName ? ' BENCH_BASE_DIST=<another checkout>/dist' : ''} npm run bench:large-object\` (a local rig of its own).`,
-    `Machine: ${machineLine()}.`,
+    `Machine: ${machineLine()}; a page of fresh memory (4 KiB, first touched) cost it ${fmt(pageMicros, 2)} µs (bench-rig.ts freshPageMicros).`,
     `Date: ${new Date().toISOString().slice(0, 10)}, revision ${gitRevision()}.`,
     '',
     `One ${fmt(LARGE_BYTES / MIB)} MiB AES-256-GCM object, ${ROUNDS} alternating rounds, each write into a fresh bucket (emptied`,
     "and RGW's garbage collected after it). The migrator is one process, start-up included. Client CPU: user + sys of",
     "the tool's process (GNU time; the raw PUT's from this process's own usage). Server CPU: what the rig's daemons used",
-    'meanwhile (/proc). Medians.',
+    'meanwhile (/proc). Page faults: the minor page faults of the client (GNU time; the raw PUT: this process) and of',
+    "the rig's daemons (/proc), pages of fresh memory each touched: at the cost per page above, a share of the CPU",
+    'columns. Medians.',
     '',
-    '| tool | wall | MB/s | rate vs raw PUT | client CPU | server CPU | peak RSS |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| tool | wall | MB/s | rate vs raw PUT | client CPU | server CPU | client page faults | server page faults | peak RSS |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     `Every round's wall time: raw PUT ${all(rawName)}; this build ${all(hereName)}${baseName ? `; base build ${all(baseName)}` : ''}.`,
