@@ -199,7 +199,7 @@ function daemonStats(state: Pick<RigState, 'pids'>): string[][] {
 
 /**
  * What touching one 4 KiB page of fresh memory costs this machine, in microseconds: `mib` MiB asked of the kernel and
- * written once, timed (the median of 3; the memory is returned after each). A few tenths of a microsecond on a machine
+ * written once, timed (the median of 3 such allocations, each a new one). A few tenths of a microsecond on a machine
  * whose RAM is its own; far more on a virtual machine whose host backs a page only when it is first touched and takes
  * it back when it is freed. Every run of a large copy makes the server and the client take fresh pages (their
  * minor page faults), so this figure moves a large copy's time from one machine to the next.

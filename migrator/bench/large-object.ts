@@ -11,8 +11,9 @@
  * (from /proc): on a machine where the server shares the cores, a copy is bound by the CPU of both, and this column
  * shows the server's part. Also the minor page faults of the client and of the rig's daemons, and what one page of
  * fresh memory costs the machine (bench-rig.ts freshPageMicros): on a virtual machine whose host backs a page only when
- * it is first touched, those faults are a large and varying share of both CPU columns. Medians of the rounds; the first round warms the rig (its runs are the slowest) and counts
- * like the others. With a base build: in how many rounds this build was the faster of the two.
+ * it is first touched, those faults are a large and varying share of both CPU columns. Medians of the rounds; the
+ * first round warms the rig (its runs are the slowest) and counts like the others. With a base build: in how many
+ * rounds this build was the faster of the two.
  *
  * Run: npm run bench:large-object (writes its section of BENCHMARKS.md). Sizes: BENCH_LARGE_MIB (1024), BENCH_ROUNDS
  * (6); BENCH_BASE_DIST=<another checkout>/dist.
