@@ -172,18 +172,23 @@ export async function withBenchRig<T>(
  * leaves less CPU for itself: the difference shows here.
  */
 export function serverCpuSeconds(state: Pick<RigState, 'pids'>): number {
-  const tick = 100; // USER_HZ on Linux
-  // utime and stime: fields 14 and 15 of the line.
-  return daemonStats(state).reduce((sum, f) => sum + (Number(f[14]) + Number(f[15])) / tick, 0);
+  return serverUsage(state).cpuSeconds;
 }
 
 /**
- * Minor page faults the rig's daemons have taken so far (field 10 of /proc/<pid>/stat): the pages of fresh memory
- * they touched. On a machine where such a page is dear (freshPageMicros), what a run makes the server allocate shows
- * in its CPU: the OSD's memstore takes fresh pages for every byte written, RGW for the buffers of a GET and a PUT.
+ * The rig's daemons' CPU seconds (serverCpuSeconds) and minor page faults so far, from one read of /proc. The faults
+ * (field 10 of /proc/<pid>/stat) are the pages of fresh memory they touched. On a machine where such a page is dear
+ * (freshPageMicros), what a run makes the server allocate shows in its CPU: the OSD's memstore takes fresh pages for
+ * every byte written, RGW for the buffers of a GET and a PUT.
  */
-export function serverMinorFaults(state: Pick<RigState, 'pids'>): number {
-  return daemonStats(state).reduce((sum, f) => sum + Number(f[10]), 0);
+export function serverUsage(state: Pick<RigState, 'pids'>): { cpuSeconds: number; minorFaults: number } {
+  const tick = 100; // USER_HZ on Linux
+  const stats = daemonStats(state);
+  return {
+    // utime and stime: fields 14 and 15 of the line.
+    cpuSeconds: stats.reduce((sum, f) => sum + (Number(f[14]) + Number(f[15])) / tick, 0),
+    minorFaults: stats.reduce((sum, f) => sum + Number(f[10]), 0),
+  };
 }
 
 /** Each daemon's /proc/<pid>/stat as fields numbered as proc(5) numbers them (1 = pid); the watchdog left out. */

@@ -39,8 +39,7 @@ import {
   roundOrder,
   runMeasured,
   seedGcmObject,
-  serverCpuSeconds,
-  serverMinorFaults,
+  serverUsage,
   withBenchRig,
   writeWorkspaces,
 } from './bench-rig';
@@ -142,15 +141,15 @@ async function main(): Promise<void> {
         {
           name: 'raw multipart PUT (lib-storage, 8 MiB parts, 4 in flight, bytes made in memory, in this process)',
           run: async (bucket) => {
-            const cpu = process.cpuUsage();
-            const faults = process.resourceUsage().minorPageFault;
+            const before = process.resourceUsage();
             const t = process.hrtime.bigint();
             await rawMultipartPut(admin, bucket, KEY, LARGE_BYTES);
-            const used = process.cpuUsage(cpu);
+            const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+            const after = process.resourceUsage();
             return {
-              seconds: Number(process.hrtime.bigint() - t) / 1e9,
-              clientCpu: (used.user + used.system) / 1e6,
-              clientFaults: process.resourceUsage().minorPageFault - faults,
+              seconds,
+              clientCpu: (after.userCPUTime - before.userCPUTime + after.systemCPUTime - before.systemCPUTime) / 1e6,
+              clientFaults: after.minorPageFault - before.minorPageFault,
             };
           },
         },
@@ -164,15 +163,15 @@ async function main(): Promise<void> {
         for (const [i, tool] of roundOrder(tools, round)) {
           const bucket = `bench-large-r${round}-t${i}`;
           await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-          const before = serverCpuSeconds(state);
-          const faultsBefore = serverMinorFaults(state);
+          const before = serverUsage(state);
           const own = process.cpuUsage();
           const m = await tool.run(bucket);
           const ownCpu = process.cpuUsage(own);
+          const server = serverUsage(state);
           const sample = {
             ...m,
-            serverCpu: serverCpuSeconds(state) - before,
-            serverFaults: serverMinorFaults(state) - faultsBefore,
+            serverCpu: server.cpuSeconds - before.cpuSeconds,
+            serverFaults: server.minorFaults - before.minorFaults,
           };
           await emptyBucket(admin, bucket, rigDir);
           log(
